@@ -1,0 +1,35 @@
+"""Shared CLI pieces: consoles, option aliases and the one way to emit a result."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+# Progress, logs and warnings go to stderr; results to stdout.
+err = Console(stderr=True)
+out = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document on stdout.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")]
+
+
+def emit(result: dict[str, Any], as_json: bool, render: Callable[[], None] | None = None) -> None:
+    """Print ``result`` as JSON (``--json``) or call ``render`` for the human view."""
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+    elif render is not None:
+        render()
+
+
+def note(message: str) -> None:
+    """An informational line on stderr (e.g. a default that was picked)."""
+    err.print(f"[dim]•[/dim] {message}")
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/yellow] {message}")

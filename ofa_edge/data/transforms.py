@@ -1,0 +1,27 @@
+"""Tensor-level preprocessing that runs on whatever device holds the batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+
+def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """uint8 ``(N, 3, H, W)`` -> float32 normalised with per-channel ``mean``/``std`` (0..1 scale)."""
+    m = torch.tensor(mean, device=images.device, dtype=torch.float32).view(1, 3, 1, 1)
+    s = torch.tensor(std, device=images.device, dtype=torch.float32).view(1, 3, 1, 1)
+    return (images.float() / 255.0 - m) / s
+
+
+def resize(images: torch.Tensor, resolution: int) -> torch.Tensor:
+    """Bilinear resize of a float batch to ``resolution`` (no-op when it already matches)."""
+    if images.shape[-1] == resolution and images.shape[-2] == resolution:
+        return images
+    return F.interpolate(images, size=(resolution, resolution), mode="bilinear", align_corners=False, antialias=True)
+
+
+def batches(images: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """Split a tensor into consecutive batches (views, no copy)."""
+    return list(torch.split(images, batch_size))

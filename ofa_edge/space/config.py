@@ -1,0 +1,186 @@
+"""SubnetConfig: one subnet of a search space, as a validated, JSON round-trippable value.
+
+Accepts ofa-edge's own JSON and once-for-all's arch dicts (``ks``, ``e``, ``d``, ``r``).
+Every validation error names the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ofa_edge.errors import ConfigError, UserError
+from ofa_edge.space.search_space import MAX_DEPTH, NUM_BLOCKS, NUM_STAGES, SearchSpace
+
+_FIELDS = ("space", "resolution", "depth", "kernel", "expand")
+
+
+@dataclass(frozen=True)
+class SubnetConfig:
+    """A subnet: resolution, per-stage depth, per-block kernel and expand ratio.
+
+    Values of blocks beyond a stage's depth are ignored by the network but must be valid.
+    """
+
+    space: str
+    resolution: int
+    depth: tuple[int, ...]
+    kernel: tuple[int, ...]
+    expand: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        for name in ("depth", "kernel", "expand"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        self.validate()
+
+    # ------------------------------------------------------------ validation
+    @property
+    def search_space(self) -> SearchSpace:
+        return SearchSpace.get(self.space)
+
+    def validate(self) -> None:
+        try:
+            space = SearchSpace.get(self.space)
+        except UserError as e:
+            raise ConfigError("space", str(e)) from None
+        _check_value("resolution", self.resolution, space.resolutions)
+        for name, length, allowed in (
+            ("depth", NUM_STAGES, space.depths),
+            ("kernel", NUM_BLOCKS, space.kernels),
+            ("expand", NUM_BLOCKS, space.expands),
+        ):
+            values = getattr(self, name)
+            if len(values) != length:
+                raise ConfigError(name, f"expected {length} values, got {len(values)}")
+            for i, v in enumerate(values):
+                _check_value(f"{name}[{i}]", v, allowed)
+
+    # ---------------------------------------------------------- active view
+    def active_blocks(self) -> list[int]:
+        """Indices (0..19) of the blocks this subnet runs."""
+        return [s * MAX_DEPTH + p for s in range(NUM_STAGES) for p in range(self.depth[s])]
+
+    def canonical(self) -> SubnetConfig:
+        """Same network with inactive blocks' genes set to the space minimum (for dedup)."""
+        space = self.search_space
+        active = set(self.active_blocks())
+        kernel = tuple(k if b in active else min(space.kernels) for b, k in enumerate(self.kernel))
+        expand = tuple(e if b in active else min(space.expands) for b, e in enumerate(self.expand))
+        return SubnetConfig(self.space, self.resolution, self.depth, kernel, expand)
+
+    def describe(self) -> str:
+        """Compact one-line display, e.g. ``r32 d43243 k7533|... e6433|...``."""
+        stages = []
+        for s in range(NUM_STAGES):
+            blocks = range(s * MAX_DEPTH, s * MAX_DEPTH + self.depth[s])
+            stages.append(",".join(f"k{self.kernel[b]}e{self.expand[b]}" for b in blocks))
+        return f"r{self.resolution} " + " | ".join(stages)
+
+    # ---------------------------------------------------------------- JSON
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "space": self.space,
+            "resolution": self.resolution,
+            "depth": list(self.depth),
+            "kernel": list(self.kernel),
+            "expand": list(self.expand),
+        }
+
+    def to_ofa_dict(self) -> dict[str, Any]:
+        """once-for-all's arch dict (``ks``, ``e``, ``d``, ``r``)."""
+        return {"ks": list(self.kernel), "e": list(self.expand), "d": list(self.depth), "r": [self.resolution]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], space: str | None = None) -> SubnetConfig:
+        """Build from ofa-edge's dict or OFA's arch dict; ``space`` fills a missing space name."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("subnet", f"expected a JSON object, got {type(data).__name__}")
+        if {"ks", "e", "d"} <= set(data):
+            return cls._from_ofa(data, space)
+        unknown = sorted(set(data) - set(_FIELDS) - {"meta"})
+        if unknown:
+            raise ConfigError(unknown[0], f"unknown field; expected {', '.join(_FIELDS)}")
+        data = dict(data)
+        if "space" not in data and space is not None:
+            data["space"] = space
+        for name in _FIELDS:
+            if name not in data:
+                raise ConfigError(name, "missing field")
+        if not isinstance(data["space"], str):
+            raise ConfigError("space", "must be a string")
+        return cls(
+            space=data["space"],
+            resolution=_as_int("resolution", data["resolution"]),
+            depth=_as_int_list("depth", data["depth"]),
+            kernel=_as_int_list("kernel", data["kernel"]),
+            expand=_as_int_list("expand", data["expand"]),
+        )
+
+    @classmethod
+    def _from_ofa(cls, data: Mapping[str, Any], space: str | None) -> SubnetConfig:
+        space_name = space or data.get("space") or "mbv3-w1.0-imagenet"
+        res = data.get("r", data.get("resolution"))
+        if res is None:
+            res = max(SearchSpace.get(space_name).resolutions)
+        if isinstance(res, Sequence) and not isinstance(res, str):
+            if len(res) != 1:
+                raise ConfigError("r", f"expected one resolution, got {len(res)}")
+            res = res[0]
+        return cls(
+            space=space_name,
+            resolution=_as_int("r", res),
+            depth=_as_int_list("d", data["d"]),
+            kernel=_as_int_list("ks", data["ks"]),
+            expand=_as_int_list("e", data["e"]),
+        )
+
+    @classmethod
+    def from_json(cls, text: str, space: str | None = None) -> SubnetConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UserError(f"subnet JSON is malformed: {e.msg} at line {e.lineno} column {e.colno}.") from None
+        return cls.from_dict(data, space)
+
+    @classmethod
+    def load(cls, path: str | Path, space: str | None = None) -> SubnetConfig:
+        """Read a subnet JSON file (ofa-edge's format or OFA's arch dict)."""
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise UserError(f"subnet file '{path}' does not exist.") from None
+        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+            raise UserError(f"cannot read subnet file '{path}': {e}.") from None
+        try:
+            return cls.from_json(text, space)
+        except ConfigError as e:
+            raise ConfigError(e.field, f"{e.detail} (in {path})") from None
+
+    def save(self, path: str | Path) -> None:
+        from ofa_edge.io import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def _check_value(name: str, value: int, allowed: Sequence[int]) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+        raise ConfigError(name, f"{value!r} is not one of {list(allowed)}")
+
+
+def _as_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ConfigError(name, f"expected an integer, got {value!r}")
+    return int(value)
+
+
+def _as_int_list(name: str, value: Any) -> tuple[int, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise ConfigError(name, f"expected a list of integers, got {type(value).__name__}")
+    return tuple(_as_int(f"{name}[{i}]", v) for i, v in enumerate(value))

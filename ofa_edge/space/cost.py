@@ -1,0 +1,50 @@
+"""Analytic MACs and parameter counts, vectorized over batches of configs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ofa_edge.space.config import SubnetConfig
+from ofa_edge.space.genome import block_sum, encode
+from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
+
+
+class CostModel:
+    """MACs and parameters of any subnet of ``space`` with ``num_classes`` outputs.
+
+    Per-block costs are tabulated once; a batch of genomes is then one gather and a sum.
+    """
+
+    def __init__(self, space: SearchSpace, num_classes: int) -> None:
+        self.space = space
+        self.num_classes = num_classes
+        shape = (len(space.resolutions), NUM_BLOCKS, len(space.kernels), len(space.expands))
+        self._block_macs = np.zeros(shape)
+        self._block_params = np.zeros(shape)
+        self._fixed_macs = np.zeros(shape[0])
+        self._fixed_params = np.zeros(shape[0])
+        for ri, r in enumerate(space.resolutions):
+            for b in range(NUM_BLOCKS):
+                for ki, k in enumerate(space.kernels):
+                    for ei, e in enumerate(space.expands):
+                        blk = space.block_shape(r, b, k, e)
+                        self._block_macs[ri, b, ki, ei] = blk.macs()
+                        self._block_params[ri, b, ki, ei] = blk.params()
+            for _, macs, params in space.fixed_parts(r, num_classes).values():
+                self._fixed_macs[ri] += macs
+                self._fixed_params[ri] += params
+
+    def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
+        if isinstance(configs, np.ndarray):
+            return configs
+        return encode(self.space, configs)
+
+    def macs(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
+        """Multiply-accumulates per image (conv and linear layers), one per config."""
+        return block_sum(self.space, self._genomes(configs), self._block_macs, self._fixed_macs)
+
+    def params(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
+        """Learnable parameters, one per config (equals the extracted module's count)."""
+        return block_sum(self.space, self._genomes(configs), self._block_params, self._fixed_params)

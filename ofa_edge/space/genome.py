@@ -1,0 +1,129 @@
+"""Fixed-length integer encoding of configs, and vectorized operations on batches of them.
+
+A genome is one row of ``uint8`` choice indices::
+
+    [res_idx, depth_idx x5, kernel_idx x20, expand_idx x20]   (46 columns)
+
+Search, cost models, latency tables and accuracy predictors all work on ``(N, 46)`` arrays,
+so scoring a population is a handful of NumPy operations, never a Python loop per config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ofa_edge.space.config import SubnetConfig
+from ofa_edge.space.search_space import MAX_DEPTH, NUM_BLOCKS, NUM_STAGES, SearchSpace
+
+RES = slice(0, 1)
+DEPTH = slice(1, 1 + NUM_STAGES)
+KERNEL = slice(1 + NUM_STAGES, 1 + NUM_STAGES + NUM_BLOCKS)
+EXPAND = slice(1 + NUM_STAGES + NUM_BLOCKS, 1 + NUM_STAGES + 2 * NUM_BLOCKS)
+GENOME_LEN = 1 + NUM_STAGES + 2 * NUM_BLOCKS
+_BLOCK_POS = np.tile(np.arange(MAX_DEPTH), NUM_STAGES)
+_BLOCK_STAGE = np.repeat(np.arange(NUM_STAGES), MAX_DEPTH)
+
+
+def choices(space: SearchSpace) -> np.ndarray:
+    """Number of choices per genome column."""
+    return np.array(
+        [len(space.resolutions)]
+        + [len(space.depths)] * NUM_STAGES
+        + [len(space.kernels)] * NUM_BLOCKS
+        + [len(space.expands)] * NUM_BLOCKS,
+        dtype=np.int64,
+    )
+
+
+def encode(space: SearchSpace, cfgs: Sequence[SubnetConfig]) -> np.ndarray:
+    """Configs -> ``(N, 46)`` uint8 genomes."""
+    out = np.empty((len(cfgs), GENOME_LEN), dtype=np.uint8)
+    r_ix = {v: i for i, v in enumerate(space.resolutions)}
+    d_ix = {v: i for i, v in enumerate(space.depths)}
+    k_ix = {v: i for i, v in enumerate(space.kernels)}
+    e_ix = {v: i for i, v in enumerate(space.expands)}
+    for n, c in enumerate(cfgs):
+        if c.space != space.name:
+            raise ValueError(f"config is for space '{c.space}', not '{space.name}'")
+        out[n, 0] = r_ix[c.resolution]
+        out[n, DEPTH] = [d_ix[d] for d in c.depth]
+        out[n, KERNEL] = [k_ix[k] for k in c.kernel]
+        out[n, EXPAND] = [e_ix[e] for e in c.expand]
+    return out
+
+
+def decode(space: SearchSpace, genomes: np.ndarray) -> list[SubnetConfig]:
+    """``(N, 46)`` genomes -> configs."""
+    res, dep = np.asarray(space.resolutions), np.asarray(space.depths)
+    ker, exp = np.asarray(space.kernels), np.asarray(space.expands)
+    g = np.asarray(genomes, dtype=np.int64)
+    return [
+        SubnetConfig(
+            space.name,
+            int(res[row[0]]),
+            tuple(dep[row[DEPTH]].tolist()),
+            tuple(ker[row[KERNEL]].tolist()),
+            tuple(exp[row[EXPAND]].tolist()),
+        )
+        for row in g
+    ]
+
+
+def sample(space: SearchSpace, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` uniformly random genomes."""
+    return (rng.random((n, GENOME_LEN)) * choices(space)).astype(np.uint8)
+
+
+def mutate(space: SearchSpace, genomes: np.ndarray, rng: np.random.Generator, prob: float) -> np.ndarray:
+    """Resample each gene with probability ``prob``."""
+    fresh = sample(space, len(genomes), rng)
+    return np.where(rng.random(genomes.shape) < prob, fresh, genomes)
+
+
+def crossover(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Uniform crossover of two equally long batches of genomes."""
+    return np.where(rng.random(a.shape) < 0.5, a, b)
+
+
+def active_mask(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
+    """``(N, 20)`` bool: which blocks each genome runs."""
+    depth = np.asarray(space.depths)[genomes[:, DEPTH]]
+    return _BLOCK_POS[None, :] < depth[:, _BLOCK_STAGE]
+
+
+def block_sum(
+    space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fixed: np.ndarray
+) -> np.ndarray:
+    """Sum a per-block quantity over each genome's active blocks, plus its fixed part.
+
+    ``per_block`` has shape ``(R, 20, K, E)`` (resolution, block, kernel, expand choices),
+    ``fixed`` shape ``(R,)``. This is the one hot path shared by FLOPs, params and latency.
+    """
+    n_k, n_e = per_block.shape[2], per_block.shape[3]
+    flat = per_block.reshape(-1)
+    g = genomes.astype(np.intp, copy=False)
+    r = g[:, 0]
+    idx = (r[:, None] * NUM_BLOCKS + np.arange(NUM_BLOCKS)[None, :]) * (n_k * n_e)
+    idx += g[:, KERNEL] * n_e + g[:, EXPAND]
+    vals = flat[idx]
+    vals *= active_mask(space, genomes)
+    return vals.sum(axis=1) + fixed[r]
+
+
+def one_hot(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
+    """Predictor features: one-hot kernel and expand per active block (zeros when inactive),
+    one-hot resolution. Shape ``(N, 20 * (K + E) + R)``, float32."""
+    n = len(genomes)
+    n_k, n_e, n_r = len(space.kernels), len(space.expands), len(space.resolutions)
+    mask = active_mask(space, genomes)
+    feats = np.zeros((n, NUM_BLOCKS, n_k + n_e), dtype=np.float32)
+    rows = np.arange(n)[:, None]
+    cols = np.arange(NUM_BLOCKS)[None, :]
+    feats[rows, cols, genomes[:, KERNEL].astype(np.intp)] = 1.0
+    feats[rows, cols, n_k + genomes[:, EXPAND].astype(np.intp)] = 1.0
+    feats *= mask[:, :, None]
+    res = np.zeros((n, n_r), dtype=np.float32)
+    res[np.arange(n), genomes[:, 0].astype(np.intp)] = 1.0
+    return np.concatenate([feats.reshape(n, -1), res], axis=1)

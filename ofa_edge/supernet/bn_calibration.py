@@ -1,0 +1,41 @@
+"""Batch-norm recalibration: re-estimate running statistics of a subnet on training data.
+
+Weight-shared supernets keep BN statistics that fit no single subnet; OFA resets them on a
+few batches before every evaluation. Works on a supernet with an active subnet and on an
+extracted static network alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor], max_batches: int | None = None) -> int:
+    """Reset every BN layer and recompute its statistics as a cumulative average.
+
+    Returns the number of images used. The model is left in eval mode.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.momentum, m.training) for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average over all calibration batches
+    model.eval()
+    for m in bns:
+        m.train()
+    seen = 0
+    try:
+        for i, x in enumerate(batches):
+            if max_batches is not None and i >= max_batches:
+                break
+            model(x)
+            seen += len(x)
+    finally:
+        for m, (momentum, _) in zip(bns, saved, strict=True):
+            m.momentum = momentum
+        model.eval()
+    return seen

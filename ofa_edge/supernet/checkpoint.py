@@ -1,0 +1,105 @@
+"""Supernet checkpoints: safetensors weights with JSON metadata in the file header.
+
+Loading never unpickles anything. A checkpoint made for another space or class count is
+refused with a message that says which.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from ofa_edge.errors import UserError
+from ofa_edge.io import atomic_write
+from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.supernet.network import Supernet
+
+FORMAT = "ofa-edge-supernet/1"
+
+
+def save_supernet(
+    net: Supernet, path: str | Path, metadata: dict[str, Any] | None = None, *, dtype: torch.dtype | None = None
+) -> None:
+    """Write ``net`` atomically; ``metadata`` (JSON-serialisable) rides in the header."""
+    meta = {
+        "format": FORMAT,
+        "space": net.space.name,
+        "num_classes": net.num_classes,
+        "kernel_transform": net.kernel_transform,
+        "dropout": net.dropout,
+        "preprocessing": {"mean": list(net.space.mean), "std": list(net.space.std)},
+        **(metadata or {}),
+    }
+    tensors = {}
+    for k, v in net.state_dict().items():
+        v = v.detach().cpu()
+        if dtype is not None and v.is_floating_point():
+            v = v.to(dtype)
+        tensors[k] = v.contiguous()
+    atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": json.dumps(meta)}))
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a checkpoint, without loading its weights."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"supernet checkpoint '{path}' does not exist; pass --supernet PATH to a .safetensors file.")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get("ofa_edge")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise UserError(
+            f"'{path}' is not a readable safetensors checkpoint ({e}); it may be truncated or of another format."
+        ) from None
+    if raw is None:
+        raise UserError(f"'{path}' is a safetensors file but not an ofa-edge supernet (no 'ofa_edge' metadata).")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError:
+        raise UserError(f"'{path}' has corrupt ofa-edge metadata; re-export the checkpoint.") from None
+    if meta.get("format") != FORMAT:
+        raise UserError(f"'{path}' has checkpoint format {meta.get('format')!r}; this ofa-edge reads {FORMAT!r}.")
+    return meta
+
+
+def load_supernet(
+    path: str | Path, *, space: str | None = None, num_classes: int | None = None, device: str = "cpu"
+) -> Supernet:
+    """Load a supernet; ``space`` / ``num_classes``, if given, must match the checkpoint."""
+    meta = read_metadata(path)
+    if space is not None and meta["space"] != space:
+        raise UserError(f"checkpoint '{path}' is for space '{meta['space']}', not '{space}'.")
+    if num_classes is not None and meta["num_classes"] != num_classes:
+        raise UserError(f"checkpoint '{path}' has {meta['num_classes']} classes, not {num_classes}.")
+    net = Supernet(
+        SearchSpace.get(meta["space"]),
+        meta["num_classes"],
+        kernel_transform=meta.get("kernel_transform", False),
+        dropout=meta.get("dropout", 0.1),
+    )
+    expected = net.state_dict()
+    try:
+        with safe_open(str(path), framework="pt", device=device) as f:
+            keys = set(f.keys())
+            missing, unexpected = sorted(set(expected) - keys), sorted(keys - set(expected))
+            if missing or unexpected:
+                raise UserError(
+                    f"checkpoint '{path}' does not match its declared space '{meta['space']}': "
+                    f"missing {missing[:3]}, unexpected {unexpected[:3]}."
+                )
+            state = {}
+            for k in expected:
+                t = f.get_tensor(k)
+                if t.shape != expected[k].shape:
+                    raise UserError(f"checkpoint '{path}': tensor '{k}' has shape {tuple(t.shape)}, expected {tuple(expected[k].shape)}.")
+                state[k] = t.to(expected[k].dtype)
+    except (SafetensorError, OSError) as e:
+        raise UserError(f"cannot read weights from '{path}' ({e}); the file may be truncated.") from None
+    net.load_state_dict(state)
+    net.metadata = meta
+    return net.to(device)

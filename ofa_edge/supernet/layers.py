@@ -1,0 +1,107 @@
+"""Plain (static) layers of an OFA MobileNetV3 network.
+
+These are what an extracted subnet, ONNX export and latency measurement see: ordinary
+``nn.Conv2d`` / ``nn.BatchNorm2d`` modules, nothing elastic.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ofa_edge.space.search_space import BlockShape
+
+
+def activation(name: str) -> nn.Module:
+    return nn.Hardswish() if name == "hswish" else nn.ReLU()
+
+
+class SqueezeExcite(nn.Module):
+    """OFA's SE: global pool, 1x1 reduce (bias) + ReLU, 1x1 expand (bias) + hard sigmoid."""
+
+    def __init__(self, channels: int, se_channels: int) -> None:
+        super().__init__()
+        self.reduce = nn.Conv2d(channels, se_channels, 1, bias=True)
+        self.expand = nn.Conv2d(se_channels, channels, 1, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = x.mean((2, 3), keepdim=True)
+        s = torch.relu(self.reduce(s))
+        return x * nn.functional.hardsigmoid(self.expand(s))
+
+
+class MBConv(nn.Module):
+    """Inverted residual: 1x1 expand, kxk depthwise, optional SE, 1x1 project, identity skip."""
+
+    def __init__(self, shape: BlockShape) -> None:
+        super().__init__()
+        self.shape = shape
+        mid, k = shape.mid_ch, shape.kernel
+        self.expand = nn.Conv2d(shape.in_ch, mid, 1, bias=False)
+        self.expand_bn = nn.BatchNorm2d(mid)
+        self.dw = nn.Conv2d(mid, mid, k, shape.stride, k // 2, groups=mid, bias=False)
+        self.dw_bn = nn.BatchNorm2d(mid)
+        self.se = SqueezeExcite(mid, shape.se_ch) if shape.se else None
+        self.proj = nn.Conv2d(mid, shape.out_ch, 1, bias=False)
+        self.proj_bn = nn.BatchNorm2d(shape.out_ch)
+        self.act = activation(shape.act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self.expand_bn(self.expand(x)))
+        y = self.act(self.dw_bn(self.dw(y)))
+        if self.se is not None:
+            y = self.se(y)
+        y = self.proj_bn(self.proj(y))
+        return x + y if self.shape.residual else y
+
+
+class Stem(nn.Module):
+    """3x3 conv + BN + hswish, then OFA's fixed first block (depthwise 3x3, project, skip)."""
+
+    def __init__(self, width: int, stride: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3, stride, 1, bias=False)
+        self.bn = nn.BatchNorm2d(width)
+        self.dw = nn.Conv2d(width, width, 3, 1, 1, groups=width, bias=False)
+        self.dw_bn = nn.BatchNorm2d(width)
+        self.proj = nn.Conv2d(width, width, 1, bias=False)
+        self.proj_bn = nn.BatchNorm2d(width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.hardswish(self.bn(self.conv(x)))
+        y = torch.relu(self.dw_bn(self.dw(x)))
+        return x + self.proj_bn(self.proj(y))
+
+
+class Head(nn.Module):
+    """1x1 final expand + BN + hswish, global pool, 1x1 feature mix + hswish, dropout, linear."""
+
+    def __init__(self, in_ch: int, expand_ch: int, last_ch: int, num_classes: int, dropout: float) -> None:
+        super().__init__()
+        self.expand = nn.Conv2d(in_ch, expand_ch, 1, bias=False)
+        self.expand_bn = nn.BatchNorm2d(expand_ch)
+        self.mix = nn.Conv2d(expand_ch, last_ch, 1, bias=False)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(last_ch, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.hardswish(self.expand_bn(self.expand(x)))
+        x = x.mean((2, 3), keepdim=True)
+        x = nn.functional.hardswish(self.mix(x))
+        return self.classifier(self.dropout(torch.flatten(x, 1)))
+
+
+class SubnetModel(nn.Module):
+    """A standalone network extracted from a supernet (stem, active blocks, head)."""
+
+    def __init__(self, stem: Stem, blocks: list[MBConv], head: Head) -> None:
+        super().__init__()
+        self.stem = stem
+        self.blocks = nn.Sequential(*blocks)
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(self.stem(x)))
+
+
+__all__ = ["Head", "MBConv", "Stem", "SqueezeExcite", "SubnetModel", "activation"]

@@ -1,0 +1,146 @@
+"""Latency lookup tables: one JSON file per device, summed per subnet in one vectorized pass."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ofa_edge.errors import UserError
+from ofa_edge.io import atomic_write_json
+from ofa_edge.latency.keys import fixed_keys, required_keys
+from ofa_edge.space.config import SubnetConfig
+from ofa_edge.space.genome import block_sum, encode
+from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
+
+FORMAT = "ofa-edge-latency/1"
+STAT_FIELDS = ("count", "mean", "std", "median")
+
+
+@dataclass
+class LatencyTable:
+    """Per-block latencies (ms) of one device for one space.
+
+    ``entries`` maps a block key to ``{count, mean, std, median}``; ``provenance`` records the
+    device, backend and version, host hardware, date and whether the numbers are ``measured``
+    or ``estimated``. ``correction`` is an optional learned map from LUT sum to end-to-end ms.
+    """
+
+    space: str
+    num_classes: int
+    resolutions: list[int]
+    provenance: dict[str, Any]
+    entries: dict[str, dict[str, float]] = field(default_factory=dict)
+    complete: bool = False
+    correction: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ I/O
+    @property
+    def search_space(self) -> SearchSpace:
+        return SearchSpace.get(self.space)
+
+    @property
+    def device(self) -> str:
+        return str(self.provenance.get("device", "unknown"))
+
+    @property
+    def estimated(self) -> bool:
+        return self.provenance.get("kind") == "estimated"
+
+    def missing_keys(self) -> list[str]:
+        return [k for k in required_keys(self.search_space, self.resolutions, self.num_classes) if k not in self.entries]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "space": self.space,
+            "num_classes": self.num_classes,
+            "resolutions": list(self.resolutions),
+            "complete": self.complete,
+            "provenance": self.provenance,
+            "correction": self.correction,
+            "entries": self.entries,
+        }
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<table>") -> LatencyTable:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise UserError(f"'{source}' is not an ofa-edge latency table (expected format {FORMAT!r}).")
+        try:
+            SearchSpace.get(data["space"])
+            table = cls(
+                space=data["space"],
+                num_classes=int(data["num_classes"]),
+                resolutions=[int(r) for r in data["resolutions"]],
+                provenance=dict(data["provenance"]),
+                entries={str(k): {f: float(v[f]) for f in STAT_FIELDS} for k, v in data["entries"].items()},
+                complete=bool(data.get("complete", False)),
+                correction=data.get("correction"),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise UserError(f"latency table '{source}' is corrupt ({type(e).__name__}: {e}); re-run `ofa-edge profile`.") from None
+        return table
+
+    @classmethod
+    def load(cls, path: str | Path, *, require_complete: bool = True) -> LatencyTable:
+        """Read a table; a partial (interrupted) or incomplete one is refused unless asked for."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise UserError(f"latency table '{path}' does not exist; run `ofa-edge profile --device NAME` first.") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise UserError(f"latency table '{path}' is not valid JSON ({e}); re-run `ofa-edge profile`.") from None
+        table = cls.from_dict(data, str(path))
+        if require_complete:
+            missing = table.missing_keys()
+            if missing or not table.complete:
+                shown = ", ".join(missing[:5]) + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else "")
+                why = f"is missing {len(missing)} entries: {shown}" if missing else "is marked partial"
+                raise UserError(
+                    f"latency table '{path}' {why}. It comes from an interrupted profile: "
+                    "run the same `ofa-edge profile` command again to finish it."
+                )
+        return table
+
+    # ------------------------------------------------------------ prediction
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        cached = getattr(self, "_cache", None)
+        if cached is not None:
+            return cached
+        sp = self.search_space
+        # A table may cover a subset of the space's resolutions: the others stay NaN.
+        shape = (len(sp.resolutions), NUM_BLOCKS, len(sp.kernels), len(sp.expands))
+        per_block = np.full(shape, np.nan)
+        fixed = np.full(shape[0], np.nan)
+        for ri, r in enumerate(sp.resolutions):
+            if r not in self.resolutions:
+                continue
+            fixed[ri] = sum(self.entries[k]["median"] for k in fixed_keys(sp, r, self.num_classes))
+            for b in range(NUM_BLOCKS):
+                for ki, k in enumerate(sp.kernels):
+                    for ei, e in enumerate(sp.expands):
+                        per_block[ri, b, ki, ei] = self.entries[sp.block_shape(r, b, k, e).key()]["median"]
+        self._cache = (per_block, fixed)
+        return self._cache
+
+    def predict_lut(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
+        """Sum of per-block medians (ms), one per config; genomes ``(N, 46)`` are accepted too."""
+        genomes = configs if isinstance(configs, np.ndarray) else encode(self.search_space, configs)
+        per_block, fixed = self._arrays()
+        return block_sum(self.search_space, genomes, per_block, fixed)
+
+    def predict(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
+        """Predicted end-to-end latency (ms): LUT sum, then the learned correction if present."""
+        lut = self.predict_lut(configs)
+        if not self.correction:
+            return lut
+        c = self.correction
+        return c["scale"] * lut + c["offset"]

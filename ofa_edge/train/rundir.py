@@ -38,6 +38,13 @@ class RunDir:
     def supernet(self) -> Path:
         return self.root / "supernet.safetensors"
 
+    def remove_stale_temps(self) -> list[Path]:
+        """Delete temp files a killed write left behind (the real files are always complete)."""
+        stale = sorted(self.root.glob(".*.tmp"))
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return stale
+
     def write_config(self, config: dict[str, Any]) -> None:
         atomic_write_json(self.config, config)
 

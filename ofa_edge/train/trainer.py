@@ -140,6 +140,8 @@ class Trainer:
     def _open_run(self, resume: bool) -> int:
         """Create the run dir or resume from its checkpoint; returns the iteration to start at."""
         rd, cfg = self.run_dir, self.cfg
+        if self.ctx.main and rd.root.is_dir():
+            rd.remove_stale_temps()
         if rd.checkpoint.exists():
             if not resume:
                 raise UserError(

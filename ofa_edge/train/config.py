@@ -82,6 +82,9 @@ class TrainConfig:
             bad(f"unknown --method '{self.method}'; choose one of {', '.join(METHODS)}.")
         if self.epochs < 1:
             bad(f"--epochs must be at least 1, got {self.epochs}.")
+        need = METHODS[self.method].min_epochs()
+        if self.epochs < need:
+            bad(f"--method {self.method} has {need} phases and needs at least {need} epochs; got --epochs {self.epochs}.")
         if self.batch_size < 1:
             bad(f"--batch-size must be at least 1, got {self.batch_size}.")
         if not 0.0 <= self.warmup_frac < 1.0:

@@ -105,16 +105,16 @@ class Trainer:
         self.val = load_dataset(cfg.data, cfg.val_split, limit=cfg.limit_val, seed=cfg.seed, size=size)
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
-        torch.manual_seed(cfg.seed)
-        self.net = Supernet(self.space, len(self.data.classes), kernel_transform=cfg.kernel_transform).to(self.ctx.device)
-        if cfg.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
-        self.optimizer = make_optimizer(self.net, cfg)
         epoch_samples = min(lv.epoch_size(len(self.data)) for lv in self.levers) if self.levers else None
         self.loader = DeviceLoader(
             self.data, cfg.batch_size, self.ctx.device, self.space.mean, self.space.std, cfg.seed,
             self.ctx.rank, self.ctx.world, epoch_samples,
         )  # fmt: skip
+        torch.manual_seed(cfg.seed)
+        self.net = Supernet(self.space, len(self.data.classes), kernel_transform=cfg.kernel_transform).to(self.ctx.device)
+        if cfg.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.optimizer = make_optimizer(self.net, cfg)
         self.method: Method = make_method(
             cfg.method,
             self.space,

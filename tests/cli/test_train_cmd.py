@@ -47,13 +47,16 @@ def test_cuda_without_cuda_exits_2(cli, data_root, tmp_path) -> None:
     assert code == 2 and "CUDA is not available" in " ".join(err.split())
 
 
-def test_run_prints_defaults_and_refuses_to_overwrite(cli, data_root, tmp_path) -> None:
-    args = ["train", "--method", "bignas", "--data", str(data_root), "--out", str(tmp_path / "r"), "--epochs", "1",
+def test_time_limit_stops_resume_finishes_and_overwrite_is_refused(cli, data_root, tmp_path) -> None:
+    args = ["train", "--method", "bignas", "--data", str(data_root), "--out", str(tmp_path / "r"), "--epochs", "2",
             "--subnets-per-step", "2", "--probe-every", "0", *BASE, "--json"]  # fmt: skip
-    code, out, err = cli(*args)
+    code, out, err = cli(*args, "--time-limit", "1ms")
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["status"] == "complete" and doc["ledger"]["steps"] == 1
+    assert doc["status"].startswith("stopped") and doc["ledger"]["steps"] == 1 and doc["supernet"] is None
+    code, out, _ = cli(*args, "--resume")
+    doc = json.loads(out)
+    assert code == 0 and doc["status"] == "complete" and doc["resumed_at_iteration"] == 1 and doc["ledger"]["steps"] == 2
     err = " ".join(err.split())
     assert "lr: 0.003125 (0.1 x global batch 8 / 256)" in err and "ignored by --method bignas" in err
     code, _, err = cli(*args)

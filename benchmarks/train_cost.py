@@ -132,9 +132,18 @@ def versus_ofa(args, device: torch.device) -> dict:
     space = SearchSpace.get("mbv3-w1.0-imagenet")
     torch.manual_seed(0)
     ours = Supernet(space, 10, dropout=0.0).to(device).train()
-    theirs = OFAMobileNetV3(
-        n_classes=10, dropout_rate=0.0, width_mult=1.0, ks_list=[3, 5, 7], expand_ratio_list=[3, 4, 6], depth_list=[2, 3, 4]
-    ).to(device).train()
+    theirs = (
+        OFAMobileNetV3(
+            n_classes=10,
+            dropout_rate=0.0,
+            width_mult=1.0,
+            ks_list=[3, 5, 7],
+            expand_ratio_list=[3, 4, 6],
+            depth_list=[2, 3, 4],
+        )
+        .to(device)
+        .train()
+    )
     cfgs = _configs(space, args.seed)
     x = torch.randn(args.batch, 3, args.ofa_px, args.ofa_px, device=device)
     y = torch.randint(0, 10, (args.batch,), device=device)
@@ -147,7 +156,10 @@ def versus_ofa(args, device: torch.device) -> dict:
     )  # fmt: skip
     return {
         "px": args.ofa_px,
-        "params": {"ofa_edge": sum(p.numel() for p in ours.parameters()), "once_for_all": sum(p.numel() for p in theirs.parameters())},
+        "params": {
+            "ofa_edge": sum(p.numel() for p in ours.parameters()),
+            "once_for_all": sum(p.numel() for p in theirs.parameters()),
+        },
         "seconds": t,
         "subnet_images_per_s": {k: 4 * args.batch / v for k, v in t.items()},
         "speedup": t["once_for_all"] / t["ofa_edge"],
@@ -198,7 +210,9 @@ def main() -> None:
         torch.backends.cudnn.benchmark = True
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "device": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "batch": args.batch,

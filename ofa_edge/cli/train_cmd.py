@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -18,14 +18,25 @@ from ofa_edge.units import parse_latency_ms
 
 def train(
     method: Annotated[str, typer.Option(help="deps | ofa | bignas | compofa.")] = "deps",
-    data: Annotated[Optional[Path], typer.Option(help="Dataset folder: packed JPEG, CIFAR binary or ImageFolder tree [default: the bundled CIFAR-10].")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Dataset folder: packed JPEG, CIFAR binary or ImageFolder tree [default: the bundled CIFAR-10]."
+        ),
+    ] = None,
     space: Annotated[str, typer.Option(help="Search space name (see `ofa-edge space`).")] = "mbv3-w1.0-cifar",
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 40,
     batch_size: Annotated[int, typer.Option(help="Images per step per process.")] = 128,
-    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate [default: 0.1 x global batch / 256].")] = None,
-    lr_warmup_epochs: Annotated[Optional[float], typer.Option(help="Linear LR warmup [default: 5% of the epochs].")] = None,
-    warmup_frac: Annotated[float, typer.Option(help="DεpS: fraction of epochs the full model trains alone, in [0, 1).")] = 0.5,
-    eps_epochs: Annotated[Optional[float], typer.Option(help="DεpS: epochs of the β ramp after the shrink start [default: 5%, >= 1].")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate [default: 0.1 x global batch / 256].")] = None,
+    lr_warmup_epochs: Annotated[
+        float | None, typer.Option(help="Linear LR warmup [default: 5% of the epochs].")
+    ] = None,
+    warmup_frac: Annotated[
+        float, typer.Option(help="DεpS: fraction of epochs the full model trains alone, in [0, 1).")
+    ] = 0.5,
+    eps_epochs: Annotated[
+        float | None, typer.Option(help="DεpS: epochs of the β ramp after the shrink start [default: 5%, >= 1].")
+    ] = None,
     subnets_per_step: Annotated[int, typer.Option(help="Sandwich size: max, min and n-2 random subnets.")] = 4,
     beta_mult: Annotated[float, typer.Option(help="Subnets' gradient weight after the ε ramp (deps, bignas).")] = 1.0,
     kd_temp: Annotated[float, typer.Option(help="Distillation temperature.")] = 1.0,
@@ -33,15 +44,23 @@ def train(
     label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the CE loss.")] = 0.1,
     weight_decay: Annotated[float, typer.Option(help="Weight decay (not on BN, biases, kernel transforms).")] = 5e-5,
     kernel_transform: Annotated[bool, typer.Option(help="OFA's learned kernel-transform matrices.")] = False,
-    reorder: Annotated[bool, typer.Option(help="Sort channels by importance when expand ratios start shrinking.")] = False,
-    limit_train: Annotated[Optional[int], typer.Option(help="Train on a class-balanced random subset of N images.")] = None,
-    limit_val: Annotated[Optional[int], typer.Option(help="Validate on N images of the validation split.")] = None,
+    reorder: Annotated[
+        bool, typer.Option(help="Sort channels by importance when expand ratios start shrinking.")
+    ] = False,
+    limit_train: Annotated[
+        int | None, typer.Option(help="Train on a class-balanced random subset of N images.")
+    ] = None,
+    limit_val: Annotated[int | None, typer.Option(help="Validate on N images of the validation split.")] = None,
     val_split: Annotated[str, typer.Option(help="Split the probes are validated on.")] = "test",
     calib_images: Annotated[int, typer.Option(help="Training images for BN recalibration of each probe.")] = 2000,
     probe_every: Annotated[int, typer.Option(help="Validate probe subnets every N epochs (0: never).")] = 1,
     ckpt_every: Annotated[int, typer.Option(help="Also checkpoint every N steps (0: only at epoch ends).")] = 0,
-    time_limit: Annotated[Optional[str], typer.Option(help="Checkpoint and stop after this much time (e.g. 540s); resume later.")] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Run directory [default: ofa-edge-runs/train-<method>].")] = None,
+    time_limit: Annotated[
+        str | None, typer.Option(help="Checkpoint and stop after this much time (e.g. 540s); resume later.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Run directory [default: ofa-edge-runs/train-<method>].")
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")] = False,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast.")] = False,

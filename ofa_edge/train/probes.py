@@ -61,7 +61,12 @@ def evaluate_subnet(
 
 
 def evaluate_probes(
-    net: Supernet, cfgs: dict[str, SubnetConfig], calib: ImageSet, val: ImageSet, device: torch.device, batch_size: int = 256
+    net: Supernet,
+    cfgs: dict[str, SubnetConfig],
+    calib: ImageSet,
+    val: ImageSet,
+    device: torch.device,
+    batch_size: int = 256,
 ) -> dict[str, dict[str, float]]:
     """:func:`evaluate_subnet` for each named config; the supernet is left as it was."""
     was_training, active = net.training, net.active

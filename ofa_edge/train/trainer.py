@@ -111,7 +111,9 @@ class Trainer:
             self.ctx.rank, self.ctx.world, epoch_samples,
         )  # fmt: skip
         torch.manual_seed(cfg.seed)
-        self.net = Supernet(self.space, len(self.data.classes), kernel_transform=cfg.kernel_transform).to(self.ctx.device)
+        self.net = Supernet(self.space, len(self.data.classes), kernel_transform=cfg.kernel_transform).to(
+            self.ctx.device
+        )
         if cfg.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.optimizer = make_optimizer(self.net, cfg)
@@ -128,7 +130,13 @@ class Trainer:
         self.averager = GradAverager() if cfg.grad_agg == "avg" else None
         self.teacher: Supernet | None = None
         self.ledger = Ledger(self._device_name())
-        self.state: dict[str, Any] = {"it": 0, "reordered": False, "teacher": False, "epoch_loss": 0.0, "epoch_steps": 0}
+        self.state: dict[str, Any] = {
+            "it": 0,
+            "reordered": False,
+            "teacher": False,
+            "epoch_loss": 0.0,
+            "epoch_steps": 0,
+        }
         self.shard: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ setup
@@ -256,7 +264,9 @@ class Trainer:
             reorder_channels(self.net, self.optimizer)
             self.state["reordered"] = True
 
-    def _epoch_end(self, it: int, epoch: int, plan: StepPlan, epoch_seconds: float, epoch_images: int) -> dict[str, Any]:
+    def _epoch_end(
+        self, it: int, epoch: int, plan: StepPlan, epoch_seconds: float, epoch_images: int
+    ) -> dict[str, Any]:
         cfg = self.cfg
         last = epoch == cfg.epochs - 1
         record: dict[str, Any] = {
@@ -293,7 +303,9 @@ class Trainer:
         )  # fmt: skip
         ep_t0, ep_images = time.perf_counter(), 0
         with progress:
-            task = progress.add_task("train", total=total_its, completed=start_it, phase="", epoch=0, lr=0.0, beta=0.0, loss=0.0, ips=0.0)
+            task = progress.add_task(
+                "train", total=total_its, completed=start_it, phase="", epoch=0, lr=0.0, beta=0.0, loss=0.0, ips=0.0
+            )
             for lv in self.levers:
                 lv.setup(self.net, self.optimizer, len(self.data))
             resumed_mid_epoch = start_it % spe != 0 and self.shard is not None
@@ -314,12 +326,23 @@ class Trainer:
                 self.state["epoch_steps"] += 1
                 ep_images += cfg.batch_size * self.ctx.world
                 now = time.perf_counter()
-                progress.update(task, advance=1, phase=plan.phase, epoch=f"{epoch + 1}/{cfg.epochs}", lr=plan.lr, beta=plan.beta, loss=loss_value, ips=ep_images / max(now - ep_t0, 1e-9))
+                progress.update(
+                    task,
+                    advance=1,
+                    phase=plan.phase,
+                    epoch=f"{epoch + 1}/{cfg.epochs}",
+                    lr=plan.lr,
+                    beta=plan.beta,
+                    loss=loss_value,
+                    ips=ep_images / max(now - ep_t0, 1e-9),
+                )
                 if step == spe - 1:
                     rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images)
                     if "probes" in rec:
                         probes = "  ".join(f"{k} {v:.2f}%" for k, v in rec["probes"].items())
-                        progress.console.print(f"epoch {epoch + 1}/{cfg.epochs} ({plan.phase}) loss {rec['train_loss']:.3f}  top-1 {probes}")
+                        progress.console.print(
+                            f"epoch {epoch + 1}/{cfg.epochs} ({plan.phase}) loss {rec['train_loss']:.3f}  top-1 {probes}"
+                        )
                     self._save(it + 1)
                     ep_t0, ep_images = time.perf_counter(), 0
                 elif cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0:
@@ -363,7 +386,9 @@ class Trainer:
         }
 
 
-def train(cfg: TrainConfig, levers: Sequence[Lever] = (), resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+def train(
+    cfg: TrainConfig, levers: Sequence[Lever] = (), resume: bool = False, show_progress: bool = True
+) -> dict[str, Any]:
     """Resolve ``cfg``'s defaults, train, and return the result document (see :class:`Trainer`)."""
     resolved, _ = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))
     return Trainer(resolved, levers).run(resume=resume, show_progress=show_progress)

@@ -8,7 +8,19 @@ import shutil
 import pytest
 import torch
 
-BASE = ["--batch-size", "8", "--limit-train", "8", "--limit-val", "8", "--calib-images", "8", "--device", "cpu", "--no-progress"]
+BASE = [
+    "--batch-size",
+    "8",
+    "--limit-train",
+    "8",
+    "--limit-val",
+    "8",
+    "--calib-images",
+    "8",
+    "--device",
+    "cpu",
+    "--no-progress",
+]
 
 
 @pytest.mark.parametrize(
@@ -34,7 +46,14 @@ def test_bad_datasets_exit_2(cli, data_root, tmp_path) -> None:
     assert code == 2 and "does not exist" in " ".join(err.split())
     broken = tmp_path / "broken"
     broken.mkdir()
-    for name in ("train.jpg.bin", "train.labels.npy", "classes.txt", "test.jpg.bin", "test.offsets.npy", "test.labels.npy"):
+    for name in (
+        "train.jpg.bin",
+        "train.labels.npy",
+        "classes.txt",
+        "test.jpg.bin",
+        "test.offsets.npy",
+        "test.labels.npy",
+    ):
         shutil.copy(data_root / name, broken / name)
     (broken / "train.offsets.npy").write_bytes(b"not numpy")
     code, _, err = cli("train", "--data", str(broken), "--out", str(tmp_path / "r"), *BASE)
@@ -56,7 +75,9 @@ def test_time_limit_stops_resume_finishes_and_overwrite_is_refused(cli, data_roo
     assert doc["status"].startswith("stopped") and doc["ledger"]["steps"] == 1 and doc["supernet"] is None
     code, out, _ = cli(*args, "--resume")
     doc = json.loads(out)
-    assert code == 0 and doc["status"] == "complete" and doc["resumed_at_iteration"] == 1 and doc["ledger"]["steps"] == 2
+    assert (
+        code == 0 and doc["status"] == "complete" and doc["resumed_at_iteration"] == 1 and doc["ledger"]["steps"] == 2
+    )
     err = " ".join(err.split())
     assert "lr: 0.003125 (0.1 x global batch 8 / 256)" in err and "ignored by --method bignas" in err
     code, _, err = cli(*args)

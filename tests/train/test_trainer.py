@@ -21,7 +21,7 @@ from ofa_edge.train.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 SPACE = SearchSpace.get("mbv3-w1.0-cifar")
-TINY = dict(limit_val=8, calib_images=8, probe_every=0, device="cpu", seed=3)
+TINY = {"limit_val": 8, "calib_images": 8, "probe_every": 0, "device": "cpu", "seed": 3}
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,9 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data_root, cli
     ref, killed = tmp_path / "ref", tmp_path / "killed"
     assert cli(*_train_cmd(ref, data_root)[3:])[0] == 0
 
-    proc = subprocess.Popen(_train_cmd(killed, data_root), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _train_cmd(killed, data_root), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while _ckpt_it(killed / "checkpoint.safetensors") < 1 and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -86,15 +87,17 @@ def train(
         time_limit_s=parse_latency_ms(time_limit) / 1000 if time_limit else None,
         device=device, amp=amp, channels_last=channels_last, seed=seed,
     )  # fmt: skip
-    import os
-
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports
     cfg, notes = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))
-    for n in notes:
-        note(n)
     trainer = Trainer(cfg)
-    for ph in trainer.method.phases:
-        note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")
+    if main_process:
+        for n in notes:
+            note(n)
+        for ph in trainer.method.phases:
+            note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")
     result = trainer.run(resume=resume, show_progress=progress)
+    if not main_process:
+        return
 
     def render() -> None:
         t = Table(title=f"ofa-edge train --method {method}: {result['status']}")

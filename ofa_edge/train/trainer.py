@@ -71,6 +71,17 @@ def dist_context(device: str) -> DistContext:
     return DistContext(rank, world, torch.device(device))
 
 
+def cpu_name() -> str:
+    """The CPU model (``/proc/cpuinfo``'s model name where there is one)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def make_optimizer(net: Supernet, cfg: TrainConfig) -> torch.optim.SGD:
     """Nesterov SGD; no weight decay on BN, biases and kernel-transform matrices (OFA's rule)."""
     decay, no_decay = [], []
@@ -142,7 +153,7 @@ class Trainer:
     # ------------------------------------------------------------------ setup
     def _device_name(self) -> str:
         d = self.ctx.device
-        name = torch.cuda.get_device_name(d) if d.type == "cuda" else (platform.processor() or platform.machine())
+        name = torch.cuda.get_device_name(d) if d.type == "cuda" else cpu_name()
         return f"{self.ctx.world}x {name}" if self.ctx.world > 1 else name
 
     def _open_run(self, resume: bool) -> int:

@@ -120,3 +120,17 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data_root, cli
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-5)
         assert b["probes"] == pytest.approx(a["probes"], abs=1e-6)
         assert (b["phase"], b["beta"], b["lr"]) == (a["phase"], a["beta"], a["lr"])
+
+
+def test_options_paths_run(tmp_path, data_root) -> None:
+    """bf16 autocast, channels_last, avg aggregation, re-ordering and kernel transforms all train."""
+    cfg, _ = TrainConfig(
+        data=str(data_root), out=str(tmp_path / "run"), method="bignas", epochs=1, batch_size=8, limit_train=8,
+        subnets_per_step=2, amp=True, channels_last=True, grad_agg="avg", reorder=True, kernel_transform=True, **TINY,
+    ).resolved()  # fmt: skip
+    trainer = Trainer(cfg)
+    before = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+    result = trainer.run(show_progress=False)
+    assert result["status"] == "complete" and trainer.state["reordered"]
+    after = trainer.net.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before if "kernel_matrices" in k)

@@ -35,7 +35,11 @@ def eval_(
     ] = None,
     subnet: Annotated[Path | None, typer.Option(help="Subnet JSON (ofa-edge or OFA arch dict) to evaluate.")] = None,
     probes: Annotated[
-        bool, typer.Option("--probes", help="Evaluate the min, mid and max subnets [default when no --subnet].")
+        bool,
+        typer.Option(
+            "--probes",
+            help="Evaluate the probe subnets: min, mid, max and 2 fixed random ones [default when no --subnet].",
+        ),
     ] = False,
     data: Annotated[Path | None, typer.Option(help="Dataset folder [default: the bundled CIFAR-10].")] = None,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
@@ -74,7 +78,7 @@ def eval_(
         cfgs = {subnet.stem: SubnetConfig.load(subnet, space=net.space.name)}
     else:
         if not probes:
-            note("no --subnet: evaluating the probe subnets (min, mid, max)")
+            note("no --subnet: evaluating the probe subnets (min, mid, max, rand0, rand1)")
         cfgs = probe_configs(net.space)
     results = evaluate_probes(net, cfgs, calib, val, torch.device(device), batch_size)
     doc = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from safetensors import safe_open
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
 from ofa_edge.train.config import TrainConfig
+from ofa_edge.train.levers import Lever
 from ofa_edge.train.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -134,3 +136,55 @@ def test_options_paths_run(tmp_path, data_root) -> None:
     assert result["status"] == "complete" and trainer.state["reordered"]
     after = trainer.net.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before if "kernel_matrices" in k)
+
+
+class CountingLever(Lever):
+    """A lever that holds out half the data and counts hook calls in checkpointed state."""
+
+    name = "counter"
+
+    def __init__(self) -> None:
+        self.calls = torch.zeros(4, dtype=torch.int64)  # epoch starts, batches, backwards, steps
+        self.seen_samples: set[int] = set()
+
+    def epoch_size(self, num_samples: int) -> int:
+        return num_samples // 2
+
+    def epoch_order(self, epoch: int, order: torch.Tensor) -> torch.Tensor:
+        return order[order % 2 == 0]  # only even samples train
+
+    def on_epoch_start(self, epoch, net) -> None:
+        self.calls[0] += 1
+
+    def on_batch(self, indices, logits, labels) -> None:
+        self.calls[1] += 1
+        self.seen_samples.update(indices.tolist())
+
+    def after_backward(self, net, it) -> None:
+        assert all(p.grad is None or torch.isfinite(p.grad).all() for p in net.parameters())
+        self.calls[2] += 1
+
+    def after_step(self, net, it) -> None:
+        self.calls[3] += 1
+
+    def state(self):
+        return {"calls": self.calls}, {"seen": sorted(self.seen_samples)}
+
+    def load_state(self, tensors, meta) -> None:
+        self.calls = tensors["calls"].clone()
+        self.seen_samples = set(meta["seen"])
+
+
+def test_lever_hooks_and_state_survive_resume(tmp_path, data_root) -> None:
+    cfg, _ = TrainConfig(
+        data=str(data_root), out=str(tmp_path / "run"), method="bignas", epochs=2, batch_size=4, limit_train=16,
+        subnets_per_step=2, time_limit_s=1e-6, **TINY,
+    ).resolved()  # fmt: skip
+    first = Trainer(cfg, levers=[CountingLever()])
+    assert first.loader.steps_per_epoch == 2  # 8 of 16 samples per epoch, batch 4
+    assert first.run(show_progress=False)["status"].startswith("stopped")
+    lever = CountingLever()
+    result = Trainer(dataclasses.replace(cfg, time_limit_s=None), levers=[lever]).run(resume=True, show_progress=False)
+    assert result["status"] == "complete" and result["resumed_at_iteration"] == 1
+    assert lever.calls.tolist() == [3, 4, 4, 4]  # epoch starts: epoch 0 (twice: run and resume), epoch 1
+    assert all(i % 2 == 0 for i in lever.seen_samples)

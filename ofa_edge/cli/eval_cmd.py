@@ -31,17 +31,17 @@ def _default_supernet() -> Path:
 
 def eval_(
     supernet: Annotated[
-        Path | None, typer.Option(help="Supernet checkpoint [default: the embedded pretrained one].")
+        Path | None, typer.Option(help="Supernet checkpoint (default: the embedded pretrained one).")
     ] = None,
     subnet: Annotated[Path | None, typer.Option(help="Subnet JSON (ofa-edge or OFA arch dict) to evaluate.")] = None,
     probes: Annotated[
         bool,
         typer.Option(
             "--probes",
-            help="Evaluate the probe subnets: min, mid, max and 2 fixed random ones [default when no --subnet].",
+            help="Evaluate the probe subnets: min, mid, max and 2 fixed random ones (when no --subnet).",
         ),
     ] = False,
-    data: Annotated[Path | None, typer.Option(help="Dataset folder [default: the bundled CIFAR-10].")] = None,
+    data: Annotated[Path | None, typer.Option(help="Dataset folder (default: the bundled CIFAR-10).")] = None,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
     limit: Annotated[int | None, typer.Option(help="Evaluate on a class-balanced random subset of N images.")] = None,
     calib_images: Annotated[int, typer.Option(help="Training images for BN recalibration.")] = 2000,

@@ -22,21 +22,21 @@ def train(
     data: Annotated[
         Path | None,
         typer.Option(
-            help="Dataset folder: packed JPEG, CIFAR binary or ImageFolder tree [default: the bundled CIFAR-10]."
+            help="Dataset folder: packed JPEG, CIFAR binary or ImageFolder tree (default: the bundled CIFAR-10)."
         ),
     ] = None,
     space: Annotated[str, typer.Option(help="Search space name (see `ofa-edge space`).")] = "mbv3-w1.0-cifar",
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 40,
     batch_size: Annotated[int, typer.Option(help="Images per step per process.")] = 128,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate [default: 0.1 x global batch / 256].")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate (default: 0.1 x global batch / 256).")] = None,
     lr_warmup_epochs: Annotated[
-        float | None, typer.Option(help="Linear LR warmup [default: 5% of the epochs].")
+        float | None, typer.Option(help="Linear LR warmup (default: 5% of the epochs).")
     ] = None,
     warmup_frac: Annotated[
         float, typer.Option(help="DεpS: fraction of epochs the full model trains alone, in [0, 1).")
     ] = 0.5,
     eps_epochs: Annotated[
-        float | None, typer.Option(help="DεpS: epochs of the β ramp after the shrink start [default: 5%, >= 1].")
+        float | None, typer.Option(help="DεpS: epochs of the β ramp after the shrink start (default: 5%, >= 1).")
     ] = None,
     subnets_per_step: Annotated[int, typer.Option(help="Sandwich size: max, min and n-2 random subnets.")] = 4,
     beta_mult: Annotated[float, typer.Option(help="Subnets' gradient weight after the ε ramp (deps, bignas).")] = 1.0,
@@ -60,7 +60,7 @@ def train(
         str | None, typer.Option(help="Checkpoint and stop after this much time (e.g. 540s); resume later.")
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Run directory [default: ofa-edge-runs/train-<method>].")
+        Path | None, typer.Option("--out", help="Run directory (default: ofa-edge-runs/train-<method>).")
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")] = False,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",

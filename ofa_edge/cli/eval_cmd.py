@@ -38,7 +38,7 @@ def eval_(
         bool,
         typer.Option(
             "--probes",
-            help="Evaluate the probe subnets: min, mid, max and 2 fixed random ones (when no --subnet).",
+            help="Evaluate the probe subnets: min, mid, max and 2 fixed random ones (the default when no --subnet is given).",
         ),
     ] = False,
     data: Annotated[Path | None, typer.Option(help="Dataset folder (default: the bundled CIFAR-10).")] = None,

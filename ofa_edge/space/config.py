@@ -137,7 +137,7 @@ class SubnetConfig:
         for name in ("ks", "e", "d"):
             if name not in data:
                 raise ConfigError(name, "missing field of an OFA arch dict")
-        space_name = data.get("space", space) or "mbv3-w1.0-imagenet"
+        space_name = data["space"] if "space" in data else space or "mbv3-w1.0-imagenet"
         res = data.get("r")
         if res is None:
             try:

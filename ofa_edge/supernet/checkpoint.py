@@ -62,8 +62,12 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         meta = json.loads(raw)
     except json.JSONDecodeError:
         raise UserError(f"'{path}' has corrupt ofa-edge metadata; re-export the checkpoint.") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"'{path}' has corrupt ofa-edge metadata (not a JSON object); re-export the checkpoint.")
     if meta.get("format") != FORMAT:
         raise UserError(f"'{path}' has checkpoint format {meta.get('format')!r}; this ofa-edge reads {FORMAT!r}.")
+    if not isinstance(meta.get("space"), str) or not isinstance(meta.get("num_classes"), int):
+        raise UserError(f"'{path}' has corrupt ofa-edge metadata (needs 'space' and 'num_classes'); re-export it.")
     return meta
 
 

@@ -110,6 +110,10 @@ def test_foreign_safetensors_file_is_refused(tmp_path) -> None:
     save_file({"weight": torch.zeros(3)}, str(other_meta), metadata={"ofa_edge": json.dumps({"format": "x/9"})})
     with pytest.raises(UserError, match="format 'x/9'"):
         load_supernet(other_meta)
+    for meta in ("[1, 2]", "{not json", json.dumps({"format": FORMAT, "space": CIFAR.name})):
+        save_file({"weight": torch.zeros(3)}, str(other_meta), metadata={"ofa_edge": meta})
+        with pytest.raises(UserError, match="corrupt ofa-edge metadata"):
+            load_supernet(other_meta)
 
 
 def test_declared_space_with_wrong_tensors_is_refused(tmp_path) -> None:

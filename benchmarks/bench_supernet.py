@@ -6,7 +6,7 @@
 (c) one forward+backward of the max subnet through the weight-shared supernet versus the same
     network as the extracted static module (batch 32, 32 px, CIFAR space), ratio from the same run.
 
-    python benchmarks/bench_supernet.py [--json] [--extracts 50] [--steps 10]
+    python benchmarks/bench_supernet.py [--json] [--extracts 50] [--steps 10] [--threads N]
 
 Prints a table (or one JSON document with --json); record results in docs/benchmarks.md.
 """
@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 
@@ -114,7 +115,13 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON document")
     ap.add_argument("--extracts", type=int, default=50, help="random subnets to extract per space")
     ap.add_argument("--steps", type=int, default=10, help="timed forward+backward steps per model")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
     result = {
         "machine": {
             "cpu": _cpu_model(),
@@ -126,10 +133,14 @@ def main() -> None:
             "load_avg_start": os.getloadavg(),
         },
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "extract": [bench_extract(n, args.extracts) for n in ("mbv3-w1.0-cifar", "mbv3-w1.0-imagenet")],
-        "cost": [bench_cost(n) for n in ("mbv3-w1.0-cifar", "mbv3-w1.0-imagenet")],
-        "train_step": bench_train_step(args.steps),
     }
+    spaces = ("mbv3-w1.0-cifar", "mbv3-w1.0-imagenet")
+    log("cost model ...")
+    result["cost"] = [bench_cost(n) for n in spaces]
+    log("extraction ...")
+    result["extract"] = [bench_extract(n, args.extracts) for n in spaces]
+    log("forward+backward ...")
+    result["train_step"] = bench_train_step(args.steps)
     result["machine"]["load_avg_end"] = os.getloadavg()
     if args.json:
         print(json.dumps(result, indent=2))

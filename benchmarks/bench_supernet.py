@@ -107,7 +107,14 @@ def bench_train_step(steps: int, batch: int = 32) -> dict:
             step(model)
             acc.append(time.perf_counter() - t)
     s, st = statistics.median(t_super), statistics.median(t_static)
-    return {"batch": batch, "resolution": cfg.resolution, "steps": steps, "supernet_s": s, "static_s": st, "ratio": s / st}
+    return {
+        "batch": batch,
+        "resolution": cfg.resolution,
+        "steps": steps,
+        "supernet_s": s,
+        "static_s": st,
+        "ratio": s / st,
+    }
 
 
 def main() -> None:
@@ -119,6 +126,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
@@ -149,7 +157,9 @@ def main() -> None:
     print(f"{m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), {result['date']}")
     print(f"load average start {m['load_avg_start'][0]:.1f}, end {m['load_avg_end'][0]:.1f}")
     for e in result["extract"]:
-        print(f"extract {e['space']:20s} median {e['median_ms']:.1f} ms  p90 {e['p90_ms']:.1f} ms  max subnet {e['max_subnet_ms']:.1f} ms")
+        print(
+            f"extract {e['space']:20s} median {e['median_ms']:.1f} ms  p90 {e['p90_ms']:.1f} ms  max subnet {e['max_subnet_ms']:.1f} ms"
+        )
     for c in result["cost"]:
         print(
             f"MACs {c['space']:20s} 10k genomes {1e3 * c['macs_10k_genomes_s']:.2f} ms, 10k configs "
@@ -166,9 +176,10 @@ def main() -> None:
 
 def _cpu_model() -> str:
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or "unknown"

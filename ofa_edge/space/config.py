@@ -137,13 +137,15 @@ class SubnetConfig:
         for name in ("ks", "e", "d"):
             if name not in data:
                 raise ConfigError(name, "missing field of an OFA arch dict")
-        space_name = data["space"] if "space" in data else space or "mbv3-w1.0-imagenet"
+        space_name = data.get("space", space or "mbv3-w1.0-imagenet")
         res = data.get("r")
         if res is None:
             try:
                 res = max(SearchSpace.get(space_name).resolutions)
             except (UserError, TypeError):
-                raise ConfigError("space", f"unknown search space {space_name!r}; known: {SearchSpace.names()}") from None
+                raise ConfigError(
+                    "space", f"unknown search space {space_name!r}; known: {SearchSpace.names()}"
+                ) from None
         if isinstance(res, Sequence) and not isinstance(res, str):
             if len(res) != 1:
                 raise ConfigError("r", f"expected one resolution, got {len(res)}")

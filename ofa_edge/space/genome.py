@@ -93,9 +93,7 @@ def active_mask(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
     return _BLOCK_POS[None, :] < depth[:, _BLOCK_STAGE]
 
 
-def block_sum(
-    space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fixed: np.ndarray
-) -> np.ndarray:
+def block_sum(space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """Sum a per-block quantity over each genome's active blocks, plus its fixed part.
 
     ``per_block`` has shape ``(R, 20, K, E)`` (resolution, block, kernel, expand choices),

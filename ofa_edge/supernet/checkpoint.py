@@ -100,7 +100,9 @@ def load_supernet(
             for k in expected:
                 t = f.get_tensor(k)
                 if t.shape != expected[k].shape:
-                    raise UserError(f"checkpoint '{path}': tensor '{k}' has shape {tuple(t.shape)}, expected {tuple(expected[k].shape)}.")
+                    raise UserError(
+                        f"checkpoint '{path}': tensor '{k}' has shape {tuple(t.shape)}, expected {tuple(expected[k].shape)}."
+                    )
                 state[k] = t.to(expected[k].dtype)
     except (SafetensorError, OSError) as e:
         raise UserError(f"cannot read weights from '{path}' ({e}); the file may be truncated.") from None

@@ -104,4 +104,4 @@ class SubnetModel(nn.Module):
         return self.head(self.blocks(self.stem(x)))
 
 
-__all__ = ["Head", "MBConv", "Stem", "SqueezeExcite", "SubnetModel", "activation"]
+__all__ = ["Head", "MBConv", "SqueezeExcite", "Stem", "SubnetModel", "activation"]

@@ -76,7 +76,9 @@ def test_block_sum_equals_per_config_loop(name: str, seed: int) -> None:
     g = G.sample(sp, 30, rng)
     got = G.block_sum(sp, g, per_block, fixed)
     for row, cfg, value in zip(g, G.decode(sp, g), got, strict=True):
-        want = fixed[row[0]] + sum(per_block[row[0], b, row[G.KERNEL][b], row[G.EXPAND][b]] for b in cfg.active_blocks())
+        want = fixed[row[0]] + sum(
+            per_block[row[0], b, row[G.KERNEL][b], row[G.EXPAND][b]] for b in cfg.active_blocks()
+        )
         assert value == pytest.approx(want, rel=1e-12)
 
 

@@ -41,13 +41,15 @@ def test_ofa_mobilenetv3_layout() -> None:
 
 
 def test_make_divisible_matches_ofa_rounding() -> None:
-    assert [make_divisible(v) for v in (16 * 1.2, 24 * 1.2, 112 * 1.2, 16 * 3, 24 * 6, 40 * 4)] == [24, 32, 136, 48, 144, 160]
+    values = (16 * 1.2, 24 * 1.2, 112 * 1.2, 16 * 3, 24 * 6, 40 * 4)
+    assert [make_divisible(v) for v in values] == [24, 32, 136, 48, 144, 160]
 
 
 def test_block_geometry() -> None:
     sp = SearchSpace.get("mbv3-w1.0-imagenet")
     first = sp.block_shape(224, 0, 7, 6)
-    assert (first.in_hw, first.in_ch, first.out_ch, first.mid_ch, first.stride, first.residual) == (112, 16, 24, 96, 2, False)
+    assert (first.in_hw, first.in_ch, first.out_ch, first.mid_ch) == (112, 16, 24, 96)
+    assert first.stride == 2 and not first.residual
     second = sp.block_shape(224, 1, 3, 4)
     assert (second.in_hw, second.in_ch, second.mid_ch, second.stride, second.residual) == (56, 24, 96, 1, True)
     se = sp.block_shape(224, 4, 5, 3)  # stage 2 has SE

@@ -147,7 +147,7 @@ def test_wrong_space_or_class_count_is_refused_naming_which(saved) -> None:
 
 
 def test_failed_save_writes_nothing(saved, tmp_path) -> None:
-    net, path = saved
+    net, _ = saved
     target = tmp_path / "out.safetensors"
     with pytest.raises(TypeError):
         save_supernet(net, target, {"bad": object()})

@@ -5,35 +5,46 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, emit, out
-from ofa_edge.space import SearchSpace
+from ofa_edge.cli.common import JsonOpt, emit, note, out
+from ofa_edge.space import SearchSpace, SubnetConfig
+
+
+def _range(lo: int, hi: int, scale: float, fmt: str) -> str:
+    return f"{lo / scale:{fmt}}-{hi / scale:{fmt}}M"
 
 
 def space(
     name: Annotated[str, typer.Argument(help="Space name; omit to list all spaces.")] = "",
-    classes: Annotated[int, typer.Option(help="Classes assumed for the classifier's cost.")] = 0,
+    classes: Annotated[
+        int | None, typer.Option(min=1, help="Classes assumed for the classifier's cost [default: the space's].")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Describe a search space: subnets, MACs/params range, min and max configs."""
     names = [SearchSpace.get(name).name] if name else SearchSpace.names()
-    docs = []
-    for n in names:
-        doc = SearchSpace.get(n).describe(num_classes=classes or None)
-        docs.append(doc)
+    docs = [SearchSpace.get(n).describe(num_classes=classes) for n in names]
+    if classes is None:
+        note("--classes not given: costs assume 10 classes for cifar spaces, 1000 for imagenet spaces")
 
     def render() -> None:
-        t = Table(title="ofa-edge search spaces")
-        for col in ("space", "resolutions", "subnets", "MACs (min-max)", "params (min-max)", "classes"):
-            t.add_column(col)
+        t = Table(title="ofa-edge search spaces", box=box.SIMPLE_HEAD)
+        t.add_column("space", no_wrap=True)
+        t.add_column("px", no_wrap=True)
+        t.add_column("subnets", justify="right", no_wrap=True)
+        t.add_column("MACs", justify="right", no_wrap=True)
+        t.add_column("params", justify="right", no_wrap=True)
+        t.add_column("classes", justify="right", no_wrap=True, min_width=7)
         for d in docs:
+            res = d["resolutions"]
             t.add_row(
                 d["name"],
-                ",".join(map(str, d["resolutions"])),
+                f"{res[0]}-{res[-1]}" if len(res) > 1 else str(res[0]),
                 f"{d['num_subnets']:.2e}",
-                f"{d['macs_range'][0] / 1e6:.1f}M - {d['macs_range'][1] / 1e6:.1f}M",
-                f"{d['params_range'][0] / 1e6:.2f}M - {d['params_range'][1] / 1e6:.2f}M",
+                _range(*d["macs_range"], 1e6, ".1f"),
+                _range(*d["params_range"], 1e6, ".2f"),
                 str(d["num_classes_assumed"]),
             )
         out.print(t)
@@ -41,8 +52,8 @@ def space(
             d = docs[0]
             out.print(f"[bold]{d['name']}[/bold]: {d['description']}")
             out.print(f"kernel {d['kernels']}  expand {d['expands']}  depth {d['depths']}  width x{d['width_mult']}")
-            out.print(f"min: {d['min']}")
-            out.print(f"max: {d['max']}")
+            for which in ("min", "max"):
+                out.print(f"{which}: {SubnetConfig.from_dict(d[which]).describe()}", highlight=False)
 
     emit(docs[0] if name else {"spaces": docs}, as_json, render)
 

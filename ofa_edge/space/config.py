@@ -7,6 +7,7 @@ Every validation error names the offending field.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from ofa_edge.errors import ConfigError, UserError
 from ofa_edge.space.search_space import MAX_DEPTH, NUM_BLOCKS, NUM_STAGES, SearchSpace
 
 _FIELDS = ("space", "resolution", "depth", "kernel", "expand")
+_OFA_FIELDS = ("ks", "e", "d", "r")
+_TO_OFA = {"resolution": "r", "depth": "d", "kernel": "ks", "expand": "e"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class SubnetConfig:
         return SearchSpace.get(self.space)
 
     def validate(self) -> None:
+        if not isinstance(self.space, str):
+            raise ConfigError("space", f"must be a space name (string), got {self.space!r}")
         try:
             space = SearchSpace.get(self.space)
         except UserError as e:
@@ -101,7 +106,7 @@ class SubnetConfig:
         """Build from ofa-edge's dict or OFA's arch dict; ``space`` fills a missing space name."""
         if not isinstance(data, Mapping):
             raise ConfigError("subnet", f"expected a JSON object, got {type(data).__name__}")
-        if {"ks", "e", "d"} <= set(data):
+        if set(data) & {"ks", "e", "d"} and not set(data) & {"kernel", "expand", "depth"}:
             return cls._from_ofa(data, space)
         unknown = sorted(set(data) - set(_FIELDS) - {"meta"})
         if unknown:
@@ -124,21 +129,38 @@ class SubnetConfig:
 
     @classmethod
     def _from_ofa(cls, data: Mapping[str, Any], space: str | None) -> SubnetConfig:
-        space_name = space or data.get("space") or "mbv3-w1.0-imagenet"
-        res = data.get("r", data.get("resolution"))
+        unknown = sorted(set(data) - set(_OFA_FIELDS) - {"space", "wid"})
+        if unknown:
+            raise ConfigError(unknown[0], f"unknown field in an OFA arch dict; expected {', '.join(_OFA_FIELDS)}")
+        if data.get("wid") is not None:
+            raise ConfigError("wid", "must be null: the width multiplier is fixed per supernet (pick the space)")
+        for name in ("ks", "e", "d"):
+            if name not in data:
+                raise ConfigError(name, "missing field of an OFA arch dict")
+        space_name = data.get("space", space or "mbv3-w1.0-imagenet")
+        res = data.get("r")
         if res is None:
-            res = max(SearchSpace.get(space_name).resolutions)
+            try:
+                res = max(SearchSpace.get(space_name).resolutions)
+            except (UserError, TypeError):
+                raise ConfigError(
+                    "space", f"unknown search space {space_name!r}; known: {SearchSpace.names()}"
+                ) from None
         if isinstance(res, Sequence) and not isinstance(res, str):
             if len(res) != 1:
                 raise ConfigError("r", f"expected one resolution, got {len(res)}")
             res = res[0]
-        return cls(
-            space=space_name,
-            resolution=_as_int("r", res),
-            depth=_as_int_list("d", data["d"]),
-            kernel=_as_int_list("ks", data["ks"]),
-            expand=_as_int_list("e", data["e"]),
-        )
+        try:
+            return cls(
+                space=space_name,
+                resolution=_as_int("r", res),
+                depth=_as_int_list("d", data["d"]),
+                kernel=_as_int_list("ks", data["ks"]),
+                expand=_as_int_list("e", data["e"]),
+            )
+        except ConfigError as e:  # name the field as the OFA dict spells it
+            head, bracket, rest = e.field.partition("[")
+            raise ConfigError(_TO_OFA.get(head, head) + bracket + rest, e.detail) from None
 
     @classmethod
     def from_json(cls, text: str, space: str | None = None) -> SubnetConfig:
@@ -175,7 +197,7 @@ def _check_value(name: str, value: int, allowed: Sequence[int]) -> None:
 
 
 def _as_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or int(value) != value:
         raise ConfigError(name, f"expected an integer, got {value!r}")
     return int(value)
 

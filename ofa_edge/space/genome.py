@@ -93,23 +93,28 @@ def active_mask(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
     return _BLOCK_POS[None, :] < depth[:, _BLOCK_STAGE]
 
 
-def block_sum(
-    space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fixed: np.ndarray
-) -> np.ndarray:
+def block_sum(space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """Sum a per-block quantity over each genome's active blocks, plus its fixed part.
 
     ``per_block`` has shape ``(R, 20, K, E)`` (resolution, block, kernel, expand choices),
-    ``fixed`` shape ``(R,)``. This is the one hot path shared by FLOPs, params and latency.
+    ``fixed`` shape ``(R,)``. This is the one hot path shared by FLOPs, params and latency:
+    the depth gene is folded into the table (inactive blocks read 0), so a batch is one
+    int32 index computation, one gather and one matrix-vector product.
     """
     n_k, n_e = per_block.shape[2], per_block.shape[3]
-    flat = per_block.reshape(-1)
-    g = genomes.astype(np.intp, copy=False)
-    r = g[:, 0]
-    idx = (r[:, None] * NUM_BLOCKS + np.arange(NUM_BLOCKS)[None, :]) * (n_k * n_e)
-    idx += g[:, KERNEL] * n_e + g[:, EXPAND]
-    vals = flat[idx]
-    vals *= active_mask(space, genomes)
-    return vals.sum(axis=1) + fixed[r]
+    n_d = len(space.depths)
+    active = _BLOCK_POS[:, None] < np.asarray(space.depths)[None, :]  # (20, D)
+    table = (per_block[:, :, None] * active[None, :, :, None, None]).reshape(-1)  # (R, 20, D, K, E)
+    n, per_b = len(genomes), n_d * n_k * n_e
+    idx = genomes[:, KERNEL].astype(np.int32)
+    idx *= n_e
+    idx += genomes[:, EXPAND]
+    idx = idx.reshape(n, NUM_STAGES, MAX_DEPTH)
+    idx += (genomes[:, DEPTH].astype(np.int32) * (n_k * n_e))[:, :, None]
+    idx += (genomes[:, 0].astype(np.int32) * (NUM_BLOCKS * per_b))[:, None, None]
+    idx += (np.arange(NUM_BLOCKS, dtype=np.int32) * per_b).reshape(NUM_STAGES, MAX_DEPTH)
+    vals = np.take(table, idx.reshape(n, NUM_BLOCKS))
+    return vals @ np.ones(NUM_BLOCKS) + fixed[genomes[:, 0]]
 
 
 def one_hot(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:

@@ -62,8 +62,12 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         meta = json.loads(raw)
     except json.JSONDecodeError:
         raise UserError(f"'{path}' has corrupt ofa-edge metadata; re-export the checkpoint.") from None
+    if not isinstance(meta, dict):
+        raise UserError(f"'{path}' has corrupt ofa-edge metadata (not a JSON object); re-export the checkpoint.")
     if meta.get("format") != FORMAT:
         raise UserError(f"'{path}' has checkpoint format {meta.get('format')!r}; this ofa-edge reads {FORMAT!r}.")
+    if not isinstance(meta.get("space"), str) or not isinstance(meta.get("num_classes"), int):
+        raise UserError(f"'{path}' has corrupt ofa-edge metadata (needs 'space' and 'num_classes'); re-export it.")
     return meta
 
 
@@ -96,7 +100,9 @@ def load_supernet(
             for k in expected:
                 t = f.get_tensor(k)
                 if t.shape != expected[k].shape:
-                    raise UserError(f"checkpoint '{path}': tensor '{k}' has shape {tuple(t.shape)}, expected {tuple(expected[k].shape)}.")
+                    raise UserError(
+                        f"checkpoint '{path}': tensor '{k}' has shape {tuple(t.shape)}, expected {tuple(expected[k].shape)}."
+                    )
                 state[k] = t.to(expected[k].dtype)
     except (SafetensorError, OSError) as e:
         raise UserError(f"cannot read weights from '{path}' ({e}); the file may be truncated.") from None

@@ -85,8 +85,8 @@ class DynamicMBConv(MBConv):
 
     @torch.no_grad()
     def export(self, shape: BlockShape) -> MBConv:
-        """A plain :class:`MBConv` of ``shape`` holding this block's sliced weights."""
-        block = MBConv(shape)
+        """A plain :class:`MBConv` of ``shape`` holding this block's sliced weights (same device)."""
+        block = MBConv(shape, device=self.expand.weight.device)
         src = dict(self.named_parameters()) | dict(self.named_buffers())
         for name, t in list(block.named_parameters()) + list(block.named_buffers()):
             if name == "dw.weight":

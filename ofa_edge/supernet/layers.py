@@ -19,10 +19,10 @@ def activation(name: str) -> nn.Module:
 class SqueezeExcite(nn.Module):
     """OFA's SE: global pool, 1x1 reduce (bias) + ReLU, 1x1 expand (bias) + hard sigmoid."""
 
-    def __init__(self, channels: int, se_channels: int) -> None:
+    def __init__(self, channels: int, se_channels: int, device: torch.device | str | None = None) -> None:
         super().__init__()
-        self.reduce = nn.Conv2d(channels, se_channels, 1, bias=True)
-        self.expand = nn.Conv2d(se_channels, channels, 1, bias=True)
+        self.reduce = nn.Conv2d(channels, se_channels, 1, bias=True, device=device)
+        self.expand = nn.Conv2d(se_channels, channels, 1, bias=True, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = x.mean((2, 3), keepdim=True)
@@ -33,17 +33,17 @@ class SqueezeExcite(nn.Module):
 class MBConv(nn.Module):
     """Inverted residual: 1x1 expand, kxk depthwise, optional SE, 1x1 project, identity skip."""
 
-    def __init__(self, shape: BlockShape) -> None:
+    def __init__(self, shape: BlockShape, device: torch.device | str | None = None) -> None:
         super().__init__()
         self.shape = shape
         mid, k = shape.mid_ch, shape.kernel
-        self.expand = nn.Conv2d(shape.in_ch, mid, 1, bias=False)
-        self.expand_bn = nn.BatchNorm2d(mid)
-        self.dw = nn.Conv2d(mid, mid, k, shape.stride, k // 2, groups=mid, bias=False)
-        self.dw_bn = nn.BatchNorm2d(mid)
-        self.se = SqueezeExcite(mid, shape.se_ch) if shape.se else None
-        self.proj = nn.Conv2d(mid, shape.out_ch, 1, bias=False)
-        self.proj_bn = nn.BatchNorm2d(shape.out_ch)
+        self.expand = nn.Conv2d(shape.in_ch, mid, 1, bias=False, device=device)
+        self.expand_bn = nn.BatchNorm2d(mid, device=device)
+        self.dw = nn.Conv2d(mid, mid, k, shape.stride, k // 2, groups=mid, bias=False, device=device)
+        self.dw_bn = nn.BatchNorm2d(mid, device=device)
+        self.se = SqueezeExcite(mid, shape.se_ch, device) if shape.se else None
+        self.proj = nn.Conv2d(mid, shape.out_ch, 1, bias=False, device=device)
+        self.proj_bn = nn.BatchNorm2d(shape.out_ch, device=device)
         self.act = activation(shape.act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -104,4 +104,4 @@ class SubnetModel(nn.Module):
         return self.head(self.blocks(self.stem(x)))
 
 
-__all__ = ["Head", "MBConv", "Stem", "SqueezeExcite", "SubnetModel", "activation"]
+__all__ = ["Head", "MBConv", "SqueezeExcite", "Stem", "SubnetModel", "activation"]

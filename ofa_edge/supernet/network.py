@@ -44,7 +44,7 @@ class Supernet(nn.Module):
         )
         self.head = Head(sp.stages[-1].width, sp.final_expand_width, sp.last_width, num_classes, dropout)
         self._init_weights()
-        self.active: SubnetConfig = sp.max()
+        self.set_active(sp.max())
 
     def _init_weights(self) -> None:
         for m in self.modules():
@@ -75,7 +75,7 @@ class Supernet(nn.Module):
             )
         for b, blk in enumerate(self.blocks):
             blk.set_active(cfg.kernel[b], self.space.mid_channels(b, cfg.expand[b]))
-        self.active = cfg
+        self.active: SubnetConfig = cfg
         self._active_blocks = cfg.active_blocks()
 
     def set_max(self) -> None:

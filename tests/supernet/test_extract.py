@@ -33,11 +33,11 @@ def test_extract_matches_active_forward(space_name: str, kernel_transform: bool)
     net.eval()
     cost = CostModel(space, 10)
     rng = np.random.default_rng(0)
-    n = 200 if not kernel_transform else 40
+    n = 200 if not kernel_transform else 20
     for i in range(n):
         cfg = space.sample(rng)
-        if space_name.endswith("imagenet"):
-            cfg = type(cfg)(cfg.space, 128, cfg.depth, cfg.kernel, cfg.expand)  # keep CPU time low
+        # the smallest resolution keeps CPU time low; resolution does not change the slicing
+        cfg = type(cfg)(cfg.space, min(space.resolutions), cfg.depth, cfg.kernel, cfg.expand)
         net.set_active(cfg)
         x = torch.randn(1, 3, cfg.resolution, cfg.resolution)
         with torch.no_grad():

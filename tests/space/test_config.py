@@ -1,0 +1,205 @@
+"""SubnetConfig: validation names the bad field, JSON and OFA arch-dict round trips."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ofa_edge.errors import ConfigError, UserError
+from ofa_edge.space import SearchSpace, SubnetConfig
+
+SPACES = SearchSpace.names()
+INTS = st.integers(-1000, 1000)
+
+
+FAST = settings(max_examples=40, deadline=None)
+
+
+def configs(space: str | None = None) -> st.SearchStrategy[SubnetConfig]:
+    """Random valid configs (seeded NumPy sampling: cheap to draw), plus each space's min and max."""
+    names = st.just(space) if space else st.sampled_from(SPACES)
+    sampled = st.builds(
+        lambda n, seed: SearchSpace.get(n).sample(np.random.default_rng(seed)), names, st.integers(0, 2**32 - 1)
+    )
+    extremes = names.flatmap(lambda n: st.sampled_from([SearchSpace.get(n).min(), SearchSpace.get(n).max()]))
+    return st.one_of(extremes, sampled)
+
+
+def _field(data: object) -> str:
+    with pytest.raises(ConfigError) as e:
+        SubnetConfig.from_dict(data)  # type: ignore[arg-type]
+    assert isinstance(e.value, UserError)  # the CLI turns it into exit 2
+    assert str(e.value).startswith(e.value.field + ":")
+    return e.value.field
+
+
+@FAST
+@given(configs())
+def test_json_round_trip(cfg: SubnetConfig) -> None:
+    assert SubnetConfig.from_json(cfg.to_json()) == cfg
+    assert SubnetConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+@FAST
+@given(configs())
+def test_ofa_arch_dict_round_trip(cfg: SubnetConfig) -> None:
+    ofa = cfg.to_ofa_dict()
+    assert set(ofa) == {"ks", "e", "d", "r"}
+    assert len(ofa["ks"]) == len(ofa["e"]) == 20 and len(ofa["d"]) == 5
+    assert SubnetConfig.from_dict(ofa, space=cfg.space) == cfg
+    # OFA's sampler also emits "wid": None and the resolution as a bare int
+    assert SubnetConfig.from_dict({**ofa, "wid": None, "r": cfg.resolution}, space=cfg.space) == cfg
+
+
+def test_ofa_dict_without_space_or_resolution_uses_imagenet_max() -> None:
+    cfg = SubnetConfig.from_dict({"ks": [5] * 20, "e": [4] * 20, "d": [3] * 5})
+    assert cfg.space == "mbv3-w1.0-imagenet" and cfg.resolution == 224
+
+
+def test_from_file_round_trip(tmp_path) -> None:
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").max()
+    cfg.save(tmp_path / "sub.json")
+    assert SubnetConfig.load(tmp_path / "sub.json") == cfg
+    with pytest.raises(UserError, match="does not exist"):
+        SubnetConfig.load(tmp_path / "missing.json")
+
+
+@FAST
+@given(configs(), st.sampled_from(["depth", "kernel", "expand"]), st.integers(0, 40))
+def test_wrong_length_names_field(cfg: SubnetConfig, name: str, length: int) -> None:
+    d = cfg.to_dict()
+    if length == len(d[name]):
+        length += 1
+    d[name] = (d[name] * 3)[:length]
+    assert _field(d) == name
+
+
+@FAST
+@given(configs(), st.sampled_from(["depth", "kernel", "expand"]), st.data())
+def test_out_of_range_value_names_field_and_index(cfg: SubnetConfig, name: str, data: st.DataObject) -> None:
+    d = cfg.to_dict()
+    i = data.draw(st.integers(0, len(d[name]) - 1))
+    allowed = set(getattr(cfg.search_space, {"depth": "depths", "kernel": "kernels", "expand": "expands"}[name]))
+    d[name][i] = data.draw(INTS.filter(lambda v: v not in allowed))
+    assert _field(d) == f"{name}[{i}]"
+
+
+@FAST
+@given(configs(), INTS)
+def test_bad_resolution_names_field(cfg: SubnetConfig, res: int) -> None:
+    d = cfg.to_dict()
+    d["resolution"] = res
+    if res in cfg.search_space.resolutions:
+        assert SubnetConfig.from_dict(d).resolution == res
+    else:
+        assert _field(d) == "resolution"
+
+
+@FAST
+@given(configs(), st.text(max_size=30).filter(lambda s: s not in SPACES))
+def test_unknown_space_names_field(cfg: SubnetConfig, name: str) -> None:
+    d = cfg.to_dict()
+    d["space"] = name
+    assert _field(d) == "space"
+    ofa = {**cfg.to_ofa_dict(), "space": name}
+    assert _field(ofa) == "space"
+
+
+@FAST
+@given(
+    configs(),
+    st.sampled_from(["resolution", "depth", "kernel", "expand"]),
+    st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True).filter(lambda v: not math.isfinite(v) or v != int(v)),
+        st.text(max_size=5),
+        st.none(),
+        st.booleans(),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    ),
+)
+def test_non_integer_names_field(cfg: SubnetConfig, name: str, bad: object) -> None:
+    d = cfg.to_dict()
+    if name == "resolution":
+        d[name] = bad
+        assert _field(d) == "resolution"
+    else:
+        d[name][0] = bad
+        assert _field(d) == f"{name}[0]"
+
+
+def test_integral_floats_are_accepted() -> None:
+    d = SearchSpace.get("mbv3-w1.0-cifar").min().to_dict()
+    d["resolution"] = 24.0
+    assert SubnetConfig.from_dict(d).resolution == 24
+
+
+@FAST
+@given(
+    configs(),
+    st.text(min_size=1, max_size=12).filter(
+        lambda s: s not in {"space", "resolution", "depth", "kernel", "expand", "meta", "ks", "e", "d"}
+    ),
+)
+def test_unknown_field_is_named(cfg: SubnetConfig, extra: str) -> None:
+    assert _field({**cfg.to_dict(), extra: 1}) == extra
+    assert _field({**cfg.to_ofa_dict(), extra: 1}) == extra
+
+
+@FAST
+@given(configs(), st.sampled_from(["space", "resolution", "depth", "kernel", "expand"]))
+def test_missing_field_is_named(cfg: SubnetConfig, name: str) -> None:
+    d = cfg.to_dict()
+    del d[name]
+    assert _field(d) == name
+
+
+@FAST
+@given(configs(), st.sampled_from(["ks", "e", "d"]))
+def test_ofa_dict_errors_use_ofa_names(cfg: SubnetConfig, name: str) -> None:
+    ofa = cfg.to_ofa_dict()
+    ofa[name] = ofa[name][:-1]
+    assert _field({**ofa, "space": cfg.space}) == name
+    del ofa[name]
+    assert _field({**ofa, "space": cfg.space}) == name
+    assert _field({**cfg.to_ofa_dict(), "space": cfg.space, "r": [cfg.resolution, cfg.resolution]}) == "r"
+    assert _field({**cfg.to_ofa_dict(), "space": cfg.space, "wid": 1.2}) == "wid"
+
+
+@FAST
+@given(st.text(max_size=40))
+def test_malformed_json_is_a_user_error(text: str) -> None:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        with pytest.raises(UserError, match="malformed"):
+            SubnetConfig.from_json(text)
+    else:
+        with pytest.raises(UserError):  # valid JSON, but not a subnet
+            SubnetConfig.from_json(text)
+
+
+@pytest.mark.parametrize("text", ['{"space": "mbv3-w1.0-cifar",', "[1, 2]", "null", '"cfg"', "{'a': 1}"])
+def test_malformed_or_non_object_json(text: str) -> None:
+    with pytest.raises(UserError):
+        SubnetConfig.from_json(text)
+
+
+@FAST
+@given(configs())
+def test_canonical_keeps_active_genes_and_is_idempotent(cfg: SubnetConfig) -> None:
+    can = cfg.canonical()
+    assert can.canonical() == can
+    assert can.depth == cfg.depth and can.resolution == cfg.resolution
+    for b in cfg.active_blocks():
+        assert (can.kernel[b], can.expand[b]) == (cfg.kernel[b], cfg.expand[b])
+
+
+def test_describe_is_one_line_per_stage() -> None:
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").max()
+    assert cfg.describe().startswith("r32 k7e6,k7e6,k7e6,k7e6 | ")
+    assert cfg.describe().count("|") == 4

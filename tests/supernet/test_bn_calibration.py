@@ -1,0 +1,107 @@
+"""BN recalibration on real CIFAR-10 images: exact data statistics, same on supernet and extract."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from ofa_edge.data.transforms import normalize, resize
+from ofa_edge.space import SearchSpace
+from ofa_edge.supernet import Supernet
+from ofa_edge.supernet.bn_calibration import recalibrate_bn
+
+CIFAR = SearchSpace.get("mbv3-w1.0-cifar")
+CFG = CIFAR.min()  # 24 px: real images resized, to keep the test fast
+
+
+@pytest.fixture(scope="module")
+def images(cifar_test_small) -> torch.Tensor:
+    """64 real CIFAR-10 test images at 24 px, normalised; the subset is class-sorted, so shuffle."""
+    x = resize(normalize(cifar_test_small.images, CIFAR.mean, CIFAR.std), CFG.resolution)
+    return x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:64]]
+
+
+@pytest.fixture(scope="module")
+def supernet() -> Supernet:
+    torch.manual_seed(0)
+    net = Supernet(CIFAR, num_classes=10)
+    net.set_active(CFG)
+    return net.eval()
+
+
+def _bns(model: nn.Module) -> list[nn.BatchNorm2d]:
+    return [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+
+
+def _batch_statistics(model: nn.Module, batches: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per BN layer: mean over batches of the batch mean and unbiased variance of its input,
+    captured with hooks on a copy running in training mode (batch statistics)."""
+    model = copy.deepcopy(model).train()
+    seen: dict[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]] = {m: [] for m in _bns(model)}
+
+    def hook(m: nn.Module, inp: tuple[torch.Tensor]) -> None:
+        x = inp[0]
+        seen[m].append((x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=True)))
+
+    handles = [m.register_forward_pre_hook(hook) for m in seen]
+    with torch.no_grad():
+        for x in batches:
+            model(x)
+    for h in handles:
+        h.remove()
+    return [tuple(torch.stack(s).mean(0) for s in zip(*stats, strict=True)) for stats in seen.values()]
+
+
+def test_recalibration_sets_the_data_statistics(supernet: Supernet, images: torch.Tensor) -> None:
+    sub = supernet.extract(CFG)
+    for bn in _bns(sub):  # stale statistics, as a weight-shared supernet has for most subnets
+        bn.running_mean.fill_(3.0)
+        bn.running_var.fill_(9.0)
+        bn.momentum = 0.25
+    batches = list(torch.split(images, 16))
+    want = _batch_statistics(sub, batches)
+    assert recalibrate_bn(sub, batches) == len(images)
+    assert not sub.training
+    for bn, (mean, var) in zip(_bns(sub), want, strict=True):
+        torch.testing.assert_close(bn.running_mean, mean, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(bn.running_var, var, rtol=1e-4, atol=1e-5)
+        assert bn.momentum == 0.25  # restored
+    assert recalibrate_bn(sub, batches, max_batches=2) == 32
+
+
+def test_recalibration_makes_eval_outputs_match_batch_statistics(supernet: Supernet, images: torch.Tensor) -> None:
+    """On real images, eval-mode predictions after recalibration agree with what the network
+    computes with the data's own statistics; with stale statistics they do not."""
+    sub = supernet.extract(CFG)
+    for bn in _bns(sub):
+        bn.reset_running_stats()  # mean 0 / var 1: wrong for real activations
+    with torch.no_grad():
+        reference = copy.deepcopy(sub).train()
+        for m in reference.modules():
+            if isinstance(m, nn.Dropout):
+                m.eval()
+        want = reference(images)  # one batch: exact data statistics
+        stale = sub.eval()(images)
+        recalibrate_bn(sub, [images])
+        got = sub(images)
+    assert (stale - want).abs().max() > 100 * (got - want).abs().max()
+    assert (got.argmax(1) == want.argmax(1)).float().mean() >= 0.95
+    torch.testing.assert_close(got, want, rtol=1e-2, atol=1e-2 * want.abs().max().item())
+
+
+def test_supernet_and_extracted_recalibrate_alike(supernet: Supernet, images: torch.Tensor) -> None:
+    """Recalibrating the supernet (sliced BN) and extracting equals extracting and recalibrating."""
+    batches = list(torch.split(images[:32], 16))
+    direct = supernet.extract(CFG)
+    recalibrate_bn(direct, batches)
+    shared = copy.deepcopy(supernet)
+    recalibrate_bn(shared, batches)
+    via_supernet = shared.extract(CFG)
+    for a, b in zip(_bns(direct), _bns(via_supernet), strict=True):
+        torch.testing.assert_close(a.running_mean, b.running_mean, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(a.running_var, b.running_var, rtol=1e-4, atol=1e-5)
+    with torch.no_grad():
+        torch.testing.assert_close(shared(images[:8]), via_supernet(images[:8]), rtol=1e-4, atol=1e-5)

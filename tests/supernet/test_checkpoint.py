@@ -1,0 +1,154 @@
+"""Checkpoints: safetensors + JSON metadata, exact round trip, refusals that say why, no pickle."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from ofa_edge.errors import UserError
+from ofa_edge.space import SearchSpace
+from ofa_edge.supernet import Supernet
+from ofa_edge.supernet.checkpoint import FORMAT, load_supernet, read_metadata, save_supernet
+
+CIFAR = SearchSpace.get("mbv3-w1.0-cifar")
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> tuple[Supernet, Path]:
+    torch.manual_seed(0)
+    net = Supernet(CIFAR, num_classes=10, kernel_transform=True)
+    with torch.no_grad():  # non-default values everywhere, so a lost tensor shows
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    path = tmp_path_factory.mktemp("ckpt") / "supernet.safetensors"
+    save_supernet(net, path, {"training": {"method": "deps", "epochs": 3}})
+    return net.eval(), path
+
+
+@pytest.fixture()
+def no_pickle(monkeypatch) -> None:
+    """Fail loudly if anything tries to unpickle while loading."""
+
+    def refuse(*_a, **_k):
+        raise AssertionError("checkpoint loading unpickled something")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(torch, "load", refuse)
+
+
+def _outputs(net: Supernet, seed: int = 3) -> list[torch.Tensor]:
+    rng = np.random.default_rng(seed)
+    outs = []
+    with torch.no_grad():
+        for cfg in (CIFAR.max(resolution=24), CIFAR.min(), CIFAR.sample(rng)):
+            net.set_active(cfg)
+            outs.append(net(torch.ones(1, 3, cfg.resolution, cfg.resolution)))
+    return outs
+
+
+def test_round_trip_is_exact(saved, no_pickle) -> None:
+    net, path = saved
+    loaded = load_supernet(path).eval()
+    assert loaded.kernel_transform and loaded.num_classes == 10 and loaded.space == CIFAR
+    got = loaded.state_dict()
+    for k, v in net.state_dict().items():
+        assert torch.equal(got[k], v), k
+    for a, b in zip(_outputs(net), _outputs(loaded), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_metadata_rides_in_the_header(saved) -> None:
+    _, path = saved
+    meta = read_metadata(path)
+    assert meta["format"] == FORMAT and meta["space"] == CIFAR.name and meta["num_classes"] == 10
+    assert meta["preprocessing"] == {"mean": list(CIFAR.mean), "std": list(CIFAR.std)}
+    assert meta["training"] == {"method": "deps", "epochs": 3}
+    assert load_supernet(path).metadata["training"]["method"] == "deps"
+
+
+def test_fp16_checkpoint_is_half_the_size_and_loads_as_fp32(saved, tmp_path, no_pickle) -> None:
+    net, path = saved
+    half = tmp_path / "half.safetensors"
+    save_supernet(net, half, dtype=torch.float16)
+    assert half.stat().st_size < 0.55 * path.stat().st_size
+    loaded = load_supernet(half).eval()
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    assert loaded.blocks[0].expand_bn.num_batches_tracked.dtype == torch.int64
+    for a, b in zip(_outputs(net), _outputs(loaded), strict=True):
+        torch.testing.assert_close(a, b, rtol=0.05, atol=0.05 * a.abs().max().item())
+
+
+@pytest.mark.parametrize("keep", [0, 7, 100, 0.5, -1])
+def test_truncated_file_is_refused(saved, tmp_path, keep: float) -> None:
+    _, path = saved
+    data = path.read_bytes()
+    n = int(len(data) * keep) if isinstance(keep, float) else (len(data) + keep if keep < 0 else keep)
+    bad = tmp_path / "truncated.safetensors"
+    bad.write_bytes(data[:n])
+    with pytest.raises(UserError, match="truncated"):
+        load_supernet(bad)
+
+
+def test_foreign_safetensors_file_is_refused(tmp_path) -> None:
+    foreign = tmp_path / "model.safetensors"
+    save_file({"weight": torch.zeros(3, 3)}, str(foreign))
+    with pytest.raises(UserError, match="not an ofa-edge supernet"):
+        load_supernet(foreign)
+    other_meta = tmp_path / "other.safetensors"
+    save_file({"weight": torch.zeros(3)}, str(other_meta), metadata={"ofa_edge": json.dumps({"format": "x/9"})})
+    with pytest.raises(UserError, match="format 'x/9'"):
+        load_supernet(other_meta)
+    for meta in ("[1, 2]", "{not json", json.dumps({"format": FORMAT, "space": CIFAR.name})):
+        save_file({"weight": torch.zeros(3)}, str(other_meta), metadata={"ofa_edge": meta})
+        with pytest.raises(UserError, match="corrupt ofa-edge metadata"):
+            load_supernet(other_meta)
+
+
+def test_declared_space_with_wrong_tensors_is_refused(tmp_path) -> None:
+    meta = {"format": FORMAT, "space": CIFAR.name, "num_classes": 10}
+    bad = tmp_path / "lies.safetensors"
+    save_file({"weight": torch.zeros(3)}, str(bad), metadata={"ofa_edge": json.dumps(meta)})
+    with pytest.raises(UserError, match="does not match its declared space 'mbv3-w1.0-cifar'"):
+        load_supernet(bad)
+
+
+@pytest.mark.parametrize("junk", [b"", b"PK\x03\x04 not a checkpoint", pickle.dumps({"a": 1}), b"\xff" * 64])
+def test_junk_file_is_refused(tmp_path, junk: bytes, no_pickle) -> None:
+    bad = tmp_path / "junk.safetensors"
+    bad.write_bytes(junk)
+    with pytest.raises(UserError, match="not a readable safetensors checkpoint"):
+        load_supernet(bad)
+
+
+def test_missing_file_is_refused(tmp_path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        load_supernet(tmp_path / "nope.safetensors")
+
+
+def test_wrong_space_or_class_count_is_refused_naming_which(saved) -> None:
+    _, path = saved
+    with pytest.raises(UserError, match="is for space 'mbv3-w1.0-cifar', not 'mbv3-w1.0-imagenet'"):
+        load_supernet(path, space="mbv3-w1.0-imagenet")
+    with pytest.raises(UserError, match="has 10 classes, not 100"):
+        load_supernet(path, num_classes=100)
+    assert load_supernet(path, space=CIFAR.name, num_classes=10).num_classes == 10
+
+
+def test_failed_save_writes_nothing(saved, tmp_path) -> None:
+    net, _ = saved
+    target = tmp_path / "out.safetensors"
+    with pytest.raises(TypeError):
+        save_supernet(net, target, {"bad": object()})
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,6 @@
 """SpFDE training-cost levers: dynamic sparsity, progressive freezing, circular data sieving."""
 
-from ofa_edge.train.spfde.freezing import FreezeConfig, LayerFreezer, forward_with_frozen_prefix
+from ofa_edge.train.spfde.freezing import FreezeConfig, LayerFreezer
 from ofa_edge.train.spfde.ledger import SavedFlops, SpfdeCost
 from ofa_edge.train.spfde.sieving import CircularSieve, SieveConfig, sieving_saved_flops
 from ofa_edge.train.spfde.sparsity import SparseMasks, SparsityConfig
@@ -15,7 +15,6 @@ __all__ = [
     "SparseMasks",
     "SparsityConfig",
     "SpfdeCost",
-    "forward_with_frozen_prefix",
     "load_levers",
     "save_levers",
     "sieving_saved_flops",

@@ -8,10 +8,11 @@ weights: a frozen block is frozen for every subnet that runs it.
 
 A frozen unit keeps its weights (and its sparsity mask): its parameters get
 ``requires_grad=False`` and ``grad=None``, so PyTorch's optimizers skip them entirely (no
-update, no weight decay, no momentum drift). Its backward is skipped for real:
-:func:`forward_with_frozen_prefix` runs the frozen prefix under ``torch.no_grad()``, so no
-autograd graph is built for it. Because units freeze front to back, the frozen units of any
-subnet are a prefix of its forward pass and nothing before them needs a gradient.
+update, no weight decay, no momentum drift). Its backward is skipped for real, with no hook
+in the forward pass: units freeze front to back, so the frozen units of any subnet are a
+prefix of its forward pass whose inputs (the images) and parameters all have
+``requires_grad=False``; autograd records no operation whose inputs need no gradient, so no
+graph (and no saved activation) exists for the prefix, exactly as under ``torch.no_grad()``.
 """
 
 from __future__ import annotations
@@ -122,22 +123,3 @@ class LayerFreezer:
         self.plan = list(meta["plan"])
         self.frozen = int(meta["frozen"])
 
-
-def forward_with_frozen_prefix(net: Supernet, x: torch.Tensor, frozen: int) -> torch.Tensor:
-    """``net(x)`` for the active subnet with the first ``frozen`` units run without autograd.
-
-    Same output as ``net(x)``; the frozen prefix builds no graph, so backward stops at it.
-    """
-    if frozen <= 0:
-        return net(x)
-    active = net.active.active_blocks()
-    with torch.no_grad():
-        x = net.stem(x)
-        for b in active:
-            if b + 1 >= frozen:
-                break
-            x = net.blocks[b](x)
-    for b in active:
-        if b + 1 >= frozen:
-            x = net.blocks[b](x)
-    return net.head(x)

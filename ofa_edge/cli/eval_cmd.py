@@ -1,0 +1,94 @@
+"""``ofa-edge eval``: top-1 of subnets of a supernet after BN recalibration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import torch
+import typer
+from rich.table import Table
+
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
+from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.errors import UserError
+from ofa_edge.space import SubnetConfig
+from ofa_edge.supernet.checkpoint import load_supernet
+from ofa_edge.train.data import load_dataset
+from ofa_edge.train.probes import evaluate_probes, probe_configs
+
+
+def _default_supernet() -> Path:
+    from ofa_edge.paths import pretrained_dir
+
+    found = sorted(pretrained_dir().glob("*.safetensors")) if pretrained_dir().is_dir() else []
+    if not found:
+        raise UserError("no --supernet given and no pretrained supernet is shipped; pass --supernet PATH (e.g. RUNDIR/supernet.safetensors).")
+    return found[0]
+
+
+def eval_(
+    supernet: Annotated[Optional[Path], typer.Option(help="Supernet checkpoint [default: the embedded pretrained one].")] = None,
+    subnet: Annotated[Optional[Path], typer.Option(help="Subnet JSON (ofa-edge or OFA arch dict) to evaluate.")] = None,
+    probes: Annotated[bool, typer.Option("--probes", help="Evaluate the min, mid and max subnets [default when no --subnet].")] = False,
+    data: Annotated[Optional[Path], typer.Option(help="Dataset folder [default: the bundled CIFAR-10].")] = None,
+    split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate on a class-balanced random subset of N images.")] = None,
+    calib_images: Annotated[int, typer.Option(help="Training images for BN recalibration.")] = 2000,
+    batch_size: Annotated[int, typer.Option(help="Evaluation batch size.")] = 256,
+    device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Top-1 of a subnet (or the probe subnets) after BN recalibration on training images."""
+    if subnet is not None and probes:
+        raise UserError("pass either --subnet FILE or --probes, not both.")
+    if limit is not None and limit < 1 or calib_images < 1 or batch_size < 1:
+        raise UserError("--limit, --calib-images and --batch-size must be at least 1.")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        note(f"device: {device} (auto)")
+    elif device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for but CUDA is not available here; use --device cpu.")
+    if supernet is None:
+        supernet = _default_supernet()
+        note(f"supernet: {supernet} (embedded default)")
+    if data is None:
+        data = DEFAULT_ROOT
+        note(f"data: {data} (bundled CIFAR-10)")
+    net = load_supernet(supernet, device=device)
+    size = max(net.space.resolutions)
+    val = load_dataset(data, split, limit=limit, seed=seed, size=size)
+    calib = load_dataset(data, "train", limit=calib_images, seed=seed, size=size)
+    if len(val.classes) != net.num_classes:
+        raise UserError(f"the dataset has {len(val.classes)} classes but the supernet was trained for {net.num_classes}.")
+    if subnet is not None:
+        cfgs = {subnet.stem: SubnetConfig.load(subnet, space=net.space.name)}
+    else:
+        if not probes:
+            note("no --subnet: evaluating the probe subnets (min, mid, max)")
+        cfgs = probe_configs(net.space)
+    results = evaluate_probes(net, cfgs, calib, val, torch.device(device), batch_size)
+    doc = {
+        "supernet": str(supernet),
+        "data": str(data),
+        "split": split,
+        "images": len(val),
+        "calib_images": len(calib),
+        "subnets": {name: {"config": cfgs[name].to_dict(), "top1": r["top1"]} for name, r in results.items()},
+    }
+
+    def render() -> None:
+        t = Table(title=f"top-1 on {split} ({len(val)} images, BN recalibrated on {len(calib)})")
+        t.add_column("subnet")
+        t.add_column("config")
+        t.add_column("top-1", justify="right")
+        for name, r in doc["subnets"].items():
+            t.add_row(name, cfgs[name].describe(), f"{r['top1']:.2f}%")
+        out.print(t)
+
+    emit(doc, as_json, render)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_)

@@ -1,0 +1,98 @@
+"""``ofa-edge train``: train a supernet with DεpS (default), OFA, BigNAS or CompOFA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
+from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.paths import work_dir
+from ofa_edge.train.config import TrainConfig
+from ofa_edge.train.trainer import Trainer
+from ofa_edge.units import parse_latency_ms
+
+
+def train(
+    method: Annotated[str, typer.Option(help="deps | ofa | bignas | compofa.")] = "deps",
+    data: Annotated[Optional[Path], typer.Option(help="Dataset folder: packed JPEG, CIFAR binary or ImageFolder tree [default: the bundled CIFAR-10].")] = None,
+    space: Annotated[str, typer.Option(help="Search space name (see `ofa-edge space`).")] = "mbv3-w1.0-cifar",
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 40,
+    batch_size: Annotated[int, typer.Option(help="Images per step per process.")] = 128,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate [default: 0.1 x global batch / 256].")] = None,
+    lr_warmup_epochs: Annotated[Optional[float], typer.Option(help="Linear LR warmup [default: 5% of the epochs].")] = None,
+    warmup_frac: Annotated[float, typer.Option(help="DεpS: fraction of epochs the full model trains alone, in [0, 1).")] = 0.5,
+    eps_epochs: Annotated[Optional[float], typer.Option(help="DεpS: epochs of the β ramp after the shrink start [default: 5%, >= 1].")] = None,
+    subnets_per_step: Annotated[int, typer.Option(help="Sandwich size: max, min and n-2 random subnets.")] = 4,
+    beta_mult: Annotated[float, typer.Option(help="Subnets' gradient weight after the ε ramp (deps, bignas).")] = 1.0,
+    kd_temp: Annotated[float, typer.Option(help="Distillation temperature.")] = 1.0,
+    grad_agg: Annotated[str, typer.Option(help="Gradient aggregation over a step's subnets: sum | avg.")] = "sum",
+    label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the CE loss.")] = 0.1,
+    weight_decay: Annotated[float, typer.Option(help="Weight decay (not on BN, biases, kernel transforms).")] = 5e-5,
+    kernel_transform: Annotated[bool, typer.Option(help="OFA's learned kernel-transform matrices.")] = False,
+    reorder: Annotated[bool, typer.Option(help="Sort channels by importance when expand ratios start shrinking.")] = False,
+    limit_train: Annotated[Optional[int], typer.Option(help="Train on a class-balanced random subset of N images.")] = None,
+    limit_val: Annotated[Optional[int], typer.Option(help="Validate on N images of the validation split.")] = None,
+    val_split: Annotated[str, typer.Option(help="Split the probes are validated on.")] = "test",
+    calib_images: Annotated[int, typer.Option(help="Training images for BN recalibration of each probe.")] = 2000,
+    probe_every: Annotated[int, typer.Option(help="Validate probe subnets every N epochs (0: never).")] = 1,
+    ckpt_every: Annotated[int, typer.Option(help="Also checkpoint every N steps (0: only at epoch ends).")] = 0,
+    time_limit: Annotated[Optional[str], typer.Option(help="Checkpoint and stop after this much time (e.g. 540s); resume later.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Run directory [default: ofa-edge-runs/train-<method>].")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")] = False,
+    device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
+    amp: Annotated[bool, typer.Option(help="bfloat16 autocast.")] = False,
+    channels_last: Annotated[bool, typer.Option(help="channels_last memory format.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a once-for-all supernet; every epoch checkpoints, validates probe subnets and updates the cost ledger."""
+    if data is None:
+        data = DEFAULT_ROOT
+        note(f"data: {data} (bundled CIFAR-10, packed JPEG)")
+    if out_dir is None:
+        out_dir = work_dir() / f"train-{method}"
+        note(f"out: {out_dir}")
+    cfg = TrainConfig(
+        data=str(data), out=str(out_dir), method=method, space=space, epochs=epochs, batch_size=batch_size, lr=lr,
+        lr_warmup_epochs=lr_warmup_epochs, warmup_frac=warmup_frac, eps_epochs=eps_epochs,
+        subnets_per_step=subnets_per_step, beta_mult=beta_mult, kd_temp=kd_temp, grad_agg=grad_agg,
+        label_smoothing=label_smoothing, weight_decay=weight_decay, kernel_transform=kernel_transform, reorder=reorder,
+        limit_train=limit_train, limit_val=limit_val, val_split=val_split, calib_images=calib_images,
+        probe_every=probe_every, ckpt_every=ckpt_every,
+        time_limit_s=parse_latency_ms(time_limit) / 1000 if time_limit else None,
+        device=device, amp=amp, channels_last=channels_last, seed=seed,
+    )  # fmt: skip
+    import os
+
+    cfg, notes = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))
+    for n in notes:
+        note(n)
+    trainer = Trainer(cfg)
+    for ph in trainer.method.phases:
+        note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")
+    result = trainer.run(resume=resume, show_progress=progress)
+
+    def render() -> None:
+        t = Table(title=f"ofa-edge train --method {method}: {result['status']}")
+        t.add_column("probe")
+        t.add_column("top-1 (BN recalibrated)", justify="right")
+        for name, top1 in result["probes_top1"].items():
+            t.add_row(name, f"{top1:.2f}%")
+        out.print(t)
+        led = result["ledger"]
+        out.print(
+            f"{led['images']:,} images, {led['subnet_images']:,} subnet-images, {led['total_flops'] / 1e12:.2f} TFLOPs "
+            f"(3x fwd MACs), {led['wall_seconds']:.1f} s on {led['device']}"
+        )
+        out.print(f"run dir: {result['run_dir']}" + (f"  supernet: {result['supernet']}" if result["supernet"] else ""))
+
+    emit(result, as_json, render)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)

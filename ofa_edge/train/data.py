@@ -1,0 +1,206 @@
+"""Training data: three on-disk formats decoded once into uint8 tensors, augmented on device.
+
+Formats (detected from the folder's content):
+
+* packed JPEG (``train.jpg.bin`` + offsets + labels + ``classes.txt``) via :func:`load_packed`;
+* CIFAR-10/100 **binary** versions (``cifar-10-batches-bin``, ``cifar-100-binary``), read as raw
+  bytes. torchvision's Python versions (``cifar-10-batches-py``) are pickles; ofa-edge never
+  unpickles user files, so they are refused with the download that works instead;
+* an ImageFolder tree ``ROOT/<split>/<class>/<image>`` (any Pillow-readable image), resized
+  (shorter side) and centre-cropped to one size at decode time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ofa_edge.data import ImageSet, load_packed
+from ofa_edge.data.transforms import normalize
+from ofa_edge.errors import UserError
+
+_CIFAR_BIN = {
+    "cifar-10-batches-bin": ([f"data_batch_{i}.bin" for i in range(1, 6)], ["test_batch.bin"], 1, "batches.meta.txt"),
+    "cifar-100-binary": (["train.bin"], ["test.bin"], 2, "fine_label_names.txt"),
+}
+_IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff"}
+
+
+def detect_format(root: Path) -> str:
+    """``packed`` | ``cifar-bin`` | ``imagefolder``; a clear :class:`UserError` otherwise."""
+    if not root.exists():
+        raise UserError(f"dataset folder '{root}' does not exist; pass --data PATH to your dataset.")
+    if not root.is_dir():
+        raise UserError(f"--data '{root}' is a file; pass the dataset folder.")
+    if (root / "train.jpg.bin").exists() or (root / "test.jpg.bin").exists():
+        return "packed"
+    if _cifar_dir(root) is not None:
+        return "cifar-bin"
+    if (root / "cifar-10-batches-py").is_dir() or (root / "data_batch_1").is_file() or (root / "cifar-100-python").is_dir():
+        raise UserError(
+            f"'{root}' holds the Python (pickle) version of CIFAR; ofa-edge does not unpickle files. "
+            "Download the binary version instead (cifar-10-binary.tar.gz / cifar-100-binary.tar.gz from "
+            "https://www.cs.toronto.edu/~kriz/cifar.html) and pass the folder that contains it."
+        )
+    if any(p.is_dir() for p in root.iterdir()):
+        return "imagefolder"
+    raise UserError(
+        f"'{root}' is not a dataset ofa-edge reads: expected a packed JPEG folder (train.jpg.bin ...), "
+        "a CIFAR binary folder (cifar-10-batches-bin, cifar-100-binary) or an ImageFolder tree (ROOT/train/<class>/*.jpg)."
+    )
+
+
+def _cifar_dir(root: Path) -> Path | None:
+    for name in _CIFAR_BIN:
+        if (root / name).is_dir():
+            return root / name
+        if root.name == name:
+            return root
+    return None
+
+
+def load_dataset(root: str | Path, split: str, *, limit: int | None = None, seed: int = 0, size: int = 32) -> ImageSet:
+    """Load ``split`` of the dataset at ``root`` as uint8 images (``size`` for ImageFolder trees)."""
+    root = Path(root)
+    fmt = detect_format(root)
+    if fmt == "packed":
+        data = load_packed(root, split, limit=limit, seed=seed)
+    elif fmt == "cifar-bin":
+        data = _load_cifar_bin(_cifar_dir(root), split)  # type: ignore[arg-type]
+    else:
+        data = _load_imagefolder(root, split, size)
+    if limit is not None and fmt != "packed" and limit < len(data):
+        data = data.subset(np.sort(np.random.default_rng(seed).permutation(len(data))[:limit]))
+    if len(data) == 0:
+        raise UserError(f"split '{split}' of '{root}' holds no images.")
+    return data
+
+
+def _load_cifar_bin(folder: Path, split: str) -> ImageSet:
+    train_files, test_files, label_bytes, names_file = _CIFAR_BIN[folder.name]
+    files = {"train": train_files, "test": test_files}.get(split)
+    if files is None:
+        raise UserError(f"CIFAR folders have splits 'train' and 'test', not '{split}'.")
+    record = label_bytes + 3072
+    chunks = []
+    for name in files:
+        path = folder / name
+        if not path.is_file():
+            raise UserError(f"CIFAR file '{path}' is missing; re-extract the binary archive.")
+        raw = np.fromfile(path, dtype=np.uint8)
+        if raw.size % record:
+            raise UserError(f"'{path}' is malformed: {raw.size} bytes is not a multiple of the {record}-byte record.")
+        chunks.append(raw.reshape(-1, record))
+    rows = np.concatenate(chunks)
+    images = torch.from_numpy(rows[:, label_bytes:].reshape(-1, 3, 32, 32).copy())
+    labels = torch.from_numpy(rows[:, label_bytes - 1].astype(np.int64))  # fine label is the last label byte
+    names_path = folder / names_file
+    classes = names_path.read_text().split() if names_path.is_file() else [str(i) for i in range(int(labels.max()) + 1)]
+    return ImageSet(images, labels, classes)
+
+
+def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
+    base = root / split
+    if not base.is_dir():
+        raise UserError(f"ImageFolder tree '{root}' has no '{split}/' folder; expected ROOT/{split}/<class>/<image>.")
+    classes = sorted(p.name for p in base.iterdir() if p.is_dir())
+    if not classes:
+        raise UserError(f"'{base}' holds no class folders; expected {base}/<class>/<image>.")
+    images, labels = [], []
+    for ci, cls in enumerate(classes):
+        for path in sorted(p for p in (base / cls).iterdir() if p.suffix.lower() in _IMAGE_EXT):
+            try:
+                img = Image.open(path).convert("RGB")
+            except OSError as e:
+                raise UserError(f"'{path}' is not a readable image ({e}).") from None
+            scale = size / min(img.size)
+            img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR)
+            left, top = (img.width - size) // 2, (img.height - size) // 2
+            images.append(np.asarray(img.crop((left, top, left + size, top + size))))
+            labels.append(ci)
+    if not images:
+        raise UserError(f"'{base}' holds no images with extensions {sorted(_IMAGE_EXT)}.")
+    arr = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    return ImageSet(arr, torch.tensor(labels, dtype=torch.int64), classes)
+
+
+def augment(images: torch.Tensor, generator: torch.Generator, pad: int | None = None) -> torch.Tensor:
+    """Random crop with zero padding and horizontal flip of a uint8 batch, on its own device.
+
+    One gather for the whole batch: no per-image Python loop. ``pad`` defaults to size/8.
+    """
+    n, _, h, w = images.shape
+    pad = max(1, h // 8) if pad is None else pad
+    padded = F.pad(images, (pad, pad, pad, pad))
+    dev = images.device
+    oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=dev)
+    ox = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=dev)
+    flip = torch.rand(n, generator=generator, device=dev) < 0.5
+    cols = torch.arange(w, device=dev)
+    cols = torch.where(flip[:, None], w - 1 - cols, cols) + ox[:, None]
+    rows = torch.arange(h, device=dev) + oy[:, None]
+    idx_n = torch.arange(n, device=dev)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[idx_n, rows[:, :, None], cols[:, None, :]]  # (n, h, w, c)
+    return out.permute(0, 3, 1, 2)
+
+
+class DeviceLoader:
+    """Whole dataset on the training device; epoch order and augmentation from explicit seeds.
+
+    The order of epoch ``e`` is a permutation seeded by (seed, e), so a resumed run replays the
+    same batches from any step; :meth:`shard` gives this process its part under DDP. An epoch
+    trains ``epoch_samples`` samples (default: all) in full batches.
+    """
+
+    def __init__(
+        self,
+        data: ImageSet,
+        batch_size: int,
+        device: torch.device,
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        seed: int,
+        rank: int = 0,
+        world: int = 1,
+        epoch_samples: int | None = None,
+    ) -> None:
+        n = len(data) if epoch_samples is None else epoch_samples
+        if batch_size * world > n:
+            raise UserError(
+                f"batch size {batch_size} x {world} process(es) is larger than the {n} images an epoch trains on; "
+                "lower --batch-size or use more data."
+            )
+        self.images = data.images.to(device)
+        self.labels = data.labels.to(device)
+        self.batch_size, self.device, self.mean, self.std = batch_size, device, mean, std
+        self.seed, self.rank, self.world = seed, rank, world
+        self.steps_per_epoch = n // (batch_size * world)  # the last partial batch is dropped
+
+    def order(self, epoch: int) -> torch.Tensor:
+        """The global sample order of ``epoch`` (all processes see the same one)."""
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(len(self.labels), generator=g)
+
+    def shard(self, order: torch.Tensor) -> torch.Tensor:
+        """This process's indices of a global order, exactly ``steps_per_epoch`` batches."""
+        return order[self.rank :: self.world][: self.steps_per_epoch * self.batch_size]
+
+    def batch(self, epoch: int, step: int, shard: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(normalised augmented images, labels, dataset indices) of one step."""
+        idx = shard[step * self.batch_size : (step + 1) * self.batch_size].to(self.device)
+        g = torch.Generator(device=self.device).manual_seed(
+            (self.seed * 7_919 + epoch * 100_003 + step) * self.world + self.rank
+        )
+        x = augment(self.images[idx], g)
+        return normalize(x, self.mean, self.std), self.labels[idx], idx
+
+
+def eval_batches(data: ImageSet, batch_size: int, device: torch.device, mean, std):
+    """Yield (normalised images, labels) in order, without augmentation."""
+    for i in range(0, len(data), batch_size):
+        x = data.images[i : i + batch_size].to(device)
+        yield normalize(x, mean, std), data.labels[i : i + batch_size].to(device)

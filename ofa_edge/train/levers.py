@@ -1,0 +1,54 @@
+"""Hooks for training-cost levers (SpFDE: layer freezing, data sieving, sparse training).
+
+A lever is an object the trainer calls at fixed points of the loop; every hook has a no-op
+default, so a lever overrides only what it needs. Levers keep their own state and hand it to
+the checkpoint (tensors and JSON apart), so they survive ``--resume``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ofa_edge.supernet import Supernet
+
+
+class Lever:
+    """Base class: override the hooks a lever needs."""
+
+    name: str = "lever"
+
+    def setup(self, net: Supernet, optimizer: torch.optim.Optimizer, num_samples: int) -> None:
+        """Called once before training (after a resume has restored state)."""
+
+    def epoch_size(self, num_samples: int) -> int:
+        """How many samples an epoch trains on (sieving holds some out); fixed for the run."""
+        return num_samples
+
+    def epoch_order(self, epoch: int, order: torch.Tensor) -> torch.Tensor:
+        """The sample indices of ``epoch``, at least ``epoch_size`` of them (sieving picks which)."""
+        return order
+
+    def on_epoch_start(self, epoch: int, net: Supernet) -> None:
+        """E.g. freeze blocks (``requires_grad_(False)``) from this epoch on."""
+
+    def after_backward(self, net: Supernet, it: int) -> None:
+        """Gradients are complete (before the optimizer step): mask or drop them."""
+
+    def after_step(self, net: Supernet, it: int) -> None:
+        """Weights were updated: re-apply masks, prune and grow."""
+
+    def on_batch(self, indices: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        """The max subnet's detached logits for the step's samples (e.g. forgetting events)."""
+
+    def flops_saved(self) -> float:
+        """Training FLOPs this lever saved so far (the cost ledger reports it)."""
+        return 0.0
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """(tensors, JSON-serialisable state) for the checkpoint."""
+        return {}, {}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        """Restore what :meth:`state` returned."""

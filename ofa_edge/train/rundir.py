@@ -1,0 +1,77 @@
+"""A run directory: config, resumable checkpoint, teacher, metrics (JSON lines), ledger, final supernet."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ofa_edge.io import atomic_write_json, atomic_write_text
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoint.safetensors"
+
+    @property
+    def teacher(self) -> Path:
+        return self.root / "teacher.safetensors"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def ledger(self) -> Path:
+        return self.root / "ledger.json"
+
+    @property
+    def supernet(self) -> Path:
+        return self.root / "supernet.safetensors"
+
+    def remove_stale_temps(self) -> list[Path]:
+        """Delete temp files a killed write left behind (the real files are always complete)."""
+        stale = sorted(self.root.glob(".*.tmp"))
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return stale
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        atomic_write_json(self.config, config)
+
+    def read_config(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.config.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        """One JSON line; a line cut by a kill is dropped by :meth:`keep_metrics` on resume."""
+        with self.metrics.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+            f.flush()
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics.is_file():
+            return []
+        records = []
+        for line in self.metrics.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return records
+
+    def keep_metrics(self, before_epoch: int) -> None:
+        """Drop records of epochs the checkpoint has not completed (rewritten atomically)."""
+        kept = [r for r in self.read_metrics() if r.get("epoch", 0) < before_epoch]
+        atomic_write_text(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))

@@ -1,0 +1,369 @@
+"""The training loop shared by every method.
+
+Per step: the method's plan names the subnets (sandwich or progressive), the trainer runs
+each on the same augmented batch (resized to the subnet's resolution), backpropagates its
+weighted loss into the shared weights, aggregates (sum or avg), all-reduces under DDP and
+steps SGD. Every epoch (and every ``ckpt_every`` steps) the whole state is checkpointed
+atomically; randomness is derived from (seed, iteration), so a resumed run replays the
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import platform
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ofa_edge.data.transforms import resize
+from ofa_edge.errors import UserError
+from ofa_edge.io import atomic_write_json
+from ofa_edge.space import CostModel, SearchSpace
+from ofa_edge.supernet import Supernet
+from ofa_edge.supernet.checkpoint import load_supernet, save_supernet
+from ofa_edge.train.aggregate import GradAverager
+from ofa_edge.train.checkpointing import load_checkpoint, save_checkpoint
+from ofa_edge.train.config import TrainConfig
+from ofa_edge.train.data import DeviceLoader, load_dataset
+from ofa_edge.train.distill import ce_loss, kd_loss, soft_targets
+from ofa_edge.train.ledger import Ledger
+from ofa_edge.train.levers import Lever
+from ofa_edge.train.methods import Method, MethodParams, StepPlan, make_method
+from ofa_edge.train.probes import evaluate_probes, probe_configs
+from ofa_edge.train.reorder import reorder_channels
+from ofa_edge.train.rundir import RunDir
+
+
+@dataclass(frozen=True)
+class DistContext:
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def dist_context(device: str) -> DistContext:
+    """Single process, or one process of a ``torchrun`` job (``WORLD_SIZE`` > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return DistContext(0, 1, torch.device(device))
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    rank = dist.get_rank()
+    if device.startswith("cuda"):
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return DistContext(rank, world, torch.device("cuda", local))
+    return DistContext(rank, world, torch.device(device))
+
+
+def make_optimizer(net: Supernet, cfg: TrainConfig) -> torch.optim.SGD:
+    """Nesterov SGD; no weight decay on BN, biases and kernel-transform matrices (OFA's rule)."""
+    decay, no_decay = [], []
+    for name, p in net.named_parameters():
+        (no_decay if p.ndim <= 1 or "kernel_matrices" in name else decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+
+
+def _allreduce_grads(net: Supernet, world: int) -> None:
+    """Average gradients over processes in one flat buffer (same subnets on every rank)."""
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+class Trainer:
+    """One run: build everything from a resolved :class:`TrainConfig`, then :meth:`run`."""
+
+    def __init__(self, cfg: TrainConfig, levers: Sequence[Lever] = (), console: Console | None = None) -> None:
+        self.cfg, self.levers = cfg, list(levers)
+        self.console = console or Console(stderr=True)
+        self.ctx = dist_context(cfg.device)
+        self.space = SearchSpace.get(cfg.space)
+        size = max(self.space.resolutions)
+        self.data = load_dataset(cfg.data, "train", limit=cfg.limit_train, seed=cfg.seed, size=size)
+        self.val = load_dataset(cfg.data, cfg.val_split, limit=cfg.limit_val, seed=cfg.seed, size=size)
+        g = torch.Generator().manual_seed(cfg.seed)
+        self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
+        torch.manual_seed(cfg.seed)
+        self.net = Supernet(self.space, len(self.data.classes), kernel_transform=cfg.kernel_transform).to(self.ctx.device)
+        if cfg.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.optimizer = make_optimizer(self.net, cfg)
+        epoch_samples = min(lv.epoch_size(len(self.data)) for lv in self.levers) if self.levers else None
+        self.loader = DeviceLoader(
+            self.data, cfg.batch_size, self.ctx.device, self.space.mean, self.space.std, cfg.seed,
+            self.ctx.rank, self.ctx.world, epoch_samples,
+        )  # fmt: skip
+        self.method: Method = make_method(
+            cfg.method,
+            self.space,
+            MethodParams(
+                cfg.epochs, self.loader.steps_per_epoch, cfg.lr, cfg.lr_warmup_epochs or 0.0, cfg.warmup_frac,
+                cfg.eps_epochs or 0.0, cfg.subnets_per_step, cfg.beta_mult, cfg.seed,
+            ),
+        )  # fmt: skip
+        self.cost = CostModel(self.space, len(self.data.classes))
+        self.run_dir = RunDir(Path(cfg.out))
+        self.averager = GradAverager() if cfg.grad_agg == "avg" else None
+        self.teacher: Supernet | None = None
+        self.ledger = Ledger(self._device_name())
+        self.state: dict[str, Any] = {"it": 0, "reordered": False, "teacher": False, "epoch_loss": 0.0, "epoch_steps": 0}
+        self.shard: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------ setup
+    def _device_name(self) -> str:
+        d = self.ctx.device
+        name = torch.cuda.get_device_name(d) if d.type == "cuda" else (platform.processor() or platform.machine())
+        return f"{self.ctx.world}x {name}" if self.ctx.world > 1 else name
+
+    def _open_run(self, resume: bool) -> int:
+        """Create the run dir or resume from its checkpoint; returns the iteration to start at."""
+        rd, cfg = self.run_dir, self.cfg
+        if self.ctx.main and rd.root.is_dir():
+            rd.remove_stale_temps()
+        if rd.checkpoint.exists():
+            if not resume:
+                raise UserError(
+                    f"'{rd.root}' already holds a training run; pass --resume to continue it or choose another --out."
+                )
+            saved = rd.read_config() or {}
+            diff = cfg.resume_mismatch(saved.get("train", {}))
+            if diff:
+                raise UserError(
+                    f"--resume with settings that differ from the run in '{rd.root}': {'; '.join(diff)}. "
+                    "Resume with the original settings or start a new run with another --out."
+                )
+            state, shard = load_checkpoint(rd.checkpoint, self.net, self.optimizer, self.levers)
+            self.state.update(state)
+            self.ledger = Ledger.from_dict(state["ledger"], self._device_name())
+            self.shard = shard
+            if self.state["teacher"]:
+                self.teacher = self._frozen(load_supernet(rd.teacher, device=str(self.ctx.device)))
+            if self.ctx.main:
+                rd.keep_metrics(before_epoch=self.state["it"] // self.loader.steps_per_epoch)
+            return int(self.state["it"])
+        if self.ctx.main:
+            rd.root.mkdir(parents=True, exist_ok=True)
+            rd.write_config({"train": cfg.to_dict(), "train_images": len(self.data), "classes": self.data.classes})
+            rd.keep_metrics(before_epoch=0)
+        if self.ctx.world > 1:
+            for t in self.net.state_dict().values():
+                dist.broadcast(t, 0)
+        return 0
+
+    def _frozen(self, net: Supernet) -> Supernet:
+        net.set_max()
+        net.eval().requires_grad_(False)
+        return net
+
+    def _save(self, it: int) -> None:
+        now = time.perf_counter()
+        self.ledger.wall_seconds += now - self._mark
+        self._mark = now
+        self.ledger.saved_flops = {lv.name: lv.flops_saved() for lv in self.levers if lv.flops_saved()}
+        if self.ctx.main:
+            state = self.state | {"it": it, "ledger": self.ledger.to_dict()}
+            save_checkpoint(self.run_dir.checkpoint, self.net, self.optimizer, state, self.shard, self.levers)
+            atomic_write_json(self.run_dir.ledger, self.ledger.to_dict())
+        if self.ctx.world > 1:
+            dist.barrier()
+
+    # ------------------------------------------------------------------- step
+    def _autocast(self):
+        d = self.ctx.device.type
+        return torch.autocast(d, dtype=torch.bfloat16) if self.cfg.amp else nullcontext()
+
+    def _step(self, it: int, epoch: int, step: int) -> tuple[StepPlan, torch.Tensor]:
+        cfg, net = self.cfg, self.net
+        x, y, idx = self.loader.batch(epoch, step, self.shard)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        plan = self.method.plan(it)
+        for group in self.optimizer.param_groups:
+            group["lr"] = plan.lr
+        self.optimizer.zero_grad(set_to_none=True)
+        torch.manual_seed((cfg.seed * 1_000_003 + it) % 2**63)  # dropout: a function of the iteration
+        if self.averager is not None:
+            self.averager.reset()
+        teacher_soft = inplace_soft = None
+        if any(j.loss == "teacher_kd" for j in plan.jobs):
+            with torch.no_grad(), self._autocast():
+                teacher_soft = soft_targets(self.teacher(resize(x, max(self.space.resolutions))), cfg.kd_temp)
+        total = torch.zeros((), device=x.device)
+        for job in plan.jobs:
+            net.set_active(job.cfg)
+            with self._autocast():
+                out = net(resize(x, job.cfg.resolution))
+            if job.loss == "ce":
+                loss = ce_loss(out, y, cfg.label_smoothing)
+            elif job.loss == "inplace_kd":
+                loss = kd_loss(out, inplace_soft, cfg.kd_temp)
+            else:
+                loss = ce_loss(out, y, cfg.label_smoothing) + kd_loss(out, teacher_soft, cfg.kd_temp)
+            (loss * job.weight).backward()
+            if job is plan.jobs[0]:
+                if job.loss == "ce":  # sandwich: the max net's outputs teach the other subnets
+                    inplace_soft = soft_targets(out, cfg.kd_temp)
+                for lv in self.levers:
+                    lv.on_batch(idx, out.detach(), y)
+            if self.averager is not None:
+                self.averager.add(net, job.cfg, job.weight)
+            total += loss.detach()
+        if self.averager is not None:
+            self.averager.apply()
+        if self.ctx.world > 1:
+            _allreduce_grads(net, self.ctx.world)
+        for lv in self.levers:
+            lv.after_backward(net, it)
+        self.optimizer.step()
+        for lv in self.levers:
+            lv.after_step(net, it)
+        teacher_cfg = self.space.max() if teacher_soft is not None else None
+        self.ledger.add_step(self.cost, [j.cfg for j in plan.jobs], len(y) * self.ctx.world, teacher_cfg)
+        return plan, total / len(plan.jobs)
+
+    # -------------------------------------------------------------------- run
+    def _phase_hooks(self, it: int, epoch: int) -> None:
+        phase = self.method.phase_at(epoch)
+        if self.method.uses_teacher and phase.teacher and self.teacher is None:
+            self.teacher = self._frozen(copy.deepcopy(self.net))
+            if self.ctx.main:
+                save_supernet(self.teacher, self.run_dir.teacher, {"role": "teacher", "epoch": epoch})
+            self.state["teacher"] = True
+        expands_shrink = phase.compound or (phase.expands is not None and min(phase.expands) < max(self.space.expands))
+        if self.cfg.reorder and expands_shrink and not self.state["reordered"]:
+            reorder_channels(self.net, self.optimizer)
+            self.state["reordered"] = True
+
+    def _epoch_end(self, it: int, epoch: int, plan: StepPlan, epoch_seconds: float, epoch_images: int) -> dict[str, Any]:
+        cfg = self.cfg
+        last = epoch == cfg.epochs - 1
+        record: dict[str, Any] = {
+            "epoch": epoch,
+            "it": it + 1,
+            "phase": plan.phase,
+            "lr": plan.lr,
+            "beta": plan.beta,
+            "train_loss": self.state["epoch_loss"] / max(1, self.state["epoch_steps"]),
+            "images_per_s": epoch_images / max(epoch_seconds, 1e-9),
+        }
+        if self.ctx.main and cfg.probe_every and ((epoch + 1) % cfg.probe_every == 0 or last):
+            probes = evaluate_probes(self.net, probe_configs(self.space), self.calib, self.val, self.ctx.device)
+            record["probes"] = {k: v["top1"] for k, v in probes.items()}
+            self.state["probes"] = record["probes"]
+        record["ledger"] = {k: self.ledger.to_dict()[k] for k in ("images", "total_flops", "steps")}
+        if self.ctx.main:
+            self.run_dir.append_metrics(record)
+        self.state["epoch_loss"], self.state["epoch_steps"] = 0.0, 0
+        return record
+
+    def run(self, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+        """Train to the end (or to ``time_limit_s``); returns the result document."""
+        cfg = self.cfg
+        start_it = self._open_run(resume)
+        spe, total_its = self.loader.steps_per_epoch, self.method.p.total_iters
+        self._mark = t0 = time.perf_counter()
+        stopped = False
+        self.net.train()
+        fields = "[bold]{task.fields[phase]}[/bold] ep {task.fields[epoch]}  lr {task.fields[lr]:.4f}  β {task.fields[beta]:.3f}  loss {task.fields[loss]:.3f}  {task.fields[ips]:.0f} img/s"
+        progress = Progress(
+            TextColumn(f"train {cfg.method}"), BarColumn(), MofNCompleteColumn(), TextColumn(fields),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, disable=not (show_progress and self.ctx.main),
+        )  # fmt: skip
+        ep_t0, ep_images = time.perf_counter(), 0
+        with progress:
+            task = progress.add_task("train", total=total_its, completed=start_it, phase="", epoch=0, lr=0.0, beta=0.0, loss=0.0, ips=0.0)
+            for lv in self.levers:
+                lv.setup(self.net, self.optimizer, len(self.data))
+            resumed_mid_epoch = start_it % spe != 0 and self.shard is not None
+            for it in range(start_it, total_its):
+                epoch, step = divmod(it, spe)
+                if step == 0 and not (it == start_it and resumed_mid_epoch):
+                    order = self.loader.order(epoch)
+                    for lv in self.levers:
+                        order = lv.epoch_order(epoch, order)
+                    self.shard = self.loader.shard(order)
+                if step == 0 or it == start_it:
+                    for lv in self.levers:
+                        lv.on_epoch_start(epoch, self.net)
+                self._phase_hooks(it, epoch)
+                plan, loss = self._step(it, epoch, step)
+                loss_value = float(loss)
+                self.state["epoch_loss"] += loss_value
+                self.state["epoch_steps"] += 1
+                ep_images += cfg.batch_size * self.ctx.world
+                now = time.perf_counter()
+                progress.update(task, advance=1, phase=plan.phase, epoch=f"{epoch + 1}/{cfg.epochs}", lr=plan.lr, beta=plan.beta, loss=loss_value, ips=ep_images / max(now - ep_t0, 1e-9))
+                if step == spe - 1:
+                    rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images)
+                    if "probes" in rec:
+                        probes = "  ".join(f"{k} {v:.2f}%" for k, v in rec["probes"].items())
+                        progress.console.print(f"epoch {epoch + 1}/{cfg.epochs} ({plan.phase}) loss {rec['train_loss']:.3f}  top-1 {probes}")
+                    self._save(it + 1)
+                    ep_t0, ep_images = time.perf_counter(), 0
+                elif cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0:
+                    self._save(it + 1)
+                if cfg.time_limit_s is not None and time.perf_counter() - t0 >= cfg.time_limit_s and it + 1 < total_its:
+                    if step != spe - 1 and not (cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0):
+                        self._save(it + 1)
+                    stopped = True
+                    break
+        return self._finish(start_it, stopped)
+
+    def _finish(self, start_it: int, stopped: bool) -> dict[str, Any]:
+        rd = self.run_dir
+        done = not stopped
+        if done and self.ctx.main:
+            provenance = {
+                "training": {
+                    "config": self.cfg.to_dict() | {"data": str(self.cfg.data)},
+                    "ledger": self.ledger.to_dict(),
+                    "probes_top1": self.state.get("probes", {}),
+                    "train_images": len(self.data),
+                    "classes": self.data.classes,
+                    "torch": torch.__version__,
+                    "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                }
+            }
+            save_supernet(self.net, rd.supernet, provenance)
+        return {
+            "run_dir": str(rd.root),
+            "method": self.cfg.method,
+            "status": "stopped (time limit); run again with --resume" if stopped else "complete",
+            "resumed_at_iteration": start_it,
+            "iterations": self.method.p.total_iters,
+            "steps_per_epoch": self.loader.steps_per_epoch,
+            "phases": [{"name": p.name, "epochs": [p.start, p.end]} for p in self.method.phases],
+            "probes_top1": self.state.get("probes", {}),
+            "ledger": self.ledger.to_dict(),
+            "supernet": str(rd.supernet) if done else None,
+            "checkpoint": str(rd.checkpoint),
+            "metrics": str(rd.metrics),
+        }
+
+
+def train(cfg: TrainConfig, levers: Sequence[Lever] = (), resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+    """Resolve ``cfg``'s defaults, train, and return the result document (see :class:`Trainer`)."""
+    resolved, _ = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))
+    return Trainer(resolved, levers).run(resume=resume, show_progress=show_progress)

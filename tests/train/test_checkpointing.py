@@ -1,0 +1,52 @@
+"""Training checkpoints round-trip the whole state; a damaged file is a clear error, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ofa_edge.errors import UserError
+from ofa_edge.space import SearchSpace
+from ofa_edge.supernet import Supernet
+from ofa_edge.train.checkpointing import load_checkpoint, save_checkpoint
+from ofa_edge.train.config import TrainConfig
+from ofa_edge.train.trainer import make_optimizer
+
+SPACE = SearchSpace.get("mbv3-w1.0-cifar")
+CFG = TrainConfig(data="x", out="y", lr=0.1)
+
+
+def _trained() -> tuple[Supernet, torch.optim.Optimizer]:
+    torch.manual_seed(0)
+    net = Supernet(SPACE, 10)
+    opt = make_optimizer(net, CFG)
+    net.set_min()
+    net(torch.randn(2, 3, 24, 24)).sum().backward()
+    opt.step()
+    return net, opt
+
+
+def test_round_trip(tmp_path) -> None:
+    net, opt = _trained()
+    order = torch.randperm(50)
+    save_checkpoint(tmp_path / "c.safetensors", net, opt, {"it": 7, "note": "x"}, order)
+    torch.manual_seed(1)
+    net2 = Supernet(SPACE, 10)
+    opt2 = make_optimizer(net2, CFG)
+    state, order2 = load_checkpoint(tmp_path / "c.safetensors", net2, opt2)
+    assert state == {"it": 7, "note": "x"} and torch.equal(order, order2)
+    for (k, a), b in zip(net.state_dict().items(), net2.state_dict().values()):
+        assert torch.equal(a, b), k
+    s1, s2 = opt.state_dict(), opt2.state_dict()
+    assert s1["param_groups"] == s2["param_groups"] and s1["state"].keys() == s2["state"].keys()
+    for i in s1["state"]:
+        assert torch.equal(s1["state"][i]["momentum_buffer"], s2["state"][i]["momentum_buffer"])
+
+
+def test_truncated_checkpoint_is_a_user_error(tmp_path) -> None:
+    net, opt = _trained()
+    path = tmp_path / "c.safetensors"
+    save_checkpoint(path, net, opt, {"it": 1}, torch.arange(4))
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(UserError, match="not a readable"):
+        load_checkpoint(path, net, opt)

@@ -2,9 +2,9 @@
 
 from ofa_edge.train.spfde.freezing import FreezeConfig, LayerFreezer
 from ofa_edge.train.spfde.ledger import SavedFlops, SpfdeCost
+from ofa_edge.train.spfde.lever import SpfdeConfig, SpfdeLever
 from ofa_edge.train.spfde.sieving import CircularSieve, SieveConfig, sieving_saved_flops
 from ofa_edge.train.spfde.sparsity import SparseMasks, SparsityConfig
-from ofa_edge.train.spfde.state import load_levers, save_levers
 
 __all__ = [
     "CircularSieve",
@@ -14,8 +14,8 @@ __all__ = [
     "SieveConfig",
     "SparseMasks",
     "SparsityConfig",
+    "SpfdeConfig",
     "SpfdeCost",
-    "load_levers",
-    "save_levers",
+    "SpfdeLever",
     "sieving_saved_flops",
 ]

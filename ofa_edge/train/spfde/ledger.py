@@ -1,7 +1,8 @@
 """Training FLOPs spent and saved by the SpFDE levers, per subnet pass.
 
-Accounting (SpFDE's, which follows MEST and RigL): a dense layer costs 2 FLOPs per MAC
-forward and twice that backward (input and weight gradients), so 3x its forward in all.
+Accounting (SpFDE's, which follows MEST and RigL): a layer's backward (input and weight
+gradients) costs twice its forward, so 3x its forward in all. As in the trainer's ledger
+(and OFA, DεpS), one MAC counts as one FLOP.
 Sparsity scales a masked layer's forward and backward by the density of the slice the
 subnet uses. A frozen unit still runs forward but has no backward at all. Per layer:
 
@@ -22,7 +23,7 @@ from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace, conv_out
 from ofa_edge.train.spfde.sparsity import SparseMasks
 
-FLOPS_PER_MAC = 2
+FLOPS_PER_MAC = 1
 
 
 @dataclass

@@ -25,15 +25,15 @@ def test_dense_pass_is_three_forwards(net):
     for cfg, m in zip(cfgs, macs):
         assert cost.dense_forward_macs(cfg) == m
         f = cost.pass_flops(cfg, images=8)
-        assert f.spent == 3 * 2 * m * 8 and f.sparsity == 0 and f.freezing == 0
-        assert cost.pass_flops(cfg, images=8, backward=False).spent == 2 * m * 8
+        assert f.spent == 3 * m * 8 and f.sparsity == 0 and f.freezing == 0
+        assert cost.pass_flops(cfg, images=8, backward=False).spent == m * 8
 
 
 def test_levers_split_the_dense_cost_exactly(net):
     masks = SparseMasks(net, SparsityConfig(0.5, "2:4"))
     cost = SpfdeCost(net.space, 10, masks)
     cfg = net.space.sample(np.random.default_rng(1))
-    dense = 3 * 2 * cost.dense_forward_macs(cfg) * 4
+    dense = 3 * cost.dense_forward_macs(cfg) * 4
     for frozen in (0, 3, NUM_UNITS):
         f = cost.pass_flops(cfg, images=4, frozen=frozen)
         assert f.spent + f.sparsity + f.freezing == pytest.approx(dense)

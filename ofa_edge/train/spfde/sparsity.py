@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ofa_edge.errors import UserError
-from ofa_edge.space.search_space import NUM_BLOCKS, SE_REDUCTION, make_divisible
+from ofa_edge.space.search_space import NUM_BLOCKS, SE_REDUCTION, SearchSpace, make_divisible
 from ofa_edge.supernet.network import Supernet
 
 PATTERNS = ("unstructured", "2:4")
@@ -96,19 +96,34 @@ class SparsityConfig:
         return (epoch + 1) % self.interval == 0
 
 
-def masked_layers(net: Supernet) -> dict[str, set[int]]:
-    """Masked weights of a supernet -> every input-channel width a subnet can slice them to."""
-    sp = net.space
-    widths: dict[str, set[int]] = {"stem.proj.weight": {sp.stem_width}}
+def masked_layers(space: SearchSpace) -> dict[str, set[int]]:
+    """Masked weights of a supernet of ``space`` -> every input-channel width a subnet slices them to."""
+    widths: dict[str, set[int]] = {"stem.proj.weight": {space.stem_width}}
     for b in range(NUM_BLOCKS):
-        mids = {sp.mid_channels(b, e) for e in sp.expands}
-        widths[f"blocks.{b}.expand.weight"] = {sp.block_in_ch(b)}
+        mids = {space.mid_channels(b, e) for e in space.expands}
+        widths[f"blocks.{b}.expand.weight"] = {space.block_in_ch(b)}
         widths[f"blocks.{b}.proj.weight"] = mids
-        if net.blocks[b].se is not None:
+        if space.stages[space.stage_of(b)].se:
             widths[f"blocks.{b}.se.reduce.weight"] = mids
             widths[f"blocks.{b}.se.expand.weight"] = {make_divisible(m // SE_REDUCTION) for m in mids}
-    widths["head.expand.weight"] = {sp.stages[-1].width}
-    widths["head.mix.weight"] = {sp.final_expand_width}
+    widths["head.expand.weight"] = {space.stages[-1].width}
+    widths["head.mix.weight"] = {space.final_expand_width}
+    return widths
+
+
+def check_pattern(space: SearchSpace, config: SparsityConfig) -> dict[str, set[int]]:
+    """The masked layers of ``space``; a UserError if N:M's M does not divide a width they take."""
+    widths = masked_layers(space)
+    nm = config.nm
+    if nm is not None:
+        bad = {k: sorted(w for w in v if w % nm[1]) for k, v in widths.items()}
+        bad = {k: v for k, v in bad.items() if v}
+        if bad:
+            name, w = next(iter(bad.items()))
+            raise UserError(
+                f"sparsity pattern {config.pattern}: M={nm[1]} does not divide the input channels {w} of "
+                f"'{name}' ({len(bad)} layers affected); use an M that divides every channel count (e.g. 2:4)."
+            )
     return widths
 
 
@@ -129,17 +144,7 @@ class SparseMasks:
     def __init__(self, net: Supernet, config: SparsityConfig, seed: int = 0) -> None:
         self.config = config
         self.generator = torch.Generator().manual_seed(seed)
-        widths = masked_layers(net)
-        nm = config.nm
-        if nm is not None:
-            bad = {k: sorted(w for w in v if w % nm[1]) for k, v in widths.items()}
-            bad = {k: v for k, v in bad.items() if v}
-            if bad:
-                name, w = next(iter(bad.items()))
-                raise UserError(
-                    f"sparsity pattern {config.pattern}: M={nm[1]} does not divide the input channels {w} of "
-                    f"'{name}' ({len(bad)} layers affected); use an M that divides every channel count (e.g. 2:4)."
-                )
+        widths = check_pattern(net.space, config)
         params = dict(net.named_parameters())
         self.masks: dict[str, torch.Tensor] = {}
         for name in widths:

@@ -128,4 +128,4 @@ def test_nm_that_does_not_divide_channels_is_user_error():
     with pytest.raises(UserError, match="does not divide"):
         SparseMasks(net, SparsityConfig(1 - 2 / 3, "2:3"))
     # 2:8 divides every width of this space
-    assert all(w % 8 == 0 for ws in masked_layers(net).values() for w in ws)
+    assert all(w % 8 == 0 for ws in masked_layers(net.space).values() for w in ws)

@@ -113,7 +113,7 @@ class SpfdeLever(Lever):
             return
         correct = logits.argmax(1) == labels
         if dist.is_available() and dist.is_initialized():
-            indices, correct = _all_gather(indices), _all_gather(correct)
+            indices, correct = _all_gather(indices), _all_gather(correct.to(torch.uint8)).bool()
         self.sieve.record(indices, correct)
 
     def after_backward(self, net: Supernet, it: int) -> None:

@@ -26,7 +26,7 @@ def test_train_all_levers_stop_and_resume(cli, data_root, tmp_path):
     assert first["status"].startswith("stopped") and first["supernet"] is None
     assert "freezing: 1 unit(s)" in err and "sparsity: 0.5 (pattern 2:4)" in err  # defaults are printed
     with safe_open(str(run / "checkpoint.safetensors"), framework="pt") as f:
-        masks = [k for k in f.keys() if k.startswith("lever.spfde.sparsity.mask.")]
+        masks = [k for k in f.keys() if k.startswith("lever.spfde.sparsity.mask.")]  # noqa: SIM118 - safe_open is not iterable
         assert masks and all(f.get_tensor(k).dtype == torch.bool for k in masks)
 
     code, out, err = cli(*args, *sieve, "--resume")
@@ -67,7 +67,7 @@ def test_train_all_levers_stop_and_resume(cli, data_root, tmp_path):
     ],
 )
 def test_bad_lever_options_exit_2(cli, data_root, tmp_path, extra, needle):
-    code, out, err = cli(
+    code, _out, err = cli(
         "train", "--epochs", "2", "--batch-size", "8", "--limit-train", "16", "--limit-val", "8", "--no-progress",
         "--data", str(data_root), "--out", str(tmp_path / "r"), *extra,
     )  # fmt: skip

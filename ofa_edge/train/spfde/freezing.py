@@ -122,4 +122,3 @@ class LayerFreezer:
             )
         self.plan = list(meta["plan"])
         self.frozen = int(meta["frozen"])
-

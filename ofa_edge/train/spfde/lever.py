@@ -181,6 +181,8 @@ class SpfdeLever(Lever):
         self.pending_update = meta["pending_update"]
         for name, part in self._parts().items():
             prefix = f"{name}."
-            part.load_state({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}, meta["parts"][name])
+            part.load_state(
+                {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}, meta["parts"][name]
+            )
         if self.cost is not None:
             self.cost.masks_changed()

@@ -52,8 +52,13 @@ def test_unreachable_target_is_user_error(cfg, epochs, needle):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"start": -1, "interval": 1, "flops_target": 0.1}, {"start": 0, "interval": 0, "flops_target": 0.1},
-               {"start": 0, "interval": 1, "flops_target": 0.0}, {"start": 0, "interval": 1, "flops_target": 1.0}]
+    "kwargs",
+    [
+        {"start": -1, "interval": 1, "flops_target": 0.1},
+        {"start": 0, "interval": 0, "flops_target": 0.1},
+        {"start": 0, "interval": 1, "flops_target": 0.0},
+        {"start": 0, "interval": 1, "flops_target": 1.0},
+    ],
 )
 def test_bad_freeze_config_is_user_error(kwargs):
     with pytest.raises(UserError):
@@ -96,4 +101,3 @@ def test_frozen_units_get_no_gradient_and_no_update(cifar_test_small, opt_cls):
         for p in u.parameters():
             assert torch.equal(p, snap[id(p)]), "frozen weight changed"
     assert any(not torch.equal(p, b) for p, b in zip(rest, before_rest))
-

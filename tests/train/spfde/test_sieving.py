@@ -38,7 +38,7 @@ def test_size_constant_and_every_removed_sample_returns(n, frac):
 def test_easiest_examples_leave_first():
     sieve = CircularSieve(100, SieveConfig(0.1), seed=0)
     act = sieve.active.copy()  # 90 examples, 9 move per sieve
-    easy, forgetful, unlearned = act[:9], act[9:50], act[50:]
+    easy, forgetful, _unlearned = act[:9], act[9:50], act[50:]
     sieve.record(act, np.isin(act, np.concatenate([easy, forgetful])))
     sieve.record(forgetful, np.zeros(len(forgetful), bool))  # one forgetting event each
     sieve.record(easy, np.ones(len(easy), bool))

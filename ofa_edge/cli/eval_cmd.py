@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import torch
 import typer
@@ -23,17 +23,27 @@ def _default_supernet() -> Path:
 
     found = sorted(pretrained_dir().glob("*.safetensors")) if pretrained_dir().is_dir() else []
     if not found:
-        raise UserError("no --supernet given and no pretrained supernet is shipped; pass --supernet PATH (e.g. RUNDIR/supernet.safetensors).")
+        raise UserError(
+            "no --supernet given and no pretrained supernet is shipped; pass --supernet PATH (e.g. RUNDIR/supernet.safetensors)."
+        )
     return found[0]
 
 
 def eval_(
-    supernet: Annotated[Optional[Path], typer.Option(help="Supernet checkpoint [default: the embedded pretrained one].")] = None,
-    subnet: Annotated[Optional[Path], typer.Option(help="Subnet JSON (ofa-edge or OFA arch dict) to evaluate.")] = None,
-    probes: Annotated[bool, typer.Option("--probes", help="Evaluate the min, mid and max subnets [default when no --subnet].")] = False,
-    data: Annotated[Optional[Path], typer.Option(help="Dataset folder [default: the bundled CIFAR-10].")] = None,
+    supernet: Annotated[
+        Path | None, typer.Option(help="Supernet checkpoint (default: the embedded pretrained one).")
+    ] = None,
+    subnet: Annotated[Path | None, typer.Option(help="Subnet JSON (ofa-edge or OFA arch dict) to evaluate.")] = None,
+    probes: Annotated[
+        bool,
+        typer.Option(
+            "--probes",
+            help="Evaluate the probe subnets: min, mid, max and 2 fixed random ones (the default when no --subnet is given).",
+        ),
+    ] = False,
+    data: Annotated[Path | None, typer.Option(help="Dataset folder (default: the bundled CIFAR-10).")] = None,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
-    limit: Annotated[Optional[int], typer.Option(help="Evaluate on a class-balanced random subset of N images.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Evaluate on a class-balanced random subset of N images.")] = None,
     calib_images: Annotated[int, typer.Option(help="Training images for BN recalibration.")] = 2000,
     batch_size: Annotated[int, typer.Option(help="Evaluation batch size.")] = 256,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
@@ -61,12 +71,14 @@ def eval_(
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
     calib = load_dataset(data, "train", limit=calib_images, seed=seed, size=size)
     if len(val.classes) != net.num_classes:
-        raise UserError(f"the dataset has {len(val.classes)} classes but the supernet was trained for {net.num_classes}.")
+        raise UserError(
+            f"the dataset has {len(val.classes)} classes but the supernet was trained for {net.num_classes}."
+        )
     if subnet is not None:
         cfgs = {subnet.stem: SubnetConfig.load(subnet, space=net.space.name)}
     else:
         if not probes:
-            note("no --subnet: evaluating the probe subnets (min, mid, max)")
+            note("no --subnet: evaluating the probe subnets (min, mid, max, rand0, rand1)")
         cfgs = probe_configs(net.space)
     results = evaluate_probes(net, cfgs, calib, val, torch.device(device), batch_size)
     doc = {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -20,14 +21,25 @@ from ofa_edge.units import parse_latency_ms
 
 def train(
     method: Annotated[str, typer.Option(help="deps | ofa | bignas | compofa.")] = "deps",
-    data: Annotated[Optional[Path], typer.Option(help="Dataset folder: packed JPEG, CIFAR binary or ImageFolder tree [default: the bundled CIFAR-10].")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Dataset folder: packed JPEG, CIFAR binary or ImageFolder tree (default: the bundled CIFAR-10)."
+        ),
+    ] = None,
     space: Annotated[str, typer.Option(help="Search space name (see `ofa-edge space`).")] = "mbv3-w1.0-cifar",
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 40,
     batch_size: Annotated[int, typer.Option(help="Images per step per process.")] = 128,
-    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate [default: 0.1 x global batch / 256].")] = None,
-    lr_warmup_epochs: Annotated[Optional[float], typer.Option(help="Linear LR warmup [default: 5% of the epochs].")] = None,
-    warmup_frac: Annotated[float, typer.Option(help="DεpS: fraction of epochs the full model trains alone, in [0, 1).")] = 0.5,
-    eps_epochs: Annotated[Optional[float], typer.Option(help="DεpS: epochs of the β ramp after the shrink start [default: 5%, >= 1].")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate (default: 0.1 x global batch / 256).")] = None,
+    lr_warmup_epochs: Annotated[
+        float | None, typer.Option(help="Linear LR warmup (default: 5% of the epochs).")
+    ] = None,
+    warmup_frac: Annotated[
+        float, typer.Option(help="DεpS: fraction of epochs the full model trains alone, in [0, 1).")
+    ] = 0.5,
+    eps_epochs: Annotated[
+        float | None, typer.Option(help="DεpS: epochs of the β ramp after the shrink start (default: 5%, >= 1).")
+    ] = None,
     subnets_per_step: Annotated[int, typer.Option(help="Sandwich size: max, min and n-2 random subnets.")] = 4,
     beta_mult: Annotated[float, typer.Option(help="Subnets' gradient weight after the ε ramp (deps, bignas).")] = 1.0,
     kd_temp: Annotated[float, typer.Option(help="Distillation temperature.")] = 1.0,
@@ -35,29 +47,84 @@ def train(
     label_smoothing: Annotated[float, typer.Option(help="Label smoothing of the CE loss.")] = 0.1,
     weight_decay: Annotated[float, typer.Option(help="Weight decay (not on BN, biases, kernel transforms).")] = 5e-5,
     kernel_transform: Annotated[bool, typer.Option(help="OFA's learned kernel-transform matrices.")] = False,
-    reorder: Annotated[bool, typer.Option(help="Sort channels by importance when expand ratios start shrinking.")] = False,
-    limit_train: Annotated[Optional[int], typer.Option(help="Train on a class-balanced random subset of N images.")] = None,
-    limit_val: Annotated[Optional[int], typer.Option(help="Validate on N images of the validation split.")] = None,
+    reorder: Annotated[
+        bool, typer.Option(help="Sort channels by importance when expand ratios start shrinking.")
+    ] = False,
+    limit_train: Annotated[
+        int | None, typer.Option(help="Train on a class-balanced random subset of N images.")
+    ] = None,
+    limit_val: Annotated[int | None, typer.Option(help="Validate on N images of the validation split.")] = None,
     val_split: Annotated[str, typer.Option(help="Split the probes are validated on.")] = "test",
     calib_images: Annotated[int, typer.Option(help="Training images for BN recalibration of each probe.")] = 2000,
     probe_every: Annotated[int, typer.Option(help="Validate probe subnets every N epochs (0: never).")] = 1,
     ckpt_every: Annotated[int, typer.Option(help="Also checkpoint every N steps (0: only at epoch ends).")] = 0,
-    time_limit: Annotated[Optional[str], typer.Option(help="Checkpoint and stop after this much time (e.g. 540s); resume later.")] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Run directory [default: ofa-edge-runs/train-<method>].")] = None,
+    time_limit: Annotated[
+        str | None, typer.Option(help="Checkpoint and stop after this much time (e.g. 540s); resume later.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Run directory (default: ofa-edge-runs/train-<method>).")
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")] = False,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast.")] = False,
     channels_last: Annotated[bool, typer.Option(help="channels_last memory format.")] = False,
-    sparsity: Annotated[Optional[float], typer.Option(help="SpFDE: dynamic sparse training at this sparsity of the conv weights, in [0, 1) (first conv and depthwise dense).", rich_help_panel="SpFDE levers")] = None,
-    sparsity_pattern: Annotated[str, typer.Option(help="SpFDE: unstructured | N:M along input channels, e.g. 2:4 (implies its sparsity).", rich_help_panel="SpFDE levers")] = "unstructured",
-    mask_interval: Annotated[Optional[int], typer.Option(help="SpFDE Δτ: epochs between mask prune-and-grow (also the freeze and sieve interval; default: 5% of the run).", rich_help_panel="SpFDE levers")] = None,
-    mask_update_frac: Annotated[float, typer.Option(help="SpFDE: share of live weights swapped at the first mask update (cosine decay).", rich_help_panel="SpFDE levers")] = 0.3,
-    mask_grow: Annotated[str, typer.Option(help="SpFDE: grow by 'gradient' magnitude or 'random' (MEST).", rich_help_panel="SpFDE levers")] = "gradient",
-    freeze_flops_target: Annotated[Optional[float], typer.Option(help="SpFDE: freeze blocks front to back until this fraction of training FLOPs is saved, e.g. 0.1.", rich_help_panel="SpFDE levers")] = None,
-    freeze_start: Annotated[Optional[int], typer.Option(help="SpFDE T_frz: epoch of the first freeze (default: half the run).", rich_help_panel="SpFDE levers")] = None,
-    freeze_interval: Annotated[Optional[int], typer.Option(help="SpFDE: epochs between freezes (default: Δτ).", rich_help_panel="SpFDE levers")] = None,
-    sieve_frac: Annotated[Optional[float], typer.Option(help="SpFDE: circular data sieving, share of the data held out, in (0, 1).", rich_help_panel="SpFDE levers")] = None,
-    sieve_interval: Annotated[Optional[int], typer.Option(help="SpFDE: epochs between sieves (default: Δτ).", rich_help_panel="SpFDE levers")] = None,
+    sparsity: Annotated[
+        float | None,
+        typer.Option(
+            help="SpFDE: dynamic sparse training at this sparsity of the conv weights, in [0, 1) (first conv and depthwise dense).",
+            rich_help_panel="SpFDE levers",
+        ),
+    ] = None,
+    sparsity_pattern: Annotated[
+        str,
+        typer.Option(
+            help="SpFDE: unstructured | N:M along input channels, e.g. 2:4 (implies its sparsity).",
+            rich_help_panel="SpFDE levers",
+        ),
+    ] = "unstructured",
+    mask_interval: Annotated[
+        int | None,
+        typer.Option(
+            help="SpFDE Δτ: epochs between mask prune-and-grow (also the freeze and sieve interval; default: 5% of the run).",
+            rich_help_panel="SpFDE levers",
+        ),
+    ] = None,
+    mask_update_frac: Annotated[
+        float,
+        typer.Option(
+            help="SpFDE: share of live weights swapped at the first mask update (cosine decay).",
+            rich_help_panel="SpFDE levers",
+        ),
+    ] = 0.3,
+    mask_grow: Annotated[
+        str,
+        typer.Option(help="SpFDE: grow by 'gradient' magnitude or 'random' (MEST).", rich_help_panel="SpFDE levers"),
+    ] = "gradient",
+    freeze_flops_target: Annotated[
+        float | None,
+        typer.Option(
+            help="SpFDE: freeze blocks front to back until this fraction of training FLOPs is saved, e.g. 0.1.",
+            rich_help_panel="SpFDE levers",
+        ),
+    ] = None,
+    freeze_start: Annotated[
+        int | None,
+        typer.Option(
+            help="SpFDE T_frz: epoch of the first freeze (default: half the run).", rich_help_panel="SpFDE levers"
+        ),
+    ] = None,
+    freeze_interval: Annotated[
+        int | None, typer.Option(help="SpFDE: epochs between freezes (default: Δτ).", rich_help_panel="SpFDE levers")
+    ] = None,
+    sieve_frac: Annotated[
+        float | None,
+        typer.Option(
+            help="SpFDE: circular data sieving, share of the data held out, in (0, 1).", rich_help_panel="SpFDE levers"
+        ),
+    ] = None,
+    sieve_interval: Annotated[
+        int | None, typer.Option(help="SpFDE: epochs between sieves (default: Δτ).", rich_help_panel="SpFDE levers")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -79,24 +146,23 @@ def train(
         time_limit_s=parse_latency_ms(time_limit) / 1000 if time_limit else None,
         device=device, amp=amp, channels_last=channels_last, seed=seed,
     )  # fmt: skip
-    import os
-
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports
     cfg, notes = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))
-    for n in notes:
-        note(n)
     spfde, spfde_notes = resolve_spfde(
         cfg.space, cfg.epochs, sparsity=sparsity, pattern=sparsity_pattern, mask_interval=mask_interval,
         mask_update_frac=mask_update_frac, mask_grow=mask_grow, freeze_flops_target=freeze_flops_target,
         freeze_start=freeze_start, freeze_interval=freeze_interval, sieve_frac=sieve_frac,
         sieve_interval=sieve_interval, reorder=cfg.reorder,
     )  # fmt: skip
-    for n in spfde_notes:
-        note(n)
-    levers = [SpfdeLever(spfde, cfg.epochs, cfg.seed)] if spfde.enabled else []
-    trainer = Trainer(cfg, levers)
-    for ph in trainer.method.phases:
-        note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")
+    trainer = Trainer(cfg, [SpfdeLever(spfde, cfg.epochs, cfg.seed)] if spfde.enabled else [])
+    if main_process:
+        for n in notes + spfde_notes:
+            note(n)
+        for ph in trainer.method.phases:
+            note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")
     result = trainer.run(resume=resume, show_progress=progress)
+    if not main_process:
+        return
     if spfde.enabled:
         result["spfde"] = spfde.to_dict()
 

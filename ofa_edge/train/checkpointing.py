@@ -71,9 +71,11 @@ def load_checkpoint(
     try:
         with safe_open(str(path), framework="pt") as f:
             header = json.loads((f.metadata() or {})[KEY])
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not iterable
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as e:
-        raise UserError(f"'{path}' is not a readable ofa-edge training checkpoint ({e}); start a new run with another --out.") from None
+        raise UserError(
+            f"'{path}' is not a readable ofa-edge training checkpoint ({e}); start a new run with another --out."
+        ) from None
     if header.get("format") != FORMAT:
         raise UserError(f"'{path}' has format {header.get('format')!r}; this ofa-edge resumes {FORMAT!r}.")
     device = next(net.parameters()).device

@@ -82,10 +82,17 @@ class TrainConfig:
             bad(f"unknown --method '{self.method}'; choose one of {', '.join(METHODS)}.")
         if self.epochs < 1:
             bad(f"--epochs must be at least 1, got {self.epochs}.")
+        need = METHODS[self.method].min_epochs()
+        if self.epochs < need:
+            bad(
+                f"--method {self.method} has {need} phases and needs at least {need} epochs; got --epochs {self.epochs}."
+            )
         if self.batch_size < 1:
             bad(f"--batch-size must be at least 1, got {self.batch_size}.")
         if not 0.0 <= self.warmup_frac < 1.0:
-            bad(f"--warmup-frac must be in [0, 1) (the fraction of epochs the full model trains alone), got {self.warmup_frac}.")
+            bad(
+                f"--warmup-frac must be in [0, 1) (the fraction of epochs the full model trains alone), got {self.warmup_frac}."
+            )
         if self.eps_epochs is not None and self.eps_epochs < 0:
             bad(f"--eps-epochs must be >= 0, got {self.eps_epochs}.")
         if self.lr is not None and self.lr <= 0:
@@ -93,7 +100,9 @@ class TrainConfig:
         if self.lr_warmup_epochs is not None and not 0 <= self.lr_warmup_epochs < self.epochs:
             bad(f"--lr-warmup-epochs must be in [0, --epochs), got {self.lr_warmup_epochs}.")
         if self.method in ("deps", "bignas") and self.subnets_per_step < 2:
-            bad(f"--subnets-per-step must be at least 2 for the sandwich rule (max and min), got {self.subnets_per_step}.")
+            bad(
+                f"--subnets-per-step must be at least 2 for the sandwich rule (max and min), got {self.subnets_per_step}."
+            )
         if self.kd_temp <= 0:
             bad(f"--kd-temp must be positive, got {self.kd_temp}.")
         if self.beta_mult < 0:
@@ -111,7 +120,9 @@ class TrainConfig:
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             bad(f"--device must be cpu, cuda or auto, got '{self.device}'.")
         if self.device.startswith("cuda") and not torch.cuda.is_available():
-            bad("--device cuda was asked for but CUDA is not available here (no GPU or a CPU-only torch); use --device cpu.")
+            bad(
+                "--device cuda was asked for but CUDA is not available here (no GPU or a CPU-only torch); use --device cpu."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -40,7 +40,11 @@ def detect_format(root: Path) -> str:
         return "packed"
     if _cifar_dir(root) is not None:
         return "cifar-bin"
-    if (root / "cifar-10-batches-py").is_dir() or (root / "data_batch_1").is_file() or (root / "cifar-100-python").is_dir():
+    if (
+        (root / "cifar-10-batches-py").is_dir()
+        or (root / "data_batch_1").is_file()
+        or (root / "cifar-100-python").is_dir()
+    ):
         raise UserError(
             f"'{root}' holds the Python (pickle) version of CIFAR; ofa-edge does not unpickle files. "
             "Download the binary version instead (cifar-10-binary.tar.gz / cifar-100-binary.tar.gz from "
@@ -118,7 +122,9 @@ def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
             except OSError as e:
                 raise UserError(f"'{path}' is not a readable image ({e}).") from None
             scale = size / min(img.size)
-            img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR)
+            img = img.resize(
+                (max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR
+            )
             left, top = (img.width - size) // 2, (img.height - size) // 2
             images.append(np.asarray(img.crop((left, top, left + size, top + size))))
             labels.append(ci)

@@ -54,6 +54,11 @@ class Ledger:
     @classmethod
     def from_dict(cls, d: dict, device: str) -> Ledger:
         """Restore a saved ledger; the device string is the current one (a resumed run may move)."""
-        keep = {k: d[k] for k in ("wall_seconds", "images", "subnet_images", "train_flops", "teacher_flops", "steps", "saved_flops")}
-        devices = d["device"] if d["device"] == device or device in d["device"].split(" + ") else f"{d['device']} + {device}"
+        keep = {
+            k: d[k]
+            for k in ("wall_seconds", "images", "subnet_images", "train_flops", "teacher_flops", "steps", "saved_flops")
+        }
+        devices = (
+            d["device"] if d["device"] == device or device in d["device"].split(" + ") else f"{d['device']} + {device}"
+        )
         return cls(device=devices, **keep)

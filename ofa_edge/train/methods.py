@@ -122,6 +122,10 @@ def sample_config(
     return SubnetConfig(space.name, res, tuple(map(int, depth)), tuple(map(int, kernel)), tuple(map(int, expand)))
 
 
+def _top2(values: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(sorted(values)[-2:])
+
+
 class Method(ABC):
     """A training method over the global iteration; see the module docstring."""
 
@@ -139,6 +143,11 @@ class Method(ABC):
     @abstractmethod
     def plan(self, it: int) -> StepPlan:
         """Learning rate and subnet jobs of global iteration ``it``."""
+
+    @classmethod
+    def min_epochs(cls) -> int:
+        """Fewest epochs the method can run (one per phase)."""
+        return 1
 
     @property
     def phases(self) -> list[Phase]:
@@ -207,13 +216,21 @@ class BigNAS(Sandwich):
     name = "bignas"
 
 
-# OFA's progressive shrinking: (name, epochs in OFA's ImageNet schedule, LR relative to the
-# kernel phase's 3e-2, subnets per step, which dimensions shrink and how far).
 class Progressive(Method):
-    """Progressive shrinking with a frozen teacher; the phase table is the subclass's."""
+    """Progressive shrinking with a frozen teacher.
+
+    The subclass's ``table`` rows are (phase name, epochs in OFA's ImageNet schedule, LR relative
+    to --lr, subnets per step, what shrinks). OFA's kernel phase LR 3e-2 is taken as 1, so its
+    depth/expand phases' 2.5e-3 and 7.5e-3 are 1/12 and 1/4; ``-1`` phases shrink a dimension to
+    its two largest values, ``-2`` phases to all of them.
+    """
 
     uses_teacher = True
     table: ClassVar[list[tuple[str, int, float, int, str]]]
+
+    @classmethod
+    def min_epochs(cls) -> int:
+        return len(cls.table)
 
     def build_phases(self) -> list[Phase]:
         sp = self.space
@@ -221,11 +238,10 @@ class Progressive(Method):
         starts = [0, *ends[:-1]]
         phases = []
         for (name, _, lr_scale, n, what), s, e in zip(self.table, starts, ends, strict=True):
-            top2 = lambda v: tuple(sorted(v)[-2:])  # noqa: E731 - phase 1 of a dimension: its two largest values
             k = sp.kernels if what != "full" else None
-            d = {"depth-1": top2(sp.depths), "compound-1": top2(sp.depths)}.get(what, sp.depths)
+            d = {"depth-1": _top2(sp.depths), "compound-1": _top2(sp.depths)}.get(what, sp.depths)
             d = d if what not in ("full", "kernel") else None
-            ex = {"expand-1": top2(sp.expands), "expand-2": sp.expands}.get(what)
+            ex = {"expand-1": _top2(sp.expands), "expand-2": sp.expands}.get(what)
             phases.append(Phase(name, s, e, lr_scale, n, k, d, ex, what.startswith("compound"), what != "full"))
         return phases
 

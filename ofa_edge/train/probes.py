@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import numpy as np
 import torch
 
 from ofa_edge.data import ImageSet
@@ -18,8 +19,8 @@ from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.train.data import eval_batches
 
 
-def probe_configs(space: SearchSpace) -> dict[str, SubnetConfig]:
-    """min, mid (middle choice everywhere) and max subnets of ``space``."""
+def probe_configs(space: SearchSpace, n_random: int = 2) -> dict[str, SubnetConfig]:
+    """min, mid (middle choice everywhere), max and ``n_random`` fixed random subnets (seed 0)."""
 
     def middle(values: tuple[int, ...]) -> int:
         return sorted(values)[len(values) // 2]
@@ -32,7 +33,8 @@ def probe_configs(space: SearchSpace) -> dict[str, SubnetConfig]:
         (middle(space.kernels),) * len(hi.kernel),
         (middle(space.expands),) * len(hi.expand),
     )
-    return {"min": lo, "mid": mid, "max": hi}
+    rng = np.random.default_rng(0)
+    return {"min": lo, "mid": mid, "max": hi} | {f"rand{i}": space.sample(rng) for i in range(n_random)}
 
 
 def _resized(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], resolution: int) -> Iterator[torch.Tensor]:
@@ -61,7 +63,12 @@ def evaluate_subnet(
 
 
 def evaluate_probes(
-    net: Supernet, cfgs: dict[str, SubnetConfig], calib: ImageSet, val: ImageSet, device: torch.device, batch_size: int = 256
+    net: Supernet,
+    cfgs: dict[str, SubnetConfig],
+    calib: ImageSet,
+    val: ImageSet,
+    device: torch.device,
+    batch_size: int = 256,
 ) -> dict[str, dict[str, float]]:
     """:func:`evaluate_subnet` for each named config; the supernet is left as it was."""
     was_training, active = net.training, net.active

@@ -71,6 +71,17 @@ def dist_context(device: str) -> DistContext:
     return DistContext(rank, world, torch.device(device))
 
 
+def cpu_name() -> str:
+    """The CPU model (``/proc/cpuinfo``'s model name where there is one)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def make_optimizer(net: Supernet, cfg: TrainConfig) -> torch.optim.SGD:
     """Nesterov SGD; no weight decay on BN, biases and kernel-transform matrices (OFA's rule)."""
     decay, no_decay = [], []
@@ -105,16 +116,18 @@ class Trainer:
         self.val = load_dataset(cfg.data, cfg.val_split, limit=cfg.limit_val, seed=cfg.seed, size=size)
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
-        torch.manual_seed(cfg.seed)
-        self.net = Supernet(self.space, len(self.data.classes), kernel_transform=cfg.kernel_transform).to(self.ctx.device)
-        if cfg.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
-        self.optimizer = make_optimizer(self.net, cfg)
         epoch_samples = min(lv.epoch_size(len(self.data)) for lv in self.levers) if self.levers else None
         self.loader = DeviceLoader(
             self.data, cfg.batch_size, self.ctx.device, self.space.mean, self.space.std, cfg.seed,
             self.ctx.rank, self.ctx.world, epoch_samples,
         )  # fmt: skip
+        torch.manual_seed(cfg.seed)
+        self.net = Supernet(self.space, len(self.data.classes), kernel_transform=cfg.kernel_transform).to(
+            self.ctx.device
+        )
+        if cfg.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.optimizer = make_optimizer(self.net, cfg)
         self.method: Method = make_method(
             cfg.method,
             self.space,
@@ -128,13 +141,19 @@ class Trainer:
         self.averager = GradAverager() if cfg.grad_agg == "avg" else None
         self.teacher: Supernet | None = None
         self.ledger = Ledger(self._device_name())
-        self.state: dict[str, Any] = {"it": 0, "reordered": False, "teacher": False, "epoch_loss": 0.0, "epoch_steps": 0}
+        self.state: dict[str, Any] = {
+            "it": 0,
+            "reordered": False,
+            "teacher": False,
+            "epoch_loss": 0.0,
+            "epoch_steps": 0,
+        }
         self.shard: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ setup
     def _device_name(self) -> str:
         d = self.ctx.device
-        name = torch.cuda.get_device_name(d) if d.type == "cuda" else (platform.processor() or platform.machine())
+        name = torch.cuda.get_device_name(d) if d.type == "cuda" else cpu_name()
         return f"{self.ctx.world}x {name}" if self.ctx.world > 1 else name
 
     def _open_run(self, resume: bool) -> int:
@@ -258,7 +277,9 @@ class Trainer:
             reorder_channels(self.net, self.optimizer)
             self.state["reordered"] = True
 
-    def _epoch_end(self, it: int, epoch: int, plan: StepPlan, epoch_seconds: float, epoch_images: int) -> dict[str, Any]:
+    def _epoch_end(
+        self, it: int, epoch: int, plan: StepPlan, epoch_seconds: float, epoch_images: int
+    ) -> dict[str, Any]:
         cfg = self.cfg
         last = epoch == cfg.epochs - 1
         record: dict[str, Any] = {
@@ -295,7 +316,9 @@ class Trainer:
         )  # fmt: skip
         ep_t0, ep_images = time.perf_counter(), 0
         with progress:
-            task = progress.add_task("train", total=total_its, completed=start_it, phase="", epoch=0, lr=0.0, beta=0.0, loss=0.0, ips=0.0)
+            task = progress.add_task(
+                "train", total=total_its, completed=start_it, phase="", epoch=0, lr=0.0, beta=0.0, loss=0.0, ips=0.0
+            )
             for lv in self.levers:
                 lv.setup(self.net, self.optimizer, len(self.data))
             resumed_mid_epoch = start_it % spe != 0 and self.shard is not None
@@ -316,12 +339,23 @@ class Trainer:
                 self.state["epoch_steps"] += 1
                 ep_images += cfg.batch_size * self.ctx.world
                 now = time.perf_counter()
-                progress.update(task, advance=1, phase=plan.phase, epoch=f"{epoch + 1}/{cfg.epochs}", lr=plan.lr, beta=plan.beta, loss=loss_value, ips=ep_images / max(now - ep_t0, 1e-9))
+                progress.update(
+                    task,
+                    advance=1,
+                    phase=plan.phase,
+                    epoch=f"{epoch + 1}/{cfg.epochs}",
+                    lr=plan.lr,
+                    beta=plan.beta,
+                    loss=loss_value,
+                    ips=ep_images / max(now - ep_t0, 1e-9),
+                )
                 if step == spe - 1:
                     rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images)
                     if "probes" in rec:
                         probes = "  ".join(f"{k} {v:.2f}%" for k, v in rec["probes"].items())
-                        progress.console.print(f"epoch {epoch + 1}/{cfg.epochs} ({plan.phase}) loss {rec['train_loss']:.3f}  top-1 {probes}")
+                        progress.console.print(
+                            f"epoch {epoch + 1}/{cfg.epochs} ({plan.phase}) loss {rec['train_loss']:.3f}  top-1 {probes}"
+                        )
                     self._save(it + 1)
                     ep_t0, ep_images = time.perf_counter(), 0
                 elif cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0:
@@ -365,7 +399,9 @@ class Trainer:
         }
 
 
-def train(cfg: TrainConfig, levers: Sequence[Lever] = (), resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+def train(
+    cfg: TrainConfig, levers: Sequence[Lever] = (), resume: bool = False, show_progress: bool = True
+) -> dict[str, Any]:
     """Resolve ``cfg``'s defaults, train, and return the result document (see :class:`Trainer`)."""
     resolved, _ = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))
     return Trainer(resolved, levers).run(resume=resume, show_progress=show_progress)

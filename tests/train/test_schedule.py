@@ -35,7 +35,9 @@ def test_eps_beta_ramps_effective_lr_linearly() -> None:
 
 def test_deps_plan_uses_the_beta_schedule() -> None:
     space = SearchSpace.get("mbv3-w1.0-cifar")
-    p = MethodParams(epochs=10, steps_per_epoch=7, lr=0.2, lr_warmup_epochs=1, warmup_frac=0.4, eps_epochs=2, beta_mult=1.0)
+    p = MethodParams(
+        epochs=10, steps_per_epoch=7, lr=0.2, lr_warmup_epochs=1, warmup_frac=0.4, eps_epochs=2, beta_mult=1.0
+    )
     deps = DepS(space, p)
     start, ramp = 4 * 7, 2 * 7
     for it in range(p.total_iters):

@@ -1,0 +1,228 @@
+"""Training-step cost of the weight-shared supernet (issue 3).
+
+Measures, in one process and interleaved so that machine load hits every variant alike:
+
+1. a sandwich step (max, min, 2 random subnets; forward, backward, SGD step) of the dynamic
+   supernet versus the same subnets as static extracted modules (sum of their steps; target
+   ratio <= 1.15), and versus once-for-all's own OFAMobileNetV3 (PyPI ``ofa``, benchmark-only)
+   doing the same step on the same ImageNet-layout architecture (target >= 3x its subnet-images/s);
+2. images/s of the max net (dynamic and static);
+3. ``--repro`` (GPU): deps vs ofa vs bignas on CIFAR-10 at the same epoch budget and at the
+   paper's epoch ratios: GPU-seconds, training FLOPs and top-1 of min/mid/max after BN recalibration.
+
+    python benchmarks/train_cost.py --device cpu --batch 32 --reps 5
+    python benchmarks/train_cost.py --device cuda --batch 256 --reps 20 --repro --epochs 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ofa_edge.space import SearchSpace, SubnetConfig
+from ofa_edge.supernet import Supernet
+from ofa_edge.train.trainer import cpu_name
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(fn: Callable[[], None], device: torch.device) -> float:
+    _sync(device)
+    t = time.perf_counter()
+    fn()
+    _sync(device)
+    return time.perf_counter() - t
+
+
+def _configs(space: SearchSpace, seed: int) -> list[SubnetConfig]:
+    rng = np.random.default_rng(seed)
+    return [space.max(), space.min(), space.sample(rng), space.sample(rng)]
+
+
+def dynamic_step(net: Supernet, opt, cfgs, xs, y) -> Callable[[], None]:
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        for cfg, x in zip(cfgs, xs):
+            net.set_active(cfg)
+            F.cross_entropy(net(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def static_steps(modules, opts, xs, y) -> Callable[[], None]:
+    def step() -> None:
+        for m, opt, x in zip(modules, opts, xs):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(m(x), y).backward()
+            opt.step()
+
+    return step
+
+
+def ofa_step(ofa_net, opt, cfgs, x, y) -> Callable[[], None]:
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        for cfg in cfgs:
+            ofa_net.set_active_subnet(ks=list(cfg.kernel), e=list(cfg.expand), d=list(cfg.depth))
+            F.cross_entropy(ofa_net(x), y).backward()
+        opt.step()
+
+    return step
+
+
+def _sgd(params):
+    return torch.optim.SGD(params, lr=0.01, momentum=0.9, nesterov=True)
+
+
+def measure(fns: dict[str, Callable[[], None]], reps: int, warmup: int, device: torch.device) -> dict[str, float]:
+    """Median seconds of each function, interleaved rep by rep."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(reps):
+        for k, fn in fns.items():
+            times[k].append(_timed(fn, device))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def step_costs(args, device: torch.device) -> dict:
+    space = SearchSpace.get(args.space)
+    torch.manual_seed(0)
+    net = Supernet(space, 10).to(device).train()
+    cfgs = _configs(space, args.seed)
+    y = torch.randint(0, 10, (args.batch,), device=device)
+    xs = [torch.randn(args.batch, 3, c.resolution, c.resolution, device=device) for c in cfgs]
+    statics = [net.extract(c).to(device).train() for c in cfgs]
+    fns = {
+        "dynamic_sandwich": dynamic_step(net, _sgd(net.parameters()), cfgs, xs, y),
+        "static_sandwich_sum": static_steps(statics, [_sgd(m.parameters()) for m in statics], xs, y),
+        "dynamic_max": dynamic_step(net, _sgd(net.parameters()), cfgs[:1], xs[:1], y),
+        "static_max": static_steps(statics[:1], [_sgd(statics[0].parameters())], xs[:1], y),
+    }
+    t = measure(fns, args.reps, args.warmup, device)
+    return {
+        "space": space.name,
+        "subnets": [c.describe() for c in cfgs],
+        "seconds": t,
+        "dynamic_over_static": t["dynamic_sandwich"] / t["static_sandwich_sum"],
+        "sandwich_subnet_images_per_s": 4 * args.batch / t["dynamic_sandwich"],
+        "max_images_per_s": {"dynamic": args.batch / t["dynamic_max"], "static": args.batch / t["static_max"]},
+    }
+
+
+def versus_ofa(args, device: torch.device) -> dict:
+    """Same step, same architecture (OFA's ImageNet layout), ofa-edge vs once-for-all."""
+    try:
+        from ofa.imagenet_classification.elastic_nn.networks import OFAMobileNetV3
+    except ImportError as e:
+        return {"skipped": f"PyPI package 'ofa' not importable ({e}); pip install ofa"}
+    space = SearchSpace.get("mbv3-w1.0-imagenet")
+    torch.manual_seed(0)
+    ours = Supernet(space, 10, dropout=0.0).to(device).train()
+    theirs = (
+        OFAMobileNetV3(
+            n_classes=10,
+            dropout_rate=0.0,
+            width_mult=1.0,
+            ks_list=[3, 5, 7],
+            expand_ratio_list=[3, 4, 6],
+            depth_list=[2, 3, 4],
+        )
+        .to(device)
+        .train()
+    )
+    cfgs = _configs(space, args.seed)
+    x = torch.randn(args.batch, 3, args.ofa_px, args.ofa_px, device=device)
+    y = torch.randint(0, 10, (args.batch,), device=device)
+    t = measure(
+        {
+            "ofa_edge": dynamic_step(ours, _sgd(ours.parameters()), cfgs, [x] * 4, y),
+            "once_for_all": ofa_step(theirs, _sgd(theirs.parameters()), cfgs, x, y),
+        },
+        args.reps, args.warmup, device,
+    )  # fmt: skip
+    return {
+        "px": args.ofa_px,
+        "params": {
+            "ofa_edge": sum(p.numel() for p in ours.parameters()),
+            "once_for_all": sum(p.numel() for p in theirs.parameters()),
+        },
+        "seconds": t,
+        "subnet_images_per_s": {k: 4 * args.batch / v for k, v in t.items()},
+        "speedup": t["once_for_all"] / t["ofa_edge"],
+    }
+
+
+def reproduction(args) -> dict:
+    """deps vs ofa vs bignas at the same epoch budget and at the paper's epoch ratios."""
+    from ofa_edge.train.config import TrainConfig
+    from ofa_edge.train.trainer import Trainer
+
+    budgets = {"same": {"deps": args.epochs, "ofa": args.epochs, "bignas": args.epochs}}
+    # OFA's schedule totals 590 epochs where DεpS's ImageNet schedule has 270 (its lrs_270 table).
+    budgets["paper"] = {"deps": args.epochs, "ofa": round(args.epochs * 590 / 270), "bignas": args.epochs}
+    rows = []
+    for budget, epochs in budgets.items():
+        for method, e in epochs.items():
+            out = f"{args.runs}/{budget}-{method}-{e}"
+            cfg, _ = TrainConfig(
+                data=args.data, out=out, method=method, epochs=e, batch_size=args.batch, device=args.device,
+                amp=args.amp, probe_every=0, seed=args.seed,
+            ).resolved()  # fmt: skip
+            res = Trainer(cfg).run(resume=True, show_progress=True)
+            led = res["ledger"]
+            rows.append({"budget": budget, "method": method, "epochs": e, "gpu_seconds": led["wall_seconds"],
+                         "train_flops": led["total_flops"], "top1": res["probes_top1"]})  # fmt: skip
+    return {"rows": rows}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--space", default="mbv3-w1.0-cifar")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--ofa-px", type=int, default=32, help="input size of the ofa-edge vs once-for-all step")
+    p.add_argument("--no-ofa", action="store_true")
+    p.add_argument("--repro", action="store_true", help="run the deps/ofa/bignas reproduction (GPU)")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--data", default=str(__import__("ofa_edge.data", fromlist=["DEFAULT_ROOT"]).DEFAULT_ROOT))
+    p.add_argument("--runs", default="ofa-edge-runs/bench")
+    p.add_argument("--amp", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    result = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "batch": args.batch,
+        "reps": args.reps,
+        "steps": step_costs(args, device),
+    }
+    if not args.no_ofa:
+        result["versus_once_for_all"] = versus_ofa(args, device)
+    if args.repro:
+        result["reproduction"] = reproduction(args)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

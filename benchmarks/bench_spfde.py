@@ -50,7 +50,7 @@ def run_variant(name: str, args: argparse.Namespace, **levers) -> dict:
     cfg = TrainConfig(
         data=str(args.data), out=str(args.out / name), method="deps", epochs=args.epochs,
         batch_size=args.batch_size, limit_train=args.limit_train, limit_val=args.limit_val,
-        calib_images=args.calib_images, probe_every=0, device=args.device, seed=args.seed,
+        calib_images=args.calib_images, probe_every=args.epochs, device=args.device, seed=args.seed,
         subnets_per_step=args.subnets_per_step,
     )  # fmt: skip
     cfg, _ = cfg.resolved()

@@ -147,6 +147,7 @@ class SparseMasks:
         widths = check_pattern(net.space, config)
         params = dict(net.named_parameters())
         self.masks: dict[str, torch.Tensor] = {}
+        self._factors: list[torch.Tensor] | None = None  # masks as the weights' dtype, for apply()
         for name in widths:
             w = params[name].detach()
             self.masks[name] = self._initial_mask(w.abs().float().cpu()).to(w.device)
@@ -170,10 +171,12 @@ class SparseMasks:
 
     @torch.no_grad()
     def apply(self, net: nn.Module) -> None:
-        """Zero every masked weight of ``net`` in place (after each optimizer step)."""
+        """Zero every masked weight of ``net`` in place (after each optimizer step): one fused multiply."""
         params = dict(net.named_parameters())
-        for name, mask in self.masks.items():
-            params[name].mul_(mask.to(params[name].dtype))
+        weights = [params[name] for name in self.masks]
+        if self._factors is None or self._factors[0].dtype != weights[0].dtype:
+            self._factors = [m.to(w.dtype) for m, w in zip(self.masks.values(), weights, strict=True)]
+        torch._foreach_mul_(weights, self._factors)
 
     def density(self) -> float:
         """Live share of the masked weights."""
@@ -203,6 +206,7 @@ class SparseMasks:
             new, n = self._swap(mask.cpu(), p.detach().abs().float().cpu(), grow_score, fraction)
             grown = (new & ~mask.cpu()).to(p.device)
             self.masks[name] = new.to(mask.device)
+            self._factors = None
             p.masked_fill_(grown, 0.0)
             if optimizer is not None:
                 for v in optimizer.state.get(p, {}).values():
@@ -267,4 +271,5 @@ class SparseMasks:
             if saved is None or saved.shape != v.shape:
                 raise UserError(f"the checkpoint's sparsity masks do not match this supernet (layer '{k}').")
             self.masks[k] = saved.to(device=v.device, dtype=torch.bool)
+        self._factors = None
         self.generator.set_state(tensors["rng"])

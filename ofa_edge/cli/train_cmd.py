@@ -13,6 +13,8 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.paths import work_dir
 from ofa_edge.train.config import TrainConfig
+from ofa_edge.train.spfde import SpfdeLever
+from ofa_edge.train.spfde.options import resolve_spfde
 from ofa_edge.train.trainer import Trainer
 from ofa_edge.units import parse_latency_ms
 
@@ -66,6 +68,63 @@ def train(
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast.")] = False,
     channels_last: Annotated[bool, typer.Option(help="channels_last memory format.")] = False,
+    sparsity: Annotated[
+        float | None,
+        typer.Option(
+            help="SpFDE: dynamic sparse training at this sparsity of the conv weights, in [0, 1) (first conv and depthwise dense).",
+            rich_help_panel="SpFDE levers",
+        ),
+    ] = None,
+    sparsity_pattern: Annotated[
+        str,
+        typer.Option(
+            help="SpFDE: unstructured | N:M along input channels, e.g. 2:4 (implies its sparsity).",
+            rich_help_panel="SpFDE levers",
+        ),
+    ] = "unstructured",
+    mask_interval: Annotated[
+        int | None,
+        typer.Option(
+            help="SpFDE Δτ: epochs between mask prune-and-grow (also the freeze and sieve interval; default: 5% of the run).",
+            rich_help_panel="SpFDE levers",
+        ),
+    ] = None,
+    mask_update_frac: Annotated[
+        float,
+        typer.Option(
+            help="SpFDE: share of live weights swapped at the first mask update (cosine decay).",
+            rich_help_panel="SpFDE levers",
+        ),
+    ] = 0.3,
+    mask_grow: Annotated[
+        str,
+        typer.Option(help="SpFDE: grow by 'gradient' magnitude or 'random' (MEST).", rich_help_panel="SpFDE levers"),
+    ] = "gradient",
+    freeze_flops_target: Annotated[
+        float | None,
+        typer.Option(
+            help="SpFDE: freeze blocks front to back until this fraction of training FLOPs is saved, e.g. 0.1.",
+            rich_help_panel="SpFDE levers",
+        ),
+    ] = None,
+    freeze_start: Annotated[
+        int | None,
+        typer.Option(
+            help="SpFDE T_frz: epoch of the first freeze (default: half the run).", rich_help_panel="SpFDE levers"
+        ),
+    ] = None,
+    freeze_interval: Annotated[
+        int | None, typer.Option(help="SpFDE: epochs between freezes (default: Δτ).", rich_help_panel="SpFDE levers")
+    ] = None,
+    sieve_frac: Annotated[
+        float | None,
+        typer.Option(
+            help="SpFDE: circular data sieving, share of the data held out, in (0, 1).", rich_help_panel="SpFDE levers"
+        ),
+    ] = None,
+    sieve_interval: Annotated[
+        int | None, typer.Option(help="SpFDE: epochs between sieves (default: Δτ).", rich_help_panel="SpFDE levers")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -89,15 +148,23 @@ def train(
     )  # fmt: skip
     main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports
     cfg, notes = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))
-    trainer = Trainer(cfg)
+    spfde, spfde_notes = resolve_spfde(
+        cfg.space, cfg.epochs, sparsity=sparsity, pattern=sparsity_pattern, mask_interval=mask_interval,
+        mask_update_frac=mask_update_frac, mask_grow=mask_grow, freeze_flops_target=freeze_flops_target,
+        freeze_start=freeze_start, freeze_interval=freeze_interval, sieve_frac=sieve_frac,
+        sieve_interval=sieve_interval, reorder=cfg.reorder,
+    )  # fmt: skip
+    trainer = Trainer(cfg, [SpfdeLever(spfde, cfg.epochs, cfg.seed)] if spfde.enabled else [])
     if main_process:
-        for n in notes:
+        for n in notes + spfde_notes:
             note(n)
         for ph in trainer.method.phases:
             note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")
     result = trainer.run(resume=resume, show_progress=progress)
     if not main_process:
         return
+    if spfde.enabled:
+        result["spfde"] = spfde.to_dict()
 
     def render() -> None:
         t = Table(title=f"ofa-edge train --method {method}: {result['status']}")
@@ -111,6 +178,9 @@ def train(
             f"{led['images']:,} images, {led['subnet_images']:,} subnet-images, {led['total_flops'] / 1e12:.2f} TFLOPs "
             f"(3x fwd MACs), {led['wall_seconds']:.1f} s on {led['device']}"
         )
+        if led["saved_flops"]:
+            saved = ", ".join(f"{k} {v / 1e12:.3f}" for k, v in led["saved_flops"].items())
+            out.print(f"SpFDE saved TFLOPs: {saved}; computed {led['computed_flops'] / 1e12:.2f} TFLOPs")
         out.print(f"run dir: {result['run_dir']}" + (f"  supernet: {result['supernet']}" if result["supernet"] else ""))
 
     emit(result, as_json, render)

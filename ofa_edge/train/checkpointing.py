@@ -92,6 +92,9 @@ def load_checkpoint(
     for idx, entry in header["optim"]["scalars"].items():
         opt_state.setdefault(int(idx), {}).update(entry)
     optimizer.load_state_dict({"state": opt_state, "param_groups": header["optim"]["param_groups"]})
+    unused = sorted(set(header["levers"]) - {lever.name for lever in levers})
+    if unused:
+        raise UserError(f"'{path}' was trained with levers {unused}; resume with the same lever options.")
     for lever in levers:
         prefix = f"lever.{lever.name}."
         lever.load_state(

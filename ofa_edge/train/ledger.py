@@ -42,8 +42,14 @@ class Ledger:
     def total_flops(self) -> float:
         return self.train_flops + self.teacher_flops
 
+    @property
+    def computed_flops(self) -> float:
+        """FLOPs actually computed: ``total_flops`` counts every step dense; levers' savings inside
+        those steps (all causes but ``sieving``, whose saving is examples never trained) come off."""
+        return self.total_flops - sum(v for k, v in self.saved_flops.items() if k != "sieving")
+
     def to_dict(self) -> dict:
-        return asdict(self) | {"total_flops": self.total_flops}
+        return asdict(self) | {"total_flops": self.total_flops, "computed_flops": self.computed_flops}
 
     @classmethod
     def from_dict(cls, d: dict, device: str) -> Ledger:

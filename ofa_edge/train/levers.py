@@ -7,10 +7,12 @@ the checkpoint (tensors and JSON apart), so they survive ``--resume``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
+from ofa_edge.space.config import SubnetConfig
 from ofa_edge.supernet import Supernet
 
 
@@ -42,9 +44,12 @@ class Lever:
     def on_batch(self, indices: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
         """The max subnet's detached logits for the step's samples (e.g. forgetting events)."""
 
-    def flops_saved(self) -> float:
-        """Training FLOPs this lever saved so far (the cost ledger reports it)."""
-        return 0.0
+    def on_step_done(self, cfgs: Sequence[SubnetConfig], images: int) -> None:
+        """The step trained ``cfgs`` on ``images`` images (all processes): cost accounting."""
+
+    def flops_saved(self) -> dict[str, float]:
+        """Training FLOPs saved so far, by cause (the cost ledger reports them)."""
+        return {}
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """(tensors, JSON-serialisable state) for the checkpoint."""

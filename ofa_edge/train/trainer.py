@@ -200,7 +200,7 @@ class Trainer:
         now = time.perf_counter()
         self.ledger.wall_seconds += now - self._mark
         self._mark = now
-        self.ledger.saved_flops = {lv.name: lv.flops_saved() for lv in self.levers if lv.flops_saved()}
+        self.ledger.saved_flops = {k: v for lv in self.levers for k, v in lv.flops_saved().items()}
         if self.ctx.main:
             state = self.state | {"it": it, "ledger": self.ledger.to_dict()}
             save_checkpoint(self.run_dir.checkpoint, self.net, self.optimizer, state, self.shard, self.levers)
@@ -260,6 +260,8 @@ class Trainer:
             lv.after_step(net, it)
         teacher_cfg = self.space.max() if teacher_soft is not None else None
         self.ledger.add_step(self.cost, [j.cfg for j in plan.jobs], len(y) * self.ctx.world, teacher_cfg)
+        for lv in self.levers:
+            lv.on_step_done([j.cfg for j in plan.jobs], len(y) * self.ctx.world)
         return plan, total / len(plan.jobs)
 
     # -------------------------------------------------------------------- run

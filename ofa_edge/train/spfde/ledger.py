@@ -1,0 +1,129 @@
+"""Training FLOPs spent and saved by the SpFDE levers, per subnet pass.
+
+Accounting (SpFDE's, which follows MEST and RigL): a layer's backward (input and weight
+gradients) costs twice its forward, so 3x its forward in all. As in the trainer's ledger
+(and OFA, DεpS), one MAC counts as one FLOP.
+Sparsity scales a masked layer's forward and backward by the density of the slice the
+subnet uses. A frozen unit still runs forward but has no backward at all. Per layer:
+
+    spent  = F*d + (0 if frozen else 2*F*d)
+    saved_sparsity = 3*F*(1-d)            saved_freezing = 2*F*d (frozen layers)
+
+so ``dense = spent + saved_sparsity + saved_freezing`` holds exactly. Sieving is counted per
+epoch by :func:`~ofa_edge.train.spfde.sieving.sieving_saved_flops`. The gradient-based grow
+step needs one dense gradient per mask update; that is one step in hundreds and is not
+subtracted (MEST's random growth needs none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ofa_edge.space.config import SubnetConfig
+from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace, conv_out
+from ofa_edge.train.spfde.sparsity import SparseMasks
+
+FLOPS_PER_MAC = 1
+
+
+@dataclass
+class SavedFlops:
+    """Running totals for the cost ledger (FLOPs)."""
+
+    spent: float = 0.0
+    sparsity: float = 0.0
+    freezing: float = 0.0
+    sieving: float = 0.0
+
+    def add(self, other: SavedFlops) -> None:
+        self.spent += other.spent
+        self.sparsity += other.sparsity
+        self.freezing += other.freezing
+        self.sieving += other.sieving
+
+    def as_dict(self) -> dict[str, float]:
+        saved = self.sparsity + self.freezing + self.sieving
+        return {
+            "training_flops": self.spent,
+            "saved_flops_sparsity": self.sparsity,
+            "saved_flops_freezing": self.freezing,
+            "saved_flops_sieving": self.sieving,
+            "saved_flops_total": saved,
+            "saved_fraction": saved / (self.spent + saved) if self.spent + saved else 0.0,
+        }
+
+
+@dataclass
+class SpfdeCost:
+    """Per-pass FLOPs of a subnet under the current masks and frozen prefix."""
+
+    space: SearchSpace
+    num_classes: int
+    masks: SparseMasks | None = None
+    _density: dict = field(default_factory=dict, repr=False)
+
+    def masks_changed(self) -> None:
+        """Call after every mask update (densities of slices are cached)."""
+        self._density.clear()
+
+    def _d(self, name: str, rows: int | None, cols: int) -> float:
+        if self.masks is None or name not in self.masks.masks:
+            return 1.0
+        key = (name, rows, cols)
+        if key not in self._density:
+            m = self.masks.masks[name]
+            self._density[key] = float(m[:rows, :cols].float().mean())
+        return self._density[key]
+
+    def _units(self, cfg: SubnetConfig) -> list[tuple[int, float, float]]:
+        """(unit index, dense forward MACs, sparse forward MACs) of every unit the subnet runs."""
+        sp, r = self.space, cfg.resolution
+        hw = conv_out(r, sp.stem_stride)
+        c0 = sp.stem_width
+        conv, dw, proj = hw * hw * 3 * c0 * 9, hw * hw * c0 * 9, hw * hw * c0 * c0
+        units = [(0, conv + dw + proj, conv + dw + proj * self._d("stem.proj.weight", None, c0))]
+        for b in cfg.active_blocks():
+            s = sp.block_shape(r, b, cfg.kernel[b], cfg.expand[b])
+            pre = f"blocks.{b}."
+            hi, ho, mid = s.in_hw**2, s.out_hw**2, s.mid_ch
+            layers = [
+                (hi * s.in_ch * mid, self._d(pre + "expand.weight", mid, s.in_ch)),
+                (ho * mid * s.kernel**2, 1.0),
+                (ho * mid * s.out_ch, self._d(pre + "proj.weight", None, mid)),
+            ]
+            if s.se:
+                layers += [
+                    (mid * s.se_ch, self._d(pre + "se.reduce.weight", s.se_ch, mid)),
+                    (mid * s.se_ch, self._d(pre + "se.expand.weight", mid, s.se_ch)),
+                ]
+            units.append((b + 1, sum(m for m, _ in layers), sum(m * d for m, d in layers)))
+        fixed = sp.fixed_parts(r, self.num_classes)
+        fhw, last_c = sp.final_hw(r), sp.stages[-1].width
+        cf, cl = sp.final_expand_width, sp.last_width
+        head_exp, head_mix = fhw * fhw * last_c * cf, cf * cl
+        dense = fixed["head"][1] + fixed["classifier"][1]
+        sparse = (
+            head_exp * self._d("head.expand.weight", None, last_c)
+            + head_mix * self._d("head.mix.weight", None, cf)
+            + fixed["classifier"][1]
+        )
+        units.append((NUM_BLOCKS + 1, dense, sparse))  # the head: never frozen
+        return units
+
+    def dense_forward_macs(self, cfg: SubnetConfig) -> float:
+        """Dense forward MACs per image (equals :class:`~ofa_edge.space.cost.CostModel`)."""
+        return sum(d for _, d, _ in self._units(cfg))
+
+    def pass_flops(self, cfg: SubnetConfig, images: int, frozen: int = 0, backward: bool = True) -> SavedFlops:
+        """FLOPs spent and saved by one forward (and backward) pass of ``cfg`` on ``images``."""
+        out = SavedFlops()
+        for unit, dense, sparse in self._units(cfg):
+            bwd = backward and unit >= frozen
+            out.spent += sparse * (3 if bwd else 1)
+            out.sparsity += (dense - sparse) * (3 if backward else 1)
+            out.freezing += 2 * sparse if backward and not bwd else 0.0
+        scale = FLOPS_PER_MAC * images
+        out.spent *= scale
+        out.sparsity *= scale
+        out.freezing *= scale
+        return out

@@ -1,0 +1,72 @@
+"""From ``ofa-edge train`` options to an :class:`SpfdeConfig`, with every default spelled out."""
+
+from __future__ import annotations
+
+from ofa_edge.errors import UserError
+from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.train.spfde.freezing import FreezeConfig, plan_freezing
+from ofa_edge.train.spfde.lever import SpfdeConfig
+from ofa_edge.train.spfde.sieving import SieveConfig
+from ofa_edge.train.spfde.sparsity import SparsityConfig, check_pattern, parse_pattern
+
+
+def resolve_spfde(
+    space: str,
+    epochs: int,
+    *,
+    sparsity: float | None = None,
+    pattern: str = "unstructured",
+    mask_interval: int | None = None,
+    mask_update_frac: float = 0.3,
+    mask_grow: str = "gradient",
+    freeze_flops_target: float | None = None,
+    freeze_start: int | None = None,
+    freeze_interval: int | None = None,
+    sieve_frac: float | None = None,
+    sieve_interval: int | None = None,
+    reorder: bool = False,
+) -> tuple[SpfdeConfig, list[str]]:
+    """Validated lever settings and one note per default picked (empty config: all levers off).
+
+    Δτ (``mask_interval``) is SpFDE's one interval: masks update, one more block freezes and the
+    data is sieved every Δτ epochs unless ``freeze_interval`` / ``sieve_interval`` say otherwise.
+    """
+    notes: list[str] = []
+    nm = parse_pattern(pattern)
+    if nm is not None and sparsity is None:
+        sparsity = 1 - nm[0] / nm[1]
+        notes.append(f"sparsity: {sparsity:g} (pattern {pattern})")
+    if mask_interval is None:
+        mask_interval = max(1, round(0.05 * epochs))
+        if sparsity is not None or freeze_flops_target is not None or sieve_frac is not None:
+            notes.append(f"mask-interval (Δτ): {mask_interval} epoch(s) (5% of the run, at least 1)")
+    sp_cfg = fr_cfg = sv_cfg = None
+    if sparsity is not None:
+        sp_cfg = SparsityConfig(sparsity, pattern, mask_interval, mask_update_frac, grow=mask_grow)
+        check_pattern(SearchSpace.get(space), sp_cfg)
+        notes.append(
+            f"sparse training: {sparsity:g} {pattern}, prune-and-grow every {mask_interval} epoch(s), "
+            f"fraction {mask_update_frac:g} cosine-decaying to 0 at {sp_cfg.update_end:.0%} of the run, grow by {mask_grow}"
+        )
+    if freeze_flops_target is not None:
+        if freeze_start is None:
+            freeze_start = epochs // 2
+            notes.append(f"freeze-start (T_frz): epoch {freeze_start} (half the run)")
+        if freeze_interval is None:
+            freeze_interval = mask_interval
+            notes.append(f"freeze-interval: {freeze_interval} epoch(s) (= Δτ)")
+        fr_cfg = FreezeConfig(freeze_start, freeze_interval, freeze_flops_target)
+        sp = SearchSpace.get(space)
+        plan = plan_freezing(sp, sp.default_num_classes, fr_cfg, epochs)
+        notes.append(f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}")
+    if sieve_frac is not None:
+        if sieve_interval is None:
+            sieve_interval = mask_interval
+            notes.append(f"sieve-interval: {sieve_interval} epoch(s) (= Δτ)")
+        sv_cfg = SieveConfig(sieve_frac, sieve_interval)
+    if reorder and (sp_cfg is not None or fr_cfg is not None):
+        raise UserError(
+            "--reorder permutes channels of the shared weights, which would misalign sparsity masks and move "
+            "frozen weights; drop --reorder when using --sparsity / --sparsity-pattern or --freeze-flops-target."
+        )
+    return SpfdeConfig(sp_cfg, fr_cfg, sv_cfg), notes

@@ -1,0 +1,75 @@
+"""``ofa-edge train`` with every SpFDE lever on a real CIFAR-10 subset: run, kill, resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+
+COMMON = (
+    "train", "--epochs", "2", "--batch-size", "4", "--limit-train", "20", "--limit-val", "8",
+    "--calib-images", "8", "--probe-every", "0", "--subnets-per-step", "2", "--no-progress", "--json",
+    "--sparsity-pattern", "2:4", "--mask-interval", "1", "--mask-grow", "random",
+    "--freeze-flops-target", "0.001", "--freeze-start", "1",
+)  # fmt: skip
+
+
+def test_train_all_levers_stop_and_resume(cli, data_root, tmp_path):
+    run = tmp_path / "run"
+    args = (*COMMON, "--data", str(data_root), "--out", str(run))
+    sieve = ("--sieve-frac", "0.2")
+    code, out, err = cli(*args, *sieve, "--time-limit", "1ms")  # stops (and checkpoints) after the first step
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["status"].startswith("stopped") and first["supernet"] is None
+    assert "freezing: 1 unit(s)" in err and "sparsity: 0.5 (pattern 2:4)" in err  # defaults are printed
+    with safe_open(str(run / "checkpoint.safetensors"), framework="pt") as f:
+        masks = [k for k in f.keys() if k.startswith("lever.spfde.sparsity.mask.")]  # noqa: SIM118 - safe_open is not iterable
+        assert masks and all(f.get_tensor(k).dtype == torch.bool for k in masks)
+
+    code, out, err = cli(*args, *sieve, "--resume")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["status"] == "complete" and doc["resumed_at_iteration"] == 1
+    assert doc["steps_per_epoch"] == 4  # 16 of 20 images active per epoch (20% sieved out), batch 4
+    led = doc["ledger"]
+    assert set(led["saved_flops"]) == {"sparsity", "freezing", "sieving"}
+    assert all(v > 0 for v in led["saved_flops"].values())
+    assert led["computed_flops"] == pytest.approx(
+        led["total_flops"] - led["saved_flops"]["sparsity"] - led["saved_flops"]["freezing"]
+    )
+    assert doc["spfde"]["sparsity"]["pattern"] == "2:4"
+
+    # the exported supernet carries the 2:4 zeros; an extracted subnet keeps them
+    from ofa_edge.supernet.checkpoint import load_supernet
+
+    net = load_supernet(doc["supernet"])
+    w = net.blocks[5].proj.weight.detach()
+    assert ((w != 0).permute(0, 2, 3, 1).reshape(-1, 4).sum(1) <= 2).all()
+    sub = net.extract(net.space.min())
+    assert (sub.blocks[0].proj.weight == 0).float().mean() >= 0.5
+
+    # resuming with other lever settings is refused with exit 2
+    code, out, err = cli(*args, "--sieve-frac", "0.3", "--resume")
+    assert code == 2 and "SpFDE settings" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (("--sparsity", "1.0"), "[0, 1)"),
+        (("--sparsity-pattern", "2:3"), "does not divide"),
+        (("--freeze-flops-target", "0.9"), "beyond the network"),
+        (("--sieve-frac", "1.5"), "sieve-frac"),
+        (("--sparsity", "0.5", "--reorder"), "--reorder"),
+    ],
+)
+def test_bad_lever_options_exit_2(cli, data_root, tmp_path, extra, needle):
+    code, _out, err = cli(
+        "train", "--epochs", "2", "--batch-size", "8", "--limit-train", "16", "--limit-val", "8", "--no-progress",
+        "--data", str(data_root), "--out", str(tmp_path / "r"), *extra,
+    )  # fmt: skip
+    assert code == 2, err
+    assert needle in err.replace("\n", " ")

@@ -1,0 +1,103 @@
+"""Progressive freezing: the plan, no gradients and no optimizer updates for frozen units."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ofa_edge.data.transforms import normalize
+from ofa_edge.errors import UserError
+from ofa_edge.space import SearchSpace
+from ofa_edge.supernet.network import Supernet
+from ofa_edge.train.spfde.freezing import (
+    NUM_UNITS,
+    FreezeConfig,
+    LayerFreezer,
+    plan_freezing,
+    units_of,
+)
+
+SPACE = "mbv3-w1.0-cifar"
+
+
+def test_plan_front_to_back_until_target():
+    sp = SearchSpace.get(SPACE)
+    small = plan_freezing(sp, 10, FreezeConfig(start=4, interval=2, flops_target=0.05), epochs=40)
+    big = plan_freezing(sp, 10, FreezeConfig(start=4, interval=2, flops_target=0.15), epochs=40)
+    assert small[0] == 4 and big[0] == 4
+    assert np.all(np.diff(big) == 2)
+    assert 1 <= len(small) < len(big) <= NUM_UNITS
+    # the planned saving reaches the target and one unit fewer would not
+    from ofa_edge.train.spfde.freezing import unit_forward_macs
+
+    macs = unit_forward_macs(sp)
+    fixed = sp.fixed_parts(32, 10)
+    dense = 3 * 40 * (sum(macs) + fixed["head"][1] + fixed["classifier"][1])
+    saved = [2 * macs[j] * (40 - t) for j, t in enumerate(big)]
+    assert sum(saved) >= 0.15 * dense > sum(saved[:-1])
+
+
+@pytest.mark.parametrize(
+    ("cfg", "epochs", "needle"),
+    [
+        (FreezeConfig(start=2, interval=1, flops_target=0.9), 40, "beyond the network"),
+        (FreezeConfig(start=39, interval=1, flops_target=0.1), 40, "beyond the network"),
+    ],
+)
+def test_unreachable_target_is_user_error(cfg, epochs, needle):
+    with pytest.raises(UserError, match=needle):
+        plan_freezing(SearchSpace.get(SPACE), 10, cfg, epochs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"start": -1, "interval": 1, "flops_target": 0.1},
+        {"start": 0, "interval": 0, "flops_target": 0.1},
+        {"start": 0, "interval": 1, "flops_target": 0.0},
+        {"start": 0, "interval": 1, "flops_target": 1.0},
+    ],
+)
+def test_bad_freeze_config_is_user_error(kwargs):
+    with pytest.raises(UserError):
+        FreezeConfig(**kwargs)
+
+
+@pytest.mark.parametrize("opt_cls", [torch.optim.SGD, torch.optim.AdamW])
+def test_frozen_units_get_no_gradient_and_no_update(cifar_test_small, opt_cls):
+    torch.manual_seed(0)
+    net = Supernet(SPACE)
+    x = normalize(cifar_test_small.images[:4], net.space.mean, net.space.std)
+    y = cifar_test_small.labels[:4]
+    kw = {"momentum": 0.9, "weight_decay": 1e-2} if opt_cls is torch.optim.SGD else {"weight_decay": 1e-2}
+    opt = opt_cls(net.parameters(), lr=0.1, **kw)
+    net.set_min()
+    # one step before freezing so momentum / Adam moments exist for every parameter
+    F.cross_entropy(net(x), y).backward()
+    opt.step()
+    freezer = LayerFreezer(net, FreezeConfig(start=1, interval=1, flops_target=0.1), epochs=10)
+    frozen = freezer.step(net, epoch=freezer.plan[-1])
+    assert frozen == len(freezer.plan) >= 2
+    units = units_of(net)
+    snap = {id(p): p.detach().clone() for u in units[:frozen] for p in u.parameters()}
+    rest = [p for u in units[frozen:] for p in u.parameters()] + list(net.head.parameters())
+    before_rest = [p.detach().clone() for p in rest]
+    seen = []  # (requires_grad, grad_fn) of every frozen unit's output: no autograd graph may exist
+    for u in units[:frozen]:
+        u.register_forward_hook(lambda m, i, o: seen.append(o.requires_grad or o.grad_fn is not None))
+    first_live = units[frozen]
+    first_live.register_forward_hook(lambda m, i, o: seen.append(i[0].requires_grad))
+    for step in range(2):
+        net.sample_active(np.random.default_rng(step))
+        opt.zero_grad()
+        F.cross_entropy(net(x), y).backward()
+        for u in units[:frozen]:
+            assert all(p.grad is None for p in u.parameters())
+        opt.step()
+    assert seen and not any(seen), "a frozen unit built an autograd graph"
+    for u in units[:frozen]:
+        for p in u.parameters():
+            assert torch.equal(p, snap[id(p)]), "frozen weight changed"
+    assert any(not torch.equal(p, b) for p, b in zip(rest, before_rest))

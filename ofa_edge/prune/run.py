@@ -95,6 +95,11 @@ def _load_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, se
     return meta
 
 
+def _cosine_lr(opt: GroupSparseOptimizer, peak: float, total: int) -> None:
+    """Set the learning rate of the optimizer's next step on a cosine schedule."""
+    opt.param_groups[0]["lr"] = peak * 0.5 * (1 + math.cos(math.pi * min(opt.num_steps, total) / total))
+
+
 def train_and_prune(
     model: nn.Module,
     part: ZIGPartition,
@@ -109,23 +114,21 @@ def train_and_prune(
     per_epoch = steps_per_epoch(len(train), s.batch_size)
     total = s.epochs * per_epoch
     opt = make_optimizer(part, s, total)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, total) / total)))
-    gen = torch.Generator().manual_seed(s.seed)
+    gen = torch.Generator()
     settings = asdict(s)
     meta = _load_checkpoint(checkpoint, model, opt, settings) if checkpoint else None
     start_epoch = meta["epoch"] if meta else 0
     history = meta["history"] if meta else []
-    for _ in range(start_epoch * per_epoch):
-        sched.step()
     gen.manual_seed(s.seed + start_epoch)
+    _cosine_lr(opt, s.lr, total)
+
+    def step_hook(loss: float) -> None:
+        _cosine_lr(opt, s.lr, total)
+        if on_step is not None:
+            on_step(opt.num_steps, total, loss)
+
     t0 = time.perf_counter()
     for epoch in range(start_epoch, s.epochs):
-
-        def step_hook(loss: float) -> None:
-            sched.step()
-            if on_step is not None:
-                on_step(opt.num_steps, total, loss)
-
         loss = train_epoch(model, opt, train, prep, s.batch_size, gen, step_hook)
         history.append({"epoch": epoch + 1, "loss": loss, "group_sparsity": part.group_sparsity(), "lr": opt.lr})
         gen.manual_seed(s.seed + epoch + 1)

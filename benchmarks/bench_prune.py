@@ -52,7 +52,9 @@ def _supernet(space: SearchSpace) -> tuple[Supernet, str]:
     return Supernet(space, 10), "random init (no pretrained supernet in this checkout): every net trains from scratch"
 
 
-def _nearest(space: SearchSpace, cost: CostModel, macs: float, resolution: int, rng: np.random.Generator) -> SubnetConfig:
+def _nearest(
+    space: SearchSpace, cost: CostModel, macs: float, resolution: int, rng: np.random.Generator
+) -> SubnetConfig:
     """The random-sampled subnet at ``resolution`` whose MACs are closest to ``macs``."""
     genomes = sample(space, 20000, rng)
     genomes[:, 0] = space.resolutions.index(resolution)
@@ -64,7 +66,7 @@ def _cosine(opt: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, total) / total)))
 
 
-def _train(model, opt, train, prep, s: PruneSettings) -> float:  # noqa: ANN001
+def _train(model, opt, train, prep, s: PruneSettings) -> float:
     total = s.epochs * steps_per_epoch(len(train), s.batch_size)
     sched = _cosine(opt, total)
     gen = torch.Generator().manual_seed(s.seed)
@@ -74,11 +76,15 @@ def _train(model, opt, train, prep, s: PruneSettings) -> float:  # noqa: ANN001
     return time.perf_counter() - t0
 
 
-def _costs(model, example, test, prep, tmp: Path, name: str) -> dict:  # noqa: ANN001
+def _costs(model, example, test, prep, tmp: Path, name: str) -> dict:
     """Top-1, MACs, params; the ONNX file is written now and timed later, interleaved."""
     export_onnx(model, example, tmp / f"{name}.onnx")
-    return {"top1": evaluate(model, test, prep), "macs": count_macs(model, example), "params": count_params(model),
-            "onnx": name}  # fmt: skip
+    return {
+        "top1": evaluate(model, test, prep),
+        "macs": count_macs(model, example),
+        "params": count_params(model),
+        "onnx": name,
+    }
 
 
 def _interleaved_latency(tmp: Path, names: list[str], example: torch.Tensor, rounds: int = 5) -> dict[str, float]:
@@ -91,7 +97,7 @@ def _interleaved_latency(tmp: Path, names: list[str], example: torch.Tensor, rou
     return {n: float(np.median(v)) for n, v in per.items()}
 
 
-def run_ours(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> dict:  # noqa: ANN001
+def run_ours(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> dict:
     model = copy.deepcopy(base)
     t0 = time.perf_counter()
     part = partition(model, example[:1])
@@ -102,12 +108,18 @@ def run_ours(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> d
     t0 = time.perf_counter()
     small, diff = slim_and_check(model, part, prep(test.images[:16]))
     t_slim = time.perf_counter() - t0
-    return {"groups": part.num_groups, "zero_groups": int(part.zero_mask().sum()), "partition_s": t_part,
-            "train_s": t_train, "slim_s": t_slim, "slim_max_abs_diff": diff,
-            **_costs(small, example, test, prep, tmp, "ours")}, small  # fmt: skip
+    return {
+        "groups": part.num_groups,
+        "zero_groups": int(part.zero_mask().sum()),
+        "partition_s": t_part,
+        "train_s": t_train,
+        "slim_s": t_slim,
+        "slim_max_abs_diff": diff,
+        **_costs(small, example, test, prep, tmp, "ours"),
+    }, small
 
 
-def _import_oto():  # noqa: ANN202
+def _import_oto():
     import torch.onnx._internal.torchscript_exporter._globals as moved_globals
     import torch.onnx._internal.torchscript_exporter.utils as moved_utils
 
@@ -118,7 +130,7 @@ def _import_oto():  # noqa: ANN202
     return OTO
 
 
-def run_oto(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> dict:  # noqa: ANN001
+def run_oto(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> dict:
     try:
         OTO = _import_oto()
     except Exception as e:  # noqa: BLE001 - report exactly why the peer cannot run
@@ -135,9 +147,16 @@ def run_oto(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> di
         t0 = time.perf_counter()
         oto = OTO(model=model, dummy_input=example[:1])
         t_part = time.perf_counter() - t0
-        opt = oto.hesso(variant="sgd", lr=s.lr, first_momentum=s.momentum, weight_decay=s.weight_decay,
-                        target_group_sparsity=s.target_sparsity, start_pruning_step=start,
-                        pruning_steps=prune_steps, pruning_periods=min(s.periods, prune_steps))  # fmt: skip
+        opt = oto.hesso(
+            variant="sgd",
+            lr=s.lr,
+            first_momentum=s.momentum,
+            weight_decay=s.weight_decay,
+            target_group_sparsity=s.target_sparsity,
+            start_pruning_step=start,
+            pruning_steps=prune_steps,
+            pruning_periods=min(s.periods, prune_steps),
+        )
         t_train = _train(model, opt, train, prep, s)
         _, _, zero_groups = opt.compute_group_sparsity_param_norm()
         t0 = time.perf_counter()
@@ -151,18 +170,29 @@ def run_oto(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> di
     with torch.no_grad():
         probe = prep(test.images[:16])
         diff = float((small(probe) - model.eval()(probe)).abs().max())
-    return {"version": importlib.metadata.version("only_train_once"), "groups": opt.total_num_groups,
-            "zero_groups": int(zero_groups), "partition_s": t_part, "train_s": t_train, "slim_s": t_slim,
-            "slim_max_abs_diff": diff, **_costs(small, example, test, prep, tmp, "oto")}  # fmt: skip
+    return {
+        "version": importlib.metadata.version("only_train_once"),
+        "groups": opt.total_num_groups,
+        "zero_groups": int(zero_groups),
+        "partition_s": t_part,
+        "train_s": t_train,
+        "slim_s": t_slim,
+        "slim_max_abs_diff": diff,
+        **_costs(small, example, test, prep, tmp, "oto"),
+    }
 
 
-def run_small_subnet(net: Supernet, cfg: SubnetConfig, train, test, prep, s: PruneSettings, example, tmp: Path) -> dict:  # noqa: ANN001
+def run_small_subnet(net: Supernet, cfg: SubnetConfig, train, test, prep, s: PruneSettings, example, tmp: Path) -> dict:
     model = net.extract(cfg)
     recalibrate_bn(model, (prep(b) for b in train.images[:512].split(128)))
     opt = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
     t_train = _train(model, opt, train, prep, s)
-    return {"subnet": cfg.to_dict(), "describe": cfg.describe(), "train_s": t_train,
-            **_costs(model, example, test, prep, tmp, "small")}  # fmt: skip
+    return {
+        "subnet": cfg.to_dict(),
+        "describe": cfg.describe(),
+        "train_s": t_train,
+        **_costs(model, example, test, prep, tmp, "small"),
+    }
 
 
 def main() -> None:
@@ -204,18 +234,30 @@ def main() -> None:
         lat = _interleaved_latency(tmp, [r["onnx"] for r in results], example)
         for r in results:
             r["ort_cpu_b1_median_ms"] = lat[r.pop("onnx")]
-    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    cpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
     model_name = next((ln.split(":", 1)[1].strip() for ln in cpu.splitlines() if ln.startswith("Model name")), "?")
     doc = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpu": model_name, "torch_threads": torch.get_num_threads(), "nproc": __import__("os").cpu_count(), "python": platform.python_version(),
-                    "torch": torch.__version__},  # fmt: skip
+        "machine": {
+            "cpu": model_name,
+            "torch_threads": torch.get_num_threads(),
+            "nproc": __import__("os").cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+        },
         "command": " ".join(sys.argv),
         "supernet": origin,
         "subnet": cfg.to_dict(),
         "subnet_describe": cfg.describe(),
-        "settings": vars(args) | {"lr": s.lr, "momentum": s.momentum, "weight_decay": s.weight_decay,
-                                  "start_frac": s.start_frac, "prune_frac": s.prune_frac, "periods": s.periods},
+        "settings": vars(args)
+        | {
+            "lr": s.lr,
+            "momentum": s.momentum,
+            "weight_decay": s.weight_decay,
+            "start_frac": s.start_frac,
+            "prune_frac": s.prune_frac,
+            "periods": s.periods,
+        },
         "unpruned": unpruned,
         "ofa_edge_hesso": ours,
         "only_train_once_hesso": oto,

@@ -62,14 +62,38 @@ class _Info:
 
 # Element-wise ops that keep the channel space; value: f(0) == 0 (zero stays zero).
 _UNARY_MODULES: dict[type, bool] = {
-    nn.ReLU: True, nn.ReLU6: True, nn.Hardswish: True, nn.SiLU: True, nn.GELU: True, nn.Tanh: True,
-    nn.LeakyReLU: True, nn.Dropout: True, nn.Identity: True, nn.MaxPool2d: True, nn.AvgPool2d: True,
-    nn.AdaptiveAvgPool2d: True, nn.AdaptiveMaxPool2d: True, nn.Sigmoid: False, nn.Hardsigmoid: False,
+    nn.ReLU: True,
+    nn.ReLU6: True,
+    nn.Hardswish: True,
+    nn.SiLU: True,
+    nn.GELU: True,
+    nn.Tanh: True,
+    nn.LeakyReLU: True,
+    nn.Dropout: True,
+    nn.Identity: True,
+    nn.MaxPool2d: True,
+    nn.AvgPool2d: True,
+    nn.AdaptiveAvgPool2d: True,
+    nn.AdaptiveMaxPool2d: True,
+    nn.Sigmoid: False,
+    nn.Hardsigmoid: False,
 }
 _UNARY_FUNCTIONS: dict[object, bool] = {
-    F.relu: True, torch.relu: True, F.relu6: True, F.hardswish: True, F.silu: True, F.gelu: True,
-    torch.tanh: True, F.leaky_relu: True, F.dropout: True, F.max_pool2d: True, F.avg_pool2d: True,
-    F.adaptive_avg_pool2d: True, F.adaptive_max_pool2d: True, torch.sigmoid: False, F.hardsigmoid: False,
+    F.relu: True,
+    torch.relu: True,
+    F.relu6: True,
+    F.hardswish: True,
+    F.silu: True,
+    F.gelu: True,
+    torch.tanh: True,
+    F.leaky_relu: True,
+    F.dropout: True,
+    F.max_pool2d: True,
+    F.avg_pool2d: True,
+    F.adaptive_avg_pool2d: True,
+    F.adaptive_max_pool2d: True,
+    torch.sigmoid: False,
+    F.hardsigmoid: False,
 }
 _UNARY_METHODS: dict[str, bool] = {"relu": True, "sigmoid": False, "tanh": True, "contiguous": True}
 _ADD = {operator.add, operator.iadd, torch.add, "add", "add_"}
@@ -131,7 +155,7 @@ def trace_channel_spaces(model: nn.Module, example: torch.Tensor) -> list[Channe
     """Trace ``model`` on ``example`` and return its channel spaces with their slices."""
     try:
         gm = fx.symbolic_trace(model)
-    except Exception as e:  # fx raises many types for untraceable control flow
+    except Exception as e:  # noqa: BLE001 - fx raises many types for untraceable control flow
         raise UserError(f"cannot trace the network with torch.fx ({type(e).__name__}: {e}).") from None
     was_training = model.training
     gm.eval()
@@ -172,7 +196,9 @@ class _Analysis:
             raise _unknown(node, self.modules, f"argument {i} is not a tracked tensor")
         return self.info[a]
 
-    def _slice(self, space: int, name: str, dim: int, repeat: int = 1, primary: bool = True, buffer: bool = False) -> None:
+    def _slice(
+        self, space: int, name: str, dim: int, repeat: int = 1, primary: bool = True, buffer: bool = False
+    ) -> None:
         self.uf.space(space).slices.append(AxisSlice(name, dim, repeat, primary, buffer))
 
     def _same(self, node: fx.Node, src: _Info, zero: bool) -> _Info:
@@ -299,7 +325,9 @@ class _Analysis:
         ia, ib = self._arg(node, 0), self._arg(node, 1)
         sa, sb = self._shape(a), self._shape(b)
         if len(sa) != len(sb) or sa[1] != sb[1] or ia.repeat != ib.repeat:
-            raise _unknown(node, self.modules, f"operands of shapes {tuple(sa)} and {tuple(sb)} broadcast over channels")
+            raise _unknown(
+                node, self.modules, f"operands of shapes {tuple(sa)} and {tuple(sb)} broadcast over channels"
+            )
         space = self.uf.union(ia.space, ib.space, f"node '{node.name}'")
         self.uf.space(space).tensors.append(node.name)
         zero = ia.zero_when_pruned and ib.zero_when_pruned if fn in _ADD else ia.zero_when_pruned or ib.zero_when_pruned

@@ -98,7 +98,7 @@ class HESSO(GroupSparseOptimizer):
             self.redundant &= torch.isfinite(score)
 
     @torch.no_grad()
-    def step(self, closure=None):  # noqa: ANN001 - torch.optim signature
+    def step(self, closure=None):
         loss = closure() if closure is not None else None
         d = self.directions()
         t = self.num_steps - self.start_step

@@ -48,7 +48,7 @@ class HSPG(GroupSparseOptimizer):
         self.max_zero = None if max_sparsity is None else int(max_sparsity * part.num_groups)
 
     @torch.no_grad()
-    def step(self, closure=None):  # noqa: ANN001 - torch.optim signature
+    def step(self, closure=None):
         loss = closure() if closure is not None else None
         d = self.directions()
         params = self.part.params

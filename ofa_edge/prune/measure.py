@@ -48,17 +48,25 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
     atomic_write(
         path,
         lambda p: torch.onnx.export(
-            model, (example[:1],), str(p), input_names=["input"], output_names=["logits"], opset_version=17, dynamo=False
+            model,
+            (example[:1],),
+            str(p),
+            input_names=["input"],
+            output_names=["logits"],
+            opset_version=17,
+            dynamo=False,
         ),
     )
     return Path(path)
 
 
-def _session(path: str | Path, threads: int):  # noqa: ANN202 - onnxruntime type
+def _session(path: str | Path, threads: int):
     try:
         import onnxruntime as ort
     except ImportError:
-        raise UserError("onnxruntime is not installed; pip install onnxruntime to verify and time ONNX models.") from None
+        raise UserError(
+            "onnxruntime is not installed; pip install onnxruntime to verify and time ONNX models."
+        ) from None
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1

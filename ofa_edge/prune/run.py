@@ -56,13 +56,25 @@ def make_optimizer(part: ZIGPartition, s: PruneSettings, total_steps: int) -> Gr
         start = int(s.start_frac * total_steps)
         prune_steps = min(max(int(s.prune_frac * total_steps), 1), total_steps - start)
         return HESSO(
-            part, s.lr, s.target_sparsity, prune_steps, start_step=start,
-            periods=min(s.periods, prune_steps), momentum=s.momentum, weight_decay=s.weight_decay,
-        )  # fmt: skip
+            part,
+            s.lr,
+            s.target_sparsity,
+            prune_steps,
+            start_step=start,
+            periods=min(s.periods, prune_steps),
+            momentum=s.momentum,
+            weight_decay=s.weight_decay,
+        )
     return HSPG(
-        part, s.lr, s.lam, int(s.prox_frac * total_steps), s.epsilon, s.momentum, s.weight_decay,
+        part,
+        s.lr,
+        s.lam,
+        int(s.prox_frac * total_steps),
+        s.epsilon,
+        s.momentum,
+        s.weight_decay,
         max_sparsity=s.target_sparsity,
-    )  # fmt: skip
+    )
 
 
 def _save_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, meta: dict[str, Any]) -> None:
@@ -83,7 +95,7 @@ def _load_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, se
             meta = json.loads((f.metadata() or {})["ofa_edge"])
             if meta.get("settings") != settings:
                 return None
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError):
         return None
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
@@ -134,7 +146,12 @@ def train_and_prune(
         gen.manual_seed(s.seed + epoch + 1)
         if checkpoint:
             _save_checkpoint(checkpoint, model, opt, {"settings": settings, "epoch": epoch + 1, "history": history})
-    return {"steps": total, "history": history, "train_seconds": time.perf_counter() - t0, "resumed_at_epoch": start_epoch}
+    return {
+        "steps": total,
+        "history": history,
+        "train_seconds": time.perf_counter() - t0,
+        "resumed_at_epoch": start_epoch,
+    }
 
 
 @torch.no_grad()
@@ -143,4 +160,3 @@ def slim_and_check(model: nn.Module, part: ZIGPartition, probe: torch.Tensor) ->
     model.eval()
     small = slim(model, part).eval()
     return small, float((small(probe) - model(probe)).abs().max())
-

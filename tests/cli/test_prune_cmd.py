@@ -26,8 +26,15 @@ def tiny_setup(tmp_path_factory):
 
 @pytest.mark.parametrize("target", ["0", "1", "1.5", "-0.2"])
 def test_target_sparsity_outside_unit_interval_exits_2(cli, tiny_setup, target: str) -> None:
-    code, _, err = cli("prune", "--subnet", str(tiny_setup / "subnet.json"), "--target-sparsity", target,
-                       "--supernet", str(tiny_setup / "supernet.safetensors"))  # fmt: skip
+    code, _, err = cli(
+        "prune",
+        "--subnet",
+        str(tiny_setup / "subnet.json"),
+        "--target-sparsity",
+        target,
+        "--supernet",
+        str(tiny_setup / "supernet.safetensors"),
+    )
     assert code == 2 and "--target-sparsity" in err
 
 
@@ -40,11 +47,29 @@ def test_missing_embedded_supernet_exits_2(cli, tiny_setup, tmp_path, monkeypatc
 def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     out = tmp_path / "run"
     code, stdout, err = cli(
-        "prune", "--method", "hesso", "--subnet", str(tiny_setup / "subnet.json"),
-        "--supernet", str(tiny_setup / "supernet.safetensors"), "--target-sparsity", "0.4", "--epochs", "1",
-        "--data", str(data_root), "--limit-train", "64", "--limit-test", "64", "--batch-size", "32",
-        "--out", str(out), "--json",
-    )  # fmt: skip
+        "prune",
+        "--method",
+        "hesso",
+        "--subnet",
+        str(tiny_setup / "subnet.json"),
+        "--supernet",
+        str(tiny_setup / "supernet.safetensors"),
+        "--target-sparsity",
+        "0.4",
+        "--epochs",
+        "1",
+        "--data",
+        str(data_root),
+        "--limit-train",
+        "64",
+        "--limit-test",
+        "64",
+        "--batch-size",
+        "32",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert code == 0, err
     r = json.loads(stdout)
     assert r["zero_groups"] == int(0.4 * r["groups"])

@@ -31,9 +31,12 @@ def test_residual_and_gate_tie_channels(tiny_resnet: nn.Module) -> None:
 
 def test_depthwise_tied_to_producer_and_sigmoid_input_made_primary() -> None:
     net = nn.Sequential(
-        nn.Conv2d(3, 6, 1, bias=False), nn.BatchNorm2d(6), nn.Sigmoid(),
-        nn.Conv2d(6, 6, 3, padding=1, groups=6), nn.Conv2d(6, 4, 1),
-    )  # fmt: skip
+        nn.Conv2d(3, 6, 1, bias=False),
+        nn.BatchNorm2d(6),
+        nn.Sigmoid(),
+        nn.Conv2d(6, 6, 3, padding=1, groups=6),
+        nn.Conv2d(6, 4, 1),
+    )
     spaces = trace_channel_spaces(net, torch.randn(1, 3, 8, 8))
     s = _space_with(spaces, "0.weight")
     assert s is _space_with(spaces, "3.weight") and s.size == 6

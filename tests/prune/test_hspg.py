@@ -12,9 +12,13 @@ from ofa_edge.prune import HSPG, partition
 def _net() -> nn.Sequential:
     # 4 groups: conv row o (2 weights) + BN gamma_o + beta_o; the linear's columns ride along.
     return nn.Sequential(
-        nn.Conv2d(2, 4, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3),
-    )  # fmt: skip
+        nn.Conv2d(2, 4, 1, bias=False),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 3),
+    )
 
 
 def _set(net: nn.Sequential, x: torch.Tensor, g: torch.Tensor) -> None:

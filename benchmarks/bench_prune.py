@@ -66,14 +66,16 @@ def _cosine(opt: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, total) / total)))
 
 
-def _train(model, opt, train, prep, s: PruneSettings) -> float:
+def _train(model, opt, train, prep, s: PruneSettings) -> tuple[float, list[float]]:
+    """Wall seconds of training and the mean training loss of every epoch."""
     total = s.epochs * steps_per_epoch(len(train), s.batch_size)
     sched = _cosine(opt, total)
     gen = torch.Generator().manual_seed(s.seed)
     t0 = time.perf_counter()
-    for _ in range(s.epochs):
-        train_epoch(model, opt, train, prep, s.batch_size, gen, lambda _loss: sched.step())
-    return time.perf_counter() - t0
+    losses = [
+        train_epoch(model, opt, train, prep, s.batch_size, gen, lambda _loss: sched.step()) for _ in range(s.epochs)
+    ]
+    return time.perf_counter() - t0, losses
 
 
 def _costs(model, example, test, prep, tmp: Path, name: str) -> dict:
@@ -104,7 +106,7 @@ def run_ours(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> d
     t_part = time.perf_counter() - t0
     total = s.epochs * steps_per_epoch(len(train), s.batch_size)
     opt = make_optimizer(part, s, total)
-    t_train = _train(model, opt, train, prep, s)
+    t_train, losses = _train(model, opt, train, prep, s)
     t0 = time.perf_counter()
     small, diff = slim_and_check(model, part, prep(test.images[:16]))
     t_slim = time.perf_counter() - t0
@@ -113,10 +115,11 @@ def run_ours(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> d
         "zero_groups": int(part.zero_mask().sum()),
         "partition_s": t_part,
         "train_s": t_train,
+        "epoch_losses": losses,
         "slim_s": t_slim,
         "slim_max_abs_diff": diff,
         **_costs(small, example, test, prep, tmp, "ours"),
-    }, small
+    }
 
 
 def _import_oto():
@@ -157,8 +160,12 @@ def run_oto(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> di
             pruning_steps=prune_steps,
             pruning_periods=min(s.periods, prune_steps),
         )
-        t_train = _train(model, opt, train, prep, s)
+        t_train, losses = _train(model, opt, train, prep, s)
         _, _, zero_groups = opt.compute_group_sparsity_param_norm()
+        sparse_top1 = evaluate(model, test, prep)
+        ours_view = partition(model, example[:1])  # our ZIGs, to see whether whole layers were zeroed
+        zero = ours_view.zero_mask()
+        empty = [sp.tensors[0] for sp in ours_view.spaces if bool(zero[sp.offset : sp.offset + sp.size].all())]
         t0 = time.perf_counter()
         oto.construct_subnet(out_dir=str(tmp / "oto"))
         t_slim = time.perf_counter() - t0
@@ -176,8 +183,11 @@ def run_oto(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> di
         "zero_groups": int(zero_groups),
         "partition_s": t_part,
         "train_s": t_train,
+        "epoch_losses": losses,
         "slim_s": t_slim,
         "slim_max_abs_diff": diff,
+        "top1_group_sparse_model": sparse_top1,
+        "channel_spaces_all_zero": empty,
         **_costs(small, example, test, prep, tmp, "oto"),
     }
 
@@ -186,11 +196,12 @@ def run_small_subnet(net: Supernet, cfg: SubnetConfig, train, test, prep, s: Pru
     model = net.extract(cfg)
     recalibrate_bn(model, (prep(b) for b in train.images[:512].split(128)))
     opt = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
-    t_train = _train(model, opt, train, prep, s)
+    t_train, losses = _train(model, opt, train, prep, s)
     return {
         "subnet": cfg.to_dict(),
         "describe": cfg.describe(),
         "train_s": t_train,
+        "epoch_losses": losses,
         **_costs(model, example, test, prep, tmp, "small"),
     }
 
@@ -204,6 +215,7 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=0.5)
     ap.add_argument("--resolution", type=int, default=24)
     ap.add_argument("--subnet-macs", type=float, default=50e6, help="MACs of the subnet to prune (nearest sample)")
+    ap.add_argument("--runs", default="ours,oto,small", help="which of ours,oto,small to run")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_prune.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -223,12 +235,15 @@ def main() -> None:
         tmp = Path(tmp_s)
         unpruned = _costs(base, example, test, prep, tmp, "base")
         print("unpruned", unpruned, file=sys.stderr, flush=True)
-        ours, _ = run_ours(base, train, test, prep, s, example, tmp)
+        runs = set(args.runs.split(","))
+        ours = run_ours(base, train, test, prep, s, example, tmp) if "ours" in runs else {}
         print("ours", ours, file=sys.stderr, flush=True)
-        oto = run_oto(base, train, test, prep, s, example, tmp)
+        oto = run_oto(base, train, test, prep, s, example, tmp) if "oto" in runs else {}
         print("oto", oto, file=sys.stderr, flush=True)
-        small_cfg = _nearest(space, cost, ours["macs"], args.resolution, rng)
-        small = run_small_subnet(net, small_cfg, train, test, prep, s, example, tmp)
+        small = {}
+        if "small" in runs and ours:
+            small_cfg = _nearest(space, cost, ours["macs"], args.resolution, rng)
+            small = run_small_subnet(net, small_cfg, train, test, prep, s, example, tmp)
         print("small", small, file=sys.stderr, flush=True)
         results = [r for r in (unpruned, ours, oto, small) if "onnx" in r]
         lat = _interleaved_latency(tmp, [r["onnx"] for r in results], example)

@@ -89,14 +89,22 @@ def _costs(model, example, test, prep, tmp: Path, name: str) -> dict:
     }
 
 
-def _interleaved_latency(tmp: Path, names: list[str], example: torch.Tensor, rounds: int = 5) -> dict[str, float]:
-    """Median over rounds of each model's median batch-1 latency, models timed in turn so
-    that load from other processes on the shared machine hits all of them alike."""
+def _interleaved_latency(tmp: Path, names: list[str], example: torch.Tensor, rounds: int = 5) -> dict[str, dict]:
+    """Batch-1 latency of each model, timed in turn for several rounds so that load from
+    other processes on the shared machine hits all of them alike: the median over rounds of
+    each round's median, and the minimum and 10th percentile over all runs."""
     per = {n: [] for n in names}
     for _ in range(rounds):
         for n in names:
-            per[n].append(ort_latency(tmp / f"{n}.onnx", example, runs=50)["median_ms"])
-    return {n: float(np.median(v)) for n, v in per.items()}
+            per[n].append(ort_latency(tmp / f"{n}.onnx", example, runs=100))
+    return {
+        n: {
+            "median_ms": float(np.median([r["median_ms"] for r in v])),
+            "p10_ms": float(np.median([r["p10_ms"] for r in v])),
+            "min_ms": float(min(r["min_ms"] for r in v)),
+        }
+        for n, v in per.items()
+    }
 
 
 def run_ours(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> dict:
@@ -215,6 +223,7 @@ def main() -> None:
     ap.add_argument("--target", type=float, default=0.5)
     ap.add_argument("--resolution", type=int, default=24)
     ap.add_argument("--subnet-macs", type=float, default=50e6, help="MACs of the subnet to prune (nearest sample)")
+    ap.add_argument("--onnx-dir", type=Path, default=None, help="keep the ONNX files here (default: temporary)")
     ap.add_argument("--runs", default="ours,oto,small", help="which of ours,oto,small to run")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_prune.json"))
     args = ap.parse_args()
@@ -232,7 +241,8 @@ def main() -> None:
     base = net.extract(cfg)
     recalibrate_bn(base, (prep(b) for b in train.images[:512].split(128)))
     with tempfile.TemporaryDirectory() as tmp_s:
-        tmp = Path(tmp_s)
+        tmp = args.onnx_dir or Path(tmp_s)
+        tmp.mkdir(parents=True, exist_ok=True)
         unpruned = _costs(base, example, test, prep, tmp, "base")
         print("unpruned", unpruned, file=sys.stderr, flush=True)
         runs = set(args.runs.split(","))
@@ -248,7 +258,7 @@ def main() -> None:
         results = [r for r in (unpruned, ours, oto, small) if "onnx" in r]
         lat = _interleaved_latency(tmp, [r["onnx"] for r in results], example)
         for r in results:
-            r["ort_cpu_b1_median_ms"] = lat[r.pop("onnx")]
+            r["ort_cpu_b1"] = lat[r.pop("onnx")]
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
     model_name = next((ln.split(":", 1)[1].strip() for ln in cpu.splitlines() if ln.startswith("Model name")), "?")
     doc = {

@@ -29,7 +29,7 @@ def prune(
     epochs: Annotated[int, typer.Option(help="Training epochs while pruning.")] = 10,
     supernet: Annotated[Path | None, typer.Option(help="Supernet checkpoint; default: the embedded one.")] = None,
     data: Annotated[Path | None, typer.Option(help="Packed CIFAR-10 folder; default: the shared copy.")] = None,
-    limit_train: Annotated[int, typer.Option(help="Use a class-balanced subset of N training images (0 = all).")] = 0,
+    limit_train: Annotated[int, typer.Option(help="Use a seeded random subset of N training images (0 = all).")] = 0,
     limit_test: Annotated[int, typer.Option(help="Evaluate on N test images (0 = all).")] = 2000,
     batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 64,
     lr: Annotated[float, typer.Option(help="Peak learning rate (cosine schedule).")] = 0.05,

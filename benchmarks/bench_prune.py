@@ -33,7 +33,7 @@ import torch
 
 from ofa_edge.data import DEFAULT_ROOT, load_packed
 from ofa_edge.paths import pretrained_dir
-from ofa_edge.prune import partition
+from ofa_edge.prune import HESSO, partition
 from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency
 from ofa_edge.prune.run import PruneSettings, make_optimizer, slim_and_check
 from ofa_edge.prune.train import Preprocess, evaluate, steps_per_epoch, train_epoch
@@ -200,6 +200,38 @@ def run_oto(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> di
     }
 
 
+def step_overhead(base, example: torch.Tensor, steps: int = 30, rounds: int = 3) -> dict:
+    """Optimizer cost alone: ms per ``step()`` of our HESSO and OTO's on the same subnet with
+    the same random gradients, timed in alternating blocks (the pruning window covers every
+    step, so importance scoring and group fading are included)."""
+    OTO = _import_oto()
+    ours_model, oto_model = copy.deepcopy(base), copy.deepcopy(base)
+    ours = HESSO(partition(ours_model, example[:1]), lr=0.01, target_sparsity=0.5, pruning_steps=steps, periods=3)
+    cuda = torch.Tensor.cuda
+    torch.Tensor.cuda = lambda self, *a, **k: self
+    try:
+        oto = OTO(model=oto_model, dummy_input=example[:1]).hesso(
+            variant="sgd", lr=0.01, first_momentum=0.9, target_group_sparsity=0.5, start_pruning_step=0,
+            pruning_steps=steps, pruning_periods=3,
+        )  # fmt: skip
+        gen = torch.Generator().manual_seed(0)
+        grads = [{n: torch.randn(p.shape, generator=gen) * 1e-2 for n, p in base.named_parameters()} for _ in range(4)]
+        times: dict[str, list[float]] = {"ofa_edge": [], "only_train_once": []}
+        for r in range(rounds * steps // 10):
+            for name, model, opt in (("ofa_edge", ours_model, ours), ("only_train_once", oto_model, oto)):
+                for k in range(10):
+                    for n, p in model.named_parameters():
+                        p.grad = grads[(r + k) % 4][n].clone()
+                    t0 = time.perf_counter()
+                    opt.step()
+                    times[name].append((time.perf_counter() - t0) * 1e3)
+    finally:
+        torch.Tensor.cuda = cuda
+    return {
+        k: {"median_ms": float(np.median(v)), "min_ms": float(np.min(v)), "steps": len(v)} for k, v in times.items()
+    }
+
+
 def run_small_subnet(net: Supernet, cfg: SubnetConfig, train, test, prep, s: PruneSettings, example, tmp: Path) -> dict:
     model = net.extract(cfg)
     recalibrate_bn(model, (prep(b) for b in train.images[:512].split(128)))
@@ -250,6 +282,8 @@ def main() -> None:
         print("ours", ours, file=sys.stderr, flush=True)
         oto = run_oto(base, train, test, prep, s, example, tmp) if "oto" in runs else {}
         print("oto", oto, file=sys.stderr, flush=True)
+        overhead = step_overhead(base, example) if "overhead" in runs else {}
+        print("overhead", overhead, file=sys.stderr, flush=True)
         small = {}
         if "small" in runs and ours:
             small_cfg = _nearest(space, cost, ours["macs"], args.resolution, rng)
@@ -287,6 +321,7 @@ def main() -> None:
         "ofa_edge_hesso": ours,
         "only_train_once_hesso": oto,
         "same_macs_subnet": small,
+        "optimizer_step_overhead": overhead,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2, default=str) + "\n")

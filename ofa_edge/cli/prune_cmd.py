@@ -1,0 +1,140 @@
+"""``ofa-edge prune``: OTO one-shot structured pruning of a subnet (HSPG or HESSO)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
+from ofa_edge.errors import UserError
+from ofa_edge.paths import pretrained_dir, work_dir
+
+
+class Method(str, Enum):
+    hspg = "hspg"
+    hesso = "hesso"
+
+
+def prune(
+    subnet: Annotated[Path, typer.Option(help="Subnet JSON (ofa-edge or once-for-all arch dict).")],
+    target_sparsity: Annotated[float, typer.Option(help="Fraction of zero-invariant groups to remove, in (0, 1).")],
+    method: Annotated[
+        Method, typer.Option(help="hesso (target-driven) or hspg (group-lasso + half-space).")
+    ] = Method.hesso,
+    epochs: Annotated[int, typer.Option(help="Training epochs while pruning.")] = 10,
+    supernet: Annotated[Path | None, typer.Option(help="Supernet checkpoint; default: the embedded one.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Packed CIFAR-10 folder; default: the shared copy.")] = None,
+    limit_train: Annotated[int, typer.Option(help="Use a seeded random subset of N training images (0 = all).")] = 0,
+    limit_test: Annotated[int, typer.Option(help="Evaluate on N test images (0 = all).")] = 2000,
+    batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 64,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (cosine schedule).")] = 0.05,
+    lam: Annotated[float, typer.Option(help="HSPG group-lasso weight lambda.")] = 1e-3,
+    epsilon: Annotated[float, typer.Option(help="HSPG half-space epsilon in [0, 1).")] = 0.0,
+    periods: Annotated[int, typer.Option(help="HESSO pruning periods.")] = 5,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output folder; default ofa-edge-runs/prune/<subnet>-<method>.")
+    ] = None,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train and prune a subnet in one shot; write the slim network (safetensors + JSON + ONNX)."""
+    if not 0.0 < target_sparsity < 1.0:
+        raise UserError(f"--target-sparsity must lie strictly between 0 and 1, got {target_sparsity}; e.g. 0.5.")
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise UserError("--epochs and --batch-size must be at least 1 and --lr positive.")
+    if not 0.0 <= epsilon < 1.0:
+        raise UserError(f"--epsilon must lie in [0, 1), got {epsilon}.")
+    if periods < 1:
+        raise UserError(f"--periods must be at least 1, got {periods}.")
+    ckpt = supernet or pretrained_dir() / "supernet.safetensors"
+    if supernet is None:
+        if not ckpt.is_file():
+            raise UserError(
+                f"no embedded pretrained supernet at '{ckpt}' in this install; pass --supernet PATH to a "
+                "supernet checkpoint (train one with `ofa-edge train`)."
+            )
+        note(f"supernet: embedded default {ckpt}")
+    from ofa_edge.data import DEFAULT_ROOT
+    from ofa_edge.prune.pipeline import prune_subnet
+    from ofa_edge.prune.run import PruneSettings
+
+    if data is None:
+        data = DEFAULT_ROOT
+        note(f"data: {data}")
+    if out_dir is None:
+        out_dir = work_dir() / "prune" / f"{subnet.stem}-{method.value}"
+        note(f"output folder: {out_dir}")
+    settings = PruneSettings(
+        method=method.value,
+        target_sparsity=target_sparsity,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        lam=lam,
+        epsilon=epsilon,
+        periods=periods,
+        seed=seed,
+    )
+    note(f"settings: {settings}")
+    with Progress(
+        TextColumn("prune"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            bar.update(task, completed=step, total=total, description=f"loss {loss:.3f}")
+
+        result = prune_subnet(
+            subnet,
+            ckpt,
+            data,
+            out_dir,
+            settings,
+            limit_train or None,
+            limit_test or None,
+            log=note,
+            on_step=on_step,
+        )
+    floor = int(target_sparsity * result["groups"]) / result["groups"]
+    if result["group_sparsity"] + 1e-9 < floor:
+        warn(
+            f"reached group sparsity {result['group_sparsity']:.3f} < target {target_sparsity}; "
+            "raise --lam (hspg) or --epochs."
+        )
+    emit(result, as_json, lambda: _render(result))
+
+
+def _render(r: dict[str, Any]) -> None:
+    t = Table(title=f"ofa-edge prune ({r['method']}, {r['zero_groups']}/{r['groups']} groups removed)")
+    for col in ("", "top-1", "MACs", "params", "ORT CPU latency (b1)"):
+        t.add_column(col)
+    for name in ("before", "after"):
+        m = r[name]
+        lat = m["latency_ort_cpu"]
+        t.add_row(
+            name,
+            f"{m['top1'] * 100:.2f}%",
+            f"{m['macs'] / 1e6:.2f}M",
+            f"{m['params'] / 1e6:.3f}M",
+            f"{lat['median_ms']:.3f} ms",
+        )
+    out.print(t)
+    out.print(
+        f"group sparsity {r['group_sparsity']:.3f} (target {r['target_sparsity']}); "
+        f"slim vs group-sparse max |diff| {r['slim_max_abs_diff']:.2e}; ONNX vs torch {r['onnx_max_abs_diff']:.2e}"
+    )
+    out.print(f"wrote {r['out_dir']}: slim.json, slim.safetensors, model.onnx, result.json")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("prune")(prune)

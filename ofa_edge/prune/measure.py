@@ -1,0 +1,110 @@
+"""Costs of a concrete network: MACs, parameters, ONNX export and ONNX Runtime latency."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ofa_edge.errors import UserError
+from ofa_edge.io import atomic_write
+
+
+@torch.no_grad()
+def count_macs(model: nn.Module, example: torch.Tensor) -> int:
+    """Multiply-accumulates per image of the Conv2d and Linear layers (batch of 1)."""
+    total = 0
+
+    def hook(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(m, nn.Conv2d):
+            k = m.kernel_size[0] * m.kernel_size[1]
+            total += out[0].numel() * (m.in_channels // m.groups) * k
+        else:
+            total += out[0].numel() * m.in_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    was_training = model.training
+    try:
+        model.eval()
+        model(example[:1])
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return total
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
+    """Export ``model`` (eval mode, batch 1, opset 17) with the TorchScript exporter."""
+    model = model.eval()
+    atomic_write(
+        path,
+        lambda p: torch.onnx.export(
+            model,
+            (example[:1],),
+            str(p),
+            input_names=["input"],
+            output_names=["logits"],
+            opset_version=17,
+            dynamo=False,
+        ),
+    )
+    return Path(path)
+
+
+def _session(path: str | Path, threads: int):
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise UserError(
+            "onnxruntime is not installed; pip install onnxruntime to verify and time ONNX models."
+        ) from None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+@torch.no_grad()
+def verify_onnx(path: str | Path, model: nn.Module, example: torch.Tensor) -> float:
+    """Max |ONNX Runtime - PyTorch| on ``example`` (batch 1)."""
+    sess = _session(path, 1)
+    x = example[:1].numpy()
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    want = model.eval()(example[:1]).numpy()
+    return float(np.abs(got - want).max())
+
+
+def ort_latency(path: str | Path, example: torch.Tensor, runs: int = 100, warmup: int = 10, threads: int = 1) -> dict:
+    """Batch-1 latency on ONNX Runtime's CPU provider: median/mean/std/min/p10 in ms.
+
+    On a loaded machine the median includes time the process waited for a core; the
+    minimum and 10th percentile are the better estimates of the model's own cost."""
+    sess = _session(path, threads)
+    name = sess.get_inputs()[0].name
+    x = example[:1].numpy()
+    for _ in range(warmup):
+        sess.run(None, {name: x})
+    times = np.empty(runs)
+    for i in range(runs):
+        t0 = time.perf_counter()
+        sess.run(None, {name: x})
+        times[i] = (time.perf_counter() - t0) * 1e3
+    return {
+        "median_ms": float(np.median(times)),
+        "mean_ms": float(times.mean()),
+        "std_ms": float(times.std()),
+        "min_ms": float(times.min()),
+        "p10_ms": float(np.percentile(times, 10)),
+        "runs": runs,
+        "threads": threads,
+        "provider": "CPUExecutionProvider",
+    }

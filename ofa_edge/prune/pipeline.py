@@ -1,0 +1,118 @@
+"""Prune a subnet of a supernet end to end: extract, calibrate, measure, prune, slim, save.
+
+This is what ``ofa-edge prune`` runs; the CLI only parses options and draws progress.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ofa_edge.data import load_packed
+from ofa_edge.errors import UserError
+from ofa_edge.io import atomic_write_json
+from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency, verify_onnx
+from ofa_edge.prune.run import PruneSettings, slim_and_check, train_and_prune
+from ofa_edge.prune.slim import save_slim
+from ofa_edge.prune.train import Preprocess, evaluate
+from ofa_edge.prune.zig import partition
+from ofa_edge.space import SubnetConfig
+from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.checkpoint import load_supernet
+
+PREDICTED_LATENCY_NOTE = "no latency-table API in this install; measured ONNX Runtime CPU latency is reported"
+
+
+def _measure(model: torch.nn.Module, example: torch.Tensor, onnx_path: Path) -> dict[str, Any]:
+    return {
+        "macs": count_macs(model, example),
+        "params": count_params(model),
+        "latency_ort_cpu": ort_latency(export_onnx(model, example, onnx_path), example),
+    }
+
+
+def prune_subnet(
+    subnet: Path,
+    supernet: Path,
+    data_root: Path,
+    out_dir: Path,
+    settings: PruneSettings,
+    limit_train: int | None = None,
+    limit_test: int | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> dict[str, Any]:
+    """Prune ``subnet`` of ``supernet`` on the data at ``data_root``; write the slim network
+    (``slim.json`` + ``slim.safetensors``), its ONNX file and ``result.json`` to ``out_dir``."""
+    torch.manual_seed(settings.seed)
+    cfg = SubnetConfig.load(subnet)
+    net = load_supernet(supernet)
+    if cfg.space != net.space.name:
+        raise UserError(f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{net.space.name}'.")
+    model = net.extract(cfg)
+    del net
+    train = load_packed(data_root, "train", limit=limit_train, seed=settings.seed)
+    test = load_packed(data_root, "test", limit=limit_test, seed=0)
+    classes = model.head.classifier.out_features
+    if len(train.classes) != classes:
+        raise UserError(
+            f"the data has {len(train.classes)} classes but the supernet's classifier has {classes}; "
+            "use data of the supernet's task."
+        )
+    sp = cfg.search_space
+    prep = Preprocess(cfg.resolution, sp.mean, sp.std)
+    log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} test images")
+    recalibrate_bn(model, (prep(b) for b in train.images[:512].split(128)))
+    example = prep(test.images[:2])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        before = {"top1": evaluate(model, test, prep), **_measure(model, example, Path(tmp) / "base.onnx")}
+
+    part = partition(model, example[:1])
+    log(f"ZIG partition: {part.num_groups} groups in {len(part.spaces)} channel spaces")
+    trained = train_and_prune(model, part, train, prep, settings, out_dir / "checkpoint.safetensors", on_step)
+    if trained["resumed_at_epoch"]:
+        log(f"resumed from epoch {trained['resumed_at_epoch']} of {out_dir / 'checkpoint.safetensors'}")
+    zero = part.zero_mask()
+    small, diff = slim_and_check(model, part, prep(test.images[:16]))
+    after = {
+        "top1": evaluate(small, test, prep),
+        "top1_group_sparse_model": evaluate(model, test, prep),
+        **_measure(small, example, out_dir / "model.onnx"),
+    }
+    onnx_diff = verify_onnx(out_dir / "model.onnx", small, example)
+    base = {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": classes}
+    extra = {
+        "preprocessing": {"resolution": cfg.resolution, "mean": list(sp.mean), "std": list(sp.std)},
+        "classes": train.classes,
+        "onnx": "model.onnx",
+    }
+    save_slim(small, out_dir, base, extra)
+    cfg.save(out_dir / "subnet.json")
+    result = {
+        "method": settings.method,
+        "subnet": cfg.to_dict(),
+        "supernet": str(supernet),
+        "settings": asdict(settings),
+        "data": {"root": str(data_root), "train_images": len(train), "test_images": len(test)},
+        "groups": part.num_groups,
+        "zero_groups": int(zero.sum()),
+        "group_sparsity": float(zero.float().mean()),
+        "target_sparsity": settings.target_sparsity,
+        "before": before,
+        "after": after,
+        "slim_max_abs_diff": diff,
+        "onnx_max_abs_diff": onnx_diff,
+        "predicted_latency": None,
+        "predicted_latency_note": PREDICTED_LATENCY_NOTE,
+        "train": trained,
+        "out_dir": str(out_dir),
+        "files": {k: str(out_dir / k) for k in ("slim.json", "slim.safetensors", "model.onnx", "subnet.json")},
+    }
+    atomic_write_json(out_dir / "result.json", result)
+    return result

@@ -1,0 +1,162 @@
+"""One prune run: partition, train with HSPG or HESSO, slim, measure. Resumable per epoch."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from ofa_edge.data import ImageSet
+from ofa_edge.io import atomic_write
+from ofa_edge.prune.base import GroupSparseOptimizer
+from ofa_edge.prune.hesso import HESSO
+from ofa_edge.prune.hspg import HSPG
+from ofa_edge.prune.slim import slim
+from ofa_edge.prune.train import Preprocess, steps_per_epoch, train_epoch
+from ofa_edge.prune.zig import ZIGPartition
+
+METHODS = ("hspg", "hesso")
+
+
+@dataclass(frozen=True)
+class PruneSettings:
+    """Hyper-parameters of a prune run (every one is printed by the CLI)."""
+
+    method: str
+    target_sparsity: float
+    epochs: int
+    lr: float = 0.05
+    batch_size: int = 64
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    seed: int = 0
+    # HESSO: warm-up, then the pruning window cut into periods (fractions of all steps).
+    start_frac: float = 0.1
+    prune_frac: float = 0.5
+    periods: int = 5
+    # HSPG: proximal phase length (fraction of steps), group-lasso weight, half-space epsilon.
+    prox_frac: float = 0.5
+    lam: float = 1e-3
+    epsilon: float = 0.0
+
+
+def make_optimizer(part: ZIGPartition, s: PruneSettings, total_steps: int) -> GroupSparseOptimizer:
+    """The group-sparse optimizer ``s.method`` scheduled over ``total_steps``."""
+    if s.method == "hesso":
+        # The whole pruning window must fit in training: short runs get fewer, shorter periods.
+        start = int(s.start_frac * total_steps)
+        prune_steps = min(max(int(s.prune_frac * total_steps), 1), total_steps - start)
+        return HESSO(
+            part,
+            s.lr,
+            s.target_sparsity,
+            prune_steps,
+            start_step=start,
+            periods=min(s.periods, prune_steps),
+            momentum=s.momentum,
+            weight_decay=s.weight_decay,
+        )
+    return HSPG(
+        part,
+        s.lr,
+        s.lam,
+        int(s.prox_frac * total_steps),
+        s.epsilon,
+        s.momentum,
+        s.weight_decay,
+        max_sparsity=s.target_sparsity,
+    )
+
+
+def _save_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, meta: dict[str, Any]) -> None:
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    for p, st in opt.state.items():
+        if "momentum_buffer" in st:
+            tensors[f"momentum.{opt.names[id(p)]}"] = st["momentum_buffer"].contiguous()
+    tensors.update({f"extra.{k}": v.contiguous() for k, v in opt.extra_state().items()})
+    atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": json.dumps(meta)}))
+
+
+def _load_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, settings: dict) -> dict | None:
+    """Restore a checkpoint written with the same settings; None when there is none to use."""
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {})["ofa_edge"])
+            if meta.get("settings") != settings:
+                return None
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError):
+        return None
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    params = opt.part.params
+    for k, v in tensors.items():
+        if k.startswith("momentum."):
+            opt.state[params[k[9:]]]["momentum_buffer"] = v
+    opt.load_extra_state({k[6:]: v for k, v in tensors.items() if k.startswith("extra.")})
+    return meta
+
+
+def _cosine_lr(opt: GroupSparseOptimizer, peak: float, total: int) -> None:
+    """Set the learning rate of the optimizer's next step on a cosine schedule."""
+    opt.param_groups[0]["lr"] = peak * 0.5 * (1 + math.cos(math.pi * min(opt.num_steps, total) / total))
+
+
+def train_and_prune(
+    model: nn.Module,
+    part: ZIGPartition,
+    train: ImageSet,
+    prep: Preprocess,
+    s: PruneSettings,
+    checkpoint: Path | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``model`` with the group-sparse optimizer for ``s.epochs``; groups end exactly
+    zero. ``on_step(step, total, loss)`` reports progress. Resumes from ``checkpoint``."""
+    per_epoch = steps_per_epoch(len(train), s.batch_size)
+    total = s.epochs * per_epoch
+    opt = make_optimizer(part, s, total)
+    gen = torch.Generator()
+    settings = asdict(s)
+    meta = _load_checkpoint(checkpoint, model, opt, settings) if checkpoint else None
+    start_epoch = meta["epoch"] if meta else 0
+    history = meta["history"] if meta else []
+    gen.manual_seed(s.seed + start_epoch)
+    _cosine_lr(opt, s.lr, total)
+
+    def step_hook(loss: float) -> None:
+        _cosine_lr(opt, s.lr, total)
+        if on_step is not None:
+            on_step(opt.num_steps, total, loss)
+
+    t0 = time.perf_counter()
+    for epoch in range(start_epoch, s.epochs):
+        loss = train_epoch(model, opt, train, prep, s.batch_size, gen, step_hook)
+        history.append({"epoch": epoch + 1, "loss": loss, "group_sparsity": part.group_sparsity(), "lr": opt.lr})
+        gen.manual_seed(s.seed + epoch + 1)
+        if checkpoint:
+            _save_checkpoint(checkpoint, model, opt, {"settings": settings, "epoch": epoch + 1, "history": history})
+    return {
+        "steps": total,
+        "history": history,
+        "train_seconds": time.perf_counter() - t0,
+        "resumed_at_epoch": start_epoch,
+    }
+
+
+@torch.no_grad()
+def slim_and_check(model: nn.Module, part: ZIGPartition, probe: torch.Tensor) -> tuple[nn.Module, float]:
+    """The slim network and its max output difference to the group-sparse one on ``probe``."""
+    model.eval()
+    small = slim(model, part).eval()
+    return small, float((small(probe) - model(probe)).abs().max())

@@ -1,0 +1,164 @@
+"""Slim network construction: remove zero groups and keep the function.
+
+The slim network is the original module tree with narrower layers; its architecture is
+described by the sizes of its layers (JSON), so it can be rebuilt from its base (an ofa-edge
+subnet or a torchvision model) plus that description, then loaded from safetensors.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ofa_edge.errors import UserError
+from ofa_edge.io import atomic_write, atomic_write_json
+from ofa_edge.prune.zig import ZIGPartition
+
+FORMAT = "ofa-edge-slim/1"
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+
+def _is_depthwise(conv: nn.Conv2d) -> bool:
+    return conv.groups > 1 and conv.groups == conv.in_channels == conv.out_channels
+
+
+def layer_sizes(model: nn.Module) -> dict[str, dict[str, Any]]:
+    """Channel sizes of every Conv2d / Linear / BatchNorm layer: the slim architecture."""
+    sizes: dict[str, dict[str, Any]] = {}
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv2d):
+            sizes[name] = {"type": "Conv2d", "in": m.in_channels, "out": m.out_channels, "groups": m.groups}
+        elif isinstance(m, nn.Linear):
+            sizes[name] = {"type": "Linear", "in": m.in_features, "out": m.out_features}
+        elif isinstance(m, _NORMS):
+            sizes[name] = {"type": type(m).__name__, "features": m.num_features}
+    return sizes
+
+
+def _empty_like(t: torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor | None:
+    return None if t is None else torch.empty(shape, dtype=t.dtype, device=t.device)
+
+
+def resize_(model: nn.Module, sizes: dict[str, dict[str, Any]]) -> None:
+    """Give every layer listed in ``sizes`` those channel counts (uninitialised tensors)."""
+    for name, s in sizes.items():
+        try:
+            m = model.get_submodule(name)
+        except AttributeError:
+            raise UserError(f"slim architecture names layer '{name}', which the base network lacks.") from None
+        if type(m).__name__ != s["type"]:
+            raise UserError(f"slim architecture: layer '{name}' is a {type(m).__name__}, not a {s['type']}.")
+        if isinstance(m, nn.Conv2d):
+            m.in_channels, m.out_channels, m.groups = s["in"], s["out"], s["groups"]
+            m.weight = nn.Parameter(_empty_like(m.weight, (s["out"], s["in"] // s["groups"], *m.kernel_size)))
+            if m.bias is not None:
+                m.bias = nn.Parameter(_empty_like(m.bias, (s["out"],)))
+        elif isinstance(m, nn.Linear):
+            m.in_features, m.out_features = s["in"], s["out"]
+            m.weight = nn.Parameter(_empty_like(m.weight, (s["out"], s["in"])))
+            if m.bias is not None:
+                m.bias = nn.Parameter(_empty_like(m.bias, (s["out"],)))
+        elif isinstance(m, _NORMS):
+            m.num_features = n = s["features"]
+            for attr in ("weight", "bias"):
+                if getattr(m, attr) is not None:
+                    setattr(m, attr, nn.Parameter(_empty_like(getattr(m, attr), (n,))))
+            for attr in ("running_mean", "running_var"):
+                if getattr(m, attr) is not None:
+                    setattr(m, attr, _empty_like(getattr(m, attr), (n,)))
+
+
+def _sizes_from_state(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, dict[str, Any]]:
+    sizes = layer_sizes(model)
+    for name, s in sizes.items():
+        prefix = f"{name}." if name else ""
+        if s["type"] == "Conv2d":
+            w = state[prefix + "weight"]
+            dw = _is_depthwise(model.get_submodule(name))
+            s.update(out=w.shape[0], groups=w.shape[0] if dw else 1, **{"in": w.shape[0] if dw else w.shape[1]})
+        elif s["type"] == "Linear":
+            w = state[prefix + "weight"]
+            s.update(out=w.shape[0], **{"in": w.shape[1]})
+        else:
+            key = next(prefix + k for k in ("weight", "running_mean") if prefix + k in state)
+            s["features"] = state[key].shape[0]
+    return sizes
+
+
+def slim(model: nn.Module, part: ZIGPartition, zero: torch.Tensor | None = None) -> nn.Module:
+    """A standalone copy of ``model`` without the zero groups (default: the groups that are
+    exactly zero now). In eval mode it computes the group-sparse model's outputs."""
+    zero = part.zero_mask() if zero is None else zero
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    for name, axes in part.axis_indices(zero).items():
+        t = state[name]
+        for dim, index in axes.items():
+            t = t.index_select(dim, index.to(t.device))
+        state[name] = t.contiguous()
+    new = copy.deepcopy(model)
+    resize_(new, _sizes_from_state(new, state))
+    new.load_state_dict(state)
+    return new
+
+
+def save_slim(model: nn.Module, out_dir: str | Path, base: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
+    """Write ``slim.safetensors`` and ``slim.json`` (base + layer sizes) to ``out_dir``."""
+    out_dir = Path(out_dir)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write(out_dir / "slim.safetensors", lambda p: save_file(tensors, str(p)))
+    doc = {
+        "format": FORMAT,
+        "base": base,
+        "layers": layer_sizes(model),
+        "params": sum(p.numel() for p in model.parameters()),
+        "weights": "slim.safetensors",
+        **(extra or {}),
+    }
+    atomic_write_json(out_dir / "slim.json", doc)
+    return out_dir / "slim.json"
+
+
+def build_base(base: dict[str, Any]) -> nn.Module:
+    """The unpruned network a slim description starts from."""
+    kind = base.get("kind")
+    if kind == "ofa-subnet":
+        from ofa_edge.space import SubnetConfig
+        from ofa_edge.supernet import Supernet
+
+        cfg = SubnetConfig.from_dict(base["subnet"])
+        net = Supernet(cfg.space, base["num_classes"], dropout=base.get("dropout", 0.1))
+        return net.extract(cfg)
+    if kind == "torchvision":
+        import torchvision
+
+        return torchvision.models.get_model(base["name"], **base.get("kwargs", {}))
+    raise UserError(f"slim description has base kind {kind!r}; expected 'ofa-subnet' or 'torchvision'.")
+
+
+def load_slim(path: str | Path) -> nn.Module:
+    """Rebuild a slim network from its ``slim.json`` and weights (no pickle involved)."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise UserError(f"cannot read slim description '{path}' ({e}).") from None
+    if doc.get("format") != FORMAT:
+        raise UserError(f"'{path}' has format {doc.get('format')!r}; expected {FORMAT!r}.")
+    model = build_base(doc["base"])
+    resize_(model, doc["layers"])
+    try:
+        state = load_file(str(path.parent / doc["weights"]))
+    except (SafetensorError, OSError) as e:
+        raise UserError(f"cannot read slim weights next to '{path}' ({e}).") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise UserError(f"slim weights do not match '{path}': {e}") from None
+    return model.eval()

@@ -1,0 +1,82 @@
+"""The small training and evaluation loop the pruning optimizers run in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ofa_edge.data import ImageSet
+from ofa_edge.data.transforms import normalize, resize
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """Resolution and normalisation the network expects."""
+
+    resolution: int
+    mean: Sequence[float]
+    std: Sequence[float]
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return resize(normalize(images, self.mean, self.std), self.resolution)
+
+
+def augment(images: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """CIFAR augmentation on a uint8 batch: random crop with zero padding, random flip."""
+    n, _, h, w = images.shape
+    padded = F.pad(images, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None].expand(n, images.shape[1], h, w + 2 * pad)
+    out = padded.gather(2, rows)
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :].expand(n, images.shape[1], h, w)
+    out = out.gather(3, cols)
+    flip = torch.rand(n, generator=gen) < 0.5
+    out[flip] = out[flip].flip(3)
+    return out
+
+
+def train_epoch(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    data: ImageSet,
+    prep: Preprocess,
+    batch_size: int,
+    gen: torch.Generator,
+    on_step: Callable[[float], None] | None = None,
+) -> float:
+    """One epoch over a shuffled ``data``; returns the mean training loss."""
+    model.train()
+    order = torch.randperm(len(data), generator=gen)
+    total, seen = 0.0, 0
+    for start in range(0, len(data), batch_size):
+        idx = order[start : start + batch_size]
+        x = prep(augment(data.images[idx], gen))
+        loss = F.cross_entropy(model(x), data.labels[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+        seen += len(idx)
+        if on_step is not None:
+            on_step(loss.item())
+    return total / max(seen, 1)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: ImageSet, prep: Preprocess, batch_size: int = 250) -> float:
+    """Top-1 accuracy (0..1) of ``model`` in eval mode."""
+    model.eval()
+    correct = 0
+    for start in range(0, len(data), batch_size):
+        x = prep(data.images[start : start + batch_size])
+        correct += int((model(x).argmax(1) == data.labels[start : start + batch_size]).sum())
+    return correct / max(len(data), 1)
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    return -(-n // batch_size)

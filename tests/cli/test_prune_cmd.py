@@ -1,0 +1,88 @@
+"""``ofa-edge prune`` end to end on a real CIFAR-10 subset, and its refusals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from ofa_edge import Supernet, save_supernet
+from ofa_edge.prune import load_slim
+from ofa_edge.space import SearchSpace
+
+
+@pytest.fixture(scope="module")
+def tiny_setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prune")
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    save_supernet(Supernet(space, 10), root / "supernet.safetensors")
+    space.min(24).save(root / "subnet.json")
+    return root
+
+
+@pytest.mark.parametrize("target", ["0", "1", "1.5", "-0.2"])
+def test_target_sparsity_outside_unit_interval_exits_2(cli, tiny_setup, target: str) -> None:
+    code, _, err = cli(
+        "prune",
+        "--subnet",
+        str(tiny_setup / "subnet.json"),
+        "--target-sparsity",
+        target,
+        "--supernet",
+        str(tiny_setup / "supernet.safetensors"),
+    )
+    assert code == 2 and "--target-sparsity" in err
+
+
+def test_missing_embedded_supernet_exits_2(cli, tiny_setup, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("ofa_edge.cli.prune_cmd.pretrained_dir", lambda: tmp_path)
+    code, _, err = cli("prune", "--subnet", str(tiny_setup / "subnet.json"), "--target-sparsity", "0.5")
+    assert code == 2 and "--supernet" in err and "embedded" in err
+
+
+def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
+    out = tmp_path / "run"
+    code, stdout, err = cli(
+        "prune",
+        "--method",
+        "hesso",
+        "--subnet",
+        str(tiny_setup / "subnet.json"),
+        "--supernet",
+        str(tiny_setup / "supernet.safetensors"),
+        "--target-sparsity",
+        "0.4",
+        "--epochs",
+        "1",
+        "--data",
+        str(data_root),
+        "--limit-train",
+        "64",
+        "--limit-test",
+        "64",
+        "--batch-size",
+        "32",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert code == 0, err
+    r = json.loads(stdout)
+    assert r["zero_groups"] == int(0.4 * r["groups"])
+    assert r["slim_max_abs_diff"] <= 1e-5 and r["onnx_max_abs_diff"] <= 1e-4
+    assert r["after"]["macs"] < r["before"]["macs"] and r["after"]["params"] < r["before"]["params"]
+    assert r["after"]["top1"] == r["after"]["top1_group_sparse_model"]
+    assert r["data"]["train_images"] == 64 and 0.0 <= r["before"]["top1"] <= 1.0
+    assert r["before"]["latency_ort_cpu"]["median_ms"] > 0
+    # The saved slim network rebuilds from JSON + safetensors and matches its ONNX file.
+    small = load_slim(out / "slim.json")
+    assert sum(p.numel() for p in small.parameters()) == r["after"]["params"]
+    x = np.random.default_rng(0).standard_normal((1, 3, 24, 24)).astype(np.float32)
+    sess = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        want = small(torch.from_numpy(x)).numpy()
+    assert np.abs(sess.run(None, {"input": x})[0] - want).max() < 1e-4

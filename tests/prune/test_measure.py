@@ -1,0 +1,25 @@
+"""MACs/params of concrete networks agree with the analytic cost model; ONNX export runs on ORT."""
+
+from __future__ import annotations
+
+import torch
+
+from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency, verify_onnx
+from ofa_edge.space import CostModel
+
+
+def test_counts_match_cost_model(ofa_subnet) -> None:
+    model, cfg = ofa_subnet
+    x = torch.randn(1, 3, cfg.resolution, cfg.resolution)
+    cost = CostModel(cfg.search_space, 10)
+    assert count_macs(model, x) == cost.macs([cfg])[0]
+    assert count_params(model) == cost.params([cfg])[0]
+
+
+def test_onnx_export_verifies_and_times(ofa_subnet, tmp_path) -> None:
+    model, cfg = ofa_subnet
+    x = torch.randn(1, 3, cfg.resolution, cfg.resolution)
+    path = export_onnx(model, x, tmp_path / "m.onnx")
+    assert verify_onnx(path, model, x) < 1e-4
+    lat = ort_latency(path, x, runs=5, warmup=1)
+    assert lat["median_ms"] > 0 and lat["runs"] == 5

@@ -1,0 +1,45 @@
+"""A prune run on real CIFAR-10 images resumes from its per-epoch checkpoint to the same result."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from ofa_edge.prune import partition
+from ofa_edge.prune.run import PruneSettings, train_and_prune
+from ofa_edge.prune.train import Preprocess
+
+PREP = Preprocess(32, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("method", ["hesso", "hspg"])
+def test_interrupted_run_resumes_to_the_same_weights(tiny_resnet, cifar_test_small, tmp_path, method: str) -> None:
+    data = cifar_test_small.subset(slice(0, 96))
+    s = PruneSettings(method=method, target_sparsity=0.5, epochs=3, batch_size=32, lam=20.0)
+    x = PREP(data.images[:1])
+
+    full = copy.deepcopy(tiny_resnet)
+    part = partition(full, x)
+    done = train_and_prune(full, part, data, PREP, s)
+    assert part.group_sparsity() > 0
+
+    def interrupt(step: int, total: int, loss: float) -> None:
+        if step == 4:  # inside epoch 2
+            raise _Stop
+
+    ckpt = tmp_path / "ckpt.safetensors"
+    first = copy.deepcopy(tiny_resnet)
+    with pytest.raises(_Stop):
+        train_and_prune(first, partition(first, x), data, PREP, s, ckpt, interrupt)
+    resumed = copy.deepcopy(tiny_resnet)
+    again = train_and_prune(resumed, partition(resumed, x), data, PREP, s, ckpt)
+    assert again["resumed_at_epoch"] == 1
+    assert again["history"][0]["loss"] == pytest.approx(done["history"][0]["loss"])
+    for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)

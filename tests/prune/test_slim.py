@@ -1,0 +1,78 @@
+"""Zeroing any ZIGs and slimming keeps the function; the slim net has exactly the surviving parameters."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from ofa_edge.prune import load_slim, partition, save_slim, slim
+
+
+def _zero_and_slim(model: nn.Module, resolution: int, seed: int, fraction: float):
+    x = torch.randn(2, 3, resolution, resolution, generator=torch.Generator().manual_seed(seed))
+    part = partition(model, x[:1])
+    with torch.no_grad():
+        dense = model(x)
+    zero = torch.rand(part.num_groups, generator=torch.Generator().manual_seed(seed)) < fraction
+    part.zero_(zero)
+    assert torch.equal(part.zero_mask(), zero)
+    with torch.no_grad():
+        sparse = model(x)
+        small = slim(model, part).eval()
+        got = small(x)
+    assert (sparse - dense).abs().max() > 1e-3  # the zeroing really changed the network
+    assert (got - sparse).abs().max().item() <= 1e-5
+    n_small = sum(p.numel() for p in small.parameters())
+    assert n_small == part.kept_param_count(zero) < sum(p.numel() for p in model.parameters())
+    return part, small, x
+
+
+@pytest.mark.parametrize("seed,fraction", [(0, 0.1), (1, 0.5), (2, 0.9)])
+def test_ofa_subnet(ofa_subnet, seed: int, fraction: float) -> None:
+    model, cfg = ofa_subnet
+    _zero_and_slim(copy.deepcopy(model), cfg.resolution, seed, fraction)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "mobilenet_v3_small"])
+def test_torchvision(name: str, bn_randomizer) -> None:
+    torch.manual_seed(0)
+    model = bn_randomizer(torchvision.models.get_model(name, num_classes=10))
+    _zero_and_slim(model, 32, 7, 0.4)
+
+
+def test_removing_a_nonzero_group_is_detected(tiny_resnet, bn_randomizer) -> None:
+    """The exactness check can fail: slimming groups that are not zero changes the output."""
+    model = bn_randomizer(tiny_resnet)
+    x = torch.randn(2, 3, 8, 8)
+    part = partition(model, x[:1])
+    claim = torch.zeros(part.num_groups, dtype=torch.bool)
+    claim[1] = True
+    with torch.no_grad():
+        assert (slim(model, part, claim).eval()(x) - model(x)).abs().max() > 1e-4
+
+
+def test_every_space_keeps_a_channel(tiny_resnet, bn_randomizer) -> None:
+    model = bn_randomizer(tiny_resnet)
+    x = torch.randn(2, 3, 8, 8)
+    part = partition(model, x[:1])
+    part.zero_(torch.ones(part.num_groups, dtype=torch.bool))
+    with torch.no_grad():
+        assert (slim(model, part).eval()(x) - model(x)).abs().max() <= 1e-6
+
+
+def test_save_and_load_roundtrip(ofa_subnet, tmp_path) -> None:
+    model, cfg = ofa_subnet
+    model = copy.deepcopy(model)
+    x = torch.randn(2, 3, cfg.resolution, cfg.resolution)
+    part = partition(model, x[:1])
+    part.zero_(torch.rand(part.num_groups, generator=torch.Generator().manual_seed(5)) < 0.3)
+    small = slim(model, part).eval()
+    doc = save_slim(small, tmp_path, {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": 10})
+    loaded = load_slim(doc)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), small(x))
+    assert sum(p.numel() for p in loaded.parameters()) == sum(p.numel() for p in small.parameters())

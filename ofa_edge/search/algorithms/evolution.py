@@ -1,0 +1,108 @@
+"""Evolutionary search with once-for-all's EvolutionFinder semantics, vectorized over the population.
+
+Each generation keeps the best ``parent_ratio`` of the population, makes ``mutation_ratio``
+of it by mutating random parents (each gene resampled with ``mutate_prob``) and the rest by
+uniform crossover of two random parents. Children that break a bound are regenerated the
+same way, all at once; after ``pull_after`` failed rounds they are also pulled towards the
+problem's anchor (a genome known to meet the bounds), so tight budgets converge quickly.
+Bounds are checked before accuracy is predicted, so only feasible children cost an MLP pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ofa_edge.errors import UserError
+from ofa_edge.search.algorithms.base import SearchResult
+from ofa_edge.search.problem import SearchProblem
+from ofa_edge.space.genome import crossover, mutate
+
+
+@dataclass
+class Evolution:
+    population: int = 100
+    parent_ratio: float = 0.25
+    mutation_ratio: float = 0.5
+    mutate_prob: float = 0.1
+    max_rounds: int = 20
+    pull_after: int = 3
+    name: str = "evolution"
+
+    @property
+    def children(self) -> int:
+        return self.population - int(self.population * self.parent_ratio)
+
+    def budget_for(self, generations: int) -> int:
+        """Evaluations of a run of ``generations`` generations (repairs not counted)."""
+        return self.population + generations * self.children
+
+    def search(self, problem: SearchProblem, budget: int, rng: np.random.Generator) -> SearchResult:
+        start = time.perf_counter()
+        generations = max(0, (budget - self.population) // self.children)
+        self._evals = 0
+        pop = self._feasible(problem, problem.sample(self.population, rng),
+                             lambda n: problem.sample(n, rng), rng)
+        acc = problem.accuracy(pop)
+        archive_g, archive_a = [pop], [acc]
+        history = [float(acc.max())]
+        n_par = int(self.population * self.parent_ratio)
+        n_mut = int(self.population * self.mutation_ratio)
+        n_cross = self.population - n_par - n_mut
+        for _ in range(generations):
+            parents = pop[np.argsort(-acc, kind="stable")[:n_par]]
+            par_acc = np.sort(acc)[::-1][:n_par]
+
+            def mutants(n: int) -> np.ndarray:
+                return mutate(problem.space, parents[rng.integers(n_par, size=n)], rng, self.mutate_prob)
+
+            def crosses(n: int) -> np.ndarray:
+                pick = rng.integers(n_par, size=(2, n))
+                return crossover(parents[pick[0]], parents[pick[1]], rng)
+
+            kids = np.concatenate([
+                self._feasible(problem, mutants(n_mut), mutants, rng, parents),
+                self._feasible(problem, crosses(n_cross), crosses, rng, parents),
+            ])
+            kid_acc = problem.accuracy(kids)
+            archive_g.append(kids), archive_a.append(kid_acc)
+            pop = np.concatenate([parents, kids])
+            acc = np.concatenate([par_acc, kid_acc])
+            history.append(float(acc.max()))
+        genomes = np.concatenate(archive_g)
+        accuracy = np.concatenate(archive_a)
+        return SearchResult(self.name, genomes, accuracy, np.ones(len(genomes), bool), self._evals,
+                            time.perf_counter() - start, history, {"generations": generations})
+
+    def _feasible(self, problem: SearchProblem, genomes: np.ndarray, regenerate: Callable[[int], np.ndarray],
+                  rng: np.random.Generator, fallback: np.ndarray | None = None) -> np.ndarray:
+        """Regenerate the rows that break a bound until all meet them (vectorized)."""
+        genomes = problem.fix_resolution(genomes, rng)
+        bad = np.flatnonzero(problem.violation(genomes) > 0)
+        self._evals += len(genomes)
+        for round_ in range(self.max_rounds):
+            if not len(bad):
+                return genomes
+            fresh = regenerate(len(bad))
+            if round_ >= self.pull_after:
+                fresh = problem.pull_to_anchor(fresh, rng, min(1.0, 0.25 * (round_ - self.pull_after + 1)))
+            fresh = problem.fix_resolution(fresh, rng)
+            genomes[bad] = fresh
+            still = problem.violation(fresh) > 0
+            self._evals += len(fresh)
+            bad = bad[still]
+        if len(bad):
+            ok = np.setdiff1d(np.arange(len(genomes)), bad)
+            if len(ok):
+                genomes[bad] = genomes[rng.choice(ok, size=len(bad))]
+            elif fallback is not None:
+                genomes[bad] = fallback[rng.integers(len(fallback), size=len(bad))]
+            else:
+                raise UserError(
+                    "no subnet meeting all the bounds at once was found: each bound alone is achievable, but "
+                    "together they seem not to be (the smallest/fastest subnet breaks one of them). Relax a bound."
+                )
+        return genomes

@@ -86,19 +86,18 @@ class AccuracyPredictor:
         net = torch.nn.Sequential(*mods)
         x = torch.from_numpy(one_hot(space, genomes[train]))
         y = torch.from_numpy((top1[train] - base).astype(np.float32))[:, None]
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+        params = list(net.parameters())
+        adam = _Adam(params, weight_decay=1e-4)
         gen = torch.Generator().manual_seed(seed)
         batch = min(256, len(train))
-        for _ in range(epochs):
+        for epoch in range(epochs):
+            lr = 0.5e-3 * (1 + np.cos(np.pi * epoch / epochs))  # cosine schedule
             perm = torch.randperm(len(train), generator=gen)
             for i in range(0, len(train), batch):
                 idx = perm[i : i + batch]
                 loss = torch.nn.functional.mse_loss(net(x[idx]), y[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            sched.step()
+                grads = torch.autograd.grad(loss, params)
+                adam.step(grads, lr)
         linears = [m for m in net if isinstance(m, torch.nn.Linear)]
         pred = cls(space, [m.weight.detach().numpy().T for m in linears], [m.bias.detach().numpy() for m in linears], base)
         p = pred.predict(genomes[test])
@@ -139,3 +138,29 @@ class AccuracyPredictor:
         report = FitReport(**header["report"]) if header.get("report") else None
         meta = {k: v for k, v in header.items() if k not in ("format", "space", "base", "report")}
         return cls(SearchSpace.get(header["space"]), weights, biases, header["base"], report, meta)
+
+
+class _Adam:
+    """Adam with decoupled weight decay, in a few tensor ops. (``torch.optim`` would import
+    TorchDynamo on first use, seconds of start-up for a fit that itself takes about a second.)"""
+
+    def __init__(self, params: list, weight_decay: float, betas: tuple[float, float] = (0.9, 0.999)) -> None:
+        import torch
+
+        self.params, self.wd, self.betas = params, weight_decay, betas
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+        self.t = 0
+
+    def step(self, grads: tuple, lr: float) -> None:
+        import torch
+
+        self.t += 1
+        b1, b2 = self.betas
+        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
+        with torch.no_grad():
+            for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                p.mul_(1 - lr * self.wd)
+                p.addcdiv_(m / c1, (v / c2).sqrt_().add_(1e-8), value=-lr)

@@ -61,7 +61,7 @@ def tables_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_supernet(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict:
     """A randomly initialised CIFAR supernet on disk, with accuracies of 8 subnets really measured
-    on a tiny held-out split (32 validation, 16 calibration images) and a predictor fitted on them."""
+    on a tiny held-out split (16 validation, 8 calibration images) and a predictor fitted on them."""
     import torch
 
     from ofa_edge.search.accuracy import MeasureSettings, predictor_for
@@ -71,7 +71,7 @@ def tiny_supernet(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("supernet") / "tiny.safetensors"
     save_supernet(Supernet(SPACE, 10), path)
-    settings = MeasureSettings(n_val=32, n_calib=16, batch_size=16)
+    settings = MeasureSettings(n_val=16, n_calib=8, batch_size=8)
     pred, info = predictor_for(path, data_root, 8, settings=settings, progress=False)
     return {"path": path, "settings": settings, "predictor": pred, "info": info}
 

@@ -1,8 +1,8 @@
 """Evolutionary search with once-for-all's EvolutionFinder semantics, vectorized over the population.
 
-Each generation keeps the best ``parent_ratio`` of the population, makes ``mutation_ratio``
-of it by mutating random parents (each gene resampled with ``mutate_prob``) and the rest by
-uniform crossover of two random parents. Children that break a bound are regenerated the
+Each generation keeps the best ``parent_ratio`` of the population as parents and adds
+``population`` children: ``mutation_ratio`` of them mutate a random parent (each gene
+resampled with ``mutate_prob``, the resolution with ``resolution_mutate_prob``), the rest are uniform crossovers of two random parents. Children that break a bound are regenerated the
 same way, all at once; after ``pull_after`` failed rounds they are also pulled towards the
 problem's anchor (a genome known to meet the bounds), so tight budgets converge quickly.
 Bounds are checked before accuracy is predicted, so only feasible children cost an MLP pass.
@@ -28,13 +28,14 @@ class Evolution:
     parent_ratio: float = 0.25
     mutation_ratio: float = 0.5
     mutate_prob: float = 0.1
+    resolution_mutate_prob: float = 0.5
     max_rounds: int = 20
     pull_after: int = 3
     name: str = "evolution"
 
     @property
     def children(self) -> int:
-        return self.population - int(self.population * self.parent_ratio)
+        return self.population
 
     def budget_for(self, generations: int) -> int:
         """Evaluations of a run of ``generations`` generations (repairs not counted)."""
@@ -49,15 +50,18 @@ class Evolution:
         acc = problem.accuracy(pop)
         archive_g, archive_a = [pop], [acc]
         history = [float(acc.max())]
-        n_par = int(self.population * self.parent_ratio)
-        n_mut = int(self.population * self.mutation_ratio)
-        n_cross = self.population - n_par - n_mut
+        n_par = max(2, int(round(self.population * self.parent_ratio)))
+        n_mut = int(round(self.population * self.mutation_ratio))
+        n_cross = self.population - n_mut
         for _ in range(generations):
             parents = pop[np.argsort(-acc, kind="stable")[:n_par]]
             par_acc = np.sort(acc)[::-1][:n_par]
 
             def mutants(n: int) -> np.ndarray:
-                return mutate(problem.space, parents[rng.integers(n_par, size=n)], rng, self.mutate_prob)
+                g = mutate(problem.space, parents[rng.integers(n_par, size=n)], rng, self.mutate_prob)
+                flip = rng.random(n) < self.resolution_mutate_prob
+                g[flip, 0] = problem.sample(int(flip.sum()), rng)[:, 0]
+                return g
 
             def crosses(n: int) -> np.ndarray:
                 pick = rng.integers(n_par, size=(2, n))

@@ -103,8 +103,11 @@ class OptunaSearch:
             return
         existing = study.user_attrs.get(_ATTR)
         if existing is None:
-            study.set_user_attr(_ATTR, self.fingerprint)
-        elif existing != self.fingerprint:
+            try:
+                study.set_user_attr(_ATTR, self.fingerprint)
+            except Exception:  # noqa: BLE001 - a concurrent worker set it first; compare with theirs
+                existing = study.user_attrs.get(_ATTR)
+        if existing is not None and existing != self.fingerprint:
             raise UserError(
                 f"study '{study.study_name}' in {self.storage} was made for another search "
                 f"({existing}); this one is {self.fingerprint}. Use another --study name."

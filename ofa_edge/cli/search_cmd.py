@@ -30,6 +30,7 @@ def search(
     out_dir: Annotated[str | None, typer.Option("--out", help="Output folder (default <work dir>/search).")] = None,
     storage: Annotated[str | None, typer.Option("--storage", help="Shared Optuna storage: sqlite:///x.db, postgresql://..., or a journal file path.")] = None,
     study: Annotated[str | None, typer.Option("--study", help="Optuna study name shared by workers.")] = None,
+    refine: Annotated[int, typer.Option("--refine", help="DyNAS-T-style rounds: measure the 5 best for real, refit, search again.")] = 0,
     measure: Annotated[bool, typer.Option("--measure/--no-measure", help="Time the chosen subnet when the device is this machine.")] = True,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -38,14 +39,17 @@ def search(
     from ofa_edge.errors import UserError
     from ofa_edge.search.runner import SearchOptions, run_search
 
-    if top_k < 1 or population < 4 or generations < 0 or (trials is not None and trials < 1) or samples < 5:
-        raise UserError("--top-k, --trials must be >= 1, --population >= 4, --generations >= 0, --samples >= 5.")
+    if refine < 0 or top_k < 1 or population < 4 or generations < 0 or (trials is not None and trials < 1) or samples < 5:
+        raise UserError(
+            "--top-k, --trials must be >= 1, --population >= 4, --generations, --refine >= 0, --samples >= 5."
+        )
     if storage and not study:
         raise UserError("--storage needs --study NAME so that every worker joins the same study.")
     opts = SearchOptions(latency=latency, devices=device, tables=table, flops=flops, params=params, algo=algo,
                          supernet=supernet, accuracy_proxy=accuracy_proxy, data=data, samples=samples,
                          population=population, generations=generations, trials=trials, top_k=top_k, out=out_dir,
-                         storage=storage, study=study, seed=seed, measure=measure, progress=True)
+                         storage=storage, study=study, seed=seed, refine=refine, measure=measure,
+                         progress=True)
     report = run_search(opts, note, warn)
     emit(report, as_json, lambda: _render(report))
 

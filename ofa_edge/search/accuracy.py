@@ -93,21 +93,26 @@ def collect(supernet_path: str | Path, data_root: str | Path, n_subnets: int, *,
     Cached subnets are reused; new ones are measured (progress bar on stderr) and the cache
     is rewritten atomically after each. Returns (genomes, top1, cache info).
     """
+    space = load_space(supernet_path)
+    wanted = decode(space, sample(space, n_subnets, np.random.default_rng(seed)))
+    top1, info = measure(supernet_path, data_root, wanted, settings=settings, progress=progress)
+    return encode(space, wanted), top1, info
+
+
+def measure(supernet_path: str | Path, data_root: str | Path, cfgs: list[SubnetConfig], *,
+            settings: MeasureSettings | None = None, progress: bool = True) -> tuple[np.ndarray, dict]:
+    """Measured top-1 of ``cfgs`` (cache-aware, resumable). Returns (top1, cache info)."""
     settings = settings or MeasureSettings()
     path = cache_path(supernet_path)
     digest = file_sha256(supernet_path)
-    net = load_supernet(supernet_path)
-    space = net.space
     doc = _read_cache(path)
-    entry = doc["supernets"].setdefault(digest, {"space": space.name, "by_settings": {}})
+    entry = doc["supernets"].setdefault(digest, {"space": load_space(supernet_path).name, "by_settings": {}})
     records: dict[str, float] = entry["by_settings"].setdefault(settings.key(), {})
-    wanted = decode(space, sample(space, n_subnets, np.random.default_rng(seed)))
-    keys = [c.canonical().to_json() for c in wanted]
-    todo = [(k, c) for k, c in zip(keys, wanted, strict=True) if k not in records]
-    reused = len(keys) - len(todo)
+    keys = [c.canonical().to_json() for c in cfgs]
+    todo = list({k: c for k, c in zip(keys, cfgs, strict=True) if k not in records}.items())
     if todo:
+        net = load_supernet(supernet_path).eval()
         calib, val, labels = holdout_split(data_root, settings)
-        net.eval()
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -118,10 +123,9 @@ def collect(supernet_path: str | Path, data_root: str | Path, n_subnets: int, *,
                 records[k] = measure_top1(net, cfg, calib, val, labels, settings.batch_size)
                 atomic_write_json(path, doc)
                 bar.advance(task)
-    genomes = encode(space, wanted)
     top1 = np.array([records[k] for k in keys])
-    return genomes, top1, {"cache": str(path), "supernet_sha256": digest, "reused": reused, "measured": len(todo),
-                           "settings": asdict(settings)}
+    return top1, {"cache": str(path), "supernet_sha256": digest, "reused": len(keys) - len(todo),
+                  "measured": len(todo), "settings": asdict(settings)}
 
 
 def _read_cache(path: Path) -> dict:
@@ -155,7 +159,7 @@ def predictor_for(supernet_path: str | Path, data_root: str | Path, n_subnets: i
     genomes, top1, info = collect(supernet_path, data_root, n_subnets, settings=settings, seed=seed, progress=progress)
     pred = AccuracyPredictor.fit(load_space(supernet_path), genomes, top1, seed=seed)
     pred.save(path, {"supernet_sha256": digest, "n_subnets": n_subnets, "settings": info["settings"]})
-    return pred, {"predictor": str(path), "reused": False, **info}
+    return pred, {"predictor": str(path), "reused": False, "n_subnets": n_subnets, **info}
 
 
 def load_space(supernet_path: str | Path) -> SearchSpace:

@@ -89,7 +89,7 @@ class AccuracyPredictor:
         params = list(net.parameters())
         adam = _Adam(params, weight_decay=1e-4)
         gen = torch.Generator().manual_seed(seed)
-        batch = min(256, len(train))
+        batch = min(64, len(train))
         for epoch in range(epochs):
             lr = 0.5e-3 * (1 + np.cos(np.pi * epoch / epochs))  # cosine schedule
             perm = torch.randperm(len(train), generator=gen)

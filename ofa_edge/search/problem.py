@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ofa_edge.space.genome import GENOME_LEN, choices
+from ofa_edge.space.genome import EXPAND, GENOME_LEN, KERNEL, active_mask, choices
 from ofa_edge.space.search_space import MAX_DEPTH, NUM_BLOCKS, NUM_STAGES, SearchSpace
 
 Metric = Callable[[np.ndarray], np.ndarray]
@@ -120,6 +120,22 @@ class SearchProblem:
 
     def bound_metrics(self) -> list[str]:
         return list(dict.fromkeys(b.metric for b in self.bounds))
+
+
+_SHIFTS = (np.arange(21, dtype=np.uint64) * np.uint64(3))[None, :]
+
+
+def network_keys(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
+    """One exact key per distinct network: inactive blocks' genes zeroed, 3 bits per gene packed
+    into three uint64 words, viewed as one 24-byte value (sortable, comparable)."""
+    g = genomes.copy()
+    mask = active_mask(space, g)
+    g[:, KERNEL] *= mask
+    g[:, EXPAND] *= mask
+    padded = np.zeros((len(g), 63), dtype=np.uint64)
+    padded[:, : g.shape[1]] = g
+    words = (padded.reshape(len(g), 3, 21) << _SHIFTS[:, None, :]).sum(axis=2, dtype=np.uint64)
+    return np.ascontiguousarray(words).view(np.dtype((np.void, 24))).ravel()
 
 
 def exact_minimum(space: SearchSpace, metric: Metric, resolutions: Sequence[int]) -> tuple[float, np.ndarray]:

@@ -20,9 +20,9 @@ from ofa_edge.io import atomic_write_json
 from ofa_edge.paths import pretrained_dir, work_dir
 from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchResult
 from ofa_edge.search.constraints import DEFAULT_DEVICE, DeviceTarget, check_achievable, cost_bounds, device_targets, latency_bounds
-from ofa_edge.search.problem import SearchProblem
+from ofa_edge.search.problem import SearchProblem, network_keys
 from ofa_edge.space.cost import CostModel
-from ofa_edge.space.genome import EXPAND, KERNEL, active_mask, decode
+from ofa_edge.space.genome import decode
 from ofa_edge.space.search_space import SearchSpace
 
 Log = Callable[[str], None]
@@ -48,6 +48,7 @@ class SearchOptions:
     storage: str | None = None
     study: str | None = None
     seed: int = 0
+    refine: int = 0
     measure: bool = True
     progress: bool = True
 
@@ -153,7 +154,21 @@ def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
                    "accuracy": prep.accuracy_info.get("supernet_sha256", prep.accuracy_info.get("proxy"))}
     algo, budget = make_algorithm(opts, fingerprint)
     note(f"algorithm: {opts.algo}, budget {budget} evaluations, seed {opts.seed}")
-    result = algo.search(problem, budget, np.random.default_rng(opts.seed))
+    if opts.refine:
+        if prep.supernet is None:
+            raise UserError("--refine measures subnets for real: it needs a supernet (--supernet), not a proxy.")
+        from ofa_edge.search.refine import refine
+
+        note(f"refinement: {opts.refine} round(s), measuring the 5 best subnets of each (DyNAS-T style)")
+        from ofa_edge.search.accuracy import MeasureSettings
+
+        info = prep.accuracy_info  # measure exactly as the predictor's training data was measured
+        result, rounds = refine(problem, lambda: algo.search(problem, budget, np.random.default_rng(opts.seed)),
+                                prep.supernet, opts.data or str(DEFAULT_ROOT), int(info["n_subnets"]), opts.refine,
+                                settings=MeasureSettings(**info["settings"]), progress=opts.progress)
+        prep.accuracy_info["refinement"] = rounds
+    else:
+        result = algo.search(problem, budget, np.random.default_rng(opts.seed))
     best = result.best_index()
     if best is None:
         raise UserError("the search found no subnet meeting every bound; raise the budget(s) or the number of trials.")
@@ -234,11 +249,8 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
 
 def _unique_feasible(problem: SearchProblem, result: SearchResult) -> tuple[np.ndarray, np.ndarray]:
     """Feasible candidates, one per distinct network (inactive blocks' genes ignored)."""
-    g = result.genomes[result.feasible].copy()
+    g = result.genomes[result.feasible]
     acc = result.accuracy[result.feasible]
-    mask = active_mask(problem.space, g)
-    g[:, KERNEL] *= mask
-    g[:, EXPAND] *= mask
-    _, first = np.unique(g, axis=0, return_index=True)
+    _, first = np.unique(network_keys(problem.space, g), return_index=True)
     first.sort()
     return g[first], acc[first]

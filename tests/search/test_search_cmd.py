@@ -118,3 +118,14 @@ def test_table_space_must_match_supernet(cli, tables_dir, tiny_supernet):
                        "--supernet", str(tiny_supernet["path"]))
     flat = " ".join(err.split())
     assert code == 2 and "is for space 'mbv3-w1.0-imagenet' but the supernet is 'mbv3-w1.0-cifar'" in flat
+
+
+def test_refinement_measures_the_best_for_real(cli, tables_dir, tiny_supernet, tmp_path):
+    code, out, err = cli("search", "--latency", "14ms", "--supernet", str(tiny_supernet["path"]), "--refine", "1",
+                         "--no-measure", "--json", "--out", str(tmp_path / "o"), *FAST)
+    assert code == 0, err
+    rounds = json.loads(out)["accuracy_source"]["refinement"]
+    assert len(rounds) == 1 and len(rounds[0]["measured"]) == 5
+    assert all(0 <= m <= 100 for m in rounds[0]["measured"]) and rounds[0]["train_size"] == 8 + 5
+    code, _, err = cli("search", "--latency", "14ms", "--accuracy-proxy", "macs", "--refine", "1")
+    assert code == 2 and "needs a supernet" in err

@@ -16,7 +16,7 @@ import pytest
 from ofa_edge.errors import UserError
 from ofa_edge.search.storage import open_storage
 
-TRIALS = 12
+TRIALS = 8
 
 
 def _worker(args: list[str], env: dict[str, str], out: str) -> None:

@@ -18,9 +18,8 @@ import numpy as np
 
 from ofa_edge.errors import UserError
 from ofa_edge.search.algorithms.base import SearchResult
-from ofa_edge.search.problem import SearchProblem
+from ofa_edge.search.problem import SearchProblem, network_keys
 from ofa_edge.space.genome import crossover, mutate
-
 
 @dataclass
 class Evolution:
@@ -44,10 +43,11 @@ class Evolution:
     def search(self, problem: SearchProblem, budget: int, rng: np.random.Generator) -> SearchResult:
         start = time.perf_counter()
         generations = max(0, (budget - self.population) // self.children)
-        self._evals = 0
+        self._evals = self._predicted = 0
         pop = self._feasible(problem, problem.sample(self.population, rng),
                              lambda n: problem.sample(n, rng), rng)
         acc = problem.accuracy(pop)
+        self._predicted += len(pop)
         archive_g, archive_a = [pop], [acc]
         history = [float(acc.max())]
         n_par = max(2, int(round(self.population * self.parent_ratio)))
@@ -71,7 +71,7 @@ class Evolution:
                 self._feasible(problem, mutants(n_mut), mutants, rng, parents),
                 self._feasible(problem, crosses(n_cross), crosses, rng, parents),
             ])
-            kid_acc = problem.accuracy(kids)
+            kid_acc = self._accuracy(problem, kids, parents, par_acc)
             archive_g.append(kids), archive_a.append(kid_acc)
             pop = np.concatenate([parents, kids])
             acc = np.concatenate([par_acc, kid_acc])
@@ -79,7 +79,21 @@ class Evolution:
         genomes = np.concatenate(archive_g)
         accuracy = np.concatenate(archive_a)
         return SearchResult(self.name, genomes, accuracy, np.ones(len(genomes), bool), self._evals,
-                            time.perf_counter() - start, history, {"generations": generations})
+                            time.perf_counter() - start, history,
+                            {"generations": generations, "accuracy_predictions": self._predicted})
+
+    def _accuracy(self, problem: SearchProblem, kids: np.ndarray, parents: np.ndarray, par_acc: np.ndarray) -> np.ndarray:
+        """Predict only children that are new networks: a child equal to a parent (inactive genes
+        ignored) or to an earlier child reuses that accuracy. Converged populations repeat a lot."""
+        both = np.concatenate([parents, kids])
+        _, first, inverse = np.unique(network_keys(problem.space, both), return_index=True, return_inverse=True)
+        acc = np.empty(len(first))
+        known = first < len(parents)
+        acc[known] = par_acc[first[known]]
+        if (~known).any():
+            acc[~known] = problem.accuracy(both[first[~known]])
+            self._predicted += int((~known).sum())
+        return acc[inverse.reshape(-1)[len(parents) :]]
 
     def _feasible(self, problem: SearchProblem, genomes: np.ndarray, regenerate: Callable[[int], np.ndarray],
                   rng: np.random.Generator, fallback: np.ndarray | None = None) -> np.ndarray:

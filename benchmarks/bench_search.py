@@ -16,12 +16,14 @@ a download, impossible offline), with an efficiency predictor that queries our t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -79,16 +81,25 @@ def run_ofa(table: LatencyTable, space: SearchSpace, budget_ms: float, seed: int
             return float(table.predict([SubnetConfig.from_dict(arch, SPACE)])[0])
 
     random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
-    enc = MobileNetArchEncoder(image_size_list=list(space.resolutions), ks_list=list(space.kernels),
-                               expand_list=list(space.expands), depth_list=list(space.depths), n_stage=5)
+    enc = MobileNetArchEncoder(
+        image_size_list=list(space.resolutions),
+        ks_list=list(space.kernels),
+        expand_list=list(space.expands),
+        depth_list=list(space.depths),
+        n_stage=5,
+    )
     acc = OFAPredictor(enc, hidden_size=400, n_layers=3, device="cpu")
     finder = EvolutionFinder(TableEfficiency(), acc, population_size=100, max_time_budget=500)
     t0 = time.perf_counter()
-    with torch.no_grad():
+    with torch.no_grad(), contextlib.redirect_stdout(sys.stderr):  # it prints progress on stdout
         _, best = finder.run_evolution_search(budget_ms, verbose=False)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "latency_calls": TableEfficiency.calls,
-            "candidates_per_s": TableEfficiency.calls / seconds, "best_latency_ms": best[2]}
+    return {
+        "seconds": seconds,
+        "latency_calls": TableEfficiency.calls,
+        "candidates_per_s": TableEfficiency.calls / seconds,
+        "best_latency_ms": best[2],
+    }
 
 
 def main() -> None:
@@ -104,23 +115,46 @@ def main() -> None:
     pred, pred_note = stand_in_predictor(space, cost)
     lo, hi = table.predict([space.min(min(space.resolutions))])[0], table.predict([space.max()])[0]
     budget_ms = float(lo + 0.35 * (hi - lo))
-    problem = SearchProblem(space, pred.predict, {"latency": table.predict}, [Bound("latency", budget_ms, "budget")],
-                            resolutions=tuple(r for r in space.resolutions if r in table.resolutions))
+    problem = SearchProblem(
+        space,
+        pred.predict,
+        {"latency": table.predict},
+        [Bound("latency", budget_ms, "budget")],
+        resolutions=tuple(r for r in space.resolutions if r in table.resolutions),
+    )
     check_achievable(problem)
-    out: dict = {"machine": {"cpu": _cpu(), "cores": os.cpu_count(), "threads": os.environ.get("OMP_NUM_THREADS"),
-                             "load_avg_1m": os.getloadavg()[0], "python": platform.python_version()},
-                 "table": table.provenance, "predictor": pred_note, "budget_ms": budget_ms,
-                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    out: dict = {
+        "machine": {
+            "cpu": _cpu(),
+            "cores": os.cpu_count(),
+            "threads": os.environ.get("OMP_NUM_THREADS"),
+            "load_avg_1m": os.getloadavg()[0],
+            "python": platform.python_version(),
+        },
+        "table": table.provenance,
+        "predictor": pred_note,
+        "budget_ms": budget_ms,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
 
     evo = Evolution(population=100)
     runs = [evo.search(problem, evo.budget_for(500), np.random.default_rng(s)) for s in range(args.repeats)]
     secs = [r.seconds for r in runs]
     out["ofa_edge_evolution"] = {
-        "population": 100, "generations": 500, "seconds_median": statistics.median(secs), "seconds_min": min(secs),
-        "evaluations": runs[0].evaluations, "candidates_per_s": runs[0].evaluations / statistics.median(secs),
-        "best_accuracy": [round(r.best_accuracy, 3) for r in runs]}
+        "population": 100,
+        "generations": 500,
+        "seconds_median": statistics.median(secs),
+        "seconds_min": min(secs),
+        "evaluations": runs[0].evaluations,
+        "candidates_per_s": runs[0].evaluations / statistics.median(secs),
+        "best_accuracy": [round(r.best_accuracy, 3) for r in runs],
+    }
     rnd = RandomSearch().search(problem, runs[0].evaluations, np.random.default_rng(0))
-    out["random_equal_evals"] = {"evaluations": rnd.evaluations, "best_accuracy": rnd.best_accuracy, "seconds": rnd.seconds}
+    out["random_equal_evals"] = {
+        "evaluations": rnd.evaluations,
+        "best_accuracy": rnd.best_accuracy,
+        "seconds": rnd.seconds,
+    }
 
     small = args.small_budget
     evo_s = Evolution(population=50)
@@ -130,7 +164,12 @@ def main() -> None:
     t_s = OptunaSearch("tpe").search(problem, e_s.evaluations, np.random.default_rng(0))
     out["equal_evals_small"] = {
         "evaluations": e_s.evaluations,
-        "evolution": {"best_accuracy": e_s.best_accuracy, "seconds": e_s.seconds, "population": 50, "generations": gens},
+        "evolution": {
+            "best_accuracy": e_s.best_accuracy,
+            "seconds": e_s.seconds,
+            "population": 50,
+            "generations": gens,
+        },
         "random": {"best_accuracy": r_s.best_accuracy, "seconds": r_s.seconds},
         "tpe": {"best_accuracy": t_s.best_accuracy, "seconds": t_s.seconds},
     }
@@ -141,7 +180,12 @@ def main() -> None:
 
 def _cpu() -> str:
     try:
-        return subprocess.run(["lscpu"], capture_output=True, text=True).stdout.split("Model name:")[1].splitlines()[0].strip()
+        return (
+            subprocess.run(["lscpu"], capture_output=True, text=True, check=False)
+            .stdout.split("Model name:")[1]
+            .splitlines()[0]
+            .strip()
+        )
     except (OSError, IndexError):
         return platform.processor()
 

@@ -20,11 +20,11 @@ from ofa_edge.data import load_packed
 from ofa_edge.data.transforms import batches, normalize, resize
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
+from ofa_edge.search.predictor import AccuracyPredictor
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import decode, encode, sample
-from ofa_edge.supernet.bn_calibration import recalibrate_bn
-from ofa_edge.search.predictor import AccuracyPredictor
 from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
 from ofa_edge.supernet.network import Supernet
 
@@ -69,8 +69,9 @@ def holdout_split(data_root: str | Path, s: MeasureSettings) -> tuple[torch.Tens
     return data.images[calib], data.images[val], data.labels[val]
 
 
-def measure_top1(net: Supernet, cfg: SubnetConfig, calib: torch.Tensor, val: torch.Tensor, labels: torch.Tensor,
-                 batch_size: int) -> float:
+def measure_top1(
+    net: Supernet, cfg: SubnetConfig, calib: torch.Tensor, val: torch.Tensor, labels: torch.Tensor, batch_size: int
+) -> float:
     """Top-1 (%) of ``cfg`` inside ``net`` after recalibrating its batch norm on ``calib``."""
     sp = net.space
     net.set_active(cfg)
@@ -86,8 +87,15 @@ def measure_top1(net: Supernet, cfg: SubnetConfig, calib: torch.Tensor, val: tor
     return 100.0 * correct / len(labels)
 
 
-def collect(supernet_path: str | Path, data_root: str | Path, n_subnets: int, *, settings: MeasureSettings | None = None,
-            seed: int = 0, progress: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
+def collect(
+    supernet_path: str | Path,
+    data_root: str | Path,
+    n_subnets: int,
+    *,
+    settings: MeasureSettings | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """Genomes ``(n, 46)`` and measured top-1 of ``n_subnets`` seeded random subnets.
 
     Cached subnets are reused; new ones are measured (progress bar on stderr) and the cache
@@ -99,8 +107,14 @@ def collect(supernet_path: str | Path, data_root: str | Path, n_subnets: int, *,
     return encode(space, wanted), top1, info
 
 
-def measure(supernet_path: str | Path, data_root: str | Path, cfgs: list[SubnetConfig], *,
-            settings: MeasureSettings | None = None, progress: bool = True) -> tuple[np.ndarray, dict]:
+def measure(
+    supernet_path: str | Path,
+    data_root: str | Path,
+    cfgs: list[SubnetConfig],
+    *,
+    settings: MeasureSettings | None = None,
+    progress: bool = True,
+) -> tuple[np.ndarray, dict]:
     """Measured top-1 of ``cfgs`` (cache-aware, resumable). Returns (top1, cache info)."""
     settings = settings or MeasureSettings()
     path = cache_path(supernet_path)
@@ -124,8 +138,13 @@ def measure(supernet_path: str | Path, data_root: str | Path, cfgs: list[SubnetC
                 atomic_write_json(path, doc)
                 bar.advance(task)
     top1 = np.array([records[k] for k in keys])
-    return top1, {"cache": str(path), "supernet_sha256": digest, "reused": len(keys) - len(todo),
-                  "measured": len(todo), "settings": asdict(settings)}
+    return top1, {
+        "cache": str(path),
+        "supernet_sha256": digest,
+        "reused": len(keys) - len(todo),
+        "measured": len(todo),
+        "settings": asdict(settings),
+    }
 
 
 def _read_cache(path: Path) -> dict:
@@ -145,9 +164,16 @@ def predictor_path(supernet: str | Path) -> Path:
     return supernet.with_name(supernet.stem + ".predictor.safetensors")
 
 
-def predictor_for(supernet_path: str | Path, data_root: str | Path, n_subnets: int, *,
-                  settings: MeasureSettings | None = None, seed: int = 0, refit: bool = False,
-                  progress: bool = True) -> tuple[AccuracyPredictor, dict]:
+def predictor_for(
+    supernet_path: str | Path,
+    data_root: str | Path,
+    n_subnets: int,
+    *,
+    settings: MeasureSettings | None = None,
+    seed: int = 0,
+    refit: bool = False,
+    progress: bool = True,
+) -> tuple[AccuracyPredictor, dict]:
     """The supernet's accuracy predictor: ``<stem>.predictor.safetensors`` if it was fitted for
     this very checkpoint (same SHA-256), else measure (or reuse) accuracies, fit and save it."""
     path = predictor_path(supernet_path)

@@ -80,7 +80,7 @@ def device_targets(devices: list[str], latencies: list[str], tables: list[str]) 
         for n in devices:
             tab, p = table_for_device(n)
             targets.append(DeviceTarget(n, tab, str(p)))
-    if len(set(t.name for t in targets)) != len(targets):
+    if len({t.name for t in targets}) != len(targets):
         raise UserError(f"a device is given twice ({', '.join(t.name for t in targets)}); give each device once.")
     if len(budgets) > len(targets):
         raise UserError(
@@ -125,8 +125,12 @@ def check_achievable(problem: SearchProblem) -> dict[str, float]:
 def _too_tight(b: Bound, value: float) -> str:
     if b.metric.startswith("latency:"):
         dev = b.metric.split(":", 1)[1]
-        return (f"the latency budget {b.limit:g} ms on {dev} is below the fastest achievable subnet "
-                f"({value:.3f} ms predicted by its table). Raise --latency to at least {value:.3f}ms.")
+        return (
+            f"the latency budget {b.limit:g} ms on {dev} is below the fastest achievable subnet "
+            f"({value:.3f} ms predicted by its table). Raise --latency to at least {value:.3f}ms."
+        )
     what = "--flops (MACs)" if b.metric == "macs" else "--params"
-    return (f"{what} {b.limit:,.0f} is below the smallest achievable subnet ({value:,.0f}). "
-            f"Raise {what.split()[0]} to at least {value / 1e6:.2f}M.")
+    return (
+        f"{what} {b.limit:,.0f} is below the smallest achievable subnet ({value:,.0f}). "
+        f"Raise {what.split()[0]} to at least {value / 1e6:.2f}M."
+    )

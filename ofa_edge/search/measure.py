@@ -18,8 +18,15 @@ from ofa_edge.space.config import SubnetConfig
 from ofa_edge.supernet.network import Supernet
 
 
-def measure_onnxruntime(cfg: SubnetConfig, num_classes: int, *, threads: int = 1, warmup: int = 10,
-                        runs: int = 50, net: Supernet | None = None) -> dict:
+def measure_onnxruntime(
+    cfg: SubnetConfig,
+    num_classes: int,
+    *,
+    threads: int = 1,
+    warmup: int = 10,
+    runs: int = 50,
+    net: Supernet | None = None,
+) -> dict:
     """Median/mean/std (ms) of ``runs`` batch-1 inferences of ``cfg`` on ONNX Runtime's CPU provider."""
     import onnxruntime as ort
 
@@ -41,5 +48,11 @@ def measure_onnxruntime(cfg: SubnetConfig, num_classes: int, *, threads: int = 1
         t0 = time.perf_counter()
         sess.run(None, feed)
         times[i] = (time.perf_counter() - t0) * 1e3
-    return {"median_ms": float(np.median(times)), "mean_ms": float(times.mean()), "std_ms": float(times.std()),
-            "runs": runs, "threads": threads, "backend": f"onnxruntime {ort.__version__} CPUExecutionProvider"}
+    return {
+        "median_ms": float(np.median(times)),
+        "mean_ms": float(times.mean()),
+        "std_ms": float(times.std()),
+        "runs": runs,
+        "threads": threads,
+        "backend": f"onnxruntime {ort.__version__} CPUExecutionProvider",
+    }

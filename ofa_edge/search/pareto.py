@@ -31,8 +31,13 @@ def write_csv(path: str | Path, rows: Sequence[dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def plot_fronts(path: str | Path, fronts: dict[str, tuple[np.ndarray, np.ndarray]], budgets: dict[str, float | None],
-                chosen: dict[str, tuple[float, float]], accuracy_label: str) -> None:
+def plot_fronts(
+    path: str | Path,
+    fronts: dict[str, tuple[np.ndarray, np.ndarray]],
+    budgets: dict[str, float | None],
+    chosen: dict[str, tuple[float, float]],
+    accuracy_label: str,
+) -> None:
     """One panel per device: the front (latency, accuracy), its budget line and the chosen subnet."""
     import matplotlib
 

@@ -37,8 +37,15 @@ class FitReport:
 class AccuracyPredictor:
     """Predicts top-1 (%) of a subnet from its genome."""
 
-    def __init__(self, space: SearchSpace, weights: list[np.ndarray], biases: list[np.ndarray], base: float,
-                 report: FitReport | None = None, meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        weights: list[np.ndarray],
+        biases: list[np.ndarray],
+        base: float,
+        report: FitReport | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
         self.space = space
         self.weights = [np.ascontiguousarray(w, dtype=np.float32) for w in weights]
         self.biases = [b.astype(np.float32) for b in biases]
@@ -62,8 +69,18 @@ class AccuracyPredictor:
 
     # -------------------------------------------------------------- fitting
     @classmethod
-    def fit(cls, space: SearchSpace, genomes: np.ndarray, top1: np.ndarray, *, hidden: int = 400, layers: int = 3,
-            epochs: int = 300, test_fraction: float = 0.2, seed: int = 0) -> AccuracyPredictor:
+    def fit(
+        cls,
+        space: SearchSpace,
+        genomes: np.ndarray,
+        top1: np.ndarray,
+        *,
+        hidden: int = 400,
+        layers: int = 3,
+        epochs: int = 300,
+        test_fraction: float = 0.2,
+        seed: int = 0,
+    ) -> AccuracyPredictor:
         """Fit on measured accuracies; a seeded ``test_fraction`` is held out for RMSE and Kendall tau."""
         import torch
         from scipy.stats import kendalltau
@@ -73,7 +90,7 @@ class AccuracyPredictor:
             raise UserError(f"need at least 5 measured subnets to fit an accuracy predictor, got {len(top1)}.")
         rng = np.random.default_rng(seed)
         order = rng.permutation(len(top1))
-        n_test = max(1, int(round(test_fraction * len(top1))))
+        n_test = max(1, round(test_fraction * len(top1)))
         test, train = order[:n_test], order[n_test:]
         base = float(top1[train].mean())
         torch.manual_seed(seed)
@@ -99,7 +116,9 @@ class AccuracyPredictor:
                 grads = torch.autograd.grad(loss, params)
                 adam.step(grads, lr)
         linears = [m for m in net if isinstance(m, torch.nn.Linear)]
-        pred = cls(space, [m.weight.detach().numpy().T for m in linears], [m.bias.detach().numpy() for m in linears], base)
+        pred = cls(
+            space, [m.weight.detach().numpy().T for m in linears], [m.bias.detach().numpy() for m in linears], base
+        )
         p = pred.predict(genomes[test])
         rmse = float(np.sqrt(np.mean((p - top1[test]) ** 2)))
         tau = float(kendalltau(p, top1[test]).statistic) if len(test) > 1 else float("nan")
@@ -112,8 +131,13 @@ class AccuracyPredictor:
         from safetensors.numpy import save_file
 
         self.meta.update(meta or {})
-        header = {"format": FORMAT, "space": self.space.name, "base": self.base,
-                  "report": asdict(self.report) if self.report else None, **self.meta}
+        header = {
+            "format": FORMAT,
+            "space": self.space.name,
+            "base": self.base,
+            "report": asdict(self.report) if self.report else None,
+            **self.meta,
+        }
         tensors = {}
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             tensors[f"layers.{i}.weight"] = np.ascontiguousarray(w)
@@ -128,7 +152,7 @@ class AccuracyPredictor:
         try:
             with safe_open(str(path), framework="numpy") as f:
                 header = json.loads((f.metadata() or {}).get("ofa_edge", "{}"))
-                n = len([k for k in f.keys() if k.endswith(".weight")])
+                n = len([k for k in f.keys() if k.endswith(".weight")])  # noqa: SIM118 - safe_open is not iterable
                 weights = [f.get_tensor(f"layers.{i}.weight") for i in range(n)]
                 biases = [f.get_tensor(f"layers.{i}.bias") for i in range(n)]
         except (SafetensorError, OSError, json.JSONDecodeError) as e:

@@ -21,9 +21,18 @@ from ofa_edge.space.genome import decode
 from ofa_edge.space.search_space import SearchSpace
 
 
-def refine(problem: SearchProblem, search: Callable[[], SearchResult], supernet: str | Path, data_root: str | Path,
-           n_samples: int, rounds: int, per_round: int = 5, *, settings: MeasureSettings | None = None,
-           progress: bool = True) -> tuple[SearchResult, list[dict]]:
+def refine(
+    problem: SearchProblem,
+    search: Callable[[], SearchResult],
+    supernet: str | Path,
+    data_root: str | Path,
+    n_samples: int,
+    rounds: int,
+    per_round: int = 5,
+    *,
+    settings: MeasureSettings | None = None,
+    progress: bool = True,
+) -> tuple[SearchResult, list[dict]]:
     """Run ``rounds`` measure-refit-search rounds; returns the last result and per-round logs
     (measured vs predicted top-1 of the subnets measured, refitted predictor quality)."""
     genomes, top1, _ = collect(supernet, data_root, n_samples, settings=settings, progress=progress)
@@ -36,8 +45,16 @@ def refine(problem: SearchProblem, search: Callable[[], SearchResult], supernet:
         genomes, top1 = np.concatenate([genomes, best]), np.concatenate([top1, measured])
         pred = AccuracyPredictor.fit(problem.space, genomes, top1, seed=r + 1)
         problem.accuracy = pred.predict
-        log.append({"round": r + 1, "measured": measured.tolist(), "predicted_before": predicted.tolist(),
-                    "rmse": pred.report.rmse, "kendall_tau": pred.report.kendall_tau, "train_size": len(top1)})
+        log.append(
+            {
+                "round": r + 1,
+                "measured": measured.tolist(),
+                "predicted_before": predicted.tolist(),
+                "rmse": pred.report.rmse,
+                "kendall_tau": pred.report.kendall_tau,
+                "train_size": len(top1),
+            }
+        )
         result = search()
     return result, log
 

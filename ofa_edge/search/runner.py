@@ -19,7 +19,14 @@ from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.paths import pretrained_dir, work_dir
 from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchResult
-from ofa_edge.search.constraints import DEFAULT_DEVICE, DeviceTarget, check_achievable, cost_bounds, device_targets, latency_bounds
+from ofa_edge.search.constraints import (
+    DEFAULT_DEVICE,
+    DeviceTarget,
+    check_achievable,
+    cost_bounds,
+    device_targets,
+    latency_bounds,
+)
 from ofa_edge.search.problem import SearchProblem, network_keys
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import decode
@@ -73,8 +80,10 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     for t in targets:
         note(f"latency table for {t.name}: {t.table_path} ({t.table.provenance.get('kind', 'unknown')})")
         if t.table.estimated:
-            warn(f"the latency table of {t.name} is ESTIMATED ({t.table.provenance.get('method', 'analytic model')}), "
-                 f"not measured: predicted latencies may be far off. Run `ofa-edge profile --device {t.name}` to measure.")
+            warn(
+                f"the latency table of {t.name} is ESTIMATED ({t.table.provenance.get('method', 'analytic model')}), "
+                f"not measured: predicted latencies may be far off. Run `ofa-edge profile --device {t.name}` to measure."
+            )
     space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note)
     for t in targets:
         if t.table.space != space.name:
@@ -100,6 +109,8 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
     from ofa_edge.supernet.checkpoint import read_metadata
 
     supernet = opts.supernet
+    if supernet is not None and opts.accuracy_proxy is not None:
+        raise UserError("give either --supernet (predicted accuracy) or --accuracy-proxy (a proxy), not both.")
     if supernet is None and opts.accuracy_proxy is None:
         default = pretrained_dir() / "supernet.safetensors"
         if not default.is_file():
@@ -117,7 +128,9 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
         if info.get("reused"):
             note(f"accuracy predictor: {info['predictor']} (fitted for this supernet)")
         else:
-            note(f"accuracy predictor: fitted on {opts.samples} measured subnets (data {data}), saved to {info['predictor']}")
+            note(
+                f"accuracy predictor: fitted on {opts.samples} measured subnets (data {data}), saved to {info['predictor']}"
+            )
         if pred.report:
             r = pred.report
             note(f"predictor held-out RMSE {r.rmse:.2f} pt, Kendall tau {r.kendall_tau:.3f} ({r.n_test} subnets)")
@@ -150,8 +163,11 @@ def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
     """Prepare, search, write outputs; returns the JSON report."""
     prep = prepare(opts, note, warn)
     problem = prep.problem
-    fingerprint = {"space": problem.space.name, "bounds": [[b.metric, b.limit] for b in problem.bounds],
-                   "accuracy": prep.accuracy_info.get("supernet_sha256", prep.accuracy_info.get("proxy"))}
+    fingerprint = {
+        "space": problem.space.name,
+        "bounds": [[b.metric, b.limit] for b in problem.bounds],
+        "accuracy": prep.accuracy_info.get("supernet_sha256", prep.accuracy_info.get("proxy")),
+    }
     algo, budget = make_algorithm(opts, fingerprint)
     note(f"algorithm: {opts.algo}, budget {budget} evaluations, seed {opts.seed}")
     if opts.refine:
@@ -163,9 +179,16 @@ def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
         from ofa_edge.search.accuracy import MeasureSettings
 
         info = prep.accuracy_info  # measure exactly as the predictor's training data was measured
-        result, rounds = refine(problem, lambda: algo.search(problem, budget, np.random.default_rng(opts.seed)),
-                                prep.supernet, opts.data or str(DEFAULT_ROOT), int(info["n_subnets"]), opts.refine,
-                                settings=MeasureSettings(**info["settings"]), progress=opts.progress)
+        result, rounds = refine(
+            problem,
+            lambda: algo.search(problem, budget, np.random.default_rng(opts.seed)),
+            prep.supernet,
+            opts.data or str(DEFAULT_ROOT),
+            int(info["n_subnets"]),
+            opts.refine,
+            settings=MeasureSettings(**info["settings"]),
+            progress=opts.progress,
+        )
         prep.accuracy_info["refinement"] = rounds
     else:
         result = algo.search(problem, budget, np.random.default_rng(opts.seed))
@@ -186,10 +209,15 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
 
     def row(i: int, cfg: Any) -> dict[str, Any]:
         j = order[i]
-        return {"rank": i + 1, "accuracy": float(acc[j]),
-                "latency_ms": {t.name: float(metrics[t.metric][j]) for t in prep.targets},
-                "macs": float(metrics["macs"][j]), "params": float(metrics["params"][j]),
-                "subnet": cfg.to_dict(), "describe": cfg.describe()}
+        return {
+            "rank": i + 1,
+            "accuracy": float(acc[j]),
+            "latency_ms": {t.name: float(metrics[t.metric][j]) for t in prep.targets},
+            "macs": float(metrics["macs"][j]),
+            "params": float(metrics["params"][j]),
+            "subnet": cfg.to_dict(),
+            "describe": cfg.describe(),
+        }
 
     top = [row(i, c) for i, c in enumerate(cfgs)]
     chosen = cfgs[0]
@@ -204,17 +232,33 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         idx = np.flatnonzero(ok)[pareto_front(all_acc[ok], all_m[t.metric][ok])]
         fronts[t.name] = (all_m[t.metric][idx], all_acc[idx])
         feasible = problem.violation(all_g[idx]) <= 0
-        for cfg, a, lat, ok_ in zip(decode(problem.space, all_g[idx]), all_acc[idx], all_m[t.metric][idx], feasible,
-                                    strict=True):
-            front_rows.append({"device": t.name, "latency_ms": float(lat), "accuracy": float(a), "feasible": bool(ok_),
-                               "subnet": cfg.to_json()})
+        for cfg, a, lat, ok_ in zip(
+            decode(problem.space, all_g[idx]), all_acc[idx], all_m[t.metric][idx], feasible, strict=True
+        ):
+            front_rows.append(
+                {
+                    "device": t.name,
+                    "latency_ms": float(lat),
+                    "accuracy": float(a),
+                    "feasible": bool(ok_),
+                    "subnet": cfg.to_json(),
+                }
+            )
     chosen_pts = {t.name: (top[0]["latency_ms"][t.name], top[0]["accuracy"]) for t in prep.targets}
     chosen.save(out / "subnet.json")
     write_csv(out / "pareto.csv", front_rows)
-    plot_fronts(out / "pareto.png", fronts, {t.name: t.budget_ms for t in prep.targets}, chosen_pts, problem.accuracy_name)
+    plot_fronts(
+        out / "pareto.png", fronts, {t.name: t.budget_ms for t in prep.targets}, chosen_pts, problem.accuracy_name
+    )
     devices = {
-        t.name: {"budget_ms": t.budget_ms, "predicted_ms": top[0]["latency_ms"][t.name], "table": t.table_path,
-                 "estimated": t.table.estimated, "fastest_ms": prep.minima.get(t.metric), "provenance": t.table.provenance}
+        t.name: {
+            "budget_ms": t.budget_ms,
+            "predicted_ms": top[0]["latency_ms"][t.name],
+            "table": t.table_path,
+            "estimated": t.table.estimated,
+            "fastest_ms": prep.minima.get(t.metric),
+            "provenance": t.table.provenance,
+        }
         for t in prep.targets
     }
     measured = None
@@ -227,21 +271,46 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         measured = measure_onnxruntime(chosen, prep.cost.num_classes, threads=threads)
         devices[DEFAULT_DEVICE]["measured"] = measured
     first = prep.targets[0]
-    predicted = {"latency_ms": top[0]["latency_ms"][first.name], "accuracy": top[0]["accuracy"],
-                 "macs": top[0]["macs"], "params": top[0]["params"]}
-    last = {"subnet": chosen.to_dict(), "supernet": prep.supernet, "device": first.name, "devices": devices,
-            "predicted": predicted, "latency_table": first.table.provenance}
+    predicted = {
+        "latency_ms": top[0]["latency_ms"][first.name],
+        "accuracy": top[0]["accuracy"],
+        "macs": top[0]["macs"],
+        "params": top[0]["params"],
+    }
+    last = {
+        "subnet": chosen.to_dict(),
+        "supernet": prep.supernet,
+        "device": first.name,
+        "devices": devices,
+        "predicted": predicted,
+        "latency_table": first.table.provenance,
+    }
     atomic_write_json(work_dir() / "last_search.json", last)
     report = {
-        "subnet": chosen.to_dict(), "describe": chosen.describe(), "supernet": prep.supernet,
-        "accuracy_source": prep.accuracy_info, "accuracy_name": problem.accuracy_name,
+        "subnet": chosen.to_dict(),
+        "describe": chosen.describe(),
+        "supernet": prep.supernet,
+        "accuracy_source": prep.accuracy_info,
+        "accuracy_name": problem.accuracy_name,
         "bounds": [{"metric": b.metric, "limit": b.limit, "label": b.label} for b in problem.bounds],
-        "devices": devices, "predicted": predicted, "top_k": top,
-        "search": {"algorithm": result.algorithm, "evaluations": result.evaluations, "seconds": result.seconds,
-                   "candidates_per_s": result.evaluations / max(result.seconds, 1e-9), "seed": opts.seed,
-                   "feasible_unique": int(len(acc)), **result.extra},
-        "files": {"subnet": str(out / "subnet.json"), "pareto_csv": str(out / "pareto.csv"),
-                  "pareto_png": str(out / "pareto.png"), "last_search": str(work_dir() / "last_search.json")},
+        "devices": devices,
+        "predicted": predicted,
+        "top_k": top,
+        "search": {
+            "algorithm": result.algorithm,
+            "evaluations": result.evaluations,
+            "seconds": result.seconds,
+            "candidates_per_s": result.evaluations / max(result.seconds, 1e-9),
+            "seed": opts.seed,
+            "feasible_unique": len(acc),
+            **result.extra,
+        },
+        "files": {
+            "subnet": str(out / "subnet.json"),
+            "pareto_csv": str(out / "pareto.csv"),
+            "pareto_png": str(out / "pareto.png"),
+            "last_search": str(work_dir() / "last_search.json"),
+        },
     }
     atomic_write_json(out / "search.json", report)
     return report

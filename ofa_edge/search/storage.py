@@ -53,7 +53,7 @@ def open_storage(url: str | None) -> Any:
     while True:
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-        except Exception as e:  # SQLAlchemy raises many types for a bad URL or an unreachable server
+        except Exception as e:  # noqa: BLE001 - SQLAlchemy raises many types (bad URL, unreachable server)
             # Workers starting together race to create the schema: one wins, the others retry.
             attempt += 1
             if "IntegrityError" in type(e).__name__ + str(e) and attempt < _RETRIES:

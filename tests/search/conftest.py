@@ -17,8 +17,15 @@ from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 SPACE = "mbv3-w1.0-cifar"
 
 
-def estimated_table(device: str, space: str = SPACE, *, gmacs_per_s: float = 2.0, overhead_ms: float = 0.01,
-                    num_classes: int = 10, resolutions: tuple[int, ...] | None = None) -> LatencyTable:
+def estimated_table(
+    device: str,
+    space: str = SPACE,
+    *,
+    gmacs_per_s: float = 2.0,
+    overhead_ms: float = 0.01,
+    num_classes: int = 10,
+    resolutions: tuple[int, ...] | None = None,
+) -> LatencyTable:
     """A complete table whose entries are ``macs / (gmacs_per_s * 1e6) + overhead_ms`` (ms)."""
     sp = SearchSpace.get(space)
     res = list(resolutions or sp.resolutions)
@@ -37,8 +44,12 @@ def estimated_table(device: str, space: str = SPACE, *, gmacs_per_s: float = 2.0
                 for e in sp.expands:
                     shape = sp.block_shape(r, b, k, e)
                     put(shape.key(), shape.macs())
-    prov = {"device": device, "kind": "estimated", "backend": "analytic",
-            "method": f"MACs / {gmacs_per_s} GMAC/s + {overhead_ms} ms per layer (test model)"}
+    prov = {
+        "device": device,
+        "kind": "estimated",
+        "backend": "analytic",
+        "method": f"MACs / {gmacs_per_s} GMAC/s + {overhead_ms} ms per layer (test model)",
+    }
     return LatencyTable(space, num_classes, res, prov, entries, complete=True)
 
 

@@ -6,7 +6,6 @@ from ofa_edge.search.constraints import check_achievable, cost_bounds, device_ta
 from ofa_edge.search.problem import SearchProblem
 from ofa_edge.space import CostModel, SearchSpace
 
-
 SPACE = "mbv3-w1.0-cifar"
 
 

@@ -4,7 +4,6 @@ from ofa_edge.search.predictor import AccuracyPredictor
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space.genome import sample
 
-
 SPACE = "mbv3-w1.0-cifar"
 
 

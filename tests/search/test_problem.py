@@ -5,7 +5,6 @@ from ofa_edge.search.problem import Bound, SearchProblem, exact_minimum
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space.genome import sample
 
-
 SPACE = "mbv3-w1.0-cifar"
 
 

@@ -6,9 +6,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ofa_edge.latency.table import LatencyTable
@@ -23,7 +21,7 @@ def no_pretrained(tmp_path, monkeypatch):
 
 
 def test_latency_only_uses_embedded_supernet_or_exits_2(cli, tables_dir, no_pretrained):
-    code, out, err = cli("search", "--latency", "15ms")
+    code, _, err = cli("search", "--latency", "15ms")
     assert code == 2
     assert "--supernet" in err and "--accuracy-proxy macs" in err and "no-pretrained" in err
     assert "device: x86-cpu (default" in err
@@ -31,8 +29,19 @@ def test_latency_only_uses_embedded_supernet_or_exits_2(cli, tables_dir, no_pret
 
 def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_path):
     out_dir = tmp_path / "out"
-    code, out, err = cli("search", "--latency", "14ms", "--supernet", str(tiny_supernet["path"]), "--out",
-                         str(out_dir), "--json", "--top-k", "3", *FAST)
+    code, out, err = cli(
+        "search",
+        "--latency",
+        "14ms",
+        "--supernet",
+        str(tiny_supernet["path"]),
+        "--out",
+        str(out_dir),
+        "--json",
+        "--top-k",
+        "3",
+        *FAST,
+    )
     assert code == 0, err
     r = json.loads(out)
     assert "ESTIMATED" in err and "device: x86-cpu (default" in err and "Kendall tau" in err
@@ -41,8 +50,11 @@ def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_pa
     table = LatencyTable.load(tables_dir / "x86-cpu.json")
     assert table.predict([cfg])[0] <= 14.0
     assert r["predicted"]["latency_ms"] == pytest.approx(table.predict([cfg])[0])
-    assert r["predicted"]["accuracy"] == pytest.approx(tiny_supernet["predictor"].predict(
-        __import__("ofa_edge.space.genome", fromlist=["encode"]).encode(cfg.search_space, [cfg]))[0])
+    assert r["predicted"]["accuracy"] == pytest.approx(
+        tiny_supernet["predictor"].predict(
+            __import__("ofa_edge.space.genome", fromlist=["encode"]).encode(cfg.search_space, [cfg])
+        )[0]
+    )
     assert len(r["top_k"]) == 3 and r["top_k"][0]["accuracy"] >= r["top_k"][-1]["accuracy"]
     measured = r["devices"]["x86-cpu"]["measured"]
     assert measured["median_ms"] > 0 and "onnxruntime" in measured["backend"]
@@ -57,9 +69,26 @@ def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_pa
 
 
 def test_two_devices_and_cost_bounds_are_all_met(cli, tables_dir, tmp_path):
-    code, out, err = cli("search", "--device", "x86-cpu", "--latency", "16ms", "--device", "slow-board",
-                         "--latency", "80ms", "--params", "3M", "--flops", "60M", "--accuracy-proxy", "macs",
-                         "--json", "--no-measure", *FAST)
+    code, out, err = cli(
+        "search",
+        "--device",
+        "x86-cpu",
+        "--latency",
+        "16ms",
+        "--device",
+        "slow-board",
+        "--latency",
+        "80ms",
+        "--params",
+        "3M",
+        "--flops",
+        "60M",
+        "--accuracy-proxy",
+        "macs",
+        "--json",
+        "--no-measure",
+        *FAST,
+    )
     assert code == 0, err
     r = json.loads(out)
     cfg = SubnetConfig.from_dict(r["subnet"])
@@ -76,8 +105,21 @@ def test_same_seed_same_subnet(cli, tables_dir):
     args = ["search", "--latency", "15ms", "--accuracy-proxy", "macs", "--json", "--no-measure", *FAST]
     runs = [json.loads(cli(*args, "--seed", "3")[1])["subnet"] for _ in range(2)]
     assert runs[0] == runs[1]
-    tpe = ["search", "--latency", "30ms", "--accuracy-proxy", "macs", "--json", "--no-measure", "--algo", "tpe",
-           "--trials", "15", "--seed", "3"]
+    tpe = [
+        "search",
+        "--latency",
+        "30ms",
+        "--accuracy-proxy",
+        "macs",
+        "--json",
+        "--no-measure",
+        "--algo",
+        "tpe",
+        "--trials",
+        "15",
+        "--seed",
+        "3",
+    ]
     assert json.loads(cli(*tpe)[1])["subnet"] == json.loads(cli(*tpe)[1])["subnet"]
 
 
@@ -95,8 +137,8 @@ def test_same_seed_same_subnet(cli, tables_dir):
     ],
 )
 def test_bad_input_exits_2(cli, tables_dir, args, needles):
-    code, out, err = cli("search", "--accuracy-proxy", "macs", *args) if "--accuracy-proxy" not in args else cli(
-        "search", *args)
+    extra = [] if "--accuracy-proxy" in args else ["--accuracy-proxy", "macs"]
+    code, _, err = cli("search", *extra, *args)
     assert code == 2, err
     flat = " ".join(err.split())
     for n in needles:
@@ -114,15 +156,34 @@ def test_fastest_achievable_is_exact(cli, tables_dir):
 
 
 def test_table_space_must_match_supernet(cli, tables_dir, tiny_supernet):
-    code, _, err = cli("search", "--latency", "15ms", "--table", str(tables_dir / "big-board.json"),
-                       "--supernet", str(tiny_supernet["path"]))
+    code, _, err = cli(
+        "search",
+        "--latency",
+        "15ms",
+        "--table",
+        str(tables_dir / "big-board.json"),
+        "--supernet",
+        str(tiny_supernet["path"]),
+    )
     flat = " ".join(err.split())
     assert code == 2 and "is for space 'mbv3-w1.0-imagenet' but the supernet is 'mbv3-w1.0-cifar'" in flat
 
 
 def test_refinement_measures_the_best_for_real(cli, tables_dir, tiny_supernet, tmp_path):
-    code, out, err = cli("search", "--latency", "14ms", "--supernet", str(tiny_supernet["path"]), "--refine", "1",
-                         "--no-measure", "--json", "--out", str(tmp_path / "o"), *FAST)
+    code, out, err = cli(
+        "search",
+        "--latency",
+        "14ms",
+        "--supernet",
+        str(tiny_supernet["path"]),
+        "--refine",
+        "1",
+        "--no-measure",
+        "--json",
+        "--out",
+        str(tmp_path / "o"),
+        *FAST,
+    )
     assert code == 0, err
     rounds = json.loads(out)["accuracy_source"]["refinement"]
     assert len(rounds) == 1 and len(rounds[0]["measured"]) == 5

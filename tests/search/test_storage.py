@@ -39,9 +39,27 @@ def _workers(tables_dir: Path, storage: str, study: str, tmp: Path) -> list[dict
     ctx = multiprocessing.get_context("fork")
     procs = []
     for seed in (1, 2):
-        args = ["search", "--latency", "30ms", "--accuracy-proxy", "macs", "--algo", "tpe", "--trials", str(TRIALS),
-                "--storage", storage, "--study", study, "--seed", str(seed), "--no-measure", "--json",
-                "--out", str(tmp / f"w{seed}")]
+        args = [
+            "search",
+            "--latency",
+            "30ms",
+            "--accuracy-proxy",
+            "macs",
+            "--algo",
+            "tpe",
+            "--trials",
+            str(TRIALS),
+            "--storage",
+            storage,
+            "--study",
+            study,
+            "--seed",
+            str(seed),
+            "--no-measure",
+            "--json",
+            "--out",
+            str(tmp / f"w{seed}"),
+        ]
         p = ctx.Process(target=_worker, args=(args, env, str(tmp / f"w{seed}.json")))
         p.start()
         procs.append(p)
@@ -73,8 +91,21 @@ def test_study_of_another_problem_is_refused(tables_dir, tmp_path):
 
     storage = str(tmp_path / "s.db")
     url = f"sqlite:///{storage}"
-    args = ["search", "--accuracy-proxy", "macs", "--algo", "tpe", "--trials", "3", "--storage", url, "--study", "s",
-            "--no-measure", "--json"]
+    args = [
+        "search",
+        "--accuracy-proxy",
+        "macs",
+        "--algo",
+        "tpe",
+        "--trials",
+        "3",
+        "--storage",
+        url,
+        "--study",
+        "s",
+        "--no-measure",
+        "--json",
+    ]
     assert main([*args, "--latency", "95ms"]) == 0
     assert main([*args, "--latency", "90ms"]) == 2
 
@@ -99,7 +130,9 @@ def postgres():
     bins += sorted(Path("/usr/lib/postgresql").glob("*/bin"))
     bindir = next((b for b in bins if all((b / x).exists() for x in ("initdb", "pg_ctl", "createdb"))), None)
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (initdb, pg_ctl, createdb): CI must `apt-get install postgresql`")
+        pytest.skip(
+            "PostgreSQL server binaries not found (initdb, pg_ctl, createdb): CI must `apt-get install postgresql`"
+        )
     import importlib.util
 
     if not any(importlib.util.find_spec(m) for m in ("psycopg2", "psycopg")):
@@ -114,11 +147,20 @@ def postgres():
     if as_user:
         shutil.chown(root, "postgres")
     data, port = root / "data", _free_port()
-    run = lambda *a: subprocess.run([*as_user, *a], check=True, capture_output=True, text=True, timeout=120)  # noqa: E731
+    run = lambda *a: subprocess.run([*as_user, *a], check=True, capture_output=True, text=True, timeout=120)
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start")
+        run(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(root / "log"),
+            "-o",
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
+            "start",
+        )
     except subprocess.CalledProcessError as e:
         shutil.rmtree(root, ignore_errors=True)
         pytest.skip(f"could not start a PostgreSQL cluster: {e.stderr.strip()[:300]}")

@@ -58,8 +58,13 @@ class OptunaSearch:
         sampler = self._sampler(seed, None if use_set else _constraints_from_attrs)
         directions = ["maximize"] if self.sampler == "tpe" else ["maximize", "minimize"]
         try:
-            study = optuna.create_study(storage=open_storage(self.storage), study_name=self.study_name, sampler=sampler,
-                                        directions=directions, load_if_exists=True)
+            study = optuna.create_study(
+                storage=open_storage(self.storage),
+                study_name=self.study_name,
+                sampler=sampler,
+                directions=directions,
+                load_if_exists=True,
+            )
         except ValueError as e:  # e.g. existing study with other directions
             raise UserError(f"cannot use study '{self.study_name}': {e}") from None
         self._check_fingerprint(study)
@@ -70,8 +75,10 @@ class OptunaSearch:
         def objective(trial: optuna.Trial) -> float | tuple[float, float]:
             g = _suggest(trial, space, res_choices)
             scores = problem.evaluate(g, metrics=[second] if self.sampler == "nsga2" else [])
-            excess = [float(scores.metrics.get(b.metric, problem.metrics[b.metric](g))[0] / b.limit - 1)
-                      for b in problem.bounds]
+            excess = [
+                float(scores.metrics.get(b.metric, problem.metrics[b.metric](g))[0] / b.limit - 1)
+                for b in problem.bounds
+            ]
             if use_set:
                 for b, v in zip(problem.bounds, excess, strict=True):
                     trial.set_constraint(b.metric, v)
@@ -83,10 +90,21 @@ class OptunaSearch:
         study.optimize(objective, n_trials=budget, gc_after_trial=False)
         genomes, accs, feas = _archive(study, space, res_choices)
         history = list(np.fmax.accumulate(np.where(feas, accs, np.nan))) if len(accs) else []
-        return SearchResult(self.name, genomes, accs, feas, budget, time.perf_counter() - start,
-                            [float(h) for h in history],
-                            {"study": study.study_name, "storage": self.storage, "trials_in_study": len(accs),
-                             "constraint_api": "Trial.set_constraint" if use_set else "constraints_func"})
+        return SearchResult(
+            self.name,
+            genomes,
+            accs,
+            feas,
+            budget,
+            time.perf_counter() - start,
+            [float(h) for h in history],
+            {
+                "study": study.study_name,
+                "storage": self.storage,
+                "trials_in_study": len(accs),
+                "constraint_api": "Trial.set_constraint" if use_set else "constraints_func",
+            },
+        )
 
     def _sampler(self, seed: int, constraints_func: Any) -> Any:
         import optuna
@@ -125,7 +143,9 @@ def _suggest(trial: Any, space: Any, res_choices: list[int]) -> np.ndarray:
         g[0, 1 + s] = space.depths.index(trial.suggest_categorical(f"d{s}", list(space.depths)))
     for b in range(NUM_BLOCKS):
         g[0, 1 + NUM_STAGES + b] = space.kernels.index(trial.suggest_categorical(f"k{b}", list(space.kernels)))
-        g[0, 1 + NUM_STAGES + NUM_BLOCKS + b] = space.expands.index(trial.suggest_categorical(f"e{b}", list(space.expands)))
+        g[0, 1 + NUM_STAGES + NUM_BLOCKS + b] = space.expands.index(
+            trial.suggest_categorical(f"e{b}", list(space.expands))
+        )
     return g
 
 
@@ -141,7 +161,9 @@ def _archive(study: Any, space: Any, res_choices: list[int]) -> tuple[np.ndarray
         p = t.params
         genomes[i, 0] = space.resolutions.index(p["resolution"])
         genomes[i, 1 : 1 + NUM_STAGES] = [space.depths.index(p[f"d{s}"]) for s in range(NUM_STAGES)]
-        genomes[i, 1 + NUM_STAGES : 1 + NUM_STAGES + NUM_BLOCKS] = [space.kernels.index(p[f"k{b}"]) for b in range(NUM_BLOCKS)]
+        genomes[i, 1 + NUM_STAGES : 1 + NUM_STAGES + NUM_BLOCKS] = [
+            space.kernels.index(p[f"k{b}"]) for b in range(NUM_BLOCKS)
+        ]
         genomes[i, 1 + NUM_STAGES + NUM_BLOCKS :] = [space.expands.index(p[f"e{b}"]) for b in range(NUM_BLOCKS)]
         accs[i] = t.values[0]
         cons = t.constraints if hasattr(t, "constraints") and t.constraints else _constraints_from_attrs(t)

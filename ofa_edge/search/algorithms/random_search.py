@@ -31,5 +31,12 @@ class RandomSearch:
             genomes.append(g), accs.append(acc), feas.append(ok)
             done += len(g)
             history.append(float(np.nanmax(np.concatenate(accs))) if np.concatenate(feas).any() else float("nan"))
-        return SearchResult(self.name, np.concatenate(genomes), np.concatenate(accs), np.concatenate(feas), done,
-                            time.perf_counter() - start, history)
+        return SearchResult(
+            self.name,
+            np.concatenate(genomes),
+            np.concatenate(accs),
+            np.concatenate(feas),
+            done,
+            time.perf_counter() - start,
+            history,
+        )

@@ -44,8 +44,10 @@ def _problem(setting, rng):
     metrics = {"latency:fast": fast.predict, "latency:slow": slow.predict, "macs": cost.macs, "params": cost.params}
     lo_f, hi_f = fast.predict([sp.min(24)])[0], fast.predict([sp.max()])[0]
     lo_s, hi_s = slow.predict([sp.min(24)])[0], slow.predict([sp.max(28)])[0]
-    bounds = [Bound("latency:fast", lo_f + rng.uniform(0.02, 0.8) * (hi_f - lo_f), "fast"),
-              Bound("latency:slow", lo_s + rng.uniform(0.05, 1.0) * (hi_s - lo_s), "slow")]
+    bounds = [
+        Bound("latency:fast", lo_f + rng.uniform(0.02, 0.8) * (hi_f - lo_f), "fast"),
+        Bound("latency:slow", lo_s + rng.uniform(0.05, 1.0) * (hi_s - lo_s), "slow"),
+    ]
     if rng.random() < 0.5:
         lo, hi = cost.params([sp.min()])[0], cost.params([sp.max()])[0]
         bounds.append(Bound("params", lo + rng.uniform(0.1, 0.9) * (hi - lo), "params"))
@@ -58,9 +60,13 @@ def _problem(setting, rng):
 
 
 def _independently_feasible(setting, prob, genomes):
-    sp, cost, fast, slow, _ = setting
-    value = {"latency:fast": fast.predict(genomes), "latency:slow": slow.predict(genomes),
-             "macs": cost.macs(genomes), "params": cost.params(genomes)}
+    _, cost, fast, slow, _ = setting
+    value = {
+        "latency:fast": fast.predict(genomes),
+        "latency:slow": slow.predict(genomes),
+        "macs": cost.macs(genomes),
+        "params": cost.params(genomes),
+    }
     return np.all([value[b.metric] <= b.limit for b in prob.bounds], axis=0)
 
 

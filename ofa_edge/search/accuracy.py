@@ -21,6 +21,7 @@ from ofa_edge.data.transforms import batches, normalize, resize
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.search.predictor import AccuracyPredictor
+from ofa_edge.search.progress import progress_bar
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import decode, encode, sample
 from ofa_edge.space.search_space import SearchSpace
@@ -127,16 +128,11 @@ def measure(
     if todo:
         net = load_supernet(supernet_path).eval()
         calib, val, labels = holdout_split(data_root, settings)
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        cols = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*cols, console=Console(stderr=True), disable=not progress, transient=True) as bar:
-            task = bar.add_task("measuring subnet accuracy", total=len(todo))
+        with progress_bar("measuring subnet accuracy", len(todo), progress) as advance:
             for k, cfg in todo:
                 records[k] = measure_top1(net, cfg, calib, val, labels, settings.batch_size)
                 atomic_write_json(path, doc)
-                bar.advance(task)
+                advance()
     top1 = np.array([records[k] for k in keys])
     return top1, {
         "cache": str(path),

@@ -155,7 +155,7 @@ def make_algorithm(opts: SearchOptions, fingerprint: dict) -> tuple[Any, int]:
     if opts.algo == "random":
         return RandomSearch(), opts.trials or evo.budget_for(opts.generations)
     if opts.algo in ("tpe", "nsga2"):
-        return OptunaSearch(opts.algo, opts.storage, opts.study, fingerprint), opts.trials or 300
+        return OptunaSearch(opts.algo, opts.storage, opts.study, fingerprint, opts.progress), opts.trials or 300
     raise UserError(f"unknown --algo '{opts.algo}'; choose evolution, tpe, nsga2 or random.")
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ofa_edge.errors import UserError
 from ofa_edge.search.algorithms.base import SearchResult
 from ofa_edge.search.problem import SearchProblem
+from ofa_edge.search.progress import progress_bar
 from ofa_edge.search.storage import open_storage
 from ofa_edge.space.genome import GENOME_LEN
 from ofa_edge.space.search_space import NUM_BLOCKS, NUM_STAGES
@@ -43,6 +44,7 @@ class OptunaSearch:
     storage: str | None = None
     study_name: str | None = None
     fingerprint: dict[str, Any] = field(default_factory=dict)
+    progress: bool = False
 
     @property
     def name(self) -> str:
@@ -87,7 +89,8 @@ class OptunaSearch:
             acc = float(scores.accuracy[0])
             return acc if self.sampler == "tpe" else (acc, float(scores.metrics[second][0]))
 
-        study.optimize(objective, n_trials=budget, gc_after_trial=False)
+        with progress_bar(f"{self.sampler} trials", budget, self.progress) as advance:
+            study.optimize(objective, n_trials=budget, gc_after_trial=False, callbacks=[lambda *_: advance()])
         genomes, accs, feas = _archive(study, space, res_choices)
         history = list(np.fmax.accumulate(np.where(feas, accs, np.nan))) if len(accs) else []
         return SearchResult(

@@ -15,13 +15,17 @@ Multi = list[str]
 def search(
     latency: Annotated[
         Multi,
-        typer.Option("--latency", help="Latency budget (15ms, 900us, 0.015s); repeat, paired with --device in order."),
+        typer.Option(
+            "--latency",
+            metavar="TIME",
+            help="Latency budget (15ms, 900us, 0.015s); repeat, paired with --device in order.",
+        ),
     ] = [],  # noqa: B006
     device: Annotated[
-        Multi, typer.Option("--device", help="Target device (default x86-cpu); repeat for several.")
+        Multi, typer.Option("--device", metavar="NAME", help="Target device (default x86-cpu); repeat for several.")
     ] = [],  # noqa: B006
     table: Annotated[
-        Multi, typer.Option("--table", help="Explicit latency table JSON (one per device, in order).")
+        Multi, typer.Option("--table", metavar="PATH", help="Explicit latency table JSON (one per device, in order).")
     ] = [],  # noqa: B006
     flops: Annotated[str | None, typer.Option("--flops", help="MACs budget (OFA's 'FLOPs'), e.g. 300M.")] = None,
     params: Annotated[str | None, typer.Option("--params", help="Parameter budget, e.g. 5M.")] = None,

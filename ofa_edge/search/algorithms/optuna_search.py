@@ -76,11 +76,8 @@ class OptunaSearch:
 
         def objective(trial: optuna.Trial) -> float | tuple[float, float]:
             g = _suggest(trial, space, res_choices)
-            scores = problem.evaluate(g, metrics=[second] if self.sampler == "nsga2" else [])
-            excess = [
-                float(scores.metrics.get(b.metric, problem.metrics[b.metric](g))[0] / b.limit - 1)
-                for b in problem.bounds
-            ]
+            scores = problem.evaluate(g, metrics=list(dict.fromkeys([*problem.bound_metrics(), second])))
+            excess = [float(scores.metrics[b.metric][0] / b.limit - 1) for b in problem.bounds]
             if use_set:
                 for b, v in zip(problem.bounds, excess, strict=True):
                     trial.set_constraint(b.metric, v)

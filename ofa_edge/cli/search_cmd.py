@@ -1,0 +1,153 @@
+"""``ofa-edge search``: the most accurate subnet under latency / FLOPs / params budgets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
+
+Multi = list[str]
+
+
+def search(
+    latency: Annotated[
+        Multi,
+        typer.Option(
+            "--latency",
+            metavar="TIME",
+            help="Latency budget (15ms, 900us, 0.015s); repeat, paired with --device in order.",
+        ),
+    ] = [],  # noqa: B006
+    device: Annotated[
+        Multi, typer.Option("--device", metavar="NAME", help="Target device (default x86-cpu); repeat for several.")
+    ] = [],  # noqa: B006
+    table: Annotated[
+        Multi, typer.Option("--table", metavar="PATH", help="Explicit latency table JSON (one per device, in order).")
+    ] = [],  # noqa: B006
+    flops: Annotated[str | None, typer.Option("--flops", help="MACs budget (OFA's 'FLOPs'), e.g. 300M.")] = None,
+    params: Annotated[str | None, typer.Option("--params", help="Parameter budget, e.g. 5M.")] = None,
+    algo: Annotated[str, typer.Option("--algo", help="evolution | tpe | nsga2 | random.")] = "evolution",
+    supernet: Annotated[
+        str | None, typer.Option("--supernet", help="Trained supernet .safetensors (default: embedded).")
+    ] = None,
+    accuracy_proxy: Annotated[
+        str | None,
+        typer.Option("--accuracy-proxy", help="'macs': rank by MACs instead of predicted accuracy (a proxy)."),
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", help="Dataset for measuring subnet accuracy (default: bundled CIFAR-10).")
+    ] = None,
+    samples: Annotated[
+        int, typer.Option("--samples", help="Subnets measured to fit the accuracy predictor, if none is cached.")
+    ] = 1000,
+    population: Annotated[int, typer.Option("--population", help="Evolution population.")] = 100,
+    generations: Annotated[int, typer.Option("--generations", help="Evolution generations.")] = 500,
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            "--trials", help="Trials for tpe/nsga2 (default 300) or random (default: evolution's evaluations)."
+        ),
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="Subnets shown and reported.")] = 5,
+    out_dir: Annotated[str | None, typer.Option("--out", help="Output folder (default <work dir>/search).")] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage", help="Shared Optuna storage: sqlite:///x.db, postgresql://..., or a journal file path."
+        ),
+    ] = None,
+    study: Annotated[str | None, typer.Option("--study", help="Optuna study name shared by workers.")] = None,
+    refine: Annotated[
+        int, typer.Option("--refine", help="DyNAS-T-style rounds: measure the 5 best for real, refit, search again.")
+    ] = 0,
+    measure: Annotated[
+        bool, typer.Option("--measure/--no-measure", help="Time the chosen subnet when the device is this machine.")
+    ] = True,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the most accurate subnet that meets every budget (on every device given)."""
+    from ofa_edge.errors import UserError
+    from ofa_edge.search.runner import SearchOptions, run_search
+
+    if (
+        refine < 0
+        or top_k < 1
+        or population < 4
+        or generations < 0
+        or (trials is not None and trials < 1)
+        or samples < 5
+    ):
+        raise UserError(
+            "--top-k, --trials must be >= 1, --population >= 4, --generations, --refine >= 0, --samples >= 5."
+        )
+    if storage and not study:
+        raise UserError("--storage needs --study NAME so that every worker joins the same study.")
+    opts = SearchOptions(
+        latency=latency,
+        devices=device,
+        tables=table,
+        flops=flops,
+        params=params,
+        algo=algo,
+        supernet=supernet,
+        accuracy_proxy=accuracy_proxy,
+        data=data,
+        samples=samples,
+        population=population,
+        generations=generations,
+        trials=trials,
+        top_k=top_k,
+        out=out_dir,
+        storage=storage,
+        study=study,
+        seed=seed,
+        refine=refine,
+        measure=measure,
+        progress=True,
+    )
+    report = run_search(opts, note, warn)
+    emit(report, as_json, lambda: _render(report))
+
+
+def _render(r: dict[str, Any]) -> None:
+    devices = list(r["devices"])
+    t = Table(
+        title=f"top {len(r['top_k'])} subnets ({r['search']['algorithm']}, {r['search']['evaluations']} evaluations)"
+    )
+    t.add_column("#")
+    t.add_column(r["accuracy_name"])
+    for d in devices:
+        budget = r["devices"][d]["budget_ms"]
+        t.add_column(f"{d} ms" + (f" (≤{budget:g})" if budget else ""))
+    t.add_column("MACs")
+    t.add_column("params")
+    t.add_column("subnet")
+    for row in r["top_k"]:
+        t.add_row(
+            str(row["rank"]),
+            f"{row['accuracy']:.2f}",
+            *(f"{row['latency_ms'][d]:.3f}" for d in devices),
+            f"{row['macs'] / 1e6:.1f}M",
+            f"{row['params'] / 1e6:.2f}M",
+            row["describe"],
+        )
+    out.print(t)
+    for d, info in r["devices"].items():
+        line = f"[bold]{d}[/bold]: predicted {info['predicted_ms']:.3f} ms"
+        if "measured" in info:
+            m = info["measured"]
+            line += f", measured {m['median_ms']:.3f} ms (median of {m['runs']}, {m['backend']})"
+        if info["estimated"]:
+            line += " [yellow](estimated table)[/yellow]"
+        out.print(line)
+    files = r["files"]
+    out.print(f"chosen subnet: {files['subnet']}  front: {files['pareto_csv']}, {files['pareto_png']}")
+    out.print(f"search: {r['search']['seconds']:.2f} s, {r['search']['candidates_per_s']:,.0f} candidates/s")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)

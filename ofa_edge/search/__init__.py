@@ -1,0 +1,1 @@
+"""Subnet search: constraints, accuracy predictor, algorithms, Pareto fronts and reports."""

@@ -1,0 +1,189 @@
+"""Measured accuracy of sampled subnets: the accuracy predictor's training data.
+
+Each sampled subnet gets its batch-norm statistics recalibrated on training images, then its
+top-1 is measured on a held-out split of the training set. Results are cached beside the
+supernet in ``<stem>.accuracy.json``, keyed by the checkpoint's SHA-256 and the measuring
+settings, written after every subnet (an interrupted run resumes) and reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ofa_edge.data import load_packed
+from ofa_edge.data.transforms import batches, normalize, resize
+from ofa_edge.errors import UserError
+from ofa_edge.io import atomic_write_json
+from ofa_edge.search.predictor import AccuracyPredictor
+from ofa_edge.search.progress import progress_bar
+from ofa_edge.space.config import SubnetConfig
+from ofa_edge.space.genome import decode, encode, sample
+from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
+from ofa_edge.supernet.network import Supernet
+
+FORMAT = "ofa-edge-accuracy-data/1"
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """How accuracies are measured. The held-out split is ``n_val`` + ``n_calib`` training
+    images drawn with ``split_seed``; the first ``n_val`` of a seeded shuffle are the validation
+    set, the rest recalibrate batch norm."""
+
+    n_val: int = 5000
+    n_calib: int = 2000
+    split_seed: int = 0
+    batch_size: int = 200
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def cache_path(supernet: str | Path) -> Path:
+    supernet = Path(supernet)
+    return supernet.with_name(supernet.stem + ".accuracy.json")
+
+
+def holdout_split(data_root: str | Path, s: MeasureSettings) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(calibration images, validation images, validation labels) from the training split."""
+    data = load_packed(data_root, "train", limit=s.n_val + s.n_calib, seed=s.split_seed)
+    if len(data) < s.n_val + s.n_calib:
+        raise UserError(f"'{data_root}' has {len(data)} training images; the split needs {s.n_val + s.n_calib}.")
+    order = torch.from_numpy(np.random.default_rng(s.split_seed).permutation(len(data)))
+    val, calib = order[: s.n_val], order[s.n_val :]
+    return data.images[calib], data.images[val], data.labels[val]
+
+
+def measure_top1(
+    net: Supernet, cfg: SubnetConfig, calib: torch.Tensor, val: torch.Tensor, labels: torch.Tensor, batch_size: int
+) -> float:
+    """Top-1 (%) of ``cfg`` inside ``net`` after recalibrating its batch norm on ``calib``."""
+    sp = net.space
+    net.set_active(cfg)
+
+    def prep(x: torch.Tensor) -> torch.Tensor:
+        return resize(normalize(x, sp.mean, sp.std), cfg.resolution)
+
+    with torch.no_grad():
+        recalibrate_bn(net, (prep(b) for b in batches(calib, batch_size)))
+        correct = 0
+        for xb, yb in zip(batches(val, batch_size), batches(labels, batch_size), strict=True):
+            correct += int((net(prep(xb)).argmax(1) == yb).sum())
+    return 100.0 * correct / len(labels)
+
+
+def collect(
+    supernet_path: str | Path,
+    data_root: str | Path,
+    n_subnets: int,
+    *,
+    settings: MeasureSettings | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Genomes ``(n, 46)`` and measured top-1 of ``n_subnets`` seeded random subnets.
+
+    Cached subnets are reused; new ones are measured (progress bar on stderr) and the cache
+    is rewritten atomically after each. Returns (genomes, top1, cache info).
+    """
+    space = load_space(supernet_path)
+    wanted = decode(space, sample(space, n_subnets, np.random.default_rng(seed)))
+    top1, info = measure(supernet_path, data_root, wanted, settings=settings, progress=progress)
+    return encode(space, wanted), top1, info
+
+
+def measure(
+    supernet_path: str | Path,
+    data_root: str | Path,
+    cfgs: list[SubnetConfig],
+    *,
+    settings: MeasureSettings | None = None,
+    progress: bool = True,
+) -> tuple[np.ndarray, dict]:
+    """Measured top-1 of ``cfgs`` (cache-aware, resumable). Returns (top1, cache info)."""
+    settings = settings or MeasureSettings()
+    path = cache_path(supernet_path)
+    digest = file_sha256(supernet_path)
+    doc = _read_cache(path)
+    entry = doc["supernets"].setdefault(digest, {"space": load_space(supernet_path).name, "by_settings": {}})
+    records: dict[str, float] = entry["by_settings"].setdefault(settings.key(), {})
+    keys = [c.canonical().to_json() for c in cfgs]
+    todo = list({k: c for k, c in zip(keys, cfgs, strict=True) if k not in records}.items())
+    if todo:
+        net = load_supernet(supernet_path).eval()
+        calib, val, labels = holdout_split(data_root, settings)
+        with progress_bar("measuring subnet accuracy", len(todo), progress) as advance:
+            for k, cfg in todo:
+                records[k] = measure_top1(net, cfg, calib, val, labels, settings.batch_size)
+                atomic_write_json(path, doc)
+                advance()
+    top1 = np.array([records[k] for k in keys])
+    return top1, {
+        "cache": str(path),
+        "supernet_sha256": digest,
+        "reused": len(keys) - len(todo),
+        "measured": len(todo),
+        "settings": asdict(settings),
+    }
+
+
+def _read_cache(path: Path) -> dict:
+    if not path.is_file():
+        return {"format": FORMAT, "supernets": {}}
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise UserError(f"accuracy cache '{path}' is corrupt; delete it to measure again.") from None
+    if doc.get("format") != FORMAT or not isinstance(doc.get("supernets"), dict):
+        raise UserError(f"'{path}' is not an ofa-edge accuracy cache; move it away to measure again.")
+    return doc
+
+
+def predictor_path(supernet: str | Path) -> Path:
+    supernet = Path(supernet)
+    return supernet.with_name(supernet.stem + ".predictor.safetensors")
+
+
+def predictor_for(
+    supernet_path: str | Path,
+    data_root: str | Path,
+    n_subnets: int,
+    *,
+    settings: MeasureSettings | None = None,
+    seed: int = 0,
+    refit: bool = False,
+    progress: bool = True,
+) -> tuple[AccuracyPredictor, dict]:
+    """The supernet's accuracy predictor: ``<stem>.predictor.safetensors`` if it was fitted for
+    this very checkpoint (same SHA-256), else measure (or reuse) accuracies, fit and save it."""
+    path = predictor_path(supernet_path)
+    digest = file_sha256(supernet_path)
+    if path.is_file() and not refit:
+        pred = AccuracyPredictor.load(path)
+        if pred.meta.get("supernet_sha256") == digest:
+            return pred, {"predictor": str(path), "reused": True, **pred.meta}
+    genomes, top1, info = collect(supernet_path, data_root, n_subnets, settings=settings, seed=seed, progress=progress)
+    pred = AccuracyPredictor.fit(load_space(supernet_path), genomes, top1, seed=seed)
+    pred.save(path, {"supernet_sha256": digest, "n_subnets": n_subnets, "settings": info["settings"]})
+    return pred, {"predictor": str(path), "reused": False, "n_subnets": n_subnets, **info}
+
+
+def load_space(supernet_path: str | Path) -> SearchSpace:
+    """The search space a checkpoint was trained for (reads only its header)."""
+    return SearchSpace.get(read_metadata(supernet_path)["space"])

@@ -1,0 +1,171 @@
+"""Optuna TPE and NSGA-II over the genome, with the problem's bounds as Optuna constraints.
+
+Optuna >= 5 records constraints per trial with ``trial.set_constraint(name, value)`` (feasible
+when every value is <= 0) and its samplers read them; older versions take a
+``constraints_func`` on the sampler. The installed version is feature-detected. Each bound
+is reported as its relative excess ``value / limit - 1``. A study can live in a shared
+storage so several processes (or machines) optimise it together.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ofa_edge.errors import UserError
+from ofa_edge.search.algorithms.base import SearchResult
+from ofa_edge.search.problem import SearchProblem
+from ofa_edge.search.progress import progress_bar
+from ofa_edge.search.storage import open_storage
+from ofa_edge.space.genome import GENOME_LEN
+from ofa_edge.space.search_space import NUM_BLOCKS, NUM_STAGES
+
+_ATTR = "ofa_edge_problem"
+_CONSTRAINTS = "constraints"
+
+
+def has_set_constraint() -> bool:
+    """True where the installed Optuna has ``Trial.set_constraint`` (Optuna 5)."""
+    import optuna
+
+    return hasattr(optuna.trial.Trial, "set_constraint")
+
+
+@dataclass
+class OptunaSearch:
+    """``sampler``: ``tpe`` (maximise accuracy) or ``nsga2`` (maximise accuracy, minimise the
+    first bounded metric: a Pareto front). ``fingerprint`` guards a shared study against
+    being reused for a different problem."""
+
+    sampler: str = "tpe"
+    storage: str | None = None
+    study_name: str | None = None
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+    progress: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.sampler
+
+    def search(self, problem: SearchProblem, budget: int, rng: np.random.Generator) -> SearchResult:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        start = time.perf_counter()
+        seed = int(rng.integers(2**31 - 1))
+        use_set = has_set_constraint()
+        sampler = self._sampler(seed, None if use_set else _constraints_from_attrs)
+        directions = ["maximize"] if self.sampler == "tpe" else ["maximize", "minimize"]
+        try:
+            study = optuna.create_study(
+                storage=open_storage(self.storage),
+                study_name=self.study_name,
+                sampler=sampler,
+                directions=directions,
+                load_if_exists=True,
+            )
+        except ValueError as e:  # e.g. existing study with other directions
+            raise UserError(f"cannot use study '{self.study_name}': {e}") from None
+        self._check_fingerprint(study)
+        space = problem.space
+        res_choices = list(problem.resolutions)
+        second = problem.bound_metrics()[0] if problem.bounds else "macs"
+
+        def objective(trial: optuna.Trial) -> float | tuple[float, float]:
+            g = _suggest(trial, space, res_choices)
+            scores = problem.evaluate(g, metrics=list(dict.fromkeys([*problem.bound_metrics(), second])))
+            excess = [float(scores.metrics[b.metric][0] / b.limit - 1) for b in problem.bounds]
+            if use_set:
+                for b, v in zip(problem.bounds, excess, strict=True):
+                    trial.set_constraint(b.metric, v)
+            else:
+                trial.set_user_attr(_CONSTRAINTS, excess)
+            acc = float(scores.accuracy[0])
+            return acc if self.sampler == "tpe" else (acc, float(scores.metrics[second][0]))
+
+        with progress_bar(f"{self.sampler} trials", budget, self.progress) as advance:
+            study.optimize(objective, n_trials=budget, gc_after_trial=False, callbacks=[lambda *_: advance()])
+        genomes, accs, feas = _archive(study, space, res_choices)
+        history = list(np.fmax.accumulate(np.where(feas, accs, np.nan))) if len(accs) else []
+        return SearchResult(
+            self.name,
+            genomes,
+            accs,
+            feas,
+            budget,
+            time.perf_counter() - start,
+            [float(h) for h in history],
+            {
+                "study": study.study_name,
+                "storage": self.storage,
+                "trials_in_study": len(accs),
+                "constraint_api": "Trial.set_constraint" if use_set else "constraints_func",
+            },
+        )
+
+    def _sampler(self, seed: int, constraints_func: Any) -> Any:
+        import optuna
+
+        kw = {"seed": seed} | ({"constraints_func": constraints_func} if constraints_func else {})
+        if self.sampler == "tpe":
+            return optuna.samplers.TPESampler(multivariate=True, **kw)
+        if self.sampler == "nsga2":
+            return optuna.samplers.NSGAIISampler(population_size=50, **kw)
+        raise UserError(f"unknown Optuna sampler '{self.sampler}'; use tpe or nsga2.")
+
+    def _check_fingerprint(self, study: Any) -> None:
+        if not self.fingerprint:
+            return
+        existing = study.user_attrs.get(_ATTR)
+        if existing is None:
+            try:
+                study.set_user_attr(_ATTR, self.fingerprint)
+            except Exception:  # noqa: BLE001 - a concurrent worker set it first; compare with theirs
+                existing = study.user_attrs.get(_ATTR)
+        if existing is not None and existing != self.fingerprint:
+            raise UserError(
+                f"study '{study.study_name}' in {self.storage} was made for another search "
+                f"({existing}); this one is {self.fingerprint}. Use another --study name."
+            )
+
+
+def _constraints_from_attrs(trial: Any) -> list[float]:
+    return list(trial.user_attrs.get(_CONSTRAINTS, [0.0]))
+
+
+def _suggest(trial: Any, space: Any, res_choices: list[int]) -> np.ndarray:
+    g = np.zeros((1, GENOME_LEN), dtype=np.uint8)
+    g[0, 0] = space.resolutions.index(trial.suggest_categorical("resolution", res_choices))
+    for s in range(NUM_STAGES):
+        g[0, 1 + s] = space.depths.index(trial.suggest_categorical(f"d{s}", list(space.depths)))
+    for b in range(NUM_BLOCKS):
+        g[0, 1 + NUM_STAGES + b] = space.kernels.index(trial.suggest_categorical(f"k{b}", list(space.kernels)))
+        g[0, 1 + NUM_STAGES + NUM_BLOCKS + b] = space.expands.index(
+            trial.suggest_categorical(f"e{b}", list(space.expands))
+        )
+    return g
+
+
+def _archive(study: Any, space: Any, res_choices: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every completed trial of the study (all workers'), as genomes, accuracy, feasibility."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    genomes = np.zeros((len(trials), GENOME_LEN), dtype=np.uint8)
+    accs = np.zeros(len(trials))
+    feas = np.zeros(len(trials), dtype=bool)
+    for i, t in enumerate(trials):
+        p = t.params
+        genomes[i, 0] = space.resolutions.index(p["resolution"])
+        genomes[i, 1 : 1 + NUM_STAGES] = [space.depths.index(p[f"d{s}"]) for s in range(NUM_STAGES)]
+        genomes[i, 1 + NUM_STAGES : 1 + NUM_STAGES + NUM_BLOCKS] = [
+            space.kernels.index(p[f"k{b}"]) for b in range(NUM_BLOCKS)
+        ]
+        genomes[i, 1 + NUM_STAGES + NUM_BLOCKS :] = [space.expands.index(p[f"e{b}"]) for b in range(NUM_BLOCKS)]
+        accs[i] = t.values[0]
+        cons = t.constraints if hasattr(t, "constraints") and t.constraints else _constraints_from_attrs(t)
+        feas[i] = all(v <= 0 for v in (cons.values() if isinstance(cons, dict) else cons))
+    return genomes, accs, feas

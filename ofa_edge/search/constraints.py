@@ -1,0 +1,136 @@
+"""Bounds from the command line: ``--latency`` per ``--device`` (or ``--table``), ``--flops``,
+``--params``; the latency tables they need; and the check that each bound is achievable.
+
+``--device a --latency 15ms --device b --latency 40ms`` pairs devices and budgets in order;
+a device without a budget is only reported. ``--flops`` counts multiply-accumulates, the
+convention of once-for-all's "FLOPs" figures.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ofa_edge.errors import UserError
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import devices_dir, latency_tables_dir
+from ofa_edge.search.problem import Bound, SearchProblem, exact_minimum
+from ofa_edge.units import parse_count, parse_latency_ms
+
+DEFAULT_DEVICE = "x86-cpu"
+
+
+@dataclass
+class DeviceTarget:
+    """One device: its latency table and, if given, its budget in ms."""
+
+    name: str
+    table: LatencyTable
+    table_path: str
+    budget_ms: float | None = None
+
+    @property
+    def metric(self) -> str:
+        return f"latency:{self.name}"
+
+
+def known_devices() -> list[str]:
+    """Devices with a description (``devices/*.yaml``) or a shipped table (``latency_tables/*.json``)."""
+    names = {p.stem for p in devices_dir().glob("*.yaml")} | {p.stem for p in latency_tables_dir().glob("*.json")}
+    return sorted(names)
+
+
+def table_for_device(name: str) -> tuple[LatencyTable, Path]:
+    """The shipped or profiled table of device ``name``; unknown devices name the known ones."""
+    path = latency_tables_dir() / f"{name}.json"
+    if path.is_file():
+        return LatencyTable.load(path), path
+    if (devices_dir() / f"{name}.yaml").is_file():
+        raise UserError(
+            f"device '{name}' has no latency table in {latency_tables_dir()}: run `ofa-edge profile --device {name}` "
+            "on (or for) it, or pass --table PATH."
+        )
+    known = known_devices()
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise UserError(
+        f"unknown device '{name}'.{hint} Known devices: {', '.join(known) or '(none)'}; "
+        "`ofa-edge devices` lists them, or pass --table PATH to a latency table."
+    )
+
+
+def device_targets(devices: list[str], latencies: list[str], tables: list[str]) -> tuple[list[DeviceTarget], list[str]]:
+    """Pair ``--device``/``--table`` with ``--latency`` in order. Returns targets and the defaults picked."""
+    picked: list[str] = []
+    budgets = [parse_latency_ms(t) for t in latencies]
+    if tables:
+        if devices and len(devices) != len(tables):
+            raise UserError(f"{len(devices)} --device but {len(tables)} --table: give one table per device, in order.")
+        loaded = [(LatencyTable.load(t), t) for t in tables]
+        names = devices or [tab.device for tab, _ in loaded]
+        targets = [DeviceTarget(n, tab, str(p)) for n, (tab, p) in zip(names, loaded, strict=True)]
+    else:
+        if not devices:
+            devices = [DEFAULT_DEVICE]
+            picked.append(f"device: {DEFAULT_DEVICE} (default; pass --device NAME for another)")
+        targets = []
+        for n in devices:
+            tab, p = table_for_device(n)
+            targets.append(DeviceTarget(n, tab, str(p)))
+    if len({t.name for t in targets}) != len(targets):
+        raise UserError(f"a device is given twice ({', '.join(t.name for t in targets)}); give each device once.")
+    if len(budgets) > len(targets):
+        raise UserError(
+            f"{len(budgets)} --latency budgets but {len(targets)} device(s): pair each --latency with a --device "
+            "(e.g. --device a --latency 15ms --device b --latency 40ms)."
+        )
+    for t, b in zip(targets, budgets, strict=False):
+        t.budget_ms = b
+    return targets, picked
+
+
+def cost_bounds(flops: str | None, params: str | None) -> list[Bound]:
+    bounds = []
+    if flops:
+        bounds.append(Bound("macs", parse_count(flops, "--flops"), f"--flops {flops}"))
+    if params:
+        bounds.append(Bound("params", parse_count(params, "--params"), f"--params {params}"))
+    return bounds
+
+
+def latency_bounds(targets: list[DeviceTarget]) -> list[Bound]:
+    return [Bound(t.metric, t.budget_ms, f"{t.budget_ms:g} ms on {t.name}") for t in targets if t.budget_ms is not None]
+
+
+def check_achievable(problem: SearchProblem) -> dict[str, float]:
+    """Exact minimum of every bounded metric; a bound below it is a :class:`UserError` that
+    names the fastest (smallest) achievable value. Sets the problem's repair anchor to the
+    minimiser that breaks the fewest bounds. Returns metric -> minimum."""
+    minima, anchors = {}, []
+    for b in problem.bounds:
+        value, genome = exact_minimum(problem.space, problem.metrics[b.metric], problem.resolutions)
+        minima[b.metric] = value
+        anchors.append(genome)
+        if value > b.limit:
+            raise UserError(_too_tight(b, value))
+    if anchors:
+        stack = np.stack(anchors)
+        problem.anchor = stack[int(np.argmin(problem.violation(stack)))]
+    return minima
+
+
+def _too_tight(b: Bound, value: float) -> str:
+    if b.metric.startswith("latency:"):
+        dev = b.metric.split(":", 1)[1]
+        return (
+            f"the latency budget {b.limit:g} ms on {dev} is below the fastest achievable subnet "
+            f"({value:.3f} ms predicted by its table). Raise --latency to at least {value:.3f}ms."
+        )
+    what = "--flops (MACs)" if b.metric == "macs" else "--params"
+    return (
+        f"{what} {b.limit:,.0f} is below the smallest achievable subnet ({value:,.0f}). "
+        f"Raise {what.split()[0]} to at least {value / 1e6:.2f}M."
+    )

@@ -1,0 +1,196 @@
+"""A search problem: score batches of genomes (accuracy, bounded metrics) and tell feasibility.
+
+Every metric is a function ``(N, 46) uint8 genomes -> (N,) float``; a :class:`Bound` caps one
+of them. Algorithms see only :meth:`SearchProblem.evaluate`, so latency tables, analytic
+costs and accuracy predictors are all scored in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ofa_edge.space.genome import EXPAND, GENOME_LEN, KERNEL, active_mask, choices
+from ofa_edge.space.search_space import MAX_DEPTH, NUM_BLOCKS, NUM_STAGES, SearchSpace
+
+Metric = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """``metric <= limit``. ``label`` is what the user typed (e.g. ``15ms on x86-cpu``)."""
+
+    metric: str
+    limit: float
+    label: str
+
+
+@dataclass
+class Scores:
+    """Scores of a batch: accuracy, every metric, total relative violation, feasibility."""
+
+    accuracy: np.ndarray
+    metrics: dict[str, np.ndarray]
+    violation: np.ndarray
+
+    @property
+    def feasible(self) -> np.ndarray:
+        return self.violation <= 0.0
+
+    def take(self, index: np.ndarray) -> Scores:
+        return Scores(self.accuracy[index], {k: v[index] for k, v in self.metrics.items()}, self.violation[index])
+
+    @staticmethod
+    def concat(parts: Sequence[Scores]) -> Scores:
+        return Scores(
+            np.concatenate([p.accuracy for p in parts]),
+            {k: np.concatenate([p.metrics[k] for p in parts]) for k in parts[0].metrics},
+            np.concatenate([p.violation for p in parts]),
+        )
+
+
+@dataclass
+class SearchProblem:
+    """Maximise ``accuracy`` subject to ``bounds`` over the genomes of ``space``.
+
+    ``metrics`` maps a name (``latency:<device>``, ``macs``, ``params``) to a batched function;
+    ``resolutions`` restricts the resolution gene to those every latency table covers.
+    """
+
+    space: SearchSpace
+    accuracy: Metric
+    metrics: dict[str, Metric]
+    bounds: list[Bound]
+    resolutions: tuple[int, ...] = ()
+    accuracy_name: str = "predicted top-1"
+    anchor: np.ndarray | None = None
+    _res_idx: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        allowed = self.resolutions or self.space.resolutions
+        self.resolutions = tuple(r for r in self.space.resolutions if r in allowed)
+        self._res_idx = np.array([self.space.resolutions.index(r) for r in self.resolutions], dtype=np.uint8)
+        self._choices = choices(self.space)
+        if self.anchor is None:  # the smallest subnet: every choice at its lowest index
+            self.anchor = np.zeros(GENOME_LEN, dtype=np.uint8)
+            self.anchor[0] = self._res_idx[0]
+
+    # ------------------------------------------------------------- genomes
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` uniform genomes over the allowed resolutions."""
+        g = (rng.random((n, GENOME_LEN)) * self._choices).astype(np.uint8)
+        g[:, 0] = self._res_idx[(rng.random(n) * len(self._res_idx)).astype(np.intp)]
+        return g
+
+    def fix_resolution(self, genomes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Move genomes whose resolution no table covers onto an allowed one (in place)."""
+        if len(self._res_idx) == len(self.space.resolutions):
+            return genomes
+        bad = ~np.isin(genomes[:, 0], self._res_idx)
+        if bad.any():
+            genomes[bad, 0] = self._res_idx[(rng.random(int(bad.sum())) * len(self._res_idx)).astype(np.intp)]
+        return genomes
+
+    def pull_to_anchor(self, genomes: np.ndarray, rng: np.random.Generator, prob: float = 0.5) -> np.ndarray:
+        """Repair step: each gene takes the anchor's value (a genome meeting the bounds, e.g. the
+        fastest subnet) with probability ``prob``; repeated, it converges on the anchor."""
+        return np.where(rng.random(genomes.shape) < prob, self.anchor[None, :], genomes).astype(np.uint8)
+
+    # ------------------------------------------------------------- scoring
+    def violation(self, genomes: np.ndarray) -> np.ndarray:
+        """Sum over bounds of the relative excess ``max(0, value / limit - 1)`` (NaN -> inf)."""
+        total = np.zeros(len(genomes))
+        for b in self.bounds:
+            v = self.metrics[b.metric](genomes) / b.limit - 1.0
+            total += np.where(np.isnan(v), np.inf, np.maximum(v, 0.0))
+        return total
+
+    def evaluate(self, genomes: np.ndarray, metrics: Sequence[str] | None = None) -> Scores:
+        """Accuracy, the named metrics (default: all) and the violation of a batch."""
+        names = list(self.metrics) if metrics is None else list(metrics)
+        values = {m: self.metrics[m](genomes) for m in names}
+        total = np.zeros(len(genomes))
+        for b in self.bounds:
+            raw = values[b.metric] if b.metric in values else self.metrics[b.metric](genomes)
+            v = raw / b.limit - 1.0
+            total += np.where(np.isnan(v), np.inf, np.maximum(v, 0.0))
+        return Scores(np.asarray(self.accuracy(genomes), dtype=np.float64), values, total)
+
+    def bound_metrics(self) -> list[str]:
+        return list(dict.fromkeys(b.metric for b in self.bounds))
+
+
+_SHIFTS = (np.arange(21, dtype=np.uint64) * np.uint64(3))[None, :]
+
+
+def network_keys(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
+    """One exact key per distinct network: inactive blocks' genes zeroed, 3 bits per gene packed
+    into three uint64 words, viewed as one 24-byte value (sortable, comparable)."""
+    g = genomes.copy()
+    mask = active_mask(space, g)
+    g[:, KERNEL] *= mask
+    g[:, EXPAND] *= mask
+    padded = np.zeros((len(g), 63), dtype=np.uint64)
+    padded[:, : g.shape[1]] = g
+    words = (padded.reshape(len(g), 3, 21) << _SHIFTS[:, None, :]).sum(axis=2, dtype=np.uint64)
+    return np.ascontiguousarray(words).view(np.dtype((np.void, 24))).ravel()
+
+
+def exact_minimum(space: SearchSpace, metric: Metric, resolutions: Sequence[int]) -> tuple[float, np.ndarray]:
+    """The exact minimum of a block-additive metric over the whole space, and a genome reaching it.
+
+    Latency tables, MACs and params are ``fixed(r) + sum of active blocks' values`` (an
+    increasing affine map of it for a corrected table), so stages are independent given the
+    resolution: vary one stage at a time around a reference genome, keep each stage's best,
+    and combine. ``~7,400`` genomes per stage and resolution, all scored in one batch.
+    """
+    stage_options = _stage_options(space)
+    best_val, best_genome = np.inf, None
+    for r in resolutions:
+        ref = np.zeros(GENOME_LEN, dtype=np.uint8)
+        ref[0] = space.resolutions.index(r)
+        batch = np.repeat(ref[None, :], NUM_STAGES * len(stage_options), axis=0)
+        for s in range(NUM_STAGES):
+            rows = slice(s * len(stage_options), (s + 1) * len(stage_options))
+            _place_stage(batch[rows], s, stage_options)
+        values = metric(batch).reshape(NUM_STAGES, len(stage_options))
+        base = float(metric(ref[None, :])[0])
+        if np.isnan(base):
+            continue
+        choice = values.argmin(axis=1)
+        total = base + float((values[np.arange(NUM_STAGES), choice] - base).sum())
+        if total < best_val:
+            genome = ref.copy()
+            for s in range(NUM_STAGES):
+                _place_stage(genome[None, :], s, stage_options[choice[s] : choice[s] + 1])
+            best_val, best_genome = total, genome
+    if best_genome is None:
+        raise ValueError("metric is undefined at every resolution")
+    return float(metric(best_genome[None, :])[0]), best_genome
+
+
+def _stage_options(space: SearchSpace) -> np.ndarray:
+    """Every distinct setting of one stage: rows ``[depth_idx, k0, e0, ..., k3, e3]``
+    (genes of blocks beyond the depth left at index 0)."""
+    n_ke = len(space.kernels) * len(space.expands)
+    rows = []
+    for di, d in enumerate(space.depths):
+        grid = np.indices((n_ke,) * d).reshape(d, -1).T  # (n_ke**d, d)
+        opt = np.zeros((len(grid), 1 + 2 * MAX_DEPTH), dtype=np.uint8)
+        opt[:, 0] = di
+        opt[:, 1 : 1 + 2 * d : 2] = grid // len(space.expands)
+        opt[:, 2 : 2 + 2 * d : 2] = grid % len(space.expands)
+        rows.append(opt)
+    return np.concatenate(rows)
+
+
+def _place_stage(genomes: np.ndarray, stage: int, options: np.ndarray) -> None:
+    """Write stage settings into genomes (row-wise broadcast)."""
+    first = stage * MAX_DEPTH
+    genomes[:, 1 + stage] = options[:, 0]
+    k0 = 1 + NUM_STAGES + first
+    e0 = 1 + NUM_STAGES + NUM_BLOCKS + first
+    genomes[:, k0 : k0 + MAX_DEPTH] = options[:, 1::2]
+    genomes[:, e0 : e0 + MAX_DEPTH] = options[:, 2::2]

@@ -1,0 +1,325 @@
+"""``ofa-edge search`` as a library call: options in, report (and files) out.
+
+Builds the :class:`SearchProblem` (accuracy source, latency tables, analytic costs, bounds),
+checks every bound is achievable, runs the chosen algorithm and writes the chosen subnet,
+the top-k, the Pareto fronts and ``<work_dir>/last_search.json`` (read by ``export``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.errors import UserError
+from ofa_edge.io import atomic_write_json
+from ofa_edge.paths import pretrained_dir, work_dir
+from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchResult
+from ofa_edge.search.constraints import (
+    DEFAULT_DEVICE,
+    DeviceTarget,
+    check_achievable,
+    cost_bounds,
+    device_targets,
+    latency_bounds,
+)
+from ofa_edge.search.problem import SearchProblem, network_keys
+from ofa_edge.space.cost import CostModel
+from ofa_edge.space.genome import decode
+from ofa_edge.space.search_space import SearchSpace
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class SearchOptions:
+    latency: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    flops: str | None = None
+    params: str | None = None
+    algo: str = "evolution"
+    supernet: str | None = None
+    accuracy_proxy: str | None = None
+    data: str | None = None
+    samples: int = 1000
+    population: int = 100
+    generations: int = 500
+    trials: int | None = None
+    top_k: int = 5
+    out: str | None = None
+    storage: str | None = None
+    study: str | None = None
+    seed: int = 0
+    refine: int = 0
+    measure: bool = True
+    progress: bool = True
+
+
+@dataclass
+class Prepared:
+    problem: SearchProblem
+    targets: list[DeviceTarget]
+    cost: CostModel
+    supernet: str | None
+    accuracy_info: dict[str, Any]
+    minima: dict[str, float]
+
+
+def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
+    """Resolve defaults (printed through ``note``), load tables and predictor, build the problem."""
+    if not opts.latency and not opts.flops and not opts.params:
+        raise UserError("give at least one bound: --latency 15ms (per --device), --flops 300M or --params 5M.")
+    targets, picked = device_targets(opts.devices, opts.latency, opts.tables)
+    for p in picked:
+        note(p)
+    for t in targets:
+        note(f"latency table for {t.name}: {t.table_path} ({t.table.provenance.get('kind', 'unknown')})")
+        if t.table.estimated:
+            warn(
+                f"the latency table of {t.name} is ESTIMATED ({t.table.provenance.get('method', 'analytic model')}), "
+                f"not measured: predicted latencies may be far off. Run `ofa-edge profile --device {t.name}` to measure."
+            )
+    space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note)
+    for t in targets:
+        if t.table.space != space.name:
+            raise UserError(
+                f"the latency table of {t.name} ({t.table_path}) is for space '{t.table.space}' but the supernet is "
+                f"'{space.name}'; profile the device for '{space.name}' or pass a matching --table."
+            )
+        if t.table.num_classes != num_classes:
+            warn(f"table of {t.name} times a {t.table.num_classes}-class classifier; the supernet has {num_classes}.")
+    resolutions = [r for r in space.resolutions if all(r in t.table.resolutions for t in targets)]
+    if not resolutions:
+        raise UserError("the latency tables share no input resolution; profile them at a common --resolution.")
+    cost = CostModel(space, num_classes)
+    metrics = {t.metric: t.table.predict for t in targets} | {"macs": cost.macs, "params": cost.params}
+    bounds = latency_bounds(targets) + cost_bounds(opts.flops, opts.params)
+    problem = SearchProblem(space, accuracy, metrics, bounds, tuple(resolutions), acc_name)
+    minima = check_achievable(problem)
+    return Prepared(problem, targets, cost, supernet, info, minima)
+
+
+def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log) -> tuple:
+    from ofa_edge.search.accuracy import load_space, predictor_for
+    from ofa_edge.supernet.checkpoint import read_metadata
+
+    supernet = opts.supernet
+    if supernet is not None and opts.accuracy_proxy is not None:
+        raise UserError("give either --supernet (predicted accuracy) or --accuracy-proxy (a proxy), not both.")
+    if supernet is None and opts.accuracy_proxy is None:
+        default = pretrained_dir() / "supernet.safetensors"
+        if not default.is_file():
+            raise UserError(
+                f"no supernet given and the embedded pretrained one ({default}) is not installed, so there is no "
+                "accuracy to search on. Pass --supernet PATH (a trained .safetensors), or --accuracy-proxy macs to "
+                "rank subnets by MACs instead (a proxy, not accuracy)."
+            )
+        supernet = str(default)
+        note(f"supernet: {supernet} (embedded pretrained default)")
+    if supernet is not None:
+        meta = read_metadata(supernet)
+        data = opts.data or str(DEFAULT_ROOT)
+        pred, info = predictor_for(supernet, data, opts.samples, seed=0, progress=opts.progress)
+        if info.get("reused"):
+            note(f"accuracy predictor: {info['predictor']} (fitted for this supernet)")
+        else:
+            note(
+                f"accuracy predictor: fitted on {opts.samples} measured subnets (data {data}), saved to {info['predictor']}"
+            )
+        if pred.report:
+            r = pred.report
+            note(f"predictor held-out RMSE {r.rmse:.2f} pt, Kendall tau {r.kendall_tau:.3f} ({r.n_test} subnets)")
+            info["rmse"], info["kendall_tau"] = r.rmse, r.kendall_tau
+        return load_space(supernet), int(meta["num_classes"]), pred.predict, "predicted top-1 (%)", info, supernet
+    if opts.accuracy_proxy != "macs":
+        raise UserError(f"--accuracy-proxy '{opts.accuracy_proxy}' is unknown; the only proxy is 'macs'.")
+    table = targets[0].table
+    space = SearchSpace.get(table.space)
+    cost = CostModel(space, table.num_classes)
+    note(f"accuracy: MACs proxy (more MACs ranks higher; NOT an accuracy), space {space.name} from the first table")
+    return space, table.num_classes, lambda g: cost.macs(g) / 1e6, "MACs proxy (M)", {"proxy": "macs"}, None
+
+
+def make_algorithm(opts: SearchOptions, fingerprint: dict) -> tuple[Any, int]:
+    """The algorithm object and its evaluation budget."""
+    evo = Evolution(population=opts.population)
+    if opts.storage and opts.algo not in ("tpe", "nsga2"):
+        raise UserError(f"--storage shares an Optuna study; use it with --algo tpe or nsga2, not {opts.algo}.")
+    if opts.algo == "evolution":
+        return evo, evo.budget_for(opts.generations)
+    if opts.algo == "random":
+        return RandomSearch(), opts.trials or evo.budget_for(opts.generations)
+    if opts.algo in ("tpe", "nsga2"):
+        return OptunaSearch(opts.algo, opts.storage, opts.study, fingerprint, opts.progress), opts.trials or 300
+    raise UserError(f"unknown --algo '{opts.algo}'; choose evolution, tpe, nsga2 or random.")
+
+
+def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
+    """Prepare, search, write outputs; returns the JSON report."""
+    prep = prepare(opts, note, warn)
+    problem = prep.problem
+    fingerprint = {
+        "space": problem.space.name,
+        "bounds": [[b.metric, b.limit] for b in problem.bounds],
+        "accuracy": prep.accuracy_info.get("supernet_sha256", prep.accuracy_info.get("proxy")),
+    }
+    algo, budget = make_algorithm(opts, fingerprint)
+    note(f"algorithm: {opts.algo}, budget {budget} evaluations, seed {opts.seed}")
+    if opts.refine:
+        if prep.supernet is None:
+            raise UserError("--refine measures subnets for real: it needs a supernet (--supernet), not a proxy.")
+        from ofa_edge.search.refine import refine
+
+        note(f"refinement: {opts.refine} round(s), measuring the 5 best subnets of each (DyNAS-T style)")
+        from ofa_edge.search.accuracy import MeasureSettings
+
+        info = prep.accuracy_info  # measure exactly as the predictor's training data was measured
+        result, rounds = refine(
+            problem,
+            lambda: algo.search(problem, budget, np.random.default_rng(opts.seed)),
+            prep.supernet,
+            opts.data or str(DEFAULT_ROOT),
+            int(info["n_subnets"]),
+            opts.refine,
+            settings=MeasureSettings(**info["settings"]),
+            progress=opts.progress,
+        )
+        prep.accuracy_info["refinement"] = rounds
+    else:
+        result = algo.search(problem, budget, np.random.default_rng(opts.seed))
+    best = result.best_index()
+    if best is None:
+        raise UserError("the search found no subnet meeting every bound; raise the budget(s) or the number of trials.")
+    return _report(opts, prep, result, note)
+
+
+def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log) -> dict[str, Any]:
+    from ofa_edge.search.pareto import pareto_front, plot_fronts, write_csv
+
+    problem = prep.problem
+    genomes, acc = _unique_feasible(problem, result)
+    metrics = problem.evaluate(genomes).metrics
+    order = np.argsort(-acc, kind="stable")
+    cfgs = decode(problem.space, genomes[order[: opts.top_k]])
+
+    def row(i: int, cfg: Any) -> dict[str, Any]:
+        j = order[i]
+        return {
+            "rank": i + 1,
+            "accuracy": float(acc[j]),
+            "latency_ms": {t.name: float(metrics[t.metric][j]) for t in prep.targets},
+            "macs": float(metrics["macs"][j]),
+            "params": float(metrics["params"][j]),
+            "subnet": cfg.to_dict(),
+            "describe": cfg.describe(),
+        }
+
+    top = [row(i, c) for i, c in enumerate(cfgs)]
+    chosen = cfgs[0]
+    out = Path(opts.out) if opts.out else work_dir() / "search"
+    if not opts.out:
+        note(f"output folder: {out} (default; pass --out DIR)")
+    fronts, front_rows = {}, []
+    all_g, all_acc = result.genomes, result.accuracy
+    all_m = problem.evaluate(all_g, metrics=[t.metric for t in prep.targets]).metrics
+    for t in prep.targets:
+        ok = ~np.isnan(all_acc)
+        idx = np.flatnonzero(ok)[pareto_front(all_acc[ok], all_m[t.metric][ok])]
+        fronts[t.name] = (all_m[t.metric][idx], all_acc[idx])
+        feasible = problem.violation(all_g[idx]) <= 0
+        for cfg, a, lat, ok_ in zip(
+            decode(problem.space, all_g[idx]), all_acc[idx], all_m[t.metric][idx], feasible, strict=True
+        ):
+            front_rows.append(
+                {
+                    "device": t.name,
+                    "latency_ms": float(lat),
+                    "accuracy": float(a),
+                    "feasible": bool(ok_),
+                    "subnet": cfg.to_json(),
+                }
+            )
+    chosen_pts = {t.name: (top[0]["latency_ms"][t.name], top[0]["accuracy"]) for t in prep.targets}
+    chosen.save(out / "subnet.json")
+    write_csv(out / "pareto.csv", front_rows)
+    plot_fronts(
+        out / "pareto.png", fronts, {t.name: t.budget_ms for t in prep.targets}, chosen_pts, problem.accuracy_name
+    )
+    devices = {
+        t.name: {
+            "budget_ms": t.budget_ms,
+            "predicted_ms": top[0]["latency_ms"][t.name],
+            "table": t.table_path,
+            "estimated": t.table.estimated,
+            "fastest_ms": prep.minima.get(t.metric),
+            "provenance": t.table.provenance,
+        }
+        for t in prep.targets
+    }
+    measured = None
+    local = [t for t in prep.targets if t.name == DEFAULT_DEVICE]
+    if opts.measure and local:
+        from ofa_edge.search.measure import measure_onnxruntime
+
+        threads = int(local[0].table.provenance.get("threads", 1))
+        note(f"measuring the chosen subnet on this machine (ONNX Runtime CPU, {threads} thread(s))")
+        measured = measure_onnxruntime(chosen, prep.cost.num_classes, threads=threads)
+        devices[DEFAULT_DEVICE]["measured"] = measured
+    first = prep.targets[0]
+    predicted = {
+        "latency_ms": top[0]["latency_ms"][first.name],
+        "accuracy": top[0]["accuracy"],
+        "macs": top[0]["macs"],
+        "params": top[0]["params"],
+    }
+    last = {
+        "subnet": chosen.to_dict(),
+        "supernet": prep.supernet,
+        "device": first.name,
+        "devices": devices,
+        "predicted": predicted,
+        "latency_table": first.table.provenance,
+    }
+    atomic_write_json(work_dir() / "last_search.json", last)
+    report = {
+        "subnet": chosen.to_dict(),
+        "describe": chosen.describe(),
+        "supernet": prep.supernet,
+        "accuracy_source": prep.accuracy_info,
+        "accuracy_name": problem.accuracy_name,
+        "bounds": [{"metric": b.metric, "limit": b.limit, "label": b.label} for b in problem.bounds],
+        "devices": devices,
+        "predicted": predicted,
+        "top_k": top,
+        "search": {
+            "algorithm": result.algorithm,
+            "evaluations": result.evaluations,
+            "seconds": result.seconds,
+            "candidates_per_s": result.evaluations / max(result.seconds, 1e-9),
+            "seed": opts.seed,
+            "feasible_unique": len(acc),
+            **result.extra,
+        },
+        "files": {
+            "subnet": str(out / "subnet.json"),
+            "pareto_csv": str(out / "pareto.csv"),
+            "pareto_png": str(out / "pareto.png"),
+            "last_search": str(work_dir() / "last_search.json"),
+        },
+    }
+    atomic_write_json(out / "search.json", report)
+    return report
+
+
+def _unique_feasible(problem: SearchProblem, result: SearchResult) -> tuple[np.ndarray, np.ndarray]:
+    """Feasible candidates, one per distinct network (inactive blocks' genes ignored)."""
+    g = result.genomes[result.feasible]
+    acc = result.accuracy[result.feasible]
+    _, first = np.unique(network_keys(problem.space, g), return_index=True)
+    first.sort()
+    return g[first], acc[first]

@@ -1,0 +1,36 @@
+import numpy as np
+
+from ofa_edge.search.accuracy import cache_path, collect, predictor_for, predictor_path
+
+
+def test_measured_dataset_is_cached_and_reused(tiny_supernet, data_root):
+    """Accuracies of a random supernet on 16 real held-out CIFAR-10 images: near chance, in
+    [0, 100], cached beside the supernet keyed by its hash, and reused on the second call."""
+    path, settings = tiny_supernet["path"], tiny_supernet["settings"]
+    info = tiny_supernet["info"]
+    assert info["measured"] == 8 and info["reused"] == 0
+    assert cache_path(path).is_file() and predictor_path(path).is_file()
+    g, top1, again = collect(path, data_root, 8, settings=settings, progress=False)
+    assert again["measured"] == 0 and again["reused"] == 8
+    assert g.shape == (8, 46) and ((top1 >= 0) & (top1 <= 100)).all()
+    assert (np.round(top1 * 16 / 100, 6) % 1 == 0).all()  # whole numbers of correct images
+    pred, pinfo = predictor_for(path, data_root, 8, settings=settings, progress=False)
+    assert pinfo["reused"] is True
+    r = pred.report
+    assert (r.n_train, r.n_test) == (6, 2) and np.isfinite(r.rmse) and r.rmse > 0
+    assert pinfo["supernet_sha256"] == info["supernet_sha256"]
+
+
+def test_changed_checkpoint_is_measured_again(tiny_supernet, data_root, tmp_path):
+    import shutil
+
+    from ofa_edge.supernet.checkpoint import load_supernet, save_supernet
+
+    net = load_supernet(tiny_supernet["path"])
+    with __import__("torch").no_grad():
+        next(net.parameters()).mul_(0.5)
+    other = tmp_path / "other.safetensors"
+    save_supernet(net, other)
+    shutil.copy(cache_path(tiny_supernet["path"]), cache_path(other))
+    _, _, info = collect(other, data_root, 3, settings=tiny_supernet["settings"], progress=False)
+    assert info["measured"] == 3  # a different hash does not reuse the old numbers

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from ofa_edge.errors import UserError
+from ofa_edge.search.constraints import check_achievable, cost_bounds, device_targets, latency_bounds
+from ofa_edge.search.problem import SearchProblem
+from ofa_edge.space import CostModel, SearchSpace
+
+SPACE = "mbv3-w1.0-cifar"
+
+
+def test_default_device_and_pairing(tables_dir):
+    targets, picked = device_targets([], ["15ms"], [])
+    assert [t.name for t in targets] == ["x86-cpu"] and targets[0].budget_ms == 15.0
+    assert "default" in picked[0]
+    targets, _ = device_targets(["x86-cpu", "slow-board"], ["15ms", "0.04s"], [])
+    assert [(t.name, t.budget_ms) for t in targets] == [("x86-cpu", 15.0), ("slow-board", 40.0)]
+    targets, _ = device_targets(["x86-cpu", "slow-board"], ["900us"], [])
+    assert targets[0].budget_ms == pytest.approx(0.9) and targets[1].budget_ms is None
+    targets, _ = device_targets([], ["15ms"], [str(tables_dir / "slow-board.json")])
+    assert targets[0].name == "slow-board"
+
+
+@pytest.mark.parametrize(
+    ("devices", "latencies", "needle"),
+    [
+        (["x86-cpux"], ["15ms"], "Did you mean 'x86-cpu'"),
+        (["no-table-board"], ["15ms"], "ofa-edge profile --device no-table-board"),
+        (["x86-cpu"], ["15ms", "20ms"], "pair each --latency"),
+        (["x86-cpu", "x86-cpu"], ["15ms"], "twice"),
+        (["x86-cpu"], ["15 parsecs"], "cannot read latency"),
+    ],
+)
+def test_bad_targets(tables_dir, devices, latencies, needle):
+    with pytest.raises(UserError, match=needle):
+        device_targets(devices, latencies, [])
+
+
+def test_too_tight_budget_names_the_fastest(tables_dir):
+    sp = SearchSpace.get(SPACE)
+    targets, _ = device_targets(["slow-board"], ["1ms"], [])
+    cost = CostModel(sp, 10)
+    t = targets[0]
+    prob = SearchProblem(sp, cost.macs, {t.metric: t.table.predict}, latency_bounds(targets))
+    fastest = t.table.predict([sp.min()])[0]  # the analytic table is monotone: min config is fastest
+    with pytest.raises(UserError, match=f"fastest achievable subnet \\({fastest:.3f} ms"):
+        check_achievable(prob)
+    prob.bounds = cost_bounds("1M", None)
+    prob.metrics["macs"] = cost.macs
+    with pytest.raises(UserError, match="smallest achievable"):
+        check_achievable(prob)
+
+
+def test_anchor_meets_all_bounds(tables_dir):
+    sp = SearchSpace.get(SPACE)
+    targets, _ = device_targets(["x86-cpu", "slow-board"], ["12ms", "60ms"], [])
+    cost = CostModel(sp, 10)
+    metrics = {t.metric: t.table.predict for t in targets} | {"params": cost.params}
+    prob = SearchProblem(sp, cost.macs, metrics, latency_bounds(targets) + cost_bounds(None, "3M"))
+    minima = check_achievable(prob)
+    assert set(minima) == {"latency:x86-cpu", "latency:slow-board", "params"}
+    assert prob.violation(prob.anchor[None])[0] == 0
+    assert np.isfinite(list(minima.values())).all()

@@ -1,0 +1,192 @@
+"""``ofa-edge search`` end to end (in-process CLI), on estimated tables and a tiny real supernet.
+
+(Kept beside the search tests rather than in tests/cli/ because it uses their fixtures.)
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.space import CostModel, SubnetConfig
+
+FAST = ["--population", "20", "--generations", "10"]
+
+
+@pytest.fixture()
+def no_pretrained(tmp_path, monkeypatch):
+    monkeypatch.setattr("ofa_edge.search.runner.pretrained_dir", lambda: tmp_path / "no-pretrained")
+
+
+def test_latency_only_uses_embedded_supernet_or_exits_2(cli, tables_dir, no_pretrained):
+    code, _, err = cli("search", "--latency", "15ms")
+    assert code == 2
+    assert "--supernet" in err and "--accuracy-proxy macs" in err and "no-pretrained" in err
+    assert "device: x86-cpu (default" in err
+
+
+def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_path):
+    out_dir = tmp_path / "out"
+    code, out, err = cli(
+        "search",
+        "--latency",
+        "14ms",
+        "--supernet",
+        str(tiny_supernet["path"]),
+        "--out",
+        str(out_dir),
+        "--json",
+        "--top-k",
+        "3",
+        *FAST,
+    )
+    assert code == 0, err
+    r = json.loads(out)
+    assert "ESTIMATED" in err and "device: x86-cpu (default" in err and "Kendall tau" in err
+    assert r["accuracy_source"]["reused"] is True and "rmse" in r["accuracy_source"]
+    cfg = SubnetConfig.load(out_dir / "subnet.json")
+    table = LatencyTable.load(tables_dir / "x86-cpu.json")
+    assert table.predict([cfg])[0] <= 14.0
+    assert r["predicted"]["latency_ms"] == pytest.approx(table.predict([cfg])[0])
+    assert r["predicted"]["accuracy"] == pytest.approx(
+        tiny_supernet["predictor"].predict(
+            __import__("ofa_edge.space.genome", fromlist=["encode"]).encode(cfg.search_space, [cfg])
+        )[0]
+    )
+    assert len(r["top_k"]) == 3 and r["top_k"][0]["accuracy"] >= r["top_k"][-1]["accuracy"]
+    measured = r["devices"]["x86-cpu"]["measured"]
+    assert measured["median_ms"] > 0 and "onnxruntime" in measured["backend"]
+    last = json.loads((tmp_path / "runs" / "last_search.json").read_text())
+    assert set(last) == {"subnet", "supernet", "device", "devices", "predicted", "latency_table"}
+    assert last["subnet"] == cfg.to_dict() and last["supernet"] == str(tiny_supernet["path"])
+    assert last["device"] == "x86-cpu" and last["latency_table"]["kind"] == "estimated"
+    assert set(last["predicted"]) == {"latency_ms", "accuracy", "macs", "params"}
+    header = (out_dir / "pareto.csv").read_text().splitlines()[0]
+    assert header == "device,latency_ms,accuracy,feasible,subnet"
+    assert (out_dir / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_two_devices_and_cost_bounds_are_all_met(cli, tables_dir, tmp_path):
+    code, out, err = cli(
+        "search",
+        "--device",
+        "x86-cpu",
+        "--latency",
+        "16ms",
+        "--device",
+        "slow-board",
+        "--latency",
+        "80ms",
+        "--params",
+        "3M",
+        "--flops",
+        "60M",
+        "--accuracy-proxy",
+        "macs",
+        "--json",
+        "--no-measure",
+        *FAST,
+    )
+    assert code == 0, err
+    r = json.loads(out)
+    cfg = SubnetConfig.from_dict(r["subnet"])
+    fast = LatencyTable.load(tables_dir / "x86-cpu.json")
+    slow = LatencyTable.load(tables_dir / "slow-board.json")
+    cost = CostModel(cfg.search_space, 10)
+    assert fast.predict([cfg])[0] <= 16 and slow.predict([cfg])[0] <= 80
+    assert cost.params([cfg])[0] <= 3e6 and cost.macs([cfg])[0] <= 60e6
+    assert set(r["devices"]) == {"x86-cpu", "slow-board"}
+    assert "MACs proxy" in r["accuracy_name"]
+
+
+def test_same_seed_same_subnet(cli, tables_dir):
+    args = ["search", "--latency", "15ms", "--accuracy-proxy", "macs", "--json", "--no-measure", *FAST]
+    runs = [json.loads(cli(*args, "--seed", "3")[1])["subnet"] for _ in range(2)]
+    assert runs[0] == runs[1]
+    tpe = [
+        "search",
+        "--latency",
+        "30ms",
+        "--accuracy-proxy",
+        "macs",
+        "--json",
+        "--no-measure",
+        "--algo",
+        "tpe",
+        "--trials",
+        "15",
+        "--seed",
+        "3",
+    ]
+    assert json.loads(cli(*tpe)[1])["subnet"] == json.loads(cli(*tpe)[1])["subnet"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--latency", "2ms"], ["below the fastest achievable subnet", "10.388"]),
+        (["--latency", "15 parsecs"], ["cannot read latency '15 parsecs'"]),
+        (["--device", "jetson-nano", "--latency", "15ms"], ["unknown device 'jetson-nano'", "x86-cpu"]),
+        (["--latency", "15ms", "--flops", "lots"], ["cannot read --flops 'lots'"]),
+        (["--latency", "15ms", "--algo", "annealing"], ["unknown --algo 'annealing'"]),
+        (["--latency", "15ms", "--storage", "x.log"], ["--storage needs --study"]),
+        (["--latency", "15ms", "--storage", "x.log", "--study", "s"], ["use it with --algo tpe or nsga2"]),
+        (["--latency", "15ms", "--accuracy-proxy", "params"], ["only proxy is 'macs'"]),
+    ],
+)
+def test_bad_input_exits_2(cli, tables_dir, args, needles):
+    extra = [] if "--accuracy-proxy" in args else ["--accuracy-proxy", "macs"]
+    code, _, err = cli("search", *extra, *args)
+    assert code == 2, err
+    flat = " ".join(err.split())
+    for n in needles:
+        assert n in flat
+    assert "Traceback" not in err
+
+
+def test_fastest_achievable_is_exact(cli, tables_dir):
+    """The number in the error is the table's minimum over the space (monotone here: min config)."""
+    from ofa_edge.space import SearchSpace
+
+    table = LatencyTable.load(tables_dir / "x86-cpu.json")
+    fastest = table.predict([SearchSpace.get("mbv3-w1.0-cifar").min()])[0]
+    assert f"{fastest:.3f}" == "10.388"
+
+
+def test_table_space_must_match_supernet(cli, tables_dir, tiny_supernet):
+    code, _, err = cli(
+        "search",
+        "--latency",
+        "15ms",
+        "--table",
+        str(tables_dir / "big-board.json"),
+        "--supernet",
+        str(tiny_supernet["path"]),
+    )
+    flat = " ".join(err.split())
+    assert code == 2 and "is for space 'mbv3-w1.0-imagenet' but the supernet is 'mbv3-w1.0-cifar'" in flat
+
+
+def test_refinement_measures_the_best_for_real(cli, tables_dir, tiny_supernet, tmp_path):
+    code, out, err = cli(
+        "search",
+        "--latency",
+        "14ms",
+        "--supernet",
+        str(tiny_supernet["path"]),
+        "--refine",
+        "1",
+        "--no-measure",
+        "--json",
+        "--out",
+        str(tmp_path / "o"),
+        *FAST,
+    )
+    assert code == 0, err
+    rounds = json.loads(out)["accuracy_source"]["refinement"]
+    assert len(rounds) == 1 and len(rounds[0]["measured"]) == 5
+    assert all(0 <= m <= 100 for m in rounds[0]["measured"]) and rounds[0]["train_size"] == 8 + 5
+    code, _, err = cli("search", "--latency", "14ms", "--accuracy-proxy", "macs", "--refine", "1")
+    assert code == 2 and "needs a supernet" in err

@@ -1,0 +1,177 @@
+"""Shared Optuna storages: two concurrent ``ofa-edge search`` worker processes on one study,
+on a journal file and on a real PostgreSQL server started here (Debian's ``postgresql``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ofa_edge.errors import UserError
+from ofa_edge.search.storage import open_storage
+
+TRIALS = 8
+
+
+def _worker(args: list[str], env: dict[str, str], out: str) -> None:
+    """One ``ofa-edge search`` process (forked: no second start-up of torch), JSON to ``out``."""
+    import contextlib
+
+    os.environ.update(env)
+    from ofa_edge.cli.app import main
+
+    with open(out, "w") as f, contextlib.redirect_stdout(f):
+        code = main(args)
+    os._exit(code)
+
+
+def _workers(tables_dir: Path, storage: str, study: str, tmp: Path) -> list[dict]:
+    """Two concurrent worker processes on one study; returns their JSON reports."""
+    import multiprocessing
+
+    env = {"OFA_EDGE_LATENCY_TABLES": str(tables_dir), "OFA_EDGE_HOME": str(tmp / "runs")}
+    ctx = multiprocessing.get_context("fork")
+    procs = []
+    for seed in (1, 2):
+        args = [
+            "search",
+            "--latency",
+            "30ms",
+            "--accuracy-proxy",
+            "macs",
+            "--algo",
+            "tpe",
+            "--trials",
+            str(TRIALS),
+            "--storage",
+            storage,
+            "--study",
+            study,
+            "--seed",
+            str(seed),
+            "--no-measure",
+            "--json",
+            "--out",
+            str(tmp / f"w{seed}"),
+        ]
+        p = ctx.Process(target=_worker, args=(args, env, str(tmp / f"w{seed}.json")))
+        p.start()
+        procs.append(p)
+    for p in procs:
+        p.join(timeout=240)
+        assert p.exitcode == 0
+    return [json.loads((tmp / f"w{seed}.json").read_text()) for seed in (1, 2)]
+
+
+def _check_shared(reports: list[dict], storage: str, study: str) -> None:
+    import optuna
+
+    s = optuna.load_study(study_name=study, storage=open_storage(storage))
+    assert len(s.trials) == 2 * TRIALS
+    # Both workers ran concurrently on one study: the later one saw the other's trials.
+    seen = sorted(r["search"]["trials_in_study"] for r in reports)
+    assert seen[-1] == 2 * TRIALS and seen[0] >= TRIALS
+    assert all(r["search"]["study"] == study for r in reports)
+
+
+def test_two_workers_share_a_journal_file(tables_dir, tmp_path):
+    storage = str(tmp_path / "study.log")
+    reports = _workers(tables_dir, storage, "journal-study", tmp_path)
+    _check_shared(reports, storage, "journal-study")
+
+
+def test_study_of_another_problem_is_refused(tables_dir, tmp_path):
+    from ofa_edge.cli.app import main
+
+    storage = str(tmp_path / "s.db")
+    url = f"sqlite:///{storage}"
+    args = [
+        "search",
+        "--accuracy-proxy",
+        "macs",
+        "--algo",
+        "tpe",
+        "--trials",
+        "3",
+        "--storage",
+        url,
+        "--study",
+        "s",
+        "--no-measure",
+        "--json",
+    ]
+    assert main([*args, "--latency", "95ms"]) == 0
+    assert main([*args, "--latency", "90ms"]) == 2
+
+
+def test_bad_storage_urls():
+    with pytest.raises(UserError, match="unsupported scheme 'redis'"):
+        open_storage("redis://localhost")
+    with pytest.raises(UserError, match="is a folder"):
+        open_storage("/")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def postgres():
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl) on a free local port; root runs it as 'postgres'."""
+    bins = [Path(p).resolve().parent for p in [shutil.which("initdb")] if p]
+    bins += sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    bindir = next((b for b in bins if all((b / x).exists() for x in ("initdb", "pg_ctl", "createdb"))), None)
+    if bindir is None:
+        pytest.skip(
+            "PostgreSQL server binaries not found (initdb, pg_ctl, createdb): CI must `apt-get install postgresql`"
+        )
+    import importlib.util
+
+    if not any(importlib.util.find_spec(m) for m in ("psycopg2", "psycopg")):
+        pytest.skip("no PostgreSQL driver: CI must `pip install psycopg2-binary`")
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without `runuser`: cannot start PostgreSQL as an unprivileged user")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    # Not under tmp_path: pytest's temp root is private to this user, the server runs as 'postgres'.
+    root = Path(tempfile.mkdtemp(prefix="ofa-edge-pg-"))
+    if as_user:
+        shutil.chown(root, "postgres")
+    data, port = root / "data", _free_port()
+    run = lambda *a: subprocess.run([*as_user, *a], check=True, capture_output=True, text=True, timeout=120)
+    try:
+        run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
+        run(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(root / "log"),
+            "-o",
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
+            "start",
+        )
+    except subprocess.CalledProcessError as e:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"could not start a PostgreSQL cluster: {e.stderr.strip()[:300]}")
+    try:
+        run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "optuna")
+        yield f"postgresql://postgres@127.0.0.1:{port}/optuna"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_workers_share_a_postgresql_study(tables_dir, tmp_path, postgres):
+    reports = _workers(tables_dir, postgres, "pg-study", tmp_path)
+    _check_shared(reports, postgres, "pg-study")

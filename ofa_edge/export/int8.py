@@ -2,7 +2,8 @@
 
 QDQ is the format TensorRT reads for explicit quantization. Weights are symmetric int8 per
 output channel; activations are uint8 for ONNX Runtime targets (its fastest CPU kernels,
-U8S8) and symmetric int8 for TensorRT, which requires zero points of 0.
+U8S8, with int32 biases) and symmetric int8 for TensorRT, which requires zero points of 0
+and takes biases in float (it fuses them itself).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def quantize_int8(
             activation_type=ACTIVATION_TYPES[activation],
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
-            extra_options={"ActivationSymmetric": activation == "int8", "WeightSymmetric": True},
+            extra_options={
+                "ActivationSymmetric": activation == "int8",
+                "WeightSymmetric": True,
+                "QuantizeBias": activation == "uint8",
+            },
         )
     return Path(out_path)

@@ -21,7 +21,7 @@ from ofa_edge.data import load_packed
 from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
-from ofa_edge.export.bundle import MANIFEST, list_files, staged_bundle
+from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files, staged_bundle
 from ofa_edge.export.evaluate import ort_latency_ms, top1
 from ofa_edge.export.formats import ExportFormat
 from ofa_edge.export.int8 import quantize_int8
@@ -169,6 +169,7 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
     """Run the export and write the bundle folder ``req.out`` atomically; returns its manifest."""
     if req.int8 and req.half:
         raise UserError("--int8 and --half exclude each other: pick one precision.")
+    check_output_dir(req.out)  # before any work
     cfg = req.subnet
     model, classes, inputs = _load_model(req, step)
     with staged_bundle(req.out) as stage:

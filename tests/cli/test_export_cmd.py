@@ -43,8 +43,14 @@ def _doc(out: str) -> dict:
     return json.loads(out)
 
 
+def _run(cli, *args: str) -> tuple[int, str, str]:
+    """``cli`` with rich's line wrapping of stderr undone."""
+    code, out, err = cli(*args)
+    return code, out, " ".join(err.split())
+
+
 def test_onnx_bundle(cli, ckpt, subnet, tmp_path, data_root):
-    code, out, err = cli("export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"),
+    code, out, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"),
                          "--data", str(data_root), *FAST, "--json")
     assert code == 0, err
     doc = _doc(out)
@@ -66,7 +72,7 @@ def test_onnx_bundle(cli, ckpt, subnet, tmp_path, data_root):
 
 
 def test_ort_format_runs(cli, ckpt, subnet, tmp_path, data_root):
-    code, out, err = cli("export", "--format", "onnxruntime", "--subnet", str(subnet), "--supernet", str(ckpt),
+    code, out, err = _run(cli, "export", "--format", "onnxruntime", "--subnet", str(subnet), "--supernet", str(ckpt),
                          "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST, "--dynamic-batch", "--json")
     assert code == 0, err
     doc = _doc(out)
@@ -78,7 +84,7 @@ def test_ort_format_runs(cli, ckpt, subnet, tmp_path, data_root):
 
 
 def test_trt_bundle_with_int8(cli, ckpt, subnet, tmp_path, data_root):
-    code, out, err = cli("export", "--format", "trt", "--int8", "--subnet", str(subnet), "--supernet", str(ckpt),
+    code, out, err = _run(cli, "export", "--format", "trt", "--int8", "--subnet", str(subnet), "--supernet", str(ckpt),
                          "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST,
                          "--calib-images", "32", "--eval-images", "100", "--json")
     assert code == 0, err
@@ -113,7 +119,7 @@ def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root):
         "subnet": cfg.to_dict(), "supernet": str(ckpt), "device": "jetson-orin",
         "predicted": {"latency_ms": 1.5, "accuracy": 0.8},
         "latency_table": {"device": "jetson-orin", "backend": "tensorrt", "kind": "measured"}}))
-    code, out, err = cli("export", "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST, "--json")
+    code, out, err = _run(cli, "export", "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST, "--json")
     assert code == 0, err
     doc = _doc(out)
     assert "last search result" in err and doc["subnet"] == cfg.to_dict()
@@ -127,7 +133,7 @@ def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root):
     (["--int8", "--half"], "exclude each other"),
 ])
 def test_bad_flags_exit_2(cli, ckpt, subnet, tmp_path, args, message):
-    code, out, err = cli("export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"), *args)
+    code, out, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"), *args)
     assert code == 2 and message in err and out == ""
     assert not (tmp_path / "b").exists()
 
@@ -135,30 +141,30 @@ def test_bad_flags_exit_2(cli, ckpt, subnet, tmp_path, args, message):
 def test_subnet_of_another_space_exits_2(cli, ckpt, tmp_path):
     other = tmp_path / "imagenet.json"
     SearchSpace.get("mbv3-w1.0-imagenet").min().save(other)
-    code, _, err = cli("export", "--subnet", str(other), "--supernet", str(ckpt), "--out", str(tmp_path / "b"))
+    code, _, err = _run(cli, "export", "--subnet", str(other), "--supernet", str(ckpt), "--out", str(tmp_path / "b"))
     assert code == 2 and "mbv3-w1.0-imagenet" in err and "--supernet" in err
     assert not (tmp_path / "b").exists()
 
 
 def test_missing_subnet_or_supernet_exits_2(cli, subnet, tmp_path, monkeypatch):
-    code, _, err = cli("export", "--supernet", str(tmp_path / "none.safetensors"))
+    code, _, err = _run(cli, "export", "--supernet", str(tmp_path / "none.safetensors"))
     assert code == 2 and "ofa-edge search" in err  # no --subnet and no last search
-    code, _, err = cli("export", "--subnet", str(subnet), "--supernet", str(tmp_path / "none.safetensors"))
+    code, _, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(tmp_path / "none.safetensors"))
     assert code == 2 and "does not exist" in err
     monkeypatch.setattr("ofa_edge.export.inputs.pretrained_dir", lambda: tmp_path / "not-installed")
-    code, _, err = cli("export", "--subnet", str(subnet))
+    code, _, err = _run(cli, "export", "--subnet", str(subnet))
     assert code == 2 and "embedded pretrained supernet" in err and "--supernet" in err
 
 
 def test_unwritable_output_exits_2(cli, ckpt, subnet, tmp_path):
     (tmp_path / "file").write_text("")
-    code, _, err = cli("export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "file" / "b"))
+    code, _, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "file" / "b"))
     assert code == 2 and "cannot write" in err
 
 
 def test_failed_export_leaves_no_bundle(cli, ckpt, subnet, tmp_path, data_root, monkeypatch):
     monkeypatch.setattr("ofa_edge.export.verify.FP32_TOLERANCE", -1.0)  # every verification now fails
-    code, _, err = cli("export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"),
+    code, _, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"),
                        "--data", str(data_root), *FAST)
     assert code == 1 and "disagrees with PyTorch" in err
     assert {p.name for p in tmp_path.iterdir()} <= {"home", "subnet.json"}  # no bundle, no temp folder

@@ -29,7 +29,7 @@ import onnx
 import onnxruntime
 import torch
 
-from ofa_edge import SearchSpace, Supernet, SubnetConfig
+from ofa_edge import SearchSpace, SubnetConfig, Supernet
 from ofa_edge.data import DEFAULT_ROOT, load_packed
 from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.export.evaluate import ort_latency_ms, torch_latency_ms
@@ -84,7 +84,9 @@ def main() -> None:
                 }
                 for clock, suffix in ((time.thread_time, "cpu_ms"), (time.perf_counter, "wall_ms")):
                     row[f"torch_{suffix}"] = torch_latency_ms(model, res, args.runs, clock)
-                    row[f"ort_fp32_{suffix}"] = ort_latency_ms(ort_session(tmp / "m.onnx", args.threads), res, args.runs, clock)
+                    row[f"ort_fp32_{suffix}"] = ort_latency_ms(
+                        ort_session(tmp / "m.onnx", args.threads), res, args.runs, clock
+                    )
                 for act in ("uint8", "int8"):
                     quantize_int8(tmp / "m.onnx", tmp / f"q_{act}.onnx", calib, activation=act)
                     session = ort_session(tmp / f"q_{act}.onnx", args.threads)
@@ -101,7 +103,9 @@ def main() -> None:
         "onnxruntime": onnxruntime.__version__,
     }
     keys = ("torch", "ort_fp32", "ort_int8_uint8", "ort_int8_int8")
-    print("| space | subnet | MMACs | export s | torch eager ms | ORT FP32 ms | ORT INT8 u8 ms | ORT INT8 s8 ms | torch/ORT |")
+    print(
+        "| space | subnet | MMACs | export s | torch eager ms | ORT FP32 ms | ORT INT8 u8 ms | ORT INT8 s8 ms | torch/ORT |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         cells = " | ".join(f"{r[k + '_cpu_ms']:.2f} ({r[k + '_wall_ms']:.2f})" for k in keys)

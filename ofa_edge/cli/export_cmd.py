@@ -25,12 +25,18 @@ def export(
     supernet: Annotated[
         Path | None, typer.Option(help="Supernet checkpoint (default: the search's, else the embedded pretrained one).")
     ] = None,
-    int8: Annotated[bool, typer.Option("--int8", help="Also write an INT8 (QDQ) model; report its top-1 and latency.")] = False,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Also write an INT8 (QDQ) model; report its top-1 and latency.")
+    ] = False,
     half: Annotated[bool, typer.Option("--half", help="FP16 model (onnx, trt).")] = False,
     dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="Symbolic batch dimension.")] = False,
     max_batch: Annotated[int, typer.Option(help="Largest batch of a TensorRT dynamic-batch profile.")] = 32,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Bundle folder (default: <work dir>/export/<space>-r<res>-<format>).")] = None,
-    data: Annotated[Path, typer.Option(help="Packed dataset for BN recalibration, INT8 calibration and evaluation.")] = DEFAULT_ROOT,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Bundle folder (default: <work dir>/export/<space>-r<res>-<format>).")
+    ] = None,
+    data: Annotated[
+        Path, typer.Option(help="Packed dataset for BN recalibration, INT8 calibration and evaluation.")
+    ] = DEFAULT_ROOT,
     bn_images: Annotated[int, typer.Option(min=1, help="Training images for BN recalibration.")] = 2000,
     calib_images: Annotated[int, typer.Option(min=1, help="Training images for INT8 calibration.")] = 256,
     eval_images: Annotated[int, typer.Option(min=1, help="Test images for the INT8 top-1 comparison.")] = 2000,
@@ -48,8 +54,10 @@ def export(
     if out_dir is None:
         out_dir = work_dir() / "export" / f"{cfg.space}-r{cfg.resolution}-{fmt.name}"
         note(f"no --out: writing the bundle to {out_dir}")
-    note(f"data {data}; BN recalibration on {bn_images} train images" + (
-        f"; INT8 calibration {calib_images} train images, evaluation {eval_images} test images" if int8 else ""))
+    note(
+        f"data {data}; BN recalibration on {bn_images} train images"
+        + (f"; INT8 calibration {calib_images} train images, evaluation {eval_images} test images" if int8 else "")
+    )
     last = inputs.last_search
     req = ExportRequest(
         format=fmt,
@@ -107,7 +115,10 @@ def _render(m: dict[str, Any]) -> None:
             out.print(f"on the target: {trt['build_script']}  (or sh trtexec.sh)")
     if m["predicted"]:
         p = m["predicted"]
-        out.print(f"predicted on {p.get('device')}: " + ", ".join(f"{k} {v}" for k, v in p.items() if k not in ("device", "latency_table")))
+        out.print(
+            f"predicted on {p.get('device')}: "
+            + ", ".join(f"{k} {v}" for k, v in p.items() if k not in ("device", "latency_table"))
+        )
     if m["primary"] == "model.engine" and not m["tensorrt"]["engine_built"]:
         return
     out.print(f"deploy file: {m['out']}/{m['primary']}")

@@ -34,7 +34,9 @@ def check_output_dir(out: str | Path) -> Path:
         with tempfile.TemporaryFile(dir=out.parent):
             pass
     except OSError as e:
-        raise UserError(f"cannot write the bundle under '{out.parent}' ({e.strerror or e}); pass a writable --out.") from None
+        raise UserError(
+            f"cannot write the bundle under '{out.parent}' ({e.strerror or e}); pass a writable --out."
+        ) from None
     return out
 
 

@@ -21,7 +21,9 @@ def top1(session: ort.InferenceSession, images: torch.Tensor, labels: torch.Tens
 Clock = Callable[[], float]
 
 
-def median_latency_ms(call: Callable[[], object], runs: int = 50, warmup: int = 10, clock: Clock = time.perf_counter) -> float:
+def median_latency_ms(
+    call: Callable[[], object], runs: int = 50, warmup: int = 10, clock: Clock = time.perf_counter
+) -> float:
     """Median time of ``call()`` in milliseconds: wall time, or ``clock`` (e.g. ``time.thread_time``
     for the CPU time of single-threaded runs, which other processes on a busy machine do not inflate)."""
     for _ in range(warmup):
@@ -34,13 +36,21 @@ def median_latency_ms(call: Callable[[], object], runs: int = 50, warmup: int = 
     return float(np.median(times) * 1e3)
 
 
-def ort_latency_ms(session: ort.InferenceSession, resolution: int, runs: int = 50, clock: Clock = time.perf_counter) -> float:
+def ort_latency_ms(
+    session: ort.InferenceSession, resolution: int, runs: int = 50, clock: Clock = time.perf_counter
+) -> float:
     """Batch-1 latency of an ONNX Runtime session on a random input."""
-    feed = {session.get_inputs()[0].name: np.random.default_rng(0).standard_normal((1, 3, resolution, resolution), np.float32)}
+    feed = {
+        session.get_inputs()[0].name: np.random.default_rng(0).standard_normal(
+            (1, 3, resolution, resolution), np.float32
+        )
+    }
     return median_latency_ms(lambda: session.run(None, feed), runs, clock=clock)
 
 
-def torch_latency_ms(model: torch.nn.Module, resolution: int, runs: int = 50, clock: Clock = time.perf_counter) -> float:
+def torch_latency_ms(
+    model: torch.nn.Module, resolution: int, runs: int = 50, clock: Clock = time.perf_counter
+) -> float:
     """Batch-1 latency of PyTorch eager (inference mode)."""
     x = torch.randn(1, 3, resolution, resolution)
     model = model.eval()

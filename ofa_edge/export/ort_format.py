@@ -23,7 +23,5 @@ def write_optimized(onnx_path: str | Path, out_path: str | Path) -> Path:
     so.log_severity_level = 3
     if out_path.suffix == ".ort":
         so.add_session_config_entry("session.save_model_format", "ORT")
-    ort.InferenceSession(
-        str(onnx_path), so, providers=["CPUExecutionProvider"], disabled_optimizers=PORTABLE_DISABLED
-    )
+    ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"], disabled_optimizers=PORTABLE_DISABLED)
     return out_path

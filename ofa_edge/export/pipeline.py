@@ -133,7 +133,7 @@ def _tensorrt(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> d
     latency_cmd = tensorrt_build.trtexec_latency_command(req.subnet.resolution, req.dynamic_batch)
     script = (
         "#!/usr/bin/env sh\n# Build model.engine on the target (engines are specific to a GPU and a TensorRT version).\n"
-        "set -e\ncd \"$(dirname \"$0\")\"\n"
+        'set -e\ncd "$(dirname "$0")"\n'
         "if trtexec --help 2>&1 | grep -q -- '--fp16'; then\n"
         f"  {commands['tensorrt10']}  # TensorRT 10\nelse\n  {commands['tensorrt11']}  # TensorRT 11+\nfi\n"
         f"{latency_cmd}\n"
@@ -145,7 +145,8 @@ def _tensorrt(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> d
         "precision": precision,
         "trtexec": commands,
         "trtexec_latency": latency_cmd,
-        "build_script": f"python build_engine.py --precision {precision}" + (f" --max-batch {max_batch}" if max_batch else ""),
+        "build_script": f"python build_engine.py --precision {precision}"
+        + (f" --max-batch {max_batch}" if max_batch else ""),
         "latency_script": "python check_latency.py",
         "engine_built": False,
     }
@@ -241,7 +242,9 @@ def _write_metadata(
         "dynamic_batch": req.dynamic_batch,
         "bn_recalibration": {"images": req.bn_images, "split": "train", "data": str(req.data)},
         "verification": [c.to_dict() for c in checks],
-        "predicted": {"device": req.device, **req.predicted, "latency_table": req.latency_table} if req.predicted else None,
+        "predicted": {"device": req.device, **req.predicted, "latency_table": req.latency_table}
+        if req.predicted
+        else None,
         "int8": int8,
         "tensorrt": trt,
         "versions": {

@@ -29,9 +29,11 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
     lines = [
         f"# ofa-edge bundle: {manifest['subnet']['space']} subnet at {res} px",
         "",
-        f"Subnet `{manifest['subnet_summary']}` ({manifest['macs'] / 1e6:.1f}M MACs, "
-        f"{manifest['params'] / 1e6:.2f}M params, {manifest['num_classes']} classes). Created {manifest['created']} "
-        f"by ofa-edge {manifest['versions']['ofa_edge']}. Deploy file: `{primary}`.",
+        (
+            f"Subnet `{manifest['subnet_summary']}` ({manifest['macs'] / 1e6:.1f}M MACs, "
+            f"{manifest['params'] / 1e6:.2f}M params, {manifest['num_classes']} classes). Created {manifest['created']} "
+            f"by ofa-edge {manifest['versions']['ofa_edge']}. Deploy file: `{primary}`."
+        ),
         "",
         "## Files",
         "",
@@ -41,8 +43,10 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
         "",
         "## Preprocessing",
         "",
-        f"RGB, resize to {res}x{res} (bilinear), `x = (pixel/255 - mean) / std` with mean {pre['mean']} and "
-        f"std {pre['std']}, layout NCHW float32, input `{pre['input_name']}`, output `{pre['output_name']}` (logits).",
+        (
+            f"RGB, resize to {res}x{res} (bilinear), `x = (pixel/255 - mean) / std` with mean {pre['mean']} and "
+            f"std {pre['std']}, layout NCHW float32, input `{pre['input_name']}`, output `{pre['output_name']}` (logits)."
+        ),
         "",
         "## Run with ONNX Runtime",
         "",
@@ -83,9 +87,12 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
             "",
             "## INT8",
             "",
-            f"Top-1 on {q['eval_images']} test images: FP32 {q['top1_fp32'] * 100:.2f}%, INT8 {q['top1_int8'] * 100:.2f}% "
-            f"({q['top1_change_points']:+.2f} points). CPU batch-1 latency (ONNX Runtime, {q['threads']} thread(s)): "
-            f"{q['cpu_latency_ms_fp32']:.2f} ms -> {q['cpu_latency_ms_int8']:.2f} ms.",
+            (
+                f"Top-1 on {q['eval_images']} test images: FP32 {q['top1_fp32'] * 100:.2f}%, "
+                f"INT8 {q['top1_int8'] * 100:.2f}% ({q['top1_change_points']:+.2f} points). CPU batch-1 latency "
+                f"(ONNX Runtime, {q['threads']} thread(s)): {q['cpu_latency_ms_fp32']:.2f} ms -> "
+                f"{q['cpu_latency_ms_int8']:.2f} ms."
+            ),
         ]
     if manifest["predicted"]:
         p = manifest["predicted"]

@@ -50,14 +50,33 @@ def _run(cli, *args: str) -> tuple[int, str, str]:
 
 
 def test_onnx_bundle(cli, ckpt, subnet, tmp_path, data_root):
-    code, out, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"),
-                         "--data", str(data_root), *FAST, "--json")
+    code, out, err = _run(
+        cli,
+        "export",
+        "--subnet",
+        str(subnet),
+        "--supernet",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "b"),
+        "--data",
+        str(data_root),
+        *FAST,
+        "--json",
+    )
     assert code == 0, err
     doc = _doc(out)
     b = tmp_path / "b"
     assert doc["primary"] == "model.onnx" and doc["format"] == "onnx"
-    assert {"model.onnx", "subnet.json", "preprocessing.json", "classes.txt", "README.md", "bundle.json",
-            "reference.npz"} <= {p.name for p in b.iterdir()}
+    assert {
+        "model.onnx",
+        "subnet.json",
+        "preprocessing.json",
+        "classes.txt",
+        "README.md",
+        "bundle.json",
+        "reference.npz",
+    } <= {p.name for p in b.iterdir()}
     assert doc["verification"][0]["max_abs_diff"] <= 1e-4
     pre = json.loads((b / "preprocessing.json").read_text())
     space = SearchSpace.get(CIFAR)
@@ -72,8 +91,23 @@ def test_onnx_bundle(cli, ckpt, subnet, tmp_path, data_root):
 
 
 def test_ort_format_runs(cli, ckpt, subnet, tmp_path, data_root):
-    code, out, err = _run(cli, "export", "--format", "onnxruntime", "--subnet", str(subnet), "--supernet", str(ckpt),
-                         "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST, "--dynamic-batch", "--json")
+    code, out, err = _run(
+        cli,
+        "export",
+        "--format",
+        "onnxruntime",
+        "--subnet",
+        str(subnet),
+        "--supernet",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "b"),
+        "--data",
+        str(data_root),
+        *FAST,
+        "--dynamic-batch",
+        "--json",
+    )
     assert code == 0, err
     doc = _doc(out)
     assert doc["primary"] == "model.ort"
@@ -84,9 +118,27 @@ def test_ort_format_runs(cli, ckpt, subnet, tmp_path, data_root):
 
 
 def test_trt_bundle_with_int8(cli, ckpt, subnet, tmp_path, data_root):
-    code, out, err = _run(cli, "export", "--format", "trt", "--int8", "--subnet", str(subnet), "--supernet", str(ckpt),
-                         "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST,
-                         "--calib-images", "32", "--eval-images", "100", "--json")
+    code, out, err = _run(
+        cli,
+        "export",
+        "--format",
+        "trt",
+        "--int8",
+        "--subnet",
+        str(subnet),
+        "--supernet",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "b"),
+        "--data",
+        str(data_root),
+        *FAST,
+        "--calib-images",
+        "32",
+        "--eval-images",
+        "100",
+        "--json",
+    )
     assert code == 0, err
     doc, b = _doc(out), tmp_path / "b"
     trt = doc["tensorrt"]
@@ -99,15 +151,21 @@ def test_trt_bundle_with_int8(cli, ckpt, subnet, tmp_path, data_root):
     zps = [onnx.numpy_helper.to_array(t) for t in q.graph.initializer if t.name.endswith("_zero_point")]
     assert zps and all(z.dtype == np.int8 and not z.any() for z in zps)  # symmetric int8: TensorRT reads it
     assert doc["int8"]["eval_images"] == 100 and 0 <= doc["int8"]["top1_int8"] <= 1
-    ok, why = tensorrt_status()
+    ok, _ = tensorrt_status()
     assert trt["engine_built"] is ok
     if not ok:
         assert "build the engine on the target" in trt["engine_missing_reason"]
-        run = subprocess.run([sys.executable, str(b / "build_engine.py")], capture_output=True, text=True)
+        run = subprocess.run([sys.executable, str(b / "build_engine.py")], capture_output=True, text=True, check=False)
         assert run.returncode == 2 and "tensorrt" in run.stderr.lower()
     for script in ("build_engine.py", "check_latency.py"):  # standalone: runs with no ofa_edge on the path
-        run = subprocess.run([sys.executable, str(b / script), "--help"], capture_output=True, text=True, cwd=b,
-                             env={"PATH": "/usr/bin:/bin"})
+        run = subprocess.run(
+            [sys.executable, str(b / script), "--help"],
+            capture_output=True,
+            text=True,
+            cwd=b,
+            env={"PATH": "/usr/bin:/bin"},
+            check=False,
+        )
         assert run.returncode == 0, run.stderr
 
 
@@ -115,10 +173,17 @@ def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root):
     home = tmp_path / "home"
     home.mkdir()
     cfg = SearchSpace.get(CIFAR).min(24)
-    (home / "last_search.json").write_text(json.dumps({
-        "subnet": cfg.to_dict(), "supernet": str(ckpt), "device": "jetson-orin",
-        "predicted": {"latency_ms": 1.5, "accuracy": 0.8},
-        "latency_table": {"device": "jetson-orin", "backend": "tensorrt", "kind": "measured"}}))
+    (home / "last_search.json").write_text(
+        json.dumps(
+            {
+                "subnet": cfg.to_dict(),
+                "supernet": str(ckpt),
+                "device": "jetson-orin",
+                "predicted": {"latency_ms": 1.5, "accuracy": 0.8},
+                "latency_table": {"device": "jetson-orin", "backend": "tensorrt", "kind": "measured"},
+            }
+        )
+    )
     code, out, err = _run(cli, "export", "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST, "--json")
     assert code == 0, err
     doc = _doc(out)
@@ -127,13 +192,18 @@ def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root):
     assert "Predicted by the search" in (tmp_path / "b" / "README.md").read_text()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--format", "onnxx"], "Did you mean 'onnx'"),
-    (["--format", "ort", "--half"], "--half is not supported for format 'ort'"),
-    (["--int8", "--half"], "exclude each other"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "onnxx"], "Did you mean 'onnx'"),
+        (["--format", "ort", "--half"], "--half is not supported for format 'ort'"),
+        (["--int8", "--half"], "exclude each other"),
+    ],
+)
 def test_bad_flags_exit_2(cli, ckpt, subnet, tmp_path, args, message):
-    code, out, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"), *args)
+    code, out, err = _run(
+        cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"), *args
+    )
     assert code == 2 and message in err and out == ""
     assert not (tmp_path / "b").exists()
 
@@ -158,13 +228,26 @@ def test_missing_subnet_or_supernet_exits_2(cli, subnet, tmp_path, monkeypatch):
 
 def test_unwritable_output_exits_2(cli, ckpt, subnet, tmp_path):
     (tmp_path / "file").write_text("")
-    code, _, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "file" / "b"))
+    code, _, err = _run(
+        cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "file" / "b")
+    )
     assert code == 2 and "cannot write" in err
 
 
 def test_failed_export_leaves_no_bundle(cli, ckpt, subnet, tmp_path, data_root, monkeypatch):
     monkeypatch.setattr("ofa_edge.export.verify.FP32_TOLERANCE", -1.0)  # every verification now fails
-    code, _, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"),
-                       "--data", str(data_root), *FAST)
+    code, _, err = _run(
+        cli,
+        "export",
+        "--subnet",
+        str(subnet),
+        "--supernet",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "b"),
+        "--data",
+        str(data_root),
+        *FAST,
+    )
     assert code == 1 and "disagrees with PyTorch" in err
     assert {p.name for p in tmp_path.iterdir()} <= {"home", "subnet.json"}  # no bundle, no temp folder

@@ -37,8 +37,10 @@ def calibrated():
 @pytest.fixture(scope="session")
 def supernets() -> dict[str, Supernet]:
     torch.manual_seed(0)
-    return {name: randomize(Supernet(SearchSpace.get(name), 10), i) for i, name in enumerate(
-        ["mbv3-w1.0-cifar", "mbv3-w1.0-imagenet"])}
+    return {
+        name: randomize(Supernet(SearchSpace.get(name), 10), i)
+        for i, name in enumerate(["mbv3-w1.0-cifar", "mbv3-w1.0-imagenet"])
+    }
 
 
 @pytest.fixture(scope="session")

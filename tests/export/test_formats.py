@@ -8,8 +8,17 @@ from ofa_edge.errors import UserError
 from ofa_edge.export.formats import FORMATS, check_flags, get_format
 
 
-@pytest.mark.parametrize(("name", "canonical"), [("onnx", "onnx"), ("trt", "engine"), ("TensorRT", "engine"),
-                                                 ("engine", "engine"), ("ort", "ort"), (".onnx", "onnx")])
+@pytest.mark.parametrize(
+    ("name", "canonical"),
+    [
+        ("onnx", "onnx"),
+        ("trt", "engine"),
+        ("TensorRT", "engine"),
+        ("engine", "engine"),
+        ("ort", "ort"),
+        (".onnx", "onnx"),
+    ],
+)
 def test_names_and_aliases(name, canonical):
     assert get_format(name).name == canonical
 

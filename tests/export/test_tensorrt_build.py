@@ -27,7 +27,9 @@ def test_source_model_follows_the_typing_mode():
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
 def test_engine_builds_where_tensorrt_runs(precision, supernets, calibrated, tmp_path):
-    trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed here: engines are built only where `import tensorrt` works")
+    trt = pytest.importorskip(
+        "tensorrt", reason="TensorRT is not installed here: engines are built only where `import tensorrt` works"
+    )
     ok, why = tensorrt_status()
     if not ok:
         pytest.skip(why)

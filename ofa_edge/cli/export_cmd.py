@@ -1,0 +1,128 @@
+"""``ofa-edge export``: the chosen subnet as a deploy bundle (ONNX, ORT format, TensorRT)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ofa_edge.cli.common import JsonOpt, emit, err, note, out
+from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.export import ExportRequest, export_bundle, get_format
+from ofa_edge.export.formats import FORMATS, check_flags
+from ofa_edge.export.inputs import resolve_inputs
+from ofa_edge.paths import work_dir
+
+_FORMAT_HELP = "; ".join(f"{f.name} ({', '.join(f.aliases) or 'no alias'}): {f.description}" for f in FORMATS)
+
+
+def export(
+    format: Annotated[str, typer.Option("--format", "-f", help=f"Target format. {_FORMAT_HELP}.")] = "onnx",
+    subnet: Annotated[Path | None, typer.Option(help="Subnet JSON (default: the last search result).")] = None,
+    supernet: Annotated[
+        Path | None, typer.Option(help="Supernet checkpoint (default: the search's, else the embedded pretrained one).")
+    ] = None,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Also write an INT8 (QDQ) model; report its top-1 and latency.")
+    ] = False,
+    half: Annotated[bool, typer.Option("--half", help="FP16 model (onnx, trt).")] = False,
+    dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="Symbolic batch dimension.")] = False,
+    max_batch: Annotated[int, typer.Option(help="Largest batch of a TensorRT dynamic-batch profile.")] = 32,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Bundle folder (default: <work dir>/export/<space>-r<res>-<format>).")
+    ] = None,
+    data: Annotated[
+        Path, typer.Option(help="Packed dataset for BN recalibration, INT8 calibration and evaluation.")
+    ] = DEFAULT_ROOT,
+    bn_images: Annotated[int, typer.Option(min=1, help="Training images for BN recalibration.")] = 2000,
+    calib_images: Annotated[int, typer.Option(min=1, help="Training images for INT8 calibration.")] = 256,
+    eval_images: Annotated[int, typer.Option(min=1, help="Test images for the INT8 top-1 comparison.")] = 2000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a subnet with its weights: extract, recalibrate BN, export, verify, write a bundle folder."""
+    fmt = get_format(format)
+    check_flags(fmt, int8=int8, half=half, dynamic_batch=dynamic_batch)
+    if format != fmt.name:
+        note(f"format '{format}' is '{fmt.name}'")
+    inputs = resolve_inputs(subnet, supernet)
+    for line in inputs.notes:
+        note(line)
+    cfg = inputs.subnet
+    if out_dir is None:
+        out_dir = work_dir() / "export" / f"{cfg.space}-r{cfg.resolution}-{fmt.name}"
+        note(f"no --out: writing the bundle to {out_dir}")
+    note(
+        f"data {data}; BN recalibration on {bn_images} train images"
+        + (f"; INT8 calibration {calib_images} train images, evaluation {eval_images} test images" if int8 else "")
+    )
+    last = inputs.last_search
+    req = ExportRequest(
+        format=fmt,
+        subnet=cfg,
+        supernet=inputs.supernet,
+        out=out_dir,
+        data=data,
+        int8=int8,
+        half=half,
+        dynamic_batch=dynamic_batch,
+        max_batch=max_batch,
+        bn_images=bn_images,
+        calib_images=calib_images,
+        eval_images=eval_images,
+        subnet_source=inputs.subnet_source,
+        device=last.device if last else None,
+        predicted=last.predicted if last else {},
+        latency_table=last.latency_table if last else {},
+    )
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("export", total=None)
+
+        def step(message: str) -> None:
+            progress.update(task, description=message)
+            if not err.is_terminal:
+                note(message)
+
+        manifest = export_bundle(req, step)
+    result = {"out": str(req.out.expanduser().absolute()), **manifest}
+    emit(result, as_json, lambda: _render(result))
+
+
+def _render(m: dict[str, Any]) -> None:
+    t = Table(title=f"ofa-edge export: {m['format']} bundle in {m['out']}")
+    t.add_column("file")
+    t.add_column("bytes", justify="right")
+    for name, info in m["files"].items():
+        t.add_row(name + ("  [bold](deploy)[/bold]" if name == m["primary"] else ""), f"{info['bytes']:,}")
+    out.print(t)
+    for v in m["verification"]:
+        out.print(f"verified {v['model']} on ONNX Runtime: max |diff| {v['max_abs_diff']:.2e} <= {v['tolerance']:.0e}")
+    if m["int8"]:
+        q = m["int8"]
+        out.print(
+            f"INT8: top-1 {q['top1_fp32'] * 100:.2f}% -> {q['top1_int8'] * 100:.2f}% ({q['top1_change_points']:+.2f} pts, "
+            f"{q['eval_images']} test images); CPU latency {q['cpu_latency_ms_fp32']:.2f} -> {q['cpu_latency_ms_int8']:.2f} ms"
+        )
+    if m["tensorrt"]:
+        trt = m["tensorrt"]
+        if trt["engine_built"]:
+            out.print(f"TensorRT {trt['tensorrt_version']} engine built: model.engine ({trt['precision']})")
+        else:
+            out.print(f"[yellow]TensorRT engine not built here[/yellow]: {trt['engine_missing_reason']}")
+            out.print(f"on the target: {trt['build_script']}  (or sh trtexec.sh)")
+    if m["predicted"]:
+        p = m["predicted"]
+        out.print(
+            f"predicted on {p.get('device')}: "
+            + ", ".join(f"{k} {v}" for k, v in p.items() if k not in ("device", "latency_table"))
+        )
+    if m["primary"] == "model.engine" and not m["tensorrt"]["engine_built"]:
+        return
+    out.print(f"deploy file: {m['out']}/{m['primary']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

@@ -1,0 +1,73 @@
+"""The deploy bundle folder: written into a temporary sibling, then renamed into place.
+
+A failed export leaves nothing behind; an existing bundle is replaced only once the new
+one is complete. A folder that is not an ofa-edge bundle is never overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from ofa_edge.errors import UserError
+
+MANIFEST = "bundle.json"
+
+
+def check_output_dir(out: str | Path) -> Path:
+    """Fail early (before any work) if ``out`` cannot receive a bundle."""
+    out = Path(out).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"output '{out}' is a file; pass --out with a folder path.")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise UserError(
+            f"output folder '{out}' is not empty and is not an ofa-edge bundle; refusing to overwrite it. "
+            "Pass --out with a new or empty folder."
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as e:
+        raise UserError(
+            f"cannot write the bundle under '{out.parent}' ({e.strerror or e}); pass a writable --out."
+        ) from None
+    return out
+
+
+@contextlib.contextmanager
+def staged_bundle(out: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder; on success it becomes ``out``, on any error it is deleted."""
+    out = check_output_dir(out)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        yield stage
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.{os.getpid()}.old")
+            os.replace(out, old)
+        os.replace(stage, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def file_digest(path: Path) -> dict[str, int | str]:
+    """Size and SHA-256 of a file (for the manifest)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return {"bytes": path.stat().st_size, "sha256": h.hexdigest()}
+
+
+def list_files(folder: Path) -> dict[str, dict[str, int | str]]:
+    """Every file under ``folder`` (relative POSIX paths) with its digest."""
+    return {p.relative_to(folder).as_posix(): file_digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -1,0 +1,60 @@
+"""Which subnet and which supernet an export uses, and why (every default is reported)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ofa_edge.errors import UserError
+from ofa_edge.export.last_search import LastSearch, last_search_path, read_last_search
+from ofa_edge.paths import pretrained_dir
+from ofa_edge.space import SubnetConfig
+
+
+def embedded_supernet() -> Path:
+    """The pretrained supernet shipped inside the package."""
+    return pretrained_dir() / "supernet.safetensors"
+
+
+@dataclass(frozen=True)
+class ExportInputs:
+    subnet: SubnetConfig
+    subnet_source: str
+    supernet: Path
+    last_search: LastSearch | None
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> ExportInputs:
+    """``--subnet`` or the last search result; ``--supernet``, the search's supernet or the embedded one."""
+    notes: list[str] = []
+    last = read_last_search()
+    if subnet is not None:
+        cfg = SubnetConfig.load(subnet)
+        source = str(subnet)
+        if last is not None and last.subnet.canonical() != cfg.canonical():
+            last = None  # its predictions are for another subnet
+    elif last is not None:
+        cfg, source = last.subnet, f"last search result {last.path}"
+        notes.append(f"no --subnet: exporting the last search result {last.path} ({cfg.describe()})")
+    else:
+        raise UserError(
+            f"no subnet to export: no --subnet was given and there is no last search result at "
+            f"'{last_search_path()}'. Run `ofa-edge search --latency 15ms` first, or pass --subnet subnet.json."
+        )
+    if supernet is not None:
+        net = Path(supernet)
+    elif last is not None and last.supernet is not None:
+        net = last.supernet
+        notes.append(f"no --supernet: using the supernet the search used, {net}")
+    else:
+        net = embedded_supernet()
+        if not net.is_file():
+            raise UserError(
+                f"no supernet: --supernet was not given and the embedded pretrained supernet '{net}' is not installed. "
+                "Pass --supernet PATH to a .safetensors checkpoint (e.g. from `ofa-edge train`)."
+            )
+        notes.append(f"no --supernet: using the embedded pretrained supernet {net}")
+    if not net.is_file():
+        raise UserError(f"supernet checkpoint '{net}' does not exist; pass --supernet PATH to a .safetensors file.")
+    return ExportInputs(cfg, source, net, last, notes)

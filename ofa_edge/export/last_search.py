@@ -1,0 +1,69 @@
+"""Read the result of the last ``ofa-edge search`` (``<work_dir>/last_search.json``).
+
+The search command writes it; ``export`` with no ``--subnet`` reads it. Format (extra keys
+are ignored)::
+
+    {"subnet": {SubnetConfig.to_dict()},          # required
+     "supernet": "path/to/supernet.safetensors",  # or null: the embedded pretrained one
+     "device": "jetson-orin",
+     "predicted": {"latency_ms": 12.3, "accuracy": 0.91},
+     "latency_table": {... provenance of the table the latency was predicted from ...}}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ofa_edge.errors import ConfigError, UserError
+from ofa_edge.paths import work_dir
+from ofa_edge.space import SubnetConfig
+
+
+@dataclass(frozen=True)
+class LastSearch:
+    """The subnet a search chose, with what it was chosen for."""
+
+    path: Path
+    subnet: SubnetConfig
+    supernet: Path | None = None
+    device: str | None = None
+    predicted: dict[str, Any] = field(default_factory=dict)
+    latency_table: dict[str, Any] = field(default_factory=dict)
+
+
+def last_search_path() -> Path:
+    """Where ``ofa-edge search`` leaves its result."""
+    return work_dir() / "last_search.json"
+
+
+def read_last_search(path: str | Path | None = None) -> LastSearch | None:
+    """The last search result, or ``None`` if there is none; a malformed file is a :class:`UserError`."""
+    path = Path(path) if path is not None else last_search_path()
+    if not path.is_file():
+        return None
+    fix = "run `ofa-edge search` again or pass --subnet FILE"
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"last search result '{path}' is unreadable ({e}); {fix}.") from None
+    if not isinstance(doc, dict) or "subnet" not in doc:
+        raise UserError(f"last search result '{path}' has no 'subnet' entry; {fix}.")
+    try:
+        subnet = SubnetConfig.from_dict(doc["subnet"])
+    except ConfigError as e:
+        raise ConfigError(e.field, f"{e.detail} (in {path}; {fix})") from None
+    supernet = doc.get("supernet")
+    predicted, table = doc.get("predicted") or {}, doc.get("latency_table") or {}
+    if not isinstance(predicted, dict) or not isinstance(table, dict):
+        raise UserError(f"last search result '{path}': 'predicted' and 'latency_table' must be objects; {fix}.")
+    return LastSearch(
+        path=path,
+        subnet=subnet,
+        supernet=Path(supernet) if supernet else None,
+        device=doc.get("device"),
+        predicted=predicted,
+        latency_table=table,
+    )

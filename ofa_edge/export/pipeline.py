@@ -1,0 +1,262 @@
+"""One export, end to end: extract the subnet, recalibrate BN, export, verify, write the bundle."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+
+import ofa_edge
+from ofa_edge.data import load_packed
+from ofa_edge.data.transforms import normalize, resize
+from ofa_edge.errors import UserError
+from ofa_edge.export import tensorrt_build, trt_latency
+from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files, staged_bundle
+from ofa_edge.export.evaluate import ort_latency_ms, top1
+from ofa_edge.export.formats import ExportFormat
+from ofa_edge.export.int8 import quantize_int8
+from ofa_edge.export.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
+from ofa_edge.export.ort_format import write_optimized
+from ofa_edge.export.readme import render_readme
+from ofa_edge.export.verify import ort_session, run_session, verify
+from ofa_edge.space import CostModel, SubnetConfig
+from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
+
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """Everything one export needs; the CLI fills it and prints every default it picked."""
+
+    format: ExportFormat
+    subnet: SubnetConfig
+    supernet: Path
+    out: Path
+    data: Path
+    int8: bool = False
+    half: bool = False
+    dynamic_batch: bool = False
+    max_batch: int = 32
+    bn_images: int = 2000
+    calib_images: int = 256
+    eval_images: int = 2000
+    verify_images: int = 8
+    subnet_source: str = ""
+    device: str | None = None
+    predicted: dict[str, Any] = field(default_factory=dict)
+    latency_table: dict[str, Any] = field(default_factory=dict)
+
+
+def _prepared(images: torch.Tensor, mean: Any, std: Any, resolution: int) -> Iterator[torch.Tensor]:
+    for chunk in torch.split(images, BATCH):
+        yield resize(normalize(chunk, mean, std), resolution)
+
+
+def _load_model(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.nn.Module, list[str], torch.Tensor]:
+    """The extracted, BN-recalibrated subnet, the class names and the verification inputs."""
+    cfg = req.subnet
+    meta = read_metadata(req.supernet)
+    if meta["space"] != cfg.space:
+        raise UserError(
+            f"the subnet is from space '{cfg.space}' but supernet '{req.supernet}' is '{meta['space']}'. "
+            f"Pass a subnet of '{meta['space']}' (run `ofa-edge search` with this supernet) or the matching --supernet."
+        )
+    step("loading supernet and data")
+    net = load_supernet(req.supernet)
+    train = load_packed(req.data, "train", limit=req.bn_images, seed=0)
+    if len(train.classes) != net.num_classes:
+        raise UserError(
+            f"--data '{req.data}' has {len(train.classes)} classes but the supernet predicts {net.num_classes}; "
+            "pass the dataset the supernet was trained on."
+        )
+    mean, std = net.space.mean, net.space.std
+    step(f"recalibrating BN on {len(train)} training images")
+    model = net.extract(cfg).eval()
+    recalibrate_bn(model, _prepared(train.images, mean, std, cfg.resolution))
+    test = load_packed(req.data, "test", limit=req.verify_images, seed=0)
+    return model, train.classes, torch.cat(list(_prepared(test.images, mean, std, cfg.resolution)))
+
+
+def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[str, Any]:
+    """Quantize model.onnx to model_int8.onnx and measure top-1 and latency against FP32."""
+    cfg, space = req.subnet, req.subnet.search_space
+    calib = load_packed(req.data, "train", limit=req.calib_images, seed=1)
+    step(f"INT8: calibrating on {len(calib)} training images")
+    quantize_int8(
+        stage / "model.onnx",
+        stage / "model_int8.onnx",
+        torch.cat(list(_prepared(calib.images, space.mean, space.std, cfg.resolution))),
+        activation=req.format.int8_activation,
+    )
+    test = load_packed(req.data, "test", limit=req.eval_images, seed=0)
+    step(f"INT8: evaluating FP32 and INT8 on {len(test)} test images")
+    images = torch.cat(list(_prepared(test.images, space.mean, space.std, cfg.resolution)))
+    fp32, int8 = ort_session(stage / "model.onnx"), ort_session(stage / "model_int8.onnx")
+    acc32, acc8 = top1(fp32, images, test.labels), top1(int8, images, test.labels)
+    lat32, lat8 = ort_latency_ms(fp32, cfg.resolution), ort_latency_ms(int8, cfg.resolution)
+    return {
+        "model": "model_int8.onnx",
+        "format": "QDQ",
+        "weights": "int8 symmetric per-channel",
+        "activations": f"{req.format.int8_activation} ({'symmetric' if req.format.int8_activation == 'int8' else 'asymmetric'})",
+        "calibration": {"method": "minmax", "images": len(calib), "split": "train"},
+        "eval_images": len(test),
+        "top1_fp32": acc32,
+        "top1_int8": acc8,
+        "top1_change_points": (acc8 - acc32) * 100,
+        "cpu_latency_ms_fp32": lat32,
+        "cpu_latency_ms_int8": lat8,
+        "cpu_speedup": lat32 / lat8,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _tensorrt(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[str, Any]:
+    """Build scripts and commands always; the engine itself where TensorRT runs."""
+    precision = "int8" if req.int8 else "fp16" if req.half else "fp32"
+    max_batch = req.max_batch if req.dynamic_batch else None
+    shutil.copyfile(tensorrt_build.__file__, stage / "build_engine.py")
+    shutil.copyfile(trt_latency.__file__, stage / "check_latency.py")
+    commands = tensorrt_build.trtexec_commands(precision, req.subnet.resolution, max_batch)
+    latency_cmd = tensorrt_build.trtexec_latency_command(req.subnet.resolution, req.dynamic_batch)
+    script = (
+        "#!/usr/bin/env sh\n# Build model.engine on the target (engines are specific to a GPU and a TensorRT version).\n"
+        'set -e\ncd "$(dirname "$0")"\n'
+        "if trtexec --help 2>&1 | grep -q -- '--fp16'; then\n"
+        f"  {commands['tensorrt10']}  # TensorRT 10\nelse\n  {commands['tensorrt11']}  # TensorRT 11+\nfi\n"
+        f"{latency_cmd}\n"
+    )
+    (stage / "trtexec.sh").write_text(script)
+    (stage / "trtexec.sh").chmod(0o755)
+    ok, why = tensorrt_build.tensorrt_status()
+    report: dict[str, Any] = {
+        "precision": precision,
+        "trtexec": commands,
+        "trtexec_latency": latency_cmd,
+        "build_script": f"python build_engine.py --precision {precision}"
+        + (f" --max-batch {max_batch}" if max_batch else ""),
+        "latency_script": "python check_latency.py",
+        "engine_built": False,
+    }
+    if ok:
+        step(f"building the TensorRT {why} engine ({precision})")
+        tensorrt_build.build_engine(stage, precision, max_batch=max_batch)
+        report.update(engine_built=True, tensorrt_version=why)
+    else:
+        report["engine_missing_reason"] = f"{why}; build the engine on the target with trtexec.sh or build_engine.py"
+    return report
+
+
+def _primary(req: ExportRequest) -> str:
+    if req.format.name == "engine":
+        return "model.engine"
+    stem = "model_int8" if req.int8 else "model_fp16" if req.half else "model"
+    return stem + req.format.suffix
+
+
+def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Run the export and write the bundle folder ``req.out`` atomically; returns its manifest."""
+    if req.int8 and req.half:
+        raise UserError("--int8 and --half exclude each other: pick one precision.")
+    check_output_dir(req.out)  # before any work
+    cfg = req.subnet
+    model, classes, inputs = _load_model(req, step)
+    with staged_bundle(req.out) as stage:
+        step("exporting ONNX (FP32) and verifying on ONNX Runtime")
+        onnx.save(export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch), stage / "model.onnx")
+        checks = [verify(stage / "model.onnx", model, inputs, dynamic_batch=req.dynamic_batch)]
+        if req.half:
+            step("exporting ONNX (FP16) and verifying")
+            half = export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch, half=True)
+            onnx.save(half, stage / "model_fp16.onnx")
+            checks.append(verify(stage / "model_fp16.onnx", model, inputs, dynamic_batch=req.dynamic_batch, half=True))
+        int8 = _int8(req, stage, step) if req.int8 else None
+        if req.format.name == "ort":
+            step("writing the ORT-format model")
+            src = "model_int8.onnx" if req.int8 else "model.onnx"
+            ort_file = write_optimized(stage / src, stage / _primary(req))
+            if req.int8:  # quantized: no 1e-4 bound; it must load and agree with the QDQ model it came from
+                same = run_session(ort_session(ort_file), inputs, 1).argmax(1)
+                want = run_session(ort_session(stage / src), inputs, 1).argmax(1)
+                int8["ort_top1_agreement_with_qdq"] = float((same == want).mean())
+            else:
+                checks.append(verify(ort_file, model, inputs, dynamic_batch=req.dynamic_batch))
+        with torch.no_grad():
+            np.savez_compressed(stage / "reference.npz", inputs=inputs.numpy(), logits=model(inputs).numpy())
+        trt = _tensorrt(req, stage, step) if req.format.name == "engine" else None
+        step("writing metadata")
+        manifest = _write_metadata(req, stage, classes, checks, int8, trt)
+    return manifest
+
+
+def _write_metadata(
+    req: ExportRequest,
+    stage: Path,
+    classes: list[str],
+    checks: list,
+    int8: dict[str, Any] | None,
+    trt: dict[str, Any] | None,
+) -> dict[str, Any]:
+    cfg, space = req.subnet, req.subnet.search_space
+    cfg.save(stage / "subnet.json")
+    preprocessing = {
+        "resolution": cfg.resolution,
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "layout": "NCHW",
+        "dtype": "float32",
+        "batch": "dynamic" if req.dynamic_batch else 1,
+        "scale": "pixel / 255",
+        "mean": list(space.mean),
+        "std": list(space.std),
+        "resize": "bilinear to resolution x resolution",
+        "formula": "x = (rgb_uint8 / 255 - mean) / std",
+    }
+    (stage / "preprocessing.json").write_text(json.dumps(preprocessing, indent=2) + "\n")
+    (stage / "classes.txt").write_text("\n".join(classes) + "\n")
+    cost = CostModel(space, len(classes))
+    manifest: dict[str, Any] = {
+        "format": req.format.name,
+        "primary": _primary(req),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "subnet": cfg.to_dict(),
+        "subnet_summary": cfg.describe(),
+        "subnet_source": req.subnet_source,
+        "supernet": str(req.supernet),
+        "num_classes": len(classes),
+        "macs": int(cost.macs([cfg])[0]),
+        "params": int(cost.params([cfg])[0]),
+        "opset": OPSET,
+        "dynamic_batch": req.dynamic_batch,
+        "bn_recalibration": {"images": req.bn_images, "split": "train", "data": str(req.data)},
+        "verification": [c.to_dict() for c in checks],
+        "predicted": {"device": req.device, **req.predicted, "latency_table": req.latency_table}
+        if req.predicted
+        else None,
+        "int8": int8,
+        "tensorrt": trt,
+        "versions": {
+            "ofa_edge": ofa_edge.__version__,
+            "torch": torch.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    names = sorted([*(p.name for p in stage.iterdir()), "README.md", MANIFEST])
+    (stage / "README.md").write_text(render_readme(manifest, preprocessing, names))
+    manifest["files"] = list_files(stage)
+    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest

@@ -1,0 +1,150 @@
+"""Build a TensorRT engine from an ofa-edge bundle's ONNX models (TensorRT 10 and 11).
+
+This file is self-contained (it imports only the standard library and, when building,
+``tensorrt``): ``ofa-edge export --format trt`` copies it into every bundle as
+``build_engine.py``, so the engine can be built on the target itself (a Jetson, a GPU
+server), because an engine only runs on the GPU model and TensorRT version that built it.
+
+Precision, and the 10 -> 11 break:
+
+* TensorRT 10 (weak typing): the FP32 ONNX plus ``BuilderFlag.FP16`` for FP16; the QDQ
+  ONNX plus ``BuilderFlag.INT8`` (and ``FP16`` for the layers left unquantized) for INT8.
+* TensorRT 11 removed those flags; every network is strongly typed and precision lives in
+  the graph: the FP16 ONNX (``model_fp16.onnx``) for FP16, the QDQ ONNX for INT8.
+
+Usage on the target::
+
+    python build_engine.py --precision fp16            # in the bundle folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+PRECISIONS = ("fp32", "fp16", "int8")
+MODEL_FILES = {"fp32": "model.onnx", "fp16": "model_fp16.onnx", "int8": "model_int8.onnx"}
+INPUT_NAME = "input"
+
+
+def tensorrt_status() -> tuple[bool, str]:
+    """(True, version) where TensorRT imports and a CUDA GPU answers; else (False, why not)."""
+    try:
+        import tensorrt as trt
+    except ImportError as e:
+        return False, f"the tensorrt Python package does not import here ({e})"
+    try:
+        builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+    except (RuntimeError, TypeError) as e:
+        return False, f"TensorRT {trt.__version__} imports but cannot create a builder (no CUDA GPU?): {e}"
+    if builder is None:
+        return False, f"TensorRT {trt.__version__} imports but found no usable CUDA GPU"
+    return True, trt.__version__
+
+
+def weak_typing_available(trt: object) -> bool:
+    """TensorRT 10 still has precision builder flags; TensorRT 11 does not."""
+    return hasattr(trt.BuilderFlag, "FP16")
+
+
+def source_model(precision: str, weak_typing: bool) -> str:
+    """The bundle's ONNX file a build of ``precision`` parses."""
+    if precision == "fp16" and weak_typing:
+        return MODEL_FILES["fp32"]
+    return MODEL_FILES[precision]
+
+
+def _shape(batch: int, resolution: int) -> str:
+    return f"{INPUT_NAME}:{batch}x3x{resolution}x{resolution}"
+
+
+def trtexec_commands(precision: str, resolution: int, max_batch: int | None = None) -> dict[str, str]:
+    """The exact ``trtexec`` build command for TensorRT 10 and for TensorRT 11."""
+    shapes = ""
+    if max_batch:
+        shapes = (
+            f" --minShapes={_shape(1, resolution)} --optShapes={_shape(1, resolution)}"
+            f" --maxShapes={_shape(max_batch, resolution)}"
+        )
+    flags10 = {"fp32": "", "fp16": " --fp16", "int8": " --int8 --fp16"}[precision]
+    return {
+        "tensorrt10": f"trtexec --onnx={source_model(precision, True)} --saveEngine=model.engine{shapes}{flags10}",
+        "tensorrt11": f"trtexec --onnx={source_model(precision, False)} --saveEngine=model.engine{shapes}",
+    }
+
+
+def trtexec_latency_command(resolution: int, dynamic: bool) -> str:
+    """``trtexec`` timing of a built engine at batch 1."""
+    shapes = f" --shapes={_shape(1, resolution)}" if dynamic else ""
+    return f"trtexec --loadEngine=model.engine{shapes} --warmUp=500 --iterations=500 --avgRuns=100"
+
+
+def build_engine(
+    bundle: str | Path,
+    precision: str = "fp16",
+    *,
+    out: str | Path | None = None,
+    max_batch: int | None = None,
+    workspace_mib: int = 1024,
+) -> Path:
+    """Build ``model.engine`` (or ``out``) from the bundle's ONNX for ``precision``; returns its path."""
+    import tensorrt as trt
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    bundle = Path(bundle)
+    weak = weak_typing_available(trt)
+    onnx_path = bundle / source_model(precision, weak)
+    if not onnx_path.is_file():
+        raise FileNotFoundError(
+            f"{onnx_path} is missing; export the bundle with the matching flag (--half for fp16, --int8 for int8)."
+        )
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    flags = 0
+    if not weak:  # TensorRT 11: strong typing is the only mode (the flag is accepted and harmless)
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(onnx_path.read_bytes()):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise RuntimeError(f"TensorRT could not parse {onnx_path}: {errors}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mib << 20)
+    if weak and precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)
+    if weak and precision == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)  # scales come from the QDQ nodes (explicit quantization)
+    inp = network.get_input(0)
+    if inp.shape[0] == -1:
+        res = inp.shape[-1]
+        profile = builder.create_optimization_profile()
+        profile.set_shape(inp.name, (1, 3, res, res), (1, 3, res, res), (max_batch or 32, 3, res, res))
+        config.add_optimization_profile(profile)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise RuntimeError(f"TensorRT {trt.__version__} failed to build an engine from {onnx_path} (see log above).")
+    out = Path(out) if out else bundle / "model.engine"
+    out.write_bytes(bytes(serialized))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Build a TensorRT engine from this ofa-edge bundle.")
+    p.add_argument("--bundle", default=str(Path(__file__).resolve().parent), help="bundle folder (default: here)")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp16")
+    p.add_argument("--out", default=None, help="engine path (default: BUNDLE/model.engine)")
+    p.add_argument("--max-batch", type=int, default=None, help="largest batch of a dynamic-batch model")
+    args = p.parse_args(argv)
+    ok, why = tensorrt_status()
+    if not ok:
+        print(f"error: {why}. Run this on the target with TensorRT installed.", file=sys.stderr)
+        return 2
+    path = build_engine(args.bundle, args.precision, out=args.out, max_batch=args.max_batch)
+    print(f"wrote {path} (TensorRT {why}, {args.precision})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

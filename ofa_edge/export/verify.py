@@ -1,0 +1,76 @@
+"""Verification: the exported model on ONNX Runtime against PyTorch on the same inputs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from torch import nn
+
+FP32_TOLERANCE = 1e-4
+FP16_RELATIVE_TOLERANCE = 2e-2  # of the largest reference logit: FP16 keeps ~3 significant digits
+
+
+class VerificationError(RuntimeError):
+    """The exported model does not compute what the PyTorch model computes."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    model: str
+    max_abs_diff: float
+    tolerance: float
+    inputs: int
+    batch_sizes: tuple[int, ...]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def ort_session(model: str | Path | bytes, threads: int | None = None) -> ort.InferenceSession:
+    """A CPU ONNX Runtime session (``threads`` defaults to torch's thread count)."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads or torch.get_num_threads()
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    src = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+
+
+def run_session(session: ort.InferenceSession, images: torch.Tensor, batch: int) -> np.ndarray:
+    """Outputs of ``session`` for ``images`` (N,3,H,W float32) in batches of ``batch``."""
+    name = session.get_inputs()[0].name
+    x = images.numpy().astype(np.float32, copy=False)
+    return np.concatenate([session.run(None, {name: x[i : i + batch]})[0] for i in range(0, len(x), batch)])
+
+
+def verify(
+    model_file: str | Path,
+    reference: nn.Module,
+    images: torch.Tensor,
+    *,
+    dynamic_batch: bool = False,
+    half: bool = False,
+) -> Verification:
+    """Max |ORT - torch| over ``images``; raises :class:`VerificationError` above the bound.
+
+    The bound is 1e-4 absolute for FP32 models and 2% of the largest logit for FP16 ones.
+    A dynamic-batch model is checked at batch 1 and at the full batch.
+    """
+    with torch.no_grad():
+        want = reference.eval()(images).numpy()
+    session = ort_session(model_file)
+    batches = (1, len(images)) if dynamic_batch and len(images) > 1 else (1,)
+    diff = max(float(np.abs(run_session(session, images, b) - want).max()) for b in batches)
+    scale = float(np.abs(want).max())
+    tolerance = FP16_RELATIVE_TOLERANCE * max(scale, 1.0) if half else FP32_TOLERANCE
+    result = Verification(Path(model_file).name, diff, tolerance, len(images), batches)
+    if not diff <= tolerance:  # also catches NaN
+        raise VerificationError(
+            f"{result.model} disagrees with PyTorch: max abs diff {diff:.3g} > {tolerance:.3g} "
+            f"over {len(images)} images (largest logit {scale:.3g}). The export is broken; nothing was written."
+        )
+    return result

@@ -1,0 +1,253 @@
+"""``ofa-edge export`` end to end on real checkpoints, real CIFAR-10 and ONNX Runtime."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from ofa_edge import SearchSpace, Supernet, save_supernet
+from ofa_edge.export.tensorrt_build import tensorrt_status
+from ofa_edge.export.verify import ort_session
+
+CIFAR = "mbv3-w1.0-cifar"
+FAST = ["--bn-images", "200"]
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "cifar.safetensors"
+    save_supernet(Supernet(SearchSpace.get(CIFAR), 10), path)
+    return path
+
+
+@pytest.fixture()
+def subnet(tmp_path):
+    path = tmp_path / "subnet.json"
+    SearchSpace.get(CIFAR).min(28).save(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "home"))
+
+
+def _doc(out: str) -> dict:
+    return json.loads(out)
+
+
+def _run(cli, *args: str) -> tuple[int, str, str]:
+    """``cli`` with rich's line wrapping of stderr undone."""
+    code, out, err = cli(*args)
+    return code, out, " ".join(err.split())
+
+
+def test_onnx_bundle(cli, ckpt, subnet, tmp_path, data_root):
+    code, out, err = _run(
+        cli,
+        "export",
+        "--subnet",
+        str(subnet),
+        "--supernet",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "b"),
+        "--data",
+        str(data_root),
+        *FAST,
+        "--json",
+    )
+    assert code == 0, err
+    doc = _doc(out)
+    b = tmp_path / "b"
+    assert doc["primary"] == "model.onnx" and doc["format"] == "onnx"
+    assert {
+        "model.onnx",
+        "subnet.json",
+        "preprocessing.json",
+        "classes.txt",
+        "README.md",
+        "bundle.json",
+        "reference.npz",
+    } <= {p.name for p in b.iterdir()}
+    assert doc["verification"][0]["max_abs_diff"] <= 1e-4
+    pre = json.loads((b / "preprocessing.json").read_text())
+    space = SearchSpace.get(CIFAR)
+    assert pre["resolution"] == 28 and pre["mean"] == list(space.mean) and pre["std"] == list(space.std)
+    assert (b / "classes.txt").read_text().split()[:2] == ["airplane", "automobile"]
+    assert json.loads((b / "subnet.json").read_text()) == space.min(28).to_dict()
+    ref = np.load(b / "reference.npz")
+    got = ort_session(b / "model.onnx").run(None, {"input": ref["inputs"][:1]})[0]
+    assert np.abs(got - ref["logits"][:1]).max() <= 1e-4
+    assert "BN recalibration on 200 train images" in err  # defaults and choices are printed
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_ort_format_runs(cli, ckpt, subnet, tmp_path, data_root):
+    code, out, err = _run(
+        cli,
+        "export",
+        "--format",
+        "onnxruntime",
+        "--subnet",
+        str(subnet),
+        "--supernet",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "b"),
+        "--data",
+        str(data_root),
+        *FAST,
+        "--dynamic-batch",
+        "--json",
+    )
+    assert code == 0, err
+    doc = _doc(out)
+    assert doc["primary"] == "model.ort"
+    assert [v["model"] for v in doc["verification"]] == ["model.onnx", "model.ort"]
+    ref = np.load(tmp_path / "b" / "reference.npz")
+    got = ort_session(tmp_path / "b" / "model.ort").run(None, {"input": ref["inputs"]})[0]  # whole batch: dynamic
+    assert np.abs(got - ref["logits"]).max() <= 1e-4
+
+
+def test_trt_bundle_with_int8(cli, ckpt, subnet, tmp_path, data_root):
+    code, out, err = _run(
+        cli,
+        "export",
+        "--format",
+        "trt",
+        "--int8",
+        "--subnet",
+        str(subnet),
+        "--supernet",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "b"),
+        "--data",
+        str(data_root),
+        *FAST,
+        "--calib-images",
+        "32",
+        "--eval-images",
+        "100",
+        "--json",
+    )
+    assert code == 0, err
+    doc, b = _doc(out), tmp_path / "b"
+    trt = doc["tensorrt"]
+    assert trt["precision"] == "int8"
+    assert trt["trtexec"]["tensorrt10"] == "trtexec --onnx=model_int8.onnx --saveEngine=model.engine --int8 --fp16"
+    assert trt["trtexec"]["tensorrt11"] == "trtexec --onnx=model_int8.onnx --saveEngine=model.engine"
+    for name in ("build_engine.py", "check_latency.py", "trtexec.sh", "model_int8.onnx"):
+        assert (b / name).is_file(), name
+    q = onnx.load(b / "model_int8.onnx")
+    zps = [onnx.numpy_helper.to_array(t) for t in q.graph.initializer if t.name.endswith("_zero_point")]
+    assert zps and all(z.dtype == np.int8 and not z.any() for z in zps)  # symmetric int8: TensorRT reads it
+    assert doc["int8"]["eval_images"] == 100 and 0 <= doc["int8"]["top1_int8"] <= 1
+    ok, _ = tensorrt_status()
+    assert trt["engine_built"] is ok
+    if not ok:
+        assert "build the engine on the target" in trt["engine_missing_reason"]
+        run = subprocess.run([sys.executable, str(b / "build_engine.py")], capture_output=True, text=True, check=False)
+        assert run.returncode == 2 and "tensorrt" in run.stderr.lower()
+    for script in ("build_engine.py", "check_latency.py"):  # standalone: runs with no ofa_edge on the path
+        run = subprocess.run(
+            [sys.executable, str(b / script), "--help"],
+            capture_output=True,
+            text=True,
+            cwd=b,
+            env={"PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+
+
+def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root):
+    home = tmp_path / "home"
+    home.mkdir()
+    cfg = SearchSpace.get(CIFAR).min(24)
+    (home / "last_search.json").write_text(
+        json.dumps(
+            {
+                "subnet": cfg.to_dict(),
+                "supernet": str(ckpt),
+                "device": "jetson-orin",
+                "predicted": {"latency_ms": 1.5, "accuracy": 0.8},
+                "latency_table": {"device": "jetson-orin", "backend": "tensorrt", "kind": "measured"},
+            }
+        )
+    )
+    code, out, err = _run(cli, "export", "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST, "--json")
+    assert code == 0, err
+    doc = _doc(out)
+    assert "last search result" in err and doc["subnet"] == cfg.to_dict()
+    assert doc["predicted"]["latency_ms"] == 1.5 and doc["predicted"]["latency_table"]["kind"] == "measured"
+    assert "Predicted by the search" in (tmp_path / "b" / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "onnxx"], "Did you mean 'onnx'"),
+        (["--format", "ort", "--half"], "--half is not supported for format 'ort'"),
+        (["--int8", "--half"], "exclude each other"),
+    ],
+)
+def test_bad_flags_exit_2(cli, ckpt, subnet, tmp_path, args, message):
+    code, out, err = _run(
+        cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"), *args
+    )
+    assert code == 2 and message in err and out == ""
+    assert not (tmp_path / "b").exists()
+
+
+def test_subnet_of_another_space_exits_2(cli, ckpt, tmp_path):
+    other = tmp_path / "imagenet.json"
+    SearchSpace.get("mbv3-w1.0-imagenet").min().save(other)
+    code, _, err = _run(cli, "export", "--subnet", str(other), "--supernet", str(ckpt), "--out", str(tmp_path / "b"))
+    assert code == 2 and "mbv3-w1.0-imagenet" in err and "--supernet" in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_missing_subnet_or_supernet_exits_2(cli, subnet, tmp_path, monkeypatch):
+    code, _, err = _run(cli, "export", "--supernet", str(tmp_path / "none.safetensors"))
+    assert code == 2 and "ofa-edge search" in err  # no --subnet and no last search
+    code, _, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(tmp_path / "none.safetensors"))
+    assert code == 2 and "does not exist" in err
+    monkeypatch.setattr("ofa_edge.export.inputs.pretrained_dir", lambda: tmp_path / "not-installed")
+    code, _, err = _run(cli, "export", "--subnet", str(subnet))
+    assert code == 2 and "embedded pretrained supernet" in err and "--supernet" in err
+
+
+def test_unwritable_output_exits_2(cli, ckpt, subnet, tmp_path):
+    (tmp_path / "file").write_text("")
+    code, _, err = _run(
+        cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "file" / "b")
+    )
+    assert code == 2 and "cannot write" in err
+
+
+def test_failed_export_leaves_no_bundle(cli, ckpt, subnet, tmp_path, data_root, monkeypatch):
+    monkeypatch.setattr("ofa_edge.export.verify.FP32_TOLERANCE", -1.0)  # every verification now fails
+    code, _, err = _run(
+        cli,
+        "export",
+        "--subnet",
+        str(subnet),
+        "--supernet",
+        str(ckpt),
+        "--out",
+        str(tmp_path / "b"),
+        "--data",
+        str(data_root),
+        *FAST,
+    )
+    assert code == 1 and "disagrees with PyTorch" in err
+    assert {p.name for p in tmp_path.iterdir()} <= {"home", "subnet.json"}  # no bundle, no temp folder

@@ -1,0 +1,44 @@
+"""TensorRT: the commands written into every bundle, and real engine builds where TensorRT runs."""
+
+from __future__ import annotations
+
+import onnx
+import pytest
+import torch
+
+from ofa_edge.export.int8 import quantize_int8
+from ofa_edge.export.onnx_export import export_onnx
+from ofa_edge.export.tensorrt_build import build_engine, source_model, tensorrt_status, trtexec_commands
+
+
+def test_trtexec_commands_for_tensorrt_10_and_11():
+    fp16 = trtexec_commands("fp16", 32)
+    assert fp16["tensorrt10"] == "trtexec --onnx=model.onnx --saveEngine=model.engine --fp16"
+    assert fp16["tensorrt11"] == "trtexec --onnx=model_fp16.onnx --saveEngine=model.engine"  # no precision flags in 11
+    dyn = trtexec_commands("fp32", 128, max_batch=16)["tensorrt11"]
+    assert "--minShapes=input:1x3x128x128" in dyn and "--maxShapes=input:16x3x128x128" in dyn
+
+
+def test_source_model_follows_the_typing_mode():
+    assert source_model("fp16", weak_typing=True) == "model.onnx"
+    assert source_model("fp16", weak_typing=False) == "model_fp16.onnx"
+    assert source_model("int8", weak_typing=True) == source_model("int8", weak_typing=False) == "model_int8.onnx"
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+def test_engine_builds_where_tensorrt_runs(precision, supernets, calibrated, tmp_path):
+    trt = pytest.importorskip(
+        "tensorrt", reason="TensorRT is not installed here: engines are built only where `import tensorrt` works"
+    )
+    ok, why = tensorrt_status()
+    if not ok:
+        pytest.skip(why)
+    net = supernets["mbv3-w1.0-cifar"]
+    x = torch.randn(8, 3, 32, 32)
+    model = calibrated(net, net.space.min(), x)
+    onnx.save(export_onnx(model, 32), tmp_path / "model.onnx")
+    onnx.save(export_onnx(model, 32, half=True), tmp_path / "model_fp16.onnx")
+    quantize_int8(tmp_path / "model.onnx", tmp_path / "model_int8.onnx", x, activation="int8")
+    engine = build_engine(tmp_path, precision)
+    runtime = trt.Runtime(trt.Logger(trt.Logger.ERROR))
+    assert runtime.deserialize_cuda_engine(engine.read_bytes()) is not None

@@ -1,0 +1,97 @@
+"""``ofa-edge quickstart``: search -> export -> inference on test images, with the embedded defaults.
+
+Only wiring: it calls the ``search`` and ``export`` commands as they are, then runs the
+exported ONNX model on a few CIFAR-10 test images with ONNX Runtime and prints what it did.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from ofa_edge.cli.common import JsonOpt, emit, note, out
+from ofa_edge.cli.export_cmd import export
+from ofa_edge.cli.search_cmd import search
+from ofa_edge.data import DEFAULT_ROOT, load_packed
+from ofa_edge.data.transforms import normalize, resize
+from ofa_edge.errors import UserError
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import latency_tables_dir, work_dir
+from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.units import parse_latency_ms
+
+DEVICE = "x86-cpu"
+
+
+def _default_budget(device: str) -> str:
+    """Halfway between the table's min and max subnets: a budget that always has room."""
+    table = LatencyTable.load(latency_tables_dir() / f"{device}.json")
+    space = SearchSpace.get(table.space)
+    lo, hi = table.predict([space.min(), space.max()])
+    return f"{(lo + hi) / 2:.3f}ms"
+
+
+def quickstart(
+    latency: Annotated[str | None, typer.Option(help="Latency budget [default: halfway between min and max subnet].")] = None,
+    images: Annotated[int, typer.Option(min=1, max=10000, help="Test images to classify with the exported model.")] = 8,
+    data: Annotated[Path, typer.Option(help="Packed dataset (test split) to classify.")] = DEFAULT_ROOT,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the search and the bundle.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the embedded supernet under a budget on this CPU, export the subnet, classify test images."""
+    import onnxruntime as ort
+
+    out_dir = out_dir or work_dir() / "quickstart"
+    if latency is None:
+        latency = _default_budget(DEVICE)
+        note(f"no --latency: budget {latency} on {DEVICE} (halfway between the smallest and largest subnet)")
+    parse_latency_ms(latency)
+    note(f"step 1/3: ofa-edge search --latency {latency} --device {DEVICE} --out {out_dir / 'search'}")
+    search(latency=[latency], device=[DEVICE], out_dir=str(out_dir / "search"), as_json=False)
+    bundle = out_dir / "bundle"
+    note(f"step 2/3: ofa-edge export --format onnx --out {bundle}")
+    if bundle.exists():
+        raise UserError(f"'{bundle}' already exists; remove it or pass --out to another folder.")
+    export(format="onnx", out_dir=bundle, bn_images=500, as_json=False)
+
+    note(f"step 3/3: classifying {images} test images with {bundle / 'model.onnx'} on ONNX Runtime")
+    pre = json.loads((bundle / "preprocessing.json").read_text())
+    classes = (bundle / "classes.txt").read_text().split()
+    test = load_packed(data, "test", limit=images, seed=1)
+    x = resize(normalize(test.images, pre["mean"], pre["std"]), pre["resolution"]).numpy()
+    session = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    logits = np.concatenate([session.run(None, {name: x[i : i + 1]})[0] for i in range(len(x))])
+    pred = logits.argmax(1)
+    rows = [
+        {"image": i, "label": classes[int(y)], "predicted": classes[int(p)], "correct": bool(p == y)}
+        for i, (y, p) in enumerate(zip(test.labels.tolist(), pred.tolist(), strict=True))
+    ]
+    result = {
+        "search": str(out_dir / "search"),
+        "bundle": str(bundle),
+        "latency_budget": latency,
+        "device": DEVICE,
+        "predictions": rows,
+        "top1": float(np.mean([r["correct"] for r in rows])),
+    }
+
+    def render() -> None:
+        t = Table(title=f"{bundle / 'model.onnx'} on {images} CIFAR-10 test images")
+        for col in ("image", "label", "predicted", ""):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(str(r["image"]), r["label"], r["predicted"], "[green]✓[/green]" if r["correct"] else "[red]✗[/red]")
+        out.print(t)
+        out.print(f"top-1 on these {images} images: {result['top1'] * 100:.0f}%  |  bundle: {bundle}")
+
+    emit(result, as_json, render)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("quickstart")(quickstart)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
+from ofa_edge.latency.calibrate import active_block_count, apply_correction
 from ofa_edge.latency.keys import fixed_keys, required_keys
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import block_sum, encode
@@ -139,8 +140,8 @@ class LatencyTable:
 
     def predict(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Predicted end-to-end latency (ms): LUT sum, then the learned correction if present."""
-        lut = self.predict_lut(configs)
+        genomes = configs if isinstance(configs, np.ndarray) else encode(self.search_space, configs)
+        lut = self.predict_lut(genomes)
         if not self.correction:
             return lut
-        c = self.correction
-        return c["scale"] * lut + c["offset"]
+        return apply_correction(self.correction, lut, active_block_count(self.search_space, genomes))

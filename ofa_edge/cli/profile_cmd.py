@@ -100,7 +100,7 @@ def profile(
     sp = SearchSpace.get(space or dev.space)
     res = _resolutions(resolutions, sp, dev)
     classes = classes or sp.default_num_classes
-    path = output or table_path(dev, sp.name)
+    path = (output or table_path(dev, sp.name)).absolute()
     warmup = dev.warmup if warmup < 0 else warmup
     repeats = repeats or dev.repeats
     threads = threads or dev.threads

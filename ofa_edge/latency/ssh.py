@@ -83,9 +83,9 @@ def profile_over_ssh(
     """Profile remotely with ``args``, copy the table (and reports) back to ``local_path``."""
     remote_path = f"{REMOTE_DIR}/{local_path.name}"
     result = run_remote(target, remote_cmd, [*args, "--output", remote_path], ssh_opts)
-    fetch(target, remote_path, local_path, ssh_opts)
+    fetch(target, result.get("table", remote_path), local_path, ssh_opts)
     table = LatencyTable.load(local_path, require_complete=False)
-    table.provenance["fetched"] = {"via": f"ssh {target}", "remote_path": remote_path, "date": now_utc()}
+    table.provenance["fetched"] = {"via": f"ssh {target}", "remote_path": result.get("table"), "date": now_utc()}
     table.save(local_path)
     for kind in ("report", "plot"):
         remote_file = (result.get("reports") or {}).get(kind)

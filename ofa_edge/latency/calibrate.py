@@ -7,7 +7,7 @@ linear in the LUT sum and the number of active blocks,
     e2e ≈ scale · lut + per_block · n_blocks + offset,
 
 fitted by least squares on *relative* error over N random subnets timed end to end. It stays
-one fused multiply-add per config on top of the vectorized LUT sum.
+free at prediction time: it folds into the table's per-block arrays (:func:`fold_correction`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def fit_correction(lut_ms: np.ndarray, n_blocks: np.ndarray, measured_ms: np.nda
     }
 
 
-def apply_correction(correction: dict[str, Any], lut_ms: np.ndarray, n_blocks: np.ndarray) -> np.ndarray:
-    """The corrected prediction (ms); corrections without ``per_block`` are plain affine maps."""
-    return correction["scale"] * lut_ms + correction.get("per_block", 0.0) * n_blocks + correction["offset"]
+def fold_correction(correction: dict[str, Any], per_block: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fold the linear correction into the table's arrays, so the corrected prediction is the
+    same single gather-and-sum as the LUT sum: each active block costs ``scale·t + per_block``
+    and the fixed part ``scale·t + offset``. Corrections without ``per_block`` are affine maps."""
+    scale = float(correction["scale"])
+    return scale * per_block + float(correction.get("per_block", 0.0)), scale * fixed + float(correction["offset"])

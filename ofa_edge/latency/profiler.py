@@ -62,7 +62,10 @@ def start_or_resume(
     """The table to fill: the partial one at ``path`` if it matches ``fresh``'s settings, else ``fresh``."""
     if force or not path.exists():
         return fresh
-    old = LatencyTable.load(path, require_complete=False)
+    try:
+        old = LatencyTable.load(path, require_complete=False)
+    except UserError as e:
+        raise UserError(f"{e} To replace it, run again with --force (or write elsewhere with --output).") from None
     mismatch = [
         f"{f}: {old.provenance.get(f)!r} on disk vs {fresh.provenance.get(f)!r} now"
         for f in RESUME_FIELDS

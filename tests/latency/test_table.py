@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.latency.calibrate import active_block_count, apply_correction
+from ofa_edge.latency.calibrate import active_block_count
 from ofa_edge.latency.e2e import random_subnets
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space import SearchSpace
@@ -69,5 +69,6 @@ def test_correction_is_applied_per_config_and_vectorized(small_table):
     blocks = np.array([sum(c.depth) for c in cfgs])
     assert np.allclose(small_table.predict(cfgs), 1.1 * lut + 0.02 * blocks + 0.3)
     assert np.array_equal(active_block_count(space, g), blocks)
-    # an affine correction without per_block (the original format) still works
-    assert np.allclose(apply_correction({"scale": 2.0, "offset": 1.0}, lut, blocks), 2 * lut + 1)
+    # the correction can change after a first prediction; an affine one without per_block works too
+    small_table.correction = {"scale": 2.0, "offset": 1.0}
+    assert np.allclose(small_table.predict(g), 2 * lut + 1)

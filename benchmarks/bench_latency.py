@@ -69,7 +69,12 @@ def main() -> None:
     report = Path(args.table).parent / "reports" / f"{Path(args.table).stem}.validation.json"
     if report.is_file():
         rep = json.loads(report.read_text())
-        result["validation"] = {"n": rep["lut"]["n"], "lut": rep["lut"], "corrected": rep["corrected"], "clock": rep.get("clock")}
+        result["validation"] = {
+            "n": rep["lut"]["n"],
+            "lut": rep["lut"],
+            "corrected": rep["corrected"],
+            "clock": rep.get("clock"),
+        }
     est = Path(args.table).parent / "raspberry-pi-5.json"
     if est.is_file():
         fit = LatencyTable.load(est).provenance.get("fit", {})

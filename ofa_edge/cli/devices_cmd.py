@@ -57,9 +57,14 @@ def devices(
         for r in rows:
             ds = r["datasheet"]
             t.add_row(
-                r["name"], f"{r['backend']} x{r['threads']}", r["precision"], ",".join(map(str, r["resolutions"])),
-                f"{ds['peak_flops'] / 1e12:.3g}", f"{ds['memory_bandwidth'] / 1e9:.3g}",
-                r["table_status"], "yes" if r["runs_here"] else "[dim]no[/dim]",
+                r["name"],
+                f"{r['backend']} x{r['threads']}",
+                r["precision"],
+                ",".join(map(str, r["resolutions"])),
+                f"{ds['peak_flops'] / 1e12:.3g}",
+                f"{ds['memory_bandwidth'] / 1e9:.3g}",
+                r["table_status"],
+                "yes" if r["runs_here"] else "[dim]no[/dim]",
             )
         out.print(t)
         for r in rows:

@@ -47,18 +47,36 @@ def _resolutions(text: str, space: SearchSpace, device: Device) -> list[int]:
     return res
 
 
-def _e2e(backend: Backend, device: Device, table: LatencyTable, path: Path, n: int, seed: int, what: str, warmup: int, repeats: int):
+def _e2e(
+    backend: Backend,
+    device: Device,
+    table: LatencyTable,
+    path: Path,
+    n: int,
+    seed: int,
+    what: str,
+    warmup: int,
+    repeats: int,
+):
     cfgs = random_subnets(table.space, table.resolutions, n, seed)
     with _progress() as bar:
         task = bar.add_task(f"{what}: timing {n} subnets end to end", total=n)
         measured = measure_subnets(
-            backend, cfgs, num_classes=table.num_classes, batch=device.batch, warmup=warmup, repeats=repeats,
-            store=e2e_path(path), on_done=lambda i, _: bar.update(task, completed=i),
+            backend,
+            cfgs,
+            num_classes=table.num_classes,
+            batch=device.batch,
+            warmup=warmup,
+            repeats=repeats,
+            store=e2e_path(path),
+            on_done=lambda i, _: bar.update(task, completed=i),
         )
     return cfgs, measured
 
 
-def _estimate(device: Device, space: str, resolutions: list[int], classes: int, path: Path, reference: str) -> dict[str, Any]:
+def _estimate(
+    device: Device, space: str, resolutions: list[int], classes: int, path: Path, reference: str
+) -> dict[str, Any]:
     ref_path = Path(reference) if reference else table_path(load_device("x86-cpu"), space)
     ref = LatencyTable.load(ref_path)
     if ref.estimated:
@@ -69,28 +87,46 @@ def _estimate(device: Device, space: str, resolutions: list[int], classes: int, 
     fit.update(reference_e2e_error(fit, ref_dev, ref, ref_path))
     table = estimate_table(device, fit, space, resolutions, classes)
     table.save(path)
-    return {"table": str(path), "device": device.name, "kind": "estimated", "complete": True,
-            "entries": len(table.entries), "fit": fit}
+    return {
+        "table": str(path),
+        "device": device.name,
+        "kind": "estimated",
+        "complete": True,
+        "entries": len(table.entries),
+        "fit": fit,
+    }
 
 
 def profile(
-    device: Annotated[str, typer.Option("--device", "-d", help="Device name (devices/<name>.yaml) or a YAML path.")] = "x86-cpu",
+    device: Annotated[
+        str, typer.Option("--device", "-d", help="Device name (devices/<name>.yaml) or a YAML path.")
+    ] = "x86-cpu",
     space: Annotated[str, typer.Option(help="Search space (default: the device's).")] = "",
     resolutions: Annotated[str, typer.Option(help="Comma-separated resolutions (default: the device's).")] = "",
     classes: Annotated[int, typer.Option(help="Classifier outputs (default: the space's).")] = 0,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Table path (default latency_tables/<device>.json).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Table path (default latency_tables/<device>.json).")
+    ] = None,
     warmup: Annotated[int, typer.Option(help="Untimed runs per network (default: the device's).")] = -1,
     repeats: Annotated[int, typer.Option(help="Timed runs per network (default: the device's).")] = 0,
     threads: Annotated[int, typer.Option(help="Runtime threads (default: the device's).")] = 0,
-    max_entries: Annotated[int, typer.Option(help="Measure at most this many new entries, then stop (resume later).")] = 0,
+    max_entries: Annotated[
+        int, typer.Option(help="Measure at most this many new entries, then stop (resume later).")
+    ] = 0,
     force: Annotated[bool, typer.Option("--force", help="Re-measure from scratch even if a table exists.")] = False,
-    estimate: Annotated[bool, typer.Option("--estimate", help="Estimate the table from datasheet figures (unreachable devices).")] = False,
-    reference: Annotated[str, typer.Option(help="Measured table the estimate model is fitted on (default x86-cpu's).")] = "",
+    estimate: Annotated[
+        bool, typer.Option("--estimate", help="Estimate the table from datasheet figures (unreachable devices).")
+    ] = False,
+    reference: Annotated[
+        str, typer.Option(help="Measured table the estimate model is fitted on (default x86-cpu's).")
+    ] = "",
     calibrate: Annotated[int, typer.Option(help="Fit the end-to-end correction on N random subnets.")] = 0,
     validate: Annotated[int, typer.Option(help="Validate on N random subnets timed end to end.")] = 0,
     docs_dir: Annotated[Path | None, typer.Option(help="Also write the validation summary (Markdown) here.")] = None,
     ssh: Annotated[str, typer.Option("--ssh", help="Profile on user@host over ssh and copy the table back.")] = "",
-    ssh_opt: Annotated[list[str] | None, typer.Option("--ssh-opt", help="ssh/scp -o option, e.g. Port=2222 (repeatable).")] = None,
+    ssh_opt: Annotated[
+        list[str] | None, typer.Option("--ssh-opt", help="ssh/scp -o option, e.g. Port=2222 (repeatable).")
+    ] = None,
     remote_cmd: Annotated[str, typer.Option(help="Command that runs ofa-edge on the remote host.")] = "ofa-edge",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -111,17 +147,47 @@ def profile(
     note(f"space {sp.name}, resolutions {res}, {classes} classes; table {path}")
 
     if ssh:
-        args = ["--device", dev.name, "--space", sp.name, "--resolutions", ",".join(map(str, res)),
-                "--classes", str(classes), "--warmup", str(warmup), "--repeats", str(repeats), "--threads", str(threads),
-                "--seed", str(seed), "--calibrate", str(calibrate), "--validate", str(validate)]
+        args = [
+            "--device",
+            dev.name,
+            "--space",
+            sp.name,
+            "--resolutions",
+            ",".join(map(str, res)),
+            "--classes",
+            str(classes),
+            "--warmup",
+            str(warmup),
+            "--repeats",
+            str(repeats),
+            "--threads",
+            str(threads),
+            "--seed",
+            str(seed),
+            "--calibrate",
+            str(calibrate),
+            "--validate",
+            str(validate),
+        ]
         args += ["--max-entries", str(max_entries)] if max_entries else []
         args += ["--force"] if force else []
         note(f"profiling on {ssh} via `{remote_cmd} profile`")
         table, remote = profile_over_ssh(ssh, args, path, remote_cmd=remote_cmd, ssh_opts=ssh_opt or [])
-        result = {**remote, "table": str(path), "remote_table": remote.get("table"), "via_ssh": ssh,
-                  "provenance": table.provenance}
-        emit(result, as_json, lambda: out.print(f"table from {ssh} saved to [bold]{path}[/bold] "
-                                                f"({len(table.entries)} entries, complete={table.complete})"))
+        result = {
+            **remote,
+            "table": str(path),
+            "remote_table": remote.get("table"),
+            "via_ssh": ssh,
+            "provenance": table.provenance,
+        }
+        emit(
+            result,
+            as_json,
+            lambda: out.print(
+                f"table from {ssh} saved to [bold]{path}[/bold] "
+                f"({len(table.entries)} entries, complete={table.complete})"
+            ),
+        )
         return
 
     if estimate:
@@ -137,20 +203,36 @@ def profile(
     with _progress() as bar:
         task = bar.add_task(f"profiling {dev.name}", total=None)
         table = run_profile(
-            dev, backend, path, space=sp.name, resolutions=res, num_classes=classes, warmup=warmup, repeats=repeats,
-            threads=threads, force=force, max_entries=max_entries or None,
+            dev,
+            backend,
+            path,
+            space=sp.name,
+            resolutions=res,
+            num_classes=classes,
+            warmup=warmup,
+            repeats=repeats,
+            threads=threads,
+            force=force,
+            max_entries=max_entries or None,
             on_entry=lambda done, total, key: bar.update(task, completed=done, total=total, description=key[:40]),
         )
     result: dict[str, Any] = {
-        "table": str(path), "device": dev.name, "kind": "measured", "complete": table.complete,
-        "entries": len(table.entries), "missing": len(table.missing_keys()), "provenance": table.provenance,
+        "table": str(path),
+        "device": dev.name,
+        "kind": "measured",
+        "complete": table.complete,
+        "entries": len(table.entries),
+        "missing": len(table.missing_keys()),
+        "provenance": table.provenance,
     }
     if not table.complete:
         warn(f"table is partial ({result['missing']} entries missing); run the same command again to continue.")
         emit(result, as_json, lambda: out.print(f"partial table saved to [bold]{path}[/bold]"))
         return
     if calibrate:
-        cfgs, measured = _e2e(backend, dev, table, path, calibrate, seed + CALIBRATE_SEED_OFFSET, "calibrate", warmup, repeats)
+        cfgs, measured = _e2e(
+            backend, dev, table, path, calibrate, seed + CALIBRATE_SEED_OFFSET, "calibrate", warmup, repeats
+        )
         g = encode(sp, cfgs)
         table.correction = fit_correction(table.predict_lut(g), active_block_count(sp, g), measured)
         table.save(path)
@@ -174,8 +256,14 @@ def _render(result: dict[str, Any]) -> None:
         t.add_column(col)
     for name, m in (("LUT sum", val["lut"]), ("corrected", val["corrected"])):
         if m:
-            t.add_row(name, f"{100 * m['within_10pct']:.1f}%", f"{m['mape_pct']:.2f}%", f"{m['bias_pct']:+.2f}%",
-                      f"{m['max_abs_err_pct']:.1f}%", f"{m['kendall_tau']:.3f}")
+            t.add_row(
+                name,
+                f"{100 * m['within_10pct']:.1f}%",
+                f"{m['mape_pct']:.2f}%",
+                f"{m['bias_pct']:+.2f}%",
+                f"{m['max_abs_err_pct']:.1f}%",
+                f"{m['kendall_tau']:.3f}",
+            )
     out.print(t)
     for kind, p in result["reports"].items():
         out.print(f"{kind}: {p}")
@@ -185,12 +273,18 @@ def _render_estimate(result: dict[str, Any]) -> None:
     fit = result["fit"]
     out.print(f"[yellow]estimated[/yellow] latency table [bold]{result['table']}[/bold]: {result['entries']} entries")
     eff = ", ".join(f"{k} {100 * v:.1f}%" for k, v in fit["efficiency"].items())
-    out.print(f"model fitted on {fit['reference_device']}: efficiency {eff}; overhead {fit['layer_overhead_us']:.1f} µs/layer")
-    out.print(f"model error there: per-block MAPE {fit['reference_key_mape_pct']:.1f}% "
-              f"(held-out r{fit['reference_heldout_resolution']}: {fit['reference_heldout_key_mape_pct']:.1f}%)")
+    out.print(
+        f"model fitted on {fit['reference_device']}: efficiency {eff}; overhead {fit['layer_overhead_us']:.1f} µs/layer"
+    )
+    out.print(
+        f"model error there: per-block MAPE {fit['reference_key_mape_pct']:.1f}% "
+        f"(held-out r{fit['reference_heldout_resolution']}: {fit['reference_heldout_key_mape_pct']:.1f}%)"
+    )
     if fit.get("reference_e2e_mape_pct") is not None:
-        out.print(f"end to end on {fit['reference_e2e_n']} subnets: MAPE {fit['reference_e2e_mape_pct']:.1f}%, "
-                  f"{100 * fit['reference_e2e_within_10pct']:.0f}% within ±10%")
+        out.print(
+            f"end to end on {fit['reference_e2e_n']} subnets: MAPE {fit['reference_e2e_mape_pct']:.1f}%, "
+            f"{100 * fit['reference_e2e_within_10pct']:.0f}% within ±10%"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -60,9 +60,7 @@ def build_for_key(key: str) -> tuple[nn.Module, tuple[int, ...]]:
 def build_subnet(cfg: SubnetConfig, num_classes: int) -> SubnetModel:
     """A standalone network for ``cfg`` built from its shapes (no supernet needed), eval mode."""
     space = SearchSpace.get(cfg.space)
-    blocks = [
-        MBConv(space.block_shape(cfg.resolution, b, cfg.kernel[b], cfg.expand[b])) for b in cfg.active_blocks()
-    ]
+    blocks = [MBConv(space.block_shape(cfg.resolution, b, cfg.kernel[b], cfg.expand[b])) for b in cfg.active_blocks()]
     stem = Stem(space.stem_width, space.stem_stride)
     head = Head(space.stages[-1].width, space.final_expand_width, space.last_width, num_classes, dropout=0.0)
     return SubnetModel(stem, blocks, head).eval()

@@ -46,7 +46,9 @@ def fit_correction(lut_ms: np.ndarray, n_blocks: np.ndarray, measured_ms: np.nda
     }
 
 
-def fold_correction(correction: dict[str, Any], per_block: np.ndarray, fixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fold_correction(
+    correction: dict[str, Any], per_block: np.ndarray, fixed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Fold the linear correction into the table's arrays, so the corrected prediction is the
     same single gather-and-sum as the LUT sum: each active block costs ``scale·t + per_block``
     and the fixed part ``scale·t + offset``. Corrections without ``per_block`` are affine maps."""

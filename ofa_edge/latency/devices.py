@@ -138,14 +138,18 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
     resolutions = tuple(_get(data, "resolutions", list, source, list(sp.resolutions)))
     bad = [r for r in resolutions if r not in sp.resolutions]
     if bad or not resolutions:
-        raise UserError(f"device file '{source}': resolutions {bad or '[]'} not in space {space} ({list(sp.resolutions)}).")
+        raise UserError(
+            f"device file '{source}': resolutions {bad or '[]'} not in space {space} ({list(sp.resolutions)})."
+        )
     ds = _get(data, "datasheet", dict, source)
     datasheet = Datasheet(
         peak_flops=_get(ds, "peak_flops", float, f"{source}: datasheet"),
         memory_bandwidth=_get(ds, "memory_bandwidth", float, f"{source}: datasheet"),
         source=_get(ds, "source", str, f"{source}: datasheet"),
     )
-    ints = {k: _get(data, k, int, source, d) for k, d in (("threads", 1), ("batch", 1), ("warmup", 20), ("repeats", 100))}
+    ints = {
+        k: _get(data, k, int, source, d) for k, d in (("threads", 1), ("batch", 1), ("warmup", 20), ("repeats", 100))
+    }
     for k, v in ints.items():
         if v < (0 if k == "warmup" else 1):
             raise UserError(f"device file '{source}': {k} must be positive, got {v}.")

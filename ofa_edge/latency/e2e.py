@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_subnet
-from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import decode, sample

@@ -36,7 +36,12 @@ def key_layers(key: str) -> list[tuple[str, float, float]]:
     """``(kind, MACs, elements moved)`` of each layer a key runs (batch 1)."""
     if key.startswith("mb-"):
         s = parse_block_key(key)
-        a_in, a_mid, a_mo, a_out = s.in_hw**2 * s.in_ch, s.in_hw**2 * s.mid_ch, s.out_hw**2 * s.mid_ch, s.out_hw**2 * s.out_ch
+        a_in, a_mid, a_mo, a_out = (
+            s.in_hw**2 * s.in_ch,
+            s.in_hw**2 * s.mid_ch,
+            s.out_hw**2 * s.mid_ch,
+            s.out_hw**2 * s.out_ch,
+        )
         layers = [
             ("dense", a_mid * s.in_ch, a_in + a_mid + s.in_ch * s.mid_ch),
             ("depthwise", a_mo * s.kernel**2, a_mid + a_mo + s.mid_ch * s.kernel**2),
@@ -87,7 +92,9 @@ def roofline_ms(
     return 1e3 * np.bincount(owner, weights=per_layer, minlength=len(keys))
 
 
-def fit_model(reference: LatencyTable, datasheet_peak: float, datasheet_bw: float, bytes_per: int = 4) -> dict[str, Any]:
+def fit_model(
+    reference: LatencyTable, datasheet_peak: float, datasheet_bw: float, bytes_per: int = 4
+) -> dict[str, Any]:
     """Fit per-kind efficiencies and per-layer overhead to a measured table (log-error least squares)."""
     keys = list(reference.entries)
     measured = np.array([reference.entries[k]["median"] for k in keys])
@@ -127,7 +134,9 @@ def fit_model(reference: LatencyTable, datasheet_peak: float, datasheet_bw: floa
     }
 
 
-def estimate_table(device: Device, fit: dict[str, Any], space: str, resolutions: list[int], num_classes: int) -> LatencyTable:
+def estimate_table(
+    device: Device, fit: dict[str, Any], space: str, resolutions: list[int], num_classes: int
+) -> LatencyTable:
     """An estimated table for ``device`` from its datasheet and a model fitted on a measured table."""
     sp = SearchSpace.get(space)
     keys = required_keys(sp, resolutions, num_classes)
@@ -135,7 +144,9 @@ def estimate_table(device: Device, fit: dict[str, Any], space: str, resolutions:
     overhead = device.layer_overhead_us if device.layer_overhead_us is not None else fit["layer_overhead_us"]
     ds = device.datasheet
     ms = roofline_ms(keys, ds.peak_flops, ds.memory_bandwidth, BYTES[device.precision], eff, overhead)
-    entries = {k: {"count": 0.0, "mean": float(v), "std": 0.0, "median": float(v)} for k, v in zip(keys, ms, strict=True)}
+    entries = {
+        k: {"count": 0.0, "mean": float(v), "std": 0.0, "median": float(v)} for k, v in zip(keys, ms, strict=True)
+    }
     prov = {
         "device": device.name,
         "kind": "estimated",

@@ -56,9 +56,7 @@ def provenance(device: Device, backend: Backend, threads: int, **extra: Any) -> 
     }
 
 
-def start_or_resume(
-    path: Path, fresh: LatencyTable, force: bool
-) -> LatencyTable:
+def start_or_resume(path: Path, fresh: LatencyTable, force: bool) -> LatencyTable:
     """The table to fill: the partial one at ``path`` if it matches ``fresh``'s settings, else ``fresh``."""
     if force or not path.exists():
         return fresh

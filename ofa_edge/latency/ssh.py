@@ -31,21 +31,23 @@ def _check_target(target: str) -> None:
         raise UserError(f"--ssh '{target}' is not a valid ssh destination; give user@host (options go in --ssh-opt).")
 
 
-def run_remote(target: str, remote_cmd: str, args: list[str], ssh_opts: list[str], timeout: float | None = None) -> dict[str, Any]:
+def run_remote(
+    target: str, remote_cmd: str, args: list[str], ssh_opts: list[str], timeout: float | None = None
+) -> dict[str, Any]:
     """Run ``<remote_cmd> profile ARGS --json`` on ``target``; its JSON result, stderr streamed here."""
     _check_target(target)
     command = f"{remote_cmd} profile {' '.join(shlex.quote(a) for a in args)} --json"
     proc = subprocess.run(
         ["ssh", "-o", "BatchMode=yes", *_opts(ssh_opts), target, command],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
         timeout=timeout,
     )
     sys.stderr.write(proc.stderr)
+    last_line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
     if proc.returncode == 255:
         raise UserError(
-            f"cannot reach '{target}' over ssh ({proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'exit 255'}). "
+            f"cannot reach '{target}' over ssh ({last_line}). "
             "Check the host, that key-based login works (`ssh user@host true`), and --ssh-opt (e.g. Port=2222)."
         )
     if proc.returncode == 127:
@@ -54,12 +56,13 @@ def run_remote(target: str, remote_cmd: str, args: list[str], ssh_opts: list[str
             "or pass --remote-cmd with the command that runs it (e.g. 'python3 -m ofa_edge')."
         )
     if proc.returncode != 0:
-        tail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
-        raise UserError(f"the remote profile on '{target}' failed (exit {proc.returncode}): {tail}")
+        raise UserError(f"the remote profile on '{target}' failed (exit {proc.returncode}): {last_line}")
     try:
         return json.loads(proc.stdout)
     except json.JSONDecodeError:
-        raise UserError(f"the remote ofa-edge on '{target}' did not print a JSON result; is it an ofa-edge install?") from None
+        raise UserError(
+            f"the remote ofa-edge on '{target}' did not print a JSON result; is it an ofa-edge install?"
+        ) from None
 
 
 def fetch(target: str, remote_path: str, local_path: Path, ssh_opts: list[str]) -> None:

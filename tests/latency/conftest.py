@@ -16,6 +16,8 @@ def small_table() -> LatencyTable:
     space = SearchSpace.get("mbv3-w1.0-cifar")
     keys = required_keys(space, [24], 10)
     vals = np.random.default_rng(1).uniform(0.01, 0.5, len(keys))
-    entries = {k: {"count": 5.0, "mean": float(v), "std": 0.001, "median": float(v)} for k, v in zip(keys, vals, strict=True)}
+    entries = {
+        k: {"count": 5.0, "mean": float(v), "std": 0.001, "median": float(v)} for k, v in zip(keys, vals, strict=True)
+    }
     prov = {"device": "x86-cpu", "kind": "measured", "backend": "onnxruntime-cpu", "date": "2026-11-22T00:00:00+00:00"}
     return LatencyTable(space.name, 10, [24], prov, entries, complete=True)

@@ -61,7 +61,9 @@ def test_partial_profile_json_then_resume(cli, tmp_path):
 
 
 def test_estimate_writes_an_estimated_table(cli, tmp_path):
-    code, out, err = cli("profile", "--device", "raspberry-pi-5", "--estimate", "-o", str(tmp_path / "rpi.json"), "--json")
+    code, out, err = cli(
+        "profile", "--device", "raspberry-pi-5", "--estimate", "-o", str(tmp_path / "rpi.json"), "--json"
+    )
     assert code == 0, err
     doc = json.loads(out)
     table = LatencyTable.load(doc["table"])

@@ -28,7 +28,9 @@ def _synthetic_table() -> tuple[LatencyTable, dict[str, float]]:
     keys = required_keys(space, space.resolutions, 10)
     values = dict(zip(keys, np.random.default_rng(0).uniform(0.01, 1.0, len(keys)), strict=True))
     entries = {k: {"count": 1.0, "mean": v, "std": 0.0, "median": v} for k, v in values.items()}
-    return LatencyTable(space.name, 10, list(space.resolutions), {"device": "synthetic"}, entries, complete=True), values
+    return LatencyTable(
+        space.name, 10, list(space.resolutions), {"device": "synthetic"}, entries, complete=True
+    ), values
 
 
 def _genome(space: SearchSpace):

@@ -48,8 +48,13 @@ def sshd(tmp_path_factory):
     )
     Path("/run/sshd").mkdir(exist_ok=True) if os.geteuid() == 0 else None
     proc = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(d / "sshd_config")], stderr=subprocess.PIPE, text=True)
-    opts = [f"Port={port}", f"IdentityFile={d / 'user'}", f"UserKnownHostsFile={d / 'known_hosts'}",
-            "StrictHostKeyChecking=accept-new", "ConnectTimeout=10"]
+    opts = [
+        f"Port={port}",
+        f"IdentityFile={d / 'user'}",
+        f"UserKnownHostsFile={d / 'known_hosts'}",
+        "StrictHostKeyChecking=accept-new",
+        "ConnectTimeout=10",
+    ]
     target = f"{getpass.getuser()}@127.0.0.1"
     probe = ["ssh", "-o", "BatchMode=yes", *[a for o in opts for a in ("-o", o)], target, "true"]
     for _ in range(50):
@@ -75,8 +80,26 @@ def test_profile_over_ssh_round_trips(sshd, cli, tmp_path):
         f"{shlex.quote(sys.executable)} -m ofa_edge"
     )
     local = tmp_path / "x86-cpu.json"
-    args = ["profile", "--device", "x86-cpu", "--resolutions", "24", "--warmup", "0", "--repeats", "2",
-            "--max-entries", "2", "--ssh", target, "--remote-cmd", remote_cmd, "-o", str(local), "--json"]
+    args = [
+        "profile",
+        "--device",
+        "x86-cpu",
+        "--resolutions",
+        "24",
+        "--warmup",
+        "0",
+        "--repeats",
+        "2",
+        "--max-entries",
+        "2",
+        "--ssh",
+        target,
+        "--remote-cmd",
+        remote_cmd,
+        "-o",
+        str(local),
+        "--json",
+    ]
     for o in opts:
         args += ["--ssh-opt", o]
     code, out, err = cli(*args)
@@ -86,13 +109,24 @@ def test_profile_over_ssh_round_trips(sshd, cli, tmp_path):
     assert remote_file.is_relative_to(remote_home) and remote_file.is_file()  # the remote process wrote it
     table = LatencyTable.load(local, require_complete=False)
     remote = json.loads(remote_file.read_text())
-    assert table.entries == {k: {f: v[f] for f in ("count", "mean", "std", "median")} for k, v in remote["entries"].items()}
+    assert table.entries == {
+        k: {f: v[f] for f in ("count", "mean", "std", "median")} for k, v in remote["entries"].items()
+    }
     assert len(table.entries) == 2 and not table.complete
     assert table.provenance["fetched"]["via"] == f"ssh {target}"
     assert table.provenance["kind"] == "measured" and table.provenance["backend"] == "onnxruntime-cpu"
 
 
 def test_unreachable_host_is_a_user_error(cli, tmp_path):
-    code, _, err = cli("profile", "--ssh", "nobody@127.0.0.1", "--ssh-opt", f"Port={_free_port()}",
-                       "--ssh-opt", "ConnectTimeout=3", "-o", str(tmp_path / "t.json"))
+    code, _, err = cli(
+        "profile",
+        "--ssh",
+        "nobody@127.0.0.1",
+        "--ssh-opt",
+        f"Port={_free_port()}",
+        "--ssh-opt",
+        "ConnectTimeout=3",
+        "-o",
+        str(tmp_path / "t.json"),
+    )
     assert code == 2 and "cannot reach" in err

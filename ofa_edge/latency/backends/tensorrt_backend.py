@@ -89,7 +89,9 @@ class TensorRTBackend(Backend):
         with torch.cuda.stream(stream):
             for _ in range(warmup):
                 context.execute_async_v3(handle)
-            events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(repeats)]
+            events = [
+                (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(repeats)
+            ]
             for s, e in events:
                 s.record(stream)
                 context.execute_async_v3(handle)

@@ -12,7 +12,9 @@ from ofa_edge.latency.backends.base import Backend, time_calls
 class TorchBackend(Backend):
     """Times ``module(x)`` under ``inference_mode``; on CUDA each sample is one CUDA-event pair."""
 
-    def __init__(self, device: str = "cuda", cuda_graphs: bool = True, precision: str = "fp16", threads: int = 1) -> None:
+    def __init__(
+        self, device: str = "cuda", cuda_graphs: bool = True, precision: str = "fp16", threads: int = 1
+    ) -> None:
         self.device = device
         self.cuda_graphs = cuda_graphs and device == "cuda"
         self.precision = precision

@@ -22,7 +22,8 @@ from ofa_edge.space.genome import decode, sample
 from ofa_edge.space.search_space import SearchSpace
 
 FORMAT = "ofa-edge-e2e/1"
-FLUSH_EVERY = 5
+GROUP = 20  # subnets timed round-robin
+ROUNDS = 3
 
 
 def reports_dir(table_path: Path) -> Path:
@@ -52,26 +53,36 @@ def measure_subnets(
     warmup: int,
     repeats: int,
     store: Path,
+    rounds: int = ROUNDS,
     on_done: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Median end-to-end latency (ms) of each config; already-stored ones are not re-timed."""
+    """Median end-to-end latency (ms) of each config; already-stored ones are not re-timed.
+
+    Subnets are timed in groups of ``GROUP``: each round times every subnet of the group once
+    (``repeats / rounds`` calls), so a burst of load from other jobs lasting a few seconds
+    lands in one round of a subnet, not in all its samples; the median pools all rounds.
+    """
     data = {"format": FORMAT, "backend": backend.name, "entries": {}}
     if store.exists():
         old = json.loads(store.read_text())
         if old.get("format") == FORMAT and old.get("backend") == backend.name:
             data = old
     entries: dict[str, dict] = data["entries"]
-    fresh = 0
-    for i, cfg in enumerate(configs, 1):
-        key = cfg.to_json()
-        if key not in entries:
-            net = build_subnet(cfg, num_classes)
-            shape = (batch, 3, cfg.resolution, cfg.resolution)
-            entries[key] = robust_stats(backend.measure(net, shape, warmup, repeats))
-            fresh += 1
-            if fresh % FLUSH_EVERY == 0:
-                atomic_write_json(store, data)
+    todo = [c for c in configs if c.to_json() not in entries]
+    per_round = -(-repeats // rounds)
+    done = len(configs) - len(todo)
+    for start in range(0, len(todo), GROUP):
+        group = todo[start : start + GROUP]
+        timers = [backend.prepare(build_subnet(c, num_classes), (batch, 3, c.resolution, c.resolution)) for c in group]
+        samples: list[list[np.ndarray]] = [[] for _ in group]
+        for r in range(rounds):
+            for i, timer in enumerate(timers):
+                samples[i].append(timer(warmup if r == 0 else 1, per_round))
+        for c, s in zip(group, samples, strict=True):
+            entries[c.to_json()] = robust_stats(np.concatenate(s))
+        atomic_write_json(store, data)
+        done += len(group)
         if on_done:
-            on_done(i, len(configs))
+            on_done(done, len(configs))
     atomic_write_json(store, data)
     return np.array([entries[c.to_json()]["median"] for c in configs])

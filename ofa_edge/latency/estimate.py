@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from ofa_edge.latency.blocks import parse_block_key, parse_fixed_key
 from ofa_edge.latency.devices import Device
@@ -96,6 +95,8 @@ def fit_model(
     reference: LatencyTable, datasheet_peak: float, datasheet_bw: float, bytes_per: int = 4
 ) -> dict[str, Any]:
     """Fit per-kind efficiencies and per-layer overhead to a measured table (log-error least squares)."""
+    from scipy.optimize import least_squares
+
     keys = list(reference.entries)
     measured = np.array([reference.entries[k]["median"] for k in keys])
 

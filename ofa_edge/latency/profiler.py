@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ofa_edge import __version__
+import ofa_edge
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_for_key
@@ -49,7 +49,7 @@ def provenance(device: Device, backend: Backend, threads: int, **extra: Any) -> 
         **host_info(),
         "accelerator": backend.accelerator(),
         "date": now_utc(),
-        "ofa_edge_version": __version__,
+        "ofa_edge_version": ofa_edge.__version__,
         "clock": backend.clock_name,
         "statistic": "median of repeats; mean/std after dropping samples beyond 5 scaled MADs",
         **extra,

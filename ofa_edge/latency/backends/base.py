@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+Timer = Callable[[int, int], np.ndarray]
+
 
 class Backend(ABC):
     """Times a network (an ``nn.Module`` or ONNX bytes) at batch-1-style fixed input shapes.
@@ -35,8 +37,13 @@ class Backend(ABC):
         return None
 
     @abstractmethod
+    def prepare(self, model: nn.Module | bytes, input_shape: tuple[int, ...]) -> Timer:
+        """Build whatever runs the network (session, engine, CUDA graph) once; return a timer
+        ``timer(warmup, repeats) -> latencies in ms`` that can be called again later."""
+
     def measure(self, model: nn.Module | bytes, input_shape: tuple[int, ...], warmup: int, repeats: int) -> np.ndarray:
         """Run ``warmup`` untimed then ``repeats`` timed calls; latencies in ms, one per call."""
+        return self.prepare(model, input_shape)(warmup, repeats)
 
 
 CLOCKS: dict[str, Callable[[], int]] = {"wall": time.perf_counter_ns, "thread_cpu": time.thread_time_ns}

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ofa_edge.latency.backends.base import Backend, time_calls, to_onnx
+from ofa_edge.latency.backends.base import Backend, Timer, time_calls, to_onnx
 
 PROVIDERS = {
     "cpu": "CPUExecutionProvider",
@@ -78,9 +78,9 @@ class OnnxRuntimeBackend(Backend):
         fallback = [] if self.provider == "cpu" else ["CPUExecutionProvider"]
         return ort.InferenceSession(onnx_bytes, so, providers=[provider, *fallback])
 
-    def measure(self, model: nn.Module | bytes, input_shape: tuple[int, ...], warmup: int, repeats: int) -> np.ndarray:
+    def prepare(self, model: nn.Module | bytes, input_shape: tuple[int, ...]) -> Timer:
         half = self.precision == "fp16" and self.provider == "cuda"
         dtype = torch.float16 if half else torch.float32
         sess = self.session(to_onnx(model, input_shape, dtype))
         feed = {"x": np.random.default_rng(0).standard_normal(input_shape).astype(np.float16 if half else np.float32)}
-        return time_calls(lambda: sess.run(None, feed), warmup, repeats, self.clock_name)
+        return lambda warmup, repeats: time_calls(lambda: sess.run(None, feed), warmup, repeats, self.clock_name)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ofa_edge.latency.backends.base import Backend, to_onnx
+from ofa_edge.latency.backends.base import Backend, Timer, to_onnx
 
 INSTALL = "pip install tensorrt (x86 + NVIDIA GPU), or use JetPack's python3-libnvinfer on a Jetson"
 
@@ -70,14 +70,14 @@ class TensorRTBackend(Backend):
             raise RuntimeError("TensorRT failed to build an engine (see its log above)")
         return bytes(engine)
 
-    def measure(self, model: nn.Module | bytes, input_shape: tuple[int, ...], warmup: int, repeats: int) -> np.ndarray:
+    def prepare(self, model: nn.Module | bytes, input_shape: tuple[int, ...]) -> Timer:
         import tensorrt as trt
 
         strongly_fp16 = self.precision == "fp16" and self._major() >= 11
         onnx_bytes = to_onnx(model, input_shape, torch.float16 if strongly_fp16 else torch.float32)
         engine = trt.Runtime(trt.Logger(trt.Logger.ERROR)).deserialize_cuda_engine(self.build_engine(onnx_bytes))
         context = engine.create_execution_context()
-        buffers = []
+        buffers = []  # kept alive by the timer's closure
         for i in range(engine.num_io_tensors):
             name = engine.get_tensor_name(i)
             dtype = torch.float16 if engine.get_tensor_dtype(name) == trt.DataType.HALF else torch.float32
@@ -85,16 +85,21 @@ class TensorRTBackend(Backend):
             context.set_tensor_address(name, t.data_ptr())
             buffers.append(t)
         stream = torch.cuda.Stream()
-        handle = stream.cuda_stream
-        with torch.cuda.stream(stream):
-            for _ in range(warmup):
-                context.execute_async_v3(handle)
-            events = [
-                (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(repeats)
-            ]
-            for s, e in events:
-                s.record(stream)
-                context.execute_async_v3(handle)
-                e.record(stream)
-        stream.synchronize()
-        return np.array([s.elapsed_time(e) for s, e in events])
+
+        def timer(warmup: int, repeats: int) -> np.ndarray:
+            _ = (engine, buffers)  # the engine and I/O buffers live as long as the timer
+            handle = stream.cuda_stream
+            with torch.cuda.stream(stream):
+                for _ in range(warmup):
+                    context.execute_async_v3(handle)
+                events = [
+                    (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(repeats)
+                ]
+                for s, e in events:
+                    s.record(stream)
+                    context.execute_async_v3(handle)
+                    e.record(stream)
+            stream.synchronize()
+            return np.array([s.elapsed_time(e) for s, e in events])
+
+        return timer

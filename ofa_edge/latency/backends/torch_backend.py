@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
 
-from ofa_edge.latency.backends.base import Backend, time_calls
+from ofa_edge.latency.backends.base import Backend, Timer, time_calls
 
 
 class TorchBackend(Backend):
@@ -38,19 +40,20 @@ class TorchBackend(Backend):
     def accelerator(self) -> str | None:
         return torch.cuda.get_device_name() if self.device == "cuda" else None
 
-    def measure(self, model: nn.Module | bytes, input_shape: tuple[int, ...], warmup: int, repeats: int) -> np.ndarray:
+    def prepare(self, model: nn.Module | bytes, input_shape: tuple[int, ...]) -> Timer:
         if isinstance(model, bytes | bytearray):
             raise TypeError("the torch backend times nn.Modules, not ONNX bytes")
         dtype = torch.float16 if self.precision == "fp16" else torch.float32
         model = model.to(self.device, dtype).eval()
         x = torch.randn(*input_shape, device=self.device, dtype=dtype)
         if self.device != "cuda":
-            torch.set_num_threads(self.threads)
-            with torch.inference_mode():
-                return time_calls(lambda: model(x), warmup, repeats)
-        return self._measure_cuda(model, x, warmup, repeats)
 
-    def _measure_cuda(self, model: nn.Module, x: torch.Tensor, warmup: int, repeats: int) -> np.ndarray:
+            def cpu_timer(warmup: int, repeats: int) -> np.ndarray:
+                torch.set_num_threads(self.threads)
+                with torch.inference_mode():
+                    return time_calls(lambda: model(x), warmup, repeats)
+
+            return cpu_timer
         with torch.inference_mode():
             call = lambda: model(x)  # noqa: E731
             if self.cuda_graphs:
@@ -64,14 +67,20 @@ class TorchBackend(Backend):
                 with torch.cuda.graph(graph):
                     model(x)
                 call = graph.replay
-            for _ in range(warmup):
-                call()
-            start = [torch.cuda.Event(enable_timing=True) for _ in range(repeats)]
-            end = [torch.cuda.Event(enable_timing=True) for _ in range(repeats)]
-            torch.cuda.synchronize()
-            for s, e in zip(start, end, strict=True):
-                s.record()
-                call()
-                e.record()
-            torch.cuda.synchronize()
-        return np.array([s.elapsed_time(e) for s, e in zip(start, end, strict=True)])
+        return lambda warmup, repeats: _time_cuda(call, warmup, repeats)
+
+
+def _time_cuda(call: Callable[[], object], warmup: int, repeats: int) -> np.ndarray:
+    """Per-call GPU time from a pair of CUDA events around each call."""
+    with torch.inference_mode():
+        for _ in range(warmup):
+            call()
+        start = [torch.cuda.Event(enable_timing=True) for _ in range(repeats)]
+        end = [torch.cuda.Event(enable_timing=True) for _ in range(repeats)]
+        torch.cuda.synchronize()
+        for s, e in zip(start, end, strict=True):
+            s.record()
+            call()
+            e.record()
+        torch.cuda.synchronize()
+    return np.array([s.elapsed_time(e) for s, e in zip(start, end, strict=True)])

@@ -3,7 +3,7 @@
     PYTHONPATH=. python benchmarks/bench_latency.py [--table latency_tables/x86-cpu.json] [--n 1000000]
 
 Prints one JSON document: configs/s of ``LatencyTable.predict_lut`` / ``predict`` (vectorized
-over genomes, and from SubnetConfig objects), compared with the 1,000,000 configs/s target
+over genomes, wall clock and per CPU-second, and from SubnetConfig objects), compared with the 1,000,000 configs/s target
 and once-for-all's 66 µs per config (ANCHORS.md); the table's validation numbers (share of
 random subnets within ±10%, MAPE, Kendall τ) from its report; the estimate model's error.
 """
@@ -26,12 +26,13 @@ TARGET = 1_000_000
 OFA_US_PER_CONFIG = 66.0
 
 
-def best_of(fn, repeats: int = 5) -> float:
+def best_of(fn, repeats: int = 5, clock=time.perf_counter) -> float:
+    """Best of ``repeats`` runs; ``clock=time.process_time`` gives CPU seconds (robust to other jobs)."""
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return min(times)
 
 
@@ -51,6 +52,7 @@ def main() -> None:
     t_pred = best_of(lambda: table.predict(genomes))
     cfgs = decode(space, genomes[:10_000])
     t_cfg = best_of(lambda: table.predict(cfgs), 3)
+    cpu_pred = best_of(lambda: table.predict(genomes), 5, time.process_time)
     result = {
         "date": now_utc(),
         "host_cpu": cpu_model(),
@@ -60,9 +62,11 @@ def main() -> None:
         "n_genomes": args.n,
         "predict_lut_configs_per_s": args.n / t_lut,
         "predict_corrected_configs_per_s": args.n / t_pred,
+        "predict_corrected_configs_per_cpu_s": args.n / cpu_pred,
         "predict_from_SubnetConfig_configs_per_s": len(cfgs) / t_cfg,
         "target_configs_per_s": TARGET,
-        "meets_target": args.n / t_pred >= TARGET,
+        "meets_target_wall": args.n / t_pred >= TARGET,
+        "meets_target_cpu_time": args.n / cpu_pred >= TARGET,
         "ofa_us_per_config": OFA_US_PER_CONFIG,
         "speedup_vs_ofa": OFA_US_PER_CONFIG * 1e-6 * args.n / t_pred,
     }

@@ -47,20 +47,18 @@ def _resolutions(text: str, space: SearchSpace, device: Device) -> list[int]:
     return res
 
 
+def _interleave(a: list, b: list) -> list:
+    """Merge two lists evenly (a0 b0 a1 b1 ... in proportion to their lengths)."""
+    tagged = [(i / len(a), 0, x) for i, x in enumerate(a)] + [(i / len(b), 1, x) for i, x in enumerate(b)]
+    return [x for *_, x in sorted(tagged, key=lambda t: t[:2])]
+
+
 def _e2e(
-    backend: Backend,
-    device: Device,
-    table: LatencyTable,
-    path: Path,
-    n: int,
-    seed: int,
-    what: str,
-    warmup: int,
-    repeats: int,
-):
-    cfgs = random_subnets(table.space, table.resolutions, n, seed)
+    backend: Backend, device: Device, table: LatencyTable, path: Path, cfgs: list, warmup: int, repeats: int
+) -> dict[str, float]:
+    """Time ``cfgs`` end to end (resumable); subnet JSON -> ms."""
     with _progress() as bar:
-        task = bar.add_task(f"{what}: timing {n} subnets end to end", total=n)
+        task = bar.add_task(f"timing {len(cfgs)} subnets end to end", total=len(cfgs))
         measured = measure_subnets(
             backend,
             cfgs,
@@ -71,7 +69,7 @@ def _e2e(
             store=e2e_path(path),
             on_done=lambda i, _: bar.update(task, completed=i),
         )
-    return cfgs, measured
+    return {c.to_json(): float(m) for c, m in zip(cfgs, measured, strict=True)}
 
 
 def _estimate(
@@ -229,17 +227,22 @@ def profile(
         warn(f"table is partial ({result['missing']} entries missing); run the same command again to continue.")
         emit(result, as_json, lambda: out.print(f"partial table saved to [bold]{path}[/bold]"))
         return
+    cal_cfgs = random_subnets(sp.name, table.resolutions, calibrate, seed + CALIBRATE_SEED_OFFSET) if calibrate else []
+    val_cfgs = random_subnets(sp.name, table.resolutions, validate, seed) if validate else []
+    # One interleaved pass: calibration and validation subnets see the same host conditions.
+    measured = (
+        _e2e(backend, dev, table, path, _interleave(cal_cfgs, val_cfgs), warmup, repeats)
+        if calibrate or validate
+        else {}
+    )
     if calibrate:
-        cfgs, measured = _e2e(
-            backend, dev, table, path, calibrate, seed + CALIBRATE_SEED_OFFSET, "calibrate", warmup, repeats
-        )
-        g = encode(sp, cfgs)
-        table.correction = fit_correction(table.predict_lut(g), active_block_count(sp, g), measured)
+        g = encode(sp, cal_cfgs)
+        cal_ms = np.array([measured[c.to_json()] for c in cal_cfgs])
+        table.correction = fit_correction(table.predict_lut(g), active_block_count(sp, g), cal_ms)
         table.save(path)
     result["correction"] = table.correction
     if validate:
-        cfgs, measured = _e2e(backend, dev, table, path, validate, seed, "validate", warmup, repeats)
-        report = validation_report(table, cfgs, np.asarray(measured), seed)
+        report = validation_report(table, val_cfgs, np.array([measured[c.to_json()] for c in val_cfgs]), seed)
         command = f"ofa-edge profile --device {dev.name} --calibrate {calibrate} --validate {validate} --seed {seed}"
         result["reports"] = write_reports(report, path, docs_dir, command)
         result["validation"] = {"lut": report["lut"], "corrected": report["corrected"]}

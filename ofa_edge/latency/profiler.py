@@ -23,8 +23,9 @@ from ofa_edge.paths import latency_tables_dir
 from ofa_edge.space.search_space import SearchSpace
 
 FLUSH_EVERY = 8
-# Provenance fields that must match for a partial table to be continued.
-RESUME_FIELDS = ("device", "kind", "backend", "precision", "threads", "batch")
+# Provenance fields that must match for a table to be continued (or reused): a table measured
+# on another machine is never mixed with, or taken for, this machine's numbers.
+RESUME_FIELDS = ("device", "kind", "backend", "precision", "threads", "batch", "host", "host_cpu")
 
 
 def table_path(device: Device, space: str | None = None, root: Path | None = None) -> Path:

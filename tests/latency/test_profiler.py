@@ -53,3 +53,12 @@ def test_table_path_rule():
     dev = load_device("x86-cpu")
     assert table_path(dev).name == "x86-cpu.json"
     assert table_path(dev, "mbv3-w1.0-imagenet").name == "x86-cpu.mbv3-w1.0-imagenet.json"
+
+
+def test_a_table_from_another_machine_is_not_continued(tmp_path):
+    path = tmp_path / "x86-cpu.json"
+    table = _run(path, 1)
+    table.provenance["host"] = "someone-elses-laptop"
+    table.save(path)
+    with pytest.raises(UserError, match="someone-elses-laptop"):
+        _run(path, 1)

@@ -52,7 +52,7 @@ def devices(
 
     def render() -> None:
         t = Table(title=f"ofa-edge devices ({devices_dir()})")
-        for col in ("device", "backend", "prec", "res", "TFLOP/s", "GB/s", "table", "here"):
+        for col in ("device", "backend", "prec", "res", "TFLOP/s", "GB/s", "table", "backend here"):
             t.add_column(col, no_wrap=col in ("device", "backend"))
         for r in rows:
             ds = r["datasheet"]
@@ -62,7 +62,7 @@ def devices(
                 r["precision"],
                 ",".join(map(str, r["resolutions"])),
                 f"{ds['peak_flops'] / 1e12:.3g}",
-                f"{ds['memory_bandwidth'] / 1e9:.3g}",
+                f"{ds['memory_bandwidth'] / 1e9:.0f}",
                 r["table_status"],
                 "yes" if r["runs_here"] else "[dim]no[/dim]",
             )

@@ -69,3 +69,19 @@ def test_estimate_writes_an_estimated_table(cli, tmp_path):
     table = LatencyTable.load(doc["table"])
     assert table.estimated and table.provenance["datasheet"]["peak_flops"] == 1.536e11
     assert doc["fit"]["reference_device"] == "x86-cpu"
+
+
+def test_profile_calibrate_validate_end_to_end(cli, tmp_path):
+    """The whole flow on ONNX Runtime at one resolution, with tiny repeat counts."""
+    path = tmp_path / "x86-cpu.json"
+    args = ("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "2", "-o", str(path), "--json")
+    code, out, err = cli(*args, "--calibrate", "8", "--validate", "6", "--docs-dir", str(tmp_path / "docs"))
+    assert code == 0, err
+    doc = json.loads(out)
+    table = LatencyTable.load(path)
+    assert table.complete and table.correction["fitted_on"] == 8
+    assert doc["validation"]["lut"]["n"] == 6 and doc["validation"]["corrected"]["mape_pct"] >= 0
+    report = json.loads(open(doc["reports"]["report"]).read())
+    assert len(report["subnets"]) == 6 and all(r["measured_ms"] > 0 for r in report["subnets"])
+    assert open(doc["reports"]["plot"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert "within ±10%" in (tmp_path / "docs" / "latency-validation-x86-cpu.md").read_text()

@@ -7,6 +7,7 @@ import yaml
 
 from ofa_edge.errors import UserError
 from ofa_edge.latency.devices import known_devices, load_device, parse_device
+from ofa_edge.paths import devices_dir
 
 REQUIRED = {"jetson-orin", "jetson-orin-nano", "raspberry-pi-5", "pixel-8", "x86-cpu", "h100"}
 
@@ -40,7 +41,7 @@ def test_unknown_device_suggests_the_nearest_name():
     ],
 )
 def test_bad_fields_are_named(tmp_path, change, field):
-    data = yaml.safe_load(open(next(p for p in __import__("ofa_edge.paths").paths.devices_dir().glob("x86-cpu.yaml"))))
+    data = yaml.safe_load((devices_dir() / "x86-cpu.yaml").read_text())
     data.update(change)
     with pytest.raises(UserError, match=field):
         parse_device(data, "x", "x.yaml")

@@ -12,6 +12,7 @@ import numpy as np
 
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
+from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.keys import fixed_keys, required_keys
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import block_sum, encode
@@ -139,8 +140,12 @@ class LatencyTable:
 
     def predict(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Predicted end-to-end latency (ms): LUT sum, then the learned correction if present."""
-        lut = self.predict_lut(configs)
         if not self.correction:
-            return lut
+            return self.predict_lut(configs)
+        genomes = configs if isinstance(configs, np.ndarray) else encode(self.search_space, configs)
         c = self.correction
-        return c["scale"] * lut + c["offset"]
+        token = (c["scale"], c.get("per_block", 0.0), c["offset"])
+        cached = getattr(self, "_corrected", None)
+        if cached is None or cached[0] != token:
+            cached = self._corrected = (token, *fold_correction(c, *self._arrays()))
+        return block_sum(self.search_space, genomes, cached[1], cached[2])

@@ -1,0 +1,294 @@
+"""``ofa-edge profile``: measure (or estimate) a device's latency table, calibrate, validate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
+from ofa_edge.errors import UserError
+from ofa_edge.latency.backends import Backend, require_backend
+from ofa_edge.latency.calibrate import active_block_count, fit_correction
+from ofa_edge.latency.devices import Device, load_device
+from ofa_edge.latency.e2e import e2e_path, measure_subnets, random_subnets
+from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
+from ofa_edge.latency.profiler import profile as run_profile
+from ofa_edge.latency.profiler import table_path
+from ofa_edge.latency.ssh import profile_over_ssh
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.validate import validation_report, write_reports
+from ofa_edge.space import SearchSpace
+from ofa_edge.space.genome import encode
+
+CALIBRATE_SEED_OFFSET = 1_000_003  # calibration and validation subnets never coincide
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+    )
+
+
+def _resolutions(text: str, space: SearchSpace, device: Device) -> list[int]:
+    if not text:
+        return list(device.resolutions) if device.space == space.name else list(space.resolutions)
+    try:
+        res = sorted({int(r) for r in text.split(",")})
+    except ValueError:
+        raise UserError(f"--resolutions '{text}' must be comma-separated integers, e.g. 24,28,32.") from None
+    bad = [r for r in res if r not in space.resolutions]
+    if bad:
+        raise UserError(f"--resolutions {bad} are not in space {space.name} ({list(space.resolutions)}).")
+    return res
+
+
+def _interleave(a: list, b: list) -> list:
+    """Merge two lists evenly (a0 b0 a1 b1 ... in proportion to their lengths)."""
+    tagged = [(i / len(a), 0, x) for i, x in enumerate(a)] + [(i / len(b), 1, x) for i, x in enumerate(b)]
+    return [x for *_, x in sorted(tagged, key=lambda t: t[:2])]
+
+
+def _e2e(
+    backend: Backend, device: Device, table: LatencyTable, path: Path, cfgs: list, warmup: int, repeats: int
+) -> dict[str, float]:
+    """Time ``cfgs`` end to end (resumable); subnet JSON -> ms."""
+    with _progress() as bar:
+        task = bar.add_task(f"timing {len(cfgs)} subnets end to end", total=len(cfgs))
+        measured = measure_subnets(
+            backend,
+            cfgs,
+            num_classes=table.num_classes,
+            batch=device.batch,
+            warmup=warmup,
+            repeats=repeats,
+            store=e2e_path(path),
+            on_done=lambda i, _: bar.update(task, completed=i),
+        )
+    return {c.to_json(): float(m) for c, m in zip(cfgs, measured, strict=True)}
+
+
+def _estimate(
+    device: Device, space: str, resolutions: list[int], classes: int, path: Path, reference: str
+) -> dict[str, Any]:
+    ref_path = Path(reference) if reference else table_path(load_device("x86-cpu"), space)
+    ref = LatencyTable.load(ref_path)
+    if ref.estimated:
+        raise UserError(f"--reference '{ref_path}' is itself estimated; the model must be fitted on a measured table.")
+    ref_dev = load_device(ref.device)
+    note(f"fitting the roofline model on measured table {ref_path} ({ref.device})")
+    fit = fit_model(ref, ref_dev.datasheet.peak_flops, ref_dev.datasheet.memory_bandwidth, BYTES[ref_dev.precision])
+    fit.update(reference_e2e_error(fit, ref_dev, ref, ref_path))
+    table = estimate_table(device, fit, space, resolutions, classes)
+    table.save(path)
+    return {
+        "table": str(path),
+        "device": device.name,
+        "kind": "estimated",
+        "complete": True,
+        "entries": len(table.entries),
+        "fit": fit,
+    }
+
+
+def profile(
+    device: Annotated[
+        str, typer.Option("--device", "-d", help="Device name (devices/<name>.yaml) or a YAML path.")
+    ] = "x86-cpu",
+    space: Annotated[str, typer.Option(help="Search space (default: the device's).")] = "",
+    resolutions: Annotated[str, typer.Option(help="Comma-separated resolutions (default: the device's).")] = "",
+    classes: Annotated[int, typer.Option(help="Classifier outputs (default: the space's).")] = 0,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Table path (default latency_tables/<device>.json).")
+    ] = None,
+    warmup: Annotated[int, typer.Option(help="Untimed runs per network (default: the device's).")] = -1,
+    repeats: Annotated[int, typer.Option(help="Timed runs per network (default: the device's).")] = 0,
+    threads: Annotated[int, typer.Option(help="Runtime threads (default: the device's).")] = 0,
+    max_entries: Annotated[
+        int, typer.Option(help="Measure at most this many new entries, then stop (resume later).")
+    ] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Re-measure from scratch even if a table exists.")] = False,
+    estimate: Annotated[
+        bool, typer.Option("--estimate", help="Estimate the table from datasheet figures (unreachable devices).")
+    ] = False,
+    reference: Annotated[
+        str, typer.Option(help="Measured table the estimate model is fitted on (default x86-cpu's).")
+    ] = "",
+    calibrate: Annotated[int, typer.Option(help="Fit the end-to-end correction on N random subnets.")] = 0,
+    validate: Annotated[int, typer.Option(help="Validate on N random subnets timed end to end.")] = 0,
+    docs_dir: Annotated[Path | None, typer.Option(help="Also write the validation summary (Markdown) here.")] = None,
+    ssh: Annotated[str, typer.Option("--ssh", help="Profile on user@host over ssh and copy the table back.")] = "",
+    ssh_opt: Annotated[
+        list[str] | None, typer.Option("--ssh-opt", help="ssh/scp -o option, e.g. Port=2222 (repeatable).")
+    ] = None,
+    remote_cmd: Annotated[str, typer.Option(help="Command that runs ofa-edge on the remote host.")] = "ofa-edge",
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure a device's latency table (resumable), or estimate it; optionally calibrate and validate."""
+    dev = load_device(device)
+    sp = SearchSpace.get(space or dev.space)
+    res = _resolutions(resolutions, sp, dev)
+    classes = classes or sp.default_num_classes
+    path = (output or table_path(dev, sp.name)).absolute()
+    warmup = dev.warmup if warmup < 0 else warmup
+    repeats = repeats or dev.repeats
+    threads = threads or dev.threads
+    for flag, value in (("--calibrate", calibrate), ("--validate", validate), ("--max-entries", max_entries)):
+        if value < 0:
+            raise UserError(f"{flag} must be >= 0, got {value}.")
+    note(f"device {dev.name} ({dev.backend_name}, {dev.precision}, {threads} thread(s), batch {dev.batch})")
+    note(f"space {sp.name}, resolutions {res}, {classes} classes; table {path}")
+
+    if ssh:
+        args = [
+            "--device",
+            dev.name,
+            "--space",
+            sp.name,
+            "--resolutions",
+            ",".join(map(str, res)),
+            "--classes",
+            str(classes),
+            "--warmup",
+            str(warmup),
+            "--repeats",
+            str(repeats),
+            "--threads",
+            str(threads),
+            "--seed",
+            str(seed),
+            "--calibrate",
+            str(calibrate),
+            "--validate",
+            str(validate),
+        ]
+        args += ["--max-entries", str(max_entries)] if max_entries else []
+        args += ["--force"] if force else []
+        note(f"profiling on {ssh} via `{remote_cmd} profile`")
+        table, remote = profile_over_ssh(ssh, args, path, remote_cmd=remote_cmd, ssh_opts=ssh_opt or [])
+        result = {
+            **remote,
+            "table": str(path),
+            "remote_table": remote.get("table"),
+            "via_ssh": ssh,
+            "provenance": table.provenance,
+        }
+        emit(
+            result,
+            as_json,
+            lambda: out.print(
+                f"table from {ssh} saved to [bold]{path}[/bold] "
+                f"({len(table.entries)} entries, complete={table.complete})"
+            ),
+        )
+        return
+
+    if estimate:
+        note("estimating from datasheet figures (kind=estimated); measure on the device for real numbers")
+        result = _estimate(dev, sp.name, res, classes, path, reference)
+        emit(result, as_json, lambda: _render_estimate(result))
+        return
+
+    backend = require_backend(dev, threads)
+    note(f"backend {backend.name} {backend.version()}; warmup {warmup}, repeats {repeats}; clock {backend.clock_name}")
+    if force:
+        e2e_path(path).unlink(missing_ok=True)
+    with _progress() as bar:
+        task = bar.add_task(f"profiling {dev.name}", total=None)
+        table = run_profile(
+            dev,
+            backend,
+            path,
+            space=sp.name,
+            resolutions=res,
+            num_classes=classes,
+            warmup=warmup,
+            repeats=repeats,
+            threads=threads,
+            force=force,
+            max_entries=max_entries or None,
+            on_entry=lambda done, total, key: bar.update(task, completed=done, total=total, description=key[:40]),
+        )
+    result: dict[str, Any] = {
+        "table": str(path),
+        "device": dev.name,
+        "kind": "measured",
+        "complete": table.complete,
+        "entries": len(table.entries),
+        "missing": len(table.missing_keys()),
+        "provenance": table.provenance,
+    }
+    if not table.complete:
+        warn(f"table is partial ({result['missing']} entries missing); run the same command again to continue.")
+        emit(result, as_json, lambda: out.print(f"partial table saved to [bold]{path}[/bold]"))
+        return
+    cal_cfgs = random_subnets(sp.name, table.resolutions, calibrate, seed + CALIBRATE_SEED_OFFSET) if calibrate else []
+    val_cfgs = random_subnets(sp.name, table.resolutions, validate, seed) if validate else []
+    # One interleaved pass: calibration and validation subnets see the same host conditions.
+    measured = (
+        _e2e(backend, dev, table, path, _interleave(cal_cfgs, val_cfgs), warmup, repeats)
+        if calibrate or validate
+        else {}
+    )
+    if calibrate:
+        g = encode(sp, cal_cfgs)
+        cal_ms = np.array([measured[c.to_json()] for c in cal_cfgs])
+        table.correction = fit_correction(table.predict_lut(g), active_block_count(sp, g), cal_ms)
+        table.save(path)
+    result["correction"] = table.correction
+    if validate:
+        report = validation_report(table, val_cfgs, np.array([measured[c.to_json()] for c in val_cfgs]), seed)
+        command = f"ofa-edge profile --device {dev.name} --calibrate {calibrate} --validate {validate} --seed {seed}"
+        result["reports"] = write_reports(report, path, docs_dir, command)
+        result["validation"] = {"lut": report["lut"], "corrected": report["corrected"]}
+    emit(result, as_json, lambda: _render(result))
+
+
+def _render(result: dict[str, Any]) -> None:
+    out.print(f"latency table [bold]{result['table']}[/bold]: {result['entries']} entries, complete")
+    val = result.get("validation")
+    if not val:
+        return
+    t = Table(title=f"validation on {val['lut']['n']} random subnets (end to end)")
+    for col in ("prediction", "within ±10%", "MAPE", "bias", "worst", "Kendall τ"):
+        t.add_column(col)
+    for name, m in (("LUT sum", val["lut"]), ("corrected", val["corrected"])):
+        if m:
+            t.add_row(
+                name,
+                f"{100 * m['within_10pct']:.1f}%",
+                f"{m['mape_pct']:.2f}%",
+                f"{m['bias_pct']:+.2f}%",
+                f"{m['max_abs_err_pct']:.1f}%",
+                f"{m['kendall_tau']:.3f}",
+            )
+    out.print(t)
+    for kind, p in result["reports"].items():
+        out.print(f"{kind}: {p}")
+
+
+def _render_estimate(result: dict[str, Any]) -> None:
+    fit = result["fit"]
+    out.print(f"[yellow]estimated[/yellow] latency table [bold]{result['table']}[/bold]: {result['entries']} entries")
+    eff = ", ".join(f"{k} {100 * v:.1f}%" for k, v in fit["efficiency"].items())
+    out.print(
+        f"model fitted on {fit['reference_device']}: efficiency {eff}; overhead {fit['layer_overhead_us']:.1f} µs/layer"
+    )
+    out.print(
+        f"model error there: per-block MAPE {fit['reference_key_mape_pct']:.1f}% "
+        f"(held-out r{fit['reference_heldout_resolution']}: {fit['reference_heldout_key_mape_pct']:.1f}%)"
+    )
+    if fit.get("reference_e2e_mape_pct") is not None:
+        out.print(
+            f"end to end on {fit['reference_e2e_n']} subnets: MAPE {fit['reference_e2e_mape_pct']:.1f}%, "
+            f"{100 * fit['reference_e2e_within_10pct']:.0f}% within ±10%"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("profile")(profile)

@@ -1,0 +1,83 @@
+"""The one interface every latency backend implements, and what they share."""
+
+from __future__ import annotations
+
+import io
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+Timer = Callable[[int, int], np.ndarray]
+
+
+class Backend(ABC):
+    """Times a network (an ``nn.Module`` or ONNX bytes) at batch-1-style fixed input shapes.
+
+    ``absent()`` returns ``None`` when the backend can run here, else why not and how to
+    install what is missing; a backend that is absent is never faked.
+    """
+
+    name: str = "backend"
+    clock_name: str = "wall"
+
+    @abstractmethod
+    def absent(self) -> str | None:
+        """``None`` if usable here, else the reason and the install hint."""
+
+    @abstractmethod
+    def version(self) -> str:
+        """The runtime's version string, for provenance."""
+
+    def accelerator(self) -> str | None:
+        """The GPU (or other accelerator) model the backend runs on, if any."""
+        return None
+
+    @abstractmethod
+    def prepare(self, model: nn.Module | bytes, input_shape: tuple[int, ...]) -> Timer:
+        """Build whatever runs the network (session, engine, CUDA graph) once; return a timer
+        ``timer(warmup, repeats) -> latencies in ms`` that can be called again later."""
+
+    def measure(self, model: nn.Module | bytes, input_shape: tuple[int, ...], warmup: int, repeats: int) -> np.ndarray:
+        """Run ``warmup`` untimed then ``repeats`` timed calls; latencies in ms, one per call."""
+        return self.prepare(model, input_shape)(warmup, repeats)
+
+
+CLOCKS: dict[str, Callable[[], int]] = {"wall": time.perf_counter_ns, "thread_cpu": time.thread_time_ns}
+
+
+def time_calls(call: Callable[[], object], warmup: int, repeats: int, clock_name: str = "wall") -> np.ndarray:
+    """Time each of ``repeats`` calls (after ``warmup``); ms.
+
+    ``wall`` is ``perf_counter_ns``. ``thread_cpu`` is the calling thread's CPU time: when the
+    runtime computes on the calling thread only (one thread), it is the latency the call would
+    have on a core of its own, unaffected by other jobs preempting it on a shared host.
+    """
+    for _ in range(warmup):
+        call()
+    out = np.empty(repeats)
+    clock = CLOCKS[clock_name]
+    for i in range(repeats):
+        t0 = clock()
+        call()
+        out[i] = clock() - t0
+    return out / 1e6
+
+
+def to_onnx(model: nn.Module | bytes, input_shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> bytes:
+    """ONNX bytes of ``model`` for one fixed input shape (TorchScript exporter: fast, static)."""
+    if isinstance(model, bytes | bytearray):
+        return bytes(model)
+    import warnings
+
+    x = torch.randn(*input_shape, dtype=dtype)
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model.to(dtype).eval(), (x,), buf, dynamo=False, input_names=["x"], output_names=["y"], opset_version=17
+        )
+    return buf.getvalue()

@@ -1,0 +1,172 @@
+"""Device descriptions: ``devices/<name>.yaml`` -> a validated, frozen :class:`Device`.
+
+A device names how latency is measured on it (runtime, execution provider, precision,
+threads, batch, warm-up and repeats), which space and resolutions its table covers, and
+datasheet figures (peak FLOP/s at that precision, memory bandwidth, their source) that
+:mod:`ofa_edge.latency.estimate` uses when the device cannot be reached.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ofa_edge.errors import UserError
+from ofa_edge.paths import devices_dir
+from ofa_edge.space.search_space import SearchSpace
+
+RUNTIMES = ("onnxruntime", "torch", "tensorrt")
+PROVIDERS = ("cpu", "xnnpack", "cuda", "tensorrt")
+PRECISIONS = ("fp32", "fp16", "int8")
+CLOCKS = ("wall", "thread_cpu")
+
+
+@dataclass(frozen=True)
+class Datasheet:
+    """Vendor figures for the precision the device runs at."""
+
+    peak_flops: float  # FLOP/s (2 per multiply-accumulate)
+    memory_bandwidth: float  # bytes/s
+    source: str
+
+
+@dataclass(frozen=True)
+class Device:
+    """One target device and how to time networks on it."""
+
+    name: str
+    description: str
+    runtime: str
+    provider: str | None
+    precision: str
+    threads: int
+    batch: int
+    space: str
+    resolutions: tuple[int, ...]
+    warmup: int
+    repeats: int
+    datasheet: Datasheet
+    cuda_graphs: bool = False
+    clock: str = "wall"  # thread_cpu: CPU time of the (single) inference thread, for hosts shared with other jobs
+    layer_overhead_us: float | None = None  # per-layer launch cost for estimates (None: fitted on the host CPU)
+
+    @property
+    def backend_name(self) -> str:
+        """The measurement backend: ``onnxruntime-cpu``, ``torch-cuda-graphs``, ``tensorrt``..."""
+        if self.runtime == "onnxruntime":
+            return f"onnxruntime-{self.provider}"
+        if self.runtime == "torch":
+            return "torch-cuda-graphs" if self.cuda_graphs else "torch-eager"
+        return "tensorrt"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["resolutions"] = list(self.resolutions)
+        return d
+
+
+def known_devices(root: Path | None = None) -> list[str]:
+    """Names of every ``devices/*.yaml``."""
+    return sorted(p.stem for p in (root or devices_dir()).glob("*.yaml"))
+
+
+def load_device(name_or_path: str | Path, root: Path | None = None) -> Device:
+    """Load a device by name (``devices/<name>.yaml``) or by path to a YAML file.
+
+    Unknown names raise a :class:`UserError` listing the known devices and the nearest name.
+    """
+    root = root or devices_dir()
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = root / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = known_devices(root)
+        close = difflib.get_close_matches(str(name_or_path), known, n=1, cutoff=0.5)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise UserError(
+            f"unknown device '{name_or_path}'.{hint} Known devices: {', '.join(known) or '(none)'} "
+            f"(from {root}); add a devices/<name>.yaml to describe a new one."
+        )
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise UserError(f"device file '{path}' is not valid YAML: {e}") from None
+    return parse_device(data, path.stem, str(path))
+
+
+def _get(data: dict[str, Any], key: str, kind: type, source: str, default: Any = ...) -> Any:
+    if key not in data:
+        if default is ...:
+            raise UserError(f"device file '{source}': missing field '{key}'.")
+        return default
+    value = data[key]
+    if kind is float and not isinstance(value, bool):
+        try:  # YAML 1.1 reads "1e13" (no dot) as a string
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise UserError(f"device file '{source}': field '{key}' must be {kind.__name__}, got {value!r}.")
+    return value
+
+
+def _choice(value: Any, allowed: tuple[str, ...], key: str, source: str) -> str:
+    if value not in allowed:
+        raise UserError(f"device file '{source}': {key} {value!r} is not one of {', '.join(allowed)}.")
+    return value
+
+
+def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
+    """Validate a device mapping; every problem names the field."""
+    if not isinstance(data, dict):
+        raise UserError(f"device file '{source}' must hold a mapping of fields, got {type(data).__name__}.")
+    runtime = _choice(_get(data, "runtime", str, source), RUNTIMES, "runtime", source)
+    provider = data.get("provider")
+    if runtime == "onnxruntime":
+        provider = _choice(provider, PROVIDERS, "provider", source)
+    elif provider is not None:
+        raise UserError(f"device file '{source}': 'provider' applies to runtime onnxruntime only.")
+    space = _get(data, "space", str, source)
+    try:
+        sp = SearchSpace.get(space)
+    except UserError as e:
+        raise UserError(f"device file '{source}': {e}") from None
+    resolutions = tuple(_get(data, "resolutions", list, source, list(sp.resolutions)))
+    bad = [r for r in resolutions if r not in sp.resolutions]
+    if bad or not resolutions:
+        raise UserError(
+            f"device file '{source}': resolutions {bad or '[]'} not in space {space} ({list(sp.resolutions)})."
+        )
+    ds = _get(data, "datasheet", dict, source)
+    datasheet = Datasheet(
+        peak_flops=_get(ds, "peak_flops", float, f"{source}: datasheet"),
+        memory_bandwidth=_get(ds, "memory_bandwidth", float, f"{source}: datasheet"),
+        source=_get(ds, "source", str, f"{source}: datasheet"),
+    )
+    ints = {
+        k: _get(data, k, int, source, d) for k, d in (("threads", 1), ("batch", 1), ("warmup", 20), ("repeats", 100))
+    }
+    for k, v in ints.items():
+        if v < (0 if k == "warmup" else 1):
+            raise UserError(f"device file '{source}': {k} must be positive, got {v}.")
+    overhead = _get(data, "layer_overhead_us", float, source, None)
+    if data.get("clock") == "thread_cpu" and (runtime != "onnxruntime" or ints["threads"] != 1):
+        raise UserError(f"device file '{source}': clock thread_cpu needs runtime onnxruntime with threads 1.")
+    return Device(
+        name=_get(data, "name", str, source, name),
+        description=_get(data, "description", str, source, ""),
+        runtime=runtime,
+        provider=provider,
+        precision=_choice(_get(data, "precision", str, source, "fp32"), PRECISIONS, "precision", source),
+        space=space,
+        resolutions=resolutions,
+        datasheet=datasheet,
+        cuda_graphs=_get(data, "cuda_graphs", bool, source, False),
+        clock=_choice(_get(data, "clock", str, source, "wall"), CLOCKS, "clock", source),
+        layer_overhead_us=overhead,
+        **ints,
+    )

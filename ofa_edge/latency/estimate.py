@@ -1,0 +1,211 @@
+"""Latency tables for devices that cannot be reached, estimated from datasheet figures.
+
+Each key is split into its layers (pointwise/dense convs, depthwise convs, elementwise and
+SE work); a layer costs ``max(FLOPs / (peak · η_kind), bytes / bandwidth) + overhead``
+(a roofline with per-kind efficiency η and a per-layer launch cost). The efficiencies and
+overhead are fitted on a table measured on a machine we have (this CPU), and that fit's
+error is measured there first (in sample, held-out resolution, end to end) and recorded
+in the estimated table's provenance. Estimated tables say ``kind: estimated``;
+:func:`warn_if_estimated` is what search and export call before relying on one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from ofa_edge.latency.blocks import parse_block_key, parse_fixed_key
+from ofa_edge.latency.devices import Device
+from ofa_edge.latency.host import now_utc
+from ofa_edge.latency.keys import required_keys
+from ofa_edge.latency.stats import prediction_metrics
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.space.config import SubnetConfig
+from ofa_edge.space.search_space import SearchSpace
+
+KINDS = ("dense", "depthwise", "elementwise")
+BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
+
+
+def key_layers(key: str) -> list[tuple[str, float, float]]:
+    """``(kind, MACs, elements moved)`` of each layer a key runs (batch 1)."""
+    if key.startswith("mb-"):
+        s = parse_block_key(key)
+        a_in, a_mid, a_mo, a_out = (
+            s.in_hw**2 * s.in_ch,
+            s.in_hw**2 * s.mid_ch,
+            s.out_hw**2 * s.mid_ch,
+            s.out_hw**2 * s.out_ch,
+        )
+        layers = [
+            ("dense", a_mid * s.in_ch, a_in + a_mid + s.in_ch * s.mid_ch),
+            ("depthwise", a_mo * s.kernel**2, a_mid + a_mo + s.mid_ch * s.kernel**2),
+        ]
+        if s.se:
+            layers.append(("elementwise", 2 * s.mid_ch * s.se_ch, 3 * a_mo + 2 * s.mid_ch * s.se_ch))
+        layers.append(("dense", a_mo * s.out_ch, a_mo + a_out * (2 if s.residual else 1) + s.mid_ch * s.out_ch))
+        return layers
+    kind, v = parse_fixed_key(key)
+    if kind == "stem":
+        r, c, st = v
+        hw = ((r - 1) // st + 1) ** 2
+        return [
+            ("dense", hw * 27 * c, 3 * r * r + hw * c + 27 * c),
+            ("depthwise", hw * c * 9, 2 * hw * c + 9 * c),
+            ("dense", hw * c * c, 3 * hw * c + c * c),
+        ]
+    if kind == "head":
+        hw, cin, mid, cout = v
+        hw = hw * hw
+        return [
+            ("dense", hw * cin * mid, hw * (cin + mid) + cin * mid),
+            ("elementwise", hw * mid, hw * mid + mid),
+            ("dense", mid * cout, mid + cout + mid * cout),
+        ]
+    cin, n = v  # classifier
+    return [("dense", cin * n, cin + n + cin * n)]
+
+
+def _layer_arrays(keys: list[str], bytes_per: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Flattened layers: owner key index, kind index, FLOPs, bytes."""
+    owner, kind, flops, nbytes = [], [], [], []
+    for i, key in enumerate(keys):
+        for k, macs, elems in key_layers(key):
+            owner.append(i)
+            kind.append(KINDS.index(k))
+            flops.append(2.0 * macs)
+            nbytes.append(float(elems) * bytes_per)
+    return np.array(owner), np.array(kind), np.array(flops), np.array(nbytes)
+
+
+def roofline_ms(
+    keys: list[str], peak_flops: float, bandwidth: float, bytes_per: int, efficiency: np.ndarray, overhead_us: float
+) -> np.ndarray:
+    """Estimated latency (ms) of each key."""
+    owner, kind, flops, nbytes = _layer_arrays(keys, bytes_per)
+    per_layer = np.maximum(flops / (peak_flops * efficiency[kind]), nbytes / bandwidth) + overhead_us * 1e-6
+    return 1e3 * np.bincount(owner, weights=per_layer, minlength=len(keys))
+
+
+def fit_model(
+    reference: LatencyTable, datasheet_peak: float, datasheet_bw: float, bytes_per: int = 4
+) -> dict[str, Any]:
+    """Fit per-kind efficiencies and per-layer overhead to a measured table (log-error least squares)."""
+    from scipy.optimize import least_squares
+
+    keys = list(reference.entries)
+    measured = np.array([reference.entries[k]["median"] for k in keys])
+
+    def model(theta: np.ndarray, ks: list[str]) -> np.ndarray:
+        return roofline_ms(ks, datasheet_peak, datasheet_bw, bytes_per, np.exp(theta[:3]), theta[3])
+
+    def fit(ks: list[str], m: np.ndarray) -> np.ndarray:
+        x0 = np.array([np.log(0.3)] * 3 + [5.0])
+        lo, hi = [np.log(1e-4)] * 3 + [0.0], [0.0] * 3 + [1e3]
+        return least_squares(lambda t: np.log(model(t, ks)) - np.log(m), x0, bounds=(lo, hi)).x
+
+    theta = fit(keys, measured)
+    err = np.abs(model(theta, keys) - measured) / measured
+    # Held out: fit without the largest resolution's keys, predict them.
+    r_max = max(reference.resolutions)
+    sp = SearchSpace.get(reference.space)
+    held = set(required_keys(sp, [r_max], reference.num_classes)) - set(
+        required_keys(sp, [r for r in reference.resolutions if r != r_max], reference.num_classes)
+    )
+    train = [k for k in keys if k not in held]
+    test = [k for k in keys if k in held]
+    held_err = None
+    if train and test:
+        m_tr = np.array([reference.entries[k]["median"] for k in train])
+        m_te = np.array([reference.entries[k]["median"] for k in test])
+        held_err = float(100 * np.mean(np.abs(model(fit(train, m_tr), test) - m_te) / m_te))
+    return {
+        "efficiency": {k: float(np.exp(v)) for k, v in zip(KINDS, theta[:3], strict=True)},
+        "layer_overhead_us": float(theta[3]),
+        "reference_device": reference.device,
+        "reference_date": reference.provenance.get("date"),
+        "reference_key_mape_pct": float(100 * err.mean()),
+        "reference_key_within_10pct": float(np.mean(err <= 0.10)),
+        "reference_heldout_resolution": r_max,
+        "reference_heldout_key_mape_pct": held_err,
+    }
+
+
+def estimate_table(
+    device: Device, fit: dict[str, Any], space: str, resolutions: list[int], num_classes: int
+) -> LatencyTable:
+    """An estimated table for ``device`` from its datasheet and a model fitted on a measured table."""
+    sp = SearchSpace.get(space)
+    keys = required_keys(sp, resolutions, num_classes)
+    eff = np.array([fit["efficiency"][k] for k in KINDS])
+    overhead = device.layer_overhead_us if device.layer_overhead_us is not None else fit["layer_overhead_us"]
+    ds = device.datasheet
+    ms = roofline_ms(keys, ds.peak_flops, ds.memory_bandwidth, BYTES[device.precision], eff, overhead)
+    entries = {
+        k: {"count": 0.0, "mean": float(v), "std": 0.0, "median": float(v)} for k, v in zip(keys, ms, strict=True)
+    }
+    prov = {
+        "device": device.name,
+        "kind": "estimated",
+        "backend": device.backend_name,
+        "backend_version": None,
+        "runtime": device.runtime,
+        "provider": device.provider,
+        "precision": device.precision,
+        "threads": device.threads,
+        "batch": device.batch,
+        "date": now_utc(),
+        "model": "roofline per layer: max(FLOPs/(peak*eff_kind), bytes/bandwidth) + overhead",
+        "datasheet": {"peak_flops": ds.peak_flops, "memory_bandwidth": ds.memory_bandwidth, "source": ds.source},
+        "layer_overhead_us": overhead,
+        "fit": fit,
+    }
+    return LatencyTable(space, num_classes, sorted(resolutions), prov, entries, complete=True)
+
+
+def warn_if_estimated(table: LatencyTable, stream: TextIO | None = None) -> str | None:
+    """Print (to stderr) and return a warning when ``table`` is estimated, not measured; else ``None``.
+
+    Search and export call this before they rely on a table's predictions.
+    """
+    if not table.estimated:
+        return None
+    fit = table.provenance.get("fit", {})
+    err = fit.get("reference_key_mape_pct")
+    detail = f" (the model's per-block error on {fit.get('reference_device')} was {err:.0f}% MAPE)" if err else ""
+    msg = (
+        f"the latency table for '{table.device}' is ESTIMATED from datasheet figures, not measured{detail}; "
+        f"latencies on the real device may differ a lot. Measure it with `ofa-edge profile --device {table.device}` "
+        f"on the device (or --ssh user@host)."
+    )
+    print(f"warning: {msg}", file=stream or sys.stderr)
+    return msg
+
+
+def reference_e2e_error(fit: dict[str, Any], ref_device: Device, ref: LatencyTable, ref_path: Path) -> dict[str, Any]:
+    """End-to-end error of the model on the reference device, against its validation subnets
+    (``reports/<table>.validation.json``); empty when that device was never validated."""
+    report_path = ref_path.parent / "reports" / f"{ref_path.stem}.validation.json"
+    if not report_path.is_file():
+        return {"reference_e2e_mape_pct": None}
+    rows = json.loads(report_path.read_text())["subnets"]
+    configs = [SubnetConfig.from_dict(r["config"]) for r in rows]
+    measured = np.array([r["measured_ms"] for r in rows])
+    estimated = estimate_table(ref_device, fit, ref.space, ref.resolutions, ref.num_classes)
+    m = prediction_metrics(estimated.predict(configs), measured)
+    out = {
+        "reference_e2e_n": m["n"],
+        "reference_e2e_mape_pct": m["mape_pct"],
+        "reference_e2e_within_10pct": m["within_10pct"],
+        "reference_e2e_kendall_tau": m["kendall_tau"],
+    }
+    if ref.correction:  # the block model alone, without the LUT's own end-to-end gap
+        estimated.correction = ref.correction
+        mc = prediction_metrics(estimated.predict(configs), measured)
+        out["reference_e2e_mape_pct_with_reference_correction"] = mc["mape_pct"]
+        out["reference_e2e_within_10pct_with_reference_correction"] = mc["within_10pct"]
+    return out

@@ -1,0 +1,133 @@
+"""Measure a device's latency table: every required key, resumable, flushed atomically.
+
+An interrupted profile leaves ``complete: false`` on disk with the entries measured so far;
+running the same command again measures only the missing keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ofa_edge
+from ofa_edge.errors import UserError
+from ofa_edge.latency.backends import Backend
+from ofa_edge.latency.blocks import build_for_key
+from ofa_edge.latency.devices import Device
+from ofa_edge.latency.host import host_info, load_average, now_utc
+from ofa_edge.latency.keys import required_keys
+from ofa_edge.latency.stats import robust_stats
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import latency_tables_dir
+from ofa_edge.space.search_space import SearchSpace
+
+FLUSH_EVERY = 8
+# Provenance fields that must match for a table to be continued (or reused): a table measured
+# on another machine is never mixed with, or taken for, this machine's numbers.
+RESUME_FIELDS = ("device", "kind", "backend", "precision", "threads", "batch", "host", "host_cpu")
+
+
+def table_path(device: Device, space: str | None = None, root: Path | None = None) -> Path:
+    """``latency_tables/<device>.json`` for the device's own space, ``<device>.<space>.json`` otherwise."""
+    root = root or latency_tables_dir()
+    if space is None or space == device.space:
+        return root / f"{device.name}.json"
+    return root / f"{device.name}.{space}.json"
+
+
+def provenance(device: Device, backend: Backend, threads: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "device": device.name,
+        "kind": "measured",
+        "backend": backend.name,
+        "backend_version": backend.version(),
+        "runtime": device.runtime,
+        "provider": device.provider,
+        "precision": device.precision,
+        "threads": threads,
+        "batch": device.batch,
+        **host_info(),
+        "accelerator": backend.accelerator(),
+        "date": now_utc(),
+        "ofa_edge_version": ofa_edge.__version__,
+        "clock": backend.clock_name,
+        "statistic": "median of repeats; mean/std after dropping samples beyond 5 scaled MADs",
+        **extra,
+    }
+
+
+def start_or_resume(path: Path, fresh: LatencyTable, force: bool) -> LatencyTable:
+    """The table to fill: the partial one at ``path`` if it matches ``fresh``'s settings, else ``fresh``."""
+    if force or not path.exists():
+        return fresh
+    try:
+        old = LatencyTable.load(path, require_complete=False)
+    except UserError as e:
+        raise UserError(f"{e} To replace it, run again with --force (or write elsewhere with --output).") from None
+    mismatch = [
+        f"{f}: {old.provenance.get(f)!r} on disk vs {fresh.provenance.get(f)!r} now"
+        for f in RESUME_FIELDS
+        if old.provenance.get(f) != fresh.provenance.get(f)
+    ]
+    if (old.space, old.resolutions, old.num_classes) != (fresh.space, fresh.resolutions, fresh.num_classes):
+        mismatch.append(
+            f"space/resolutions/classes: {old.space} {old.resolutions} {old.num_classes} on disk "
+            f"vs {fresh.space} {fresh.resolutions} {fresh.num_classes} now"
+        )
+    if mismatch:
+        raise UserError(
+            f"'{path}' holds a table made with other settings ({'; '.join(mismatch)}). "
+            "Pass --force to re-measure it from scratch, or --output to write elsewhere."
+        )
+    old.provenance.setdefault("resumed", []).append(now_utc())
+    return old
+
+
+def profile(
+    device: Device,
+    backend: Backend,
+    path: Path,
+    *,
+    space: str,
+    resolutions: list[int],
+    num_classes: int,
+    warmup: int,
+    repeats: int,
+    threads: int,
+    force: bool = False,
+    max_entries: int | None = None,
+    on_entry: Callable[[int, int, str], None] | None = None,
+) -> LatencyTable:
+    """Measure every missing key of the table at ``path`` (created if absent) and save it.
+
+    ``max_entries`` stops after that many new measurements (the table stays partial; run
+    again to continue). ``on_entry(done, total, key)`` reports progress.
+    """
+    sp = SearchSpace.get(space)
+    fresh = LatencyTable(
+        space=space,
+        num_classes=num_classes,
+        resolutions=sorted(resolutions),
+        provenance=provenance(device, backend, threads, warmup=warmup, repeats=repeats, load_avg_start=load_average()),
+    )
+    table = start_or_resume(path, fresh, force)
+    keys = required_keys(sp, table.resolutions, num_classes)
+    todo = [k for k in keys if k not in table.entries]
+    if max_entries is not None:
+        todo = todo[:max_entries]
+    done = len(keys) - len([k for k in keys if k not in table.entries])
+    for i, key in enumerate(todo, 1):
+        module, shape = build_for_key(key)
+        samples = backend.measure(module, (device.batch, *shape), warmup, repeats)
+        table.entries[key] = robust_stats(samples)
+        if on_entry:
+            on_entry(done + i, len(keys), key)
+        if i % FLUSH_EVERY == 0:
+            table.save(path)
+    table.complete = not table.missing_keys()
+    if table.complete:
+        table.provenance["load_avg_end"] = load_average()
+        table.provenance["finished"] = now_utc()
+    table.save(path)
+    return table

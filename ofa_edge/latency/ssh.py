@@ -1,0 +1,97 @@
+"""``ofa-edge profile --ssh user@host``: profile on a remote device, bring the table back.
+
+The remote machine runs ``ofa-edge profile`` itself (so the numbers are its own) through
+the ``ssh`` binary; the table (and any validation report) is copied back with ``scp``.
+The remote output path is stable, so an interrupted remote profile resumes on the next call.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ofa_edge.errors import UserError
+from ofa_edge.io import atomic_write
+from ofa_edge.latency.host import now_utc
+from ofa_edge.latency.table import LatencyTable
+
+REMOTE_DIR = "ofa-edge-remote/latency_tables"
+
+
+def _opts(ssh_opts: list[str]) -> list[str]:
+    return [a for o in ssh_opts for a in ("-o", o)]
+
+
+def _check_target(target: str) -> None:
+    if not target or target.startswith("-") or any(c.isspace() for c in target):
+        raise UserError(f"--ssh '{target}' is not a valid ssh destination; give user@host (options go in --ssh-opt).")
+
+
+def run_remote(
+    target: str, remote_cmd: str, args: list[str], ssh_opts: list[str], timeout: float | None = None
+) -> dict[str, Any]:
+    """Run ``<remote_cmd> profile ARGS --json`` on ``target``; its JSON result, stderr streamed here."""
+    _check_target(target)
+    command = f"{remote_cmd} profile {' '.join(shlex.quote(a) for a in args)} --json"
+    proc = subprocess.run(
+        ["ssh", "-o", "BatchMode=yes", *_opts(ssh_opts), target, command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    sys.stderr.write(proc.stderr)
+    last_line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+    if proc.returncode == 255:
+        raise UserError(
+            f"cannot reach '{target}' over ssh ({last_line}). "
+            "Check the host, that key-based login works (`ssh user@host true`), and --ssh-opt (e.g. Port=2222)."
+        )
+    if proc.returncode == 127:
+        raise UserError(
+            f"'{remote_cmd}' was not found on '{target}'. Install ofa-edge there (pip install ofa-edge) "
+            "or pass --remote-cmd with the command that runs it (e.g. 'python3 -m ofa_edge')."
+        )
+    if proc.returncode != 0:
+        raise UserError(f"the remote profile on '{target}' failed (exit {proc.returncode}): {last_line}")
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise UserError(
+            f"the remote ofa-edge on '{target}' did not print a JSON result; is it an ofa-edge install?"
+        ) from None
+
+
+def fetch(target: str, remote_path: str, local_path: Path, ssh_opts: list[str]) -> None:
+    """``scp target:remote_path local_path``, atomically."""
+
+    def copy(tmp: Path) -> None:
+        proc = subprocess.run(
+            ["scp", "-q", "-o", "BatchMode=yes", *_opts(ssh_opts), f"{target}:{remote_path}", str(tmp)],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise UserError(f"could not copy '{remote_path}' back from '{target}': {proc.stderr.strip()}")
+
+    atomic_write(local_path, copy)
+
+
+def profile_over_ssh(
+    target: str, args: list[str], local_path: Path, *, remote_cmd: str, ssh_opts: list[str]
+) -> tuple[LatencyTable, dict[str, Any]]:
+    """Profile remotely with ``args``, copy the table (and reports) back to ``local_path``."""
+    remote_path = f"{REMOTE_DIR}/{local_path.name}"
+    result = run_remote(target, remote_cmd, [*args, "--output", remote_path], ssh_opts)
+    fetch(target, result.get("table", remote_path), local_path, ssh_opts)
+    table = LatencyTable.load(local_path, require_complete=False)
+    table.provenance["fetched"] = {"via": f"ssh {target}", "remote_path": result.get("table"), "date": now_utc()}
+    table.save(local_path)
+    for kind in ("report", "plot"):
+        remote_file = (result.get("reports") or {}).get(kind)
+        if remote_file:
+            fetch(target, remote_file, local_path.parent / "reports" / Path(remote_file).name, ssh_opts)
+    return table, result

@@ -1,0 +1,122 @@
+"""``--validate N``: LUT-sum and corrected predictions against N subnets timed end to end.
+
+Writes ``latency_tables/reports/<table>.validation.json`` and ``.png`` (predicted vs
+measured) next to the table, and a Markdown summary in ``docs/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ofa_edge.io import atomic_write, atomic_write_json, atomic_write_text
+from ofa_edge.latency.host import now_utc
+from ofa_edge.latency.stats import prediction_metrics
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.space.config import SubnetConfig
+
+
+def validation_report(
+    table: LatencyTable, configs: list[SubnetConfig], measured_ms: np.ndarray, seed: int
+) -> dict[str, Any]:
+    """Metrics for the LUT sum and (when the table has one) the corrected prediction."""
+    lut = table.predict_lut(configs)
+    pred = table.predict(configs)
+    report: dict[str, Any] = {
+        "device": table.device,
+        "space": table.space,
+        "kind": table.provenance.get("kind"),
+        "backend": f"{table.provenance.get('backend')} {table.provenance.get('backend_version', '')}".strip(),
+        "host_cpu": table.provenance.get("host_cpu"),
+        "clock": table.provenance.get("clock", "wall"),
+        "date": now_utc(),
+        "seed": seed,
+        "lut": prediction_metrics(lut, measured_ms),
+        "corrected": prediction_metrics(pred, measured_ms) if table.correction else None,
+        "correction": table.correction,
+        "subnets": [
+            {"config": c.to_dict(), "measured_ms": float(m), "lut_ms": float(lu), "predicted_ms": float(p)}
+            for c, m, lu, p in zip(configs, measured_ms, lut, pred, strict=True)
+        ],
+    }
+    return report
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    """Predicted-vs-measured scatter with the ±10% band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["subnets"]
+    m = np.array([r["measured_ms"] for r in rows])
+    fig, ax = plt.subplots(figsize=(5.5, 5), dpi=110)
+    lo, hi = 0.9 * m.min(), 1.1 * m.max()
+    xs = np.array([lo, hi])
+    ax.plot(xs, xs, "k-", lw=1, label="exact")
+    ax.fill_between(xs, 0.9 * xs, 1.1 * xs, color="0.85", label="±10%")
+    lut = report["lut"]
+    ax.scatter(m, [r["lut_ms"] for r in rows], s=10, label=f"LUT sum ({100 * lut['within_10pct']:.0f}% within ±10%)")
+    if report["corrected"]:
+        c = report["corrected"]
+        ax.scatter(m, [r["predicted_ms"] for r in rows], s=10, label=f"corrected ({100 * c['within_10pct']:.0f}%)")
+    ax.set_xlabel(f"measured end-to-end latency (ms, median, {report['clock']} clock)")
+    ax.set_ylabel("predicted latency (ms)")
+    ax.set_title(f"{report['device']} · {report['space']} · {len(rows)} random subnets", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    atomic_write(path, lambda p: fig.savefig(p, format="png"))
+    plt.close(fig)
+
+
+def _metric_row(name: str, m: dict[str, float]) -> str:
+    return (
+        f"| {name} | {100 * m['within_10pct']:.1f}% | {m['mape_pct']:.2f}% | {m['bias_pct']:+.2f}% | "
+        f"{m['max_abs_err_pct']:.1f}% | {m['kendall_tau']:.3f} |"
+    )
+
+
+def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
+    """The docs/ page for one validation run."""
+    lines = [
+        f"# Latency validation: {report['device']} ({report['space']})",
+        "",
+        f"- date: {report['date']}; table kind: {report['kind']}; backend: {report['backend']}",
+        f"- host CPU: {report['host_cpu']}; clock: {report['clock']} (median of repeats); seed: {report['seed']}",
+        f"- command: `{command}`",
+        "",
+        "| prediction | within ±10% | MAPE | bias | worst | Kendall τ |",
+        "|---|---|---|---|---|---|",
+        _metric_row("LUT sum", report["lut"]),
+    ]
+    if report["corrected"]:
+        lines.append(_metric_row("corrected", report["corrected"]))
+        c = report["correction"]
+        lines += [
+            "",
+            f"Correction (fitted on {c['fitted_on']} other random subnets): "
+            f"e2e ≈ {c['scale']:.3f} · LUT + {c['per_block']:.4f} ms · blocks + {c['offset']:.3f} ms.",
+        ]
+    lines += ["", f"![predicted vs measured]({png_rel})", ""]
+    return "\n".join(lines)
+
+
+def write_reports(report: dict[str, Any], table_path: Path, docs_dir: Path | None, command: str) -> dict[str, str]:
+    """Save the JSON and PNG next to the table and the summary in ``docs_dir``; returns the paths."""
+    from ofa_edge.latency.e2e import reports_dir
+
+    base = reports_dir(table_path) / f"{table_path.stem}.validation"
+    json_path, png_path = Path(f"{base}.json"), Path(f"{base}.png")
+    atomic_write_json(json_path, report)
+    plot(report, png_path)
+    paths = {"report": str(json_path), "plot": str(png_path)}
+    if docs_dir is not None:
+        md = docs_dir / f"latency-validation-{table_path.stem}.md"
+        rel = os.path.relpath(png_path.resolve(), md.parent.resolve())
+        atomic_write_text(md, summary_markdown(report, rel, command))
+        paths["summary"] = str(md)
+    return paths

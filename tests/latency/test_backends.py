@@ -1,0 +1,53 @@
+"""Backend contract: every backend that runs here returns real positive timings; absent ones
+say why and how to install them, and are never faked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ofa_edge.latency.backends import OnnxRuntimeBackend, TensorRTBackend, TorchBackend
+from ofa_edge.latency.blocks import build_for_key
+
+KEY = "mb-i8x8x40-o40-m120-k5-s1-se1-relu-id1"
+BACKENDS = [
+    OnnxRuntimeBackend("cpu", 1, "fp32"),
+    OnnxRuntimeBackend("cpu", 1, "fp32", clock="thread_cpu"),
+    OnnxRuntimeBackend("xnnpack", 1, "fp32"),
+    OnnxRuntimeBackend("cuda", 1, "fp16"),
+    OnnxRuntimeBackend("tensorrt", 1, "fp16"),
+    TorchBackend("cpu", cuda_graphs=False, precision="fp32"),
+    TorchBackend("cuda", cuda_graphs=True, precision="fp16"),
+    TensorRTBackend("fp16"),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: f"{b.name}-{b.clock_name}")
+def test_backend_contract(backend):
+    why = backend.absent()
+    if why:
+        assert "install" in why or "needs" in why or "no " in why
+        pytest.skip(f"{backend.name} absent here: {why}")
+    module, shape = build_for_key(KEY)
+    samples = backend.measure(module, (1, *shape), warmup=2, repeats=5)
+    assert samples.shape == (5,) and np.all(samples > 0) and np.all(samples < 1000)
+    assert backend.version()
+
+
+def test_absent_runtimes_name_the_install_step():
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        assert "pip install tensorrt" in TensorRTBackend().absent()
+    if not torch.cuda.is_available():
+        assert "CUDA" in TorchBackend("cuda").absent()
+    assert OnnxRuntimeBackend("cpu", 2, clock="thread_cpu").absent()  # CPU time of one thread only
+
+
+def test_thread_cpu_clock_tracks_work_not_waiting():
+    """The CPU-time clock measures the computation: a bigger block takes longer on it."""
+    b = OnnxRuntimeBackend("cpu", 1, clock="thread_cpu")
+    small, s_shape = build_for_key("mb-i4x4x160-o160-m480-k3-s1-se1-hswish-id1")
+    big, b_shape = build_for_key("mb-i32x32x24-o24-m144-k7-s1-se0-relu-id1")
+    assert np.median(b.measure(big, (1, *b_shape), 2, 9)) > 3 * np.median(b.measure(small, (1, *s_shape), 2, 9))

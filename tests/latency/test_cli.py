@@ -1,0 +1,87 @@
+"""``ofa-edge devices`` and ``ofa-edge profile`` through the CLI: results and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+from ofa_edge.latency.table import LatencyTable
+
+
+def _flat(text: str) -> str:
+    """Rich wraps long messages; compare on single-spaced text."""
+    return " ".join(text.split())
+
+
+def test_devices_json_lists_every_device(cli):
+    code, out, _ = cli("devices", "--json")
+    assert code == 0
+    rows = {d["name"]: d for d in json.loads(out)["devices"]}
+    assert {"jetson-orin", "jetson-orin-nano", "raspberry-pi-5", "pixel-8", "x86-cpu", "h100"} <= set(rows)
+    assert rows["x86-cpu"]["runs_here"] is True and rows["x86-cpu"]["backend"] == "onnxruntime-cpu"
+    assert rows["jetson-orin"]["runtime"] == "tensorrt" and rows["jetson-orin"]["datasheet"]["peak_flops"] > 1e13
+    code, out, _ = cli("devices", "h100", "--json")
+    assert code == 0 and json.loads(out)["name"] == "h100"
+
+
+def test_unknown_device_exits_2_with_suggestion(cli):
+    code, _, err = cli("profile", "--device", "raspbery-pi-5")
+    assert code == 2 and "Did you mean 'raspberry-pi-5'" in _flat(err)
+    code, _, err = cli("devices", "nope")
+    assert code == 2 and "unknown device" in err
+
+
+def test_absent_runtime_exits_2_naming_the_install(cli, tmp_path):
+    code, _, err = cli("profile", "--device", "jetson-orin", "-o", str(tmp_path / "t.json"))
+    assert code == 2 and "tensorrt" in err.lower() and "pip install tensorrt" in _flat(err)
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_corrupt_or_foreign_table_exits_2(cli, tmp_path):
+    bad = tmp_path / "t.json"
+    bad.write_text('{"format": "ofa-edge-latency/1", "space": "mbv3-w1.0-cifar", "entr')
+    code, _, err = cli("profile", "--device", "x86-cpu", "-o", str(bad))
+    assert code == 2 and "not valid JSON" in _flat(err) and "--force" in _flat(err)
+    bad.write_text(json.dumps({"model": "resnet"}))
+    code, _, err = cli("profile", "--device", "x86-cpu", "-o", str(bad))
+    assert code == 2 and "not an ofa-edge latency table" in _flat(err)
+
+
+def test_partial_profile_json_then_resume(cli, tmp_path):
+    path = tmp_path / "t.json"
+    base = ("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "2", "-o", str(path), "--json")
+    code, out, err = cli(*base, "--max-entries", "2")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["complete"] is False and doc["entries"] == 2 and doc["missing"] == 91
+    assert "device x86-cpu" in err  # the default device is printed
+    code, out, _ = cli(*base, "--max-entries", "1")
+    assert code == 0 and json.loads(out)["entries"] == 3
+    code, _, err = cli(*base, "--validate", "-1")
+    assert code == 2 and "--validate" in err
+
+
+def test_estimate_writes_an_estimated_table(cli, tmp_path):
+    code, out, err = cli(
+        "profile", "--device", "raspberry-pi-5", "--estimate", "-o", str(tmp_path / "rpi.json"), "--json"
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    table = LatencyTable.load(doc["table"])
+    assert table.estimated and table.provenance["datasheet"]["peak_flops"] == 1.536e11
+    assert doc["fit"]["reference_device"] == "x86-cpu"
+
+
+def test_profile_calibrate_validate_end_to_end(cli, tmp_path):
+    """The whole flow on ONNX Runtime at one resolution, with tiny repeat counts."""
+    path = tmp_path / "x86-cpu.json"
+    args = ("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "2", "-o", str(path), "--json")
+    code, out, err = cli(*args, "--calibrate", "8", "--validate", "6", "--docs-dir", str(tmp_path / "docs"))
+    assert code == 0, err
+    doc = json.loads(out)
+    table = LatencyTable.load(path)
+    assert table.complete and table.correction["fitted_on"] == 8
+    assert doc["validation"]["lut"]["n"] == 6 and doc["validation"]["corrected"]["mape_pct"] >= 0
+    report = json.loads(open(doc["reports"]["report"]).read())
+    assert len(report["subnets"]) == 6 and all(r["measured_ms"] > 0 for r in report["subnets"])
+    assert open(doc["reports"]["plot"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert "within ±10%" in (tmp_path / "docs" / "latency-validation-x86-cpu.md").read_text()

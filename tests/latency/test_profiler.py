@@ -1,0 +1,64 @@
+"""Profiling really runs ONNX Runtime, flushes partial tables and resumes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ofa_edge.errors import UserError
+from ofa_edge.latency.backends import require_backend
+from ofa_edge.latency.devices import load_device
+from ofa_edge.latency.keys import required_keys
+from ofa_edge.latency.profiler import profile, table_path
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.space import SearchSpace
+
+SPACE = "mbv3-w1.0-cifar"
+
+
+def _run(path, max_entries, **kw):
+    dev = load_device("x86-cpu")
+    args = dict(space=SPACE, resolutions=[24], num_classes=10, warmup=1, repeats=3, threads=1, max_entries=max_entries)
+    args.update(kw)
+    return profile(dev, require_backend(dev), path, **args)
+
+
+def test_interrupted_profile_is_partial_and_resumes(tmp_path):
+    path = tmp_path / "x86-cpu.json"
+    first = _run(path, 3)
+    assert not first.complete and len(first.entries) == 3
+    with pytest.raises(UserError, match="missing"):
+        LatencyTable.load(path)
+    on_disk = LatencyTable.load(path, require_complete=False)
+    assert on_disk.provenance["kind"] == "measured" and on_disk.provenance["backend"] == "onnxruntime-cpu"
+    assert on_disk.provenance["host_cpu"] and on_disk.provenance["clock"] == "thread_cpu"
+
+    second = _run(path, 2)
+    assert len(second.entries) == 5 and not second.complete
+    keys = required_keys(SearchSpace.get(SPACE), [24], 10)
+    assert list(second.entries) == keys[:5]  # continued in order, kept the first three as measured
+    assert all(second.entries[k] == first.entries[k] for k in keys[:3])
+    assert all(v["median"] > 0 and v["count"] >= 1 for v in second.entries.values())
+    assert "resumed" in second.provenance
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path):
+    path = tmp_path / "x86-cpu.json"
+    _run(path, 1)
+    with pytest.raises(UserError, match="other settings"):
+        _run(path, 1, resolutions=[28])
+    assert len(_run(path, 1, resolutions=[28], force=True).entries) == 1
+
+
+def test_table_path_rule():
+    dev = load_device("x86-cpu")
+    assert table_path(dev).name == "x86-cpu.json"
+    assert table_path(dev, "mbv3-w1.0-imagenet").name == "x86-cpu.mbv3-w1.0-imagenet.json"
+
+
+def test_a_table_from_another_machine_is_not_continued(tmp_path):
+    path = tmp_path / "x86-cpu.json"
+    table = _run(path, 1)
+    table.provenance["host"] = "someone-elses-laptop"
+    table.save(path)
+    with pytest.raises(UserError, match="someone-elses-laptop"):
+        _run(path, 1)

@@ -1,0 +1,132 @@
+"""``profile --ssh``: a real sshd on localhost, a real remote ``ofa-edge profile``, scp back.
+
+Needs the OpenSSH server (`apt-get install -y openssh-server`); the test starts its own sshd
+on a free port with throw-away keys and skips (saying why) only if sshd cannot be started.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ofa_edge.latency.table import LatencyTable
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not (Path(sshd_bin).is_file() and shutil.which("ssh") and shutil.which("scp")):
+        pytest.skip("OpenSSH server not installed (apt-get install -y openssh-server)")
+    d = tmp_path_factory.mktemp("sshd")
+    for name in ("host", "user"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True)
+    (d / "authorized_keys").write_text((d / "user.pub").read_text())
+    os.chmod(d / "authorized_keys", 0o600)
+    port = _free_port()
+    (d / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host'}\nAuthorizedKeysFile {d / 'authorized_keys'}\n"
+        f"PidFile {d / 'sshd.pid'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+        "PermitRootLogin prohibit-password\nPubkeyAuthentication yes\nSubsystem sftp internal-sftp\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True) if os.geteuid() == 0 else None
+    proc = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(d / "sshd_config")], stderr=subprocess.PIPE, text=True)
+    opts = [
+        f"Port={port}",
+        f"IdentityFile={d / 'user'}",
+        f"UserKnownHostsFile={d / 'known_hosts'}",
+        "StrictHostKeyChecking=accept-new",
+        "ConnectTimeout=10",
+    ]
+    target = f"{getpass.getuser()}@127.0.0.1"
+    probe = ["ssh", "-o", "BatchMode=yes", *[a for o in opts for a in ("-o", o)], target, "true"]
+    for _ in range(50):
+        if proc.poll() is not None:
+            pytest.skip(f"sshd could not be started: {proc.stderr.read().strip()[-300:]}")
+        if subprocess.run(probe, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.2)
+    else:
+        proc.terminate()
+        pytest.skip("sshd started but key login to 127.0.0.1 failed")
+    yield target, opts, d
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_profile_over_ssh_round_trips(sshd, cli, tmp_path):
+    target, opts, d = sshd
+    remote_home = d / "remote"
+    remote_home.mkdir()
+    remote_cmd = (
+        f"cd {shlex.quote(str(remote_home))} && OMP_NUM_THREADS=1 PYTHONPATH={shlex.quote(str(REPO))} "
+        f"{shlex.quote(sys.executable)} -m ofa_edge"
+    )
+    local = tmp_path / "x86-cpu.json"
+    args = [
+        "profile",
+        "--device",
+        "x86-cpu",
+        "--resolutions",
+        "24",
+        "--warmup",
+        "0",
+        "--repeats",
+        "2",
+        "--max-entries",
+        "2",
+        "--ssh",
+        target,
+        "--remote-cmd",
+        remote_cmd,
+        "-o",
+        str(local),
+        "--json",
+    ]
+    for o in opts:
+        args += ["--ssh-opt", o]
+    code, out, err = cli(*args)
+    assert code == 0, err
+    result = json.loads(out)
+    remote_file = Path(result["remote_table"])
+    assert remote_file.is_relative_to(remote_home) and remote_file.is_file()  # the remote process wrote it
+    table = LatencyTable.load(local, require_complete=False)
+    remote = json.loads(remote_file.read_text())
+    assert table.entries == {
+        k: {f: v[f] for f in ("count", "mean", "std", "median")} for k, v in remote["entries"].items()
+    }
+    assert len(table.entries) == 2 and not table.complete
+    assert table.provenance["fetched"]["via"] == f"ssh {target}"
+    assert table.provenance["kind"] == "measured" and table.provenance["backend"] == "onnxruntime-cpu"
+
+
+def test_unreachable_host_is_a_user_error(cli, tmp_path):
+    code, _, err = cli(
+        "profile",
+        "--ssh",
+        "nobody@127.0.0.1",
+        "--ssh-opt",
+        f"Port={_free_port()}",
+        "--ssh-opt",
+        "ConnectTimeout=3",
+        "-o",
+        str(tmp_path / "t.json"),
+    )
+    assert code == 2 and "cannot reach" in err

@@ -1,0 +1,74 @@
+"""Table format: provenance round-trip, completeness checks, corrupt and foreign files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ofa_edge.errors import UserError
+from ofa_edge.latency.calibrate import active_block_count
+from ofa_edge.latency.e2e import random_subnets
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.space import SearchSpace
+from ofa_edge.space.genome import encode
+
+
+def test_provenance_and_entries_round_trip(small_table, tmp_path):
+    small_table.provenance.update({"host_cpu": "AMD EPYC", "accelerator": None, "threads": 1})
+    small_table.correction = {"kind": "linear-lut-blocks", "scale": 1.2, "per_block": 0.01, "offset": 0.1}
+    small_table.save(tmp_path / "t.json")
+    back = LatencyTable.load(tmp_path / "t.json")
+    assert back.provenance == small_table.provenance
+    assert back.entries == small_table.entries
+    assert back.correction == small_table.correction
+    assert (back.device, back.estimated) == ("x86-cpu", False)
+
+
+def test_missing_entries_are_rejected_with_keys_named(small_table, tmp_path):
+    gone = sorted(small_table.entries)[:2]
+    for k in gone:
+        del small_table.entries[k]
+    small_table.save(tmp_path / "t.json")
+    with pytest.raises(UserError) as e:
+        LatencyTable.load(tmp_path / "t.json")
+    assert "missing 2 entries" in str(e.value)
+    assert all(k in str(e.value) for k in gone)
+
+
+def test_partial_table_is_never_taken_as_complete(small_table, tmp_path):
+    small_table.complete = False  # all entries present but the run never finished
+    small_table.save(tmp_path / "t.json")
+    with pytest.raises(UserError, match="partial"):
+        LatencyTable.load(tmp_path / "t.json")
+    assert LatencyTable.load(tmp_path / "t.json", require_complete=False).complete is False
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"format": "something-else", "entries": {}}), "not an ofa-edge latency table"),
+        (json.dumps([1, 2, 3]), "not an ofa-edge latency table"),
+        (json.dumps({"format": "ofa-edge-latency/1", "space": "mbv3-w1.0-cifar"}), "corrupt"),
+    ],
+)
+def test_corrupt_or_foreign_files_are_user_errors(tmp_path, content, message):
+    (tmp_path / "t.json").write_text(content)
+    with pytest.raises(UserError, match=message):
+        LatencyTable.load(tmp_path / "t.json")
+
+
+def test_correction_is_applied_per_config_and_vectorized(small_table):
+    space = SearchSpace.get(small_table.space)
+    cfgs = random_subnets(space.name, [24], 50, seed=3)
+    g = encode(space, cfgs)
+    lut = small_table.predict_lut(g)
+    small_table.correction = {"kind": "linear-lut-blocks", "scale": 1.1, "per_block": 0.02, "offset": 0.3}
+    blocks = np.array([sum(c.depth) for c in cfgs])
+    assert np.allclose(small_table.predict(cfgs), 1.1 * lut + 0.02 * blocks + 0.3)
+    assert np.array_equal(active_block_count(space, g), blocks)
+    # the correction can change after a first prediction; an affine one without per_block works too
+    small_table.correction = {"scale": 2.0, "offset": 1.0}
+    assert np.allclose(small_table.predict(g), 2 * lut + 1)

@@ -9,11 +9,12 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, emit, err, note, out
+from ofa_edge.cli.common import JsonOpt, emit, err, note, out, warn
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.export import ExportRequest, export_bundle, get_format
 from ofa_edge.export.formats import FORMATS, check_flags
 from ofa_edge.export.inputs import resolve_inputs
+from ofa_edge.latency.estimate import estimated_warning
 from ofa_edge.paths import work_dir
 
 _FORMAT_HELP = "; ".join(f"{f.name} ({', '.join(f.aliases) or 'no alias'}): {f.description}" for f in FORMATS)
@@ -59,6 +60,8 @@ def export(
         + (f"; INT8 calibration {calib_images} train images, evaluation {eval_images} test images" if int8 else "")
     )
     last = inputs.last_search
+    if last is not None and (message := estimated_warning(last.latency_table)) is not None:
+        warn(message)
     req = ExportRequest(
         format=fmt,
         subnet=cfg,

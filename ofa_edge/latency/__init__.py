@@ -1,8 +1,8 @@
 """Per-device latency lookup tables: keys, measurement backends, profiling, prediction."""
 
 from ofa_edge.latency.devices import Device, known_devices, load_device
-from ofa_edge.latency.estimate import warn_if_estimated
+from ofa_edge.latency.estimate import estimated_warning
 from ofa_edge.latency.profiler import table_path
 from ofa_edge.latency.table import LatencyTable
 
-__all__ = ["Device", "LatencyTable", "known_devices", "load_device", "table_path", "warn_if_estimated"]
+__all__ = ["Device", "LatencyTable", "known_devices", "load_device", "table_path", "estimated_warning"]

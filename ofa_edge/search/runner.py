@@ -18,6 +18,7 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.paths import pretrained_dir, work_dir
+from ofa_edge.latency.estimate import estimated_warning
 from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchResult
 from ofa_edge.search.constraints import (
     DEFAULT_DEVICE,
@@ -79,11 +80,8 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
         note(p)
     for t in targets:
         note(f"latency table for {t.name}: {t.table_path} ({t.table.provenance.get('kind', 'unknown')})")
-        if t.table.estimated:
-            warn(
-                f"the latency table of {t.name} is ESTIMATED ({t.table.provenance.get('method', 'analytic model')}), "
-                f"not measured: predicted latencies may be far off. Run `ofa-edge profile --device {t.name}` to measure."
-            )
+        if (message := estimated_warning(t.table.provenance)) is not None:
+            warn(message)
     space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note)
     for t in targets:
         if t.table.space != space.name:

@@ -262,11 +262,10 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
     measured = None
     local = [t for t in prep.targets if t.name == DEFAULT_DEVICE]
     if opts.measure and local:
-        from ofa_edge.search.measure import measure_onnxruntime
+        from ofa_edge.search.measure import measure_on_device
 
-        threads = int(local[0].table.provenance.get("threads", 1))
-        note(f"measuring the chosen subnet on this machine (ONNX Runtime CPU, {threads} thread(s))")
-        measured = measure_onnxruntime(chosen, prep.cost.num_classes, threads=threads)
+        note(f"measuring the chosen subnet on this machine with {DEFAULT_DEVICE}'s backend")
+        measured = measure_on_device(chosen, prep.cost.num_classes, DEFAULT_DEVICE)
         devices[DEFAULT_DEVICE]["measured"] = measured
     first = prep.targets[0]
     predicted = {

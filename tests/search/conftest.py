@@ -7,11 +7,13 @@ launch cost. They are marked ``kind: estimated`` like any other estimated table.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import devices_dir
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 SPACE = "mbv3-w1.0-cifar"
@@ -63,6 +65,7 @@ def tables_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     devices = tmp_path / "devices"
     devices.mkdir()
     (devices / "no-table-board.yaml").write_text("name: no-table-board\n")
+    shutil.copy(devices_dir() / "x86-cpu.yaml", devices / "x86-cpu.yaml")  # the local machine, really timed
     monkeypatch.setenv("OFA_EDGE_LATENCY_TABLES", str(d))
     monkeypatch.setenv("OFA_EDGE_DEVICES", str(devices))
     monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "runs"))

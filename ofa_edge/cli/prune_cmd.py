@@ -133,6 +133,9 @@ def _render(r: dict[str, Any]) -> None:
         f"group sparsity {r['group_sparsity']:.3f} (target {r['target_sparsity']}); "
         f"slim vs group-sparse max |diff| {r['slim_max_abs_diff']:.2e}; ONNX vs torch {r['onnx_max_abs_diff']:.2e}"
     )
+    pred = r["predicted_latency"]
+    if pred["subnet_ms"] is not None:
+        out.print(f"predicted on {pred['device']} for the unpruned subnet: {pred['subnet_ms']:.3f} ms ({pred['note']})")
     out.print(f"wrote {r['out_dir']}: slim.json, slim.safetensors, model.onnx, result.json")
 
 

@@ -16,6 +16,8 @@ import torch
 from ofa_edge.data import load_packed
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import latency_tables_dir
 from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency, verify_onnx
 from ofa_edge.prune.run import PruneSettings, slim_and_check, train_and_prune
 from ofa_edge.prune.slim import save_slim
@@ -25,7 +27,20 @@ from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
 
-PREDICTED_LATENCY_NOTE = "no latency-table API in this install; measured ONNX Runtime CPU latency is reported"
+PREDICTION_DEVICE = "x86-cpu"
+
+
+def _predicted_latency(cfg: SubnetConfig) -> dict[str, Any]:
+    """The device table's prediction for the unpruned subnet. Pruned blocks have channel counts
+    no table holds, so the slim network's latency is measured, never predicted."""
+    path = latency_tables_dir() / f"{PREDICTION_DEVICE}.json"
+    note = "pruned blocks have channel counts outside the table: the slim model's latency is measured"
+    if not path.is_file():
+        return {"device": PREDICTION_DEVICE, "subnet_ms": None, "note": f"no table at {path}; {note}"}
+    table = LatencyTable.load(path)
+    if table.space != cfg.space or cfg.resolution not in table.resolutions:
+        return {"device": PREDICTION_DEVICE, "subnet_ms": None, "note": f"{path} does not cover this subnet; {note}"}
+    return {"device": PREDICTION_DEVICE, "subnet_ms": float(table.predict([cfg])[0]), "table": str(path), "note": note}
 
 
 def _measure(model: torch.nn.Module, example: torch.Tensor, onnx_path: Path) -> dict[str, Any]:
@@ -108,8 +123,7 @@ def prune_subnet(
         "after": after,
         "slim_max_abs_diff": diff,
         "onnx_max_abs_diff": onnx_diff,
-        "predicted_latency": None,
-        "predicted_latency_note": PREDICTED_LATENCY_NOTE,
+        "predicted_latency": _predicted_latency(cfg),
         "train": trained,
         "out_dir": str(out_dir),
         "files": {k: str(out_dir / k) for k in ("slim.json", "slim.safetensors", "model.onnx", "subnet.json")},

@@ -78,6 +78,7 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     assert r["after"]["top1"] == r["after"]["top1_group_sparse_model"]
     assert r["data"]["train_images"] == 64 and 0.0 <= r["before"]["top1"] <= 1.0
     assert r["before"]["latency_ort_cpu"]["median_ms"] > 0
+    assert r["predicted_latency"]["device"] == "x86-cpu" and r["predicted_latency"]["subnet_ms"] > 0
     # The saved slim network rebuilds from JSON + safetensors and matches its ONNX file.
     small = load_slim(out / "slim.json")
     assert sum(p.numel() for p in small.parameters()) == r["after"]["params"]

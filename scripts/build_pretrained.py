@@ -1,0 +1,71 @@
+"""Package a finished `ofa-edge train` run as the embedded pretrained supernet.
+
+    python scripts/build_pretrained.py RUN_DIR [--subnets 40] [--note TEXT]
+
+Writes into ``ofa_edge/pretrained/``: ``supernet.safetensors`` (FP16 weights, training
+provenance in its header), the run's training log, cost ledger and config, and the accuracy
+predictor data (``supernet.accuracy.json`` measured subnets, ``supernet.predictor.safetensors``)
+that ``ofa-edge search`` reuses. Then evaluates the probe subnets with the exact settings
+recorded in ``model_card.json`` (what ``tests/test_pretrained.py`` reproduces).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from ofa_edge.cli.app import main as cli
+from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.io import atomic_write_json
+from ofa_edge.paths import pretrained_dir
+from ofa_edge.search.accuracy import MeasureSettings, predictor_for
+from ofa_edge.supernet.checkpoint import load_supernet, save_supernet
+
+# The probe evaluation the model card reports (and the test suite reproduces on the min subnet).
+EVAL = {"split": "test", "limit": 2000, "calib_images": 500}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--subnets", type=int, default=40, help="subnets measured for the accuracy predictor")
+    ap.add_argument("--note", default="", help="free text stored in the checkpoint metadata")
+    args = ap.parse_args()
+
+    dest = pretrained_dir()
+    dest.mkdir(parents=True, exist_ok=True)
+    net = load_supernet(args.run_dir / "supernet.safetensors")
+    meta = dict(net.metadata)
+    meta.pop("format", None)
+    meta["embedded"] = {"source_run": str(args.run_dir), "weights_dtype": "float16", "note": args.note}
+    ckpt = dest / "supernet.safetensors"
+    save_supernet(net, ckpt, meta, dtype=torch.float16)
+    for src, name in (("metrics.jsonl", "training_log.jsonl"), ("ledger.json", "ledger.json"), ("config.json", "train_config.json")):
+        if (args.run_dir / src).is_file():
+            shutil.copyfile(args.run_dir / src, dest / name)
+
+    settings = MeasureSettings(n_val=500, n_calib=256, batch_size=100)
+    _, info = predictor_for(ckpt, DEFAULT_ROOT, args.subnets, settings=settings, refit=True)
+    card = {"eval": EVAL, "predictor": {k: info[k] for k in info if k not in ("cache",)}}
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = cli(
+            ["eval", "--supernet", str(ckpt), "--probes", "--split", EVAL["split"], "--limit", str(EVAL["limit"]),
+             "--calib-images", str(EVAL["calib_images"]), "--json"]
+        )  # fmt: skip
+    if code != 0:
+        raise SystemExit(f"ofa-edge eval failed with exit code {code}")
+    card["probes"] = json.loads(buf.getvalue())
+    atomic_write_json(dest / "model_card.json", card)
+    print(json.dumps(card, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

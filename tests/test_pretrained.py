@@ -1,0 +1,47 @@
+"""The embedded pretrained supernet: its model-card numbers reproduce, and the newcomer's path works."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ofa_edge.paths import pretrained_dir
+from ofa_edge.supernet.checkpoint import read_metadata
+
+CKPT = pretrained_dir() / "supernet.safetensors"
+CARD = pretrained_dir() / "model_card.json"
+
+
+def test_embedded_supernet_is_shipped_small_and_described() -> None:
+    assert CKPT.is_file(), "the package must ship ofa_edge/pretrained/supernet.safetensors"
+    assert CKPT.stat().st_size <= 20 * 2**20
+    meta = read_metadata(CKPT)
+    assert meta["space"] == "mbv3-w1.0-cifar" and meta["num_classes"] == 10
+    assert meta["embedded"]["weights_dtype"] == "float16"
+    for name in ("supernet.predictor.safetensors", "supernet.accuracy.json", "training_log.jsonl", "ledger.json"):
+        assert (pretrained_dir() / name).is_file(), name
+
+
+def test_model_card_min_subnet_reproduces(cli, tmp_path) -> None:
+    card = json.loads(CARD.read_text())
+    ev, want = card["eval"], card["probes"]["subnets"]["min"]
+    subnet = tmp_path / "min.json"
+    subnet.write_text(json.dumps(want["config"]))
+    code, out, err = cli(
+        "eval", "--supernet", str(CKPT), "--subnet", str(subnet), "--split", ev["split"],
+        "--limit", str(ev["limit"]), "--calib-images", str(ev["calib_images"]), "--device", "cpu", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    got = json.loads(out)["subnets"]["min"]["top1"]
+    assert got == pytest.approx(want["top1"], abs=0.5)
+
+
+def test_quickstart_runs_offline_with_embedded_defaults(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path))
+    code, out, err = cli("quickstart", "--images", "4", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert len(doc["predictions"]) == 4 and 0.0 <= doc["top1"] <= 1.0
+    assert (tmp_path / "quickstart" / "bundle" / "model.onnx").is_file()
+    assert "embedded" in err  # the defaults it picked are printed

@@ -13,7 +13,8 @@ from ofa_edge.cli.common import JsonOpt, emit, err, note, out, warn
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.export import ExportRequest, export_bundle, get_format
 from ofa_edge.export.formats import FORMATS, check_flags
-from ofa_edge.export.inputs import resolve_inputs
+from ofa_edge.errors import UserError
+from ofa_edge.export.inputs import resolve_inputs, slim_inputs
 from ofa_edge.latency.estimate import estimated_warning
 from ofa_edge.paths import work_dir
 
@@ -23,6 +24,9 @@ _FORMAT_HELP = "; ".join(f"{f.name} ({', '.join(f.aliases) or 'no alias'}): {f.d
 def export(
     format: Annotated[str, typer.Option("--format", "-f", help=f"Target format. {_FORMAT_HELP}.")] = "onnx",
     subnet: Annotated[Path | None, typer.Option(help="Subnet JSON (default: the last search result).")] = None,
+    slim: Annotated[
+        Path | None, typer.Option(help="A pruned network's slim.json from `ofa-edge prune` (instead of a subnet).")
+    ] = None,
     supernet: Annotated[
         Path | None, typer.Option(help="Supernet checkpoint (default: the search's, else the embedded pretrained one).")
     ] = None,
@@ -48,7 +52,12 @@ def export(
     check_flags(fmt, int8=int8, half=half, dynamic_batch=dynamic_batch)
     if format != fmt.name:
         note(f"format '{format}' is '{fmt.name}'")
-    inputs = resolve_inputs(subnet, supernet)
+    if slim is not None:
+        if subnet is not None or supernet is not None:
+            raise UserError("--slim exports a pruned network on its own: drop --subnet and --supernet.")
+        inputs = slim_inputs(slim)
+    else:
+        inputs = resolve_inputs(subnet, supernet)
     for line in inputs.notes:
         note(line)
     cfg = inputs.subnet
@@ -76,6 +85,7 @@ def export(
         calib_images=calib_images,
         eval_images=eval_images,
         subnet_source=inputs.subnet_source,
+        slim=slim,
         device=last.device if last else None,
         predicted=last.predicted if last else {},
         latency_table=last.latency_table if last else {},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,3 +59,17 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
     if not net.is_file():
         raise UserError(f"supernet checkpoint '{net}' does not exist; pass --supernet PATH to a .safetensors file.")
     return ExportInputs(cfg, source, net, last, notes)
+
+
+def slim_inputs(slim: str | Path) -> ExportInputs:
+    """A pruned network from ``ofa-edge prune``: its base subnet gives resolution and space."""
+    path = Path(slim)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise UserError(f"cannot read the pruned network '{path}' ({e}); pass the slim.json that `ofa-edge prune` wrote.") from None
+    base = doc.get("base") if isinstance(doc, dict) else None
+    if not isinstance(base, dict) or base.get("kind") != "ofa-subnet" or "preprocessing" not in doc:
+        raise UserError(f"'{path}' is not a pruned ofa-edge subnet (slim.json of `ofa-edge prune`).")
+    cfg = SubnetConfig.from_dict(base["subnet"])
+    return ExportInputs(cfg, f"pruned network {path}", path, None, [f"exporting the pruned network {path} ({cfg.describe()} before pruning)"])

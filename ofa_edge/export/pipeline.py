@@ -57,6 +57,7 @@ class ExportRequest:
     device: str | None = None
     predicted: dict[str, Any] = field(default_factory=dict)
     latency_table: dict[str, Any] = field(default_factory=dict)
+    slim: Path | None = None  # a pruned network's slim.json (from `ofa-edge prune`) instead of a supernet subnet
 
 
 def _prepared(images: torch.Tensor, mean: Any, std: Any, resolution: int) -> Iterator[torch.Tensor]:
@@ -64,8 +65,22 @@ def _prepared(images: torch.Tensor, mean: Any, std: Any, resolution: int) -> Ite
         yield resize(normalize(chunk, mean, std), resolution)
 
 
+def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.nn.Module, list[str], torch.Tensor]:
+    """A pruned network as `ofa-edge prune` saved it (already trained and calibrated: no BN reset)."""
+    from ofa_edge.prune.slim import load_slim
+
+    step(f"loading the pruned network {req.slim}")
+    model = load_slim(req.slim)
+    doc = json.loads(Path(req.slim).read_text())
+    pre = doc["preprocessing"]
+    test = load_packed(req.data, "test", limit=req.verify_images, seed=0)
+    return model, doc["classes"], torch.cat(list(_prepared(test.images, pre["mean"], pre["std"], pre["resolution"])))
+
+
 def _load_model(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.nn.Module, list[str], torch.Tensor]:
-    """The extracted, BN-recalibrated subnet, the class names and the verification inputs."""
+    """The extracted, BN-recalibrated subnet (or the pruned network), the class names and the verification inputs."""
+    if req.slim is not None:
+        return _load_slim(req, step)
     cfg = req.subnet
     meta = read_metadata(req.supernet)
     if meta["space"] != cfg.space:
@@ -197,13 +212,21 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
             np.savez_compressed(stage / "reference.npz", inputs=inputs.numpy(), logits=model(inputs).numpy())
         trt = _tensorrt(req, stage, step) if req.format.name == "engine" else None
         step("writing metadata")
-        manifest = _write_metadata(req, stage, classes, checks, int8, trt)
+        manifest = _write_metadata(req, stage, model, classes, checks, int8, trt)
     return manifest
+
+
+def _counted(model: torch.nn.Module, resolution: int) -> dict[str, int]:
+    """MACs and params of a pruned network, counted on the module (no analytic model fits it)."""
+    from ofa_edge.prune.measure import count_macs, count_params
+
+    return {"macs": count_macs(model, torch.zeros(1, 3, resolution, resolution)), "params": count_params(model)}
 
 
 def _write_metadata(
     req: ExportRequest,
     stage: Path,
+    model: torch.nn.Module,
     classes: list[str],
     checks: list,
     int8: dict[str, Any] | None,
@@ -234,13 +257,13 @@ def _write_metadata(
         "subnet": cfg.to_dict(),
         "subnet_summary": cfg.describe(),
         "subnet_source": req.subnet_source,
-        "supernet": str(req.supernet),
+        "supernet": None if req.slim else str(req.supernet),
+        "pruned_from": str(req.slim) if req.slim else None,
         "num_classes": len(classes),
-        "macs": int(cost.macs([cfg])[0]),
-        "params": int(cost.params([cfg])[0]),
+        **(_counted(model, cfg.resolution) if req.slim else {"macs": int(cost.macs([cfg])[0]), "params": int(cost.params([cfg])[0])}),
         "opset": OPSET,
         "dynamic_batch": req.dynamic_batch,
-        "bn_recalibration": {"images": req.bn_images, "split": "train", "data": str(req.data)},
+        "bn_recalibration": None if req.slim else {"images": req.bn_images, "split": "train", "data": str(req.data)},
         "verification": [c.to_dict() for c in checks],
         "predicted": {"device": req.device, **req.predicted, "latency_table": req.latency_table}
         if req.predicted

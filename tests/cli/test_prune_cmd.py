@@ -87,3 +87,11 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     with torch.no_grad():
         want = small(torch.from_numpy(x)).numpy()
     assert np.abs(sess.run(None, {"input": x})[0] - want).max() < 1e-4
+    # The pruned network leaves through the same bundle path as `ofa-edge export`.
+    bundle = tmp_path / "bundle"
+    code, stdout, err = cli("export", "--slim", str(out / "slim.json"), "--data", str(data_root), "--out", str(bundle), "--json")
+    assert code == 0, err
+    manifest = json.loads(stdout)
+    assert manifest["pruned_from"] == str(out / "slim.json") and manifest["params"] == r["after"]["params"]
+    assert manifest["verification"][0]["max_abs_diff"] <= 1e-4
+    assert (bundle / "model.onnx").is_file() and (bundle / "README.md").is_file()

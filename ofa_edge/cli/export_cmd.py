@@ -130,7 +130,11 @@ def _render(m: dict[str, Any]) -> None:
         p = m["predicted"]
         out.print(
             f"predicted on {p.get('device')}: "
-            + ", ".join(f"{k} {v}" for k, v in p.items() if k not in ("device", "latency_table"))
+            + ", ".join(
+                f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in p.items()
+                if k not in ("device", "latency_table")
+            )
         )
     if m["primary"] == "model.engine" and not m["tensorrt"]["engine_built"]:
         return

@@ -6,9 +6,12 @@ exported ONNX model on a few CIFAR-10 test images with ONNX Runtime and prints w
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -36,6 +39,18 @@ def _default_budget(device: str) -> str:
     return f"{(lo + hi) / 2:.3f}ms"
 
 
+def _step(command: Callable[..., None], as_json: bool, **options: Any) -> dict[str, Any] | None:
+    """Run another command: its human output as usual, or, under --json, its JSON document
+    captured (stdout must carry one document only)."""
+    if not as_json:
+        command(**options, as_json=False)
+        return None
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        command(**options, as_json=True)
+    return json.loads(buf.getvalue())
+
+
 def quickstart(
     latency: Annotated[str | None, typer.Option(help="Latency budget [default: halfway between min and max subnet].")] = None,
     images: Annotated[int, typer.Option(min=1, max=10000, help="Test images to classify with the exported model.")] = 8,
@@ -52,12 +67,12 @@ def quickstart(
         note(f"no --latency: budget {latency} on {DEVICE} (halfway between the smallest and largest subnet)")
     parse_latency_ms(latency)
     note(f"step 1/3: ofa-edge search --latency {latency} --device {DEVICE} --out {out_dir / 'search'}")
-    search(latency=[latency], device=[DEVICE], out_dir=str(out_dir / "search"), as_json=False)
+    found = _step(search, as_json, latency=[latency], device=[DEVICE], out_dir=str(out_dir / "search"))
     bundle = out_dir / "bundle"
     note(f"step 2/3: ofa-edge export --format onnx --out {bundle}")
     if bundle.exists():
         raise UserError(f"'{bundle}' already exists; remove it or pass --out to another folder.")
-    export(format="onnx", out_dir=bundle, bn_images=500, as_json=False)
+    exported = _step(export, as_json, format="onnx", out_dir=bundle, bn_images=500)
 
     note(f"step 3/3: classifying {images} test images with {bundle / 'model.onnx'} on ONNX Runtime")
     pre = json.loads((bundle / "preprocessing.json").read_text())
@@ -73,8 +88,8 @@ def quickstart(
         for i, (y, p) in enumerate(zip(test.labels.tolist(), pred.tolist(), strict=True))
     ]
     result = {
-        "search": str(out_dir / "search"),
-        "bundle": str(bundle),
+        "search": found or str(out_dir / "search"),
+        "bundle": exported or str(bundle),
         "latency_budget": latency,
         "device": DEVICE,
         "predictions": rows,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 from torch import nn
 
-from ofa_edge.errors import UserError
+from ofa_edge.export.onnx_export import export_onnx as onnx_export
+from ofa_edge.export.verify import ort_session, run_session
 from ofa_edge.io import atomic_write
+from ofa_edge.latency.backends.base import time_calls
 
 
 @torch.no_grad()
@@ -43,42 +45,16 @@ def count_params(model: nn.Module) -> int:
 
 
 def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
-    """Export ``model`` (eval mode, batch 1, opset 17) with the TorchScript exporter."""
-    model = model.eval()
-    atomic_write(
-        path,
-        lambda p: torch.onnx.export(
-            model,
-            (example[:1],),
-            str(p),
-            input_names=["input"],
-            output_names=["logits"],
-            opset_version=17,
-            dynamo=False,
-        ),
-    )
+    """Export ``model`` (eval mode, batch 1) with the export package's exporter; atomic write."""
+    proto = onnx_export(model.eval(), example.shape[-1])
+    atomic_write(path, lambda p: onnx.save(proto, str(p)))
     return Path(path)
-
-
-def _session(path: str | Path, threads: int):
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise UserError(
-            "onnxruntime is not installed; pip install onnxruntime to verify and time ONNX models."
-        ) from None
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 @torch.no_grad()
 def verify_onnx(path: str | Path, model: nn.Module, example: torch.Tensor) -> float:
     """Max |ONNX Runtime - PyTorch| on ``example`` (batch 1)."""
-    sess = _session(path, 1)
-    x = example[:1].numpy()
-    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    got = run_session(ort_session(path, 1), example[:1], 1)
     want = model.eval()(example[:1]).numpy()
     return float(np.abs(got - want).max())
 
@@ -88,16 +64,9 @@ def ort_latency(path: str | Path, example: torch.Tensor, runs: int = 100, warmup
 
     On a loaded machine the median includes time the process waited for a core; the
     minimum and 10th percentile are the better estimates of the model's own cost."""
-    sess = _session(path, threads)
-    name = sess.get_inputs()[0].name
-    x = example[:1].numpy()
-    for _ in range(warmup):
-        sess.run(None, {name: x})
-    times = np.empty(runs)
-    for i in range(runs):
-        t0 = time.perf_counter()
-        sess.run(None, {name: x})
-        times[i] = (time.perf_counter() - t0) * 1e3
+    sess = ort_session(path, threads)
+    feed = {sess.get_inputs()[0].name: example[:1].numpy()}
+    times = time_calls(lambda: sess.run(None, feed), warmup, runs)
     return {
         "median_ms": float(np.median(times)),
         "mean_ms": float(times.mean()),

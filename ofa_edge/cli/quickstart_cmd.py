@@ -23,6 +23,7 @@ from ofa_edge.cli.search_cmd import search
 from ofa_edge.data import DEFAULT_ROOT, load_packed
 from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.errors import UserError
+from ofa_edge.export.verify import ort_session, run_session
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import latency_tables_dir, work_dir
 from ofa_edge.space.search_space import SearchSpace
@@ -59,8 +60,6 @@ def quickstart(
     as_json: JsonOpt = False,
 ) -> None:
     """Search the embedded supernet under a budget on this CPU, export the subnet, classify test images."""
-    import onnxruntime as ort
-
     out_dir = out_dir or work_dir() / "quickstart"
     if latency is None:
         latency = _default_budget(DEVICE)
@@ -78,10 +77,8 @@ def quickstart(
     pre = json.loads((bundle / "preprocessing.json").read_text())
     classes = (bundle / "classes.txt").read_text().split()
     test = load_packed(data, "test", limit=images, seed=1)
-    x = resize(normalize(test.images, pre["mean"], pre["std"]), pre["resolution"]).numpy()
-    session = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    logits = np.concatenate([session.run(None, {name: x[i : i + 1]})[0] for i in range(len(x))])
+    x = resize(normalize(test.images, pre["mean"], pre["std"]), pre["resolution"])
+    logits = run_session(ort_session(bundle / "model.onnx", 1), x, 1)
     pred = logits.argmax(1)
     rows = [
         {"image": i, "label": classes[int(y)], "predicted": classes[int(p)], "correct": bool(p == y)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -10,6 +9,7 @@ import onnxruntime as ort
 import torch
 
 from ofa_edge.export.verify import run_session
+from ofa_edge.latency.backends.base import time_calls
 
 
 def top1(session: ort.InferenceSession, images: torch.Tensor, labels: torch.Tensor, batch: int = 1) -> float:
@@ -18,26 +18,14 @@ def top1(session: ort.InferenceSession, images: torch.Tensor, labels: torch.Tens
     return float((pred == labels.numpy()).mean())
 
 
-Clock = Callable[[], float]
-
-
-def median_latency_ms(
-    call: Callable[[], object], runs: int = 50, warmup: int = 10, clock: Clock = time.perf_counter
-) -> float:
-    """Median time of ``call()`` in milliseconds: wall time, or ``clock`` (e.g. ``time.thread_time``
-    for the CPU time of single-threaded runs, which other processes on a busy machine do not inflate)."""
-    for _ in range(warmup):
-        call()
-    times = np.empty(runs)
-    for i in range(runs):
-        t = clock()
-        call()
-        times[i] = clock() - t
-    return float(np.median(times) * 1e3)
+def median_latency_ms(call: Callable[[], object], runs: int = 50, warmup: int = 10, clock: str = "wall") -> float:
+    """Median time of ``call()`` in ms, on the latency package's timing loop: ``wall`` time, or
+    ``thread_cpu`` (the CPU time of single-threaded runs, which other processes do not inflate)."""
+    return float(np.median(time_calls(call, warmup, runs, clock)))
 
 
 def ort_latency_ms(
-    session: ort.InferenceSession, resolution: int, runs: int = 50, clock: Clock = time.perf_counter
+    session: ort.InferenceSession, resolution: int, runs: int = 50, clock: str = "wall"
 ) -> float:
     """Batch-1 latency of an ONNX Runtime session on a random input."""
     feed = {
@@ -49,7 +37,7 @@ def ort_latency_ms(
 
 
 def torch_latency_ms(
-    model: torch.nn.Module, resolution: int, runs: int = 50, clock: Clock = time.perf_counter
+    model: torch.nn.Module, resolution: int, runs: int = 50, clock: str = "wall"
 ) -> float:
     """Batch-1 latency of PyTorch eager (inference mode)."""
     x = torch.randn(1, 3, resolution, resolution)

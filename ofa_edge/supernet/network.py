@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ofa_edge.errors import UserError
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 from ofa_edge.supernet.dynamic_mbconv import DynamicMBConv
@@ -67,8 +68,6 @@ class Supernet(nn.Module):
     def set_active(self, cfg: SubnetConfig) -> None:
         """Make ``cfg`` the subnet that ``forward`` runs."""
         if cfg.space != self.space.name:
-            from ofa_edge.errors import UserError
-
             raise UserError(
                 f"subnet is for space '{cfg.space}' but this supernet is '{self.space.name}'; "
                 "search or load a subnet of the supernet's space."

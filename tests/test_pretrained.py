@@ -25,7 +25,7 @@ def test_embedded_supernet_is_shipped_small_and_described() -> None:
 
 def test_model_card_min_subnet_reproduces(cli, tmp_path) -> None:
     card = json.loads(CARD.read_text())
-    ev, want = card["eval"], card["probes"]["subnets"]["min"]
+    ev, want = card["ci_eval"], card["ci_probes"]["subnets"]["min"]
     subnet = tmp_path / "min.json"
     subnet.write_text(json.dumps(want["config"]))
     code, out, err = cli(

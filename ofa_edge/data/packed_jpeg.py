@@ -8,6 +8,7 @@ into one uint8 tensor ``(N, 3, H, W)``; augmentation happens later on the traini
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,10 @@ from PIL import Image
 
 from ofa_edge.errors import UserError
 
-DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10-jpeg"
+# The bundled CIFAR-10 beside the checkout; $OFA_EDGE_DATA points elsewhere (e.g. a copy on a GPU machine).
+DEFAULT_ROOT = Path(
+    os.environ.get("OFA_EDGE_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10-jpeg")
+)
 
 
 @dataclass

@@ -126,8 +126,9 @@ def measure(
     keys = [c.canonical().to_json() for c in cfgs]
     todo = list({k: c for k, c in zip(keys, cfgs, strict=True) if k not in records}.items())
     if todo:
-        net = load_supernet(supernet_path).eval()
-        calib, val, labels = holdout_split(data_root, settings)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        net = load_supernet(supernet_path, device=device).eval()
+        calib, val, labels = (t.to(device) for t in holdout_split(data_root, settings))
         with progress_bar("measuring subnet accuracy", len(todo), progress) as advance:
             for k, cfg in todo:
                 records[k] = measure_top1(net, cfg, calib, val, labels, settings.batch_size)

@@ -44,6 +44,8 @@ from ofa_edge.train.probes import evaluate_probes, probe_configs
 from ofa_edge.train.reorder import reorder_channels
 from ofa_edge.train.rundir import RunDir
 
+SYNC_EVERY = 25  # steps between reads of the loss from the device (each read is a sync)
+
 
 @dataclass(frozen=True)
 class DistContext:
@@ -149,6 +151,8 @@ class Trainer:
             "epoch_steps": 0,
         }
         self.shard: torch.Tensor | None = None
+        self._pending_loss: torch.Tensor | None = None  # step losses not yet read back from the device
+        self._pending_from, self._shown_loss = 0, 0.0
 
     # ------------------------------------------------------------------ setup
     def _device_name(self) -> str:
@@ -196,7 +200,21 @@ class Trainer:
         net.eval().requires_grad_(False)
         return net
 
+    def _fold_loss(self, it: int) -> float:
+        """Add the losses summed on the device since the last fold to the epoch's total (one sync).
+
+        Returns the mean loss of the folded steps, for the progress bar."""
+        if self._pending_loss is None:
+            return self._shown_loss
+        steps = it - self._pending_from
+        total = float(self._pending_loss)
+        self.state["epoch_loss"] += total
+        self._pending_loss, self._pending_from = None, it
+        self._shown_loss = total / max(1, steps)
+        return self._shown_loss
+
     def _save(self, it: int) -> None:
+        self._fold_loss(it)
         now = time.perf_counter()
         self.ledger.wall_seconds += now - self._mark
         self._mark = now
@@ -305,6 +323,7 @@ class Trainer:
         """Train to the end (or to ``time_limit_s``); returns the result document."""
         cfg = self.cfg
         start_it = self._open_run(resume)
+        self._pending_from = start_it
         spe, total_its = self.loader.steps_per_epoch, self.method.p.total_iters
         self._mark = t0 = time.perf_counter()
         stopped = False
@@ -334,21 +353,23 @@ class Trainer:
                         lv.on_epoch_start(epoch, self.net)
                 self._phase_hooks(it, epoch)
                 plan, loss = self._step(it, epoch, step)
-                loss_value = float(loss)
-                self.state["epoch_loss"] += loss_value
+                self._pending_loss = loss if self._pending_loss is None else self._pending_loss + loss
                 self.state["epoch_steps"] += 1
                 ep_images += cfg.batch_size * self.ctx.world
+                if (it + 1) % SYNC_EVERY == 0 or step == spe - 1:  # reading the loss waits for the device
+                    shown = self._fold_loss(it + 1)
+                    now = time.perf_counter()
+                    progress.update(
+                        task,
+                        completed=it + 1,
+                        phase=plan.phase,
+                        epoch=f"{epoch + 1}/{cfg.epochs}",
+                        lr=plan.lr,
+                        beta=plan.beta,
+                        loss=shown,
+                        ips=ep_images / max(now - ep_t0, 1e-9),
+                    )
                 now = time.perf_counter()
-                progress.update(
-                    task,
-                    advance=1,
-                    phase=plan.phase,
-                    epoch=f"{epoch + 1}/{cfg.epochs}",
-                    lr=plan.lr,
-                    beta=plan.beta,
-                    loss=loss_value,
-                    ips=ep_images / max(now - ep_t0, 1e-9),
-                )
                 if step == spe - 1:
                     rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images)
                     if "probes" in rec:

@@ -10,6 +10,7 @@ so scoring a population is a handful of NumPy operations, never a Python loop pe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,8 +23,6 @@ DEPTH = slice(1, 1 + NUM_STAGES)
 KERNEL = slice(1 + NUM_STAGES, 1 + NUM_STAGES + NUM_BLOCKS)
 EXPAND = slice(1 + NUM_STAGES + NUM_BLOCKS, 1 + NUM_STAGES + 2 * NUM_BLOCKS)
 GENOME_LEN = 1 + NUM_STAGES + 2 * NUM_BLOCKS
-_BLOCK_POS = np.tile(np.arange(MAX_DEPTH), NUM_STAGES)
-_BLOCK_STAGE = np.repeat(np.arange(NUM_STAGES), MAX_DEPTH)
 
 
 def choices(space: SearchSpace) -> np.ndarray:
@@ -89,8 +88,13 @@ def crossover(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndar
 
 def active_mask(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
     """``(N, 20)`` bool: which blocks each genome runs."""
-    depth = np.asarray(space.depths)[genomes[:, DEPTH]]
-    return _BLOCK_POS[None, :] < depth[:, _BLOCK_STAGE]
+    return _runs(space.depths)[genomes[:, DEPTH]].reshape(len(genomes), NUM_BLOCKS)
+
+
+@functools.cache
+def _runs(depths: tuple[int, ...]) -> np.ndarray:
+    """``(D, 4)`` bool: whether a stage of each depth choice runs the block at each position."""
+    return np.arange(MAX_DEPTH)[None, :] < np.asarray(depths)[:, None]
 
 
 def block_sum(space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fixed: np.ndarray) -> np.ndarray:
@@ -98,37 +102,46 @@ def block_sum(space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fi
 
     ``per_block`` has shape ``(R, 20, K, E)`` (resolution, block, kernel, expand choices),
     ``fixed`` shape ``(R,)``. This is the one hot path shared by FLOPs, params and latency:
-    the depth gene is folded into the table (inactive blocks read 0), so a batch is one
-    int32 index computation, one gather and one matrix-vector product.
+    a batch is one int32 index computation, one gather, a multiplication by the active-block
+    mask (inactive blocks read 0) and one matrix-vector product.
     """
-    n_k, n_e = per_block.shape[2], per_block.shape[3]
-    n_d = len(space.depths)
-    active = _BLOCK_POS[:, None] < np.asarray(space.depths)[None, :]  # (20, D)
-    table = (per_block[:, :, None] * active[None, :, :, None, None]).reshape(-1)  # (R, 20, D, K, E)
-    n, per_b = len(genomes), n_d * n_k * n_e
-    idx = genomes[:, KERNEL].astype(np.int32)
-    idx *= n_e
-    idx += genomes[:, EXPAND]
-    idx = idx.reshape(n, NUM_STAGES, MAX_DEPTH)
-    idx += (genomes[:, DEPTH].astype(np.int32) * (n_k * n_e))[:, :, None]
-    idx += (genomes[:, 0].astype(np.int32) * (NUM_BLOCKS * per_b))[:, None, None]
-    idx += (np.arange(NUM_BLOCKS, dtype=np.int32) * per_b).reshape(NUM_STAGES, MAX_DEPTH)
-    vals = np.take(table, idx.reshape(n, NUM_BLOCKS))
+    cols, strides, offset = _block_index(per_block.shape[2], per_block.shape[3])
+    idx = np.einsum("nbc,c->nb", genomes[:, cols].astype(np.int32), strides)
+    idx += offset
+    vals = np.take(per_block, idx)
+    vals *= active_mask(space, genomes)
     return vals @ np.ones(NUM_BLOCKS) + fixed[genomes[:, 0]]
+
+
+@functools.cache
+def _block_index(n_k: int, n_e: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For :func:`block_sum`: per block, the genome columns (resolution, kernel, expand), their
+    strides into a C-ordered ``(R, 20, K, E)`` table, and the block's own offset."""
+    blocks = np.arange(NUM_BLOCKS)
+    cols = np.stack([np.zeros(NUM_BLOCKS, dtype=np.intp), KERNEL.start + blocks, EXPAND.start + blocks], axis=1)
+    strides = np.array([NUM_BLOCKS * n_k * n_e, n_e, 1], dtype=np.int32)
+    return cols, strides, (blocks * n_k * n_e).astype(np.int32)
 
 
 def one_hot(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
     """Predictor features: one-hot kernel and expand per active block (zeros when inactive),
-    one-hot resolution. Shape ``(N, 20 * (K + E) + R)``, float32."""
-    n = len(genomes)
-    n_k, n_e, n_r = len(space.kernels), len(space.expands), len(space.resolutions)
-    mask = active_mask(space, genomes)
-    feats = np.zeros((n, NUM_BLOCKS, n_k + n_e), dtype=np.float32)
-    rows = np.arange(n)[:, None]
-    cols = np.arange(NUM_BLOCKS)[None, :]
-    feats[rows, cols, genomes[:, KERNEL].astype(np.intp)] = 1.0
-    feats[rows, cols, n_k + genomes[:, EXPAND].astype(np.intp)] = 1.0
-    feats *= mask[:, :, None]
-    res = np.zeros((n, n_r), dtype=np.float32)
-    res[np.arange(n), genomes[:, 0].astype(np.intp)] = 1.0
-    return np.concatenate([feats.reshape(n, -1), res], axis=1)
+    one-hot resolution. Shape ``(N, 20 * (K + E) + R)``, float32.
+
+    One comparison of gathered genes against each feature's choice index, with the inactive
+    blocks' genes first set to a value no choice has."""
+    g = genomes.copy()
+    off = np.where(active_mask(space, genomes), 0, 255).astype(np.uint8)
+    g[:, KERNEL] |= off
+    g[:, EXPAND] |= off
+    cols, value = _feature_index(len(space.kernels), len(space.expands), len(space.resolutions))
+    return (g[:, cols] == value).astype(np.float32)
+
+
+@functools.cache
+def _feature_index(n_k: int, n_e: int, n_r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Genome column and choice index of each one-hot feature (block-major: kernels, expands; then resolution)."""
+    blocks = np.arange(NUM_BLOCKS)[:, None]
+    per_block = np.hstack([KERNEL.start + blocks.repeat(n_k, 1), EXPAND.start + blocks.repeat(n_e, 1)])
+    cols = np.concatenate([per_block.ravel(), np.zeros(n_r, dtype=np.intp)])
+    value = np.concatenate([np.tile(np.r_[np.arange(n_k), np.arange(n_e)], NUM_BLOCKS), np.arange(n_r)])
+    return cols, value.astype(np.uint8)

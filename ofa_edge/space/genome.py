@@ -23,6 +23,7 @@ DEPTH = slice(1, 1 + NUM_STAGES)
 KERNEL = slice(1 + NUM_STAGES, 1 + NUM_STAGES + NUM_BLOCKS)
 EXPAND = slice(1 + NUM_STAGES + NUM_BLOCKS, 1 + NUM_STAGES + 2 * NUM_BLOCKS)
 GENOME_LEN = 1 + NUM_STAGES + 2 * NUM_BLOCKS
+_ONES = np.ones(NUM_BLOCKS)
 
 
 def choices(space: SearchSpace) -> np.ndarray:
@@ -110,7 +111,7 @@ def block_sum(space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fi
     idx += offset
     vals = np.take(per_block, idx)
     vals *= active_mask(space, genomes)
-    return vals @ np.ones(NUM_BLOCKS) + fixed[genomes[:, 0]]
+    return vals @ _ONES + fixed[genomes[:, 0]]
 
 
 @functools.cache

@@ -100,7 +100,7 @@ class Evolution:
             if not len(bad):
                 return genomes
             # ``tries`` candidates per broken row in one batch; each row keeps its first feasible one.
-            fresh = regenerate(np.tile(bad, self.tries))
+            fresh = regenerate(bad[None, :].repeat(self.tries, axis=0).ravel())
             if round_ >= self.pull_after:
                 fresh = problem.pull_to_anchor(fresh, rng, min(1.0, 0.25 * (round_ - self.pull_after + 1)))
             ok = problem.feasible(fresh).reshape(self.tries, len(bad))
@@ -147,11 +147,13 @@ class Breeding:
 
     def __call__(self, parents: np.ndarray, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
         """One child for each slot in ``rows`` (slots may repeat)."""
-        pick = rng.integers(len(parents), size=(2, len(rows)))
-        u = rng.random((len(rows), GENOME_LEN))
+        n = len(rows)
+        draw = rng.random(n * (GENOME_LEN + 2))  # a uniform per gene, then two per child for its parents
+        u = draw[: n * GENOME_LEN].reshape(n, GENOME_LEN)
+        pick = (draw[n * GENOME_LEN :] * len(parents)).astype(np.intp).reshape(n, 2)
         take = u < self.limit[rows]
         is_mut = self.mutant[rows, None]
-        child = np.where(take ^ is_mut, parents[pick[0]], parents[pick[1]])
+        child = np.where(take ^ is_mut, parents[pick[:, 0]], parents[pick[:, 1]])
         return np.where(take & is_mut, self.problem.genes(u * self.scale[rows]), child)
 
 

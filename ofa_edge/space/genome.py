@@ -23,7 +23,7 @@ DEPTH = slice(1, 1 + NUM_STAGES)
 KERNEL = slice(1 + NUM_STAGES, 1 + NUM_STAGES + NUM_BLOCKS)
 EXPAND = slice(1 + NUM_STAGES + NUM_BLOCKS, 1 + NUM_STAGES + 2 * NUM_BLOCKS)
 GENOME_LEN = 1 + NUM_STAGES + 2 * NUM_BLOCKS
-_ONES = np.ones(NUM_BLOCKS)
+_BLOCK_POS = np.tile(np.arange(MAX_DEPTH), NUM_STAGES)
 
 
 def choices(space: SearchSpace) -> np.ndarray:
@@ -103,25 +103,23 @@ def block_sum(space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fi
 
     ``per_block`` has shape ``(R, 20, K, E)`` (resolution, block, kernel, expand choices),
     ``fixed`` shape ``(R,)``. This is the one hot path shared by FLOPs, params and latency:
-    a batch is one int32 index computation, one gather, a multiplication by the active-block
-    mask (inactive blocks read 0) and one matrix-vector product.
+    the depth gene is folded into the table (inactive blocks read 0), so a batch is one
+    int32 index computation, one gather and one matrix-vector product.
     """
-    cols, strides, offset = _block_index(per_block.shape[2], per_block.shape[3])
-    idx = np.einsum("nbc,c->nb", genomes[:, cols].astype(np.int32), strides)
-    idx += offset
-    vals = np.take(per_block, idx)
-    vals *= active_mask(space, genomes)
-    return vals @ _ONES + fixed[genomes[:, 0]]
-
-
-@functools.cache
-def _block_index(n_k: int, n_e: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For :func:`block_sum`: per block, the genome columns (resolution, kernel, expand), their
-    strides into a C-ordered ``(R, 20, K, E)`` table, and the block's own offset."""
-    blocks = np.arange(NUM_BLOCKS)
-    cols = np.stack([np.zeros(NUM_BLOCKS, dtype=np.intp), KERNEL.start + blocks, EXPAND.start + blocks], axis=1)
-    strides = np.array([NUM_BLOCKS * n_k * n_e, n_e, 1], dtype=np.int32)
-    return cols, strides, (blocks * n_k * n_e).astype(np.int32)
+    n_k, n_e = per_block.shape[2], per_block.shape[3]
+    n_d = len(space.depths)
+    active = _BLOCK_POS[:, None] < np.asarray(space.depths)[None, :]  # (20, D)
+    table = (per_block[:, :, None] * active[None, :, :, None, None]).reshape(-1)  # (R, 20, D, K, E)
+    n, per_b = len(genomes), n_d * n_k * n_e
+    idx = genomes[:, KERNEL].astype(np.int32)
+    idx *= n_e
+    idx += genomes[:, EXPAND]
+    idx = idx.reshape(n, NUM_STAGES, MAX_DEPTH)
+    idx += (genomes[:, DEPTH].astype(np.int32) * (n_k * n_e))[:, :, None]
+    idx += (genomes[:, 0].astype(np.int32) * (NUM_BLOCKS * per_b))[:, None, None]
+    idx += (np.arange(NUM_BLOCKS, dtype=np.int32) * per_b).reshape(NUM_STAGES, MAX_DEPTH)
+    vals = np.take(table, idx.reshape(n, NUM_BLOCKS))
+    return vals @ np.ones(NUM_BLOCKS) + fixed[genomes[:, 0]]
 
 
 def one_hot(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Search speed and quality: ofa-edge's vectorized evolution vs once-for-all's EvolutionFinder,
 and evolution vs random search vs Optuna TPE at equal evaluations.
 
-    OMP_NUM_THREADS=2 PYTHONPATH=. python benchmarks/bench_search.py [--table latency_tables/x86-cpu.json]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/bench_search.py [--repeats 3] [--table latency_tables/x86-cpu.json]
 
 Setting: space mbv3-w1.0-imagenet (OFA's), 1000 classes. Latency: the given table, else an
 ESTIMATED analytic table (MACs / 2 GMAC/s + 10 us per layer, tests/search/conftest.py).
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -78,7 +79,8 @@ def run_ofa(table: LatencyTable, space: SearchSpace, budget_ms: float, seed: int
 
         def get_efficiency(self, arch: dict) -> float:
             TableEfficiency.calls += 1
-            return float(table.predict([SubnetConfig.from_dict(arch, SPACE)])[0])
+            ofa_arch = {k: v for k, v in arch.items() if k != "image_size"} | {"r": arch["image_size"]}
+            return float(table.predict([SubnetConfig.from_dict(ofa_arch, SPACE)])[0])
 
     random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
     enc = MobileNetArchEncoder(
@@ -105,7 +107,7 @@ def run_ofa(table: LatencyTable, space: SearchSpace, budget_ms: float, seed: int
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--table")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--small-budget", type=int, default=500)
     ap.add_argument("--skip-ofa", action="store_true")
     args = ap.parse_args()
@@ -138,15 +140,29 @@ def main() -> None:
     }
 
     evo = Evolution(population=100)
-    runs = [evo.search(problem, evo.budget_for(500), np.random.default_rng(s)) for s in range(args.repeats)]
+    timed = _Timed(pred.predict)
+    timed_problem = dataclasses.replace(problem, accuracy=timed)
+    evo.search(timed_problem, evo.budget_for(10), np.random.default_rng(99))  # warm-up (imports, caches)
+    runs, cpu, mlp = [], [], []
+    for s in range(args.repeats):
+        timed.seconds, c0 = 0.0, time.process_time()
+        runs.append(evo.search(timed_problem, evo.budget_for(500), np.random.default_rng(s)))
+        cpu.append(time.process_time() - c0)
+        mlp.append(timed.seconds)
     secs = [r.seconds for r in runs]
+    med = statistics.median(secs)
     out["ofa_edge_evolution"] = {
         "population": 100,
         "generations": 500,
-        "seconds_median": statistics.median(secs),
-        "seconds_min": min(secs),
-        "evaluations": runs[0].evaluations,
-        "candidates_per_s": runs[0].evaluations / statistics.median(secs),
+        "seconds": [round(x, 4) for x in secs],
+        "seconds_median": med,
+        "cpu_seconds_median": statistics.median(cpu),
+        "predictor_seconds_median": statistics.median(mlp),
+        "children": 100 + 500 * 100,
+        "children_per_s": (100 + 500 * 100) / med,
+        "evaluations": [r.evaluations for r in runs],
+        "candidates_per_s": statistics.median(r.evaluations / r.seconds for r in runs),
+        "accuracy_predictions": [r.extra["accuracy_predictions"] for r in runs],
         "best_accuracy": [round(r.best_accuracy, 3) for r in runs],
     }
     rnd = RandomSearch().search(problem, runs[0].evaluations, np.random.default_rng(0))
@@ -174,8 +190,23 @@ def main() -> None:
         "tpe": {"best_accuracy": t_s.best_accuracy, "seconds": t_s.seconds},
     }
     if not args.skip_ofa:
-        out["ofa_EvolutionFinder"] = run_ofa(table, space, budget_ms, 0)
+        ref = run_ofa(table, space, budget_ms, 0)
+        out["ofa_EvolutionFinder"] = ref | {"speedup_vs_median": ref["seconds"] / med}
+    out["machine"]["load_avg_1m_end"] = os.getloadavg()[0]
     print(json.dumps(out, indent=2))
+
+
+class _Timed:
+    """A metric that adds up the wall seconds spent in it."""
+
+    def __init__(self, fn) -> None:
+        self.fn, self.seconds = fn, 0.0
+
+    def __call__(self, genomes: np.ndarray) -> np.ndarray:
+        t0 = time.perf_counter()
+        value = self.fn(genomes)
+        self.seconds += time.perf_counter() - t0
+        return value
 
 
 def _cpu() -> str:

@@ -72,7 +72,8 @@ class SearchProblem:
         allowed = self.resolutions or self.space.resolutions
         self.resolutions = tuple(r for r in self.space.resolutions if r in allowed)
         self._res_idx = np.array([self.space.resolutions.index(r) for r in self.resolutions], dtype=np.uint8)
-        self._choices = choices(self.space)
+        self._choices = choices(self.space).astype(np.float64)
+        self._choices[0] = len(self._res_idx)
         if self.anchor is None:  # the smallest subnet: every choice at its lowest index
             self.anchor = np.zeros(GENOME_LEN, dtype=np.uint8)
             self.anchor[0] = self._res_idx[0]
@@ -80,18 +81,16 @@ class SearchProblem:
     # ------------------------------------------------------------- genomes
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` uniform genomes over the allowed resolutions."""
-        g = (rng.random((n, GENOME_LEN)) * self._choices).astype(np.uint8)
-        g[:, 0] = self._res_idx[(rng.random(n) * len(self._res_idx)).astype(np.intp)]
-        return g
+        return self.genes(rng.random((n, GENOME_LEN)))
 
-    def fix_resolution(self, genomes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Move genomes whose resolution no table covers onto an allowed one (in place)."""
-        if len(self._res_idx) == len(self.space.resolutions):
-            return genomes
-        bad = ~np.isin(genomes[:, 0], self._res_idx)
-        if bad.any():
-            genomes[bad, 0] = self._res_idx[(rng.random(int(bad.sum())) * len(self._res_idx)).astype(np.intp)]
-        return genomes
+    def genes(self, u: np.ndarray) -> np.ndarray:
+        """Genomes from uniforms in ``[0, 1)`` of shape ``(N, 46)``: each gene the choice its
+        number falls on (resolution among the allowed ones); numbers ``>= 1`` read as the last."""
+        g = u * self._choices
+        np.minimum(g, self._choices - 1, out=g)
+        g = g.astype(np.uint8)
+        g[:, 0] = self._res_idx[g[:, 0]]
+        return g
 
     def pull_to_anchor(self, genomes: np.ndarray, rng: np.random.Generator, prob: float = 0.5) -> np.ndarray:
         """Repair step: each gene takes the anchor's value (a genome meeting the bounds, e.g. the
@@ -106,6 +105,13 @@ class SearchProblem:
             v = self.metrics[b.metric](genomes) / b.limit - 1.0
             total += np.where(np.isnan(v), np.inf, np.maximum(v, 0.0))
         return total
+
+    def feasible(self, genomes: np.ndarray) -> np.ndarray:
+        """Whether each genome meets every bound (``value <= limit``; NaN never does)."""
+        ok = np.ones(len(genomes), dtype=bool)
+        for b in self.bounds:
+            ok &= self.metrics[b.metric](genomes) <= b.limit
+        return ok
 
     def evaluate(self, genomes: np.ndarray, metrics: Sequence[str] | None = None) -> Scores:
         """Accuracy, the named metrics (default: all) and the violation of a batch."""
@@ -122,20 +128,14 @@ class SearchProblem:
         return list(dict.fromkeys(b.metric for b in self.bounds))
 
 
-_SHIFTS = (np.arange(21, dtype=np.uint64) * np.uint64(3))[None, :]
-
-
 def network_keys(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
-    """One exact key per distinct network: inactive blocks' genes zeroed, 3 bits per gene packed
-    into three uint64 words, viewed as one 24-byte value (sortable, comparable)."""
+    """One exact key per distinct network: the genome with inactive blocks' genes zeroed,
+    viewed as one 46-byte value (sortable, comparable; ``.tolist()`` gives hashable bytes)."""
     g = genomes.copy()
     mask = active_mask(space, g)
     g[:, KERNEL] *= mask
     g[:, EXPAND] *= mask
-    padded = np.zeros((len(g), 63), dtype=np.uint64)
-    padded[:, : g.shape[1]] = g
-    words = (padded.reshape(len(g), 3, 21) << _SHIFTS[:, None, :]).sum(axis=2, dtype=np.uint64)
-    return np.ascontiguousarray(words).view(np.dtype((np.void, 24))).ravel()
+    return g.view(np.dtype((np.void, GENOME_LEN))).ravel()
 
 
 def exact_minimum(space: SearchSpace, metric: Metric, resolutions: Sequence[int]) -> tuple[float, np.ndarray]:

@@ -10,6 +10,7 @@ so scoring a population is a handful of NumPy operations, never a Python loop pe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,7 +24,6 @@ KERNEL = slice(1 + NUM_STAGES, 1 + NUM_STAGES + NUM_BLOCKS)
 EXPAND = slice(1 + NUM_STAGES + NUM_BLOCKS, 1 + NUM_STAGES + 2 * NUM_BLOCKS)
 GENOME_LEN = 1 + NUM_STAGES + 2 * NUM_BLOCKS
 _BLOCK_POS = np.tile(np.arange(MAX_DEPTH), NUM_STAGES)
-_BLOCK_STAGE = np.repeat(np.arange(NUM_STAGES), MAX_DEPTH)
 
 
 def choices(space: SearchSpace) -> np.ndarray:
@@ -89,8 +89,13 @@ def crossover(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndar
 
 def active_mask(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
     """``(N, 20)`` bool: which blocks each genome runs."""
-    depth = np.asarray(space.depths)[genomes[:, DEPTH]]
-    return _BLOCK_POS[None, :] < depth[:, _BLOCK_STAGE]
+    return _runs(space.depths)[genomes[:, DEPTH]].reshape(len(genomes), NUM_BLOCKS)
+
+
+@functools.cache
+def _runs(depths: tuple[int, ...]) -> np.ndarray:
+    """``(D, 4)`` bool: whether a stage of each depth choice runs the block at each position."""
+    return np.arange(MAX_DEPTH)[None, :] < np.asarray(depths)[:, None]
 
 
 def block_sum(space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fixed: np.ndarray) -> np.ndarray:
@@ -119,16 +124,23 @@ def block_sum(space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fi
 
 def one_hot(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
     """Predictor features: one-hot kernel and expand per active block (zeros when inactive),
-    one-hot resolution. Shape ``(N, 20 * (K + E) + R)``, float32."""
-    n = len(genomes)
-    n_k, n_e, n_r = len(space.kernels), len(space.expands), len(space.resolutions)
-    mask = active_mask(space, genomes)
-    feats = np.zeros((n, NUM_BLOCKS, n_k + n_e), dtype=np.float32)
-    rows = np.arange(n)[:, None]
-    cols = np.arange(NUM_BLOCKS)[None, :]
-    feats[rows, cols, genomes[:, KERNEL].astype(np.intp)] = 1.0
-    feats[rows, cols, n_k + genomes[:, EXPAND].astype(np.intp)] = 1.0
-    feats *= mask[:, :, None]
-    res = np.zeros((n, n_r), dtype=np.float32)
-    res[np.arange(n), genomes[:, 0].astype(np.intp)] = 1.0
-    return np.concatenate([feats.reshape(n, -1), res], axis=1)
+    one-hot resolution. Shape ``(N, 20 * (K + E) + R)``, float32.
+
+    One comparison of gathered genes against each feature's choice index, with the inactive
+    blocks' genes first set to a value no choice has."""
+    g = genomes.copy()
+    off = np.where(active_mask(space, genomes), 0, 255).astype(np.uint8)
+    g[:, KERNEL] |= off
+    g[:, EXPAND] |= off
+    cols, value = _feature_index(len(space.kernels), len(space.expands), len(space.resolutions))
+    return (g[:, cols] == value).astype(np.float32)
+
+
+@functools.cache
+def _feature_index(n_k: int, n_e: int, n_r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Genome column and choice index of each one-hot feature (block-major: kernels, expands; then resolution)."""
+    blocks = np.arange(NUM_BLOCKS)[:, None]
+    per_block = np.hstack([KERNEL.start + blocks.repeat(n_k, 1), EXPAND.start + blocks.repeat(n_e, 1)])
+    cols = np.concatenate([per_block.ravel(), np.zeros(n_r, dtype=np.intp)])
+    value = np.concatenate([np.tile(np.r_[np.arange(n_k), np.arange(n_e)], NUM_BLOCKS), np.arange(n_r)])
+    return cols, value.astype(np.uint8)

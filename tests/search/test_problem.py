@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from ofa_edge.search.problem import Bound, SearchProblem, exact_minimum
+from ofa_edge.search.problem import Bound, SearchProblem, exact_minimum, network_keys
 from ofa_edge.space import CostModel, SearchSpace
-from ofa_edge.space.genome import sample
+from ofa_edge.space.genome import encode, sample
 
 SPACE = "mbv3-w1.0-cifar"
 
@@ -39,6 +39,24 @@ def test_violation_and_resolution_restriction():
     assert set(np.asarray(sp.resolutions)[g[:, 0]]) == {28}
     v = prob.violation(g)
     np.testing.assert_allclose(v, np.maximum(cost.macs(g) / 50e6 - 1, 0))
-    full = sample(sp, 200, np.random.default_rng(2))
-    fixed = prob.fix_resolution(full.copy(), np.random.default_rng(3))
-    assert (np.asarray(sp.resolutions)[fixed[:, 0]] == 28).all()
+    assert prob.feasible(g).tolist() == (cost.macs(g) <= 50e6).tolist()
+
+
+def test_genes_map_uniforms_to_allowed_choices():
+    sp = SearchSpace.get(SPACE)
+    cost = CostModel(sp, 10)
+    prob = SearchProblem(sp, cost.macs, {"macs": cost.macs}, [], resolutions=(24, 32))
+    u = np.array([[0.0] * 46, [0.999] * 46, [5.0] * 46, [0.5] * 46])
+    g = prob.genes(u)
+    assert np.asarray(sp.resolutions)[g[:, 0]].tolist() == [24, 32, 32, 32]
+    assert g[:, 1:].tolist() == [[0] * 45, [2] * 45, [2] * 45, [1] * 45]
+
+
+def test_network_keys_ignore_inactive_genes_only():
+    sp = SearchSpace.get(SPACE)
+    cfg = sp.min()  # depth 2 everywhere: blocks 2, 3 of each stage inactive
+    g = np.repeat(encode(sp, [cfg]), 3, axis=0)
+    g[1, 6 + 2] = 2  # kernel of an inactive block
+    g[2, 6 + 1] = 2  # kernel of an active block
+    k = network_keys(sp, g)
+    assert k[0] == k[1] and k[0] != k[2]

@@ -93,3 +93,15 @@ def test_active_mask_and_one_hot() -> None:
     assert f.shape == (3, 20 * 6 + 3) and f.dtype == np.float32
     assert f[:, :120].sum(1).tolist() == [2 * len(c.active_blocks()) for c in cfgs]
     assert f[:, 120:].sum(1).tolist() == [1, 1, 1]
+
+
+def test_one_hot_matches_an_explicit_encoding() -> None:
+    sp = SearchSpace.get("mbv3-w1.0-imagenet")
+    g = G.sample(sp, 200, np.random.default_rng(4))
+    want = np.zeros((len(g), 20 * 6 + len(sp.resolutions)), dtype=np.float32)
+    for n, cfg in enumerate(G.decode(sp, g)):
+        for b in cfg.active_blocks():
+            want[n, 6 * b + sp.kernels.index(cfg.kernel[b])] = 1
+            want[n, 6 * b + 3 + sp.expands.index(cfg.expand[b])] = 1
+        want[n, 120 + sp.resolutions.index(cfg.resolution)] = 1
+    np.testing.assert_array_equal(G.one_hot(sp, g), want)

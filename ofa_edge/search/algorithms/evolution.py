@@ -3,12 +3,13 @@
 Each generation keeps the best ``parent_ratio`` of the population as parents and adds
 ``population`` children: ``mutation_ratio`` of them mutate a random parent (each gene
 resampled with ``mutate_prob``, the resolution with ``resolution_mutate_prob``), the rest
-are uniform crossovers of two random parents. Children that break a bound are regenerated
-the same way, ``tries`` candidates per child in one batch; after ``pull_after`` failed
-rounds they are also pulled towards the problem's anchor (a genome known to meet the
+are uniform crossovers of two random parents. All children of a generation are drawn in one
+batch. Children that break a bound are regenerated the same way (a mutant as a mutant, a
+crossover as a crossover), ``tries`` candidates per child in one batch; after ``pull_after``
+failed rounds they are also pulled towards the problem's anchor (a genome known to meet the
 bounds), so tight budgets converge quickly.
-Bounds are checked before accuracy is predicted, so only feasible children cost an MLP
-pass, and a child that repeats a known network reuses its prediction.
+Bounds are checked before accuracy is predicted, so only feasible children cost a predictor
+pass, and each distinct network is predicted once per search (see :class:`PredictionCache`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from itertools import repeat
 
 import numpy as np
 
 from ofa_edge.errors import UserError
 from ofa_edge.search.algorithms.base import SearchResult
-from ofa_edge.search.problem import SearchProblem, network_keys
-from ofa_edge.space.genome import crossover, mutate
+from ofa_edge.search.problem import Metric, SearchProblem, network_keys
+from ofa_edge.space.genome import GENOME_LEN
+from ofa_edge.space.search_space import SearchSpace
 
 
 @dataclass
@@ -49,28 +52,21 @@ class Evolution:
     def search(self, problem: SearchProblem, budget: int, rng: np.random.Generator) -> SearchResult:
         start = time.perf_counter()
         generations = max(0, (budget - self.population) // self.children)
-        self._evals = self._predicted = 0
-        pop = self._feasible(problem, problem.sample(self.population, rng), lambda n: problem.sample(n, rng), rng)
-        acc = problem.accuracy(pop)
-        self._predicted += len(pop)
+        self._evals = 0
+        predict = PredictionCache(problem.space, problem.accuracy)
+        pop = problem.sample(self.population, rng)
+        pop = self._feasible(problem, pop, lambda rows: problem.sample(len(rows), rng), rng)
+        acc = predict(pop)
         archive_g, archive_a = [pop], [acc]
         history = [float(acc.max())]
         n_par = max(2, round(self.population * self.parent_ratio))
-        n_mut = round(self.population * self.mutation_ratio)
-        n_cross = self.population - n_mut
+        breed = Breeding.of(self, problem)
         for _ in range(generations):
-            parents = pop[np.argsort(-acc, kind="stable")[:n_par]]
-            par_acc = np.sort(acc)[::-1][:n_par]
-
-            mutants = partial(self._mutants, problem, parents, rng)
-            crosses = partial(self._crosses, parents, rng)
-            kids = np.concatenate(
-                [
-                    self._feasible(problem, mutants(n_mut), mutants, rng, parents),
-                    self._feasible(problem, crosses(n_cross), crosses, rng, parents),
-                ]
-            )
-            kid_acc = self._accuracy(problem, kids, parents, par_acc)
+            best = np.argsort(-acc, kind="stable")[:n_par]
+            parents, par_acc = pop[best], acc[best]
+            offspring = partial(breed, parents, rng)
+            kids = self._feasible(problem, offspring(np.arange(self.children)), offspring, rng, parents)
+            kid_acc = predict(kids)
             archive_g.append(kids), archive_a.append(kid_acc)
             pop = np.concatenate([parents, kids])
             acc = np.concatenate([par_acc, kid_acc])
@@ -85,56 +81,29 @@ class Evolution:
             self._evals,
             time.perf_counter() - start,
             history,
-            {"generations": generations, "accuracy_predictions": self._predicted},
+            {"generations": generations, "accuracy_predictions": predict.predicted},
         )
-
-    def _mutants(self, problem: SearchProblem, parents: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
-        g = mutate(problem.space, parents[rng.integers(len(parents), size=n)], rng, self.mutate_prob)
-        flip = rng.random(n) < self.resolution_mutate_prob
-        g[flip, 0] = problem.sample(int(flip.sum()), rng)[:, 0]
-        return g
-
-    @staticmethod
-    def _crosses(parents: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
-        pick = rng.integers(len(parents), size=(2, n))
-        return crossover(parents[pick[0]], parents[pick[1]], rng)
-
-    def _accuracy(
-        self, problem: SearchProblem, kids: np.ndarray, parents: np.ndarray, par_acc: np.ndarray
-    ) -> np.ndarray:
-        """Predict only children that are new networks: a child equal to a parent (inactive genes
-        ignored) or to an earlier child reuses that accuracy. Converged populations repeat a lot."""
-        both = np.concatenate([parents, kids])
-        _, first, inverse = np.unique(network_keys(problem.space, both), return_index=True, return_inverse=True)
-        acc = np.empty(len(first))
-        known = first < len(parents)
-        acc[known] = par_acc[first[known]]
-        if (~known).any():
-            acc[~known] = problem.accuracy(both[first[~known]])
-            self._predicted += int((~known).sum())
-        return acc[inverse.reshape(-1)[len(parents) :]]
 
     def _feasible(
         self,
         problem: SearchProblem,
         genomes: np.ndarray,
-        regenerate: Callable[[int], np.ndarray],
+        regenerate: Callable[[np.ndarray], np.ndarray],
         rng: np.random.Generator,
         fallback: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Regenerate the rows that break a bound until all meet them (vectorized)."""
-        genomes = problem.fix_resolution(genomes, rng)
-        bad = np.flatnonzero(problem.violation(genomes) > 0)
+        """Regenerate the rows that break a bound until all meet them (vectorized).
+        ``regenerate(rows)`` draws a fresh candidate for each given row index."""
+        bad = np.flatnonzero(~problem.feasible(genomes))
         self._evals += len(genomes)
         for round_ in range(self.max_rounds):
             if not len(bad):
                 return genomes
             # ``tries`` candidates per broken row in one batch; each row keeps its first feasible one.
-            fresh = regenerate(self.tries * len(bad))
+            fresh = regenerate(bad[None, :].repeat(self.tries, axis=0).ravel())
             if round_ >= self.pull_after:
                 fresh = problem.pull_to_anchor(fresh, rng, min(1.0, 0.25 * (round_ - self.pull_after + 1)))
-            fresh = problem.fix_resolution(fresh, rng)
-            ok = (problem.violation(fresh) <= 0).reshape(self.tries, len(bad))
+            ok = problem.feasible(fresh).reshape(self.tries, len(bad))
             self._evals += len(fresh)
             pick = ok.argmax(axis=0)  # first feasible try (0 where none is)
             genomes[bad] = fresh.reshape(self.tries, len(bad), -1)[pick, np.arange(len(bad))]
@@ -151,3 +120,64 @@ class Evolution:
                     "together they seem not to be (the smallest/fastest subnet breaks one of them). Relax a bound."
                 )
         return genomes
+
+
+@dataclass(frozen=True)
+class Breeding:
+    """How each child slot of a generation is bred, all slots in one batch.
+
+    Slot ``i`` is a mutant if ``mutant[i]``, else a crossover. One uniform ``u`` per gene and
+    parents ``a``, ``b`` drawn at random decide: a mutant keeps ``a``'s gene unless
+    ``u < limit`` (the mutation probability), then takes the choice ``u / limit`` falls on
+    (uniform given ``u < limit``); a crossover takes ``a``'s gene if ``u < 0.5``, else ``b``'s."""
+
+    problem: SearchProblem
+    mutant: np.ndarray  # (children,) bool
+    limit: np.ndarray  # (children, 46)
+    scale: np.ndarray  # 1 / limit, 0 where limit is 0
+
+    @classmethod
+    def of(cls, evo: Evolution, problem: SearchProblem) -> Breeding:
+        mutant = np.arange(evo.children) < round(evo.population * evo.mutation_ratio)
+        limit = np.full((evo.children, GENOME_LEN), 0.5)
+        limit[mutant] = evo.mutate_prob
+        limit[mutant, 0] = evo.resolution_mutate_prob
+        scale = np.divide(1.0, limit, out=np.zeros_like(limit), where=limit > 0)
+        return cls(problem, mutant, limit, scale)
+
+    def __call__(self, parents: np.ndarray, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
+        """One child for each slot in ``rows`` (slots may repeat)."""
+        n = len(rows)
+        draw = rng.random(n * (GENOME_LEN + 2))  # a uniform per gene, then two per child for its parents
+        u = draw[: n * GENOME_LEN].reshape(n, GENOME_LEN)
+        pick = (draw[n * GENOME_LEN :] * len(parents)).astype(np.intp).reshape(n, 2)
+        take = u < self.limit[rows]
+        is_mut = self.mutant[rows, None]
+        child = np.where(take ^ is_mut, parents[pick[:, 0]], parents[pick[:, 1]])
+        return np.where(take & is_mut, self.problem.genes(u * self.scale[rows]), child)
+
+
+class PredictionCache:
+    """``accuracy`` memoized per distinct network (:func:`network_keys`) for one search.
+
+    A call predicts, in one batch, only the networks not seen before (each once, however often
+    it repeats in the batch); the rest are dictionary look-ups. Converged populations repeat
+    parents and earlier children a lot, so this skips over half of the predictions."""
+
+    def __init__(self, space: SearchSpace, accuracy: Metric) -> None:
+        self.space, self.accuracy = space, accuracy
+        self.known: dict[bytes, float] = {}
+        self.predicted = 0
+
+    def __call__(self, genomes: np.ndarray) -> np.ndarray:
+        keys = network_keys(self.space, genomes).tolist()
+        acc = np.fromiter(map(self.known.get, keys, repeat(np.nan)), np.float64, len(keys))
+        miss = np.flatnonzero(np.isnan(acc))
+        if len(miss):
+            miss_keys = list(map(keys.__getitem__, miss))
+            first = dict(zip(reversed(miss_keys), reversed(miss.tolist())))  # key -> its first row
+            rows = np.fromiter(first.values(), np.intp, len(first))
+            self.known.update(zip(first, np.asarray(self.accuracy(genomes[rows]), np.float64).tolist()))
+            acc[miss] = np.fromiter(map(self.known.__getitem__, miss_keys), np.float64, len(miss))
+            self.predicted += len(rows)
+        return acc

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted; long jobs resume where they stopped (run the same command again).")
         return 130
-    except Exception as e:  # noqa: BLE001 - last-resort handler for internal errors
+    except Exception as e:
         if os.environ.get("OFA_EDGE_DEBUG"):
             raise
         err.print(

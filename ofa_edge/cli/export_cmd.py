@@ -11,9 +11,9 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, err, note, out, warn
 from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.errors import UserError
 from ofa_edge.export import ExportRequest, export_bundle, get_format
 from ofa_edge.export.formats import FORMATS, check_flags
-from ofa_edge.errors import UserError
 from ofa_edge.export.inputs import resolve_inputs, slim_inputs
 from ofa_edge.latency.estimate import estimated_warning
 from ofa_edge.paths import work_dir

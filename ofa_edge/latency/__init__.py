@@ -5,4 +5,4 @@ from ofa_edge.latency.estimate import estimated_warning
 from ofa_edge.latency.profiler import table_path
 from ofa_edge.latency.table import LatencyTable
 
-__all__ = ["Device", "LatencyTable", "known_devices", "load_device", "table_path", "estimated_warning"]
+__all__ = ["Device", "LatencyTable", "estimated_warning", "known_devices", "load_device", "table_path"]

@@ -41,7 +41,7 @@ def fit_correction(lut_ms: np.ndarray, n_blocks: np.ndarray, measured_ms: np.nda
         "scale": float(scale),
         "per_block": float(per_block),
         "offset": float(offset),
-        "fitted_on": int(len(m)),
+        "fitted_on": len(m),
         "fit_mape_pct": float(100 * np.mean(np.abs(fitted - m) / m)),
     }
 

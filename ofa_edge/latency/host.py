@@ -13,14 +13,14 @@ from pathlib import Path
 def cpu_model() -> str:
     """CPU model name from /proc/cpuinfo, else lscpu, else the platform string."""
     try:
-        m = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        m = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
         if m:
             return m.group(1).strip()
     except OSError:
         pass
     try:
         text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
-        m = re.search(r"^Model name:\s*(.+)$", text, re.M)
+        m = re.search(r"^Model name:\s*(.+)$", text, re.MULTILINE)
         if m:
             return m.group(1).strip()
     except (OSError, subprocess.SubprocessError):

@@ -29,7 +29,7 @@ def prediction_metrics(predicted: np.ndarray, measured: np.ndarray, tolerance: f
     rel = (p - m) / m
     tau = kendalltau(p, m).statistic if len(p) > 1 else float("nan")
     return {
-        "n": int(len(m)),
+        "n": len(m),
         "within_10pct": float(np.mean(np.abs(rel) <= tolerance + 1e-12)),
         "mape_pct": float(100 * np.mean(np.abs(rel))),
         "bias_pct": float(100 * np.mean(rel)),

@@ -25,6 +25,6 @@ def measure_on_device(cfg: SubnetConfig, num_classes: int, device: str) -> dict:
         "median_ms": stats["median"],
         "mean_ms": stats["mean"],
         "std_ms": stats["std"],
-        "runs": int(len(samples)),
+        "runs": len(samples),
         "backend": f"{backend.name} {backend.version()} ({backend.clock_name} clock)",
     }

@@ -51,3 +51,18 @@ def test_thread_cpu_clock_tracks_work_not_waiting():
     small, s_shape = build_for_key("mb-i4x4x160-o160-m480-k3-s1-se1-hswish-id1")
     big, b_shape = build_for_key("mb-i32x32x24-o24-m144-k7-s1-se0-relu-id1")
     assert np.median(b.measure(big, (1, *b_shape), 2, 9)) > 3 * np.median(b.measure(small, (1, *s_shape), 2, 9))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graph_timers_outlive_other_graphs_and_their_modules():
+    """Timers prepared together stay valid when other graphs are destroyed and the caller
+    drops its modules (the e2e validation keeps 20 alive; it once hit an illegal address)."""
+    backend = TorchBackend("cuda", cuda_graphs=True, precision="fp16")
+    timers = [
+        backend.prepare(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 10)), (1, 3, 4, 4))
+        for _ in range(4)
+    ]
+    del timers[0]  # destroys one graph captured on the backend
+    for timer in timers:
+        assert np.all(timer(1, 3) > 0)
+    torch.cuda.synchronize()

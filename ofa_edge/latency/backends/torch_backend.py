@@ -55,19 +55,35 @@ class TorchBackend(Backend):
 
             return cpu_timer
         with torch.inference_mode():
-            call = lambda: model(x)  # noqa: E731
+            call = lambda: model(x)
             if self.cuda_graphs:
-                side = torch.cuda.Stream()
-                side.wait_stream(torch.cuda.current_stream())
-                with torch.cuda.stream(side):  # warm up (cuDNN algorithm choice) off the capture stream
-                    for _ in range(3):
-                        model(x)
-                torch.cuda.current_stream().wait_stream(side)
-                graph = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(graph):
-                    model(x)
-                call = graph.replay
+                call = _capture(model, x)
         return lambda warmup, repeats: _time_cuda(call, warmup, repeats)
+
+
+def _capture(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+    """A CUDA graph of ``model(x)``; the returned replay keeps everything the graph points at alive.
+
+    The graph bakes in the addresses of the weights and the input, so they live as long as the
+    replay does. Each graph gets its own capture stream: PyTorch keys cuBLAS workspaces by the
+    capture stream and frees them when any graph of that stream is destroyed, which left other
+    live graphs replaying into freed memory (cudaErrorIllegalAddress, pytorch/pytorch#193402).
+    """
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):  # warm up (cuDNN algorithm choice) before the capture
+        for _ in range(3):
+            model(x)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, stream=stream):
+        model(x)
+    keep = (model, x, stream, graph)
+
+    def replay() -> None:
+        keep[3].replay()
+
+    return replay
 
 
 def _time_cuda(call: Callable[[], object], warmup: int, repeats: int) -> np.ndarray:

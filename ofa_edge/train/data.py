@@ -185,6 +185,8 @@ class DeviceLoader:
         self.batch_size, self.device, self.mean, self.std = batch_size, device, mean, std
         self.seed, self.rank, self.world = seed, rank, world
         self.steps_per_epoch = n // (batch_size * world)  # the last partial batch is dropped
+        self._shard_src: torch.Tensor | None = None
+        self._shard_dev: torch.Tensor | None = None
 
     def order(self, epoch: int) -> torch.Tensor:
         """The global sample order of ``epoch`` (all processes see the same one)."""
@@ -197,7 +199,9 @@ class DeviceLoader:
 
     def batch(self, epoch: int, step: int, shard: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(normalised augmented images, labels, dataset indices) of one step."""
-        idx = shard[step * self.batch_size : (step + 1) * self.batch_size].to(self.device)
+        if self._shard_src is not shard:  # one host-to-device copy per epoch, not one (a sync) per step
+            self._shard_src, self._shard_dev = shard, shard.to(self.device)
+        idx = self._shard_dev[step * self.batch_size : (step + 1) * self.batch_size]
         g = torch.Generator(device=self.device).manual_seed(
             (self.seed * 7_919 + epoch * 100_003 + step) * self.world + self.rank
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, out
@@ -25,7 +26,7 @@ def _table_status(path) -> str:
         return "unreadable"
     if not (t.complete and not t.missing_keys()):
         return "partial"
-    return str(t.provenance.get("kind", "measured")) + ("+corrected" if t.correction else "")
+    return str(t.provenance.get("kind", "measured")) + (" + corrected" if t.correction else "")
 
 
 def device_summary(name: str) -> dict[str, Any]:
@@ -51,16 +52,18 @@ def devices(
     rows = [device_summary(name)] if name else [device_summary(n) for n in known_devices()]
 
     def render() -> None:
-        t = Table(title=f"ofa-edge devices ({devices_dir()})")
-        for col in ("device", "backend", "prec", "res", "TFLOP/s", "GB/s", "table", "backend here"):
-            t.add_column(col, no_wrap=col in ("device", "backend"))
+        t = Table(title=f"ofa-edge devices ({devices_dir()})", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        t.add_column("device", no_wrap=True)
+        t.add_column("runtime", min_width=19)  # wraps between backend, precision and threads
+        for col in ("TFLOP/s", "GB/s"):
+            t.add_column(col, no_wrap=True, justify="right")
+        t.add_column("table")
+        t.add_column("here", no_wrap=True)
         for r in rows:
             ds = r["datasheet"]
             t.add_row(
                 r["name"],
-                f"{r['backend']} x{r['threads']}",
-                r["precision"],
-                ",".join(map(str, r["resolutions"])),
+                f"{r['backend']} {r['precision']} x{r['threads']}",
                 f"{ds['peak_flops'] / 1e12:.3g}",
                 f"{ds['memory_bandwidth'] / 1e9:.0f}",
                 r["table_status"],

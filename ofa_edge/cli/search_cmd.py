@@ -114,28 +114,40 @@ def search(
 
 
 def _render(r: dict[str, Any]) -> None:
-    devices = list(r["devices"])
-    t = Table(
-        title=f"top {len(r['top_k'])} subnets ({r['search']['algorithm']}, {r['search']['evaluations']} evaluations)"
-    )
-    t.add_column("#")
-    t.add_column(r["accuracy_name"])
-    for d in devices:
-        budget = r["devices"][d]["budget_ms"]
-        t.add_column(f"{d} ms" + (f" (≤{budget:g})" if budget else ""))
-    t.add_column("MACs")
-    t.add_column("params")
-    t.add_column("subnet")
-    for row in r["top_k"]:
+    devices, top = list(r["devices"]), r["top_k"]
+    inline = len(devices) == 1  # several devices get their own latency table (rows = devices)
+    budgets = [f"{d} ≤ {r['devices'][d]['budget_ms']:g} ms" for d in devices if r["devices"][d]["budget_ms"]]
+    title = f"top {len(top)} subnets ({r['search']['algorithm']}, {r['search']['evaluations']} evaluations"
+    t = Table(title=title + "".join(f"; {b}" for b in budgets) + ")")
+    t.add_column("#", no_wrap=True)
+    t.add_column(r["accuracy_name"], justify="right")  # a long name wraps; its numbers are short
+    if inline:
+        for d in devices:
+            t.add_column(f"{d} ms", no_wrap=True, justify="right")
+    t.add_column("MACs", no_wrap=True, justify="right")
+    t.add_column("params", no_wrap=True, justify="right")
+    t.add_column("subnet", no_wrap=True)
+    for row in top:
         t.add_row(
             str(row["rank"]),
             f"{row['accuracy']:.2f}",
-            *(f"{row['latency_ms'][d]:.3f}" for d in devices),
+            *((f"{row['latency_ms'][d]:.3f}" for d in devices) if inline else ()),
             f"{row['macs'] / 1e6:.1f}M",
             f"{row['params'] / 1e6:.2f}M",
-            row["describe"],
+            _short(row["describe"]),
         )
     out.print(t)
+    if not inline:
+        lt = Table(title="predicted latency (ms) of the top subnets")
+        lt.add_column("device", no_wrap=True)
+        lt.add_column("budget", no_wrap=True, justify="right")
+        for row in top:
+            lt.add_column(f"#{row['rank']}", no_wrap=True, justify="right")
+        for d in devices:
+            budget = r["devices"][d]["budget_ms"]
+            lt.add_row(d, f"{budget:g}" if budget else "-", *(f"{row['latency_ms'][d]:.3f}" for row in top))
+        out.print(lt)
+    out.print(f"chosen: {r['describe']}")
     for d, info in r["devices"].items():
         line = f"[bold]{d}[/bold]: predicted {info['predicted_ms']:.3f} ms"
         if "measured" in info:
@@ -151,3 +163,9 @@ def _render(r: dict[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("search")(search)
+
+
+def _short(describe: str) -> str:
+    """``r28 d4,3,4,4,3`` from a subnet description (resolution, then blocks per stage)."""
+    res, *stages = describe.split(" ", 1)[0:1] + describe.split(" ", 1)[1].split(" | ")
+    return f"{res} d" + ",".join(str(len(st.split(","))) for st in stages)

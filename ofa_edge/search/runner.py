@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
@@ -179,7 +180,7 @@ def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
         info = prep.accuracy_info  # measure exactly as the predictor's training data was measured
         result, rounds = refine(
             problem,
-            lambda: algo.search(problem, budget, np.random.default_rng(opts.seed)),
+            lambda: _run(algo, problem, budget, opts.seed),
             prep.supernet,
             opts.data or str(DEFAULT_ROOT),
             int(info["n_subnets"]),
@@ -189,11 +190,19 @@ def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
         )
         prep.accuracy_info["refinement"] = rounds
     else:
-        result = algo.search(problem, budget, np.random.default_rng(opts.seed))
+        result = _run(algo, problem, budget, opts.seed)
     best = result.best_index()
     if best is None:
         raise UserError("the search found no subnet meeting every bound; raise the budget(s) or the number of trials.")
     return _report(opts, prep, result, note)
+
+
+def _run(algo: Any, problem: SearchProblem, budget: int, seed: int) -> SearchResult:
+    """``algo.search`` with numpy's BLAS on one thread. The predictor's matrices are one
+    generation's children: a second BLAS thread gains little on an idle machine and, when any
+    other process holds a core, its spin-waiting slowed the search 10-25x (measured)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return algo.search(problem, budget, np.random.default_rng(seed))
 
 
 def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from ofa_edge.latency.profiler import table_path
 from ofa_edge.latency.ssh import profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import validation_report, write_reports
-from ofa_edge.space import SearchSpace
+from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space.genome import encode
 
 CALIBRATE_SEED_OFFSET = 1_000_003  # calibration and validation subnets never coincide
@@ -240,7 +240,8 @@ def profile(
     if calibrate:
         g = encode(sp, cal_cfgs)
         cal_ms = np.array([measured[c.to_json()] for c in cal_cfgs])
-        table.correction = fit_correction(table.predict_lut(g), active_block_count(sp, g), cal_ms)
+        params_m = CostModel(sp, table.num_classes).params(g) / 1e6
+        table.correction = fit_correction(table.predict_lut(g), active_block_count(sp, g), params_m, cal_ms)
         table.save(path)
     result["correction"] = table.correction
     if validate:

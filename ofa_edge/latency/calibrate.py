@@ -2,12 +2,15 @@
 
 Blocks timed alone miss what a whole network adds or saves: cold caches between layers,
 the runtime's per-call and per-node overhead, fusions across block boundaries. The model is
-linear in the LUT sum and the number of active blocks,
+linear in the LUT sum, the number of active blocks and the network's weights (millions of
+parameters: a block timed alone finds its weights in cache, inside a whole network they have
+been evicted by the others'),
 
-    e2e ≈ scale · lut + per_block · n_blocks + offset,
+    e2e ≈ scale · lut + per_block · n_blocks + per_mparam · params_M + offset,
 
 fitted by least squares on *relative* error over N random subnets timed end to end. It stays
-free at prediction time: it folds into the table's per-block arrays (:func:`fold_correction`).
+free at prediction time: blocks and parameters are sums over active blocks, so the whole
+correction folds into the table's per-block arrays (:func:`fold_correction`).
 """
 
 from __future__ import annotations
@@ -28,18 +31,22 @@ def active_block_count(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
     return np.asarray(space.depths, dtype=np.float64)[genomes[:, DEPTH]].sum(axis=1)
 
 
-def fit_correction(lut_ms: np.ndarray, n_blocks: np.ndarray, measured_ms: np.ndarray) -> dict[str, Any]:
-    """Least-squares fit of ``measured ≈ scale·lut + per_block·n_blocks + offset`` in relative error."""
-    lut, nb, m = (np.asarray(a, dtype=np.float64) for a in (lut_ms, n_blocks, measured_ms))
+def fit_correction(
+    lut_ms: np.ndarray, n_blocks: np.ndarray, params_m: np.ndarray, measured_ms: np.ndarray
+) -> dict[str, Any]:
+    """Least-squares fit of ``measured ≈ scale·lut + per_block·n_blocks + per_mparam·params_M + offset``
+    in relative error."""
+    lut, nb, pm, m = (np.asarray(a, dtype=np.float64) for a in (lut_ms, n_blocks, params_m, measured_ms))
     if len(m) < MIN_SAMPLES:
         raise UserError(f"--calibrate needs at least {MIN_SAMPLES} subnets to fit a correction, got {len(m)}.")
-    features = np.stack([lut, nb, np.ones_like(lut)], axis=1) / m[:, None]
-    (scale, per_block, offset), *_ = np.linalg.lstsq(features, np.ones_like(m), rcond=None)
-    fitted = scale * lut + per_block * nb + offset
+    features = np.stack([lut, nb, pm, np.ones_like(lut)], axis=1)
+    (scale, per_block, per_mparam, offset), *_ = np.linalg.lstsq(features / m[:, None], np.ones_like(m), rcond=None)
+    fitted = features @ np.array([scale, per_block, per_mparam, offset])
     return {
-        "kind": "linear-lut-blocks",
+        "kind": "linear-lut-blocks-params",
         "scale": float(scale),
         "per_block": float(per_block),
+        "per_mparam": float(per_mparam),
         "offset": float(offset),
         "fitted_on": len(m),
         "fit_mape_pct": float(100 * np.mean(np.abs(fitted - m) / m)),
@@ -47,10 +54,16 @@ def fit_correction(lut_ms: np.ndarray, n_blocks: np.ndarray, measured_ms: np.nda
 
 
 def fold_correction(
-    correction: dict[str, Any], per_block: np.ndarray, fixed: np.ndarray
+    correction: dict[str, Any],
+    per_block: np.ndarray,
+    fixed: np.ndarray,
+    block_params: np.ndarray,
+    fixed_params: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fold the linear correction into the table's arrays, so the corrected prediction is the
-    same single gather-and-sum as the LUT sum: each active block costs ``scale·t + per_block``
-    and the fixed part ``scale·t + offset``. Corrections without ``per_block`` are affine maps."""
-    scale = float(correction["scale"])
-    return scale * per_block + float(correction.get("per_block", 0.0)), scale * fixed + float(correction["offset"])
+    same single gather-and-sum as the LUT sum: each active block costs
+    ``scale·t + per_block + per_mparam·params_M`` and the fixed part ``scale·t + per_mparam·params_M
+    + offset``. Older corrections lack ``per_mparam`` (or ``per_block``: affine maps); those terms are 0."""
+    scale, per_mparam = float(correction["scale"]), float(correction.get("per_mparam", 0.0))
+    blocks = scale * per_block + float(correction.get("per_block", 0.0)) + per_mparam * block_params / 1e6
+    return blocks, scale * fixed + float(correction["offset"]) + per_mparam * fixed_params / 1e6

@@ -15,6 +15,7 @@ from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.keys import fixed_keys, required_keys
 from ofa_edge.space.config import SubnetConfig
+from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import block_sum, encode
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
@@ -144,8 +145,9 @@ class LatencyTable:
             return self.predict_lut(configs)
         genomes = configs if isinstance(configs, np.ndarray) else encode(self.search_space, configs)
         c = self.correction
-        token = (c["scale"], c.get("per_block", 0.0), c["offset"])
+        token = (c["scale"], c.get("per_block", 0.0), c.get("per_mparam", 0.0), c["offset"])
         cached = getattr(self, "_corrected", None)
         if cached is None or cached[0] != token:
-            cached = self._corrected = (token, *fold_correction(c, *self._arrays()))
+            params = CostModel(self.search_space, self.num_classes).param_arrays()
+            cached = self._corrected = (token, *fold_correction(c, *self._arrays(), *params))
         return block_sum(self.search_space, genomes, cached[1], cached[2])

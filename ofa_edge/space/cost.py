@@ -48,3 +48,8 @@ class CostModel:
     def params(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Learnable parameters, one per config (equals the extracted module's count)."""
         return block_sum(self.space, self._genomes(configs), self._block_params, self._fixed_params)
+
+    def param_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-block parameter counts ``(resolutions, blocks, kernels, expands)`` and the fixed
+        layers' count per resolution: the arrays :meth:`params` sums over active blocks."""
+        return self._block_params, self._fixed_params

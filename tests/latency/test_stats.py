@@ -25,8 +25,8 @@ def test_prediction_metrics():
 
 def test_correction_recovers_a_linear_relation():
     rng = np.random.default_rng(0)
-    lut, blocks = rng.uniform(1, 5, 50), rng.integers(10, 21, 50).astype(float)
-    measured = 1.3 * lut + 0.05 * blocks + 0.2
-    c = fit_correction(lut, blocks, measured)
-    assert np.allclose([c["scale"], c["per_block"], c["offset"]], [1.3, 0.05, 0.2], atol=1e-6)
+    lut, blocks, params = rng.uniform(1, 5, 50), rng.integers(10, 21, 50).astype(float), rng.uniform(2, 6.5, 50)
+    measured = 1.3 * lut + 0.05 * blocks + 0.11 * params + 0.2
+    c = fit_correction(lut, blocks, params, measured)
+    assert np.allclose([c["scale"], c["per_block"], c["per_mparam"], c["offset"]], [1.3, 0.05, 0.11, 0.2], atol=1e-6)
     assert c["fit_mape_pct"] < 1e-6

@@ -11,7 +11,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.calibrate import active_block_count
 from ofa_edge.latency.e2e import random_subnets
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.space import SearchSpace
+from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space.genome import encode
 
 
@@ -69,6 +69,10 @@ def test_correction_is_applied_per_config_and_vectorized(small_table):
     blocks = np.array([sum(c.depth) for c in cfgs])
     assert np.allclose(small_table.predict(cfgs), 1.1 * lut + 0.02 * blocks + 0.3)
     assert np.array_equal(active_block_count(space, g), blocks)
+    # the weights term folds in exactly: per_mparam ms per million parameters of the whole subnet
+    small_table.correction |= {"per_mparam": 0.07}
+    params_m = CostModel(space, 10).params(cfgs[:5]) / 1e6  # equals the extracted modules' counts (tests/space)
+    assert np.allclose(small_table.predict(cfgs[:5]), 1.1 * lut[:5] + 0.02 * blocks[:5] + 0.07 * params_m + 0.3)
     # the correction can change after a first prediction; an affine one without per_block works too
     small_table.correction = {"scale": 2.0, "offset": 1.0}
     assert np.allclose(small_table.predict(g), 2 * lut + 1)

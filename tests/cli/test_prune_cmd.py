@@ -97,3 +97,18 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     assert manifest["pruned_from"] == str(out / "slim.json") and manifest["params"] == r["after"]["params"]
     assert manifest["verification"][0]["max_abs_diff"] <= 1e-4
     assert (bundle / "model.onnx").is_file() and (bundle / "README.md").is_file()
+
+
+def test_unknown_device_exits_2_before_training(cli, tiny_setup) -> None:
+    code, _, err = cli(
+        "prune",
+        "--subnet",
+        str(tiny_setup / "subnet.json"),
+        "--target-sparsity",
+        "0.5",
+        "--supernet",
+        str(tiny_setup / "supernet.safetensors"),
+        "--device",
+        "x86-cpux",
+    )
+    assert code == 2 and "unknown device 'x86-cpux'" in err and "x86-cpu" in err

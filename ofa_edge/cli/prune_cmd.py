@@ -118,6 +118,13 @@ def prune(
             f"reached group sparsity {result['group_sparsity']:.3f} < target {target_sparsity}; "
             "raise --lam (hspg) or --epochs."
         )
+    lat = result["device_latency"]
+    if lat and lat["unaligned_depthwise"]:
+        warn(
+            f"{lat['unaligned_depthwise']} depthwise layers of the pruned net have channel counts that are not "
+            "multiples of 4; ONNX Runtime's CPU kernel runs those ~7x slower (measured on x86), which the "
+            "predicted latency does not include."
+        )
     emit(result, as_json, lambda: _render(result))
 
 

@@ -1,17 +1,18 @@
 """Predicted latency of a pruned (slim) OFA subnet on any device with a latency table.
 
-No table entry holds pruned channel widths, so each part of the slim network (stem, every
-active block, head, classifier) starts from the table entry of the same part at its unpruned
-widths and is scaled by a per-layer model of the device: the roofline of
-:mod:`ofa_edge.latency.estimate` (``max(FLOPs / (peak·η_kind), bytes / bandwidth) + overhead``
-per layer). For an estimated table that is the very model which wrote the table; for a
-measured table its efficiencies and overhead are fitted on the table's own entries with the
-device's datasheet. A part keeps its measured latency times ``model(slim) / model(unpruned)``,
-and the change of the table's LUT sum passes through the table's end-to-end correction, so a
-network with nothing pruned gets exactly the table's prediction.
+No table entry holds pruned channel widths. The table's own prediction for the unpruned
+subnet (LUT sum plus its end-to-end correction) is scaled by ``model(slim) / model(unpruned)``
+where ``model`` is a per-layer cost model of the device fitted on the table's entries:
+``ms ≈ Σ_layers a_kind · MACs + b · elements moved`` (kinds dense / depthwise / elementwise,
+layers from :func:`ofa_edge.latency.estimate.key_layers`), non-negative least squares in
+relative error. It has no fixed per-layer or per-block cost on purpose: across the OFA grid
+such terms are confounded with width, and fitted ones kept most of the latency of narrow
+pruned networks that, measured, had shed it (docs/benchmarks.md, OTO pruning). A network
+with nothing pruned gets exactly the table's prediction; fewer channels never predict more.
 
-Approximation: the SE bottleneck width is modelled as ``mid/4`` (the key's convention), not
-the pruned SE width; the SE layers are a few µs of a block.
+Not modelled: ONNX Runtime's CPU depthwise kernel is ~7x slower for channel counts that are
+not multiples of 4 (:func:`unaligned_depthwise` counts such layers; OFA widths never are).
+Approximation: the SE bottleneck width is modelled as ``mid/4`` (the key's convention).
 """
 
 from __future__ import annotations
@@ -20,65 +21,56 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import nnls
 from torch import nn
 
 from ofa_edge.errors import UserError
-from ofa_edge.latency.devices import load_device
-from ofa_edge.latency.estimate import BYTES, KINDS, fit_model, roofline_ms
+from ofa_edge.latency.estimate import KINDS, key_layers
 from ofa_edge.latency.keys import fixed_keys
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import BlockShape
 from ofa_edge.supernet.layers import MBConv, SubnetModel
 
+DW_ALIGN = 4
+
+
+def _features(keys: list[str]) -> np.ndarray:
+    """``(len(keys), 4)``: MACs of dense, depthwise and elementwise layers, elements moved."""
+    out = np.zeros((len(keys), len(KINDS) + 1))
+    for i, key in enumerate(keys):
+        for kind, macs, elems in key_layers(key):
+            out[i, KINDS.index(kind)] += macs
+            out[i, -1] += elems
+    return out
+
 
 @dataclass(frozen=True)
 class WidthModel:
-    """The per-layer roofline that scales a table entry to other channel widths."""
+    """Per-layer cost model of one device: ms per MAC of each kind and per element moved."""
 
-    peak_flops: float
-    bandwidth: float
-    bytes_per: int
-    efficiency: tuple[float, float, float]  # dense, depthwise, elementwise
-    overhead_us: float
-    source: str
+    coef: tuple[float, ...]
+    fit_mape_pct: float
+    entries: int
 
     def ms(self, keys: list[str]) -> np.ndarray:
         """Modelled latency (ms) of each key."""
-        eff = np.asarray(self.efficiency)
-        return roofline_ms(keys, self.peak_flops, self.bandwidth, self.bytes_per, eff, self.overhead_us)
+        return _features(keys) @ np.asarray(self.coef)
+
+    def describe(self) -> str:
+        return (
+            f"MACs/bytes model fitted on the table's {self.entries} entries (per-entry MAPE {self.fit_mape_pct:.0f}%)"
+        )
 
 
 def width_model(table: LatencyTable) -> WidthModel:
-    """The roofline of ``table``'s device: the estimator's own for an estimated table, else
-    fitted on the table's entries with the datasheet of ``devices/<device>.yaml``."""
-    prov = table.provenance
-    if table.estimated:
-        ds, fit = prov["datasheet"], prov["fit"]
-        return WidthModel(
-            float(ds["peak_flops"]),
-            float(ds["memory_bandwidth"]),
-            BYTES[prov.get("precision", "fp32")],
-            tuple(float(fit["efficiency"][k]) for k in KINDS),
-            float(prov["layer_overhead_us"]),
-            "roofline of the estimated table",
-        )
-    try:
-        dev = load_device(table.device)
-    except UserError as e:
-        raise UserError(
-            f"cannot scale table entries of '{table.device}' to pruned widths: its datasheet is needed ({e})"
-        ) from None
-    fit = fit_model(table, dev.datasheet.peak_flops, dev.datasheet.memory_bandwidth, BYTES[dev.precision])
-    return WidthModel(
-        dev.datasheet.peak_flops,
-        dev.datasheet.memory_bandwidth,
-        BYTES[dev.precision],
-        tuple(fit["efficiency"][k] for k in KINDS),
-        fit["layer_overhead_us"],
-        f"roofline fitted on the table's {len(table.entries)} entries "
-        f"(per-entry MAPE {fit['reference_key_mape_pct']:.1f}%)",
-    )
+    """Fit :class:`WidthModel` to ``table``'s entries (non-negative, relative error)."""
+    keys = list(table.entries)
+    y = np.array([table.entries[k]["median"] for k in keys])
+    x = _features(keys)
+    coef, _ = nnls(x / y[:, None], np.ones_like(y))
+    mape = float(100 * np.mean(np.abs(x @ coef - y) / y))
+    return WidthModel(tuple(float(c) for c in coef), mape, len(keys))
 
 
 def _block_key(shape: BlockShape, block: MBConv) -> str:
@@ -119,6 +111,20 @@ def slim_keys(model: SubnetModel, cfg: SubnetConfig) -> list[tuple[str, str]]:
     return pairs
 
 
+def unaligned_depthwise(model: nn.Module) -> int:
+    """Depthwise convolutions whose channel count is not a multiple of :data:`DW_ALIGN`.
+
+    ONNX Runtime's CPU kernels have a fast depthwise path only for multiples of 4 channels;
+    measured here, a 5x5 depthwise conv at 16x16 takes 0.29 ms with 95 or 94 channels and
+    0.04 ms with 96 or 92. No table entry (OFA widths are multiples of 8) shows this, so the
+    prediction assumes the fast path and these layers are counted instead."""
+    return sum(
+        1
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels and m.in_channels % DW_ALIGN
+    )
+
+
 def coverage_gap(table: LatencyTable, cfg: SubnetConfig) -> str | None:
     """Why ``table`` cannot predict ``cfg``'s subnet, or ``None`` when it covers it."""
     if table.space == cfg.space and cfg.resolution in table.resolutions:
@@ -138,16 +144,14 @@ def predict_slim_latency(
         raise UserError(f"{gap}; profile that device for it.")
     wm = wm or width_model(table)
     pairs = slim_keys(model, cfg)
-    full, pruned = (wm.ms([p[i] for p in pairs]) for i in (0, 1))
-    lut = np.array([table.entries[k]["median"] for k, _ in pairs])
-    scale = float(table.correction["scale"]) if table.correction else 1.0
+    full, pruned = (float(wm.ms([p[i] for p in pairs]).sum()) for i in (0, 1))
     subnet_ms = float(table.predict([cfg])[0])
-    saved = float(np.sum(lut * (1.0 - pruned / full)))  # exactly 0.0 when no width changed
     return {
         "device": table.device,
         "estimated_table": table.estimated,
         "subnet_ms": subnet_ms,
-        "pruned_ms": subnet_ms - scale * saved,
-        "parts_scaled": int(np.sum(pruned != full)),
-        "width_model": wm.source,
+        "pruned_ms": subnet_ms * (pruned / full),  # exactly subnet_ms when no width changed
+        "parts_narrowed": sum(a != b for a, b in pairs),
+        "unaligned_depthwise": unaligned_depthwise(model),
+        "width_model": wm.describe(),
     }

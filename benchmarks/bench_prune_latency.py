@@ -5,8 +5,10 @@ Several subnets are slimmed at several group sparsities with nested random zero 
 predicted from the x86-cpu table (:func:`ofa_edge.prune.predict.predict_slim_latency`) and
 timed with that device's own backend (ONNX Runtime CPU, 1 thread, thread-CPU clock), in
 interleaved rounds. A naive baseline scales the table's subnet prediction by the MACs ratio.
+``--align 4`` keeps a multiple of 4 channels in every channel space (ONNX Runtime's fast
+depthwise path); the default random masks leave unaligned widths.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/bench_prune_latency.py
+    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/bench_prune_latency.py --rounds 5 [--align 4] [--seed 1]
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ def main() -> None:
     ap.add_argument("--align", type=int, default=0, help="Keep a multiple of N channels per space (0: random).")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_prune_latency.json"))
     a = ap.parse_args()
+    if 0.0 not in a.sparsities:
+        ap.error("--sparsities must include 0 (the unpruned reference of every subnet)")
     torch.manual_seed(a.seed)
     space = SearchSpace.get("mbv3-w1.0-cifar")
     table = LatencyTable.load(latency_tables_dir() / f"{DEVICE}.json")
@@ -115,6 +119,10 @@ def main() -> None:
     for row in rows:
         row["measured_ms"] = float(np.median(row["measured"]))
         row["measured_min_ms"] = float(np.min(row["measured"]))
+    for row in rows:  # the width model alone: predicted vs measured ratio to the same subnet unpruned
+        base = next(b for b in rows if b["subnet"] == row["subnet"] and b["sparsity"] == 0)
+        row["predicted_ratio"] = row["predicted_ms"] / base["predicted_ms"]
+        row["measured_ratio"] = row["measured_ms"] / base["measured_ms"]
     summary = {}
     for name, sel in (("unpruned", lambda s: s == 0), ("pruned", lambda s: s > 0)):
         rs = [r for r in rows if sel(r["sparsity"])]
@@ -123,6 +131,10 @@ def main() -> None:
             "predictor": prediction_metrics(np.array([r["predicted_ms"] for r in rs]), m),
             "macs_scaled_baseline": prediction_metrics(np.array([r["macs_scaled_ms"] for r in rs]), m),
         }
+    pruned = [r for r in rows if r["sparsity"] > 0]
+    summary["pruned"]["ratio_to_unpruned"] = prediction_metrics(
+        np.array([r["predicted_ratio"] for r in pruned]), np.array([r["measured_ratio"] for r in pruned])
+    )
     doc = {
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version()},
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

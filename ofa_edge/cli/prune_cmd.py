@@ -179,7 +179,7 @@ def _render(r: dict[str, Any]) -> None:
 def _latency_table_view(d: dict[str, Any]) -> Table:
     """Predicted (and, on this machine, measured) latency of the unpruned and pruned nets."""
     kind = "estimated" if d["estimated_table"] else "measured"
-    t = Table(title=f"latency on {d['device']} (batch 1; {kind} table; pruned widths: {d['width_model']})")
+    t = Table(title=f"latency on {d['device']} (batch 1, {kind} table)", caption=f"pruned widths: {d['width_model']}")
     measured = "pruned_measured_ms" in d
     for col in ("", "predicted", *(("measured here", "error") if measured else ())):
         t.add_column(col)

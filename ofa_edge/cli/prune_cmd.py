@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError
+from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import pretrained_dir, work_dir
 
 
@@ -39,6 +40,10 @@ def prune(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Output folder; default ofa-edge-runs/prune/<subnet>-<method>.")
     ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="Device whose latency table predicts the pruned net's latency (default x86-cpu)."),
+    ] = None,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -59,6 +64,7 @@ def prune(
                 "supernet checkpoint (train one with `ofa-edge train`)."
             )
         note(f"supernet: embedded default {ckpt}")
+    table = _latency_table(device, subnet)
     from ofa_edge.data import DEFAULT_ROOT
     from ofa_edge.prune.pipeline import prune_subnet
     from ofa_edge.prune.run import PruneSettings
@@ -102,6 +108,7 @@ def prune(
             settings,
             limit_train or None,
             limit_test or None,
+            table,
             log=note,
             on_step=on_step,
         )
@@ -111,7 +118,38 @@ def prune(
             f"reached group sparsity {result['group_sparsity']:.3f} < target {target_sparsity}; "
             "raise --lam (hspg) or --epochs."
         )
+    lat = result["device_latency"]
+    if lat and lat["unaligned_depthwise"]:
+        warn(
+            f"{lat['unaligned_depthwise']} depthwise layers of the pruned net have channel counts that are not "
+            "multiples of 4; ONNX Runtime's CPU kernel runs those ~7x slower (measured on x86), which the "
+            "predicted latency does not include."
+        )
     emit(result, as_json, lambda: _render(result))
+
+
+def _latency_table(device: str | None, subnet: Path) -> LatencyTable | None:
+    """The table that predicts latency: ``--device``'s (exit 2 if it has none or does not cover
+    the subnet), else the default device's when it covers the subnet."""
+    from ofa_edge.prune.predict import coverage_gap
+    from ofa_edge.search.constraints import DEFAULT_DEVICE, table_for_device
+    from ofa_edge.space import SubnetConfig
+
+    if device is not None:
+        table, _ = table_for_device(device)
+    else:
+        note(f"device: {DEFAULT_DEVICE} (default; pass --device NAME for another)")
+        try:
+            table, _ = table_for_device(DEFAULT_DEVICE)
+        except UserError as e:
+            warn(f"no latency prediction: {e}")
+            return None
+    if gap := coverage_gap(table, SubnetConfig.load(subnet)):
+        if device is not None:
+            raise UserError(f"{gap}; pass --device with a table for that space and resolution, or profile one.")
+        warn(f"no latency prediction: {gap}.")
+        return None
+    return table
 
 
 def _render(r: dict[str, Any]) -> None:
@@ -133,10 +171,24 @@ def _render(r: dict[str, Any]) -> None:
         f"group sparsity {r['group_sparsity']:.3f} (target {r['target_sparsity']}); "
         f"slim vs group-sparse max |diff| {r['slim_max_abs_diff']:.2e}; ONNX vs torch {r['onnx_max_abs_diff']:.2e}"
     )
-    pred = r["predicted_latency"]
-    if pred["subnet_ms"] is not None:
-        out.print(f"predicted on {pred['device']} for the unpruned subnet: {pred['subnet_ms']:.3f} ms ({pred['note']})")
+    if r["device_latency"]:
+        out.print(_latency_table_view(r["device_latency"]))
     out.print(f"wrote {r['out_dir']}: slim.json, slim.safetensors, model.onnx, result.json")
+
+
+def _latency_table_view(d: dict[str, Any]) -> Table:
+    """Predicted (and, on this machine, measured) latency of the unpruned and pruned nets."""
+    kind = "estimated" if d["estimated_table"] else "measured"
+    t = Table(title=f"latency on {d['device']} (batch 1, {kind} table)", caption=f"pruned widths: {d['width_model']}")
+    measured = "pruned_measured_ms" in d
+    for col in ("", "predicted", *(("measured here", "error") if measured else ())):
+        t.add_column(col)
+    for name, label in (("subnet", "before (unpruned subnet)"), ("pruned", "after (pruned)")):
+        row = [label, f"{d[f'{name}_ms']:.3f} ms"]
+        if measured:
+            row += [f"{d[f'{name}_measured_ms']:.3f} ms", f"{d[f'{name}_error_pct']:+.1f}%"]
+        t.add_row(*row)
+    return t
 
 
 def register(app: typer.Typer) -> None:

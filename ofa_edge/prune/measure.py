@@ -13,6 +13,7 @@ from ofa_edge.export.onnx_export import export_onnx as onnx_export
 from ofa_edge.export.verify import ort_session, run_session
 from ofa_edge.io import atomic_write
 from ofa_edge.latency.backends.base import time_calls
+from ofa_edge.latency.stats import robust_stats
 
 
 @torch.no_grad()
@@ -60,17 +61,21 @@ def verify_onnx(path: str | Path, model: nn.Module, example: torch.Tensor) -> fl
 
 
 def ort_latency(path: str | Path, example: torch.Tensor, runs: int = 100, warmup: int = 10, threads: int = 1) -> dict:
-    """Batch-1 latency on ONNX Runtime's CPU provider: median/mean/std/min/p10 in ms.
+    """Batch-1 latency on ONNX Runtime's CPU provider (ms): the latency package's
+    :func:`~ofa_edge.latency.stats.robust_stats` (median; mean/std after dropping outliers)
+    plus the minimum and 10th percentile of all runs.
 
     On a loaded machine the median includes time the process waited for a core; the
     minimum and 10th percentile are the better estimates of the model's own cost."""
     sess = ort_session(path, threads)
     feed = {sess.get_inputs()[0].name: example[:1].numpy()}
     times = time_calls(lambda: sess.run(None, feed), warmup, runs)
+    stats = robust_stats(times)
     return {
-        "median_ms": float(np.median(times)),
-        "mean_ms": float(times.mean()),
-        "std_ms": float(times.std()),
+        "median_ms": stats["median"],
+        "mean_ms": stats["mean"],
+        "std_ms": stats["std"],
+        "kept_runs": int(stats["count"]),
         "min_ms": float(times.min()),
         "p10_ms": float(np.percentile(times, 10)),
         "runs": runs,

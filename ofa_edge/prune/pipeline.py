@@ -17,38 +17,42 @@ from ofa_edge.data import load_packed
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import latency_tables_dir
 from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency, verify_onnx
+from ofa_edge.prune.predict import predict_slim_latency
 from ofa_edge.prune.run import PruneSettings, slim_and_check, train_and_prune
 from ofa_edge.prune.slim import save_slim
 from ofa_edge.prune.train import Preprocess, evaluate
 from ofa_edge.prune.zig import partition
+from ofa_edge.search.measure import measure_model_on_device
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
 
-PREDICTION_DEVICE = "x86-cpu"
+LOCAL_DEVICE = "x86-cpu"  # the device whose table describes this machine (as in `ofa-edge search`)
 
 
-def _predicted_latency(cfg: SubnetConfig) -> dict[str, Any]:
-    """The device table's prediction for the unpruned subnet. Pruned blocks have channel counts
-    no table holds, so the slim network's latency is measured, never predicted."""
-    path = latency_tables_dir() / f"{PREDICTION_DEVICE}.json"
-    note = "pruned blocks have channel counts outside the table: the slim model's latency is measured"
-    if not path.is_file():
-        return {"device": PREDICTION_DEVICE, "subnet_ms": None, "note": f"no table at {path}; {note}"}
-    table = LatencyTable.load(path)
-    if table.space != cfg.space or cfg.resolution not in table.resolutions:
-        return {"device": PREDICTION_DEVICE, "subnet_ms": None, "note": f"{path} does not cover this subnet; {note}"}
-    return {"device": PREDICTION_DEVICE, "subnet_ms": float(table.predict([cfg])[0]), "table": str(path), "note": note}
-
-
-def _measure(model: torch.nn.Module, example: torch.Tensor, onnx_path: Path) -> dict[str, Any]:
-    return {
+def _measure(model: torch.nn.Module, example: torch.Tensor, onnx_path: Path, device: str | None) -> dict[str, Any]:
+    """MACs, params, ORT CPU latency and, when ``device`` is given, latency on its backend here."""
+    m = {
         "macs": count_macs(model, example),
         "params": count_params(model),
         "latency_ort_cpu": ort_latency(export_onnx(model, example, onnx_path), example),
     }
+    if device is not None:
+        m["latency_device"] = measure_model_on_device(model, example.shape[-1], device)
+    return m
+
+
+def _device_latency(table: LatencyTable, cfg: SubnetConfig, small: torch.nn.Module, before: dict, after: dict) -> dict:
+    """The table's prediction for the unpruned subnet and the pruned network, with the
+    measurements on the device's backend (and the prediction's error) where it is this machine."""
+    pred = predict_slim_latency(table, cfg, small)
+    if "latency_device" in after:
+        for name, m in (("subnet", before), ("pruned", after)):
+            measured = m["latency_device"]["median_ms"]
+            pred[f"{name}_measured_ms"] = measured
+            pred[f"{name}_error_pct"] = 100 * (pred[f"{name}_ms"] - measured) / measured
+    return pred
 
 
 def prune_subnet(
@@ -59,11 +63,14 @@ def prune_subnet(
     settings: PruneSettings,
     limit_train: int | None = None,
     limit_test: int | None = None,
+    latency_table: LatencyTable | None = None,
     log: Callable[[str], None] = lambda _msg: None,
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> dict[str, Any]:
     """Prune ``subnet`` of ``supernet`` on the data at ``data_root``; write the slim network
-    (``slim.json`` + ``slim.safetensors``), its ONNX file and ``result.json`` to ``out_dir``."""
+    (``slim.json`` + ``slim.safetensors``), its ONNX file and ``result.json`` to ``out_dir``.
+    With ``latency_table`` the pruned network's latency on that device is predicted, and
+    measured here too when the table is this machine's (:data:`LOCAL_DEVICE`)."""
     torch.manual_seed(settings.seed)
     cfg = SubnetConfig.load(subnet)
     net = load_supernet(supernet)
@@ -85,8 +92,9 @@ def prune_subnet(
     recalibrate_bn(model, (prep(b) for b in train.images[:512].split(128)))
     example = prep(test.images[:2])
     out_dir.mkdir(parents=True, exist_ok=True)
+    local = LOCAL_DEVICE if latency_table is not None and latency_table.device == LOCAL_DEVICE else None
     with tempfile.TemporaryDirectory() as tmp:
-        before = {"top1": evaluate(model, test, prep), **_measure(model, example, Path(tmp) / "base.onnx")}
+        before = {"top1": evaluate(model, test, prep), **_measure(model, example, Path(tmp) / "base.onnx", local)}
 
     part = partition(model, example[:1])
     log(f"ZIG partition: {part.num_groups} groups in {len(part.spaces)} channel spaces")
@@ -98,7 +106,7 @@ def prune_subnet(
     after = {
         "top1": evaluate(small, test, prep),
         "top1_group_sparse_model": evaluate(model, test, prep),
-        **_measure(small, example, out_dir / "model.onnx"),
+        **_measure(small, example, out_dir / "model.onnx", local),
     }
     onnx_diff = verify_onnx(out_dir / "model.onnx", small, example)
     base = {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": classes}
@@ -123,7 +131,7 @@ def prune_subnet(
         "after": after,
         "slim_max_abs_diff": diff,
         "onnx_max_abs_diff": onnx_diff,
-        "predicted_latency": _predicted_latency(cfg),
+        "device_latency": _device_latency(latency_table, cfg, small, before, after) if latency_table else None,
         "train": trained,
         "out_dir": str(out_dir),
         "files": {k: str(out_dir / k) for k in ("slim.json", "slim.safetensors", "model.onnx", "subnet.json")},

@@ -1,11 +1,14 @@
-"""Measure the chosen subnet end to end on this machine, the way its device's table was measured.
+"""Measure a network end to end on this machine, the way its device's table was measured.
 
-Used to put a measured number next to the table's prediction when the search targets the
-local machine: the device's own backend (runtime, threads, clock) times the extracted
-subnet at the table's batch size; weights do not change latency.
+Used to put a measured number next to the table's prediction when the target is the local
+machine: the device's own backend (runtime, threads, clock) times the network at the table's
+batch size; weights do not change latency. ``ofa-edge search`` times the chosen subnet,
+``ofa-edge prune`` the unpruned and the pruned network.
 """
 
 from __future__ import annotations
+
+from torch import nn
 
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.blocks import build_subnet
@@ -14,12 +17,12 @@ from ofa_edge.latency.stats import robust_stats
 from ofa_edge.space.config import SubnetConfig
 
 
-def measure_on_device(cfg: SubnetConfig, num_classes: int, device: str) -> dict:
-    """Robust statistics (ms) of the subnet's latency on ``device``'s backend, here."""
+def measure_model_on_device(model: nn.Module, resolution: int, device: str) -> dict:
+    """Robust statistics (ms) of ``model``'s latency at ``resolution`` on ``device``'s backend, here."""
     dev = load_device(device)
     backend = require_backend(dev)
-    shape = (dev.batch, 3, cfg.resolution, cfg.resolution)
-    samples = backend.measure(build_subnet(cfg, num_classes), shape, dev.warmup, dev.repeats)
+    shape = (dev.batch, 3, resolution, resolution)
+    samples = backend.measure(model, shape, dev.warmup, dev.repeats)
     stats = robust_stats(samples)
     return {
         "median_ms": stats["median"],
@@ -28,3 +31,8 @@ def measure_on_device(cfg: SubnetConfig, num_classes: int, device: str) -> dict:
         "runs": len(samples),
         "backend": f"{backend.name} {backend.version()} ({backend.clock_name} clock)",
     }
+
+
+def measure_on_device(cfg: SubnetConfig, num_classes: int, device: str) -> dict:
+    """:func:`measure_model_on_device` of the subnet ``cfg`` (random weights)."""
+    return measure_model_on_device(build_subnet(cfg, num_classes), cfg.resolution, device)

@@ -78,7 +78,9 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     assert r["after"]["top1"] == r["after"]["top1_group_sparse_model"]
     assert r["data"]["train_images"] == 64 and 0.0 <= r["before"]["top1"] <= 1.0
     assert r["before"]["latency_ort_cpu"]["median_ms"] > 0
-    assert r["predicted_latency"]["device"] == "x86-cpu" and r["predicted_latency"]["subnet_ms"] > 0
+    lat = r["device_latency"]  # default device x86-cpu: predicted and measured here
+    assert lat["device"] == "x86-cpu" and 0 < lat["pruned_ms"] < lat["subnet_ms"]
+    assert lat["pruned_measured_ms"] == r["after"]["latency_device"]["median_ms"] > 0
     # The saved slim network rebuilds from JSON + safetensors and matches its ONNX file.
     small = load_slim(out / "slim.json")
     assert sum(p.numel() for p in small.parameters()) == r["after"]["params"]
@@ -95,3 +97,18 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     assert manifest["pruned_from"] == str(out / "slim.json") and manifest["params"] == r["after"]["params"]
     assert manifest["verification"][0]["max_abs_diff"] <= 1e-4
     assert (bundle / "model.onnx").is_file() and (bundle / "README.md").is_file()
+
+
+def test_unknown_device_exits_2_before_training(cli, tiny_setup) -> None:
+    code, _, err = cli(
+        "prune",
+        "--subnet",
+        str(tiny_setup / "subnet.json"),
+        "--target-sparsity",
+        "0.5",
+        "--supernet",
+        str(tiny_setup / "supernet.safetensors"),
+        "--device",
+        "x86-cpux",
+    )
+    assert code == 2 and "unknown device 'x86-cpux'" in err and "x86-cpu" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ofa_edge.latency.stats import robust_stats
 from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency, verify_onnx
 from ofa_edge.space import CostModel
 
@@ -23,3 +24,28 @@ def test_onnx_export_verifies_and_times(ofa_subnet, tmp_path) -> None:
     assert verify_onnx(path, model, x) < 1e-4
     lat = ort_latency(path, x, runs=5, warmup=1)
     assert lat["median_ms"] > 0 and lat["runs"] == 5
+
+
+def test_ort_latency_statistics_are_the_latency_packages(ofa_subnet, tmp_path, monkeypatch) -> None:
+    """median/mean/std are robust_stats of the very samples timed (spied, not replaced)."""
+    from ofa_edge.prune import measure
+
+    model, cfg = ofa_subnet
+    x = torch.randn(1, 3, cfg.resolution, cfg.resolution)
+    seen = []
+
+    def spy(samples):
+        seen.append((samples.copy(), robust_stats(samples)))
+        return seen[-1][1]
+
+    monkeypatch.setattr(measure, "robust_stats", spy)
+    lat = measure.ort_latency(export_onnx(model, x, tmp_path / "m.onnx"), x, runs=7, warmup=1)
+    ((samples, stats),) = seen
+    assert len(samples) == 7
+    assert (lat["median_ms"], lat["mean_ms"], lat["std_ms"], lat["kept_runs"]) == (
+        stats["median"],
+        stats["mean"],
+        stats["std"],
+        stats["count"],
+    )
+    assert lat["min_ms"] == samples.min() <= lat["p10_ms"] <= lat["median_ms"]

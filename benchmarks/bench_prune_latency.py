@@ -90,7 +90,7 @@ def main() -> None:
         gen = torch.Generator().manual_seed(a.seed + ci)
         base_macs = count_macs(model, x)
         for s, zero in zip(a.sparsities, _masks(part, a.sparsities, a.align, gen), strict=True):
-            small = slim(model, part, zero).eval()
+            small = slim(model, part, zero, align=1).eval()  # the mask alone sets the widths
             pred = predict_slim_latency(table, cfg, small, wm)
             macs = count_macs(small, x)
             rows.append(

@@ -22,6 +22,9 @@ from ofa_edge.io import atomic_write, atomic_write_json
 from ofa_edge.prune.zig import ZIGPartition
 
 FORMAT = "ofa-edge-slim/1"
+# Channel counts of slim layers are kept at multiples of this: ONNX Runtime's CPU depthwise
+# kernel ran ~7x slower on counts that are not multiples of 4 (benchmarks.md, issue 8).
+CHANNEL_MULTIPLE = 4
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 
 
@@ -92,10 +95,13 @@ def _sizes_from_state(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[
     return sizes
 
 
-def slim(model: nn.Module, part: ZIGPartition, zero: torch.Tensor | None = None) -> nn.Module:
+def slim(
+    model: nn.Module, part: ZIGPartition, zero: torch.Tensor | None = None, align: int = CHANNEL_MULTIPLE
+) -> nn.Module:
     """A standalone copy of ``model`` without the zero groups (default: the groups that are
-    exactly zero now). In eval mode it computes the group-sparse model's outputs."""
-    zero = part.zero_mask() if zero is None else zero
+    exactly zero now), keeping a few zero channels back so each layer keeps a multiple of
+    ``align`` channels. In eval mode it computes the group-sparse model's outputs."""
+    zero = part.aligned(part.zero_mask() if zero is None else zero, align)
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     for name, axes in part.axis_indices(zero).items():
         t = state[name]

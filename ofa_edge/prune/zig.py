@@ -134,6 +134,22 @@ class ZIGPartition:
             keep.append(idx if len(idx) else torch.zeros(1, dtype=torch.long))
         return keep
 
+    def aligned(self, zero: torch.Tensor, multiple: int) -> torch.Tensor:
+        """``zero`` with just enough exactly-zero groups kept back that every space keeps a
+        multiple of ``multiple`` channels (or all of them). Keeping a zero group leaves the
+        function unchanged; runtimes' kernels often need aligned channel counts to be fast."""
+        if multiple <= 1:
+            return zero
+        out, exact = zero.clone(), self.zero_mask()
+        for sp in self.spaces:
+            z = out[sp.offset : sp.offset + sp.size]
+            kept = sp.size - int(z.sum())
+            short = min(-kept % multiple, sp.size - kept)
+            spare = torch.nonzero(z & exact[sp.offset : sp.offset + sp.size]).flatten()
+            if short and len(spare) >= short:
+                z[spare[:short]] = False
+        return out
+
     def axis_indices(self, zero: torch.Tensor) -> dict[str, dict[int, torch.Tensor]]:
         """For each sliced parameter/buffer: kept entry indices per pruned axis."""
         out: dict[str, dict[int, torch.Tensor]] = {}

@@ -22,7 +22,7 @@ def _zero_and_slim(model: nn.Module, resolution: int, seed: int, fraction: float
     assert torch.equal(part.zero_mask(), zero)
     with torch.no_grad():
         sparse = model(x)
-        small = slim(model, part).eval()
+        small = slim(model, part, align=1).eval()
         got = small(x)
     assert (sparse - dense).abs().max() > 1e-3  # the zeroing really changed the network
     assert (got - sparse).abs().max().item() <= 1e-5
@@ -42,6 +42,26 @@ def test_torchvision(name: str, bn_randomizer) -> None:
     torch.manual_seed(0)
     model = bn_randomizer(torchvision.models.get_model(name, num_classes=10))
     _zero_and_slim(model, 32, 7, 0.4)
+
+
+@pytest.mark.parametrize("align", [4, 8])
+def test_aligned_slim_keeps_the_function_with_aligned_widths(ofa_subnet, align: int) -> None:
+    """Keeping zero channels back to reach multiples of ``align`` changes no output."""
+    model, cfg = ofa_subnet
+    model = copy.deepcopy(model)
+    x = torch.randn(2, 3, cfg.resolution, cfg.resolution, generator=torch.Generator().manual_seed(3))
+    part = partition(model, x[:1])
+    part.zero_(torch.rand(part.num_groups, generator=torch.Generator().manual_seed(3)) < 0.45)
+    zero = part.aligned(part.zero_mask(), align)
+    for sp in part.spaces:
+        kept = sp.size - int(zero[sp.offset : sp.offset + sp.size].sum())
+        assert kept % align == 0 or kept == sp.size
+    with torch.no_grad():
+        small = slim(model, part, align=align).eval()
+        assert (small(x) - model(x)).abs().max().item() <= 1e-5
+    assert sum(p.numel() for p in small.parameters()) == part.kept_param_count(zero)
+    depthwise = [m for m in small.modules() if isinstance(m, nn.Conv2d) and m.groups > 1]
+    assert depthwise and all(m.out_channels % align == 0 for m in depthwise)
 
 
 def test_removing_a_nonzero_group_is_detected(tiny_resnet, bn_randomizer) -> None:

@@ -17,7 +17,9 @@ for the OTO run only; the report says so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import io
 import json
 import math
 import platform
@@ -85,17 +87,18 @@ def _costs(model, example, test, prep, tmp: Path, name: str) -> dict:
         "top1": evaluate(model, test, prep),
         "macs": count_macs(model, example),
         "params": count_params(model),
+        "resolution": int(example.shape[-1]),
         "onnx": name,
     }
 
 
-def _interleaved_latency(tmp: Path, names: list[str], example: torch.Tensor, rounds: int = 5) -> dict[str, dict]:
+def _interleaved_latency(tmp: Path, examples: dict[str, torch.Tensor], rounds: int = 5) -> dict[str, dict]:
     """Batch-1 latency of each model, timed in turn for several rounds so that load from
     other processes on the shared machine hits all of them alike: the median over rounds of
     each round's median, and the minimum and 10th percentile over all runs."""
-    per = {n: [] for n in names}
+    per: dict[str, list[dict]] = {n: [] for n in examples}
     for _ in range(rounds):
-        for n in names:
+        for n, example in examples.items():
             per[n].append(ort_latency(tmp / f"{n}.onnx", example, runs=100))
     return {
         n: {
@@ -232,17 +235,33 @@ def step_overhead(base, example: torch.Tensor, steps: int = 30, rounds: int = 3)
     }
 
 
-def run_small_subnet(net: Supernet, cfg: SubnetConfig, train, test, prep, s: PruneSettings, example, tmp: Path) -> dict:
+def _searched(macs: float, tmp: Path) -> SubnetConfig:
+    """The subnet ``ofa-edge search --flops`` picks at ``macs`` (embedded supernet and predictor)."""
+    from ofa_edge.cli.app import main as cli
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = cli(["search", "--flops", f"{macs / 1e6:.2f}M", "--out", str(tmp / "search"), "--json"])
+    if code != 0:
+        raise SystemExit(f"ofa-edge search failed with exit code {code}")
+    return SubnetConfig.from_dict(json.loads(buf.getvalue())["subnet"])
+
+
+def run_small_subnet(
+    net: Supernet, cfg: SubnetConfig, train, test, prep, s: PruneSettings, example, tmp: Path, name: str = "small"
+) -> dict:
     model = net.extract(cfg)
     recalibrate_bn(model, (prep(b) for b in train.images[:512].split(128)))
+    top1_as_extracted = evaluate(model, test, prep)  # a trained supernet's subnet needs no training
     opt = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
     t_train, losses = _train(model, opt, train, prep, s)
     return {
         "subnet": cfg.to_dict(),
         "describe": cfg.describe(),
+        "top1_as_extracted": top1_as_extracted,
         "train_s": t_train,
         "epoch_losses": losses,
-        **_costs(model, example, test, prep, tmp, "small"),
+        **_costs(model, example, test, prep, tmp, name),
     }
 
 
@@ -256,7 +275,7 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=24)
     ap.add_argument("--subnet-macs", type=float, default=50e6, help="MACs of the subnet to prune (nearest sample)")
     ap.add_argument("--onnx-dir", type=Path, default=None, help="keep the ONNX files here (default: temporary)")
-    ap.add_argument("--runs", default="ours,oto,small", help="which of ours,oto,small to run")
+    ap.add_argument("--runs", default="ours,oto,small,searched", help="which of ours,oto,small,searched to run")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_prune.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -284,13 +303,20 @@ def main() -> None:
         print("oto", oto, file=sys.stderr, flush=True)
         overhead = step_overhead(base, example) if "overhead" in runs else {}
         print("overhead", overhead, file=sys.stderr, flush=True)
-        small = {}
+        small, searched = {}, {}
         if "small" in runs and ours:
             small_cfg = _nearest(space, cost, ours["macs"], args.resolution, rng)
             small = run_small_subnet(net, small_cfg, train, test, prep, s, example, tmp)
         print("small", small, file=sys.stderr, flush=True)
-        results = [r for r in (unpruned, ours, oto, small) if "onnx" in r]
-        lat = _interleaved_latency(tmp, [r["onnx"] for r in results], example)
+        if "searched" in runs and ours:
+            found = _searched(ours["macs"], tmp)
+            searched = run_small_subnet(net, found, train, test, Preprocess(found.resolution, space.mean, space.std), s,
+                                        Preprocess(found.resolution, space.mean, space.std)(test.images[:2]), tmp, "searched")  # fmt: skip
+        print("searched", searched, file=sys.stderr, flush=True)
+        results = [r for r in (unpruned, ours, oto, small, searched) if "onnx" in r]
+        lat = _interleaved_latency(
+            tmp, {r["onnx"]: torch.zeros(1, 3, r["resolution"], r["resolution"]) for r in results}
+        )
         for r in results:
             r["ort_cpu_b1"] = lat[r.pop("onnx")]
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
@@ -321,6 +347,7 @@ def main() -> None:
         "ofa_edge_hesso": ours,
         "only_train_once_hesso": oto,
         "same_macs_subnet": small,
+        "searched_same_macs_subnet": searched,
         "optimizer_step_overhead": overhead,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,7 @@ def test_thread_cpu_clock_tracks_work_not_waiting():
     """The CPU-time clock measures the computation: a bigger block takes longer on it."""
     b = OnnxRuntimeBackend("cpu", 1, clock="thread_cpu")
     small, s_shape = build_for_key("mb-i4x4x160-o160-m480-k3-s1-se1-hswish-id1")
-    big, b_shape = build_for_key("mb-i32x32x24-o24-m144-k7-s1-se0-relu-id1")
+    big, b_shape = build_for_key("mb-i32x32x64-o64-m384-k7-s1-se0-relu-id1")  # ~25x the MACs
     assert np.median(b.measure(big, (1, *b_shape), 2, 9)) > 3 * np.median(b.measure(small, (1, *s_shape), 2, 9))
 
 

@@ -134,7 +134,7 @@ def _render(r: dict[str, Any]) -> None:
             *((f"{row['latency_ms'][d]:.3f}" for d in devices) if inline else ()),
             f"{row['macs'] / 1e6:.1f}M",
             f"{row['params'] / 1e6:.2f}M",
-            _short(row["describe"]),
+            _short(row["subnet"]),
         )
     out.print(t)
     if not inline:
@@ -165,7 +165,6 @@ def register(app: typer.Typer) -> None:
     app.command("search")(search)
 
 
-def _short(describe: str) -> str:
-    """``r28 d4,3,4,4,3`` from a subnet description (resolution, then blocks per stage)."""
-    res, *stages = describe.split(" ", 1)[0:1] + describe.split(" ", 1)[1].split(" | ")
-    return f"{res} d" + ",".join(str(len(st.split(","))) for st in stages)
+def _short(subnet: dict[str, Any]) -> str:
+    """``r28 d4,3,4,4,3``: a subnet's resolution and blocks per stage."""
+    return f"r{subnet['resolution']} d" + ",".join(map(str, subnet["depth"]))

@@ -369,8 +369,7 @@ class Trainer:
                         loss=shown,
                         ips=ep_images / max(now - ep_t0, 1e-9),
                     )
-                now = time.perf_counter()
-                if step == spe - 1:
+                if step == spe - 1:  # ``now`` was read just above, after the epoch's last sync
                     rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images)
                     if "probes" in rec:
                         probes = "  ".join(f"{k} {v:.2f}%" for k, v in rec["probes"].items())

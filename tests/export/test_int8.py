@@ -46,9 +46,8 @@ def fp32_model(data_root):
 
     The probe model's logits have small margins (random features), so INT8 flips more of its
     near-tie predictions (75-82% agreement measured) than a trained network's; its bound is lower.
-    The shipped starter supernet is weakly trained (~20-40% top-1, low-margin logits): 83-88%
-    agreement measured, hence 0.75 for it too. The issue's criterion, top-1 within 2 points,
-    is the same for both.
+    The embedded H100-trained supernet's min subnet agreed on 96.4% (int8) and 97.8% (uint8) of
+    the test images, hence 0.9. The issue's criterion, top-1 within 2 points, is the same for both.
     """
     if embedded_supernet().is_file():
         net = load_supernet(embedded_supernet())
@@ -56,7 +55,7 @@ def fp32_model(data_root):
         train = load_packed(data_root, "train", limit=500, seed=0)
         model = net.extract(cfg)
         recalibrate_bn(model, [resize(normalize(train.images, net.space.mean, net.space.std), cfg.resolution)])
-        return model.eval(), net.space, cfg.resolution, 0.75
+        return model.eval(), net.space, cfg.resolution, 0.9
     space = SearchSpace.get("mbv3-w1.0-cifar")
     torch.manual_seed(0)
     model = Supernet(space, 10).extract(space.min(24))

@@ -75,9 +75,8 @@ def _e2e(
 def _estimate(
     device: Device, space: str, resolutions: list[int], classes: int, path: Path, reference: str
 ) -> dict[str, Any]:
-    ref_path = Path(reference or "x86-cpu")
-    if not ref_path.suffix:  # a device name
-        ref_path = table_path(load_device(reference or "x86-cpu"), space)
+    reference = reference or "x86-cpu"
+    ref_path = Path(reference) if Path(reference).suffix else table_path(load_device(reference), space)
     ref = LatencyTable.load(ref_path)
     if ref.estimated:
         raise UserError(f"--reference '{ref_path}' is itself estimated; the model must be fitted on a measured table.")
@@ -118,7 +117,10 @@ def profile(
         bool, typer.Option("--estimate", help="Estimate the table from datasheet figures (unreachable devices).")
     ] = False,
     reference: Annotated[
-        str, typer.Option(help="Measured table (device name or path) the estimate model is fitted on (default x86-cpu; h100 suits GPU devices).")
+        str,
+        typer.Option(
+            help="Measured table (device name or path) the estimate model is fitted on (default x86-cpu; h100 suits GPU devices)."
+        ),
     ] = "",
     calibrate: Annotated[int, typer.Option(help="Fit the end-to-end correction on N random subnets.")] = 0,
     validate: Annotated[int, typer.Option(help="Validate on N random subnets timed end to end.")] = 0,

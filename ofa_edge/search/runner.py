@@ -20,7 +20,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.estimate import estimated_warning
 from ofa_edge.paths import pretrained_dir, work_dir
-from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchResult
+from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
     DEFAULT_DEVICE,
     DeviceTarget,
@@ -197,7 +197,7 @@ def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
     return _report(opts, prep, result, note)
 
 
-def _run(algo: Any, problem: SearchProblem, budget: int, seed: int) -> SearchResult:
+def _run(algo: SearchAlgorithm, problem: SearchProblem, budget: int, seed: int) -> SearchResult:
     """``algo.search`` with numpy's BLAS on one thread. The predictor's matrices are one
     generation's children: a second BLAS thread gains little on an idle machine and, when any
     other process holds a core, its spin-waiting slowed the search 10-25x (measured)."""

@@ -39,6 +39,17 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "home"))
 
 
+@pytest.fixture()
+def export(cli, ckpt, subnet, tmp_path, data_root):
+    """``ofa-edge export *args`` of ``subnet`` from ``ckpt`` into ``tmp_path/b`` on the test data."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        common = ["--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b")]
+        return _run(cli, "export", *args, *common, "--data", str(data_root), *FAST)
+
+    return run
+
+
 def _doc(out: str) -> dict:
     return json.loads(out)
 
@@ -49,21 +60,8 @@ def _run(cli, *args: str) -> tuple[int, str, str]:
     return code, out, " ".join(err.split())
 
 
-def test_onnx_bundle(cli, ckpt, subnet, tmp_path, data_root):
-    code, out, err = _run(
-        cli,
-        "export",
-        "--subnet",
-        str(subnet),
-        "--supernet",
-        str(ckpt),
-        "--out",
-        str(tmp_path / "b"),
-        "--data",
-        str(data_root),
-        *FAST,
-        "--json",
-    )
+def test_onnx_bundle(export, tmp_path):
+    code, out, err = export("--json")
     assert code == 0, err
     doc = _doc(out)
     b = tmp_path / "b"
@@ -90,24 +88,8 @@ def test_onnx_bundle(cli, ckpt, subnet, tmp_path, data_root):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_ort_format_runs(cli, ckpt, subnet, tmp_path, data_root):
-    code, out, err = _run(
-        cli,
-        "export",
-        "--format",
-        "onnxruntime",
-        "--subnet",
-        str(subnet),
-        "--supernet",
-        str(ckpt),
-        "--out",
-        str(tmp_path / "b"),
-        "--data",
-        str(data_root),
-        *FAST,
-        "--dynamic-batch",
-        "--json",
-    )
+def test_ort_format_runs(export, tmp_path):
+    code, out, err = export("--format", "onnxruntime", "--dynamic-batch", "--json")
     assert code == 0, err
     doc = _doc(out)
     assert doc["primary"] == "model.ort"
@@ -117,28 +99,8 @@ def test_ort_format_runs(cli, ckpt, subnet, tmp_path, data_root):
     assert np.abs(got - ref["logits"]).max() <= 1e-4
 
 
-def test_trt_bundle_with_int8(cli, ckpt, subnet, tmp_path, data_root):
-    code, out, err = _run(
-        cli,
-        "export",
-        "--format",
-        "trt",
-        "--int8",
-        "--subnet",
-        str(subnet),
-        "--supernet",
-        str(ckpt),
-        "--out",
-        str(tmp_path / "b"),
-        "--data",
-        str(data_root),
-        *FAST,
-        "--calib-images",
-        "32",
-        "--eval-images",
-        "100",
-        "--json",
-    )
+def test_trt_bundle_with_int8(export, tmp_path):
+    code, out, err = export("--format", "trt", "--int8", "--calib-images", "32", "--eval-images", "100", "--json")
     assert code == 0, err
     doc, b = _doc(out), tmp_path / "b"
     trt = doc["tensorrt"]
@@ -234,20 +196,8 @@ def test_unwritable_output_exits_2(cli, ckpt, subnet, tmp_path):
     assert code == 2 and "cannot write" in err
 
 
-def test_failed_export_leaves_no_bundle(cli, ckpt, subnet, tmp_path, data_root, monkeypatch):
+def test_failed_export_leaves_no_bundle(export, tmp_path, monkeypatch):
     monkeypatch.setattr("ofa_edge.export.verify.FP32_TOLERANCE", -1.0)  # every verification now fails
-    code, _, err = _run(
-        cli,
-        "export",
-        "--subnet",
-        str(subnet),
-        "--supernet",
-        str(ckpt),
-        "--out",
-        str(tmp_path / "b"),
-        "--data",
-        str(data_root),
-        *FAST,
-    )
+    code, _, err = export()
     assert code == 1 and "disagrees with PyTorch" in err
     assert {p.name for p in tmp_path.iterdir()} <= {"home", "subnet.json"}  # no bundle, no temp folder

@@ -16,7 +16,7 @@ from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.keys import fixed_keys, required_keys
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.cost import CostModel
-from ofa_edge.space.genome import block_sum, encode
+from ofa_edge.space.genome import BlockSum, encode
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 FORMAT = "ofa-edge-latency/1"
@@ -136,8 +136,10 @@ class LatencyTable:
     def predict_lut(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Sum of per-block medians (ms), one per config; genomes ``(N, 46)`` are accepted too."""
         genomes = configs if isinstance(configs, np.ndarray) else encode(self.search_space, configs)
-        per_block, fixed = self._arrays()
-        return block_sum(self.search_space, genomes, per_block, fixed)
+        lut_sum = getattr(self, "_lut_sum", None)
+        if lut_sum is None:
+            lut_sum = self._lut_sum = BlockSum(self.search_space, *self._arrays())
+        return lut_sum(genomes)
 
     def predict(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Predicted end-to-end latency (ms): LUT sum, then the learned correction if present."""
@@ -149,5 +151,6 @@ class LatencyTable:
         cached = getattr(self, "_corrected", None)
         if cached is None or cached[0] != token:
             params = CostModel(self.search_space, self.num_classes).param_arrays()
-            cached = self._corrected = (token, *fold_correction(c, *self._arrays(), *params))
-        return block_sum(self.search_space, genomes, cached[1], cached[2])
+            folded = fold_correction(c, *self._arrays(), *params)
+            cached = self._corrected = (token, BlockSum(self.search_space, *folded))
+        return cached[1](genomes)

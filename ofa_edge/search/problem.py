@@ -132,9 +132,8 @@ def network_keys(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
     """One exact key per distinct network: the genome with inactive blocks' genes zeroed,
     viewed as one 46-byte value (sortable, comparable; ``.tolist()`` gives hashable bytes)."""
     g = genomes.copy()
-    mask = active_mask(space, g)
-    g[:, KERNEL] *= mask
-    g[:, EXPAND] *= mask
+    genes = g[:, KERNEL.start : EXPAND.stop].reshape(len(g), 2, NUM_BLOCKS)  # a view: kernels, expands
+    genes *= active_mask(space, g)[:, None, :]
     return g.view(np.dtype((np.void, GENOME_LEN))).ravel()
 
 

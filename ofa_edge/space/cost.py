@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ofa_edge.space.config import SubnetConfig
-from ofa_edge.space.genome import block_sum, encode
+from ofa_edge.space.genome import BlockSum, encode
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 
@@ -35,6 +35,8 @@ class CostModel:
             for _, macs, params in space.fixed_parts(r, num_classes).values():
                 self._fixed_macs[ri] += macs
                 self._fixed_params[ri] += params
+        self._macs = BlockSum(space, self._block_macs, self._fixed_macs)
+        self._params = BlockSum(space, self._block_params, self._fixed_params)
 
     def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         if isinstance(configs, np.ndarray):
@@ -43,11 +45,11 @@ class CostModel:
 
     def macs(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Multiply-accumulates per image (conv and linear layers), one per config."""
-        return block_sum(self.space, self._genomes(configs), self._block_macs, self._fixed_macs)
+        return self._macs(self._genomes(configs))
 
     def params(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Learnable parameters, one per config (equals the extracted module's count)."""
-        return block_sum(self.space, self._genomes(configs), self._block_params, self._fixed_params)
+        return self._params(self._genomes(configs))
 
     def param_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-block parameter counts ``(resolutions, blocks, kernels, expands)`` and the fixed

@@ -98,28 +98,40 @@ def _runs(depths: tuple[int, ...]) -> np.ndarray:
     return np.arange(MAX_DEPTH)[None, :] < np.asarray(depths)[:, None]
 
 
-def block_sum(space: SearchSpace, genomes: np.ndarray, per_block: np.ndarray, fixed: np.ndarray) -> np.ndarray:
-    """Sum a per-block quantity over each genome's active blocks, plus its fixed part.
+class BlockSum:
+    """A per-block quantity summed over each genome's active blocks, plus its fixed part.
 
     ``per_block`` has shape ``(R, 20, K, E)`` (resolution, block, kernel, expand choices),
-    ``fixed`` shape ``(R,)``. This is the one hot path shared by FLOPs, params and latency:
-    the depth gene is folded into the table (inactive blocks read 0), so a batch is one
-    int32 index computation, one gather and one matrix-vector product.
+    ``fixed`` shape ``(R,)``. This is the one hot path shared by FLOPs, params and latency.
+    Built once per table: the depth gene is folded into the table (inactive blocks read 0),
+    and each block's flat index into it is an affine function of the genome, so scoring a
+    batch is one small matrix product (exact: indices stay far below 2**24), one gather and
+    one matrix-vector product.
     """
-    n_k, n_e = per_block.shape[2], per_block.shape[3]
-    n_d = len(space.depths)
-    active = _BLOCK_POS[:, None] < np.asarray(space.depths)[None, :]  # (20, D)
-    table = (per_block[:, :, None] * active[None, :, :, None, None]).reshape(-1)  # (R, 20, D, K, E)
-    n, per_b = len(genomes), n_d * n_k * n_e
-    idx = genomes[:, KERNEL].astype(np.int32)
-    idx *= n_e
-    idx += genomes[:, EXPAND]
-    idx = idx.reshape(n, NUM_STAGES, MAX_DEPTH)
-    idx += (genomes[:, DEPTH].astype(np.int32) * (n_k * n_e))[:, :, None]
-    idx += (genomes[:, 0].astype(np.int32) * (NUM_BLOCKS * per_b))[:, None, None]
-    idx += (np.arange(NUM_BLOCKS, dtype=np.int32) * per_b).reshape(NUM_STAGES, MAX_DEPTH)
-    vals = np.take(table, idx.reshape(n, NUM_BLOCKS))
-    return vals @ np.ones(NUM_BLOCKS) + fixed[genomes[:, 0]]
+
+    def __init__(self, space: SearchSpace, per_block: np.ndarray, fixed: np.ndarray) -> None:
+        n_r, _, n_k, n_e = per_block.shape
+        n_d = len(space.depths)
+        active = _BLOCK_POS[:, None] < np.asarray(space.depths)[None, :]  # (20, D)
+        self.table = (per_block[:, :, None] * active[None, :, :, None, None]).reshape(-1)  # (R, 20, D, K, E)
+        self.fixed = np.asarray(fixed, dtype=np.float64)
+        per_b = n_d * n_k * n_e
+        stride = np.zeros((GENOME_LEN, NUM_BLOCKS), dtype=np.float32)  # genome -> flat index, per block
+        blocks = np.arange(NUM_BLOCKS)
+        stride[0, :] = NUM_BLOCKS * per_b
+        stride[DEPTH.start + blocks // MAX_DEPTH, blocks] = n_k * n_e
+        stride[KERNEL.start + blocks, blocks] = n_e
+        stride[EXPAND.start + blocks, blocks] = 1
+        self._stride = stride
+        self._offset = (blocks * per_b).astype(np.float32)
+        self._ones = np.ones(NUM_BLOCKS)
+        assert n_r * NUM_BLOCKS * per_b < 2**24, "flat indices must be exact in float32"
+
+    def __call__(self, genomes: np.ndarray) -> np.ndarray:
+        """One value per genome ``(N, 46)``."""
+        idx = genomes.astype(np.float32) @ self._stride
+        idx += self._offset
+        return np.take(self.table, idx.astype(np.intp)) @ self._ones + self.fixed[genomes[:, 0]]
 
 
 def one_hot(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:

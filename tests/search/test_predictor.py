@@ -23,4 +23,4 @@ def test_fit_reports_heldout_quality_and_round_trips(tmp_path):
     test = sample(sp, 1000, np.random.default_rng(1))
     np.testing.assert_array_equal(back.predict(test), pred.predict(test))
     assert back.report == r and back.meta["note"] == "x"
-    assert len(back.weights) == 4 and back.weights[1].shape == (400, 400)
+    assert len(back.weights) == 4 and back.weights[1].shape == (128, 128)

@@ -1,4 +1,4 @@
-"""Genome encoding: round trips, vectorized sample/mutate/crossover, block_sum and features."""
+"""Genome encoding: round trips, vectorized sample/mutate/crossover, BlockSum and features."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def test_block_sum_equals_per_config_loop(name: str, seed: int) -> None:
     per_block = rng.random((len(sp.resolutions), 20, 3, 3))
     fixed = rng.random(len(sp.resolutions))
     g = G.sample(sp, 30, rng)
-    got = G.block_sum(sp, g, per_block, fixed)
+    got = G.BlockSum(sp, per_block, fixed)(g)
     for row, cfg, value in zip(g, G.decode(sp, g), got, strict=True):
         want = fixed[row[0]] + sum(
             per_block[row[0], b, row[G.KERNEL][b], row[G.EXPAND][b]] for b in cfg.active_blocks()

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from itertools import repeat
 
 import numpy as np
 
@@ -126,14 +125,14 @@ class Evolution:
 class Breeding:
     """How each child slot of a generation is bred, all slots in one batch.
 
-    Slot ``i`` is a mutant if ``mutant[i]``, else a crossover. One uniform ``u`` per gene and
-    parents ``a``, ``b`` drawn at random decide: a mutant keeps ``a``'s gene unless
-    ``u < limit`` (the mutation probability), then takes the choice ``u / limit`` falls on
-    (uniform given ``u < limit``); a crossover takes ``a``'s gene if ``u < 0.5``, else ``b``'s."""
+    Slot ``i`` draws two parents ``a``, ``b`` at random and one uniform ``u`` per gene, and
+    takes ``b``'s gene where ``u < limit``, else ``a``'s. For a crossover ``limit`` is 0.5
+    (uniform crossover). For a mutant ``limit`` is the mutation probability and ``b`` is a
+    fresh genome: each gene the choice ``u / limit`` falls on (uniform given ``u < limit``)."""
 
     problem: SearchProblem
     mutant: np.ndarray  # (children,) bool
-    limit: np.ndarray  # (children, 46)
+    limit: np.ndarray  # (children, 46) float32
     scale: np.ndarray  # 1 / limit, 0 where limit is 0
 
     @classmethod
@@ -143,18 +142,18 @@ class Breeding:
         limit[mutant] = evo.mutate_prob
         limit[mutant, 0] = evo.resolution_mutate_prob
         scale = np.divide(1.0, limit, out=np.zeros_like(limit), where=limit > 0)
-        return cls(problem, mutant, limit, scale)
+        return cls(problem, mutant, limit.astype(np.float32), scale)
 
     def __call__(self, parents: np.ndarray, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
         """One child for each slot in ``rows`` (slots may repeat)."""
         n = len(rows)
-        draw = rng.random(n * (GENOME_LEN + 2))  # a uniform per gene, then two per child for its parents
+        draw = rng.random(n * (GENOME_LEN + 2), dtype=np.float32)  # a uniform per gene, then two parents per child
         u = draw[: n * GENOME_LEN].reshape(n, GENOME_LEN)
-        pick = (draw[n * GENOME_LEN :] * len(parents)).astype(np.intp).reshape(n, 2)
-        take = u < self.limit[rows]
-        is_mut = self.mutant[rows, None]
-        child = np.where(take ^ is_mut, parents[pick[:, 0]], parents[pick[:, 1]])
-        return np.where(take & is_mut, self.problem.genes(u * self.scale[rows]), child)
+        pick = (draw[n * GENOME_LEN :].astype(np.float64) * len(parents)).astype(np.intp)
+        a, b = parents[pick[:n]], parents[pick[n:]]
+        mut = np.flatnonzero(self.mutant[rows])
+        b[mut] = self.problem.genes(u[mut] * self.scale[rows[mut]])
+        return np.where(u < self.limit[rows], b, a)
 
 
 class PredictionCache:
@@ -171,13 +170,10 @@ class PredictionCache:
 
     def __call__(self, genomes: np.ndarray) -> np.ndarray:
         keys = network_keys(self.space, genomes).tolist()
-        acc = np.fromiter(map(self.known.get, keys, repeat(np.nan)), np.float64, len(keys))
-        miss = np.flatnonzero(np.isnan(acc))
-        if len(miss):
-            miss_keys = list(map(keys.__getitem__, miss))
-            first = dict(zip(reversed(miss_keys), reversed(miss.tolist())))  # key -> its first row
-            rows = np.fromiter(first.values(), np.intp, len(first))
-            self.known.update(zip(first, np.asarray(self.accuracy(genomes[rows]), np.float64).tolist()))
-            acc[miss] = np.fromiter(map(self.known.__getitem__, miss_keys), np.float64, len(miss))
-            self.predicted += len(rows)
-        return acc
+        known = self.known
+        new = {k: i for i, k in reversed(list(enumerate(keys))) if k not in known}  # unseen key -> its first row
+        if new:
+            rows = np.fromiter(new.values(), np.intp, len(new))
+            known.update(zip(new, np.asarray(self.accuracy(genomes[rows]), np.float64).tolist()))
+            self.predicted += len(new)
+        return np.fromiter(map(known.__getitem__, keys), np.float64, len(keys))

@@ -15,7 +15,9 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import Backend, require_backend
 from ofa_edge.latency.calibrate import active_block_count, fit_correction
 from ofa_edge.latency.devices import Device, load_device
-from ofa_edge.latency.e2e import e2e_path, measure_subnets, random_subnets
+from ofa_edge.latency.drift import SpeedReference
+from ofa_edge.latency.blocks import random_subnets
+from ofa_edge.latency.e2e import e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
 from ofa_edge.latency.profiler import profile as run_profile
 from ofa_edge.latency.profiler import table_path
@@ -57,6 +59,7 @@ def _e2e(
     backend: Backend, device: Device, table: LatencyTable, path: Path, cfgs: list, warmup: int, repeats: int
 ) -> dict[str, float]:
     """Time ``cfgs`` end to end (resumable); subnet JSON -> ms."""
+    reference = SpeedReference.of_table(backend, table, device.batch)
     with _progress() as bar:
         task = bar.add_task(f"timing {len(cfgs)} subnets end to end", total=len(cfgs))
         measured = measure_subnets(
@@ -67,6 +70,7 @@ def _e2e(
             warmup=warmup,
             repeats=repeats,
             store=e2e_path(path),
+            reference=reference,
             on_done=lambda i, _: bar.update(task, completed=i),
         )
     return {c.to_json(): float(m) for c, m in zip(cfgs, measured, strict=True)}

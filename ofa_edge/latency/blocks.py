@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from torch import nn
 
 from ofa_edge.errors import UserError
 from ofa_edge.space.config import SubnetConfig
+from ofa_edge.space.genome import decode, sample
 from ofa_edge.space.search_space import BlockShape, SearchSpace
 from ofa_edge.supernet.layers import Head, MBConv, Stem, SubnetModel
 
@@ -64,3 +66,13 @@ def build_subnet(cfg: SubnetConfig, num_classes: int) -> SubnetModel:
     stem = Stem(space.stem_width, space.stem_stride)
     head = Head(space.stages[-1].width, space.final_expand_width, space.last_width, num_classes, dropout=0.0)
     return SubnetModel(stem, blocks, head).eval()
+
+
+def random_subnets(space: str, resolutions: list[int], n: int, seed: int) -> list[SubnetConfig]:
+    """``n`` uniformly random subnets at the table's resolutions, deterministic in ``seed``."""
+    sp = SearchSpace.get(space)
+    rng = np.random.default_rng(seed)
+    g = sample(sp, n, rng)
+    allowed = np.array([sp.resolutions.index(r) for r in sorted(resolutions)], dtype=np.uint8)
+    g[:, 0] = allowed[rng.integers(0, len(allowed), n)]
+    return decode(sp, g)

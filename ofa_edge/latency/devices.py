@@ -53,6 +53,7 @@ class Device:
     cuda_graphs: bool = False
     clock: str = "wall"  # thread_cpu: CPU time of the (single) inference thread, for hosts shared with other jobs
     layer_overhead_us: float | None = None  # per-layer launch cost for estimates (None: fitted on the host CPU)
+    speed_reference: int = 0  # reference subnets that track the host's speed drift (0: none), see latency/drift.py
 
     @property
     def backend_name(self) -> str:
@@ -154,6 +155,9 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
         if v < (0 if k == "warmup" else 1):
             raise UserError(f"device file '{source}': {k} must be positive, got {v}.")
     overhead = _get(data, "layer_overhead_us", float, source, None)
+    reference = _get(data, "speed_reference", int, source, 0)
+    if reference < 0:
+        raise UserError(f"device file '{source}': speed_reference must be 0 (none) or a number of subnets, got {reference}.")
     if data.get("clock") == "thread_cpu" and (runtime != "onnxruntime" or ints["threads"] != 1):
         raise UserError(f"device file '{source}': clock thread_cpu needs runtime onnxruntime with threads 1.")
     return Device(
@@ -168,5 +172,6 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
         cuda_graphs=_get(data, "cuda_graphs", bool, source, False),
         clock=_choice(_get(data, "clock", str, source, "wall"), CLOCKS, "clock", source),
         layer_overhead_us=overhead,
+        speed_reference=reference,
         **ints,
     )

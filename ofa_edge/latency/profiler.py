@@ -15,6 +15,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_for_key
 from ofa_edge.latency.devices import Device
+from ofa_edge.latency.drift import SpeedReference, timed_rounds
 from ofa_edge.latency.host import host_info, load_average, now_utc
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import robust_stats
@@ -22,7 +23,7 @@ from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import latency_tables_dir
 from ofa_edge.space.search_space import SearchSpace
 
-FLUSH_EVERY = 8
+GROUP = 16  # keys timed round-robin, and saved together
 # Provenance fields that must match for a table to be continued (or reused): a table measured
 # on another machine is never mixed with, or taken for, this machine's numbers.
 RESUME_FIELDS = ("device", "kind", "backend", "precision", "threads", "batch", "host", "host_cpu")
@@ -52,7 +53,8 @@ def provenance(device: Device, backend: Backend, threads: int, **extra: Any) -> 
         "date": now_utc(),
         "ofa_edge_version": ofa_edge.__version__,
         "clock": backend.clock_name,
-        "statistic": "median of repeats; mean/std after dropping samples beyond 5 scaled MADs",
+        "statistic": "median of repeats (taken in rounds; at the speed_reference's baseline speed when it has one); "
+        "mean/std after dropping samples beyond 5 scaled MADs",
         **extra,
     }
 
@@ -84,6 +86,17 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool) -> LatencyTabl
     return old
 
 
+def speed_reference(device: Device, backend: Backend, table: LatencyTable) -> SpeedReference | None:
+    """The table's machine-speed reference: the one it was measured with (its provenance), else a
+    new one if the device asks for it (``speed_reference: N`` subnets), recorded in the provenance."""
+    reference = SpeedReference.of_table(backend, table, device.batch)
+    if reference is None and device.speed_reference:
+        sp = (table.space, table.resolutions, table.num_classes, device.batch)
+        reference = SpeedReference.start(backend, *sp, device.speed_reference)
+        table.provenance["speed_reference"] = reference.provenance()
+    return reference
+
+
 def profile(
     device: Device,
     backend: Backend,
@@ -112,19 +125,21 @@ def profile(
         provenance=provenance(device, backend, threads, warmup=warmup, repeats=repeats, load_avg_start=load_average()),
     )
     table = start_or_resume(path, fresh, force)
+    reference = speed_reference(device, backend, table)
     keys = required_keys(sp, table.resolutions, num_classes)
     todo = [k for k in keys if k not in table.entries]
     if max_entries is not None:
         todo = todo[:max_entries]
     done = len(keys) - len([k for k in keys if k not in table.entries])
-    for i, key in enumerate(todo, 1):
-        module, shape = build_for_key(key)
-        samples = backend.measure(module, (device.batch, *shape), warmup, repeats)
-        table.entries[key] = robust_stats(samples)
-        if on_entry:
-            on_entry(done + i, len(keys), key)
-        if i % FLUSH_EVERY == 0:
-            table.save(path)
+    for start in range(0, len(todo), GROUP):
+        group = todo[start : start + GROUP]
+        timers = [backend.prepare(module, (device.batch, *shape)) for module, shape in map(build_for_key, group)]
+        for key, samples in zip(group, timed_rounds(timers, warmup, repeats, reference), strict=True):
+            table.entries[key] = robust_stats(samples)
+            done += 1
+            if on_entry:
+                on_entry(done, len(keys), key)
+        table.save(path)
     table.complete = not table.missing_keys()
     if table.complete:
         table.provenance["load_avg_end"] = load_average()

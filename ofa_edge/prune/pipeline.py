@@ -31,15 +31,18 @@ from ofa_edge.supernet.checkpoint import load_supernet
 LOCAL_DEVICE = "x86-cpu"  # the device whose table describes this machine (as in `ofa-edge search`)
 
 
-def _measure(model: torch.nn.Module, example: torch.Tensor, onnx_path: Path, device: str | None) -> dict[str, Any]:
-    """MACs, params, ORT CPU latency and, when ``device`` is given, latency on its backend here."""
+def _measure(
+    model: torch.nn.Module, example: torch.Tensor, onnx_path: Path, table: LatencyTable | None
+) -> dict[str, Any]:
+    """MACs, params, ORT CPU latency and, when this machine's ``table`` is given, latency on its
+    device's backend here."""
     m = {
         "macs": count_macs(model, example),
         "params": count_params(model),
         "latency_ort_cpu": ort_latency(export_onnx(model, example, onnx_path), example),
     }
-    if device is not None:
-        m["latency_device"] = measure_model_on_device(model, example.shape[-1], device)
+    if table is not None:
+        m["latency_device"] = measure_model_on_device(model, example.shape[-1], table)
     return m
 
 
@@ -92,7 +95,7 @@ def prune_subnet(
     recalibrate_bn(model, (prep(b) for b in train.images[:512].split(128)))
     example = prep(test.images[:2])
     out_dir.mkdir(parents=True, exist_ok=True)
-    local = LOCAL_DEVICE if latency_table is not None and latency_table.device == LOCAL_DEVICE else None
+    local = latency_table if latency_table is not None and latency_table.device == LOCAL_DEVICE else None
     with tempfile.TemporaryDirectory() as tmp:
         before = {"top1": evaluate(model, test, prep), **_measure(model, example, Path(tmp) / "base.onnx", local)}
 

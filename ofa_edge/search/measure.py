@@ -2,8 +2,10 @@
 
 Used to put a measured number next to the table's prediction when the target is the local
 machine: the device's own backend (runtime, threads, clock) times the network at the table's
-batch size; weights do not change latency. ``ofa-edge search`` times the chosen subnet,
-``ofa-edge prune`` the unpruned and the pruned network.
+batch size, in rounds against the machine-speed reference the table was measured with (if
+any, see ``latency/drift.py``), so the number is on the table's scale; weights do not change
+latency. ``ofa-edge search`` times the chosen subnet, ``ofa-edge prune`` the unpruned and the
+pruned network.
 """
 
 from __future__ import annotations
@@ -13,16 +15,20 @@ from torch import nn
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.blocks import build_subnet
 from ofa_edge.latency.devices import load_device
+from ofa_edge.latency.drift import SpeedReference, timed_rounds
 from ofa_edge.latency.stats import robust_stats
+from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.config import SubnetConfig
 
 
-def measure_model_on_device(model: nn.Module, resolution: int, device: str) -> dict:
-    """Robust statistics (ms) of ``model``'s latency at ``resolution`` on ``device``'s backend, here."""
-    dev = load_device(device)
+def measure_model_on_device(model: nn.Module, resolution: int, table: LatencyTable) -> dict:
+    """Robust statistics (ms) of ``model``'s latency at ``resolution`` on the backend of the
+    device ``table`` was measured for, here."""
+    dev = load_device(table.device)
     backend = require_backend(dev)
     shape = (dev.batch, 3, resolution, resolution)
-    samples = backend.measure(model, shape, dev.warmup, dev.repeats)
+    reference = SpeedReference.of_table(backend, table, dev.batch)
+    samples = timed_rounds([backend.prepare(model, shape)], dev.warmup, dev.repeats, reference)[0]
     stats = robust_stats(samples)
     return {
         "median_ms": stats["median"],
@@ -30,9 +36,10 @@ def measure_model_on_device(model: nn.Module, resolution: int, device: str) -> d
         "std_ms": stats["std"],
         "runs": len(samples),
         "backend": f"{backend.name} {backend.version()} ({backend.clock_name} clock)",
+        "speed_reference": reference is not None,
     }
 
 
-def measure_on_device(cfg: SubnetConfig, num_classes: int, device: str) -> dict:
+def measure_on_device(cfg: SubnetConfig, num_classes: int, table: LatencyTable) -> dict:
     """:func:`measure_model_on_device` of the subnet ``cfg`` (random weights)."""
-    return measure_model_on_device(build_subnet(cfg, num_classes), cfg.resolution, device)
+    return measure_model_on_device(build_subnet(cfg, num_classes), cfg.resolution, table)

@@ -274,7 +274,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         from ofa_edge.search.measure import measure_on_device
 
         note(f"measuring the chosen subnet on this machine with {DEFAULT_DEVICE}'s backend")
-        measured = measure_on_device(chosen, prep.cost.num_classes, DEFAULT_DEVICE)
+        measured = measure_on_device(chosen, prep.cost.num_classes, local[0].table)
         devices[DEFAULT_DEVICE]["measured"] = measured
     first = prep.targets[0]
     predicted = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ofa_edge.latency.blocks import build_for_key, build_subnet, parse_block_key
-from ofa_edge.latency.e2e import random_subnets
+from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.space import CostModel, SearchSpace
 
@@ -34,3 +34,9 @@ def test_subnet_from_shapes_has_the_analytic_parameter_count():
         net = build_subnet(cfg, 10)
         assert sum(p.numel() for p in net.parameters()) == cost.params([cfg])[0]
         assert net(torch.randn(1, 3, 28, 28)).shape == (1, 10)
+
+
+def test_random_subnets_respect_the_table_resolutions():
+    cfgs = random_subnets("mbv3-w1.0-cifar", [24, 32], 50, seed=1)
+    assert {c.resolution for c in cfgs} == {24, 32}
+    assert cfgs == random_subnets("mbv3-w1.0-cifar", [24, 32], 50, seed=1)

@@ -7,7 +7,8 @@ import json
 import numpy as np
 
 from ofa_edge.latency.backends import OnnxRuntimeBackend
-from ofa_edge.latency.e2e import measure_subnets, random_subnets
+from ofa_edge.latency.blocks import random_subnets
+from ofa_edge.latency.e2e import measure_subnets
 
 
 def test_subnets_are_timed_once_and_resumed(tmp_path):
@@ -23,9 +24,3 @@ def test_subnets_are_timed_once_and_resumed(tmp_path):
     both = measure_subnets(backend, cfgs, on_done=lambda i, n: calls.append(i), **kw)
     assert np.array_equal(both[:2], first)  # not re-timed
     assert len(json.loads(store.read_text())["entries"]) == 3 and calls[-1] == 3
-
-
-def test_random_subnets_respect_the_table_resolutions():
-    cfgs = random_subnets("mbv3-w1.0-cifar", [24, 32], 50, seed=1)
-    assert {c.resolution for c in cfgs} == {24, 32}
-    assert cfgs == random_subnets("mbv3-w1.0-cifar", [24, 32], 50, seed=1)

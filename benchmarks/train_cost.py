@@ -174,15 +174,17 @@ def reproduction(args) -> dict:
     budgets = {"same": {"deps": args.epochs, "ofa": args.epochs, "bignas": args.epochs}}
     # OFA's schedule totals 590 epochs where DεpS's ImageNet schedule has 270 (its lrs_270 table).
     budgets["paper"] = {"deps": args.epochs, "ofa": round(args.epochs * 590 / 270), "bignas": args.epochs}
-    rows = []
+    rows, runs = [], {}
     for budget, epochs in budgets.items():
         for method, e in epochs.items():
-            out = f"{args.runs}/{budget}-{method}-{e}"
-            cfg, _ = TrainConfig(
-                data=args.data, out=out, method=method, epochs=e, batch_size=args.batch, device=args.device,
-                amp=args.amp, probe_every=0, seed=args.seed,
-            ).resolved()  # fmt: skip
-            res = Trainer(cfg).run(resume=True, show_progress=True)
+            if (method, e) not in runs:  # deps and bignas train the same epochs under both budgets
+                cfg, _ = TrainConfig(
+                    data=args.data, out=f"{args.runs}/{method}-{e}", method=method, epochs=e, batch_size=args.batch,
+                    device=args.device, amp=args.amp, probe_every=e, seed=args.seed,  # probes after the last epoch
+                    limit_train=args.limit_train, limit_val=args.limit_val, cudnn_benchmark=args.cudnn_benchmark,
+                ).resolved()  # fmt: skip
+                runs[method, e] = Trainer(cfg).run(resume=True, show_progress=True)
+            res = runs[method, e]
             led = res["ledger"]
             rows.append({"budget": budget, "method": method, "epochs": e, "gpu_seconds": led["wall_seconds"],
                          "train_flops": led["total_flops"], "top1": res["probes_top1"]})  # fmt: skip
@@ -200,6 +202,9 @@ def main() -> None:
     p.add_argument("--no-ofa", action="store_true")
     p.add_argument("--repro", action="store_true", help="run the deps/ofa/bignas reproduction (GPU)")
     p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--limit-train", type=int, help="reproduction: train on this many images (default all)")
+    p.add_argument("--limit-val", type=int, help="reproduction: top-1 on this many test images (default all)")
+    p.add_argument("--cudnn-benchmark", action="store_true", help="reproduction: the trainer's --cudnn-benchmark")
     p.add_argument("--data", default=str(__import__("ofa_edge.data", fromlist=["DEFAULT_ROOT"]).DEFAULT_ROOT))
     p.add_argument("--runs", default="ofa-edge-runs/bench")
     p.add_argument("--amp", action="store_true")

@@ -17,7 +17,7 @@ from ofa_edge.latency.calibrate import active_block_count, fit_correction
 from ofa_edge.latency.devices import Device, load_device
 from ofa_edge.latency.drift import SpeedReference
 from ofa_edge.latency.blocks import random_subnets
-from ofa_edge.latency.e2e import e2e_path, measure_subnets
+from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
 from ofa_edge.latency.profiler import profile as run_profile
 from ofa_edge.latency.profiler import table_path
@@ -61,7 +61,7 @@ def _e2e(
     """Time ``cfgs`` end to end (resumable); subnet JSON -> ms."""
     reference = SpeedReference.of_table(backend, table, device.batch)
     with _progress() as bar:
-        task = bar.add_task(f"timing {len(cfgs)} subnets end to end", total=len(cfgs))
+        task = bar.add_task(f"timing {len(cfgs)} subnets end to end, {PASSES} passes", total=PASSES * len(cfgs))
         measured = measure_subnets(
             backend,
             cfgs,

@@ -68,6 +68,13 @@ def train(
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast.")] = False,
     channels_last: Annotated[bool, typer.Option(help="channels_last memory format.")] = False,
+    cudnn_benchmark: Annotated[
+        bool,
+        typer.Option(
+            help="GPU: let cuDNN time its algorithms once per convolution shape and keep the fastest. "
+            "A supernet meets hundreds of shapes, so early steps of each phase get slower."
+        ),
+    ] = False,
     sparsity: Annotated[
         float | None,
         typer.Option(
@@ -144,7 +151,7 @@ def train(
         limit_train=limit_train, limit_val=limit_val, val_split=val_split, calib_images=calib_images,
         probe_every=probe_every, ckpt_every=ckpt_every,
         time_limit_s=parse_latency_ms(time_limit) / 1000 if time_limit else None,
-        device=device, amp=amp, channels_last=channels_last, seed=seed,
+        device=device, amp=amp, channels_last=channels_last, cudnn_benchmark=cudnn_benchmark, seed=seed,
     )  # fmt: skip
     main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports
     cfg, notes = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))

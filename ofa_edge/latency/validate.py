@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from ofa_edge.io import atomic_write, atomic_write_json, atomic_write_text
+from ofa_edge.latency.drift import ROUNDS
+from ofa_edge.latency.e2e import PASSES, reports_dir
 from ofa_edge.latency.host import now_utc
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
@@ -37,6 +39,12 @@ def validation_report(
         "lut": prediction_metrics(lut, measured_ms),
         "corrected": prediction_metrics(pred, measured_ms) if table.correction else None,
         "correction": table.correction,
+        "protocol": {
+            "passes": PASSES,
+            "rounds": ROUNDS,
+            "repeats": table.provenance.get("repeats"),
+            "speed_reference_subnets": (table.provenance.get("speed_reference") or {}).get("subnets", 0),
+        },
         "subnets": [
             {"config": c.to_dict(), "measured_ms": float(m), "lut_ms": float(lu), "predicted_ms": float(p)}
             for c, m, lu, p in zip(configs, measured_ms, lut, pred, strict=True)
@@ -80,6 +88,17 @@ def _metric_row(name: str, m: dict[str, float]) -> str:
     )
 
 
+def _protocol_line(p: dict[str, Any] | None) -> str:
+    if not p:
+        return ""
+    ref = p["speed_reference_subnets"]
+    at = f", at the baseline speed of a {ref}-subnet speed reference" if ref else ""
+    return (
+        f"- measured: each subnet the mean over {p['passes']} passes of the median of {p['repeats']} runs "
+        f"taken in {p['rounds']} rounds{at}"
+    )
+
+
 def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
     """The docs/ page for one validation run."""
     lines = [
@@ -88,6 +107,7 @@ def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
         f"- date: {report['date']}; table kind: {report['kind']}; backend: {report['backend']}",
         f"- host CPU: {report['host_cpu']}; clock: {report['clock']} (median of repeats); seed: {report['seed']}",
         f"- command: `{command}`",
+        _protocol_line(report.get("protocol")),
         "",
         "| prediction | within ±10% | MAPE | bias | worst | Kendall τ |",
         "|---|---|---|---|---|---|",
@@ -108,8 +128,6 @@ def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
 
 def write_reports(report: dict[str, Any], table_path: Path, docs_dir: Path | None, command: str) -> dict[str, str]:
     """Save the JSON and PNG next to the table and the summary in ``docs_dir``; returns the paths."""
-    from ofa_edge.latency.e2e import reports_dir
-
     base = reports_dir(table_path) / f"{table_path.stem}.validation"
     json_path, png_path = Path(f"{base}.json"), Path(f"{base}.png")
     atomic_write_json(json_path, report)

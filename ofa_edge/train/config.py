@@ -12,7 +12,9 @@ from ofa_edge.errors import UserError
 from ofa_edge.train.methods import METHODS
 
 # Fields that may change between a run and its --resume (they do not change the result).
-RESUME_FREE = {"out", "device", "time_limit_s", "ckpt_every", "limit_val", "probe_every", "calib_images", "data"}
+RESUME_FREE = {
+    "out", "device", "time_limit_s", "ckpt_every", "limit_val", "probe_every", "calib_images", "data", "cudnn_benchmark"
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = False
     channels_last: bool = False
+    cudnn_benchmark: bool = False
     seed: int = 0
 
     def resolved(self, world: int = 1) -> tuple[TrainConfig, list[str]]:

@@ -112,6 +112,8 @@ class Trainer:
         self.cfg, self.levers = cfg, list(levers)
         self.console = console or Console(stderr=True)
         self.ctx = dist_context(cfg.device)
+        if self.ctx.device.type == "cuda":
+            torch.backends.cudnn.benchmark = cfg.cudnn_benchmark
         self.space = SearchSpace.get(cfg.space)
         size = max(self.space.resolutions)
         self.data = load_dataset(cfg.data, "train", limit=cfg.limit_train, seed=cfg.seed, size=size)

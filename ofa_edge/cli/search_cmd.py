@@ -152,7 +152,8 @@ def _render(r: dict[str, Any]) -> None:
         line = f"[bold]{d}[/bold]: predicted {info['predicted_ms']:.3f} ms"
         if "measured" in info:
             m = info["measured"]
-            line += f", measured {m['median_ms']:.3f} ms (median of {m['runs']}, {m['backend']})"
+            at = ", at the table's reference speed" if m.get("speed_reference") else ""
+            line += f", measured {m['median_ms']:.3f} ms (median of {m['runs']}, {m['backend']}{at})"
         if info["estimated"]:
             line += " [yellow](estimated table)[/yellow]"
         out.print(line)

@@ -186,7 +186,7 @@ def reproduction(args) -> dict:
                 runs[method, e] = Trainer(cfg).run(resume=True, show_progress=True)
             res = runs[method, e]
             led = res["ledger"]
-            rows.append({"budget": budget, "method": method, "epochs": e, "gpu_seconds": led["wall_seconds"],
+            rows.append({"budget": budget, "method": method, "epochs": e, "train_seconds": led["wall_seconds"],
                          "train_flops": led["total_flops"], "top1": res["probes_top1"]})  # fmt: skip
     return {"rows": rows}
 

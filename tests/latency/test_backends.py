@@ -30,7 +30,7 @@ def test_backend_contract(backend):
         assert "install" in why or "needs" in why or "no " in why
         pytest.skip(f"{backend.name} absent here: {why}")
     module, shape = build_for_key(KEY)
-    samples = backend.measure(module, (1, *shape), warmup=2, repeats=5)
+    samples = backend.prepare(module, (1, *shape))(2, 5)
     assert samples.shape == (5,) and np.all(samples > 0) and np.all(samples < 1000)
     assert backend.version()
 
@@ -50,7 +50,7 @@ def test_thread_cpu_clock_tracks_work_not_waiting():
     b = OnnxRuntimeBackend("cpu", 1, clock="thread_cpu")
     small, s_shape = build_for_key("mb-i4x4x160-o160-m480-k3-s1-se1-hswish-id1")
     big, b_shape = build_for_key("mb-i32x32x64-o64-m384-k7-s1-se0-relu-id1")  # ~25x the MACs
-    assert np.median(b.measure(big, (1, *b_shape), 2, 9)) > 3 * np.median(b.measure(small, (1, *s_shape), 2, 9))
+    assert np.median(b.prepare(big, (1, *b_shape))(2, 9)) > 3 * np.median(b.prepare(small, (1, *s_shape))(2, 9))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

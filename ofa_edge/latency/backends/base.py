@@ -41,10 +41,6 @@ class Backend(ABC):
         """Build whatever runs the network (session, engine, CUDA graph) once; return a timer
         ``timer(warmup, repeats) -> latencies in ms`` that can be called again later."""
 
-    def measure(self, model: nn.Module | bytes, input_shape: tuple[int, ...], warmup: int, repeats: int) -> np.ndarray:
-        """Run ``warmup`` untimed then ``repeats`` timed calls; latencies in ms, one per call."""
-        return self.prepare(model, input_shape)(warmup, repeats)
-
 
 CLOCKS: dict[str, Callable[[], int]] = {"wall": time.perf_counter_ns, "thread_cpu": time.thread_time_ns}
 

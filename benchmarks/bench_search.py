@@ -142,7 +142,9 @@ def main() -> None:
 
     runs, out["ofa_edge_evolution"] = time_evolution(problem, args.repeats)
     pred400, out["predictor_3x400"] = stand_in_predictor(space, cost, hidden=400)
-    _, out["ofa_edge_evolution_3x400"] = time_evolution(dataclasses.replace(problem, accuracy=pred400.predict), args.repeats)
+    _, out["ofa_edge_evolution_3x400"] = time_evolution(
+        dataclasses.replace(problem, accuracy=pred400.predict), args.repeats
+    )
     rnd = RandomSearch().search(problem, runs[0].evaluations, np.random.default_rng(0))
     out["random_equal_evals"] = {
         "evaluations": rnd.evaluations,

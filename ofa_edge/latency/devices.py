@@ -157,7 +157,9 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
     overhead = _get(data, "layer_overhead_us", float, source, None)
     reference = _get(data, "speed_reference", int, source, 0)
     if reference < 0:
-        raise UserError(f"device file '{source}': speed_reference must be 0 (none) or a number of subnets, got {reference}.")
+        raise UserError(
+            f"device file '{source}': speed_reference must be 0 (none) or a number of subnets, got {reference}."
+        )
     if data.get("clock") == "thread_cpu" and (runtime != "onnxruntime" or ints["threads"] != 1):
         raise UserError(f"device file '{source}': clock thread_cpu needs runtime onnxruntime with threads 1.")
     return Device(

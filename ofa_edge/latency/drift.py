@@ -82,7 +82,9 @@ class SpeedReference:
 def timed_rounds(
     timers: list[Timer], warmup: int, repeats: int, reference: SpeedReference | None = None, rounds: int = ROUNDS
 ) -> list[np.ndarray]:
-    """``repeats`` latency samples (ms) of each timer, taken round-robin in ``rounds`` rounds.
+    """Latency samples (ms) of each timer: ``ceil(repeats / rounds)`` calls per round, the
+    timers taken round-robin in ``rounds`` rounds (the first call of a round after ``warmup``
+    untimed ones in round 0, one afterwards).
 
     A burst of load lasting a few seconds lands in one round of a network, not in all its
     samples. With a ``reference``, each round's samples are divided by the mean of the

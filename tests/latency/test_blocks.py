@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ofa_edge.latency.blocks import build_for_key, build_subnet, parse_block_key
-from ofa_edge.latency.blocks import random_subnets
+from ofa_edge.latency.blocks import build_for_key, build_subnet, parse_block_key, random_subnets
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.space import CostModel, SearchSpace
 

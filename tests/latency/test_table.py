@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.latency.calibrate import active_block_count
 from ofa_edge.latency.blocks import random_subnets
+from ofa_edge.latency.calibrate import active_block_count
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space.genome import encode

@@ -83,8 +83,8 @@ def timed_rounds(
     timers: list[Timer], warmup: int, repeats: int, reference: SpeedReference | None = None, rounds: int = ROUNDS
 ) -> list[np.ndarray]:
     """Latency samples (ms) of each timer: ``ceil(repeats / rounds)`` calls per round, the
-    timers taken round-robin in ``rounds`` rounds (the first call of a round after ``warmup``
-    untimed ones in round 0, one afterwards).
+    timers taken round-robin in ``rounds`` rounds (``warmup`` untimed calls before a timer's
+    first round, one before each later round).
 
     A burst of load lasting a few seconds lands in one round of a network, not in all its
     samples. With a ``reference``, each round's samples are divided by the mean of the

@@ -141,11 +141,17 @@ def one_hot(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
     One comparison of gathered genes against each feature's choice index, with the inactive
     blocks' genes first set to a value no choice has."""
     g = genomes.copy()
-    off = np.where(active_mask(space, genomes), 0, 255).astype(np.uint8)
-    g[:, KERNEL] |= off
-    g[:, EXPAND] |= off
+    off = _inactive_code(space.depths)[genomes[:, DEPTH]].reshape(len(g), 1, NUM_BLOCKS)
+    genes = g[:, KERNEL.start : EXPAND.stop].reshape(len(g), 2, NUM_BLOCKS)  # a view: kernels, expands
+    genes |= off
     cols, value = _feature_index(len(space.kernels), len(space.expands), len(space.resolutions))
     return (g[:, cols] == value).astype(np.float32)
+
+
+@functools.cache
+def _inactive_code(depths: tuple[int, ...]) -> np.ndarray:
+    """``(D, 4)`` uint8: 0 where a stage of each depth choice runs the block at each position, else 255."""
+    return np.where(_runs(depths), 0, 255).astype(np.uint8)
 
 
 @functools.cache

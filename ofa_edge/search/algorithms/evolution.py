@@ -64,7 +64,7 @@ class Evolution:
             best = np.argsort(-acc, kind="stable")[:n_par]
             parents, par_acc = pop[best], acc[best]
             offspring = partial(breed, parents, rng)
-            kids = self._feasible(problem, offspring(np.arange(self.children)), offspring, rng, parents)
+            kids = self._feasible(problem, offspring(slice(None)), offspring, rng, parents)
             kid_acc = predict(kids)
             archive_g.append(kids), archive_a.append(kid_acc)
             pop = np.concatenate([parents, kids])
@@ -144,16 +144,17 @@ class Breeding:
         scale = np.divide(1.0, limit, out=np.zeros_like(limit), where=limit > 0)
         return cls(problem, mutant, limit.astype(np.float32), scale)
 
-    def __call__(self, parents: np.ndarray, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
-        """One child for each slot in ``rows`` (slots may repeat)."""
-        n = len(rows)
+    def __call__(self, parents: np.ndarray, rng: np.random.Generator, rows: np.ndarray | slice) -> np.ndarray:
+        """One child for each slot in ``rows`` (an index array, slots may repeat; or a slice)."""
+        limit, scale, mutant = self.limit[rows], self.scale[rows], self.mutant[rows]
+        n = len(limit)
         draw = rng.random(n * (GENOME_LEN + 2), dtype=np.float32)  # a uniform per gene, then two parents per child
         u = draw[: n * GENOME_LEN].reshape(n, GENOME_LEN)
         pick = (draw[n * GENOME_LEN :].astype(np.float64) * len(parents)).astype(np.intp)
         a, b = parents[pick[:n]], parents[pick[n:]]
-        mut = np.flatnonzero(self.mutant[rows])
-        b[mut] = self.problem.genes(u[mut] * self.scale[rows[mut]])
-        return np.where(u < self.limit[rows], b, a)
+        mut = np.flatnonzero(mutant)
+        b[mut] = self.problem.genes(u[mut] * scale[mut])
+        return np.where(u < limit, b, a)
 
 
 class PredictionCache:

@@ -38,6 +38,8 @@ def test_unknown_device_suggests_the_nearest_name():
         ({"space": "nope"}, "unknown search space"),
         ({"datasheet": {"peak_flops": "fast", "memory_bandwidth": 1e9, "source": "x"}}, "peak_flops"),
         ({"clock": "thread_cpu", "threads": 4}, "thread_cpu"),
+        ({"speed_reference": -1}, "speed_reference"),
+        ({"speed_reference": "yes"}, "speed_reference"),
     ],
 )
 def test_bad_fields_are_named(tmp_path, change, field):

@@ -32,7 +32,7 @@ from ofa_edge.prune.measure import count_macs, count_params
 from ofa_edge.prune.predict import predict_slim_latency, slim_keys, width_model
 from ofa_edge.prune.slim import slim
 from ofa_edge.prune.zig import partition
-from ofa_edge.search.measure import measure_model_on_device
+from ofa_edge.search.measure import DeviceTimer
 from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
 
@@ -111,9 +111,10 @@ def main() -> None:
             models.append((small, cfg.resolution))
         print(f"subnet {ci + 1}: {cfg.describe()} ({part.num_groups} groups)", flush=True)
     load = [load_average()]
+    timer = DeviceTimer(table)
     for r in range(a.rounds):  # interleaved, so load from other jobs hits every net alike
         for row, (small, res) in zip(rows, models, strict=True):
-            row["measured"].append(measure_model_on_device(small, res, DEVICE)["median_ms"])
+            row["measured"].append(timer(small, res)["median_ms"])
         load.append(load_average())
         print(f"round {r + 1}/{a.rounds} done, load {load[-1]}", flush=True)
     for row in rows:

@@ -23,7 +23,7 @@ from ofa_edge.prune.run import PruneSettings, slim_and_check, train_and_prune
 from ofa_edge.prune.slim import save_slim
 from ofa_edge.prune.train import Preprocess, evaluate
 from ofa_edge.prune.zig import partition
-from ofa_edge.search.measure import measure_model_on_device
+from ofa_edge.search.measure import DeviceTimer
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
@@ -32,17 +32,17 @@ LOCAL_DEVICE = "x86-cpu"  # the device whose table describes this machine (as in
 
 
 def _measure(
-    model: torch.nn.Module, example: torch.Tensor, onnx_path: Path, table: LatencyTable | None
+    model: torch.nn.Module, example: torch.Tensor, onnx_path: Path, timer: DeviceTimer | None
 ) -> dict[str, Any]:
-    """MACs, params, ORT CPU latency and, when this machine's ``table`` is given, latency on its
-    device's backend here."""
+    """MACs, params, ORT CPU latency and, with a ``timer`` for this machine's device, latency
+    on its backend here."""
     m = {
         "macs": count_macs(model, example),
         "params": count_params(model),
         "latency_ort_cpu": ort_latency(export_onnx(model, example, onnx_path), example),
     }
-    if table is not None:
-        m["latency_device"] = measure_model_on_device(model, example.shape[-1], table)
+    if timer is not None:
+        m["latency_device"] = timer(model, example.shape[-1])
     return m
 
 
@@ -95,7 +95,8 @@ def prune_subnet(
     recalibrate_bn(model, (prep(b) for b in train.images[:512].split(128)))
     example = prep(test.images[:2])
     out_dir.mkdir(parents=True, exist_ok=True)
-    local = latency_table if latency_table is not None and latency_table.device == LOCAL_DEVICE else None
+    is_local = latency_table is not None and latency_table.device == LOCAL_DEVICE
+    local = DeviceTimer(latency_table) if is_local else None  # one backend and speed reference for both nets
     with tempfile.TemporaryDirectory() as tmp:
         before = {"top1": evaluate(model, test, prep), **_measure(model, example, Path(tmp) / "base.onnx", local)}
 

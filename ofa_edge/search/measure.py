@@ -21,25 +21,32 @@ from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.config import SubnetConfig
 
 
-def measure_model_on_device(model: nn.Module, resolution: int, table: LatencyTable) -> dict:
-    """Robust statistics (ms) of ``model``'s latency at ``resolution`` on the backend of the
-    device ``table`` was measured for, here."""
-    dev = load_device(table.device)
-    backend = require_backend(dev)
-    shape = (dev.batch, 3, resolution, resolution)
-    reference = SpeedReference.of_table(backend, table, dev.batch)
-    samples = timed_rounds([backend.prepare(model, shape)], dev.warmup, dev.repeats, reference)[0]
-    stats = robust_stats(samples)
-    return {
-        "median_ms": stats["median"],
-        "mean_ms": stats["mean"],
-        "std_ms": stats["std"],
-        "runs": len(samples),
-        "backend": f"{backend.name} {backend.version()} ({backend.clock_name} clock)",
-        "speed_reference": reference is not None,
-    }
+class DeviceTimer:
+    """Times networks on this machine the way ``table``'s device was measured: its backend
+    (runtime, threads, clock) at its batch size, in rounds against the table's speed reference.
+    The backend and the reference are set up once, for every network timed after."""
+
+    def __init__(self, table: LatencyTable) -> None:
+        self.device = load_device(table.device)
+        self.backend = require_backend(self.device)
+        self.reference = SpeedReference.of_table(self.backend, table, self.device.batch)
+
+    def __call__(self, model: nn.Module, resolution: int) -> dict:
+        """Robust statistics (ms) of ``model``'s latency at ``resolution``."""
+        dev, backend = self.device, self.backend
+        timer = backend.prepare(model, (dev.batch, 3, resolution, resolution))
+        samples = timed_rounds([timer], dev.warmup, dev.repeats, self.reference)[0]
+        stats = robust_stats(samples)
+        return {
+            "median_ms": stats["median"],
+            "mean_ms": stats["mean"],
+            "std_ms": stats["std"],
+            "runs": len(samples),
+            "backend": f"{backend.name} {backend.version()} ({backend.clock_name} clock)",
+            "speed_reference": self.reference is not None,
+        }
 
 
 def measure_on_device(cfg: SubnetConfig, num_classes: int, table: LatencyTable) -> dict:
-    """:func:`measure_model_on_device` of the subnet ``cfg`` (random weights)."""
-    return measure_model_on_device(build_subnet(cfg, num_classes), cfg.resolution, table)
+    """:class:`DeviceTimer` statistics of the subnet ``cfg`` (random weights)."""
+    return DeviceTimer(table)(build_subnet(cfg, num_classes), cfg.resolution)

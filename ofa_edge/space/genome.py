@@ -112,7 +112,7 @@ class BlockSum:
     def __init__(self, space: SearchSpace, per_block: np.ndarray, fixed: np.ndarray) -> None:
         n_r, _, n_k, n_e = per_block.shape
         n_d = len(space.depths)
-        active = _BLOCK_POS[:, None] < np.asarray(space.depths)[None, :]  # (20, D)
+        active = _runs(space.depths)[:, _BLOCK_POS].T  # (20, D): block b runs at depth choice d
         self.table = (per_block[:, :, None] * active[None, :, :, None, None]).reshape(-1)  # (R, 20, D, K, E)
         self.fixed = np.asarray(fixed, dtype=np.float64)
         per_b = n_d * n_k * n_e

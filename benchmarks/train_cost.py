@@ -6,6 +6,8 @@ Measures, in one process and interleaved so that machine load hits every variant
    supernet versus the same subnets as static extracted modules (sum of their steps; target
    ratio <= 1.15), and versus once-for-all's own OFAMobileNetV3 (PyPI ``ofa``, benchmark-only)
    doing the same step on the same ImageNet-layout architecture (target >= 3x its subnet-images/s);
+   on CUDA also with the trainer's ``--cuda-graphs`` (each block variant's forward and backward
+   captured once, during the warm-up, then replayed);
 2. images/s of the max net (dynamic and static);
 3. ``--repro`` (GPU): deps vs ofa vs bignas on CIFAR-10 at the same epoch budget and at the
    paper's epoch ratios: GPU-seconds, training FLOPs and top-1 of min/mid/max after BN recalibration.
@@ -17,6 +19,7 @@ Measures, in one process and interleaved so that machine load hits every variant
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import time
@@ -29,6 +32,7 @@ import torch.nn.functional as F
 
 from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
+from ofa_edge.train.cuda_graphs import GraphedSupernet
 from ofa_edge.train.trainer import cpu_name
 
 
@@ -59,6 +63,32 @@ def dynamic_step(net: Supernet, opt, cfgs, xs, y) -> Callable[[], None]:
         opt.step()
 
     return step
+
+
+def graphed_step(runner: GraphedSupernet, opt, cfgs, xs, y) -> Callable[[], None]:
+    """:func:`dynamic_step` with the stem and blocks replayed from CUDA graphs (the trainer's ``--cuda-graphs``)."""
+    net = runner.net
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        runner.zero_grad()
+        for cfg, x in zip(cfgs, xs):
+            net.set_active(cfg)
+            F.cross_entropy(runner(x), y).backward()
+        runner.release_unused()
+        opt.step()
+
+    return step
+
+
+def _graphed(net: Supernet) -> GraphedSupernet:
+    runner = GraphedSupernet(copy.deepcopy(net))
+    runner.net.train()
+    return runner
+
+
+def _graph_report(runner: GraphedSupernet) -> dict:
+    return {"captured": runner.captured, "capture_seconds": round(runner.capture_seconds, 3)}
 
 
 def static_steps(modules, opts, xs, y) -> Callable[[], None]:
@@ -112,8 +142,11 @@ def step_costs(args, device: torch.device) -> dict:
         "dynamic_max": dynamic_step(net, _sgd(net.parameters()), cfgs[:1], xs[:1], y),
         "static_max": static_steps(statics[:1], [_sgd(statics[0].parameters())], xs[:1], y),
     }
+    runner = _graphed(net) if device.type == "cuda" else None
+    if runner is not None:
+        fns["graphed_sandwich"] = graphed_step(runner, _sgd(runner.net.parameters()), cfgs, xs, y)
     t = measure(fns, args.reps, args.warmup, device)
-    return {
+    out = {
         "space": space.name,
         "subnets": [c.describe() for c in cfgs],
         "seconds": t,
@@ -121,6 +154,12 @@ def step_costs(args, device: torch.device) -> dict:
         "sandwich_subnet_images_per_s": 4 * args.batch / t["dynamic_sandwich"],
         "max_images_per_s": {"dynamic": args.batch / t["dynamic_max"], "static": args.batch / t["static_max"]},
     }
+    if runner is not None:
+        out["cuda_graphs"] = _graph_report(runner) | {
+            "sandwich_subnet_images_per_s": 4 * args.batch / t["graphed_sandwich"],
+            "graphed_over_static": t["graphed_sandwich"] / t["static_sandwich_sum"],
+        }
+    return out
 
 
 def versus_ofa(args, device: torch.device) -> dict:
@@ -147,14 +186,15 @@ def versus_ofa(args, device: torch.device) -> dict:
     cfgs = _configs(space, args.seed)
     x = torch.randn(args.batch, 3, args.ofa_px, args.ofa_px, device=device)
     y = torch.randint(0, 10, (args.batch,), device=device)
-    t = measure(
-        {
-            "ofa_edge": dynamic_step(ours, _sgd(ours.parameters()), cfgs, [x] * 4, y),
-            "once_for_all": ofa_step(theirs, _sgd(theirs.parameters()), cfgs, x, y),
-        },
-        args.reps, args.warmup, device,
-    )  # fmt: skip
-    return {
+    fns = {
+        "ofa_edge": dynamic_step(ours, _sgd(ours.parameters()), cfgs, [x] * 4, y),
+        "once_for_all": ofa_step(theirs, _sgd(theirs.parameters()), cfgs, x, y),
+    }
+    runner = _graphed(ours) if device.type == "cuda" else None
+    if runner is not None:
+        fns["ofa_edge_cuda_graphs"] = graphed_step(runner, _sgd(runner.net.parameters()), cfgs, [x] * 4, y)
+    t = measure(fns, args.reps, args.warmup, device)
+    out = {
         "px": args.ofa_px,
         "params": {
             "ofa_edge": sum(p.numel() for p in ours.parameters()),
@@ -164,6 +204,10 @@ def versus_ofa(args, device: torch.device) -> dict:
         "subnet_images_per_s": {k: 4 * args.batch / v for k, v in t.items()},
         "speedup": t["once_for_all"] / t["ofa_edge"],
     }
+    if runner is not None:
+        out["speedup_cuda_graphs"] = t["once_for_all"] / t["ofa_edge_cuda_graphs"]
+        out["cuda_graphs"] = _graph_report(runner)
+    return out
 
 
 def reproduction(args) -> dict:

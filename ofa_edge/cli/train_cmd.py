@@ -75,6 +75,13 @@ def train(
             "A supernet meets hundreds of shapes, so early steps of each phase get slower."
         ),
     ] = False,
+    cuda_graphs: Annotated[
+        bool,
+        typer.Option(
+            help="GPU: capture each block variant's forward and backward as CUDA graphs the first time it runs "
+            "and replay them (fewer launches; memory grows with batch size and the variants met)."
+        ),
+    ] = False,
     sparsity: Annotated[
         float | None,
         typer.Option(
@@ -151,7 +158,8 @@ def train(
         limit_train=limit_train, limit_val=limit_val, val_split=val_split, calib_images=calib_images,
         probe_every=probe_every, ckpt_every=ckpt_every,
         time_limit_s=parse_latency_ms(time_limit) / 1000 if time_limit else None,
-        device=device, amp=amp, channels_last=channels_last, cudnn_benchmark=cudnn_benchmark, seed=seed,
+        device=device, amp=amp, channels_last=channels_last, cudnn_benchmark=cudnn_benchmark, cuda_graphs=cuda_graphs,
+        seed=seed,
     )  # fmt: skip
     main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports
     cfg, notes = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))

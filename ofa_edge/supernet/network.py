@@ -75,7 +75,7 @@ class Supernet(nn.Module):
         for b, blk in enumerate(self.blocks):
             blk.set_active(cfg.kernel[b], self.space.mid_channels(b, cfg.expand[b]))
         self.active: SubnetConfig = cfg
-        self._active_blocks = cfg.active_blocks()
+        self.active_blocks: list[int] = cfg.active_blocks()  # indices of the blocks ``forward`` runs
 
     def set_max(self) -> None:
         self.set_active(self.space.max())
@@ -91,7 +91,7 @@ class Supernet(nn.Module):
     # --------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
-        for b in self._active_blocks:
+        for b in self.active_blocks:
             x = self.blocks[b](x)
         return self.head(x)
 

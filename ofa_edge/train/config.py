@@ -13,7 +13,8 @@ from ofa_edge.train.methods import METHODS
 
 # Fields that may change between a run and its --resume (they do not change the result).
 RESUME_FREE = {
-    "out", "device", "time_limit_s", "ckpt_every", "limit_val", "probe_every", "calib_images", "data", "cudnn_benchmark"
+    "out", "device", "time_limit_s", "ckpt_every", "limit_val", "probe_every", "calib_images", "data", "cudnn_benchmark",
+    "cuda_graphs",
 }  # fmt: skip
 
 
@@ -51,6 +52,7 @@ class TrainConfig:
     amp: bool = False
     channels_last: bool = False
     cudnn_benchmark: bool = False
+    cuda_graphs: bool = False
     seed: int = 0
 
     def resolved(self, world: int = 1) -> tuple[TrainConfig, list[str]]:
@@ -71,6 +73,8 @@ class TrainConfig:
             if self.method == "deps":
                 notes.append(f"eps-epochs: {changes['eps_epochs']:g} (5% of the run, at least 1)")
         cfg = dataclasses.replace(self, **changes)
+        if cfg.cuda_graphs and not cfg.device.startswith("cuda"):
+            raise UserError(f"--cuda-graphs needs a CUDA device, but the run is on '{cfg.device}'; drop --cuda-graphs.")
         if cfg.method != "deps":
             notes.append(f"warmup-frac and eps-epochs are DεpS options; ignored by --method {cfg.method}")
         if cfg.method in ("ofa", "compofa"):

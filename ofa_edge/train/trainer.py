@@ -35,6 +35,7 @@ from ofa_edge.supernet.checkpoint import load_supernet, save_supernet
 from ofa_edge.train.aggregate import GradAverager
 from ofa_edge.train.checkpointing import load_checkpoint, save_checkpoint
 from ofa_edge.train.config import TrainConfig
+from ofa_edge.train.cuda_graphs import GraphedSupernet
 from ofa_edge.train.data import DeviceLoader, load_dataset
 from ofa_edge.train.distill import ce_loss, kd_loss, soft_targets
 from ofa_edge.train.ledger import Ledger
@@ -132,6 +133,14 @@ class Trainer:
         if cfg.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.optimizer = make_optimizer(self.net, cfg)
+        self.graphs: GraphedSupernet | None = None
+        if cfg.cuda_graphs:
+            if any(lv.freezes for lv in self.levers):
+                raise UserError(
+                    "--cuda-graphs cannot be combined with layer freezing (a graph captures a fixed set of gradients); "
+                    "drop one of them."
+                )
+            self.graphs = GraphedSupernet(self.net)
         self.method: Method = make_method(
             cfg.method,
             self.space,
@@ -242,6 +251,9 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = plan.lr
         self.optimizer.zero_grad(set_to_none=True)
+        if self.graphs is not None:
+            self.graphs.zero_grad()
+        forward = self.graphs or net
         torch.manual_seed((cfg.seed * 1_000_003 + it) % 2**63)  # dropout: a function of the iteration
         if self.averager is not None:
             self.averager.reset()
@@ -253,7 +265,7 @@ class Trainer:
         for job in plan.jobs:
             net.set_active(job.cfg)
             with self._autocast():
-                out = net(resize(x, job.cfg.resolution))
+                out = forward(resize(x, job.cfg.resolution))
             if job.loss == "ce":
                 loss = ce_loss(out, y, cfg.label_smoothing)
             elif job.loss == "inplace_kd":
@@ -269,6 +281,8 @@ class Trainer:
             if self.averager is not None:
                 self.averager.add(net, job.cfg, job.weight)
             total += loss.detach()
+        if self.graphs is not None:
+            self.graphs.release_unused()
         if self.averager is not None:
             self.averager.apply()
         if self.ctx.world > 1:
@@ -389,6 +403,11 @@ class Trainer:
                     break
         return self._finish(start_it, stopped)
 
+    def _graph_stats(self) -> dict[str, Any]:
+        g = self.graphs
+        assert g is not None
+        return {"captured": g.captured, "capture_seconds": round(g.capture_seconds, 3)}
+
     def _finish(self, start_it: int, stopped: bool) -> dict[str, Any]:
         rd = self.run_dir
         done = not stopped
@@ -415,6 +434,7 @@ class Trainer:
             "phases": [{"name": p.name, "epochs": [p.start, p.end]} for p in self.method.phases],
             "probes_top1": self.state.get("probes", {}),
             "ledger": self.ledger.to_dict(),
+            **({"cuda_graphs": self._graph_stats()} if self.graphs is not None else {}),
             "supernet": str(rd.supernet) if done else None,
             "checkpoint": str(rd.checkpoint),
             "metrics": str(rd.metrics),

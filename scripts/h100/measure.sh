@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# H100 measurements on a quiet GPU: training-step cost of the supernet vs its static subnets and
-# vs once-for-all (benchmarks/train_cost.py at batch 256, 512, 1024), then the h100 latency table
-# with its calibration and validation. Results go to $OUT.
+# H100 measurements on a quiet GPU: the CUDA-only tests (CUDA-graph training steps against eager
+# ones, the CUDA latency backends; needs pytest's wheels in .whl/), training-step cost of the
+# supernet vs its static subnets and vs once-for-all, eager and with CUDA graphs
+# (benchmarks/train_cost.py at batch 256, 512, 1024), then the h100 latency table with its
+# calibration and validation. Results go to $OUT.
 set -uo pipefail
 source scripts/h100/common.sh
 log "GPU: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
+python3 -m pytest -q -x tests/train/test_cuda_graphs.py tests/latency/test_backends.py tests/supernet/test_network.py \
+  > "$OUT/cuda_tests.txt" 2>&1 || log "CUDA tests failed"
+tail -n 5 "$OUT/cuda_tests.txt"
 for b in 256 1024; do
   python3 benchmarks/train_cost.py --device cuda --batch $b --reps 10 --warmup 3 > "$OUT/train_cost_b$b.json" || log "train_cost b$b failed"
 done

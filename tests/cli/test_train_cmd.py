@@ -33,6 +33,7 @@ BASE = [
         (["--method", "spos"], "unknown --method 'spos'"),
         (["--method", "ofa", "--epochs", "3"], "needs at least 6 epochs"),
         (["--batch-size", "16"], "larger than the 8 images"),
+        (["--cuda-graphs"], "--cuda-graphs needs a CUDA device, but the run is on 'cpu'"),
     ],
 )
 def test_bad_hyperparameters_exit_2(cli, data_root, tmp_path, args, message) -> None:

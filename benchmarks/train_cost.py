@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
@@ -113,7 +114,30 @@ def ofa_step(ofa_net, opt, cfgs, x, y) -> Callable[[], None]:
 
 
 def _sgd(params):
-    return torch.optim.SGD(params, lr=0.01, momentum=0.9, nesterov=True)
+    # foreach: what SGD picks on CUDA by default, here on every device so that CPU op counts match the GPU's
+    return torch.optim.SGD(params, lr=0.01, momentum=0.9, nesterov=True, foreach=True)
+
+
+class _OpCounter(TorchDispatchMode):
+    """Counts the aten operators dispatched that are not views (on a GPU, roughly one kernel launch each)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops += not func.is_view
+        return func(*args, **(kwargs or {}))
+
+
+def dispatched_ops(fns: dict[str, Callable[[], None]]) -> dict[str, int]:
+    """Operators each step launches from Python (after :func:`measure`'s warm-up; CUDA-graph replays count 0)."""
+    counts = {}
+    for name, fn in fns.items():
+        with _OpCounter() as counter:
+            fn()
+        counts[name] = counter.ops
+    return counts
 
 
 def measure(fns: dict[str, Callable[[], None]], reps: int, warmup: int, device: torch.device) -> dict[str, float]:
@@ -150,6 +174,7 @@ def step_costs(args, device: torch.device) -> dict:
         "space": space.name,
         "subnets": [c.describe() for c in cfgs],
         "seconds": t,
+        "dispatched_ops": dispatched_ops(fns),
         "dynamic_over_static": t["dynamic_sandwich"] / t["static_sandwich_sum"],
         "sandwich_subnet_images_per_s": 4 * args.batch / t["dynamic_sandwich"],
         "max_images_per_s": {"dynamic": args.batch / t["dynamic_max"], "static": args.batch / t["static_max"]},
@@ -196,6 +221,7 @@ def versus_ofa(args, device: torch.device) -> dict:
     t = measure(fns, args.reps, args.warmup, device)
     out = {
         "px": args.ofa_px,
+        "dispatched_ops": dispatched_ops(fns),
         "params": {
             "ofa_edge": sum(p.numel() for p in ours.parameters()),
             "once_for_all": sum(p.numel() for p in theirs.parameters()),

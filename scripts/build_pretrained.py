@@ -48,7 +48,11 @@ def main() -> None:
     meta["embedded"] = {"source_run": str(args.run_dir), "weights_dtype": "float16", "note": args.note}
     ckpt = dest / "supernet.safetensors"
     save_supernet(net, ckpt, meta, dtype=torch.float16)
-    for src, name in (("metrics.jsonl", "training_log.jsonl"), ("ledger.json", "ledger.json"), ("config.json", "train_config.json")):
+    for src, name in (
+        ("metrics.jsonl", "training_log.jsonl"),
+        ("ledger.json", "ledger.json"),
+        ("config.json", "train_config.json"),
+    ):
         if (args.run_dir / src).is_file():
             shutil.copyfile(args.run_dir / src, dest / name)
 
@@ -68,7 +72,16 @@ def main() -> None:
 
 def probe_eval(ckpt: Path, ev: dict) -> dict:
     """``ofa-edge eval --probes`` with the settings ``ev``; its JSON document."""
-    argv = ["eval", "--supernet", str(ckpt), "--probes", "--split", ev["split"], "--calib-images", str(ev["calib_images"])]
+    argv = [
+        "eval",
+        "--supernet",
+        str(ckpt),
+        "--probes",
+        "--split",
+        ev["split"],
+        "--calib-images",
+        str(ev["calib_images"]),
+    ]
     if ev["limit"] is not None:
         argv += ["--limit", str(ev["limit"])]
     if "device" in ev:

@@ -52,7 +52,9 @@ def devices(
     rows = [device_summary(name)] if name else [device_summary(n) for n in known_devices()]
 
     def render() -> None:
-        t = Table(title=f"ofa-edge devices ({devices_dir()})", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        t = Table(
+            title=f"ofa-edge devices ({devices_dir()})", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+        )
         t.add_column("device", no_wrap=True)
         t.add_column("runtime", min_width=19)  # wraps between backend, precision and threads
         for col in ("TFLOP/s", "GB/s"):

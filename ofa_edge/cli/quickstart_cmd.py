@@ -53,7 +53,9 @@ def _step(command: Callable[..., None], as_json: bool, **options: Any) -> dict[s
 
 
 def quickstart(
-    latency: Annotated[str | None, typer.Option(help="Latency budget [default: halfway between min and max subnet].")] = None,
+    latency: Annotated[
+        str | None, typer.Option(help="Latency budget [default: halfway between min and max subnet].")
+    ] = None,
     images: Annotated[int, typer.Option(min=1, max=10000, help="Test images to classify with the exported model.")] = 8,
     data: Annotated[Path, typer.Option(help="Packed dataset (test split) to classify.")] = DEFAULT_ROOT,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the search and the bundle.")] = None,
@@ -98,7 +100,9 @@ def quickstart(
         for col in ("image", "label", "predicted", ""):
             t.add_column(col)
         for r in rows:
-            t.add_row(str(r["image"]), r["label"], r["predicted"], "[green]✓[/green]" if r["correct"] else "[red]✗[/red]")
+            t.add_row(
+                str(r["image"]), r["label"], r["predicted"], "[green]✓[/green]" if r["correct"] else "[red]✗[/red]"
+            )
         out.print(t)
         out.print(f"top-1 on these {images} images: {result['top1'] * 100:.0f}%  |  bundle: {bundle}")
 

@@ -24,9 +24,7 @@ def median_latency_ms(call: Callable[[], object], runs: int = 50, warmup: int = 
     return float(np.median(time_calls(call, warmup, runs, clock)))
 
 
-def ort_latency_ms(
-    session: ort.InferenceSession, resolution: int, runs: int = 50, clock: str = "wall"
-) -> float:
+def ort_latency_ms(session: ort.InferenceSession, resolution: int, runs: int = 50, clock: str = "wall") -> float:
     """Batch-1 latency of an ONNX Runtime session on a random input."""
     feed = {
         session.get_inputs()[0].name: np.random.default_rng(0).standard_normal(
@@ -36,9 +34,7 @@ def ort_latency_ms(
     return median_latency_ms(lambda: session.run(None, feed), runs, clock=clock)
 
 
-def torch_latency_ms(
-    model: torch.nn.Module, resolution: int, runs: int = 50, clock: str = "wall"
-) -> float:
+def torch_latency_ms(model: torch.nn.Module, resolution: int, runs: int = 50, clock: str = "wall") -> float:
     """Batch-1 latency of PyTorch eager (inference mode)."""
     x = torch.randn(1, 3, resolution, resolution)
     model = model.eval()

@@ -67,9 +67,17 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
     try:
         doc = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
-        raise UserError(f"cannot read the pruned network '{path}' ({e}); pass the slim.json that `ofa-edge prune` wrote.") from None
+        raise UserError(
+            f"cannot read the pruned network '{path}' ({e}); pass the slim.json that `ofa-edge prune` wrote."
+        ) from None
     base = doc.get("base") if isinstance(doc, dict) else None
     if not isinstance(base, dict) or base.get("kind") != "ofa-subnet" or "preprocessing" not in doc:
         raise UserError(f"'{path}' is not a pruned ofa-edge subnet (slim.json of `ofa-edge prune`).")
     cfg = SubnetConfig.from_dict(base["subnet"])
-    return ExportInputs(cfg, f"pruned network {path}", path, None, [f"exporting the pruned network {path} ({cfg.describe()} before pruning)"])
+    return ExportInputs(
+        cfg,
+        f"pruned network {path}",
+        path,
+        None,
+        [f"exporting the pruned network {path} ({cfg.describe()} before pruning)"],
+    )

@@ -260,7 +260,11 @@ def _write_metadata(
         "supernet": None if req.slim else str(req.supernet),
         "pruned_from": str(req.slim) if req.slim else None,
         "num_classes": len(classes),
-        **(_counted(model, cfg.resolution) if req.slim else {"macs": int(cost.macs([cfg])[0]), "params": int(cost.params([cfg])[0])}),
+        **(
+            _counted(model, cfg.resolution)
+            if req.slim
+            else {"macs": int(cost.macs([cfg])[0]), "params": int(cost.params([cfg])[0])}
+        ),
         "opset": OPSET,
         "dynamic_batch": req.dynamic_batch,
         "bn_recalibration": None if req.slim else {"images": req.bn_images, "split": "train", "data": str(req.data)},

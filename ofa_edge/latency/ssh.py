@@ -42,6 +42,7 @@ def run_remote(
         capture_output=True,
         text=True,
         timeout=timeout,
+        check=False,  # the exit code is read below: 255 is ssh's own failure
     )
     sys.stderr.write(proc.stderr)
     last_line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
@@ -73,6 +74,7 @@ def fetch(target: str, remote_path: str, local_path: Path, ssh_opts: list[str]) 
             ["scp", "-q", "-o", "BatchMode=yes", *_opts(ssh_opts), f"{target}:{remote_path}", str(tmp)],
             capture_output=True,
             text=True,
+            check=False,
         )
         if proc.returncode != 0:
             raise UserError(f"could not copy '{remote_path}' back from '{target}': {proc.stderr.strip()}")

@@ -54,7 +54,9 @@ class LatencyTable:
         return self.provenance.get("kind") == "estimated"
 
     def missing_keys(self) -> list[str]:
-        return [k for k in required_keys(self.search_space, self.resolutions, self.num_classes) if k not in self.entries]
+        return [
+            k for k in required_keys(self.search_space, self.resolutions, self.num_classes) if k not in self.entries
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,7 +89,9 @@ class LatencyTable:
                 correction=data.get("correction"),
             )
         except (KeyError, TypeError, ValueError) as e:
-            raise UserError(f"latency table '{source}' is corrupt ({type(e).__name__}: {e}); re-run `ofa-edge profile`.") from None
+            raise UserError(
+                f"latency table '{source}' is corrupt ({type(e).__name__}: {e}); re-run `ofa-edge profile`."
+            ) from None
         return table
 
     @classmethod
@@ -97,7 +101,9 @@ class LatencyTable:
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
-            raise UserError(f"latency table '{path}' does not exist; run `ofa-edge profile --device NAME` first.") from None
+            raise UserError(
+                f"latency table '{path}' does not exist; run `ofa-edge profile --device NAME` first."
+            ) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise UserError(f"latency table '{path}' is not valid JSON ({e}); re-run `ofa-edge profile`.") from None
         table = cls.from_dict(data, str(path))

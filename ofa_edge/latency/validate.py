@@ -118,9 +118,11 @@ def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
         c = report["correction"]
         lines += [
             "",
-            f"Correction (fitted on {c['fitted_on']} other random subnets): "
-            f"e2e ≈ {c['scale']:.3f} · LUT + {c.get('per_block', 0.0):.4f} ms · blocks"
-            f" + {c.get('per_mparam', 0.0):.4f} ms · (M params) + {c['offset']:.3f} ms.",
+            (
+                f"Correction (fitted on {c['fitted_on']} other random subnets): "
+                f"e2e ≈ {c['scale']:.3f} · LUT + {c.get('per_block', 0.0):.4f} ms · blocks"
+                f" + {c.get('per_mparam', 0.0):.4f} ms · (M params) + {c['offset']:.3f} ms."
+            ),
         ]
     lines += ["", f"![predicted vs measured]({png_rel})", ""]
     return "\n".join(lines)

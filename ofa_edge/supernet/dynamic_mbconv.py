@@ -17,6 +17,15 @@ from ofa_edge.space.search_space import SE_REDUCTION, BlockShape, make_divisible
 from ofa_edge.supernet.layers import MBConv
 
 
+def _prefix(t: torch.Tensor, n: int, dim: int = 0) -> torch.Tensor:
+    """The first ``n`` entries of ``t`` along ``dim``; ``t`` itself when that is all of it.
+
+    A slice costs two kernels in the backward pass (a zero-filled full-size gradient and a copy);
+    the max net and every block at full width skip them.
+    """
+    return t if t.shape[dim] == n else t.narrow(dim, 0, n)
+
+
 def _bn(x: torch.Tensor, bn: nn.BatchNorm2d, c: int) -> torch.Tensor:
     """Batch norm over the first ``c`` channels (sliced affine and running statistics)."""
     if c == bn.num_features:
@@ -51,7 +60,7 @@ class DynamicMBConv(MBConv):
 
     def active_dw_weight(self, kernel: int, mid: int) -> torch.Tensor:
         """Depthwise weight for ``kernel``: centre crop, then the transform chain if enabled."""
-        w = self.dw.weight[:mid]
+        w = _prefix(self.dw.weight, mid)
         k_max = w.shape[-1]
         if kernel == k_max:
             return w
@@ -70,17 +79,18 @@ class DynamicMBConv(MBConv):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mid, k = self.active_mid, self.active_kernel
         shape = self.shape
-        y = F.conv2d(x, self.expand.weight[:mid])
+        y = F.conv2d(x, _prefix(self.expand.weight, mid))
         y = self.act(_bn(y, self.expand_bn, mid))
         y = F.conv2d(y, self.active_dw_weight(k, mid), None, shape.stride, k // 2, 1, mid)
         y = self.act(_bn(y, self.dw_bn, mid))
         if self.se is not None:
             se_ch = make_divisible(mid // SE_REDUCTION)
             s = y.mean((2, 3), keepdim=True)
-            s = F.conv2d(s, self.se.reduce.weight[:se_ch, :mid], self.se.reduce.bias[:se_ch])
-            s = F.conv2d(torch.relu(s), self.se.expand.weight[:mid, :se_ch], self.se.expand.bias[:mid])
+            se = self.se
+            s = F.conv2d(s, _prefix(_prefix(se.reduce.weight, se_ch), mid, 1), _prefix(se.reduce.bias, se_ch))
+            s = F.conv2d(torch.relu(s), _prefix(_prefix(se.expand.weight, mid), se_ch, 1), _prefix(se.expand.bias, mid))
             y = y * F.hardsigmoid(s)
-        y = self.proj_bn(F.conv2d(y, self.proj.weight[:, :mid]))
+        y = self.proj_bn(F.conv2d(y, _prefix(self.proj.weight, mid, 1)))
         return x + y if shape.residual else y
 
     @torch.no_grad()

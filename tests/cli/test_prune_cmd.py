@@ -91,7 +91,9 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     assert np.abs(sess.run(None, {"input": x})[0] - want).max() < 1e-4
     # The pruned network leaves through the same bundle path as `ofa-edge export`.
     bundle = tmp_path / "bundle"
-    code, stdout, err = cli("export", "--slim", str(out / "slim.json"), "--data", str(data_root), "--out", str(bundle), "--json")
+    code, stdout, err = cli(
+        "export", "--slim", str(out / "slim.json"), "--data", str(data_root), "--out", str(bundle), "--json"
+    )
     assert code == 0, err
     manifest = json.loads(stdout)
     assert manifest["pruned_from"] == str(out / "slim.json") and manifest["params"] == r["after"]["params"]

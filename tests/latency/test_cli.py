@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from ofa_edge.latency.table import LatencyTable
 
@@ -81,7 +82,7 @@ def test_profile_calibrate_validate_end_to_end(cli, tmp_path):
     table = LatencyTable.load(path)
     assert table.complete and table.correction["fitted_on"] == 8
     assert doc["validation"]["lut"]["n"] == 6 and doc["validation"]["corrected"]["mape_pct"] >= 0
-    report = json.loads(open(doc["reports"]["report"]).read())
+    report = json.loads(Path(doc["reports"]["report"]).read_text())
     assert len(report["subnets"]) == 6 and all(r["measured_ms"] > 0 for r in report["subnets"])
-    assert open(doc["reports"]["plot"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert Path(doc["reports"]["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "within ±10%" in (tmp_path / "docs" / "latency-validation-x86-cpu.md").read_text()

@@ -15,7 +15,7 @@ def test_subnets_are_timed_once_and_resumed(tmp_path):
     backend = OnnxRuntimeBackend("cpu", 1, clock="thread_cpu")
     store = tmp_path / "e2e.json"
     cfgs = random_subnets("mbv3-w1.0-cifar", [24], 3, seed=0)
-    kw = dict(num_classes=10, batch=1, warmup=1, repeats=3, store=store)
+    kw = {"num_classes": 10, "batch": 1, "warmup": 1, "repeats": 3, "store": store}
     first = measure_subnets(backend, cfgs[:2], **kw)
     assert first.shape == (2,) and np.all(first > 0)
     stored = json.loads(store.read_text())["entries"]
@@ -32,7 +32,7 @@ def test_an_interrupted_second_pass_is_finished_not_restarted(tmp_path):
     backend = OnnxRuntimeBackend("cpu", 1, clock="thread_cpu")
     store = tmp_path / "e2e.json"
     cfgs = random_subnets("mbv3-w1.0-cifar", [24], 2, seed=4)
-    kw = dict(num_classes=10, batch=1, warmup=1, repeats=2, store=store)
+    kw = {"num_classes": 10, "batch": 1, "warmup": 1, "repeats": 2, "store": store}
     one = measure_subnets(backend, cfgs, passes=1, **kw)  # as if stopped after the first pass
     two = measure_subnets(backend, cfgs, passes=2, **kw)
     entries = json.loads(store.read_text())["entries"]

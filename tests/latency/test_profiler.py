@@ -17,7 +17,8 @@ SPACE = "mbv3-w1.0-cifar"
 
 def _run(path, max_entries, **kw):
     dev = load_device("x86-cpu")
-    args = dict(space=SPACE, resolutions=[24], num_classes=10, warmup=1, repeats=3, threads=1, max_entries=max_entries)
+    args = {"space": SPACE, "resolutions": [24], "num_classes": 10, "warmup": 1, "repeats": 3, "threads": 1}
+    args["max_entries"] = max_entries
     args.update(kw)
     return profile(dev, require_backend(dev), path, **args)
 

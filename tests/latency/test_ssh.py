@@ -60,7 +60,7 @@ def sshd(tmp_path_factory):
     for _ in range(50):
         if proc.poll() is not None:
             pytest.skip(f"sshd could not be started: {proc.stderr.read().strip()[-300:]}")
-        if subprocess.run(probe, capture_output=True).returncode == 0:
+        if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
             break
         time.sleep(0.2)
     else:

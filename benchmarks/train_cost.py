@@ -88,10 +88,6 @@ def _graphed(net: Supernet) -> GraphedSupernet:
     return runner
 
 
-def _graph_report(runner: GraphedSupernet) -> dict:
-    return {"captured": runner.captured, "capture_seconds": round(runner.capture_seconds, 3)}
-
-
 def static_steps(modules, opts, xs, y) -> Callable[[], None]:
     def step() -> None:
         for m, opt, x in zip(modules, opts, xs):
@@ -180,7 +176,7 @@ def step_costs(args, device: torch.device) -> dict:
         "max_images_per_s": {"dynamic": args.batch / t["dynamic_max"], "static": args.batch / t["static_max"]},
     }
     if runner is not None:
-        out["cuda_graphs"] = _graph_report(runner) | {
+        out["cuda_graphs"] = runner.stats() | {
             "sandwich_subnet_images_per_s": 4 * args.batch / t["graphed_sandwich"],
             "graphed_over_static": t["graphed_sandwich"] / t["static_sandwich_sum"],
         }
@@ -232,7 +228,7 @@ def versus_ofa(args, device: torch.device) -> dict:
     }
     if runner is not None:
         out["speedup_cuda_graphs"] = t["once_for_all"] / t["ofa_edge_cuda_graphs"]
-        out["cuda_graphs"] = _graph_report(runner)
+        out["cuda_graphs"] = runner.stats()
     return out
 
 

@@ -96,6 +96,14 @@ class GraphedSupernet:
         """Variants met when memory was short, which run eagerly."""
         return len(self._eager)
 
+    def stats(self) -> dict[str, float]:
+        """Variants captured, variants run eagerly for want of memory, seconds spent capturing."""
+        return {
+            "captured": self.captured,
+            "eager_variants": self.eager_variants,
+            "capture_seconds": round(self.capture_seconds, 3),
+        }
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         net = self.net
         if not (net.training and torch.is_grad_enabled()):

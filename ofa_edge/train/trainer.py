@@ -403,11 +403,6 @@ class Trainer:
                     break
         return self._finish(start_it, stopped)
 
-    def _graph_stats(self) -> dict[str, Any]:
-        g = self.graphs
-        assert g is not None
-        return {"captured": g.captured, "capture_seconds": round(g.capture_seconds, 3)}
-
     def _finish(self, start_it: int, stopped: bool) -> dict[str, Any]:
         rd = self.run_dir
         done = not stopped
@@ -434,7 +429,7 @@ class Trainer:
             "phases": [{"name": p.name, "epochs": [p.start, p.end]} for p in self.method.phases],
             "probes_top1": self.state.get("probes", {}),
             "ledger": self.ledger.to_dict(),
-            **({"cuda_graphs": self._graph_stats()} if self.graphs is not None else {}),
+            **({"cuda_graphs": self.graphs.stats()} if self.graphs is not None else {}),
             "supernet": str(rd.supernet) if done else None,
             "checkpoint": str(rd.checkpoint),
             "metrics": str(rd.metrics),

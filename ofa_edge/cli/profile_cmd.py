@@ -16,7 +16,7 @@ from ofa_edge.latency.backends import Backend, require_backend
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import active_block_count, fit_correction
 from ofa_edge.latency.devices import Device, load_device
-from ofa_edge.latency.drift import SpeedReference
+from ofa_edge.latency.drift import SpeedReference, check_speed
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
 from ofa_edge.latency.profiler import profile as run_profile
@@ -129,6 +129,14 @@ def profile(
     calibrate: Annotated[int, typer.Option(help="Fit the end-to-end correction on N random subnets.")] = 0,
     validate: Annotated[int, typer.Option(help="Validate on N random subnets timed end to end.")] = 0,
     docs_dir: Annotated[Path | None, typer.Option(help="Also write the validation summary (Markdown) here.")] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Measure nothing but the table's speed-reference subnets: does the table still hold on this "
+            "machine now (load, clocks, another host)?",
+        ),
+    ] = False,
     ssh: Annotated[str, typer.Option("--ssh", help="Profile on user@host over ssh and copy the table back.")] = "",
     ssh_opt: Annotated[
         list[str] | None, typer.Option("--ssh-opt", help="ssh/scp -o option, e.g. Port=2222 (repeatable).")
@@ -196,6 +204,11 @@ def profile(
         )
         return
 
+    if check:
+        result = _check(dev, path, threads)
+        emit(result, as_json, lambda: _render_check(result))
+        return
+
     if estimate:
         note("estimating from datasheet figures (kind=estimated); measure on the device for real numbers")
         result = _estimate(dev, sp.name, res, classes, path, reference)
@@ -256,6 +269,38 @@ def profile(
         result["reports"] = write_reports(report, path, docs_dir, command)
         result["validation"] = {"lut": report["lut"], "corrected": report["corrected"]}
     emit(result, as_json, lambda: _render(result))
+
+
+def _check(dev: Device, path: Path, threads: int) -> dict[str, Any]:
+    table = LatencyTable.load(path)
+    if table.estimated:
+        raise UserError(f"'{path}' is an estimated table; --check compares measured tables with this machine.")
+    backend = require_backend(dev, threads)
+    try:
+        speed = check_speed(backend, table, dev.batch)
+    except ValueError:
+        raise UserError(
+            f"'{path}' was measured without a speed reference, so there is nothing to compare with; re-profile it "
+            f"(--force) with `speed_reference: 5` in the device file."
+        ) from None
+    measured = table.provenance.get("date", "?")
+    return {"table": str(path), "device": dev.name, "measured": measured, **speed}
+
+
+def _render_check(result: dict[str, Any]) -> None:
+    f = result["factor"]
+    pct = 100 * (f - 1)
+    if result["holds"]:
+        out.print(f"[green]holds[/green]: this machine runs at {f:.3f}× the table's scale ({pct:+.1f}%).")
+        return
+    out.print(
+        f"[yellow]off[/yellow]: latencies here are {f:.3f}× the table's scale ({pct:+.1f}%), so its predictions "
+        f"are {abs(pct):.0f}% {'low' if f > 1 else 'high'} on this machine now (table measured {result['measured']})."
+    )
+    out.print(
+        "Profile again in these conditions (--force), or refit only the correction here (--calibrate 100); "
+        "if the load is passing, check again later."
+    )
 
 
 def _render(result: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from ofa_edge.latency.blocks import build_subnet, random_subnets
 from ofa_edge.latency.table import LatencyTable
 
 ROUNDS = 4  # rounds per group of timed networks
+HOLDS = 0.05  # a table holds while the machine runs within ±5 % of the speed it was measured at
 SEED = 7_777  # the reference subnets: random, fixed
 CALLS = 3  # timed calls per reference subnet and reading (after one untimed call)
 BASELINE_REPEATS = 30
@@ -77,6 +78,21 @@ class SpeedReference:
         """Median over the reference subnets of (latency now / baseline latency)."""
         now = [np.median(t(1, CALLS)) for t in self.timers]
         return float(np.median(np.asarray(now) / self.baseline_ms))
+
+
+def check_speed(backend: Backend, table: LatencyTable, batch: int, readings: int = 5) -> dict[str, Any]:
+    """How fast this machine runs now against the speed ``table`` was measured at.
+
+    ``factor`` is the median of ``readings`` reference readings (1.2: latencies are 20 % above the
+    table's scale); ``holds`` is whether it is within :data:`HOLDS` of 1. Raises ``ValueError``
+    if the table was measured without a speed reference.
+    """
+    reference = SpeedReference.of_table(backend, table, batch)
+    if reference is None:
+        raise ValueError("the table has no speed reference")
+    values = [reference.reading() for _ in range(readings)]
+    factor = float(np.median(values))
+    return {"factor": factor, "readings": values, "holds": abs(factor - 1) <= HOLDS, "tolerance": HOLDS}
 
 
 def timed_rounds(

@@ -86,3 +86,30 @@ def test_profile_calibrate_validate_end_to_end(cli, tmp_path):
     assert len(report["subnets"]) == 6 and all(r["measured_ms"] > 0 for r in report["subnets"])
     assert Path(doc["reports"]["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "within ±10%" in (tmp_path / "docs" / "latency-validation-x86-cpu.md").read_text()
+
+
+def test_check_compares_this_machine_with_the_table(cli, tmp_path):
+    path = tmp_path / "t.json"
+    base = ("profile", "--resolutions", "24", "-o", str(path))
+    code, _, err = cli(*base, "--warmup", "0", "--repeats", "2")
+    assert code == 0, err
+    code, out, err = cli(*base, "--check", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert len(doc["readings"]) == 5 and 0.3 < doc["factor"] < 3 and doc["holds"] == (abs(doc["factor"] - 1) <= 0.05)
+    code, out, _ = cli(*base, "--check")
+    assert code == 0 and ("holds" in out or "predictions are" in _flat(out))
+    table = json.loads(path.read_text())
+    del table["provenance"]["speed_reference"]
+    path.write_text(json.dumps(table))
+    code, _, err = cli(*base, "--check")
+    assert code == 2 and "without a speed reference" in _flat(err)
+    code, _, err = cli("profile", "-o", str(tmp_path / "none.json"), "--check")
+    assert code == 2 and "does not exist" in _flat(err)
+
+
+def test_check_refuses_an_estimated_table(cli, tmp_path):
+    path = str(tmp_path / "rpi.json")
+    assert cli("profile", "--device", "raspberry-pi-5", "--estimate", "-o", path)[0] == 0
+    code, _, err = cli("profile", "--device", "raspberry-pi-5", "--check", "-o", path)
+    assert code == 2 and "estimated table" in _flat(err)

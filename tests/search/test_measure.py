@@ -1,0 +1,27 @@
+"""DeviceTimer: networks timed on this machine on the table's scale, with how far the machine has drifted from it."""
+
+from __future__ import annotations
+
+from ofa_edge.latency.backends.onnxruntime_backend import OnnxRuntimeBackend
+from ofa_edge.latency.blocks import build_subnet
+from ofa_edge.latency.drift import SpeedReference
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.search.measure import DeviceTimer
+from ofa_edge.space import SearchSpace
+
+SPACE = SearchSpace.get("mbv3-w1.0-cifar")
+
+
+def _table(**provenance) -> LatencyTable:
+    prov = {"device": "x86-cpu", "kind": "measured", **provenance}
+    return LatencyTable(SPACE.name, 10, [24], prov, {}, complete=True)
+
+
+def test_a_timed_subnet_reports_the_speed_factor_only_with_a_reference():
+    cfg = SPACE.min(resolution=24)
+    model = build_subnet(cfg, 10)
+    plain = DeviceTimer(_table())(model, cfg.resolution)
+    assert plain["median_ms"] > 0 and plain["speed_reference"] is False and "speed_factor" not in plain
+    ref = SpeedReference.start(OnnxRuntimeBackend("cpu", 1, clock="thread_cpu"), SPACE.name, [24], 10, 1, n=2)
+    timed = DeviceTimer(_table(speed_reference=ref.provenance()))(model, cfg.resolution)
+    assert timed["speed_reference"] is True and 0.3 < timed["speed_factor"] < 3.0

@@ -232,6 +232,45 @@ def versus_ofa(args, device: torch.device) -> dict:
     return out
 
 
+def trainer_ops(args) -> dict:
+    """Operators a trainer step dispatches beyond the bare step of the same subnets (augmentation,
+    losses, in-place KD, ledger), in the full-model phase and in the sandwich phase."""
+    import shutil
+    import tempfile
+
+    from ofa_edge.train.config import TrainConfig
+    from ofa_edge.train.trainer import Trainer
+
+    rows = {}
+    for phase, warmup_frac in (("full_model", 0.5), ("sandwich", 0.0)):
+        out = tempfile.mkdtemp(prefix="ofa-edge-trainer-ops-")
+        try:
+            cfg, _ = TrainConfig(
+                data=args.data, out=out, method="deps", epochs=2, batch_size=args.batch, warmup_frac=warmup_frac,
+                limit_train=4 * args.batch, limit_val=8, probe_every=0, calib_images=8, device=args.device,
+            ).resolved()  # fmt: skip
+            trainer = Trainer(cfg)
+            trainer._open_run(resume=False)
+            trainer.net.train()
+            trainer.shard = trainer.loader.shard(trainer.loader.order(0))
+            trainer._step(0, 0, 0)  # warm-up
+            with _OpCounter() as counter:
+                plan, _ = trainer._step(1, 0, 1)
+            cfgs = [j.cfg for j in plan.jobs]
+            xs = [torch.randn(args.batch, 3, c.resolution, c.resolution, device=cfg.device) for c in cfgs]
+            y = torch.randint(0, 10, (args.batch,), device=cfg.device)
+            bare = dynamic_step(trainer.net, trainer.optimizer, cfgs, xs, y)
+            bare()
+            rows[phase] = {
+                "subnets": len(cfgs),
+                "trainer_step": counter.ops,
+                "bare_step": dispatched_ops({"b": bare})["b"],
+            }
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+    return rows
+
+
 def reproduction(args) -> dict:
     """deps vs ofa vs bignas at the same epoch budget and at the paper's epoch ratios."""
     from ofa_edge.train.config import TrainConfig
@@ -267,6 +306,7 @@ def main() -> None:
     p.add_argument("--ofa-px", type=int, default=32, help="input size of the ofa-edge vs once-for-all step")
     p.add_argument("--no-ofa", action="store_true")
     p.add_argument("--repro", action="store_true", help="run the deps/ofa/bignas reproduction (GPU)")
+    p.add_argument("--trainer-ops", action="store_true", help="count the trainer's operators beyond the bare step")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--limit-train", type=int, help="reproduction: train on this many images (default all)")
     p.add_argument("--limit-val", type=int, help="reproduction: top-1 on this many test images (default all)")
@@ -290,6 +330,8 @@ def main() -> None:
     }
     if not args.no_ofa:
         result["versus_once_for_all"] = versus_ofa(args, device)
+    if args.trainer_ops:
+        result["trainer_ops"] = trainer_ops(args)
     if args.repro:
         result["reproduction"] = reproduction(args)
     print(json.dumps(result, indent=2))

@@ -13,7 +13,7 @@ tail -n 5 "$OUT/cuda_tests.txt"
 for b in 256 1024; do
   python3 benchmarks/train_cost.py --device cuda --batch $b --reps 10 --warmup 3 > "$OUT/train_cost_b$b.json" || log "train_cost b$b failed"
 done
-python3 benchmarks/train_cost.py --device cuda --batch 512 --reps 10 --warmup 3 --no-ofa > "$OUT/train_cost_b512.json"
+python3 benchmarks/train_cost.py --device cuda --batch 512 --reps 10 --warmup 3 --no-ofa --trainer-ops > "$OUT/train_cost_b512.json"
 log "h100 latency table"
 timeout 300 python3 -m ofa_edge profile --device h100 --force --calibrate 100 --validate 200 --docs-dir docs --json \
   > "$OUT/profile_h100.json" 2> "$RUNS/profile.log" || log "profile exited $?"

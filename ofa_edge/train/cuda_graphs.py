@@ -77,6 +77,8 @@ class GraphedSupernet:
         if device.type != "cuda":
             raise ValueError(f"CUDA graphs need the supernet on a CUDA device, not {device}")
         self.net, self.warmup = net, warmup
+        # One capture stream for every graph, and no graph freed before the others: PyTorch frees a
+        # capture stream's cuBLAS workspaces when any of its graphs dies (pytorch/pytorch#193402).
         self._stream = torch.cuda.Stream(device)
         # Gives every replayed output a gradient path even where the module's input has none (the stem).
         self._anchor = torch.zeros((), device=device, requires_grad=True)

@@ -160,6 +160,18 @@ def profile(
     note(f"device {dev.name} ({dev.backend_name}, {dev.precision}, {threads} thread(s), batch {dev.batch})")
     note(f"space {sp.name}, resolutions {res}, {classes} classes; table {path}")
 
+    if check:
+        clash = [f for f, on in (("--ssh", ssh), ("--estimate", estimate), ("--force", force), ("--calibrate", calibrate),
+                                 ("--validate", validate), ("--max-entries", max_entries)) if on]  # fmt: skip
+        if clash:
+            raise UserError(
+                f"--check only times the table's speed reference; drop {', '.join(clash)} "
+                "(for a remote board run it there: ssh user@host ofa-edge profile --check)."
+            )
+        result = _check(dev, path, threads)
+        emit(result, as_json, lambda: _render_check(result))
+        return
+
     if ssh:
         args = [
             "--device",
@@ -202,11 +214,6 @@ def profile(
                 f"({len(table.entries)} entries, complete={table.complete})"
             ),
         )
-        return
-
-    if check:
-        result = _check(dev, path, threads)
-        emit(result, as_json, lambda: _render_check(result))
         return
 
     if estimate:

@@ -106,6 +106,8 @@ def test_check_compares_this_machine_with_the_table(cli, tmp_path):
     assert code == 2 and "without a speed reference" in _flat(err)
     code, _, err = cli("profile", "-o", str(tmp_path / "none.json"), "--check")
     assert code == 2 and "does not exist" in _flat(err)
+    code, _, err = cli(*base, "--check", "--ssh", "me@board", "--calibrate", "5")
+    assert code == 2 and "drop --ssh, --calibrate" in _flat(err)
 
 
 def test_check_refuses_an_estimated_table(cli, tmp_path):

@@ -28,6 +28,7 @@ from ofa_edge.export.int8 import quantize_int8
 from ofa_edge.export.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
 from ofa_edge.export.ort_format import write_optimized
 from ofa_edge.export.readme import render_readme
+from ofa_edge.export.sparsity import two_four_layers
 from ofa_edge.export.verify import ort_session, run_session, verify
 from ofa_edge.space import CostModel, SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
@@ -138,13 +139,15 @@ def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[
     }
 
 
-def _tensorrt(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[str, Any]:
+def _tensorrt(req: ExportRequest, stage: Path, model: torch.nn.Module, step: Callable[[str], None]) -> dict[str, Any]:
     """Build scripts and commands always; the engine itself where TensorRT runs."""
     precision = "int8" if req.int8 else "fp16" if req.half else "fp32"
     max_batch = req.max_batch if req.dynamic_batch else None
+    sparse_layers = two_four_layers(model)  # 2:4-sparse weights (SpFDE): let TensorRT use sparse tensor cores
+    sparse = bool(sparse_layers)
     shutil.copyfile(tensorrt_build.__file__, stage / "build_engine.py")
     shutil.copyfile(trt_latency.__file__, stage / "check_latency.py")
-    commands = tensorrt_build.trtexec_commands(precision, req.subnet.resolution, max_batch)
+    commands = tensorrt_build.trtexec_commands(precision, req.subnet.resolution, max_batch, sparse_weights=sparse)
     latency_cmd = tensorrt_build.trtexec_latency_command(req.subnet.resolution, req.dynamic_batch)
     script = (
         "#!/usr/bin/env sh\n# Build model.engine on the target (engines are specific to a GPU and a TensorRT version).\n"
@@ -161,13 +164,15 @@ def _tensorrt(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> d
         "trtexec": commands,
         "trtexec_latency": latency_cmd,
         "build_script": f"python build_engine.py --precision {precision}"
-        + (f" --max-batch {max_batch}" if max_batch else ""),
+        + (f" --max-batch {max_batch}" if max_batch else "")
+        + (" --sparse-weights" if sparse else ""),
+        "sparse_weights": {"pattern": "2:4", "layers": sparse_layers} if sparse else None,
         "latency_script": "python check_latency.py",
         "engine_built": False,
     }
     if ok:
         step(f"building the TensorRT {why} engine ({precision})")
-        tensorrt_build.build_engine(stage, precision, max_batch=max_batch)
+        tensorrt_build.build_engine(stage, precision, max_batch=max_batch, sparse_weights=sparse)
         report.update(engine_built=True, tensorrt_version=why)
     else:
         report["engine_missing_reason"] = f"{why}; build the engine on the target with trtexec.sh or build_engine.py"
@@ -210,7 +215,7 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
                 checks.append(verify(ort_file, model, inputs, dynamic_batch=req.dynamic_batch))
         with torch.no_grad():
             np.savez_compressed(stage / "reference.npz", inputs=inputs.numpy(), logits=model(inputs).numpy())
-        trt = _tensorrt(req, stage, step) if req.format.name == "engine" else None
+        trt = _tensorrt(req, stage, model, step) if req.format.name == "engine" else None
         step("writing metadata")
         manifest = _write_metadata(req, stage, model, classes, checks, int8, trt)
     return manifest

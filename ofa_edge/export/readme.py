@@ -81,6 +81,15 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
             f"{trt['trtexec_latency']}",
             "```",
         ]
+        if trt.get("sparse_weights"):
+            n = len(trt["sparse_weights"]["layers"])
+            lines += [
+                "",
+                (
+                    f"{n} layers hold 2:4 structured-sparse weights (SpFDE), so the commands above let TensorRT "
+                    "run them on sparse tensor cores (Ampere and newer: Jetson Orin, A100, H100)."
+                ),
+            ]
     if manifest["int8"]:
         q = manifest["int8"]
         lines += [

@@ -59,8 +59,14 @@ def _shape(batch: int, resolution: int) -> str:
     return f"{INPUT_NAME}:{batch}x3x{resolution}x{resolution}"
 
 
-def trtexec_commands(precision: str, resolution: int, max_batch: int | None = None) -> dict[str, str]:
-    """The exact ``trtexec`` build command for TensorRT 10 and for TensorRT 11."""
+def trtexec_commands(
+    precision: str, resolution: int, max_batch: int | None = None, sparse_weights: bool = False
+) -> dict[str, str]:
+    """The exact ``trtexec`` build command for TensorRT 10 and for TensorRT 11.
+
+    ``sparse_weights``: the network holds 2:4 structured-sparse layers; let TensorRT use sparse
+    tensor cores for them (``--sparsity=enable``).
+    """
     shapes = ""
     if max_batch:
         shapes = (
@@ -68,9 +74,10 @@ def trtexec_commands(precision: str, resolution: int, max_batch: int | None = No
             f" --maxShapes={_shape(max_batch, resolution)}"
         )
     flags10 = {"fp32": "", "fp16": " --fp16", "int8": " --int8 --fp16"}[precision]
+    sparse = " --sparsity=enable" if sparse_weights else ""
     return {
-        "tensorrt10": f"trtexec --onnx={source_model(precision, True)} --saveEngine=model.engine{shapes}{flags10}",
-        "tensorrt11": f"trtexec --onnx={source_model(precision, False)} --saveEngine=model.engine{shapes}",
+        "tensorrt10": f"trtexec --onnx={source_model(precision, True)} --saveEngine=model.engine{shapes}{flags10}{sparse}",
+        "tensorrt11": f"trtexec --onnx={source_model(precision, False)} --saveEngine=model.engine{shapes}{sparse}",
     }
 
 
@@ -87,8 +94,12 @@ def build_engine(
     out: str | Path | None = None,
     max_batch: int | None = None,
     workspace_mib: int = 1024,
+    sparse_weights: bool = False,
 ) -> Path:
-    """Build ``model.engine`` (or ``out``) from the bundle's ONNX for ``precision``; returns its path."""
+    """Build ``model.engine`` (or ``out``) from the bundle's ONNX for ``precision``; returns its path.
+
+    ``sparse_weights`` lets TensorRT run 2:4 structured-sparse layers on sparse tensor cores.
+    """
     import tensorrt as trt
 
     if precision not in PRECISIONS:
@@ -116,6 +127,8 @@ def build_engine(
         config.set_flag(trt.BuilderFlag.FP16)
     if weak and precision == "int8":
         config.set_flag(trt.BuilderFlag.INT8)  # scales come from the QDQ nodes (explicit quantization)
+    if sparse_weights:
+        config.set_flag(trt.BuilderFlag.SPARSE_WEIGHTS)
     inp = network.get_input(0)
     if inp.shape[0] == -1:
         res = inp.shape[-1]
@@ -136,12 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--precision", choices=PRECISIONS, default="fp16")
     p.add_argument("--out", default=None, help="engine path (default: BUNDLE/model.engine)")
     p.add_argument("--max-batch", type=int, default=None, help="largest batch of a dynamic-batch model")
+    p.add_argument("--sparse-weights", action="store_true", help="use sparse tensor cores for 2:4-sparse layers")
     args = p.parse_args(argv)
     ok, why = tensorrt_status()
     if not ok:
         print(f"error: {why}. Run this on the target with TensorRT installed.", file=sys.stderr)
         return 2
-    path = build_engine(args.bundle, args.precision, out=args.out, max_batch=args.max_batch)
+    path = build_engine(
+        args.bundle, args.precision, out=args.out, max_batch=args.max_batch, sparse_weights=args.sparse_weights
+    )
     print(f"wrote {path} (TensorRT {why}, {args.precision})")
     return 0
 

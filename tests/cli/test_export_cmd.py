@@ -99,6 +99,29 @@ def test_ort_format_runs(export, tmp_path):
     assert np.abs(got - ref["logits"]).max() <= 1e-4
 
 
+def test_trt_bundle_of_a_two_four_sparse_supernet(cli, subnet, tmp_path, data_root):
+    from ofa_edge.train.spfde.sparsity import SparseMasks, SparsityConfig
+
+    torch.manual_seed(0)
+    net = Supernet(SearchSpace.get(CIFAR), 10)
+    SparseMasks(
+        net, SparsityConfig(0.5, pattern="2:4")
+    )  # what `ofa-edge train --sparsity 0.5 --sparsity-pattern 2:4` leaves
+    save_supernet(net, tmp_path / "sparse.safetensors")
+    code, out, err = _run(
+        cli, "export", "--format", "trt", "--subnet", str(subnet), "--supernet", str(tmp_path / "sparse.safetensors"),
+        "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    trt = _doc(out)["tensorrt"]
+    assert trt["sparse_weights"]["pattern"] == "2:4" and "head.mix" in trt["sparse_weights"]["layers"]
+    assert trt["trtexec"]["tensorrt10"].endswith(" --sparsity=enable") and trt["build_script"].endswith(
+        "--sparse-weights"
+    )
+    assert "--sparsity=enable" in (tmp_path / "b" / "trtexec.sh").read_text()
+    assert "sparse tensor cores" in " ".join((tmp_path / "b" / "README.md").read_text().split())
+
+
 def test_trt_bundle_with_int8(export, tmp_path):
     code, out, err = export("--format", "trt", "--int8", "--calib-images", "32", "--eval-images", "100", "--json")
     assert code == 0, err
@@ -107,6 +130,7 @@ def test_trt_bundle_with_int8(export, tmp_path):
     assert trt["precision"] == "int8"
     assert trt["trtexec"]["tensorrt10"] == "trtexec --onnx=model_int8.onnx --saveEngine=model.engine --int8 --fp16"
     assert trt["trtexec"]["tensorrt11"] == "trtexec --onnx=model_int8.onnx --saveEngine=model.engine"
+    assert trt["sparse_weights"] is None  # a dense network
     for name in ("build_engine.py", "check_latency.py", "trtexec.sh", "model_int8.onnx"):
         assert (b / name).is_file(), name
     q = onnx.load(b / "model_int8.onnx")

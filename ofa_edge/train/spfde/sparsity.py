@@ -127,7 +127,7 @@ def check_pattern(space: SearchSpace, config: SparsityConfig) -> dict[str, set[i
     return widths
 
 
-def _groups(t: torch.Tensor, m: int) -> torch.Tensor:
+def input_channel_groups(t: torch.Tensor, m: int) -> torch.Tensor:
     """View a conv weight (O, I, kh, kw) as groups of ``m`` consecutive input channels: (G, m)."""
     o, i, kh, kw = t.shape
     return t.permute(0, 2, 3, 1).reshape(o, kh, kw, i // m, m).reshape(-1, m)
@@ -161,7 +161,7 @@ class SparseMasks:
         """Largest-magnitude weights of the (random) initialisation, exact count / N:M."""
         nm = self.config.nm
         if nm is not None:
-            g = _groups(score, nm[1])
+            g = input_channel_groups(score, nm[1])
             keep = torch.zeros_like(g, dtype=torch.bool)
             keep.scatter_(1, g.topk(nm[0], dim=1).indices, True)
             return _ungroup(keep, score.shape)
@@ -238,7 +238,7 @@ class SparseMasks:
 
     def _swap_nm(self, mask, magnitude, grow_score, fraction, nm) -> tuple[torch.Tensor, int]:
         m = nm[1]
-        g_mask, g_mag, g_grow = _groups(mask, m), _groups(magnitude, m), _groups(grow_score, m)
+        g_mask, g_mag, g_grow = (input_channel_groups(t, m) for t in (mask, magnitude, grow_score))
         k = int(fraction * g_mask.shape[0])
         if k == 0:
             return mask, 0

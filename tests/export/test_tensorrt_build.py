@@ -42,3 +42,19 @@ def test_engine_builds_where_tensorrt_runs(precision, supernets, calibrated, tmp
     engine = build_engine(tmp_path, precision)
     runtime = trt.Runtime(trt.Logger(trt.Logger.ERROR))
     assert runtime.deserialize_cuda_engine(engine.read_bytes()) is not None
+
+
+def test_sparse_engine_builds_where_tensorrt_runs(calibrated, tmp_path):
+    trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed here")
+    ok, why = tensorrt_status()
+    if not ok:
+        pytest.skip(why)
+    from ofa_edge.supernet import Supernet
+    from ofa_edge.train.spfde.sparsity import SparseMasks, SparsityConfig
+
+    net = Supernet("mbv3-w1.0-cifar", 10)
+    SparseMasks(net, SparsityConfig(0.5, pattern="2:4"))
+    model = calibrated(net, net.space.max(), torch.randn(8, 3, 32, 32))
+    onnx.save(export_onnx(model, 32), tmp_path / "model.onnx")
+    engine = build_engine(tmp_path, "fp16", sparse_weights=True)
+    assert trt.Runtime(trt.Logger(trt.Logger.ERROR)).deserialize_cuda_engine(engine.read_bytes()) is not None

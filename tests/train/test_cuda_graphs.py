@@ -102,10 +102,11 @@ def test_parameters_no_subnet_used_get_no_gradient() -> None:
 
 
 @cuda
-def test_trainer_with_cuda_graphs(data_root, tmp_path) -> None:
+@pytest.mark.parametrize("amp", [False, True])
+def test_trainer_with_cuda_graphs(data_root, tmp_path, amp) -> None:
     base = TrainConfig(
         data=str(data_root), out=str(tmp_path / "eager"), method="bignas", epochs=1, batch_size=8, limit_train=32,
-        limit_val=8, calib_images=8, probe_every=0, subnets_per_step=3, device="cuda", seed=1,
+        limit_val=8, calib_images=8, probe_every=0, subnets_per_step=3, device="cuda", seed=1, amp=amp,
     )  # fmt: skip
     eager = Trainer(base.resolved()[0]).run(show_progress=False)
     graphed_cfg = dataclasses.replace(base, out=str(tmp_path / "graphs"), cuda_graphs=True)
@@ -113,4 +114,4 @@ def test_trainer_with_cuda_graphs(data_root, tmp_path) -> None:
     assert graphed["status"] == "complete" and graphed["cuda_graphs"]["captured"] > 0
     assert graphed["ledger"]["steps"] == eager["ledger"]["steps"] == 4
     loss = [json.loads(Path(r["metrics"]).read_text().splitlines()[0])["train_loss"] for r in (eager, graphed)]
-    assert loss[1] == pytest.approx(loss[0], rel=1e-3)
+    assert loss[1] == pytest.approx(loss[0], rel=2e-2 if amp else 1e-3)  # bfloat16: same casts, other kernels

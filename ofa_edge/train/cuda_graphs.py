@@ -17,8 +17,10 @@ batch size: about 17 MB per image for OFA's ImageNet layout at 32 px (4 GB at ba
 0.5 GB per image for ``mbv3-w1.0-cifar``, whose stride-1 stages and three resolutions make
 many large variants. Once less than :data:`MIN_FREE` of the GPU's memory is free, variants not
 yet captured run eagerly instead (counted in :attr:`GraphedSupernet.eager_variants`). The head (dropout draws random numbers) runs eagerly; so does everything in eval
-mode or under ``torch.no_grad()``. Every parameter of a graphed module must be trainable
-(layer freezing changes which gradients exist; the trainer refuses the combination).
+mode or under ``torch.no_grad()``, and so does a module with frozen parameters (SpFDE's layer
+freezing): it records no backward, so its graph would have little to save, and a graph
+captured before the freeze would still write gradients for the frozen weights. The blocks
+after a frozen prefix receive an input that needs no gradient, a variant of its own.
 """
 
 from __future__ import annotations
@@ -140,6 +142,8 @@ class GraphedSupernet:
 
     # ------------------------------------------------------------- capture
     def _run(self, module: nn.Module, setting: tuple, x: torch.Tensor) -> torch.Tensor:
+        if not all(p.requires_grad for p in module.parameters()):
+            return module(x)  # frozen: no gradients to compute, none to mark used
         autocast = torch.get_autocast_dtype("cuda") if torch.is_autocast_enabled("cuda") else None
         key = (setting, tuple(x.shape), x.stride(), x.dtype, x.requires_grad, autocast)
         graph = self._graphs.get(key)

@@ -20,7 +20,6 @@ class Lever:
     """Base class: override the hooks a lever needs."""
 
     name: str = "lever"
-    freezes: bool = False  # sets requires_grad False during training (CUDA graphs need a fixed set of gradients)
 
     def setup(self, net: Supernet, optimizer: torch.optim.Optimizer, num_samples: int) -> None:
         """Called once before training (after a resume has restored state)."""

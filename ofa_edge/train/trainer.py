@@ -133,14 +133,7 @@ class Trainer:
         if cfg.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.optimizer = make_optimizer(self.net, cfg)
-        self.graphs: GraphedSupernet | None = None
-        if cfg.cuda_graphs:
-            if any(lv.freezes for lv in self.levers):
-                raise UserError(
-                    "--cuda-graphs cannot be combined with layer freezing (a graph captures a fixed set of gradients); "
-                    "drop one of them."
-                )
-            self.graphs = GraphedSupernet(self.net)
+        self.graphs = GraphedSupernet(self.net) if cfg.cuda_graphs else None
         self.method: Method = make_method(
             cfg.method,
             self.space,

@@ -15,12 +15,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ofa_edge.errors import UserError
 from ofa_edge.space import SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.cuda_graphs import GraphedSupernet
-from ofa_edge.train.levers import Lever
 from ofa_edge.train.trainer import Trainer
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
@@ -30,18 +28,6 @@ SPACE = SearchSpace.get("mbv3-w1.0-imagenet")
 def test_cpu_supernet_is_refused() -> None:
     with pytest.raises(ValueError, match="CUDA device"):
         GraphedSupernet(Supernet(SPACE, 10))
-
-
-def test_freezing_lever_is_refused(data_root, tmp_path) -> None:
-    class Freezer(Lever):
-        freezes = True
-
-    cfg, _ = TrainConfig(
-        data=str(data_root), out=str(tmp_path / "r"), epochs=2, batch_size=8, limit_train=8, limit_val=8,
-        calib_images=8, device="cpu",
-    ).resolved()  # fmt: skip
-    with pytest.raises(UserError, match="layer freezing"):
-        Trainer(dataclasses.replace(cfg, cuda_graphs=True), [Freezer()])
 
 
 def _sandwich(forward, net: Supernet, cfgs, x, y) -> list[float]:
@@ -84,6 +70,35 @@ def test_graphed_steps_match_eager_steps() -> None:
                     p -= 0.1 * p.grad
                     q -= 0.1 * q.grad
     assert runner.captured > 1 and runner.capture_seconds > 0
+
+
+@cuda
+def test_frozen_blocks_run_eagerly_and_get_no_gradient() -> None:
+    torch.manual_seed(0)
+    eager = Supernet(SPACE, 10, dropout=0.0).cuda().train()
+    graphed = copy.deepcopy(eager)
+    runner = GraphedSupernet(graphed)
+    x = torch.randn(8, 3, 32, 32, device="cuda")
+    y = torch.randint(0, 10, (8,), device="cuda")
+    for step in range(2):
+        if step == 1:  # freeze the stem and the first two blocks, as SpFDE does front to back, after capture
+            for net in (eager, graphed):
+                for module in (net.stem, net.blocks[0], net.blocks[1]):
+                    for p in module.parameters():
+                        p.requires_grad_(False)
+                        p.grad = None
+        eager.zero_grad(set_to_none=True)
+        graphed.zero_grad(set_to_none=True)
+        runner.zero_grad()
+        want = _sandwich(eager, eager, [SPACE.max(), SPACE.min()], x, y)
+        got = _sandwich(runner, graphed, [SPACE.max(), SPACE.min()], x, y)
+        runner.release_unused()
+        assert got == pytest.approx(want, rel=1e-4), step
+        for (name, p), q in zip(eager.named_parameters(), graphed.parameters()):
+            assert (p.grad is None) == (q.grad is None), (step, name)
+            if p.grad is not None:
+                torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
+    assert all(p.grad is None for p in graphed.blocks[1].parameters())
 
 
 @cuda

@@ -57,7 +57,6 @@ class SpfdeLever(Lever):
 
     def __init__(self, config: SpfdeConfig, epochs: int, seed: int = 0) -> None:
         self.config, self.epochs, self.seed = config, epochs, seed
-        self.freezes = config.freezing is not None
         self.masks: SparseMasks | None = None
         self.freezer: LayerFreezer | None = None
         self.sieve: CircularSieve | None = None

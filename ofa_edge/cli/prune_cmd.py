@@ -14,6 +14,7 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import pretrained_dir, work_dir
+from ofa_edge.search.measure import drift_warning
 
 
 class Method(str, Enum):
@@ -172,7 +173,11 @@ def _render(r: dict[str, Any]) -> None:
         f"slim vs group-sparse max |diff| {r['slim_max_abs_diff']:.2e}; ONNX vs torch {r['onnx_max_abs_diff']:.2e}"
     )
     if r["device_latency"]:
-        out.print(_latency_table_view(r["device_latency"]))
+        d = r["device_latency"]
+        out.print(_latency_table_view(d))
+        drift = drift_warning(d.get("speed_factor"), d["pruned_measured_ms"]) if "pruned_measured_ms" in d else None
+        if drift:
+            out.print(f"[yellow]{drift}[/yellow] (for the pruned network)")
     out.print(f"wrote {r['out_dir']}: slim.json, slim.safetensors, model.onnx, result.json")
 
 

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
-from ofa_edge.latency.drift import HOLDS
+from ofa_edge.search.measure import drift_warning
 
 Multi = list[str]
 
@@ -155,12 +155,8 @@ def _render(r: dict[str, Any]) -> None:
             m = info["measured"]
             at = ", at the table's reference speed" if m.get("speed_reference") else ""
             line += f", measured {m['median_ms']:.3f} ms (median of {m['runs']}, {m['backend']}{at})"
-            factor = m.get("speed_factor", 1.0)
-            if abs(factor - 1) > HOLDS:
-                line += (
-                    f"\n  [yellow]this machine runs at {factor:.2f}x the table's speed now[/yellow]: "
-                    f"expect about {factor * m['median_ms']:.3f} ms here until it recovers (`ofa-edge profile --check`)"
-                )
+            drift = drift_warning(m.get("speed_factor"), m["median_ms"])
+            line += f"\n  [yellow]{drift}[/yellow]" if drift else ""
         if info["estimated"]:
             line += " [yellow](estimated table)[/yellow]"
         out.print(line)

@@ -55,6 +55,7 @@ def _device_latency(table: LatencyTable, cfg: SubnetConfig, small: torch.nn.Modu
             measured = m["latency_device"]["median_ms"]
             pred[f"{name}_measured_ms"] = measured
             pred[f"{name}_error_pct"] = 100 * (pred[f"{name}_ms"] - measured) / measured
+        pred["speed_factor"] = after["latency_device"].get("speed_factor")
     return pred
 
 

@@ -15,7 +15,7 @@ from torch import nn
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.blocks import build_subnet
 from ofa_edge.latency.devices import load_device
-from ofa_edge.latency.drift import SpeedReference, timed_rounds
+from ofa_edge.latency.drift import HOLDS, SpeedReference, timed_rounds
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.config import SubnetConfig
@@ -47,6 +47,16 @@ class DeviceTimer:
             "speed_reference": self.reference is not None,
             **speed,  # this machine's latency now / the table's scale (1.4: 40 % slower than when profiled)
         }
+
+
+def drift_warning(speed_factor: float | None, median_ms: float) -> str | None:
+    """What to expect here now, when this machine runs beyond ±:data:`HOLDS` of the table's speed."""
+    if speed_factor is None or abs(speed_factor - 1) <= HOLDS:
+        return None
+    return (
+        f"this machine runs at {speed_factor:.2f}x the table's speed now: expect about "
+        f"{speed_factor * median_ms:.3f} ms here until it recovers (`ofa-edge profile --check`)"
+    )
 
 
 def measure_on_device(cfg: SubnetConfig, num_classes: int, table: LatencyTable) -> dict:

@@ -6,7 +6,7 @@ from ofa_edge.latency.backends.onnxruntime_backend import OnnxRuntimeBackend
 from ofa_edge.latency.blocks import build_subnet
 from ofa_edge.latency.drift import SpeedReference
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.search.measure import DeviceTimer
+from ofa_edge.search.measure import DeviceTimer, drift_warning
 from ofa_edge.space import SearchSpace
 
 SPACE = SearchSpace.get("mbv3-w1.0-cifar")
@@ -25,3 +25,9 @@ def test_a_timed_subnet_reports_the_speed_factor_only_with_a_reference():
     ref = SpeedReference.start(OnnxRuntimeBackend("cpu", 1, clock="thread_cpu"), SPACE.name, [24], 10, 1, n=2)
     timed = DeviceTimer(_table(speed_reference=ref.provenance()))(model, cfg.resolution)
     assert timed["speed_reference"] is True and 0.3 < timed["speed_factor"] < 3.0
+
+
+def test_drift_warning_only_beyond_five_percent():
+    assert drift_warning(None, 3.0) is None and drift_warning(1.04, 3.0) is None and drift_warning(0.96, 3.0) is None
+    msg = drift_warning(1.5, 3.0)
+    assert msg is not None and "1.50x" in msg and "4.500 ms" in msg and "ofa-edge profile --check" in msg

@@ -1,11 +1,11 @@
 """CUDA graphs for the supernet's training step: one captured forward and backward per block variant.
 
 At 32 px a supernet step is bound by kernel launches and Python, not by the GPU: an elastic
-block dispatches about 35–40 operators forward and backward (convolutions, BN, SE,
-slicing, gradient accumulation), each launched from Python. :class:`GraphedSupernet` captures, the first time it meets
-each (module, active kernel and width, input layout), the module's forward and its backward
-as two CUDA graphs, and afterwards replays them: two launches (and two copies) where there
-were dozens. The backward graph also adds the parameter gradients into their ``.grad``
+block dispatches about 35–40 operators forward and backward (convolutions, BN, SE, slicing,
+gradient accumulation), each launched from Python. :class:`GraphedSupernet` captures, the
+first time it meets each (module, active kernel and width, input layout), the module's
+forward and its backward as two CUDA graphs, and afterwards replays them: two launches (and
+two copies) where there were dozens. The backward graph also adds the parameter gradients into their ``.grad``
 tensors, so those tensors must keep their addresses: :meth:`GraphedSupernet.zero_grad` zeroes
 them in place instead of freeing them, and :meth:`GraphedSupernet.release_unused` sets ``grad``
 to ``None`` for the parameters no replayed graph touched, so the optimizer skips exactly the

@@ -40,28 +40,37 @@ def _sandwich(forward, net: Supernet, cfgs, x, y) -> list[float]:
     return losses
 
 
-@cuda
-def test_graphed_steps_match_eager_steps() -> None:
+def _same_step(eager: Supernet, graphed: Supernet, runner: GraphedSupernet, cfgs, x, y, step: int) -> None:
+    """One sandwich through each net: equal losses, the same gradients, ``None`` for the same parameters."""
+    eager.zero_grad(set_to_none=True)
+    graphed.zero_grad(set_to_none=True)
+    runner.zero_grad()
+    want = _sandwich(eager, eager, cfgs, x, y)
+    got = _sandwich(runner, graphed, cfgs, x, y)
+    runner.release_unused()
+    assert got == pytest.approx(want, rel=1e-4), step
+    for (name, p), q in zip(eager.named_parameters(), graphed.parameters()):
+        assert (p.grad is None) == (q.grad is None), (step, name)
+        if p.grad is not None:
+            torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
+
+
+def _twins(batch: int):
+    """An eager supernet, an identical copy run through CUDA graphs, and a batch for both."""
     torch.manual_seed(0)
     eager = Supernet(SPACE, 10, dropout=0.0).cuda().train()
     graphed = copy.deepcopy(eager)
-    runner = GraphedSupernet(graphed)
+    x = torch.randn(batch, 3, 32, 32, device="cuda")
+    return eager, graphed, GraphedSupernet(graphed), x, torch.randint(0, 10, (batch,), device="cuda")
+
+
+@cuda
+def test_graphed_steps_match_eager_steps() -> None:
+    eager, graphed, runner, x, y = _twins(16)
     rng = np.random.default_rng(0)
-    x = torch.randn(16, 3, 32, 32, device="cuda")
-    y = torch.randint(0, 10, (16,), device="cuda")
     for step in range(3):  # step 0 captures; later steps replay, and meet new variants among the random subnets
         cfgs = [SPACE.max(), SPACE.min(), SPACE.sample(rng), SPACE.sample(rng)]
-        eager.zero_grad(set_to_none=True)
-        graphed.zero_grad(set_to_none=True)
-        runner.zero_grad()
-        want = _sandwich(eager, eager, cfgs, x, y)
-        got = _sandwich(runner, graphed, cfgs, x, y)
-        runner.release_unused()
-        assert got == pytest.approx(want, rel=1e-4), step
-        for (name, p), q in zip(eager.named_parameters(), graphed.parameters()):
-            assert (p.grad is None) == (q.grad is None), name
-            if p.grad is not None:
-                torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
+        _same_step(eager, graphed, runner, cfgs, x, y, step)
         for (name, b), c in zip(eager.named_buffers(), graphed.buffers()):
             torch.testing.assert_close(c, b, rtol=1e-4, atol=1e-5, msg=name)
         with torch.no_grad():  # an optimizer step between replays: the graphs read the weights in place
@@ -74,12 +83,7 @@ def test_graphed_steps_match_eager_steps() -> None:
 
 @cuda
 def test_frozen_blocks_run_eagerly_and_get_no_gradient() -> None:
-    torch.manual_seed(0)
-    eager = Supernet(SPACE, 10, dropout=0.0).cuda().train()
-    graphed = copy.deepcopy(eager)
-    runner = GraphedSupernet(graphed)
-    x = torch.randn(8, 3, 32, 32, device="cuda")
-    y = torch.randint(0, 10, (8,), device="cuda")
+    eager, graphed, runner, x, y = _twins(8)
     for step in range(2):
         if step == 1:  # freeze the stem and the first two blocks, as SpFDE does front to back, after capture
             for net in (eager, graphed):
@@ -87,17 +91,7 @@ def test_frozen_blocks_run_eagerly_and_get_no_gradient() -> None:
                     for p in module.parameters():
                         p.requires_grad_(False)
                         p.grad = None
-        eager.zero_grad(set_to_none=True)
-        graphed.zero_grad(set_to_none=True)
-        runner.zero_grad()
-        want = _sandwich(eager, eager, [SPACE.max(), SPACE.min()], x, y)
-        got = _sandwich(runner, graphed, [SPACE.max(), SPACE.min()], x, y)
-        runner.release_unused()
-        assert got == pytest.approx(want, rel=1e-4), step
-        for (name, p), q in zip(eager.named_parameters(), graphed.parameters()):
-            assert (p.grad is None) == (q.grad is None), (step, name)
-            if p.grad is not None:
-                torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
+        _same_step(eager, graphed, runner, [SPACE.max(), SPACE.min()], x, y, step)
     assert all(p.grad is None for p in graphed.blocks[1].parameters())
 
 

@@ -284,7 +284,8 @@ def _check(dev: Device, path: Path, threads: int) -> dict[str, Any]:
         raise UserError(f"'{path}' is an estimated table; --check compares measured tables with this machine.")
     backend = require_backend(dev, threads)
     try:
-        speed = check_speed(backend, table, dev.batch)
+        with err.status("timing the table's speed-reference subnets (5 readings)"):
+            speed = check_speed(backend, table, dev.batch)
     except ValueError:
         raise UserError(
             f"'{path}' was measured without a speed reference, so there is nothing to compare with; re-profile it "

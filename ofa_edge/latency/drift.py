@@ -15,7 +15,7 @@ prediction (``ofa-edge search``) all reuse the stored baseline, so they share on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ class SpeedReference:
 
     timers: list[Timer]
     baseline_ms: np.ndarray  # median latency of each reference subnet at the baseline
+    readings: list[float] = field(default_factory=list)  # every reading taken, in order
 
     @classmethod
     def start(
@@ -77,7 +78,9 @@ class SpeedReference:
     def reading(self) -> float:
         """Median over the reference subnets of (latency now / baseline latency)."""
         now = [np.median(t(1, CALLS)) for t in self.timers]
-        return float(np.median(np.asarray(now) / self.baseline_ms))
+        value = float(np.median(np.asarray(now) / self.baseline_ms))
+        self.readings.append(value)
+        return value
 
 
 def check_speed(backend: Backend, table: LatencyTable, batch: int, readings: int = 5) -> dict[str, Any]:

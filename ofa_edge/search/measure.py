@@ -10,6 +10,7 @@ pruned network.
 
 from __future__ import annotations
 
+import numpy as np
 from torch import nn
 
 from ofa_edge.latency.backends import require_backend
@@ -35,9 +36,12 @@ class DeviceTimer:
         """Robust statistics (ms) of ``model``'s latency at ``resolution``."""
         dev, backend = self.device, self.backend
         timer = backend.prepare(model, (dev.batch, 3, resolution, resolution))
+        first = len(self.reference.readings) if self.reference is not None else 0
         samples = timed_rounds([timer], dev.warmup, dev.repeats, self.reference)[0]
         stats = robust_stats(samples)
-        speed = {"speed_factor": self.reference.reading()} if self.reference is not None else {}
+        speed = {}
+        if self.reference is not None:  # the readings around this network's rounds
+            speed["speed_factor"] = float(np.median(self.reference.readings[first:]))
         return {
             "median_ms": stats["median"],
             "mean_ms": stats["mean"],

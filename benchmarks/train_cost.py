@@ -82,10 +82,20 @@ def graphed_step(runner: GraphedSupernet, opt, cfgs, xs, y) -> Callable[[], None
     return step
 
 
-def _graphed(net: Supernet) -> GraphedSupernet:
-    runner = GraphedSupernet(copy.deepcopy(net))
-    runner.net.train()
-    return runner
+def graphed_variant(net: Supernet, cfgs, xs, y) -> tuple[GraphedSupernet | None, Callable[[], None] | None, str]:
+    """A CUDA-graph copy of ``net`` and its step, tried once (capturing the variants) before timing.
+
+    Returns (runner, step, "") or, if capture or replay fails, (None, None, the error), so that
+    the eager measurements of the same run still come out.
+    """
+    runner = GraphedSupernet(copy.deepcopy(net).train())
+    step = graphed_step(runner, _sgd(runner.net.parameters()), cfgs, xs, y)
+    try:
+        step()
+        torch.cuda.synchronize()
+    except RuntimeError as e:
+        return None, None, f"{type(e).__name__}: {e}"
+    return runner, step, ""
 
 
 def static_steps(modules, opts, xs, y) -> Callable[[], None]:
@@ -162,9 +172,9 @@ def step_costs(args, device: torch.device) -> dict:
         "dynamic_max": dynamic_step(net, _sgd(net.parameters()), cfgs[:1], xs[:1], y),
         "static_max": static_steps(statics[:1], [_sgd(statics[0].parameters())], xs[:1], y),
     }
-    runner = _graphed(net) if device.type == "cuda" else None
-    if runner is not None:
-        fns["graphed_sandwich"] = graphed_step(runner, _sgd(runner.net.parameters()), cfgs, xs, y)
+    runner, graphed, error = graphed_variant(net, cfgs, xs, y) if device.type == "cuda" else (None, None, "")
+    if graphed is not None:
+        fns["graphed_sandwich"] = graphed
     t = measure(fns, args.reps, args.warmup, device)
     out = {
         "space": space.name,
@@ -180,6 +190,8 @@ def step_costs(args, device: torch.device) -> dict:
             "sandwich_subnet_images_per_s": 4 * args.batch / t["graphed_sandwich"],
             "graphed_over_static": t["graphed_sandwich"] / t["static_sandwich_sum"],
         }
+    elif error:
+        out["cuda_graphs"] = {"error": error}
     return out
 
 
@@ -211,9 +223,9 @@ def versus_ofa(args, device: torch.device) -> dict:
         "ofa_edge": dynamic_step(ours, _sgd(ours.parameters()), cfgs, [x] * 4, y),
         "once_for_all": ofa_step(theirs, _sgd(theirs.parameters()), cfgs, x, y),
     }
-    runner = _graphed(ours) if device.type == "cuda" else None
-    if runner is not None:
-        fns["ofa_edge_cuda_graphs"] = graphed_step(runner, _sgd(runner.net.parameters()), cfgs, [x] * 4, y)
+    runner, graphed, error = graphed_variant(ours, cfgs, [x] * 4, y) if device.type == "cuda" else (None, None, "")
+    if graphed is not None:
+        fns["ofa_edge_cuda_graphs"] = graphed
     t = measure(fns, args.reps, args.warmup, device)
     out = {
         "px": args.ofa_px,
@@ -229,6 +241,8 @@ def versus_ofa(args, device: torch.device) -> dict:
     if runner is not None:
         out["speedup_cuda_graphs"] = t["once_for_all"] / t["ofa_edge_cuda_graphs"]
         out["cuda_graphs"] = runner.stats()
+    elif error:
+        out["cuda_graphs"] = {"error": error}
     return out
 
 

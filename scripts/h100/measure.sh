@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # H100 measurements on a quiet GPU: the CUDA-only tests (CUDA-graph training steps against eager
-# ones, the CUDA latency backends; needs pytest's wheels in .whl/), training-step cost of the
+# ones, the CUDA latency backends; needs pytest's wheels in .whl/), then training-step cost of the
 # supernet vs its static subnets and vs once-for-all, eager and with CUDA graphs
-# (benchmarks/train_cost.py at batch 256, 512, 1024), then the h100 latency table with its
-# calibration and validation. Results go to $OUT.
+# (benchmarks/train_cost.py at batch 256, 512, 1024). Results go to $OUT. The h100 latency table
+# is latency_h100.sh.
 set -uo pipefail
 source scripts/h100/common.sh
 log "GPU: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
@@ -14,8 +14,3 @@ for b in 256 1024; do
   python3 benchmarks/train_cost.py --device cuda --batch $b --reps 10 --warmup 3 > "$OUT/train_cost_b$b.json" || log "train_cost b$b failed"
 done
 python3 benchmarks/train_cost.py --device cuda --batch 512 --reps 10 --warmup 3 --no-ofa --trainer-ops > "$OUT/train_cost_b512.json"
-log "h100 latency table"
-timeout 300 python3 -m ofa_edge profile --device h100 --force --calibrate 100 --validate 200 --docs-dir docs --json \
-  > "$OUT/profile_h100.json" 2> "$RUNS/profile.log" || log "profile exited $?"
-tail -n 30 "$RUNS/profile.log"
-tar czf "$OUT/latency_h100.tgz" latency_tables/h100.json latency_tables/reports/h100.* docs/latency-validation-h100.md "$RUNS/profile.log" 2>/dev/null

@@ -193,6 +193,12 @@ def train(
             f"{led['images']:,} images, {led['subnet_images']:,} subnet-images, {led['total_flops'] / 1e12:.2f} TFLOPs "
             f"(3x fwd MACs), {led['wall_seconds']:.1f} s on {led['device']}"
         )
+        if "cuda_graphs" in result:
+            g = result["cuda_graphs"]
+            out.print(
+                f"CUDA graphs: {g['captured']} block variants captured in {g['capture_seconds']:.1f} s"
+                + (f", {g['eager_variants']} run eagerly (GPU memory short)" if g["eager_variants"] else "")
+            )
         if led["saved_flops"]:
             saved = ", ".join(f"{k} {v / 1e12:.3f}" for k, v in led["saved_flops"].items())
             out.print(f"SpFDE saved TFLOPs: {saved}; computed {led['computed_flops'] / 1e12:.2f} TFLOPs")

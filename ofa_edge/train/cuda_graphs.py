@@ -5,19 +5,22 @@ block dispatches about 35–40 operators forward and backward (convolutions, BN,
 gradient accumulation), each launched from Python. :class:`GraphedSupernet` captures, the
 first time it meets each (module, active kernel and width, input layout), the module's
 forward and its backward as two CUDA graphs, and afterwards replays them: two launches (and
-two copies) where there were dozens. The backward graph also adds the parameter gradients into their ``.grad``
-tensors, so those tensors must keep their addresses: :meth:`GraphedSupernet.zero_grad` zeroes
-them in place instead of freeing them, and :meth:`GraphedSupernet.release_unused` sets ``grad``
-to ``None`` for the parameters no replayed graph touched, so the optimizer skips exactly the
-parameters eager training would skip.
+two copies) where there were dozens. The backward graph also adds the parameter gradients
+into their ``.grad`` tensors, so those tensors must keep their addresses:
+:meth:`GraphedSupernet.zero_grad` zeroes them in place instead of freeing them, and
+:meth:`GraphedSupernet.release_unused` sets ``grad`` to ``None`` for the parameters no
+replayed graph touched, so the optimizer skips exactly the parameters eager training would skip.
 
 A variant's graphs keep its activations in their own memory pool (one batch of the block's
 intermediate tensors), so capturing every variant of a space costs memory proportional to the
 batch size: about 17 MB per image for OFA's ImageNet layout at 32 px (4 GB at batch 256), but
 0.5 GB per image for ``mbv3-w1.0-cifar``, whose stride-1 stages and three resolutions make
-many large variants. Once less than :data:`MIN_FREE` of the GPU's memory is free, variants not
-yet captured run eagerly instead (counted in :attr:`GraphedSupernet.eager_variants`). The head (dropout draws random numbers) runs eagerly; so does everything in eval
-mode or under ``torch.no_grad()``, and so does a module with frozen parameters (SpFDE's layer
+many large variants (estimates from the tensors each variant saves for its backward). Once
+less than :data:`MIN_FREE` of the GPU's memory is free, variants not yet captured run eagerly
+instead (counted in :meth:`GraphedSupernet.stats`).
+
+The head (dropout draws random numbers) runs eagerly; so does everything in eval mode or
+under ``torch.no_grad()``, and so does a module with frozen parameters (SpFDE's layer
 freezing): it records no backward, so its graph would have little to save, and a graph
 captured before the freeze would still write gradients for the frozen weights. The blocks
 after a frozen prefix receive an input that needs no gradient, a variant of its own.
@@ -90,21 +93,11 @@ class GraphedSupernet:
         self._eager: set[Hashable] = set()
         self.capture_seconds = 0.0
 
-    @property
-    def captured(self) -> int:
-        """Number of (module, setting, input layout) variants captured so far."""
-        return len(self._graphs)
-
-    @property
-    def eager_variants(self) -> int:
-        """Variants met when memory was short, which run eagerly."""
-        return len(self._eager)
-
     def stats(self) -> dict[str, float]:
         """Variants captured, variants run eagerly for want of memory, seconds spent capturing."""
         return {
-            "captured": self.captured,
-            "eager_variants": self.eager_variants,
+            "captured": len(self._graphs),
+            "eager_variants": len(self._eager),
             "capture_seconds": round(self.capture_seconds, 3),
         }
 

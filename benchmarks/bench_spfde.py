@@ -46,7 +46,8 @@ def _cpu_model() -> str:
         return platform.processor() or platform.machine()
 
 
-def run_variant(name: str, args: argparse.Namespace, **levers) -> dict:
+def prepare_variant(name: str, args: argparse.Namespace, **levers) -> tuple[str, TrainConfig, object]:
+    """The run's config and SpFDE options; raises before any training if the levers do not fit the budget."""
     cfg = TrainConfig(
         data=str(args.data), out=str(args.out / name), method="deps", epochs=args.epochs,
         batch_size=args.batch_size, limit_train=args.limit_train, limit_val=args.limit_val,
@@ -57,6 +58,10 @@ def run_variant(name: str, args: argparse.Namespace, **levers) -> dict:
     spfde, notes = resolve_spfde(cfg.space, cfg.epochs, mask_interval=args.interval, **levers)
     for n in notes:
         err.print(f"[dim]{name}: {n}[/dim]")
+    return name, cfg, spfde
+
+
+def run_variant(name: str, cfg: TrainConfig, spfde, args: argparse.Namespace) -> dict:
     trainer = Trainer(cfg, [SpfdeLever(spfde, cfg.epochs, cfg.seed)] if spfde.enabled else [])
     t0 = time.perf_counter()
     result = trainer.run(resume=False, show_progress=not args.no_progress)
@@ -100,11 +105,12 @@ def main() -> None:
     if args.out.exists() and any(args.out.iterdir()):
         raise SystemExit(f"{args.out} is not empty; pass a fresh --out")
     fs = {"freeze_flops_target": args.freeze_target, "freeze_start": args.freeze_start, "sieve_frac": args.sieve_frac}
-    rows = [
-        run_variant("deps", args),
-        run_variant("deps+fs", args, **fs),
-        run_variant("deps+fss", args, **fs, sparsity=args.sparsity, pattern=args.pattern),
+    variants = [
+        prepare_variant("deps", args),
+        prepare_variant("deps+fs", args, **fs),
+        prepare_variant("deps+fss", args, **fs, sparsity=args.sparsity, pattern=args.pattern),
     ]
+    rows = [run_variant(*v, args) for v in variants]
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else _cpu_model()
     doc = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -172,7 +172,8 @@ def step_costs(args, device: torch.device) -> dict:
         "dynamic_max": dynamic_step(net, _sgd(net.parameters()), cfgs[:1], xs[:1], y),
         "static_max": static_steps(statics[:1], [_sgd(statics[0].parameters())], xs[:1], y),
     }
-    runner, graphed, error = graphed_variant(net, cfgs, xs, y) if device.type == "cuda" else (None, None, "")
+    graphs = device.type == "cuda" and args.cuda_graphs
+    runner, graphed, error = graphed_variant(net, cfgs, xs, y) if graphs else (None, None, "")
     if graphed is not None:
         fns["graphed_sandwich"] = graphed
     t = measure(fns, args.reps, args.warmup, device)
@@ -223,7 +224,8 @@ def versus_ofa(args, device: torch.device) -> dict:
         "ofa_edge": dynamic_step(ours, _sgd(ours.parameters()), cfgs, [x] * 4, y),
         "once_for_all": ofa_step(theirs, _sgd(theirs.parameters()), cfgs, x, y),
     }
-    runner, graphed, error = graphed_variant(ours, cfgs, [x] * 4, y) if device.type == "cuda" else (None, None, "")
+    graphs = device.type == "cuda" and args.cuda_graphs
+    runner, graphed, error = graphed_variant(ours, cfgs, [x] * 4, y) if graphs else (None, None, "")
     if graphed is not None:
         fns["ofa_edge_cuda_graphs"] = graphed
     t = measure(fns, args.reps, args.warmup, device)
@@ -296,6 +298,8 @@ def reproduction(args) -> dict:
     rows, runs = [], {}
     for budget, epochs in budgets.items():
         for method, e in epochs.items():
+            if args.only and f"{method}-{e}" != args.only:
+                continue
             if (method, e) not in runs:  # deps and bignas train the same epochs under both budgets
                 cfg, _ = TrainConfig(
                     data=args.data, out=f"{args.runs}/{method}-{e}", method=method, epochs=e, batch_size=args.batch,
@@ -325,9 +329,14 @@ def main() -> None:
     p.add_argument("--limit-train", type=int, help="reproduction: train on this many images (default all)")
     p.add_argument("--limit-val", type=int, help="reproduction: top-1 on this many test images (default all)")
     p.add_argument("--cudnn-benchmark", action="store_true", help="reproduction: the trainer's --cudnn-benchmark")
+    p.add_argument("--only", metavar="METHOD-EPOCHS", help="reproduction: train this one run (e.g. ofa-13), to run several at once")
     p.add_argument("--data", default=str(__import__("ofa_edge.data", fromlist=["DEFAULT_ROOT"]).DEFAULT_ROOT))
     p.add_argument("--runs", default="ofa-edge-runs/bench")
     p.add_argument("--amp", action="store_true")
+    p.add_argument(
+        "--no-cuda-graphs", dest="cuda_graphs", action="store_false",
+        help="skip the CUDA-graph variants (a failed capture leaves CUDA's RNG unusable for the rest of the run)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     device = torch.device(args.device)
@@ -340,14 +349,16 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "batch": args.batch,
         "reps": args.reps,
-        "steps": step_costs(args, device),
     }
+    if args.repro:  # a job of its own: its training runs may share the GPU, which would spoil the step timings
+        result["reproduction"] = reproduction(args)
+        print(json.dumps(result, indent=2))
+        return
+    result["steps"] = step_costs(args, device)
     if not args.no_ofa:
         result["versus_once_for_all"] = versus_ofa(args, device)
     if args.trainer_ops:
         result["trainer_ops"] = trainer_ops(args)
-    if args.repro:
-        result["reproduction"] = reproduction(args)
     print(json.dumps(result, indent=2))
 
 

@@ -11,6 +11,7 @@ in the estimated table's provenance. Estimated tables say ``kind: estimated``;
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -190,7 +191,9 @@ def reference_e2e_error(fit: dict[str, Any], ref_device: Device, ref: LatencyTab
     rows = json.loads(report_path.read_text())["subnets"]
     configs = [SubnetConfig.from_dict(r["config"]) for r in rows]
     measured = np.array([r["measured_ms"] for r in rows])
-    estimated = estimate_table(ref_device, fit, ref.space, ref.resolutions, ref.num_classes)
+    # The model as fitted there: the fitted per-layer overhead, not the device file's figure for estimates.
+    fitted = dataclasses.replace(ref_device, layer_overhead_us=None)
+    estimated = estimate_table(fitted, fit, ref.space, ref.resolutions, ref.num_classes)
     m = prediction_metrics(estimated.predict(configs), measured)
     out = {
         "reference_e2e_n": m["n"],

@@ -72,6 +72,19 @@ def test_estimate_writes_an_estimated_table(cli, tmp_path):
     assert doc["fit"]["reference_device"] == "x86-cpu"
 
 
+def test_estimate_reports_the_models_end_to_end_error_on_its_reference(cli, tmp_path):
+    """On the shipped, validated h100 table the model as fitted (its fitted per-layer overhead, not
+    the device file's figure for estimates) must predict the validation subnets about as well as the
+    table's own block sum does (74.5% within ±10%, MAPE 8.9%)."""
+    ref = Path(__file__).parents[2] / "latency_tables" / "h100.json"
+    code, out, err = cli(
+        "profile", "--device", "jetson-orin", "--estimate", "--reference", str(ref), "-o", str(tmp_path / "o.json"), "--json"
+    )  # fmt: skip
+    assert code == 0, err
+    fit = json.loads(out)["fit"]
+    assert fit["reference_e2e_n"] == 200 and fit["reference_e2e_mape_pct"] < 20
+
+
 def test_profile_calibrate_validate_end_to_end(cli, tmp_path):
     """The whole flow on ONNX Runtime at one resolution, with tiny repeat counts."""
     path = tmp_path / "x86-cpu.json"

@@ -1,15 +1,20 @@
 """SpFDE levers on DεpS: training FLOPs, seconds and probe top-1 at the same epoch budget.
 
-Runs ``ofa-edge train`` (the library's Trainer, in process) three times on the same data,
-seed and schedule:
+Trains with the library's Trainer three times on the same data, seed and schedule:
 
 * ``deps`` — DεpS alone;
 * ``deps+fs`` — plus progressive freezing and circular data sieving;
 * ``deps+fss`` — plus dynamic sparse training (``--pattern``, 2:4 by default).
 
 and prints one table (and ``--json`` document) with the ledger's training FLOPs (dense
-count, FLOPs actually computed, saved per lever), wall seconds and the top-1 of the probe
-subnets after BN recalibration. Uses CUDA when present.
+count, FLOPs actually computed, saved per lever), seconds and the top-1 of the probe subnets
+after BN recalibration. Uses CUDA when present. Each variant trains in a fresh process: on a
+GPU the first meeting of each layer shape costs far more than a step (lazy kernel loading,
+cuDNN heuristics), so variants sharing one process would hand that cost to the first. The
+seconds are the ledger's (epochs, checkpoints, probes) and the training epochs alone (from each
+epoch's images/s), all of them and without the first epoch of each phase, where new shapes
+are met. Each variant's run and result row stay
+under ``--out``: the same command again reuses finished variants and restarts a cut-off one.
 
     python benchmarks/bench_spfde.py --epochs 40                                   # full CIFAR-10, GPU
     python benchmarks/bench_spfde.py --epochs 4 --limit-train 2000 --limit-val 500  # small CPU run
@@ -20,7 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,9 +37,10 @@ from rich.console import Console
 from rich.table import Table
 
 from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.errors import UserError
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.spfde import SpfdeLever
-from ofa_edge.train.spfde.options import resolve_spfde
+from ofa_edge.train.spfde.options import SpfdeConfig, resolve_spfde
 from ofa_edge.train.trainer import Trainer
 
 err = Console(stderr=True)
@@ -46,7 +54,7 @@ def _cpu_model() -> str:
         return platform.processor() or platform.machine()
 
 
-def prepare_variant(name: str, args: argparse.Namespace, **levers) -> tuple[str, TrainConfig, object]:
+def prepare_variant(name: str, args: argparse.Namespace, **levers) -> tuple[str, TrainConfig, SpfdeConfig]:
     """The run's config and SpFDE options; raises before any training if the levers do not fit the budget."""
     cfg = TrainConfig(
         data=str(args.data), out=str(args.out / name), method="deps", epochs=args.epochs,
@@ -61,17 +69,32 @@ def prepare_variant(name: str, args: argparse.Namespace, **levers) -> tuple[str,
     return name, cfg, spfde
 
 
-def run_variant(name: str, cfg: TrainConfig, spfde, args: argparse.Namespace) -> dict:
+def _epoch_seconds(run_dir: Path) -> tuple[list[float], list[bool]]:
+    """Seconds of each training epoch (images over images/s) and whether it opened its phase."""
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    images = [r["ledger"]["images"] for r in records]
+    done = [b - a for a, b in zip([0, *images], images)]
+    phases = [r["phase"] for r in records]
+    return [n / r["images_per_s"] for n, r in zip(done, records)], [
+        i == 0 or p != phases[i - 1] for i, p in enumerate(phases)
+    ]
+
+
+def run_variant(name: str, cfg: TrainConfig, spfde: SpfdeConfig, args: argparse.Namespace) -> dict:
     trainer = Trainer(cfg, [SpfdeLever(spfde, cfg.epochs, cfg.seed)] if spfde.enabled else [])
     t0 = time.perf_counter()
     result = trainer.run(resume=False, show_progress=not args.no_progress)
     if cfg.device.startswith("cuda"):
         torch.cuda.synchronize()
     led = result["ledger"]
+    epochs, opens_phase = _epoch_seconds(Path(cfg.out))
     return {
         "variant": name,
         "wall_s": time.perf_counter() - t0,
         "train_s": led["wall_seconds"],
+        "epoch_seconds": epochs,
+        "epochs_s": sum(epochs),
+        "epochs_steady_s": sum(t for t, first in zip(epochs, opens_phase) if not first),
         "dense_flops": led["total_flops"],
         "computed_flops": led["computed_flops"],
         "saved_flops": led["saved_flops"],
@@ -79,6 +102,26 @@ def run_variant(name: str, cfg: TrainConfig, spfde, args: argparse.Namespace) ->
         "probes_top1": result["probes_top1"],
         "spfde": spfde.to_dict(),
     }
+
+
+def _in_fresh_process(name: str, out: Path) -> dict:
+    """This script for one variant in a child process; returns its row.
+
+    A variant with a row from an earlier call is not run again, so a benchmark longer than one
+    call goes on where it stopped; a variant that was cut off restarts from scratch (a resumed
+    run would pay the first-meeting cost twice and its seconds would not compare).
+    """
+    row_path = out / f"{name}.row.json"
+    if row_path.is_file():
+        err.print(f"[dim]{name}: row from an earlier call ({row_path})[/dim]")
+        return json.loads(row_path.read_text())
+    if (out / name).exists():
+        err.print(f"[dim]{name}: cut off in an earlier call; starting it again[/dim]")
+        shutil.rmtree(out / name)
+    cmd = [sys.executable, __file__, *sys.argv[1:], "--variant", name, "--row-json", str(row_path)]
+    if subprocess.run(cmd, check=False).returncode != 0:
+        raise SystemExit(f"variant {name} failed (command: {' '.join(cmd)})")
+    return json.loads(row_path.read_text())
 
 
 def main() -> None:
@@ -101,16 +144,29 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--variant", help=argparse.SUPPRESS)  # internal: train this one variant in this process
+    p.add_argument("--row-json", type=Path, help=argparse.SUPPRESS)  # internal: where that variant's row goes
     args = p.parse_args()
-    if args.out.exists() and any(args.out.iterdir()):
-        raise SystemExit(f"{args.out} is not empty; pass a fresh --out")
     fs = {"freeze_flops_target": args.freeze_target, "freeze_start": args.freeze_start, "sieve_frac": args.sieve_frac}
-    variants = [
-        prepare_variant("deps", args),
-        prepare_variant("deps+fs", args, **fs),
-        prepare_variant("deps+fss", args, **fs, sparsity=args.sparsity, pattern=args.pattern),
-    ]
-    rows = [run_variant(*v, args) for v in variants]
+    try:  # all resolved first: levers that do not fit the budget fail before any training
+        variants = {
+            v[0]: v
+            for v in (
+                prepare_variant("deps", args),
+                prepare_variant("deps+fs", args, **fs),
+                prepare_variant("deps+fss", args, **fs, sparsity=args.sparsity, pattern=args.pattern),
+            )
+        }
+    except UserError as e:
+        raise SystemExit(f"error: {e}") from None
+    if args.variant:
+        row = json.dumps(run_variant(*variants[args.variant], args))
+        tmp = args.row_json.with_suffix(".tmp")
+        tmp.write_text(row)
+        tmp.replace(args.row_json)
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = [_in_fresh_process(name, args.out) for name in variants]
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else _cpu_model()
     doc = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -122,7 +178,17 @@ def main() -> None:
     }
     t = Table(title=f"SpFDE on DεpS, {args.epochs} epochs, {device}")
     probes = list(rows[0]["probes_top1"])
-    for col in ("variant", "dense TFLOPs", "computed TFLOPs", "vs deps", "saved (sp/frz/sieve)", "train s", *probes):
+    cols = (
+        "variant",
+        "dense TFLOPs",
+        "computed TFLOPs",
+        "vs deps",
+        "saved (sp/frz/sieve)",
+        "train s",
+        "epochs s",
+        "steady epochs s",
+    )
+    for col in (*cols, *probes):
         t.add_column(col, justify="right")
     base = rows[0]["computed_flops"]
     for r in rows:
@@ -130,7 +196,8 @@ def main() -> None:
         saved = "/".join(f"{s.get(k, 0) / 1e12:.3f}" for k in ("sparsity", "freezing", "sieving"))
         t.add_row(
             r["variant"], f"{r['dense_flops'] / 1e12:.3f}", f"{r['computed_flops'] / 1e12:.3f}",
-            f"{r['computed_flops'] / base:.2f}x", saved, f"{r['train_s']:.0f}",
+            f"{r['computed_flops'] / base:.2f}x", saved, f"{r['train_s']:.0f}", f"{r['epochs_s']:.1f}",
+            f"{r['epochs_steady_s']:.1f}",
             *(f"{r['probes_top1'].get(k, float('nan')):.2f}" for k in probes),
         )  # fmt: skip
     Console().print(t)

@@ -79,7 +79,8 @@ def train(
         bool,
         typer.Option(
             help="GPU: capture each block variant's forward and backward as CUDA graphs the first time it runs "
-            "and replay them (fewer launches; memory grows with batch size and the variants met)."
+            "and replay them. Helps where steps are launch-bound (small images or batches: 3.3x eager on an H100 "
+            "for OFA's layout at 32 px, batch 256); memory grows with batch size and the variants met."
         ),
     ] = False,
     sparsity: Annotated[

@@ -64,9 +64,16 @@ def prepare_variant(name: str, args: argparse.Namespace, **levers) -> tuple[str,
     )  # fmt: skip
     cfg, _ = cfg.resolved()
     spfde, notes = resolve_spfde(cfg.space, cfg.epochs, mask_interval=args.interval, **levers)
-    for n in notes:
-        err.print(f"[dim]{name}: {n}[/dim]")
+    if not args.variant:  # the child processes resolve the same settings again, silently
+        for n in notes:
+            err.print(f"[dim]{name}: {n}[/dim]")
     return name, cfg, spfde
+
+
+def _settings(args: argparse.Namespace) -> dict[str, str]:
+    """The arguments a result row depends on (not where output goes)."""
+    skip = {"out", "json", "no_progress", "variant", "row_json"}
+    return {k: str(v) for k, v in vars(args).items() if k not in skip}
 
 
 def _epoch_seconds(run_dir: Path) -> tuple[list[float], list[bool]]:
@@ -101,20 +108,25 @@ def run_variant(name: str, cfg: TrainConfig, spfde: SpfdeConfig, args: argparse.
         "images": led["images"],
         "probes_top1": result["probes_top1"],
         "spfde": spfde.to_dict(),
+        "settings": _settings(args),
     }
 
 
-def _in_fresh_process(name: str, out: Path) -> dict:
+def _in_fresh_process(name: str, args: argparse.Namespace) -> dict:
     """This script for one variant in a child process; returns its row.
 
     A variant with a row from an earlier call is not run again, so a benchmark longer than one
     call goes on where it stopped; a variant that was cut off restarts from scratch (a resumed
     run would pay the first-meeting cost twice and its seconds would not compare).
     """
+    out = args.out
     row_path = out / f"{name}.row.json"
     if row_path.is_file():
+        row = json.loads(row_path.read_text())
+        if row.get("settings") != _settings(args):
+            raise SystemExit(f"{out} holds results of other settings ({row_path}); pass a fresh --out")
         err.print(f"[dim]{name}: row from an earlier call ({row_path})[/dim]")
-        return json.loads(row_path.read_text())
+        return row
     if (out / name).exists():
         err.print(f"[dim]{name}: cut off in an earlier call; starting it again[/dim]")
         shutil.rmtree(out / name)
@@ -166,7 +178,7 @@ def main() -> None:
         tmp.replace(args.row_json)
         return
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = [_in_fresh_process(name, args.out) for name in variants]
+    rows = [_in_fresh_process(name, args) for name in variants]
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else _cpu_model()
     doc = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -329,7 +329,9 @@ def main() -> None:
     p.add_argument("--limit-train", type=int, help="reproduction: train on this many images (default all)")
     p.add_argument("--limit-val", type=int, help="reproduction: top-1 on this many test images (default all)")
     p.add_argument("--cudnn-benchmark", action="store_true", help="reproduction: the trainer's --cudnn-benchmark")
-    p.add_argument("--only", metavar="METHOD-EPOCHS", help="reproduction: train this one run (e.g. ofa-13), to run several at once")
+    p.add_argument(
+        "--only", metavar="METHOD-EPOCHS", help="reproduction: train this one run (e.g. ofa-13), to run several at once"
+    )
     p.add_argument("--data", default=str(__import__("ofa_edge.data", fromlist=["DEFAULT_ROOT"]).DEFAULT_ROOT))
     p.add_argument("--runs", default="ofa-edge-runs/bench")
     p.add_argument("--amp", action="store_true")

@@ -24,7 +24,7 @@ from ofa_edge.export import tensorrt_build, trt_latency
 from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files, staged_bundle
 from ofa_edge.export.evaluate import ort_latency_ms, top1
 from ofa_edge.export.formats import ExportFormat
-from ofa_edge.export.int8 import quantize_int8
+from ofa_edge.export.int8 import quantize_int8, weight_scheme
 from ofa_edge.export.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
 from ofa_edge.export.ort_format import write_optimized
 from ofa_edge.export.readme import render_readme
@@ -125,7 +125,7 @@ def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[
     return {
         "model": "model_int8.onnx",
         "format": "QDQ",
-        "weights": "int8 symmetric per-channel",
+        "weights": weight_scheme(req.format.int8_activation),
         "activations": f"{req.format.int8_activation} ({'symmetric' if req.format.int8_activation == 'int8' else 'asymmetric'})",
         "calibration": {"method": "minmax", "images": len(calib), "split": "train"},
         "eval_images": len(test),

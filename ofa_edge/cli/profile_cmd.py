@@ -16,7 +16,7 @@ from ofa_edge.latency.backends import Backend, require_backend
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import active_block_count, fit_correction
 from ofa_edge.latency.devices import Device, load_device
-from ofa_edge.latency.drift import SpeedReference, check_speed
+from ofa_edge.latency.drift import SpeedReference, check_speed, rescale, same_cpu
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
 from ofa_edge.latency.profiler import profile as run_profile
@@ -137,6 +137,14 @@ def profile(
             "machine now (load, clocks, another host)?",
         ),
     ] = False,
+    rescale_table: Annotated[
+        bool,
+        typer.Option(
+            "--rescale",
+            help="As --check, then put the table on this machine's speed now (every latency times the factor; "
+            "provenance records it): 10 s instead of a new profile.",
+        ),
+    ] = False,
     ssh: Annotated[str, typer.Option("--ssh", help="Profile on user@host over ssh and copy the table back.")] = "",
     ssh_opt: Annotated[
         list[str] | None, typer.Option("--ssh-opt", help="ssh/scp -o option, e.g. Port=2222 (repeatable).")
@@ -160,15 +168,16 @@ def profile(
     note(f"device {dev.name} ({dev.backend_name}, {dev.precision}, {threads} thread(s), batch {dev.batch})")
     note(f"space {sp.name}, resolutions {res}, {classes} classes; table {path}")
 
-    if check:
+    if check or rescale_table:
+        mode = "--rescale" if rescale_table else "--check"
         clash = [f for f, on in (("--ssh", ssh), ("--estimate", estimate), ("--force", force), ("--calibrate", calibrate),
                                  ("--validate", validate), ("--max-entries", max_entries)) if on]  # fmt: skip
         if clash:
             raise UserError(
-                f"--check only times the table's speed reference; drop {', '.join(clash)} "
-                "(for a remote board run it there: ssh user@host ofa-edge profile --check)."
+                f"{mode} only times the table's speed reference; drop {', '.join(clash)} "
+                f"(for a remote board run it there: ssh user@host ofa-edge profile {mode})."
             )
-        result = _check(dev, path, threads)
+        result = _check(dev, path, threads, rescale_table)
         emit(result, as_json, lambda: _render_check(result))
         return
 
@@ -278,10 +287,14 @@ def profile(
     emit(result, as_json, lambda: _render(result))
 
 
-def _check(dev: Device, path: Path, threads: int) -> dict[str, Any]:
+def _check(dev: Device, path: Path, threads: int, rescale_table: bool) -> dict[str, Any]:
+    """Time the table's speed reference here (``--check``), and with ``rescale_table`` put the
+    table on this speed in place (``--rescale``)."""
     table = LatencyTable.load(path)
     if table.estimated:
-        raise UserError(f"'{path}' is an estimated table; --check compares measured tables with this machine.")
+        raise UserError(
+            f"'{path}' is an estimated table; --check and --rescale compare measured tables with this machine."
+        )
     backend = require_backend(dev, threads)
     try:
         with err.status("timing the table's speed-reference subnets (5 readings)"):
@@ -291,8 +304,25 @@ def _check(dev: Device, path: Path, threads: int) -> dict[str, Any]:
             f"'{path}' was measured without a speed reference, so there is nothing to compare with; re-profile it "
             f"(--force) with `speed_reference: 5` in the device file."
         ) from None
-    measured = table.provenance.get("date", "?")
-    return {"table": str(path), "device": dev.name, "measured": measured, **speed}
+    prov = table.provenance
+    result = {
+        "table": str(path),
+        "device": dev.name,
+        "measured": prov.get("date", "?"),
+        "measured_on": {"cpu": prov.get("host_cpu"), "isa": prov.get("host_isa")},
+        "same_cpu": same_cpu(prov),
+        **speed,
+        "rescaled": rescale_table,
+    }
+    if result["same_cpu"] is False:
+        isa = f" ({prov['host_isa']})" if prov.get("host_isa") else ""
+        warn(
+            f"the table was measured on another CPU: {prov.get('host_cpu')}{isa}. One factor carries load and "
+            "clocks, not kernels that differ between CPUs; for accurate predictions re-measure here (--force)."
+        )
+    if rescale_table:
+        rescale(table, speed).save(path)
+    return result
 
 
 def _render_check(result: dict[str, Any]) -> None:
@@ -300,15 +330,21 @@ def _render_check(result: dict[str, Any]) -> None:
     pct = 100 * (f - 1)
     if result["holds"]:
         out.print(f"[green]holds[/green]: this machine runs at {f:.3f}× the table's scale ({pct:+.1f}%).")
-        return
-    out.print(
-        f"[yellow]off[/yellow]: latencies here are {f:.3f}× the table's scale ({pct:+.1f}%), so its predictions "
-        f"are {abs(pct):.0f}% {'low' if f > 1 else 'high'} on this machine now (table measured {result['measured']})."
-    )
-    out.print(
-        "Profile again in these conditions (--force), or refit only the correction here (--calibrate 100); "
-        "if the load is passing, check again later."
-    )
+    else:
+        out.print(
+            f"[yellow]off[/yellow]: latencies here are {f:.3f}× the table's scale ({pct:+.1f}%), so its predictions "
+            f"are {abs(pct):.0f}% {'low' if f > 1 else 'high'} on this machine now (table measured {result['measured']})."
+        )
+    if result.get("rescaled"):
+        out.print(
+            f"rescaled [bold]{result['table']}[/bold] by {f:.3f}× to this machine's speed now "
+            "(provenance.rescaled records it); check it with --validate 200."
+        )
+    elif not result["holds"]:
+        out.print(
+            "Put the table on this speed (--rescale, 10 s), profile again in these conditions (--force), or refit "
+            "only the correction here (--calibrate 100); if the load is passing, check again later."
+        )
 
 
 def _render(result: dict[str, Any]) -> None:

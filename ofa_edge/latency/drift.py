@@ -22,6 +22,7 @@ import numpy as np
 
 from ofa_edge.latency.backends.base import Backend, Timer
 from ofa_edge.latency.blocks import build_subnet, random_subnets
+from ofa_edge.latency.host import host_info, now_utc
 from ofa_edge.latency.table import LatencyTable
 
 ROUNDS = 4  # rounds per group of timed networks
@@ -96,6 +97,52 @@ def check_speed(backend: Backend, table: LatencyTable, batch: int, readings: int
     values = [reference.reading() for _ in range(readings)]
     factor = float(np.median(values))
     return {"factor": factor, "readings": values, "holds": abs(factor - 1) <= HOLDS, "tolerance": HOLDS}
+
+
+HOST_FIELDS = ("host", "host_cpu", "host_isa", "host_cores", "os")
+CORRECTION_TERMS = ("per_block", "per_mparam", "offset")  # in ms (``scale`` multiplies the LUT sum: no unit)
+
+
+def same_cpu(provenance: dict[str, Any]) -> bool | None:
+    """Whether the table was measured on this machine's CPU model and vector ISA (``None``: the
+    table does not record its ISA, so only the model name could be compared and it matched)."""
+    here = host_info()
+    if provenance.get("host_cpu") != here["host_cpu"]:
+        return False
+    if "host_isa" not in provenance:
+        return None
+    return provenance["host_isa"] == here["host_isa"]
+
+
+def rescale(table: LatencyTable, check: dict[str, Any]) -> LatencyTable:
+    """A copy of ``table`` on this machine's speed now, from a :func:`check_speed` result.
+
+    Every latency the table holds (entries, the end-to-end correction's terms, the speed
+    reference's baseline) is multiplied by ``check["factor"]``; the host fields become this
+    machine's, and ``provenance["rescaled"]`` records the factor, the readings and the host the
+    numbers were measured on. One factor keeps the table's relative block costs: it carries
+    load, clocks and another host of the same CPU, not a CPU whose kernels differ.
+    """
+    f = float(check["factor"])
+    out = LatencyTable.from_dict(table.to_dict())
+    for stats in out.entries.values():
+        for name in ("mean", "std", "median"):
+            stats[name] *= f
+    if out.correction:
+        out.correction = out.correction | {k: out.correction[k] * f for k in CORRECTION_TERMS if k in out.correction}
+    prov = out.provenance
+    ref = prov["speed_reference"]
+    prov["speed_reference"] = ref | {"baseline_ms": [b * f for b in ref["baseline_ms"]]}
+    prov.setdefault("rescaled", []).append(
+        {
+            "date": now_utc(),
+            "factor": f,
+            "readings": check["readings"],
+            "from": {k: prov.get(k) for k in HOST_FIELDS} | {"date": prov.get("date")},
+        }
+    )
+    prov.update(host_info())
+    return out
 
 
 def timed_rounds(

@@ -28,6 +28,23 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# Vector-ISA features that change which kernels a runtime picks (and so relative block costs):
+# x86 /proc/cpuinfo "flags", ARM "Features".
+ISA_FEATURES = frozenset(
+    {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8"}
+    | {"asimd", "asimddp", "asimdhp", "i8mm", "bf16", "sve", "sve2"}
+)
+
+
+def cpu_isa() -> str:
+    """The CPU's vector-ISA features (space-separated, sorted); empty where /proc/cpuinfo is absent."""
+    try:
+        m = re.search(r"^(?:flags|Features)\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+    except OSError:
+        return ""
+    return " ".join(sorted(ISA_FEATURES & set(m.group(1).split()))) if m else ""
+
+
 def load_average() -> float | None:
     """1-minute load average (contention from other processes shows here)."""
     try:
@@ -40,6 +57,7 @@ def host_info() -> dict[str, object]:
     return {
         "host": platform.node(),
         "host_cpu": cpu_model(),
+        "host_isa": cpu_isa(),
         "host_cores": os.cpu_count(),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),

@@ -58,8 +58,9 @@ def drift_warning(speed_factor: float | None, median_ms: float) -> str | None:
     if speed_factor is None or abs(speed_factor - 1) <= HOLDS:
         return None
     return (
-        f"this machine runs at {speed_factor:.2f}x the table's speed now: expect about "
-        f"{speed_factor * median_ms:.3f} ms here until it recovers (`ofa-edge profile --check`)"
+        f"this machine runs at {speed_factor:.2f}x the table's speed now (load, clocks, or another host than the "
+        f"table's): expect about {speed_factor * median_ms:.3f} ms here; `ofa-edge profile --check` tells when it "
+        "holds again, `--rescale` puts the table on this speed, `--force` re-measures it"
     )
 
 

@@ -112,7 +112,18 @@ def test_check_compares_this_machine_with_the_table(cli, tmp_path):
     assert len(doc["readings"]) == 5 and 0.3 < doc["factor"] < 3 and doc["holds"] == (abs(doc["factor"] - 1) <= 0.05)
     code, out, _ = cli(*base, "--check")
     assert code == 0 and ("holds" in out or "predictions are" in _flat(out))
+    before = json.loads(path.read_text())
+    code, out, err = cli(*base, "--rescale", "--json")
+    assert code == 0, err
+    doc, after = json.loads(out), json.loads(path.read_text())
+    assert doc["rescaled"] is True and doc["same_cpu"] is True
+    assert after["provenance"]["rescaled"][0]["factor"] == doc["factor"]
+    key = next(iter(before["entries"]))
+    assert after["entries"][key]["median"] == before["entries"][key]["median"] * doc["factor"]
     table = json.loads(path.read_text())
+    path.write_text(json.dumps(table | {"provenance": table["provenance"] | {"host_cpu": "Apple M3"}}))
+    code, out, err = cli(*base, "--check", "--json")
+    assert code == 0 and json.loads(out)["same_cpu"] is False and "measured on another CPU: Apple M3" in _flat(err)
     del table["provenance"]["speed_reference"]
     path.write_text(json.dumps(table))
     code, _, err = cli(*base, "--check")
@@ -121,6 +132,8 @@ def test_check_compares_this_machine_with_the_table(cli, tmp_path):
     assert code == 2 and "does not exist" in _flat(err)
     code, _, err = cli(*base, "--check", "--ssh", "me@board", "--calibrate", "5")
     assert code == 2 and "drop --ssh, --calibrate" in _flat(err)
+    code, _, err = cli(*base, "--rescale", "--force")
+    assert code == 2 and "--rescale only times" in _flat(err)
 
 
 def test_check_refuses_an_estimated_table(cli, tmp_path):

@@ -1,13 +1,17 @@
-"""Machine-speed reference: round-robin timing, and samples put back at the baseline speed."""
+"""Machine-speed reference: round-robin timing, samples put back at the baseline speed, tables rescaled."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ofa_edge.latency.backends import OnnxRuntimeBackend
-from ofa_edge.latency.drift import SpeedReference, timed_rounds
+from ofa_edge.latency.drift import SpeedReference, rescale, same_cpu, timed_rounds
+from ofa_edge.latency.host import host_info
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.space.genome import encode
 
 
 class Host:
@@ -83,3 +87,30 @@ def test_a_baseline_of_the_wrong_length_is_refused(small_table: LatencyTable):
     backend = OnnxRuntimeBackend("cpu", 1, clock="thread_cpu")
     with pytest.raises(ValueError, match="baseline"):
         SpeedReference.start(backend, small_table.space, [24], 10, 1, n=2, baseline_ms=[1.0])
+
+
+def test_rescale_multiplies_every_prediction_and_records_where_the_numbers_came_from():
+    shipped = LatencyTable.load(Path(__file__).parents[2] / "latency_tables" / "x86-cpu.json")
+    genomes = encode(shipped.search_space, [shipped.search_space.sample(np.random.default_rng(i)) for i in range(50)])
+    check = {"factor": 1.7, "readings": [1.6, 1.7, 1.7, 1.8, 1.7]}
+    scaled = rescale(shipped, check)
+    np.testing.assert_allclose(scaled.predict(genomes), 1.7 * shipped.predict(genomes), rtol=1e-9)
+    np.testing.assert_allclose(scaled.predict_lut(genomes), 1.7 * shipped.predict_lut(genomes), rtol=1e-9)
+    base = shipped.provenance["speed_reference"]["baseline_ms"]
+    np.testing.assert_allclose(scaled.provenance["speed_reference"]["baseline_ms"], 1.7 * np.array(base))
+    key = next(iter(shipped.entries))
+    assert scaled.entries[key]["count"] == shipped.entries[key]["count"]
+    (record,) = scaled.provenance["rescaled"]
+    assert record["factor"] == 1.7 and record["readings"] == check["readings"]
+    assert record["from"]["host_cpu"] == shipped.provenance["host_cpu"] and record["from"]["date"]
+    assert scaled.provenance["host_isa"] == host_info()["host_isa"]
+    assert "rescaled" not in shipped.provenance  # the input is left alone
+    assert len(rescale(scaled, check).provenance["rescaled"]) == 2
+
+
+def test_same_cpu_compares_the_model_and_the_vector_isa():
+    here = host_info()
+    assert same_cpu({"host_cpu": here["host_cpu"], "host_isa": here["host_isa"]}) is True
+    assert same_cpu({"host_cpu": here["host_cpu"], "host_isa": here["host_isa"] + " avx512_vnni"}) is False
+    assert same_cpu({"host_cpu": "Apple M3"}) is False
+    assert same_cpu({"host_cpu": here["host_cpu"]}) is None  # tables from before host_isa was recorded

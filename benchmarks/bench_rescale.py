@@ -54,9 +54,9 @@ def main() -> None:
     cal = random_subnets(sp.name, here.resolutions, args.calibrate, args.seed + CALIBRATE_SEED_OFFSET)
     val = random_subnets(sp.name, here.resolutions, args.validate, args.seed)
     cal_ms, val_ms = _measured(args.here, cal), _measured(args.here, val)
-    ratios = np.array(here.provenance["speed_reference"]["baseline_ms"]) / other.provenance["speed_reference"][
-        "baseline_ms"
-    ]
+    ratios = (
+        np.array(here.provenance["speed_reference"]["baseline_ms"]) / other.provenance["speed_reference"]["baseline_ms"]
+    )
     factor = float(np.median(ratios))
     scaled = rescale(other, {"factor": factor, "readings": ratios.tolist()})
     refit = LatencyTable.from_dict(scaled.to_dict())

@@ -309,15 +309,16 @@ def _check(dev: Device, path: Path, threads: int, rescale_table: bool) -> dict[s
         "table": str(path),
         "device": dev.name,
         "measured": prov.get("date", "?"),
-        "measured_on": {"cpu": prov.get("host_cpu"), "isa": prov.get("host_isa")},
+        "measured_on": {k: prov.get(f"host_{k}") for k in ("cpu", "cpu_id", "isa")},
         "same_cpu": same_cpu(prov),
         **speed,
         "rescaled": rescale_table,
     }
     if result["same_cpu"] is False:
-        isa = f" ({prov['host_isa']})" if prov.get("host_isa") else ""
+        detail = "; ".join(prov[f] for f in ("host_cpu_id", "host_isa") if prov.get(f))
         warn(
-            f"the table was measured on another CPU: {prov.get('host_cpu')}{isa}. One factor carries load and "
+            f"the table was measured on another CPU: {prov.get('host_cpu')}{f' ({detail})' if detail else ''}. "
+            "One factor carries load and "
             "clocks, not kernels that differ between CPUs; for accurate predictions re-measure here (--force)."
         )
     if rescale_table:

@@ -15,6 +15,7 @@ prediction (``ofa-edge search``) all reuse the stored baseline, so they share on
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,19 +100,18 @@ def check_speed(backend: Backend, table: LatencyTable, batch: int, readings: int
     return {"factor": factor, "readings": values, "holds": abs(factor - 1) <= HOLDS, "tolerance": HOLDS}
 
 
-HOST_FIELDS = ("host", "host_cpu", "host_isa", "host_cores", "os")
+HOST_FIELDS = ("host", "host_cpu", "host_cpu_id", "host_isa", "host_cores", "os")
 CORRECTION_TERMS = ("per_block", "per_mparam", "offset")  # in ms (``scale`` multiplies the LUT sum: no unit)
 
 
 def same_cpu(provenance: dict[str, Any]) -> bool | None:
-    """Whether the table was measured on this machine's CPU model and vector ISA (``None``: the
-    table does not record its ISA, so only the model name could be compared and it matched)."""
+    """Whether the table was measured on this machine's CPU: model name, generation (family and
+    model) and vector ISA. ``None``: the table records only the model name, and it matched."""
     here = host_info()
-    if provenance.get("host_cpu") != here["host_cpu"]:
+    recorded = [f for f in ("host_cpu", "host_cpu_id", "host_isa") if f in provenance]
+    if any(provenance[f] != here[f] for f in recorded):
         return False
-    if "host_isa" not in provenance:
-        return None
-    return provenance["host_isa"] == here["host_isa"]
+    return True if len(recorded) == 3 else None
 
 
 def rescale(table: LatencyTable, check: dict[str, Any]) -> LatencyTable:
@@ -124,7 +124,7 @@ def rescale(table: LatencyTable, check: dict[str, Any]) -> LatencyTable:
     load, clocks and another host of the same CPU, not a CPU whose kernels differ.
     """
     f = float(check["factor"])
-    out = LatencyTable.from_dict(table.to_dict())
+    out = LatencyTable.from_dict(copy.deepcopy(table.to_dict()))
     for stats in out.entries.values():
         for name in ("mean", "std", "median"):
             stats[name] *= f

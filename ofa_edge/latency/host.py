@@ -45,6 +45,21 @@ def cpu_isa() -> str:
     return " ".join(sorted(ISA_FEATURES & set(m.group(1).split()))) if m else ""
 
 
+def cpu_id() -> str:
+    """The CPU's generation where the model name is generic ("AMD EPYC" covers Zen 1 to Zen 5):
+    x86 ``family F model M``, ARM ``implementer I part P``; empty where /proc/cpuinfo is absent."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    fields = {}
+    for name in ("cpu family", "model", "CPU implementer", "CPU part"):
+        m = re.search(rf"^{name}\s*:\s*(\S+)", text, re.MULTILINE)
+        if m:
+            fields[name.removeprefix("CPU ").removeprefix("cpu ")] = m.group(1)
+    return " ".join(f"{k} {v}" for k, v in fields.items())
+
+
 def load_average() -> float | None:
     """1-minute load average (contention from other processes shows here)."""
     try:
@@ -57,6 +72,7 @@ def host_info() -> dict[str, object]:
     return {
         "host": platform.node(),
         "host_cpu": cpu_model(),
+        "host_cpu_id": cpu_id(),
         "host_isa": cpu_isa(),
         "host_cores": os.cpu_count(),
         "os": f"{platform.system()} {platform.release()}",

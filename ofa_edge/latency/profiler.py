@@ -26,7 +26,18 @@ from ofa_edge.space.search_space import SearchSpace
 GROUP = 16  # keys timed round-robin, and saved together
 # Provenance fields that must match for a table to be continued (or reused): a table measured
 # on another machine is never mixed with, or taken for, this machine's numbers.
-RESUME_FIELDS = ("device", "kind", "backend", "precision", "threads", "batch", "host", "host_cpu", "host_isa")
+RESUME_FIELDS = (
+    "device",
+    "kind",
+    "backend",
+    "precision",
+    "threads",
+    "batch",
+    "host",
+    "host_cpu",
+    "host_cpu_id",
+    "host_isa",
+)
 
 
 def table_path(device: Device, space: str | None = None, root: Path | None = None) -> Path:

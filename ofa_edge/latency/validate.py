@@ -31,6 +31,7 @@ def validation_report(
         "device": table.device,
         "space": table.space,
         "kind": table.provenance.get("kind"),
+        "rescaled_by": [r["factor"] for r in table.provenance.get("rescaled", [])],
         "backend": f"{table.provenance.get('backend')} {table.provenance.get('backend_version', '')}".strip(),
         "host_cpu": table.provenance.get("host_cpu"),
         "clock": table.provenance.get("clock", "wall"),
@@ -74,7 +75,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
         ax.scatter(m, [r["predicted_ms"] for r in rows], s=10, label=f"corrected ({100 * c['within_10pct']:.0f}%)")
     ax.set_xlabel(f"measured end-to-end latency (ms, median, {report['clock']} clock)")
     ax.set_ylabel("predicted latency (ms)")
-    ax.set_title(f"{report['device']} · {report['space']} · {len(rows)} random subnets", fontsize=10)
+    rescaled = "".join(f" · rescaled ×{f:.2f}" for f in report.get("rescaled_by", []))
+    ax.set_title(f"{report['device']} · {report['space']} · {len(rows)} random subnets{rescaled}", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     atomic_write(path, lambda p: fig.savefig(p, format="png"))
@@ -104,7 +106,8 @@ def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
     lines = [
         f"# Latency validation: {report['device']} ({report['space']})",
         "",
-        f"- date: {report['date']}; table kind: {report['kind']}; backend: {report['backend']}",
+        f"- date: {report['date']}; table kind: {report['kind']}; backend: {report['backend']}"
+        + "".join(f"; rescaled ×{f:.3f} (`--rescale`)" for f in report.get("rescaled_by", [])),
         f"- host CPU: {report['host_cpu']}; clock: {report['clock']} (median of repeats); seed: {report['seed']}",
         f"- command: `{command}`",
         _protocol_line(report.get("protocol")),

@@ -11,6 +11,7 @@ from ofa_edge.latency.backends import OnnxRuntimeBackend
 from ofa_edge.latency.drift import SpeedReference, rescale, same_cpu, timed_rounds
 from ofa_edge.latency.host import host_info
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.validate import validation_report
 from ofa_edge.space.genome import encode
 
 
@@ -106,11 +107,16 @@ def test_rescale_multiplies_every_prediction_and_records_where_the_numbers_came_
     assert scaled.provenance["host_isa"] == host_info()["host_isa"]
     assert "rescaled" not in shipped.provenance  # the input is left alone
     assert len(rescale(scaled, check).provenance["rescaled"]) == 2
+    cfgs = [shipped.search_space.sample(np.random.default_rng(i)) for i in range(3)]
+    report = validation_report(scaled, cfgs, scaled.predict(cfgs), seed=0)
+    assert report["rescaled_by"] == [1.7] and report["corrected"]["mape_pct"] < 1e-9
 
 
-def test_same_cpu_compares_the_model_and_the_vector_isa():
+def test_same_cpu_compares_the_model_the_generation_and_the_vector_isa():
     here = host_info()
-    assert same_cpu({"host_cpu": here["host_cpu"], "host_isa": here["host_isa"]}) is True
-    assert same_cpu({"host_cpu": here["host_cpu"], "host_isa": here["host_isa"] + " avx512_vnni"}) is False
+    recorded = {k: here[k] for k in ("host_cpu", "host_cpu_id", "host_isa")}
+    assert same_cpu(recorded) is True
+    assert same_cpu(recorded | {"host_isa": here["host_isa"] + " avx512_vnni"}) is False
+    assert same_cpu(recorded | {"host_cpu_id": "family 25 model 17"}) is False  # another Zen, same name
     assert same_cpu({"host_cpu": "Apple M3"}) is False
-    assert same_cpu({"host_cpu": here["host_cpu"]}) is None  # tables from before host_isa was recorded
+    assert same_cpu({"host_cpu": here["host_cpu"]}) is None  # tables from before the id and ISA were recorded

@@ -30,4 +30,10 @@ def test_a_timed_subnet_reports_the_speed_factor_only_with_a_reference():
 def test_drift_warning_only_beyond_five_percent():
     assert drift_warning(None, 3.0) is None and drift_warning(1.04, 3.0) is None and drift_warning(0.96, 3.0) is None
     msg = drift_warning(1.5, 3.0)
-    assert msg is not None and "1.50x" in msg and "4.500 ms" in msg and "ofa-edge profile --check" in msg and "--rescale" in msg
+    assert (
+        msg is not None
+        and "1.50x" in msg
+        and "4.500 ms" in msg
+        and "ofa-edge profile --check" in msg
+        and "--rescale" in msg
+    )

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
 
+@functools.lru_cache(maxsize=16)
+def _channel_constants(
+    mean: tuple[float, ...], std: tuple[float, ...], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``mean`` and ``std`` as ``(1, C, 1, 1)`` tensors on ``device``, made once: building them per
+    batch copies from host memory, which on CUDA waits for the GPU (a sync every training step)."""
+    m = torch.tensor(mean, device=device, dtype=torch.float32).view(1, -1, 1, 1)
+    s = torch.tensor(std, device=device, dtype=torch.float32).view(1, -1, 1, 1)
+    return m, s
+
+
 def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """uint8 ``(N, 3, H, W)`` -> float32 normalised with per-channel ``mean``/``std`` (0..1 scale)."""
-    m = torch.tensor(mean, device=images.device, dtype=torch.float32).view(1, 3, 1, 1)
-    s = torch.tensor(std, device=images.device, dtype=torch.float32).view(1, 3, 1, 1)
+    m, s = _channel_constants(tuple(mean), tuple(std), images.device)
     return (images.float() / 255.0 - m) / s
 
 

@@ -87,3 +87,18 @@ def test_loader_orders_and_batches(real) -> None:
     assert x.dtype == torch.float32 and x.shape == (8, 3, 32, 32) and torch.equal(y, real.labels[idx])
     with pytest.raises(UserError, match="larger than"):
         DeviceLoader(real, 32, torch.device("cpu"), (0.5,) * 3, (0.25,) * 3, seed=1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_training_batch_never_waits_for_the_gpu(real) -> None:
+    """A host-to-device copy per step (the normalisation constants once were one) is a sync that
+    keeps the CPU from queueing the next step while the GPU runs this one."""
+    loader = DeviceLoader(real, 4, torch.device("cuda"), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), seed=0)
+    shard = loader.shard(loader.order(0))
+    loader.batch(0, 0, shard)  # the first batch of an epoch copies its order to the GPU, once
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        x, y, _ = loader.batch(0, 1, shard)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    assert x.is_cuda and x.dtype == torch.float32 and y.is_cuda

@@ -249,7 +249,9 @@ def profile(
             threads=threads,
             force=force,
             max_entries=max_entries or None,
-            on_entry=lambda done, total, key: bar.update(task, completed=done, total=total, description=key[:40]),
+            on_entry=lambda done, total, key: bar.update(
+                task, completed=done, total=total, description=key[:40] or f"profiling {dev.name}"
+            ),
         )
     result: dict[str, Any] = {
         "table": str(path),

@@ -126,7 +126,7 @@ def profile(
     """Measure every missing key of the table at ``path`` (created if absent) and save it.
 
     ``max_entries`` stops after that many new measurements (the table stays partial; run
-    again to continue). ``on_entry(done, total, key)`` reports progress.
+    again to continue). ``on_entry(done, total, key)`` reports progress (``key`` empty at the start).
     """
     sp = SearchSpace.get(space)
     fresh = LatencyTable(
@@ -142,6 +142,8 @@ def profile(
     if max_entries is not None:
         todo = todo[:max_entries]
     done = len(keys) - len([k for k in keys if k not in table.entries])
+    if on_entry:
+        on_entry(done, len(keys), "")  # where a resumed (or already complete) table starts
     for start in range(0, len(todo), GROUP):
         group = todo[start : start + GROUP]
         timers = [backend.prepare(module, (device.batch, *shape)) for module, shape in map(build_for_key, group)]

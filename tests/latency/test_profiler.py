@@ -34,9 +34,11 @@ def test_interrupted_profile_is_partial_and_resumes(tmp_path):
     assert on_disk.provenance["host_cpu"] and on_disk.provenance["clock"] == "thread_cpu"
     assert len(on_disk.provenance["speed_reference"]["baseline_ms"]) == 5  # x86-cpu's speed_reference: 5
 
-    second = _run(path, 2)
+    progress: list[tuple[int, int, str]] = []
+    second = _run(path, 2, on_entry=lambda *a: progress.append(a))
     assert len(second.entries) == 5 and not second.complete
     keys = required_keys(SearchSpace.get(SPACE), [24], 10)
+    assert progress == [(3, len(keys), ""), (4, len(keys), keys[3]), (5, len(keys), keys[4])]
     assert list(second.entries) == keys[:5]  # continued in order, kept the first three as measured
     assert all(second.entries[k] == first.entries[k] for k in keys[:3])
     assert all(v["median"] > 0 and v["count"] >= 1 for v in second.entries.values())
@@ -50,6 +52,11 @@ def test_resuming_with_other_settings_is_refused(tmp_path):
     with pytest.raises(UserError, match="other settings"):
         _run(path, 1, resolutions=[28])
     assert len(_run(path, 1, resolutions=[28], force=True).entries) == 1
+    table = LatencyTable.load(path, require_complete=False)
+    table.provenance["host_cpu_id"] = "family 25 model 17"  # same model name, another CPU generation
+    table.save(path)
+    with pytest.raises(UserError, match="host_cpu_id"):
+        _run(path, 1, resolutions=[28])
 
 
 def test_table_path_rule():

@@ -89,9 +89,16 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool) -> LatencyTabl
             f"vs {fresh.space} {fresh.resolutions} {fresh.num_classes} now"
         )
     if mismatch:
+        host_only = all(m.startswith("host") for m in mismatch) and old.complete
+        rescale = (
+            " Or put it on this machine's speed first (ofa-edge profile --rescale, 10 s), then calibrate or "
+            "validate it here."
+            if host_only
+            else ""
+        )
         raise UserError(
             f"'{path}' holds a table made with other settings ({'; '.join(mismatch)}). "
-            "Pass --force to re-measure it from scratch, or --output to write elsewhere."
+            f"Pass --force to re-measure it from scratch, or --output to write elsewhere.{rescale}"
         )
     old.provenance.setdefault("resumed", []).append(now_utc())
     return old

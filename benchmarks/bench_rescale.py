@@ -30,6 +30,7 @@ from ofa_edge.latency.drift import rescale
 from ofa_edge.latency.e2e import e2e_path
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.validate import metric_row
 from ofa_edge.space import CostModel
 from ofa_edge.space.genome import encode
 
@@ -84,10 +85,7 @@ def main() -> None:
     }
     print("| prediction | within ±10% | MAPE | bias | worst | Kendall τ |\n|---|---|---|---|---|---|")
     for name, m in result["metrics"].items():
-        print(
-            f"| {name} | {100 * m['within_10pct']:.1f}% | {m['mape_pct']:.2f}% | {m['bias_pct']:+.2f}% | "
-            f"{m['max_abs_err_pct']:.1f}% | {m['kendall_tau']:.3f} |"
-        )
+        print(metric_row(name, m))
     print(f"factor {factor:.3f} (reference ratios {np.round(ratios, 3).tolist()})")
     print(f"block ratio here/table, median (p5, p95): {np.round(result['block_ratio_median_p5_p95'], 3).tolist()}")
     if args.json:

@@ -83,7 +83,8 @@ def plot(report: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def _metric_row(name: str, m: dict[str, float]) -> str:
+def metric_row(name: str, m: dict[str, float]) -> str:
+    """One Markdown table row: within ±10%, MAPE, bias, worst error, Kendall τ."""
     return (
         f"| {name} | {100 * m['within_10pct']:.1f}% | {m['mape_pct']:.2f}% | {m['bias_pct']:+.2f}% | "
         f"{m['max_abs_err_pct']:.1f}% | {m['kendall_tau']:.3f} |"
@@ -114,10 +115,10 @@ def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
         "",
         "| prediction | within ±10% | MAPE | bias | worst | Kendall τ |",
         "|---|---|---|---|---|---|",
-        _metric_row("LUT sum", report["lut"]),
+        metric_row("LUT sum", report["lut"]),
     ]
     if report["corrected"]:
-        lines.append(_metric_row("corrected", report["corrected"]))
+        lines.append(metric_row("corrected", report["corrected"]))
         c = report["correction"]
         lines += [
             "",

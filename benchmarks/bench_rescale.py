@@ -28,6 +28,7 @@ from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import active_block_count, fit_correction
 from ofa_edge.latency.drift import rescale
 from ofa_edge.latency.e2e import e2e_path
+from ofa_edge.latency.host import CPU_FIELDS
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import metric_row
@@ -73,8 +74,10 @@ def main() -> None:
     }
     result = {
         "table": str(args.table),
-        "table_host": {k: other.provenance.get(k) for k in ("host_cpu", "host_isa", "date", "backend_version")},
-        "here_host": {k: here.provenance.get(k) for k in ("host_cpu", "host_isa", "date", "backend_version")},
+        **{
+            name: {k: t.provenance.get(k) for k in (*CPU_FIELDS, "date", "backend_version")}
+            for name, t in (("table_host", other), ("here_host", here))
+        },
         "factor": factor,
         "reference_ratios": ratios.tolist(),
         "block_ratio_median_p5_p95": np.percentile(

@@ -19,6 +19,7 @@ from ofa_edge.latency.devices import Device, load_device
 from ofa_edge.latency.drift import SpeedReference, check_speed, rescale, same_cpu
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
+from ofa_edge.latency.host import CPU_FIELDS
 from ofa_edge.latency.profiler import profile as run_profile
 from ofa_edge.latency.profiler import table_path
 from ofa_edge.latency.ssh import profile_over_ssh
@@ -311,17 +312,16 @@ def _check(dev: Device, path: Path, threads: int, rescale_table: bool) -> dict[s
         "table": str(path),
         "device": dev.name,
         "measured": prov.get("date", "?"),
-        "measured_on": {k: prov.get(f"host_{k}") for k in ("cpu", "cpu_id", "isa")},
+        "measured_on": {f.removeprefix("host_"): prov.get(f) for f in CPU_FIELDS},
         "same_cpu": same_cpu(prov),
         **speed,
         "rescaled": rescale_table,
     }
     if result["same_cpu"] is False:
-        detail = "; ".join(prov[f] for f in ("host_cpu_id", "host_isa") if prov.get(f))
+        on = "; ".join(str(prov[f]) for f in CPU_FIELDS if prov.get(f))
         warn(
-            f"the table was measured on another CPU: {prov.get('host_cpu')}{f' ({detail})' if detail else ''}. "
-            "One factor carries load and "
-            "clocks, not kernels that differ between CPUs; for accurate predictions re-measure here (--force)."
+            f"the table was measured on another CPU: {on}. One factor carries load and clocks, not kernels that "
+            "differ between CPUs; for accurate predictions re-measure here (--force)."
         )
     if rescale_table:
         rescale(table, speed).save(path)
@@ -338,7 +338,7 @@ def _render_check(result: dict[str, Any]) -> None:
             f"[yellow]off[/yellow]: latencies here are {f:.3f}× the table's scale ({pct:+.1f}%), so its predictions "
             f"are {abs(pct):.0f}% {'low' if f > 1 else 'high'} on this machine now (table measured {result['measured']})."
         )
-    if result.get("rescaled"):
+    if result["rescaled"]:
         out.print(
             f"rescaled [bold]{result['table']}[/bold] by {f:.3f}× to this machine's speed now "
             "(provenance.rescaled records it); check it with --validate 200."

@@ -23,7 +23,7 @@ import numpy as np
 
 from ofa_edge.latency.backends.base import Backend, Timer
 from ofa_edge.latency.blocks import build_subnet, random_subnets
-from ofa_edge.latency.host import host_info, now_utc
+from ofa_edge.latency.host import CPU_FIELDS, host_info, now_utc
 from ofa_edge.latency.table import LatencyTable
 
 ROUNDS = 4  # rounds per group of timed networks
@@ -100,7 +100,7 @@ def check_speed(backend: Backend, table: LatencyTable, batch: int, readings: int
     return {"factor": factor, "readings": values, "holds": abs(factor - 1) <= HOLDS, "tolerance": HOLDS}
 
 
-HOST_FIELDS = ("host", "host_cpu", "host_cpu_id", "host_isa", "host_cores", "os")
+HOST_FIELDS = ("host", *CPU_FIELDS, "host_cores", "os")  # where a rescaled table's numbers came from
 CORRECTION_TERMS = ("per_block", "per_mparam", "offset")  # in ms (``scale`` multiplies the LUT sum: no unit)
 
 
@@ -108,10 +108,10 @@ def same_cpu(provenance: dict[str, Any]) -> bool | None:
     """Whether the table was measured on this machine's CPU: model name, generation (family and
     model) and vector ISA. ``None``: the table records only the model name, and it matched."""
     here = host_info()
-    recorded = [f for f in ("host_cpu", "host_cpu_id", "host_isa") if f in provenance]
+    recorded = [f for f in CPU_FIELDS if f in provenance]
     if any(provenance[f] != here[f] for f in recorded):
         return False
-    return True if len(recorded) == 3 else None
+    return True if len(recorded) == len(CPU_FIELDS) else None
 
 
 def rescale(table: LatencyTable, check: dict[str, Any]) -> LatencyTable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import re
@@ -9,15 +10,38 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+# The provenance fields that say which CPU a table was measured on: the model name is not
+# enough ("AMD EPYC" covers Zen 1 to Zen 5), so its generation and vector ISA go with it.
+CPU_FIELDS = ("host_cpu", "host_cpu_id", "host_isa")
+
+# Vector-ISA features that change which kernels a runtime picks (and so relative block costs):
+# x86 /proc/cpuinfo "flags", ARM "Features".
+ISA_FEATURES = frozenset(
+    {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8"}
+    | {"asimd", "asimddp", "asimdhp", "i8mm", "bf16", "sve", "sve2"}
+)
+
+
+@functools.cache
+def _cpuinfo() -> str:
+    """/proc/cpuinfo, read once per process ("" where there is none)."""
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def _cpuinfo_field(name: str) -> str | None:
+    """The first value of ``name`` in /proc/cpuinfo."""
+    m = re.search(rf"^{name}\s*:\s*(.+)$", _cpuinfo(), re.MULTILINE)
+    return m.group(1).strip() if m else None
+
 
 def cpu_model() -> str:
     """CPU model name from /proc/cpuinfo, else lscpu, else the platform string."""
-    try:
-        m = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-        if m:
-            return m.group(1).strip()
-    except OSError:
-        pass
+    name = _cpuinfo_field("model name")
+    if name:
+        return name
     try:
         text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5, check=False).stdout
         m = re.search(r"^Model name:\s*(.+)$", text, re.MULTILINE)
@@ -28,36 +52,18 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-# Vector-ISA features that change which kernels a runtime picks (and so relative block costs):
-# x86 /proc/cpuinfo "flags", ARM "Features".
-ISA_FEATURES = frozenset(
-    {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_int8"}
-    | {"asimd", "asimddp", "asimdhp", "i8mm", "bf16", "sve", "sve2"}
-)
-
-
 def cpu_isa() -> str:
     """The CPU's vector-ISA features (space-separated, sorted); empty where /proc/cpuinfo is absent."""
-    try:
-        m = re.search(r"^(?:flags|Features)\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    except OSError:
-        return ""
-    return " ".join(sorted(ISA_FEATURES & set(m.group(1).split()))) if m else ""
+    flags = _cpuinfo_field("flags") or _cpuinfo_field("Features") or ""
+    return " ".join(sorted(ISA_FEATURES & set(flags.split())))
 
 
 def cpu_id() -> str:
-    """The CPU's generation where the model name is generic ("AMD EPYC" covers Zen 1 to Zen 5):
-    x86 ``family F model M``, ARM ``implementer I part P``; empty where /proc/cpuinfo is absent."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-    fields = {}
-    for name in ("cpu family", "model", "CPU implementer", "CPU part"):
-        m = re.search(rf"^{name}\s*:\s*(\S+)", text, re.MULTILINE)
-        if m:
-            fields[name.removeprefix("CPU ").removeprefix("cpu ")] = m.group(1)
-    return " ".join(f"{k} {v}" for k, v in fields.items())
+    """The CPU's generation: x86 ``family F model M``, ARM ``implementer I part P``; empty where
+    /proc/cpuinfo is absent."""
+    fields = {"family": "cpu family", "model": "model", "implementer": "CPU implementer", "part": "CPU part"}
+    found = ((label, _cpuinfo_field(name)) for label, name in fields.items())
+    return " ".join(f"{label} {value}" for label, value in found if value)
 
 
 def load_average() -> float | None:

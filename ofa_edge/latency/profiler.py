@@ -16,7 +16,7 @@ from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_for_key
 from ofa_edge.latency.devices import Device
 from ofa_edge.latency.drift import SpeedReference, timed_rounds
-from ofa_edge.latency.host import host_info, load_average, now_utc
+from ofa_edge.latency.host import CPU_FIELDS, host_info, load_average, now_utc
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.latency.table import LatencyTable
@@ -26,18 +26,8 @@ from ofa_edge.space.search_space import SearchSpace
 GROUP = 16  # keys timed round-robin, and saved together
 # Provenance fields that must match for a table to be continued (or reused): a table measured
 # on another machine is never mixed with, or taken for, this machine's numbers.
-RESUME_FIELDS = (
-    "device",
-    "kind",
-    "backend",
-    "precision",
-    "threads",
-    "batch",
-    "host",
-    "host_cpu",
-    "host_cpu_id",
-    "host_isa",
-)
+MACHINE_FIELDS = ("host", *CPU_FIELDS)
+RESUME_FIELDS = ("device", "kind", "backend", "precision", "threads", "batch", *MACHINE_FIELDS)
 
 
 def table_path(device: Device, space: str | None = None, root: Path | None = None) -> Path:
@@ -78,27 +68,25 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool) -> LatencyTabl
         old = LatencyTable.load(path, require_complete=False)
     except UserError as e:
         raise UserError(f"{e} To replace it, run again with --force (or write elsewhere with --output).") from None
-    mismatch = [
-        f"{f}: {old.provenance.get(f)!r} on disk vs {fresh.provenance.get(f)!r} now"
-        for f in RESUME_FIELDS
-        if old.provenance.get(f) != fresh.provenance.get(f)
-    ]
+    differ = [f for f in RESUME_FIELDS if old.provenance.get(f) != fresh.provenance.get(f)]
+    mismatch = [f"{f}: {old.provenance.get(f)!r} on disk vs {fresh.provenance.get(f)!r} now" for f in differ]
     if (old.space, old.resolutions, old.num_classes) != (fresh.space, fresh.resolutions, fresh.num_classes):
         mismatch.append(
             f"space/resolutions/classes: {old.space} {old.resolutions} {old.num_classes} on disk "
             f"vs {fresh.space} {fresh.resolutions} {fresh.num_classes} now"
         )
     if mismatch:
-        host_only = all(m.startswith("host") for m in mismatch) and old.complete
-        rescale = (
-            " Or put it on this machine's speed first (ofa-edge profile --rescale, 10 s), then calibrate or "
-            "validate it here."
-            if host_only
-            else ""
-        )
+        # A complete table that differs only in the machine can be made this machine's in 10 s.
+        adopt = old.complete and len(mismatch) == len(differ) and set(differ) <= set(MACHINE_FIELDS)
         raise UserError(
             f"'{path}' holds a table made with other settings ({'; '.join(mismatch)}). "
-            f"Pass --force to re-measure it from scratch, or --output to write elsewhere.{rescale}"
+            "Pass --force to re-measure it from scratch, or --output to write elsewhere."
+            + (
+                " Or put it on this machine's speed first (ofa-edge profile --rescale, 10 s), then calibrate or "
+                "validate it here."
+                if adopt
+                else ""
+            )
         )
     old.provenance.setdefault("resumed", []).append(now_utc())
     return old

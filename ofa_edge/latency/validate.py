@@ -75,7 +75,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
         ax.scatter(m, [r["predicted_ms"] for r in rows], s=10, label=f"corrected ({100 * c['within_10pct']:.0f}%)")
     ax.set_xlabel(f"measured end-to-end latency (ms, median, {report['clock']} clock)")
     ax.set_ylabel("predicted latency (ms)")
-    rescaled = "".join(f" · rescaled ×{f:.2f}" for f in report.get("rescaled_by", []))
+    rescaled = "".join(f" · rescaled ×{f:.2f}" for f in report["rescaled_by"])
     ax.set_title(f"{report['device']} · {report['space']} · {len(rows)} random subnets{rescaled}", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
@@ -108,7 +108,7 @@ def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
         f"# Latency validation: {report['device']} ({report['space']})",
         "",
         f"- date: {report['date']}; table kind: {report['kind']}; backend: {report['backend']}"
-        + "".join(f"; rescaled ×{f:.3f} (`--rescale`)" for f in report.get("rescaled_by", [])),
+        + "".join(f"; rescaled ×{f:.3f} (`--rescale`)" for f in report["rescaled_by"]),
         f"- host CPU: {report['host_cpu']}; clock: {report['clock']} (median of repeats); seed: {report['seed']}",
         f"- command: `{command}`",
         _protocol_line(report.get("protocol")),

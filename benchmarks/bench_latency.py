@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ofa_edge.latency.host import cpu_model, load_average, now_utc
+from ofa_edge.host import cpu_model, load_average, now_utc
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.genome import decode, sample
 

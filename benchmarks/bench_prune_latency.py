@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ofa_edge.host import cpu_model, load_average
 from ofa_edge.io import atomic_write_json
-from ofa_edge.latency.host import cpu_model, load_average
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import latency_tables_dir

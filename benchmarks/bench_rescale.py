@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from ofa_edge.cli.profile_cmd import CALIBRATE_SEED_OFFSET
+from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import active_block_count, fit_correction
 from ofa_edge.latency.drift import rescale
 from ofa_edge.latency.e2e import e2e_path
-from ofa_edge.latency.host import CPU_FIELDS
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import metric_row

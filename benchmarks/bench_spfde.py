@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import subprocess
 import sys
@@ -38,20 +37,13 @@ from rich.table import Table
 
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
+from ofa_edge.host import cpu_model
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.spfde import SpfdeLever
 from ofa_edge.train.spfde.options import SpfdeConfig, resolve_spfde
 from ofa_edge.train.trainer import Trainer
 
 err = Console(stderr=True)
-
-
-def _cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def prepare_variant(name: str, args: argparse.Namespace, **levers) -> tuple[str, TrainConfig, SpfdeConfig]:
@@ -179,7 +171,7 @@ def main() -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     rows = [_in_fresh_process(name, args) for name in variants]
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else _cpu_model()
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else cpu_model()
     doc = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "device": device,

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ofa_edge.host import cpu_model
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space import genome as G
 from ofa_edge.supernet import Supernet
@@ -132,7 +133,7 @@ def main() -> None:
 
     result = {
         "machine": {
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "cores": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__,
@@ -172,17 +173,6 @@ def main() -> None:
         f"fwd+bwd max subnet, batch {s['batch']} @ {s['resolution']} px: supernet {s['supernet_s']:.3f} s, "
         f"static {s['static_s']:.3f} s, ratio {s['ratio']:.2f}"
     )
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":

@@ -31,10 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from ofa_edge.host import cpu_model
 from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
 from ofa_edge.train.cuda_graphs import GraphedSupernet
-from ofa_edge.train.trainer import cpu_name
 
 
 def _sync(device: torch.device) -> None:
@@ -346,7 +346,7 @@ def main() -> None:
         torch.backends.cudnn.benchmark = True
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "batch": args.batch,

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError
+from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.backends import Backend, require_backend
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import active_block_count, fit_correction
@@ -19,7 +20,6 @@ from ofa_edge.latency.devices import Device, load_device
 from ofa_edge.latency.drift import SpeedReference, check_speed, rescale, same_cpu
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
-from ofa_edge.latency.host import CPU_FIELDS
 from ofa_edge.latency.profiler import profile as run_profile
 from ofa_edge.latency.profiler import table_path
 from ofa_edge.latency.ssh import profile_over_ssh

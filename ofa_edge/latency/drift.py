@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from ofa_edge.host import CPU_FIELDS, host_info, now_utc
 from ofa_edge.latency.backends.base import Backend, Timer
 from ofa_edge.latency.blocks import build_subnet, random_subnets
-from ofa_edge.latency.host import CPU_FIELDS, host_info, now_utc
 from ofa_edge.latency.table import LatencyTable
 
 ROUNDS = 4  # rounds per group of timed networks

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from ofa_edge.host import now_utc
 from ofa_edge.latency.blocks import parse_block_key, parse_fixed_key
 from ofa_edge.latency.devices import Device
-from ofa_edge.latency.host import now_utc
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable

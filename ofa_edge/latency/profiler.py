@@ -12,11 +12,11 @@ from typing import Any
 
 import ofa_edge
 from ofa_edge.errors import UserError
+from ofa_edge.host import CPU_FIELDS, host_info, load_average, now_utc
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_for_key
 from ofa_edge.latency.devices import Device
 from ofa_edge.latency.drift import SpeedReference, timed_rounds
-from ofa_edge.latency.host import CPU_FIELDS, host_info, load_average, now_utc
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.latency.table import LatencyTable

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ofa_edge.errors import UserError
+from ofa_edge.host import now_utc
 from ofa_edge.io import atomic_write
-from ofa_edge.latency.host import now_utc
 from ofa_edge.latency.table import LatencyTable
 
 REMOTE_DIR = "ofa-edge-remote/latency_tables"

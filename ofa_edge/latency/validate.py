@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from ofa_edge.host import now_utc
 from ofa_edge.io import atomic_write, atomic_write_json, atomic_write_text
 from ofa_edge.latency.drift import ROUNDS
 from ofa_edge.latency.e2e import PASSES, reports_dir
-from ofa_edge.latency.host import now_utc
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.config import SubnetConfig

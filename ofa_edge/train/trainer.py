@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import copy
 import os
-import platform
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ofa_edge.data.transforms import resize
 from ofa_edge.errors import UserError
+from ofa_edge.host import cpu_model
 from ofa_edge.io import atomic_write_json
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet import Supernet
@@ -38,6 +37,7 @@ from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.cuda_graphs import GraphedSupernet
 from ofa_edge.train.data import DeviceLoader, load_dataset
 from ofa_edge.train.distill import ce_loss, kd_loss, soft_targets
+from ofa_edge.train.distributed import allreduce_grads, check_replicas, dist_context, rank0_decides
 from ofa_edge.train.ledger import Ledger
 from ofa_edge.train.levers import Lever
 from ofa_edge.train.methods import Method, MethodParams, StepPlan, make_method
@@ -48,43 +48,6 @@ from ofa_edge.train.rundir import RunDir
 SYNC_EVERY = 25  # steps between reads of the loss from the device (each read is a sync)
 
 
-@dataclass(frozen=True)
-class DistContext:
-    rank: int
-    world: int
-    device: torch.device
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def dist_context(device: str) -> DistContext:
-    """Single process, or one process of a ``torchrun`` job (``WORLD_SIZE`` > 1)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return DistContext(0, 1, torch.device(device))
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-    rank = dist.get_rank()
-    if device.startswith("cuda"):
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        return DistContext(rank, world, torch.device("cuda", local))
-    return DistContext(rank, world, torch.device(device))
-
-
-def cpu_name() -> str:
-    """The CPU model (``/proc/cpuinfo``'s model name where there is one)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def make_optimizer(net: Supernet, cfg: TrainConfig) -> torch.optim.SGD:
     """Nesterov SGD; no weight decay on BN, biases and kernel-transform matrices (OFA's rule)."""
     decay, no_decay = [], []
@@ -92,18 +55,6 @@ def make_optimizer(net: Supernet, cfg: TrainConfig) -> torch.optim.SGD:
         (no_decay if p.ndim <= 1 or "kernel_matrices" in name else decay).append(p)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
-
-
-def _allreduce_grads(net: Supernet, world: int) -> None:
-    """Average gradients over processes in one flat buffer (same subnets on every rank)."""
-    grads = [p.grad for p in net.parameters() if p.grad is not None]
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= world
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset : offset + g.numel()].view_as(g))
-        offset += g.numel()
 
 
 class Trainer:
@@ -161,7 +112,7 @@ class Trainer:
     # ------------------------------------------------------------------ setup
     def _device_name(self) -> str:
         d = self.ctx.device
-        name = torch.cuda.get_device_name(d) if d.type == "cuda" else cpu_name()
+        name = torch.cuda.get_device_name(d) if d.type == "cuda" else cpu_model()
         return f"{self.ctx.world}x {name}" if self.ctx.world > 1 else name
 
     def _open_run(self, resume: bool) -> int:
@@ -223,6 +174,8 @@ class Trainer:
         self.ledger.wall_seconds += now - self._mark
         self._mark = now
         self.ledger.saved_flops = {k: v for lv in self.levers for k, v in lv.flops_saved().items()}
+        if self.ctx.world > 1:
+            check_replicas(self.net)  # rank 0 writes for all: its weights must be everyone's
         if self.ctx.main:
             state = self.state | {"it": it, "ledger": self.ledger.to_dict()}
             save_checkpoint(self.run_dir.checkpoint, self.net, self.optimizer, state, self.shard, self.levers)
@@ -279,7 +232,7 @@ class Trainer:
         if self.averager is not None:
             self.averager.apply()
         if self.ctx.world > 1:
-            _allreduce_grads(net, self.ctx.world)
+            allreduce_grads(net, self.ctx.world)
         for lv in self.levers:
             lv.after_backward(net, it)
         self.optimizer.step()
@@ -365,7 +318,8 @@ class Trainer:
                 self._pending_loss = loss if self._pending_loss is None else self._pending_loss + loss
                 self.state["epoch_steps"] += 1
                 ep_images += cfg.batch_size * self.ctx.world
-                if (it + 1) % SYNC_EVERY == 0 or step == spe - 1:  # reading the loss waits for the device
+                synced = (it + 1) % SYNC_EVERY == 0 or step == spe - 1
+                if synced:  # reading the loss waits for the device
                     shown = self._fold_loss(it + 1)
                     now = time.perf_counter()
                     progress.update(
@@ -389,12 +343,22 @@ class Trainer:
                     ep_t0, ep_images = time.perf_counter(), 0
                 elif cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0:
                     self._save(it + 1)
-                if cfg.time_limit_s is not None and time.perf_counter() - t0 >= cfg.time_limit_s and it + 1 < total_its:
+                if it + 1 < total_its and self._out_of_time(t0, synced):
                     if step != spe - 1 and not (cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0):
                         self._save(it + 1)
                     stopped = True
                     break
         return self._finish(start_it, stopped)
+
+    def _out_of_time(self, t0: float, synced: bool) -> bool:
+        """Whether ``time_limit_s`` has passed since ``t0``. Under DDP rank 0's clock decides for all
+        ranks, at the steps where they synchronise anyway (every ``SYNC_EVERY`` steps and at epoch
+        ends): ranks that disagreed would wait on each other forever."""
+        limit = self.cfg.time_limit_s
+        if limit is None or (self.ctx.world > 1 and not synced):
+            return False
+        up = time.perf_counter() - t0 >= limit
+        return rank0_decides(up, self.ctx.device) if self.ctx.world > 1 else up
 
     def _finish(self, start_it: int, stopped: bool) -> dict[str, Any]:
         rd = self.run_dir

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ofa_edge.host import host_info
 from ofa_edge.latency.backends import OnnxRuntimeBackend
 from ofa_edge.latency.drift import SpeedReference, rescale, same_cpu, timed_rounds
-from ofa_edge.latency.host import host_info
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import validation_report
 from ofa_edge.space.genome import encode

@@ -21,6 +21,7 @@ import torch.distributed as dist
 from ofa_edge.errors import UserError
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.supernet import Supernet
+from ofa_edge.train.distributed import all_gather
 from ofa_edge.train.levers import Lever
 from ofa_edge.train.spfde.freezing import FreezeConfig, LayerFreezer
 from ofa_edge.train.spfde.ledger import SavedFlops, SpfdeCost
@@ -42,12 +43,6 @@ class SpfdeConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (asdict(v) if v is not None else None) for k, v in self.__dict__.items()}
-
-
-def _all_gather(t: torch.Tensor) -> torch.Tensor:
-    out = torch.empty((dist.get_world_size() * t.numel(),), dtype=t.dtype, device=t.device)
-    dist.all_gather_into_tensor(out, t.contiguous())
-    return out
 
 
 class SpfdeLever(Lever):
@@ -113,7 +108,7 @@ class SpfdeLever(Lever):
             return
         correct = logits.argmax(1) == labels
         if dist.is_available() and dist.is_initialized():
-            indices, correct = _all_gather(indices), _all_gather(correct.to(torch.uint8)).bool()
+            indices, correct = all_gather(indices), all_gather(correct.to(torch.uint8)).bool()
         self.sieve.record(indices, correct)
 
     def after_backward(self, net: Supernet, it: int) -> None:

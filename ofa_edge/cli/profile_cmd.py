@@ -13,15 +13,14 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS
-from ofa_edge.latency.backends import Backend, require_backend
+from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import active_block_count, fit_correction
 from ofa_edge.latency.devices import Device, load_device
-from ofa_edge.latency.drift import SpeedReference, check_speed, rescale, same_cpu
+from ofa_edge.latency.drift import check_speed, rescale, same_cpu
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
-from ofa_edge.latency.profiler import profile as run_profile
-from ofa_edge.latency.profiler import table_path
+from ofa_edge.latency.profiler import Profiling, start_profile, table_path
 from ofa_edge.latency.ssh import profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import validation_report, write_reports
@@ -56,22 +55,19 @@ def _interleave(a: list, b: list) -> list:
     return [x for *_, x in sorted(tagged, key=lambda t: t[:2])]
 
 
-def _e2e(
-    backend: Backend, device: Device, table: LatencyTable, path: Path, cfgs: list, warmup: int, repeats: int
-) -> dict[str, float]:
-    """Time ``cfgs`` end to end (resumable); subnet JSON -> ms."""
-    reference = SpeedReference.of_table(backend, table, device.batch)
+def _e2e(job: Profiling, cfgs: list, warmup: int, repeats: int) -> dict[str, float]:
+    """Time ``cfgs`` end to end (resumable), against the profile's speed reference; subnet JSON -> ms."""
     with _progress() as bar:
         task = bar.add_task(f"timing {len(cfgs)} subnets end to end, {PASSES} passes", total=PASSES * len(cfgs))
         measured = measure_subnets(
-            backend,
+            job.backend,
             cfgs,
-            num_classes=table.num_classes,
-            batch=device.batch,
+            num_classes=job.table.num_classes,
+            batch=job.device.batch,
             warmup=warmup,
             repeats=repeats,
-            store=e2e_path(path),
-            reference=reference,
+            store=e2e_path(job.path),
+            reference=job.reference,
             on_done=lambda i, _: bar.update(task, completed=i),
         )
     return {c.to_json(): float(m) for c, m in zip(cfgs, measured, strict=True)}
@@ -178,7 +174,7 @@ def profile(
                 f"{mode} only times the table's speed reference; drop {', '.join(clash)} "
                 f"(for a remote board run it there: ssh user@host ofa-edge profile {mode})."
             )
-        result = _check(dev, path, threads, rescale_table)
+        result = _check_or_rescale(dev, path, threads, rescale_table)
         emit(result, as_json, lambda: _render_check(result))
         return
 
@@ -234,22 +230,18 @@ def profile(
 
     backend = require_backend(dev, threads)
     note(f"backend {backend.name} {backend.version()}; warmup {warmup}, repeats {repeats}; clock {backend.clock_name}")
+    job = start_profile(
+        dev, backend, path, space=sp.name, resolutions=res, num_classes=classes, warmup=warmup, repeats=repeats,
+        threads=threads, force=force,
+    )  # fmt: skip
     if force:
         e2e_path(path).unlink(missing_ok=True)
     with _progress() as bar:
         task = bar.add_task(f"profiling {dev.name}", total=None)
-        table = run_profile(
-            dev,
-            backend,
-            path,
-            space=sp.name,
-            resolutions=res,
-            num_classes=classes,
-            warmup=warmup,
-            repeats=repeats,
-            threads=threads,
-            force=force,
-            max_entries=max_entries or None,
+        table = job.fill(
+            warmup,
+            repeats,
+            max_entries or None,
             on_entry=lambda done, total, key: bar.update(
                 task, completed=done, total=total, description=key[:40] or f"profiling {dev.name}"
             ),
@@ -271,7 +263,7 @@ def profile(
     val_cfgs = random_subnets(sp.name, table.resolutions, validate, seed) if validate else []
     # One interleaved pass: calibration and validation subnets see the same host conditions.
     measured = (
-        _e2e(backend, dev, table, path, _interleave(cal_cfgs, val_cfgs), warmup, repeats)
+        _e2e(job, _interleave(cal_cfgs, val_cfgs), warmup, repeats)
         if calibrate or validate
         else {}
     )
@@ -290,7 +282,7 @@ def profile(
     emit(result, as_json, lambda: _render(result))
 
 
-def _check(dev: Device, path: Path, threads: int, rescale_table: bool) -> dict[str, Any]:
+def _check_or_rescale(dev: Device, path: Path, threads: int, rescale_table: bool) -> dict[str, Any]:
     """Time the table's speed reference here (``--check``), and with ``rescale_table`` put the
     table on this speed in place (``--rescale``)."""
     table = LatencyTable.load(path)

@@ -7,6 +7,7 @@ running the same command again measures only the missing keys.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,77 @@ def speed_reference(device: Device, backend: Backend, table: LatencyTable) -> Sp
     return reference
 
 
+@dataclass
+class Profiling:
+    """A table being measured at ``path`` (new, or resumed from disk) and the speed reference its
+    timings are put on; :meth:`fill` measures what is missing."""
+
+    device: Device
+    backend: Backend
+    path: Path
+    table: LatencyTable
+    reference: SpeedReference | None
+
+    def fill(
+        self,
+        warmup: int,
+        repeats: int,
+        max_entries: int | None = None,
+        on_entry: Callable[[int, int, str], None] | None = None,
+    ) -> LatencyTable:
+        """Measure every missing key (at most ``max_entries`` new ones; the table then stays
+        partial) and save it. ``on_entry(done, total, key)`` reports progress (``key`` empty at the start)."""
+        table, sp = self.table, SearchSpace.get(self.table.space)
+        keys = required_keys(sp, table.resolutions, table.num_classes)
+        todo = [k for k in keys if k not in table.entries]
+        done = len(keys) - len(todo)
+        if max_entries is not None:
+            todo = todo[:max_entries]
+        if on_entry:
+            on_entry(done, len(keys), "")  # where a resumed (or already complete) table starts
+        for start in range(0, len(todo), GROUP):
+            group = todo[start : start + GROUP]
+            batch = self.device.batch
+            timers = [self.backend.prepare(module, (batch, *shape)) for module, shape in map(build_for_key, group)]
+            for key, samples in zip(group, timed_rounds(timers, warmup, repeats, self.reference), strict=True):
+                table.entries[key] = robust_stats(samples)
+                done += 1
+                if on_entry:
+                    on_entry(done, len(keys), key)
+            table.save(self.path)
+        table.complete = not table.missing_keys()
+        if table.complete:
+            table.provenance["load_avg_end"] = load_average()
+            table.provenance["finished"] = now_utc()
+        table.save(self.path)
+        return table
+
+
+def start_profile(
+    device: Device,
+    backend: Backend,
+    path: Path,
+    *,
+    space: str,
+    resolutions: list[int],
+    num_classes: int,
+    warmup: int,
+    repeats: int,
+    threads: int,
+    force: bool = False,
+) -> Profiling:
+    """Open the table at ``path`` to measure: the partial one there if it was made with these
+    settings on this machine (another machine's is refused), else a new one (``force``: always)."""
+    fresh = LatencyTable(
+        space=space,
+        num_classes=num_classes,
+        resolutions=sorted(resolutions),
+        provenance=provenance(device, backend, threads, warmup=warmup, repeats=repeats, load_avg_start=load_average()),
+    )
+    table = start_or_resume(path, fresh, force)
+    return Profiling(device, backend, path, table, speed_reference(device, backend, table))
+
+
 def profile(
     device: Device,
     backend: Backend,
@@ -118,39 +190,10 @@ def profile(
     max_entries: int | None = None,
     on_entry: Callable[[int, int, str], None] | None = None,
 ) -> LatencyTable:
-    """Measure every missing key of the table at ``path`` (created if absent) and save it.
-
-    ``max_entries`` stops after that many new measurements (the table stays partial; run
-    again to continue). ``on_entry(done, total, key)`` reports progress (``key`` empty at the start).
-    """
-    sp = SearchSpace.get(space)
-    fresh = LatencyTable(
-        space=space,
-        num_classes=num_classes,
-        resolutions=sorted(resolutions),
-        provenance=provenance(device, backend, threads, warmup=warmup, repeats=repeats, load_avg_start=load_average()),
-    )
-    table = start_or_resume(path, fresh, force)
-    reference = speed_reference(device, backend, table)
-    keys = required_keys(sp, table.resolutions, num_classes)
-    todo = [k for k in keys if k not in table.entries]
-    if max_entries is not None:
-        todo = todo[:max_entries]
-    done = len(keys) - len([k for k in keys if k not in table.entries])
-    if on_entry:
-        on_entry(done, len(keys), "")  # where a resumed (or already complete) table starts
-    for start in range(0, len(todo), GROUP):
-        group = todo[start : start + GROUP]
-        timers = [backend.prepare(module, (device.batch, *shape)) for module, shape in map(build_for_key, group)]
-        for key, samples in zip(group, timed_rounds(timers, warmup, repeats, reference), strict=True):
-            table.entries[key] = robust_stats(samples)
-            done += 1
-            if on_entry:
-                on_entry(done, len(keys), key)
-        table.save(path)
-    table.complete = not table.missing_keys()
-    if table.complete:
-        table.provenance["load_avg_end"] = load_average()
-        table.provenance["finished"] = now_utc()
-    table.save(path)
-    return table
+    """Measure every missing key of the table at ``path`` (created if absent) and save it:
+    :func:`start_profile`, then :meth:`Profiling.fill`."""
+    job = start_profile(
+        device, backend, path, space=space, resolutions=resolutions, num_classes=num_classes, warmup=warmup,
+        repeats=repeats, threads=threads, force=force,
+    )  # fmt: skip
+    return job.fill(warmup, repeats, max_entries, on_entry)

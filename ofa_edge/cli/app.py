@@ -1,42 +1,83 @@
-"""The ``ofa-edge`` command: wiring only. Each command lives in its own ``*_cmd`` module
-with a ``register(app)`` function; this module finds them, runs the app and turns known
-errors into exit code 2 with a one-paragraph message (a traceback only with OFA_EDGE_DEBUG=1).
+"""The ``ofa-edge`` command: wiring only. Each command lives in its own ``<name>_cmd`` module
+with a ``register(app)`` function, imported only when that command runs: ``ofa-edge --help``
+lists the commands from their source without importing torch, and ``ofa-edge search`` loads
+search's dependencies, not export's. :func:`main` turns known errors into exit code 2 with a
+one-paragraph message (a traceback only with OFA_EDGE_DEBUG=1).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import os
-import pkgutil
 import sys
+from pathlib import Path
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from ofa_edge.cli.common import err
 from ofa_edge.errors import UserError
 
+# The commands, in pipeline order for --help: space -> train -> profile -> search -> export (+ prune).
+COMMANDS = ["quickstart", "space", "devices", "train", "eval", "profile", "search", "export", "prune"]
+
+
+def _source(name: str) -> Path:
+    spec = importlib.util.find_spec(f"ofa_edge.cli.{name}_cmd")
+    assert spec is not None and spec.origin, name
+    return Path(spec.origin)
+
+
+def command_help(name: str) -> str:
+    """The docstring of the function that ``<name>_cmd.register`` registers, read from the source."""
+    tree = ast.parse(_source(name).read_text())
+    functions = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+    registered = next(
+        call.args[0].id
+        for call in ast.walk(functions["register"])
+        if isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Name)
+    )
+    return ast.get_docstring(functions[registered]) or ""
+
+
+def load_command(name: str) -> typer.core.TyperCommand:
+    """Import ``<name>_cmd`` and build its click command."""
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    importlib.import_module(f"ofa_edge.cli.{name}_cmd").register(single)
+    return typer.main.get_command(single)
+
+
+class LazyCommands(TyperGroup):
+    """A group whose commands are imported on first use (their help listing is read from source)."""
+
+    listing = False  # True while the group's own --help is rendered
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> typer.core.TyperCommand | None:
+        if cmd_name not in COMMANDS:
+            return None
+        return TyperCommand(cmd_name, help=command_help(cmd_name)) if self.listing else load_command(cmd_name)
+
+    def format_help(self, ctx: typer.Context, formatter) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
+
 app = typer.Typer(
     name="ofa-edge",
+    cls=LazyCommands,
     help="Train one once-for-all supernet, profile devices, search subnets under a latency budget, export.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-# Pipeline order for --help: space -> train -> profile -> search -> export (+ prune).
-ORDER = ["quickstart", "space", "devices", "train", "eval", "profile", "search", "export", "prune"]
-
-
-def _register_commands() -> None:
-    import ofa_edge.cli as pkg
-
-    names = [m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name.endswith("_cmd")]
-    names.sort(key=lambda n: ORDER.index(n[:-4]) if n[:-4] in ORDER else len(ORDER))
-    for name in names:
-        importlib.import_module(f"ofa_edge.cli.{name}").register(app)
-
-
-_register_commands()
 
 
 @app.callback()

@@ -11,8 +11,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, emit, out
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import backend_for
-from ofa_edge.latency.devices import known_devices, load_device
-from ofa_edge.latency.profiler import table_path
+from ofa_edge.latency.devices import known_devices, load_device, table_path
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import devices_dir
 

@@ -15,7 +15,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.export import ExportRequest, export_bundle, get_format
 from ofa_edge.export.formats import FORMATS, check_flags
 from ofa_edge.export.inputs import resolve_inputs, slim_inputs
-from ofa_edge.latency.estimate import estimated_warning
+from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
 
 _FORMAT_HELP = "; ".join(f"{f.name} ({', '.join(f.aliases) or 'no alias'}): {f.description}" for f in FORMATS)

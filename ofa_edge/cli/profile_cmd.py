@@ -16,11 +16,11 @@ from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import active_block_count, fit_correction
-from ofa_edge.latency.devices import Device, load_device
+from ofa_edge.latency.devices import Device, load_device, table_path
 from ofa_edge.latency.drift import check_speed, rescale, same_cpu
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
-from ofa_edge.latency.profiler import Profiling, start_profile, table_path
+from ofa_edge.latency.profiler import Profiling, start_profile
 from ofa_edge.latency.ssh import profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import validation_report, write_reports

@@ -1,8 +1,6 @@
 """Per-device latency lookup tables: keys, measurement backends, profiling, prediction."""
 
-from ofa_edge.latency.devices import Device, known_devices, load_device
-from ofa_edge.latency.estimate import estimated_warning
-from ofa_edge.latency.profiler import table_path
-from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.devices import Device, known_devices, load_device, table_path
+from ofa_edge.latency.table import LatencyTable, estimated_warning
 
 __all__ = ["Device", "LatencyTable", "estimated_warning", "known_devices", "load_device", "table_path"]

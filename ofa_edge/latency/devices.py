@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from ofa_edge.errors import UserError
-from ofa_edge.paths import devices_dir
+from ofa_edge.paths import devices_dir, latency_tables_dir
 from ofa_edge.space.search_space import SearchSpace
 
 RUNTIMES = ("onnxruntime", "torch", "tensorrt")
@@ -177,3 +177,11 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
         speed_reference=reference,
         **ints,
     )
+
+
+def table_path(device: Device, space: str | None = None, root: Path | None = None) -> Path:
+    """``latency_tables/<device>.json`` for the device's own space, ``<device>.<space>.json`` otherwise."""
+    root = root or latency_tables_dir()
+    if space is None or space == device.space:
+        return root / f"{device.name}.json"
+    return root / f"{device.name}.{space}.json"

@@ -6,7 +6,7 @@ SE work); a layer costs ``max(FLOPs / (peak · η_kind), bytes / bandwidth) + ov
 overhead are fitted on a table measured on a machine we have (this CPU), and that fit's
 error is measured there first (in sample, held-out resolution, end to end) and recorded
 in the estimated table's provenance. Estimated tables say ``kind: estimated``;
-:func:`estimated_warning` is what search and export print before relying on one.
+:func:`~ofa_edge.latency.table.estimated_warning` is what search and export print before relying on one.
 """
 
 from __future__ import annotations
@@ -165,21 +165,6 @@ def estimate_table(
         "fit": fit,
     }
     return LatencyTable(space, num_classes, sorted(resolutions), prov, entries, complete=True)
-
-
-def estimated_warning(provenance: dict[str, Any]) -> str | None:
-    """The warning search and export print before relying on an estimated table; ``None`` if measured."""
-    if provenance.get("kind") != "estimated":
-        return None
-    device = provenance.get("device", "this device")
-    fit = provenance.get("fit", {})
-    err = fit.get("reference_key_mape_pct")
-    detail = f" (the model's per-block error on {fit.get('reference_device')} was {err:.0f}% MAPE)" if err else ""
-    return (
-        f"the latency table for '{device}' is ESTIMATED from datasheet figures, not measured{detail}; "
-        f"latencies on the real device may differ a lot. Measure it with `ofa-edge profile --device {device}` "
-        f"on the device (or --ssh user@host)."
-    )
 
 
 def reference_e2e_error(fit: dict[str, Any], ref_device: Device, ref: LatencyTable, ref_path: Path) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from ofa_edge.latency.drift import SpeedReference, timed_rounds
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import latency_tables_dir
 from ofa_edge.space.search_space import SearchSpace
 
 GROUP = 16  # keys timed round-robin, and saved together
@@ -29,14 +28,6 @@ GROUP = 16  # keys timed round-robin, and saved together
 # on another machine is never mixed with, or taken for, this machine's numbers.
 MACHINE_FIELDS = ("host", *CPU_FIELDS)
 RESUME_FIELDS = ("device", "kind", "backend", "precision", "threads", "batch", *MACHINE_FIELDS)
-
-
-def table_path(device: Device, space: str | None = None, root: Path | None = None) -> Path:
-    """``latency_tables/<device>.json`` for the device's own space, ``<device>.<space>.json`` otherwise."""
-    root = root or latency_tables_dir()
-    if space is None or space == device.space:
-        return root / f"{device.name}.json"
-    return root / f"{device.name}.{space}.json"
 
 
 def provenance(device: Device, backend: Backend, threads: int, **extra: Any) -> dict[str, Any]:

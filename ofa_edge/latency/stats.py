@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import kendalltau
 
 MAD_CUTOFF = 5.0
 
@@ -25,6 +24,8 @@ def robust_stats(samples_ms: np.ndarray) -> dict[str, float]:
 
 def prediction_metrics(predicted: np.ndarray, measured: np.ndarray, tolerance: float = 0.10) -> dict[str, float]:
     """Share within ±tolerance, MAPE (%), mean signed error (%), Kendall τ, worst error (%)."""
+    from scipy.stats import kendalltau  # 1-2 s to import: only where metrics are computed
+
     p, m = np.asarray(predicted, float), np.asarray(measured, float)
     rel = (p - m) / m
     tau = kendalltau(p, m).statistic if len(p) > 1 else float("nan")

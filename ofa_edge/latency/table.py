@@ -160,3 +160,18 @@ class LatencyTable:
             folded = fold_correction(c, *self._arrays(), *params)
             cached = self._corrected = (token, BlockSum(self.search_space, *folded))
         return cached[1](genomes)
+
+
+def estimated_warning(provenance: dict[str, Any]) -> str | None:
+    """The warning search and export print before relying on an estimated table; ``None`` if measured."""
+    if provenance.get("kind") != "estimated":
+        return None
+    device = provenance.get("device", "this device")
+    fit = provenance.get("fit", {})
+    err = fit.get("reference_key_mape_pct")
+    detail = f" (the model's per-block error on {fit.get('reference_device')} was {err:.0f}% MAPE)" if err else ""
+    return (
+        f"the latency table for '{device}' is ESTIMATED from datasheet figures, not measured{detail}; "
+        f"latencies on the real device may differ a lot. Measure it with `ofa-edge profile --device {device}` "
+        f"on the device (or --ssh user@host)."
+    )

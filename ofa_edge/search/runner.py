@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
-from ofa_edge.latency.estimate import estimated_warning
+from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import pretrained_dir, work_dir
 from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (

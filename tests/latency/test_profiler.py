@@ -6,9 +6,9 @@ import pytest
 
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import require_backend
-from ofa_edge.latency.devices import load_device
+from ofa_edge.latency.devices import load_device, table_path
 from ofa_edge.latency.keys import required_keys
-from ofa_edge.latency.profiler import profile, table_path
+from ofa_edge.latency.profiler import profile
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space import SearchSpace
 

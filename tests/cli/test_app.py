@@ -1,0 +1,32 @@
+"""The ``ofa-edge`` command itself: every command module is listed, and the listing imports no torch."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import ofa_edge.cli as cli_pkg
+from ofa_edge.cli.app import COMMANDS, command_help, load_command
+
+PROBE = (
+    "import sys\n"
+    "from ofa_edge.cli.app import main\n"
+    "code = main(['--help'])\n"
+    "print('TORCH_LOADED' if 'torch' in sys.modules else 'NO_TORCH', code)\n"
+)
+
+
+def test_every_command_module_is_listed_with_its_help() -> None:
+    modules = {m.name.removesuffix("_cmd") for m in pkgutil.iter_modules(cli_pkg.__path__) if m.name.endswith("_cmd")}
+    assert set(COMMANDS) == modules
+    for name in COMMANDS:  # the help read from source is the help the loaded command shows
+        assert command_help(name) and command_help(name) == load_command(name).help
+
+
+def test_top_level_help_lists_commands_without_importing_torch() -> None:
+    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("NO_TORCH 0")
+    for name in COMMANDS:
+        assert f" {name} " in proc.stdout

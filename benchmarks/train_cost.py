@@ -266,12 +266,10 @@ def trainer_ops(args) -> dict:
                 limit_train=4 * args.batch, limit_val=8, probe_every=0, calib_images=8, device=args.device,
             ).resolved()  # fmt: skip
             trainer = Trainer(cfg)
-            trainer._open_run(resume=False)
-            trainer.net.train()
-            trainer.shard = trainer.loader.shard(trainer.loader.order(0))
-            trainer._step(0, 0, 0)  # warm-up
+            trainer.open()
+            trainer.step(0)  # warm-up (and the epoch's data order)
             with _OpCounter() as counter:
-                plan, _ = trainer._step(1, 0, 1)
+                plan, _ = trainer.step(1)
             cfgs = [j.cfg for j in plan.jobs]
             xs = [torch.randn(args.batch, 3, c.resolution, c.resolution, device=cfg.device) for c in cfgs]
             y = torch.randint(0, 10, (args.batch,), device=cfg.device)

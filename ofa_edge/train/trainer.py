@@ -108,6 +108,7 @@ class Trainer:
         self.shard: torch.Tensor | None = None
         self._pending_loss: torch.Tensor | None = None  # step losses not yet read back from the device
         self._pending_from, self._shown_loss = 0, 0.0
+        self._start_it, self._resumed_mid_epoch = 0, False  # set by open()
 
     # ------------------------------------------------------------------ setup
     def _device_name(self) -> str:
@@ -281,15 +282,41 @@ class Trainer:
         self.state["epoch_loss"], self.state["epoch_steps"] = 0.0, 0
         return record
 
+    def open(self, resume: bool = False) -> int:
+        """Create the run directory (or, with ``resume``, load its checkpoint) and set up the levers;
+        returns the iteration training starts at. :meth:`run` calls it; call it to drive :meth:`step`."""
+        start_it = self._open_run(resume)
+        for lv in self.levers:
+            lv.setup(self.net, self.optimizer, len(self.data))
+        self._start_it = self._pending_from = start_it
+        self._resumed_mid_epoch = start_it % self.loader.steps_per_epoch != 0 and self.shard is not None
+        self.net.train()
+        return start_it
+
+    def step(self, it: int) -> tuple[StepPlan, torch.Tensor]:
+        """Train iteration ``it`` (after :meth:`open`): where it starts an epoch, the epoch's data order
+        and the levers' epoch hooks; the phase's hooks; then the step. Returns the step's plan and its
+        mean loss over the subnets, still on the device."""
+        epoch, step = divmod(it, self.loader.steps_per_epoch)
+        first = it == self._start_it
+        if step == 0 and not (first and self._resumed_mid_epoch):
+            order = self.loader.order(epoch)
+            for lv in self.levers:
+                order = lv.epoch_order(epoch, order)
+            self.shard = self.loader.shard(order)
+        if step == 0 or first:
+            for lv in self.levers:
+                lv.on_epoch_start(epoch, self.net)
+        self._phase_hooks(it, epoch)
+        return self._step(it, epoch, step)
+
     def run(self, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
         """Train to the end (or to ``time_limit_s``); returns the result document."""
         cfg = self.cfg
-        start_it = self._open_run(resume)
-        self._pending_from = start_it
+        start_it = self.open(resume)
         spe, total_its = self.loader.steps_per_epoch, self.method.p.total_iters
         self._mark = t0 = time.perf_counter()
         stopped = False
-        self.net.train()
         fields = "[bold]{task.fields[phase]}[/bold] ep {task.fields[epoch]}  lr {task.fields[lr]:.4f}  β {task.fields[beta]:.3f}  loss {task.fields[loss]:.3f}  {task.fields[ips]:.0f} img/s"
         progress = Progress(
             TextColumn(f"train {cfg.method}"), BarColumn(), MofNCompleteColumn(), TextColumn(fields),
@@ -300,21 +327,9 @@ class Trainer:
             task = progress.add_task(
                 "train", total=total_its, completed=start_it, phase="", epoch=0, lr=0.0, beta=0.0, loss=0.0, ips=0.0
             )
-            for lv in self.levers:
-                lv.setup(self.net, self.optimizer, len(self.data))
-            resumed_mid_epoch = start_it % spe != 0 and self.shard is not None
             for it in range(start_it, total_its):
                 epoch, step = divmod(it, spe)
-                if step == 0 and not (it == start_it and resumed_mid_epoch):
-                    order = self.loader.order(epoch)
-                    for lv in self.levers:
-                        order = lv.epoch_order(epoch, order)
-                    self.shard = self.loader.shard(order)
-                if step == 0 or it == start_it:
-                    for lv in self.levers:
-                        lv.on_epoch_start(epoch, self.net)
-                self._phase_hooks(it, epoch)
-                plan, loss = self._step(it, epoch, step)
+                plan, loss = self.step(it)
                 self._pending_loss = loss if self._pending_loss is None else self._pending_loss + loss
                 self.state["epoch_steps"] += 1
                 ep_images += cfg.batch_size * self.ctx.world

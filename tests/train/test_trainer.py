@@ -189,3 +189,19 @@ def test_lever_hooks_and_state_survive_resume(tmp_path, data_root) -> None:
     assert result["status"] == "complete" and result["resumed_at_iteration"] == 1
     assert lever.calls.tolist() == [3, 4, 4, 4]  # epoch starts: epoch 0 (twice: run and resume), epoch 1
     assert all(i % 2 == 0 for i in lever.seen_samples)
+
+
+def test_open_and_step_drive_the_same_training_as_run(tmp_path, data_root) -> None:
+    """The public single-step API (what benchmarks use) trains exactly what :meth:`Trainer.run` trains."""
+    cfg, _ = TrainConfig(
+        data=str(data_root), out=str(tmp_path / "run"), method="deps", epochs=2, batch_size=8, limit_train=16,
+        eps_epochs=1, subnets_per_step=2, **TINY,
+    ).resolved()  # fmt: skip
+    by_hand = Trainer(dataclasses.replace(cfg, out=str(tmp_path / "by-hand")))
+    assert by_hand.open() == 0
+    plans = [by_hand.step(it)[0] for it in range(by_hand.method.p.total_iters)]
+    assert [p.phase for p in plans] == ["full", "full", "shrink", "shrink"] and len(plans[-1].jobs) == 2
+    ran = Trainer(cfg)
+    ran.run(show_progress=False)
+    for (name, a), b in zip(by_hand.net.state_dict().items(), ran.net.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)

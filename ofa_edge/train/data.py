@@ -4,8 +4,9 @@ Formats (detected from the folder's content):
 
 * packed JPEG (``train.jpg.bin`` + offsets + labels + ``classes.txt``) via :func:`load_packed`;
 * CIFAR-10/100 **binary** versions (``cifar-10-batches-bin``, ``cifar-100-binary``), read as raw
-  bytes. torchvision's Python versions (``cifar-10-batches-py``) are pickles; ofa-edge never
-  unpickles user files, so they are refused with the download that works instead;
+  bytes;
+* torchvision's CIFAR-10/100 folders (``cifar-10-batches-py``, ``cifar-100-python``): pickles,
+  walked as data and never unpickled (:mod:`ofa_edge.data.cifar_python`);
 * an ImageFolder tree ``ROOT/<split>/<class>/<image>`` (any Pillow-readable image), resized
   (shorter side) and centre-cropped to one size at decode time.
 """
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ofa_edge.data import ImageSet, load_packed
+from ofa_edge.data.cifar_python import find_cifar_python, load_cifar_python
 from ofa_edge.data.transforms import normalize
 from ofa_edge.errors import UserError
 
@@ -31,7 +33,7 @@ _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff"}
 
 
 def detect_format(root: Path) -> str:
-    """``packed`` | ``cifar-bin`` | ``imagefolder``; a clear :class:`UserError` otherwise."""
+    """``packed`` | ``cifar-bin`` | ``cifar-py`` | ``imagefolder``; a clear :class:`UserError` otherwise."""
     if not root.exists():
         raise UserError(f"dataset folder '{root}' does not exist; pass --data PATH to your dataset.")
     if not root.is_dir():
@@ -40,21 +42,14 @@ def detect_format(root: Path) -> str:
         return "packed"
     if _cifar_dir(root) is not None:
         return "cifar-bin"
-    if (
-        (root / "cifar-10-batches-py").is_dir()
-        or (root / "data_batch_1").is_file()
-        or (root / "cifar-100-python").is_dir()
-    ):
-        raise UserError(
-            f"'{root}' holds the Python (pickle) version of CIFAR; ofa-edge does not unpickle files. "
-            "Download the binary version instead (cifar-10-binary.tar.gz / cifar-100-binary.tar.gz from "
-            "https://www.cs.toronto.edu/~kriz/cifar.html) and pass the folder that contains it."
-        )
+    if find_cifar_python(root) is not None:
+        return "cifar-py"
     if any(p.is_dir() for p in root.iterdir()):
         return "imagefolder"
     raise UserError(
         f"'{root}' is not a dataset ofa-edge reads: expected a packed JPEG folder (train.jpg.bin ...), "
-        "a CIFAR binary folder (cifar-10-batches-bin, cifar-100-binary) or an ImageFolder tree (ROOT/train/<class>/*.jpg)."
+        "a CIFAR folder (cifar-10-batches-bin, cifar-100-binary, or torchvision's cifar-10-batches-py, "
+        "cifar-100-python) or an ImageFolder tree (ROOT/train/<class>/*.jpg)."
     )
 
 
@@ -75,6 +70,8 @@ def load_dataset(root: str | Path, split: str, *, limit: int | None = None, seed
         data = load_packed(root, split, limit=limit, seed=seed)
     elif fmt == "cifar-bin":
         data = _load_cifar_bin(_cifar_dir(root), split)  # type: ignore[arg-type]
+    elif fmt == "cifar-py":
+        data = load_cifar_python(*find_cifar_python(root), split)  # type: ignore[misc]
     else:
         data = _load_imagefolder(root, split, size)
     if limit is not None and fmt != "packed" and limit < len(data):

@@ -165,26 +165,3 @@ def start_profile(
     table = start_or_resume(path, fresh, force)
     return Profiling(device, backend, path, table, speed_reference(device, backend, table))
 
-
-def profile(
-    device: Device,
-    backend: Backend,
-    path: Path,
-    *,
-    space: str,
-    resolutions: list[int],
-    num_classes: int,
-    warmup: int,
-    repeats: int,
-    threads: int,
-    force: bool = False,
-    max_entries: int | None = None,
-    on_entry: Callable[[int, int, str], None] | None = None,
-) -> LatencyTable:
-    """Measure every missing key of the table at ``path`` (created if absent) and save it:
-    :func:`start_profile`, then :meth:`Profiling.fill`."""
-    job = start_profile(
-        device, backend, path, space=space, resolutions=resolutions, num_classes=num_classes, warmup=warmup,
-        repeats=repeats, threads=threads, force=force,
-    )  # fmt: skip
-    return job.fill(warmup, repeats, max_entries, on_entry)

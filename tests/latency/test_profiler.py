@@ -8,19 +8,18 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.devices import load_device, table_path
 from ofa_edge.latency.keys import required_keys
-from ofa_edge.latency.profiler import profile
+from ofa_edge.latency.profiler import start_profile
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space import SearchSpace
 
 SPACE = "mbv3-w1.0-cifar"
 
 
-def _run(path, max_entries, **kw):
+def _run(path, max_entries, on_entry=None, **kw):
     dev = load_device("x86-cpu")
-    args = {"space": SPACE, "resolutions": [24], "num_classes": 10, "warmup": 1, "repeats": 3, "threads": 1}
-    args["max_entries"] = max_entries
-    args.update(kw)
-    return profile(dev, require_backend(dev), path, **args)
+    args = {"space": SPACE, "resolutions": [24], "num_classes": 10, "warmup": 1, "repeats": 3, "threads": 1} | kw
+    job = start_profile(dev, require_backend(dev), path, **args)
+    return job.fill(args["warmup"], args["repeats"], max_entries, on_entry)
 
 
 def test_interrupted_profile_is_partial_and_resumes(tmp_path):

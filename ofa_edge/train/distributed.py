@@ -16,6 +16,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ofa_edge.errors import UserError
+
 
 @dataclass(frozen=True)
 class DistContext:
@@ -36,11 +38,16 @@ def dist_context(device: str) -> DistContext:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return DistContext(0, 1, torch.device(device))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.startswith("cuda") and local >= torch.cuda.device_count():
+        raise UserError(
+            f"torchrun started process {local} on this machine, which has {torch.cuda.device_count()} GPU(s): "
+            f"start one process per GPU (--nproc-per-node {torch.cuda.device_count()})."
+        )
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     rank = dist.get_rank()
     if device.startswith("cuda"):
-        local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local)
         return DistContext(rank, world, torch.device("cuda", local))
     return DistContext(rank, world, torch.device(device))

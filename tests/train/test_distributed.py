@@ -15,8 +15,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
+from ofa_edge.errors import UserError
 from ofa_edge.supernet.checkpoint import load_supernet
-from ofa_edge.train.distributed import check_replicas, rank0_decides
+from ofa_edge.train.distributed import check_replicas, dist_context, rank0_decides
 
 REPO = Path(__file__).resolve().parents[2]
 WORLD = 2
@@ -87,3 +88,12 @@ def test_two_processes_train_stop_together_and_resume_to_the_uninterrupted_weigh
     want, got = load_supernet(ref["supernet"]).state_dict(), load_supernet(resumed["supernet"]).state_dict()
     for k in want:
         torch.testing.assert_close(got[k], want[k], rtol=1e-5, atol=1e-6, msg=k)
+
+
+def test_more_processes_than_gpus_is_a_user_error(monkeypatch) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "2")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(UserError, match="has 2 GPU"):
+        dist_context("cuda")
+    assert not dist.is_initialized()

@@ -11,12 +11,16 @@ import ast
 import importlib
 import importlib.util
 import os
+import platform
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+import ofa_edge
 from ofa_edge.cli.common import err
 from ofa_edge.errors import UserError
 
@@ -80,8 +84,32 @@ app = typer.Typer(
 )
 
 
+def version_line() -> str:
+    """``ofa-edge X (python P, torch T, onnxruntime O, tensorrt R)``, read from installed metadata
+    (nothing is imported; an absent package shows as ``absent``)."""
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "absent"
+
+    peers = ", ".join(f"{n} {installed(n)}" for n in ("torch", "onnxruntime", "tensorrt"))
+    return f"ofa-edge {ofa_edge.__version__} (python {platform.python_version()}, {peers})"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the versions and exit."),
+    ] = False,
+) -> None:
     """Train one once-for-all supernet, profile devices, search subnets under a latency budget, export."""
 
 

@@ -6,6 +6,9 @@ import pkgutil
 import subprocess
 import sys
 
+import torch
+
+import ofa_edge
 import ofa_edge.cli as cli_pkg
 from ofa_edge.cli.app import COMMANDS, command_help, load_command
 
@@ -30,3 +33,9 @@ def test_top_level_help_lists_commands_without_importing_torch() -> None:
     assert proc.stdout.strip().endswith("NO_TORCH 0")
     for name in COMMANDS:
         assert f" {name} " in proc.stdout
+
+
+def test_version_names_ofa_edge_and_its_runtimes(cli) -> None:
+    code, out, _ = cli("--version")
+    assert code == 0 and out.startswith(f"ofa-edge {ofa_edge.__version__} (python ")
+    assert f"torch {torch.__version__.split('+')[0]}" in out and "onnxruntime " in out and "tensorrt " in out

@@ -3,9 +3,8 @@
 # data/cifar10-jpeg and wheels of benchmark-only peers in .whl/ (both git-ignored). Run
 # directories live outside the checkout (RUNS), which the device tool re-syncs before each call
 # (deleting what is not in it). The device tool carries at most 64 MiB: the checkout (16 MB, 13 of
-# them the embedded supernet) plus the 54 MB dataset is over it, so for GPU calls untrack the
-# embedded weights (git rm --cached ofa_edge/pretrained/*.safetensors, list them in
-# .git/info/exclude) and restore them afterwards.
+# them the embedded supernet) plus the 54 MB dataset is over it: scripts/h100/prepare.sh sets all
+# of this up (and --undo restores the weights).
 export PYTHONUNBUFFERED=1 OFA_EDGE_DATA=$PWD/data/cifar10-jpeg OMP_NUM_THREADS=4
 OUT=${OUT:-$PWD/out}
 RUNS=${RUNS:-/tmp/ofa-edge-h100}

@@ -8,6 +8,7 @@ one-paragraph message (a traceback only with OFA_EDGE_DEBUG=1).
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib
 import importlib.util
 import os
@@ -65,6 +66,13 @@ class LazyCommands(TyperGroup):
         if cmd_name not in COMMANDS:
             return None
         return TyperCommand(cmd_name, help=command_help(cmd_name)) if self.listing else load_command(cmd_name)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple:  # (name, command, remaining args)
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:  # typer suggests only loaded commands
+            close = difflib.get_close_matches(name, COMMANDS)
+            ctx.fail(f"No such command {name!r}." + (f" Did you mean {', '.join(map(repr, close))}?" if close else ""))
+        return super().resolve_command(ctx, args)
 
     def format_help(self, ctx: typer.Context, formatter) -> None:
         self.listing = True

@@ -39,3 +39,8 @@ def test_version_names_ofa_edge_and_its_runtimes(cli) -> None:
     code, out, _ = cli("--version")
     assert code == 0 and out.startswith(f"ofa-edge {ofa_edge.__version__} (python ")
     assert f"torch {torch.__version__.split('+')[0]}" in out and "onnxruntime " in out and "tensorrt " in out
+
+
+def test_a_mistyped_command_exits_2_with_the_command_meant(cli) -> None:
+    code, _, err = cli("serch", "--latency", "15ms")
+    assert code == 2 and "No such command 'serch'. Did you mean 'search'?" in " ".join(err.split())

@@ -6,8 +6,17 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from ofa_edge.data import DEFAULT_ROOT
+
+# The cores are shared among pytest-xdist's workers: each gets its share of threads (one per
+# worker on 2 cores with -n 2). Two threads per worker oversubscribed the cores and OpenMP's
+# waiting threads slowed small ops by up to 10x (test_extract's two largest cases: 382 s, against
+# 33 s with one thread each). Subprocesses (CLI runs, torchrun) inherit the setting.
+THREADS = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 DATA_ROOT = Path(os.environ.get("OFA_EDGE_TEST_DATA", DEFAULT_ROOT))
 

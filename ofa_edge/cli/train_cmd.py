@@ -67,7 +67,13 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")] = False,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast.")] = False,
-    channels_last: Annotated[bool, typer.Option(help="channels_last memory format.")] = False,
+    channels_last: Annotated[
+        bool | None,
+        typer.Option(
+            "--channels-last/--no-channels-last",
+            help="Memory format of weights and batches (default: channels_last on the CPU, NCHW on CUDA).",
+        ),
+    ] = None,
     cudnn_benchmark: Annotated[
         bool,
         typer.Option(

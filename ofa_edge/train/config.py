@@ -14,7 +14,7 @@ from ofa_edge.train.methods import METHODS
 # Fields that may change between a run and its --resume (they do not change the result).
 RESUME_FREE = {
     "out", "device", "time_limit_s", "ckpt_every", "limit_val", "probe_every", "calib_images", "data", "cudnn_benchmark",
-    "cuda_graphs",
+    "cuda_graphs", "channels_last",
 }  # fmt: skip
 
 
@@ -50,7 +50,7 @@ class TrainConfig:
     time_limit_s: float | None = None
     device: str = "auto"
     amp: bool = False
-    channels_last: bool = False
+    channels_last: bool | None = None
     cudnn_benchmark: bool = False
     cuda_graphs: bool = False
     seed: int = 0
@@ -72,6 +72,14 @@ class TrainConfig:
             changes["eps_epochs"] = float(max(1, round(0.05 * self.epochs)))
             if self.method == "deps":
                 notes.append(f"eps-epochs: {changes['eps_epochs']:g} (5% of the run, at least 1)")
+        if self.channels_last is None:
+            device = changes.get("device", self.device)
+            changes["channels_last"] = not device.startswith("cuda")
+            notes.append(
+                "memory format: channels_last (auto on the CPU, ~2x faster than NCHW here)"
+                if changes["channels_last"]
+                else "memory format: NCHW (auto on CUDA; --channels-last to switch)"
+            )
         cfg = dataclasses.replace(self, **changes)
         if cfg.cuda_graphs and not cfg.device.startswith("cuda"):
             raise UserError(f"--cuda-graphs needs a CUDA device, but the run is on '{cfg.device}'; drop --cuda-graphs.")

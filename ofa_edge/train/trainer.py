@@ -192,8 +192,8 @@ class Trainer:
     def _step(self, it: int, epoch: int, step: int) -> tuple[StepPlan, torch.Tensor]:
         cfg, net = self.cfg, self.net
         x, y, idx = self.loader.batch(epoch, step, self.shard)
-        if cfg.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        # the augmenting gather yields NHWC-strided batches: the format is set here, not left to it
+        x = x.contiguous(memory_format=torch.channels_last if cfg.channels_last else torch.contiguous_format)
         plan = self.method.plan(it)
         for group in self.optimizer.param_groups:
             group["lr"] = plan.lr

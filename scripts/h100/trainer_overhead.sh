@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Trainer throughput on one GPU without and with cuDNN autotuning, then without and with CUDA
-# graphs at batch 64, where the sandwich step is launch-bound and the graphs of all ~540 block
-# variants (20 blocks x 9 settings x 3 resolutions) fit in memory (issue 3). The embedded
-# supernet's run trained the full model at 1,875 img/s where the bare step of
-# benchmarks/train_cost.py, which autotunes, ran at 3,373 img/s. Two 4-epoch DεpS runs on
-# 20,480 images at batch 512: epochs 1-2 train the full model, 3-4 the sandwich (the first
-# sandwich epoch meets every new shape). images/s per epoch in $OUT/overhead_*.jsonl.
+# Trainer throughput on one GPU (issue 3). The embedded supernet's run trained the full model at
+# 1,875 img/s where the bare step of benchmarks/train_cost.py ran at 3,373 img/s. Two differences
+# are known: the bare step autotunes cuDNN, and it runs NCHW, while the trainer ran NHWC batches
+# until 2026-12-02 (its augmenting gather returned NHWC-strided tensors, whatever --channels-last
+# said; on the CPU NHWC is ~2x faster for these nets). Three 4-epoch DεpS runs on 20,480 images at
+# batch 512 separate them: NCHW (the CUDA default now), NHWC, NCHW with autotuning. Epochs 1-2 train
+# the full model, 3-4 the sandwich (the first sandwich epoch meets every new shape). Then bignas
+# at batch 64 without and with CUDA graphs. images/s per epoch in $OUT/overhead_*.jsonl.
 set -uo pipefail
 source scripts/h100/common.sh
-for mode in no-cudnn-benchmark cudnn-benchmark; do
+for mode in no-channels-last channels-last cudnn-benchmark; do
   log "train, --$mode"
   python3 -m ofa_edge train --method deps --epochs 4 --limit-train 20480 --limit-val 1000 --batch-size 512 \
     --device cuda --probe-every 0 --"$mode" --out "$RUNS/overhead-$mode" > "$RUNS/overhead-$mode.log" 2>&1 \

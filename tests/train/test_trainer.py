@@ -205,3 +205,31 @@ def test_open_and_step_drive_the_same_training_as_run(tmp_path, data_root) -> No
     ran.run(show_progress=False)
     for (name, a), b in zip(by_hand.net.state_dict().items(), ran.net.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_the_memory_format_of_every_batch_is_the_one_asked_for(tmp_path, data_root, channels_last) -> None:
+    """The augmenting gather yields NHWC-strided batches; the trainer must not let that decide."""
+    cfg, _ = TrainConfig(
+        data=str(data_root), out=str(tmp_path / "run"), method="deps", epochs=2, batch_size=8, limit_train=16,
+        eps_epochs=1, subnets_per_step=2, channels_last=channels_last, **TINY,
+    ).resolved()  # fmt: skip
+    trainer = Trainer(cfg)
+    seen: list[torch.Tensor] = []
+    trainer.net.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    trainer.open()
+    trainer.step(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    assert seen and all(x.is_contiguous(memory_format=fmt) for x in seen)
+    weight = trainer.net.blocks[0].expand.weight
+    assert weight.is_contiguous(memory_format=fmt)
+
+
+def test_memory_format_defaults_to_channels_last_on_the_cpu_and_nchw_on_cuda(tmp_path, monkeypatch) -> None:
+    base = TrainConfig(data="d", out=str(tmp_path))
+    cpu, notes = dataclasses.replace(base, device="cpu").resolved()
+    assert cpu.channels_last is True and any("channels_last (auto on the CPU" in n for n in notes)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # resolving checks only that CUDA is there
+    cuda, notes = dataclasses.replace(base, device="cuda").resolved()
+    assert cuda.channels_last is False and any("NCHW (auto on CUDA" in n for n in notes)
+    assert dataclasses.replace(base, device="cuda", channels_last=True).resolved()[0].channels_last is True

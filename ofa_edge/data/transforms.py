@@ -9,6 +9,13 @@ import torch
 import torch.nn.functional as F
 
 
+def fast_memory_format(device: torch.device | str) -> torch.memory_format:
+    """The memory format these networks run fastest in on ``device``'s kind: channels_last on the
+    CPU (oneDNN; measured 1.5-1.9x NCHW's speed for fp32 MobileNetV3 training and inference),
+    NCHW elsewhere (cuDNN's usual fp32 path)."""
+    return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
+
+
 @functools.lru_cache(maxsize=16)
 def _channel_constants(
     mean: tuple[float, ...], std: tuple[float, ...], device: torch.device

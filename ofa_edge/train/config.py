@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from ofa_edge.data.transforms import fast_memory_format
 from ofa_edge.errors import UserError
 from ofa_edge.train.methods import METHODS
 
@@ -73,8 +74,7 @@ class TrainConfig:
             if self.method == "deps":
                 notes.append(f"eps-epochs: {changes['eps_epochs']:g} (5% of the run, at least 1)")
         if self.channels_last is None:
-            device = changes.get("device", self.device)
-            changes["channels_last"] = not device.startswith("cuda")
+            changes["channels_last"] = fast_memory_format(changes.get("device", self.device)) == torch.channels_last
             notes.append(
                 "memory format: channels_last (auto on the CPU, ~2x faster than NCHW here)"
                 if changes["channels_last"]

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ofa_edge.data import ImageSet
-from ofa_edge.data.transforms import resize
+from ofa_edge.data.transforms import fast_memory_format, resize
 from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
@@ -37,9 +37,11 @@ def probe_configs(space: SearchSpace, n_random: int = 2) -> dict[str, SubnetConf
     return {"min": lo, "mid": mid, "max": hi} | {f"rand{i}": space.sample(rng) for i in range(n_random)}
 
 
-def _resized(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], resolution: int) -> Iterator[torch.Tensor]:
+def _resized(
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]], resolution: int, fmt: torch.memory_format
+) -> Iterator[torch.Tensor]:
     for x, _ in batches:
-        yield resize(x, resolution)
+        yield resize(x, resolution).contiguous(memory_format=fmt)
 
 
 @torch.no_grad()
@@ -52,12 +54,12 @@ def evaluate_subnet(
     batch_size: int = 256,
 ) -> dict[str, float]:
     """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented)."""
-    mean, std = net.space.mean, net.space.std
-    sub = net.extract(cfg).to(device)
-    recalibrate_bn(sub, _resized(eval_batches(calib, batch_size, device, mean, std), cfg.resolution))
+    mean, std, fmt = net.space.mean, net.space.std, fast_memory_format(device)
+    sub = net.extract(cfg).to(device, memory_format=fmt)
+    recalibrate_bn(sub, _resized(eval_batches(calib, batch_size, device, mean, std), cfg.resolution, fmt))
     correct, seen = 0, 0
     for x, y in eval_batches(val, batch_size, device, mean, std):
-        correct += int((sub(resize(x, cfg.resolution)).argmax(1) == y).sum())
+        correct += int((sub(resize(x, cfg.resolution).contiguous(memory_format=fmt)).argmax(1) == y).sum())
         seen += len(y)
     return {"top1": 100.0 * correct / max(1, seen), "images": seen, "calib_images": len(calib)}
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from train_cost import timed  # benchmarks/ is the script's folder
 
 from ofa_edge.data.transforms import resize
 from ofa_edge.io import atomic_write_json
@@ -60,14 +61,11 @@ def _apply(setting: str) -> None:
 
 
 def _step(net: Supernet, cfg, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    t = time.perf_counter()
-    net.set_active(cfg)
-    F.cross_entropy(net(resize(x, cfg.resolution)), y).backward()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - t
+    def forward_backward() -> None:
+        net.set_active(cfg)
+        F.cross_entropy(net(resize(x, cfg.resolution)), y).backward()
+
+    return timed(forward_backward, device)
 
 
 def run_setting(args: argparse.Namespace) -> dict:

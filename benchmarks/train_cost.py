@@ -42,7 +42,8 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(fn: Callable[[], None], device: torch.device) -> float:
+def timed(fn: Callable[[], None], device: torch.device) -> float:
+    """Seconds ``fn`` takes, the device synchronised before and after."""
     _sync(device)
     t = time.perf_counter()
     fn()
@@ -154,7 +155,7 @@ def measure(fns: dict[str, Callable[[], None]], reps: int, warmup: int, device: 
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(reps):
         for k, fn in fns.items():
-            times[k].append(_timed(fn, device))
+            times[k].append(timed(fn, device))
     return {k: statistics.median(v) for k, v in times.items()}
 
 

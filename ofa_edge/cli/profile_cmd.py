@@ -230,10 +230,11 @@ def profile(
 
     backend = require_backend(dev, threads)
     note(f"backend {backend.name} {backend.version()}; warmup {warmup}, repeats {repeats}; clock {backend.clock_name}")
-    job = start_profile(
-        dev, backend, path, space=sp.name, resolutions=res, num_classes=classes, warmup=warmup, repeats=repeats,
-        threads=threads, force=force,
-    )  # fmt: skip
+    with err.status("opening the table and its speed reference"):
+        job = start_profile(
+            dev, backend, path, space=sp.name, resolutions=res, num_classes=classes, warmup=warmup,
+            repeats=repeats, threads=threads, force=force,
+        )  # fmt: skip
     if force:
         e2e_path(path).unlink(missing_ok=True)
     with _progress() as bar:

@@ -12,7 +12,7 @@ after checking that call has the shape and dtype CIFAR's arrays have.
 from __future__ import annotations
 
 import pickletools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,6 @@ class Call:
     target: str
     args: tuple = ()
     state: Any = None
-    items: list = field(default_factory=list)
 
 
 class _Mark:
@@ -72,7 +71,7 @@ def walk_pickle(raw: bytes, what: str) -> Any:
             if name in ("PROTO", "FRAME"):
                 continue
             if name == "STOP":
-                return _decoded(stack.pop())
+                return stack.pop()
             if name == "MARK":
                 stack.append(_Mark())
             elif name in _STRINGS or name in _NUMBERS:
@@ -101,10 +100,10 @@ def walk_pickle(raw: bytes, what: str) -> Any:
                 stack[-1].extend(items)
             elif name == "SETITEM":
                 value, key = stack.pop(), stack.pop()
-                stack[-1][_decoded(key)] = value
+                stack[-1][_text(key)] = value
             elif name == "SETITEMS":
                 items = pop_mark()
-                stack[-1].update({_decoded(k): v for k, v in zip(items[::2], items[1::2], strict=True)})
+                stack[-1].update({_text(k): v for k, v in zip(items[::2], items[1::2], strict=True)})
             elif name == "GLOBAL":
                 stack.append(Call(str(arg).replace("\n", " ")))
             elif name == "STACK_GLOBAL":
@@ -129,11 +128,20 @@ def walk_pickle(raw: bytes, what: str) -> Any:
     raise UserError(f"{what} is truncated (no STOP opcode).")
 
 
-def _decoded(value: Any) -> Any:
-    """Python 2's str keys arrive as bytes (and Python 3's protocol-2 bytes as a ``_codecs encode`` call)."""
+def _raw_bytes(value: Any) -> bytes | None:
+    """The bytes a pickled string holds: BINBYTES arrive as bytes, Python 2's BINSTRING as latin-1
+    text, and Python 3's protocol-2 bytes as a ``_codecs encode`` call; ``None`` for anything else."""
     if isinstance(value, Call) and value.target == "_codecs encode" and len(value.args) == 2:
         return value.args[0].encode(value.args[1])
-    return value.decode("latin1") if isinstance(value, bytes) else value
+    if isinstance(value, str):
+        return value.encode("latin1")
+    return bytes(value) if isinstance(value, (bytes, bytearray)) else None
+
+
+def _text(value: Any) -> Any:
+    """Dict keys and class names as ``str`` (Python 2's str and Python 3's bytes arrive otherwise)."""
+    raw = None if isinstance(value, str) else _raw_bytes(value)
+    return value if raw is None else raw.decode("latin1")
 
 
 def _uint8_rows(value: Any, what: str) -> np.ndarray:
@@ -144,14 +152,12 @@ def _uint8_rows(value: Any, what: str) -> np.ndarray:
     if not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[2], Call)):
         raise UserError(f"{what}: 'data' is not a numpy array as CIFAR stores it.")
     _, shape, dtype, fortran, raw = state
-    raw = _decoded(raw) if not isinstance(raw, (bytes, bytearray)) else raw
-    if isinstance(raw, str):  # latin-1 text from Python 2 pickles read as unicode
-        raw = raw.encode("latin1")
+    raw = _raw_bytes(raw)
     if dtype.args[:1] not in (("u1",), (b"u1",)) or fortran or len(shape) != 2 or shape[1] != 3072:
         raise UserError(f"{what}: 'data' has dtype {dtype.args[:1]} and shape {shape}; CIFAR's is uint8 (N, 3072).")
-    if len(raw) != shape[0] * 3072:
-        raise UserError(f"{what}: 'data' holds {len(raw)} bytes for shape {shape}; the file is truncated.")
-    return np.frombuffer(bytes(raw), dtype=np.uint8).reshape(shape)
+    if raw is None or len(raw) != shape[0] * 3072:
+        raise UserError(f"{what}: 'data' does not hold the {shape[0] * 3072} bytes of shape {shape}; the file is truncated.")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(shape)
 
 
 def _fields(path: Path) -> dict[str, Any]:
@@ -195,7 +201,7 @@ def load_cifar_python(folder: Path, kind: str, split: str) -> ImageSet:
             raise UserError(f"'{path}' has {len(doc[label_key])} labels for {len(data)} images.")
         rows.append(data)
         labels.extend(doc[label_key])
-    classes = [_decoded(c) for c in _fields(folder / meta_file).get(names_key, [])]
+    classes = [_text(c) for c in _fields(folder / meta_file).get(names_key, [])]
     label_t = torch.tensor(labels, dtype=torch.int64)
     if not classes or int(label_t.max()) >= len(classes) or int(label_t.min()) < 0:
         raise UserError(f"'{folder / meta_file}' does not name the {int(label_t.max()) + 1} classes the labels use.")

@@ -156,7 +156,8 @@ class DeviceLoader:
 
     The order of epoch ``e`` is a permutation seeded by (seed, e), so a resumed run replays the
     same batches from any step; :meth:`shard` gives this process its part under DDP. An epoch
-    trains ``epoch_samples`` samples (default: all) in full batches.
+    trains ``epoch_samples`` samples (default: all) in full batches, in ``memory_format`` (the
+    augmenting gather itself yields NHWC strides; the format is set, not left to it).
     """
 
     def __init__(
@@ -170,6 +171,7 @@ class DeviceLoader:
         rank: int = 0,
         world: int = 1,
         epoch_samples: int | None = None,
+        memory_format: torch.memory_format = torch.contiguous_format,
     ) -> None:
         n = len(data) if epoch_samples is None else epoch_samples
         if batch_size * world > n:
@@ -180,7 +182,7 @@ class DeviceLoader:
         self.images = data.images.to(device)
         self.labels = data.labels.to(device)
         self.batch_size, self.device, self.mean, self.std = batch_size, device, mean, std
-        self.seed, self.rank, self.world = seed, rank, world
+        self.seed, self.rank, self.world, self.memory_format = seed, rank, world, memory_format
         self.steps_per_epoch = n // (batch_size * world)  # the last partial batch is dropped
         self._shard_src: torch.Tensor | None = None
         self._shard_dev: torch.Tensor | None = None
@@ -202,7 +204,7 @@ class DeviceLoader:
         g = torch.Generator(device=self.device).manual_seed(
             (self.seed * 7_919 + epoch * 100_003 + step) * self.world + self.rank
         )
-        x = augment(self.images[idx], g)
+        x = augment(self.images[idx], g).contiguous(memory_format=self.memory_format)  # uint8: the cheap copy
         return normalize(x, self.mean, self.std), self.labels[idx], idx
 
 

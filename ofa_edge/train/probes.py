@@ -6,7 +6,7 @@ the supernet's own statistics; the same function serves ``ofa-edge eval``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -37,11 +37,13 @@ def probe_configs(space: SearchSpace, n_random: int = 2) -> dict[str, SubnetConf
     return {"min": lo, "mid": mid, "max": hi} | {f"rand{i}": space.sample(rng) for i in range(n_random)}
 
 
-def _resized(
-    batches: Iterable[tuple[torch.Tensor, torch.Tensor]], resolution: int, fmt: torch.memory_format
-) -> Iterator[torch.Tensor]:
-    for x, _ in batches:
-        yield resize(x, resolution).contiguous(memory_format=fmt)
+def _batches(
+    data: ImageSet, batch_size: int, device: torch.device, space: SearchSpace, resolution: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(images at ``resolution`` in the device's fast memory format, labels), in order."""
+    fmt = fast_memory_format(device)
+    for x, y in eval_batches(data, batch_size, device, space.mean, space.std):
+        yield resize(x, resolution).contiguous(memory_format=fmt), y
 
 
 @torch.no_grad()
@@ -54,12 +56,11 @@ def evaluate_subnet(
     batch_size: int = 256,
 ) -> dict[str, float]:
     """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented)."""
-    mean, std, fmt = net.space.mean, net.space.std, fast_memory_format(device)
-    sub = net.extract(cfg).to(device, memory_format=fmt)
-    recalibrate_bn(sub, _resized(eval_batches(calib, batch_size, device, mean, std), cfg.resolution, fmt))
+    sub = net.extract(cfg).to(device, memory_format=fast_memory_format(device))
+    recalibrate_bn(sub, (x for x, _ in _batches(calib, batch_size, device, net.space, cfg.resolution)))
     correct, seen = 0, 0
-    for x, y in eval_batches(val, batch_size, device, mean, std):
-        correct += int((sub(resize(x, cfg.resolution).contiguous(memory_format=fmt)).argmax(1) == y).sum())
+    for x, y in _batches(val, batch_size, device, net.space, cfg.resolution):
+        correct += int((sub(x).argmax(1) == y).sum())
         seen += len(y)
     return {"top1": 100.0 * correct / max(1, seen), "images": seen, "calib_images": len(calib)}
 

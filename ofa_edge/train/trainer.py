@@ -73,16 +73,15 @@ class Trainer:
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
         epoch_samples = min(lv.epoch_size(len(self.data)) for lv in self.levers) if self.levers else None
+        memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.loader = DeviceLoader(
             self.data, cfg.batch_size, self.ctx.device, self.space.mean, self.space.std, cfg.seed,
-            self.ctx.rank, self.ctx.world, epoch_samples,
+            self.ctx.rank, self.ctx.world, epoch_samples, memory_format,
         )  # fmt: skip
         torch.manual_seed(cfg.seed)
         self.net = Supernet(self.space, len(self.data.classes), kernel_transform=cfg.kernel_transform).to(
-            self.ctx.device
+            self.ctx.device, memory_format=memory_format
         )
-        if cfg.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
         self.optimizer = make_optimizer(self.net, cfg)
         self.graphs = GraphedSupernet(self.net) if cfg.cuda_graphs else None
         self.method: Method = make_method(
@@ -192,8 +191,6 @@ class Trainer:
     def _step(self, it: int, epoch: int, step: int) -> tuple[StepPlan, torch.Tensor]:
         cfg, net = self.cfg, self.net
         x, y, idx = self.loader.batch(epoch, step, self.shard)
-        # the augmenting gather yields NHWC-strided batches: the format is set here, not left to it
-        x = x.contiguous(memory_format=torch.channels_last if cfg.channels_last else torch.contiguous_format)
         plan = self.method.plan(it)
         for group in self.optimizer.param_groups:
             group["lr"] = plan.lr

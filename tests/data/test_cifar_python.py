@@ -17,11 +17,6 @@ from ofa_edge.errors import UserError
 from ofa_edge.train.data import detect_format, load_dataset
 
 
-@pytest.fixture(scope="module")
-def real(data_root):
-    return load_dataset(data_root, "train", limit=20, seed=0)
-
-
 def _py2(value) -> bytes:
     """``value`` as Python 2's cPickle protocol 2 wrote CIFAR's files: str as (SHORT_)BINSTRING,
     memoised containers, lists in APPENDS batches, the array as numpy's _reconstruct + BUILD."""

@@ -11,11 +11,6 @@ from ofa_edge.errors import UserError
 from ofa_edge.train.data import DeviceLoader, augment, detect_format, load_dataset
 
 
-@pytest.fixture(scope="module")
-def real(data_root):
-    return load_dataset(data_root, "train", limit=20, seed=0)
-
-
 def test_packed_subset_is_balanced_and_decoded(data_root, real) -> None:
     assert detect_format(data_root) == "packed"
     assert real.images.dtype == torch.uint8 and real.images.shape == (20, 3, 32, 32)

@@ -54,6 +54,14 @@ class Device:
     clock: str = "wall"  # thread_cpu: CPU time of the (single) inference thread, for hosts shared with other jobs
     layer_overhead_us: float | None = None  # per-layer launch cost for estimates (None: fitted on the host CPU)
     speed_reference: int = 0  # reference subnets that track the host's speed drift (0: none), see latency/drift.py
+    accelerator: str | None = None  # part of the GPU's name (e.g. "H100") that a machine timing this device must show
+
+    def accelerator_mismatch(self, found: str | None) -> str | None:
+        """Why the accelerator ``found`` here is not this device's; ``None`` when it is, when the device
+        names none, or when the machine's cannot be read (``found`` is ``None``)."""
+        if self.accelerator is None or found is None or self.accelerator.lower() in found.lower():
+            return None
+        return f"device '{self.name}' is an {self.accelerator} GPU, and this machine's is an {found}"
 
     @property
     def backend_name(self) -> str:
@@ -175,6 +183,7 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
         clock=_choice(_get(data, "clock", str, source, "wall"), CLOCKS, "clock", source),
         layer_overhead_us=overhead,
         speed_reference=reference,
+        accelerator=_get(data, "accelerator", str, source, None),
         **ints,
     )
 

@@ -26,7 +26,7 @@ from ofa_edge.space.search_space import SearchSpace
 GROUP = 16  # keys timed round-robin, and saved together
 # Provenance fields that must match for a table to be continued (or reused): a table measured
 # on another machine is never mixed with, or taken for, this machine's numbers.
-MACHINE_FIELDS = ("host", *CPU_FIELDS)
+MACHINE_FIELDS = ("host", *CPU_FIELDS, "accelerator")
 RESUME_FIELDS = ("device", "kind", "backend", "precision", "threads", "batch", *MACHINE_FIELDS)
 
 

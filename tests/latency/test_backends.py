@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from ofa_edge.latency.backends import OnnxRuntimeBackend, TensorRTBackend, TorchBackend
+from ofa_edge.errors import UserError
+from ofa_edge.latency.backends import OnnxRuntimeBackend, TensorRTBackend, TorchBackend, require_backend
 from ofa_edge.latency.blocks import build_for_key
+from ofa_edge.latency.devices import load_device
 
 KEY = "mb-i8x8x40-o40-m120-k5-s1-se1-relu-id1"
 BACKENDS = [
@@ -66,3 +68,16 @@ def test_cuda_graph_timers_outlive_other_graphs_and_their_modules():
     for timer in timers:
         assert np.all(timer(1, 3) > 0)
     torch.cuda.synchronize()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_gpu_device_is_timed_only_on_its_gpu():
+    """On a GPU, profiling a shipped GPU device of another model is refused, naming the one that fits."""
+    here = torch.cuda.get_device_name()
+    for name in ("h100", "h200"):
+        dev = load_device(name)
+        if dev.accelerator_mismatch(here) is None:
+            assert require_backend(dev).accelerator() == here
+        else:
+            with pytest.raises(UserError, match=f"this machine's is an {here}"):
+                require_backend(dev)

@@ -47,3 +47,20 @@ def test_bad_fields_are_named(tmp_path, change, field):
     data.update(change)
     with pytest.raises(UserError, match=field):
         parse_device(data, "x", "x.yaml")
+
+
+def test_gpu_devices_name_their_accelerator_and_refuse_another():
+    h100, h200 = load_device("h100"), load_device("h200")
+    assert h100.accelerator_mismatch("NVIDIA H100 80GB HBM3") is None
+    assert h200.accelerator_mismatch("NVIDIA H200") is None
+    why = h100.accelerator_mismatch("NVIDIA H200")
+    assert why and "'h100'" in why and "H100" in why and "NVIDIA H200" in why
+    assert h100.accelerator_mismatch(None) is None  # unreadable: not refused on a guess
+    assert load_device("x86-cpu").accelerator_mismatch("NVIDIA H200") is None  # names none
+    assert load_device("jetson-orin").accelerator_mismatch("Orin") is None
+
+
+def test_accelerator_must_be_text(tmp_path):
+    data = yaml.safe_load((devices_dir() / "h100.yaml").read_text())
+    with pytest.raises(UserError, match="accelerator"):
+        parse_device(data | {"accelerator": 100}, "x", "x.yaml")

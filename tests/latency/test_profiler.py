@@ -71,3 +71,12 @@ def test_a_table_from_another_machine_is_not_continued(tmp_path):
     table.save(path)
     with pytest.raises(UserError, match="someone-elses-laptop"):
         _run(path, 1)
+
+
+def test_a_table_from_another_gpu_is_not_continued(tmp_path):
+    path = tmp_path / "x86-cpu.json"
+    table = _run(path, 1)
+    table.provenance["accelerator"] = "NVIDIA H200"  # same host, another accelerator
+    table.save(path)
+    with pytest.raises(UserError, match="accelerator: 'NVIDIA H200' on disk vs None now"):
+        _run(path, 1)

@@ -7,7 +7,7 @@ from ofa_edge.latency.backends.base import Backend
 from ofa_edge.latency.backends.onnxruntime_backend import OnnxRuntimeBackend
 from ofa_edge.latency.backends.tensorrt_backend import TensorRTBackend
 from ofa_edge.latency.backends.torch_backend import TorchBackend
-from ofa_edge.latency.devices import Device
+from ofa_edge.latency.devices import Device, known_devices, load_device
 
 
 def backend_for(device: Device, threads: int | None = None) -> Backend:
@@ -29,6 +29,15 @@ def require_backend(device: Device, threads: int | None = None) -> Backend:
             f"device '{device.name}' is measured with {backend.name}, which cannot run on this machine: {why}. "
             f"Profile on the device itself (or with --ssh user@host), or use the estimated table "
             f"(`ofa-edge profile --device {device.name} --estimate`)."
+        )
+    found = backend.accelerator()
+    other = device.accelerator_mismatch(found)
+    if other:
+        here = [d for d in known_devices() if load_device(d).accelerator_mismatch(found) is None and d != device.name]
+        raise UserError(
+            f"{other}: its numbers would be another GPU's. Time it on that GPU, or profile this one as "
+            + (f"--device {here[0]}" if here else "a device of its own (a devices/<name>.yaml with its `accelerator:`)")
+            + "."
         )
     return backend
 

@@ -2,12 +2,12 @@
 # Issue 3's reproduction and issue 7's SpFDE benchmark in one device call, their training runs
 # side by side on the one GPU (at 32 px each run is bound by its own Python and launches, so the
 # runs share the GPU well; their seconds are under that sharing and say so in docs/benchmarks.md):
-#   bash scripts/h100/train_jobs.sh [REPRO_EPOCHS] [SPFDE_EPOCHS] [TRAIN_IMAGES]
+#   bash scripts/gpu/train_jobs.sh [REPRO_EPOCHS] [SPFDE_EPOCHS] [TRAIN_IMAGES]
 # deps, bignas and ofa at REPRO_EPOCHS and ofa at the paper's 590/270 ratio, each its own process
 # (benchmarks/train_cost.py --repro --only), then one --repro pass that collects the finished runs;
 # and benchmarks/bench_spfde.py (DεpS alone, + freezing + sieving, + 2:4 sparsity). Both resumable.
 set -uo pipefail
-source scripts/h100/common.sh
+source scripts/gpu/common.sh
 E=${1:-6}; S=${2:-10}; N=${3:-20480}
 P=$(python3 -c "print(round($E * 590 / 270))")
 repro() { python3 benchmarks/train_cost.py --device cuda --batch 512 --no-ofa --repro --epochs "$E" --limit-train "$N" --runs "$RUNS/repro" "$@"; }

@@ -4,11 +4,11 @@
 # BN recalibration, in $OUT/repro.json. Each run trains in its own process, one after another, so
 # each pays the GPU's one-time cost of meeting every layer shape (~150 s) and their seconds
 # compare; then one --repro pass collects the finished runs.
-#   bash scripts/h100/repro.sh [EPOCHS] [TRAIN_IMAGES]     (default 6 epochs on 10,240 images:
+#   bash scripts/gpu/repro.sh [EPOCHS] [TRAIN_IMAGES]     (default 6 epochs on 10,240 images:
 #   4 runs, 31 epochs, ~12 minutes, so two device calls: finished runs are kept and a cut-off one
 #   resumes from its last checkpoint)
 set -uo pipefail
-source scripts/h100/common.sh
+source scripts/gpu/common.sh
 E=${1:-6}; N=${2:-10240}
 P=$(python3 -c "print(round($E * 590 / 270))")
 REPRO=(python3 benchmarks/train_cost.py --device cuda --batch 512 --no-ofa --repro --epochs "$E" --limit-train "$N" --runs "$RUNS/repro")

@@ -8,7 +8,7 @@
 # the full model, 3-4 the sandwich (the first sandwich epoch meets every new shape). Then bignas
 # at batch 64 without and with CUDA graphs. images/s per epoch in $OUT/overhead_*.jsonl.
 set -uo pipefail
-source scripts/h100/common.sh
+source scripts/gpu/common.sh
 for mode in no-channels-last channels-last cudnn-benchmark; do
   log "train, --$mode"
   python3 -m ofa_edge train --method deps --epochs 4 --limit-train 20480 --limit-val 1000 --batch-size 512 \

@@ -5,9 +5,9 @@
 # an H100, then ~5 s per epoch of 10,240 images at batch 512), so three variants at 12 epochs take
 # about 10 minutes: run it twice; the second call keeps the finished variants' rows (RUNS persists
 # while the machine stays warm) and restarts a variant that was cut off.
-#   bash scripts/h100/spfde.sh [EPOCHS] [TRAIN_IMAGES] [FREEZE_START] [FREEZE_TARGET]
+#   bash scripts/gpu/spfde.sh [EPOCHS] [TRAIN_IMAGES] [FREEZE_START] [FREEZE_TARGET]
 set -uo pipefail
-source scripts/h100/common.sh
+source scripts/gpu/common.sh
 E=${1:-12}; N=${2:-10240}; FS=${3:-$((E / 2))}; FT=${4:-0.03}
 log "SpFDE, $E epochs on $N images, freezing from epoch $FS to save $FT"
 timeout "${LIMIT_S:-540}" python3 benchmarks/bench_spfde.py --epochs "$E" --limit-train "$N" --batch-size 512 \

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Ready the checkout for the device tool's `run` (run this here, not on the GPU machine), or undo it:
-#   bash scripts/h100/prepare.sh          # data -> data/cifar10-jpeg, wheels -> .whl/, embedded weights untracked
-#   bash scripts/h100/prepare.sh --undo   # the embedded weights tracked again: do this before any commit
-# Then each call: run(command="bash scripts/h100/<script>.sh", carry=["data", ".whl"]).
+#   bash scripts/gpu/prepare.sh          # data -> data/cifar10-jpeg, wheels -> .whl/, embedded weights untracked
+#   bash scripts/gpu/prepare.sh --undo   # the embedded weights tracked again: do this before any commit
+# Then each call: run(command="bash scripts/gpu/<script>.sh", carry=["data", ".whl"]).
 # The device tool carries at most 64 MiB: the 54 MB dataset and the 16 MB checkout fit only without the
 # 13 MB embedded supernet, which the GPU scripts do not use (they train their own).
 set -euo pipefail
@@ -26,5 +26,5 @@ tracked=$(git ls-files -z --cached --others --exclude-standard | xargs -0 cat 2>
 extra=$(cat data/cifar10-jpeg/* .whl/* | wc -c)
 total=$(( (tracked + extra) / 1048576 ))
 echo "carried: $(( tracked / 1048576 )) MiB checkout + $(( extra / 1048576 )) MiB data and wheels = $total MiB (limit 64)"
-echo "embedded weights untracked: run 'bash scripts/h100/prepare.sh --undo' before committing"
+echo "embedded weights untracked: run 'bash scripts/gpu/prepare.sh --undo' before committing"
 [ "$total" -lt 64 ] || { echo "over the 64 MiB carry limit" >&2; exit 1; }

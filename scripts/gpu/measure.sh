@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# H100 measurements on a quiet GPU: the CUDA-only tests (CUDA-graph training steps against eager
+# GPU measurements (H100 or H200) on a quiet GPU: the CUDA-only tests (CUDA-graph training steps against eager
 # ones, the CUDA latency backends; needs pytest's wheels in .whl/), then training-step cost of the
 # supernet vs its static subnets and vs once-for-all, eager and with CUDA graphs
-# (benchmarks/train_cost.py at batch 256, 512, 1024). Results go to $OUT. The h100 latency table
-# is latency_h100.sh.
+# (benchmarks/train_cost.py at batch 256, 512, 1024). Results go to $OUT. The GPU's latency table
+# is latency_gpu.sh.
 set -uo pipefail
-source scripts/h100/common.sh
+source scripts/gpu/common.sh
 log "GPU: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
 python3 -m pytest -q -x tests/train/test_cuda_graphs.py tests/latency/test_backends.py tests/supernet/test_network.py \
   > "$OUT/cuda_tests.txt" 2>&1 || { log "CUDA tests failed: timing the eager steps only"; graphs=--no-cuda-graphs; }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Train the embedded supernet on the H100 and package it, in one call:
-#   bash scripts/h100/train_embedded.sh EPOCHS [SUBNETS]
+#   bash scripts/gpu/train_embedded.sh EPOCHS [SUBNETS]
 # DεpS at batch 512 on the full CIFAR-10 training split, probes on the whole test split, then
 # scripts/build_pretrained.py (FP16 weights, SUBNETS measured subnets for the accuracy predictor,
 # probe top-1 on the test split and on the CI subset) and one archive of it all in $OUT.
 set -uo pipefail
-source scripts/h100/common.sh
+source scripts/gpu/common.sh
 E=${1:?epochs}; SUBNETS=${2:-150}; RUN=$RUNS/h100-deps
 log "training $E epochs"
 python3 -m ofa_edge train --method deps --device cuda --batch-size 512 --epochs "$E" --probe-every "$E" \

@@ -29,7 +29,14 @@ from ofa_edge.latency.table import LatencyTable
 ROUNDS = 4  # rounds per group of timed networks
 HOLDS = 0.05  # a table holds while the machine runs within ±5 % of the speed it was measured at
 SEED = 7_777  # the reference subnets: random, fixed
-CALLS = 3  # timed calls per reference subnet and reading (after one untimed call)
+CALLS = 3  # timed calls per reference subnet and reading
+# Untimed calls a network needs after others ran before it times at its steady speed. Measured on
+# an Intel Xeon VM (ONNX Runtime, 1 thread): calls 1-8 after switching networks took 1.52, 1.44,
+# 1.14, 1.03, 1.03, 1.00, 1.00, 1.00 times the warm latency. With one untimed call, readings ran
+# 15 % slow against the (warm) baseline, and a table's numbers, divided by them, came out 13 %
+# below the subnets' real latency; --check read 1.13-1.15 against a table measured minutes before
+# on the idle machine.
+SWITCH_WARMUP = 5
 BASELINE_REPEATS = 30
 
 
@@ -75,11 +82,17 @@ class SpeedReference:
         return cls.start(backend, table.space, table.resolutions, table.num_classes, batch, len(baseline), baseline)
 
     def provenance(self) -> dict[str, Any]:
-        return {"subnets": len(self.timers), "seed": SEED, "calls": CALLS, "baseline_ms": self.baseline_ms.tolist()}
+        return {
+            "subnets": len(self.timers),
+            "seed": SEED,
+            "calls": CALLS,
+            "warmup": SWITCH_WARMUP,
+            "baseline_ms": self.baseline_ms.tolist(),
+        }
 
     def reading(self) -> float:
         """Median over the reference subnets of (latency now / baseline latency)."""
-        now = [np.median(t(1, CALLS)) for t in self.timers]
+        now = [np.median(t(SWITCH_WARMUP, CALLS)) for t in self.timers]
         value = float(np.median(np.asarray(now) / self.baseline_ms))
         self.readings.append(value)
         return value
@@ -150,7 +163,7 @@ def timed_rounds(
 ) -> list[np.ndarray]:
     """Latency samples (ms) of each timer: ``ceil(repeats / rounds)`` calls per round, the
     timers taken round-robin in ``rounds`` rounds (``warmup`` untimed calls before a timer's
-    first round, one before each later round).
+    first round, up to :data:`SWITCH_WARMUP` before each later round).
 
     A burst of load lasting a few seconds lands in one round of a network, not in all its
     samples. With a ``reference``, each round's samples are divided by the mean of the
@@ -160,7 +173,7 @@ def timed_rounds(
     samples: list[list[np.ndarray]] = [[] for _ in timers]
     before = reference.reading() if reference else 1.0
     for r in range(rounds):
-        raw = [t(warmup if r == 0 else 1, per_round) for t in timers]
+        raw = [t(warmup if r == 0 else min(warmup, SWITCH_WARMUP), per_round) for t in timers]
         after = reference.reading() if reference else 1.0
         speed = (before + after) / 2
         for s, x in zip(samples, raw, strict=True):

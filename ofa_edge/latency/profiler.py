@@ -17,7 +17,7 @@ from ofa_edge.host import CPU_FIELDS, host_info, load_average, now_utc
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_for_key
 from ofa_edge.latency.devices import Device
-from ofa_edge.latency.drift import SpeedReference, timed_rounds
+from ofa_edge.latency.drift import SWITCH_WARMUP, SpeedReference, timed_rounds
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.latency.table import LatencyTable
@@ -66,6 +66,11 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool) -> LatencyTabl
         mismatch.append(
             f"space/resolutions/classes: {old.space} {old.resolutions} {old.num_classes} on disk "
             f"vs {fresh.space} {fresh.resolutions} {fresh.num_classes} now"
+        )
+    ref = old.provenance.get("speed_reference")
+    if ref and ref.get("warmup", 1) != SWITCH_WARMUP:  # tables before the field read after one untimed call
+        mismatch.append(
+            f"speed-reference readings after {ref.get('warmup', 1)} untimed call(s) on disk vs {SWITCH_WARMUP} now"
         )
     if mismatch:
         # A complete table that differs only in the machine can be made this machine's in 10 s.

@@ -9,23 +9,30 @@ import pytest
 
 from ofa_edge.host import host_info
 from ofa_edge.latency.backends import OnnxRuntimeBackend
-from ofa_edge.latency.drift import SpeedReference, rescale, same_cpu, timed_rounds
+from ofa_edge.latency.drift import SWITCH_WARMUP, SpeedReference, rescale, same_cpu, timed_rounds
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import validation_report
 from ofa_edge.space.genome import encode
 
 
 class Host:
-    """A host whose speed is set by the test: every network takes ``base_ms * speed``."""
+    """A host whose speed is set by the test: every network takes ``base_ms * speed``, and with
+    ``switch`` its first calls after another network ran take ``switch[i]`` times as long."""
 
-    def __init__(self) -> None:
+    def __init__(self, switch: tuple[float, ...] = ()) -> None:
         self.speed = 1.0
+        self.switch = switch
         self.calls: list[tuple[str, int, int]] = []
 
     def timer(self, name: str, base_ms: float):
         def run(warmup: int, repeats: int) -> np.ndarray:
+            after_other = not self.calls or self.calls[-1][0] != name
             self.calls.append((name, warmup, repeats))
-            return np.full(repeats, base_ms * self.speed)
+            slow = np.ones(warmup + repeats)
+            if after_other:
+                k = min(len(self.switch), len(slow))
+                slow[:k] = self.switch[:k]
+            return base_ms * self.speed * slow[warmup:]
 
         return run
 
@@ -40,8 +47,22 @@ def test_rounds_time_every_network_round_robin_with_warmup_first():
     timers = [host.timer("a", 1.0), host.timer("b", 4.0)]
     a, b = timed_rounds(timers, warmup=5, repeats=10, rounds=4)
     assert len(a) == len(b) == 12  # ceil(10 / 4) per round
-    assert host.calls == [("a", 5, 3), ("b", 5, 3)] + [("a", 1, 3), ("b", 1, 3)] * 3
+    assert host.calls == [("a", 5, 3), ("b", 5, 3)] + [("a", SWITCH_WARMUP, 3), ("b", SWITCH_WARMUP, 3)] * 3
     np.testing.assert_array_equal(b, 4.0)
+
+
+SWITCH = (1.52, 1.44, 1.14, 1.03, 1.03)  # first calls after switching networks, measured on an Intel Xeon VM
+
+
+def test_readings_and_rounds_time_past_the_switch_transient():
+    """A reading on a host at its baseline speed reads 1, although each network's first calls after
+    another ran are slow; so do the rounds' samples (one untimed call read 1.14 here)."""
+    host = Host(SWITCH)
+    ref = _reference(host)
+    assert ref.reading() == pytest.approx(1.0)
+    a, b = timed_rounds([host.timer("a", 1.0), host.timer("b", 4.0)], warmup=10, repeats=8, reference=ref)
+    np.testing.assert_allclose(a, 1.0)
+    np.testing.assert_allclose(b, 4.0)
 
 
 def test_a_slower_host_is_measured_at_the_baseline_speed():

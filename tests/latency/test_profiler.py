@@ -80,3 +80,12 @@ def test_a_table_from_another_gpu_is_not_continued(tmp_path):
     table.save(path)
     with pytest.raises(UserError, match="accelerator: 'NVIDIA H200' on disk vs None now"):
         _run(path, 1)
+
+
+def test_a_table_read_with_the_old_reference_protocol_is_not_continued(tmp_path):
+    path = tmp_path / "x86-cpu.json"
+    table = _run(path, 1)
+    del table.provenance["speed_reference"]["warmup"]  # as written before readings warmed up 3 calls
+    table.save(path)
+    with pytest.raises(UserError, match="after 1 untimed call"):
+        _run(path, 1)

@@ -14,7 +14,7 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.checkpoint import load_supernet
-from ofa_edge.train.data import load_dataset
+from ofa_edge.train.data import load_dataset, require_same_classes
 from ofa_edge.train.probes import evaluate_probes, probe_configs
 
 
@@ -70,6 +70,7 @@ def eval_(
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
     calib = load_dataset(data, "train", limit=calib_images, seed=seed, size=size)
+    require_same_classes(calib, val, data, split)
     if len(val.classes) != net.num_classes:
         raise UserError(
             f"the dataset has {len(val.classes)} classes but the supernet was trained for {net.num_classes}."

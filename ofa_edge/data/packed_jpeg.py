@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ofa_edge.data.subset import balanced_subset
 from ofa_edge.errors import UserError
 
 # The bundled CIFAR-10 beside the checkout; $OFA_EDGE_DATA points elsewhere (e.g. a copy on a GPU machine).
@@ -36,6 +37,7 @@ class ImageSet:
         return len(self.labels)
 
     def subset(self, index: np.ndarray | torch.Tensor | slice) -> ImageSet:
+        """The images at ``index``, with the same class names."""
         return ImageSet(self.images[index], self.labels[index], self.classes)
 
 
@@ -63,9 +65,7 @@ def load_packed(root: str | Path, split: str = "train", limit: int | None = None
     if offsets.ndim != 1 or len(offsets) != len(labels) + 1:
         raise UserError(f"'{root}': {split}.offsets.npy must hold len(labels)+1 = {len(labels) + 1} offsets.")
     classes = (root / "classes.txt").read_text().split()
-    index = np.arange(len(labels))
-    if limit is not None and limit < len(labels):
-        index = np.sort(np.random.default_rng(seed).permutation(len(labels))[:limit])
+    index = balanced_subset(labels, limit, seed) if limit is not None else np.arange(len(labels))
     blob = np.memmap(files["jpg.bin"], dtype=np.uint8, mode="r")
     if offsets[-1] > len(blob):
         raise UserError(f"'{files['jpg.bin']}' is truncated: {len(blob)} bytes, offsets need {offsets[-1]}.")

@@ -1,9 +1,10 @@
 """Training checkpoints: one atomic safetensors file holding the whole resumable state.
 
 ``checkpoint.safetensors`` holds the supernet (``model.*``), every tensor of the optimizer
-state (``optim.<index>.<key>``), the current epoch's sample order (``sampler.order``) and the
-levers' tensors (``lever.<name>.<key>``); its header holds the JSON state (epoch, step,
-accumulators, ledger, optimizer scalars and param groups). A single file replaced by rename
+state (``optim.<index>.<key>``), the current epoch's global sample order, the same for every
+process (``sampler.order``), and the levers' tensors (``lever.<name>.<key>``); its header holds
+the trainer's JSON state (iteration, loss accumulators, ledger, ...), the optimizer's scalars
+and param groups, and the levers' metadata. A single file replaced by rename
 is never half-written: a run killed at any instant resumes from the last complete write.
 Nothing is unpickled on load.
 """
@@ -11,6 +12,7 @@ Nothing is unpickled on load.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     state: dict[str, Any],
     order: torch.Tensor,
-    levers: list[Lever] = (),  # type: ignore[assignment]
+    levers: Sequence[Lever] = (),
 ) -> None:
     """Write the resumable training state atomically."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
@@ -64,7 +66,7 @@ def load_checkpoint(
     path: str | Path,
     net: Supernet,
     optimizer: torch.optim.Optimizer,
-    levers: list[Lever] = (),  # type: ignore[assignment]
+    levers: Sequence[Lever] = (),
 ) -> tuple[dict[str, Any], torch.Tensor]:
     """Restore net, optimizer and levers in place; returns (JSON state, the epoch's sample order)."""
     path = Path(path)
@@ -78,6 +80,13 @@ def load_checkpoint(
         ) from None
     if header.get("format") != FORMAT:
         raise UserError(f"'{path}' has format {header.get('format')!r}; this ofa-edge resumes {FORMAT!r}.")
+    missing = [k for k in ("state", "optim", "levers") if k not in header] + [
+        k for k in ("sampler.order",) if k not in tensors
+    ]
+    if missing:
+        raise UserError(
+            f"'{path}' is an incomplete training checkpoint (no {', '.join(missing)}); start a new run with another --out."
+        )
     device = next(net.parameters()).device
     model = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
     try:

@@ -1,4 +1,4 @@
-"""Training data: three on-disk formats decoded once into uint8 tensors, augmented on device.
+"""Training data: four on-disk formats decoded once into uint8 tensors, augmented on device.
 
 Formats (detected from the folder's content):
 
@@ -22,6 +22,7 @@ from PIL import Image
 
 from ofa_edge.data import ImageSet, load_packed
 from ofa_edge.data.cifar_python import find_cifar_python, load_cifar_python
+from ofa_edge.data.subset import balanced_subset
 from ofa_edge.data.transforms import normalize
 from ofa_edge.errors import UserError
 
@@ -74,11 +75,30 @@ def load_dataset(root: str | Path, split: str, *, limit: int | None = None, seed
         data = load_cifar_python(*find_cifar_python(root), split)  # type: ignore[misc]
     else:
         data = _load_imagefolder(root, split, size)
-    if limit is not None and fmt != "packed" and limit < len(data):
-        data = data.subset(np.sort(np.random.default_rng(seed).permutation(len(data))[:limit]))
+    if limit is not None and fmt != "packed":
+        data = data.subset(balanced_subset(data.labels.numpy(), limit, seed))
     if len(data) == 0:
         raise UserError(f"split '{split}' of '{root}' holds no images.")
+    low, high = int(data.labels.min()), int(data.labels.max())
+    if low < 0 or high >= len(data.classes):
+        raise UserError(
+            f"split '{split}' of '{root}' has labels {low} to {high}, but its class list names {len(data.classes)} "
+            "classes; fix the class names file (classes.txt, batches.meta.txt or meta) so it lists every class."
+        )
     return data
+
+
+def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, split: str) -> None:
+    """Raise a :class:`UserError` unless ``other`` (split ``split``) names the classes ``train`` does,
+    in the same order: its label i must mean the class the network learned as i."""
+    if other.classes == train.classes:
+        return
+    differ = sorted(set(other.classes) ^ set(train.classes))
+    raise UserError(
+        f"split '{split}' of '{root}' names other classes than 'train' ({len(other.classes)} vs {len(train.classes)}; "
+        + (f"only in one: {', '.join(differ[:6])}" if differ else "same names in another order")
+        + "); give both splits the same class folders."
+    )
 
 
 def _load_cifar_bin(folder: Path, split: str) -> ImageSet:

@@ -149,6 +149,11 @@ class Method(ABC):
         """Fewest epochs the method can run (one per phase)."""
         return 1
 
+    @classmethod
+    def warmup_span(cls, epochs: int) -> int:
+        """Epochs the LR warm-up can span: the whole run (progressive methods: the full phase)."""
+        return epochs
+
     @property
     def phases(self) -> list[Phase]:
         return list(self._phases)
@@ -200,11 +205,16 @@ class Sandwich(Method):
         return StepPlan(phase.name, lr, beta, tuple(jobs))
 
 
+def deps_shrink_epoch(warmup_frac: float, epochs: int) -> int:
+    """The epoch DεpS starts shrinking at: the end of the full model's warm-up."""
+    return round(warmup_frac * epochs)
+
+
 class DepS(Sandwich):
     name = "deps"
 
     def shrink_epoch(self) -> int:
-        return round(self.p.warmup_frac * self.p.epochs)
+        return deps_shrink_epoch(self.p.warmup_frac, self.p.epochs)
 
     def beta(self, it: int) -> float:
         start = self.shrink_epoch() * self.p.steps_per_epoch
@@ -231,6 +241,10 @@ class Progressive(Method):
     @classmethod
     def min_epochs(cls) -> int:
         return len(cls.table)
+
+    @classmethod
+    def warmup_span(cls, epochs: int) -> int:
+        return split_epochs([row[1] for row in cls.table], epochs, cls.name)[0]
 
     def build_phases(self) -> list[Phase]:
         sp = self.space

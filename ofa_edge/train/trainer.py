@@ -35,7 +35,7 @@ from ofa_edge.train.aggregate import GradAverager
 from ofa_edge.train.checkpointing import load_checkpoint, save_checkpoint
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.cuda_graphs import GraphedSupernet
-from ofa_edge.train.data import DeviceLoader, load_dataset
+from ofa_edge.train.data import DeviceLoader, load_dataset, require_same_classes
 from ofa_edge.train.distill import ce_loss, kd_loss, soft_targets
 from ofa_edge.train.distributed import allreduce_grads, check_replicas, dist_context, rank0_decides
 from ofa_edge.train.ledger import Ledger
@@ -70,10 +70,11 @@ class Trainer:
         size = max(self.space.resolutions)
         self.data = load_dataset(cfg.data, "train", limit=cfg.limit_train, seed=cfg.seed, size=size)
         self.val = load_dataset(cfg.data, cfg.val_split, limit=cfg.limit_val, seed=cfg.seed, size=size)
+        require_same_classes(self.data, self.val, cfg.data, cfg.val_split)
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
         epoch_samples = min(lv.epoch_size(len(self.data)) for lv in self.levers) if self.levers else None
-        memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.memory_format = memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.loader = DeviceLoader(
             self.data, cfg.batch_size, self.ctx.device, self.space.mean, self.space.std, cfg.seed,
             self.ctx.rank, self.ctx.world, epoch_samples, memory_format,
@@ -104,7 +105,8 @@ class Trainer:
             "epoch_loss": 0.0,
             "epoch_steps": 0,
         }
-        self.shard: torch.Tensor | None = None
+        self.order: torch.Tensor | None = None  # the epoch's global sample order (after the levers)
+        self.shard: torch.Tensor | None = None  # this process's part of it
         self._pending_loss: torch.Tensor | None = None  # step losses not yet read back from the device
         self._pending_from, self._shown_loss = 0, 0.0
         self._start_it, self._resumed_mid_epoch = 0, False  # set by open()
@@ -126,31 +128,46 @@ class Trainer:
                     f"'{rd.root}' already holds a training run; pass --resume to continue it or choose another --out."
                 )
             saved = rd.read_config() or {}
-            diff = cfg.resume_mismatch(saved.get("train", {}))
+            diff = cfg.resume_mismatch(saved.get("train", {})) + self._data_mismatch(saved)
             if diff:
                 raise UserError(
                     f"--resume with settings that differ from the run in '{rd.root}': {'; '.join(diff)}. "
                     "Resume with the original settings or start a new run with another --out."
                 )
-            state, shard = load_checkpoint(rd.checkpoint, self.net, self.optimizer, self.levers)
+            state, order = load_checkpoint(rd.checkpoint, self.net, self.optimizer, self.levers)
             self.state.update(state)
             self.ledger = Ledger.from_dict(state["ledger"], self._device_name())
-            self.shard = shard
+            self.order, self.shard = order, self.loader.shard(order)
             if self.state["teacher"]:
                 self.teacher = self._frozen(load_supernet(rd.teacher, device=str(self.ctx.device)))
             if self.ctx.main:
                 rd.keep_metrics(before_epoch=self.state["it"] // self.loader.steps_per_epoch)
             return int(self.state["it"])
+        if resume and self.ctx.main:
+            self.console.print(f"[yellow]note:[/yellow] nothing to resume in '{rd.root}' (no checkpoint); starting a new run")
         if self.ctx.main:
             rd.root.mkdir(parents=True, exist_ok=True)
-            rd.write_config({"train": cfg.to_dict(), "train_images": len(self.data), "classes": self.data.classes})
+            rd.write_config(
+                {"train": cfg.to_dict(), "train_images": len(self.data), "classes": self.data.classes, "world": self.ctx.world}
+            )
             rd.keep_metrics(before_epoch=0)
         if self.ctx.world > 1:
             for t in self.net.state_dict().values():
                 dist.broadcast(t, 0)
         return 0
 
+    def _data_mismatch(self, saved: dict[str, Any]) -> list[str]:
+        """What differs between the run's data and processes and this resume's: the saved iteration
+        only means the same thing with the same images, classes and number of processes."""
+        now = {"training images": len(self.data), "classes": self.data.classes, "processes": self.ctx.world}
+        was = {"training images": saved.get("train_images"), "classes": saved.get("classes"), "processes": saved.get("world")}
+        show = lambda v: f"{len(v)} ({', '.join(v[:4])}{', ...' if len(v) > 4 else ''})" if isinstance(v, list) else v
+        return [f"{k}: run has {show(was[k])}, now {show(now[k])}" for k in now if was[k] is not None and was[k] != now[k]]
+
     def _frozen(self, net: Supernet) -> Supernet:
+        """``net`` as the frozen teacher: max subnet, eval mode, no gradients, the run's memory format
+        (a teacher loaded on resume comes back contiguous)."""
+        net = net.to(memory_format=self.memory_format)
         net.set_max()
         net.eval().requires_grad_(False)
         return net
@@ -178,7 +195,7 @@ class Trainer:
             check_replicas(self.net)  # rank 0 writes for all: its weights must be everyone's
         if self.ctx.main:
             state = self.state | {"it": it, "ledger": self.ledger.to_dict()}
-            save_checkpoint(self.run_dir.checkpoint, self.net, self.optimizer, state, self.shard, self.levers)
+            save_checkpoint(self.run_dir.checkpoint, self.net, self.optimizer, state, self.order, self.levers)
             atomic_write_json(self.run_dir.ledger, self.ledger.to_dict())
         if self.ctx.world > 1:
             dist.barrier()
@@ -243,7 +260,7 @@ class Trainer:
         return plan, total / len(plan.jobs)
 
     # -------------------------------------------------------------------- run
-    def _phase_hooks(self, it: int, epoch: int) -> None:
+    def _phase_hooks(self, epoch: int) -> None:
         phase = self.method.phase_at(epoch)
         if self.method.uses_teacher and phase.teacher and self.teacher is None:
             self.teacher = self._frozen(copy.deepcopy(self.net))
@@ -286,7 +303,7 @@ class Trainer:
         for lv in self.levers:
             lv.setup(self.net, self.optimizer, len(self.data))
         self._start_it = self._pending_from = start_it
-        self._resumed_mid_epoch = start_it % self.loader.steps_per_epoch != 0 and self.shard is not None
+        self._resumed_mid_epoch = start_it % self.loader.steps_per_epoch != 0 and self.order is not None
         self.net.train()
         return start_it
 
@@ -300,11 +317,11 @@ class Trainer:
             order = self.loader.order(epoch)
             for lv in self.levers:
                 order = lv.epoch_order(epoch, order)
-            self.shard = self.loader.shard(order)
+            self.order, self.shard = order, self.loader.shard(order)
         if step == 0 or first:
             for lv in self.levers:
                 lv.on_epoch_start(epoch, self.net)
-        self._phase_hooks(it, epoch)
+        self._phase_hooks(epoch)
         return self._step(it, epoch, step)
 
     def run(self, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
@@ -344,6 +361,7 @@ class Trainer:
                         loss=shown,
                         ips=ep_images / max(now - ep_t0, 1e-9),
                     )
+                saved = step == spe - 1 or bool(cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0)
                 if step == spe - 1:  # ``now`` was read just above, after the epoch's last sync
                     rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images)
                     if "probes" in rec:
@@ -355,8 +373,8 @@ class Trainer:
                     ep_t0, ep_images = time.perf_counter(), 0
                 elif cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0:
                     self._save(it + 1)
-                if it + 1 < total_its and self._out_of_time(t0, synced):
-                    if step != spe - 1 and not (cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0):
+                if it + 1 < total_its and self._out_of_time(t0, synced or saved):
+                    if not saved:
                         self._save(it + 1)
                     stopped = True
                     break
@@ -364,8 +382,8 @@ class Trainer:
 
     def _out_of_time(self, t0: float, synced: bool) -> bool:
         """Whether ``time_limit_s`` has passed since ``t0``. Under DDP rank 0's clock decides for all
-        ranks, at the steps where they synchronise anyway (every ``SYNC_EVERY`` steps and at epoch
-        ends): ranks that disagreed would wait on each other forever."""
+        ranks, at the steps where they synchronise anyway (every ``SYNC_EVERY`` steps, checkpoints
+        and epoch ends): ranks that disagreed would wait on each other forever."""
         limit = self.cfg.time_limit_s
         if limit is None or (self.ctx.world > 1 and not synced):
             return False
@@ -378,7 +396,7 @@ class Trainer:
         if done and self.ctx.main:
             provenance = {
                 "training": {
-                    "config": self.cfg.to_dict() | {"data": str(self.cfg.data)},
+                    "config": self.cfg.to_dict() | {"data": str(self.cfg.data)},  # a Path from the API
                     "ledger": self.ledger.to_dict(),
                     "probes_top1": self.state.get("probes", {}),
                     "train_images": len(self.data),

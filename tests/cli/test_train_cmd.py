@@ -34,6 +34,10 @@ BASE = [
         (["--method", "ofa", "--epochs", "3"], "needs at least 6 epochs"),
         (["--batch-size", "16"], "larger than the 8 images"),
         (["--cuda-graphs"], "--cuda-graphs needs a CUDA device, but the run is on 'cpu'"),
+        (["--epochs", "10", "--warmup-frac", "0.95"], "leaves DεpS no epoch to shrink in"),
+        (["--epochs", "1", "--warmup-frac", "0.6"], "use a fraction below 0.500"),
+        (["--method", "ofa", "--epochs", "6", "--lr-warmup-epochs", "2"], "full-model phase (1 of 6 epochs)"),
+        (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
     ],
 )
 def test_bad_hyperparameters_exit_2(cli, data_root, tmp_path, args, message) -> None:
@@ -85,3 +89,21 @@ def test_time_limit_stops_resume_finishes_and_overwrite_is_refused(cli, data_roo
     assert code == 2 and "--resume" in err
     code, _, err = cli(*[a if a != "bignas" else "deps" for a in args], "--resume")
     assert code == 2 and "method: run has 'bignas', now 'deps'" in " ".join(err.split())
+
+
+def test_resume_on_other_data_is_refused(cli, data_root, tmp_path, real) -> None:
+    from PIL import Image
+
+    tree = tmp_path / "tree"
+    for split in ("train", "test"):
+        for i in range(12):
+            d = tree / split / real.classes[int(real.labels[i])]
+            d.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(d / f"{i}.png")
+    args = ["train", "--method", "bignas", "--out", str(tmp_path / "r"), "--epochs", "2", "--subnets-per-step", "2",
+            "--probe-every", "0", *BASE, "--json"]  # fmt: skip
+    code, _, err = cli(*args, "--data", str(data_root), "--time-limit", "1ms")
+    assert code == 0, err
+    code, _, err = cli(*args, "--data", str(tree), "--resume")
+    err = " ".join(err.split())
+    assert code == 2 and "classes: run has 10 (airplane, automobile" in err, err

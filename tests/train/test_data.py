@@ -1,4 +1,4 @@
-"""Datasets in three formats decode to the same uint8 tensors; augmentation is on-device and seeded."""
+"""Datasets in four formats decode to the same uint8 tensors; augmentation is on-device and seeded."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from ofa_edge.errors import UserError
-from ofa_edge.train.data import DeviceLoader, augment, detect_format, load_dataset
+from ofa_edge.train.data import DeviceLoader, augment, detect_format, load_dataset, require_same_classes
 
 
 def test_packed_subset_is_balanced_and_decoded(data_root, real) -> None:
@@ -94,3 +94,33 @@ def test_a_training_batch_never_waits_for_the_gpu(real) -> None:
     finally:
         torch.cuda.set_sync_debug_mode(0)
     assert x.is_cuda and x.dtype == torch.float32 and y.is_cuda
+
+
+def test_limit_takes_a_class_balanced_subset(data_root) -> None:
+    got = load_dataset(data_root, "train", limit=25, seed=3)
+    counts = np.bincount(got.labels.numpy(), minlength=10)
+    assert counts.sum() == 25 and counts.max() - counts.min() <= 1
+    again = load_dataset(data_root, "train", limit=25, seed=3)
+    assert torch.equal(again.labels, got.labels) and torch.equal(again.images, got.images)
+    other = load_dataset(data_root, "train", limit=25, seed=4)
+    assert not torch.equal(other.images, got.images)
+
+
+def test_labels_beyond_the_class_list_and_splits_with_other_classes_are_user_errors(tmp_path, real, data_root) -> None:
+    for split, n in (("train", 6), ("test", 4)):
+        for i in range(n):
+            d = tmp_path / "tree" / split / real.classes[int(real.labels[i])]
+            d.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(d / f"{i}.png")
+    train, test = load_dataset(tmp_path / "tree", "train"), load_dataset(tmp_path / "tree", "test")
+    with pytest.raises(UserError, match="names other classes than 'train'"):
+        require_same_classes(train, test, tmp_path / "tree", "test")
+    require_same_classes(train, train, tmp_path / "tree", "train")
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    for f in data_root.iterdir():
+        if f.name != "classes.txt":
+            (packed / f.name).symlink_to(f.resolve())
+    (packed / "classes.txt").write_text("airplane\nautomobile\n")  # 2 names for 10 labels
+    with pytest.raises(UserError, match="class list names 2 classes"):
+        load_dataset(packed, "test", limit=20)

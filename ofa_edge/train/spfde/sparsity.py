@@ -27,8 +27,6 @@ from ofa_edge.errors import UserError
 from ofa_edge.space.search_space import NUM_BLOCKS, SE_REDUCTION, SearchSpace, make_divisible
 from ofa_edge.supernet.network import Supernet
 
-PATTERNS = ("unstructured", "2:4")
-
 
 def parse_pattern(pattern: str) -> tuple[int, int] | None:
     """``"unstructured"`` -> None; ``"N:M"`` -> (N, M) with 0 < N < M."""

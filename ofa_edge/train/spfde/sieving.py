@@ -7,7 +7,8 @@ between two consecutive presentations. Every ``interval`` epochs (:meth:`Circula
 the ``frac`` share of the active set with the fewest forgetting events over the interval
 (the easiest) moves to the queue's tail and as many examples return from its head. An
 example never predicted correctly in the interval counts as the hardest (it was never
-learned), so it is never sieved out.
+learned): it leaves only when fewer examples than the sieve moves were learned, which keeps the
+rotation's size, and so its cycle bound, fixed.
 
 The queue holds ``round(frac * n)`` examples and each sieve moves
 ``round(frac * active)`` of them, so every removed example returns within
@@ -38,7 +39,7 @@ class SieveConfig:
         if not 0.0 < self.frac < 1.0:
             raise UserError(f"--sieve-frac {self.frac}: the held-out share must lie in (0, 1), e.g. 0.2.")
         if self.interval < 1:
-            raise UserError(f"sieving interval {self.interval}: must be at least 1 epoch.")
+            raise UserError(f"--sieve-interval {self.interval} (or --mask-interval, its default): must be at least 1 epoch.")
 
     def sieves_at(self, epoch: int) -> bool:
         """Whether the active set rotates at the end of ``epoch`` (0-based)."""
@@ -108,6 +109,7 @@ class CircularSieve:
         return leaving
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Active set, queue and forgetting statistics (tensors) and JSON metadata, for checkpoints."""
         tensors = {
             "active": torch.from_numpy(self.active.copy()),
             "queue": torch.from_numpy(self.queue.copy()),
@@ -118,6 +120,7 @@ class CircularSieve:
         return tensors, {"config": asdict(self.config), "n": self.n, "rng": self.rng.bit_generator.state}
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        """Restore what :meth:`state` saved; other settings or another dataset size are a user error."""
         if meta.get("config") != asdict(self.config) or meta.get("n") != self.n:
             raise UserError(
                 f"the checkpoint's sieving settings {meta.get('config')} over {meta.get('n')} examples differ "

@@ -71,14 +71,15 @@ class SparsityConfig:
         if self.interval < 1:
             raise UserError(f"--mask-interval {self.interval}: must be at least 1 epoch.")
         if not 0.0 <= self.update_fraction < 1.0:
-            raise UserError(f"mask update fraction {self.update_fraction}: must lie in [0, 1).")
+            raise UserError(f"--mask-update-frac {self.update_fraction}: must lie in [0, 1).")
         if not 0.0 <= self.update_end <= 1.0:
-            raise UserError(f"mask update end {self.update_end}: a fraction of training in [0, 1].")
+            raise UserError(f"update_end {self.update_end}: the mask updates end at a fraction of training in [0, 1].")
         if self.grow not in ("gradient", "random"):
-            raise UserError(f"grow criterion '{self.grow}': use 'gradient' or 'random'.")
+            raise UserError(f"--mask-grow '{self.grow}': use 'gradient' or 'random'.")
 
     @property
     def nm(self) -> tuple[int, int] | None:
+        """(N, M) of an N:M pattern; ``None`` for unstructured."""
         return parse_pattern(self.pattern)
 
     def fraction_at(self, epoch: int, epochs: int) -> float:
@@ -235,9 +236,9 @@ class SparseMasks:
         return new.view(shape), k
 
     def _swap_nm(self, mask, magnitude, grow_score, fraction, nm) -> tuple[torch.Tensor, int]:
-        m = nm[1]
+        n, m = nm
         g_mask, g_mag, g_grow = (input_channel_groups(t, m) for t in (mask, magnitude, grow_score))
-        k = int(fraction * g_mask.shape[0])
+        k = min(g_mask.shape[0], int(fraction * n * g_mask.shape[0]))  # swaps: the fraction of live weights, one per group
         if k == 0:
             return mask, 0
         rows = torch.randperm(g_mask.shape[0], generator=self.generator)[:k]

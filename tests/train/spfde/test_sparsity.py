@@ -130,3 +130,15 @@ def test_nm_that_does_not_divide_channels_is_user_error():
         SparseMasks(net, SparsityConfig(1 - 2 / 3, "2:3"))
     # 2:8 divides every width of this space
     assert all(w % 8 == 0 for ws in masked_layers(net.space).values() for w in ws)
+
+
+@pytest.mark.parametrize("pattern", ["unstructured", "2:4"])
+def test_an_update_moves_its_fraction_of_the_live_weights_in_either_pattern(batch, pattern):
+    """--mask-update-frac counts live weights for N:M masks too (it once counted 2:4 groups: half)."""
+    torch.manual_seed(0)
+    net = Supernet(SPACE)
+    masks = SparseMasks(net, SparsityConfig(0.5, pattern), seed=3)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    _train_steps(net, masks, *batch, steps=1, opt=opt)
+    live = sum(int(m.sum()) for m in masks.masks.values())
+    assert masks.update(net, 0.3, opt) / live == pytest.approx(0.3, abs=0.01)

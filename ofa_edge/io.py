@@ -1,4 +1,4 @@
-"""Atomic file writes: temp file in the same folder, fsync, rename. Nothing is half-written."""
+"""Atomic file writes: temp file in the same folder, fsync, rename, fsync the folder. Nothing is half-written."""
 
 from __future__ import annotations
 
@@ -25,6 +25,18 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable across a power loss (POSIX; skipped where a folder cannot be opened)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

@@ -54,7 +54,7 @@ def _step(command: Callable[..., None], as_json: bool, **options: Any) -> dict[s
 
 def quickstart(
     latency: Annotated[
-        str | None, typer.Option(help="Latency budget [default: halfway between min and max subnet].")
+        str | None, typer.Option(help="Latency budget (default: halfway between the min and max subnet).")
     ] = None,
     images: Annotated[int, typer.Option(min=1, max=10000, help="Test images to classify with the exported model.")] = 8,
     data: Annotated[Path, typer.Option(help="Packed dataset (test split) to classify.")] = DEFAULT_ROOT,

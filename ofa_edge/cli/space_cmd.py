@@ -19,7 +19,7 @@ def _range(lo: int, hi: int, scale: float, fmt: str) -> str:
 def space(
     name: Annotated[str, typer.Argument(help="Space name; omit to list all spaces.")] = "",
     classes: Annotated[
-        int | None, typer.Option(min=1, help="Classes assumed for the classifier's cost [default: the space's].")
+        int | None, typer.Option(min=1, help="Classes assumed for the classifier's cost (default: the space's).")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

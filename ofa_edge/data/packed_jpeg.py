@@ -50,8 +50,11 @@ def _require(path: Path, what: str) -> None:
         )
 
 
-def load_packed(root: str | Path, split: str = "train", limit: int | None = None, seed: int = 0) -> ImageSet:
-    """Decode a packed split. ``limit`` takes a class-balanced random subset (seeded)."""
+def load_packed(
+    root: str | Path, split: str = "train", limit: int | None = None, seed: int = 0, balanced: bool = False
+) -> ImageSet:
+    """Decode a packed split. ``limit`` takes a seeded random subset: a uniform draw, or with
+    ``balanced`` a class-balanced one (what ``--limit-train``/``--limit-val`` take)."""
     root = Path(root)
     files = {k: root / f"{split}.{k}" for k in ("jpg.bin", "offsets.npy", "labels.npy")}
     for k, p in files.items():
@@ -65,7 +68,11 @@ def load_packed(root: str | Path, split: str = "train", limit: int | None = None
     if offsets.ndim != 1 or len(offsets) != len(labels) + 1:
         raise UserError(f"'{root}': {split}.offsets.npy must hold len(labels)+1 = {len(labels) + 1} offsets.")
     classes = (root / "classes.txt").read_text().split()
-    index = balanced_subset(labels, limit, seed) if limit is not None else np.arange(len(labels))
+    index = np.arange(len(labels))
+    if limit is not None and balanced:
+        index = balanced_subset(labels, limit, seed)
+    elif limit is not None and limit < len(labels):
+        index = np.sort(np.random.default_rng(seed).permutation(len(labels))[:limit])
     blob = np.memmap(files["jpg.bin"], dtype=np.uint8, mode="r")
     if offsets[-1] > len(blob):
         raise UserError(f"'{files['jpg.bin']}' is truncated: {len(blob)} bytes, offsets need {offsets[-1]}.")

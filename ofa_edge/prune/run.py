@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from ofa_edge.prune.hspg import HSPG
 from ofa_edge.prune.slim import slim
 from ofa_edge.prune.train import Preprocess, steps_per_epoch, train_epoch
 from ofa_edge.prune.zig import ZIGPartition
+from ofa_edge.train.schedule import cosine_lr
 
 METHODS = ("hspg", "hesso")
 
@@ -109,7 +109,7 @@ def _load_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, se
 
 def _cosine_lr(opt: GroupSparseOptimizer, peak: float, total: int) -> None:
     """Set the learning rate of the optimizer's next step on a cosine schedule."""
-    opt.param_groups[0]["lr"] = peak * 0.5 * (1 + math.cos(math.pi * min(opt.num_steps, total) / total))
+    opt.param_groups[0]["lr"] = cosine_lr(opt.num_steps, total, peak)
 
 
 def train_and_prune(

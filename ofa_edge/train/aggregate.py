@@ -66,10 +66,12 @@ class GradAverager:
         self._weights: dict[nn.Parameter, torch.Tensor] = {}
 
     def reset(self) -> None:
+        """Start a step: no subnet counted yet."""
         for w in self._weights.values():
             w.zero_()
 
     def add(self, net: Supernet, cfg: SubnetConfig, weight: float) -> None:
+        """Count ``cfg``'s loss weight on every weight element it used."""
         for p, region in used_regions(net, cfg):
             w = self._weights.get(p)
             if w is None:
@@ -78,6 +80,7 @@ class GradAverager:
 
     @torch.no_grad()
     def apply(self) -> None:
+        """Divide each gradient element by the weights of the subnets that used it."""
         for p, w in self._weights.items():
             if p.grad is not None:
                 p.grad.div_(torch.where(w > 0, w, torch.ones_like(w)).to(p.grad.dtype))

@@ -13,6 +13,7 @@ Formats (detected from the folder's content):
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,7 @@ def load_dataset(root: str | Path, split: str, *, limit: int | None = None, seed
     root = Path(root)
     fmt = detect_format(root)
     if fmt == "packed":
-        data = load_packed(root, split, limit=limit, seed=seed)
+        data = load_packed(root, split, limit=limit, seed=seed, balanced=True)
     elif fmt == "cifar-bin":
         data = _load_cifar_bin(_cifar_dir(root), split)  # type: ignore[arg-type]
     elif fmt == "cifar-py":
@@ -228,7 +229,9 @@ class DeviceLoader:
         return normalize(x, self.mean, self.std), self.labels[idx], idx
 
 
-def eval_batches(data: ImageSet, batch_size: int, device: torch.device, mean, std):
+def eval_batches(
+    data: ImageSet, batch_size: int, device: torch.device, mean: Sequence[float], std: Sequence[float]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield (normalised images, labels) in order, without augmentation."""
     for i in range(0, len(data), batch_size):
         x = data.images[i : i + batch_size].to(device)

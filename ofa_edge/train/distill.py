@@ -23,4 +23,5 @@ def kd_loss(student_logits: torch.Tensor, targets: torch.Tensor, temperature: fl
 
 
 def ce_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float) -> torch.Tensor:
+    """Cross-entropy with label smoothing, computed in float32 (also under bf16 autocast)."""
     return F.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)

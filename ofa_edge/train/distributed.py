@@ -29,6 +29,7 @@ class DistContext:
 
     @property
     def main(self) -> bool:
+        """Whether this process writes files and shows progress (rank 0)."""
         return self.rank == 0
 
 

@@ -16,6 +16,9 @@ from ofa_edge.space import CostModel, SubnetConfig
 
 @dataclass
 class Ledger:
+    """A run's cost: device, wall seconds, images, subnet-images, training FLOPs, steps and the
+    FLOPs the levers saved."""
+
     device: str
     wall_seconds: float = 0.0
     images: int = 0
@@ -40,6 +43,7 @@ class Ledger:
 
     @property
     def total_flops(self) -> float:
+        """Training FLOPs of the trained subnets plus the teacher's forward passes."""
         return self.train_flops + self.teacher_flops
 
     @property
@@ -49,6 +53,7 @@ class Ledger:
         return self.total_flops - sum(v for k, v in self.saved_flops.items() if k != "sieving")
 
     def to_dict(self) -> dict:
+        """JSON form, with the derived totals."""
         return asdict(self) | {"total_flops": self.total_flops, "computed_flops": self.computed_flops}
 
     @classmethod

@@ -33,16 +33,18 @@ class Lever:
         return order
 
     def on_epoch_start(self, epoch: int, net: Supernet) -> None:
-        """E.g. freeze blocks (``requires_grad_(False)``) from this epoch on."""
+        """E.g. freeze blocks (``requires_grad_(False)``) from this epoch on. Also called at the first
+        step of a run resumed mid-epoch, so it must be idempotent."""
 
     def after_backward(self, net: Supernet, it: int) -> None:
-        """Gradients are complete (before the optimizer step): mask or drop them."""
+        """Gradients are complete (before the optimizer step): mask or drop them, prune and grow."""
 
     def after_step(self, net: Supernet, it: int) -> None:
-        """Weights were updated: re-apply masks, prune and grow."""
+        """Weights were updated: re-apply masks."""
 
     def on_batch(self, indices: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
-        """The max subnet's detached logits for the step's samples (e.g. forgetting events)."""
+        """The detached logits of the step's first subnet for its samples (e.g. forgetting events): the
+        max subnet in sandwich steps and full-model phases, a random one in OFA's elastic phases."""
 
     def on_step_done(self, cfgs: Sequence[SubnetConfig], images: int) -> None:
         """The step trained ``cfgs`` on ``images`` images (all processes): cost accounting."""

@@ -42,6 +42,8 @@ class Job:
 
 @dataclass(frozen=True)
 class StepPlan:
+    """What iteration ``it`` trains: its phase, LR, subnet weight β and the subnet jobs."""
+
     phase: str
     lr: float
     beta: float
@@ -65,6 +67,7 @@ class Phase:
 
     @property
     def elastic(self) -> bool:
+        """Whether any dimension shrinks in this phase."""
         return any(v is not None for v in (self.kernels, self.depths, self.expands))
 
 
@@ -84,6 +87,7 @@ class MethodParams:
 
     @property
     def total_iters(self) -> int:
+        """Iterations of the whole run."""
         return self.epochs * self.steps_per_epoch
 
 
@@ -156,9 +160,11 @@ class Method(ABC):
 
     @property
     def phases(self) -> list[Phase]:
+        """The method's phases, in order."""
         return list(self._phases)
 
     def phase_at(self, epoch: int) -> Phase:
+        """The phase ``epoch`` falls in (the last one past the end)."""
         for ph in self._phases:
             if ph.start <= epoch < ph.end:
                 return ph

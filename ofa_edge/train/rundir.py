@@ -12,6 +12,8 @@ from ofa_edge.io import atomic_write_json, atomic_write_text
 
 @dataclass(frozen=True)
 class RunDir:
+    """The files of one training run under ``root`` (see docs/training.md, "Run directory")."""
+
     root: Path
 
     @property
@@ -46,9 +48,11 @@ class RunDir:
         return stale
 
     def write_config(self, config: dict[str, Any]) -> None:
+        """Write ``config.json`` atomically."""
         atomic_write_json(self.config, config)
 
     def read_config(self) -> dict[str, Any] | None:
+        """``config.json``, or ``None`` when it is missing or unreadable."""
         try:
             return json.loads(self.config.read_text())
         except (OSError, json.JSONDecodeError):
@@ -61,6 +65,7 @@ class RunDir:
             f.flush()
 
     def read_metrics(self) -> list[dict[str, Any]]:
+        """The metric records, skipping a line cut short by a kill."""
         if not self.metrics.is_file():
             return []
         records = []

@@ -4,8 +4,8 @@ Per step: the method's plan names the subnets (sandwich or progressive), the tra
 each on the same augmented batch (resized to the subnet's resolution), backpropagates its
 weighted loss into the shared weights, aggregates (sum or avg), all-reduces under DDP and
 steps SGD. Every epoch (and every ``ckpt_every`` steps) the whole state is checkpointed
-atomically; randomness is derived from (seed, iteration), so a resumed run replays the
-uninterrupted one.
+atomically, with the epoch's global sample order; randomness is derived from (seed, iteration),
+so a resumed run, on each of its processes, replays the uninterrupted one.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def make_optimizer(net: Supernet, cfg: TrainConfig) -> torch.optim.SGD:
 
 
 class Trainer:
-    """One run: build everything from a resolved :class:`TrainConfig`, then :meth:`run`."""
+    """One run: build everything from a resolved :class:`TrainConfig`, then :meth:`run` it, or drive it
+    step by step with :meth:`open` and :meth:`step`."""
 
     def __init__(self, cfg: TrainConfig, levers: Sequence[Lever] = (), console: Console | None = None) -> None:
         self.cfg, self.levers = cfg, list(levers)

@@ -64,28 +64,30 @@ def test_table_path_rule():
     assert table_path(dev, "mbv3-w1.0-imagenet").name == "x86-cpu.mbv3-w1.0-imagenet.json"
 
 
-def test_a_table_from_another_machine_is_not_continued(tmp_path):
+def _other_host(prov):
+    prov["host"] = "someone-elses-laptop"
+
+
+def _other_gpu(prov):
+    prov["accelerator"] = "NVIDIA H200"  # same host, another accelerator
+
+
+def _old_readings(prov):
+    del prov["speed_reference"]["warmup"]  # as written before readings warmed up 5 calls
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_other_host, "someone-elses-laptop"),
+        (_other_gpu, "accelerator: 'NVIDIA H200' on disk vs None now"),
+        (_old_readings, "after 1 untimed call"),
+    ],
+)
+def test_a_table_from_another_machine_or_protocol_is_not_continued(tmp_path, change, message):
     path = tmp_path / "x86-cpu.json"
     table = _run(path, 1)
-    table.provenance["host"] = "someone-elses-laptop"
+    change(table.provenance)
     table.save(path)
-    with pytest.raises(UserError, match="someone-elses-laptop"):
-        _run(path, 1)
-
-
-def test_a_table_from_another_gpu_is_not_continued(tmp_path):
-    path = tmp_path / "x86-cpu.json"
-    table = _run(path, 1)
-    table.provenance["accelerator"] = "NVIDIA H200"  # same host, another accelerator
-    table.save(path)
-    with pytest.raises(UserError, match="accelerator: 'NVIDIA H200' on disk vs None now"):
-        _run(path, 1)
-
-
-def test_a_table_read_with_the_old_reference_protocol_is_not_continued(tmp_path):
-    path = tmp_path / "x86-cpu.json"
-    table = _run(path, 1)
-    del table.provenance["speed_reference"]["warmup"]  # as written before readings warmed up 3 calls
-    table.save(path)
-    with pytest.raises(UserError, match="after 1 untimed call"):
+    with pytest.raises(UserError, match=message):
         _run(path, 1)

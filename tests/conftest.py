@@ -51,6 +51,6 @@ def cli(capsys):
 @pytest.fixture(scope="session")
 def real(data_root):
     """20 real CIFAR-10 training images (the same ones in every test that asks)."""
-    from ofa_edge.train.data import load_dataset
+    from ofa_edge.data.datasets import load_dataset
 
     return load_dataset(data_root, "train", limit=20, seed=0)

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
 from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.errors import UserError
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.checkpoint import load_supernet
-from ofa_edge.train.data import load_dataset, require_same_classes
 from ofa_edge.train.probes import evaluate_probes, probe_configs
 
 

@@ -1,155 +1,19 @@
-"""Training data: four on-disk formats decoded once into uint8 tensors, augmented on device.
+"""Training batches on the device: the whole dataset there, seeded epoch orders and shards,
+augmentation (random crop with padding, flip) in one gather, and plain evaluation batches.
 
-Formats (detected from the folder's content):
-
-* packed JPEG (``train.jpg.bin`` + offsets + labels + ``classes.txt``) via :func:`load_packed`;
-* CIFAR-10/100 **binary** versions (``cifar-10-batches-bin``, ``cifar-100-binary``), read as raw
-  bytes;
-* torchvision's CIFAR-10/100 folders (``cifar-10-batches-py``, ``cifar-100-python``): pickles,
-  walked as data and never unpickled (:mod:`ofa_edge.data.cifar_python`);
-* an ImageFolder tree ``ROOT/<split>/<class>/<image>`` (any Pillow-readable image), resized
-  (shorter side) and centre-cropped to one size at decode time.
+The datasets themselves are read by :func:`ofa_edge.data.datasets.load_dataset`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
-from ofa_edge.data import ImageSet, load_packed
-from ofa_edge.data.cifar_python import find_cifar_python, load_cifar_python
-from ofa_edge.data.subset import balanced_subset
+from ofa_edge.data import ImageSet
 from ofa_edge.data.transforms import normalize
 from ofa_edge.errors import UserError
-
-_CIFAR_BIN = {
-    "cifar-10-batches-bin": ([f"data_batch_{i}.bin" for i in range(1, 6)], ["test_batch.bin"], 1, "batches.meta.txt"),
-    "cifar-100-binary": (["train.bin"], ["test.bin"], 2, "fine_label_names.txt"),
-}
-_IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff"}
-
-
-def detect_format(root: Path) -> str:
-    """``packed`` | ``cifar-bin`` | ``cifar-py`` | ``imagefolder``; a clear :class:`UserError` otherwise."""
-    if not root.exists():
-        raise UserError(f"dataset folder '{root}' does not exist; pass --data PATH to your dataset.")
-    if not root.is_dir():
-        raise UserError(f"--data '{root}' is a file; pass the dataset folder.")
-    if (root / "train.jpg.bin").exists() or (root / "test.jpg.bin").exists():
-        return "packed"
-    if _cifar_dir(root) is not None:
-        return "cifar-bin"
-    if find_cifar_python(root) is not None:
-        return "cifar-py"
-    if any(p.is_dir() for p in root.iterdir()):
-        return "imagefolder"
-    raise UserError(
-        f"'{root}' is not a dataset ofa-edge reads: expected a packed JPEG folder (train.jpg.bin ...), "
-        "a CIFAR folder (cifar-10-batches-bin, cifar-100-binary, or torchvision's cifar-10-batches-py, "
-        "cifar-100-python) or an ImageFolder tree (ROOT/train/<class>/*.jpg)."
-    )
-
-
-def _cifar_dir(root: Path) -> Path | None:
-    for name in _CIFAR_BIN:
-        if (root / name).is_dir():
-            return root / name
-        if root.name == name:
-            return root
-    return None
-
-
-def load_dataset(root: str | Path, split: str, *, limit: int | None = None, seed: int = 0, size: int = 32) -> ImageSet:
-    """Load ``split`` of the dataset at ``root`` as uint8 images (``size`` for ImageFolder trees)."""
-    root = Path(root)
-    fmt = detect_format(root)
-    if fmt == "packed":
-        data = load_packed(root, split, limit=limit, seed=seed, balanced=True)
-    elif fmt == "cifar-bin":
-        data = _load_cifar_bin(_cifar_dir(root), split)  # type: ignore[arg-type]
-    elif fmt == "cifar-py":
-        data = load_cifar_python(*find_cifar_python(root), split)  # type: ignore[misc]
-    else:
-        data = _load_imagefolder(root, split, size)
-    if limit is not None and fmt != "packed":
-        data = data.subset(balanced_subset(data.labels.numpy(), limit, seed))
-    if len(data) == 0:
-        raise UserError(f"split '{split}' of '{root}' holds no images.")
-    low, high = int(data.labels.min()), int(data.labels.max())
-    if low < 0 or high >= len(data.classes):
-        raise UserError(
-            f"split '{split}' of '{root}' has labels {low} to {high}, but its class list names {len(data.classes)} "
-            "classes; fix the class names file (classes.txt, batches.meta.txt or meta) so it lists every class."
-        )
-    return data
-
-
-def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, split: str) -> None:
-    """Raise a :class:`UserError` unless ``other`` (split ``split``) names the classes ``train`` does,
-    in the same order: its label i must mean the class the network learned as i."""
-    if other.classes == train.classes:
-        return
-    differ = sorted(set(other.classes) ^ set(train.classes))
-    raise UserError(
-        f"split '{split}' of '{root}' names other classes than 'train' ({len(other.classes)} vs {len(train.classes)}; "
-        + (f"only in one: {', '.join(differ[:6])}" if differ else "same names in another order")
-        + "); give both splits the same class folders."
-    )
-
-
-def _load_cifar_bin(folder: Path, split: str) -> ImageSet:
-    train_files, test_files, label_bytes, names_file = _CIFAR_BIN[folder.name]
-    files = {"train": train_files, "test": test_files}.get(split)
-    if files is None:
-        raise UserError(f"CIFAR folders have splits 'train' and 'test', not '{split}'.")
-    record = label_bytes + 3072
-    chunks = []
-    for name in files:
-        path = folder / name
-        if not path.is_file():
-            raise UserError(f"CIFAR file '{path}' is missing; re-extract the binary archive.")
-        raw = np.fromfile(path, dtype=np.uint8)
-        if raw.size % record:
-            raise UserError(f"'{path}' is malformed: {raw.size} bytes is not a multiple of the {record}-byte record.")
-        chunks.append(raw.reshape(-1, record))
-    rows = np.concatenate(chunks)
-    images = torch.from_numpy(rows[:, label_bytes:].reshape(-1, 3, 32, 32).copy())
-    labels = torch.from_numpy(rows[:, label_bytes - 1].astype(np.int64))  # fine label is the last label byte
-    names_path = folder / names_file
-    classes = names_path.read_text().split() if names_path.is_file() else [str(i) for i in range(int(labels.max()) + 1)]
-    return ImageSet(images, labels, classes)
-
-
-def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
-    base = root / split
-    if not base.is_dir():
-        raise UserError(f"ImageFolder tree '{root}' has no '{split}/' folder; expected ROOT/{split}/<class>/<image>.")
-    classes = sorted(p.name for p in base.iterdir() if p.is_dir())
-    if not classes:
-        raise UserError(f"'{base}' holds no class folders; expected {base}/<class>/<image>.")
-    images, labels = [], []
-    for ci, cls in enumerate(classes):
-        for path in sorted(p for p in (base / cls).iterdir() if p.suffix.lower() in _IMAGE_EXT):
-            try:
-                img = Image.open(path).convert("RGB")
-            except OSError as e:
-                raise UserError(f"'{path}' is not a readable image ({e}).") from None
-            scale = size / min(img.size)
-            img = img.resize(
-                (max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR
-            )
-            left, top = (img.width - size) // 2, (img.height - size) // 2
-            images.append(np.asarray(img.crop((left, top, left + size, top + size))))
-            labels.append(ci)
-    if not images:
-        raise UserError(f"'{base}' holds no images with extensions {sorted(_IMAGE_EXT)}.")
-    arr = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-    return ImageSet(arr, torch.tensor(labels, dtype=torch.int64), classes)
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, pad: int | None = None) -> torch.Tensor:

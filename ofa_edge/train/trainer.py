@@ -24,6 +24,7 @@ import torch.distributed as dist
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.data.transforms import resize
 from ofa_edge.errors import UserError
 from ofa_edge.host import cpu_model
@@ -35,7 +36,7 @@ from ofa_edge.train.aggregate import GradAverager
 from ofa_edge.train.checkpointing import load_checkpoint, save_checkpoint
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.cuda_graphs import GraphedSupernet
-from ofa_edge.train.data import DeviceLoader, load_dataset, require_same_classes
+from ofa_edge.train.data import DeviceLoader
 from ofa_edge.train.distill import ce_loss, kd_loss, soft_targets
 from ofa_edge.train.distributed import allreduce_grads, check_replicas, dist_context, rank0_decides
 from ofa_edge.train.ledger import Ledger

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+from ofa_edge.data.datasets import load_dataset
 from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.space import SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import save_supernet
-from ofa_edge.train.data import load_dataset
 
 
 def test_eval_subnet_matches_hand_computation(cli, data_root, tmp_path) -> None:

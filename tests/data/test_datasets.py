@@ -1,0 +1,86 @@
+"""Datasets in four formats decode to the same uint8 tensors; subsets are class-balanced; bad data
+is a user error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ofa_edge.data.datasets import detect_format, load_dataset, require_same_classes
+from ofa_edge.errors import UserError
+
+
+def test_packed_subset_is_balanced_and_decoded(data_root, real) -> None:
+    assert detect_format(data_root) == "packed"
+    assert real.images.dtype == torch.uint8 and real.images.shape == (20, 3, 32, 32)
+    assert np.bincount(real.labels.numpy(), minlength=10).max() <= 4
+
+
+def test_cifar_binary_matches_the_images(tmp_path, real) -> None:
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    rows = np.concatenate([real.labels.numpy()[:, None].astype(np.uint8), real.images.reshape(20, -1).numpy()], 1)
+    for i in range(1, 6):
+        rows[(i - 1) * 4 : i * 4].tofile(folder / f"data_batch_{i}.bin")
+    rows[:3].tofile(folder / "test_batch.bin")
+    (folder / "batches.meta.txt").write_text("\n".join(real.classes) + "\n")
+    got = load_dataset(tmp_path, "train")
+    assert torch.equal(got.images, real.images) and torch.equal(got.labels, real.labels)
+    assert got.classes == real.classes and len(load_dataset(tmp_path, "test")) == 3
+    (folder / "test_batch.bin").write_bytes(b"\x00" * 100)
+    with pytest.raises(UserError, match="malformed"):
+        load_dataset(tmp_path, "test")
+
+
+def test_imagefolder_tree(tmp_path, real) -> None:
+    for i in range(6):
+        d = tmp_path / "train" / real.classes[int(real.labels[i])]
+        d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(d / f"{i}.png")
+    got = load_dataset(tmp_path, "train", size=32)
+    assert len(got) == 6 and got.images.shape[1:] == (3, 32, 32)
+    assert sorted(got.images.sum((1, 2, 3)).tolist()) == sorted(real.images[:6].sum((1, 2, 3)).tolist())
+    with pytest.raises(UserError, match="no 'test/' folder"):
+        load_dataset(tmp_path, "test")
+
+
+def test_bad_datasets_are_user_errors(tmp_path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        load_dataset(tmp_path / "nope", "train")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "x.txt").write_text("hi")
+    with pytest.raises(UserError, match="not a dataset"):
+        load_dataset(empty, "train")
+
+
+def test_limit_takes_a_class_balanced_subset(data_root) -> None:
+    got = load_dataset(data_root, "train", limit=25, seed=3)
+    counts = np.bincount(got.labels.numpy(), minlength=10)
+    assert counts.sum() == 25 and counts.max() - counts.min() <= 1
+    again = load_dataset(data_root, "train", limit=25, seed=3)
+    assert torch.equal(again.labels, got.labels) and torch.equal(again.images, got.images)
+    other = load_dataset(data_root, "train", limit=25, seed=4)
+    assert not torch.equal(other.images, got.images)
+
+
+def test_labels_beyond_the_class_list_and_splits_with_other_classes_are_user_errors(tmp_path, real, data_root) -> None:
+    for split, n in (("train", 6), ("test", 4)):
+        for i in range(n):
+            d = tmp_path / "tree" / split / real.classes[int(real.labels[i])]
+            d.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(d / f"{i}.png")
+    train, test = load_dataset(tmp_path / "tree", "train"), load_dataset(tmp_path / "tree", "test")
+    with pytest.raises(UserError, match="names other classes than 'train'"):
+        require_same_classes(train, test, tmp_path / "tree", "test")
+    require_same_classes(train, train, tmp_path / "tree", "train")
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    for f in data_root.iterdir():
+        if f.name != "classes.txt":
+            (packed / f.name).symlink_to(f.resolve())
+    (packed / "classes.txt").write_text("airplane\nautomobile\n")  # 2 names for 10 labels
+    with pytest.raises(UserError, match="class list names 2 classes"):
+        load_dataset(packed, "test", limit=20)

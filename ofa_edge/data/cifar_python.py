@@ -184,12 +184,17 @@ def find_cifar_python(root: Path) -> tuple[Path, str] | None:
     return None
 
 
+def cifar_split_files(train_files: list[str], test_files: list[str], split: str) -> list[str]:
+    """The batch files of ``split`` in a CIFAR folder (binary or torchvision's): train or test."""
+    if split not in ("train", "test"):
+        raise UserError(f"CIFAR folders have splits 'train' and 'test', not '{split}'.")
+    return train_files if split == "train" else test_files
+
+
 def load_cifar_python(folder: Path, kind: str, split: str) -> ImageSet:
     """``split`` of a torchvision CIFAR-10/100 folder as uint8 images, labels and class names."""
     train_files, test_files, label_key, meta_file, names_key = FOLDERS[kind]
-    files = {"train": train_files, "test": test_files}.get(split)
-    if files is None:
-        raise UserError(f"CIFAR folders have splits 'train' and 'test', not '{split}'.")
+    files = cifar_split_files(train_files, test_files, split)
     rows, labels = [], []
     for name in files:
         path = folder / name

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ofa_edge.data.cifar_python import find_cifar_python, load_cifar_python
+from ofa_edge.data.cifar_python import cifar_split_files, find_cifar_python, load_cifar_python
 from ofa_edge.data.packed_jpeg import ImageSet, load_packed
 from ofa_edge.data.subset import balanced_subset
 from ofa_edge.errors import UserError
@@ -103,9 +103,7 @@ def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, spl
 
 def _load_cifar_bin(folder: Path, split: str) -> ImageSet:
     train_files, test_files, label_bytes, names_file = _CIFAR_BIN[folder.name]
-    files = {"train": train_files, "test": test_files}.get(split)
-    if files is None:
-        raise UserError(f"CIFAR folders have splits 'train' and 'test', not '{split}'.")
+    files = cifar_split_files(train_files, test_files, split)
     record = label_bytes + 3072
     chunks = []
     for name in files:

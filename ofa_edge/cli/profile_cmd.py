@@ -15,9 +15,9 @@ from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.blocks import random_subnets
-from ofa_edge.latency.calibrate import active_block_count, fit_correction
+from ofa_edge.latency.calibrate import MIN_SAMPLES, active_block_count, fit_correction
 from ofa_edge.latency.devices import Device, load_device, table_path
-from ofa_edge.latency.drift import check_speed, rescale, same_cpu
+from ofa_edge.latency.drift import READINGS, check_speed, rescale, same_cpu
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
 from ofa_edge.latency.profiler import Profiling, start_profile
@@ -74,8 +74,12 @@ def _e2e(job: Profiling, cfgs: list, warmup: int, repeats: int) -> dict[str, flo
 
 
 def _estimate(
-    device: Device, space: str, resolutions: list[int], classes: int, path: Path, reference: str
+    device: Device, space: str, resolutions: list[int], classes: int, path: Path, reference: str, force: bool
 ) -> dict[str, Any]:
+    if path.exists() and not force and not LatencyTable.load(path, require_complete=False).estimated:
+        raise UserError(
+            f"'{path}' holds a measured table; pass --force to replace it with an estimate, or --output elsewhere."
+        )
     reference = reference or "x86-cpu"
     ref_path = Path(reference) if Path(reference).suffix else table_path(load_device(reference), space)
     ref = LatencyTable.load(ref_path)
@@ -103,13 +107,13 @@ def profile(
     ] = "x86-cpu",
     space: Annotated[str, typer.Option(help="Search space (default: the device's).")] = "",
     resolutions: Annotated[str, typer.Option(help="Comma-separated resolutions (default: the device's).")] = "",
-    classes: Annotated[int, typer.Option(help="Classifier outputs (default: the space's).")] = 0,
+    classes: Annotated[int | None, typer.Option(help="Classifier outputs (default: the space's).")] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Table path (default latency_tables/<device>.json).")
     ] = None,
-    warmup: Annotated[int, typer.Option(help="Untimed runs per network (default: the device's).")] = -1,
-    repeats: Annotated[int, typer.Option(help="Timed runs per network (default: the device's).")] = 0,
-    threads: Annotated[int, typer.Option(help="Runtime threads (default: the device's).")] = 0,
+    warmup: Annotated[int | None, typer.Option(help="Untimed runs per network (default: the device's).")] = None,
+    repeats: Annotated[int | None, typer.Option(help="Timed runs per network (default: the device's).")] = None,
+    threads: Annotated[int | None, typer.Option(help="Runtime threads (default: the device's).")] = None,
     max_entries: Annotated[
         int, typer.Option(help="Measure at most this many new entries, then stop (resume later).")
     ] = 0,
@@ -154,14 +158,25 @@ def profile(
     dev = load_device(device)
     sp = SearchSpace.get(space or dev.space)
     res = _resolutions(resolutions, sp, dev)
+    for flag, value, low in (
+        ("--calibrate", calibrate, 0), ("--validate", validate, 0), ("--max-entries", max_entries, 0),
+        ("--warmup", warmup, 0), ("--repeats", repeats, 1), ("--threads", threads, 1), ("--classes", classes, 1),
+    ):  # fmt: skip
+        if value is not None and value < low:
+            raise UserError(f"{flag} must be >= {low}, got {value}.")
+    if 0 < calibrate < MIN_SAMPLES:
+        raise UserError(f"--calibrate needs at least {MIN_SAMPLES} subnets to fit a correction, got {calibrate}.")
+    if threads not in (None, 1) and dev.clock == "thread_cpu":
+        raise UserError(
+            f"device '{dev.name}' times one thread's CPU time (clock: thread_cpu), so it runs 1 thread; drop --threads, "
+            "or describe a device with `clock: wall` and the threads you want."
+        )
+    threads_flag = threads
     classes = classes or sp.default_num_classes
     path = (output or table_path(dev, sp.name)).absolute()
-    warmup = dev.warmup if warmup < 0 else warmup
+    warmup = dev.warmup if warmup is None else warmup
     repeats = repeats or dev.repeats
     threads = threads or dev.threads
-    for flag, value in (("--calibrate", calibrate), ("--validate", validate), ("--max-entries", max_entries)):
-        if value < 0:
-            raise UserError(f"{flag} must be >= 0, got {value}.")
     note(f"device {dev.name} ({dev.backend_name}, {dev.precision}, {threads} thread(s), batch {dev.batch})")
     note(f"space {sp.name}, resolutions {res}, {classes} classes; table {path}")
 
@@ -174,7 +189,7 @@ def profile(
                 f"{mode} only times the table's speed reference; drop {', '.join(clash)} "
                 f"(for a remote board run it there: ssh user@host ofa-edge profile {mode})."
             )
-        result = _check_or_rescale(dev, path, threads, rescale_table)
+        result = _check_or_rescale(dev, path, threads_flag, rescale_table)
         emit(result, as_json, lambda: _render_check(result))
         return
 
@@ -224,7 +239,7 @@ def profile(
 
     if estimate:
         note("estimating from datasheet figures (kind=estimated); measure on the device for real numbers")
-        result = _estimate(dev, sp.name, res, classes, path, reference)
+        result = _estimate(dev, sp.name, res, classes, path, reference, force)
         emit(result, as_json, lambda: _render_estimate(result))
         return
 
@@ -276,30 +291,36 @@ def profile(
         table.save(path)
     result["correction"] = table.correction
     if validate:
-        report = validation_report(table, val_cfgs, np.array([measured[c.to_json()] for c in val_cfgs]), seed)
+        report = validation_report(
+            table, val_cfgs, np.array([measured[c.to_json()] for c in val_cfgs]), seed, warmup=warmup, repeats=repeats
+        )
         command = f"ofa-edge profile --device {dev.name} --calibrate {calibrate} --validate {validate} --seed {seed}"
         result["reports"] = write_reports(report, path, docs_dir, command)
         result["validation"] = {"lut": report["lut"], "corrected": report["corrected"]}
     emit(result, as_json, lambda: _render(result))
 
 
-def _check_or_rescale(dev: Device, path: Path, threads: int, rescale_table: bool) -> dict[str, Any]:
+def _check_or_rescale(dev: Device, path: Path, threads: int | None, rescale_table: bool) -> dict[str, Any]:
     """Time the table's speed reference here (``--check``), and with ``rescale_table`` put the
-    table on this speed in place (``--rescale``)."""
+    table on this speed in place (``--rescale``), with the threads and batch it was measured with."""
     table = LatencyTable.load(path)
     if table.estimated:
         raise UserError(
             f"'{path}' is an estimated table; --check and --rescale compare measured tables with this machine."
         )
-    backend = require_backend(dev, threads)
-    try:
-        with err.status("timing the table's speed-reference subnets (5 readings)"):
-            speed = check_speed(backend, table, dev.batch)
-    except ValueError:
+    measured_threads = table.provenance.get("threads") or dev.threads
+    if threads is not None and threads != measured_threads:
+        raise UserError(
+            f"'{path}' was measured with {measured_threads} thread(s); --check times it the same way: drop --threads."
+        )
+    if not table.provenance.get("speed_reference"):
         raise UserError(
             f"'{path}' was measured without a speed reference, so there is nothing to compare with; re-profile it "
             f"(--force) with `speed_reference: 5` in the device file."
-        ) from None
+        )
+    backend = require_backend(dev, measured_threads)
+    with err.status(f"timing the table's speed-reference subnets ({READINGS} readings)"):
+        speed = check_speed(backend, table, table.provenance.get("batch") or dev.batch)
     prov = table.provenance
     result = {
         "table": str(path),
@@ -375,7 +396,11 @@ def _render_estimate(result: dict[str, Any]) -> None:
     )
     out.print(
         f"model error there: per-block MAPE {fit['reference_key_mape_pct']:.1f}% "
-        f"(held-out r{fit['reference_heldout_resolution']}: {fit['reference_heldout_key_mape_pct']:.1f}%)"
+        + (
+            f"(held-out r{fit['reference_heldout_resolution']}: {fit['reference_heldout_key_mape_pct']:.1f}%)"
+            if fit["reference_heldout_key_mape_pct"] is not None
+            else "(no held-out resolution: the reference has one)"
+        )
     )
     if fit.get("reference_e2e_mape_pct") is not None:
         out.print(

@@ -9,6 +9,7 @@ datasheet figures (peak FLOP/s at that precision, memory bandwidth, their source
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,8 @@ class Device:
     def accelerator_mismatch(self, found: str | None) -> str | None:
         """Why the accelerator ``found`` here is not this device's; ``None`` when it is, when the device
         names none, or when the machine's cannot be read (``found`` is ``None``)."""
-        if self.accelerator is None or found is None or self.accelerator.lower() in found.lower():
+        word = rf"(?<![A-Za-z0-9]){re.escape(self.accelerator or '')}(?![A-Za-z0-9])"  # GH200 is not an H200
+        if self.accelerator is None or found is None or re.search(word, found, re.IGNORECASE):
             return None
         return f"device '{self.name}' is an {self.accelerator} GPU, and this machine's is an {found}"
 

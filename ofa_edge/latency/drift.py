@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS, host_info, now_utc
 from ofa_edge.latency.backends.base import Backend, Timer
 from ofa_edge.latency.blocks import build_subnet, random_subnets
@@ -38,6 +39,7 @@ CALLS = 3  # timed calls per reference subnet and reading
 # on the idle machine.
 SWITCH_WARMUP = 5
 BASELINE_REPEATS = 30
+READINGS = 5  # readings a check of the machine's speed takes (about 10 s on x86-cpu)
 
 
 @dataclass
@@ -78,6 +80,12 @@ class SpeedReference:
         ref = table.provenance.get("speed_reference")
         if not ref:
             return None
+        if ref.get("warmup", 1) != SWITCH_WARMUP:  # tables before the field read after one untimed call
+            raise UserError(
+                f"the {table.device} table's speed reference was read after {ref.get('warmup', 1)} untimed call(s), "
+                f"not {SWITCH_WARMUP}: readings that cold ran up to 15 % slow and left its numbers that much low. "
+                "Re-profile it (ofa-edge profile --force)."
+            )
         baseline = ref["baseline_ms"]
         return cls.start(backend, table.space, table.resolutions, table.num_classes, batch, len(baseline), baseline)
 
@@ -98,7 +106,7 @@ class SpeedReference:
         return value
 
 
-def check_speed(backend: Backend, table: LatencyTable, batch: int, readings: int = 5) -> dict[str, Any]:
+def check_speed(backend: Backend, table: LatencyTable, batch: int, readings: int = READINGS) -> dict[str, Any]:
     """How fast this machine runs now against the speed ``table`` was measured at.
 
     ``factor`` is the median of ``readings`` reference readings (1.2: latencies are 20 % above the

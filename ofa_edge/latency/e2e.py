@@ -58,10 +58,13 @@ def measure_subnets(
     """
     ref = reference.provenance() if reference else None
     data = {"format": FORMAT, "backend": backend.name, "speed_reference": ref, "entries": {}}
-    if store.exists():
-        old = json.loads(store.read_text())
-        if (old.get("format"), old.get("backend"), old.get("speed_reference")) == (FORMAT, backend.name, ref):
-            data = old
+    try:
+        old = json.loads(store.read_text()) if store.exists() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        old = {}  # unreadable: timed again, like a store from other settings
+    same = (FORMAT, backend.name, ref)
+    if isinstance(old, dict) and (old.get("format"), old.get("backend"), old.get("speed_reference")) == same:
+        data = old
     entries: dict[str, dict] = data["entries"]
     done = sum(min(passes, len(entries.get(c.to_json(), {}).get("passes", []))) for c in configs)
     for p in range(passes):

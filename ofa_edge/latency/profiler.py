@@ -17,7 +17,7 @@ from ofa_edge.host import CPU_FIELDS, host_info, load_average, now_utc
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_for_key
 from ofa_edge.latency.devices import Device
-from ofa_edge.latency.drift import SWITCH_WARMUP, SpeedReference, timed_rounds
+from ofa_edge.latency.drift import SpeedReference, timed_rounds
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.latency.table import LatencyTable
@@ -67,14 +67,14 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool) -> LatencyTabl
             f"space/resolutions/classes: {old.space} {old.resolutions} {old.num_classes} on disk "
             f"vs {fresh.space} {fresh.resolutions} {fresh.num_classes} now"
         )
-    ref = old.provenance.get("speed_reference")
-    if ref and ref.get("warmup", 1) != SWITCH_WARMUP:  # tables before the field read after one untimed call
-        mismatch.append(
-            f"speed-reference readings after {ref.get('warmup', 1)} untimed call(s) on disk vs {SWITCH_WARMUP} now"
-        )
     if mismatch:
         # A complete table that differs only in the machine can be made this machine's in 10 s.
-        adopt = old.complete and len(mismatch) == len(differ) and set(differ) <= set(MACHINE_FIELDS)
+        adopt = (
+            old.complete
+            and old.provenance.get("speed_reference")
+            and len(mismatch) == len(differ)
+            and set(differ) <= set(MACHINE_FIELDS) - {"accelerator"}
+        )
         raise UserError(
             f"'{path}' holds a table made with other settings ({'; '.join(mismatch)}). "
             "Pass --force to re-measure it from scratch, or --output to write elsewhere."
@@ -139,7 +139,7 @@ class Profiling:
                     on_entry(done, len(keys), key)
             table.save(self.path)
         table.complete = not table.missing_keys()
-        if table.complete:
+        if table.complete and todo:  # finished now, not when a complete table is reopened to calibrate
             table.provenance["load_avg_end"] = load_average()
             table.provenance["finished"] = now_utc()
         table.save(self.path)

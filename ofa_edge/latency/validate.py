@@ -22,7 +22,13 @@ from ofa_edge.space.config import SubnetConfig
 
 
 def validation_report(
-    table: LatencyTable, configs: list[SubnetConfig], measured_ms: np.ndarray, seed: int
+    table: LatencyTable,
+    configs: list[SubnetConfig],
+    measured_ms: np.ndarray,
+    seed: int,
+    *,
+    warmup: int | None = None,
+    repeats: int | None = None,
 ) -> dict[str, Any]:
     """Metrics for the LUT sum and (when the table has one) the corrected prediction."""
     lut = table.predict_lut(configs)
@@ -43,7 +49,8 @@ def validation_report(
         "protocol": {
             "passes": PASSES,
             "rounds": ROUNDS,
-            "repeats": table.provenance.get("repeats"),
+            "warmup": table.provenance.get("warmup") if warmup is None else warmup,
+            "repeats": table.provenance.get("repeats") if repeats is None else repeats,
             "speed_reference_subnets": (table.provenance.get("speed_reference") or {}).get("subnets", 0),
         },
         "subnets": [

@@ -1,7 +1,7 @@
 """Measure a network end to end on this machine, the way its device's table was measured.
 
 Used to put a measured number next to the table's prediction when the target is the local
-machine: the device's own backend (runtime, threads, clock) times the network at the table's
+machine: the device's backend (runtime, clock) times the network with the table's threads and
 batch size, in rounds against the machine-speed reference the table was measured with (if
 any, see ``latency/drift.py``), so the number is on the table's scale; weights do not change
 latency. ``ofa-edge search`` times the chosen subnet, ``ofa-edge prune`` the unpruned and the
@@ -23,19 +23,20 @@ from ofa_edge.space.config import SubnetConfig
 
 
 class DeviceTimer:
-    """Times networks on this machine the way ``table``'s device was measured: its backend
-    (runtime, threads, clock) at its batch size, in rounds against the table's speed reference.
+    """Times networks on this machine the way ``table`` was measured: its device's backend with the
+    table's threads and batch size, in rounds against the table's speed reference.
     The backend and the reference are set up once, for every network timed after."""
 
     def __init__(self, table: LatencyTable) -> None:
         self.device = load_device(table.device)
-        self.backend = require_backend(self.device)
-        self.reference = SpeedReference.of_table(self.backend, table, self.device.batch)
+        self.batch = table.provenance.get("batch") or self.device.batch
+        self.backend = require_backend(self.device, table.provenance.get("threads") or self.device.threads)
+        self.reference = SpeedReference.of_table(self.backend, table, self.batch)
 
     def __call__(self, model: nn.Module, resolution: int) -> dict:
         """Robust statistics (ms) of ``model``'s latency at ``resolution``."""
         dev, backend = self.device, self.backend
-        timer = backend.prepare(model, (dev.batch, 3, resolution, resolution))
+        timer = backend.prepare(model, (self.batch, 3, resolution, resolution))
         first = len(self.reference.readings) if self.reference is not None else 0
         samples = timed_rounds([timer], dev.warmup, dev.repeats, self.reference)[0]
         stats = robust_stats(samples)

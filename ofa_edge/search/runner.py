@@ -76,6 +76,8 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     """Resolve defaults (printed through ``note``), load tables and predictor, build the problem."""
     if not opts.latency and not opts.flops and not opts.params:
         raise UserError("give at least one bound: --latency 15ms (per --device), --flops 300M or --params 5M.")
+    if opts.out and Path(opts.out).exists() and not Path(opts.out).is_dir():
+        raise UserError(f"--out '{opts.out}' is a file; pass a folder for subnet.json, pareto.csv and the plot.")
     targets, picked = device_targets(opts.devices, opts.latency, opts.tables)
     for p in picked:
         note(p)

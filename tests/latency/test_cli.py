@@ -130,10 +130,52 @@ def test_check_compares_this_machine_with_the_table(cli, tmp_path):
     assert code == 2 and "without a speed reference" in _flat(err)
     code, _, err = cli("profile", "-o", str(tmp_path / "none.json"), "--check")
     assert code == 2 and "does not exist" in _flat(err)
-    code, _, err = cli(*base, "--check", "--ssh", "me@board", "--calibrate", "5")
+    code, _, err = cli(*base, "--check", "--ssh", "me@board", "--calibrate", "10")
     assert code == 2 and "drop --ssh, --calibrate" in _flat(err)
     code, _, err = cli(*base, "--rescale", "--force")
     assert code == 2 and "--rescale only times" in _flat(err)
+    table["provenance"]["speed_reference"] = before["provenance"]["speed_reference"] | {"warmup": 1}
+    path.write_text(json.dumps(table))  # read the pre-2026-12-02 way: after one untimed call
+    code, _, err = cli(*base, "--check")
+    assert code == 2 and "read after 1 untimed call(s), not 5" in _flat(err) and "--force" in _flat(err)
+
+
+def test_check_times_the_table_with_its_own_threads(cli, tmp_path):
+    import yaml
+
+    wall = yaml.safe_load((Path(__file__).parents[2] / "devices" / "x86-cpu.yaml").read_text())
+    wall.pop("clock", None)  # wall clock: any thread count
+    (tmp_path / "cpu-wall.yaml").write_text(yaml.safe_dump(wall | {"name": "cpu-wall"}))
+    path = tmp_path / "t.json"
+    base = ("profile", "--device", str(tmp_path / "cpu-wall.yaml"), "--resolutions", "24", "-o", str(path))
+    assert cli(*base, "--warmup", "0", "--repeats", "2")[0] == 0
+    code, _, err = cli(*base, "--check", "--threads", "2")
+    assert code == 2 and "measured with 1 thread(s)" in _flat(err) and "drop --threads" in _flat(err)
+
+
+def test_bad_profile_options_exit_2_before_any_timing(cli, tmp_path):
+    out = ("-o", str(tmp_path / "t.json"))
+    for args, message in [
+        (("--repeats", "-1"), "--repeats must be >= 1"),
+        (("--warmup", "-5"), "--warmup must be >= 0"),
+        (("--classes", "-3"), "--classes must be >= 1"),
+        (("--calibrate", "3"), "--calibrate needs at least 8 subnets"),
+        (("--threads", "2"), "times one thread's CPU time"),
+    ]:
+        code, _, err = cli("profile", *out, *args)
+        assert code == 2 and message in _flat(err), (args, err)
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_estimate_does_not_overwrite_a_measured_table(cli, tmp_path):
+    measured = tmp_path / "x86.json"
+    shipped = Path(__file__).parents[2] / "latency_tables" / "x86-cpu.json"
+    measured.write_bytes(shipped.read_bytes())
+    code, _, err = cli("profile", "--device", "x86-cpu", "--estimate", "-o", str(measured))
+    assert code == 2 and "holds a measured table" in _flat(err)
+    assert measured.read_bytes() == shipped.read_bytes()
+    assert cli("profile", "--device", "x86-cpu", "--estimate", "--force", "-o", str(measured))[0] == 0
+    assert LatencyTable.load(measured).estimated
 
 
 def test_check_refuses_an_estimated_table(cli, tmp_path):

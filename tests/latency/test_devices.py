@@ -57,7 +57,8 @@ def test_gpu_devices_name_their_accelerator_and_refuse_another():
     assert why and "'h100'" in why and "H100" in why and "NVIDIA H200" in why
     assert h100.accelerator_mismatch(None) is None  # unreadable: not refused on a guess
     assert load_device("x86-cpu").accelerator_mismatch("NVIDIA H200") is None  # names none
-    assert load_device("jetson-orin").accelerator_mismatch("Orin") is None
+    assert load_device("jetson-orin").accelerator_mismatch("Orin (nvgpu)") is None
+    assert h200.accelerator_mismatch("NVIDIA GH200 480GB")  # an H100-class chip, whatever its name holds
 
 
 def test_accelerator_must_be_text(tmp_path):

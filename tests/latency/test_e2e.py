@@ -40,3 +40,12 @@ def test_an_interrupted_second_pass_is_finished_not_restarted(tmp_path):
         passes = entries[c.to_json()]["passes"]
         assert len(passes) == 2 and passes[0]["median"] == m1  # the first pass kept as measured
     assert np.allclose(two, [np.mean([p["median"] for p in entries[c.to_json()]["passes"]]) for c in cfgs])
+
+
+def test_an_unreadable_store_is_timed_again(tmp_path):
+    store = tmp_path / "e2e.json"
+    store.write_text("{ not json")
+    cfgs = random_subnets("mbv3-w1.0-cifar", [24], 1, seed=0)
+    backend = OnnxRuntimeBackend("cpu", 1, clock="thread_cpu")
+    got = measure_subnets(backend, cfgs, num_classes=10, batch=1, warmup=1, repeats=3, store=store, passes=1)
+    assert got.shape == (1,) and got[0] > 0 and cfgs[0].to_json() in json.loads(store.read_text())["entries"]

@@ -21,7 +21,8 @@ def backend_for(device: Device, threads: int | None = None) -> Backend:
 
 
 def require_backend(device: Device, threads: int | None = None) -> Backend:
-    """:func:`backend_for`, raising a :class:`UserError` (exit 2) when it cannot run here."""
+    """:func:`backend_for`, raising a :class:`UserError` (exit 2) when it cannot run here, or when the
+    device names a GPU model (``accelerator:``) other than this machine's."""
     backend = backend_for(device, threads)
     why = backend.absent()
     if why:
@@ -33,7 +34,11 @@ def require_backend(device: Device, threads: int | None = None) -> Backend:
     found = backend.accelerator()
     other = device.accelerator_mismatch(found)
     if other:
-        here = [d for d in known_devices() if load_device(d).accelerator_mismatch(found) is None and d != device.name]
+        here = [
+            d
+            for d in known_devices()
+            if d != device.name and load_device(d).accelerator and load_device(d).accelerator_mismatch(found) is None
+        ]
         raise UserError(
             f"{other}: its numbers would be another GPU's. Time it on that GPU, or profile this one as "
             + (f"--device {here[0]}" if here else "a device of its own (a devices/<name>.yaml with its `accelerator:`)")

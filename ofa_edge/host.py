@@ -1,4 +1,4 @@
-"""What machine a measurement ran on, for provenance."""
+"""What machine a measurement ran on, for provenance, and whether a --device can run here."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import re
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
+
+from ofa_edge.errors import UserError
 
 # The provenance fields that say which CPU a table was measured on: the model name is not
 # enough ("AMD EPYC" covers Zen 1 to Zen 5), so its generation and vector ISA go with it.
@@ -88,3 +90,19 @@ def host_info() -> dict[str, object]:
 
 def now_utc() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def check_torch_device(device: str) -> None:
+    """Raise a :class:`UserError` unless ``device`` (``--device``: auto, cpu, cuda, cuda:N) can run here."""
+    import torch
+
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise UserError(f"--device must be cpu, cuda, cuda:N or auto, got '{device}'.")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(
+            "--device cuda was asked for but CUDA is not available here (no GPU or a CPU-only torch); use --device cpu."
+        )
+    if device.startswith("cuda:"):
+        index, count = device.removeprefix("cuda:"), torch.cuda.device_count()
+        if not index.isdigit() or int(index) >= count:
+            raise UserError(f"--device {device}: this machine has {count} GPU(s), cuda:0 to cuda:{count - 1}.")

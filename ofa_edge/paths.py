@@ -24,6 +24,11 @@ def pretrained_dir() -> Path:
     return PACKAGE_DIR / "pretrained"
 
 
+def embedded_supernet() -> Path:
+    """The pretrained supernet's checkpoint (beside it: its accuracy cache and predictor)."""
+    return pretrained_dir() / "supernet.safetensors"
+
+
 def work_dir() -> Path:
     """Where commands keep their outputs by default (``./ofa-edge-runs`` or ``$OFA_EDGE_HOME``)."""
     return Path(os.environ.get("OFA_EDGE_HOME", "ofa-edge-runs"))

@@ -46,3 +46,7 @@ def test_quickstart_runs_offline_with_embedded_defaults(cli, tmp_path, monkeypat
     assert doc["search"]["predicted"]["accuracy"] > 0 and doc["bundle"]["verification"][0]["max_abs_diff"] <= 1e-4
     assert (tmp_path / "quickstart" / "bundle" / "model.onnx").is_file()
     assert "embedded" in err  # the defaults it picked are printed
+    search_json = tmp_path / "quickstart" / "search" / "search.json"
+    before = search_json.read_bytes()
+    code, _, err = cli("quickstart", "--images", "4")  # again into the same folder: refused before any work
+    assert code == 2 and "already exists" in err and search_json.read_bytes() == before

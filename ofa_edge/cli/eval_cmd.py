@@ -13,20 +13,20 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.errors import UserError
+from ofa_edge.host import check_torch_device
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.train.probes import evaluate_probes, probe_configs
 
 
 def _default_supernet() -> Path:
-    from ofa_edge.paths import pretrained_dir
+    from ofa_edge.paths import embedded_supernet
 
-    found = sorted(pretrained_dir().glob("*.safetensors")) if pretrained_dir().is_dir() else []
-    if not found:
+    if not embedded_supernet().is_file():
         raise UserError(
             "no --supernet given and no pretrained supernet is shipped; pass --supernet PATH (e.g. RUNDIR/supernet.safetensors)."
         )
-    return found[0]
+    return embedded_supernet()
 
 
 def eval_(
@@ -55,11 +55,10 @@ def eval_(
         raise UserError("pass either --subnet FILE or --probes, not both.")
     if limit is not None and limit < 1 or calib_images < 1 or batch_size < 1:
         raise UserError("--limit, --calib-images and --batch-size must be at least 1.")
+    check_torch_device(device)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
         note(f"device: {device} (auto)")
-    elif device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("--device cuda was asked for but CUDA is not available here; use --device cpu.")
     if supernet is None:
         supernet = _default_supernet()
         note(f"supernet: {supernet} (embedded default)")

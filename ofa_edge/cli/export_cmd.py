@@ -35,7 +35,9 @@ def export(
     ] = False,
     half: Annotated[bool, typer.Option("--half", help="FP16 model (onnx, trt).")] = False,
     dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="Symbolic batch dimension.")] = False,
-    max_batch: Annotated[int, typer.Option(help="Largest batch of a TensorRT dynamic-batch profile.")] = 32,
+    max_batch: Annotated[
+        int, typer.Option(min=1, help="Largest batch of a TensorRT dynamic-batch profile (with --dynamic-batch).")
+    ] = 32,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Bundle folder (default: <work dir>/export/<space>-r<res>-<format>).")
     ] = None,

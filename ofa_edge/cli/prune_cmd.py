@@ -13,7 +13,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import pretrained_dir, work_dir
+from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.search.measure import drift_warning
 
 
@@ -31,11 +31,13 @@ def prune(
     epochs: Annotated[int, typer.Option(help="Training epochs while pruning.")] = 10,
     supernet: Annotated[Path | None, typer.Option(help="Supernet checkpoint; default: the embedded one.")] = None,
     data: Annotated[Path | None, typer.Option(help="Packed CIFAR-10 folder; default: the shared copy.")] = None,
-    limit_train: Annotated[int, typer.Option(help="Use a seeded random subset of N training images (0 = all).")] = 0,
-    limit_test: Annotated[int, typer.Option(help="Evaluate on N test images (0 = all).")] = 2000,
+    limit_train: Annotated[
+        int, typer.Option(min=0, help="Use a seeded random subset of N training images (0 = all).")
+    ] = 0,
+    limit_test: Annotated[int, typer.Option(min=0, help="Evaluate on N test images (0 = all).")] = 2000,
     batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 64,
     lr: Annotated[float, typer.Option(help="Peak learning rate (cosine schedule).")] = 0.05,
-    lam: Annotated[float, typer.Option(help="HSPG group-lasso weight lambda.")] = 1e-3,
+    lam: Annotated[float, typer.Option(min=0.0, help="HSPG group-lasso weight lambda.")] = 1e-3,
     epsilon: Annotated[float, typer.Option(help="HSPG half-space epsilon in [0, 1).")] = 0.0,
     periods: Annotated[int, typer.Option(help="HESSO pruning periods.")] = 5,
     out_dir: Annotated[
@@ -57,7 +59,7 @@ def prune(
         raise UserError(f"--epsilon must lie in [0, 1), got {epsilon}.")
     if periods < 1:
         raise UserError(f"--periods must be at least 1, got {periods}.")
-    ckpt = supernet or pretrained_dir() / "supernet.safetensors"
+    ckpt = supernet or embedded_supernet()
     if supernet is None:
         if not ckpt.is_file():
             raise UserError(

@@ -25,8 +25,9 @@ from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import ort_session, run_session
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import latency_tables_dir, work_dir
+from ofa_edge.paths import embedded_supernet, latency_tables_dir, work_dir
 from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.supernet.checkpoint import read_metadata
 from ofa_edge.units import parse_latency_ms
 
 DEVICE = "x86-cpu"
@@ -67,18 +68,24 @@ def quickstart(
         latency = _default_budget(DEVICE)
         note(f"no --latency: budget {latency} on {DEVICE} (halfway between the smallest and largest subnet)")
     parse_latency_ms(latency)
+    bundle = out_dir / "bundle"
+    if bundle.exists():  # before the search: a refused run must not replace the last search either
+        raise UserError(f"'{bundle}' already exists; remove it or pass --out to another folder.")
+    test = load_packed(data, "test", limit=images, seed=1)
+    trained_on = read_metadata(embedded_supernet()).get("training", {}).get("classes")
+    if trained_on and test.classes != trained_on:
+        raise UserError(
+            f"'{data}' names other classes than the embedded supernet was trained on ({', '.join(trained_on[:3])}, "
+            "...); quickstart classifies images of that task (CIFAR-10): drop --data, or pass a copy of CIFAR-10."
+        )
     note(f"step 1/3: ofa-edge search --latency {latency} --device {DEVICE} --out {out_dir / 'search'}")
     found = _step(search, as_json, latency=[latency], device=[DEVICE], out_dir=str(out_dir / "search"))
-    bundle = out_dir / "bundle"
-    note(f"step 2/3: ofa-edge export --format onnx --out {bundle}")
-    if bundle.exists():
-        raise UserError(f"'{bundle}' already exists; remove it or pass --out to another folder.")
-    exported = _step(export, as_json, format="onnx", out_dir=bundle, bn_images=500)
+    note(f"step 2/3: ofa-edge export --format onnx --data {data} --out {bundle}")
+    exported = _step(export, as_json, format="onnx", out_dir=bundle, bn_images=500, data=data)
 
     note(f"step 3/3: classifying {images} test images with {bundle / 'model.onnx'} on ONNX Runtime")
     pre = json.loads((bundle / "preprocessing.json").read_text())
-    classes = (bundle / "classes.txt").read_text().split()
-    test = load_packed(data, "test", limit=images, seed=1)
+    classes = (bundle / "classes.txt").read_text().splitlines()
     x = resize(normalize(test.images, pre["mean"], pre["std"]), pre["resolution"])
     logits = run_session(ort_session(bundle / "model.onnx", 1), x, 1)
     pred = logits.argmax(1)

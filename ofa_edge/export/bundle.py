@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ofa_edge.errors import UserError
+from ofa_edge.io import umask
 
 MANIFEST = "bundle.json"
 
@@ -45,6 +46,7 @@ def staged_bundle(out: str | Path) -> Iterator[Path]:
     """Yield a temporary folder; on success it becomes ``out``, on any error it is deleted."""
     out = check_output_dir(out)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes 0700; a bundle is meant to be shared
     try:
         yield stage
         old = None

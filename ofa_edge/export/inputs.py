@@ -8,13 +8,8 @@ from pathlib import Path
 
 from ofa_edge.errors import UserError
 from ofa_edge.export.last_search import LastSearch, last_search_path, read_last_search
-from ofa_edge.paths import pretrained_dir
+from ofa_edge.paths import embedded_supernet
 from ofa_edge.space import SubnetConfig
-
-
-def embedded_supernet() -> Path:
-    """The pretrained supernet shipped inside the package."""
-    return pretrained_dir() / "supernet.safetensors"
 
 
 @dataclass(frozen=True)

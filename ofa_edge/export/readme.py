@@ -55,7 +55,7 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
         f"sess = ort.InferenceSession('{primary if not primary.endswith('.engine') else 'model.onnx'}')",
         "ref = np.load('reference.npz')",
         f"logits = sess.run(None, {{'{pre['input_name']}': ref['inputs'][:1]}})[0]",
-        "classes = open('classes.txt').read().split()",
+        "classes = open('classes.txt').read().splitlines()",
         "print(classes[int(logits.argmax())], np.abs(logits - ref['logits'][:1]).max())",
         "```",
     ]

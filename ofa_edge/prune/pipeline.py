@@ -103,7 +103,14 @@ def prune_subnet(
 
     part = partition(model, example[:1])
     log(f"ZIG partition: {part.num_groups} groups in {len(part.spaces)} channel spaces")
-    trained = train_and_prune(model, part, train, prep, settings, out_dir / "checkpoint.safetensors", on_step)
+    run_id = {
+        "subnet": cfg.to_dict(),
+        "supernet": [str(supernet.resolve()), supernet.stat().st_size, supernet.stat().st_mtime_ns],
+        "data": str(Path(data_root).resolve()),
+        "train_images": len(train),
+    }
+    ckpt = out_dir / "checkpoint.safetensors"
+    trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id)
     if trained["resumed_at_epoch"]:
         log(f"resumed from epoch {trained['resumed_at_epoch']} of {out_dir / 'checkpoint.safetensors'}")
     zero = part.zero_mask()

@@ -98,11 +98,14 @@ def _load_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, se
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError):
         return None
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    params = opt.part.params
-    for k, v in tensors.items():
-        if k.startswith("momentum."):
-            opt.state[params[k[9:]]]["momentum_buffer"] = v
+    try:
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        params = opt.part.params
+        momentum = {params[k[9:]]: v for k, v in tensors.items() if k.startswith("momentum.")}
+    except (RuntimeError, KeyError):  # another network's checkpoint: start afresh
+        return None
+    for p, v in momentum.items():
+        opt.state[p]["momentum_buffer"] = v
     opt.load_extra_state({k[6:]: v for k, v in tensors.items() if k.startswith("extra.")})
     return meta
 
@@ -120,14 +123,16 @@ def train_and_prune(
     s: PruneSettings,
     checkpoint: Path | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
+    run_id: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` with the group-sparse optimizer for ``s.epochs``; groups end exactly
-    zero. ``on_step(step, total, loss)`` reports progress. Resumes from ``checkpoint``."""
+    zero. ``on_step(step, total, loss)`` reports progress. Resumes from ``checkpoint`` when it was
+    written with the same settings and ``run_id`` (what is pruned, on which data)."""
     per_epoch = steps_per_epoch(len(train), s.batch_size)
     total = s.epochs * per_epoch
     opt = make_optimizer(part, s, total)
     gen = torch.Generator()
-    settings = asdict(s)
+    settings = asdict(s) | {"run": run_id}
     meta = _load_checkpoint(checkpoint, model, opt, settings) if checkpoint else None
     start_epoch = meta["epoch"] if meta else 0
     history = meta["history"] if meta else []

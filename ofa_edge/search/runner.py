@@ -19,7 +19,7 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.table import estimated_warning
-from ofa_edge.paths import pretrained_dir, work_dir
+from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
     DEFAULT_DEVICE,
@@ -113,7 +113,7 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
     if supernet is not None and opts.accuracy_proxy is not None:
         raise UserError("give either --supernet (predicted accuracy) or --accuracy-proxy (a proxy), not both.")
     if supernet is None and opts.accuracy_proxy is None:
-        default = pretrained_dir() / "supernet.safetensors"
+        default = embedded_supernet()
         if not default.is_file():
             raise UserError(
                 f"no supernet given and the embedded pretrained one ({default}) is not installed, so there is no "

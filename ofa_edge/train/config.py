@@ -10,6 +10,7 @@ import torch
 
 from ofa_edge.data.transforms import fast_memory_format
 from ofa_edge.errors import UserError
+from ofa_edge.host import check_torch_device
 from ofa_edge.train.methods import METHODS, deps_shrink_epoch
 
 # Fields that may change between a run and its --resume (they do not change the result; the data
@@ -148,16 +149,7 @@ class TrainConfig:
                 bad(f"--{name.replace('_', '-')} must be at least 1, got {v}.")
         if self.calib_images < 1 or self.probe_every < 0 or self.ckpt_every < 0:
             bad("--calib-images must be >= 1, --probe-every and --ckpt-every >= 0.")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            bad(f"--device must be cpu, cuda or auto, got '{self.device}'.")
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            bad(
-                "--device cuda was asked for but CUDA is not available here (no GPU or a CPU-only torch); use --device cpu."
-            )
-        if self.device.startswith("cuda:"):
-            index, count = self.device.removeprefix("cuda:"), torch.cuda.device_count()
-            if not index.isdigit() or int(index) >= count:
-                bad(f"--device {self.device}: this machine has {count} GPU(s), cuda:0 to cuda:{count - 1}.")
+        check_torch_device(self.device)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -47,3 +47,17 @@ def test_eval_bad_input_exits_2(cli, data_root, tmp_path) -> None:
     (tmp_path / "x.safetensors").write_bytes(b"garbage")
     code, _, err = cli("eval", "--supernet", str(tmp_path / "x.safetensors"), "--probes", "--subnet", "a.json")
     assert code == 2 and "either --subnet" in " ".join(err.split())
+    code, _, err = cli("eval", "--supernet", str(tmp_path / "x.safetensors"), "--device", "mps")
+    assert code == 2 and "--device must be cpu, cuda, cuda:N or auto" in " ".join(err.split())
+
+
+def test_eval_defaults_to_the_embedded_supernet(cli, data_root, tmp_path) -> None:
+    """Without --supernet it loads the embedded checkpoint (it once picked the predictor file beside it)."""
+    SearchSpace.get("mbv3-w1.0-cifar").min().save(tmp_path / "min.json")
+    code, out, err = cli(
+        "eval", "--subnet", str(tmp_path / "min.json"), "--data", str(data_root), "--limit", "20",
+        "--calib-images", "20", "--device", "cpu", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["supernet"].endswith("pretrained/supernet.safetensors") and doc["subnets"]["min"]["top1"] > 20

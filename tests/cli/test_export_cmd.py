@@ -184,6 +184,7 @@ def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root):
         (["--format", "onnxx"], "Did you mean 'onnx'"),
         (["--format", "ort", "--half"], "--half is not supported for format 'ort'"),
         (["--int8", "--half"], "exclude each other"),
+        (["--max-batch", "0"], "--max-batch"),
     ],
 )
 def test_bad_flags_exit_2(cli, ckpt, subnet, tmp_path, args, message):
@@ -207,7 +208,7 @@ def test_missing_subnet_or_supernet_exits_2(cli, subnet, tmp_path, monkeypatch):
     assert code == 2 and "ofa-edge search" in err  # no --subnet and no last search
     code, _, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(tmp_path / "none.safetensors"))
     assert code == 2 and "does not exist" in err
-    monkeypatch.setattr("ofa_edge.export.inputs.pretrained_dir", lambda: tmp_path / "not-installed")
+    monkeypatch.setattr("ofa_edge.paths.pretrained_dir", lambda: tmp_path / "not-installed")
     code, _, err = _run(cli, "export", "--subnet", str(subnet))
     assert code == 2 and "embedded pretrained supernet" in err and "--supernet" in err
 

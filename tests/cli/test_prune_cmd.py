@@ -39,7 +39,7 @@ def test_target_sparsity_outside_unit_interval_exits_2(cli, tiny_setup, target: 
 
 
 def test_missing_embedded_supernet_exits_2(cli, tiny_setup, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr("ofa_edge.cli.prune_cmd.pretrained_dir", lambda: tmp_path)
+    monkeypatch.setattr("ofa_edge.paths.pretrained_dir", lambda: tmp_path)
     code, _, err = cli("prune", "--subnet", str(tiny_setup / "subnet.json"), "--target-sparsity", "0.5")
     assert code == 2 and "--supernet" in err and "embedded" in err
 
@@ -114,3 +114,12 @@ def test_unknown_device_exits_2_before_training(cli, tiny_setup) -> None:
         "x86-cpux",
     )
     assert code == 2 and "unknown device 'x86-cpux'" in err and "x86-cpu" in err
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--lam", "-1"), ("--limit-train", "-5"), ("--limit-test", "-1")])
+def test_negative_amounts_exit_2(cli, tiny_setup, flag: str, value: str) -> None:
+    code, _, err = cli(
+        "prune", "--subnet", str(tiny_setup / "subnet.json"), "--supernet", str(tiny_setup / "supernet.safetensors"),
+        "--target-sparsity", "0.5", flag, value,
+    )  # fmt: skip
+    assert code == 2 and flag in err

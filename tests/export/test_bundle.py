@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import stat
+
 import pytest
 
 from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files, staged_bundle
+from ofa_edge.io import umask
 
 
 def test_success_renames_into_place(tmp_path):
@@ -17,6 +20,7 @@ def test_success_renames_into_place(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "m.onnx"]
     assert list_files(out)["m.onnx"]["bytes"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["b"]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask()  # readable by others, not mkdtemp's 0700
 
 
 def test_failure_leaves_nothing_and_keeps_the_old_bundle(tmp_path):

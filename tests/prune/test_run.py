@@ -43,3 +43,23 @@ def test_interrupted_run_resumes_to_the_same_weights(tiny_resnet, cifar_test_sma
     assert again["history"][0]["loss"] == pytest.approx(done["history"][0]["loss"])
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=name)
+
+
+def test_a_checkpoint_of_another_network_or_data_is_not_resumed(tiny_resnet, cifar_test_small, tmp_path) -> None:
+    """Runs that share an --out folder (one default per subnet file name) do not load each other."""
+    data = cifar_test_small.subset(slice(0, 64))
+    s = PruneSettings(method="hesso", target_sparsity=0.5, epochs=2, batch_size=32)
+    x, ckpt = PREP(data.images[:1]), tmp_path / "ckpt.safetensors"
+
+    def run(net, run_id, stop_at=None):
+        def hook(step: int, total: int, loss: float) -> None:
+            if step == stop_at:
+                raise _Stop
+
+        return train_and_prune(net, partition(net, x), data, PREP, s, ckpt, hook, run_id)
+
+    with pytest.raises(_Stop):
+        run(copy.deepcopy(tiny_resnet), {"subnet": "a"}, stop_at=3)  # after epoch 1's checkpoint
+    assert run(copy.deepcopy(tiny_resnet), {"subnet": "b"})["resumed_at_epoch"] == 0
+    ckpt.write_bytes(b"")  # and an unreadable one starts afresh too
+    assert run(copy.deepcopy(tiny_resnet), {"subnet": "b"})["resumed_at_epoch"] == 0

@@ -17,7 +17,7 @@ FAST = ["--population", "20", "--generations", "10"]
 
 @pytest.fixture()
 def no_pretrained(tmp_path, monkeypatch):
-    monkeypatch.setattr("ofa_edge.search.runner.pretrained_dir", lambda: tmp_path / "no-pretrained")
+    monkeypatch.setattr("ofa_edge.paths.pretrained_dir", lambda: tmp_path / "no-pretrained")
 
 
 def test_latency_only_uses_embedded_supernet_or_exits_2(cli, tables_dir, no_pretrained):

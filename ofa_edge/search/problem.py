@@ -37,18 +37,8 @@ class Scores:
 
     @property
     def feasible(self) -> np.ndarray:
+        """Whether each genome meets every bound."""
         return self.violation <= 0.0
-
-    def take(self, index: np.ndarray) -> Scores:
-        return Scores(self.accuracy[index], {k: v[index] for k, v in self.metrics.items()}, self.violation[index])
-
-    @staticmethod
-    def concat(parts: Sequence[Scores]) -> Scores:
-        return Scores(
-            np.concatenate([p.accuracy for p in parts]),
-            {k: np.concatenate([p.metrics[k] for p in parts]) for k in parts[0].metrics},
-            np.concatenate([p.violation for p in parts]),
-        )
 
 
 @dataclass

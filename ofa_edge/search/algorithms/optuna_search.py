@@ -37,8 +37,9 @@ def has_set_constraint() -> bool:
 @dataclass
 class OptunaSearch:
     """``sampler``: ``tpe`` (maximise accuracy) or ``nsga2`` (maximise accuracy, minimise the
-    first bounded metric: a Pareto front). ``fingerprint`` guards a shared study against
-    being reused for a different problem."""
+    first bounded metric: a Pareto front). ``fingerprint`` (space, bounds, supernet) guards a
+    shared study against being reused for a different problem; the study's trials are scored
+    again with this run's tables and predictor before they are returned."""
 
     sampler: str = "tpe"
     storage: str | None = None
@@ -88,7 +89,11 @@ class OptunaSearch:
 
         with progress_bar(f"{self.sampler} trials", budget, self.progress) as advance:
             study.optimize(objective, n_trials=budget, gc_after_trial=False, callbacks=[lambda *_: advance()])
-        genomes, accs, feas = _archive(study, space, res_choices)
+        genomes = _archive(study, space)
+        # Scored again here, not read from the trials: trials of an earlier run or another worker of a
+        # shared study were scored with their tables and predictor, which may differ from these.
+        scores = problem.evaluate(genomes, metrics=problem.bound_metrics())
+        accs, feas = scores.accuracy, scores.feasible
         history = list(np.fmax.accumulate(np.where(feas, accs, np.nan))) if len(accs) else []
         return SearchResult(
             self.name,
@@ -149,14 +154,12 @@ def _suggest(trial: Any, space: Any, res_choices: list[int]) -> np.ndarray:
     return g
 
 
-def _archive(study: Any, space: Any, res_choices: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every completed trial of the study (all workers'), as genomes, accuracy, feasibility."""
+def _archive(study: Any, space: Any) -> np.ndarray:
+    """The genomes of every completed trial of the study (all workers')."""
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     genomes = np.zeros((len(trials), GENOME_LEN), dtype=np.uint8)
-    accs = np.zeros(len(trials))
-    feas = np.zeros(len(trials), dtype=bool)
     for i, t in enumerate(trials):
         p = t.params
         genomes[i, 0] = space.resolutions.index(p["resolution"])
@@ -165,7 +168,4 @@ def _archive(study: Any, space: Any, res_choices: list[int]) -> tuple[np.ndarray
             space.kernels.index(p[f"k{b}"]) for b in range(NUM_BLOCKS)
         ]
         genomes[i, 1 + NUM_STAGES + NUM_BLOCKS :] = [space.expands.index(p[f"e{b}"]) for b in range(NUM_BLOCKS)]
-        accs[i] = t.values[0]
-        cons = t.constraints if hasattr(t, "constraints") and t.constraints else _constraints_from_attrs(t)
-        feas[i] = all(v <= 0 for v in (cons.values() if isinstance(cons, dict) else cons))
-    return genomes, accs, feas
+    return genomes

@@ -108,3 +108,22 @@ def test_evolution_beats_random_at_equal_evaluations(setting):
     evo = Evolution(population=50).search(prob, Evolution(population=50).budget_for(30), np.random.default_rng(0))
     rnd = RandomSearch().search(prob, evo.evaluations, np.random.default_rng(0))
     assert evo.best_accuracy > rnd.best_accuracy
+
+
+def test_a_resumed_study_is_scored_with_this_runs_tables(setting, tmp_path):
+    """Trials a shared study kept from an earlier run (or another worker) are scored again with
+    this run's predictors: a re-profiled, slower table must not let its stale feasible trials win."""
+    import dataclasses
+
+    first = _problem(setting, np.random.default_rng(3))
+    storage = str(tmp_path / "study.journal")
+    OptunaSearch("tpe", storage, "s").search(first, 30, np.random.default_rng(0))
+    slower = dataclasses.replace(
+        first,
+        metrics={k: (lambda g, f=f: 1.5 * f(g)) if k.startswith("latency") else f for k, f in first.metrics.items()},
+    )
+    res = OptunaSearch("tpe", storage, "s").search(slower, 2, np.random.default_rng(1))
+    assert len(res.genomes) == 32
+    np.testing.assert_array_equal(res.feasible, slower.feasible(res.genomes))
+    np.testing.assert_array_equal(res.accuracy, slower.accuracy(res.genomes))
+    assert (first.feasible(res.genomes) != res.feasible).any()  # the stale verdicts differed

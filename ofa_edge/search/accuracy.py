@@ -43,8 +43,22 @@ class MeasureSettings:
     split_seed: int = 0
     batch_size: int = 200
 
-    def key(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+    def key(self, data: str | None) -> str:
+        """Cache key of these settings on the dataset whose :func:`data_identity` is ``data``."""
+        return json.dumps(asdict(self) | {"data": data}, sort_keys=True)
+
+
+def data_identity(data_root: str | Path) -> str | None:
+    """Content identity of a packed dataset's training split: a hash of its labels and offsets
+    (half a megabyte for CIFAR-10), so a moved copy keeps it; ``None`` where they are absent."""
+    root = Path(data_root)
+    files = [root / "train.labels.npy", root / "train.offsets.npy"]
+    if not all(f.is_file() for f in files):
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -122,7 +136,7 @@ def measure(
     digest = file_sha256(supernet_path)
     doc = _read_cache(path)
     entry = doc["supernets"].setdefault(digest, {"space": load_space(supernet_path).name, "by_settings": {}})
-    records: dict[str, float] = entry["by_settings"].setdefault(settings.key(), {})
+    records: dict[str, float] = entry["by_settings"].setdefault(settings.key(data_identity(data_root)), {})
     keys = [c.canonical().to_json() for c in cfgs]
     todo = list({k: c for k, c in zip(keys, cfgs, strict=True) if k not in records}.items())
     if todo:
@@ -172,17 +186,27 @@ def predictor_for(
     progress: bool = True,
 ) -> tuple[AccuracyPredictor, dict]:
     """The supernet's accuracy predictor: ``<stem>.predictor.safetensors`` if it was fitted for
-    this very checkpoint (same SHA-256), else measure (or reuse) accuracies, fit and save it."""
+    this very checkpoint (same SHA-256) on this dataset (same :func:`data_identity`; not checked
+    where the data is absent, as nothing could be measured there), else measure (or reuse)
+    accuracies, fit and save it."""
     path = predictor_path(supernet_path)
-    digest = file_sha256(supernet_path)
+    digest, data = file_sha256(supernet_path), data_identity(data_root)
     if path.is_file() and not refit:
         pred = AccuracyPredictor.load(path)
-        if pred.meta.get("supernet_sha256") == digest:
+        if pred.meta.get("supernet_sha256") == digest and data in (None, pred.meta.get("data")):
             return pred, {"predictor": str(path), "reused": True, **pred.meta}
     genomes, top1, info = collect(supernet_path, data_root, n_subnets, settings=settings, seed=seed, progress=progress)
     pred = AccuracyPredictor.fit(load_space(supernet_path), genomes, top1, seed=seed)
-    pred.save(path, {"supernet_sha256": digest, "n_subnets": n_subnets, "settings": info["settings"]})
-    return pred, {"predictor": str(path), "reused": False, "n_subnets": n_subnets, **info}
+    pred.save(path, {"supernet_sha256": digest, "data": data, "n_subnets": n_subnets, "settings": info["settings"]})
+    # "reused" says whether the predictor was; collect's count of cached accuracies goes on under its own name
+    return pred, {
+        "predictor": str(path),
+        **info,
+        "data": data,
+        "accuracies_reused": info["reused"],
+        "reused": False,
+        "n_subnets": n_subnets,
+    }
 
 
 def load_space(supernet_path: str | Path) -> SearchSpace:

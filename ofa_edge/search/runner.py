@@ -127,7 +127,7 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
         data = opts.data or str(DEFAULT_ROOT)
         pred, info = predictor_for(supernet, data, opts.samples, seed=0, progress=opts.progress)
         if info.get("reused"):
-            note(f"accuracy predictor: {info['predictor']} (fitted for this supernet)")
+            note(f"accuracy predictor: {info['predictor']} (fitted for this supernet on this data)")
         else:
             note(
                 f"accuracy predictor: fitted on {opts.samples} measured subnets (data {data}), saved to {info['predictor']}"

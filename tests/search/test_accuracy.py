@@ -34,3 +34,29 @@ def test_changed_checkpoint_is_measured_again(tiny_supernet, data_root, tmp_path
     shutil.copy(cache_path(tiny_supernet["path"]), cache_path(other))
     _, _, info = collect(other, data_root, 3, settings=tiny_supernet["settings"], progress=False)
     assert info["measured"] == 3  # a different hash does not reuse the old numbers
+
+
+def test_other_data_is_measured_again_and_a_moved_copy_is_not(tiny_supernet, data_root, tmp_path):
+    """Accuracies and the predictor are keyed by the dataset's content, not only the supernet."""
+    import shutil
+
+    from ofa_edge.search.accuracy import data_identity
+
+    settings, path = tiny_supernet["settings"], tmp_path / "tiny.safetensors"  # a copy: its own cache files
+    for src, dst in ((tiny_supernet["path"], path), (cache_path(tiny_supernet["path"]), cache_path(path))):
+        shutil.copy(src, dst)
+    shutil.copy(predictor_path(tiny_supernet["path"]), predictor_path(path))
+    moved, other = tmp_path / "moved", tmp_path / "other"
+    for folder in (moved, other):
+        folder.mkdir()
+        for f in data_root.iterdir():
+            (folder / f.name).symlink_to(f.resolve())
+    labels = np.load(data_root / "train.labels.npy")
+    (other / "train.labels.npy").unlink()
+    np.save(other / "train.labels.npy", (labels + 1) % 10)  # same images, other labels: another task
+    assert data_identity(moved) == data_identity(data_root) != data_identity(other)
+    assert collect(path, moved, 8, settings=settings, progress=False)[2]["reused"] == 8
+    assert collect(path, other, 3, settings=settings, progress=False)[2]["measured"] == 3
+    assert predictor_for(path, moved, 8, settings=settings, progress=False)[1]["reused"] is True
+    _, info = predictor_for(path, other, 8, settings=settings, progress=False)
+    assert info["reused"] is False and data_identity(other) in str(info)

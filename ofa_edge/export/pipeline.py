@@ -249,7 +249,7 @@ def _write_metadata(
         "scale": "pixel / 255",
         "mean": list(space.mean),
         "std": list(space.std),
-        "resize": "bilinear to resolution x resolution",
+        "resize": "bilinear with antialiasing to resolution x resolution (PIL BILINEAR, torch antialias=True)",
         "formula": "x = (rgb_uint8 / 255 - mean) / std",
     }
     (stage / "preprocessing.json").write_text(json.dumps(preprocessing, indent=2) + "\n")

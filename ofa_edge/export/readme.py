@@ -25,26 +25,34 @@ _FILES = {
 
 def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str]) -> str:
     """Markdown for the bundle folder described by ``manifest`` holding the files ``names``."""
-    primary, res = manifest["primary"], pre["resolution"]
+    primary, res, pruned = manifest["primary"], pre["resolution"], manifest.get("pruned_from")
+    what = "Pruned from subnet" if pruned else "Subnet"
     lines = [
         f"# ofa-edge bundle: {manifest['subnet']['space']} subnet at {res} px",
         "",
         (
-            f"Subnet `{manifest['subnet_summary']}` ({manifest['macs'] / 1e6:.1f}M MACs, "
-            f"{manifest['params'] / 1e6:.2f}M params, {manifest['num_classes']} classes). Created {manifest['created']} "
+            f"{what} `{manifest['subnet_summary']}`: {manifest['macs'] / 1e6:.1f}M MACs, "
+            f"{manifest['params'] / 1e6:.2f}M params, {manifest['num_classes']} classes. Created {manifest['created']} "
             f"by ofa-edge {manifest['versions']['ofa_edge']}. Deploy file: `{primary}`."
         ),
         "",
         "## Files",
         "",
     ]
-    lines += [f"- `{n}`: {_FILES[n]}" for n in names]
+    files = _FILES | (
+        {
+            "subnet.json": f"the unpruned subnet the network was pruned from (`ofa-edge export --slim {pruned}` reproduces this bundle)"
+        }
+        if pruned
+        else {}
+    )
+    lines += [f"- `{n}`: {files[n]}" for n in names]
     lines += [
         "",
         "## Preprocessing",
         "",
         (
-            f"RGB, resize to {res}x{res} (bilinear), `x = (pixel/255 - mean) / std` with mean {pre['mean']} and "
+            f"RGB, resize to {res}x{res} (bilinear with antialiasing, as PIL's BILINEAR), `x = (pixel/255 - mean) / std` with mean {pre['mean']} and "
             f"std {pre['std']}, layout NCHW float32, input `{pre['input_name']}`, output `{pre['output_name']}` (logits)."
         ),
         "",

@@ -73,7 +73,8 @@ def trtexec_commands(
             f" --minShapes={_shape(1, resolution)} --optShapes={_shape(1, resolution)}"
             f" --maxShapes={_shape(max_batch, resolution)}"
         )
-    flags10 = {"fp32": "", "fp16": " --fp16", "int8": " --int8 --fp16"}[precision]
+    # fp32 means fp32: TensorRT 10 allows TF32 tensor-core math by default on Ampere and newer
+    flags10 = {"fp32": " --noTF32", "fp16": " --fp16", "int8": " --int8 --fp16"}[precision]
     sparse = " --sparsity=enable" if sparse_weights else ""
     return {
         "tensorrt10": f"trtexec --onnx={source_model(precision, True)} --saveEngine=model.engine{shapes}{flags10}{sparse}",
@@ -123,6 +124,8 @@ def build_engine(
         raise RuntimeError(f"TensorRT could not parse {onnx_path}: {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mib << 20)
+    if precision == "fp32" and hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)  # on by default: fp32 layers would run TF32 math
     if weak and precision in ("fp16", "int8"):
         config.set_flag(trt.BuilderFlag.FP16)
     if weak and precision == "int8":

@@ -17,6 +17,7 @@ def test_trtexec_commands_for_tensorrt_10_and_11():
     assert fp16["tensorrt11"] == "trtexec --onnx=model_fp16.onnx --saveEngine=model.engine"  # no precision flags in 11
     dyn = trtexec_commands("fp32", 128, max_batch=16)["tensorrt11"]
     assert "--minShapes=input:1x3x128x128" in dyn and "--maxShapes=input:16x3x128x128" in dyn
+    assert trtexec_commands("fp32", 32)["tensorrt10"].endswith(" --noTF32")  # fp32 without TF32 tensor-core math
 
 
 def test_source_model_follows_the_typing_mode():

@@ -80,7 +80,9 @@ def _estimate(
         raise UserError(
             f"'{path}' holds a measured table; pass --force to replace it with an estimate, or --output elsewhere."
         )
-    reference = reference or "x86-cpu"
+    if not reference:  # a measured table timed the same kind of way: a GPU's for GPU runtimes
+        reference = "h100" if device.runtime in ("torch", "tensorrt") else "x86-cpu"
+        note(f"--reference: {reference} (default for runtime {device.runtime})")
     ref_path = Path(reference) if Path(reference).suffix else table_path(load_device(reference), space)
     ref = LatencyTable.load(ref_path)
     if ref.estimated:
@@ -124,7 +126,7 @@ def profile(
     reference: Annotated[
         str,
         typer.Option(
-            help="Measured table (device name or path) the estimate model is fitted on (default x86-cpu; h100 suits GPU devices)."
+            help="Measured table (device name or path) the estimate model is fitted on (default: h100 for GPU runtimes, x86-cpu otherwise)."
         ),
     ] = "",
     calibrate: Annotated[int, typer.Option(help="Fit the end-to-end correction on N random subnets.")] = 0,

@@ -70,6 +70,8 @@ def test_estimate_writes_an_estimated_table(cli, tmp_path):
     table = LatencyTable.load(doc["table"])
     assert table.estimated and table.provenance["datasheet"]["peak_flops"] == 1.536e11
     assert doc["fit"]["reference_device"] == "x86-cpu"
+    code, out, err = cli("profile", "--device", "h200", "--estimate", "-o", str(tmp_path / "h200.json"), "--json")
+    assert code == 0 and json.loads(out)["fit"]["reference_device"] == "h100"  # a GPU's table for a GPU runtime
 
 
 def test_estimate_reports_the_models_end_to_end_error_on_its_reference(cli, tmp_path):

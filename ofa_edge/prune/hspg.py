@@ -8,8 +8,9 @@ Minimises f(x) + lam * sum_g ||x_g|| over the ZIGs in two phases:
    point ``t_g``; the group is projected to zero exactly when ``t_g . x_g < eps ||x_g||^2``
    (it left the half-space around ``x_g``). Zero groups stay zero.
 
-``max_sparsity`` optionally caps the fraction of zero groups: once it is reached the
-half-space step projects no more groups (the least-aligned ones go first).
+``max_sparsity`` optionally caps the fraction of zero groups in both phases: once it is reached
+no more groups are zeroed (the proximal map zeroes the smallest groups first, the half-space step
+the least-aligned ones; a group beyond the cap is left as it is for that step).
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class HSPG(GroupSparseOptimizer):
             self.descend(d)
             norms = self.part.sq_norms(params).sqrt()
             factor = (1 - self.lr * self.lam / norms.clamp_min(1e-30)).clamp_min(0)
+            zeroing = (factor == 0) & (norms > 0)
+            allowed = self._cap(zeroing, norms, int((norms == 0).sum()))  # the smallest groups go first
+            factor = torch.where(zeroing & ~allowed, torch.ones_like(factor), factor)  # beyond the cap: kept
         else:
             x = {n: params[n].detach().clone() for n in self.part.grouped_names}
             sq = self.part.sq_norms(x)

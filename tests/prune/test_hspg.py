@@ -94,3 +94,12 @@ def test_epsilon_outside_range_is_refused() -> None:
     part = partition(_net(), torch.randn(1, 2, 3, 3))
     with pytest.raises(ValueError, match="epsilon"):
         HSPG(part, lr=0.1, lam=0.1, prox_steps=0, epsilon=1.0)
+
+
+def test_max_sparsity_caps_the_proximal_phase_too() -> None:
+    """A large lam zeroes every group in one proximal step; the cap still holds (the smallest go)."""
+    net = _net()
+    part = partition(net, torch.randn(1, 2, 3, 3))
+    _set(net, X, G)
+    HSPG(part, lr=0.1, lam=1e4, prox_steps=5, momentum=0.0, max_sparsity=0.5).step()
+    assert int(part.zero_mask().sum()) == 2

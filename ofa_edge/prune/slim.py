@@ -138,13 +138,18 @@ def build_base(base: dict[str, Any]) -> nn.Module:
         from ofa_edge.space import SubnetConfig
         from ofa_edge.supernet import Supernet
 
+        if "subnet" not in base or "num_classes" not in base:
+            raise UserError("slim description's base lacks its subnet or num_classes; re-run ofa-edge prune.")
         cfg = SubnetConfig.from_dict(base["subnet"])
         net = Supernet(cfg.space, base["num_classes"], dropout=base.get("dropout", 0.1))
         return net.extract(cfg)
     if kind == "torchvision":
         import torchvision
 
-        return torchvision.models.get_model(base["name"], **base.get("kwargs", {}))
+        kwargs = base.get("kwargs", {})
+        if "weights" in kwargs:  # loading a user file must not download and load a checkpoint
+            raise UserError("slim description's base asks torchvision for weights; the slim file carries its own.")
+        return torchvision.models.get_model(base["name"], **kwargs)
     raise UserError(f"slim description has base kind {kind!r}; expected 'ofa-subnet' or 'torchvision'.")
 
 
@@ -155,8 +160,12 @@ def load_slim(path: str | Path) -> nn.Module:
         doc = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise UserError(f"cannot read slim description '{path}' ({e}).") from None
-    if doc.get("format") != FORMAT:
-        raise UserError(f"'{path}' has format {doc.get('format')!r}; expected {FORMAT!r}.")
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise UserError(f"'{path}' has format {found!r}; expected {FORMAT!r}.")
+    missing = [k for k in ("base", "layers", "weights") if k not in doc]
+    if missing or not isinstance(doc["base"], dict):
+        raise UserError(f"slim description '{path}' lacks {', '.join(missing) or 'a base mapping'}; re-run ofa-edge prune.")
     model = build_base(doc["base"])
     resize_(model, doc["layers"])
     try:

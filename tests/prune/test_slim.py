@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import torch
 import torchvision
 from torch import nn
 
+from ofa_edge.errors import UserError
 from ofa_edge.prune import load_slim, partition, save_slim, slim
 
 
@@ -96,3 +98,13 @@ def test_save_and_load_roundtrip(ofa_subnet, tmp_path) -> None:
     with torch.no_grad():
         assert torch.equal(loaded(x), small(x))
     assert sum(p.numel() for p in loaded.parameters()) == sum(p.numel() for p in small.parameters())
+    for broken, message in [
+        ([1, 2], "has format 'list'"),
+        ({"format": json.loads(doc.read_text())["format"]}, "lacks base, layers, weights"),
+        (json.loads(doc.read_text()) | {"base": {"kind": "torchvision", "name": "resnet18", "kwargs": {"weights": "DEFAULT"}}},
+         "asks torchvision for weights"),
+    ]:  # fmt: skip
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps(broken))
+        with pytest.raises(UserError, match=message):
+            load_slim(bad)

@@ -25,10 +25,10 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make a rename in ``folder`` durable across a power loss (POSIX; skipped where a folder cannot be opened)."""
     if not hasattr(os, "O_DIRECTORY"):
         return

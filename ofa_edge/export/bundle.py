@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import umask
+from ofa_edge.io import fsync_dir, umask
 
 MANIFEST = "bundle.json"
 
@@ -53,7 +53,12 @@ def staged_bundle(out: str | Path) -> Iterator[Path]:
         if out.exists():
             old = out.with_name(f".{out.name}.{os.getpid()}.old")
             os.replace(out, old)
+        for f in stage.iterdir():  # the files the pipeline wrote, then the rename itself, made durable
+            if f.is_file():
+                with open(f, "rb") as handle:
+                    os.fsync(handle.fileno())
         os.replace(stage, out)
+        fsync_dir(out.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -20,6 +20,7 @@ Usage on the target::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -142,7 +143,15 @@ def build_engine(
     if serialized is None:
         raise RuntimeError(f"TensorRT {trt.__version__} failed to build an engine from {onnx_path} (see log above).")
     out = Path(out) if out else bundle / "model.engine"
-    out.write_bytes(bytes(serialized))
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # self-contained (copied into bundles): no ofa_edge.io
+    try:
+        with open(tmp, "wb") as f:
+            f.write(bytes(serialized))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)  # a killed build never leaves a half-written engine
+    finally:
+        tmp.unlink(missing_ok=True)
     return out
 
 

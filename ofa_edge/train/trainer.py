@@ -44,7 +44,7 @@ from ofa_edge.train.levers import Lever
 from ofa_edge.train.methods import Method, MethodParams, StepPlan, make_method
 from ofa_edge.train.probes import evaluate_probes, probe_configs
 from ofa_edge.train.reorder import reorder_channels
-from ofa_edge.train.rundir import RunDir
+from ofa_edge.train.rundir import RunDir, RunLock
 
 SYNC_EVERY = 25  # steps between reads of the loss from the device (each read is a sync)
 
@@ -97,6 +97,7 @@ class Trainer:
         )  # fmt: skip
         self.cost = CostModel(self.space, len(self.data.classes))
         self.run_dir = RunDir(Path(cfg.out))
+        self._lock = RunLock(self.run_dir.root)
         self.averager = GradAverager() if cfg.grad_agg == "avg" else None
         self.teacher: Supernet | None = None
         self.ledger = Ledger(self._device_name())
@@ -299,11 +300,18 @@ class Trainer:
         return record
 
     def open(self, resume: bool = False) -> int:
-        """Create the run directory (or, with ``resume``, load its checkpoint) and set up the levers;
-        returns the iteration training starts at. :meth:`run` calls it; call it to drive :meth:`step`."""
-        start_it = self._open_run(resume)
-        for lv in self.levers:
-            lv.setup(self.net, self.optimizer, len(self.data))
+        """Lock and create the run directory (or, with ``resume``, load its checkpoint) and set up the
+        levers; returns the iteration training starts at. :meth:`run` calls it; call it to drive
+        :meth:`step`, then :meth:`close`."""
+        if self.ctx.main:  # one writer per run directory: another trainer there is refused, not raced
+            self._lock.acquire()
+        try:
+            start_it = self._open_run(resume)
+            for lv in self.levers:
+                lv.setup(self.net, self.optimizer, len(self.data))
+        except BaseException:
+            self.close()
+            raise
         self._start_it = self._pending_from = start_it
         self._resumed_mid_epoch = start_it % self.loader.steps_per_epoch != 0 and self.order is not None
         self.net.train()
@@ -326,10 +334,20 @@ class Trainer:
         self._phase_hooks(epoch)
         return self._step(it, epoch, step)
 
+    def close(self) -> None:
+        """Release the run directory (:meth:`run` does it when it returns or fails)."""
+        self._lock.release()
+
     def run(self, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
         """Train to the end (or to ``time_limit_s``); returns the result document."""
-        cfg = self.cfg
         start_it = self.open(resume)
+        try:
+            return self._train(start_it, show_progress)
+        finally:
+            self.close()
+
+    def _train(self, start_it: int, show_progress: bool) -> dict[str, Any]:
+        cfg = self.cfg
         spe, total_its = self.loader.steps_per_epoch, self.method.p.total_iters
         self._mark = t0 = time.perf_counter()
         stopped = False

@@ -15,6 +15,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
+from ofa_edge.errors import UserError
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
 from ofa_edge.train.config import TrainConfig
@@ -233,3 +234,17 @@ def test_memory_format_defaults_to_channels_last_on_the_cpu_and_nchw_on_cuda(tmp
     cuda, notes = dataclasses.replace(base, device="cuda").resolved()
     assert cuda.channels_last is False and any("NCHW (auto on CUDA" in n for n in notes)
     assert dataclasses.replace(base, device="cuda", channels_last=True).resolved()[0].channels_last is True
+
+
+def test_a_second_trainer_on_the_same_run_is_refused_until_the_first_closes(tmp_path, data_root) -> None:
+    tiny_cfg, _ = TrainConfig(
+        data=str(data_root), out=str(tmp_path / "run"), method="bignas", epochs=1, batch_size=8, limit_train=8, **TINY
+    ).resolved()
+    first = Trainer(tiny_cfg)
+    first.open()
+    with pytest.raises(UserError, match="another ofa-edge train is writing"):
+        Trainer(tiny_cfg).open(resume=True)
+    first.close()
+    second = Trainer(tiny_cfg)
+    assert second.open(resume=True) == 0  # released: the directory is usable again
+    second.close()

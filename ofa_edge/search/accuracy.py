@@ -133,10 +133,8 @@ def measure(
     """Measured top-1 of ``cfgs`` (cache-aware, resumable). Returns (top1, cache info)."""
     settings = settings or MeasureSettings()
     path = cache_path(supernet_path)
-    digest = file_sha256(supernet_path)
-    doc = _read_cache(path)
-    entry = doc["supernets"].setdefault(digest, {"space": load_space(supernet_path).name, "by_settings": {}})
-    records: dict[str, float] = entry["by_settings"].setdefault(settings.key(data_identity(data_root)), {})
+    digest, space, key = file_sha256(supernet_path), load_space(supernet_path).name, settings.key(data_identity(data_root))
+    records = _records(_read_cache(path), digest, space, key)
     keys = [c.canonical().to_json() for c in cfgs]
     todo = list({k: c for k, c in zip(keys, cfgs, strict=True) if k not in records}.items())
     if todo:
@@ -146,6 +144,8 @@ def measure(
         with progress_bar("measuring subnet accuracy", len(todo), progress) as advance:
             for k, cfg in todo:
                 records[k] = measure_top1(net, cfg, calib, val, labels, settings.batch_size)
+                doc = _read_cache(path)  # merged with what other processes wrote meanwhile, not over it
+                _records(doc, digest, space, key).update(records)
                 atomic_write_json(path, doc)
                 advance()
     top1 = np.array([records[k] for k in keys])
@@ -156,6 +156,12 @@ def measure(
         "measured": len(todo),
         "settings": asdict(settings),
     }
+
+
+def _records(doc: dict, digest: str, space: str, key: str) -> dict[str, float]:
+    """The cached top-1 records of one supernet under one settings key (created empty in ``doc``)."""
+    entry = doc["supernets"].setdefault(digest, {"space": space, "by_settings": {}})
+    return entry["by_settings"].setdefault(key, {})
 
 
 def _read_cache(path: Path) -> dict:

@@ -60,3 +60,29 @@ def test_other_data_is_measured_again_and_a_moved_copy_is_not(tiny_supernet, dat
     assert predictor_for(path, moved, 8, settings=settings, progress=False)[1]["reused"] is True
     _, info = predictor_for(path, other, 8, settings=settings, progress=False)
     assert info["reused"] is False and data_identity(other) in str(info)
+
+
+def test_records_another_process_writes_meanwhile_are_kept(tiny_supernet, data_root, tmp_path, monkeypatch):
+    """Workers measuring one supernet merge into its cache instead of overwriting each other."""
+    import json
+    import shutil
+
+    import ofa_edge.search.accuracy as acc
+
+    path = tmp_path / "tiny.safetensors"
+    shutil.copy(tiny_supernet["path"], path)
+    real = acc.measure_top1
+
+    def measure_while_another_worker_writes(*args, **kwargs):
+        doc = json.loads(cache_path(path).read_text()) if cache_path(path).is_file() else None
+        if doc is not None:  # from the second measurement on: another worker's record lands first
+            by_key = next(iter(doc["supernets"].values()))["by_settings"]
+            next(iter(by_key.values()))["other-worker-subnet"] = 12.5
+            cache_path(path).write_text(json.dumps(doc))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(acc, "measure_top1", measure_while_another_worker_writes)
+    collect(path, data_root, 3, settings=tiny_supernet["settings"], progress=False)
+    records = next(iter(json.loads(cache_path(path).read_text())["supernets"].values()))["by_settings"]
+    kept = next(iter(records.values()))
+    assert kept["other-worker-subnet"] == 12.5 and len(kept) == 4

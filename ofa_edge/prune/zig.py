@@ -170,14 +170,6 @@ class ZIGPartition:
             total += count
         return total
 
-    def summary(self) -> dict:
-        return {
-            "groups": self.num_groups,
-            "spaces": len(self.spaces),
-            "fixed_spaces": [f"{cs.fixed}: {cs.size} ch" for cs in self.fixed],
-            "grouped_params": len(self.grouped_names),
-        }
-
 
 def partition(model: nn.Module, example: torch.Tensor) -> ZIGPartition:
     """Derive the ZIG partition of ``model`` from its traced graph on ``example``."""

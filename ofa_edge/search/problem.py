@@ -90,9 +90,12 @@ class SearchProblem:
     # ------------------------------------------------------------- scoring
     def violation(self, genomes: np.ndarray) -> np.ndarray:
         """Sum over bounds of the relative excess ``max(0, value / limit - 1)`` (NaN -> inf)."""
-        total = np.zeros(len(genomes))
+        return self._violation(len(genomes), lambda m: self.metrics[m](genomes))
+
+    def _violation(self, n: int, value_of: Callable[[str], np.ndarray]) -> np.ndarray:
+        total = np.zeros(n)
         for b in self.bounds:
-            v = self.metrics[b.metric](genomes) / b.limit - 1.0
+            v = value_of(b.metric) / b.limit - 1.0
             total += np.where(np.isnan(v), np.inf, np.maximum(v, 0.0))
         return total
 
@@ -107,11 +110,7 @@ class SearchProblem:
         """Accuracy, the named metrics (default: all) and the violation of a batch."""
         names = list(self.metrics) if metrics is None else list(metrics)
         values = {m: self.metrics[m](genomes) for m in names}
-        total = np.zeros(len(genomes))
-        for b in self.bounds:
-            raw = values[b.metric] if b.metric in values else self.metrics[b.metric](genomes)
-            v = raw / b.limit - 1.0
-            total += np.where(np.isnan(v), np.inf, np.maximum(v, 0.0))
+        total = self._violation(len(genomes), lambda m: values[m] if m in values else self.metrics[m](genomes))
         return Scores(np.asarray(self.accuracy(genomes), dtype=np.float64), values, total)
 
     def bound_metrics(self) -> list[str]:

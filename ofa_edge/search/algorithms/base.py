@@ -21,7 +21,7 @@ class SearchResult:
     feasible: np.ndarray
     evaluations: int
     seconds: float
-    history: list[float] = field(default_factory=list)
+    history: list[float] = field(default_factory=list)  # best feasible accuracy so far, per round (NaN: none yet)
     extra: dict = field(default_factory=dict)
 
     def best_index(self) -> int | None:

@@ -142,15 +142,21 @@ def _constraints_from_attrs(trial: Any) -> list[float]:
 
 
 def _suggest(trial: Any, space: Any, res_choices: list[int]) -> np.ndarray:
-    g = np.zeros((1, GENOME_LEN), dtype=np.uint8)
-    g[0, 0] = space.resolutions.index(trial.suggest_categorical("resolution", res_choices))
-    for s in range(NUM_STAGES):
-        g[0, 1 + s] = space.depths.index(trial.suggest_categorical(f"d{s}", list(space.depths)))
-    for b in range(NUM_BLOCKS):
-        g[0, 1 + NUM_STAGES + b] = space.kernels.index(trial.suggest_categorical(f"k{b}", list(space.kernels)))
-        g[0, 1 + NUM_STAGES + NUM_BLOCKS + b] = space.expands.index(
-            trial.suggest_categorical(f"e{b}", list(space.expands))
-        )
+    params = {"resolution": trial.suggest_categorical("resolution", res_choices)}
+    params |= {f"d{s}": trial.suggest_categorical(f"d{s}", list(space.depths)) for s in range(NUM_STAGES)}
+    for b in range(NUM_BLOCKS):  # the order Optuna has always seen: k, e per block
+        params[f"k{b}"] = trial.suggest_categorical(f"k{b}", list(space.kernels))
+        params[f"e{b}"] = trial.suggest_categorical(f"e{b}", list(space.expands))
+    return _genome(space, params)[None, :]
+
+
+def _genome(space: Any, p: dict[str, int]) -> np.ndarray:
+    """The genome of a trial's parameters (resolution, d<stage>, k<block>, e<block>)."""
+    g = np.zeros(GENOME_LEN, dtype=np.uint8)
+    g[0] = space.resolutions.index(p["resolution"])
+    g[1 : 1 + NUM_STAGES] = [space.depths.index(p[f"d{s}"]) for s in range(NUM_STAGES)]
+    g[1 + NUM_STAGES : 1 + NUM_STAGES + NUM_BLOCKS] = [space.kernels.index(p[f"k{b}"]) for b in range(NUM_BLOCKS)]
+    g[1 + NUM_STAGES + NUM_BLOCKS :] = [space.expands.index(p[f"e{b}"]) for b in range(NUM_BLOCKS)]
     return g
 
 
@@ -159,13 +165,4 @@ def _archive(study: Any, space: Any) -> np.ndarray:
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    genomes = np.zeros((len(trials), GENOME_LEN), dtype=np.uint8)
-    for i, t in enumerate(trials):
-        p = t.params
-        genomes[i, 0] = space.resolutions.index(p["resolution"])
-        genomes[i, 1 : 1 + NUM_STAGES] = [space.depths.index(p[f"d{s}"]) for s in range(NUM_STAGES)]
-        genomes[i, 1 + NUM_STAGES : 1 + NUM_STAGES + NUM_BLOCKS] = [
-            space.kernels.index(p[f"k{b}"]) for b in range(NUM_BLOCKS)
-        ]
-        genomes[i, 1 + NUM_STAGES + NUM_BLOCKS :] = [space.expands.index(p[f"e{b}"]) for b in range(NUM_BLOCKS)]
-    return genomes
+    return np.array([_genome(space, t.params) for t in trials], dtype=np.uint8).reshape(-1, GENOME_LEN)

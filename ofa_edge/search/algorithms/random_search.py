@@ -21,7 +21,7 @@ class RandomSearch:
     def search(self, problem: SearchProblem, budget: int, rng: np.random.Generator) -> SearchResult:
         start = time.perf_counter()
         genomes, accs, feas, history = [], [], [], []
-        done = 0
+        done, best = 0, float("nan")
         while done < budget:
             g = problem.sample(min(self.chunk, budget - done), rng)
             ok = problem.violation(g) <= 0
@@ -30,7 +30,9 @@ class RandomSearch:
                 acc[ok] = problem.accuracy(g[ok])
             genomes.append(g), accs.append(acc), feas.append(ok)
             done += len(g)
-            history.append(float(np.nanmax(np.concatenate(accs))) if np.concatenate(feas).any() else float("nan"))
+            if ok.any():
+                best = float(np.fmax(best, np.max(acc[ok])))
+            history.append(best)
         return SearchResult(
             self.name,
             np.concatenate(genomes),

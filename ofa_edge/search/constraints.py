@@ -37,7 +37,7 @@ class DeviceTarget:
         return f"latency:{self.name}"
 
 
-def known_devices() -> list[str]:
+def searchable_devices() -> list[str]:
     """Devices with a description (``devices/*.yaml``) or a shipped table (``latency_tables/*.json``)."""
     names = {p.stem for p in devices_dir().glob("*.yaml")} | {p.stem for p in latency_tables_dir().glob("*.json")}
     return sorted(names)
@@ -53,7 +53,7 @@ def table_for_device(name: str) -> tuple[LatencyTable, Path]:
             f"device '{name}' has no latency table in {latency_tables_dir()}: run `ofa-edge profile --device {name}` "
             "on (or for) it, or pass --table PATH."
         )
-    known = known_devices()
+    known = searchable_devices()
     close = difflib.get_close_matches(name, known, n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     raise UserError(

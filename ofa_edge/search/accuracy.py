@@ -1,9 +1,11 @@
 """Measured accuracy of sampled subnets: the accuracy predictor's training data.
 
-Each sampled subnet gets its batch-norm statistics recalibrated on training images, then its
-top-1 is measured on a held-out split of the training set. Results are cached beside the
-supernet in ``<stem>.accuracy.json``, keyed by the checkpoint's SHA-256 and the measuring
-settings, written after every subnet (an interrupted run resumes) and reused.
+Each sampled subnet is extracted, its batch-norm statistics recalibrated on training images,
+then its top-1 measured on a held-out split of the training set
+(:func:`ofa_edge.supernet.evaluate.evaluate_subnet`, as the training probes do). Results are
+cached beside the supernet in ``<stem>.accuracy.json``, keyed by the checkpoint's SHA-256, the
+data's identity and the measuring settings, written after every subnet (an interrupted run
+resumes) and reused.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ofa_edge.data import load_packed
-from ofa_edge.data.transforms import batches, normalize, resize
+from ofa_edge.data import ImageSet, load_packed
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.search.predictor import AccuracyPredictor
@@ -25,9 +26,8 @@ from ofa_edge.search.progress import progress_bar
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import decode, encode, sample
 from ofa_edge.space.search_space import SearchSpace
-from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
-from ofa_edge.supernet.network import Supernet
+from ofa_edge.supernet.evaluate import evaluate_subnet
 
 FORMAT = "ofa-edge-accuracy-data/1"
 
@@ -74,32 +74,13 @@ def cache_path(supernet: str | Path) -> Path:
     return supernet.with_name(supernet.stem + ".accuracy.json")
 
 
-def holdout_split(data_root: str | Path, s: MeasureSettings) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(calibration images, validation images, validation labels) from the training split."""
+def holdout_split(data_root: str | Path, s: MeasureSettings) -> tuple[ImageSet, ImageSet]:
+    """(calibration images, validation images and labels) from the training split."""
     data = load_packed(data_root, "train", limit=s.n_val + s.n_calib, seed=s.split_seed)
     if len(data) < s.n_val + s.n_calib:
         raise UserError(f"'{data_root}' has {len(data)} training images; the split needs {s.n_val + s.n_calib}.")
     order = torch.from_numpy(np.random.default_rng(s.split_seed).permutation(len(data)))
-    val, calib = order[: s.n_val], order[s.n_val :]
-    return data.images[calib], data.images[val], data.labels[val]
-
-
-def measure_top1(
-    net: Supernet, cfg: SubnetConfig, calib: torch.Tensor, val: torch.Tensor, labels: torch.Tensor, batch_size: int
-) -> float:
-    """Top-1 (%) of ``cfg`` inside ``net`` after recalibrating its batch norm on ``calib``."""
-    sp = net.space
-    net.set_active(cfg)
-
-    def prep(x: torch.Tensor) -> torch.Tensor:
-        return resize(normalize(x, sp.mean, sp.std), cfg.resolution)
-
-    with torch.no_grad():
-        recalibrate_bn(net, (prep(b) for b in batches(calib, batch_size)))
-        correct = 0
-        for xb, yb in zip(batches(val, batch_size), batches(labels, batch_size), strict=True):
-            correct += int((net(prep(xb)).argmax(1) == yb).sum())
-    return 100.0 * correct / len(labels)
+    return data.subset(order[s.n_val :]), data.subset(order[: s.n_val])
 
 
 def collect(
@@ -140,10 +121,10 @@ def measure(
     if todo:
         device = "cuda" if torch.cuda.is_available() else "cpu"
         net = load_supernet(supernet_path, device=device).eval()
-        calib, val, labels = (t.to(device) for t in holdout_split(data_root, settings))
+        calib, val = holdout_split(data_root, settings)
         with progress_bar("measuring subnet accuracy", len(todo), progress) as advance:
             for k, cfg in todo:
-                records[k] = measure_top1(net, cfg, calib, val, labels, settings.batch_size)
+                records[k] = evaluate_subnet(net, cfg, calib, val, torch.device(device), settings.batch_size)["top1"]
                 doc = _read_cache(path)  # merged with what other processes wrote meanwhile, not over it
                 _records(doc, digest, space, key).update(records)
                 atomic_write_json(path, doc)

@@ -1,12 +1,10 @@
 """Training batches on the device: the whole dataset there, seeded epoch orders and shards,
-augmentation (random crop with padding, flip) in one gather, and plain evaluation batches.
+and augmentation (random crop with padding, flip) in one gather.
 
 The datasets themselves are read by :func:`ofa_edge.data.datasets.load_dataset`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -91,12 +89,3 @@ class DeviceLoader:
         )
         x = augment(self.images[idx], g).contiguous(memory_format=self.memory_format)  # uint8: the cheap copy
         return normalize(x, self.mean, self.std), self.labels[idx], idx
-
-
-def eval_batches(
-    data: ImageSet, batch_size: int, device: torch.device, mean: Sequence[float], std: Sequence[float]
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield (normalised images, labels) in order, without augmentation."""
-    for i in range(0, len(data), batch_size):
-        x = data.images[i : i + batch_size].to(device)
-        yield normalize(x, mean, std), data.labels[i : i + batch_size].to(device)

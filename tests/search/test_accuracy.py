@@ -71,7 +71,7 @@ def test_records_another_process_writes_meanwhile_are_kept(tiny_supernet, data_r
 
     path = tmp_path / "tiny.safetensors"
     shutil.copy(tiny_supernet["path"], path)
-    real = acc.measure_top1
+    real = acc.evaluate_subnet
 
     def measure_while_another_worker_writes(*args, **kwargs):
         doc = json.loads(cache_path(path).read_text()) if cache_path(path).is_file() else None
@@ -81,7 +81,7 @@ def test_records_another_process_writes_meanwhile_are_kept(tiny_supernet, data_r
             cache_path(path).write_text(json.dumps(doc))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(acc, "measure_top1", measure_while_another_worker_writes)
+    monkeypatch.setattr(acc, "evaluate_subnet", measure_while_another_worker_writes)
     collect(path, data_root, 3, settings=tiny_supernet["settings"], progress=False)
     records = next(iter(json.loads(cache_path(path).read_text())["supernets"].values()))["by_settings"]
     kept = next(iter(records.values()))

@@ -1,0 +1,54 @@
+"""Top-1 of a subnet after batch-norm recalibration, on its own extracted module.
+
+The subnet is extracted first, so recalibration never disturbs the supernet's own statistics.
+Training probes, ``ofa-edge eval`` and the search's accuracy data all measure this way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import torch
+
+from ofa_edge.data import ImageSet
+from ofa_edge.data.transforms import fast_memory_format, normalize, resize
+from ofa_edge.space import SearchSpace, SubnetConfig
+from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.network import Supernet
+
+
+def eval_batches(
+    data: ImageSet, batch_size: int, device: torch.device, mean: Sequence[float], std: Sequence[float]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield (normalised images, labels) in order, without augmentation."""
+    for i in range(0, len(data), batch_size):
+        x = data.images[i : i + batch_size].to(device)
+        yield normalize(x, mean, std), data.labels[i : i + batch_size].to(device)
+
+
+def _batches(
+    data: ImageSet, batch_size: int, device: torch.device, space: SearchSpace, resolution: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(images at ``resolution`` in the device's fast memory format, labels), in order."""
+    fmt = fast_memory_format(device)
+    for x, y in eval_batches(data, batch_size, device, space.mean, space.std):
+        yield resize(x, resolution).contiguous(memory_format=fmt), y
+
+
+@torch.no_grad()
+def evaluate_subnet(
+    net: Supernet,
+    cfg: SubnetConfig,
+    calib: ImageSet,
+    val: ImageSet,
+    device: torch.device,
+    batch_size: int = 256,
+) -> dict[str, float]:
+    """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented)."""
+    sub = net.extract(cfg).to(device, memory_format=fast_memory_format(device))
+    recalibrate_bn(sub, (x for x, _ in _batches(calib, batch_size, device, net.space, cfg.resolution)))
+    correct, seen = 0, 0
+    for x, y in _batches(val, batch_size, device, net.space, cfg.resolution):
+        correct += int((sub(x).argmax(1) == y).sum())
+        seen += len(y)
+    return {"top1": 100.0 * correct / max(1, seen), "images": seen, "calib_images": len(calib)}

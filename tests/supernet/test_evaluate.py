@@ -1,0 +1,31 @@
+"""evaluate_subnet: top-1 after BN recalibration on the extracted subnet, the supernet left untouched."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ofa_edge.data.transforms import normalize, resize
+from ofa_edge.space import SearchSpace
+from ofa_edge.supernet import Supernet
+from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.evaluate import evaluate_subnet
+
+
+def test_top1_matches_a_hand_computation_and_leaves_the_supernet_alone(real, cifar_test_small) -> None:
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    net = Supernet(space, 10).eval()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    cfg = space.sample(np.random.default_rng(4))
+    val = cifar_test_small.subset(slice(0, 40))
+    got = evaluate_subnet(net, cfg, real, val, torch.device("cpu"), batch_size=16)
+
+    sub = net.extract(cfg).eval()
+    prep = lambda x: resize(normalize(x, space.mean, space.std), cfg.resolution)
+    with torch.no_grad():
+        recalibrate_bn(sub, [prep(real.images[i : i + 16]) for i in range(0, len(real), 16)])
+        pred = sub(prep(val.images)).argmax(1)
+    assert got["top1"] == 100.0 * int((pred == val.labels).sum()) / 40
+    assert got["images"] == 40 and got["calib_images"] == len(real)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())

@@ -14,14 +14,14 @@ from torch import nn
 
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.dynamic_mbconv import DynamicMBConv
+from ofa_edge.train.optim import state_like
 
 
 def _permute(t: torch.Tensor, dim: int, perm: torch.Tensor, optimizer: torch.optim.Optimizer | None) -> None:
     t.data.copy_(t.data.index_select(dim, perm))
     if optimizer is not None and isinstance(t, nn.Parameter):
-        for v in optimizer.state.get(t, {}).values():
-            if isinstance(v, torch.Tensor) and v.shape == t.shape:
-                v.copy_(v.index_select(dim, perm))
+        for v in state_like(optimizer, t):
+            v.copy_(v.index_select(dim, perm))
 
 
 def _permute_bn(bn: nn.BatchNorm2d, perm: torch.Tensor, optimizer: torch.optim.Optimizer | None) -> None:

@@ -42,20 +42,12 @@ from ofa_edge.train.distributed import allreduce_grads, check_replicas, dist_con
 from ofa_edge.train.ledger import Ledger
 from ofa_edge.train.levers import Lever
 from ofa_edge.train.methods import Method, MethodParams, StepPlan, make_method
+from ofa_edge.train.optim import make_optimizer
 from ofa_edge.train.probes import evaluate_probes, probe_configs
 from ofa_edge.train.reorder import reorder_channels
 from ofa_edge.train.rundir import RunDir, RunLock
 
 SYNC_EVERY = 25  # steps between reads of the loss from the device (each read is a sync)
-
-
-def make_optimizer(net: Supernet, cfg: TrainConfig) -> torch.optim.SGD:
-    """Nesterov SGD; no weight decay on BN, biases and kernel-transform matrices (OFA's rule)."""
-    decay, no_decay = [], []
-    for name, p in net.named_parameters():
-        (no_decay if p.ndim <= 1 or "kernel_matrices" in name else decay).append(p)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
 
 
 class Trainer:

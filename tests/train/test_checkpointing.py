@@ -10,7 +10,7 @@ from ofa_edge.space import SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.train.checkpointing import load_checkpoint, save_checkpoint
 from ofa_edge.train.config import TrainConfig
-from ofa_edge.train.trainer import make_optimizer
+from ofa_edge.train.optim import make_optimizer
 
 SPACE = SearchSpace.get("mbv3-w1.0-cifar")
 CFG = TrainConfig(data="x", out="y", lr=0.1)

@@ -26,6 +26,7 @@ from torch import nn
 from ofa_edge.errors import UserError
 from ofa_edge.space.search_space import NUM_BLOCKS, SE_REDUCTION, SearchSpace, make_divisible
 from ofa_edge.supernet.network import Supernet
+from ofa_edge.train.optim import state_like
 
 
 def parse_pattern(pattern: str) -> tuple[int, int] | None:
@@ -208,9 +209,8 @@ class SparseMasks:
             self._factors = None
             p.masked_fill_(grown, 0.0)
             if optimizer is not None:
-                for v in optimizer.state.get(p, {}).values():
-                    if torch.is_tensor(v) and v.shape == p.shape:
-                        v.masked_fill_(grown, 0.0)
+                for v in state_like(optimizer, p):
+                    v.masked_fill_(grown, 0.0)
             moved += n
         self.apply(net)
         return moved

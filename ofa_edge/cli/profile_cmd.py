@@ -13,7 +13,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS
-from ofa_edge.latency.backends import require_backend
+from ofa_edge.latency.backends import require_backend, table_backend
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import MIN_SAMPLES, active_block_count, fit_correction
 from ofa_edge.latency.devices import Device, load_device, table_path
@@ -168,11 +168,6 @@ def profile(
             raise UserError(f"{flag} must be >= {low}, got {value}.")
     if 0 < calibrate < MIN_SAMPLES:
         raise UserError(f"--calibrate needs at least {MIN_SAMPLES} subnets to fit a correction, got {calibrate}.")
-    if threads not in (None, 1) and dev.clock == "thread_cpu":
-        raise UserError(
-            f"device '{dev.name}' times one thread's CPU time (clock: thread_cpu), so it runs 1 thread; drop --threads, "
-            "or describe a device with `clock: wall` and the threads you want."
-        )
     threads_flag = threads
     classes = classes or sp.default_num_classes
     path = (output or table_path(dev, sp.name)).absolute()
@@ -310,19 +305,19 @@ def _check_or_rescale(dev: Device, path: Path, threads: int | None, rescale_tabl
         raise UserError(
             f"'{path}' is an estimated table; --check and --rescale compare measured tables with this machine."
         )
-    measured_threads = table.provenance.get("threads") or dev.threads
-    if threads is not None and threads != measured_threads:
-        raise UserError(
-            f"'{path}' was measured with {measured_threads} thread(s); --check times it the same way: drop --threads."
-        )
     if not table.provenance.get("speed_reference"):
         raise UserError(
             f"'{path}' was measured without a speed reference, so there is nothing to compare with; re-profile it "
             f"(--force) with `speed_reference: 5` in the device file."
         )
-    backend = require_backend(dev, measured_threads)
+    backend, batch = table_backend(dev, table)
+    measured_threads = getattr(backend, "threads", threads)
+    if threads is not None and threads != measured_threads:
+        raise UserError(
+            f"'{path}' was measured with {measured_threads} thread(s); --check times it the same way: drop --threads."
+        )
     with err.status(f"timing the table's speed-reference subnets ({READINGS} readings)"):
-        speed = check_speed(backend, table, table.provenance.get("batch") or dev.batch)
+        speed = check_speed(backend, table, batch)
     prov = table.provenance
     result = {
         "table": str(path),

@@ -60,8 +60,10 @@ class Device:
     def accelerator_mismatch(self, found: str | None) -> str | None:
         """Why the accelerator ``found`` here is not this device's; ``None`` when it is, when the device
         names none, or when the machine's cannot be read (``found`` is ``None``)."""
-        word = rf"(?<![A-Za-z0-9]){re.escape(self.accelerator or '')}(?![A-Za-z0-9])"  # GH200 is not an H200
-        if self.accelerator is None or found is None or re.search(word, found, re.IGNORECASE):
+        if self.accelerator is None or found is None:
+            return None
+        word = rf"(?<![A-Za-z0-9]){re.escape(self.accelerator)}(?![A-Za-z0-9])"  # a GH200 is not an H200
+        if re.search(word, found, re.IGNORECASE):
             return None
         return f"device '{self.name}' is an {self.accelerator} GPU, and this machine's is an {found}"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from ofa_edge.latency.backends import require_backend
+from ofa_edge.latency.backends import table_backend
 from ofa_edge.latency.blocks import build_subnet
 from ofa_edge.latency.devices import load_device
 from ofa_edge.latency.drift import HOLDS, SpeedReference, timed_rounds
@@ -29,8 +29,7 @@ class DeviceTimer:
 
     def __init__(self, table: LatencyTable) -> None:
         self.device = load_device(table.device)
-        self.batch = table.provenance.get("batch") or self.device.batch
-        self.backend = require_backend(self.device, table.provenance.get("threads") or self.device.threads)
+        self.backend, self.batch = table_backend(self.device, table)
         self.reference = SpeedReference.of_table(self.backend, table, self.batch)
 
     def __call__(self, model: nn.Module, resolution: int) -> dict:

@@ -47,8 +47,7 @@ def evaluate_subnet(
     """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented)."""
     sub = net.extract(cfg).to(device, memory_format=fast_memory_format(device))
     recalibrate_bn(sub, (x for x, _ in _batches(calib, batch_size, device, net.space, cfg.resolution)))
-    correct, seen = 0, 0
+    correct = torch.zeros((), dtype=torch.int64, device=device)  # read once: a read per batch waits for a GPU
     for x, y in _batches(val, batch_size, device, net.space, cfg.resolution):
-        correct += int((sub(x).argmax(1) == y).sum())
-        seen += len(y)
-    return {"top1": 100.0 * correct / max(1, seen), "images": seen, "calib_images": len(calib)}
+        correct += (sub(x).argmax(1) == y).sum()
+    return {"top1": 100.0 * int(correct) / max(1, len(val)), "images": len(val), "calib_images": len(calib)}

@@ -132,7 +132,7 @@ class Trainer:
             state, order = load_checkpoint(rd.checkpoint, self.net, self.optimizer, self.levers)
             self.state.update(state)
             self.ledger = Ledger.from_dict(state["ledger"], self._device_name())
-            self.order, self.shard = order, self.loader.shard(order)
+            self._use_order(order)
             if self.state["teacher"]:
                 self.teacher = self._frozen(load_supernet(rd.teacher, device=str(self.ctx.device)))
             if self.ctx.main:
@@ -150,6 +150,10 @@ class Trainer:
             for t in self.net.state_dict().values():
                 dist.broadcast(t, 0)
         return 0
+
+    def _use_order(self, order: torch.Tensor) -> None:
+        """Train the epoch in ``order`` (global, saved with checkpoints); this process takes its shard."""
+        self.order, self.shard = order, self.loader.shard(order)
 
     def _data_mismatch(self, saved: dict[str, Any]) -> list[str]:
         """What differs between the run's data and processes and this resume's: the saved iteration
@@ -305,7 +309,7 @@ class Trainer:
             self.close()
             raise
         self._start_it = self._pending_from = start_it
-        self._resumed_mid_epoch = start_it % self.loader.steps_per_epoch != 0 and self.order is not None
+        self._resumed_mid_epoch = start_it % self.loader.steps_per_epoch != 0  # its order came from the checkpoint
         self.net.train()
         return start_it
 
@@ -319,7 +323,7 @@ class Trainer:
             order = self.loader.order(epoch)
             for lv in self.levers:
                 order = lv.epoch_order(epoch, order)
-            self.order, self.shard = order, self.loader.shard(order)
+            self._use_order(order)
         if step == 0 or first:
             for lv in self.levers:
                 lv.on_epoch_start(epoch, self.net)
@@ -383,7 +387,7 @@ class Trainer:
                         )
                     self._save(it + 1)
                     ep_t0, ep_images = time.perf_counter(), 0
-                elif cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0:
+                elif saved:
                     self._save(it + 1)
                 if it + 1 < total_its and self._out_of_time(t0, synced or saved):
                     if not saved:

@@ -8,6 +8,7 @@ from ofa_edge.latency.backends.onnxruntime_backend import OnnxRuntimeBackend
 from ofa_edge.latency.backends.tensorrt_backend import TensorRTBackend
 from ofa_edge.latency.backends.torch_backend import TorchBackend
 from ofa_edge.latency.devices import Device, known_devices, load_device
+from ofa_edge.latency.table import LatencyTable
 
 
 def backend_for(device: Device, threads: int | None = None) -> Backend:
@@ -23,6 +24,11 @@ def backend_for(device: Device, threads: int | None = None) -> Backend:
 def require_backend(device: Device, threads: int | None = None) -> Backend:
     """:func:`backend_for`, raising a :class:`UserError` (exit 2) when it cannot run here, or when the
     device names a GPU model (``accelerator:``) other than this machine's."""
+    if device.clock == "thread_cpu" and (threads or device.threads) != 1:
+        raise UserError(
+            f"device '{device.name}' times one thread's CPU time (clock: thread_cpu), so it runs 1 thread; drop --threads, "
+            "or describe a device with `clock: wall` and the threads you want."
+        )
     backend = backend_for(device, threads)
     why = backend.absent()
     if why:
@@ -34,11 +40,8 @@ def require_backend(device: Device, threads: int | None = None) -> Backend:
     found = backend.accelerator()
     other = device.accelerator_mismatch(found)
     if other:
-        here = [
-            d
-            for d in known_devices()
-            if d != device.name and load_device(d).accelerator and load_device(d).accelerator_mismatch(found) is None
-        ]
+        gpus = [load_device(d) for d in known_devices() if d != device.name]
+        here = [d.name for d in gpus if d.accelerator and d.accelerator_mismatch(found) is None]
         raise UserError(
             f"{other}: its numbers would be another GPU's. Time it on that GPU, or profile this one as "
             + (f"--device {here[0]}" if here else "a device of its own (a devices/<name>.yaml with its `accelerator:`)")
@@ -47,4 +50,13 @@ def require_backend(device: Device, threads: int | None = None) -> Backend:
     return backend
 
 
-__all__ = ["Backend", "OnnxRuntimeBackend", "TensorRTBackend", "TorchBackend", "backend_for", "require_backend"]
+def table_backend(device: Device, table: LatencyTable) -> tuple[Backend, int]:
+    """:func:`require_backend` with the threads ``table`` was measured with, and its batch size
+    (its provenance; the device file's where that is silent): to time next to its numbers."""
+    threads = table.provenance.get("threads") or device.threads
+    return require_backend(device, threads), table.provenance.get("batch") or device.batch
+
+
+__all__ = [
+    "Backend", "OnnxRuntimeBackend", "TensorRTBackend", "TorchBackend", "backend_for", "require_backend", "table_backend",
+]  # fmt: skip

@@ -17,7 +17,7 @@ import numpy as np
 from ofa_edge.errors import UserError
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import devices_dir, latency_tables_dir
-from ofa_edge.search.problem import Bound, SearchProblem, exact_minimum
+from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
 from ofa_edge.units import parse_count, parse_latency_ms
 
 DEFAULT_DEVICE = "x86-cpu"
@@ -120,6 +120,34 @@ def check_achievable(problem: SearchProblem) -> dict[str, float]:
         stack = np.stack(anchors)
         problem.anchor = stack[int(np.argmin(problem.violation(stack)))]
     return minima
+
+
+def loose_bounds(problem: SearchProblem) -> dict[str, float]:
+    """Bounds every subnet meets: metric -> its exact maximum over the space, for each bound at or
+    above it. Such a budget does not constrain the search (e.g. 15 ms on a GPU whose slowest
+    subnet takes 0.4 ms), which a user should hear rather than infer."""
+    loose = {}
+    for b in problem.bounds:
+        value = exact_maximum(problem.space, problem.metrics[b.metric], problem.resolutions)
+        if value <= b.limit:
+            loose[b.metric] = value
+    return loose
+
+
+def loose_message(b: Bound, largest: float) -> str:
+    """What to tell the user about a bound that does not bind."""
+    if b.metric.startswith("latency:"):
+        dev = b.metric.split(":", 1)[1]
+        return (
+            f"the budget {b.limit:g} ms on {dev} does not bind: the slowest subnet takes {largest:.3f} ms by its "
+            "table, so the search returns the most accurate subnet of the whole space. Lower --latency to trade "
+            "accuracy for speed."
+        )
+    what = "--flops" if b.metric == "macs" else "--params"
+    return (
+        f"{what} {b.limit:,.0f} does not bind: the largest subnet has {largest:,.0f}, so the search returns "
+        f"the most accurate subnet of the whole space."
+    )
 
 
 def _too_tight(b: Bound, value: float) -> str:

@@ -159,6 +159,12 @@ def exact_minimum(space: SearchSpace, metric: Metric, resolutions: Sequence[int]
     return float(metric(best_genome[None, :])[0]), best_genome
 
 
+def exact_maximum(space: SearchSpace, metric: Metric, resolutions: Sequence[int]) -> float:
+    """The exact maximum of a block-additive metric over the whole space (the minimum of its negation)."""
+    value, _ = exact_minimum(space, lambda genomes: -metric(genomes), resolutions)
+    return -value
+
+
 def _stage_options(space: SearchSpace) -> np.ndarray:
     """Every distinct setting of one stage: rows ``[depth_idx, k0, e0, ..., k3, e3]``
     (genes of blocks beyond the depth left at index 0)."""

@@ -25,6 +25,8 @@ from ofa_edge.search.constraints import (
     DEFAULT_DEVICE,
     DeviceTarget,
     check_achievable,
+    loose_bounds,
+    loose_message,
     cost_bounds,
     device_targets,
     latency_bounds,
@@ -70,6 +72,7 @@ class Prepared:
     supernet: str | None
     accuracy_info: dict[str, Any]
     minima: dict[str, float]
+    loose: dict[str, float]  # bounds every subnet meets: metric -> its maximum
 
 
 def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
@@ -102,7 +105,11 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     bounds = latency_bounds(targets) + cost_bounds(opts.flops, opts.params)
     problem = SearchProblem(space, accuracy, metrics, bounds, tuple(resolutions), acc_name)
     minima = check_achievable(problem)
-    return Prepared(problem, targets, cost, supernet, info, minima)
+    loose = loose_bounds(problem)
+    for b in problem.bounds:
+        if b.metric in loose:
+            warn(loose_message(b, loose[b.metric]))
+    return Prepared(problem, targets, cost, supernet, info, minima, loose)
 
 
 def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log) -> tuple:
@@ -266,6 +273,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
             "table": t.table_path,
             "estimated": t.table.estimated,
             "fastest_ms": prep.minima.get(t.metric),
+            "budget_binds": t.budget_ms is not None and t.metric not in prep.loose,
             "provenance": t.table.provenance,
         }
         for t in prep.targets

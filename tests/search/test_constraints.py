@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.search.constraints import check_achievable, cost_bounds, device_targets, latency_bounds
+from ofa_edge.search.constraints import (
+    check_achievable,
+    cost_bounds,
+    device_targets,
+    latency_bounds,
+    loose_bounds,
+    loose_message,
+)
 from ofa_edge.search.problem import SearchProblem
 from ofa_edge.space import CostModel, SearchSpace
 
@@ -61,3 +68,18 @@ def test_anchor_meets_all_bounds(tables_dir):
     assert set(minima) == {"latency:x86-cpu", "latency:slow-board", "params"}
     assert prob.violation(prob.anchor[None])[0] == 0
     assert np.isfinite(list(minima.values())).all()
+
+
+def test_loose_bounds_name_the_slowest_subnet(tables_dir):
+    sp = SearchSpace.get(SPACE)
+    slowest = None
+    for budget, binds in (("1ms", True), ("10s", False)):
+        targets, _ = device_targets(["slow-board"], [budget], [])
+        t = targets[0]
+        prob = SearchProblem(sp, CostModel(sp, 10).macs, {t.metric: t.table.predict}, latency_bounds(targets))
+        loose = loose_bounds(prob)
+        assert (t.metric not in loose) == binds
+        slowest = loose.get(t.metric, slowest)
+    # the analytic table is monotone: the max config is the slowest subnet
+    assert slowest == pytest.approx(t.table.predict([sp.max()])[0])
+    assert "does not bind" in loose_message(latency_bounds(targets)[0], slowest)

@@ -25,11 +25,11 @@ from ofa_edge.search.constraints import (
     DEFAULT_DEVICE,
     DeviceTarget,
     check_achievable,
-    loose_bounds,
-    loose_message,
     cost_bounds,
     device_targets,
     latency_bounds,
+    loose_bounds,
+    loose_message,
 )
 from ofa_edge.search.problem import SearchProblem, network_keys
 from ofa_edge.space.cost import CostModel

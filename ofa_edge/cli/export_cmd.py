@@ -13,7 +13,7 @@ from ofa_edge.cli.common import JsonOpt, emit, err, note, out, warn
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
 from ofa_edge.export import ExportRequest, export_bundle, get_format
-from ofa_edge.export.formats import FORMATS, check_flags
+from ofa_edge.export.formats import FORMATS, check_flags, engine_half
 from ofa_edge.export.inputs import resolve_inputs, slim_inputs
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
@@ -33,7 +33,14 @@ def export(
     int8: Annotated[
         bool, typer.Option("--int8", help="Also write an INT8 (QDQ) model; report its top-1 and latency.")
     ] = False,
-    half: Annotated[bool, typer.Option("--half", help="FP16 model (onnx, trt).")] = False,
+    half: Annotated[
+        bool | None,
+        typer.Option(
+            "--half/--no-half",
+            help="FP16 model (onnx, trt). Default: fp32, but an engine follows the searched device's table (fp16 on "
+            "Jetson Orin).",
+        ),
+    ] = None,
     dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="Symbolic batch dimension.")] = False,
     max_batch: Annotated[
         int, typer.Option(min=1, help="Largest batch of a TensorRT dynamic-batch profile (with --dynamic-batch).")
@@ -51,7 +58,7 @@ def export(
 ) -> None:
     """Export a subnet with its weights: extract, recalibrate BN, export, verify, write a bundle folder."""
     fmt = get_format(format)
-    check_flags(fmt, int8=int8, half=half, dynamic_batch=dynamic_batch)
+    check_flags(fmt, int8=int8, half=bool(half), dynamic_batch=dynamic_batch)
     if format != fmt.name:
         note(f"format '{format}' is '{fmt.name}'")
     if slim is not None:
@@ -73,6 +80,10 @@ def export(
     last = inputs.last_search
     if last is not None and (message := estimated_warning(last.latency_table)) is not None:
         warn(message)
+    half, why, mismatch = engine_half(fmt, half, int8, last.latency_table if last else {})
+    for say, line in ((note, why), (warn, mismatch)):
+        if line:
+            say(line)
     req = ExportRequest(
         format=fmt,
         subnet=cfg,

@@ -77,3 +77,29 @@ def check_flags(fmt: ExportFormat, **flags: bool) -> None:
             raise UserError(
                 f"--{flag.replace('_', '-')} is not supported for format '{fmt.name}'. Flags it takes: {allowed}."
             )
+
+
+def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -> tuple[bool, str | None, str | None]:
+    """Whether a bundle is FP16, with a note and a warning (either may be ``None``).
+
+    A TensorRT engine's latency depends on its precision, and the search predicted it for the
+    precision of the latency table it used (``table``: its provenance). Without ``--half`` or
+    ``--no-half`` an engine follows that table (Jetson Orin's is FP16); an explicit choice that
+    differs from it is kept, with a warning that the predicted latency does not apply.
+    """
+    if fmt.name != "engine" or not table.get("precision"):
+        return bool(half), None, None
+    measured, device = str(table["precision"]), table.get("device", "the target")
+    if half is None and not int8:
+        half = measured == "fp16"
+        if half:
+            return True, f"precision fp16: {device}'s latency table is for fp16 engines (--no-half for fp32)", None
+    chosen = "int8" if int8 else "fp16" if half else "fp32"
+    if chosen != measured:
+        hint = "; without --half/--no-half/--int8 the engine follows the table" if measured in ("fp16", "fp32") else ""
+        warning = (
+            f"this engine is {chosen} but the search predicted {device}'s latency for {measured} engines: "
+            f"expect another latency on the device{hint}."
+        )
+        return bool(half), None, warning
+    return bool(half), None, None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.export.formats import FORMATS, check_flags, get_format
+from ofa_edge.export.formats import FORMATS, check_flags, engine_half, get_format
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,25 @@ def test_flag_not_taken_by_a_format_is_refused():
     check_flags(get_format("trt"), half=True, int8=False)
     with pytest.raises(UserError, match="--half is not supported for format 'ort'"):
         check_flags(get_format("ort"), half=True)
+
+
+ORIN = {"device": "jetson-orin", "precision": "fp16"}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "half", "int8", "table", "want_half", "says", "warns"),
+    [
+        ("trt", None, False, ORIN, True, "precision fp16", None),  # follows the searched table
+        ("trt", True, False, ORIN, True, None, None),
+        ("trt", False, False, ORIN, False, None, "this engine is fp32"),  # kept, with a warning
+        ("trt", None, True, ORIN, False, None, "this engine is int8"),
+        ("trt", True, False, {"device": "h100", "precision": "fp32"}, True, None, "follows the table"),
+        ("trt", None, False, {}, False, None, None),  # no search: fp32
+        ("onnx", None, False, ORIN, False, None, None),  # an ONNX model's precision is set at engine build
+    ],
+)
+def test_engine_precision_follows_the_searched_table(fmt, half, int8, table, want_half, says, warns):
+    got, note, warning = engine_half(get_format(fmt), half, int8, table)
+    assert got is want_half
+    assert (note is None) == (says is None) and (says is None or says in note)
+    assert (warning is None) == (warns is None) and (warns is None or warns in warning)

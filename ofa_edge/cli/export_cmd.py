@@ -13,6 +13,7 @@ from ofa_edge.cli.common import JsonOpt, emit, err, note, out, warn
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
 from ofa_edge.export import ExportRequest, export_bundle, get_format
+from ofa_edge.export.bundle import default_bundle_name
 from ofa_edge.export.formats import FORMATS, check_flags, engine_half
 from ofa_edge.export.inputs import resolve_inputs, slim_inputs
 from ofa_edge.latency.table import estimated_warning
@@ -46,7 +47,11 @@ def export(
         int, typer.Option(min=1, help="Largest batch of a TensorRT dynamic-batch profile (with --dynamic-batch).")
     ] = 32,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Bundle folder (default: <work dir>/export/<space>-r<res>-<format>).")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Bundle folder (default: <work dir>/export/<space>-r<res>-<id>-<format>; id: subnet + weights).",
+        ),
     ] = None,
     data: Annotated[
         Path, typer.Option(help="Packed dataset for BN recalibration, INT8 calibration and evaluation.")
@@ -71,7 +76,8 @@ def export(
         note(line)
     cfg = inputs.subnet
     if out_dir is None:
-        out_dir = work_dir() / "export" / f"{cfg.space}-r{cfg.resolution}-{fmt.name}"
+        name = default_bundle_name(cfg.space, cfg.resolution, cfg.canonical().to_json(), inputs.supernet, fmt.name)
+        out_dir = work_dir() / "export" / name
         note(f"no --out: writing the bundle to {out_dir}")
     note(
         f"data {data}; BN recalibration on {bn_images} train images"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -18,6 +19,14 @@ from ofa_edge.errors import UserError
 from ofa_edge.io import fsync_dir, umask
 
 MANIFEST = "bundle.json"
+
+
+def default_bundle_name(space: str, resolution: int, subnet_json: str, weights: Path, fmt: str) -> str:
+    """``<space>-r<res>-<id>-<format>``: ``id`` (8 hex) hashes the subnet and the weights file it
+    takes its weights from, so exporting another subnet (or the same one from another supernet, or
+    a pruned network) never replaces an earlier bundle; re-exporting the same one does."""
+    key = json.dumps([subnet_json, str(Path(weights).expanduser().absolute())])
+    return f"{space}-r{resolution}-{hashlib.sha256(key.encode()).hexdigest()[:8]}-{fmt}"
 
 
 def check_output_dir(out: str | Path) -> Path:

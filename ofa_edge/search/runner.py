@@ -319,7 +319,9 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
             "candidates_per_s": result.evaluations / max(result.seconds, 1e-9),
             "seed": opts.seed,
             "feasible_unique": len(acc),
-            "best_so_far": [None if np.isnan(h) else h for h in map(float, result.history)],  # per generation/chunk/trial
+            "best_so_far": [
+                None if np.isnan(h) else h for h in map(float, result.history)
+            ],  # per generation/chunk/trial
             **result.extra,
         },
         "files": {

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from ofa_edge import SearchSpace, Supernet, save_supernet
+from ofa_edge.export.bundle import default_bundle_name
 from ofa_edge.export.tensorrt_build import tensorrt_status
 from ofa_edge.export.verify import ort_session
 
@@ -170,12 +171,13 @@ def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root):
             }
         )
     )
-    code, out, err = _run(cli, "export", "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST, "--json")
+    code, out, err = _run(cli, "export", "--data", str(data_root), *FAST, "--json")  # no --out: the default folder
     assert code == 0, err
     doc = _doc(out)
     assert "last search result" in err and doc["subnet"] == cfg.to_dict()
     assert doc["predicted"]["latency_ms"] == 1.5 and doc["predicted"]["latency_table"]["kind"] == "measured"
-    assert "Predicted by the search" in (tmp_path / "b" / "README.md").read_text()
+    bundle = home / "export" / default_bundle_name(CIFAR, 24, cfg.canonical().to_json(), ckpt, "onnx")
+    assert doc["out"] == str(bundle) and "Predicted by the search" in (bundle / "README.md").read_text()
 
 
 @pytest.mark.parametrize(

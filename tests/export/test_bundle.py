@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files, staged_bundle
+from ofa_edge.export.bundle import MANIFEST, check_output_dir, default_bundle_name, list_files, staged_bundle
 from ofa_edge.io import umask
 
 
@@ -53,3 +53,11 @@ def test_refuses_foreign_folders_and_unwritable_places(tmp_path):
         check_output_dir(tmp_path / "f")
     with pytest.raises(UserError, match="cannot write"):
         check_output_dir(tmp_path / "f" / "bundle")
+
+
+def test_default_name_tells_subnets_and_weights_apart(tmp_path):
+    name = default_bundle_name("mbv3-w1.0-cifar", 28, '{"a": 1}', tmp_path / "w.safetensors", "engine")
+    assert name.startswith("mbv3-w1.0-cifar-r28-") and name.endswith("-engine")
+    assert name == default_bundle_name("mbv3-w1.0-cifar", 28, '{"a": 1}', tmp_path / "w.safetensors", "engine")
+    assert name != default_bundle_name("mbv3-w1.0-cifar", 28, '{"a": 2}', tmp_path / "w.safetensors", "engine")
+    assert name != default_bundle_name("mbv3-w1.0-cifar", 28, '{"a": 1}', tmp_path / "v.safetensors", "engine")

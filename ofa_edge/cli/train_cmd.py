@@ -14,7 +14,7 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.paths import work_dir
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.spfde import SpfdeLever
-from ofa_edge.train.spfde.options import resolve_spfde
+from ofa_edge.train.spfde.options import freezing_plan_note, resolve_spfde
 from ofa_edge.train.trainer import Trainer
 from ofa_edge.units import parse_latency_ms
 
@@ -177,6 +177,8 @@ def train(
         sieve_interval=sieve_interval, reorder=cfg.reorder,
     )  # fmt: skip
     trainer = Trainer(cfg, [SpfdeLever(spfde, cfg.epochs, cfg.seed)] if spfde.enabled else [])
+    if spfde.freezing is not None:
+        spfde_notes.append(freezing_plan_note(trainer.space, trainer.net.num_classes, spfde.freezing, cfg.epochs))
     if main_process:
         for n in notes + spfde_notes:
             note(n)

@@ -10,6 +10,12 @@ from ofa_edge.train.spfde.sieving import SieveConfig
 from ofa_edge.train.spfde.sparsity import SparsityConfig, check_pattern, parse_pattern
 
 
+def freezing_plan_note(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> str:
+    """The freezing schedule of the network that trains (its class count moves the FLOPs target a little)."""
+    plan = plan_freezing(space, num_classes, config, epochs)
+    return f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}"
+
+
 def resolve_spfde(
     space: str,
     epochs: int,
@@ -57,8 +63,7 @@ def resolve_spfde(
             notes.append(f"freeze-interval: {freeze_interval} epoch(s) (= Δτ)")
         fr_cfg = FreezeConfig(freeze_start, freeze_interval, freeze_flops_target)
         sp = SearchSpace.get(space)
-        plan = plan_freezing(sp, sp.default_num_classes, fr_cfg, epochs)
-        notes.append(f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}")
+        plan_freezing(sp, sp.default_num_classes, fr_cfg, epochs)  # refuses a target beyond the network now
     if sieve_frac is not None:
         if sieve_interval is None:
             sieve_interval = mask_interval

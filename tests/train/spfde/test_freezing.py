@@ -18,6 +18,7 @@ from ofa_edge.train.spfde.freezing import (
     plan_freezing,
     units_of,
 )
+from ofa_edge.train.spfde.options import freezing_plan_note
 
 SPACE = "mbv3-w1.0-cifar"
 
@@ -101,3 +102,10 @@ def test_frozen_units_get_no_gradient_and_no_update(cifar_test_small, opt_cls):
         for p in u.parameters():
             assert torch.equal(p, snap[id(p)]), "frozen weight changed"
     assert any(not torch.equal(p, b) for p, b in zip(rest, before_rest))
+
+
+def test_plan_note_is_the_trained_networks_plan():
+    sp = SearchSpace.get("mbv3-w1.0-cifar")
+    cfg = FreezeConfig(2, 1, 0.1)
+    plan = plan_freezing(sp, 100, cfg, 30)
+    assert freezing_plan_note(sp, 100, cfg, 30) == f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}"

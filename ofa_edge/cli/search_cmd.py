@@ -149,6 +149,13 @@ def _render(r: dict[str, Any]) -> None:
             lt.add_row(d, f"{budget:g}" if budget else "-", *(f"{row['latency_ms'][d]:.3f}" for row in top))
         out.print(lt)
     out.print(f"chosen: {r['describe']}")
+    rmse = (r.get("accuracy_source") or {}).get("rmse")
+    spread = top[0]["accuracy"] - top[-1]["accuracy"]
+    if rmse and len(top) > 1 and spread < rmse:
+        out.print(
+            f"[dim]the top {len(top)} lie within {spread:.2f} pt, under the predictor's {rmse:.2f} pt error: it cannot "
+            "rank them; --refine N measures the best ones on real data.[/dim]"
+        )
     for d, info in r["devices"].items():
         line = f"[bold]{d}[/bold]: predicted {info['predicted_ms']:.3f} ms"
         if "measured" in info:

@@ -190,3 +190,19 @@ def test_refinement_measures_the_best_for_real(cli, tables_dir, tiny_supernet, t
     assert all(0 <= m <= 100 for m in rounds[0]["measured"]) and rounds[0]["train_size"] == 8 + 5
     code, _, err = cli("search", "--latency", "14ms", "--accuracy-proxy", "macs", "--refine", "1")
     assert code == 2 and "needs a supernet" in err
+
+
+def test_loose_budget_and_an_unrankable_top_are_said(cli, tables_dir, tiny_supernet, capsys):
+    from ofa_edge.cli.search_cmd import _render
+
+    sup = str(tiny_supernet["path"])
+    code, out, err = cli("search", "--latency", "10s", "--supernet", sup, "--json", "--no-measure", "--top-k", "2", *FAST)
+    assert code == 0, err
+    assert "does not bind: the slowest subnet takes" in " ".join(err.split())
+    r = json.loads(out)
+    assert r["devices"]["x86-cpu"]["budget_binds"] is False
+    rmse = r["accuracy_source"]["rmse"]
+    for spread, said in ((rmse / 2, True), (rmse * 2, False)):
+        r["top_k"][1]["accuracy"] = r["top_k"][0]["accuracy"] - spread
+        _render(r)
+        assert ("under the predictor's" in " ".join(capsys.readouterr().out.split())) is said

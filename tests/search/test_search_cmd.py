@@ -196,7 +196,9 @@ def test_loose_budget_and_an_unrankable_top_are_said(cli, tables_dir, tiny_super
     from ofa_edge.cli.search_cmd import _render
 
     sup = str(tiny_supernet["path"])
-    code, out, err = cli("search", "--latency", "10s", "--supernet", sup, "--json", "--no-measure", "--top-k", "2", *FAST)
+    code, out, err = cli(
+        "search", "--latency", "10s", "--supernet", sup, "--json", "--no-measure", "--top-k", "2", *FAST
+    )
     assert code == 0, err
     assert "does not bind: the slowest subnet takes" in " ".join(err.split())
     r = json.loads(out)

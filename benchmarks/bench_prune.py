@@ -34,11 +34,12 @@ import numpy as np
 import torch
 
 from ofa_edge.data import DEFAULT_ROOT, load_packed
+from ofa_edge.data.transforms import Preprocess
 from ofa_edge.paths import pretrained_dir
 from ofa_edge.prune import HESSO, partition
 from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency
 from ofa_edge.prune.run import PruneSettings, make_optimizer, slim_and_check
-from ofa_edge.prune.train import Preprocess, evaluate, steps_per_epoch, train_epoch
+from ofa_edge.prune.train import evaluate, steps_per_epoch, train_epoch
 from ofa_edge.space import CostModel, SearchSpace, SubnetConfig
 from ofa_edge.space.genome import decode, sample
 from ofa_edge.supernet import Supernet

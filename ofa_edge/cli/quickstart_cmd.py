@@ -21,7 +21,7 @@ from ofa_edge.cli.common import JsonOpt, emit, note, out
 from ofa_edge.cli.export_cmd import export
 from ofa_edge.cli.search_cmd import search
 from ofa_edge.data import DEFAULT_ROOT, load_packed
-from ofa_edge.data.transforms import normalize, resize
+from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import ort_session, run_session
 from ofa_edge.latency.table import LatencyTable
@@ -84,9 +84,9 @@ def quickstart(
     exported = _step(export, as_json, format="onnx", out_dir=bundle, bn_images=500, data=data)
 
     note(f"step 3/3: classifying {images} test images with {bundle / 'model.onnx'} on ONNX Runtime")
-    pre = json.loads((bundle / "preprocessing.json").read_text())
+    prep = Preprocess.from_dict(json.loads((bundle / "preprocessing.json").read_text()))
     classes = (bundle / "classes.txt").read_text().splitlines()
-    x = resize(normalize(test.images, pre["mean"], pre["std"]), pre["resolution"])
+    x = prep(test.images)
     logits = run_session(ort_session(bundle / "model.onnx", 1), x, 1)
     pred = logits.argmax(1)
     rows = [

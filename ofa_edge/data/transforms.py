@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +39,56 @@ def resize(images: torch.Tensor, resolution: int) -> torch.Tensor:
     if images.shape[-1] == resolution and images.shape[-2] == resolution:
         return images
     return F.interpolate(images, size=(resolution, resolution), mode="bilinear", align_corners=False, antialias=True)
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """What a network expects of a uint8 batch: normalised with ``mean``/``std``, resized to
+    ``resolution`` (the formula an export bundle's ``preprocessing.json`` states)."""
+
+    resolution: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> Preprocess:
+        """From a ``preprocessing`` record (``resolution``, ``mean``, ``std``; other keys ignored)."""
+        return cls(int(doc["resolution"]), tuple(doc["mean"]), tuple(doc["std"]))
+
+    def to_dict(self) -> dict:
+        return {"resolution": self.resolution, "mean": list(self.mean), "std": list(self.std)}
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return resize(normalize(images, self.mean, self.std), self.resolution)
+
+    def chunks(self, images: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+        """The preprocessed batches of ``images``, ``batch_size`` at a time (bounded memory)."""
+        for chunk in torch.split(images, batch_size):
+            yield self(chunk)
+
+    def all(self, images: torch.Tensor, batch_size: int = 100) -> torch.Tensor:
+        """All of ``images`` preprocessed, in ``batch_size`` pieces."""
+        return torch.cat(list(self.chunks(images, batch_size)))
+
+
+def augment(images: torch.Tensor, generator: torch.Generator, pad: int | None = None) -> torch.Tensor:
+    """Random crop with zero padding and horizontal flip of a uint8 batch, on its own device.
+
+    One gather for the whole batch: no per-image Python loop. ``pad`` defaults to size/8.
+    """
+    n, _, h, w = images.shape
+    pad = max(1, h // 8) if pad is None else pad
+    padded = F.pad(images, (pad, pad, pad, pad))
+    dev = images.device
+    oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=dev)
+    ox = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=dev)
+    flip = torch.rand(n, generator=generator, device=dev) < 0.5
+    cols = torch.arange(w, device=dev)
+    cols = torch.where(flip[:, None], w - 1 - cols, cols) + ox[:, None]
+    rows = torch.arange(h, device=dev) + oy[:, None]
+    idx_n = torch.arange(n, device=dev)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[idx_n, rows[:, :, None], cols[:, None, :]]  # (n, h, w, c)
+    return out.permute(0, 3, 1, 2)
 
 
 def batches(images: torch.Tensor, batch_size: int) -> list[torch.Tensor]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +18,7 @@ import torch
 
 import ofa_edge
 from ofa_edge.data import load_packed
-from ofa_edge.data.transforms import normalize, resize
+from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
 from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files, staged_bundle
@@ -61,11 +61,6 @@ class ExportRequest:
     slim: Path | None = None  # a pruned network's slim.json (from `ofa-edge prune`) instead of a supernet subnet
 
 
-def _prepared(images: torch.Tensor, mean: Any, std: Any, resolution: int) -> Iterator[torch.Tensor]:
-    for chunk in torch.split(images, BATCH):
-        yield resize(normalize(chunk, mean, std), resolution)
-
-
 def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.nn.Module, list[str], torch.Tensor]:
     """A pruned network as `ofa-edge prune` saved it (already trained and calibrated: no BN reset)."""
     from ofa_edge.prune.slim import load_slim
@@ -73,9 +68,9 @@ def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.n
     step(f"loading the pruned network {req.slim}")
     model = load_slim(req.slim)
     doc = json.loads(Path(req.slim).read_text())
-    pre = doc["preprocessing"]
+    prep = Preprocess.from_dict(doc["preprocessing"])
     test = load_packed(req.data, "test", limit=req.verify_images, seed=0)
-    return model, doc["classes"], torch.cat(list(_prepared(test.images, pre["mean"], pre["std"], pre["resolution"])))
+    return model, doc["classes"], prep.all(test.images, BATCH)
 
 
 def _load_model(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.nn.Module, list[str], torch.Tensor]:
@@ -97,28 +92,29 @@ def _load_model(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.
             f"--data '{req.data}' has {len(train.classes)} classes but the supernet predicts {net.num_classes}; "
             "pass the dataset the supernet was trained on."
         )
-    mean, std = net.space.mean, net.space.std
+    prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
     step(f"recalibrating BN on {len(train)} training images")
     model = net.extract(cfg).eval()
-    recalibrate_bn(model, _prepared(train.images, mean, std, cfg.resolution))
+    recalibrate_bn(model, prep.chunks(train.images, BATCH))
     test = load_packed(req.data, "test", limit=req.verify_images, seed=0)
-    return model, train.classes, torch.cat(list(_prepared(test.images, mean, std, cfg.resolution)))
+    return model, train.classes, prep.all(test.images, BATCH)
 
 
 def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[str, Any]:
     """Quantize model.onnx to model_int8.onnx and measure top-1 and latency against FP32."""
     cfg, space = req.subnet, req.subnet.search_space
+    prep = Preprocess(cfg.resolution, space.mean, space.std)
     calib = load_packed(req.data, "train", limit=req.calib_images, seed=1)
     step(f"INT8: calibrating on {len(calib)} training images")
     quantize_int8(
         stage / "model.onnx",
         stage / "model_int8.onnx",
-        torch.cat(list(_prepared(calib.images, space.mean, space.std, cfg.resolution))),
+        prep.all(calib.images, BATCH),
         activation=req.format.int8_activation,
     )
     test = load_packed(req.data, "test", limit=req.eval_images, seed=0)
     step(f"INT8: evaluating FP32 and INT8 on {len(test)} test images")
-    images = torch.cat(list(_prepared(test.images, space.mean, space.std, cfg.resolution)))
+    images = prep.all(test.images, BATCH)
     fp32, int8 = ort_session(stage / "model.onnx"), ort_session(stage / "model_int8.onnx")
     acc32, acc8 = top1(fp32, images, test.labels), top1(int8, images, test.labels)
     lat32, lat8 = ort_latency_ms(fp32, cfg.resolution), ort_latency_ms(int8, cfg.resolution)

@@ -71,6 +71,6 @@ def verify(
     if not diff <= tolerance:  # also catches NaN
         raise VerificationError(
             f"{result.model} disagrees with PyTorch: max abs diff {diff:.3g} > {tolerance:.3g} "
-            f"over {len(images)} images (largest logit {scale:.3g}). The export is broken; nothing was written."
+            f"over {len(images)} images (largest logit {scale:.3g}). The exported model is wrong: please report this."
         )
     return result

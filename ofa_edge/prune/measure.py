@@ -1,4 +1,5 @@
-"""Costs of a concrete network: MACs, parameters, ONNX export and ONNX Runtime latency."""
+"""Costs of a concrete network: MACs, parameters, ONNX export and ONNX Runtime latency
+(verification against PyTorch is the export package's :func:`~ofa_edge.export.verify.verify`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 from torch import nn
 
 from ofa_edge.export.onnx_export import export_onnx as onnx_export
-from ofa_edge.export.verify import ort_session, run_session
+from ofa_edge.export.verify import ort_session
 from ofa_edge.io import atomic_write
 from ofa_edge.latency.backends.base import time_calls
 from ofa_edge.latency.stats import robust_stats
@@ -50,14 +51,6 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
     proto = onnx_export(model.eval(), example.shape[-1])
     atomic_write(path, lambda p: onnx.save(proto, str(p)))
     return Path(path)
-
-
-@torch.no_grad()
-def verify_onnx(path: str | Path, model: nn.Module, example: torch.Tensor) -> float:
-    """Max |ONNX Runtime - PyTorch| on ``example`` (batch 1)."""
-    got = run_session(ort_session(path, 1), example[:1], 1)
-    want = model.eval()(example[:1]).numpy()
-    return float(np.abs(got - want).max())
 
 
 def ort_latency(path: str | Path, example: torch.Tensor, runs: int = 100, warmup: int = 10, threads: int = 1) -> dict:

@@ -14,14 +14,16 @@ from typing import Any
 import torch
 
 from ofa_edge.data import load_packed
+from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
+from ofa_edge.export.verify import verify
 from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency, verify_onnx
+from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency
 from ofa_edge.prune.predict import predict_slim_latency
 from ofa_edge.prune.run import PruneSettings, slim_and_check, train_and_prune
 from ofa_edge.prune.slim import save_slim
-from ofa_edge.prune.train import Preprocess, evaluate
+from ofa_edge.prune.train import evaluate
 from ofa_edge.prune.zig import partition
 from ofa_edge.search.measure import DeviceTimer
 from ofa_edge.space import SubnetConfig
@@ -93,7 +95,7 @@ def prune_subnet(
     sp = cfg.search_space
     prep = Preprocess(cfg.resolution, sp.mean, sp.std)
     log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} test images")
-    recalibrate_bn(model, (prep(b) for b in train.images[:512].split(128)))
+    recalibrate_bn(model, prep.chunks(train.images[:512], 128))
     example = prep(test.images[:2])
     out_dir.mkdir(parents=True, exist_ok=True)
     is_local = latency_table is not None and latency_table.device == LOCAL_DEVICE
@@ -120,10 +122,10 @@ def prune_subnet(
         "top1_group_sparse_model": evaluate(model, test, prep),
         **_measure(small, example, out_dir / "model.onnx", local),
     }
-    onnx_diff = verify_onnx(out_dir / "model.onnx", small, example)
+    onnx_diff = verify(out_dir / "model.onnx", small, example[:1]).max_abs_diff
     base = {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": classes}
     extra = {
-        "preprocessing": {"resolution": cfg.resolution, "mean": list(sp.mean), "std": list(sp.std)},
+        "preprocessing": prep.to_dict(),
         "classes": train.classes,
         "onnx": "model.onnx",
     }

@@ -15,12 +15,13 @@ from safetensors.torch import save_file
 from torch import nn
 
 from ofa_edge.data import ImageSet
+from ofa_edge.data.transforms import Preprocess
 from ofa_edge.io import atomic_write
 from ofa_edge.prune.base import GroupSparseOptimizer
 from ofa_edge.prune.hesso import HESSO
 from ofa_edge.prune.hspg import HSPG
 from ofa_edge.prune.slim import slim
-from ofa_edge.prune.train import Preprocess, steps_per_epoch, train_epoch
+from ofa_edge.prune.train import steps_per_epoch, train_epoch
 from ofa_edge.prune.zig import ZIGPartition
 from ofa_edge.train.schedule import cosine_lr
 

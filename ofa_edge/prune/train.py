@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ofa_edge.data import ImageSet
-from ofa_edge.data.transforms import normalize, resize
-
-
-@dataclass(frozen=True)
-class Preprocess:
-    """Resolution and normalisation the network expects."""
-
-    resolution: int
-    mean: Sequence[float]
-    std: Sequence[float]
-
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return resize(normalize(images, self.mean, self.std), self.resolution)
-
-
-def augment(images: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
-    """CIFAR augmentation on a uint8 batch: random crop with zero padding, random flip."""
-    n, _, h, w = images.shape
-    padded = F.pad(images, (pad, pad, pad, pad))
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-    rows = (dy[:, None] + torch.arange(h))[:, None, :, None].expand(n, images.shape[1], h, w + 2 * pad)
-    out = padded.gather(2, rows)
-    cols = (dx[:, None] + torch.arange(w))[:, None, None, :].expand(n, images.shape[1], h, w)
-    out = out.gather(3, cols)
-    flip = torch.rand(n, generator=gen) < 0.5
-    out[flip] = out[flip].flip(3)
-    return out
+from ofa_edge.data.transforms import Preprocess, augment
 
 
 def train_epoch(
@@ -55,7 +27,7 @@ def train_epoch(
     total, seen = 0.0, 0
     for start in range(0, len(data), batch_size):
         idx = order[start : start + batch_size]
-        x = prep(augment(data.images[idx], gen))
+        x = prep(augment(data.images[idx], gen, pad=4))
         loss = F.cross_entropy(model(x), data.labels[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -7,31 +7,10 @@ The datasets themselves are read by :func:`ofa_edge.data.datasets.load_dataset`.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from ofa_edge.data import ImageSet
-from ofa_edge.data.transforms import normalize
+from ofa_edge.data.transforms import augment, normalize
 from ofa_edge.errors import UserError
-
-
-def augment(images: torch.Tensor, generator: torch.Generator, pad: int | None = None) -> torch.Tensor:
-    """Random crop with zero padding and horizontal flip of a uint8 batch, on its own device.
-
-    One gather for the whole batch: no per-image Python loop. ``pad`` defaults to size/8.
-    """
-    n, _, h, w = images.shape
-    pad = max(1, h // 8) if pad is None else pad
-    padded = F.pad(images, (pad, pad, pad, pad))
-    dev = images.device
-    oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=dev)
-    ox = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=dev)
-    flip = torch.rand(n, generator=generator, device=dev) < 0.5
-    cols = torch.arange(w, device=dev)
-    cols = torch.where(flip[:, None], w - 1 - cols, cols) + ox[:, None]
-    rows = torch.arange(h, device=dev) + oy[:, None]
-    idx_n = torch.arange(n, device=dev)[:, None, None]
-    out = padded.permute(0, 2, 3, 1)[idx_n, rows[:, :, None], cols[:, None, :]]  # (n, h, w, c)
-    return out.permute(0, 3, 1, 2)
 
 
 class DeviceLoader:

@@ -7,9 +7,9 @@ import copy
 import pytest
 import torch
 
+from ofa_edge.data.transforms import Preprocess
 from ofa_edge.prune import partition
 from ofa_edge.prune.run import PruneSettings, train_and_prune
-from ofa_edge.prune.train import Preprocess
 
 PREP = Preprocess(32, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
 

@@ -1,4 +1,4 @@
-"""Training batches: augmentation is on-device and seeded; the loader orders, shards and batches."""
+"""Training batches: the loader orders, shards and batches on the training device."""
 
 from __future__ import annotations
 
@@ -6,22 +6,7 @@ import pytest
 import torch
 
 from ofa_edge.errors import UserError
-from ofa_edge.train.data import DeviceLoader, augment
-
-
-def test_augment_crops_and_flips_exactly() -> None:
-    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.int64).reshape(2, 3, 8, 8).to(torch.uint8)
-    g = torch.Generator().manual_seed(0)
-    y = augment(x, g, pad=0)  # no padding: each image is itself or its mirror
-    for i in range(2):
-        assert torch.equal(y[i], x[i]) or torch.equal(y[i], x[i].flip(-1))
-    y1, y2 = augment(x, torch.Generator().manual_seed(5), pad=2), augment(x, torch.Generator().manual_seed(5), pad=2)
-    assert torch.equal(y1, y2) and y1.shape == x.shape
-    # every output row is a (possibly mirrored, shifted) row of the zero-padded input
-    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
-    rows = {tuple(r.tolist()) for r in padded[0, 0]}
-    for r in y1[0, 0]:
-        assert any(tuple(r.tolist()) in {row[o : o + 8], row[::-1][o : o + 8]} for row in rows for o in range(5))
+from ofa_edge.train.data import DeviceLoader
 
 
 def test_loader_orders_and_batches(real) -> None:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import onnx
 import torch
 from torch import nn
 
+from ofa_edge.export.evaluate import ort_latency_stats
 from ofa_edge.export.onnx_export import export_onnx as onnx_export
 from ofa_edge.export.verify import ort_session
 from ofa_edge.io import atomic_write
-from ofa_edge.latency.backends.base import time_calls
-from ofa_edge.latency.stats import robust_stats
 
 
 @torch.no_grad()
@@ -54,24 +52,7 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Pa
 
 
 def ort_latency(path: str | Path, example: torch.Tensor, runs: int = 100, warmup: int = 10, threads: int = 1) -> dict:
-    """Batch-1 latency on ONNX Runtime's CPU provider (ms): the latency package's
-    :func:`~ofa_edge.latency.stats.robust_stats` (median; mean/std after dropping outliers)
-    plus the minimum and 10th percentile of all runs.
-
-    On a loaded machine the median includes time the process waited for a core; the
-    minimum and 10th percentile are the better estimates of the model's own cost."""
-    sess = ort_session(path, threads)
-    feed = {sess.get_inputs()[0].name: example[:1].numpy()}
-    times = time_calls(lambda: sess.run(None, feed), warmup, runs)
-    stats = robust_stats(times)
-    return {
-        "median_ms": stats["median"],
-        "mean_ms": stats["mean"],
-        "std_ms": stats["std"],
-        "kept_runs": int(stats["count"]),
-        "min_ms": float(times.min()),
-        "p10_ms": float(np.percentile(times, 10)),
-        "runs": runs,
-        "threads": threads,
-        "provider": "CPUExecutionProvider",
-    }
+    """Batch-1 latency of the ONNX file on ONNX Runtime's CPU provider (ms): the export package's
+    :func:`~ofa_edge.export.evaluate.ort_latency_stats` on ``threads`` threads."""
+    stats = ort_latency_stats(ort_session(path, threads), example[:1], runs, warmup)
+    return {**stats, "threads": threads, "provider": "CPUExecutionProvider"}

@@ -45,7 +45,10 @@ def main() -> None:
     shape = lambda c: (table.provenance.get("batch", 1), 3, c.resolution, c.resolution)
     cfgs = random_subnets(table.space, table.resolutions, args.subnets, args.seed)
     warm = np.array(
-        [np.median(backend.prepare(build_subnet(c, table.num_classes), shape(c))(args.warmup, args.repeats)) for c in cfgs]
+        [
+            np.median(backend.prepare(build_subnet(c, table.num_classes), shape(c))(args.warmup, args.repeats))
+            for c in cfgs
+        ]
     )
     ratio = warm / table.predict(cfgs)
 

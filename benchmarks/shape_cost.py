@@ -138,5 +138,6 @@ def main() -> None:
         if args.json:  # after every setting: a run cut short keeps what it measured
             atomic_write_json(Path(args.json), doc)
 
+
 if __name__ == "__main__":
     main()

@@ -95,6 +95,7 @@ app = typer.Typer(
 def version_line() -> str:
     """``ofa-edge X (python P, torch T, onnxruntime O, tensorrt R)``, read from installed metadata
     (nothing is imported; an absent package shows as ``absent``)."""
+
     def installed(name: str) -> str:
         try:
             return version(name)

@@ -275,11 +275,7 @@ def profile(
     cal_cfgs = random_subnets(sp.name, table.resolutions, calibrate, seed + CALIBRATE_SEED_OFFSET) if calibrate else []
     val_cfgs = random_subnets(sp.name, table.resolutions, validate, seed) if validate else []
     # One interleaved pass: calibration and validation subnets see the same host conditions.
-    measured = (
-        _e2e(job, _interleave(cal_cfgs, val_cfgs), warmup, repeats)
-        if calibrate or validate
-        else {}
-    )
+    measured = _e2e(job, _interleave(cal_cfgs, val_cfgs), warmup, repeats) if calibrate or validate else {}
     if calibrate:
         g = encode(sp, cal_cfgs)
         cal_ms = np.array([measured[c.to_json()] for c in cal_cfgs])

@@ -156,7 +156,9 @@ def _uint8_rows(value: Any, what: str) -> np.ndarray:
     if dtype.args[:1] not in (("u1",), (b"u1",)) or fortran or len(shape) != 2 or shape[1] != 3072:
         raise UserError(f"{what}: 'data' has dtype {dtype.args[:1]} and shape {shape}; CIFAR's is uint8 (N, 3072).")
     if raw is None or len(raw) != shape[0] * 3072:
-        raise UserError(f"{what}: 'data' does not hold the {shape[0] * 3072} bytes of shape {shape}; the file is truncated.")
+        raise UserError(
+            f"{what}: 'data' does not hold the {shape[0] * 3072} bytes of shape {shape}; the file is truncated."
+        )
     return np.frombuffer(raw, dtype=np.uint8).reshape(shape)
 
 

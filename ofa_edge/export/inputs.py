@@ -66,7 +66,12 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
             f"cannot read the pruned network '{path}' ({e}); pass the slim.json that `ofa-edge prune` wrote."
         ) from None
     base = doc.get("base") if isinstance(doc, dict) else None
-    if not isinstance(base, dict) or base.get("kind") != "ofa-subnet" or "preprocessing" not in doc or "subnet" not in base:
+    if (
+        not isinstance(base, dict)
+        or base.get("kind") != "ofa-subnet"
+        or "preprocessing" not in doc
+        or "subnet" not in base
+    ):
         raise UserError(f"'{path}' is not a pruned ofa-edge subnet (slim.json of `ofa-edge prune`).")
     cfg = SubnetConfig.from_dict(base["subnet"])
     return ExportInputs(

@@ -169,4 +169,3 @@ def start_profile(
     )
     table = start_or_resume(path, fresh, force)
     return Profiling(device, backend, path, table, speed_reference(device, backend, table))
-

@@ -165,7 +165,9 @@ def load_slim(path: str | Path) -> nn.Module:
         raise UserError(f"'{path}' has format {found!r}; expected {FORMAT!r}.")
     missing = [k for k in ("base", "layers", "weights") if k not in doc]
     if missing or not isinstance(doc["base"], dict):
-        raise UserError(f"slim description '{path}' lacks {', '.join(missing) or 'a base mapping'}; re-run ofa-edge prune.")
+        raise UserError(
+            f"slim description '{path}' lacks {', '.join(missing) or 'a base mapping'}; re-run ofa-edge prune."
+        )
     model = build_base(doc["base"])
     resize_(model, doc["layers"])
     try:

@@ -114,7 +114,11 @@ def measure(
     """Measured top-1 of ``cfgs`` (cache-aware, resumable). Returns (top1, cache info)."""
     settings = settings or MeasureSettings()
     path = cache_path(supernet_path)
-    digest, space, key = file_sha256(supernet_path), load_space(supernet_path).name, settings.key(data_identity(data_root))
+    digest, space, key = (
+        file_sha256(supernet_path),
+        load_space(supernet_path).name,
+        settings.key(data_identity(data_root)),
+    )
     records = _records(_read_cache(path), digest, space, key)
     keys = [c.canonical().to_json() for c in cfgs]
     todo = list({k: c for k, c in zip(keys, cfgs, strict=True) if k not in records}.items())

@@ -139,11 +139,18 @@ class Trainer:
                 rd.keep_metrics(before_epoch=self.state["it"] // self.loader.steps_per_epoch)
             return int(self.state["it"])
         if resume and self.ctx.main:
-            self.console.print(f"[yellow]note:[/yellow] nothing to resume in '{rd.root}' (no checkpoint); starting a new run")
+            self.console.print(
+                f"[yellow]note:[/yellow] nothing to resume in '{rd.root}' (no checkpoint); starting a new run"
+            )
         if self.ctx.main:
             rd.root.mkdir(parents=True, exist_ok=True)
             rd.write_config(
-                {"train": cfg.to_dict(), "train_images": len(self.data), "classes": self.data.classes, "world": self.ctx.world}
+                {
+                    "train": cfg.to_dict(),
+                    "train_images": len(self.data),
+                    "classes": self.data.classes,
+                    "world": self.ctx.world,
+                }
             )
             rd.keep_metrics(before_epoch=0)
         if self.ctx.world > 1:
@@ -159,9 +166,15 @@ class Trainer:
         """What differs between the run's data and processes and this resume's: the saved iteration
         only means the same thing with the same images, classes and number of processes."""
         now = {"training images": len(self.data), "classes": self.data.classes, "processes": self.ctx.world}
-        was = {"training images": saved.get("train_images"), "classes": saved.get("classes"), "processes": saved.get("world")}
+        was = {
+            "training images": saved.get("train_images"),
+            "classes": saved.get("classes"),
+            "processes": saved.get("world"),
+        }
         show = lambda v: f"{len(v)} ({', '.join(v[:4])}{', ...' if len(v) > 4 else ''})" if isinstance(v, list) else v
-        return [f"{k}: run has {show(was[k])}, now {show(now[k])}" for k in now if was[k] is not None and was[k] != now[k]]
+        return [
+            f"{k}: run has {show(was[k])}, now {show(now[k])}" for k in now if was[k] is not None and was[k] != now[k]
+        ]
 
     def _frozen(self, net: Supernet) -> Supernet:
         """``net`` as the frozen teacher: max subnet, eval mode, no gradients, the run's memory format

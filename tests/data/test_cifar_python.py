@@ -30,7 +30,11 @@ def _py2(value) -> bytes:
         return (b"U" + bytes([len(raw)]) if len(raw) < 256 else b"T" + struct.pack("<i", len(raw))) + raw
 
     def i(n: int) -> bytes:
-        return b"K" + bytes([n]) if 0 <= n < 256 else (b"M" + struct.pack("<H", n) if 0 <= n < 65536 else b"J" + struct.pack("<i", n))
+        return (
+            b"K" + bytes([n])
+            if 0 <= n < 256
+            else (b"M" + struct.pack("<H", n) if 0 <= n < 65536 else b"J" + struct.pack("<i", n))
+        )
 
     def enc(v) -> bytes:
         if isinstance(v, (str, bytes)):
@@ -68,7 +72,9 @@ def test_cifar10_folder_as_python2_wrote_it(tmp_path, real) -> None:
                  "filenames": [f"img{k}.png" for k in range(4)]}  # fmt: skip
         (folder / f"data_batch_{b + 1}").write_bytes(_py2(batch))
     (folder / "test_batch").write_bytes(_py2({"labels": labels[:3], "data": _rows(real.images[:3])}))
-    (folder / "batches.meta").write_bytes(_py2({"num_cases_per_batch": 4, "label_names": real.classes, "num_vis": 3072}))
+    (folder / "batches.meta").write_bytes(
+        _py2({"num_cases_per_batch": 4, "label_names": real.classes, "num_vis": 3072})
+    )
 
     assert detect_format(tmp_path) == "cifar-py" and detect_format(folder) == "cifar-py"
     got = load_dataset(tmp_path, "train")

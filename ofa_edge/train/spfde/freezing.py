@@ -41,7 +41,9 @@ class FreezeConfig:
         if self.start < 0:
             raise UserError(f"--freeze-start {self.start}: must be an epoch >= 0.")
         if self.interval < 1:
-            raise UserError(f"--freeze-interval {self.interval} (or --mask-interval, its default): must be at least 1 epoch.")
+            raise UserError(
+                f"--freeze-interval {self.interval} (or --mask-interval, its default): must be at least 1 epoch."
+            )
         if not 0.0 < self.flops_target < 1.0:
             raise UserError(
                 f"--freeze-flops-target {self.flops_target}: a fraction of training FLOPs in (0, 1), e.g. 0.1."

@@ -39,7 +39,9 @@ class SieveConfig:
         if not 0.0 < self.frac < 1.0:
             raise UserError(f"--sieve-frac {self.frac}: the held-out share must lie in (0, 1), e.g. 0.2.")
         if self.interval < 1:
-            raise UserError(f"--sieve-interval {self.interval} (or --mask-interval, its default): must be at least 1 epoch.")
+            raise UserError(
+                f"--sieve-interval {self.interval} (or --mask-interval, its default): must be at least 1 epoch."
+            )
 
     def sieves_at(self, epoch: int) -> bool:
         """Whether the active set rotates at the end of ``epoch`` (0-based)."""

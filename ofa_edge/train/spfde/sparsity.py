@@ -238,7 +238,9 @@ class SparseMasks:
     def _swap_nm(self, mask, magnitude, grow_score, fraction, nm) -> tuple[torch.Tensor, int]:
         n, m = nm
         g_mask, g_mag, g_grow = (input_channel_groups(t, m) for t in (mask, magnitude, grow_score))
-        k = min(g_mask.shape[0], int(fraction * n * g_mask.shape[0]))  # swaps: the fraction of live weights, one per group
+        k = min(
+            g_mask.shape[0], int(fraction * n * g_mask.shape[0])
+        )  # swaps: the fraction of live weights, one per group
         if k == 0:
             return mask, 0
         rows = torch.randperm(g_mask.shape[0], generator=self.generator)[:k]

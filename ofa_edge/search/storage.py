@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib.util
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,25 @@ from ofa_edge.errors import UserError
 # SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, so psycopg2 is named explicitly.
 _DRIVERS = {"postgresql": [("psycopg", "psycopg"), ("psycopg2", "psycopg2")], "mysql": [("pymysql", "pymysql")]}
 _RETRIES = 5
+# What a worker sees when another one created Optuna's schema (tables, enum types, version row)
+# between its check and its CREATE: PostgreSQL's DuplicateTable / DuplicateObject / UniqueViolation
+# (wrapped in SQLAlchemy's ProgrammingError or IntegrityError), MySQL's and SQLite's "already exists".
+_SCHEMA_RACE = (
+    "IntegrityError",
+    "UniqueViolation",
+    "DuplicateTable",
+    "DuplicateObject",
+    "already exists",
+    "duplicate key",
+)
 _INSTALL = {"postgresql": "psycopg2-binary (or psycopg[binary])", "mysql": "PyMySQL"}
+
+
+def _lost_schema_race(e: Exception) -> bool:
+    """Whether opening a storage failed only because a worker starting at the same time created
+    the schema first (the schema is there now: opening again succeeds)."""
+    text = f"{type(e).__name__} {type(getattr(e, 'orig', None)).__name__} {e}"
+    return any(marker in text for marker in _SCHEMA_RACE)
 
 
 def open_storage(url: str | None) -> Any:
@@ -54,9 +73,8 @@ def open_storage(url: str | None) -> Any:
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
         except Exception as e:  # noqa: BLE001 - SQLAlchemy raises many types (bad URL, unreachable server)
-            # Workers starting together race to create the schema: one wins, the others retry.
             attempt += 1
-            if "IntegrityError" in type(e).__name__ + str(e) and attempt < _RETRIES:
-                time.sleep(0.2 * attempt)
+            if _lost_schema_race(e) and attempt < _RETRIES:
+                time.sleep(0.2 * attempt * (1 + random.random()))
                 continue
             raise UserError(f"cannot open --storage '{url}': {type(e).__name__}: {str(e).splitlines()[0]}") from None

@@ -175,3 +175,35 @@ def postgres():
 def test_two_workers_share_a_postgresql_study(tables_dir, tmp_path, postgres):
     reports = _workers(tables_dir, postgres, "pg-study", tmp_path)
     _check_shared(reports, postgres, "pg-study")
+
+
+def _open_at(storage: str, start: float) -> None:
+    """Open ``storage`` at wall time ``start`` (forked worker); exit 0, or 1 with the error on stderr."""
+    import sys
+    import time
+
+    time.sleep(max(0.0, start - time.time()))
+    try:
+        open_storage(storage)
+    except UserError as e:
+        print(e, file=sys.stderr)
+        os._exit(1)
+    os._exit(0)
+
+
+def test_workers_starting_together_on_a_fresh_database_all_open_it(postgres):
+    """Workers opening an empty database at once race to create Optuna's schema; the losers see
+    PostgreSQL's DuplicateObject / DuplicateTable / UniqueViolation and must retry, not fail."""
+    import multiprocessing
+    import time
+
+    import optuna.storages  # noqa: F401 - imported once here, before the fork, so the workers start together
+
+    ctx = multiprocessing.get_context("fork")
+    start = time.time() + 1.0
+    procs = [ctx.Process(target=_open_at, args=(postgres, start)) for _ in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0] * len(procs)

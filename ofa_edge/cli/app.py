@@ -122,11 +122,20 @@ def _root(
     """Train one once-for-all supernet, profile devices, search subnets under a latency budget, export."""
 
 
+def path_error(e: OSError) -> str:
+    """A user's path the system refused (a folder where a file goes, a file where a folder goes,
+    no permission, a read-only place), as one line that names the path and what to do."""
+    path = e.filename2 if isinstance(e, IsADirectoryError) and e.filename2 is not None else e.filename
+    reason = e.strerror or type(e).__name__
+    return f"cannot use '{path}': {reason}. Pass a path where this command can read or write (a writable folder for --out)."
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: returns the exit code (0 ok, 1 internal error, 2 bad input).
 
     Usage errors are reported by typer itself (exit 2); a :class:`UserError` raised by the
-    library becomes a one-paragraph message and exit 2.
+    library, or the system refusing a path (``OSError`` with a file name: a folder where a file
+    goes, no permission), becomes a one-paragraph message and exit 2.
     """
     try:
         app(args=argv, prog_name="ofa-edge")
@@ -141,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         if os.environ.get("OFA_EDGE_DEBUG"):
             raise
+        if isinstance(e, OSError) and e.filename is not None:
+            err.print(f"[bold red]error:[/bold red] {path_error(e)}", highlight=False, soft_wrap=True)
+            return 2
         err.print(
             f"[bold red]internal error:[/bold red] {type(e).__name__}: {e}\n"
             "Set OFA_EDGE_DEBUG=1 for the traceback and report it.",

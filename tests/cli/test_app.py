@@ -44,3 +44,15 @@ def test_version_names_ofa_edge_and_its_runtimes(cli) -> None:
 def test_a_mistyped_command_exits_2_with_the_command_meant(cli) -> None:
     code, _, err = cli("serch", "--latency", "15ms")
     assert code == 2 and "No such command 'serch'. Did you mean 'search'?" in " ".join(err.split())
+
+
+def test_a_path_the_system_refuses_is_a_user_error(cli, tmp_path) -> None:
+    """A file where a folder goes, a folder where a file goes: exit 2 naming the path, no traceback."""
+    a_file = tmp_path / "afile"
+    a_file.write_text("not a folder\n")
+    code, _, err = cli("search", "--latency", "2ms", "--no-measure", "--out", str(a_file / "sub"))
+    assert code == 2 and "Not a directory" in err and str(a_file / "sub") in err.replace("\n", "")
+    (tmp_path / "adir").mkdir()
+    code, _, err = cli("profile", "-d", "raspberry-pi-5", "--estimate", "--force", "-o", str(tmp_path / "adir"))
+    assert code == 2 and "Is a directory" in err and "internal error" not in err
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left behind

@@ -46,7 +46,13 @@ def test_quickstart_runs_offline_with_embedded_defaults(cli, tmp_path, monkeypat
     assert doc["search"]["predicted"]["accuracy"] > 0 and doc["bundle"]["verification"][0]["max_abs_diff"] <= 1e-4
     assert (tmp_path / "quickstart" / "bundle" / "model.onnx").is_file()
     assert "embedded" in err  # the defaults it picked are printed
-    search_json = tmp_path / "quickstart" / "search" / "search.json"
-    before = search_json.read_bytes()
-    code, _, err = cli("quickstart", "--images", "4")  # again into the same folder: refused before any work
-    assert code == 2 and "already exists" in err and search_json.read_bytes() == before
+    qs = tmp_path / "quickstart"
+    assert (qs / "bundle" / "subnet.json").read_text() == (qs / "search" / "subnet.json").read_text()
+    code, _, err = cli("quickstart", "--images", "4", "--latency", "2ms")  # again: its own bundle is replaced
+    assert code == 0, err
+    assert (qs / "bundle" / "subnet.json").read_text() == (qs / "search" / "subnet.json").read_text()
+    other = tmp_path / "other"
+    (other / "bundle").mkdir(parents=True)
+    (other / "bundle" / "notes.txt").write_text("mine\n")
+    code, _, err = cli("quickstart", "--images", "4", "--out", str(other))  # not a bundle: refused before any work
+    assert code == 2 and "not an ofa-edge bundle" in err and not (other / "search").exists()

@@ -23,6 +23,7 @@ from ofa_edge.cli.search_cmd import search
 from ofa_edge.data import DEFAULT_ROOT, load_packed
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
+from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.export.verify import ort_session, run_session
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import embedded_supernet, latency_tables_dir, work_dir
@@ -68,9 +69,7 @@ def quickstart(
         latency = _default_budget(DEVICE)
         note(f"no --latency: budget {latency} on {DEVICE} (halfway between the smallest and largest subnet)")
     parse_latency_ms(latency)
-    bundle = out_dir / "bundle"
-    if bundle.exists():  # before the search: a refused run must not replace the last search either
-        raise UserError(f"'{bundle}' already exists; remove it or pass --out to another folder.")
+    bundle = check_output_dir(out_dir / "bundle")  # before the search: a refused run changes nothing
     test = load_packed(data, "test", limit=images, seed=1)
     trained_on = read_metadata(embedded_supernet()).get("training", {}).get("classes")
     if trained_on and test.classes != trained_on:
@@ -80,8 +79,9 @@ def quickstart(
         )
     note(f"step 1/3: ofa-edge search --latency {latency} --device {DEVICE} --out {out_dir / 'search'}")
     found = _step(search, as_json, latency=[latency], device=[DEVICE], out_dir=str(out_dir / "search"))
-    note(f"step 2/3: ofa-edge export --format onnx --data {data} --out {bundle}")
-    exported = _step(export, as_json, format="onnx", out_dir=bundle, bn_images=500, data=data)
+    subnet = out_dir / "search" / "subnet.json"  # this run's search, not the work dir's last one
+    note(f"step 2/3: ofa-edge export --format onnx --subnet {subnet} --bn-images 500 --data {data} --out {bundle}")
+    exported = _step(export, as_json, format="onnx", subnet=subnet, out_dir=bundle, bn_images=500, data=data)
 
     note(f"step 3/3: classifying {images} test images with {bundle / 'model.onnx'} on ONNX Runtime")
     prep = Preprocess.from_dict(json.loads((bundle / "preprocessing.json").read_text()))

@@ -59,9 +59,14 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
 def slim_inputs(slim: str | Path) -> ExportInputs:
     """A pruned network from ``ofa-edge prune``: its base subnet gives resolution and space."""
     path = Path(slim)
+    if path.suffix == ".safetensors":
+        raise UserError(
+            f"'{path}' holds the pruned network's weights; pass its description, "
+            f"--slim {path.with_name('slim.json')} (`ofa-edge prune` wrote both)."
+        )
     try:
         doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(
             f"cannot read the pruned network '{path}' ({e}); pass the slim.json that `ofa-edge prune` wrote."
         ) from None

@@ -6,6 +6,7 @@ Every validation error names the offending field.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -178,8 +179,20 @@ class SubnetConfig:
             text = path.read_text()
         except FileNotFoundError:
             raise UserError(f"subnet file '{path}' does not exist.") from None
-        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        except UnicodeDecodeError:
+            raise UserError(
+                f"'{path}' is not a subnet JSON file (it is binary); pass the subnet.json that `ofa-edge search` wrote."
+            ) from None
+        except (IsADirectoryError, PermissionError) as e:
             raise UserError(f"cannot read subnet file '{path}': {e}.") from None
+        if '"base"' in text and '"preprocessing"' in text:
+            with contextlib.suppress(json.JSONDecodeError):
+                doc = json.loads(text)
+                if isinstance(doc, dict) and isinstance(doc.get("base"), dict) and "preprocessing" in doc:
+                    raise UserError(
+                        f"'{path}' is a pruned network (the slim.json of `ofa-edge prune`), not a subnet; "
+                        f"export it with `ofa-edge export --slim {path}`."
+                    )
         try:
             return cls.from_json(text, space)
         except ConfigError as e:

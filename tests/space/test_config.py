@@ -203,3 +203,15 @@ def test_describe_is_one_line_per_stage() -> None:
     cfg = SearchSpace.get("mbv3-w1.0-cifar").max()
     assert cfg.describe().startswith("r32 k7e6,k7e6,k7e6,k7e6 | ")
     assert cfg.describe().count("|") == 4
+
+
+def test_files_that_are_not_subnets_are_named_for_what_they_are(tmp_path) -> None:
+    """A binary file, or a pruned network's slim.json, passed where a subnet JSON goes."""
+    binary = tmp_path / "model.onnx"
+    binary.write_bytes(bytes(range(256)))
+    with pytest.raises(UserError, match="not a subnet JSON file"):
+        SubnetConfig.load(binary)
+    slim = tmp_path / "slim.json"
+    slim.write_text(json.dumps({"base": {"kind": "ofa-subnet", "subnet": {}}, "preprocessing": {}}))
+    with pytest.raises(UserError, match="is a pruned network.*--slim"):
+        SubnetConfig.load(slim)

@@ -56,6 +56,8 @@ def load_packed(
     """Decode a packed split. ``limit`` takes a seeded random subset: a uniform draw, or with
     ``balanced`` a class-balanced one (what ``--limit-train``/``--limit-val`` take)."""
     root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"dataset folder '{root}' does not exist; pass --data PATH to a packed JPEG dataset.")
     files = {k: root / f"{split}.{k}" for k in ("jpg.bin", "offsets.npy", "labels.npy")}
     for k, p in files.items():
         _require(p, k)

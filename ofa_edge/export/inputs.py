@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ofa_edge.errors import UserError
-from ofa_edge.export.last_search import LastSearch, last_search_path, read_last_search
+from ofa_edge.export.last_search import LastSearch, last_search_path, read_last_search, search_beside
 from ofa_edge.paths import embedded_supernet
 from ofa_edge.space import SubnetConfig
 
@@ -28,8 +28,10 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
     if subnet is not None:
         cfg = SubnetConfig.load(subnet)
         source = str(subnet)
-        if last is not None and last.subnet.canonical() != cfg.canonical():
-            last = None  # its predictions are for another subnet
+        if last is None or last.subnet.canonical() != cfg.canonical():
+            last = search_beside(subnet, cfg)  # the last search's predictions are for another subnet
+            if last is not None:
+                notes.append(f"the search that chose this subnet: {last.path} (device {last.device})")
     elif last is not None:
         cfg, source = last.subnet, f"last search result {last.path}"
         notes.append(f"no --subnet: exporting the last search result {last.path} ({cfg.describe()})")

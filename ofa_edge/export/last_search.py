@@ -34,6 +34,28 @@ class LastSearch:
     latency_table: dict[str, Any] = field(default_factory=dict)
 
 
+def search_beside(subnet_file: str | Path, subnet: SubnetConfig) -> LastSearch | None:
+    """The search that wrote ``subnet_file``: the ``search.json`` in its folder, when that search
+    chose this very subnet (``ofa-edge search --out DIR`` writes both); ``None`` otherwise."""
+    path = Path(subnet_file).with_name("search.json")
+    try:
+        doc = json.loads(path.read_text())
+        devices = doc["devices"]
+        if SubnetConfig.from_dict(doc["subnet"]).canonical() != subnet.canonical() or not devices:
+            return None
+        device = next(iter(devices))
+        return LastSearch(
+            path=path,
+            subnet=subnet,
+            supernet=Path(doc["supernet"]) if doc.get("supernet") else None,
+            device=device,
+            predicted=dict(doc.get("predicted") or {}),
+            latency_table=dict(devices[device].get("provenance") or {}),
+        )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, ConfigError):
+        return None  # no search report there, or not one of this subnet: the subnet file alone is enough
+
+
 def last_search_path() -> Path:
     """Where ``ofa-edge search`` leaves its result."""
     return work_dir() / "last_search.json"

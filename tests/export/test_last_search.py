@@ -51,3 +51,26 @@ def test_malformed_is_a_user_error(tmp_path, text, match):
     (tmp_path / "l.json").write_text(text)
     with pytest.raises(UserError, match=match):
         read_last_search(tmp_path / "l.json")
+
+
+def test_the_search_beside_a_subnet_file_is_found(cli, tmp_path, monkeypatch):
+    """`export --subnet DIR/subnet.json` knows the search that wrote it (device, table, predictions)
+    from DIR/search.json, even after another search became the last one."""
+    from ofa_edge.export.inputs import resolve_inputs
+    from ofa_edge.export.last_search import search_beside
+    from ofa_edge.space import SubnetConfig
+
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "home"))
+    out = tmp_path / "orin"
+    code, _, err = cli("search", "--latency", "0.3ms", "--device", "jetson-orin", "--no-measure", "--out", str(out))
+    assert code == 0, err
+    code, _, err = cli("search", "--latency", "2ms", "--no-measure", "--out", str(tmp_path / "cpu"))  # now the last
+    assert code == 0, err
+    cfg = SubnetConfig.load(out / "subnet.json")
+    inputs = resolve_inputs(out / "subnet.json", None)
+    assert inputs.last_search is not None and inputs.last_search.device == "jetson-orin"
+    assert inputs.last_search.latency_table["device"] == "jetson-orin"
+    assert inputs.last_search.predicted["latency_ms"] <= 0.3
+    other = SearchSpace.get(cfg.space).min()
+    assert search_beside(out / "subnet.json", other) is None  # a report of another subnet is not this one's
+    assert search_beside(tmp_path / "nowhere" / "subnet.json", cfg) is None

@@ -16,6 +16,7 @@ from ofa_edge.export import ExportRequest, export_bundle, get_format
 from ofa_edge.export.bundle import default_bundle_name
 from ofa_edge.export.formats import FORMATS, check_flags, engine_half
 from ofa_edge.export.inputs import resolve_inputs, slim_inputs
+from ofa_edge.export.pipeline import DEFAULT_MAX_BATCH
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
 
@@ -44,8 +45,11 @@ def export(
     ] = None,
     dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="Symbolic batch dimension.")] = False,
     max_batch: Annotated[
-        int, typer.Option(min=1, help="Largest batch of a TensorRT dynamic-batch profile (with --dynamic-batch).")
-    ] = 32,
+        int | None,
+        typer.Option(
+            min=1, help="Largest batch of a TensorRT dynamic-batch profile (with --dynamic-batch; default 32)."
+        ),
+    ] = None,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -64,6 +68,10 @@ def export(
     """Export a subnet with its weights: extract, recalibrate BN, export, verify, write a bundle folder."""
     fmt = get_format(format)
     check_flags(fmt, int8=int8, half=bool(half), dynamic_batch=dynamic_batch)
+    if max_batch is not None and not dynamic_batch:
+        raise UserError(
+            "--max-batch sets the largest batch of a dynamic-batch engine: add --dynamic-batch, or drop it."
+        )
     if format != fmt.name:
         note(f"format '{format}' is '{fmt.name}'")
     if slim is not None:
@@ -99,7 +107,7 @@ def export(
         int8=int8,
         half=half,
         dynamic_batch=dynamic_batch,
-        max_batch=max_batch,
+        max_batch=max_batch or DEFAULT_MAX_BATCH,
         bn_images=bn_images,
         calib_images=calib_images,
         eval_images=eval_images,

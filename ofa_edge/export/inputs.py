@@ -10,6 +10,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.export.last_search import LastSearch, last_search_path, read_last_search, search_beside
 from ofa_edge.paths import embedded_supernet
 from ofa_edge.space import SubnetConfig
+from ofa_edge.supernet.checkpoint import require_checkpoint_file
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,7 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
                 "Pass --supernet PATH to a .safetensors checkpoint (e.g. from `ofa-edge train`)."
             )
         notes.append(f"no --supernet: using the embedded pretrained supernet {net}")
-    if not net.is_file():
-        raise UserError(f"supernet checkpoint '{net}' does not exist; pass --supernet PATH to a .safetensors file.")
-    return ExportInputs(cfg, source, net, last, notes)
+    return ExportInputs(cfg, source, require_checkpoint_file(net), last, notes)
 
 
 def slim_inputs(slim: str | Path) -> ExportInputs:

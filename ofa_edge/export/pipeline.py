@@ -35,6 +35,7 @@ from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
 
 BATCH = 100
+DEFAULT_MAX_BATCH = 32  # largest batch of a dynamic-batch TensorRT profile
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class ExportRequest:
     int8: bool = False
     half: bool = False
     dynamic_batch: bool = False
-    max_batch: int = 32
+    max_batch: int = DEFAULT_MAX_BATCH
     bn_images: int = 2000
     calib_images: int = 256
     eval_images: int = 2000

@@ -44,11 +44,22 @@ def save_supernet(
     atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": json.dumps(meta)}))
 
 
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The JSON metadata of a checkpoint, without loading its weights."""
+def require_checkpoint_file(path: str | Path) -> Path:
+    """``path`` if it is a file; else a :class:`UserError` saying what it is instead."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(
+            f"supernet checkpoint '{path}' is a folder; pass --supernet PATH to the .safetensors file in it "
+            "(`ofa-edge train` writes supernet.safetensors)."
+        )
     if not path.is_file():
         raise UserError(f"supernet checkpoint '{path}' does not exist; pass --supernet PATH to a .safetensors file.")
+    return path
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a checkpoint, without loading its weights."""
+    path = require_checkpoint_file(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get("ofa_edge")

@@ -187,6 +187,8 @@ def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root):
         (["--format", "ort", "--half"], "--half is not supported for format 'ort'"),
         (["--int8", "--half"], "exclude each other"),
         (["--max-batch", "0"], "--max-batch"),
+        (["--max-batch", "8"], "add --dynamic-batch"),
+        (["--supernet", "."], "is a folder"),
     ],
 )
 def test_bad_flags_exit_2(cli, ckpt, subnet, tmp_path, args, message):

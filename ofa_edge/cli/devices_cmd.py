@@ -11,7 +11,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, emit, out
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import backend_for
-from ofa_edge.latency.devices import known_devices, load_device, table_path
+from ofa_edge.latency.devices import host_arch, known_devices, load_device, table_path
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import devices_dir
 
@@ -32,7 +32,7 @@ def device_summary(name: str) -> dict[str, Any]:
     """One device as a JSON-ready row: its settings, datasheet, table status, runnable here."""
     dev = load_device(name)
     path = table_path(dev)
-    absent = backend_for(dev).absent()
+    absent = dev.arch_mismatch(host_arch()) or backend_for(dev).absent()
     return {
         **dev.to_dict(),
         "backend": dev.backend_name,

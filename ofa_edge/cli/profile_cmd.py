@@ -21,7 +21,7 @@ from ofa_edge.latency.drift import READINGS, check_speed, rescale, same_cpu
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
 from ofa_edge.latency.profiler import Profiling, start_profile
-from ofa_edge.latency.ssh import profile_over_ssh
+from ofa_edge.latency.ssh import check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import validation_report, write_reports
 from ofa_edge.space import CostModel, SearchSpace
@@ -148,7 +148,9 @@ def profile(
             "provenance records it): 10 s instead of a new profile.",
         ),
     ] = False,
-    ssh: Annotated[str, typer.Option("--ssh", help="Profile on user@host over ssh and copy the table back.")] = "",
+    ssh: Annotated[
+        str | None, typer.Option("--ssh", help="Profile on user@host over ssh and copy the table back.")
+    ] = None,
     ssh_opt: Annotated[
         list[str] | None, typer.Option("--ssh-opt", help="ssh/scp -o option, e.g. Port=2222 (repeatable).")
     ] = None,
@@ -157,6 +159,8 @@ def profile(
     as_json: JsonOpt = False,
 ) -> None:
     """Measure a device's latency table (resumable), or estimate it; optionally calibrate and validate."""
+    if ssh is not None:
+        check_target(ssh)  # `--ssh "$UNSET"` must not profile here instead
     dev = load_device(device)
     sp = SearchSpace.get(space or dev.space)
     res = _resolutions(resolutions, sp, dev)
@@ -179,7 +183,7 @@ def profile(
 
     if check or rescale_table:
         mode = "--rescale" if rescale_table else "--check"
-        clash = [f for f, on in (("--ssh", ssh), ("--estimate", estimate), ("--force", force), ("--calibrate", calibrate),
+        clash = [f for f, on in (("--ssh", ssh is not None), ("--estimate", estimate), ("--force", force), ("--calibrate", calibrate),
                                  ("--validate", validate), ("--max-entries", max_entries)) if on]  # fmt: skip
         if clash:
             raise UserError(
@@ -190,7 +194,7 @@ def profile(
         emit(result, as_json, lambda: _render_check(result))
         return
 
-    if ssh:
+    if ssh is not None:
         args = [
             "--device",
             dev.name,

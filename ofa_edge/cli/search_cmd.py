@@ -48,9 +48,7 @@ def search(
     generations: Annotated[int, typer.Option("--generations", help="Evolution generations.")] = 500,
     trials: Annotated[
         int | None,
-        typer.Option(
-            "--trials", help="Trials for tpe/nsga2 (default 300) or random (default: evolution's evaluations)."
-        ),
+        typer.Option("--trials", help="Trials for tpe/nsga2 (default 300) or random (default: the evolution budget)."),
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Subnets shown and reported.")] = 5,
     out_dir: Annotated[str | None, typer.Option("--out", help="Output folder (default <work dir>/search).")] = None,
@@ -74,19 +72,20 @@ def search(
     from ofa_edge.errors import UserError
     from ofa_edge.search.runner import SearchOptions, run_search
 
-    if (
-        refine < 0
-        or top_k < 1
-        or population < 4
-        or generations < 0
-        or (trials is not None and trials < 1)
-        or samples < 5
-    ):
+    for flag, value, low in (
+        ("--top-k", top_k, 1), ("--trials", trials, 1), ("--population", population, 4),
+        ("--generations", generations, 0), ("--refine", refine, 0), ("--samples", samples, 5),
+    ):  # fmt: skip
+        if value is not None and value < low:
+            raise UserError(f"{flag} must be >= {low}, got {value}.")
+    if storage is not None and not storage.strip():
         raise UserError(
-            "--top-k, --trials must be >= 1, --population >= 4, --generations, --refine >= 0, --samples >= 5."
+            "--storage is empty (an unset shell variable?); give a journal file or database URL, or drop it."
         )
     if storage and not study:
         raise UserError("--storage needs --study NAME so that every worker joins the same study.")
+    if study and not storage:
+        raise UserError(f"--study '{study}' names a study in a shared --storage; give --storage too, or drop --study.")
     opts = SearchOptions(
         latency=latency,
         devices=device,
@@ -118,7 +117,9 @@ def _render(r: dict[str, Any]) -> None:
     devices, top = list(r["devices"]), r["top_k"]
     inline = len(devices) == 1  # several devices get their own latency table (rows = devices)
     budgets = [f"{d} ≤ {r['devices'][d]['budget_ms']:g} ms" for d in devices if r["devices"][d]["budget_ms"]]
-    title = f"top {len(top)} subnets ({r['search']['algorithm']}, {r['search']['evaluations']} evaluations"
+    evaluations, redrawn = r["search"]["evaluations"], r["search"].get("regenerated")
+    title = f"top {len(top)} subnets ({r['search']['algorithm']}, {evaluations} evaluations"
+    title += f" = {evaluations - redrawn} + {redrawn} redrawn" if redrawn else ""
     t = Table(title=title + "".join(f"; {b}" for b in budgets) + ")")
     t.add_column("#", no_wrap=True)
     t.add_column(r["accuracy_name"], justify="right")  # a long name wraps; its numbers are short

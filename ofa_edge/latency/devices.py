@@ -9,6 +9,8 @@ datasheet figures (peak FLOP/s at that precision, memory bandwidth, their source
 from __future__ import annotations
 
 import difflib
+import math
+import platform
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +26,19 @@ RUNTIMES = ("onnxruntime", "torch", "tensorrt")
 PROVIDERS = ("cpu", "xnnpack", "cuda", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8")
 CLOCKS = ("wall", "thread_cpu")
+# ``platform.machine()`` spellings of one architecture (macOS says arm64, Windows AMD64).
+ARCH_ALIASES = {"arm64": "aarch64", "amd64": "x86_64", "x64": "x86_64"}
+
+
+def normalize_arch(name: str) -> str:
+    """One spelling per CPU architecture: ``arm64`` -> ``aarch64``, ``AMD64`` -> ``x86_64``."""
+    name = name.strip().lower()
+    return ARCH_ALIASES.get(name, name)
+
+
+def host_arch() -> str:
+    """This machine's CPU architecture (:func:`normalize_arch` of ``platform.machine()``)."""
+    return normalize_arch(platform.machine())
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,17 @@ class Device:
     layer_overhead_us: float | None = None  # per-layer launch cost for estimates (None: fitted on the host CPU)
     speed_reference: int = 0  # reference subnets that track the host's speed drift (0: none), see latency/drift.py
     accelerator: str | None = None  # part of the GPU's name (e.g. "H100") that a machine timing this device must show
+    arch: str | None = None  # CPU architecture of the host it runs on (e.g. "aarch64"); None: any
+
+    def arch_mismatch(self, found: str) -> str | None:
+        """Why a machine of architecture ``found`` cannot time this device; ``None`` when it can
+        (or the device names no architecture)."""
+        if self.arch is None or normalize_arch(found) == self.arch:
+            return None
+        return (
+            f"{self.name} runs on {self.arch} but this machine is {normalize_arch(found)}: profile it with "
+            "--ssh user@host, run ofa-edge on the device, or --estimate."
+        )
 
     def accelerator_mismatch(self, found: str | None) -> str | None:
         """Why the accelerator ``found`` here is not this device's; ``None`` when it is, when the device
@@ -106,8 +132,14 @@ def load_device(name_or_path: str | Path, root: Path | None = None) -> Device:
         )
     try:
         data = yaml.safe_load(path.read_text())
+    except UnicodeDecodeError:
+        raise UserError(f"device file '{path}' is not a text (YAML) file.") from None
     except yaml.YAMLError as e:
-        raise UserError(f"device file '{path}' is not valid YAML: {e}") from None
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise UserError(
+            f"device file '{path}' is not valid YAML ({where}{getattr(e, 'problem', None) or 'unreadable'}); fix it there."
+        ) from None
     return parse_device(data, path.stem, str(path))
 
 
@@ -124,6 +156,15 @@ def _get(data: dict[str, Any], key: str, kind: type, source: str, default: Any =
             pass
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         raise UserError(f"device file '{source}': field '{key}' must be {kind.__name__}, got {value!r}.")
+    return value
+
+
+def _positive(value: float, key: str, source: str, zero_ok: bool = False) -> float:
+    """``value`` if it is a finite number above zero (``zero_ok``: at least zero), else a :class:`UserError`."""
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+        raise UserError(
+            f"device file '{source}': {key} must be a finite number {'>= 0' if zero_ok else '> 0'}, got {value!r}."
+        )
     return value
 
 
@@ -155,11 +196,11 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
             f"device file '{source}': resolutions {bad or '[]'} not in space {space} ({list(sp.resolutions)})."
         )
     ds = _get(data, "datasheet", dict, source)
-    datasheet = Datasheet(
-        peak_flops=_get(ds, "peak_flops", float, f"{source}: datasheet"),
-        memory_bandwidth=_get(ds, "memory_bandwidth", float, f"{source}: datasheet"),
-        source=_get(ds, "source", str, f"{source}: datasheet"),
-    )
+    figures = {
+        k: _positive(_get(ds, k, float, f"{source}: datasheet"), f"datasheet {k}", source)
+        for k in ("peak_flops", "memory_bandwidth")
+    }
+    datasheet = Datasheet(**figures, source=_get(ds, "source", str, f"{source}: datasheet"))
     ints = {
         k: _get(data, k, int, source, d) for k, d in (("threads", 1), ("batch", 1), ("warmup", 20), ("repeats", 100))
     }
@@ -167,6 +208,11 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
         if v < (0 if k == "warmup" else 1):
             raise UserError(f"device file '{source}': {k} must be positive, got {v}.")
     overhead = _get(data, "layer_overhead_us", float, source, None)
+    if overhead is not None:
+        _positive(overhead, "layer_overhead_us", source, zero_ok=True)
+    arch = _get(data, "arch", str, source, None)
+    if arch is not None and not arch.strip():
+        raise UserError(f"device file '{source}': arch must name an architecture (e.g. aarch64, x86_64) or be omitted.")
     reference = _get(data, "speed_reference", int, source, 0)
     if reference < 0:
         raise UserError(
@@ -188,6 +234,7 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
         layer_overhead_us=overhead,
         speed_reference=reference,
         accelerator=_get(data, "accelerator", str, source, None),
+        arch=None if arch is None else normalize_arch(arch),
         **ints,
     )
 

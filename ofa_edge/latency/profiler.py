@@ -28,6 +28,9 @@ GROUP = 16  # keys timed round-robin, and saved together
 # on another machine is never mixed with, or taken for, this machine's numbers.
 MACHINE_FIELDS = ("host", *CPU_FIELDS, "accelerator")
 RESUME_FIELDS = ("device", "kind", "backend", "precision", "threads", "batch", *MACHINE_FIELDS)
+# How entries are timed: a partial table is only continued with the same, or its entries would mix
+# settings its provenance does not show (a complete one is reopened to calibrate with any).
+TIMING_FIELDS = ("warmup", "repeats")
 
 
 def provenance(device: Device, backend: Backend, threads: int, **extra: Any) -> dict[str, Any]:
@@ -60,7 +63,8 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool) -> LatencyTabl
         old = LatencyTable.load(path, require_complete=False)
     except UserError as e:
         raise UserError(f"{e} To replace it, run again with --force (or write elsewhere with --output).") from None
-    differ = [f for f in RESUME_FIELDS if old.provenance.get(f) != fresh.provenance.get(f)]
+    fields = RESUME_FIELDS if old.complete else (*RESUME_FIELDS, *TIMING_FIELDS)
+    differ = [f for f in fields if old.provenance.get(f) != fresh.provenance.get(f)]
     mismatch = [f"{f}: {old.provenance.get(f)!r} on disk vs {fresh.provenance.get(f)!r} now" for f in differ]
     if (old.space, old.resolutions, old.num_classes) != (fresh.space, fresh.resolutions, fresh.num_classes):
         mismatch.append(

@@ -26,8 +26,11 @@ def _opts(ssh_opts: list[str]) -> list[str]:
     return [a for o in ssh_opts for a in ("-o", o)]
 
 
-def _check_target(target: str) -> None:
-    if not target or target.startswith("-") or any(c.isspace() for c in target):
+def check_target(target: str) -> None:
+    """Refuse an ``--ssh`` value that is no ssh destination (empty, an option, with spaces)."""
+    if not target.strip():
+        raise UserError("--ssh is empty (an unset shell variable?); give user@host, or drop --ssh to profile here.")
+    if target.startswith("-") or any(c.isspace() for c in target):
         raise UserError(f"--ssh '{target}' is not a valid ssh destination; give user@host (options go in --ssh-opt).")
 
 
@@ -35,7 +38,7 @@ def run_remote(
     target: str, remote_cmd: str, args: list[str], ssh_opts: list[str], timeout: float | None = None
 ) -> dict[str, Any]:
     """Run ``<remote_cmd> profile ARGS --json`` on ``target``; its JSON result, stderr streamed here."""
-    _check_target(target)
+    check_target(target)
     command = f"{remote_cmd} profile {' '.join(shlex.quote(a) for a in args)} --json"
     proc = subprocess.run(
         ["ssh", "-o", "BatchMode=yes", *_opts(ssh_opts), target, command],

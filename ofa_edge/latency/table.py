@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 FORMAT = "ofa-edge-latency/1"
 STAT_FIELDS = ("count", "mean", "std", "median")
+POSITIVE_FIELDS = ("mean", "median")  # latencies; count and std may be 0 (estimated tables)
+CORRECTION_TERMS = ("scale", "per_block", "per_mparam", "offset")
 
 
 @dataclass
@@ -88,10 +91,13 @@ class LatencyTable:
                 complete=bool(data.get("complete", False)),
                 correction=data.get("correction"),
             )
+            if table.correction is not None and not isinstance(table.correction, dict):
+                raise TypeError(f"correction must be an object, got {type(table.correction).__name__}")
         except (KeyError, TypeError, ValueError) as e:
             raise UserError(
                 f"latency table '{source}' is corrupt ({type(e).__name__}: {e}); re-run `ofa-edge profile`."
             ) from None
+        _check_numbers(table, source)
         return table
 
     @classmethod
@@ -160,6 +166,28 @@ class LatencyTable:
             folded = fold_correction(c, *self._arrays(), *params)
             cached = self._corrected = (token, BlockSum(self.search_space, *folded))
         return cached[1](genomes)
+
+
+def _check_numbers(table: LatencyTable, source: str) -> None:
+    """Refuse entries that are no latency (NaN, infinite, negative; zero mean or median) and a
+    correction term that is not a finite number, naming the key and the file: a hand-edited
+    table would otherwise predict negative or undefined latencies."""
+    for key, stats in table.entries.items():
+        for f, value in stats.items():
+            if not math.isfinite(value) or value < 0 or (value == 0 and f in POSITIVE_FIELDS):
+                raise UserError(
+                    f"latency table '{source}': entry '{key}' has {f} {value!r}, not a finite number "
+                    f"{'> 0' if f in POSITIVE_FIELDS else '>= 0'}; fix it or re-run `ofa-edge profile`."
+                )
+    terms = {k: v for k, v in (table.correction or {}).items() if k in CORRECTION_TERMS}
+    bad = {
+        k: v for k, v in terms.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+    }
+    if bad:
+        raise UserError(
+            f"latency table '{source}': correction {', '.join(f'{k} {v!r}' for k, v in bad.items())} is not a "
+            "finite number; fix it, or fit it again with `ofa-edge profile --calibrate N`."
+        )
 
 
 def estimated_warning(provenance: dict[str, Any]) -> str | None:

@@ -70,6 +70,13 @@ def device_targets(devices: list[str], latencies: list[str], tables: list[str]) 
         if devices and len(devices) != len(tables):
             raise UserError(f"{len(devices)} --device but {len(tables)} --table: give one table per device, in order.")
         loaded = [(LatencyTable.load(t), t) for t in tables]
+        for n, (tab, p) in zip(devices, loaded, strict=False):
+            made_for = tab.provenance.get("device")
+            if made_for is not None and made_for != n:
+                raise UserError(
+                    f"--table '{p}' was made for device '{made_for}', not --device '{n}': pair it with "
+                    f"--device {made_for}, or drop --device (a table names its device)."
+                )
         names = devices or [tab.device for tab, _ in loaded]
         targets = [DeviceTarget(n, tab, str(p)) for n, (tab, p) in zip(names, loaded, strict=True)]
     else:

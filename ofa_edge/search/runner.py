@@ -177,7 +177,8 @@ def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
         "accuracy": prep.accuracy_info.get("supernet_sha256", prep.accuracy_info.get("proxy")),
     }
     algo, budget = make_algorithm(opts, fingerprint)
-    note(f"algorithm: {opts.algo}, budget {budget} evaluations, seed {opts.seed}")
+    redrawn = " + those of children redrawn for breaking a bound" if opts.algo == "evolution" else ""
+    note(f"algorithm: {opts.algo}, budget {budget} evaluations{redrawn}, seed {opts.seed}")
     if opts.refine:
         if prep.supernet is None:
             raise UserError("--refine measures subnets for real: it needs a supernet (--supernet), not a proxy.")

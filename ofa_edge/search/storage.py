@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
 import time
 from pathlib import Path
@@ -41,6 +42,21 @@ def _lost_schema_race(e: Exception) -> bool:
     return any(marker in text for marker in _SCHEMA_RACE)
 
 
+def _is_journal(path: Path) -> bool:
+    """Whether ``path`` (an existing file) may be given to Optuna as a journal: empty, or JSON
+    lines that are each an object with an ``op_code``. A last line without its newline is another
+    worker's record being written; it must begin like one (Optuna writes ``op_code`` first)."""
+    *lines, tail = path.read_bytes().split(b"\n")
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return False
+        if not isinstance(record, dict) or "op_code" not in record:
+            return False
+    return not tail or tail.startswith(b'{"op_code"')
+
+
 def open_storage(url: str | None) -> Any:
     """An Optuna storage object for ``url`` (None -> in-memory)."""
     import optuna
@@ -54,6 +70,8 @@ def open_storage(url: str | None) -> Any:
         path = Path(url)
         if path.is_dir():
             raise UserError(f"--storage '{url}' is a folder; give a journal file path such as {path / 'study.log'}.")
+        if path.is_file() and not _is_journal(path):
+            raise UserError(f"--storage '{url}' is not an Optuna journal file; pass a new path or a journal.")
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     scheme = url.split("://", 1)[0].split("+", 1)[0]

@@ -31,7 +31,8 @@ def test_unknown_device_exits_2_with_suggestion(cli):
     assert code == 2 and "unknown device" in err
 
 
-def test_absent_runtime_exits_2_naming_the_install(cli, tmp_path):
+def test_absent_runtime_exits_2_naming_the_install(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("platform.machine", lambda: "aarch64")  # a Jetson without TensorRT's Python package
     code, _, err = cli("profile", "--device", "jetson-orin", "-o", str(tmp_path / "t.json"))
     assert code == 2 and "tensorrt" in err.lower() and "pip install tensorrt" in _flat(err)
     assert not (tmp_path / "t.json").exists()
@@ -59,6 +60,30 @@ def test_partial_profile_json_then_resume(cli, tmp_path):
     assert code == 0 and json.loads(out)["entries"] == 3
     code, _, err = cli(*base, "--validate", "-1")
     assert code == 2 and "--validate" in err
+    before = path.read_bytes()
+    for flag, old, new in (("--repeats", "2", "3"), ("--warmup", "0", "1")):
+        other = [new if a == old and base[i - 1] == flag else a for i, a in enumerate(base)]
+        code, _, err = cli(*other, "--max-entries", "1")  # a partial table is not continued with other settings
+        assert code == 2 and f"{flag[2:]}: {old} on disk vs {new} now" in _flat(err) and "--force" in _flat(err)
+    assert path.read_bytes() == before
+
+
+def test_remote_devices_are_not_profiled_on_this_host(cli, tmp_path, monkeypatch):
+    """A device file's ``arch`` must be this machine's: a Pi table timed on an x86 host would say
+    ``kind: measured`` with an Xeon's numbers."""
+    path = tmp_path / "rpi.json"
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    code, _, err = cli("profile", "--device", "raspberry-pi-5", "-o", str(path), "--max-entries", "1")
+    assert code == 2 and not path.exists()
+    assert "raspberry-pi-5 runs on aarch64 but this machine is x86_64: profile it with --ssh user@host" in _flat(err)
+    code, out, _ = cli("devices", "raspberry-pi-5", "--json")
+    assert json.loads(out)["runs_here"] is False and "aarch64" in json.loads(out)["absent_reason"]
+    code, _, err = cli("profile", "--device", "raspberry-pi-5", "--ssh", "", "-o", str(path))
+    assert code == 2 and "--ssh is empty" in _flat(err) and not path.exists()  # `--ssh "$UNSET"`
+    # On the phone (Python in Termux says aarch64) the check passes: what stops it here is XNNPACK.
+    monkeypatch.setattr("platform.machine", lambda: "aarch64")
+    code, _, err = cli("profile", "--device", "pixel-8", "-o", str(path))
+    assert code == 2 and "runs on aarch64" not in _flat(err) and "XNNPACK" in _flat(err)
 
 
 def test_estimate_writes_an_estimated_table(cli, tmp_path):
@@ -178,6 +203,17 @@ def test_estimate_does_not_overwrite_a_measured_table(cli, tmp_path):
     assert measured.read_bytes() == shipped.read_bytes()
     assert cli("profile", "--device", "x86-cpu", "--estimate", "--force", "-o", str(measured))[0] == 0
     assert LatencyTable.load(measured).estimated
+
+
+def test_estimate_refuses_an_impossible_datasheet(cli, tmp_path):
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parents[2] / "devices" / "raspberry-pi-5.yaml").read_text())
+    data["datasheet"]["peak_flops"] = 0
+    (tmp_path / "zero.yaml").write_text(yaml.safe_dump(data))
+    code, _, err = cli("profile", "--device", str(tmp_path / "zero.yaml"), "--estimate", "-o", str(tmp_path / "z.json"))
+    assert code == 2 and "datasheet peak_flops must be a finite number > 0, got 0.0" in _flat(err)
+    assert not (tmp_path / "z.json").exists()
 
 
 def test_check_refuses_an_estimated_table(cli, tmp_path):

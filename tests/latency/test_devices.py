@@ -40,6 +40,13 @@ def test_unknown_device_suggests_the_nearest_name():
         ({"clock": "thread_cpu", "threads": 4}, "thread_cpu"),
         ({"speed_reference": -1}, "speed_reference"),
         ({"speed_reference": "yes"}, "speed_reference"),
+        ({"datasheet": {"peak_flops": 0, "memory_bandwidth": 1e9, "source": "x"}}, "peak_flops must be a finite"),
+        ({"datasheet": {"peak_flops": -1e12, "memory_bandwidth": 1e9, "source": "x"}}, "peak_flops must be a finite"),
+        ({"datasheet": {"peak_flops": "nan", "memory_bandwidth": 1e9, "source": "x"}}, "peak_flops must be a finite"),
+        ({"datasheet": {"peak_flops": 1e12, "memory_bandwidth": "inf", "source": "x"}}, "memory_bandwidth must be"),
+        ({"layer_overhead_us": -2.0}, "layer_overhead_us must be a finite number >= 0"),
+        ({"arch": ""}, "arch must name an architecture"),
+        ({"arch": 64}, "arch"),
     ],
 )
 def test_bad_fields_are_named(tmp_path, change, field):
@@ -65,3 +72,28 @@ def test_accelerator_must_be_text(tmp_path):
     data = yaml.safe_load((devices_dir() / "h100.yaml").read_text())
     with pytest.raises(UserError, match="accelerator"):
         parse_device(data | {"accelerator": 100}, "x", "x.yaml")
+
+
+def test_arm_devices_name_their_host_architecture_and_refuse_another():
+    pi = load_device("raspberry-pi-5")
+    assert {load_device(n).arch for n in ("raspberry-pi-5", "pixel-8", "jetson-orin", "jetson-orin-nano")} == {
+        "aarch64"
+    }
+    assert pi.arch_mismatch("aarch64") is None and pi.arch_mismatch("arm64") is None  # macOS spells it arm64
+    assert pi.arch_mismatch("x86_64") == (
+        "raspberry-pi-5 runs on aarch64 but this machine is x86_64: profile it with --ssh user@host, "
+        "run ofa-edge on the device, or --estimate."
+    )
+    assert load_device("x86-cpu").arch is None and load_device("x86-cpu").arch_mismatch("aarch64") is None
+    data = yaml.safe_load((devices_dir() / "x86-cpu.yaml").read_text())
+    assert parse_device(data | {"arch": "AMD64"}, "x").arch == "x86_64"  # Windows' spelling
+
+
+def test_invalid_yaml_is_one_line_with_its_position(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nruntime: onnxruntime\n  provider: cpu\n")
+    with pytest.raises(UserError) as e:
+        load_device(bad)
+    assert str(e.value) == (
+        f"device file '{bad}' is not valid YAML (line 3, column 11: mapping values are not allowed here); fix it there."
+    )

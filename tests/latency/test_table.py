@@ -60,6 +60,29 @@ def test_corrupt_or_foreign_files_are_user_errors(tmp_path, content, message):
         LatencyTable.load(tmp_path / "t.json")
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "needs"),
+    [("median", -5.0, "> 0"), ("median", float("nan"), "> 0"), ("mean", 0.0, "> 0"), ("std", float("inf"), ">= 0")],
+)
+def test_hand_edited_entries_are_refused_naming_key_and_file(small_table, tmp_path, field, value, needs):
+    key = sorted(small_table.entries)[3]
+    small_table.entries[key][field] = value
+    small_table.save(tmp_path / "t.json")  # NaN and Infinity are written as JSON's NaN / Infinity
+    with pytest.raises(UserError) as e:
+        LatencyTable.load(tmp_path / "t.json")
+    assert (
+        f"latency table '{tmp_path / 't.json'}': entry '{key}' has {field} {value!r}, not a finite number {needs}"
+        in (str(e.value))
+    )
+
+
+def test_a_correction_that_is_not_a_number_is_refused(small_table, tmp_path):
+    small_table.correction = {"kind": "linear-lut-blocks", "scale": float("nan"), "per_block": 0.01, "offset": "0.1"}
+    small_table.save(tmp_path / "t.json")
+    with pytest.raises(UserError, match=r"correction scale nan, offset '0.1' is not a finite number"):
+        LatencyTable.load(tmp_path / "t.json")
+
+
 def test_correction_is_applied_per_config_and_vectorized(small_table):
     space = SearchSpace.get(small_table.space)
     cfgs = random_subnets(space.name, [24], 50, seed=3)

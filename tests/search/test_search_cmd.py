@@ -134,6 +134,11 @@ def test_same_seed_same_subnet(cli, tables_dir):
         (["--latency", "15ms", "--storage", "x.log"], ["--storage needs --study"]),
         (["--latency", "15ms", "--storage", "x.log", "--study", "s"], ["use it with --algo tpe or nsga2"]),
         (["--latency", "15ms", "--accuracy-proxy", "params"], ["only proxy is 'macs'"]),
+        (["--latency", "15ms", "--population", "0"], ["--population must be >= 4, got 0."]),
+        (["--latency", "15ms", "--algo", "tpe", "--trials", "0"], ["--trials must be >= 1, got 0."]),
+        (["--latency", "15ms", "--generations", "-1"], ["--generations must be >= 0, got -1."]),
+        (["--latency", "15ms", "--study", "s"], ["--study 's' names a study in a shared --storage"]),
+        (["--latency", "15ms", "--storage", "", "--study", "s"], ["--storage is empty"]),
     ],
 )
 def test_bad_input_exits_2(cli, tables_dir, args, needles):
@@ -144,6 +149,40 @@ def test_bad_input_exits_2(cli, tables_dir, args, needles):
     for n in needles:
         assert n in flat
     assert "Traceback" not in err
+
+
+def test_a_table_is_not_relabelled_as_another_device(cli, tables_dir, tmp_path):
+    out = tmp_path / "out"
+    slow = str(tables_dir / "slow-board.json")
+    args = ["search", "--accuracy-proxy", "macs", "--no-measure", "--out", str(out), *FAST, "--latency", "60ms"]
+    code, _, err = cli(*args, "--device", "x86-cpu", "--table", slow)
+    assert code == 2 and not out.exists()
+    assert f"--table '{slow}' was made for device 'slow-board', not --device 'x86-cpu'" in " ".join(err.split())
+    assert cli(*args, "--device", "slow-board", "--table", slow)[0] == 0
+
+
+def test_a_file_that_is_no_journal_is_not_written_to(cli, tables_dir, tmp_path):
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text('{"results": [1, 2]}\n')
+    args = ["--algo", "tpe", "--trials", "2", "--storage", str(garbage), "--study", "s", "--no-measure"]
+    code, _, err = cli("search", "--latency", "15ms", "--accuracy-proxy", "macs", *args, "--out", str(tmp_path / "o"))
+    assert code == 2 and garbage.read_text() == '{"results": [1, 2]}\n'
+    assert f"error: --storage '{garbage}' is not an Optuna journal file; pass a new path or a journal." in (
+        " ".join(err.split())
+    )
+
+
+def test_evaluations_said_before_and_after_agree(cli, tables_dir):
+    """The budget printed first counts the planned children; the table title adds those redrawn
+    because they broke a bound, and says so."""
+    args = ["search", "--latency", "12ms", "--accuracy-proxy", "macs", "--no-measure", *FAST]
+    code, out, err = cli(*args, "--json")
+    assert code == 0, err
+    r = json.loads(out)["search"]
+    assert "budget 220 evaluations + those of children redrawn for breaking a bound" in " ".join(err.split())
+    assert r["regenerated"] > 0 and r["evaluations"] == 220 + r["regenerated"]
+    code, out, _ = cli(*args)
+    assert code == 0 and f"{r['evaluations']} evaluations = 220 + {r['regenerated']} redrawn" in out
 
 
 def test_fastest_achievable_is_exact(cli, tables_dir):

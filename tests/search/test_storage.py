@@ -117,6 +117,30 @@ def test_bad_storage_urls():
         open_storage("/")
 
 
+@pytest.mark.parametrize("content", ['{"a": 1}\n', "hello", '{"op_code": 0}\nnot json\n', "[1]\n"])
+def test_a_file_that_is_no_journal_is_refused_untouched(tmp_path, content):
+    path = tmp_path / "garbage.json"
+    path.write_text(content)
+    with pytest.raises(UserError) as e:
+        open_storage(str(path))
+    assert str(e.value) == f"--storage '{path}' is not an Optuna journal file; pass a new path or a journal."
+    assert path.read_text() == content
+
+
+def test_a_journal_empty_or_being_written_is_opened(tmp_path):
+    import optuna
+
+    path = tmp_path / "study.log"
+    path.write_text("")
+    optuna.create_study(storage=open_storage(str(path)), study_name="s").optimize(
+        lambda t: t.suggest_float("x", 0, 1), 2
+    )
+    assert len(optuna.load_study(study_name="s", storage=open_storage(str(path))).trials) == 2
+    with path.open("a") as f:
+        f.write('{"op_code":4,"worker_id":"w"')  # another worker's record, half written
+    open_storage(str(path))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

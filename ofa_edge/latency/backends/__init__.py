@@ -7,7 +7,7 @@ from ofa_edge.latency.backends.base import Backend
 from ofa_edge.latency.backends.onnxruntime_backend import OnnxRuntimeBackend
 from ofa_edge.latency.backends.tensorrt_backend import TensorRTBackend
 from ofa_edge.latency.backends.torch_backend import TorchBackend
-from ofa_edge.latency.devices import Device, known_devices, load_device
+from ofa_edge.latency.devices import Device, host_arch, known_devices, load_device
 from ofa_edge.latency.table import LatencyTable
 
 
@@ -23,7 +23,10 @@ def backend_for(device: Device, threads: int | None = None) -> Backend:
 
 def require_backend(device: Device, threads: int | None = None) -> Backend:
     """:func:`backend_for`, raising a :class:`UserError` (exit 2) when it cannot run here, or when the
-    device names a GPU model (``accelerator:``) other than this machine's."""
+    device names a CPU architecture (``arch:``) or GPU model (``accelerator:``) other than this machine's."""
+    wrong_host = device.arch_mismatch(host_arch())
+    if wrong_host:
+        raise UserError(wrong_host)
     if device.clock == "thread_cpu" and (threads or device.threads) != 1:
         raise UserError(
             f"device '{device.name}' times one thread's CPU time (clock: thread_cpu), so it runs 1 thread; drop --threads, "

@@ -80,7 +80,11 @@ class Evolution:
             self._evals,
             time.perf_counter() - start,
             history,
-            {"generations": generations, "accuracy_predictions": predict.predicted},
+            {
+                "generations": generations,
+                "accuracy_predictions": predict.predicted,
+                "regenerated": self._evals - self.budget_for(generations),  # candidates that broke a bound, redrawn
+            },
         )
 
     def _feasible(

@@ -60,9 +60,10 @@ class OptunaSearch:
         use_set = has_set_constraint()
         sampler = self._sampler(seed, None if use_set else _constraints_from_attrs)
         directions = ["maximize"] if self.sampler == "tpe" else ["maximize", "minimize"]
+        storage = open_storage(self.storage)
         try:
             study = optuna.create_study(
-                storage=open_storage(self.storage),
+                storage=storage,
                 study_name=self.study_name,
                 sampler=sampler,
                 directions=directions,

@@ -1,13 +1,15 @@
-"""Quantities with units on the command line: ``15ms``, ``900us``, ``0.015s``, ``300M``, ``5M``."""
+"""Quantities with units on the command line (``15ms``, ``300M``, ``90m``) and range checks of options."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from ofa_edge.errors import UserError
 
 _TIME = {"s": 1000.0, "ms": 1.0, "us": 1e-3, "µs": 1e-3}
 _COUNT = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9}
+_DURATION = {"ms": 1e-3, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _NUM = r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 
 
@@ -22,6 +24,21 @@ def parse_latency_ms(text: str) -> float:
     return value
 
 
+def parse_duration_s(text: str, option: str) -> float:
+    """``'540s'``, ``'90m'``, ``'9min'``, ``'2h'``, ``'1h30m'`` -> seconds; a bare number is seconds."""
+    unit = r"\s*(ms|sec|s|min|m|h)"
+    examples = "540s, 90m or 2h (units ms, s, sec, m, min, h; a bare number is seconds)"
+    if re.fullmatch(rf"\s*{_NUM}\s*", text):
+        seconds = float(text)
+    elif re.fullmatch(rf"(?:\s*{_NUM}{unit})+\s*", text):
+        seconds = sum(float(m[1]) * _DURATION[m[3]] for m in re.finditer(rf"({_NUM}){unit}", text))
+    else:
+        raise UserError(f"{option} '{text}': not a duration; give one like {examples}.")
+    if not 0 < seconds < math.inf:
+        raise UserError(f"{option} '{text}': must be positive, e.g. {examples}.")
+    return seconds
+
+
 def parse_count(text: str, what: str = "count") -> float:
     """``'300M'`` -> 3e8; ``'5M'`` -> 5e6; ``'1.2G'`` -> 1.2e9; plain numbers pass through."""
     m = re.fullmatch(rf"\s*({_NUM})\s*([kKMGB]?)\s*", text)
@@ -31,3 +48,34 @@ def parse_count(text: str, what: str = "count") -> float:
     if value <= 0:
         raise UserError(f"{what} '{text}' must be positive.")
     return value
+
+
+def check_range(
+    option: str,
+    value: float | None,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    hint: str = "",
+) -> None:
+    """Raise ``'--opt VALUE: must be in [ge, lt)'`` (or ``>= ge``, ...) unless ``value`` is a finite
+    number in the range; ``None`` (an option left unset) passes. NaN and infinities never pass."""
+    if value is None:
+        return
+    fits = math.isfinite(value)
+    fits = fits and (ge is None or value >= ge) and (gt is None or value > gt)
+    fits = fits and (le is None or value <= le) and (lt is None or value < lt)
+    if fits:
+        return
+    show = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
+    low = f"[{show(ge)}" if ge is not None else f"({show(gt)}" if gt is not None else None
+    high = f"{show(le)}]" if le is not None else f"{show(lt)})" if lt is not None else None
+    if low and high:
+        rule = f"in {low}, {high}"
+    else:
+        bounds = {">=": ge, ">": gt, "<=": le, "<": lt}
+        rule = " and ".join(f"{op} {show(b)}" for op, b in bounds.items() if b is not None)
+    words = ["" if math.isfinite(value) else "a finite number", rule, hint]
+    raise UserError(f"{option} {show(value)}: must be {' '.join(w for w in words if w)}.")

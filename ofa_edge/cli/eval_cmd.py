@@ -17,6 +17,7 @@ from ofa_edge.host import check_torch_device
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.train.probes import evaluate_probes, probe_configs
+from ofa_edge.units import check_range
 
 
 def _default_supernet() -> Path:
@@ -53,8 +54,9 @@ def eval_(
     """Top-1 of a subnet (or the probe subnets) after BN recalibration on training images."""
     if subnet is not None and probes:
         raise UserError("pass either --subnet FILE or --probes, not both.")
-    if limit is not None and limit < 1 or calib_images < 1 or batch_size < 1:
-        raise UserError("--limit, --calib-images and --batch-size must be at least 1.")
+    check_range("--limit", limit, ge=1)
+    check_range("--calib-images", calib_images, ge=1)
+    check_range("--batch-size", batch_size, ge=1)
     check_torch_device(device)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

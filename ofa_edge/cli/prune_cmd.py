@@ -15,6 +15,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.search.measure import drift_warning
+from ofa_edge.units import check_range
 
 
 class Method(str, Enum):
@@ -37,7 +38,7 @@ def prune(
     limit_test: Annotated[int, typer.Option(min=0, help="Evaluate on N test images (0 = all).")] = 2000,
     batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 64,
     lr: Annotated[float, typer.Option(help="Peak learning rate (cosine schedule).")] = 0.05,
-    lam: Annotated[float, typer.Option(min=0.0, help="HSPG group-lasso weight lambda.")] = 1e-3,
+    lam: Annotated[float, typer.Option(help="HSPG group-lasso weight lambda, >= 0.")] = 1e-3,
     epsilon: Annotated[float, typer.Option(help="HSPG half-space epsilon in [0, 1).")] = 0.0,
     periods: Annotated[int, typer.Option(help="HESSO pruning periods.")] = 5,
     out_dir: Annotated[
@@ -51,14 +52,13 @@ def prune(
     as_json: JsonOpt = False,
 ) -> None:
     """Train and prune a subnet in one shot; write the slim network (safetensors + JSON + ONNX)."""
-    if not 0.0 < target_sparsity < 1.0:
-        raise UserError(f"--target-sparsity must lie strictly between 0 and 1, got {target_sparsity}; e.g. 0.5.")
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise UserError("--epochs and --batch-size must be at least 1 and --lr positive.")
-    if not 0.0 <= epsilon < 1.0:
-        raise UserError(f"--epsilon must lie in [0, 1), got {epsilon}.")
-    if periods < 1:
-        raise UserError(f"--periods must be at least 1, got {periods}.")
+    check_range("--target-sparsity", target_sparsity, gt=0, lt=1, hint="(e.g. 0.5)")
+    check_range("--epochs", epochs, ge=1)
+    check_range("--batch-size", batch_size, ge=1)
+    check_range("--lr", lr, gt=0)
+    check_range("--lam", lam, ge=0)
+    check_range("--epsilon", epsilon, ge=0, lt=1)
+    check_range("--periods", periods, ge=1)
     ckpt = supernet or embedded_supernet()
     if supernet is None:
         if not ckpt.is_file():

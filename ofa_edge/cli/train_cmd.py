@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from typer.core import TyperOption
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
 from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.errors import UserError
 from ofa_edge.paths import work_dir
-from ofa_edge.train.config import TrainConfig
+from ofa_edge.train.config import RESUME_FREE, TrainConfig
+from ofa_edge.train.rundir import RunDir
 from ofa_edge.train.spfde import SpfdeLever
 from ofa_edge.train.spfde.options import freezing_plan_note, resolve_spfde
 from ofa_edge.train.trainer import Trainer
-from ofa_edge.units import parse_latency_ms
+from ofa_edge.units import parse_duration_s
+
+# Options of this call only: not recorded in the run's config.json, not taken from it on --resume.
+PER_CALL = {"out_dir", "resume", "time_limit", "progress", "as_json"}
 
 
 def train(
+    ctx: typer.Context,
     method: Annotated[str, typer.Option(help="deps | ofa | bignas | compofa.")] = "deps",
     data: Annotated[
         Path | None,
@@ -59,12 +67,22 @@ def train(
     probe_every: Annotated[int, typer.Option(help="Validate probe subnets every N epochs (0: never).")] = 1,
     ckpt_every: Annotated[int, typer.Option(help="Also checkpoint every N steps (0: only at epoch ends).")] = 0,
     time_limit: Annotated[
-        str | None, typer.Option(help="Checkpoint and stop after this much time (e.g. 540s); resume later.")
+        str | None,
+        typer.Option(
+            help="Checkpoint and stop after this much time, e.g. 540s, 90m, 2h or 1h30m (a bare number is seconds); "
+            "resume later."
+        ),
     ] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Run directory (default: ofa-edge-runs/train-<method>).")
     ] = None,
-    resume: Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue the run in --out from its last checkpoint, with its recorded options "
+            "(those given again must match, except data, device, speed and validation options)."
+        ),
+    ] = False,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
     amp: Annotated[bool, typer.Option(help="bfloat16 autocast.")] = False,
     channels_last: Annotated[
@@ -151,32 +169,33 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train a once-for-all supernet; every epoch checkpoints, validates probe subnets and updates the cost ledger."""
-    if data is None:
-        data = DEFAULT_ROOT
-        note(f"data: {data} (bundled CIFAR-10, packed JPEG)")
     if out_dir is None:
         out_dir = work_dir() / f"train-{method}"
         note(f"out: {out_dir}")
+    opts = _options(ctx, out_dir) if resume else dict(ctx.params)
+    if opts["data"] is None:
+        note(f"data: {DEFAULT_ROOT} (bundled CIFAR-10, packed JPEG)")
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"data"}
     cfg = TrainConfig(
-        data=str(data), out=str(out_dir), method=method, space=space, epochs=epochs, batch_size=batch_size, lr=lr,
-        lr_warmup_epochs=lr_warmup_epochs, warmup_frac=warmup_frac, eps_epochs=eps_epochs,
-        subnets_per_step=subnets_per_step, beta_mult=beta_mult, kd_temp=kd_temp, grad_agg=grad_agg,
-        label_smoothing=label_smoothing, weight_decay=weight_decay, kernel_transform=kernel_transform, reorder=reorder,
-        limit_train=limit_train, limit_val=limit_val, val_split=val_split, calib_images=calib_images,
-        probe_every=probe_every, ckpt_every=ckpt_every,
-        time_limit_s=parse_latency_ms(time_limit) / 1000 if time_limit else None,
-        device=device, amp=amp, channels_last=channels_last, cudnn_benchmark=cudnn_benchmark, cuda_graphs=cuda_graphs,
-        seed=seed,
-    )  # fmt: skip
+        data=str(opts["data"] or DEFAULT_ROOT),
+        out=str(out_dir),
+        time_limit_s=parse_duration_s(time_limit, "--time-limit") if time_limit else None,
+        **{k: v for k, v in opts.items() if k in fields},
+    )
     main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports
     cfg, notes = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))
     spfde, spfde_notes = resolve_spfde(
-        cfg.space, cfg.epochs, sparsity=sparsity, pattern=sparsity_pattern, mask_interval=mask_interval,
-        mask_update_frac=mask_update_frac, mask_grow=mask_grow, freeze_flops_target=freeze_flops_target,
-        freeze_start=freeze_start, freeze_interval=freeze_interval, sieve_frac=sieve_frac,
-        sieve_interval=sieve_interval, reorder=cfg.reorder,
+        cfg.space, cfg.epochs, sparsity=opts["sparsity"], pattern=opts["sparsity_pattern"],
+        mask_interval=opts["mask_interval"], mask_update_frac=opts["mask_update_frac"], mask_grow=opts["mask_grow"],
+        freeze_flops_target=opts["freeze_flops_target"], freeze_start=opts["freeze_start"],
+        freeze_interval=opts["freeze_interval"], sieve_frac=opts["sieve_frac"], sieve_interval=opts["sieve_interval"],
+        reorder=cfg.reorder,
     )  # fmt: skip
-    trainer = Trainer(cfg, [SpfdeLever(spfde, cfg.epochs, cfg.seed)] if spfde.enabled else [])
+    recorded = {k: v for k, v in opts.items() if k not in PER_CALL}
+    if recorded["data"] is not None:
+        recorded["data"] = str(Path(recorded["data"]).absolute())
+    levers = [SpfdeLever(spfde, cfg.epochs, cfg.seed)] if spfde.enabled else []
+    trainer = Trainer(cfg, levers, options=recorded)
     if spfde.freezing is not None:
         spfde_notes.append(freezing_plan_note(trainer.space, trainer.net.num_classes, spfde.freezing, cfg.epochs))
     if main_process:
@@ -191,7 +210,7 @@ def train(
         result["spfde"] = spfde.to_dict()
 
     def render() -> None:
-        t = Table(title=f"ofa-edge train --method {method}: {result['status']}")
+        t = Table(title=f"ofa-edge train --method {cfg.method}: {result['status']}")
         t.add_column("probe")
         t.add_column("top-1 (BN recalibrated)", justify="right")
         for name, top1 in result["probes_top1"].items():
@@ -214,6 +233,40 @@ def train(
         out.print(f"run dir: {result['run_dir']}" + (f"  supernet: {result['supernet']}" if result["supernet"] else ""))
 
     emit(result, as_json, render)
+
+
+def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
+    """This call's options for ``--resume``: those not on the command line come from the run's
+    ``config.json``; one given with another value than the run's is refused, unless it is free to change."""
+    saved = RunDir(out_dir).read_config()
+    if saved is None:
+        return dict(ctx.params)  # nothing to resume: the trainer says so and starts a new run
+    trained = saved.get("train", {})
+    run = saved.get("options", {k: v for k, v in trained.items() if k in ctx.params})  # runs that predate 'options'
+    # by name: newer typer bundles its own click, whose ParameterSource enum is not click's
+    given = {k for k in ctx.params if getattr(ctx.get_parameter_source(k), "name", None) == "COMMANDLINE"}
+    opts = {k: v if k in given or k not in run else run[k] for k, v in ctx.params.items()}
+    clash = [
+        (k, v)
+        for k, v in opts.items()
+        if k in given and k in run and k not in PER_CALL | RESUME_FREE and v not in (run[k], trained.get(k))
+    ]
+    if clash:
+        params = {p.name: p for p in ctx.command.params}
+        shown = "; ".join(f"{_flag(params[k], run[k])}, not {_flag(params[k], v)}" for k, v in clash)
+        drop = ", ".join(params[k].opts[0] for k, _ in clash)
+        raise UserError(
+            f"--resume: the run in '{out_dir}' has {shown}; drop {drop} to continue it with its options, "
+            "or pick another --out for a new run."
+        )
+    return opts
+
+
+def _flag(param: TyperOption, value: Any) -> str:
+    """``--epochs 120``, ``--amp`` / ``--no-amp``: an option as one would type it."""
+    if param.is_flag and param.secondary_opts:
+        return param.opts[0] if value else param.secondary_opts[0]
+    return f"{param.opts[0]} {'(default)' if value is None else value}"
 
 
 def register(app: typer.Typer) -> None:

@@ -63,10 +63,24 @@ def _cifar_dir(root: Path) -> Path | None:
     return None
 
 
+def dataset_splits(root: Path, fmt: str) -> list[str]:
+    """The splits of the dataset at ``root`` (format ``fmt``), ``train`` first."""
+    if fmt == "packed":
+        names = [p.name.removesuffix(".jpg.bin") for p in root.glob("*.jpg.bin")]
+    elif fmt == "imagefolder":
+        names = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    else:
+        names = ["train", "test"]
+    return sorted(names, key=lambda name: (name != "train", name))
+
+
 def load_dataset(root: str | Path, split: str, *, limit: int | None = None, seed: int = 0, size: int = 32) -> ImageSet:
     """Load ``split`` of the dataset at ``root`` as uint8 images (``size`` for ImageFolder trees)."""
     root = Path(root)
     fmt = detect_format(root)
+    splits = dataset_splits(root, fmt)
+    if split not in splits:
+        raise UserError(f"unknown split '{split}'; the dataset '{root}' has {', '.join(splits)}.")
     if fmt == "packed":
         data = load_packed(root, split, limit=limit, seed=seed, balanced=True)
     elif fmt == "cifar-bin":
@@ -124,8 +138,6 @@ def _load_cifar_bin(folder: Path, split: str) -> ImageSet:
 
 def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
     base = root / split
-    if not base.is_dir():
-        raise UserError(f"ImageFolder tree '{root}' has no '{split}/' folder; expected ROOT/{split}/<class>/<image>.")
     classes = sorted(p.name for p in base.iterdir() if p.is_dir())
     if not classes:
         raise UserError(f"'{base}' holds no class folders; expected {base}/<class>/<image>.")

@@ -16,6 +16,7 @@ from torch import nn
 
 from ofa_edge.data import ImageSet
 from ofa_edge.data.transforms import Preprocess
+from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write
 from ofa_edge.prune.base import GroupSparseOptimizer
 from ofa_edge.prune.hesso import HESSO
@@ -148,6 +149,8 @@ def train_and_prune(
     t0 = time.perf_counter()
     for epoch in range(start_epoch, s.epochs):
         loss = train_epoch(model, opt, train, prep, s.batch_size, gen, step_hook)
+        if not all(t.isfinite().all() for t in model.state_dict().values() if t.is_floating_point()):
+            raise UserError(f"training diverged in epoch {epoch + 1} (weights hold NaN or inf); lower --lr ({s.lr:g}).")
         history.append({"epoch": epoch + 1, "loss": loss, "group_sparsity": part.group_sparsity(), "lr": opt.lr})
         gen.manual_seed(s.seed + epoch + 1)
         if checkpoint:

@@ -12,6 +12,7 @@ from ofa_edge.data.transforms import fast_memory_format
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device
 from ofa_edge.train.methods import METHODS, deps_shrink_epoch
+from ofa_edge.units import check_range
 
 # Fields that may change between a run and its --resume (they do not change the result; the data
 # may move, and the trainer checks that it holds the same images and classes).
@@ -92,63 +93,48 @@ class TrainConfig:
         return cfg, notes
 
     def validate(self) -> None:
-        def bad(msg: str) -> None:
-            raise UserError(msg)
-
+        """Raise a :class:`UserError` naming the first option out of range (NaN and infinities included)."""
         if self.method not in METHODS:
-            bad(f"unknown --method '{self.method}'; choose one of {', '.join(METHODS)}.")
-        if self.epochs < 1:
-            bad(f"--epochs must be at least 1, got {self.epochs}.")
+            raise UserError(f"unknown --method '{self.method}'; choose one of {', '.join(METHODS)}.")
+        check_range("--epochs", self.epochs, ge=1)
         need = METHODS[self.method].min_epochs()
         if self.epochs < need:
-            bad(
+            raise UserError(
                 f"--method {self.method} has {need} phases and needs at least {need} epochs; got --epochs {self.epochs}."
             )
-        if self.batch_size < 1:
-            bad(f"--batch-size must be at least 1, got {self.batch_size}.")
-        if not 0.0 <= self.warmup_frac < 1.0:
-            bad(
-                f"--warmup-frac must be in [0, 1) (the fraction of epochs the full model trains alone), got {self.warmup_frac}."
-            )
+        check_range("--batch-size", self.batch_size, ge=1)
+        check_range(
+            "--warmup-frac", self.warmup_frac, ge=0, lt=1, hint="(the fraction of epochs the full model trains alone)"
+        )
         if self.method == "deps" and deps_shrink_epoch(self.warmup_frac, self.epochs) >= self.epochs:
-            bad(
+            raise UserError(
                 f"--warmup-frac {self.warmup_frac} of {self.epochs} epochs leaves DεpS no epoch to shrink in (no subnet "
                 f"would train); use a fraction below {(self.epochs - 0.5) / self.epochs:.3f} or more --epochs."
             )
-        if self.eps_epochs is not None and self.eps_epochs < 0:
-            bad(f"--eps-epochs must be >= 0, got {self.eps_epochs}.")
-        if self.lr is not None and self.lr <= 0:
-            bad(f"--lr must be positive, got {self.lr}.")
-        if self.lr_warmup_epochs is not None and not 0 <= self.lr_warmup_epochs < self.epochs:
-            bad(f"--lr-warmup-epochs must be in [0, --epochs), got {self.lr_warmup_epochs}.")
+        check_range("--eps-epochs", self.eps_epochs, ge=0)
+        check_range("--lr", self.lr, gt=0)
+        check_range("--lr-warmup-epochs", self.lr_warmup_epochs, ge=0, lt=self.epochs, hint="(below --epochs)")
         span = METHODS[self.method].warmup_span(self.epochs)
         if self.lr_warmup_epochs is not None and self.lr_warmup_epochs > span:
-            bad(
+            raise UserError(
                 f"--lr-warmup-epochs {self.lr_warmup_epochs:g} is longer than --method {self.method}'s full-model phase "
                 f"({span} of {self.epochs} epochs), the only phase that warms up; use at most {span}."
             )
-        if self.weight_decay < 0:
-            bad(f"--weight-decay must be >= 0, got {self.weight_decay}.")
-        if not 0 <= self.momentum < 1:
-            bad(f"momentum must be in [0, 1), got {self.momentum}.")
-        if self.method in ("deps", "bignas") and self.subnets_per_step < 2:
-            bad(
-                f"--subnets-per-step must be at least 2 for the sandwich rule (max and min), got {self.subnets_per_step}."
-            )
-        if self.kd_temp <= 0:
-            bad(f"--kd-temp must be positive, got {self.kd_temp}.")
-        if self.beta_mult < 0:
-            bad(f"--beta-mult must be >= 0, got {self.beta_mult}.")
+        check_range("--weight-decay", self.weight_decay, ge=0)
+        check_range("momentum", self.momentum, ge=0, lt=1)
+        if self.method in ("deps", "bignas"):
+            check_range("--subnets-per-step", self.subnets_per_step, ge=2, hint="(the sandwich rule's max and min)")
+        check_range("--kd-temp", self.kd_temp, gt=0)
+        check_range("--beta-mult", self.beta_mult, ge=0)
         if self.grad_agg not in ("sum", "avg"):
-            bad(f"--grad-agg must be 'sum' or 'avg', got '{self.grad_agg}'.")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            bad(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}.")
-        for name in ("limit_train", "limit_val"):
-            v = getattr(self, name)
-            if v is not None and v < 1:
-                bad(f"--{name.replace('_', '-')} must be at least 1, got {v}.")
-        if self.calib_images < 1 or self.probe_every < 0 or self.ckpt_every < 0:
-            bad("--calib-images must be >= 1, --probe-every and --ckpt-every >= 0.")
+            raise UserError(f"--grad-agg must be 'sum' or 'avg', got '{self.grad_agg}'.")
+        check_range("--label-smoothing", self.label_smoothing, ge=0, lt=1)
+        check_range("--limit-train", self.limit_train, ge=1)
+        check_range("--limit-val", self.limit_val, ge=1)
+        check_range("--calib-images", self.calib_images, ge=1)
+        check_range("--probe-every", self.probe_every, ge=0, hint="(0: never)")
+        check_range("--ckpt-every", self.ckpt_every, ge=0, hint="(0: only at epoch ends)")
+        check_range("--time-limit", self.time_limit_s, gt=0)
         check_torch_device(self.device)
 
     def to_dict(self) -> dict[str, Any]:

@@ -54,8 +54,15 @@ class Trainer:
     """One run: build everything from a resolved :class:`TrainConfig`, then :meth:`run` it, or drive it
     step by step with :meth:`open` and :meth:`step`."""
 
-    def __init__(self, cfg: TrainConfig, levers: Sequence[Lever] = (), console: Console | None = None) -> None:
-        self.cfg, self.levers = cfg, list(levers)
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        levers: Sequence[Lever] = (),
+        console: Console | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        """``options``: the command-line options that made the run, kept in ``config.json`` for ``--resume``."""
+        self.cfg, self.levers, self.options = cfg, list(levers), options
         self.console = console or Console(stderr=True)
         self.ctx = dist_context(cfg.device)
         if self.ctx.device.type == "cuda":
@@ -137,6 +144,8 @@ class Trainer:
                 self.teacher = self._frozen(load_supernet(rd.teacher, device=str(self.ctx.device)))
             if self.ctx.main:
                 rd.keep_metrics(before_epoch=self.state["it"] // self.loader.steps_per_epoch)
+                if self.options is not None:  # the next --resume starts from these (e.g. a moved --data)
+                    rd.write_config({**saved, "options": self.options})
             return int(self.state["it"])
         if resume and self.ctx.main:
             self.console.print(
@@ -150,6 +159,7 @@ class Trainer:
                     "train_images": len(self.data),
                     "classes": self.data.classes,
                     "world": self.ctx.world,
+                    **({"options": self.options} if self.options is not None else {}),
                 }
             )
             rd.keep_metrics(before_epoch=0)

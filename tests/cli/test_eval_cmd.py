@@ -61,3 +61,25 @@ def test_eval_defaults_to_the_embedded_supernet(cli, data_root, tmp_path) -> Non
     assert code == 0, err
     doc = json.loads(out)
     assert doc["supernet"].endswith("pretrained/supernet.safetensors") and doc["subnets"]["min"]["top1"] > 20
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--limit", "0"], "--limit 0: must be >= 1."),
+        (["--calib-images", "0"], "--calib-images 0: must be >= 1."),
+        (["--batch-size", "-1"], "--batch-size -1: must be >= 1."),
+    ],
+)
+def test_eval_range_errors_name_the_option(cli, tmp_path, args, message) -> None:
+    code, _, err = cli("eval", "--supernet", str(tmp_path / "sn.safetensors"), *args)
+    assert code == 2 and message in " ".join(err.split()), err
+
+
+def test_eval_unknown_split_lists_the_splits(cli, data_root, tmp_path) -> None:
+    save_supernet(Supernet(SearchSpace.get("mbv3-w1.0-cifar"), 10), tmp_path / "sn.safetensors")
+    code, _, err = cli(
+        "eval", "--supernet", str(tmp_path / "sn.safetensors"), "--data", str(data_root), "--split", "val",
+        "--device", "cpu",
+    )  # fmt: skip
+    assert code == 2 and f"unknown split 'val'; the dataset '{data_root}' has train, test." in " ".join(err.split())

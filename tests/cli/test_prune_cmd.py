@@ -123,3 +123,25 @@ def test_negative_amounts_exit_2(cli, tiny_setup, flag: str, value: str) -> None
         "--target-sparsity", "0.5", flag, value,
     )  # fmt: skip
     assert code == 2 and flag in err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--lr", "nan", "--lr nan: must be a finite number > 0."),
+        ("--lr", "inf", "--lr inf: must be a finite number > 0."),
+        ("--lam", "nan", "--lam nan: must be a finite number >= 0."),
+        ("--epsilon", "nan", "--epsilon nan: must be a finite number in [0, 1)."),
+        ("--target-sparsity", "nan", "--target-sparsity nan: must be a finite number in (0, 1) (e.g. 0.5)."),
+        ("--epochs", "0", "--epochs 0: must be >= 1."),
+        ("--batch-size", "0", "--batch-size 0: must be >= 1."),
+        ("--periods", "0", "--periods 0: must be >= 1."),
+    ],
+)
+def test_nan_and_out_of_range_options_exit_2_before_training(cli, tiny_setup, flag, value, message) -> None:
+    """``--lr nan`` trained to an all-NaN model.onnx and crashed with exit 1."""
+    code, _, err = cli(
+        "prune", "--subnet", str(tiny_setup / "subnet.json"), "--supernet", str(tiny_setup / "supernet.safetensors"),
+        "--target-sparsity", "0.5", flag, value,
+    )  # fmt: skip
+    assert code == 2 and message in " ".join(err.split()), err

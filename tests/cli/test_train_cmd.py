@@ -26,9 +26,9 @@ BASE = [
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--warmup-frac", "1.0"], "--warmup-frac must be in [0, 1)"),
-        (["--warmup-frac", "-0.1"], "--warmup-frac must be in [0, 1)"),
-        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--warmup-frac", "1.0"], "--warmup-frac 1: must be in [0, 1)"),
+        (["--warmup-frac", "-0.1"], "--warmup-frac -0.1: must be in [0, 1)"),
+        (["--epochs", "0"], "--epochs 0: must be >= 1."),
         (["--grad-agg", "max"], "--grad-agg must be 'sum' or 'avg'"),
         (["--method", "spos"], "unknown --method 'spos'"),
         (["--method", "ofa", "--epochs", "3"], "needs at least 6 epochs"),
@@ -37,7 +37,32 @@ BASE = [
         (["--epochs", "10", "--warmup-frac", "0.95"], "leaves DεpS no epoch to shrink in"),
         (["--epochs", "1", "--warmup-frac", "0.6"], "use a fraction below 0.500"),
         (["--method", "ofa", "--epochs", "6", "--lr-warmup-epochs", "2"], "full-model phase (1 of 6 epochs)"),
-        (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
+        (["--weight-decay", "-1"], "--weight-decay -1: must be >= 0."),
+        # each range message names the option that is wrong (one message named three before)
+        (["--calib-images", "0"], "--calib-images 0: must be >= 1."),
+        (["--probe-every", "-1"], "--probe-every -1: must be >= 0 (0: never)."),
+        (["--ckpt-every", "-2"], "--ckpt-every -2: must be >= 0 (0: only at epoch ends)."),
+        (["--subnets-per-step", "1"], "--subnets-per-step 1: must be >= 2 (the sandwich rule's max and min)."),
+        # NaN passed every `x < 0` check and trained a NaN supernet to exit 0; infinities too
+        (["--lr", "nan"], "--lr nan: must be a finite number > 0."),
+        (["--lr", "inf"], "--lr inf: must be a finite number > 0."),
+        (["--kd-temp", "nan"], "--kd-temp nan: must be a finite number > 0."),
+        (["--weight-decay", "nan"], "--weight-decay nan: must be a finite number >= 0."),
+        (["--label-smoothing", "nan"], "--label-smoothing nan: must be a finite number in [0, 1)."),
+        (["--warmup-frac", "nan"], "--warmup-frac nan: must be a finite number in [0, 1)"),
+        (["--beta-mult", "inf"], "--beta-mult inf: must be a finite number >= 0."),
+        (["--eps-epochs", "nan"], "--eps-epochs nan: must be a finite number >= 0."),
+        (["--lr-warmup-epochs", "nan"], "--lr-warmup-epochs nan: must be a finite number in [0, 40) (below --epochs)."),
+        (["--sparsity", "nan"], "--sparsity nan: must be a finite number in [0, 1)"),
+        (["--sparsity", "0.5", "--mask-update-frac", "nan"], "--mask-update-frac nan: must be a finite number"),
+        (["--freeze-flops-target", "nan"], "--freeze-flops-target nan: must be a finite number in (0, 1)"),
+        (["--sieve-frac", "nan"], "--sieve-frac nan: must be a finite number in (0, 1)"),
+        # the mask options are checked without --sparsity too
+        (["--mask-grow", "grad"], "--mask-grow 'grad': use 'gradient' or 'random'."),
+        (["--mask-update-frac", "2"], "--mask-update-frac 2: must be in [0, 1)."),
+        (["--time-limit", "2 hours"], "--time-limit '2 hours': not a duration; give one like 540s, 90m or 2h"),
+        (["--time-limit", "0s"], "--time-limit '0s': must be positive"),
+        (["--val-split", "val"], "unknown split 'val'; the dataset"),
     ],
 )
 def test_bad_hyperparameters_exit_2(cli, data_root, tmp_path, args, message) -> None:
@@ -88,22 +113,36 @@ def test_time_limit_stops_resume_finishes_and_overwrite_is_refused(cli, data_roo
     code, _, err = cli(*args)
     assert code == 2 and "--resume" in err
     code, _, err = cli(*[a if a != "bignas" else "deps" for a in args], "--resume")
-    assert code == 2 and "method: run has 'bignas', now 'deps'" in " ".join(err.split())
+    assert code == 2 and "has --method bignas, not --method deps; drop --method" in " ".join(err.split())
 
 
-def test_resume_on_other_data_is_refused(cli, data_root, tmp_path, real) -> None:
-    from PIL import Image
-
-    tree = tmp_path / "tree"
-    for split in ("train", "test"):
-        for i in range(12):
-            d = tree / split / real.classes[int(real.labels[i])]
-            d.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(d / f"{i}.png")
-    args = ["train", "--method", "bignas", "--out", str(tmp_path / "r"), "--epochs", "2", "--subnets-per-step", "2",
-            "--probe-every", "0", *BASE, "--json"]  # fmt: skip
-    code, _, err = cli(*args, "--data", str(data_root), "--time-limit", "1ms")
+def test_resume_takes_the_runs_options_and_refuses_only_a_conflicting_one(cli, data_root, tmp_path) -> None:
+    """`train --resume --out DIR` continues a run started with many options; one given again with
+    another value is named, with the run's value; the time limit is per call."""
+    run = tmp_path / "r"
+    code, _, err = cli(
+        "train", "--method", "bignas", "--data", str(data_root), "--out", str(run), "--epochs", "3",
+        "--subnets-per-step", "2", "--probe-every", "0", "--lr", "0.02", "--weight-decay", "1e-4", *BASE,
+        "--time-limit", "1ms",
+    )  # fmt: skip
     assert code == 0, err
-    code, _, err = cli(*args, "--data", str(tree), "--resume")
+    # a run recorded before config.json kept the options: its settings ("train") stand in for them
+    config = json.loads((run / "config.json").read_text())
+    assert config["options"]["lr"] == 0.02 and config["options"]["data"] == str(data_root.absolute())
+    (run / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "options"}))
+    code, _, err = cli("train", "--resume", "--out", str(run), "--lr", "0.05", "--epochs", "4", "--amp")
     err = " ".join(err.split())
-    assert code == 2 and "classes: run has 10 (airplane, automobile" in err, err
+    assert code == 2, err
+    assert f"the run in '{run}' has --lr 0.02, not --lr 0.05; --epochs 3, not --epochs 4; --no-amp, not --amp" in err
+    # the same value again, and options free to change (device, time limit), are accepted
+    code, out, err = cli("train", "--resume", "--out", str(run), "--lr", "0.02", "--device", "cpu",
+                         "--time-limit", "1ms", "--json")  # fmt: skip
+    assert code == 0 and json.loads(out)["status"].startswith("stopped"), err
+    again, keys = json.loads((run / "config.json").read_text())["options"], ("data", "method", "lr", "epochs")
+    assert [again[k] for k in keys] == [config["options"][k] for k in keys]  # written back by the resume
+    code, out, err = cli("train", "--resume", "--out", str(run), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["status"] == "complete" and doc["method"] == "bignas" and doc["resumed_at_iteration"] == 2
+    lrs = [json.loads(line)["lr"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(lrs) == 3 and 0.003125 < lrs[0] <= 0.02  # the default LR is 0.1 x 8 / 256 = 0.003125

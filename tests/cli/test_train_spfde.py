@@ -51,9 +51,9 @@ def test_train_all_levers_stop_and_resume(cli, data_root, tmp_path):
     sub = net.extract(net.space.min())
     assert (sub.blocks[0].proj.weight == 0).float().mean() >= 0.5
 
-    # resuming with other lever settings is refused with exit 2
+    # resuming with other lever settings is refused with exit 2, naming the option
     code, out, err = cli(*args, "--sieve-frac", "0.3", "--resume")
-    assert code == 2 and "SpFDE settings" in err
+    assert code == 2 and "has --sieve-frac 0.2, not --sieve-frac 0.3; drop --sieve-frac" in " ".join(err.split())
 
 
 @pytest.mark.parametrize(

@@ -42,8 +42,17 @@ def test_imagefolder_tree(tmp_path, real) -> None:
     got = load_dataset(tmp_path, "train", size=32)
     assert len(got) == 6 and got.images.shape[1:] == (3, 32, 32)
     assert sorted(got.images.sum((1, 2, 3)).tolist()) == sorted(real.images[:6].sum((1, 2, 3)).tolist())
-    with pytest.raises(UserError, match="no 'test/' folder"):
+    with pytest.raises(UserError, match=r"unknown split 'test'; the dataset '.*' has train\.$"):
         load_dataset(tmp_path, "test")
+
+
+def test_unknown_split_names_the_splits_there(tmp_path, data_root) -> None:
+    """Packed (train, test), CIFAR binary (train, test): the message lists the splits, not a missing file."""
+    with pytest.raises(UserError, match=r"^unknown split 'val'; the dataset '.*' has train, test\.$"):
+        load_dataset(data_root, "val")
+    (tmp_path / "cifar-10-batches-bin").mkdir()
+    with pytest.raises(UserError, match=r"^unknown split 'validation'; .* has train, test\.$"):
+        load_dataset(tmp_path, "validation")
 
 
 def test_bad_datasets_are_user_errors(tmp_path) -> None:

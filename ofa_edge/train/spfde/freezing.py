@@ -25,6 +25,7 @@ from torch import nn
 from ofa_edge.errors import UserError
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 from ofa_edge.supernet.network import Supernet
+from ofa_edge.units import check_range
 
 NUM_UNITS = 1 + NUM_BLOCKS  # stem + elastic blocks; the head stays trainable
 
@@ -38,16 +39,11 @@ class FreezeConfig:
     flops_target: float
 
     def __post_init__(self) -> None:
-        if self.start < 0:
-            raise UserError(f"--freeze-start {self.start}: must be an epoch >= 0.")
-        if self.interval < 1:
-            raise UserError(
-                f"--freeze-interval {self.interval} (or --mask-interval, its default): must be at least 1 epoch."
-            )
-        if not 0.0 < self.flops_target < 1.0:
-            raise UserError(
-                f"--freeze-flops-target {self.flops_target}: a fraction of training FLOPs in (0, 1), e.g. 0.1."
-            )
+        check_range("--freeze-start", self.start, ge=0, hint="(an epoch)")
+        check_range("--freeze-interval", self.interval, ge=1, hint="epoch (its default is --mask-interval)")
+        check_range(
+            "--freeze-flops-target", self.flops_target, gt=0, lt=1, hint="(a fraction of training FLOPs, e.g. 0.1)"
+        )
 
 
 def unit_forward_macs(space: SearchSpace) -> list[int]:

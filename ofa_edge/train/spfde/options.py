@@ -7,7 +7,7 @@ from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.train.spfde.freezing import FreezeConfig, plan_freezing
 from ofa_edge.train.spfde.lever import SpfdeConfig
 from ofa_edge.train.spfde.sieving import SieveConfig
-from ofa_edge.train.spfde.sparsity import SparsityConfig, check_pattern, parse_pattern
+from ofa_edge.train.spfde.sparsity import SparsityConfig, check_mask_updates, check_pattern, parse_pattern
 
 
 def freezing_plan_note(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> str:
@@ -46,6 +46,7 @@ def resolve_spfde(
         mask_interval = max(1, round(0.05 * epochs))
         if sparsity is not None or freeze_flops_target is not None or sieve_frac is not None:
             notes.append(f"mask-interval (Δτ): {mask_interval} epoch(s) (5% of the run, at least 1)")
+    check_mask_updates(mask_interval, mask_update_frac, mask_grow)  # also without --sparsity: a typo is a typo
     sp_cfg = fr_cfg = sv_cfg = None
     if sparsity is not None:
         sp_cfg = SparsityConfig(sparsity, pattern, mask_interval, mask_update_frac, grow=mask_grow)

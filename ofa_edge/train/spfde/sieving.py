@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ofa_edge.errors import UserError
+from ofa_edge.units import check_range
 
 UNSEEN, WRONG, RIGHT = -1, 0, 1
 
@@ -36,12 +37,8 @@ class SieveConfig:
     interval: int = 1
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.frac < 1.0:
-            raise UserError(f"--sieve-frac {self.frac}: the held-out share must lie in (0, 1), e.g. 0.2.")
-        if self.interval < 1:
-            raise UserError(
-                f"--sieve-interval {self.interval} (or --mask-interval, its default): must be at least 1 epoch."
-            )
+        check_range("--sieve-frac", self.frac, gt=0, lt=1, hint="(the held-out share, e.g. 0.2)")
+        check_range("--sieve-interval", self.interval, ge=1, hint="epoch (its default is --mask-interval)")
 
     def sieves_at(self, epoch: int) -> bool:
         """Whether the active set rotates at the end of ``epoch`` (0-based)."""

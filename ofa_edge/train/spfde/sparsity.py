@@ -27,6 +27,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.space.search_space import NUM_BLOCKS, SE_REDUCTION, SearchSpace, make_divisible
 from ofa_edge.supernet.network import Supernet
 from ofa_edge.train.optim import state_like
+from ofa_edge.units import check_range
 
 
 def parse_pattern(pattern: str) -> tuple[int, int] | None:
@@ -42,6 +43,14 @@ def parse_pattern(pattern: str) -> tuple[int, int] | None:
     if not 0 < n < m:
         raise UserError(f"sparsity pattern '{pattern}': N:M needs 0 < N < M (e.g. '2:4').")
     return n, m
+
+
+def check_mask_updates(interval: int, update_fraction: float, grow: str) -> None:
+    """Refuse out-of-range prune-and-grow options (``--mask-interval``, ``--mask-update-frac``, ``--mask-grow``)."""
+    check_range("--mask-interval", interval, ge=1, hint="epoch")
+    check_range("--mask-update-frac", update_fraction, ge=0, lt=1)
+    if grow not in ("gradient", "random"):
+        raise UserError(f"--mask-grow '{grow}': use 'gradient' or 'random'.")
 
 
 @dataclass(frozen=True)
@@ -61,22 +70,15 @@ class SparsityConfig:
     grow: str = "gradient"
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.sparsity < 1.0:
-            raise UserError(f"--sparsity {self.sparsity}: must lie in [0, 1) (0.9 keeps 10% of the weights).")
+        check_range("--sparsity", self.sparsity, ge=0, lt=1, hint="(0.9 keeps 10% of the weights)")
         nm = parse_pattern(self.pattern)
         if nm is not None and not math.isclose(self.sparsity, 1 - nm[0] / nm[1]):
             raise UserError(
                 f"--sparsity {self.sparsity} contradicts pattern {self.pattern}, whose sparsity is "
                 f"{1 - nm[0] / nm[1]:g}; drop --sparsity or pass {1 - nm[0] / nm[1]:g}."
             )
-        if self.interval < 1:
-            raise UserError(f"--mask-interval {self.interval}: must be at least 1 epoch.")
-        if not 0.0 <= self.update_fraction < 1.0:
-            raise UserError(f"--mask-update-frac {self.update_fraction}: must lie in [0, 1).")
-        if not 0.0 <= self.update_end <= 1.0:
-            raise UserError(f"update_end {self.update_end}: the mask updates end at a fraction of training in [0, 1].")
-        if self.grow not in ("gradient", "random"):
-            raise UserError(f"--mask-grow '{self.grow}': use 'gradient' or 'random'.")
+        check_mask_updates(self.interval, self.update_fraction, self.grow)
+        check_range("update_end", self.update_end, ge=0, le=1, hint="(a fraction of training)")
 
     @property
     def nm(self) -> tuple[int, int] | None:

@@ -130,5 +130,5 @@ def test_broken_cifar_folders_are_user_errors(tmp_path, real) -> None:
     (folder / "data_batch_1").write_bytes(good[: len(good) // 2])
     with pytest.raises(UserError, match="malformed|truncated"):
         load_dataset(tmp_path, "train")
-    with pytest.raises(UserError, match="splits 'train' and 'test'"):
+    with pytest.raises(UserError, match="unknown split 'val'.*has train, test"):
         load_dataset(tmp_path, "val")

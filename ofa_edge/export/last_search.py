@@ -35,25 +35,14 @@ class LastSearch:
 
 
 def search_beside(subnet_file: str | Path, subnet: SubnetConfig) -> LastSearch | None:
-    """The search that wrote ``subnet_file``: the ``search.json`` in its folder, when that search
-    chose this very subnet (``ofa-edge search --out DIR`` writes both); ``None`` otherwise."""
+    """The search that wrote ``subnet_file``: the ``search.json`` in its folder (a superset of
+    ``last_search.json``), when that search chose this very subnet; ``None`` otherwise."""
     path = Path(subnet_file).with_name("search.json")
     try:
-        doc = json.loads(path.read_text())
-        devices = doc["devices"]
-        if SubnetConfig.from_dict(doc["subnet"]).canonical() != subnet.canonical() or not devices:
-            return None
-        device = next(iter(devices))
-        return LastSearch(
-            path=path,
-            subnet=subnet,
-            supernet=Path(doc["supernet"]) if doc.get("supernet") else None,
-            device=device,
-            predicted=dict(doc.get("predicted") or {}),
-            latency_table=dict(devices[device].get("provenance") or {}),
-        )
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, ConfigError):
-        return None  # no search report there, or not one of this subnet: the subnet file alone is enough
+        found = read_last_search(path)
+    except UserError:
+        return None  # not a search report: the subnet file alone is enough
+    return found if found is not None and found.subnet.canonical() == subnet.canonical() else None
 
 
 def last_search_path() -> Path:

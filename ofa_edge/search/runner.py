@@ -303,15 +303,12 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         "latency_table": first.table.provenance,
     }
     atomic_write_json(work_dir() / "last_search.json", last)
-    report = {
-        "subnet": chosen.to_dict(),
+    report = {  # a superset of last_search.json: export reads either one
+        **last,
         "describe": chosen.describe(),
-        "supernet": prep.supernet,
         "accuracy_source": prep.accuracy_info,
         "accuracy_name": problem.accuracy_name,
         "bounds": [{"metric": b.metric, "limit": b.limit, "label": b.label} for b in problem.bounds],
-        "devices": devices,
-        "predicted": predicted,
         "top_k": top,
         "search": {
             "algorithm": result.algorithm,

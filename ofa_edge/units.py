@@ -15,12 +15,12 @@ _NUM = r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 
 def parse_latency_ms(text: str) -> float:
     """``'15ms'`` -> 15.0; ``'900us'`` -> 0.9; ``'0.015s'`` -> 15.0 (milliseconds)."""
-    m = re.fullmatch(rf"\s*({_NUM})\s*(s|ms|us|µs)\s*", text)
+    m = re.fullmatch(rf"\s*([-+]?{_NUM})\s*(s|ms|us|µs)\s*", text)
     if not m:
         raise UserError(f"cannot read latency '{text}': give a number with a unit, e.g. 15ms, 900us or 0.015s.")
     value = float(m.group(1)) * _TIME[m.group(3)]
-    if value <= 0:
-        raise UserError(f"latency '{text}' must be positive.")
+    if not 0 < value < math.inf:
+        raise UserError(f"latency '{text}' must be a positive, finite time, e.g. 15ms.")
     return value
 
 
@@ -41,12 +41,12 @@ def parse_duration_s(text: str, option: str) -> float:
 
 def parse_count(text: str, what: str = "count") -> float:
     """``'300M'`` -> 3e8; ``'5M'`` -> 5e6; ``'1.2G'`` -> 1.2e9; plain numbers pass through."""
-    m = re.fullmatch(rf"\s*({_NUM})\s*([kKMGB]?)\s*", text)
+    m = re.fullmatch(rf"\s*([-+]?{_NUM})\s*([kKMGB]?)\s*", text)
     if not m:
         raise UserError(f"cannot read {what} '{text}': give a number with an optional k/M/G suffix, e.g. 300M.")
     value = float(m.group(1)) * _COUNT[m.group(3)]
-    if value <= 0:
-        raise UserError(f"{what} '{text}' must be positive.")
+    if not 0 < value < math.inf:
+        raise UserError(f"{what} '{text}' must be a positive, finite number, e.g. 300M.")
     return value
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.units import check_range, parse_duration_s
+from ofa_edge.units import check_range, parse_count, parse_duration_s, parse_latency_ms
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,25 @@ def test_check_range_passes_values_in_range_and_unset_options() -> None:
     check_range("--x", 0.0, ge=0, lt=1)
     check_range("--x", 1, ge=1, hint="(ignored)")
     check_range("--x", None, gt=0)
+
+
+@pytest.mark.parametrize(("text", "ms"), [("15ms", 15), ("+15ms", 15), ("900us", 0.9), ("0.015s", 15), (" 2 ms ", 2)])
+def test_latencies(text: str, ms: float) -> None:
+    assert parse_latency_ms(text) == pytest.approx(ms)
+
+
+@pytest.mark.parametrize("text", ["-3ms", "0ms", "1e999ms", "-0.0s"])
+def test_latencies_must_be_positive_and_finite(text: str) -> None:
+    with pytest.raises(UserError, match=r"must be a positive, finite time, e.g. 15ms"):
+        parse_latency_ms(text)
+
+
+@pytest.mark.parametrize(("text", "count"), [("300M", 3e8), ("5k", 5e3), ("1.2G", 1.2e9), ("42", 42), ("+1M", 1e6)])
+def test_counts(text: str, count: float) -> None:
+    assert parse_count(text) == pytest.approx(count)
+
+
+@pytest.mark.parametrize("text", ["-2M", "0", "1e999", "1e400G"])
+def test_counts_must_be_positive_and_finite(text: str) -> None:
+    with pytest.raises(UserError, match=r"^--flops '.*' must be a positive, finite number, e.g. 300M"):
+        parse_count(text, "--flops")

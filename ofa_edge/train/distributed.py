@@ -91,6 +91,13 @@ def check_replicas(net: nn.Module) -> None:
         )
 
 
+def any_rank(flag: bool, device: torch.device) -> bool:
+    """Whether ``flag`` holds on any rank (the same answer on every rank)."""
+    t = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
 def rank0_decides(flag: bool, device: torch.device) -> bool:
     """Rank 0's ``flag`` on every rank (a decision taken from rank 0's clock, for example)."""
     t = torch.tensor([int(flag)], device=device)

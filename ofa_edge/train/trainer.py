@@ -11,6 +11,7 @@ so a resumed run, on each of its processes, replays the uninterrupted one.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -38,7 +39,7 @@ from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.cuda_graphs import GraphedSupernet
 from ofa_edge.train.data import DeviceLoader
 from ofa_edge.train.distill import ce_loss, kd_loss, soft_targets
-from ofa_edge.train.distributed import allreduce_grads, check_replicas, dist_context, rank0_decides
+from ofa_edge.train.distributed import allreduce_grads, any_rank, check_replicas, dist_context, rank0_decides
 from ofa_edge.train.ledger import Ledger
 from ofa_edge.train.levers import Lever
 from ofa_edge.train.methods import Method, MethodParams, StepPlan, make_method
@@ -112,6 +113,7 @@ class Trainer:
         self._pending_loss: torch.Tensor | None = None  # step losses not yet read back from the device
         self._pending_from, self._shown_loss = 0, 0.0
         self._start_it, self._resumed_mid_epoch = 0, False  # set by open()
+        self._saved_it = 0  # the iteration of the newest checkpoint
 
     # ------------------------------------------------------------------ setup
     def _device_name(self) -> str:
@@ -202,10 +204,30 @@ class Trainer:
             return self._shown_loss
         steps = it - self._pending_from
         total = float(self._pending_loss)
+        self._stop_if_diverged(
+            it,
+            f"the mean loss of iteration{f's {self._pending_from + 1}-' if steps > 1 else ' '}{it} is {total / max(1, steps)}",
+            not math.isfinite(total),
+        )
         self.state["epoch_loss"] += total
         self._pending_loss, self._pending_from = None, it
         self._shown_loss = total / max(1, steps)
         return self._shown_loss
+
+    def _stop_if_diverged(self, it: int, symptom: str, diverged: bool) -> None:
+        """Raise a :class:`UserError` (on every rank alike) if ``diverged``, before anything is written:
+        the last checkpoint stays the last good state."""
+        if self.ctx.world > 1:
+            diverged = any_rank(diverged, self.ctx.device)
+        if not diverged:
+            return
+        kept = (
+            f"the checkpoint of iteration {self._saved_it} is kept" if self._saved_it else "no checkpoint was written"
+        )
+        raise UserError(
+            f"training diverged by iteration {it} (epoch {(it - 1) // self.loader.steps_per_epoch + 1}): {symptom}; "
+            f"{kept}. Lower --lr ({self.cfg.lr:g}) and start a new run."
+        )
 
     def _save(self, it: int) -> None:
         self._fold_loss(it)
@@ -213,12 +235,16 @@ class Trainer:
         self.ledger.wall_seconds += now - self._mark
         self._mark = now
         self.ledger.saved_flops = {k: v for lv in self.levers for k, v in lv.flops_saved().items()}
+        tensors = [t for t in self.net.state_dict().values() if t.is_floating_point()]
+        finite = bool(torch.stack([t.isfinite().all() for t in tensors]).all())
+        self._stop_if_diverged(it, "the weights hold NaN or inf", not finite)
         if self.ctx.world > 1:
             check_replicas(self.net)  # rank 0 writes for all: its weights must be everyone's
         if self.ctx.main:
             state = self.state | {"it": it, "ledger": self.ledger.to_dict()}
             save_checkpoint(self.run_dir.checkpoint, self.net, self.optimizer, state, self.order, self.levers)
             atomic_write_json(self.run_dir.ledger, self.ledger.to_dict())
+        self._saved_it = it
         if self.ctx.world > 1:
             dist.barrier()
 
@@ -331,7 +357,7 @@ class Trainer:
         except BaseException:
             self.close()
             raise
-        self._start_it = self._pending_from = start_it
+        self._start_it = self._pending_from = self._saved_it = start_it
         self._resumed_mid_epoch = start_it % self.loader.steps_per_epoch != 0  # its order came from the checkpoint
         self.net.train()
         return start_it

@@ -59,6 +59,10 @@ BASE = [
         (["--sieve-frac", "nan"], "--sieve-frac nan: must be a finite number in (0, 1)"),
         # the mask options are checked without --sparsity too
         (["--mask-grow", "grad"], "--mask-grow 'grad': use 'gradient' or 'random'."),
+        # a lever's timing without the lever was silently ignored
+        (["--freeze-start", "2"], "--freeze-start 2 times a lever that is off; add --freeze-flops-target (e.g."),
+        (["--freeze-interval", "1"], "--freeze-interval 1 times a lever that is off; add --freeze-flops-target"),
+        (["--sieve-interval", "1"], "--sieve-interval 1 times a lever that is off; add --sieve-frac (e.g. --sieve-frac"),
         (["--mask-update-frac", "2"], "--mask-update-frac 2: must be in [0, 1)."),
         (["--time-limit", "2 hours"], "--time-limit '2 hours': not a duration; give one like 540s, 90m or 2h"),
         (["--time-limit", "0s"], "--time-limit '0s': must be positive"),
@@ -146,3 +150,22 @@ def test_resume_takes_the_runs_options_and_refuses_only_a_conflicting_one(cli, d
     assert doc["status"] == "complete" and doc["method"] == "bignas" and doc["resumed_at_iteration"] == 2
     lrs = [json.loads(line)["lr"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert len(lrs) == 3 and 0.003125 < lrs[0] <= 0.02  # the default LR is 0.1 x 8 / 256 = 0.003125
+
+
+def test_a_diverging_run_stops_before_writing_a_nan_checkpoint(cli, data_root, tmp_path) -> None:
+    """A learning rate that blows the weights up stops the run with exit 2 naming --lr; the last
+    good checkpoint is not overwritten and no NaN supernet is written (it used to exit 0 with one)."""
+    out = tmp_path / "r"
+    args = ["train", "--method", "bignas", "--data", str(data_root), "--out", str(out), "--epochs", "3",
+            "--subnets-per-step", "2", "--probe-every", "0", "--ckpt-every", "1", *BASE]  # fmt: skip
+    code, _, err = cli(*args, "--lr", "1e30")
+    flat = " ".join(err.split())
+    assert code == 2, err
+    assert "training diverged by iteration" in flat and "Lower --lr (1e+30) and start a new run." in flat
+    assert "Traceback" not in err and not (out / "supernet.safetensors").exists()
+    assert "no checkpoint was written" in flat or "the checkpoint of iteration" in flat
+    if "the checkpoint of iteration" in flat:  # what was kept is finite
+        from safetensors.torch import load_file
+
+        ckpt = load_file(next(out.glob("checkpoint*.safetensors")))
+        assert all(t.isfinite().all() for t in ckpt.values() if t.is_floating_point())

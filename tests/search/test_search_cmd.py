@@ -128,6 +128,9 @@ def test_same_seed_same_subnet(cli, tables_dir):
     [
         (["--latency", "2ms"], ["below the fastest achievable subnet", "10.388"]),
         (["--latency", "15 parsecs"], ["cannot read latency '15 parsecs'"]),
+        (["--latency", "-3ms"], ["latency '-3ms' must be a positive, finite time"]),
+        (["--latency", "1e999ms"], ["latency '1e999ms' must be a positive, finite time"]),
+        (["--latency", "15ms", "--params", "-2M"], ["--params '-2M' must be a positive, finite number"]),
         (["--device", "jetson-nano", "--latency", "15ms"], ["unknown device 'jetson-nano'", "x86-cpu"]),
         (["--latency", "15ms", "--flops", "lots"], ["cannot read --flops 'lots'"]),
         (["--latency", "15ms", "--algo", "annealing"], ["unknown --algo 'annealing'"]),

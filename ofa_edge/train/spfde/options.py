@@ -16,6 +16,15 @@ def freezing_plan_note(space: SearchSpace, num_classes: int, config: FreezeConfi
     return f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}"
 
 
+def _refuse_orphans(*pairs: tuple[str, object, str, object, str]) -> None:
+    """A lever's timing option given without the lever would be silently ignored: refuse it."""
+    for option, value, lever, lever_value, example in pairs:
+        if value is not None and lever_value is None:
+            raise UserError(
+                f"{option} {value} times a lever that is off; add {lever} (e.g. {lever} {example}) or drop {option}."
+            )
+
+
 def resolve_spfde(
     space: str,
     epochs: int,
@@ -38,6 +47,11 @@ def resolve_spfde(
     data is sieved every Δτ epochs unless ``freeze_interval`` / ``sieve_interval`` say otherwise.
     """
     notes: list[str] = []
+    _refuse_orphans(
+        ("--freeze-start", freeze_start, "--freeze-flops-target", freeze_flops_target, "0.1"),
+        ("--freeze-interval", freeze_interval, "--freeze-flops-target", freeze_flops_target, "0.1"),
+        ("--sieve-interval", sieve_interval, "--sieve-frac", sieve_frac, "0.2"),
+    )
     nm = parse_pattern(pattern)
     if nm is not None and sparsity is None:
         sparsity = 1 - nm[0] / nm[1]

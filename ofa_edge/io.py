@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from ofa_edge.errors import UserError
 
 
 def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
@@ -52,3 +54,26 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def check_output_folder(out: str | Path, owned: Sequence[str], kind: str) -> Path:
+    """``out`` as an absolute path, or a :class:`UserError` before any work if it cannot receive
+    ``kind``: a file there, a non-empty folder holding none of the ``owned`` file names (somebody
+    else's folder, never overwritten), or a parent that cannot be written."""
+    out = Path(out).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"output '{out}' is a file; pass --out with a folder path.")
+    if out.is_dir() and any(out.iterdir()) and not any((out / name).is_file() for name in owned):
+        raise UserError(
+            f"output folder '{out}' is not empty and is not {kind}; refusing to overwrite it. "
+            "Pass --out with a new or empty folder."
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as e:
+        raise UserError(
+            f"cannot write {kind} under '{out.parent}' ({e.strerror or e}); pass a writable --out."
+        ) from None
+    return out

@@ -26,6 +26,7 @@ from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import validation_report, write_reports
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space.genome import encode
+from ofa_edge.units import check_range
 
 CALIBRATE_SEED_OFFSET = 1_000_003  # calibration and validation subnets never coincide
 
@@ -168,8 +169,7 @@ def profile(
         ("--calibrate", calibrate, 0), ("--validate", validate, 0), ("--max-entries", max_entries, 0),
         ("--warmup", warmup, 0), ("--repeats", repeats, 1), ("--threads", threads, 1), ("--classes", classes, 1),
     ):  # fmt: skip
-        if value is not None and value < low:
-            raise UserError(f"{flag} must be >= {low}, got {value}.")
+        check_range(flag, value, ge=low)
     if 0 < calibrate < MIN_SAMPLES:
         raise UserError(f"--calibrate needs at least {MIN_SAMPLES} subnets to fit a correction, got {calibrate}.")
     threads_flag = threads

@@ -71,13 +71,13 @@ def search(
     """Search the most accurate subnet that meets every budget (on every device given)."""
     from ofa_edge.errors import UserError
     from ofa_edge.search.runner import SearchOptions, run_search
+    from ofa_edge.units import check_range
 
     for flag, value, low in (
         ("--top-k", top_k, 1), ("--trials", trials, 1), ("--population", population, 4),
         ("--generations", generations, 0), ("--refine", refine, 0), ("--samples", samples, 5),
     ):  # fmt: skip
-        if value is not None and value < low:
-            raise UserError(f"{flag} must be >= {low}, got {value}.")
+        check_range(flag, value, ge=low)
     if storage is not None and not storage.strip():
         raise UserError(
             "--storage is empty (an unset shell variable?); give a journal file or database URL, or drop it."

@@ -15,8 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ofa_edge.errors import UserError
-from ofa_edge.io import fsync_dir, umask
+from ofa_edge.io import check_output_folder, fsync_dir, umask
 
 MANIFEST = "bundle.json"
 
@@ -31,23 +30,7 @@ def default_bundle_name(space: str, resolution: int, subnet_json: str, weights: 
 
 def check_output_dir(out: str | Path) -> Path:
     """Fail early (before any work) if ``out`` cannot receive a bundle."""
-    out = Path(out).expanduser().absolute()
-    if out.exists() and not out.is_dir():
-        raise UserError(f"output '{out}' is a file; pass --out with a folder path.")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise UserError(
-            f"output folder '{out}' is not empty and is not an ofa-edge bundle; refusing to overwrite it. "
-            "Pass --out with a new or empty folder."
-        )
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out.parent):
-            pass
-    except OSError as e:
-        raise UserError(
-            f"cannot write the bundle under '{out.parent}' ({e.strerror or e}); pass a writable --out."
-        ) from None
-    return out
+    return check_output_folder(out, (MANIFEST,), "an ofa-edge bundle")
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from ofa_edge.data import load_packed
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import verify
-from ofa_edge.io import atomic_write_json
+from ofa_edge.io import atomic_write_json, check_output_folder
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency
 from ofa_edge.prune.predict import predict_slim_latency
@@ -31,6 +31,7 @@ from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
 
 LOCAL_DEVICE = "x86-cpu"  # the device whose table describes this machine (as in `ofa-edge search`)
+PRUNE_FILES = ("result.json", "checkpoint.safetensors", "slim.json")  # a folder with one of them is prune's own
 
 
 def _measure(
@@ -77,6 +78,7 @@ def prune_subnet(
     (``slim.json`` + ``slim.safetensors``), its ONNX file and ``result.json`` to ``out_dir``.
     With ``latency_table`` the pruned network's latency on that device is predicted, and
     measured here too when the table is this machine's (:data:`LOCAL_DEVICE`)."""
+    out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
     torch.manual_seed(settings.seed)
     cfg = SubnetConfig.load(subnet)
     net = load_supernet(supernet)

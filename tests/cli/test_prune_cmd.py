@@ -145,3 +145,16 @@ def test_nan_and_out_of_range_options_exit_2_before_training(cli, tiny_setup, fl
         "--target-sparsity", "0.5", flag, value,
     )  # fmt: skip
     assert code == 2 and message in " ".join(err.split()), err
+
+
+def test_a_foreign_output_folder_is_not_written_to(cli, tiny_setup, tmp_path) -> None:
+    """--out naming somebody else's non-empty folder is refused before any training (it used to
+    receive model.onnx, slim files and result.json among the user's files)."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    args = ["prune", "--subnet", str(tiny_setup / "subnet.json"), "--target-sparsity", "0.5",
+            "--supernet", str(tiny_setup / "supernet.safetensors"), "--out", str(mine)]  # fmt: skip
+    code, _, err = cli(*args)
+    assert code == 2 and "is not empty and is not a prune output folder" in " ".join(err.split())
+    assert [p.name for p in mine.iterdir()] == ["thesis.tex"]

@@ -62,7 +62,10 @@ BASE = [
         # a lever's timing without the lever was silently ignored
         (["--freeze-start", "2"], "--freeze-start 2 times a lever that is off; add --freeze-flops-target (e.g."),
         (["--freeze-interval", "1"], "--freeze-interval 1 times a lever that is off; add --freeze-flops-target"),
-        (["--sieve-interval", "1"], "--sieve-interval 1 times a lever that is off; add --sieve-frac (e.g. --sieve-frac"),
+        (
+            ["--sieve-interval", "1"],
+            "--sieve-interval 1 times a lever that is off; add --sieve-frac (e.g. --sieve-frac",
+        ),
         (["--mask-update-frac", "2"], "--mask-update-frac 2: must be in [0, 1)."),
         (["--time-limit", "2 hours"], "--time-limit '2 hours': not a duration; give one like 540s, 90m or 2h"),
         (["--time-limit", "0s"], "--time-limit '0s': must be positive"),

@@ -183,9 +183,9 @@ def test_check_times_the_table_with_its_own_threads(cli, tmp_path):
 def test_bad_profile_options_exit_2_before_any_timing(cli, tmp_path):
     out = ("-o", str(tmp_path / "t.json"))
     for args, message in [
-        (("--repeats", "-1"), "--repeats must be >= 1"),
-        (("--warmup", "-5"), "--warmup must be >= 0"),
-        (("--classes", "-3"), "--classes must be >= 1"),
+        (("--repeats", "-1"), "--repeats -1: must be >= 1."),
+        (("--warmup", "-5"), "--warmup -5: must be >= 0."),
+        (("--classes", "-3"), "--classes -3: must be >= 1."),
         (("--calibrate", "3"), "--calibrate needs at least 8 subnets"),
         (("--threads", "2"), "times one thread's CPU time"),
     ]:

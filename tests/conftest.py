@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import runpy
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,18 @@ def real(data_root):
     from ofa_edge.data.datasets import load_dataset
 
     return load_dataset(data_root, "train", limit=20, seed=0)
+
+
+@pytest.fixture()
+def run_readme_python():
+    """``run(containing, script)``: run the README's ```python block that contains ``containing``,
+    saved as ``script``, in the current folder (so its examples are run, not trusted)."""
+
+    def run(containing: str, script: Path) -> None:
+        readme = (Path(__file__).parents[1] / "README.md").read_text()
+        blocks = [b.split("```", 1)[0] for b in readme.split("```python\n")[1:]]
+        (block,) = [b for b in blocks if containing in b]
+        script.write_text(block)
+        runpy.run_path(str(script), run_name="__main__")
+
+    return run

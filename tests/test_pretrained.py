@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from PIL import Image
 
 from ofa_edge.paths import pretrained_dir
 from ofa_edge.supernet.checkpoint import read_metadata
@@ -37,7 +38,9 @@ def test_model_card_min_subnet_reproduces(cli, tmp_path) -> None:
     assert got == pytest.approx(want["top1"], abs=0.5)
 
 
-def test_quickstart_runs_offline_with_embedded_defaults(cli, tmp_path, monkeypatch) -> None:
+def test_quickstart_runs_offline_with_embedded_defaults(
+    cli, tmp_path, monkeypatch, capsys, cifar_test_small, run_readme_python
+) -> None:
     monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path))
     code, out, err = cli("quickstart", "--images", "4", "--json")
     assert code == 0, err
@@ -48,6 +51,12 @@ def test_quickstart_runs_offline_with_embedded_defaults(cli, tmp_path, monkeypat
     assert "embedded" in err  # the defaults it picked are printed
     qs = tmp_path / "quickstart"
     assert (qs / "bundle" / "subnet.json").read_text() == (qs / "search" / "subnet.json").read_text()
+    # the README's example runs the bundle on an image as written
+    cat = cifar_test_small.images[cifar_test_small.labels == cifar_test_small.classes.index("cat")][0]
+    Image.fromarray(cat.permute(1, 2, 0).numpy()).save(qs / "cat.jpg")
+    monkeypatch.chdir(qs)
+    run_readme_python("InferenceSession", qs / "run_bundle.py")
+    assert capsys.readouterr().out.strip() in cifar_test_small.classes
     code, _, err = cli("quickstart", "--images", "4", "--latency", "2ms")  # again: its own bundle is replaced
     assert code == 0, err
     assert (qs / "bundle" / "subnet.json").read_text() == (qs / "search" / "subnet.json").read_text()

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
 from ofa_edge.search.measure import drift_warning
+from ofa_edge.search.ranking import DEFAULT_TIE
 
 Multi = list[str]
 
@@ -51,6 +52,14 @@ def search(
         typer.Option("--trials", help="Trials for tpe/nsga2 (default 300) or random (default: the evolution budget)."),
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Subnets shown and reported.")] = 5,
+    tie: Annotated[
+        float,
+        typer.Option(
+            "--tie",
+            help="Predicted accuracies within this many points of the best count as equal; the fastest of them "
+            "ranks first (0: by accuracy alone).",
+        ),
+    ] = DEFAULT_TIE,
     out_dir: Annotated[str | None, typer.Option("--out", help="Output folder (default <work dir>/search).")] = None,
     storage: Annotated[
         str | None,
@@ -78,6 +87,7 @@ def search(
         ("--generations", generations, 0), ("--refine", refine, 0), ("--samples", samples, 5),
     ):  # fmt: skip
         check_range(flag, value, ge=low)
+    check_range("--tie", tie, ge=0, hint="(points of predicted accuracy)")
     if storage is not None and not storage.strip():
         raise UserError(
             "--storage is empty (an unset shell variable?); give a journal file or database URL, or drop it."
@@ -101,6 +111,7 @@ def search(
         generations=generations,
         trials=trials,
         top_k=top_k,
+        tie=tie,
         out=out_dir,
         storage=storage,
         study=study,
@@ -151,7 +162,7 @@ def _render(r: dict[str, Any]) -> None:
         out.print(lt)
     out.print(f"chosen: {r['describe']}")
     rmse = (r.get("accuracy_source") or {}).get("rmse")
-    spread = top[0]["accuracy"] - top[-1]["accuracy"]
+    spread = max(row["accuracy"] for row in top) - min(row["accuracy"] for row in top)
     if rmse and len(top) > 1 and spread < rmse:
         out.print(
             f"[dim]the top {len(top)} lie within {spread:.2f} pt, under the predictor's {rmse:.2f} pt error: it cannot "

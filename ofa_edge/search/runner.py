@@ -32,6 +32,7 @@ from ofa_edge.search.constraints import (
     loose_message,
 )
 from ofa_edge.search.problem import SearchProblem, network_keys
+from ofa_edge.search.ranking import DEFAULT_TIE, rank_candidates
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import decode
 from ofa_edge.space.search_space import SearchSpace
@@ -55,6 +56,7 @@ class SearchOptions:
     generations: int = 500
     trials: int | None = None
     top_k: int = 5
+    tie: float = DEFAULT_TIE
     out: str | None = None
     storage: str | None = None
     study: str | None = None
@@ -221,8 +223,19 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
     problem = prep.problem
     genomes, acc = _unique_feasible(problem, result)
     metrics = problem.evaluate(genomes).metrics
-    order = np.argsort(-acc, kind="stable")
+    cost, cost_name = (
+        (metrics[prep.targets[0].metric], f"on {prep.targets[0].name}")
+        if prep.targets
+        else (metrics["macs"], "in MACs")
+    )
+    order = rank_candidates(acc, cost, opts.tie)
     cfgs = decode(problem.space, genomes[order[: opts.top_k]])
+    if acc[order[0]] < acc.max():
+        note(
+            f"#1 is {acc.max() - acc[order[0]]:.3f}{'' if 'proxy' in prep.accuracy_info else ' pt'} below the most accurate candidate and "
+            f"{1 - cost[order[0]] / cost[np.argmax(acc)]:.1%} cheaper {cost_name}: predictions within "
+            f"--tie {opts.tie:g} count as equal and the cheapest leads (--tie 0: by accuracy alone)"
+        )
 
     def row(i: int, cfg: Any) -> dict[str, Any]:
         j = order[i]
@@ -317,6 +330,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
             "candidates_per_s": result.evaluations / max(result.seconds, 1e-9),
             "seed": opts.seed,
             "feasible_unique": len(acc),
+            "tie": opts.tie,
             "best_so_far": [
                 None if np.isnan(h) else h for h in map(float, result.history)
             ],  # per generation/chunk/trial

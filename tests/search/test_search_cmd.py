@@ -250,3 +250,26 @@ def test_loose_budget_and_an_unrankable_top_are_said(cli, tables_dir, tiny_super
         r["top_k"][1]["accuracy"] = r["top_k"][0]["accuracy"] - spread
         _render(r)
         assert ("under the predictor's" in " ".join(capsys.readouterr().out.split())) is said
+
+
+def test_near_equal_predictions_go_to_the_faster_subnet(cli, tmp_path):
+    """With the embedded predictor at a budget that does not bind, the top candidates differ by
+    hundredths of a point: by default the fastest of those within --tie leads; --tie 0 ranks by
+    predicted accuracy alone (once-for-all's rule)."""
+    args = ["search", "--latency", "15ms", "--no-measure", "--json", "--out", str(tmp_path / "o")]
+    by_accuracy = json.loads(cli(*args, "--tie", "0")[1])
+    code, out, err = cli(*args)
+    assert code == 0, err
+    tied = json.loads(out)
+    assert tied["search"]["tie"] == 0.05 and by_accuracy["search"]["tie"] == 0
+    acc = lambda r: [row["accuracy"] for row in r["top_k"]]
+    ms = lambda r: [row["latency_ms"]["x86-cpu"] for row in r["top_k"]]
+    assert acc(by_accuracy) == sorted(acc(by_accuracy), reverse=True)
+    best = acc(by_accuracy)[0]
+    assert tied["predicted"]["accuracy"] >= best - 0.05
+    assert tied["predicted"]["latency_ms"] < by_accuracy["predicted"]["latency_ms"]  # what the rule buys here
+    equals = [m for a, m in zip(acc(tied), ms(tied), strict=True) if a >= best - 0.05]
+    assert equals == sorted(equals)
+    assert "count as equal and the cheapest leads" in " ".join(err.split())
+    code, _, err = cli(*args, "--tie", "-1")
+    assert code == 2 and "--tie -1: must be >= 0" in " ".join(err.split())

@@ -194,7 +194,14 @@ class SubnetConfig:
                         f"export it with `ofa-edge export --slim {path}`."
                     )
         try:
-            return cls.from_json(text, space)
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UserError(
+                f"subnet file '{path}' is malformed JSON: {e.msg} at line {e.lineno} column {e.colno}; pass the "
+                "subnet.json that `ofa-edge search` wrote, or fix the file."
+            ) from None
+        try:
+            return cls.from_dict(data, space)
         except ConfigError as e:
             raise ConfigError(e.field, f"{e.detail} (in {path})") from None
 

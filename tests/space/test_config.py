@@ -67,6 +67,9 @@ def test_from_file_round_trip(tmp_path) -> None:
     assert SubnetConfig.load(tmp_path / "sub.json") == cfg
     with pytest.raises(UserError, match="does not exist"):
         SubnetConfig.load(tmp_path / "missing.json")
+    (tmp_path / "cut.json").write_text(cfg.to_json()[:40])  # a truncated file names itself
+    with pytest.raises(UserError, match=r"subnet file '.*cut\.json' is malformed JSON: .* at line 1"):
+        SubnetConfig.load(tmp_path / "cut.json")
 
 
 @FAST

@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.keys import fixed_keys, required_keys
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.cost import CostModel
-from ofa_edge.space.genome import BlockSum, encode
+from ofa_edge.space.genome import GENOME_LEN, BlockSum, encode
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 FORMAT = "ofa-edge-latency/1"
@@ -93,16 +94,28 @@ class LatencyTable:
             )
             if table.correction is not None and not isinstance(table.correction, dict):
                 raise TypeError(f"correction must be an object, got {type(table.correction).__name__}")
-        except (KeyError, TypeError, ValueError) as e:
+            if table.correction:  # an empty one means none; else predict needs both terms
+                lacking = [k for k in ("scale", "offset") if k not in table.correction]
+                if lacking:
+                    raise KeyError(f"correction lacks {', '.join(lacking)}")
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise UserError(
                 f"latency table '{source}' is corrupt ({type(e).__name__}: {e}); re-run `ofa-edge profile`."
             ) from None
+        outside = sorted(set(table.resolutions) - set(table.search_space.resolutions))
+        if outside:
+            raise UserError(
+                f"latency table '{source}' lists resolutions {outside}, which space '{table.space}' does not have "
+                f"({list(table.search_space.resolutions)}); fix its 'resolutions' or re-run `ofa-edge profile`."
+            )
         _check_numbers(table, source)
         return table
 
     @classmethod
     def load(cls, path: str | Path, *, require_complete: bool = True) -> LatencyTable:
         """Read a table; a partial (interrupted) or incomplete one is refused unless asked for."""
+        if not isinstance(path, str | PathLike):
+            raise UserError(f"a latency table path must be a str or Path, got {type(path).__name__} {path!r}.")
         path = Path(path)
         try:
             data = json.loads(path.read_text())
@@ -110,6 +123,12 @@ class LatencyTable:
             raise UserError(
                 f"latency table '{path}' does not exist; run `ofa-edge profile --device NAME` first."
             ) from None
+        except IsADirectoryError:
+            raise UserError(
+                f"latency table '{path}' is a folder; pass the table's .json file, e.g. latency_tables/x86-cpu.json."
+            ) from None
+        except PermissionError as e:
+            raise UserError(f"cannot read latency table '{path}': {e}.") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise UserError(f"latency table '{path}' is not valid JSON ({e}); re-run `ofa-edge profile`.") from None
         table = cls.from_dict(data, str(path))
@@ -145,19 +164,70 @@ class LatencyTable:
         self._cache = (per_block, fixed)
         return self._cache
 
+    def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
+        """Configs -> genomes (genomes pass through), with the user's mistakes named: not a list,
+        not a :class:`SubnetConfig`, another space, a resolution the table does not cover."""
+        if isinstance(configs, np.ndarray):
+            return configs
+        try:
+            genomes = encode(self.search_space, configs)
+        except (ValueError, TypeError, AttributeError, KeyError):
+            self._explain_configs(configs)
+            raise
+        if len(self.resolutions) < len(self.search_space.resolutions):  # a partial table: uncovered ones are NaN
+            uncovered = sorted({c.resolution for c in configs} - set(self.resolutions))
+            if uncovered:
+                raise UserError(
+                    f"the latency table for '{self.device}' covers resolutions {list(self.resolutions)}, not "
+                    f"{uncovered}; pick a subnet at a covered resolution, or profile the others with "
+                    f"`ofa-edge profile --device {self.device} --resolutions ...`."
+                )
+        return genomes
+
+    def _explain_configs(self, configs: object) -> None:
+        """After ``encode`` failed: a :class:`UserError` naming the bad argument, if it is one."""
+        if isinstance(configs, SubnetConfig):
+            raise UserError("predict takes a list of subnets: table.predict([cfg]), not table.predict(cfg).")
+        if not isinstance(configs, Sequence) or isinstance(configs, str | bytes):
+            raise UserError(
+                f"predict takes a list of SubnetConfig or an (N, 46) genome array, got {type(configs).__name__}."
+            )
+        for i, c in enumerate(configs):
+            if not isinstance(c, SubnetConfig):
+                raise UserError(
+                    f"predict: item {i} is a {type(c).__name__}, not a SubnetConfig; "
+                    "build one with SubnetConfig.from_dict(...) or SubnetConfig.load(path)."
+                )
+            if c.space != self.space:
+                raise UserError(
+                    f"predict: item {i} is a subnet of space '{c.space}' but the latency table for "
+                    f"'{self.device}' is of '{self.space}'; use a table profiled for '{c.space}' "
+                    f"(`ofa-edge profile --device {self.device} --space {c.space}`)."
+                )
+
+    def _sum(self, block_sum: BlockSum, genomes: np.ndarray) -> np.ndarray:
+        try:
+            return block_sum(genomes)
+        except (IndexError, ValueError, TypeError):
+            g = np.asarray(genomes)
+            raise UserError(
+                f"predict: genomes must be an integer array of shape (N, {GENOME_LEN}) with each gene below its "
+                f"number of choices (ofa_edge.space.genome.encode makes them); got {g.dtype} {g.shape}."
+            ) from None
+
     def predict_lut(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Sum of per-block medians (ms), one per config; genomes ``(N, 46)`` are accepted too."""
-        genomes = configs if isinstance(configs, np.ndarray) else encode(self.search_space, configs)
+        genomes = self._genomes(configs)
         lut_sum = getattr(self, "_lut_sum", None)
         if lut_sum is None:
             lut_sum = self._lut_sum = BlockSum(self.search_space, *self._arrays())
-        return lut_sum(genomes)
+        return self._sum(lut_sum, genomes)
 
     def predict(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Predicted end-to-end latency (ms): LUT sum, then the learned correction if present."""
         if not self.correction:
             return self.predict_lut(configs)
-        genomes = configs if isinstance(configs, np.ndarray) else encode(self.search_space, configs)
+        genomes = self._genomes(configs)
         c = self.correction
         token = (c["scale"], c.get("per_block", 0.0), c.get("per_mparam", 0.0), c["offset"])
         cached = getattr(self, "_corrected", None)
@@ -165,7 +235,7 @@ class LatencyTable:
             params = CostModel(self.search_space, self.num_classes).param_arrays()
             folded = fold_correction(c, *self._arrays(), *params)
             cached = self._corrected = (token, BlockSum(self.search_space, *folded))
-        return cached[1](genomes)
+        return self._sum(cached[1], genomes)
 
 
 def _check_numbers(table: LatencyTable, source: str) -> None:

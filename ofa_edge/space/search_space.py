@@ -126,7 +126,12 @@ class SearchSpace:
         """Return the named space; unknown names raise a :class:`UserError` with the choices."""
         try:
             return _REGISTRY[name]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: an unhashable name (a list, a dict)
+            if not isinstance(name, str):
+                raise UserError(
+                    f"a search space name must be a string, got {type(name).__name__} {name!r}; "
+                    f"known spaces: {', '.join(SearchSpace.names())}."
+                ) from None
             import difflib
 
             close = difflib.get_close_matches(name, _REGISTRY, n=1)
@@ -239,6 +244,7 @@ class SearchSpace:
     def sample(self, rng: np.random.Generator) -> SubnetConfig:
         from ofa_edge.space.config import SubnetConfig
 
+        _require_rng(rng)
         return SubnetConfig(
             space=self.name,
             resolution=int(rng.choice(self.resolutions)),
@@ -252,7 +258,7 @@ class SearchSpace:
 
         return SubnetConfig(
             self.name,
-            resolution or max(self.resolutions),
+            max(self.resolutions) if resolution is None else resolution,
             (max(self.depths),) * NUM_STAGES,
             (max(self.kernels),) * NUM_BLOCKS,
             (max(self.expands),) * NUM_BLOCKS,
@@ -263,7 +269,7 @@ class SearchSpace:
 
         return SubnetConfig(
             self.name,
-            resolution or min(self.resolutions),
+            min(self.resolutions) if resolution is None else resolution,
             (min(self.depths),) * NUM_STAGES,
             (min(self.kernels),) * NUM_BLOCKS,
             (min(self.expands),) * NUM_BLOCKS,
@@ -273,13 +279,35 @@ class SearchSpace:
         """Resample each gene with probability ``prob``."""
         from ofa_edge.space.genome import decode, encode, mutate
 
+        self._require_config(cfg, "mutate")
+        _require_rng(rng)
+        if isinstance(prob, bool) or not isinstance(prob, int | float) or not 0 <= prob <= 1:
+            raise UserError(f"mutate: prob is the chance to resample each gene, a number in [0, 1]; got {prob!r}.")
         return decode(self, mutate(self, encode(self, [cfg]), rng, prob))[0]
 
     def crossover(self, a: SubnetConfig, b: SubnetConfig, rng: np.random.Generator) -> SubnetConfig:
         """Uniform crossover: each gene from ``a`` or ``b`` with equal probability."""
         from ofa_edge.space.genome import crossover, decode, encode
 
+        self._require_config(a, "crossover")
+        self._require_config(b, "crossover")
+        _require_rng(rng)
         return decode(self, crossover(encode(self, [a]), encode(self, [b]), rng))[0]
+
+    def _require_config(self, cfg: object, what: str) -> None:
+        """A :class:`UserError` unless ``cfg`` is a :class:`SubnetConfig` of this space."""
+        from ofa_edge.space.config import SubnetConfig
+
+        if not isinstance(cfg, SubnetConfig):
+            raise UserError(
+                f"{what}: expected a SubnetConfig, got {type(cfg).__name__}; "
+                "build one with SubnetConfig.from_dict(...) or SubnetConfig.load(path)."
+            )
+        if cfg.space != self.name:
+            raise UserError(
+                f"{what}: the subnet is of space '{cfg.space}', not '{self.name}'; "
+                f"use SearchSpace.get('{cfg.space}') or a subnet of '{self.name}'."
+            )
 
     @property
     def default_num_classes(self) -> int:
@@ -306,6 +334,13 @@ class SearchSpace:
             "min": lo.to_dict(),
             "max": hi.to_dict(),
         }
+
+
+def _require_rng(rng: object) -> None:
+    if not isinstance(rng, np.random.Generator):
+        raise UserError(
+            f"expected a numpy random Generator, got {type(rng).__name__}; pass np.random.default_rng(seed)."
+        )
 
 
 def _mbv3_stages(width_mult: float, strides: tuple[int, ...]) -> tuple[StageSpec, ...]:

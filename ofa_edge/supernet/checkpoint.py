@@ -7,6 +7,7 @@ refused with a message that says which.
 from __future__ import annotations
 
 import json
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,15 @@ def save_supernet(
     net: Supernet, path: str | Path, metadata: dict[str, Any] | None = None, *, dtype: torch.dtype | None = None
 ) -> None:
     """Write ``net`` atomically; ``metadata`` (JSON-serialisable) rides in the header."""
+    if not isinstance(net, Supernet):
+        raise UserError(
+            f"save_supernet: expected a Supernet, got {type(net).__name__}; an extracted subnet is exported "
+            "with `ofa-edge export`, or saved with torch's own tools."
+        )
+    if Path(path).is_dir():
+        raise UserError(
+            f"save_supernet: '{path}' is a folder; pass a file path, e.g. '{Path(path) / 'supernet.safetensors'}'."
+        )
     meta = {
         "format": FORMAT,
         "space": net.space.name,
@@ -33,19 +43,34 @@ def save_supernet(
         "kernel_transform": net.kernel_transform,
         "dropout": net.dropout,
         "preprocessing": {"mean": list(net.space.mean), "std": list(net.space.std)},
-        **(metadata or {}),
     }
+    clash = sorted(k for k in metadata or {} if k in meta and metadata[k] != meta[k])  # type: ignore[index]
+    if clash:
+        raise UserError(
+            f"save_supernet: metadata {clash} would contradict the network "
+            f"({', '.join(f'{k}={meta[k]!r}' for k in clash)}); these fields describe the weights and are written "
+            "by save_supernet: leave them out of metadata."
+        )
+    meta |= metadata or {}
+    try:
+        header = json.dumps(meta)
+    except (TypeError, ValueError) as e:
+        raise UserError(
+            f"save_supernet: metadata must be JSON-serialisable ({e}); pass str, numbers, lists, dicts."
+        ) from None
     tensors = {}
     for k, v in net.state_dict().items():
         v = v.detach().cpu()
         if dtype is not None and v.is_floating_point():
             v = v.to(dtype)
         tensors[k] = v.contiguous()
-    atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": json.dumps(meta)}))
+    atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": header}))
 
 
 def require_checkpoint_file(path: str | Path) -> Path:
     """``path`` if it is a file; else a :class:`UserError` saying what it is instead."""
+    if not isinstance(path, str | PathLike):
+        raise UserError(f"a supernet checkpoint path must be a str or Path, got {type(path).__name__} {path!r}.")
     path = Path(path)
     if path.is_dir():
         raise UserError(
@@ -64,6 +89,13 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get("ofa_edge")
     except (SafetensorError, OSError, ValueError) as e:
+        if _is_pickle(path):
+            raise UserError(
+                f"'{path}' is not a readable safetensors checkpoint: it looks like a PyTorch pickle (torch.save), "
+                "and ofa-edge never unpickles files (unpickling runs code). If you trust it, load its state dict "
+                "with torch.load(path, weights_only=True) into Supernet(space, num_classes) and write it with "
+                "save_supernet(net, 'supernet.safetensors')."
+            ) from None
         raise UserError(
             f"'{path}' is not a readable safetensors checkpoint ({e}); it may be truncated or of another format."
         ) from None
@@ -86,17 +118,23 @@ def load_supernet(
     path: str | Path, *, space: str | None = None, num_classes: int | None = None, device: str = "cpu"
 ) -> Supernet:
     """Load a supernet; ``space`` / ``num_classes``, if given, must match the checkpoint."""
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)):
+        raise UserError(f"load_supernet: num_classes must be an integer or None, got {num_classes!r}.")
+    _check_device(device)
     meta = read_metadata(path)
     if space is not None and meta["space"] != space:
         raise UserError(f"checkpoint '{path}' is for space '{meta['space']}', not '{space}'.")
     if num_classes is not None and meta["num_classes"] != num_classes:
         raise UserError(f"checkpoint '{path}' has {meta['num_classes']} classes, not {num_classes}.")
-    net = Supernet(
-        SearchSpace.get(meta["space"]),
-        meta["num_classes"],
-        kernel_transform=meta.get("kernel_transform", False),
-        dropout=meta.get("dropout", 0.1),
-    )
+    try:
+        net = Supernet(
+            SearchSpace.get(meta["space"]),
+            meta["num_classes"],
+            kernel_transform=bool(meta.get("kernel_transform", False)),
+            dropout=meta.get("dropout", 0.1),
+        )
+    except UserError as e:
+        raise UserError(f"checkpoint '{path}' declares a network this ofa-edge cannot build: {e}") from None
     expected = net.state_dict()
     try:
         with safe_open(str(path), framework="pt", device=device) as f:
@@ -120,3 +158,23 @@ def load_supernet(
     net.load_state_dict(state)
     net.metadata = meta
     return net.to(device)
+
+
+def _is_pickle(path: Path) -> bool:
+    """Whether ``path`` starts like a ``torch.save`` file (a zip archive, or a legacy raw pickle)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return head == b"PK\x03\x04" or head[:1] == b"\x80"
+
+
+def _check_device(device: object) -> None:
+    """A :class:`UserError` for a device name torch does not know or this machine lacks."""
+    try:
+        dev = torch.device(device)  # type: ignore[arg-type]
+    except (RuntimeError, TypeError) as e:
+        raise UserError(f"load_supernet: device {device!r} is not a torch device ({e}); use 'cpu' or 'cuda'.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"load_supernet: device {device!r} asked for, but torch sees no CUDA GPU here; use 'cpu'.")

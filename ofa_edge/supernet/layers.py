@@ -101,7 +101,43 @@ class SubnetModel(nn.Module):
         self.head = head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(self.stem(x)))
+        try:  # no cost unless it raises: then a wrong input is named (check_input) instead of torch's error
+            return self.head(self.blocks(self.stem(x)))
+        except (RuntimeError, ValueError, TypeError):
+            check_input(x, None, self.stem.conv.weight)
+            raise
+
+
+def check_input(x: object, resolution: int | None, weight: torch.Tensor) -> None:
+    """After a failed forward: a :class:`UserError` naming what is wrong with the input ``x``
+    (type, rank, channels, dtype, device, size), if anything; else return and let the caller re-raise.
+
+    ``resolution`` is the subnet's (None: unknown); ``weight`` the stem's first convolution's."""
+    want = f"a float tensor (N, 3, {resolution or 'R'}, {resolution or 'R'})"
+    problem = None
+    if not isinstance(x, torch.Tensor):
+        problem = f"the input is a {type(x).__name__}, not a torch.Tensor"
+    elif x.dim() != 4:
+        problem = (
+            f"the input has shape {tuple(x.shape)} ({x.dim()} dimensions, not 4); add the batch dimension with x[None]"
+        )
+    elif x.shape[1] != 3:
+        problem = f"the input has {x.shape[1]} channels (shape {tuple(x.shape)}); the network takes RGB images"
+    elif not x.is_floating_point() or (x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type)):
+        problem = f"the input is {x.dtype} but the weights are {weight.dtype}; normalise it and convert with x.to({weight.dtype})"
+    elif x.device != weight.device:
+        problem = (
+            f"the input is on {x.device} but the weights are on {weight.device}; move it with x.to('{weight.device}')"
+        )
+    elif resolution is not None and tuple(x.shape[2:]) != (resolution, resolution):
+        problem = (
+            f"the input is {x.shape[2]}x{x.shape[3]} px but the active subnet runs at {resolution} px; "
+            "resize it to the subnet's resolution"
+        )
+    if problem is not None:
+        from ofa_edge.errors import UserError
+
+        raise UserError(f"{problem}. Expected {want}.")
 
 
 __all__ = ["Head", "MBConv", "SqueezeExcite", "Stem", "SubnetModel", "activation"]

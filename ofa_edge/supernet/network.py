@@ -12,7 +12,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 from ofa_edge.supernet.dynamic_mbconv import DynamicMBConv
-from ofa_edge.supernet.layers import Head, Stem, SubnetModel
+from ofa_edge.supernet.layers import Head, Stem, SubnetModel, check_input
 
 
 class Supernet(nn.Module):
@@ -32,6 +32,15 @@ class Supernet(nn.Module):
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
+        if not isinstance(space, SearchSpace | str):
+            raise UserError(
+                f"Supernet: space must be a SearchSpace or a space name, got {type(space).__name__}; "
+                f"e.g. Supernet(SearchSpace.get('mbv3-w1.0-cifar'), num_classes=10). Known: {', '.join(SearchSpace.names())}."
+            )
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise UserError(f"Supernet: num_classes must be a positive integer, got {num_classes!r}.")
+        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+            raise UserError(f"Supernet: dropout must be a probability in [0, 1), got {dropout!r}.")
         self.space = SearchSpace.get(space) if isinstance(space, str) else space
         self.num_classes = num_classes
         self.kernel_transform = kernel_transform
@@ -67,15 +76,24 @@ class Supernet(nn.Module):
     # ------------------------------------------------------------- selection
     def set_active(self, cfg: SubnetConfig) -> None:
         """Make ``cfg`` the subnet that ``forward`` runs."""
+        self._require_config(cfg, "set_active")
+        for b, blk in enumerate(self.blocks):
+            blk.set_active(cfg.kernel[b], self.space.mid_channels(b, cfg.expand[b]))
+        self.active: SubnetConfig = cfg
+        self.active_blocks: list[int] = cfg.active_blocks()  # indices of the blocks ``forward`` runs
+
+    def _require_config(self, cfg: object, what: str) -> None:
+        """A :class:`UserError` unless ``cfg`` is a :class:`SubnetConfig` of this supernet's space."""
+        if not isinstance(cfg, SubnetConfig):
+            raise UserError(
+                f"{what}: expected a SubnetConfig, got {type(cfg).__name__}; build one with "
+                "SubnetConfig.from_dict(...), SubnetConfig.load(path) or net.space.sample(rng)."
+            )
         if cfg.space != self.space.name:
             raise UserError(
                 f"subnet is for space '{cfg.space}' but this supernet is '{self.space.name}'; "
                 "search or load a subnet of the supernet's space."
             )
-        for b, blk in enumerate(self.blocks):
-            blk.set_active(cfg.kernel[b], self.space.mid_channels(b, cfg.expand[b]))
-        self.active: SubnetConfig = cfg
-        self.active_blocks: list[int] = cfg.active_blocks()  # indices of the blocks ``forward`` runs
 
     def set_max(self) -> None:
         self.set_active(self.space.max())
@@ -90,17 +108,20 @@ class Supernet(nn.Module):
 
     # --------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        for b in self.active_blocks:
-            x = self.blocks[b](x)
-        return self.head(x)
+        try:  # no cost unless it raises: then a wrong input is named (check_input) instead of torch's error
+            h = self.stem(x)
+            for b in self.active_blocks:
+                h = self.blocks[b](h)
+            return self.head(h)
+        except (RuntimeError, ValueError, TypeError):
+            check_input(x, self.active.resolution, self.stem.conv.weight)
+            raise
 
     # ------------------------------------------------------------ extraction
     def extract(self, cfg: SubnetConfig | None = None) -> SubnetModel:
         """A standalone network of ``cfg`` (default: the active subnet) with copied weights."""
-        cfg = cfg or self.active
-        if cfg.space != self.space.name:
-            self.set_active(cfg)  # raises the space-mismatch error
+        cfg = self.active if cfg is None else cfg
+        self._require_config(cfg, "extract")
         blocks = [
             self.blocks[b].export(self.space.block_shape(cfg.resolution, b, cfg.kernel[b], cfg.expand[b]))
             for b in cfg.active_blocks()

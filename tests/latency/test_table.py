@@ -99,3 +99,56 @@ def test_correction_is_applied_per_config_and_vectorized(small_table):
     # the correction can change after a first prediction; an affine one without per_block works too
     small_table.correction = {"scale": 2.0, "offset": 1.0}
     assert np.allclose(small_table.predict(g), 2 * lut + 1)
+
+
+def test_predict_names_a_wrong_argument(small_table):
+    cifar, imagenet = SearchSpace.get("mbv3-w1.0-cifar"), SearchSpace.get("mbv3-w1.0-imagenet")
+    cfg = cifar.min()
+    for predict in (small_table.predict, small_table.predict_lut):
+        with pytest.raises(UserError, match=r"table.predict\(\[cfg\]\)"):
+            predict(cfg)
+        with pytest.raises(UserError, match="item 0 is a dict, not a SubnetConfig"):
+            predict([cfg.to_dict()])
+        with pytest.raises(UserError, match="item 1 is a subnet of space 'mbv3-w1.0-imagenet'"):
+            predict([cfg, imagenet.min()])
+        with pytest.raises(UserError, match="got generator"):
+            predict(c for c in [cfg])
+        for bad in (
+            np.zeros((2, 10), np.uint8),
+            np.zeros(46, np.uint8),
+            np.full((2, 46), 9, np.uint8),
+            np.zeros((2, 46)),
+        ):
+            with pytest.raises(UserError, match=r"shape \(N, 46\)"):
+                predict(bad)
+        assert predict([]).shape == (0,)
+
+
+def test_predict_refuses_a_resolution_the_table_does_not_cover(small_table):
+    cifar = SearchSpace.get("mbv3-w1.0-cifar")
+    assert small_table.resolutions == [24]
+    assert np.isfinite(small_table.predict([cifar.min(24)])).all()
+    with pytest.raises(UserError, match=r"covers resolutions \[24\], not \[32\].*--resolutions"):
+        small_table.predict([cifar.min(24), cifar.max(32)])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"entries": []}, "corrupt"),
+        ({"correction": {"scale": 1.0}}, "correction lacks offset"),
+        ({"resolutions": [24, 40]}, r"lists resolutions \[40\], which space"),
+    ],
+)
+def test_structurally_wrong_tables_are_refused_at_load(small_table, tmp_path, change, message):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(small_table.to_dict() | change))
+    with pytest.raises(UserError, match=message):
+        LatencyTable.load(path, require_complete=False)
+
+
+def test_load_of_a_folder_or_a_non_path_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="is a folder; pass the table's .json file"):
+        LatencyTable.load(tmp_path)
+    with pytest.raises(UserError, match="must be a str or Path"):
+        LatencyTable.load(None)

@@ -92,3 +92,36 @@ def test_describe_reports_size_and_cost_range(name: str) -> None:
     assert d["macs_range"][0] <= macs.min() and macs.max() <= d["macs_range"][1]
     extra = (100 - d["num_classes_assumed"]) * (sp.last_width + 1)  # classifier weights + biases
     assert sp.describe(num_classes=100)["params_range"][1] - d["params_range"][1] == extra
+
+
+@pytest.mark.parametrize("name", [None, 3, ["mbv3-w1.0-cifar"]])
+def test_a_name_that_is_no_string_is_a_user_error(name) -> None:
+    with pytest.raises(UserError, match="must be a string"):
+        SearchSpace.get(name)
+
+
+def test_config_operations_refuse_wrong_arguments_naming_the_fix() -> None:
+    cifar, imagenet = SearchSpace.get("mbv3-w1.0-cifar"), SearchSpace.get("mbv3-w1.0-imagenet")
+    rng = np.random.default_rng(0)
+    a, other = cifar.sample(rng), imagenet.sample(rng)
+    with pytest.raises(UserError, match=r"default_rng\(seed\)"):
+        cifar.sample(0)
+    with pytest.raises(UserError, match="space 'mbv3-w1.0-imagenet', not 'mbv3-w1.0-cifar'"):
+        cifar.mutate(other, rng)
+    with pytest.raises(UserError, match="space 'mbv3-w1.0-imagenet'"):
+        cifar.crossover(a, other, rng)
+    with pytest.raises(UserError, match="expected a SubnetConfig, got dict"):
+        cifar.mutate(a.to_dict(), rng)
+    with pytest.raises(UserError, match=r"in \[0, 1\]"):
+        cifar.mutate(a, rng, prob=2.0)
+    with pytest.raises(UserError, match="default_rng"):
+        cifar.crossover(a, a, None)
+
+
+def test_max_and_min_refuse_resolution_zero_instead_of_ignoring_it() -> None:
+    sp = SearchSpace.get("mbv3-w1.0-cifar")
+    with pytest.raises(UserError, match="resolution"):
+        sp.max(0)
+    with pytest.raises(UserError, match="resolution"):
+        sp.min(0)
+    assert sp.max().resolution == 32 and sp.min().resolution == 24

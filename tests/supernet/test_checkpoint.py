@@ -149,6 +149,43 @@ def test_wrong_space_or_class_count_is_refused_naming_which(saved) -> None:
 def test_failed_save_writes_nothing(saved, tmp_path) -> None:
     net, _ = saved
     target = tmp_path / "out.safetensors"
-    with pytest.raises(TypeError):
+    with pytest.raises(UserError, match="JSON-serialisable"):
         save_supernet(net, target, {"bad": object()})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_save_refuses_a_folder_another_module_and_bad_metadata(saved, tmp_path) -> None:
+    net, _ = saved
+    with pytest.raises(UserError, match="is a folder; pass a file path"):
+        save_supernet(net, tmp_path)
+    with pytest.raises(UserError, match="expected a Supernet, got Linear"):
+        save_supernet(torch.nn.Linear(2, 2), tmp_path / "x.safetensors")
+    with pytest.raises(UserError, match="JSON-serialisable"):
+        save_supernet(net, tmp_path / "x.safetensors", {"when": object()})
+    # a header claiming another space would load these weights as that space's (same tensor shapes)
+    with pytest.raises(UserError, match=r"metadata \['space'\] would contradict the network"):
+        save_supernet(net, tmp_path / "x.safetensors", {"space": "mbv3-w1.0-imagenet"})
+    assert list(tmp_path.iterdir()) == []
+    save_supernet(net, tmp_path / "same.safetensors", {"space": CIFAR.name})  # agreeing is fine
+
+
+def test_a_torch_pickle_is_named_and_never_unpickled(tmp_path, no_pickle) -> None:
+    path, pickle_bytes = tmp_path / "supernet.pt", tmp_path / "legacy.pt"
+    torch.save({"w": torch.zeros(2)}, path)  # no_pickle refuses loading only
+    pickle_bytes.write_bytes(pickle.dumps({"w": [0.0]}))
+    for p in (path, pickle_bytes):
+        with pytest.raises(UserError, match=r"looks like a PyTorch pickle \(torch.save\).*never unpickles"):
+            load_supernet(p)
+
+
+def test_load_refuses_bad_arguments_before_reading(saved) -> None:
+    _, path = saved
+    with pytest.raises(UserError, match="is not a torch device"):
+        load_supernet(path, device="bogus")
+    with pytest.raises(UserError, match="num_classes must be an integer"):
+        load_supernet(path, num_classes="10")
+    with pytest.raises(UserError, match="must be a str or Path, got NoneType"):
+        load_supernet(None)
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA GPU"):
+            load_supernet(path, device="cuda")

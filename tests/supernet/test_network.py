@@ -144,3 +144,57 @@ def test_extract_on_cuda_stays_on_the_supernet_device() -> None:
     x = torch.randn(2, 3, cfg.resolution, cfg.resolution, device="cuda")
     with torch.no_grad():
         torch.testing.assert_close(sub(x), net(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"space": None}, "space must be a SearchSpace or a space name"),
+        ({"space": "mbv3-cifar"}, "Did you mean"),
+        ({"num_classes": 0}, "num_classes must be a positive integer"),
+        ({"num_classes": -1}, "num_classes must be a positive integer"),
+        ({"num_classes": 2.5}, "num_classes must be a positive integer"),
+        ({"num_classes": "10"}, "num_classes must be a positive integer"),
+        ({"dropout": 2.0}, r"dropout must be a probability in \[0, 1\)"),
+    ],
+)
+def test_constructor_refuses_bad_arguments(kwargs: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        Supernet(**({"space": CIFAR, "num_classes": 10} | kwargs))
+
+
+@pytest.mark.parametrize("cfg", [None, {"space": "mbv3-w1.0-cifar"}], ids=["none", "dict"])
+def test_set_active_and_extract_refuse_what_is_no_config(net: Supernet, cfg) -> None:
+    before = net.active
+    for call in (net.set_active, net.extract):
+        if cfg is None and call == net.extract:
+            continue  # extract(None) means the active subnet
+        with pytest.raises(UserError, match="expected a SubnetConfig"):
+            call(cfg)
+    assert net.active == before
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        (torch.randn(2, 1, 32, 32), "has 1 channels"),
+        (torch.randn(3, 32, 32), r"add the batch dimension with x\[None\]"),
+        (torch.zeros(1, 3, 32, 32, dtype=torch.uint8), "is torch.uint8"),
+        (torch.randn(1, 3, 32, 32, dtype=torch.float64), "is torch.float64"),
+        (np.zeros((1, 3, 32, 32), np.float32), "not a torch.Tensor"),
+        (torch.randn(1, 3, 1, 1), "1x1 px but the active subnet runs at 32 px"),
+    ],
+    ids=["one-channel", "no-batch", "uint8", "float64", "numpy", "too-small"],
+)
+def test_a_wrong_input_is_named_not_a_torch_error(net: Supernet, x, message: str) -> None:
+    was_training = net.training
+    net.set_active(CIFAR.max(32))
+    net.train()
+    with pytest.raises(UserError, match=message):
+        net(x)
+    net.eval()
+    if x.shape[-1] > 1:  # in eval mode a 1x1 image runs: only the training-mode BN fails on it
+        with pytest.raises(UserError, match=message):
+            net.extract()(x)
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    net.train(was_training)

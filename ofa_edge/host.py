@@ -96,13 +96,14 @@ def check_torch_device(device: str) -> None:
     """Raise a :class:`UserError` unless ``device`` (``--device``: auto, cpu, cuda, cuda:N) can run here."""
     import torch
 
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+    if device not in ("auto", "cpu", "cuda") and not (device.startswith("cuda:") and device[5:].isdecimal()):
         raise UserError(f"--device must be cpu, cuda, cuda:N or auto, got '{device}'.")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(
-            "--device cuda was asked for but CUDA is not available here (no GPU or a CPU-only torch); use --device cpu."
+            f"--device {device} was asked for but CUDA is not available here (no GPU or a CPU-only torch); "
+            "use --device cpu."
         )
     if device.startswith("cuda:"):
         index, count = device.removeprefix("cuda:"), torch.cuda.device_count()
-        if not index.isdigit() or int(index) >= count:
+        if int(index) >= count:
             raise UserError(f"--device {device}: this machine has {count} GPU(s), cuda:0 to cuda:{count - 1}.")

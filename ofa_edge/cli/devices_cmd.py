@@ -8,7 +8,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, emit, out
+from ofa_edge.cli.common import JsonOpt, emit, note, out
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import backend_for
 from ofa_edge.latency.devices import host_arch, known_devices, load_device, table_path
@@ -48,7 +48,14 @@ def devices(
     as_json: JsonOpt = False,
 ) -> None:
     """List the devices in devices/*.yaml with their runtime, datasheet figures and table status."""
+    if not name and not devices_dir().is_dir():
+        raise UserError(
+            f"the devices folder '{devices_dir()}' does not exist; point OFA_EDGE_DEVICES at a folder of "
+            "<name>.yaml device files, or unset it to use the shipped devices."
+        )
     rows = [device_summary(name)] if name else [device_summary(n) for n in known_devices()]
+    if not rows:
+        note(f"no device files in {devices_dir()}; add a <name>.yaml there to describe a device")
 
     def render() -> None:
         t = Table(

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import torch
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.errors import UserError
@@ -54,9 +55,14 @@ def eval_(
     """Top-1 of a subnet (or the probe subnets) after BN recalibration on training images."""
     if subnet is not None and probes:
         raise UserError("pass either --subnet FILE or --probes, not both.")
+    if subnet is not None and subnet.is_dir():
+        raise UserError(
+            f"--subnet '{subnet}' is a folder; pass the subnet JSON file in it (`ofa-edge search` writes subnet.json)."
+        )
     check_range("--limit", limit, ge=1)
     check_range("--calib-images", calib_images, ge=1)
     check_range("--batch-size", batch_size, ge=1)
+    check_range("--seed", seed, ge=0)
     check_torch_device(device)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -82,7 +88,14 @@ def eval_(
         if not probes:
             note("no --subnet: evaluating the probe subnets (min, mid, max, rand0, rand1)")
         cfgs = probe_configs(net.space)
-    results = evaluate_probes(net, cfgs, calib, val, torch.device(device), batch_size)
+    results: dict[str, dict[str, float]] = {}
+    columns = (TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task("", total=len(cfgs))
+        for name, cfg in cfgs.items():
+            bar.update(task, description=name)
+            results |= evaluate_probes(net, {name: cfg}, calib, val, torch.device(device), batch_size)
+            bar.advance(task)
     doc = {
         "supernet": str(supernet),
         "data": str(data),

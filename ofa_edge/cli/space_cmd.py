@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, note, out
 from ofa_edge.space import SearchSpace, SubnetConfig
+from ofa_edge.units import check_range
 
 
 def _range(lo: int, hi: int, scale: float, fmt: str) -> str:
@@ -19,11 +20,12 @@ def _range(lo: int, hi: int, scale: float, fmt: str) -> str:
 def space(
     name: Annotated[str, typer.Argument(help="Space name; omit to list all spaces.")] = "",
     classes: Annotated[
-        int | None, typer.Option(min=1, help="Classes assumed for the classifier's cost (default: the space's).")
+        int | None, typer.Option(help="Classes assumed for the classifier's cost (default: the space's).")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Describe a search space: subnets, MACs/params range, min and max configs."""
+    check_range("--classes", classes, ge=1)
     names = [SearchSpace.get(name).name] if name else SearchSpace.names()
     docs = [SearchSpace.get(n).describe(num_classes=classes) for n in names]
     if classes is None:

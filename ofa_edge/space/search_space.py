@@ -134,7 +134,7 @@ class SearchSpace:
                 ) from None
             import difflib
 
-            close = difflib.get_close_matches(name, _REGISTRY, n=1)
+            close = difflib.get_close_matches(name.strip().lower(), _REGISTRY, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise UserError(
                 f"unknown search space '{name}'.{hint} Known spaces: {', '.join(SearchSpace.names())}."

@@ -28,6 +28,7 @@ def test_eval_subnet_matches_hand_computation(cli, data_root, tmp_path) -> None:
         "--data", str(data_root), "--limit", "24", "--calib-images", "16", "--device", "cpu", "--json",
     )  # fmt: skip
     assert code == 0, err
+    assert "eval sub" in err and "1/1" in err  # the progress bar, on stderr
     doc = json.loads(out)
     got = doc["subnets"]["sub"]["top1"]
 
@@ -49,6 +50,10 @@ def test_eval_bad_input_exits_2(cli, data_root, tmp_path) -> None:
     assert code == 2 and "either --subnet" in " ".join(err.split())
     code, _, err = cli("eval", "--supernet", str(tmp_path / "x.safetensors"), "--device", "mps")
     assert code == 2 and "--device must be cpu, cuda, cuda:N or auto" in " ".join(err.split())
+    code, _, err = cli("eval", "--supernet", str(tmp_path / "x.safetensors"), "--device", "cuda:x")
+    assert code == 2 and "--device must be cpu, cuda, cuda:N or auto, got 'cuda:x'." in " ".join(err.split())
+    code, _, err = cli("eval", "--supernet", str(tmp_path / "x.safetensors"), "--subnet", str(tmp_path))
+    assert code == 2 and "is a folder; pass the subnet JSON file in it" in " ".join(err.split()), err
 
 
 def test_eval_defaults_to_the_embedded_supernet(cli, data_root, tmp_path) -> None:
@@ -69,6 +74,7 @@ def test_eval_defaults_to_the_embedded_supernet(cli, data_root, tmp_path) -> Non
         (["--limit", "0"], "--limit 0: must be >= 1."),
         (["--calib-images", "0"], "--calib-images 0: must be >= 1."),
         (["--batch-size", "-1"], "--batch-size -1: must be >= 1."),
+        (["--seed", "-1"], "--seed -1: must be >= 0."),
     ],
 )
 def test_eval_range_errors_name_the_option(cli, tmp_path, args, message) -> None:

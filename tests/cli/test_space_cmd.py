@@ -40,9 +40,11 @@ def test_unknown_space_exits_2_naming_it(cli) -> None:
     assert code == 2 and out == ""
     assert "unknown search space 'mbv3-w1.0-cifr'" in err and "mbv3-w1.0-cifar" in err
     assert "Traceback" not in err
+    code, _, err = cli("space", "MBV3-W1.0-CIFAR")
+    assert code == 2 and "Did you mean 'mbv3-w1.0-cifar'?" in err
 
 
 def test_bad_class_count_exits_2(cli) -> None:
     code, out, err = cli("space", "--classes", "0")
     assert code == 2 and out == ""
-    assert "--classes" in err
+    assert "--classes 0: must be >= 1." in err

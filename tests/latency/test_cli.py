@@ -31,6 +31,15 @@ def test_unknown_device_exits_2_with_suggestion(cli):
     assert code == 2 and "unknown device" in err
 
 
+def test_devices_folder_missing_exits_2_and_empty_folder_says_so(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("OFA_EDGE_DEVICES", str(tmp_path / "nope"))
+    code, out, err = cli("devices", "--json")
+    assert code == 2 and out == "" and "does not exist; point OFA_EDGE_DEVICES at a folder" in _flat(err)
+    monkeypatch.setenv("OFA_EDGE_DEVICES", str(tmp_path))
+    code, out, err = cli("devices", "--json")
+    assert code == 0 and json.loads(out) == {"devices": []} and "no device files in" in _flat(err)
+
+
 def test_absent_runtime_exits_2_naming_the_install(cli, tmp_path, monkeypatch):
     monkeypatch.setattr("platform.machine", lambda: "aarch64")  # a Jetson without TensorRT's Python package
     code, _, err = cli("profile", "--device", "jetson-orin", "-o", str(tmp_path / "t.json"))

@@ -37,7 +37,10 @@ class SubnetConfig:
 
     def __post_init__(self) -> None:
         for name in ("depth", "kernel", "expand"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+            value = getattr(self, name)
+            if not isinstance(value, Sequence) or isinstance(value, str):
+                raise ConfigError(name, f"expected a list of integers, got {type(value).__name__}")
+            object.__setattr__(self, name, tuple(value))
         self.validate()
 
     # ------------------------------------------------------------ validation
@@ -165,6 +168,10 @@ class SubnetConfig:
 
     @classmethod
     def from_json(cls, text: str, space: str | None = None) -> SubnetConfig:
+        if not isinstance(text, str | bytes | bytearray):
+            raise UserError(
+                f"from_json takes the JSON text (str), got {type(text).__name__}; for a file use SubnetConfig.load(path)."
+            )
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ofa_edge.errors import UserError
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import BlockSum, encode
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
@@ -17,7 +18,10 @@ class CostModel:
     Per-block costs are tabulated once; a batch of genomes is then one gather and a sum.
     """
 
-    def __init__(self, space: SearchSpace, num_classes: int) -> None:
+    def __init__(self, space: SearchSpace | str, num_classes: int) -> None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise UserError(f"CostModel: num_classes must be an integer >= 1, got {num_classes!r}.")
+        space = SearchSpace.get(space) if isinstance(space, str) else space
         self.space = space
         self.num_classes = num_classes
         shape = (len(space.resolutions), NUM_BLOCKS, len(space.kernels), len(space.expands))

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ofa_edge.errors import UserError
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import MAX_DEPTH, NUM_BLOCKS, NUM_STAGES, SearchSpace
 
@@ -39,6 +40,8 @@ def choices(space: SearchSpace) -> np.ndarray:
 
 def encode(space: SearchSpace, cfgs: Sequence[SubnetConfig]) -> np.ndarray:
     """Configs -> ``(N, 46)`` uint8 genomes."""
+    if isinstance(cfgs, SubnetConfig):
+        raise UserError("pass a list of subnets, e.g. [cfg], not one subnet.")
     out = np.empty((len(cfgs), GENOME_LEN), dtype=np.uint8)
     r_ix = {v: i for i, v in enumerate(space.resolutions)}
     d_ix = {v: i for i, v in enumerate(space.depths)}
@@ -46,7 +49,10 @@ def encode(space: SearchSpace, cfgs: Sequence[SubnetConfig]) -> np.ndarray:
     e_ix = {v: i for i, v in enumerate(space.expands)}
     for n, c in enumerate(cfgs):
         if c.space != space.name:
-            raise ValueError(f"config is for space '{c.space}', not '{space.name}'")
+            raise UserError(
+                f"subnet {n} is of space '{c.space}', not '{space.name}'; use a supernet, table or cost model "
+                f"of '{c.space}', or a subnet of '{space.name}'."
+            )
         out[n, 0] = r_ix[c.resolution]
         out[n, DEPTH] = [d_ix[d] for d in c.depth]
         out[n, KERNEL] = [k_ix[k] for k in c.kernel]

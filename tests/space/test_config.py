@@ -218,3 +218,10 @@ def test_files_that_are_not_subnets_are_named_for_what_they_are(tmp_path) -> Non
     slim.write_text(json.dumps({"base": {"kind": "ofa-subnet", "subnet": {}}, "preprocessing": {}}))
     with pytest.raises(UserError, match="is a pruned network.*--slim"):
         SubnetConfig.load(slim)
+
+
+def test_constructor_and_from_json_name_wrong_types() -> None:
+    with pytest.raises(ConfigError, match="depth: expected a list of integers, got NoneType"):
+        SubnetConfig(space="mbv3-w1.0-cifar", resolution=32, depth=None, kernel=[3] * 20, expand=[3] * 20)
+    with pytest.raises(UserError, match=r"from_json takes the JSON text \(str\), got NoneType; for a file use"):
+        SubnetConfig.from_json(None)

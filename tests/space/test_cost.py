@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from ofa_edge.errors import UserError
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space import genome as G
 from ofa_edge.supernet import Supernet
@@ -84,3 +85,16 @@ def test_configs_and_genomes_agree_and_monotone_in_resolution() -> None:
     lo = G.encode(sp, [type(c)(c.space, 128, c.depth, c.kernel, c.expand) for c in cfgs])
     assert (cost.macs(hi) > cost.macs(lo)).all()
     assert np.array_equal(cost.params(hi), cost.params(lo))
+
+
+def test_wrong_arguments_are_named() -> None:
+    """A space name is accepted like a SearchSpace; a zero-class head, one subnet without a list,
+    and a subnet of another space raise UserError saying what to pass."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    assert CostModel("mbv3-w1.0-cifar", 10).macs([space.max()]) == CostModel(space, 10).macs([space.max()])
+    with pytest.raises(UserError, match="num_classes must be an integer >= 1, got 0"):
+        CostModel(space, 0)
+    with pytest.raises(UserError, match=r"pass a list of subnets, e.g. \[cfg\]"):
+        CostModel(space, 10).macs(space.max())
+    with pytest.raises(UserError, match="subnet 0 is of space 'mbv3-w1.0-imagenet', not 'mbv3-w1.0-cifar'"):
+        CostModel(space, 10).params([SearchSpace.get("mbv3-w1.0-imagenet").max()])

@@ -18,7 +18,7 @@ from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.keys import fixed_keys, required_keys
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.cost import CostModel
-from ofa_edge.space.genome import GENOME_LEN, BlockSum, encode
+from ofa_edge.space.genome import BlockSum, check_genomes, encode
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 FORMAT = "ofa-edge-latency/1"
@@ -165,17 +165,21 @@ class LatencyTable:
         return self._cache
 
     def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
-        """Configs -> genomes (genomes pass through), with the user's mistakes named: not a list,
-        not a :class:`SubnetConfig`, another space, a resolution the table does not cover."""
+        """Configs -> genomes (genomes are checked), with the user's mistakes named: not a list,
+        not a :class:`SubnetConfig`, another space, a gene out of range, a resolution the table
+        does not cover."""
+        sp = self.search_space
         if isinstance(configs, np.ndarray):
-            return configs
-        try:
-            genomes = encode(self.search_space, configs)
-        except (ValueError, TypeError, AttributeError, KeyError):
-            self._explain_configs(configs)
-            raise
-        if len(self.resolutions) < len(self.search_space.resolutions):  # a partial table: uncovered ones are NaN
-            uncovered = sorted({c.resolution for c in configs} - set(self.resolutions))
+            genomes = check_genomes(sp, configs)
+        else:
+            try:
+                genomes = encode(sp, configs)
+            except (ValueError, TypeError, AttributeError, KeyError):
+                self._explain_configs(configs)
+                raise
+        if len(self.resolutions) < len(sp.resolutions):  # a partial table: uncovered ones are NaN
+            asked = {sp.resolutions[i] for i in np.unique(genomes[:, 0])}
+            uncovered = sorted(asked - set(self.resolutions))
             if uncovered:
                 raise UserError(
                     f"the latency table for '{self.device}' covers resolutions {list(self.resolutions)}, not "
@@ -205,23 +209,13 @@ class LatencyTable:
                     f"(`ofa-edge profile --device {self.device} --space {c.space}`)."
                 )
 
-    def _sum(self, block_sum: BlockSum, genomes: np.ndarray) -> np.ndarray:
-        try:
-            return block_sum(genomes)
-        except (IndexError, ValueError, TypeError):
-            g = np.asarray(genomes)
-            raise UserError(
-                f"predict: genomes must be an integer array of shape (N, {GENOME_LEN}) with each gene below its "
-                f"number of choices (ofa_edge.space.genome.encode makes them); got {g.dtype} {g.shape}."
-            ) from None
-
     def predict_lut(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Sum of per-block medians (ms), one per config; genomes ``(N, 46)`` are accepted too."""
         genomes = self._genomes(configs)
         lut_sum = getattr(self, "_lut_sum", None)
         if lut_sum is None:
             lut_sum = self._lut_sum = BlockSum(self.search_space, *self._arrays())
-        return self._sum(lut_sum, genomes)
+        return lut_sum(genomes)
 
     def predict(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         """Predicted end-to-end latency (ms): LUT sum, then the learned correction if present."""
@@ -235,7 +229,7 @@ class LatencyTable:
             params = CostModel(self.search_space, self.num_classes).param_arrays()
             folded = fold_correction(c, *self._arrays(), *params)
             cached = self._corrected = (token, BlockSum(self.search_space, *folded))
-        return self._sum(cached[1], genomes)
+        return cached[1](genomes)
 
 
 def _check_numbers(table: LatencyTable, source: str) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ofa_edge.errors import UserError
 from ofa_edge.space.config import SubnetConfig
-from ofa_edge.space.genome import BlockSum, encode
+from ofa_edge.space.genome import BlockSum, check_genomes, encode
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 
@@ -44,7 +44,7 @@ class CostModel:
 
     def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
         if isinstance(configs, np.ndarray):
-            return configs
+            return check_genomes(self.space, configs)
         return encode(self.space, configs)
 
     def macs(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:

@@ -29,13 +29,7 @@ _BLOCK_POS = np.tile(np.arange(MAX_DEPTH), NUM_STAGES)
 
 def choices(space: SearchSpace) -> np.ndarray:
     """Number of choices per genome column."""
-    return np.array(
-        [len(space.resolutions)]
-        + [len(space.depths)] * NUM_STAGES
-        + [len(space.kernels)] * NUM_BLOCKS
-        + [len(space.expands)] * NUM_BLOCKS,
-        dtype=np.int64,
-    )
+    return _choices(len(space.resolutions), len(space.depths), len(space.kernels), len(space.expands)).astype(np.int64)
 
 
 def encode(space: SearchSpace, cfgs: Sequence[SubnetConfig]) -> np.ndarray:
@@ -58,6 +52,44 @@ def encode(space: SearchSpace, cfgs: Sequence[SubnetConfig]) -> np.ndarray:
         out[n, KERNEL] = [k_ix[k] for k in c.kernel]
         out[n, EXPAND] = [e_ix[e] for e in c.expand]
     return out
+
+
+def check_genomes(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
+    """``genomes`` as given, once it is an integer ``(N, 46)`` array whose every gene indexes a choice
+    of ``space``; otherwise a :class:`UserError` naming the first bad row and column."""
+    g = np.asarray(genomes)
+    if g.ndim != 2 or g.shape[1] != GENOME_LEN or not np.issubdtype(g.dtype, np.integer):
+        raise UserError(
+            f"genomes must be an integer array of shape (N, {GENOME_LEN}), got {g.dtype} {g.shape}; "
+            "ofa_edge.space.genome.encode(space, configs) makes them."
+        )
+    n_choices = _choices(len(space.resolutions), len(space.depths), len(space.kernels), len(space.expands))
+    if (g >= n_choices).any() or (np.issubdtype(g.dtype, np.signedinteger) and (g < 0).any()):
+        row, col = (int(i) for i in np.argwhere((g < 0) | (g >= n_choices))[0])
+        n = int(n_choices[col])
+        raise UserError(
+            f"genome {row}, column {col} ({_column_name(col)}) is {int(g[row, col])}, but space "
+            f"'{space.name}' has {n} choices there (indices 0 to {n - 1}); "
+            "ofa_edge.space.genome.encode(space, configs) makes valid genomes."
+        )
+    return genomes
+
+
+@functools.cache
+def _choices(n_r: int, n_d: int, n_k: int, n_e: int) -> np.ndarray:
+    """:func:`choices` by the numbers of choices, kept per space shape for the hot path."""
+    return np.array([n_r] + [n_d] * NUM_STAGES + [n_k] * NUM_BLOCKS + [n_e] * NUM_BLOCKS, dtype=np.uint8)
+
+
+def _column_name(col: int) -> str:
+    """What a genome column encodes, e.g. ``'kernel of block 3'``."""
+    if col == 0:
+        return "resolution"
+    if col < KERNEL.start:
+        return f"depth of stage {col - DEPTH.start}"
+    if col < EXPAND.start:
+        return f"kernel of block {col - KERNEL.start}"
+    return f"expand of block {col - EXPAND.start}"
 
 
 def decode(space: SearchSpace, genomes: np.ndarray) -> list[SubnetConfig]:

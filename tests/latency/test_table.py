@@ -116,11 +116,14 @@ def test_predict_names_a_wrong_argument(small_table):
         for bad in (
             np.zeros((2, 10), np.uint8),
             np.zeros(46, np.uint8),
-            np.full((2, 46), 9, np.uint8),
             np.zeros((2, 46)),
         ):
             with pytest.raises(UserError, match=r"shape \(N, 46\)"):
                 predict(bad)
+        kernel_out_of_range = np.zeros((2, 46), np.uint8)
+        kernel_out_of_range[1, 6 + 3] = 3  # three kernel choices: a 4th would read block 4's latency
+        with pytest.raises(UserError, match=r"genome 1, column 9 \(kernel of block 3\) is 3.*indices 0 to 2"):
+            predict(kernel_out_of_range)
         assert predict([]).shape == (0,)
 
 
@@ -130,6 +133,9 @@ def test_predict_refuses_a_resolution_the_table_does_not_cover(small_table):
     assert np.isfinite(small_table.predict([cifar.min(24)])).all()
     with pytest.raises(UserError, match=r"covers resolutions \[24\], not \[32\].*--resolutions"):
         small_table.predict([cifar.min(24), cifar.max(32)])
+    genomes = encode(cifar, [cifar.min(24), cifar.max(32)])
+    with pytest.raises(UserError, match=r"not \[32\]"):
+        small_table.predict(genomes)  # as genomes too: they would read NaN
 
 
 @pytest.mark.parametrize(

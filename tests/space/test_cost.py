@@ -98,3 +98,19 @@ def test_wrong_arguments_are_named() -> None:
         CostModel(space, 10).macs(space.max())
     with pytest.raises(UserError, match="subnet 0 is of space 'mbv3-w1.0-imagenet', not 'mbv3-w1.0-cifar'"):
         CostModel(space, 10).params([SearchSpace.get("mbv3-w1.0-imagenet").max()])
+
+
+def test_genomes_out_of_range_are_refused_not_misread() -> None:
+    sp = SearchSpace.get("mbv3-w1.0-cifar")
+    cost = CostModel(sp, 10)
+    g = G.encode(sp, [sp.min(), sp.max()])
+    assert np.array_equal(cost.macs(g), cost.macs([sp.min(), sp.max()]))
+    g[0, G.EXPAND.start + 19] = len(sp.expands)  # one past the last expand choice of the last block
+    with pytest.raises(UserError, match=r"genome 0, column 45 \(expand of block 19\)"):
+        cost.macs(g)
+    g[0, G.EXPAND.start + 19] = 0
+    g[1, G.DEPTH.start] = 7
+    with pytest.raises(UserError, match=r"genome 1, column 1 \(depth of stage 0\) is 7"):
+        cost.params(g)
+    with pytest.raises(UserError, match=r"integer array of shape \(N, 46\)"):
+        cost.params(g.astype(np.float32))

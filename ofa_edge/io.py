@@ -15,6 +15,8 @@ from ofa_edge.errors import UserError
 def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
     """Call ``writer(tmp_path)`` and rename the result over ``path`` only if it succeeds."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"cannot write '{path}': it is a folder; pass the path of a file in it instead.")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

@@ -6,7 +6,9 @@ import os
 
 import pytest
 
+from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write, atomic_write_text
+from ofa_edge.space import SearchSpace
 
 
 def test_failed_write_leaves_old_file_and_no_temp(tmp_path) -> None:
@@ -30,3 +32,10 @@ def test_written_file_follows_umask(tmp_path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_writing_over_a_folder_is_a_user_error_and_leaves_it_untouched(tmp_path) -> None:
+    (tmp_path / "keep.txt").write_text("x")
+    with pytest.raises(UserError, match="it is a folder; pass the path of a file in it"):
+        SearchSpace.get("mbv3-w1.0-cifar").min().save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]

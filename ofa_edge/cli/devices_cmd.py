@@ -8,7 +8,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, emit, note, out
+from ofa_edge.cli.common import JsonOpt, emit, note, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import backend_for
 from ofa_edge.latency.devices import host_arch, known_devices, load_device, table_path
@@ -43,6 +43,18 @@ def device_summary(name: str) -> dict[str, Any]:
     }
 
 
+def _all_summaries() -> list[dict[str, Any]]:
+    """Every device's row; a broken device file is skipped with a warning naming it, so one bad
+    file does not hide the others."""
+    rows = []
+    for n in known_devices():
+        try:
+            rows.append(device_summary(n))
+        except UserError as e:
+            warn(f"skipped device '{n}': {e}")
+    return rows
+
+
 def devices(
     name: Annotated[str, typer.Argument(help="Show one device; omit to list all.")] = "",
     as_json: JsonOpt = False,
@@ -53,7 +65,7 @@ def devices(
             f"the devices folder '{devices_dir()}' does not exist; point OFA_EDGE_DEVICES at a folder of "
             "<name>.yaml device files, or unset it to use the shipped devices."
         )
-    rows = [device_summary(name)] if name else [device_summary(n) for n in known_devices()]
+    rows = [device_summary(name)] if name else _all_summaries()
     if not rows:
         note(f"no device files in {devices_dir()}; add a <name>.yaml there to describe a device")
 

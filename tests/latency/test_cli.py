@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from ofa_edge.latency.table import LatencyTable
@@ -38,6 +39,18 @@ def test_devices_folder_missing_exits_2_and_empty_folder_says_so(cli, tmp_path, 
     monkeypatch.setenv("OFA_EDGE_DEVICES", str(tmp_path))
     code, out, err = cli("devices", "--json")
     assert code == 0 and json.loads(out) == {"devices": []} and "no device files in" in _flat(err)
+
+
+def test_one_broken_device_file_is_skipped_with_a_warning_not_the_whole_list(cli, tmp_path, monkeypatch):
+    shipped = Path(__file__).parents[2] / "devices"
+    shutil.copy(shipped / "x86-cpu.yaml", tmp_path / "x86-cpu.yaml")
+    (tmp_path / "broken.yaml").write_text("name: broken\nruntime: onnxruntime\n  provider: cpu\n")
+    monkeypatch.setenv("OFA_EDGE_DEVICES", str(tmp_path))
+    code, out, err = cli("devices", "--json")
+    assert code == 0 and [d["name"] for d in json.loads(out)["devices"]] == ["x86-cpu"]
+    assert "skipped device 'broken'" in _flat(err) and "line 3, column 11" in _flat(err)
+    code, _, err = cli("devices", "broken")
+    assert code == 2 and "not valid YAML" in _flat(err)
 
 
 def test_absent_runtime_exits_2_naming_the_install(cli, tmp_path, monkeypatch):

@@ -78,6 +78,10 @@ def eval_(
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
     calib = load_dataset(data, "train", limit=calib_images, seed=seed, size=size)
     require_same_classes(calib, val, data, split)
+    if split == "train":
+        note(
+            "--split train: top-1 on images the supernet trained on (BN is recalibrated on that split too); it overstates accuracy on new images"
+        )
     if len(val.classes) != net.num_classes:
         raise UserError(
             f"the dataset has {len(val.classes)} classes but the supernet was trained for {net.num_classes}."

@@ -66,6 +66,13 @@ def test_eval_defaults_to_the_embedded_supernet(cli, data_root, tmp_path) -> Non
     assert code == 0, err
     doc = json.loads(out)
     assert doc["supernet"].endswith("pretrained/supernet.safetensors") and doc["subnets"]["min"]["top1"] > 20
+    assert "overstates" not in err
+    code, out, err = cli(
+        "eval", "--subnet", str(tmp_path / "min.json"), "--data", str(data_root), "--limit", "20",
+        "--calib-images", "20", "--device", "cpu", "--split", "train", "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["split"] == "train", err
+    assert "images the supernet trained on" in " ".join(err.split()) and "overstates" in err
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,12 @@ def check_torch_device(device: str) -> None:
     import torch
 
     if device not in ("auto", "cpu", "cuda") and not (device.startswith("cuda:") and device[5:].isdecimal()):
-        raise UserError(f"--device must be cpu, cuda, cuda:N or auto, got '{device}'.")
+        from ofa_edge.latency.devices import known_devices
+
+        latency = f" '{device}' is a latency device: it goes to profile, search and prune's --device." * (
+            device in known_devices()
+        )
+        raise UserError(f"--device must be cpu, cuda, cuda:N or auto, got '{device}'.{latency}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(
             f"--device {device} was asked for but CUDA is not available here (no GPU or a CPU-only torch); "

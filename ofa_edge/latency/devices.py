@@ -113,6 +113,17 @@ def known_devices(root: Path | None = None) -> list[str]:
     return sorted(p.stem for p in (root or devices_dir()).glob("*.yaml"))
 
 
+def compute_device_hint(name: str) -> str:
+    """A sentence for a torch device name (cpu, cuda, cuda:N, mps, auto, gpu) given where a latency
+    device goes, else ``''``: train and eval's ``--device`` takes those, profile/search/prune's does not."""
+    if name.lower() in ("cpu", "cuda", "mps", "auto", "gpu") or name.lower().startswith("cuda:"):
+        return (
+            f" '{name}' is where a network runs (train and eval's --device); here --device names the latency "
+            "device to predict for, e.g. x86-cpu for an x86 CPU or h100 for an H100 GPU."
+        )
+    return ""
+
+
 def load_device(name_or_path: str | Path, root: Path | None = None) -> Device:
     """Load a device by name (``devices/<name>.yaml``) or by path to a YAML file.
 
@@ -125,7 +136,7 @@ def load_device(name_or_path: str | Path, root: Path | None = None) -> Device:
     if not path.is_file():
         known = known_devices(root)
         close = difflib.get_close_matches(str(name_or_path), known, n=1, cutoff=0.5)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        hint = compute_device_hint(str(name_or_path)) or (f" Did you mean '{close[0]}'?" if close else "")
         raise UserError(
             f"unknown device '{name_or_path}'.{hint} Known devices: {', '.join(known) or '(none)'} "
             f"(from {root}); add a devices/<name>.yaml to describe a new one."

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ofa_edge.errors import UserError
+from ofa_edge.latency.devices import compute_device_hint
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import devices_dir, latency_tables_dir
 from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
@@ -55,7 +56,7 @@ def table_for_device(name: str) -> tuple[LatencyTable, Path]:
         )
     known = searchable_devices()
     close = difflib.get_close_matches(name, known, n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    hint = compute_device_hint(name) or (f" Did you mean '{close[0]}'?" if close else "")
     raise UserError(
         f"unknown device '{name}'.{hint} Known devices: {', '.join(known) or '(none)'}; "
         "`ofa-edge devices` lists them, or pass --table PATH to a latency table."

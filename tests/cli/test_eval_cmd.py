@@ -52,6 +52,8 @@ def test_eval_bad_input_exits_2(cli, data_root, tmp_path) -> None:
     assert code == 2 and "--device must be cpu, cuda, cuda:N or auto" in " ".join(err.split())
     code, _, err = cli("eval", "--supernet", str(tmp_path / "x.safetensors"), "--device", "cuda:x")
     assert code == 2 and "--device must be cpu, cuda, cuda:N or auto, got 'cuda:x'." in " ".join(err.split())
+    code, _, err = cli("eval", "--supernet", str(tmp_path / "x.safetensors"), "--device", "jetson-orin")
+    assert code == 2 and "'jetson-orin' is a latency device: it goes to profile, search" in " ".join(err.split())
     code, _, err = cli("eval", "--supernet", str(tmp_path / "x.safetensors"), "--subnet", str(tmp_path))
     assert code == 2 and "is a folder; pass the subnet JSON file in it" in " ".join(err.split()), err
 

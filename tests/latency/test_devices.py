@@ -8,6 +8,7 @@ import yaml
 from ofa_edge.errors import UserError
 from ofa_edge.latency.devices import known_devices, load_device, parse_device
 from ofa_edge.paths import devices_dir
+from ofa_edge.search.constraints import table_for_device
 
 REQUIRED = {"jetson-orin", "jetson-orin-nano", "raspberry-pi-5", "pixel-8", "x86-cpu", "h100"}
 
@@ -26,6 +27,16 @@ def test_unknown_device_suggests_the_nearest_name():
         load_device("jetson-orn")
     assert "Did you mean 'jetson-orin'" in str(e.value)
     assert "raspberry-pi-5" in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["cpu", "cuda", "cuda:1", "GPU"])
+def test_a_torch_device_given_for_a_latency_device_says_which_is_which(name):
+    with pytest.raises(UserError) as e:
+        load_device(name)
+    assert f"'{name}' is where a network runs (train and eval's --device)" in str(e.value)
+    assert "Did you mean" not in str(e.value)  # 'cpu' is close to 'x86-cpu', but that is not the mistake
+    with pytest.raises(UserError, match=f"'{name}' is where a network runs"):
+        table_for_device(name)
 
 
 @pytest.mark.parametrize(

@@ -55,3 +55,31 @@ def test_spfde_benchmark_saves_the_flops_each_lever_claims(data_root, tmp_path) 
     assert set(rows["deps+fss"]["saved_flops"]) == {"sparsity", "freezing", "sieving"}
     assert rows["deps+fss"]["computed_flops"] < rows["deps+fs"]["computed_flops"] < rows["deps"]["computed_flops"]
     assert rows["deps+fs"]["images"] < rows["deps"]["images"]  # sieving holds a fifth of the data out
+
+
+def test_step_cost_compares_the_dynamic_sandwich_with_its_static_subnets(data_root) -> None:
+    doc = _run(
+        ["benchmarks/train_cost.py", "--device", "cpu", "--batch", "2", "--reps", "1", "--warmup", "0", "--no-ofa",
+         "--trainer-ops"],
+        data_root,
+    )  # fmt: skip
+    steps = doc["steps"]
+    assert len(steps["subnets"]) == 4 and steps["dynamic_over_static"] > 0
+    ops = steps["dispatched_ops"]
+    assert ops["dynamic_max"] == ops["static_max"]  # the max net is the whole tensors: no slicing left
+    assert ops["dynamic_sandwich"] > ops["static_sandwich_sum"]  # the sliced weights' backward and accumulation
+    for phase in ("full_model", "sandwich"):
+        assert doc["trainer_ops"][phase]["trainer_step"] >= doc["trainer_ops"][phase]["bare_step"]
+
+
+def test_shape_cost_times_each_setting_in_its_own_process(tmp_path) -> None:
+    out = tmp_path / "shape_cost.json"
+    env = os.environ | {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [sys.executable, "benchmarks/shape_cost.py", "--device", "cpu", "--batch", "2", "--subnets", "2", "--reps", "1",
+         "--settings", "cudnn,no-cudnn", "--json", str(out)],
+        check=True, cwd=ROOT, env=env, capture_output=True, timeout=300,
+    )  # fmt: skip
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["setting"] for r in rows] == ["cudnn", "no-cudnn"]
+    assert all(r["sandwich_step_s"] > 0 and r["new_subnet_first_s"]["median"] > 0 for r in rows)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ from ofa_edge.export.evaluate import ort_latency_ms, torch_latency_ms
 from ofa_edge.export.int8 import quantize_int8
 from ofa_edge.export.onnx_export import export_onnx
 from ofa_edge.export.verify import ort_session, verify
+from ofa_edge.host import cpu_model
 from ofa_edge.space import CostModel
 
 CASES = {"mbv3-w1.0-cifar": 32, "mbv3-w1.0-imagenet": 128}
@@ -96,7 +96,7 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "threads": args.threads,
         "load_average_at_end": os.getloadavg(),
         "torch": torch.__version__,

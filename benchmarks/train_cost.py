@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from ofa_edge.errors import UserError
 from ofa_edge.host import cpu_model
 from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
@@ -294,18 +295,22 @@ def reproduction(args) -> dict:
     budgets = {"same": {"deps": args.epochs, "ofa": args.epochs, "bignas": args.epochs}}
     # OFA's schedule totals 590 epochs where DεpS's ImageNet schedule has 270 (its lrs_270 table).
     budgets["paper"] = {"deps": args.epochs, "ofa": round(args.epochs * 590 / 270), "bignas": args.epochs}
-    rows, runs = [], {}
+    wanted = {(m, e) for epochs in budgets.values() for m, e in epochs.items()}
+    wanted = sorted(k for k in wanted if not args.only or f"{k[0]}-{k[1]}" == args.only)
+    configs = {  # all resolved before any trains: an impossible setting stops the job at once
+        (method, e): TrainConfig(
+            data=args.data, out=f"{args.runs}/{method}-{e}", method=method, epochs=e, batch_size=args.batch,
+            device=args.device, amp=args.amp, probe_every=e, seed=args.seed,  # probes after the last epoch
+            limit_train=args.limit_train, limit_val=args.limit_val, cudnn_benchmark=args.cudnn_benchmark,
+        ).resolved()[0]
+        for method, e in wanted
+    }  # fmt: skip
+    runs = {key: Trainer(cfg).run(resume=True, show_progress=True) for key, cfg in configs.items()}
+    rows = []
     for budget, epochs in budgets.items():
         for method, e in epochs.items():
-            if args.only and f"{method}-{e}" != args.only:
+            if (method, e) not in runs:
                 continue
-            if (method, e) not in runs:  # deps and bignas train the same epochs under both budgets
-                cfg, _ = TrainConfig(
-                    data=args.data, out=f"{args.runs}/{method}-{e}", method=method, epochs=e, batch_size=args.batch,
-                    device=args.device, amp=args.amp, probe_every=e, seed=args.seed,  # probes after the last epoch
-                    limit_train=args.limit_train, limit_val=args.limit_val, cudnn_benchmark=args.cudnn_benchmark,
-                ).resolved()  # fmt: skip
-                runs[method, e] = Trainer(cfg).run(resume=True, show_progress=True)
             res = runs[method, e]
             led = res["ledger"]
             rows.append({"budget": budget, "method": method, "epochs": e, "train_seconds": led["wall_seconds"],
@@ -352,7 +357,10 @@ def main() -> None:
         "reps": args.reps,
     }
     if args.repro:  # a job of its own: its training runs may share the GPU, which would spoil the step timings
-        result["reproduction"] = reproduction(args)
+        try:
+            result["reproduction"] = reproduction(args)
+        except UserError as e:
+            p.error(str(e))
         print(json.dumps(result, indent=2))
         return
     result["steps"] = step_costs(args, device)

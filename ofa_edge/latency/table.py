@@ -164,12 +164,14 @@ class LatencyTable:
         self._cache = (per_block, fixed)
         return self._cache
 
-    def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
-        """Configs -> genomes (genomes are checked), with the user's mistakes named: not a list,
-        not a :class:`SubnetConfig`, another space, a gene out of range, a resolution the table
-        does not cover."""
+    def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray, check: bool) -> np.ndarray:
+        """Configs -> genomes (genomes are checked unless ``check`` is off), with the user's mistakes
+        named: not a list, not a :class:`SubnetConfig`, another space, a gene out of range, a
+        resolution the table does not cover."""
         sp = self.search_space
         if isinstance(configs, np.ndarray):
+            if not check:
+                return configs
             genomes = check_genomes(sp, configs)
         else:
             try:
@@ -209,19 +211,21 @@ class LatencyTable:
                     f"(`ofa-edge profile --device {self.device} --space {c.space}`)."
                 )
 
-    def predict_lut(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
-        """Sum of per-block medians (ms), one per config; genomes ``(N, 46)`` are accepted too."""
-        genomes = self._genomes(configs)
+    def predict_lut(self, configs: Sequence[SubnetConfig] | np.ndarray, *, check: bool = True) -> np.ndarray:
+        """Sum of per-block medians (ms), one per config; genomes ``(N, 46)`` are accepted too
+        (``check=False`` trusts them: for genomes from ``encode``/``sample`` in a hot loop)."""
+        genomes = self._genomes(configs, check)
         lut_sum = getattr(self, "_lut_sum", None)
         if lut_sum is None:
             lut_sum = self._lut_sum = BlockSum(self.search_space, *self._arrays())
         return lut_sum(genomes)
 
-    def predict(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
-        """Predicted end-to-end latency (ms): LUT sum, then the learned correction if present."""
+    def predict(self, configs: Sequence[SubnetConfig] | np.ndarray, *, check: bool = True) -> np.ndarray:
+        """Predicted end-to-end latency (ms): LUT sum, then the learned correction if present
+        (``check`` as in :meth:`predict_lut`)."""
         if not self.correction:
-            return self.predict_lut(configs)
-        genomes = self._genomes(configs)
+            return self.predict_lut(configs, check=check)
+        genomes = self._genomes(configs, check)
         c = self.correction
         token = (c["scale"], c.get("per_block", 0.0), c.get("per_mparam", 0.0), c["offset"])
         cached = getattr(self, "_corrected", None)

@@ -7,6 +7,7 @@ the top-k, the Pareto fronts and ``<work_dir>/last_search.json`` (read by ``expo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +104,11 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     if not resolutions:
         raise UserError("the latency tables share no input resolution; profile them at a common --resolution.")
     cost = CostModel(space, num_classes)
-    metrics = {t.metric: t.table.predict for t in targets} | {"macs": cost.macs, "params": cost.params}
+    # The search's genomes come from sample/mutate/crossover: trusted, unchecked on the hot path.
+    metrics = {t.metric: functools.partial(t.table.predict, check=False) for t in targets} | {
+        "macs": functools.partial(cost.macs, check=False),
+        "params": functools.partial(cost.params, check=False),
+    }
     bounds = latency_bounds(targets) + cost_bounds(opts.flops, opts.params)
     problem = SearchProblem(space, accuracy, metrics, bounds, tuple(resolutions), acc_name)
     minima = check_achievable(problem)

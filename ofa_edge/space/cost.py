@@ -42,18 +42,19 @@ class CostModel:
         self._macs = BlockSum(space, self._block_macs, self._fixed_macs)
         self._params = BlockSum(space, self._block_params, self._fixed_params)
 
-    def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
+    def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray, check: bool) -> np.ndarray:
         if isinstance(configs, np.ndarray):
-            return check_genomes(self.space, configs)
+            return check_genomes(self.space, configs) if check else configs
         return encode(self.space, configs)
 
-    def macs(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
-        """Multiply-accumulates per image (conv and linear layers), one per config."""
-        return self._macs(self._genomes(configs))
+    def macs(self, configs: Sequence[SubnetConfig] | np.ndarray, *, check: bool = True) -> np.ndarray:
+        """Multiply-accumulates per image (conv and linear layers), one per config (``check=False``
+        trusts genomes: for genomes from ``encode``/``sample`` in a hot loop)."""
+        return self._macs(self._genomes(configs, check))
 
-    def params(self, configs: Sequence[SubnetConfig] | np.ndarray) -> np.ndarray:
-        """Learnable parameters, one per config (equals the extracted module's count)."""
-        return self._params(self._genomes(configs))
+    def params(self, configs: Sequence[SubnetConfig] | np.ndarray, *, check: bool = True) -> np.ndarray:
+        """Learnable parameters, one per config (equals the extracted module's count); ``check`` as in :meth:`macs`."""
+        return self._params(self._genomes(configs, check))
 
     def param_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-block parameter counts ``(resolutions, blocks, kernels, expands)`` and the fixed

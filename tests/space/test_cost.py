@@ -105,6 +105,7 @@ def test_genomes_out_of_range_are_refused_not_misread() -> None:
     cost = CostModel(sp, 10)
     g = G.encode(sp, [sp.min(), sp.max()])
     assert np.array_equal(cost.macs(g), cost.macs([sp.min(), sp.max()]))
+    assert np.array_equal(cost.macs(g, check=False), cost.macs(g))  # the search's trusted hot path
     g[0, G.EXPAND.start + 19] = len(sp.expands)  # one past the last expand choice of the last block
     with pytest.raises(UserError, match=r"genome 0, column 45 \(expand of block 19\)"):
         cost.macs(g)

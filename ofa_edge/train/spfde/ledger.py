@@ -41,17 +41,6 @@ class SavedFlops:
         self.freezing += other.freezing
         self.sieving += other.sieving
 
-    def as_dict(self) -> dict[str, float]:
-        saved = self.sparsity + self.freezing + self.sieving
-        return {
-            "training_flops": self.spent,
-            "saved_flops_sparsity": self.sparsity,
-            "saved_flops_freezing": self.freezing,
-            "saved_flops_sieving": self.sieving,
-            "saved_flops_total": saved,
-            "saved_fraction": saved / (self.spent + saved) if self.spent + saved else 0.0,
-        }
-
 
 @dataclass
 class SpfdeCost:

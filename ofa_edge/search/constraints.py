@@ -166,7 +166,12 @@ def _too_tight(b: Bound, value: float) -> str:
             f"({value:.3f} ms predicted by its table). Raise --latency to at least {value:.3f}ms."
         )
     what = "--flops (MACs)" if b.metric == "macs" else "--params"
+    option = what.split()[0]
+    # a count without a suffix that fits as millions was most likely meant as millions
+    meant = (
+        f" For millions, give the suffix: {option} {b.limit:g}M." if b.limit < 1e4 and b.limit * 1e6 >= value else ""
+    )
     return (
         f"{what} {b.limit:,.0f} is below the smallest achievable subnet ({value:,.0f}). "
-        f"Raise {what.split()[0]} to at least {value / 1e6:.2f}M."
+        f"Raise {option} to at least {value / 1e6:.2f}M.{meant}"
     )

@@ -54,7 +54,11 @@ def test_too_tight_budget_names_the_fastest(tables_dir):
         check_achievable(prob)
     prob.bounds = cost_bounds("1M", None)
     prob.metrics["macs"] = cost.macs
-    with pytest.raises(UserError, match="smallest achievable"):
+    with pytest.raises(UserError, match="smallest achievable") as e:
+        check_achievable(prob)
+    assert "For millions" not in str(e.value)
+    prob.bounds = cost_bounds("300", None)  # 300 MACs: meant 300M
+    with pytest.raises(UserError, match=r"at least \d+\.\d\dM\. For millions, give the suffix: --flops 300M\."):
         check_achievable(prob)
 
 

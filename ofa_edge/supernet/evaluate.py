@@ -15,6 +15,7 @@ from ofa_edge.data.transforms import fast_memory_format, normalize, resize
 from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.network import Supernet
+from ofa_edge.supernet.ort_forward import MIN_IMAGES, ort_forward
 
 
 def eval_batches(
@@ -44,10 +45,14 @@ def evaluate_subnet(
     device: torch.device,
     batch_size: int = 256,
 ) -> dict[str, float]:
-    """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented)."""
+    """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented). On a CPU,
+    from :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on, the forward passes run on
+    ONNX Runtime (:func:`~ofa_edge.supernet.ort_forward.ort_forward`), 3-4x faster."""
     sub = net.extract(cfg).to(device, memory_format=fast_memory_format(device))
     recalibrate_bn(sub, (x for x, _ in _batches(calib, batch_size, device, net.space, cfg.resolution)))
+    on_ort = device.type == "cpu" and len(val) >= MIN_IMAGES
+    forward = ort_forward(sub, cfg.resolution) if on_ort else sub
     correct = torch.zeros((), dtype=torch.int64, device=device)  # read once: a read per batch waits for a GPU
     for x, y in _batches(val, batch_size, device, net.space, cfg.resolution):
-        correct += (sub(x).argmax(1) == y).sum()
+        correct += (forward(x).argmax(1) == y).sum()
     return {"top1": 100.0 * int(correct) / max(1, len(val)), "images": len(val), "calib_images": len(calib)}

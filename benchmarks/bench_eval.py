@@ -25,8 +25,8 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.host import cpu_model
 from ofa_edge.paths import pretrained_dir
 from ofa_edge.search.accuracy import MeasureSettings, holdout_split
-from ofa_edge.supernet import evaluate
 from ofa_edge.supernet.checkpoint import load_supernet
+from ofa_edge.supernet.evaluate import evaluate_subnet
 
 
 def main() -> None:
@@ -38,18 +38,17 @@ def main() -> None:
     args = ap.parse_args()
     net = load_supernet(pretrained_dir() / "supernet.safetensors").eval()
     calib, val = holdout_split(DEFAULT_ROOT, MeasureSettings(n_val=args.val, n_calib=args.calib, batch_size=500))
-    cpu, ort_threshold = torch.device("cpu"), evaluate.MIN_IMAGES
     rows = []
     for cfg in [net.space.sample(np.random.default_rng(i)) for i in range(args.subnets)]:
         row = {"resolution": cfg.resolution}
-        for way, threshold in (("eager", float("inf")), ("ort", ort_threshold)):
-            evaluate.MIN_IMAGES = threshold
+        for way in ("eager", "ort"):
             t = time.perf_counter()
-            row[f"{way}_top1"] = evaluate.evaluate_subnet(net, cfg, calib, val, cpu, 500)["top1"]
+            row[f"{way}_top1"] = evaluate_subnet(net, cfg, calib, val, torch.device("cpu"), 500, ort=way == "ort")[
+                "top1"
+            ]
             row[f"{way}_s"] = time.perf_counter() - t
         rows.append(row)
         print(f"r{cfg.resolution}: eager {row['eager_s']:.2f} s, ort {row['ort_s']:.2f} s, top-1 {row['ort_top1']:.2f}")
-    evaluate.MIN_IMAGES = ort_threshold
     eager, ort = (statistics.median(r[f"{w}_s"] for r in rows) for w in ("eager", "ort"))
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),

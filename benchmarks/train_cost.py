@@ -295,8 +295,8 @@ def reproduction(args) -> dict:
     budgets = {"same": {"deps": args.epochs, "ofa": args.epochs, "bignas": args.epochs}}
     # OFA's schedule totals 590 epochs where DεpS's ImageNet schedule has 270 (its lrs_270 table).
     budgets["paper"] = {"deps": args.epochs, "ofa": round(args.epochs * 590 / 270), "bignas": args.epochs}
-    wanted = {(m, e) for epochs in budgets.values() for m, e in epochs.items()}
-    wanted = sorted(k for k in wanted if not args.only or f"{k[0]}-{k[1]}" == args.only)
+    runs_of = {(m, e) for epochs in budgets.values() for m, e in epochs.items()}  # deps/bignas: one run for both
+    wanted = sorted(k for k in runs_of if not args.only or f"{k[0]}-{k[1]}" == args.only)
     configs = {  # all resolved before any trains: an impossible setting stops the job at once
         (method, e): TrainConfig(
             data=args.data, out=f"{args.runs}/{method}-{e}", method=method, epochs=e, batch_size=args.batch,

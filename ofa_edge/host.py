@@ -99,10 +99,10 @@ def check_torch_device(device: str) -> None:
     if device not in ("auto", "cpu", "cuda") and not (device.startswith("cuda:") and device[5:].isdecimal()):
         from ofa_edge.latency.devices import known_devices
 
-        latency = f" '{device}' is a latency device: it goes to profile, search and prune's --device." * (
-            device in known_devices()
-        )
-        raise UserError(f"--device must be cpu, cuda, cuda:N or auto, got '{device}'.{latency}")
+        hint = ""
+        if device in known_devices():
+            hint = f" '{device}' is a latency device: it goes to profile, search and prune's --device."
+        raise UserError(f"--device must be cpu, cuda, cuda:N or auto, got '{device}'.{hint}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(
             f"--device {device} was asked for but CUDA is not available here (no GPU or a CPU-only torch); "

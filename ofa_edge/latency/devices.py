@@ -113,15 +113,17 @@ def known_devices(root: Path | None = None) -> list[str]:
     return sorted(p.stem for p in (root or devices_dir()).glob("*.yaml"))
 
 
-def compute_device_hint(name: str) -> str:
-    """A sentence for a torch device name (cpu, cuda, cuda:N, mps, auto, gpu) given where a latency
-    device goes, else ``''``: train and eval's ``--device`` takes those, profile/search/prune's does not."""
+def unknown_device_hint(name: str, known: list[str], cutoff: float = 0.6) -> str:
+    """The sentence after "unknown device 'NAME'.": for a torch device name (cpu, cuda, cuda:N, mps,
+    auto, gpu), that ``--device`` here names a latency device (train and eval's takes those);
+    else the nearest known name, if one is close; else ``''``."""
     if name.lower() in ("cpu", "cuda", "mps", "auto", "gpu") or name.lower().startswith("cuda:"):
         return (
             f" '{name}' is where a network runs (train and eval's --device); here --device names the latency "
             "device to predict for, e.g. x86-cpu for an x86 CPU or h100 for an H100 GPU."
         )
-    return ""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=cutoff)
+    return f" Did you mean '{close[0]}'?" if close else ""
 
 
 def load_device(name_or_path: str | Path, root: Path | None = None) -> Device:
@@ -135,8 +137,7 @@ def load_device(name_or_path: str | Path, root: Path | None = None) -> Device:
         path = root / f"{name_or_path}.yaml"
     if not path.is_file():
         known = known_devices(root)
-        close = difflib.get_close_matches(str(name_or_path), known, n=1, cutoff=0.5)
-        hint = compute_device_hint(str(name_or_path)) or (f" Did you mean '{close[0]}'?" if close else "")
+        hint = unknown_device_hint(str(name_or_path), known, cutoff=0.5)
         raise UserError(
             f"unknown device '{name_or_path}'.{hint} Known devices: {', '.join(known) or '(none)'} "
             f"(from {root}); add a devices/<name>.yaml to describe a new one."

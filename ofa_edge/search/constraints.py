@@ -8,14 +8,13 @@ convention of once-for-all's "FLOPs" figures.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.latency.devices import compute_device_hint
+from ofa_edge.latency.devices import unknown_device_hint
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import devices_dir, latency_tables_dir
 from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
@@ -55,8 +54,7 @@ def table_for_device(name: str) -> tuple[LatencyTable, Path]:
             "on (or for) it, or pass --table PATH."
         )
     known = searchable_devices()
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = compute_device_hint(name) or (f" Did you mean '{close[0]}'?" if close else "")
+    hint = unknown_device_hint(name, known)
     raise UserError(
         f"unknown device '{name}'.{hint} Known devices: {', '.join(known) or '(none)'}; "
         "`ofa-edge devices` lists them, or pass --table PATH to a latency table."

@@ -28,8 +28,9 @@ _BLOCK_POS = np.tile(np.arange(MAX_DEPTH), NUM_STAGES)
 
 
 def choices(space: SearchSpace) -> np.ndarray:
-    """Number of choices per genome column."""
-    return _choices(len(space.resolutions), len(space.depths), len(space.kernels), len(space.expands)).astype(np.int64)
+    """Number of choices per genome column (uint8, read-only: one array per space shape, as
+    :func:`check_genomes` reads it on every call)."""
+    return _choices(len(space.resolutions), len(space.depths), len(space.kernels), len(space.expands))
 
 
 def encode(space: SearchSpace, cfgs: Sequence[SubnetConfig]) -> np.ndarray:
@@ -63,7 +64,7 @@ def check_genomes(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
             f"genomes must be an integer array of shape (N, {GENOME_LEN}), got {g.dtype} {g.shape}; "
             "ofa_edge.space.genome.encode(space, configs) makes them."
         )
-    n_choices = _choices(len(space.resolutions), len(space.depths), len(space.kernels), len(space.expands))
+    n_choices = choices(space)
     if (g >= n_choices).any() or (np.issubdtype(g.dtype, np.signedinteger) and (g < 0).any()):
         row, col = (int(i) for i in np.argwhere((g < 0) | (g >= n_choices))[0])
         n = int(n_choices[col])
@@ -77,8 +78,9 @@ def check_genomes(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
 
 @functools.cache
 def _choices(n_r: int, n_d: int, n_k: int, n_e: int) -> np.ndarray:
-    """:func:`choices` by the numbers of choices, kept per space shape for the hot path."""
-    return np.array([n_r] + [n_d] * NUM_STAGES + [n_k] * NUM_BLOCKS + [n_e] * NUM_BLOCKS, dtype=np.uint8)
+    n = np.array([n_r] + [n_d] * NUM_STAGES + [n_k] * NUM_BLOCKS + [n_e] * NUM_BLOCKS, dtype=np.uint8)
+    n.flags.writeable = False
+    return n
 
 
 def _column_name(col: int) -> str:

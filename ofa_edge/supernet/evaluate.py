@@ -44,14 +44,16 @@ def evaluate_subnet(
     val: ImageSet,
     device: torch.device,
     batch_size: int = 256,
+    ort: bool | None = None,
 ) -> dict[str, float]:
-    """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented). On a CPU,
-    from :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on, the forward passes run on
-    ONNX Runtime (:func:`~ofa_edge.supernet.ort_forward.ort_forward`), 3-4x faster."""
+    """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented). The forward
+    passes run on ONNX Runtime (:func:`~ofa_edge.supernet.ort_forward.ort_forward`, 3-4x faster on a
+    CPU) with ``ort``; by default on a CPU from :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on."""
     sub = net.extract(cfg).to(device, memory_format=fast_memory_format(device))
     recalibrate_bn(sub, (x for x, _ in _batches(calib, batch_size, device, net.space, cfg.resolution)))
-    on_ort = device.type == "cpu" and len(val) >= MIN_IMAGES
-    forward = ort_forward(sub, cfg.resolution) if on_ort else sub
+    if ort is None:
+        ort = device.type == "cpu" and len(val) >= MIN_IMAGES
+    forward = ort_forward(sub, cfg.resolution) if ort else sub
     correct = torch.zeros((), dtype=torch.int64, device=device)  # read once: a read per batch waits for a GPU
     for x, y in _batches(val, batch_size, device, net.space, cfg.resolution):
         correct += (forward(x).argmax(1) == y).sum()

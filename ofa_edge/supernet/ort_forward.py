@@ -18,8 +18,9 @@ MIN_IMAGES = 1000
 
 
 def ort_forward(module: nn.Module, resolution: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``module`` (eval mode, batch-norm statistics final) as a function of an image batch that
-    runs on a CPU ONNX Runtime session with torch's thread count; it returns logits as a tensor."""
+    """``module`` (batch-norm statistics final; put in eval mode and NCHW weights, in place) as a
+    function of an image batch that runs on a CPU ONNX Runtime session with torch's thread count;
+    it returns logits as a tensor."""
     from ofa_edge.export.onnx_export import export_onnx  # the export stage's exporter, one way to ONNX
     from ofa_edge.export.verify import ort_session
 

@@ -34,8 +34,9 @@ from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.export.evaluate import ort_latency_ms, torch_latency_ms
 from ofa_edge.export.int8 import quantize_int8
 from ofa_edge.export.onnx_export import export_onnx
-from ofa_edge.export.verify import ort_session, verify
+from ofa_edge.export.verify import verify
 from ofa_edge.host import cpu_model
+from ofa_edge.onnx_bridge import ort_session
 from ofa_edge.space import CostModel
 
 CASES = {"mbv3-w1.0-cifar": 32, "mbv3-w1.0-imagenet": 128}

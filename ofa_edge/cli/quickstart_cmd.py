@@ -24,8 +24,8 @@ from ofa_edge.data import DEFAULT_ROOT, load_packed
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import check_output_dir
-from ofa_edge.export.verify import ort_session, run_session
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.paths import embedded_supernet, latency_tables_dir, work_dir
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.supernet.checkpoint import read_metadata

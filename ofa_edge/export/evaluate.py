@@ -8,9 +8,9 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from ofa_edge.export.verify import run_session
 from ofa_edge.latency.backends.base import time_calls
 from ofa_edge.latency.stats import robust_stats
+from ofa_edge.onnx_bridge import run_session
 
 
 def top1(session: ort.InferenceSession, images: torch.Tensor, labels: torch.Tensor, batch: int = 1) -> float:

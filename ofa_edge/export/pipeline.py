@@ -29,7 +29,8 @@ from ofa_edge.export.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_o
 from ofa_edge.export.ort_format import write_optimized
 from ofa_edge.export.readme import render_readme
 from ofa_edge.export.sparsity import two_four_layers
-from ofa_edge.export.verify import ort_session, run_session, verify
+from ofa_edge.export.verify import verify
+from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.space import CostModel, SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet, read_metadata

@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 from torch import nn
+
+from ofa_edge.onnx_bridge import ort_session, run_session
 
 FP32_TOLERANCE = 1e-4
 FP16_RELATIVE_TOLERANCE = 2e-2  # of the largest reference logit: FP16 keeps ~3 significant digits
@@ -28,23 +29,6 @@ class Verification:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def ort_session(model: str | Path | bytes, threads: int | None = None) -> ort.InferenceSession:
-    """A CPU ONNX Runtime session (``threads`` defaults to torch's thread count)."""
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads or torch.get_num_threads()
-    so.inter_op_num_threads = 1
-    so.log_severity_level = 3
-    src = model if isinstance(model, bytes) else str(model)
-    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
-
-
-def run_session(session: ort.InferenceSession, images: torch.Tensor, batch: int) -> np.ndarray:
-    """Outputs of ``session`` for ``images`` (N,3,H,W float32) in batches of ``batch``."""
-    name = session.get_inputs()[0].name
-    x = images.numpy().astype(np.float32, copy=False)
-    return np.concatenate([session.run(None, {name: x[i : i + batch]})[0] for i in range(0, len(x), batch)])
 
 
 def verify(

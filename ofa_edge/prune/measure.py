@@ -11,8 +11,8 @@ from torch import nn
 
 from ofa_edge.export.evaluate import ort_latency_stats
 from ofa_edge.export.onnx_export import export_onnx as onnx_export
-from ofa_edge.export.verify import ort_session
 from ofa_edge.io import atomic_write
+from ofa_edge.onnx_bridge import ort_session
 
 
 @torch.no_grad()

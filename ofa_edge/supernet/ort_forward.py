@@ -13,6 +13,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from ofa_edge.onnx_bridge import ort_session, torch_to_onnx
+
 # Below this many images, exporting costs more than it saves: eager PyTorch runs them.
 MIN_IMAGES = 1000
 
@@ -21,11 +23,9 @@ def ort_forward(module: nn.Module, resolution: int) -> Callable[[torch.Tensor], 
     """``module`` (batch-norm statistics final; put in eval mode and NCHW weights, in place) as a
     function of an image batch that runs on a CPU ONNX Runtime session with torch's thread count;
     it returns logits as a tensor."""
-    from ofa_edge.export.onnx_export import export_onnx  # the export stage's exporter, one way to ONNX
-    from ofa_edge.export.verify import ort_session
-
-    proto = export_onnx(module.eval().to(memory_format=torch.contiguous_format), resolution, dynamic_batch=True)
-    session = ort_session(proto.SerializeToString())
+    example = torch.zeros(1, 3, resolution, resolution)
+    module = module.eval().to(memory_format=torch.contiguous_format)
+    session = ort_session(torch_to_onnx(module, example, dynamic_batch=True))
     name = session.get_inputs()[0].name
 
     def forward(x: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ import torch
 from ofa_edge import SearchSpace, Supernet, save_supernet
 from ofa_edge.export.bundle import default_bundle_name
 from ofa_edge.export.tensorrt_build import tensorrt_status
-from ofa_edge.export.verify import ort_session
+from ofa_edge.onnx_bridge import ort_session
 
 CIFAR = "mbv3-w1.0-cifar"
 FAST = ["--bn-images", "200"]

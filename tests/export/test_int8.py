@@ -19,7 +19,7 @@ from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.export.evaluate import top1
 from ofa_edge.export.int8 import quantize_int8
 from ofa_edge.export.onnx_export import export_onnx
-from ofa_edge.export.verify import ort_session, run_session
+from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.paths import embedded_supernet
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet

@@ -9,7 +9,8 @@ import torch
 from ofa_edge.export.int8 import quantize_int8
 from ofa_edge.export.onnx_export import export_onnx
 from ofa_edge.export.ort_format import write_optimized
-from ofa_edge.export.verify import ort_session, run_session, verify
+from ofa_edge.export.verify import verify
+from ofa_edge.onnx_bridge import ort_session, run_session
 
 
 def test_ort_and_optimized_onnx_are_portable_and_exact(supernets, calibrated, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -10,6 +9,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
+
+from ofa_edge.onnx_bridge import torch_to_onnx
 
 Timer = Callable[[int, int], np.ndarray]
 
@@ -67,13 +68,4 @@ def to_onnx(model: nn.Module | bytes, input_shape: tuple[int, ...], dtype: torch
     """ONNX bytes of ``model`` for one fixed input shape (TorchScript exporter: fast, static)."""
     if isinstance(model, bytes | bytearray):
         return bytes(model)
-    import warnings
-
-    x = torch.randn(*input_shape, dtype=dtype)
-    buf = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model.to(dtype).eval(), (x,), buf, dynamo=False, input_names=["x"], output_names=["y"], opset_version=17
-        )
-    return buf.getvalue()
+    return torch_to_onnx(model.to(dtype), torch.randn(*input_shape, dtype=dtype), input_name="x", output_name="y")

@@ -188,7 +188,7 @@ def _latency_table_view(d: dict[str, Any]) -> Table:
     kind = "estimated" if d["estimated_table"] else "measured"
     t = Table(title=f"latency on {d['device']} (batch 1, {kind} table)", caption=f"pruned widths: {d['width_model']}")
     measured = "pruned_measured_ms" in d
-    for col in ("", "predicted", *(("measured here", "error") if measured else ())):
+    for col in ("", "predicted", *(("measured (table's scale)", "error") if measured else ())):
         t.add_column(col)
     for name, label in (("subnet", "before (unpruned subnet)"), ("pruned", "after (pruned)")):
         row = [label, f"{d[f'{name}_ms']:.3f} ms"]

@@ -57,8 +57,9 @@ def drift_warning(speed_factor: float | None, median_ms: float) -> str | None:
     """What to expect here now, when this machine runs beyond ±:data:`HOLDS` of the table's speed."""
     if speed_factor is None or abs(speed_factor - 1) <= HOLDS:
         return None
+    pace = f"{speed_factor:.2f}x slower" if speed_factor > 1 else f"{1 / speed_factor:.2f}x faster"
     return (
-        f"this machine runs at {speed_factor:.2f}x the table's speed now (load, clocks, or another host than the "
+        f"this machine runs {pace} now than when the table was measured (load, clocks, or another host than the "
         f"table's): expect about {speed_factor * median_ms:.3f} ms here; `ofa-edge profile --check` tells when it "
         "holds again, `--rescale` puts the table on this speed, `--force` re-measures it"
     )

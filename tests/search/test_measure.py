@@ -32,8 +32,10 @@ def test_drift_warning_only_beyond_five_percent():
     msg = drift_warning(1.5, 3.0)
     assert (
         msg is not None
-        and "1.50x" in msg
+        and "runs 1.50x slower" in msg
         and "4.500 ms" in msg
         and "ofa-edge profile --check" in msg
         and "--rescale" in msg
     )
+    fast = drift_warning(0.8, 3.0)
+    assert fast is not None and "runs 1.25x faster" in fast and "2.400 ms" in fast

@@ -24,6 +24,7 @@ from typer.core import TyperCommand, TyperGroup
 import ofa_edge
 from ofa_edge.cli.common import err
 from ofa_edge.errors import UserError
+from ofa_edge.paths import work_dir
 
 # The commands, in pipeline order for --help: space -> train -> profile -> search -> export (+ prune).
 COMMANDS = ["quickstart", "space", "devices", "train", "eval", "profile", "search", "export", "prune"]
@@ -127,6 +128,13 @@ def path_error(e: OSError) -> str:
     no permission, a read-only place), as one line that names the path and what to do."""
     path = e.filename2 if isinstance(e, IsADirectoryError) and e.filename2 is not None else e.filename
     reason = e.strerror or type(e).__name__
+    home = work_dir().resolve()
+    if path is not None and home in (p := Path(path).resolve(), *p.parents):
+        where = "OFA_EDGE_HOME" if "OFA_EDGE_HOME" in os.environ else "the default, under the current folder"
+        return (
+            f"cannot use '{path}': {reason}. ofa-edge keeps its work files (last search, caches) in '{work_dir()}' "
+            f"(from {where}); set OFA_EDGE_HOME to a writable folder."
+        )
     return f"cannot use '{path}': {reason}. Pass a path where this command can read or write (a writable folder for --out)."
 
 

@@ -320,7 +320,6 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         "predicted": predicted,
         "latency_table": first.table.provenance,
     }
-    atomic_write_json(work_dir() / "last_search.json", last)
     report = {  # a superset of last_search.json: export reads either one
         **last,
         "describe": chosen.describe(),
@@ -348,7 +347,8 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
             "last_search": str(work_dir() / "last_search.json"),
         },
     }
-    atomic_write_json(out / "search.json", report)
+    atomic_write_json(out / "search.json", report)  # --out is whole before the work folder is touched
+    atomic_write_json(work_dir() / "last_search.json", last)
     return report
 
 

@@ -60,3 +60,15 @@ def test_a_path_the_system_refuses_is_a_user_error(cli, tmp_path) -> None:
         and "internal error" not in err
     )
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left behind
+
+
+def test_an_unusable_work_folder_is_named_and_the_search_output_is_whole(cli, tmp_path, monkeypatch) -> None:
+    """A search whose --out is fine but whose work folder ($OFA_EDGE_HOME) cannot be written: the
+    message names OFA_EDGE_HOME, not --out, and --out holds the whole result."""
+    a_file = tmp_path / "afile"
+    a_file.write_text("not a folder\n")
+    monkeypatch.setenv("OFA_EDGE_HOME", str(a_file / "home"))
+    code, _, err = cli("search", "--latency", "3ms", "--no-measure", "--out", str(tmp_path / "s"))
+    msg = " ".join(err.split())
+    assert code == 2 and "set OFA_EDGE_HOME to a writable folder" in msg and "--out" not in msg
+    assert (tmp_path / "s" / "search.json").is_file() and (tmp_path / "s" / "subnet.json").is_file()

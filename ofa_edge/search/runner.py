@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +160,31 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
     return space, table.num_classes, lambda g: cost.macs(g) / 1e6, "MACs proxy (M)", {"proxy": "macs"}, None
 
 
+def check_algorithm_options(opts: SearchOptions) -> None:
+    """Refuse an unknown ``--algo`` and budget options the chosen algorithm would silently ignore."""
+    if opts.algo not in ("evolution", "tpe", "nsga2", "random"):
+        raise UserError(f"unknown --algo '{opts.algo}'; choose evolution, tpe, nsga2 or random.")
+    defaults = {f.name: f.default for f in fields(SearchOptions)}
+    shaped = [f"--{k}" for k in ("population", "generations") if getattr(opts, k) != defaults[k]]
+    if opts.algo == "evolution" and opts.trials is not None:
+        raise UserError(
+            "--trials sets the budget of --algo tpe, nsga2 or random; evolution's budget is --population × "
+            "--generations. Drop --trials, or pick one of those algorithms."
+        )
+    if opts.algo in ("tpe", "nsga2") and shaped:
+        raise UserError(
+            f"{' and '.join(shaped)} {'shape' if len(shaped) > 1 else 'shapes'} the evolution; --algo {opts.algo} runs --trials trials (default 300). "
+            f"Drop {' and '.join(shaped)}, or use --trials."
+        )
+    if opts.algo == "random" and shaped and opts.trials is not None:
+        raise UserError(
+            f"--algo random runs --trials trials; {' and '.join(shaped)} only set its default budget "
+            "(population × generations), so give one or the other."
+        )
+
+
 def make_algorithm(opts: SearchOptions, fingerprint: dict) -> tuple[Any, int]:
-    """The algorithm object and its evaluation budget."""
+    """The algorithm object and its evaluation budget (``opts`` passed :func:`check_algorithm_options`)."""
     evo = Evolution(population=opts.population)
     if opts.storage and opts.algo not in ("tpe", "nsga2"):
         raise UserError(f"--storage shares an Optuna study; use it with --algo tpe or nsga2, not {opts.algo}.")
@@ -169,13 +192,12 @@ def make_algorithm(opts: SearchOptions, fingerprint: dict) -> tuple[Any, int]:
         return evo, evo.budget_for(opts.generations)
     if opts.algo == "random":
         return RandomSearch(), opts.trials or evo.budget_for(opts.generations)
-    if opts.algo in ("tpe", "nsga2"):
-        return OptunaSearch(opts.algo, opts.storage, opts.study, fingerprint, opts.progress), opts.trials or 300
-    raise UserError(f"unknown --algo '{opts.algo}'; choose evolution, tpe, nsga2 or random.")
+    return OptunaSearch(opts.algo, opts.storage, opts.study, fingerprint, opts.progress), opts.trials or 300
 
 
 def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
     """Prepare, search, write outputs; returns the JSON report."""
+    check_algorithm_options(opts)
     prep = prepare(opts, note, warn)
     problem = prep.problem
     fingerprint = {

@@ -123,6 +123,13 @@ def test_same_seed_same_subnet(cli, tables_dir):
     assert json.loads(cli(*tpe)[1])["subnet"] == json.loads(cli(*tpe)[1])["subnet"]
 
 
+def test_choices_are_read_in_any_case(cli, tables_dir):
+    code, out, err = cli("search", "--accuracy-proxy", "MACS", "--latency", "30ms", "--algo", "Random", "--trials", "5",
+                         "--no-measure", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["search"]["algorithm"] == "random"
+
+
 @pytest.mark.parametrize(
     ("args", "needles"),
     [
@@ -142,6 +149,10 @@ def test_same_seed_same_subnet(cli, tables_dir):
         (["--latency", "15ms", "--generations", "-1"], ["--generations -1: must be >= 0."]),
         (["--latency", "15ms", "--study", "s"], ["--study 's' names a study in a shared --storage"]),
         (["--latency", "15ms", "--storage", "", "--study", "s"], ["--storage is empty"]),
+        (["--latency", "15ms", "--trials", "5"], ["--trials sets the budget of --algo tpe", "Drop --trials"]),
+        (["--latency", "15ms", "--algo", "tpe", "--population", "8"], ["--population shapes the evolution"]),
+        (["--latency", "15ms", "--algo", "nsga2", "--generations", "3"], ["Drop --generations, or use --trials"]),
+        (["--latency", "15ms", "--algo", "random", "--trials", "9", "--generations", "3"], ["give one or the other"]),
     ],
 )
 def test_bad_input_exits_2(cli, tables_dir, args, needles):

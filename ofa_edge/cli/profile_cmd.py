@@ -13,13 +13,13 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS
-from ofa_edge.latency.backends import require_backend, table_backend
+from ofa_edge.latency.backends import backend_for, require_backend, table_backend
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import MIN_SAMPLES, active_block_count, fit_correction
-from ofa_edge.latency.devices import Device, load_device, table_path
+from ofa_edge.latency.devices import Device, host_arch, load_device, table_path
 from ofa_edge.latency.drift import READINGS, check_speed, rescale, same_cpu
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
-from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, reference_e2e_error
+from ofa_edge.latency.estimate import BYTES, PRIOR_EFFICIENCY, estimate_table, fit_model, reference_e2e_error
 from ofa_edge.latency.profiler import Profiling, start_profile
 from ofa_edge.latency.ssh import check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
@@ -100,6 +100,7 @@ def _estimate(
         "kind": "estimated",
         "complete": True,
         "entries": len(table.entries),
+        "layer_overhead_us": table.provenance["layer_overhead_us"],
         "fit": fit,
     }
 
@@ -297,6 +298,29 @@ def profile(
     emit(result, as_json, lambda: _render(result))
 
 
+def _require_device_here(dev: Device, path: Path, table: LatencyTable, mode: str) -> None:
+    """Refuse ``mode`` when this machine is not ``dev`` (other CPU architecture, its runtime or GPU absent):
+    it times the table's reference subnets here, which says nothing about another machine."""
+    why = dev.arch_mismatch(host_arch())
+    if why is None:
+        backend = backend_for(dev, table.provenance.get("threads"))
+        why = backend.absent() or dev.accelerator_mismatch(backend.accelerator())
+    if why is None:
+        return
+    what = f"an {dev.accelerator} GPU" if dev.accelerator else f"an {dev.arch} host" if dev.arch else dev.description
+    then = (
+        ""
+        if table.provenance.get("speed_reference")
+        else " There too this table has no speed reference to time, so measure how well it holds with "
+        f"`ofa-edge profile --device {dev.name} --validate 200` (end-to-end timings against its predictions)."
+    )
+    raise UserError(
+        f"{mode} times the table's speed-reference subnets on this machine, but '{path}' is the table of "
+        f"{dev.name} ({what}), which this machine is not ({why}), so {mode} cannot compare it here. Run it on "
+        f"that device (`ofa-edge profile --device {dev.name} {mode}` there, e.g. over ssh).{then}"
+    )
+
+
 def _check_or_rescale(dev: Device, path: Path, threads: int | None, rescale_table: bool) -> dict[str, Any]:
     """Time the table's speed reference here (``--check``), and with ``rescale_table`` put the
     table on this speed in place (``--rescale``), with the threads and batch it was measured with."""
@@ -305,6 +329,7 @@ def _check_or_rescale(dev: Device, path: Path, threads: int | None, rescale_tabl
         raise UserError(
             f"'{path}' is an estimated table; --check and --rescale compare measured tables with this machine."
         )
+    _require_device_here(dev, path, table, "--rescale" if rescale_table else "--check")
     if not table.provenance.get("speed_reference"):
         raise UserError(
             f"'{path}' was measured without a speed reference, so there is nothing to compare with; re-profile it "
@@ -387,9 +412,21 @@ def _render(result: dict[str, Any]) -> None:
 def _render_estimate(result: dict[str, Any]) -> None:
     fit = result["fit"]
     out.print(f"[yellow]estimated[/yellow] latency table [bold]{result['table']}[/bold]: {result['entries']} entries")
-    eff = ", ".join(f"{k} {100 * v:.1f}%" for k, v in fit["efficiency"].items())
+    known = fit.get("efficiency_identified", {})
+    eff = ", ".join(f"{k} {100 * v:.1f}%" for k, v in fit["efficiency"].items() if known.get(k, True))
+    prior = [k for k in fit["efficiency"] if not known.get(k, True)]
+    if prior:
+        eff = (eff + "; " if eff else "") + (
+            f"{', '.join(prior)} not identifiable (every such layer on {fit['reference_device']} is memory- or overhead-bound: "
+            f"prior {100 * PRIOR_EFFICIENCY:.0f}% kept)"
+        )
     out.print(
         f"model fitted on {fit['reference_device']}: efficiency {eff}; overhead {fit['layer_overhead_us']:.1f} µs/layer"
+        + (
+            f" there, {result['layer_overhead_us']:.1f} µs/layer from the device file here"
+            if result.get("layer_overhead_us") != fit["layer_overhead_us"]
+            else ""
+        )
     )
     out.print(
         f"model error there: per-block MAPE {fit['reference_key_mape_pct']:.1f}% "

@@ -133,8 +133,16 @@ def load_device(name_or_path: str | Path, root: Path | None = None) -> Device:
     """
     root = root or devices_dir()
     path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
+    path_like = path.suffix in (".yaml", ".yml") or any(sep in str(name_or_path) for sep in ("/", "\\"))
+    if not path_like:
         path = root / f"{name_or_path}.yaml"
+    if path_like and not path.exists():
+        raise UserError(
+            f"device file '{name_or_path}' does not exist; check the path, or name a shipped device "
+            f"({', '.join(known_devices(root)) or 'none'}, from {root})."
+        )
+    if path_like and not path.is_file():
+        raise UserError(f"device file '{name_or_path}' is not a file; pass a devices/<name>.yaml file.")
     if not path.is_file():
         known = known_devices(root)
         hint = unknown_device_hint(str(name_or_path), known, cutoff=0.5)

@@ -29,6 +29,10 @@ from ofa_edge.space.search_space import SearchSpace
 
 KINDS = ("dense", "depthwise", "elementwise")
 BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
+PRIOR_EFFICIENCY = 0.3  # start of the fit; what an efficiency stays at when the reference cannot tell it
+# An efficiency is fitted only if, on some reference layer of its kind, compute binds and is at least this
+# share of the layer's time; below it every such layer is memory- or overhead-bound and the fit cannot move it.
+IDENTIFIABLE_SHARE = 0.05
 
 
 def key_layers(key: str) -> list[tuple[str, float, float]]:
@@ -91,6 +95,18 @@ def roofline_ms(
     return 1e3 * np.bincount(owner, weights=per_layer, minlength=len(keys))
 
 
+def roofline_share(
+    keys: list[str], peak_flops: float, bandwidth: float, bytes_per: int, efficiency: np.ndarray, overhead_us: float
+) -> dict[str, float]:
+    """Per kind, the largest share of a layer's estimated time that is compute, where compute binds (the
+    only place the efficiency acts); ~0 means every layer of that kind is bound by memory or by the
+    fixed per-layer overhead, so a fit cannot tell its efficiency."""
+    _, kind, flops, nbytes = _layer_arrays(keys, bytes_per)
+    compute, memory = flops / (peak_flops * efficiency[kind]), nbytes / bandwidth
+    share = np.where(compute >= memory, compute, 0.0) / (np.maximum(compute, memory) + overhead_us * 1e-6)
+    return {k: float(share[kind == i].max(initial=0.0)) for i, k in enumerate(KINDS)}
+
+
 def fit_model(
     reference: LatencyTable, datasheet_peak: float, datasheet_bw: float, bytes_per: int = 4
 ) -> dict[str, Any]:
@@ -104,7 +120,7 @@ def fit_model(
         return roofline_ms(ks, datasheet_peak, datasheet_bw, bytes_per, np.exp(theta[:3]), theta[3])
 
     def fit(ks: list[str], m: np.ndarray) -> np.ndarray:
-        x0 = np.array([np.log(0.3)] * 3 + [5.0])
+        x0 = np.array([np.log(PRIOR_EFFICIENCY)] * 3 + [5.0])
         lo, hi = [np.log(1e-4)] * 3 + [0.0], [0.0] * 3 + [1e3]
         return least_squares(lambda t: np.log(model(t, ks)) - np.log(m), x0, bounds=(lo, hi)).x
 
@@ -123,8 +139,12 @@ def fit_model(
         m_tr = np.array([reference.entries[k]["median"] for k in train])
         m_te = np.array([reference.entries[k]["median"] for k in test])
         held_err = float(100 * np.mean(np.abs(model(fit(train, m_tr), test) - m_te) / m_te))
+    share = roofline_share(keys, datasheet_peak, datasheet_bw, bytes_per, np.exp(theta[:3]), theta[3])
     return {
         "efficiency": {k: float(np.exp(v)) for k, v in zip(KINDS, theta[:3], strict=True)},
+        # False: the reference's layers of that kind are all overhead-bound, so its efficiency is the prior.
+        "efficiency_identified": {k: v >= IDENTIFIABLE_SHARE for k, v in share.items()},
+        "reference_roofline_share": share,
         "layer_overhead_us": float(theta[3]),
         "reference_device": reference.device,
         "reference_date": reference.provenance.get("date"),

@@ -102,6 +102,12 @@ class LatencyTable:
             raise UserError(
                 f"latency table '{source}' is corrupt ({type(e).__name__}: {e}); re-run `ofa-edge profile`."
             ) from None
+        if not table.resolutions:
+            raise UserError(
+                f"latency table '{source}' lists no resolutions, so it predicts nothing; set its 'resolutions' to "
+                f"those its entries were timed at, or re-run `ofa-edge profile --resolutions "
+                f"{','.join(map(str, table.search_space.resolutions))}`."
+            )
         outside = sorted(set(table.resolutions) - set(table.search_space.resolutions))
         if outside:
             raise UserError(
@@ -135,12 +141,7 @@ class LatencyTable:
         if require_complete:
             missing = table.missing_keys()
             if missing or not table.complete:
-                shown = ", ".join(missing[:5]) + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else "")
-                why = f"is missing {len(missing)} entries: {shown}" if missing else "is marked partial"
-                raise UserError(
-                    f"latency table '{path}' {why}. It comes from an interrupted profile: "
-                    "run the same `ofa-edge profile` command again to finish it."
-                )
+                raise UserError(_incomplete_message(table, path, missing))
         return table
 
     # ------------------------------------------------------------ prediction
@@ -234,6 +235,29 @@ class LatencyTable:
             folded = fold_correction(c, *self._arrays(), *params)
             cached = self._corrected = (token, BlockSum(self.search_space, *folded))
         return cached[1](genomes)
+
+
+def _incomplete_message(table: LatencyTable, path: Path, missing: list[str]) -> str:
+    """Why a table that lacks ``missing`` (or is marked partial) cannot be used, and the fix."""
+    n = len(missing)
+    shown = ", ".join(missing[:5]) + (f" (+{n - 5} more)" if n > 5 else "")
+    lacks = f"is missing {n} {'entry' if n == 1 else 'entries'}: {shown}"
+    timed = sorted({k.rsplit("-o", 1)[1] for k in table.entries if k.startswith("classifier-")}, key=int)
+    if missing and all(k.startswith("classifier-") for k in missing) and timed:
+        return (
+            f"latency table '{path}' says num_classes {table.num_classes}, but its classifier entries time "
+            f"{' and '.join(timed)} classes, so it {lacks}. Set its num_classes to {timed[0]}, or profile a table "
+            f"for {table.num_classes} classes (`ofa-edge profile --classes {table.num_classes}`)."
+        )
+    if missing and table.complete:
+        return (
+            f"latency table '{path}' is marked complete but {lacks} (its space, resolutions or classes were changed "
+            "after it was profiled, or entries were deleted). Restore them, or re-profile it (`ofa-edge profile --force`)."
+        )
+    return (
+        f"latency table '{path}' {lacks if missing else 'is marked partial'}. It comes from an interrupted profile: "
+        "run the same `ofa-edge profile` command again to finish it."
+    )
 
 
 def _check_numbers(table: LatencyTable, source: str) -> None:

@@ -102,7 +102,14 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
             warn(f"table of {t.name} times a {t.table.num_classes}-class classifier; the supernet has {num_classes}.")
     resolutions = [r for r in space.resolutions if all(r in t.table.resolutions for t in targets)]
     if not resolutions:
-        raise UserError("the latency tables share no input resolution; profile them at a common --resolution.")
+        listed = "; ".join(f"{t.name}: {list(t.table.resolutions)}" for t in targets)
+        raise UserError(
+            f"the latency tables share no input resolution ({listed}); profile them at common resolutions "
+            "(`ofa-edge profile --device NAME --resolutions 24,28,32`)."
+            if len(targets) > 1
+            else f"the latency table of {targets[0].name} covers none of space {space.name}'s resolutions "
+            f"{list(space.resolutions)}; profile it at those (`ofa-edge profile --resolutions ...`)."
+        )
     cost = CostModel(space, num_classes)
     # The search's genomes come from sample/mutate/crossover: trusted, unchecked on the hot path.
     metrics = {t.metric: functools.partial(t.table.predict, check=False) for t in targets} | {

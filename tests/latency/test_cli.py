@@ -243,3 +243,19 @@ def test_check_refuses_an_estimated_table(cli, tmp_path):
     assert cli("profile", "--device", "raspberry-pi-5", "--estimate", "-o", path)[0] == 0
     code, _, err = cli("profile", "--device", "raspberry-pi-5", "--check", "-o", path)
     assert code == 2 and "estimated table" in _flat(err)
+
+
+def test_a_device_path_that_does_not_exist_is_named_as_a_file(cli, tmp_path):
+    for arg in ("files/nonexist.yaml", "files/nonexist", str(tmp_path / "d.yml")):
+        code, _, err = cli("profile", "--device", arg)
+        assert code == 2 and f"device file '{arg}' does not exist" in _flat(err) and "unknown device" not in err
+
+
+def test_check_of_another_machines_table_says_this_machine_is_not_that_device(cli, monkeypatch):
+    import ofa_edge.latency.backends.torch_backend as tb
+
+    monkeypatch.setattr(tb.torch.cuda, "is_available", lambda: False)
+    code, _, err = cli("profile", "--device", "h100", "--check")
+    msg = _flat(err)
+    assert code == 2 and "is the table of h100 (an H100 GPU), which this machine is not" in msg
+    assert "--check cannot compare it here" in msg and "--validate 200" in msg and "speed_reference: 5" not in msg

@@ -37,6 +37,24 @@ def test_missing_entries_are_rejected_with_keys_named(small_table, tmp_path):
     assert all(k in str(e.value) for k in gone)
 
 
+def test_one_missing_entry_is_named_in_the_singular_and_not_blamed_on_an_interrupted_profile(small_table, tmp_path):
+    del small_table.entries[min(small_table.entries)]
+    small_table.save(tmp_path / "t.json")
+    with pytest.raises(UserError) as e:
+        LatencyTable.load(tmp_path / "t.json")
+    assert "is missing 1 entry:" in str(e.value) and "marked complete" in str(e.value)
+    assert "interrupted" not in str(e.value) and "--force" in str(e.value)
+
+
+def test_a_wrong_num_classes_is_named_with_the_classes_its_classifier_times(small_table, tmp_path):
+    (tmp_path / "t.json").write_text(json.dumps(small_table.to_dict() | {"num_classes": 100}))
+    with pytest.raises(UserError) as e:
+        LatencyTable.load(tmp_path / "t.json")
+    msg = str(e.value)
+    assert "says num_classes 100, but its classifier entries time 10 classes" in msg
+    assert "Set its num_classes to 10" in msg and "--classes 100" in msg and "interrupted" not in msg
+
+
 def test_partial_table_is_never_taken_as_complete(small_table, tmp_path):
     small_table.complete = False  # all entries present but the run never finished
     small_table.save(tmp_path / "t.json")
@@ -144,6 +162,7 @@ def test_predict_refuses_a_resolution_the_table_does_not_cover(small_table):
         ({"entries": []}, "corrupt"),
         ({"correction": {"scale": 1.0}}, "correction lacks offset"),
         ({"resolutions": [24, 40]}, r"lists resolutions \[40\], which space"),
+        ({"resolutions": []}, r"lists no resolutions, so it predicts nothing.*--resolutions 24,28,32"),
     ],
 )
 def test_structurally_wrong_tables_are_refused_at_load(small_table, tmp_path, change, message):

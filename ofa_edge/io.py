@@ -58,13 +58,18 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
+def refuse_file(out: str | Path, what: str) -> None:
+    """A :class:`UserError` if ``out``, the ``--out`` folder for ``what``, is an existing file."""
+    if Path(out).exists() and not Path(out).is_dir():
+        raise UserError(f"--out '{out}' is a file; pass a folder for {what}.")
+
+
 def check_output_folder(out: str | Path, owned: Sequence[str], kind: str) -> Path:
     """``out`` as an absolute path, or a :class:`UserError` before any work if it cannot receive
     ``kind``: a file there, a non-empty folder holding none of the ``owned`` file names (somebody
     else's folder, never overwritten), or a parent that cannot be written."""
     out = Path(out).expanduser().absolute()
-    if out.exists() and not out.is_dir():
-        raise UserError(f"output '{out}' is a file; pass --out with a folder path.")
+    refuse_file(out, kind)
     if out.is_dir() and any(out.iterdir()) and not any((out / name).is_file() for name in owned):
         raise UserError(
             f"output folder '{out}' is not empty and is not {kind}; refusing to overwrite it. "

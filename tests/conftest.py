@@ -57,6 +57,23 @@ def real(data_root):
     return load_dataset(data_root, "train", limit=20, seed=0)
 
 
+@pytest.fixture(scope="session")
+def cifar_imagefolder(data_root, tmp_path_factory) -> Path:
+    """An ImageFolder tree (ROOT/{train,test}/<class>/*.png) of real CIFAR-10 images: 20 train, 10 test."""
+    from PIL import Image
+
+    from ofa_edge.data.datasets import load_dataset
+
+    root = tmp_path_factory.mktemp("imagefolder")
+    for split, n in (("train", 20), ("test", 10)):
+        images = load_dataset(data_root, split, limit=n, seed=0)
+        for i, (img, y) in enumerate(zip(images.images, images.labels, strict=True)):
+            folder = root / split / images.classes[int(y)]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img.permute(1, 2, 0).numpy()).save(folder / f"{i}.png")
+    return root
+
+
 @pytest.fixture()
 def run_readme_python():
     """``run(containing, script)``: run the README's ```python block that contains ``containing``,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -33,3 +34,14 @@ def note(message: str) -> None:
 
 def warn(message: str) -> None:
     err.print(f"[yellow]warning:[/yellow] {message}")
+
+
+def subnet_arg(path: Path) -> Path:
+    """``--subnet`` as a file: a search output folder gives its subnet.json (noted); a folder
+    without one is a :class:`~ofa_edge.errors.UserError`."""
+    from ofa_edge.space.config import subnet_file
+
+    file = subnet_file(path)
+    if file != path:
+        note(f"--subnet {path} is a folder: using the subnet.json in it")
+    return file

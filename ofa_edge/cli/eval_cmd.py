@@ -10,13 +10,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device
-from ofa_edge.space import SubnetConfig
-from ofa_edge.supernet.checkpoint import load_supernet
+from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
 from ofa_edge.train.probes import evaluate_probes, probe_configs
 from ofa_edge.units import check_range
 
@@ -55,10 +54,8 @@ def eval_(
     """Top-1 of a subnet (or the probe subnets) after BN recalibration on training images."""
     if subnet is not None and probes:
         raise UserError("pass either --subnet FILE or --probes, not both.")
-    if subnet is not None and subnet.is_dir():
-        raise UserError(
-            f"--subnet '{subnet}' is a folder; pass the subnet JSON file in it (`ofa-edge search` writes subnet.json)."
-        )
+    if subnet is not None:
+        subnet = subnet_arg(subnet)
     check_range("--limit", limit, ge=1)
     check_range("--calib-images", calib_images, ge=1)
     check_range("--batch-size", batch_size, ge=1)
@@ -87,7 +84,7 @@ def eval_(
             f"the dataset has {len(val.classes)} classes but the supernet was trained for {net.num_classes}."
         )
     if subnet is not None:
-        cfgs = {subnet.stem: SubnetConfig.load(subnet, space=net.space.name)}
+        cfgs = {subnet.stem: load_subnet(subnet, supernet)}
     else:
         if not probes:
             note("no --subnet: evaluating the probe subnets (min, mid, max, rand0, rand1)")

@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, emit, err, note, out, warn
+from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
 from ofa_edge.export import ExportRequest, export_bundle, get_format
@@ -58,7 +58,11 @@ def export(
         ),
     ] = None,
     data: Annotated[
-        Path, typer.Option(help="Packed dataset for BN recalibration, INT8 calibration and evaluation.")
+        Path,
+        typer.Option(
+            help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree) for BN recalibration, INT8 calibration "
+            "and evaluation."
+        ),
     ] = DEFAULT_ROOT,
     bn_images: Annotated[int, typer.Option(min=1, help="Training images for BN recalibration.")] = 2000,
     calib_images: Annotated[int, typer.Option(min=1, help="Training images for INT8 calibration.")] = 256,
@@ -79,7 +83,7 @@ def export(
             raise UserError("--slim exports a pruned network on its own: drop --subnet and --supernet.")
         inputs = slim_inputs(slim)
     else:
-        inputs = resolve_inputs(subnet, supernet)
+        inputs = resolve_inputs(subnet if subnet is None else subnet_arg(subnet), supernet)
     for line in inputs.notes:
         note(line)
     cfg = inputs.subnet

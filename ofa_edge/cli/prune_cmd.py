@@ -10,11 +10,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import UserError
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.search.measure import drift_warning
+from ofa_edge.space import SubnetConfig
+from ofa_edge.supernet.checkpoint import load_subnet
 from ofa_edge.units import check_range
 
 
@@ -31,7 +33,10 @@ def prune(
     ] = Method.hesso,
     epochs: Annotated[int, typer.Option(help="Training epochs while pruning.")] = 10,
     supernet: Annotated[Path | None, typer.Option(help="Supernet checkpoint; default: the embedded one.")] = None,
-    data: Annotated[Path | None, typer.Option(help="Packed CIFAR-10 folder; default: the shared copy.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree); default: the bundled CIFAR-10."),
+    ] = None,
     limit_train: Annotated[
         int, typer.Option(min=0, help="Use a seeded random subset of N training images (0 = all).")
     ] = 0,
@@ -59,6 +64,7 @@ def prune(
     check_range("--lam", lam, ge=0)
     check_range("--epsilon", epsilon, ge=0, lt=1)
     check_range("--periods", periods, ge=1)
+    subnet = subnet_arg(subnet)
     ckpt = supernet or embedded_supernet()
     if supernet is None:
         if not ckpt.is_file():
@@ -67,7 +73,7 @@ def prune(
                 "supernet checkpoint (train one with `ofa-edge train`)."
             )
         note(f"supernet: embedded default {ckpt}")
-    table = _latency_table(device, subnet)
+    table = _latency_table(device, load_subnet(subnet, ckpt))
     from ofa_edge.data import DEFAULT_ROOT
     from ofa_edge.prune.pipeline import prune_subnet
     from ofa_edge.prune.run import PruneSettings
@@ -131,12 +137,11 @@ def prune(
     emit(result, as_json, lambda: _render(result))
 
 
-def _latency_table(device: str | None, subnet: Path) -> LatencyTable | None:
+def _latency_table(device: str | None, subnet: SubnetConfig) -> LatencyTable | None:
     """The table that predicts latency: ``--device``'s (exit 2 if it has none or does not cover
     the subnet), else the default device's when it covers the subnet."""
     from ofa_edge.prune.predict import coverage_gap
     from ofa_edge.search.constraints import DEFAULT_DEVICE, table_for_device
-    from ofa_edge.space import SubnetConfig
 
     if device is not None:
         table, _ = table_for_device(device)
@@ -147,7 +152,7 @@ def _latency_table(device: str | None, subnet: Path) -> LatencyTable | None:
         except UserError as e:
             warn(f"no latency prediction: {e}")
             return None
-    if gap := coverage_gap(table, SubnetConfig.load(subnet)):
+    if gap := coverage_gap(table, subnet):
         if device is not None:
             raise UserError(f"{gap}; pass --device with a table for that space and resolution, or profile one.")
         warn(f"no latency prediction: {gap}.")

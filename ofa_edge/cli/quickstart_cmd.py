@@ -20,10 +20,12 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, emit, note, out
 from ofa_edge.cli.export_cmd import export
 from ofa_edge.cli.search_cmd import search
-from ofa_edge.data import DEFAULT_ROOT, load_packed
+from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.data.datasets import load_dataset
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import check_output_dir
+from ofa_edge.io import refuse_file
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.paths import embedded_supernet, latency_tables_dir, work_dir
@@ -59,19 +61,24 @@ def quickstart(
         str | None, typer.Option(help="Latency budget (default: halfway between the min and max subnet).")
     ] = None,
     images: Annotated[int, typer.Option(min=1, max=10000, help="Test images to classify with the exported model.")] = 8,
-    data: Annotated[Path, typer.Option(help="Packed dataset (test split) to classify.")] = DEFAULT_ROOT,
+    data: Annotated[
+        Path, typer.Option(help="Dataset folder (packed JPEG, CIFAR, ImageFolder) to classify.")
+    ] = DEFAULT_ROOT,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the search and the bundle.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search the embedded supernet under a budget on this CPU, export the subnet, classify test images."""
     out_dir = out_dir or work_dir() / "quickstart"
+    refuse_file(out_dir, "the search and the bundle")
     if latency is None:
         latency = _default_budget(DEVICE)
         note(f"no --latency: budget {latency} on {DEVICE} (halfway between the smallest and largest subnet)")
     parse_latency_ms(latency)
     bundle = check_output_dir(out_dir / "bundle")  # before the search: a refused run changes nothing
-    test = load_packed(data, "test", limit=images, seed=1)
-    trained_on = read_metadata(embedded_supernet()).get("training", {}).get("classes")
+    meta = read_metadata(embedded_supernet())
+    size = max(SearchSpace.get(meta["space"]).resolutions)  # ImageFolder images are decoded at this size
+    test = load_dataset(data, "test", limit=images, seed=1, size=size, balanced=False)
+    trained_on = meta.get("training", {}).get("classes")
     if trained_on and test.classes != trained_on:
         raise UserError(
             f"'{data}' names other classes than the embedded supernet was trained on ({', '.join(trained_on[:3])}, "

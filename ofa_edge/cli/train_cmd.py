@@ -14,6 +14,7 @@ from typer.core import TyperOption
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
+from ofa_edge.io import refuse_file
 from ofa_edge.paths import work_dir
 from ofa_edge.train.config import RESUME_FREE, TrainConfig
 from ofa_edge.train.rundir import RunDir
@@ -172,6 +173,7 @@ def train(
     if out_dir is None:
         out_dir = work_dir() / f"train-{method}"
         note(f"out: {out_dir}")
+    refuse_file(out_dir, "the run (checkpoints, config.json, the cost ledger)")
     opts = _options(ctx, out_dir) if resume else dict(ctx.params)
     if opts["data"] is None:
         note(f"data: {DEFAULT_ROOT} (bundled CIFAR-10, packed JPEG)")

@@ -23,7 +23,7 @@ from PIL import Image
 
 from ofa_edge.data.cifar_python import cifar_split_files, find_cifar_python, load_cifar_python
 from ofa_edge.data.packed_jpeg import ImageSet, load_packed
-from ofa_edge.data.subset import balanced_subset
+from ofa_edge.data.subset import subset_index
 from ofa_edge.errors import UserError
 
 _CIFAR_BIN = {
@@ -74,15 +74,18 @@ def dataset_splits(root: Path, fmt: str) -> list[str]:
     return sorted(names, key=lambda name: (name != "train", name))
 
 
-def load_dataset(root: str | Path, split: str, *, limit: int | None = None, seed: int = 0, size: int = 32) -> ImageSet:
-    """Load ``split`` of the dataset at ``root`` as uint8 images (``size`` for ImageFolder trees)."""
+def load_dataset(
+    root: str | Path, split: str, *, limit: int | None = None, seed: int = 0, size: int = 32, balanced: bool = True
+) -> ImageSet:
+    """Load ``split`` of the dataset at ``root`` as uint8 images (``size`` for ImageFolder trees);
+    ``limit`` takes a class-balanced subset, or with ``balanced=False`` a uniform random one."""
     root = Path(root)
     fmt = detect_format(root)
     splits = dataset_splits(root, fmt)
     if split not in splits:
-        raise UserError(f"unknown split '{split}'; the dataset '{root}' has {', '.join(splits)}.")
+        raise UserError(_unknown_split(root, fmt, split, splits))
     if fmt == "packed":
-        data = load_packed(root, split, limit=limit, seed=seed, balanced=True)
+        data = load_packed(root, split, limit=limit, seed=seed, balanced=balanced)
     elif fmt == "cifar-bin":
         data = _load_cifar_bin(_cifar_dir(root), split)  # type: ignore[arg-type]
     elif fmt == "cifar-py":
@@ -90,7 +93,7 @@ def load_dataset(root: str | Path, split: str, *, limit: int | None = None, seed
     else:
         data = _load_imagefolder(root, split, size)
     if limit is not None and fmt != "packed":
-        data = data.subset(balanced_subset(data.labels.numpy(), limit, seed))
+        data = data.subset(subset_index(data.labels.numpy(), limit, seed, balanced))
     if len(data) == 0:
         raise UserError(f"split '{split}' of '{root}' holds no images.")
     low, high = int(data.labels.min()), int(data.labels.max())
@@ -100,6 +103,22 @@ def load_dataset(root: str | Path, split: str, *, limit: int | None = None, seed
             "classes; fix the class names file (classes.txt, batches.meta.txt or meta) so it lists every class."
         )
     return data
+
+
+def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
+    """Why ``split`` is not in the dataset at ``root``; for an ImageFolder tree, the layout it needs."""
+    if fmt != "imagefolder":
+        return f"unknown split '{split}'; the dataset '{root}' has {', '.join(splits)}."
+    other = "" if split == "train" else f" and {root}/{split}/<class>/<image>"
+    layout = f"an ImageFolder tree needs {root}/train/<class>/<image>{other}"
+    flat = [s for s in splits if any(p.suffix.lower() in _IMAGE_EXT for p in (root / s).iterdir())]
+    if flat:
+        return (
+            f"'{root}' holds images directly in {', '.join(flat[:3])}{', ...' if len(flat) > 3 else ''}: it looks "
+            f"like class folders without splits, but {layout}. Move the class folders into train/"
+            + ("." if split == "train" else f" (and a share of their images into {split}/).")
+        )
+    return f"'{root}' has no split '{split}' (it has {', '.join(splits)}); {layout}."
 
 
 def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, split: str) -> None:

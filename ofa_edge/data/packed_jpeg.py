@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ofa_edge.data.subset import balanced_subset
+from ofa_edge.data.subset import subset_index
 from ofa_edge.errors import UserError
 
 # The bundled CIFAR-10 beside the checkout; $OFA_EDGE_DATA points elsewhere (e.g. a copy on a GPU machine).
@@ -70,11 +70,7 @@ def load_packed(
     if offsets.ndim != 1 or len(offsets) != len(labels) + 1:
         raise UserError(f"'{root}': {split}.offsets.npy must hold len(labels)+1 = {len(labels) + 1} offsets.")
     classes = (root / "classes.txt").read_text().split()
-    index = np.arange(len(labels))
-    if limit is not None and balanced:
-        index = balanced_subset(labels, limit, seed)
-    elif limit is not None and limit < len(labels):
-        index = np.sort(np.random.default_rng(seed).permutation(len(labels))[:limit])
+    index = np.arange(len(labels)) if limit is None else subset_index(labels, limit, seed, balanced)
     blob = np.memmap(files["jpg.bin"], dtype=np.uint8, mode="r")
     if offsets[-1] > len(blob):
         raise UserError(f"'{files['jpg.bin']}' is truncated: {len(blob)} bytes, offsets need {offsets[-1]}.")

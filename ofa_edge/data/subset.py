@@ -22,3 +22,14 @@ def balanced_subset(labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
         where = np.flatnonzero(shuffled == c)
         rank[where] = np.arange(len(where))
     return np.sort(perm[np.argsort(rank, kind="stable")[:limit]])
+
+
+def subset_index(labels: np.ndarray, limit: int, seed: int, balanced: bool) -> np.ndarray:
+    """Sorted indices of a seeded subset of ``limit`` samples: class-balanced
+    (:func:`balanced_subset`) or a uniform random draw."""
+    if balanced:
+        return balanced_subset(labels, limit, seed)
+    n = len(labels)
+    if limit >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).permutation(n)[:limit])

@@ -10,7 +10,8 @@ from ofa_edge.errors import UserError
 from ofa_edge.export.last_search import LastSearch, last_search_path, read_last_search, search_beside
 from ofa_edge.paths import embedded_supernet
 from ofa_edge.space import SubnetConfig
-from ofa_edge.supernet.checkpoint import require_checkpoint_file
+from ofa_edge.space.config import subnet_file
+from ofa_edge.supernet.checkpoint import load_subnet, require_checkpoint_file
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,12 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
     notes: list[str] = []
     last = read_last_search()
     if subnet is not None:
-        cfg = SubnetConfig.load(subnet)
+        subnet = subnet_file(subnet)  # a search output folder: its subnet.json, beside its search.json
+        # an OFA arch dict that names no space is read in the space of --supernet, else of the embedded one
+        if supernet is not None or embedded_supernet().is_file():
+            cfg = load_subnet(subnet, supernet or embedded_supernet())
+        else:
+            cfg = SubnetConfig.load(subnet)
         source = str(subnet)
         if last is None or last.subnet.canonical() != cfg.canonical():
             last = search_beside(subnet, cfg)  # the last search's predictions are for another subnet

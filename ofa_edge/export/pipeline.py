@@ -17,7 +17,8 @@ import onnxruntime
 import torch
 
 import ofa_edge
-from ofa_edge.data import load_packed
+from ofa_edge.data import ImageSet
+from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
@@ -63,6 +64,12 @@ class ExportRequest:
     slim: Path | None = None  # a pruned network's slim.json (from `ofa-edge prune`) instead of a supernet subnet
 
 
+def _images(req: ExportRequest, split: str, limit: int, seed: int) -> ImageSet:
+    """A seeded random subset of ``split`` of ``--data`` (any layout :func:`load_dataset` reads)."""
+    size = max(req.subnet.search_space.resolutions)  # ImageFolder images are decoded at this size
+    return load_dataset(req.data, split, limit=limit, seed=seed, size=size, balanced=False)
+
+
 def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.nn.Module, list[str], torch.Tensor]:
     """A pruned network as `ofa-edge prune` saved it (already trained and calibrated: no BN reset)."""
     from ofa_edge.prune.slim import load_slim
@@ -71,7 +78,7 @@ def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.n
     model = load_slim(req.slim)
     doc = json.loads(Path(req.slim).read_text())
     prep = Preprocess.from_dict(doc["preprocessing"])
-    test = load_packed(req.data, "test", limit=req.verify_images, seed=0)
+    test = _images(req, "test", req.verify_images, seed=0)
     return model, doc["classes"], prep.all(test.images, BATCH)
 
 
@@ -88,7 +95,7 @@ def _load_model(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.
         )
     step("loading supernet and data")
     net = load_supernet(req.supernet)
-    train = load_packed(req.data, "train", limit=req.bn_images, seed=0)
+    train = _images(req, "train", req.bn_images, seed=0)
     if len(train.classes) != net.num_classes:
         raise UserError(
             f"--data '{req.data}' has {len(train.classes)} classes but the supernet predicts {net.num_classes}; "
@@ -98,7 +105,8 @@ def _load_model(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.
     step(f"recalibrating BN on {len(train)} training images")
     model = net.extract(cfg).eval()
     recalibrate_bn(model, prep.chunks(train.images, BATCH))
-    test = load_packed(req.data, "test", limit=req.verify_images, seed=0)
+    test = _images(req, "test", req.verify_images, seed=0)
+    require_same_classes(train, test, req.data, "test")
     return model, train.classes, prep.all(test.images, BATCH)
 
 
@@ -106,7 +114,7 @@ def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[
     """Quantize model.onnx to model_int8.onnx and measure top-1 and latency against FP32."""
     cfg, space = req.subnet, req.subnet.search_space
     prep = Preprocess(cfg.resolution, space.mean, space.std)
-    calib = load_packed(req.data, "train", limit=req.calib_images, seed=1)
+    calib = _images(req, "train", req.calib_images, seed=1)
     step(f"INT8: calibrating on {len(calib)} training images")
     quantize_int8(
         stage / "model.onnx",
@@ -114,7 +122,7 @@ def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[
         prep.all(calib.images, BATCH),
         activation=req.format.int8_activation,
     )
-    test = load_packed(req.data, "test", limit=req.eval_images, seed=0)
+    test = _images(req, "test", req.eval_images, seed=0)
     step(f"INT8: evaluating FP32 and INT8 on {len(test)} test images")
     images = prep.all(test.images, BATCH)
     fp32, int8 = ort_session(stage / "model.onnx"), ort_session(stage / "model_int8.onnx")

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ofa_edge.data import load_packed
+from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import verify
@@ -28,7 +28,7 @@ from ofa_edge.prune.zig import partition
 from ofa_edge.search.measure import DeviceTimer
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
-from ofa_edge.supernet.checkpoint import load_supernet
+from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
 
 LOCAL_DEVICE = "x86-cpu"  # the device whose table describes this machine (as in `ofa-edge search`)
 PRUNE_FILES = ("result.json", "checkpoint.safetensors", "slim.json")  # a folder with one of them is prune's own
@@ -80,14 +80,16 @@ def prune_subnet(
     measured here too when the table is this machine's (:data:`LOCAL_DEVICE`)."""
     out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
     torch.manual_seed(settings.seed)
-    cfg = SubnetConfig.load(subnet)
+    cfg = load_subnet(subnet, supernet)
     net = load_supernet(supernet)
     if cfg.space != net.space.name:
         raise UserError(f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{net.space.name}'.")
     model = net.extract(cfg)
     del net
-    train = load_packed(data_root, "train", limit=limit_train, seed=settings.seed)
-    test = load_packed(data_root, "test", limit=limit_test, seed=0)
+    size = max(cfg.search_space.resolutions)  # ImageFolder images are decoded at this size
+    train = load_dataset(data_root, "train", limit=limit_train, seed=settings.seed, size=size, balanced=False)
+    test = load_dataset(data_root, "test", limit=limit_test, seed=0, size=size, balanced=False)
+    require_same_classes(train, test, data_root, "test")
     classes = model.head.classifier.out_features
     if len(train.classes) != classes:
         raise UserError(

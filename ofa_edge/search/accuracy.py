@@ -185,7 +185,7 @@ def predictor_for(
     if path.is_file() and not refit:
         pred = AccuracyPredictor.load(path)
         if pred.meta.get("supernet_sha256") == digest and data in (None, pred.meta.get("data")):
-            return pred, {"predictor": str(path), "reused": True, **pred.meta}
+            return pred, {"predictor": str(path), "reused": True, "data_checked": data is not None, **pred.meta}
     genomes, top1, info = collect(supernet_path, data_root, n_subnets, settings=settings, seed=seed, progress=progress)
     pred = AccuracyPredictor.fit(load_space(supernet_path), genomes, top1, seed=seed)
     pred.save(path, {"supernet_sha256": digest, "data": data, "n_subnets": n_subnets, "settings": info["settings"]})

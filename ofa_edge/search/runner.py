@@ -17,8 +17,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.data.datasets import detect_format
 from ofa_edge.errors import UserError
-from ofa_edge.io import atomic_write_json
+from ofa_edge.io import atomic_write_json, refuse_file
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
@@ -82,8 +83,8 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     """Resolve defaults (printed through ``note``), load tables and predictor, build the problem."""
     if not opts.latency and not opts.flops and not opts.params:
         raise UserError("give at least one bound: --latency 15ms (per --device), --flops 300M or --params 5M.")
-    if opts.out and Path(opts.out).exists() and not Path(opts.out).is_dir():
-        raise UserError(f"--out '{opts.out}' is a file; pass a folder for subnet.json, pareto.csv and the plot.")
+    if opts.out:
+        refuse_file(opts.out, "subnet.json, pareto.csv and the plot")
     targets, picked = device_targets(opts.devices, opts.latency, opts.tables)
     for p in picked:
         note(p)
@@ -145,10 +146,15 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
         note(f"supernet: {supernet} (embedded pretrained default)")
     if supernet is not None:
         meta = read_metadata(supernet)
+        if opts.data is not None:
+            _require_packed(opts.data)
         data = opts.data or str(DEFAULT_ROOT)
         pred, info = predictor_for(supernet, data, opts.samples, seed=0, progress=opts.progress)
         if info.get("reused"):
-            note(f"accuracy predictor: {info['predictor']} (fitted for this supernet on this data)")
+            seen = (
+                " on this data" if info["data_checked"] else f"; data not checked: no packed training split at {data}"
+            )
+            note(f"accuracy predictor: {info['predictor']} (fitted for this supernet{seen})")
         else:
             note(
                 f"accuracy predictor: fitted on {opts.samples} measured subnets (data {data}), saved to {info['predictor']}"
@@ -160,11 +166,28 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
         return load_space(supernet), int(meta["num_classes"]), pred.predict, "predicted top-1 (%)", info, supernet
     if opts.accuracy_proxy != "macs":
         raise UserError(f"--accuracy-proxy '{opts.accuracy_proxy}' is unknown; the only proxy is 'macs'.")
+    if opts.data is not None:
+        raise UserError(
+            f"--data '{opts.data}' is where subnet accuracy is measured, and --accuracy-proxy macs measures none; "
+            "drop --data, or drop --accuracy-proxy to search on predicted accuracy."
+        )
     table = targets[0].table
     space = SearchSpace.get(table.space)
     cost = CostModel(space, table.num_classes)
     note(f"accuracy: MACs proxy (more MACs ranks higher; NOT an accuracy), space {space.name} from the first table")
     return space, table.num_classes, lambda g: cost.macs(g) / 1e6, "MACs proxy (M)", {"proxy": "macs"}, None
+
+
+def _require_packed(root: str) -> None:
+    """A :class:`UserError` unless ``root`` is a packed JPEG dataset: the accuracy predictor is
+    measured on (and keyed to) a packed training split."""
+    fmt = detect_format(Path(root))  # a missing folder or a file is refused here, as eval and export do
+    if fmt != "packed":
+        raise UserError(
+            f"--data '{root}' is not a packed JPEG dataset (it is {fmt}); search measures subnet accuracy on those only "
+            "(train.jpg.bin, train.offsets.npy, train.labels.npy, classes.txt); pass one, or drop --data for the "
+            "bundled CIFAR-10."
+        )
 
 
 def check_algorithm_options(opts: SearchOptions) -> None:

@@ -180,8 +180,9 @@ class SubnetConfig:
 
     @classmethod
     def load(cls, path: str | Path, space: str | None = None) -> SubnetConfig:
-        """Read a subnet JSON file (ofa-edge's format or OFA's arch dict)."""
-        path = Path(path)
+        """Read a subnet JSON file (ofa-edge's format or OFA's arch dict), or the subnet.json of a
+        search output folder; ``space`` is the space of an OFA arch dict that names none."""
+        path = subnet_file(path)
         try:
             text = path.read_text()
         except FileNotFoundError:
@@ -216,6 +217,19 @@ class SubnetConfig:
         from ofa_edge.io import atomic_write_text
 
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def subnet_file(path: str | Path) -> Path:
+    """``path``, or for a folder (an ``ofa-edge search`` output) the ``subnet.json`` in it;
+    a :class:`UserError` for a folder without one."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "subnet.json").is_file():
+            return path / "subnet.json"
+        raise UserError(
+            f"--subnet '{path}' is a folder; pass the subnet JSON file in it (`ofa-edge search` writes subnet.json)."
+        )
+    return path
 
 
 def _check_value(name: str, value: int, allowed: Sequence[int]) -> None:

@@ -17,6 +17,7 @@ from safetensors.torch import save_file
 
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write
+from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.supernet.network import Supernet
 
@@ -112,6 +113,12 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     if not isinstance(meta.get("space"), str) or not isinstance(meta.get("num_classes"), int):
         raise UserError(f"'{path}' has corrupt ofa-edge metadata (needs 'space' and 'num_classes'); re-export it.")
     return meta
+
+
+def load_subnet(subnet: str | Path, supernet: str | Path) -> SubnetConfig:
+    """Read a subnet file (or a search output folder) for ``supernet``: a once-for-all arch dict
+    that names no space is read in the supernet's space."""
+    return SubnetConfig.load(subnet, space=read_metadata(supernet)["space"])
 
 
 def load_supernet(

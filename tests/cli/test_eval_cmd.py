@@ -98,3 +98,22 @@ def test_eval_unknown_split_lists_the_splits(cli, data_root, tmp_path) -> None:
         "--device", "cpu",
     )  # fmt: skip
     assert code == 2 and f"unknown split 'val'; the dataset '{data_root}' has train, test." in " ".join(err.split())
+
+
+def test_eval_reads_a_search_folder_and_says_what_a_flat_imagefolder_lacks(cli, cifar_imagefolder, tmp_path) -> None:
+    """A flat ImageFolder (class folders under the root) was 'unknown split 'test'; the dataset
+    has airplane, automobile, ...': the message now says the layout ofa-edge reads."""
+    save_supernet(Supernet(SearchSpace.get("mbv3-w1.0-cifar"), 10), tmp_path / "sn.safetensors")
+    found = tmp_path / "search"
+    found.mkdir()
+    SearchSpace.get("mbv3-w1.0-cifar").min().save(found / "subnet.json")
+    args = ["eval", "--supernet", str(tmp_path / "sn.safetensors"), "--subnet", str(found), "--device", "cpu"]
+    code, out, err = cli(*args, "--data", str(cifar_imagefolder), "--limit", "10", "--calib-images", "10", "--json")
+    assert code == 0, err
+    assert "is a folder: using the subnet.json in it" in " ".join(err.split()) and json.loads(out)["images"] == 10
+    flat = cifar_imagefolder / "train"  # its class folders hold the images directly
+    code, _, err = cli(*args, "--data", str(flat))
+    assert code == 2, err
+    said = " ".join(err.split())
+    assert "holds images directly in airplane, automobile, bird, ...: it looks like class folders" in said
+    assert "train/<class>/<image> and" in said and "test/<class>/<image>. Move the class folders" in said

@@ -230,3 +230,35 @@ def test_failed_export_leaves_no_bundle(export, tmp_path, monkeypatch):
     code, _, err = export()
     assert code == 1 and "disagrees with PyTorch" in err
     assert {p.name for p in tmp_path.iterdir()} <= {"home", "subnet.json"}  # no bundle, no temp folder
+
+
+def test_ofa_dict_in_a_search_folder_on_an_imagefolder_tree(cli, ckpt, cifar_imagefolder, tmp_path):
+    """An OFA arch dict that names no space is read in the supernet's space (it was read in
+    ImageNet's: 'r: 28 is not one of [128, ...]'), a search output folder gives its subnet.json
+    (it was 'Is a directory'), and --data takes an ImageFolder tree (export read only packed folders)."""
+    found = tmp_path / "search"
+    found.mkdir()
+    cfg = SearchSpace.get(CIFAR).min(28)
+    (found / "subnet.json").write_text(json.dumps(cfg.to_ofa_dict()))
+    code, _, err = _run(
+        cli, "export", "--subnet", str(found), "--supernet", str(ckpt), "--out", str(tmp_path / "b"),
+        "--data", str(cifar_imagefolder), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "is a folder: using the subnet.json in it" in err
+    assert json.loads((tmp_path / "b" / "subnet.json").read_text()) == cfg.to_dict()
+    assert (tmp_path / "b" / "classes.txt").read_text().split()[:2] == ["airplane", "automobile"]
+
+
+def test_a_folder_without_subnet_and_a_data_file_exit_2(cli, ckpt, subnet, tmp_path):
+    """Both as eval says them (they were 'Is a directory' and 'dataset folder ... does not exist')."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = _run(cli, "export", "--subnet", str(empty), "--supernet", str(ckpt), "--out", str(tmp_path / "b"))
+    assert code == 2 and "is a folder; pass the subnet JSON file in it" in err
+    code, _, err = _run(
+        cli, "export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"),
+        "--data", str(subnet),
+    )  # fmt: skip
+    assert code == 2 and "subnet.json' is a file; pass the dataset folder." in err
+    assert not (tmp_path / "b").exists()

@@ -158,3 +158,32 @@ def test_a_foreign_output_folder_is_not_written_to(cli, tiny_setup, tmp_path) ->
     code, _, err = cli(*args)
     assert code == 2 and "is not empty and is not a prune output folder" in " ".join(err.split())
     assert [p.name for p in mine.iterdir()] == ["thesis.tex"]
+
+
+def test_ofa_dict_in_a_search_folder_on_an_imagefolder_tree(cli, tiny_setup, cifar_imagefolder, tmp_path) -> None:
+    """An OFA arch dict that names no space is read in the supernet's space (it was read in
+    ImageNet's: 'r: 24 is not one of [128, ...]'), a search output folder gives its subnet.json
+    (it was 'Is a directory'), and --data takes an ImageFolder tree (prune read only packed folders)."""
+    found = tmp_path / "search"
+    found.mkdir()
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min(24)
+    (found / "subnet.json").write_text(json.dumps(cfg.to_ofa_dict()))
+    code, stdout, err = cli(
+        "prune", "--subnet", str(found), "--supernet", str(tiny_setup / "supernet.safetensors"),
+        "--target-sparsity", "0.4", "--epochs", "1", "--batch-size", "10", "--data", str(cifar_imagefolder),
+        "--out", str(tmp_path / "run"), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "is a folder: using the subnet.json in it" in " ".join(err.split())
+    r = json.loads(stdout)
+    assert r["subnet"] == cfg.to_dict() and (r["data"]["train_images"], r["data"]["test_images"]) == (20, 10)
+
+
+def test_a_folder_without_subnet_and_a_data_file_exit_2(cli, tiny_setup, tmp_path) -> None:
+    """Both as eval says them (they were 'Is a directory' and 'dataset folder ... does not exist')."""
+    args = ["prune", "--supernet", str(tiny_setup / "supernet.safetensors"), "--target-sparsity", "0.5"]
+    code, _, err = cli(*args, "--subnet", str(tmp_path))
+    assert code == 2 and "is a folder; pass the subnet JSON file in it" in " ".join(err.split())
+    subnet = str(tiny_setup / "subnet.json")
+    code, _, err = cli(*args, "--subnet", subnet, "--data", subnet, "--out", str(tmp_path / "run"))
+    assert code == 2 and "subnet.json' is a file; pass the dataset folder." in " ".join(err.split()), err

@@ -97,6 +97,15 @@ def test_bad_datasets_exit_2(cli, data_root, tmp_path) -> None:
     assert code == 2 and "malformed" in " ".join(err.split())
 
 
+def test_an_out_that_is_a_file_exits_2_before_any_work(cli, data_root, tmp_path) -> None:
+    """It was "cannot use '...': File exists" after the data was decoded; now as search and export say it."""
+    taken = tmp_path / "some_file.json"
+    taken.write_text("{}")
+    code, _, err = cli("train", "--data", str(data_root), "--out", str(taken), *BASE)
+    assert code == 2 and "some_file.json' is a file; pass a folder for the run" in " ".join(err.split()), err
+    assert "phase" not in err and taken.read_text() == "{}"
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown where CUDA is absent")
 def test_cuda_without_cuda_exits_2(cli, data_root, tmp_path) -> None:
     code, _, err = cli("train", "--data", str(data_root), "--out", str(tmp_path / "r"), *BASE[:-3], "--device", "cuda")

@@ -42,7 +42,16 @@ def test_imagefolder_tree(tmp_path, real) -> None:
     got = load_dataset(tmp_path, "train", size=32)
     assert len(got) == 6 and got.images.shape[1:] == (3, 32, 32)
     assert sorted(got.images.sum((1, 2, 3)).tolist()) == sorted(real.images[:6].sum((1, 2, 3)).tolist())
-    with pytest.raises(UserError, match=r"unknown split 'test'; the dataset '.*' has train\.$"):
+    with pytest.raises(UserError, match=r"has no split 'test' \(it has train\); an ImageFolder tree needs .*/test/"):
+        load_dataset(tmp_path, "test")
+
+
+def test_a_flat_imagefolder_is_told_the_layout(tmp_path, real) -> None:
+    """Class folders right under the root were 'unknown split 'test'; the dataset has cat, dog'."""
+    for i in range(3):
+        (tmp_path / f"class{i}").mkdir()
+        Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(tmp_path / f"class{i}" / "0.png")
+    with pytest.raises(UserError, match=r"holds images directly in class0, class1, class2: .*/train/<class>/<image>"):
         load_dataset(tmp_path, "test")
 
 
@@ -93,3 +102,13 @@ def test_labels_beyond_the_class_list_and_splits_with_other_classes_are_user_err
     (packed / "classes.txt").write_text("airplane\nautomobile\n")  # 2 names for 10 labels
     with pytest.raises(UserError, match="class list names 2 classes"):
         load_dataset(packed, "test", limit=20)
+
+
+def test_unbalanced_limit_is_the_uniform_draw_of_load_packed(data_root, cifar_imagefolder) -> None:
+    """``balanced=False`` (what export and prune take) is load_packed's uniform draw, on any layout."""
+    from ofa_edge.data import load_packed
+
+    got, want = load_dataset(data_root, "test", limit=40, seed=3, balanced=False), load_packed(data_root, "test", 40, 3)
+    assert torch.equal(got.labels, want.labels) and torch.equal(got.images, want.images)
+    tree = load_dataset(cifar_imagefolder, "train", limit=7, seed=3, balanced=False)
+    assert len(tree) == 7 and tree.classes == want.classes

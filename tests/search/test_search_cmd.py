@@ -284,3 +284,22 @@ def test_near_equal_predictions_go_to_the_faster_subnet(cli, tmp_path):
     assert "count as equal and the cheapest leads" in " ".join(err.split())
     code, _, err = cli(*args, "--tie", "-1")
     assert code == 2 and "--tie -1: must be >= 0" in " ".join(err.split())
+
+
+def test_data_is_checked_where_accuracy_is_measured(cli, tables_dir, cifar_imagefolder, tmp_path, monkeypatch):
+    """--data /nonexist ran to rc 0 saying the predictor was 'fitted for this supernet on this data'."""
+    missing = tmp_path / "nonexist"
+    args = ["search", "--latency", "15ms", *FAST, "--no-measure", "--out", str(tmp_path / "s")]
+    code, _, err = cli(*args, "--data", str(missing))
+    assert code == 2 and "nonexist' does not exist; pass --data PATH" in " ".join(err.split()), err
+    code, _, err = cli(*args, "--data", str(cifar_imagefolder))
+    assert code == 2 and "is not a packed JPEG dataset (it is imagefolder)" in " ".join(err.split()), err
+    code, _, err = cli(*args, "--data", str(missing), "--accuracy-proxy", "macs")
+    assert code == 2 and "--accuracy-proxy macs measures none; drop --data" in " ".join(err.split()), err
+    code, _, err = cli(*args)
+    assert code == 0 and "(fitted for this supernet on this data)" in " ".join(err.split()), err
+    monkeypatch.setattr("ofa_edge.search.runner.DEFAULT_ROOT", missing)  # the bundled data is not installed
+    code, _, err = cli(*args)
+    assert code == 0, err
+    assert "(fitted for this supernet; data not checked: no packed training split at" in " ".join(err.split())
+    assert "on this data" not in err

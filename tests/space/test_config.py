@@ -225,3 +225,12 @@ def test_constructor_and_from_json_name_wrong_types() -> None:
         SubnetConfig(space="mbv3-w1.0-cifar", resolution=32, depth=None, kernel=[3] * 20, expand=[3] * 20)
     with pytest.raises(UserError, match=r"from_json takes the JSON text \(str\), got NoneType; for a file use"):
         SubnetConfig.from_json(None)
+
+
+def test_load_takes_a_search_folders_subnet_json(tmp_path) -> None:
+    """A folder was 'cannot read subnet file ...: Is a directory'."""
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min()
+    with pytest.raises(UserError, match="is a folder; pass the subnet JSON file in it"):
+        SubnetConfig.load(tmp_path)
+    cfg.save(tmp_path / "subnet.json")
+    assert SubnetConfig.load(tmp_path) == cfg

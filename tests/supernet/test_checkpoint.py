@@ -12,9 +12,9 @@ import torch
 from safetensors.torch import save_file
 
 from ofa_edge.errors import UserError
-from ofa_edge.space import SearchSpace
+from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
-from ofa_edge.supernet.checkpoint import FORMAT, load_supernet, read_metadata, save_supernet
+from ofa_edge.supernet.checkpoint import FORMAT, load_subnet, load_supernet, read_metadata, save_supernet
 
 CIFAR = SearchSpace.get("mbv3-w1.0-cifar")
 
@@ -189,3 +189,14 @@ def test_load_refuses_bad_arguments_before_reading(saved) -> None:
     if not torch.cuda.is_available():
         with pytest.raises(UserError, match="no CUDA GPU"):
             load_supernet(path, device="cuda")
+
+
+def test_load_subnet_reads_an_ofa_dict_in_the_supernets_space(tmp_path: Path) -> None:
+    """A once-for-all arch dict names no space: SubnetConfig.load alone reads it in ImageNet's."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    save_supernet(Supernet(space, 10), tmp_path / "sn.safetensors")
+    cfg = space.min(32)
+    (tmp_path / "ofa.json").write_text(json.dumps(cfg.to_ofa_dict()))
+    assert load_subnet(tmp_path / "ofa.json", tmp_path / "sn.safetensors") == cfg
+    with pytest.raises(UserError, match=r"r: 32 is not one of \[128"):
+        SubnetConfig.load(tmp_path / "ofa.json")

@@ -1,0 +1,34 @@
+"""``ofa-edge quickstart``: search, export and classify on any dataset layout; its refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "home"))
+
+
+def test_classifies_the_test_images_of_an_imagefolder_tree(cli, cifar_imagefolder, tmp_path) -> None:
+    """--data took only packed folders ('dataset file .../test.jpg.bin is missing ... or an ImageFolder tree')."""
+    args = ["quickstart", "--data", str(cifar_imagefolder), "--images", "5", "--out", str(tmp_path / "q"), "--json"]
+    code, out, err = cli(*args)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert len(doc["predictions"]) == 5 and doc["bundle"]["format"] == "onnx"
+    assert {r["label"] for r in doc["predictions"]} <= {p.name for p in (cifar_imagefolder / "test").iterdir()}
+
+
+def test_an_out_file_and_a_data_file_exit_2_before_the_search(cli, tmp_path) -> None:
+    """--out FILE was 'cannot write an ofa-edge bundle under ... (File exists)'; --data FILE was
+    'dataset folder ... does not exist'. Both now as search, export, eval and train say them."""
+    taken = tmp_path / "some_file.json"
+    taken.write_text("{}")
+    code, _, err = cli("quickstart", "--out", str(taken))
+    assert code == 2 and "some_file.json' is a file; pass a folder for the search" in " ".join(err.split()), err
+    code, _, err = cli("quickstart", "--data", str(taken), "--out", str(tmp_path / "q"))
+    assert code == 2 and "some_file.json' is a file; pass the dataset folder." in " ".join(err.split()), err
+    assert "step 1/3" not in err and not (tmp_path / "q" / "search").exists()

@@ -79,7 +79,7 @@ def probe_eval(ckpt: Path, ev: dict) -> dict:
         "--probes",
         "--split",
         ev["split"],
-        "--calib-images",
+        "--bn-images",
         str(ev["calib_images"]),
     ]
     if ev["limit"] is not None:

@@ -31,7 +31,7 @@ def test_model_card_min_subnet_reproduces(cli, tmp_path) -> None:
     subnet.write_text(json.dumps(want["config"]))
     code, out, err = cli(
         "eval", "--supernet", str(CKPT), "--subnet", str(subnet), "--split", ev["split"],
-        "--limit", str(ev["limit"]), "--calib-images", str(ev["calib_images"]), "--device", "cpu", "--json",
+        "--limit", str(ev["limit"]), "--bn-images", str(ev["calib_images"]), "--device", "cpu", "--json",
     )  # fmt: skip
     assert code == 0, err
     got = json.loads(out)["subnets"]["min"]["top1"]

@@ -45,7 +45,9 @@ def eval_(
     data: Annotated[Path | None, typer.Option(help="Dataset folder (default: the bundled CIFAR-10).")] = None,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
     limit: Annotated[int | None, typer.Option(help="Evaluate on a class-balanced random subset of N images.")] = None,
-    calib_images: Annotated[int, typer.Option(help="Training images for BN recalibration.")] = 2000,
+    calib_images: Annotated[
+        int, typer.Option("--bn-images", "--calib-images", help="Training images for BN recalibration.")
+    ] = 2000,
     batch_size: Annotated[int, typer.Option(help="Evaluation batch size.")] = 256,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
     seed: SeedOpt = 0,
@@ -57,7 +59,7 @@ def eval_(
     if subnet is not None:
         subnet = subnet_arg(subnet)
     check_range("--limit", limit, ge=1)
-    check_range("--calib-images", calib_images, ge=1)
+    check_range("--bn-images", calib_images, ge=1)
     check_range("--batch-size", batch_size, ge=1)
     check_range("--seed", seed, ge=0)
     check_torch_device(device)

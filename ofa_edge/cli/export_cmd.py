@@ -16,9 +16,10 @@ from ofa_edge.export import ExportRequest, export_bundle, get_format
 from ofa_edge.export.bundle import default_bundle_name
 from ofa_edge.export.formats import FORMATS, check_flags, engine_half
 from ofa_edge.export.inputs import resolve_inputs, slim_inputs
-from ofa_edge.export.pipeline import DEFAULT_MAX_BATCH
+from ofa_edge.export.pipeline import DEFAULT_MAX_BATCH, INT8_CALIB_IMAGES, INT8_EVAL_IMAGES
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
+from ofa_edge.units import check_range
 
 _FORMAT_HELP = "; ".join(f"{f.name} ({', '.join(f.aliases) or 'no alias'}): {f.description}" for f in FORMATS)
 
@@ -46,9 +47,7 @@ def export(
     dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="Symbolic batch dimension.")] = False,
     max_batch: Annotated[
         int | None,
-        typer.Option(
-            min=1, help="Largest batch of a TensorRT dynamic-batch profile (with --dynamic-batch; default 32)."
-        ),
+        typer.Option(help="Largest batch of a TensorRT dynamic-batch profile (with --dynamic-batch; default 32)."),
     ] = None,
     out_dir: Annotated[
         Path | None,
@@ -64,14 +63,28 @@ def export(
             "and evaluation."
         ),
     ] = DEFAULT_ROOT,
-    bn_images: Annotated[int, typer.Option(min=1, help="Training images for BN recalibration.")] = 2000,
-    calib_images: Annotated[int, typer.Option(min=1, help="Training images for INT8 calibration.")] = 256,
-    eval_images: Annotated[int, typer.Option(min=1, help="Test images for the INT8 top-1 comparison.")] = 2000,
+    bn_images: Annotated[int, typer.Option(help="Training images for BN recalibration.")] = 2000,
+    calib_images: Annotated[
+        int, typer.Option("--int8-calib-images", help="Training images for INT8 calibration (with --int8).")
+    ] = INT8_CALIB_IMAGES,
+    eval_images: Annotated[
+        int, typer.Option("--int8-eval-images", help="Test images for the INT8 top-1 comparison (with --int8).")
+    ] = INT8_EVAL_IMAGES,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a subnet with its weights: extract, recalibrate BN, export, verify, write a bundle folder."""
     fmt = get_format(format)
     check_flags(fmt, int8=int8, half=bool(half), dynamic_batch=dynamic_batch)
+    for flag, value in (("--max-batch", max_batch), ("--bn-images", bn_images),
+                        ("--int8-calib-images", calib_images), ("--int8-eval-images", eval_images)):  # fmt: skip
+        check_range(flag, value, ge=1)
+    int8_only = [f for f, v, d in (("--int8-calib-images", calib_images, INT8_CALIB_IMAGES),
+                                   ("--int8-eval-images", eval_images, INT8_EVAL_IMAGES)) if v != d]  # fmt: skip
+    if int8_only and not int8:
+        raise UserError(
+            f"{' and '.join(int8_only)} {'set' if len(int8_only) > 1 else 'sets'} the INT8 quantization: add --int8, "
+            f"or drop {'them' if len(int8_only) > 1 else 'it'}."
+        )
     if max_batch is not None and not dynamic_batch:
         raise UserError(
             "--max-batch sets the largest batch of a dynamic-batch engine: add --dynamic-batch, or drop it."
@@ -159,17 +172,24 @@ def _render(m: dict[str, Any]) -> None:
             out.print(f"on the target: {trt['build_script']}  (or sh trtexec.sh)")
     if m["predicted"]:
         p = m["predicted"]
-        out.print(
-            f"predicted on {p.get('device')}: "
-            + ", ".join(
-                f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                for k, v in p.items()
-                if k not in ("device", "latency_table")
-            )
-        )
+        shown = [_predicted_value(k, v) for k, v in p.items() if k not in ("device", "latency_table")]
+        out.print(f"predicted on {p.get('device')}: " + ", ".join(shown))
     if m["primary"] == "model.engine" and not m["tensorrt"]["engine_built"]:
         return
     out.print(f"deploy file: {m['out']}/{m['primary']}")
+
+
+def _predicted_value(key: str, value: Any) -> str:
+    """One predicted number in the units the search table shows it in."""
+    units = {
+        "latency_ms": lambda v: f"{v:.3f} ms",
+        "accuracy": lambda v: f"accuracy {v:.2f}",
+        "macs": lambda v: f"{v / 1e6:.1f}M MACs",
+        "params": lambda v: f"{v / 1e6:.2f}M params",
+    }
+    if key in units and isinstance(value, int | float):
+        return units[key](value)
+    return f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,18 +18,15 @@ from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.checkpoint import load_subnet
 from ofa_edge.units import check_range
 
-
-class Method(str, Enum):
-    hspg = "hspg"
-    hesso = "hesso"
+METHODS = ("hesso", "hspg")
+# Each method's own options, with their defaults: given to the other method, they would be ignored.
+OWN_OPTIONS = {"hspg": {"--lam": 1e-3, "--epsilon": 0.0}, "hesso": {"--periods": 5}}
 
 
 def prune(
     subnet: Annotated[Path, typer.Option(help="Subnet JSON (ofa-edge or once-for-all arch dict).")],
     target_sparsity: Annotated[float, typer.Option(help="Fraction of zero-invariant groups to remove, in (0, 1).")],
-    method: Annotated[
-        Method, typer.Option(help="hesso (target-driven) or hspg (group-lasso + half-space).")
-    ] = Method.hesso,
+    method: Annotated[str, typer.Option(help="hesso (target-driven) or hspg (group-lasso + half-space).")] = "hesso",
     epochs: Annotated[int, typer.Option(help="Training epochs while pruning.")] = 10,
     supernet: Annotated[Path | None, typer.Option(help="Supernet checkpoint; default: the embedded one.")] = None,
     data: Annotated[
@@ -38,9 +34,12 @@ def prune(
         typer.Option(help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree); default: the bundled CIFAR-10."),
     ] = None,
     limit_train: Annotated[
-        int, typer.Option(min=0, help="Use a seeded random subset of N training images (0 = all).")
-    ] = 0,
-    limit_test: Annotated[int, typer.Option(min=0, help="Evaluate on N test images (0 = all).")] = 2000,
+        int | None, typer.Option(help="Train on a seeded random subset of N training images (default: all).")
+    ] = None,
+    limit_test: Annotated[
+        int | None,
+        typer.Option(help="Evaluate on a seeded random subset of N test images (more than the split holds: all)."),
+    ] = 2000,
     batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 64,
     lr: Annotated[float, typer.Option(help="Peak learning rate (cosine schedule).")] = 0.05,
     lam: Annotated[float, typer.Option(help="HSPG group-lasso weight lambda, >= 0.")] = 1e-3,
@@ -57,13 +56,26 @@ def prune(
     as_json: JsonOpt = False,
 ) -> None:
     """Train and prune a subnet in one shot; write the slim network (safetensors + JSON + ONNX)."""
+    method = method.lower()
+    if method not in METHODS:
+        raise UserError(f"unknown --method '{method}'; choose {' or '.join(METHODS)}.")
     check_range("--target-sparsity", target_sparsity, gt=0, lt=1, hint="(e.g. 0.5)")
+    check_range("--limit-train", limit_train, ge=1, hint="(omit it to train on all images)")
+    check_range("--limit-test", limit_test, ge=1)
     check_range("--epochs", epochs, ge=1)
     check_range("--batch-size", batch_size, ge=1)
     check_range("--lr", lr, gt=0)
     check_range("--lam", lam, ge=0)
     check_range("--epsilon", epsilon, ge=0, lt=1)
     check_range("--periods", periods, ge=1)
+    given = {"--lam": lam, "--epsilon": epsilon, "--periods": periods}
+    for other, options in OWN_OPTIONS.items():
+        stray = [flag for flag, default in options.items() if other != method and given[flag] != default]
+        if stray:
+            raise UserError(
+                f"{' and '.join(stray)} {'are' if len(stray) > 1 else 'is'} for --method {other}; --method {method} "
+                f"would ignore {'them' if len(stray) > 1 else 'it'}. Drop {' and '.join(stray)}, or use --method {other}."
+            )
     subnet = subnet_arg(subnet)
     ckpt = supernet or embedded_supernet()
     if supernet is None:
@@ -82,10 +94,10 @@ def prune(
         data = DEFAULT_ROOT
         note(f"data: {data}")
     if out_dir is None:
-        out_dir = work_dir() / "prune" / f"{subnet.stem}-{method.value}"
+        out_dir = work_dir() / "prune" / f"{subnet.stem}-{method}"
         note(f"output folder: {out_dir}")
     settings = PruneSettings(
-        method=method.value,
+        method=method,
         target_sparsity=target_sparsity,
         epochs=epochs,
         lr=lr,
@@ -115,8 +127,8 @@ def prune(
             data,
             out_dir,
             settings,
-            limit_train or None,
-            limit_test or None,
+            limit_train,
+            limit_test,
             table,
             log=note,
             on_step=on_step,
@@ -169,7 +181,7 @@ def _render(r: dict[str, Any]) -> None:
         lat = m["latency_ort_cpu"]
         t.add_row(
             name,
-            f"{m['top1'] * 100:.2f}%",
+            f"{m['top1']:.2f}%",
             f"{m['macs'] / 1e6:.2f}M",
             f"{m['params'] / 1e6:.3f}M",
             f"{lat['median_ms']:.3f} ms",

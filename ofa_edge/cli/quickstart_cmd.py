@@ -31,7 +31,7 @@ from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.paths import embedded_supernet, latency_tables_dir, work_dir
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.supernet.checkpoint import read_metadata
-from ofa_edge.units import parse_latency_ms
+from ofa_edge.units import check_range, parse_latency_ms
 
 DEVICE = "x86-cpu"
 
@@ -60,7 +60,7 @@ def quickstart(
     latency: Annotated[
         str | None, typer.Option(help="Latency budget (default: halfway between the min and max subnet).")
     ] = None,
-    images: Annotated[int, typer.Option(min=1, max=10000, help="Test images to classify with the exported model.")] = 8,
+    images: Annotated[int, typer.Option(help="Test images to classify with the exported model (1-10000).")] = 8,
     data: Annotated[
         Path, typer.Option(help="Dataset folder (packed JPEG, CIFAR, ImageFolder) to classify.")
     ] = DEFAULT_ROOT,
@@ -68,6 +68,7 @@ def quickstart(
     as_json: JsonOpt = False,
 ) -> None:
     """Search the embedded supernet under a budget on this CPU, export the subnet, classify test images."""
+    check_range("--images", images, ge=1, le=10000)
     out_dir = out_dir or work_dir() / "quickstart"
     refuse_file(out_dir, "the search and the bundle")
     if latency is None:

@@ -64,7 +64,10 @@ def train(
     ] = None,
     limit_val: Annotated[int | None, typer.Option(help="Validate on N images of the validation split.")] = None,
     val_split: Annotated[str, typer.Option(help="Split the probes are validated on.")] = "test",
-    calib_images: Annotated[int, typer.Option(help="Training images for BN recalibration of each probe.")] = 2000,
+    calib_images: Annotated[
+        int,
+        typer.Option("--bn-images", "--calib-images", help="Training images for BN recalibration of each probe."),
+    ] = 2000,
     probe_every: Annotated[int, typer.Option(help="Validate probe subnets every N epochs (0: never).")] = 1,
     ckpt_every: Annotated[int, typer.Option(help="Also checkpoint every N steps (0: only at epoch ends).")] = 0,
     time_limit: Annotated[

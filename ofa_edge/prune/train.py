@@ -41,13 +41,13 @@ def train_epoch(
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: ImageSet, prep: Preprocess, batch_size: int = 250) -> float:
-    """Top-1 accuracy (0..1) of ``model`` in eval mode."""
+    """Top-1 accuracy (%) of ``model`` in eval mode, the unit of every top-1 ofa-edge reports."""
     model.eval()
     correct = 0
     for start in range(0, len(data), batch_size):
         x = prep(data.images[start : start + batch_size])
         correct += int((model(x).argmax(1) == data.labels[start : start + batch_size]).sum())
-    return correct / max(len(data), 1)
+    return 100.0 * correct / max(len(data), 1)
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:

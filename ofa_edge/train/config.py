@@ -131,7 +131,7 @@ class TrainConfig:
         check_range("--label-smoothing", self.label_smoothing, ge=0, lt=1)
         check_range("--limit-train", self.limit_train, ge=1)
         check_range("--limit-val", self.limit_val, ge=1)
-        check_range("--calib-images", self.calib_images, ge=1)
+        check_range("--bn-images", self.calib_images, ge=1)
         check_range("--probe-every", self.probe_every, ge=0, hint="(0: never)")
         check_range("--ckpt-every", self.ckpt_every, ge=0, hint="(0: only at epoch ends)")
         check_range("--time-limit", self.time_limit_s, gt=0)

@@ -72,3 +72,19 @@ def test_an_unusable_work_folder_is_named_and_the_search_output_is_whole(cli, tm
     msg = " ".join(err.split())
     assert code == 2 and "set OFA_EDGE_HOME to a writable folder" in msg and "--out" not in msg
     assert (tmp_path / "s" / "search.json").is_file() and (tmp_path / "s" / "subnet.json").is_file()
+
+
+def test_ranges_are_checked_by_check_range_not_by_typer() -> None:
+    """typer's min=/max= answer in a box of their own wording; every command says range errors the
+    one way (``--opt V: must be >= 1.``), through :func:`ofa_edge.units.check_range`."""
+    import re
+    from pathlib import Path
+
+    cli_dir = Path(cli_pkg.__path__[0])
+    boxed = [
+        f"{p.name}:{i}"
+        for p in sorted(cli_dir.glob("*.py"))
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if re.search(r"typer\.Option\(.*\b(min|max)=", line) or re.match(r"\s+(min|max)=\d", line)
+    ]
+    assert not boxed, f"typer range checks left: {boxed}"

@@ -81,7 +81,7 @@ def test_eval_defaults_to_the_embedded_supernet(cli, data_root, tmp_path) -> Non
     ("args", "message"),
     [
         (["--limit", "0"], "--limit 0: must be >= 1."),
-        (["--calib-images", "0"], "--calib-images 0: must be >= 1."),
+        (["--calib-images", "0"], "--bn-images 0: must be >= 1."),
         (["--batch-size", "-1"], "--batch-size -1: must be >= 1."),
         (["--seed", "-1"], "--seed -1: must be >= 0."),
     ],

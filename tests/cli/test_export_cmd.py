@@ -124,7 +124,9 @@ def test_trt_bundle_of_a_two_four_sparse_supernet(cli, subnet, tmp_path, data_ro
 
 
 def test_trt_bundle_with_int8(export, tmp_path):
-    code, out, err = export("--format", "trt", "--int8", "--calib-images", "32", "--eval-images", "100", "--json")
+    code, out, err = export(
+        "--format", "trt", "--int8", "--int8-calib-images", "32", "--int8-eval-images", "100", "--json"
+    )
     assert code == 0, err
     doc, b = _doc(out), tmp_path / "b"
     trt = doc["tensorrt"]
@@ -186,7 +188,11 @@ def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root):
         (["--format", "onnxx"], "Did you mean 'onnx'"),
         (["--format", "ort", "--half"], "--half is not supported for format 'ort'"),
         (["--int8", "--half"], "exclude each other"),
-        (["--max-batch", "0"], "--max-batch"),
+        (["--max-batch", "0"], "--max-batch 0: must be >= 1."),
+        (["--bn-images", "0"], "--bn-images 0: must be >= 1."),
+        (["--int8-eval-images", "0"], "--int8-eval-images 0: must be >= 1."),
+        (["--int8-calib-images", "64"], "--int8-calib-images sets the INT8 quantization: add --int8, or drop it."),
+        (["--calib-images", "64"], "No such option: --calib-images"),
         (["--max-batch", "8"], "add --dynamic-batch"),
         (["--supernet", "."], "is a folder"),
     ],

@@ -39,7 +39,7 @@ BASE = [
         (["--method", "ofa", "--epochs", "6", "--lr-warmup-epochs", "2"], "full-model phase (1 of 6 epochs)"),
         (["--weight-decay", "-1"], "--weight-decay -1: must be >= 0."),
         # each range message names the option that is wrong (one message named three before)
-        (["--calib-images", "0"], "--calib-images 0: must be >= 1."),
+        (["--bn-images", "0"], "--bn-images 0: must be >= 1."),
         (["--probe-every", "-1"], "--probe-every -1: must be >= 0 (0: never)."),
         (["--ckpt-every", "-2"], "--ckpt-every -2: must be >= 0 (0: only at epoch ends)."),
         (["--subnets-per-step", "1"], "--subnets-per-step 1: must be >= 2 (the sandwich rule's max and min)."),

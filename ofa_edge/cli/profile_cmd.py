@@ -113,7 +113,7 @@ def profile(
     resolutions: Annotated[str, typer.Option(help="Comma-separated resolutions (default: the device's).")] = "",
     classes: Annotated[int | None, typer.Option(help="Classifier outputs (default: the space's).")] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Table path (default latency_tables/<device>.json).")
+        Path | None, typer.Option("--output", "-o", "--out", help="Table file (default latency_tables/<device>.json).")
     ] = None,
     warmup: Annotated[int | None, typer.Option(help="Untimed runs per network (default: the device's).")] = None,
     repeats: Annotated[int | None, typer.Option(help="Timed runs per network (default: the device's).")] = None,
@@ -163,6 +163,12 @@ def profile(
     """Measure a device's latency table (resumable), or estimate it; optionally calibrate and validate."""
     if ssh is not None:
         check_target(ssh)  # `--ssh "$UNSET"` must not profile here instead
+    remote_only = [f for f, on in (("--ssh-opt", bool(ssh_opt)), ("--remote-cmd", remote_cmd != "ofa-edge")) if on]
+    if ssh is None and remote_only:
+        raise UserError(
+            f"{' and '.join(remote_only)} configure profiling over ssh, but no --ssh user@host was given, so this "
+            f"would profile here. Add --ssh user@host, or drop {' and '.join(remote_only)}."
+        )
     dev = load_device(device)
     sp = SearchSpace.get(space or dev.space)
     res = _resolutions(resolutions, sp, dev)

@@ -47,7 +47,10 @@ def train(
         float, typer.Option(help="DεpS: fraction of epochs the full model trains alone, in [0, 1).")
     ] = 0.5,
     eps_epochs: Annotated[
-        float | None, typer.Option(help="DεpS: epochs of the β ramp after the shrink start (default: 5%, >= 1).")
+        float | None,
+        typer.Option(
+            help="DεpS: epochs of the β ramp after the shrink start (default: 5% of the run, at least 1; 0: no ramp)."
+        ),
     ] = None,
     subnets_per_step: Annotated[int, typer.Option(help="Sandwich size: max, min and n-2 random subnets.")] = 4,
     beta_mult: Annotated[float, typer.Option(help="Subnets' gradient weight after the ε ramp (deps, bignas).")] = 1.0,

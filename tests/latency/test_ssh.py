@@ -130,3 +130,10 @@ def test_unreachable_host_is_a_user_error(cli, tmp_path):
         str(tmp_path / "t.json"),
     )
     assert code == 2 and "cannot reach" in err
+
+
+def test_ssh_options_without_ssh_do_not_profile_here(cli, tmp_path):
+    code, _, err = cli("profile", "--ssh-opt", "Port=2222", "--remote-cmd", "ofa", "-o", str(tmp_path / "t.json"))
+    msg = " ".join(err.split())
+    assert code == 2 and "--ssh-opt and --remote-cmd configure profiling over ssh" in msg and "Add --ssh" in msg
+    assert not (tmp_path / "t.json").exists()

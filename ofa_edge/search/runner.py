@@ -308,7 +308,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
 
     top = [row(i, c) for i, c in enumerate(cfgs)]
     chosen = cfgs[0]
-    out = Path(opts.out) if opts.out else work_dir() / "search"
+    out = (Path(opts.out) if opts.out else work_dir() / "search").expanduser().absolute()  # as export reports it
     if not opts.out:
         note(f"output folder: {out} (default; pass --out DIR)")
     fronts, front_rows = {}, []
@@ -396,7 +396,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
             "subnet": str(out / "subnet.json"),
             "pareto_csv": str(out / "pareto.csv"),
             "pareto_png": str(out / "pareto.png"),
-            "last_search": str(work_dir() / "last_search.json"),
+            "last_search": str((work_dir() / "last_search.json").absolute()),
         },
     }
     atomic_write_json(out / "search.json", report)  # --out is whole before the work folder is touched

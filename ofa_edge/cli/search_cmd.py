@@ -40,7 +40,12 @@ def search(
         typer.Option("--accuracy-proxy", help="'macs': rank by MACs instead of predicted accuracy (a proxy)."),
     ] = None,
     data: Annotated[
-        str | None, typer.Option("--data", help="Dataset for measuring subnet accuracy (default: bundled CIFAR-10).")
+        str | None,
+        typer.Option(
+            "--data",
+            help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree) on which subnet accuracy is measured "
+            "(default: bundled CIFAR-10).",
+        ),
     ] = None,
     samples: Annotated[
         int, typer.Option("--samples", help="Subnets measured to fit the accuracy predictor, if none is cached.")

@@ -15,13 +15,14 @@ Formats (detected from the folder's content):
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from ofa_edge.data.cifar_python import cifar_split_files, find_cifar_python, load_cifar_python
+from ofa_edge.data.cifar_python import FOLDERS, cifar_split_files, find_cifar_python, load_cifar_python
 from ofa_edge.data.packed_jpeg import ImageSet, load_packed
 from ofa_edge.data.subset import subset_index
 from ofa_edge.errors import UserError
@@ -103,6 +104,46 @@ def load_dataset(
             "classes; fix the class names file (classes.txt, batches.meta.txt or meta) so it lists every class."
         )
     return data
+
+
+def split_identity(root: str | Path, split: str = "train") -> str | None:
+    """A short content identity of one split, the same for a moved copy; ``None`` where the
+    dataset is not there. Packed: a hash of its labels and offsets (half a megabyte for
+    CIFAR-10). Other formats: a hash of the split's file names (relative) and sizes."""
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    h = hashlib.sha256()
+    if (root / f"{split}.jpg.bin").exists():
+        files = [root / f"{split}.labels.npy", root / f"{split}.offsets.npy"]
+        if not all(f.is_file() for f in files):
+            return None
+        for f in files:
+            h.update(f.read_bytes())
+        return h.hexdigest()[:16]
+    files = _split_files(root, detect_format(root), split)
+    if not files:
+        return None
+    h.update(split.encode())
+    for f in files:
+        h.update(f"{f.relative_to(root).as_posix()}\0{f.stat().st_size}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def _split_files(root: Path, fmt: str, split: str) -> list[Path]:
+    """The files that hold ``split`` of a CIFAR folder or an ImageFolder tree, in a fixed order."""
+    if fmt == "cifar-bin":
+        folder = _cifar_dir(root)
+        train_files, test_files, _, _ = _CIFAR_BIN[folder.name]  # type: ignore[union-attr]
+        return [folder / n for n in cifar_split_files(train_files, test_files, split)]  # type: ignore[operator]
+    if fmt == "cifar-py":
+        folder, kind = find_cifar_python(root)  # type: ignore[misc]
+        train_files, test_files = FOLDERS[kind][:2]
+        return [folder / n for n in cifar_split_files(train_files, test_files, split)]
+    base = root / split
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.rglob("*") if p.is_file() and p.suffix.lower() in _IMAGE_EXT)
 
 
 def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:

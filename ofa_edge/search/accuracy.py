@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ofa_edge.data import ImageSet, load_packed
+from ofa_edge.data import ImageSet
+from ofa_edge.data.datasets import load_dataset, split_identity
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.search.predictor import AccuracyPredictor
@@ -49,16 +50,9 @@ class MeasureSettings:
 
 
 def data_identity(data_root: str | Path) -> str | None:
-    """Content identity of a packed dataset's training split: a hash of its labels and offsets
-    (half a megabyte for CIFAR-10), so a moved copy keeps it; ``None`` where they are absent."""
-    root = Path(data_root)
-    files = [root / "train.labels.npy", root / "train.offsets.npy"]
-    if not all(f.is_file() for f in files):
-        return None
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    """Content identity of a dataset's training split (:func:`~ofa_edge.data.datasets.split_identity`);
+    ``None`` where it is absent."""
+    return split_identity(data_root, "train")
 
 
 def file_sha256(path: str | Path) -> str:
@@ -74,9 +68,10 @@ def cache_path(supernet: str | Path) -> Path:
     return supernet.with_name(supernet.stem + ".accuracy.json")
 
 
-def holdout_split(data_root: str | Path, s: MeasureSettings) -> tuple[ImageSet, ImageSet]:
-    """(calibration images, validation images and labels) from the training split."""
-    data = load_packed(data_root, "train", limit=s.n_val + s.n_calib, seed=s.split_seed)
+def holdout_split(data_root: str | Path, s: MeasureSettings, size: int = 32) -> tuple[ImageSet, ImageSet]:
+    """(calibration images, validation images and labels) from the training split of a dataset in
+    any layout :func:`~ofa_edge.data.datasets.load_dataset` reads (ImageFolder images at ``size``)."""
+    data = load_dataset(data_root, "train", limit=s.n_val + s.n_calib, seed=s.split_seed, size=size, balanced=False)
     if len(data) < s.n_val + s.n_calib:
         raise UserError(f"'{data_root}' has {len(data)} training images; the split needs {s.n_val + s.n_calib}.")
     order = torch.from_numpy(np.random.default_rng(s.split_seed).permutation(len(data)))
@@ -125,7 +120,12 @@ def measure(
     if todo:
         device = "cuda" if torch.cuda.is_available() else "cpu"
         net = load_supernet(supernet_path, device=device).eval()
-        calib, val = holdout_split(data_root, settings)
+        calib, val = holdout_split(data_root, settings, size=max(net.space.resolutions))
+        if len(val.classes) != net.num_classes:
+            raise UserError(
+                f"'{data_root}' has {len(val.classes)} classes but the supernet classifies {net.num_classes}; measure "
+                "its subnets on the dataset it was trained on (--data)."
+            )
         with progress_bar("measuring subnet accuracy", len(todo), progress) as advance:
             for k, cfg in todo:
                 records[k] = evaluate_subnet(net, cfg, calib, val, torch.device(device), settings.batch_size)["top1"]
@@ -161,9 +161,11 @@ def _read_cache(path: Path) -> dict:
     return doc
 
 
-def predictor_path(supernet: str | Path) -> Path:
+def predictor_path(supernet: str | Path, data: str | None = None) -> Path:
+    """``<stem>.predictor.safetensors`` beside the supernet; with ``data`` (a :func:`data_identity`),
+    the file of a predictor fitted on another dataset than the first one, ``<stem>.predictor.<data>.safetensors``."""
     supernet = Path(supernet)
-    return supernet.with_name(supernet.stem + ".predictor.safetensors")
+    return supernet.with_name(supernet.stem + (f".predictor.{data}" if data else ".predictor") + ".safetensors")
 
 
 def predictor_for(
@@ -176,16 +178,19 @@ def predictor_for(
     refit: bool = False,
     progress: bool = True,
 ) -> tuple[AccuracyPredictor, dict]:
-    """The supernet's accuracy predictor: ``<stem>.predictor.safetensors`` if it was fitted for
-    this very checkpoint (same SHA-256) on this dataset (same :func:`data_identity`; not checked
-    where the data is absent, as nothing could be measured there), else measure (or reuse)
-    accuracies, fit and save it."""
-    path = predictor_path(supernet_path)
+    """The supernet's accuracy predictor for this dataset: a saved one fitted for this very
+    checkpoint (same SHA-256) on this dataset (same :func:`data_identity`; not checked where the
+    data is absent, as nothing could be measured there), else measure (or reuse) accuracies, fit
+    and save it. A predictor fitted on other data is kept: the new one goes beside it, named by
+    the data's identity."""
     digest, data = file_sha256(supernet_path), data_identity(data_root)
-    if path.is_file() and not refit:
-        pred = AccuracyPredictor.load(path)
-        if pred.meta.get("supernet_sha256") == digest and data in (None, pred.meta.get("data")):
+    first, own = predictor_path(supernet_path), predictor_path(supernet_path, data)
+    saved = {p: AccuracyPredictor.load(p) for p in dict.fromkeys((first, own)) if p.is_file()}
+    for path, pred in saved.items():
+        if not refit and pred.meta.get("supernet_sha256") == digest and data in (None, pred.meta.get("data")):
             return pred, {"predictor": str(path), "reused": True, "data_checked": data is not None, **pred.meta}
+    other = first in saved and saved[first].meta.get("supernet_sha256") == digest
+    path = own if data and other and saved[first].meta.get("data") not in (None, data) else first
     genomes, top1, info = collect(supernet_path, data_root, n_subnets, settings=settings, seed=seed, progress=progress)
     pred = AccuracyPredictor.fit(load_space(supernet_path), genomes, top1, seed=seed)
     pred.save(path, {"supernet_sha256": digest, "data": data, "n_subnets": n_subnets, "settings": info["settings"]})

@@ -147,13 +147,11 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
     if supernet is not None:
         meta = read_metadata(supernet)
         if opts.data is not None:
-            _require_packed(opts.data)
+            detect_format(Path(opts.data))  # a missing folder or a file is refused here, as eval and export do
         data = opts.data or str(DEFAULT_ROOT)
         pred, info = predictor_for(supernet, data, opts.samples, seed=0, progress=opts.progress)
         if info.get("reused"):
-            seen = (
-                " on this data" if info["data_checked"] else f"; data not checked: no packed training split at {data}"
-            )
+            seen = " on this data" if info["data_checked"] else f"; data not checked: no training split at {data}"
             note(f"accuracy predictor: {info['predictor']} (fitted for this supernet{seen})")
         else:
             note(
@@ -176,18 +174,6 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
     cost = CostModel(space, table.num_classes)
     note(f"accuracy: MACs proxy (more MACs ranks higher; NOT an accuracy), space {space.name} from the first table")
     return space, table.num_classes, lambda g: cost.macs(g) / 1e6, "MACs proxy (M)", {"proxy": "macs"}, None
-
-
-def _require_packed(root: str) -> None:
-    """A :class:`UserError` unless ``root`` is a packed JPEG dataset: the accuracy predictor is
-    measured on (and keyed to) a packed training split."""
-    fmt = detect_format(Path(root))  # a missing folder or a file is refused here, as eval and export do
-    if fmt != "packed":
-        raise UserError(
-            f"--data '{root}' is not a packed JPEG dataset (it is {fmt}); search measures subnet accuracy on those only "
-            "(train.jpg.bin, train.offsets.npy, train.labels.npy, classes.txt); pass one, or drop --data for the "
-            "bundled CIFAR-10."
-        )
 
 
 def check_algorithm_options(opts: SearchOptions) -> None:

@@ -112,3 +112,24 @@ def test_unbalanced_limit_is_the_uniform_draw_of_load_packed(data_root, cifar_im
     assert torch.equal(got.labels, want.labels) and torch.equal(got.images, want.images)
     tree = load_dataset(cifar_imagefolder, "train", limit=7, seed=3, balanced=False)
     assert len(tree) == 7 and tree.classes == want.classes
+
+
+def test_split_identity_follows_content_not_place(data_root, cifar_imagefolder, tmp_path) -> None:
+    """Packed: a hash of labels and offsets; other layouts: of file names and sizes. A moved copy
+    keeps it, another image changes it, no dataset has none."""
+    import hashlib
+    import shutil
+
+    from ofa_edge.data.datasets import split_identity
+
+    h = hashlib.sha256()
+    for name in ("train.labels.npy", "train.offsets.npy"):
+        h.update((data_root / name).read_bytes())
+    assert split_identity(data_root) == h.hexdigest()[:16]  # the identity shipped predictors were saved with
+    moved = tmp_path / "moved"
+    shutil.copytree(cifar_imagefolder, moved)
+    assert split_identity(moved) == split_identity(cifar_imagefolder) != split_identity(moved, "test")
+    cls = next(p for p in (moved / "train").iterdir() if p.is_dir())
+    shutil.copy(next(cls.iterdir()), cls / "extra.png")
+    assert split_identity(moved) != split_identity(cifar_imagefolder)
+    assert split_identity(tmp_path / "nothing") is None

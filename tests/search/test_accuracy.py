@@ -60,6 +60,26 @@ def test_other_data_is_measured_again_and_a_moved_copy_is_not(tiny_supernet, dat
     assert predictor_for(path, moved, 8, settings=settings, progress=False)[1]["reused"] is True
     _, info = predictor_for(path, other, 8, settings=settings, progress=False)
     assert info["reused"] is False and data_identity(other) in str(info)
+    # the predictor of the first data is kept; the new one is named by its data, and both are found again
+    assert info["predictor"] == str(predictor_path(path, data_identity(other)))
+    assert predictor_for(path, moved, 8, settings=settings, progress=False)[1]["predictor"] == str(predictor_path(path))
+    assert predictor_for(path, other, 8, settings=settings, progress=False)[1]["reused"] is True
+
+
+def test_accuracy_is_measured_on_an_imagefolder_tree(tiny_supernet, cifar_imagefolder, tmp_path):
+    """Subnets are measured on any dataset layout: here 20 real CIFAR-10 images as ROOT/train/<class>/*.png."""
+    import shutil
+
+    from ofa_edge.search.accuracy import MeasureSettings, data_identity
+
+    path = tmp_path / "tiny.safetensors"
+    shutil.copy(tiny_supernet["path"], path)
+    settings = MeasureSettings(n_val=12, n_calib=8, batch_size=8)
+    g, top1, info = collect(path, cifar_imagefolder, 3, settings=settings, progress=False)
+    assert info["measured"] == 3 and g.shape == (3, 46)
+    assert (np.round(top1 * 12 / 100, 6) % 1 == 0).all()  # whole numbers of correct images out of 12
+    assert collect(path, cifar_imagefolder, 3, settings=settings, progress=False)[2]["reused"] == 3
+    assert data_identity(cifar_imagefolder) is not None
 
 
 def test_records_another_process_writes_meanwhile_are_kept(tiny_supernet, data_root, tmp_path, monkeypatch):

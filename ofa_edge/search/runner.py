@@ -104,12 +104,9 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     resolutions = [r for r in space.resolutions if all(r in t.table.resolutions for t in targets)]
     if not resolutions:
         listed = "; ".join(f"{t.name}: {list(t.table.resolutions)}" for t in targets)
-        raise UserError(
+        raise UserError(  # one table always covers some: a table's resolutions are its space's, and never empty
             f"the latency tables share no input resolution ({listed}); profile them at common resolutions "
-            "(`ofa-edge profile --device NAME --resolutions 24,28,32`)."
-            if len(targets) > 1
-            else f"the latency table of {targets[0].name} covers none of space {space.name}'s resolutions "
-            f"{list(space.resolutions)}; profile it at those (`ofa-edge profile --resolutions ...`)."
+            f"(`ofa-edge profile --device NAME --resolutions {','.join(map(str, space.resolutions))}`)."
         )
     cost = CostModel(space, num_classes)
     # The search's genomes come from sample/mutate/crossover: trusted, unchecked on the hot path.

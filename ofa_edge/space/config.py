@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +37,11 @@ class SubnetConfig:
     expand: tuple[int, ...]
 
     def __post_init__(self) -> None:
+        # Whole numbers of any kind (numpy integers, 32.0) are stored as Python ints; arrays as tuples.
+        object.__setattr__(self, "resolution", _as_int("resolution", self.resolution))
         for name in ("depth", "kernel", "expand"):
             value = getattr(self, name)
-            if not isinstance(value, Sequence) or isinstance(value, str):
-                raise ConfigError(name, f"expected a list of integers, got {type(value).__name__}")
-            object.__setattr__(self, name, tuple(value))
+            object.__setattr__(self, name, _as_int_list(name, value.tolist() if hasattr(value, "tolist") else value))
         self.validate()
 
     # ------------------------------------------------------------ validation
@@ -238,7 +239,13 @@ def _check_value(name: str, value: int, allowed: Sequence[int]) -> None:
 
 
 def _as_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or int(value) != value:
+    """``value`` as an int if it is a whole number (int, numpy integer, 32.0); a :class:`ConfigError` otherwise."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or int(value) != value
+    ):
         raise ConfigError(name, f"expected an integer, got {value!r}")
     return int(value)
 

@@ -141,6 +141,24 @@ def test_integral_floats_are_accepted() -> None:
     assert SubnetConfig.from_dict(d).resolution == 24
 
 
+def test_the_constructor_takes_numpy_numbers_as_python_ints() -> None:
+    """What numpy-driven code hands over (np.int64, arrays, 32.0) is the same config as plain ints."""
+    import numpy as np
+
+    plain = SearchSpace.get("mbv3-w1.0-cifar").max()
+    numpy_made = SubnetConfig(
+        space=plain.space,
+        resolution=np.int64(plain.resolution),
+        depth=np.array(plain.depth),
+        kernel=[np.int32(k) for k in plain.kernel],
+        expand=[float(e) for e in plain.expand],
+    )
+    assert numpy_made == plain and hash(numpy_made) == hash(plain)
+    assert type(numpy_made.resolution) is int and {type(v) for v in numpy_made.depth + numpy_made.kernel} == {int}
+    with pytest.raises(ConfigError, match="resolution: expected an integer, got 32.5"):
+        SubnetConfig(plain.space, 32.5, plain.depth, plain.kernel, plain.expand)
+
+
 @FAST
 @given(
     configs(),

@@ -19,7 +19,7 @@ from ofa_edge.paths import work_dir
 from ofa_edge.train.config import RESUME_FREE, TrainConfig
 from ofa_edge.train.rundir import RunDir
 from ofa_edge.train.spfde import SpfdeLever
-from ofa_edge.train.spfde.options import freezing_plan_note, resolve_spfde
+from ofa_edge.train.spfde.options import MASK_GROW, MASK_UPDATE_FRAC, freezing_plan_note, resolve_spfde
 from ofa_edge.train.trainer import Trainer
 from ofa_edge.units import parse_duration_s
 
@@ -141,11 +141,11 @@ def train(
             help="SpFDE: share of live weights swapped at the first mask update (cosine decay).",
             rich_help_panel="SpFDE levers",
         ),
-    ] = 0.3,
+    ] = MASK_UPDATE_FRAC,
     mask_grow: Annotated[
         str,
         typer.Option(help="SpFDE: grow by 'gradient' magnitude or 'random' (MEST).", rich_help_panel="SpFDE levers"),
-    ] = "gradient",
+    ] = MASK_GROW,
     freeze_flops_target: Annotated[
         float | None,
         typer.Option(
@@ -223,7 +223,13 @@ def train(
         t.add_column("top-1 (BN recalibrated)", justify="right")
         for name, top1 in result["probes_top1"].items():
             t.add_row(name, f"{top1:.2f}%")
-        out.print(t)
+        if result["probes_top1"]:
+            out.print(t)
+        else:
+            out.print(t.title)
+            out.print(
+                "no probes (--probe-every 0)" if cfg.probe_every == 0 else "no probes yet (stopped before the first)"
+            )
         led = result["ledger"]
         out.print(
             f"{led['images']:,} images, {led['subnet_images']:,} subnet-images, {led['total_flops'] / 1e12:.2f} TFLOPs "
@@ -246,7 +252,8 @@ def train(
 def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
     """This call's options for ``--resume``: those not on the command line come from the run's
     ``config.json``; one given with another value than the run's is refused, unless it is free to change."""
-    saved = RunDir(out_dir).read_config()
+    rd = RunDir(out_dir)
+    saved = rd.require_config() if rd.checkpoint.exists() else rd.read_config()
     if saved is None:
         return dict(ctx.params)  # nothing to resume: the trainer says so and starts a new run
     trained = saved.get("train", {})

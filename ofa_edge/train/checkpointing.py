@@ -12,6 +12,7 @@ Nothing is unpickled on load.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,41 @@ def save_checkpoint(
     atomic_write(path, lambda p: save_file(tensors, str(p), metadata={KEY: json.dumps(header)}))
 
 
+def unreadable_checkpoint(path: Path, why: str) -> UserError:
+    """The one message for a checkpoint file or state that cannot be trusted."""
+    return UserError(
+        f"'{path}' is not a readable ofa-edge training checkpoint ({why}); start a new run with another --out."
+    )
+
+
+def check_state(
+    path: str | Path, state: dict[str, Any], order: torch.Tensor, total_iters: int, epoch_samples: int, images: int
+) -> None:
+    """Refuse a checkpoint state that does not fit this run: the iteration an int in [0, ``total_iters``],
+    the loss accumulators numbers, the sample order ``epoch_samples`` distinct indices below ``images``."""
+    path = Path(path)
+    it = state.get("it")
+    if type(it) is not int or not 0 <= it <= total_iters:
+        raise unreadable_checkpoint(path, f"iteration {it!r}, not an integer in [0, {total_iters}]")
+    steps = state.get("epoch_steps")
+    if type(steps) is not int or steps < 0:
+        raise unreadable_checkpoint(path, f"epoch_steps {steps!r}, not a count")
+    loss = state.get("epoch_loss")
+    if type(loss) not in (int, float) or not math.isfinite(loss):
+        raise unreadable_checkpoint(path, f"epoch_loss {loss!r}, not a finite number")
+    for key in ("teacher", "reordered"):
+        if type(state.get(key)) is not bool:
+            raise unreadable_checkpoint(path, f"{key} {state.get(key)!r}, not true or false")
+    if not isinstance(state.get("ledger"), dict):
+        raise unreadable_checkpoint(path, "no ledger")
+    if order.dim() != 1 or order.dtype != torch.int64 or len(order) != epoch_samples:
+        raise unreadable_checkpoint(
+            path, f"sampler.order length {len(order) if order.dim() else 0}, not the {epoch_samples} images of an epoch"
+        )
+    if len(order) and (int(order.min()) < 0 or int(order.max()) >= images or len(order.unique()) != len(order)):
+        raise unreadable_checkpoint(path, f"sampler.order is not distinct indices below {images}")
+
+
 def load_checkpoint(
     path: str | Path,
     net: Supernet,
@@ -75,9 +111,7 @@ def load_checkpoint(
             header = json.loads((f.metadata() or {})[KEY])
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not iterable
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as e:
-        raise UserError(
-            f"'{path}' is not a readable ofa-edge training checkpoint ({e}); start a new run with another --out."
-        ) from None
+        raise unreadable_checkpoint(path, str(e)) from None
     if header.get("format") != FORMAT:
         raise UserError(f"'{path}' has format {header.get('format')!r}; this ofa-edge resumes {FORMAT!r}.")
     missing = [k for k in ("state", "optim", "levers") if k not in header] + [

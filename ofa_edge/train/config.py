@@ -86,11 +86,29 @@ class TrainConfig:
         cfg = dataclasses.replace(self, **changes)
         if cfg.cuda_graphs and not cfg.device.startswith("cuda"):
             raise UserError(f"--cuda-graphs needs a CUDA device, but the run is on '{cfg.device}'; drop --cuda-graphs.")
-        if cfg.method != "deps":
-            notes.append(f"warmup-frac and eps-epochs are DεpS options; ignored by --method {cfg.method}")
+        if cfg.method != "deps" and (given := self._given("warmup_frac", "eps_epochs")):
+            notes.append(f"{given}: DεpS only; ignored by --method {cfg.method}")
         if cfg.method in ("ofa", "compofa"):
-            notes.append(f"--method {cfg.method} sets its subnets per step and LR per phase (OFA's ratios)")
+            given = self._given("subnets_per_step", "beta_mult")
+            notes.append(
+                f"--method {cfg.method} sets its subnets per step and LR per phase (OFA's ratios)"
+                + (f"; {given} ignored" if given else "")
+            )
+        if cfg.method == "deps" and cfg.eps_epochs is not None:
+            left = cfg.epochs - deps_shrink_epoch(cfg.warmup_frac, cfg.epochs)
+            if cfg.eps_epochs > left:
+                notes.append(
+                    f"eps-epochs: {cfg.eps_epochs:g} clamped to {left} (the epochs left after shrinking starts at "
+                    f"epoch {cfg.epochs - left})"
+                )
         return cfg, notes
+
+    def _given(self, *names: str) -> str:
+        """Those of the options ``names`` set away from their defaults, as typed: ``--eps-epochs 3 and ...``."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        return " and ".join(
+            f"--{n.replace('_', '-')} {getattr(self, n):g}" for n in names if getattr(self, n) != defaults[n]
+        )
 
     def validate(self) -> None:
         """Raise a :class:`UserError` naming the first option out of range (NaN and infinities included)."""

@@ -34,12 +34,15 @@ class DeviceLoader:
         world: int = 1,
         epoch_samples: int | None = None,
         memory_format: torch.memory_format = torch.contiguous_format,
+        held_out: str = "",
     ) -> None:
+        """``held_out``: why an epoch trains on fewer than all images (and how to change it), for the message."""
         n = len(data) if epoch_samples is None else epoch_samples
         if batch_size * world > n:
+            why = f" ({held_out})" if held_out else ""
             raise UserError(
-                f"batch size {batch_size} x {world} process(es) is larger than the {n} images an epoch trains on; "
-                "lower --batch-size or use more data."
+                f"batch size {batch_size} x {world} process(es) is larger than the {n} images an epoch trains on"
+                f"{why}; lower --batch-size or use more data."
             )
         self.images = data.images.to(device)
         self.labels = data.labels.to(device)

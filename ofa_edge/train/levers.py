@@ -28,6 +28,10 @@ class Lever:
         """How many samples an epoch trains on (sieving holds some out); fixed for the run."""
         return num_samples
 
+    def held_out(self, num_samples: int) -> str:
+        """Why :meth:`epoch_size` is below ``num_samples`` and the option that sets it ("" when it is not)."""
+        return ""
+
     def epoch_order(self, epoch: int, order: torch.Tensor) -> torch.Tensor:
         """The sample indices of ``epoch``, at least ``epoch_size`` of them (sieving picks which)."""
         return order

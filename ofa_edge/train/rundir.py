@@ -92,6 +92,24 @@ class RunDir:
         except (OSError, json.JSONDecodeError):
             return None
 
+    def require_config(self) -> dict[str, Any]:
+        """``config.json`` of a run to resume; a :class:`UserError` saying what is wrong with it when it
+        is missing or not a JSON object (the run's settings cannot be checked without it)."""
+        try:
+            config = json.loads(self.config.read_text())
+        except FileNotFoundError:
+            problem = "is missing"
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            problem = f"is unreadable ({e})"
+        else:
+            if isinstance(config, dict):
+                return config
+            problem = f"holds a JSON {type(config).__name__}, not the run's settings"
+        raise UserError(
+            f"'{self.config}' {problem}: it records the run's settings, which --resume continues with. "
+            "Restore it from a copy of the run, or start a new run with another --out."
+        )
+
     def append_metrics(self, record: dict[str, Any]) -> None:
         """One JSON line; a line cut by a kill is dropped by :meth:`keep_metrics` on resume."""
         with self.metrics.open("a") as f:
@@ -100,17 +118,28 @@ class RunDir:
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """The metric records, skipping a line cut short by a kill."""
+        return self._read_metrics()[0]
+
+    def _read_metrics(self) -> tuple[list[dict[str, Any]], int]:
+        """(the metric records, how many lines were not JSON objects: cut short by a kill)."""
         if not self.metrics.is_file():
-            return []
-        records = []
+            return [], 0
+        records, cut = [], 0
         for line in self.metrics.read_text().splitlines():
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
-                continue
-        return records
+                record = None
+            if isinstance(record, dict):
+                records.append(record)
+            elif line.strip():
+                cut += 1
+        return records, cut
 
-    def keep_metrics(self, before_epoch: int) -> None:
-        """Drop records of epochs the checkpoint has not completed (rewritten atomically)."""
-        kept = [r for r in self.read_metrics() if r.get("epoch", 0) < before_epoch]
+    def keep_metrics(self, before_epoch: int) -> int:
+        """Drop records of epochs the checkpoint has not completed (rewritten atomically); returns how
+        many lines cut short by a kill were dropped with them."""
+        records, cut = self._read_metrics()
+        kept = [r for r in records if r.get("epoch", 0) < before_epoch]
         atomic_write_text(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+        return cut

@@ -34,7 +34,7 @@ from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.checkpoint import load_supernet, save_supernet
 from ofa_edge.train.aggregate import GradAverager
-from ofa_edge.train.checkpointing import load_checkpoint, save_checkpoint
+from ofa_edge.train.checkpointing import check_state, load_checkpoint, save_checkpoint, unreadable_checkpoint
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.cuda_graphs import GraphedSupernet
 from ofa_edge.train.data import DeviceLoader
@@ -75,11 +75,12 @@ class Trainer:
         require_same_classes(self.data, self.val, cfg.data, cfg.val_split)
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
-        epoch_samples = min(lv.epoch_size(len(self.data)) for lv in self.levers) if self.levers else None
+        self.epoch_samples = min((lv.epoch_size(len(self.data)) for lv in self.levers), default=len(self.data))
+        held_out = "; ".join(filter(None, (lv.held_out(len(self.data)) for lv in self.levers)))
         self.memory_format = memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.loader = DeviceLoader(
             self.data, cfg.batch_size, self.ctx.device, self.space.mean, self.space.std, cfg.seed,
-            self.ctx.rank, self.ctx.world, epoch_samples, memory_format,
+            self.ctx.rank, self.ctx.world, self.epoch_samples, memory_format, held_out,
         )  # fmt: skip
         torch.manual_seed(cfg.seed)
         self.net = Supernet(self.space, len(self.data.classes), kernel_transform=cfg.kernel_transform).to(
@@ -131,7 +132,7 @@ class Trainer:
                 raise UserError(
                     f"'{rd.root}' already holds a training run; pass --resume to continue it or choose another --out."
                 )
-            saved = rd.read_config() or {}
+            saved = rd.require_config()
             diff = cfg.resume_mismatch(saved.get("train", {})) + self._data_mismatch(saved)
             if diff:
                 raise UserError(
@@ -139,20 +140,29 @@ class Trainer:
                     "Resume with the original settings or start a new run with another --out."
                 )
             state, order = load_checkpoint(rd.checkpoint, self.net, self.optimizer, self.levers)
+            check_state(rd.checkpoint, state, order, self.method.p.total_iters, self.epoch_samples, len(self.data))
             self.state.update(state)
-            self.ledger = Ledger.from_dict(state["ledger"], self._device_name())
+            try:
+                self.ledger = Ledger.from_dict(state["ledger"], self._device_name())
+            except (KeyError, TypeError, AttributeError) as e:
+                raise unreadable_checkpoint(rd.checkpoint, f"ledger: {type(e).__name__} {e}") from None
             self._use_order(order)
             if self.state["teacher"]:
                 self.teacher = self._frozen(load_supernet(rd.teacher, device=str(self.ctx.device)))
             if self.ctx.main:
-                rd.keep_metrics(before_epoch=self.state["it"] // self.loader.steps_per_epoch)
+                cut = rd.keep_metrics(before_epoch=self.state["it"] // self.loader.steps_per_epoch)
+                if cut:
+                    self._note(
+                        f"{cut} line(s) of '{rd.metrics}' were cut short (a kill mid-write) and are dropped; "
+                        "those epochs have no metrics record"
+                    )
+                if self.state["it"] >= self.method.p.total_iters:
+                    self._note("run already complete; nothing to train")
                 if self.options is not None:  # the next --resume starts from these (e.g. a moved --data)
                     rd.write_config({**saved, "options": self.options})
             return int(self.state["it"])
         if resume and self.ctx.main:
-            self.console.print(
-                f"[yellow]note:[/yellow] nothing to resume in '{rd.root}' (no checkpoint); starting a new run"
-            )
+            self._note(f"nothing to resume in '{rd.root}' (no checkpoint); starting a new run")
         if self.ctx.main:
             rd.root.mkdir(parents=True, exist_ok=True)
             rd.write_config(
@@ -169,6 +179,10 @@ class Trainer:
             for t in self.net.state_dict().values():
                 dist.broadcast(t, 0)
         return 0
+
+    def _note(self, text: str) -> None:
+        """A note on stderr, as the CLI prints its own."""
+        self.console.print(f"[yellow]note:[/yellow] {text}", highlight=False)
 
     def _use_order(self, order: torch.Tensor) -> None:
         """Train the epoch in ``order`` (global, saved with checkpoints); this process takes its shard."""

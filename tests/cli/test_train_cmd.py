@@ -67,6 +67,16 @@ BASE = [
             "--sieve-interval 1 times a lever that is off; add --sieve-frac (e.g. --sieve-frac",
         ),
         (["--mask-update-frac", "2"], "--mask-update-frac 2: must be in [0, 1)."),
+        # mask options without sparsity were silently ignored (exit 0)
+        (["--mask-interval", "1"], "--mask-interval 1 times a lever that is off; add --sparsity (e.g."),
+        (["--mask-grow", "random"], "--mask-grow random times a lever that is off; add --sparsity"),
+        # it blamed the FLOPs target
+        (
+            ["--epochs", "2", "--freeze-flops-target", "0.01", "--freeze-start", "5"],
+            "--freeze-start 5 must be below --epochs 2",
+        ),
+        # it blamed the batch size only
+        (["--sieve-frac", "0.5"], "(--sieve-frac 0.5 holds out 4 of the 8 training images; lower --sieve-frac)"),
         (["--time-limit", "2 hours"], "--time-limit '2 hours': not a duration; give one like 540s, 90m or 2h"),
         (["--time-limit", "0s"], "--time-limit '0s': must be positive"),
         (["--val-split", "val"], "unknown split 'val'; the dataset"),
@@ -125,7 +135,7 @@ def test_time_limit_stops_resume_finishes_and_overwrite_is_refused(cli, data_roo
         code == 0 and doc["status"] == "complete" and doc["resumed_at_iteration"] == 1 and doc["ledger"]["steps"] == 2
     )
     err = " ".join(err.split())
-    assert "lr: 0.003125 (0.1 x global batch 8 / 256)" in err and "ignored by --method bignas" in err
+    assert "lr: 0.003125 (0.1 x global batch 8 / 256)" in err and "DεpS only" not in err
     code, _, err = cli(*args)
     assert code == 2 and "--resume" in err
     code, _, err = cli(*[a if a != "bignas" else "deps" for a in args], "--resume")
@@ -181,3 +191,91 @@ def test_a_diverging_run_stops_before_writing_a_nan_checkpoint(cli, data_root, t
 
         ckpt = load_file(next(out.glob("checkpoint*.safetensors")))
         assert all(t.isfinite().all() for t in ckpt.values() if t.is_floating_point())
+
+
+def _tiny_stopped_run(cli, data_root, run) -> list[str]:
+    """A 2-iteration bignas run stopped after its first; returns the arguments that made it."""
+    args = ["train", "--method", "bignas", "--data", str(data_root), "--out", str(run), "--epochs", "2",
+            "--subnets-per-step", "2", "--probe-every", "0", *BASE]  # fmt: skip
+    code, _, err = cli(*args, "--time-limit", "1ms")
+    assert code == 0, err
+    return args
+
+
+def _edit_checkpoint(path, edit) -> None:
+    """Rewrite a checkpoint with ``edit(header, tensors)`` applied."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        header = json.loads(f.metadata()["ofa_edge_train"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    edit(header, tensors)
+    save_file(tensors, str(path), metadata={"ofa_edge_train": json.dumps(header)})
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda h, t: h["state"].update(it=-3), "(iteration -3, not an integer in [0, 2])"),  # was ZeroDivisionError
+        (lambda h, t: h["state"].update(it="x"), "(iteration 'x', not an integer in [0, 2])"),  # was TypeError
+        (lambda h, t: h["state"].update(it=999), "(iteration 999, not an integer in [0, 2])"),  # was "complete"
+        # was "training diverged ... lower --lr"
+        (lambda h, t: t.update({"sampler.order": t["sampler.order"][:5]}), "(sampler.order length 5, not the 8"),
+        (lambda h, t: h["state"].update(ledger=[]), "(no ledger)"),
+    ],
+)
+def test_a_damaged_checkpoint_state_exits_2_naming_it(cli, data_root, tmp_path, edit, needle) -> None:
+    run = tmp_path / "r"
+    args = _tiny_stopped_run(cli, data_root, run)
+    _edit_checkpoint(run / "checkpoint.safetensors", edit)
+    code, _, err = cli(*args, "--resume")
+    flat = " ".join(err.split())
+    assert code == 2 and "is not a readable ofa-edge training checkpoint" in flat and needle in flat, err
+    assert "Traceback" not in err and not (run / "supernet.safetensors").exists()
+
+
+@pytest.mark.parametrize(("content", "needle"), [(None, "is missing"), ("{not json", "is unreadable (Expecting")])
+def test_resume_without_a_readable_config_json_names_it(cli, data_root, tmp_path, content, needle) -> None:
+    """It listed ~20 "settings that differ ... run has None"."""
+    run = tmp_path / "r"
+    _tiny_stopped_run(cli, data_root, run)
+    if content is None:
+        (run / "config.json").unlink()
+    else:
+        (run / "config.json").write_text(content)
+    for args in (["--out", str(run)], ["--out", str(run), "--data", str(data_root), *BASE]):
+        code, _, err = cli("train", "--resume", *args)
+        flat = " ".join(err.split())
+        assert code == 2 and f"'{run / 'config.json'}' {needle}" in flat and "settings that differ" not in flat, err
+        assert "Restore it from a copy of the run, or start a new run with another --out." in flat
+
+
+def test_resume_notes_a_cut_metrics_line_and_a_finished_run(cli, data_root, tmp_path) -> None:
+    run = tmp_path / "r"
+    args = _tiny_stopped_run(cli, data_root, run)
+    # the stop came at the end of epoch 0 (1 step an epoch): its metrics line is written
+    metrics = run / "metrics.jsonl"
+    metrics.write_text(metrics.read_text()[:-10])  # a kill mid-write
+    code, out, err = cli(*args, "--resume")
+    flat = " ".join(err.split())
+    assert code == 0 and "1 line(s) of" in flat and "cut short" in flat, err
+    assert "no probes (--probe-every 0)" in out and "top-1" not in out
+    code, out, err = cli(*args, "--resume")
+    assert code == 0 and "run already complete; nothing to train" in " ".join(err.split()), err
+
+
+def test_notes_name_ignored_and_clamped_options(cli, data_root, tmp_path) -> None:
+    base = ["train", "--data", str(data_root), *BASE, "--probe-every", "0", "--time-limit", "1ms"]
+    code, _, err = cli(*base, "--out", str(tmp_path / "a"), "--method", "ofa", "--epochs", "6",
+                       "--subnets-per-step", "8", "--beta-mult", "2")  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 0 and "--subnets-per-step 8 and --beta-mult 2 ignored" in flat, err
+    assert "DεpS only" not in flat  # neither --warmup-frac nor --eps-epochs was given
+    code, _, err = cli(*base, "--out", str(tmp_path / "b"), "--method", "bignas", "--eps-epochs", "3")
+    assert code == 0 and "--eps-epochs 3: DεpS only; ignored by --method bignas" in " ".join(err.split()), err
+    code, _, err = cli(*base, "--out", str(tmp_path / "c"), "--epochs", "2", "--eps-epochs", "10",
+                       "--sparsity", "0.5", "--mask-interval", "5")  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 0 and "eps-epochs: 10 clamped to 1 (the epochs left after shrinking starts at epoch 1)" in flat
+    assert "the masks never prune-and-grow: --mask-interval 5" in flat, err

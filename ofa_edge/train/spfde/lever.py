@@ -71,6 +71,13 @@ class SpfdeLever(Lever):
             self.sieve = CircularSieve(num_samples, self.config.sieving, self.seed)
         return len(self.sieve.active)
 
+    def held_out(self, num_samples: int) -> str:
+        held = num_samples - self.epoch_size(num_samples)
+        if not held:
+            return ""
+        frac = self.config.sieving.frac
+        return f"--sieve-frac {frac:g} holds out {held} of the {num_samples} training images; lower --sieve-frac"
+
     def setup(self, net: Supernet, optimizer: torch.optim.Optimizer, num_samples: int) -> None:
         self.optimizer = optimizer
         self.epoch_size(num_samples)

@@ -9,6 +9,8 @@ from ofa_edge.train.spfde.lever import SpfdeConfig
 from ofa_edge.train.spfde.sieving import SieveConfig
 from ofa_edge.train.spfde.sparsity import SparsityConfig, check_mask_updates, check_pattern, parse_pattern
 
+MASK_UPDATE_FRAC, MASK_GROW = 0.3, "gradient"  # the defaults of --mask-update-frac and --mask-grow
+
 
 def freezing_plan_note(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> str:
     """The freezing schedule of the network that trains (its class count moves the FLOPs target a little)."""
@@ -32,8 +34,8 @@ def resolve_spfde(
     sparsity: float | None = None,
     pattern: str = "unstructured",
     mask_interval: int | None = None,
-    mask_update_frac: float = 0.3,
-    mask_grow: str = "gradient",
+    mask_update_frac: float = MASK_UPDATE_FRAC,
+    mask_grow: str = MASK_GROW,
     freeze_flops_target: float | None = None,
     freeze_start: int | None = None,
     freeze_interval: int | None = None,
@@ -47,20 +49,33 @@ def resolve_spfde(
     data is sieved every Δτ epochs unless ``freeze_interval`` / ``sieve_interval`` say otherwise.
     """
     notes: list[str] = []
-    _refuse_orphans(
-        ("--freeze-start", freeze_start, "--freeze-flops-target", freeze_flops_target, "0.1"),
-        ("--freeze-interval", freeze_interval, "--freeze-flops-target", freeze_flops_target, "0.1"),
-        ("--sieve-interval", sieve_interval, "--sieve-frac", sieve_frac, "0.2"),
-    )
+    check_mask_updates(
+        1 if mask_interval is None else mask_interval, mask_update_frac, mask_grow
+    )  # also without --sparsity: a typo is a typo
     nm = parse_pattern(pattern)
     if nm is not None and sparsity is None:
         sparsity = 1 - nm[0] / nm[1]
         notes.append(f"sparsity: {sparsity:g} (pattern {pattern})")
+    any_lever = next((v for v in (sparsity, freeze_flops_target, sieve_frac) if v is not None), None)
+    _refuse_orphans(
+        ("--freeze-start", freeze_start, "--freeze-flops-target", freeze_flops_target, "0.1"),
+        ("--freeze-interval", freeze_interval, "--freeze-flops-target", freeze_flops_target, "0.1"),
+        ("--sieve-interval", sieve_interval, "--sieve-frac", sieve_frac, "0.2"),
+        ("--mask-interval", mask_interval, "--sparsity", any_lever, "0.5"),  # Δτ also times freezing and sieving
+        # defaults are passed whether typed or not: only a value away from its default was surely asked for
+        (
+            "--mask-update-frac",
+            None if mask_update_frac == MASK_UPDATE_FRAC else mask_update_frac,
+            "--sparsity",
+            sparsity,
+            "0.5",
+        ),
+        ("--mask-grow", None if mask_grow == MASK_GROW else mask_grow, "--sparsity", sparsity, "0.5"),
+    )
     if mask_interval is None:
         mask_interval = max(1, round(0.05 * epochs))
         if sparsity is not None or freeze_flops_target is not None or sieve_frac is not None:
             notes.append(f"mask-interval (Δτ): {mask_interval} epoch(s) (5% of the run, at least 1)")
-    check_mask_updates(mask_interval, mask_update_frac, mask_grow)  # also without --sparsity: a typo is a typo
     sp_cfg = fr_cfg = sv_cfg = None
     if sparsity is not None:
         sp_cfg = SparsityConfig(sparsity, pattern, mask_interval, mask_update_frac, grow=mask_grow)
@@ -69,6 +84,13 @@ def resolve_spfde(
             f"sparse training: {sparsity:g} {pattern}, prune-and-grow every {mask_interval} epoch(s), "
             f"fraction {mask_update_frac:g} cosine-decaying to 0 at {sp_cfg.update_end:.0%} of the run, grow by {mask_grow}"
         )
+        updates = [e for e in range(epochs - 1) if sp_cfg.updates_at(e) and sp_cfg.fraction_at(e, epochs) > 0]
+        if not updates and mask_update_frac > 0:
+            notes.append(
+                f"the masks never prune-and-grow: --mask-interval {mask_interval} leaves no update before the "
+                f"updates stop at {sp_cfg.update_end:.0%} of --epochs {epochs}; the run keeps its first random mask "
+                "(lower --mask-interval or train more --epochs for dynamic sparsity)"
+            )
     if freeze_flops_target is not None:
         if freeze_start is None:
             freeze_start = epochs // 2
@@ -77,6 +99,11 @@ def resolve_spfde(
             freeze_interval = mask_interval
             notes.append(f"freeze-interval: {freeze_interval} epoch(s) (= Δτ)")
         fr_cfg = FreezeConfig(freeze_start, freeze_interval, freeze_flops_target)
+        if freeze_start >= epochs:
+            raise UserError(
+                f"--freeze-start {freeze_start} must be below --epochs {epochs}: no block would freeze during the "
+                f"run; use an epoch in [0, {epochs - 1}] or drop --freeze-start (default: half the run)."
+            )
         sp = SearchSpace.get(space)
         plan_freezing(sp, sp.default_num_classes, fr_cfg, epochs)  # refuses a target beyond the network now
     if sieve_frac is not None:

@@ -16,7 +16,7 @@ from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.backends import backend_for, require_backend, table_backend
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import MIN_SAMPLES, active_block_count, fit_correction
-from ofa_edge.latency.devices import Device, host_arch, load_device, table_path
+from ofa_edge.latency.devices import Device, host_arch, is_device_path, load_device, table_path
 from ofa_edge.latency.drift import READINGS, check_speed, rescale, same_cpu
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import BYTES, PRIOR_EFFICIENCY, estimate_table, fit_model, reference_e2e_error
@@ -24,6 +24,7 @@ from ofa_edge.latency.profiler import Profiling, start_profile
 from ofa_edge.latency.ssh import check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import validation_report, write_reports
+from ofa_edge.paths import devices_dir
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space.genome import encode
 from ofa_edge.units import check_range
@@ -48,6 +49,33 @@ def _resolutions(text: str, space: SearchSpace, device: Device) -> list[int]:
     if bad:
         raise UserError(f"--resolutions {bad} are not in space {space.name} ({list(space.resolutions)}).")
     return res
+
+
+def _refuse_given(flags: tuple[tuple[str, object], ...], message: str) -> None:
+    """Refuse the options in ``flags`` that were given (truthy value): ``message`` with ``{given}`` (their
+    names, "a, b and c"), ``{verb}`` ("measure" or "measures") and ``{them}`` ("them" or "it") filled in."""
+    given = [flag for flag, value in flags if value]
+    if given:
+        names = given[0] if len(given) == 1 else f"{', '.join(given[:-1])} and {given[-1]}"
+        one = len(given) == 1
+        raise UserError(
+            message.format(given=names, verb="measures" if one else "measure", them="it" if one else "them")
+        )
+
+
+def _refuse_foreign_default(device: str, dev: Device, default: Path, output: Path | None, force: bool) -> None:
+    """Refuse a device file outside ``devices/`` that reuses a shipped device's name when the table would
+    be that device's default one (``latency_tables/<name>.json``): it would overwrite or resume it."""
+    shipped = devices_dir() / f"{dev.name}.yaml"
+    if output is not None or force or not is_device_path(device) or not shipped.is_file():
+        return
+    if Path(device).resolve() == shipped.resolve():
+        return
+    raise UserError(
+        f"device file '{device}' is named '{dev.name}', the name of the shipped device {shipped}, so its table "
+        f"would go to that device's own {default} and replace or mix with it. Give it another `name:` "
+        f"in '{device}', or write its table elsewhere with --out PATH (--force replaces the shipped table)."
+    )
 
 
 def _interleave(a: list, b: list) -> list:
@@ -85,6 +113,17 @@ def _estimate(
         reference = "h100" if device.runtime in ("torch", "tensorrt") else "x86-cpu"
         note(f"--reference: {reference} (default for runtime {device.runtime})")
     ref_path = Path(reference) if Path(reference).suffix else table_path(load_device(reference), space)
+    if not ref_path.exists():
+        by_name = (
+            ""
+            if Path(reference).suffix
+            else f", or measure it: `ofa-edge profile --device {reference} --space {space}`"
+        )
+        raise UserError(
+            f"the estimate is fitted on a measured --reference table, and '{ref_path}' (the {space} table of "
+            f"--reference {reference}) does not exist. Pass --reference PATH to a measured table of space {space}"
+            f"{by_name}."
+        )
     ref = LatencyTable.load(ref_path)
     if ref.estimated:
         raise UserError(f"--reference '{ref_path}' is itself estimated; the model must be fitted on a measured table.")
@@ -101,6 +140,7 @@ def _estimate(
         "complete": True,
         "entries": len(table.entries),
         "layer_overhead_us": table.provenance["layer_overhead_us"],
+        "layer_overhead_from": table.provenance["layer_overhead_from"],
         "fit": fit,
     }
 
@@ -171,6 +211,8 @@ def profile(
         )
     dev = load_device(device)
     sp = SearchSpace.get(space or dev.space)
+    if not (check and not rescale_table):  # everything but --check writes the table
+        _refuse_foreign_default(device, dev, table_path(dev, sp.name), output, force)
     res = _resolutions(resolutions, sp, dev)
     for flag, value, low in (
         ("--calibrate", calibrate, 0), ("--validate", validate, 0), ("--max-entries", max_entries, 0),
@@ -188,15 +230,19 @@ def profile(
     note(f"device {dev.name} ({dev.backend_name}, {dev.precision}, {threads} thread(s), batch {dev.batch})")
     note(f"space {sp.name}, resolutions {res}, {classes} classes; table {path}")
 
+    measuring = (("--calibrate", calibrate), ("--validate", validate), ("--max-entries", max_entries))
+    if estimate and not (check or rescale_table):
+        _refuse_given(
+            (*measuring, ("--ssh", ssh is not None)),
+            "{given} {verb}; --estimate measures nothing: drop {them} or drop --estimate.",
+        )
     if check or rescale_table:
         mode = "--rescale" if rescale_table else "--check"
-        clash = [f for f, on in (("--ssh", ssh is not None), ("--estimate", estimate), ("--force", force), ("--calibrate", calibrate),
-                                 ("--validate", validate), ("--max-entries", max_entries)) if on]  # fmt: skip
-        if clash:
-            raise UserError(
-                f"{mode} only times the table's speed reference; drop {', '.join(clash)} "
-                f"(for a remote board run it there: ssh user@host ofa-edge profile {mode})."
-            )
+        _refuse_given(
+            (("--ssh", ssh is not None), ("--estimate", estimate), ("--force", force), *measuring),
+            f"{mode} only times the table's speed reference; drop {{given}} "
+            f"(for a remote board run it there: ssh user@host ofa-edge profile {mode}).",
+        )
         result = _check_or_rescale(dev, path, threads_flag, rescale_table)
         emit(result, as_json, lambda: _render_check(result))
         return
@@ -426,14 +472,17 @@ def _render_estimate(result: dict[str, Any]) -> None:
             f"{', '.join(prior)} not identifiable (every such layer on {fit['reference_device']} is memory- or overhead-bound: "
             f"prior {100 * PRIOR_EFFICIENCY:.0f}% kept)"
         )
+    own = result["layer_overhead_from"] == "device file"
     out.print(
         f"model fitted on {fit['reference_device']}: efficiency {eff}; overhead {fit['layer_overhead_us']:.1f} µs/layer"
-        + (
-            f" there, {result['layer_overhead_us']:.1f} µs/layer from the device file here"
-            if result.get("layer_overhead_us") != fit["layer_overhead_us"]
-            else ""
-        )
+        + (f" there, {result['layer_overhead_us']:.1f} µs/layer from the device file here" if own else "")
     )
+    if own:
+        out.print(
+            f"[yellow]the errors below are of the model with the fitted {fit['layer_overhead_us']:.1f} µs/layer, "
+            f"not of this table[/yellow]: nothing measured checks its {result['layer_overhead_us']:.1f} µs/layer "
+            "from the device file"
+        )
     out.print(
         f"model error there: per-block MAPE {fit['reference_key_mape_pct']:.1f}% "
         + (

@@ -26,6 +26,12 @@ RUNTIMES = ("onnxruntime", "torch", "tensorrt")
 PROVIDERS = ("cpu", "xnnpack", "cuda", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8")
 CLOCKS = ("wall", "thread_cpu")
+FIELDS = (
+    "name", "description", "runtime", "provider", "precision", "threads", "batch", "space", "resolutions",
+    "warmup", "repeats", "datasheet", "cuda_graphs", "clock", "layer_overhead_us", "speed_reference",
+    "accelerator", "arch",
+)  # fmt: skip
+DATASHEET_FIELDS = ("peak_flops", "memory_bandwidth", "source")
 # ``platform.machine()`` spellings of one architecture (macOS says arm64, Windows AMD64).
 ARCH_ALIASES = {"arm64": "aarch64", "amd64": "x86_64", "x64": "x86_64"}
 
@@ -126,6 +132,11 @@ def unknown_device_hint(name: str, known: list[str], cutoff: float = 0.6) -> str
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
+def is_device_path(name_or_path: str | Path) -> bool:
+    """Whether ``--device`` names a YAML file (a suffix or a folder in it) rather than a shipped device."""
+    return Path(name_or_path).suffix in (".yaml", ".yml") or any(sep in str(name_or_path) for sep in ("/", "\\"))
+
+
 def load_device(name_or_path: str | Path, root: Path | None = None) -> Device:
     """Load a device by name (``devices/<name>.yaml``) or by path to a YAML file.
 
@@ -133,7 +144,7 @@ def load_device(name_or_path: str | Path, root: Path | None = None) -> Device:
     """
     root = root or devices_dir()
     path = Path(name_or_path)
-    path_like = path.suffix in (".yaml", ".yml") or any(sep in str(name_or_path) for sep in ("/", "\\"))
+    path_like = is_device_path(name_or_path)
     if not path_like:
         path = root / f"{name_or_path}.yaml"
     if path_like and not path.exists():
@@ -179,6 +190,18 @@ def _get(data: dict[str, Any], key: str, kind: type, source: str, default: Any =
     return value
 
 
+def _refuse_unknown(data: dict[str, Any], known: tuple[str, ...], where: str, source: str) -> None:
+    """A :class:`UserError` naming the first field of ``data`` not in ``known`` (a typo would be ignored)."""
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise UserError(
+                f"device file '{source}': unknown {where}field '{key}'.{hint} Known {where}fields: "
+                f"{', '.join(known)} (docs/latency.md describes each); fix or remove it."
+            )
+
+
 def _positive(value: float, key: str, source: str, zero_ok: bool = False) -> float:
     """``value`` if it is a finite number above zero (``zero_ok``: at least zero), else a :class:`UserError`."""
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
@@ -198,6 +221,7 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
     """Validate a device mapping; every problem names the field."""
     if not isinstance(data, dict):
         raise UserError(f"device file '{source}' must hold a mapping of fields, got {type(data).__name__}.")
+    _refuse_unknown(data, FIELDS, "", source)
     runtime = _choice(_get(data, "runtime", str, source), RUNTIMES, "runtime", source)
     provider = data.get("provider")
     if runtime == "onnxruntime":
@@ -216,6 +240,7 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
             f"device file '{source}': resolutions {bad or '[]'} not in space {space} ({list(sp.resolutions)})."
         )
     ds = _get(data, "datasheet", dict, source)
+    _refuse_unknown(ds, DATASHEET_FIELDS, "datasheet ", source)
     figures = {
         k: _positive(_get(ds, k, float, f"{source}: datasheet"), f"datasheet {k}", source)
         for k in ("peak_flops", "memory_bandwidth")

@@ -182,6 +182,8 @@ def estimate_table(
         "model": "roofline per layer: max(FLOPs/(peak*eff_kind), bytes/bandwidth) + overhead",
         "datasheet": {"peak_flops": ds.peak_flops, "memory_bandwidth": ds.memory_bandwidth, "source": ds.source},
         "layer_overhead_us": overhead,
+        # "device file": the fit's errors below are of the model with the fitted overhead, not of this table.
+        "layer_overhead_from": "fit" if device.layer_overhead_us is None else "device file",
         "fit": fit,
     }
     return LatencyTable(space, num_classes, sorted(resolutions), prov, entries, complete=True)

@@ -16,6 +16,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.keys import fixed_keys, required_keys
+from ofa_edge.paths import devices_dir
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import BlockSum, check_genomes, encode
@@ -25,6 +26,15 @@ FORMAT = "ofa-edge-latency/1"
 STAT_FIELDS = ("count", "mean", "std", "median")
 POSITIVE_FIELDS = ("mean", "median")  # latencies; count and std may be 0 (estimated tables)
 CORRECTION_TERMS = ("scale", "per_block", "per_mparam", "offset")
+
+
+def _profile_command(path: Path) -> str:
+    """The ``ofa-edge profile`` command that writes ``path``: ``<device>[.<space>].json`` names a shipped
+    device (and space); any other name gets ``--device <device> --out PATH``."""
+    device, _, space = path.stem.partition(".")
+    if path.suffix == ".json" and (devices_dir() / f"{device}.yaml").is_file():
+        return f"`ofa-edge profile --device {device}" + (f" --space {space}`" if space else "`")
+    return f"`ofa-edge profile --device <device> --out {path}`"
 
 
 @dataclass
@@ -126,9 +136,7 @@ class LatencyTable:
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
-            raise UserError(
-                f"latency table '{path}' does not exist; run `ofa-edge profile --device NAME` first."
-            ) from None
+            raise UserError(f"latency table '{path}' does not exist; run {_profile_command(path)} first.") from None
         except IsADirectoryError:
             raise UserError(
                 f"latency table '{path}' is a folder; pass the table's .json file, e.g. latency_tables/x86-cpu.json."

@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from ofa_edge.latency.table import LatencyTable
 
 
@@ -180,7 +182,7 @@ def test_check_compares_this_machine_with_the_table(cli, tmp_path):
     code, _, err = cli("profile", "-o", str(tmp_path / "none.json"), "--check")
     assert code == 2 and "does not exist" in _flat(err)
     code, _, err = cli(*base, "--check", "--ssh", "me@board", "--calibrate", "10")
-    assert code == 2 and "drop --ssh, --calibrate" in _flat(err)
+    assert code == 2 and "drop --ssh and --calibrate" in _flat(err)
     code, _, err = cli(*base, "--rescale", "--force")
     assert code == 2 and "--rescale only times" in _flat(err)
     table["provenance"]["speed_reference"] = before["provenance"]["speed_reference"] | {"warmup": 1}
@@ -259,3 +261,71 @@ def test_check_of_another_machines_table_says_this_machine_is_not_that_device(cl
     msg = _flat(err)
     assert code == 2 and "is the table of h100 (an H100 GPU), which this machine is not" in msg
     assert "--check cannot compare it here" in msg and "--validate 200" in msg and "speed_reference: 5" not in msg
+
+
+def test_h100_estimate_from_its_own_table_matches_it(cli, tmp_path):
+    """devices/h100.yaml once set an unsourced 2.0 µs/layer: its estimate was 5x too fast (max subnet 0.166 ms,
+    measured 0.892 ms) while the printed error was the fit's with 11.2 µs. Now it uses the fitted overhead."""
+    from ofa_edge.space import SearchSpace
+
+    code, out, err = cli("profile", "--device", "h100", "--estimate", "-o", str(tmp_path / "h.json"), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["layer_overhead_from"] == "fit" and doc["layer_overhead_us"] == doc["fit"]["layer_overhead_us"]
+    biggest = SearchSpace.get("mbv3-w1.0-cifar").max()
+    measured = LatencyTable.load(Path(__file__).parents[2] / "latency_tables" / "h100.json").predict([biggest])[0]
+    estimated = LatencyTable.load(doc["table"]).predict([biggest])[0]
+    assert abs(estimated / measured - 1) < 0.25, (estimated, measured)
+
+
+def test_estimate_with_the_device_files_overhead_says_its_error_is_not_of_that_table(cli, tmp_path):
+    code, out, err = cli("profile", "--device", "jetson-orin", "--estimate", "-o", str(tmp_path / "j.json"))
+    assert code == 0, err
+    assert "the errors below are of the model with the fitted 11.2 µs/layer, not of this table" in _flat(out)
+    assert LatencyTable.load(tmp_path / "j.json").provenance["layer_overhead_from"] == "device file"
+
+
+@pytest.mark.parametrize(
+    ("extra", "given"),
+    [
+        (("--calibrate", "8"), "--calibrate measures; --estimate measures nothing: drop it or drop --estimate."),
+        (("--validate", "2"), "--validate measures;"),
+        (("--max-entries", "5"), "--max-entries measures;"),
+        (("--ssh", "me@nowhere"), "--ssh measures;"),
+        (
+            ("--calibrate", "8", "--ssh", "me@nowhere"),
+            "--calibrate and --ssh measure; --estimate measures nothing: drop them",
+        ),
+    ],
+)
+def test_estimate_refuses_measuring_options(cli, tmp_path, monkeypatch, extra, given):
+    monkeypatch.setattr("subprocess.run", lambda *a, **k: pytest.fail("--estimate --ssh ran ssh"))
+    code, _, err = cli("profile", "--device", "x86-cpu", "--estimate", "-o", str(tmp_path / "t.json"), *extra)
+    assert code == 2 and given in _flat(err) and "Traceback" not in err
+    assert not (tmp_path / "t.json").exists()
+
+
+def test_a_device_file_reusing_a_shipped_name_does_not_overwrite_its_table(cli, tmp_path, monkeypatch):
+    tables = tmp_path / "tables"
+    shutil.copytree(Path(__file__).parents[2] / "latency_tables", tables)
+    monkeypatch.setenv("OFA_EDGE_LATENCY_TABLES", str(tables))
+    before = (tables / "raspberry-pi-5.json").read_bytes()
+    typo = tmp_path / "dev" / "typo.yaml"
+    typo.parent.mkdir()
+    typo.write_text((Path(__file__).parents[2] / "devices" / "raspberry-pi-5.yaml").read_text())
+    code, _, err = cli("profile", "--device", str(typo), "--estimate")
+    assert code == 2 and "is named 'raspberry-pi-5', the name of the shipped device" in _flat(err)
+    assert "--out PATH" in _flat(err) and str(tables / "raspberry-pi-5.json") in _flat(err)
+    assert (tables / "raspberry-pi-5.json").read_bytes() == before
+    assert cli("profile", "--device", str(typo), "--estimate", "--out", str(tmp_path / "o.json"))[0] == 0
+    shipped = Path(__file__).parents[2] / "devices" / "raspberry-pi-5.yaml"  # its own file is fine
+    assert cli("profile", "--device", str(shipped), "--estimate")[0] == 0
+
+
+def test_estimate_names_a_missing_reference_table_and_how_to_get_one(cli, tmp_path):
+    code, _, err = cli(
+        "profile", "--device", "x86-cpu", "--estimate", "--space", "mbv3-w1.0-imagenet", "-o", str(tmp_path / "n.json")
+    )
+    msg = _flat(err)
+    assert code == 2 and "measured --reference table" in msg and "x86-cpu.mbv3-w1.0-imagenet.json" in msg
+    assert "--reference PATH" in msg and "`ofa-edge profile --device x86-cpu --space mbv3-w1.0-imagenet`" in msg

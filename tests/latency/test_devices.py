@@ -108,3 +108,38 @@ def test_invalid_yaml_is_one_line_with_its_position(tmp_path):
     assert str(e.value) == (
         f"device file '{bad}' is not valid YAML (line 3, column 11: mapping values are not allowed here); fix it there."
     )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"repeatz": 5}, "unknown field 'repeatz'. Did you mean 'repeats'?"),
+        ({"colour": "red"}, "unknown field 'colour'. Known fields: name, description"),
+        (
+            {"datasheet": {"peak_flops": 1e12, "memory_bandwidth": 1e9, "source": "x", "bandwith": 2}},
+            "unknown datasheet field 'bandwith'. Did you mean 'memory_bandwidth'?",
+        ),
+    ],
+)
+def test_unknown_fields_are_refused_with_the_nearest_known_one(change, message):
+    data = yaml.safe_load((devices_dir() / "x86-cpu.yaml").read_text()) | change
+    with pytest.raises(UserError) as e:
+        parse_device(data, "x", "x.yaml")
+    assert message in " ".join(str(e.value).split())
+
+
+def test_every_shipped_layer_overhead_has_a_source():
+    """docs/latency.md: a ``layer_overhead_us`` comes with its derivation in a comment just above it
+    (h100's unsourced 2.0 made its estimate 5x too fast)."""
+    for path in sorted(devices_dir().glob("*.yaml")):
+        lines = path.read_text().splitlines()
+        at = [i for i, line in enumerate(lines) if line.startswith("layer_overhead_us:")]
+        for i in at:
+            comment = []
+            for line in reversed(lines[:i]):
+                if not line.startswith("#"):
+                    break
+                comment.append(line)
+            assert any("Source:" in c for c in comment), (
+                f"{path.name}: layer_overhead_us without a '# ... Source:' comment"
+            )

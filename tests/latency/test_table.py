@@ -177,3 +177,13 @@ def test_load_of_a_folder_or_a_non_path_is_a_user_error(tmp_path):
         LatencyTable.load(tmp_path)
     with pytest.raises(UserError, match="must be a str or Path"):
         LatencyTable.load(None)
+
+
+def test_missing_table_names_the_command_for_its_device_and_space(tmp_path, monkeypatch):
+    monkeypatch.setenv("OFA_EDGE_LATENCY_TABLES", str(tmp_path))
+    with pytest.raises(UserError) as e:
+        LatencyTable.load(tmp_path / "x86-cpu.mbv3-w1.0-imagenet.json")
+    assert "run `ofa-edge profile --device x86-cpu --space mbv3-w1.0-imagenet` first" in str(e.value)
+    with pytest.raises(UserError) as e:
+        LatencyTable.load(tmp_path / "mine.json")
+    assert "NAME" not in str(e.value) and f"--device <device> --out {tmp_path / 'mine.json'}" in str(e.value)

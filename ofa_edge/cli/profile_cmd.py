@@ -222,6 +222,7 @@ def profile(
     if 0 < calibrate < MIN_SAMPLES:
         raise UserError(f"--calibrate needs at least {MIN_SAMPLES} subnets to fit a correction, got {calibrate}.")
     threads_flag = threads
+    timing = (("--warmup", warmup is not None), ("--repeats", repeats is not None), ("--threads", threads is not None))
     classes = classes or sp.default_num_classes
     path = (output or table_path(dev, sp.name)).absolute()
     warmup = dev.warmup if warmup is None else warmup
@@ -233,7 +234,7 @@ def profile(
     measuring = (("--calibrate", calibrate), ("--validate", validate), ("--max-entries", max_entries))
     if estimate and not (check or rescale_table):
         _refuse_given(
-            (*measuring, ("--ssh", ssh is not None)),
+            (*measuring, *timing, ("--ssh", ssh is not None)),
             "{given} {verb}; --estimate measures nothing: drop {them} or drop --estimate.",
         )
     if check or rescale_table:

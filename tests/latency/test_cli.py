@@ -292,6 +292,7 @@ def test_estimate_with_the_device_files_overhead_says_its_error_is_not_of_that_t
         (("--validate", "2"), "--validate measures;"),
         (("--max-entries", "5"), "--max-entries measures;"),
         (("--ssh", "me@nowhere"), "--ssh measures;"),
+        (("--repeats", "5", "--threads", "2"), "--repeats and --threads measure;"),
         (
             ("--calibrate", "8", "--ssh", "me@nowhere"),
             "--calibrate and --ssh measure; --estimate measures nothing: drop them",

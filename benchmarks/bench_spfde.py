@@ -55,7 +55,8 @@ def prepare_variant(name: str, args: argparse.Namespace, **levers) -> tuple[str,
         subnets_per_step=args.subnets_per_step,
     )  # fmt: skip
     cfg, _ = cfg.resolved()
-    spfde, notes = resolve_spfde(cfg.space, cfg.epochs, mask_interval=args.interval, **levers)
+    interval = args.interval if any(levers.values()) else None  # Δτ times the levers; the baseline has none
+    spfde, notes = resolve_spfde(cfg.space, cfg.epochs, mask_interval=interval, **levers)
     if not args.variant:  # the child processes resolve the same settings again, silently
         for n in notes:
             err.print(f"[dim]{name}: {n}[/dim]")

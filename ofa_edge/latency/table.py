@@ -250,7 +250,9 @@ def _incomplete_message(table: LatencyTable, path: Path, missing: list[str]) -> 
     n = len(missing)
     shown = ", ".join(missing[:5]) + (f" (+{n - 5} more)" if n > 5 else "")
     lacks = f"is missing {n} {'entry' if n == 1 else 'entries'}: {shown}"
-    timed = sorted({k.rsplit("-o", 1)[1] for k in table.entries if k.startswith("classifier-")}, key=int)
+    from ofa_edge.latency.blocks import parse_fixed_key  # an error path: it loads torch
+
+    timed = sorted({str(parse_fixed_key(k)[1][1]) for k in table.entries if k.startswith("classifier-")}, key=int)
     if missing and all(k.startswith("classifier-") for k in missing) and timed:
         return (
             f"latency table '{path}' says num_classes {table.num_classes}, but its classifier entries time "

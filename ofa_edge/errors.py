@@ -7,6 +7,9 @@ is an internal error (exit 1).
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Sequence
+
 
 class UserError(ValueError):
     """Bad input or environment: the message says what was wrong and what to do."""
@@ -19,3 +22,27 @@ class ConfigError(UserError):
         self.field = field
         self.detail = message
         super().__init__(f"{field}: {message}")
+
+
+def did_you_mean(word: str, known: Iterable[str], cutoff: float = 0.6) -> str:
+    """``" Did you mean 'x'?"`` for the known word closest to ``word``, or ``""`` when none is close."""
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=cutoff)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def refuse_options(given: Sequence[str], message: str) -> None:
+    """Raise a :class:`UserError` when any option is in ``given`` (those a mode would ignore).
+
+    ``message`` is a template: ``{given}`` becomes the options ("--a", "--a and --b", "--a, --b and --c"),
+    ``{s}`` an "s" for one option only (a verb's third person: "{given} set{s}"), ``{is}`` "is" or "are",
+    and ``{them}`` "it" or "them".
+    """
+    if not given:
+        return
+    one = len(given) == 1
+    names = given[0] if one else f"{', '.join(given[:-1])} and {given[-1]}"
+    raise UserError(
+        message.format(
+            given=names, s="s" if one else "", them="it" if one else "them", **{"is": "is" if one else "are"}
+        )
+    )

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.data import DEFAULT_ROOT
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.export import ExportRequest, export_bundle, get_format
 from ofa_edge.export.bundle import default_bundle_name
 from ofa_edge.export.formats import FORMATS, check_flags, engine_half
@@ -80,11 +80,8 @@ def export(
         check_range(flag, value, ge=1)
     int8_only = [f for f, v, d in (("--int8-calib-images", calib_images, INT8_CALIB_IMAGES),
                                    ("--int8-eval-images", eval_images, INT8_EVAL_IMAGES)) if v != d]  # fmt: skip
-    if int8_only and not int8:
-        raise UserError(
-            f"{' and '.join(int8_only)} {'set' if len(int8_only) > 1 else 'sets'} the INT8 quantization: add --int8, "
-            f"or drop {'them' if len(int8_only) > 1 else 'it'}."
-        )
+    if not int8:
+        refuse_options(int8_only, "{given} set{s} the INT8 quantization: add --int8, or drop {them}.")
     if max_batch is not None and not dynamic_batch:
         raise UserError(
             "--max-batch sets the largest batch of a dynamic-batch engine: add --dynamic-batch, or drop it."

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.backends import backend_for, require_backend, table_backend
 from ofa_edge.latency.blocks import random_subnets
@@ -51,16 +51,9 @@ def _resolutions(text: str, space: SearchSpace, device: Device) -> list[int]:
     return res
 
 
-def _refuse_given(flags: tuple[tuple[str, object], ...], message: str) -> None:
-    """Refuse the options in ``flags`` that were given (truthy value): ``message`` with ``{given}`` (their
-    names, "a, b and c"), ``{verb}`` ("measure" or "measures") and ``{them}`` ("them" or "it") filled in."""
-    given = [flag for flag, value in flags if value]
-    if given:
-        names = given[0] if len(given) == 1 else f"{', '.join(given[:-1])} and {given[-1]}"
-        one = len(given) == 1
-        raise UserError(
-            message.format(given=names, verb="measures" if one else "measure", them="it" if one else "them")
-        )
+def _given(flags: tuple[tuple[str, object], ...]) -> list[str]:
+    """The option names in ``flags`` whose value says they were given (truthy)."""
+    return [flag for flag, value in flags if value]
 
 
 def _refuse_foreign_default(device: str, dev: Device, default: Path, output: Path | None, force: bool) -> None:
@@ -233,14 +226,14 @@ def profile(
 
     measuring = (("--calibrate", calibrate), ("--validate", validate), ("--max-entries", max_entries))
     if estimate and not (check or rescale_table):
-        _refuse_given(
-            (*measuring, *timing, ("--ssh", ssh is not None)),
-            "{given} {verb}; --estimate measures nothing: drop {them} or drop --estimate.",
+        refuse_options(
+            _given((*measuring, *timing, ("--ssh", ssh is not None))),
+            "{given} measure{s}; --estimate measures nothing: drop {them} or drop --estimate.",
         )
     if check or rescale_table:
         mode = "--rescale" if rescale_table else "--check"
-        _refuse_given(
-            (("--ssh", ssh is not None), ("--estimate", estimate), ("--force", force), *measuring),
+        refuse_options(
+            _given((("--ssh", ssh is not None), ("--estimate", estimate), ("--force", force), *measuring)),
             f"{mode} only times the table's speed reference; drop {{given}} "
             f"(for a remote board run it there: ssh user@host ofa-edge profile {mode}).",
         )

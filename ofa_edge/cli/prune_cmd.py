@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.search.measure import drift_warning
@@ -70,12 +70,11 @@ def prune(
     check_range("--periods", periods, ge=1)
     given = {"--lam": lam, "--epsilon": epsilon, "--periods": periods}
     for other, options in OWN_OPTIONS.items():
-        stray = [flag for flag, default in options.items() if other != method and given[flag] != default]
-        if stray:
-            raise UserError(
-                f"{' and '.join(stray)} {'are' if len(stray) > 1 else 'is'} for --method {other}; --method {method} "
-                f"would ignore {'them' if len(stray) > 1 else 'it'}. Drop {' and '.join(stray)}, or use --method {other}."
-            )
+        refuse_options(
+            [flag for flag, default in options.items() if other != method and given[flag] != default],
+            f"{{given}} {{is}} for --method {other}; --method {method} would ignore {{them}}. "
+            f"Drop {{given}}, or use --method {other}.",
+        )
     subnet = subnet_arg(subnet)
     ckpt = supernet or embedded_supernet()
     if supernet is None:

@@ -7,10 +7,9 @@ the nearest known one suggested, and a flag a format does not take is refused, n
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,7 @@ def get_format(name: str) -> ExportFormat:
         if key in fmt.names:
             return fmt
     known = [n for fmt in FORMATS for n in fmt.names]
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    hint = did_you_mean(key, known, cutoff=0.5)
     raise UserError(f"unknown export format '{name}'.{hint} Known formats: {', '.join(known)}.")
 
 

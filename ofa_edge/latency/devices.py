@@ -8,7 +8,6 @@ datasheet figures (peak FLOP/s at that precision, memory bandwidth, their source
 
 from __future__ import annotations
 
-import difflib
 import math
 import platform
 import re
@@ -18,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, did_you_mean
 from ofa_edge.paths import devices_dir, latency_tables_dir
 from ofa_edge.space.search_space import SearchSpace
 
@@ -128,8 +127,7 @@ def unknown_device_hint(name: str, known: list[str], cutoff: float = 0.6) -> str
             f" '{name}' is where a network runs (train and eval's --device); here --device names the latency "
             "device to predict for, e.g. x86-cpu for an x86 CPU or h100 for an H100 GPU."
         )
-    close = difflib.get_close_matches(name, known, n=1, cutoff=cutoff)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    return did_you_mean(name, known, cutoff)
 
 
 def is_device_path(name_or_path: str | Path) -> bool:
@@ -194,8 +192,7 @@ def _refuse_unknown(data: dict[str, Any], known: tuple[str, ...], where: str, so
     """A :class:`UserError` naming the first field of ``data`` not in ``known`` (a typo would be ignored)."""
     for key in data:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(str(key), known)
             raise UserError(
                 f"device file '{source}': unknown {where}field '{key}'.{hint} Known {where}fields: "
                 f"{', '.join(known)} (docs/latency.md describes each); fix or remove it."

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import detect_format
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import embedded_supernet, work_dir
@@ -184,15 +184,17 @@ def check_algorithm_options(opts: SearchOptions) -> None:
             "--trials sets the budget of --algo tpe, nsga2 or random; evolution's budget is --population × "
             "--generations. Drop --trials, or pick one of those algorithms."
         )
-    if opts.algo in ("tpe", "nsga2") and shaped:
-        raise UserError(
-            f"{' and '.join(shaped)} {'shape' if len(shaped) > 1 else 'shapes'} the evolution; --algo {opts.algo} runs --trials trials (default 300). "
-            f"Drop {' and '.join(shaped)}, or use --trials."
+    if opts.algo in ("tpe", "nsga2"):
+        refuse_options(
+            shaped,
+            f"{{given}} shape{{s}} the evolution; --algo {opts.algo} runs --trials trials (default 300). "
+            "Drop {given}, or use --trials.",
         )
-    if opts.algo == "random" and shaped and opts.trials is not None:
-        raise UserError(
-            f"--algo random runs --trials trials; {' and '.join(shaped)} only set its default budget "
-            "(population × generations), so give one or the other."
+    if opts.algo == "random" and opts.trials is not None:
+        refuse_options(
+            shaped,
+            "--algo random runs --trials trials; {given} only set{s} its default budget "
+            "(population × generations), so give one or the other.",
         )
 
 

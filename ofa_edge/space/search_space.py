@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, did_you_mean
 
 if TYPE_CHECKING:
     from ofa_edge.space.config import SubnetConfig
@@ -132,10 +132,7 @@ class SearchSpace:
                     f"a search space name must be a string, got {type(name).__name__} {name!r}; "
                     f"known spaces: {', '.join(SearchSpace.names())}."
                 ) from None
-            import difflib
-
-            close = difflib.get_close_matches(name.strip().lower(), _REGISTRY, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(name.strip().lower(), _REGISTRY)
             raise UserError(
                 f"unknown search space '{name}'.{hint} Known spaces: {', '.join(SearchSpace.names())}."
             ) from None

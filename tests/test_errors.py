@@ -1,0 +1,32 @@
+"""The shared wording of user errors: one refusal sentence and one spelling hint for every command."""
+
+from __future__ import annotations
+
+import pytest
+
+from ofa_edge.errors import UserError, did_you_mean, refuse_options
+
+TEMPLATE = "{given} set{s} the INT8 quantization: add --int8, or drop {them} ({is} ignored)."
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (["--a"], "--a sets the INT8 quantization: add --int8, or drop it (is ignored)."),
+        (["--a", "--b"], "--a and --b set the INT8 quantization: add --int8, or drop them (are ignored)."),
+        (["--a", "--b", "--c"], "--a, --b and --c set the INT8 quantization: add --int8, or drop them (are ignored)."),
+    ],
+)
+def test_refuse_options_agrees_with_the_number_of_options(given: list[str], expected: str) -> None:
+    with pytest.raises(UserError) as err:
+        refuse_options(given, TEMPLATE)
+    assert str(err.value) == expected
+
+
+def test_refuse_options_passes_when_nothing_was_given() -> None:
+    refuse_options([], TEMPLATE)
+
+
+def test_did_you_mean_names_the_closest_word_or_nothing() -> None:
+    assert did_you_mean("onxx", ["onnx", "trt"]) == " Did you mean 'onnx'?"
+    assert did_you_mean("zzzz", ["onnx", "trt"]) == ""

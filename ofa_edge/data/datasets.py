@@ -143,7 +143,18 @@ def _split_files(root: Path, fmt: str, split: str) -> list[Path]:
     base = root / split
     if not base.is_dir():
         return []
-    return sorted(p for p in base.rglob("*") if p.is_file() and p.suffix.lower() in _IMAGE_EXT)
+    return [path for _, path in _imagefolder_images(base)]
+
+
+def _imagefolder_images(base: Path) -> list[tuple[int, Path]]:
+    """(class index, path) of every image an ImageFolder split holds: ``base/<class>/<image>``, classes
+    and images sorted by name (what the loader reads and the split's identity hashes)."""
+    classes = sorted(p.name for p in base.iterdir() if p.is_dir())
+    return [
+        (ci, path)
+        for ci, cls in enumerate(classes)
+        for path in sorted(p for p in (base / cls).iterdir() if p.suffix.lower() in _IMAGE_EXT)
+    ]
 
 
 def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
@@ -202,19 +213,16 @@ def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
     if not classes:
         raise UserError(f"'{base}' holds no class folders; expected {base}/<class>/<image>.")
     images, labels = [], []
-    for ci, cls in enumerate(classes):
-        for path in sorted(p for p in (base / cls).iterdir() if p.suffix.lower() in _IMAGE_EXT):
-            try:
-                img = Image.open(path).convert("RGB")
-            except OSError as e:
-                raise UserError(f"'{path}' is not a readable image ({e}).") from None
-            scale = size / min(img.size)
-            img = img.resize(
-                (max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR
-            )
-            left, top = (img.width - size) // 2, (img.height - size) // 2
-            images.append(np.asarray(img.crop((left, top, left + size, top + size))))
-            labels.append(ci)
+    for ci, path in _imagefolder_images(base):
+        try:
+            img = Image.open(path).convert("RGB")
+        except OSError as e:
+            raise UserError(f"'{path}' is not a readable image ({e}).") from None
+        scale = size / min(img.size)
+        img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR)
+        left, top = (img.width - size) // 2, (img.height - size) // 2
+        images.append(np.asarray(img.crop((left, top, left + size, top + size))))
+        labels.append(ci)
     if not images:
         raise UserError(f"'{base}' holds no images with extensions {sorted(_IMAGE_EXT)}.")
     arr = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()

@@ -130,6 +130,11 @@ def test_split_identity_follows_content_not_place(data_root, cifar_imagefolder, 
     shutil.copytree(cifar_imagefolder, moved)
     assert split_identity(moved) == split_identity(cifar_imagefolder) != split_identity(moved, "test")
     cls = next(p for p in (moved / "train").iterdir() if p.is_dir())
-    shutil.copy(next(cls.iterdir()), cls / "extra.png")
+    image = next(cls.iterdir())
+    (cls / "notes").mkdir()  # what the loader does not read does not count
+    shutil.copy(image, cls / "notes" / "nested.png")
+    (cls / "README.txt").write_text("not an image")
+    assert split_identity(moved) == split_identity(cifar_imagefolder)
+    shutil.copy(image, cls / "extra.png")
     assert split_identity(moved) != split_identity(cifar_imagefolder)
     assert split_identity(tmp_path / "nothing") is None

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
+from types import UnionType
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from ofa_edge.latency.keys import fixed_keys, required_keys
 from ofa_edge.paths import devices_dir
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.cost import CostModel
-from ofa_edge.space.genome import BlockSum, check_genomes, encode
+from ofa_edge.space.genome import BlockSum, to_genomes
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 FORMAT = "ofa-edge-latency/1"
@@ -95,11 +96,14 @@ class LatencyTable:
             SearchSpace.get(data["space"])
             table = cls(
                 space=data["space"],
-                num_classes=int(data["num_classes"]),
-                resolutions=[int(r) for r in data["resolutions"]],
+                num_classes=_typed(data["num_classes"], int, "num_classes", "an integer"),
+                resolutions=[_typed(r, int, "resolutions", "integers") for r in data["resolutions"]],
                 provenance=dict(data["provenance"]),
-                entries={str(k): {f: float(v[f]) for f in STAT_FIELDS} for k, v in data["entries"].items()},
-                complete=bool(data.get("complete", False)),
+                entries={
+                    str(k): {f: float(_typed(v[f], int | float, f"entry '{k}': {f}", "a number")) for f in STAT_FIELDS}
+                    for k, v in data["entries"].items()
+                },
+                complete=_typed(data.get("complete", False), bool, "complete", "true or false"),
                 correction=data.get("correction"),
             )
             if table.correction is not None and not isinstance(table.correction, dict):
@@ -165,30 +169,36 @@ class LatencyTable:
         for ri, r in enumerate(sp.resolutions):
             if r not in self.resolutions:
                 continue
-            fixed[ri] = sum(self.entries[k]["median"] for k in fixed_keys(sp, r, self.num_classes))
-            for b in range(NUM_BLOCKS):
-                for ki, k in enumerate(sp.kernels):
-                    for ei, e in enumerate(sp.expands):
-                        per_block[ri, b, ki, ei] = self.entries[sp.block_shape(r, b, k, e).key()]["median"]
+            try:
+                fixed[ri] = sum(self.entries[k]["median"] for k in fixed_keys(sp, r, self.num_classes))
+                for b in range(NUM_BLOCKS):
+                    for ki, k in enumerate(sp.kernels):
+                        for ei, e in enumerate(sp.expands):
+                            per_block[ri, b, ki, ei] = self.entries[sp.block_shape(r, b, k, e).key()]["median"]
+            except KeyError:
+                missing = self.missing_keys()
+                raise UserError(
+                    f"the latency table for '{self.device}' lacks {len(missing)} of its entries (e.g. '{missing[0]}'), so it "
+                    "cannot predict: it is partial (loaded with require_complete=False). Finish it with "
+                    f"`ofa-edge profile --device {self.device}`, which resumes where it stopped."
+                ) from None
         self._cache = (per_block, fixed)
         return self._cache
 
     def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray, check: bool) -> np.ndarray:
         """Configs -> genomes (genomes are checked unless ``check`` is off), with the user's mistakes
-        named: not a list, not a :class:`SubnetConfig`, another space, a gene out of range, a
-        resolution the table does not cover."""
+        named (:func:`~ofa_edge.space.genome.to_genomes`), and a resolution the table does not cover."""
         sp = self.search_space
-        if isinstance(configs, np.ndarray):
-            if not check:
-                return configs
-            genomes = check_genomes(sp, configs)
-        else:
-            try:
-                genomes = encode(sp, configs)
-            except (ValueError, TypeError, AttributeError, KeyError):
-                self._explain_configs(configs)
-                raise
-        if len(self.resolutions) < len(sp.resolutions):  # a partial table: uncovered ones are NaN
+        genomes = to_genomes(
+            sp,
+            configs,
+            check=check,
+            what="table.predict",
+            other_space=f"use a table profiled for '{{space}}' (`ofa-edge profile --device {self.device} --space {{space}}`)",
+        )
+        if (check or not isinstance(configs, np.ndarray)) and len(self.resolutions) < len(
+            sp.resolutions
+        ):  # a partial table: uncovered ones are NaN
             asked = {sp.resolutions[i] for i in np.unique(genomes[:, 0])}
             uncovered = sorted(asked - set(self.resolutions))
             if uncovered:
@@ -198,27 +208,6 @@ class LatencyTable:
                     f"`ofa-edge profile --device {self.device} --resolutions ...`."
                 )
         return genomes
-
-    def _explain_configs(self, configs: object) -> None:
-        """After ``encode`` failed: a :class:`UserError` naming the bad argument, if it is one."""
-        if isinstance(configs, SubnetConfig):
-            raise UserError("predict takes a list of subnets: table.predict([cfg]), not table.predict(cfg).")
-        if not isinstance(configs, Sequence) or isinstance(configs, str | bytes):
-            raise UserError(
-                f"predict takes a list of SubnetConfig or an (N, 46) genome array, got {type(configs).__name__}."
-            )
-        for i, c in enumerate(configs):
-            if not isinstance(c, SubnetConfig):
-                raise UserError(
-                    f"predict: item {i} is a {type(c).__name__}, not a SubnetConfig; "
-                    "build one with SubnetConfig.from_dict(...) or SubnetConfig.load(path)."
-                )
-            if c.space != self.space:
-                raise UserError(
-                    f"predict: item {i} is a subnet of space '{c.space}' but the latency table for "
-                    f"'{self.device}' is of '{self.space}'; use a table profiled for '{c.space}' "
-                    f"(`ofa-edge profile --device {self.device} --space {c.space}`)."
-                )
 
     def predict_lut(self, configs: Sequence[SubnetConfig] | np.ndarray, *, check: bool = True) -> np.ndarray:
         """Sum of per-block medians (ms), one per config; genomes ``(N, 46)`` are accepted too
@@ -268,6 +257,14 @@ def _incomplete_message(table: LatencyTable, path: Path, missing: list[str]) -> 
         f"latency table '{path}' {lacks if missing else 'is marked partial'}. It comes from an interrupted profile: "
         "run the same `ofa-edge profile` command again to finish it."
     )
+
+
+def _typed(value: Any, kind: type | UnionType, field: str, what: str) -> Any:
+    """``value`` if JSON gave it the type ``kind`` (``true`` is no number, ``"10"`` and 10.9 no count);
+    else a :class:`TypeError` saying ``field`` must be ``what``, which :meth:`LatencyTable.from_dict` reports."""
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise TypeError(f"{field} must be {what}, got {value!r}")
+    return value
 
 
 def _check_numbers(table: LatencyTable, source: str) -> None:

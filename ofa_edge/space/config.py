@@ -12,6 +12,7 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,10 @@ class SubnetConfig:
     expand: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        # Whole numbers of any kind (numpy integers, 32.0) are stored as Python ints; arrays as tuples.
+        # Whole numbers of any kind (numpy integers, 32.0) are stored as Python ints; arrays as tuples;
+        # a named SearchSpace as its name.
+        if isinstance(self.space, SearchSpace):
+            object.__setattr__(self, "space", SearchSpace.get(self.space).name)
         object.__setattr__(self, "resolution", _as_int("resolution", self.resolution))
         for name in ("depth", "kernel", "expand"):
             value = getattr(self, name)
@@ -107,8 +111,10 @@ class SubnetConfig:
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], space: str | None = None) -> SubnetConfig:
+    def from_dict(cls, data: Mapping[str, Any], space: str | SearchSpace | None = None) -> SubnetConfig:
         """Build from ofa-edge's dict or OFA's arch dict; ``space`` fills a missing space name."""
+        if isinstance(space, SearchSpace):
+            space = SearchSpace.get(space).name
         if not isinstance(data, Mapping):
             raise ConfigError("subnet", f"expected a JSON object, got {type(data).__name__}")
         if set(data) & {"ks", "e", "d"} and not set(data) & {"kernel", "expand", "depth"}:
@@ -165,10 +171,16 @@ class SubnetConfig:
             )
         except ConfigError as e:  # name the field as the OFA dict spells it
             head, bracket, rest = e.field.partition("[")
-            raise ConfigError(_TO_OFA.get(head, head) + bracket + rest, e.detail) from None
+            guessed = (
+                f"; an OFA arch dict names no space, so it was read in {space_name}: pass the space, e.g. "
+                "SubnetConfig.from_dict(d, space='mbv3-w1.0-cifar') or SubnetConfig.load(path, space=...)"
+                if "space" not in data and space is None
+                else ""
+            )
+            raise ConfigError(_TO_OFA.get(head, head) + bracket + rest, e.detail + guessed) from None
 
     @classmethod
-    def from_json(cls, text: str, space: str | None = None) -> SubnetConfig:
+    def from_json(cls, text: str, space: str | SearchSpace | None = None) -> SubnetConfig:
         if not isinstance(text, str | bytes | bytearray):
             raise UserError(
                 f"from_json takes the JSON text (str), got {type(text).__name__}; for a file use SubnetConfig.load(path)."
@@ -180,9 +192,11 @@ class SubnetConfig:
         return cls.from_dict(data, space)
 
     @classmethod
-    def load(cls, path: str | Path, space: str | None = None) -> SubnetConfig:
+    def load(cls, path: str | Path, space: str | SearchSpace | None = None) -> SubnetConfig:
         """Read a subnet JSON file (ofa-edge's format or OFA's arch dict), or the subnet.json of a
         search output folder; ``space`` is the space of an OFA arch dict that names none."""
+        if not isinstance(path, str | PathLike):
+            raise UserError(f"SubnetConfig.load takes a file path (str or Path), got {type(path).__name__}.")
         path = subnet_file(path)
         try:
             text = path.read_text()

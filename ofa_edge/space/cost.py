@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 
 import numpy as np
 
 from ofa_edge.errors import UserError
 from ofa_edge.space.config import SubnetConfig
-from ofa_edge.space.genome import BlockSum, check_genomes, encode
+from ofa_edge.space.genome import BlockSum, to_genomes
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 
@@ -19,11 +20,15 @@ class CostModel:
     """
 
     def __init__(self, space: SearchSpace | str, num_classes: int) -> None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        if not isinstance(space, SearchSpace | str):
+            raise UserError(
+                f"CostModel: space must be a SearchSpace or a space name, got {type(space).__name__}; "
+                "e.g. CostModel('mbv3-w1.0-cifar', num_classes=10)."
+            )
+        if isinstance(num_classes, bool) or not isinstance(num_classes, Integral) or num_classes < 1:
             raise UserError(f"CostModel: num_classes must be an integer >= 1, got {num_classes!r}.")
-        space = SearchSpace.get(space) if isinstance(space, str) else space
-        self.space = space
-        self.num_classes = num_classes
+        self.space = space = SearchSpace.get(space)
+        self.num_classes = int(num_classes)
         shape = (len(space.resolutions), NUM_BLOCKS, len(space.kernels), len(space.expands))
         self._block_macs = np.zeros(shape)
         self._block_params = np.zeros(shape)
@@ -42,19 +47,19 @@ class CostModel:
         self._macs = BlockSum(space, self._block_macs, self._fixed_macs)
         self._params = BlockSum(space, self._block_params, self._fixed_params)
 
-    def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray, check: bool) -> np.ndarray:
-        if isinstance(configs, np.ndarray):
-            return check_genomes(self.space, configs) if check else configs
-        return encode(self.space, configs)
+    def _genomes(self, configs: Sequence[SubnetConfig] | np.ndarray, check: bool, what: str) -> np.ndarray:
+        return to_genomes(
+            self.space, configs, check=check, what=what, other_space="use CostModel('{space}', num_classes)"
+        )
 
     def macs(self, configs: Sequence[SubnetConfig] | np.ndarray, *, check: bool = True) -> np.ndarray:
         """Multiply-accumulates per image (conv and linear layers), one per config (``check=False``
         trusts genomes: for genomes from ``encode``/``sample`` in a hot loop)."""
-        return self._macs(self._genomes(configs, check))
+        return self._macs(self._genomes(configs, check, "cost.macs"))
 
     def params(self, configs: Sequence[SubnetConfig] | np.ndarray, *, check: bool = True) -> np.ndarray:
         """Learnable parameters, one per config (equals the extracted module's count); ``check`` as in :meth:`macs`."""
-        return self._params(self._genomes(configs, check))
+        return self._params(self._genomes(configs, check, "cost.params"))
 
     def param_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-block parameter counts ``(resolutions, blocks, kernels, expands)`` and the fixed

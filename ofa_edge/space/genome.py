@@ -11,7 +11,7 @@ so scoring a population is a handful of NumPy operations, never a Python loop pe
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -53,6 +53,41 @@ def encode(space: SearchSpace, cfgs: Sequence[SubnetConfig]) -> np.ndarray:
         out[n, KERNEL] = [k_ix[k] for k in c.kernel]
         out[n, EXPAND] = [e_ix[e] for e in c.expand]
     return out
+
+
+def to_genomes(
+    space: SearchSpace, configs: Sequence[SubnetConfig] | np.ndarray, *, check: bool, what: str, other_space: str
+) -> np.ndarray:
+    """Configs (encoded) or genomes (checked unless ``check`` is off) as ``(N, 46)`` genomes of ``space``.
+
+    A mistake is named in a :class:`UserError` that starts with ``what`` (the caller, e.g.
+    ``"predict"``): one subnet instead of a list, not a list, an item that is not a
+    :class:`SubnetConfig`, a subnet of another space (``other_space`` is the fix, with ``{space}``
+    standing for that subnet's space), a gene out of range.
+    """
+    if isinstance(configs, np.ndarray):
+        return check_genomes(space, configs) if check else configs
+    if isinstance(configs, SubnetConfig):
+        raise UserError(f"{what} takes a list of subnets: {what}([cfg]), not {what}(cfg).")
+    if not isinstance(configs, Sequence) or isinstance(configs, str | bytes):
+        raise UserError(
+            f"{what} takes a list of SubnetConfig or an (N, 46) genome array, got {type(configs).__name__}"
+            + (" (make it a list: list(...))" if isinstance(configs, Iterable) else "")
+            + "."
+        )
+    for i, c in enumerate(configs):
+        if not isinstance(c, SubnetConfig):
+            raise UserError(
+                f"{what}: item {i} is a {type(c).__name__}, not a SubnetConfig; "
+                "build one with SubnetConfig.from_dict(...) or SubnetConfig.load(path)."
+            )
+        if c.space != space.name:
+            raise UserError(
+                f"{what}: item {i} is a subnet of space '{c.space}', not '{space.name}'; "
+                + other_space.format(space=c.space)
+                + "."
+            )
+    return encode(space, configs)
 
 
 def check_genomes(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:

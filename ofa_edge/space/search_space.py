@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
+from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -122,8 +123,17 @@ class SearchSpace:
         return sorted(_REGISTRY)
 
     @staticmethod
-    def get(name: str) -> SearchSpace:
-        """Return the named space; unknown names raise a :class:`UserError` with the choices."""
+    def get(name: str | SearchSpace) -> SearchSpace:
+        """Return the named space (a named space passes as it is); unknown names, and spaces built by hand
+        (subnets and checkpoints name their space, so only named ones work), raise a :class:`UserError`."""
+        if isinstance(name, SearchSpace):
+            if _REGISTRY.get(name.name) != name:
+                raise UserError(
+                    f"search space '{name.name}' is not one of the named spaces, or differs from the one of that name; "
+                    f"subnets and checkpoints name their space, so use SearchSpace.get(NAME) with one of: "
+                    f"{', '.join(SearchSpace.names())}."
+                )
+            return name
         try:
             return _REGISTRY[name]
         except (KeyError, TypeError):  # TypeError: an unhashable name (a list, a dict)
@@ -278,9 +288,9 @@ class SearchSpace:
 
         self._require_config(cfg, "mutate")
         _require_rng(rng)
-        if isinstance(prob, bool) or not isinstance(prob, int | float) or not 0 <= prob <= 1:
+        if isinstance(prob, bool) or not isinstance(prob, Real) or not 0 <= prob <= 1:
             raise UserError(f"mutate: prob is the chance to resample each gene, a number in [0, 1]; got {prob!r}.")
-        return decode(self, mutate(self, encode(self, [cfg]), rng, prob))[0]
+        return decode(self, mutate(self, encode(self, [cfg]), rng, float(prob)))[0]
 
     def crossover(self, a: SubnetConfig, b: SubnetConfig, rng: np.random.Generator) -> SubnetConfig:
         """Uniform crossover: each gene from ``a`` or ``b`` with equal probability."""

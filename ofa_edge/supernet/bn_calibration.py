@@ -12,15 +12,19 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from ofa_edge.errors import UserError
+
 
 @torch.no_grad()
 def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor], max_batches: int | None = None) -> int:
     """Reset every BN layer and recompute its statistics as a cumulative average.
 
-    Returns the number of images used. The model is left in eval mode.
+    Returns the number of images used. The model is left in eval mode. No batches at all (an empty
+    loader) raise a :class:`UserError` and leave the statistics as they were.
     """
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     saved = [(m.momentum, m.training) for m in bns]
+    before = [{k: v.clone() for k, v in m.named_buffers()} for m in bns]
     for m in bns:
         m.reset_running_stats()
         m.momentum = None  # cumulative moving average over all calibration batches
@@ -38,4 +42,12 @@ def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor], max_batche
         for m, (momentum, _) in zip(bns, saved, strict=True):
             m.momentum = momentum
         model.eval()
+    if seen == 0:
+        for m, buffers in zip(bns, before, strict=True):
+            for k, v in buffers.items():
+                getattr(m, k).copy_(v)
+        raise UserError(
+            "recalibrate_bn: no images came from the batches (an empty loader?); BN statistics left as they were. "
+            "Pass a few batches of training images, e.g. 2,000 images."
+        )
     return seen

@@ -7,6 +7,7 @@ refused with a message that says which.
 from __future__ import annotations
 
 import json
+from numbers import Integral
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,18 @@ def save_supernet(
         raise UserError(
             f"save_supernet: expected a Supernet, got {type(net).__name__}; an extracted subnet is exported "
             "with `ofa-edge export`, or saved with torch's own tools."
+        )
+    if not isinstance(path, str | PathLike):
+        raise UserError(f"save_supernet: path must be a file path (str or Path), got {type(path).__name__}.")
+    if not isinstance(metadata, dict | None):
+        raise UserError(
+            f"save_supernet: metadata must be a dict (JSON header fields), got {type(metadata).__name__}; "
+            "e.g. {'epochs': 120}."
+        )
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise UserError(
+            f"save_supernet: dtype must be a floating torch dtype (torch.float16, torch.bfloat16, torch.float32), "
+            f"got {dtype!r}; integer dtypes would truncate the weights."
         )
     if Path(path).is_dir():
         raise UserError(
@@ -122,12 +135,19 @@ def load_subnet(subnet: str | Path, supernet: str | Path) -> SubnetConfig:
 
 
 def load_supernet(
-    path: str | Path, *, space: str | None = None, num_classes: int | None = None, device: str = "cpu"
+    path: str | Path,
+    *,
+    space: SearchSpace | str | None = None,
+    num_classes: int | None = None,
+    device: str | torch.device = "cpu",
 ) -> Supernet:
-    """Load a supernet; ``space`` / ``num_classes``, if given, must match the checkpoint."""
-    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)):
+    """Load a supernet (in train mode, as torch builds modules: call ``.eval()`` and recalibrate BN
+    before measuring a subnet); ``space`` / ``num_classes``, if given, must match the checkpoint."""
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, Integral)):
         raise UserError(f"load_supernet: num_classes must be an integer or None, got {num_classes!r}.")
-    _check_device(device)
+    dev = _check_device(device)
+    if isinstance(space, SearchSpace):
+        space = space.name
     meta = read_metadata(path)
     if space is not None and meta["space"] != space:
         raise UserError(f"checkpoint '{path}' is for space '{meta['space']}', not '{space}'.")
@@ -144,7 +164,7 @@ def load_supernet(
         raise UserError(f"checkpoint '{path}' declares a network this ofa-edge cannot build: {e}") from None
     expected = net.state_dict()
     try:
-        with safe_open(str(path), framework="pt", device=device) as f:
+        with safe_open(str(path), framework="pt", device=str(dev) if dev.type == "cuda" else "cpu") as f:
             keys = set(f.keys())
             missing, unexpected = sorted(set(expected) - keys), sorted(keys - set(expected))
             if missing or unexpected:
@@ -164,7 +184,7 @@ def load_supernet(
         raise UserError(f"cannot read weights from '{path}' ({e}); the file may be truncated.") from None
     net.load_state_dict(state)
     net.metadata = meta
-    return net.to(device)
+    return net.to(dev)
 
 
 def _is_pickle(path: Path) -> bool:
@@ -177,11 +197,12 @@ def _is_pickle(path: Path) -> bool:
     return head == b"PK\x03\x04" or head[:1] == b"\x80"
 
 
-def _check_device(device: object) -> None:
-    """A :class:`UserError` for a device name torch does not know or this machine lacks."""
+def _check_device(device: object) -> torch.device:
+    """``device`` as a torch device; a :class:`UserError` for one torch does not know or this machine lacks."""
     try:
         dev = torch.device(device)  # type: ignore[arg-type]
     except (RuntimeError, TypeError) as e:
         raise UserError(f"load_supernet: device {device!r} is not a torch device ({e}); use 'cpu' or 'cuda'.") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"load_supernet: device {device!r} asked for, but torch sees no CUDA GPU here; use 'cpu'.")
+    return dev

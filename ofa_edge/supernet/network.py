@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -37,14 +38,16 @@ class Supernet(nn.Module):
                 f"Supernet: space must be a SearchSpace or a space name, got {type(space).__name__}; "
                 f"e.g. Supernet(SearchSpace.get('mbv3-w1.0-cifar'), num_classes=10). Known: {', '.join(SearchSpace.names())}."
             )
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, Integral) or num_classes < 1:
             raise UserError(f"Supernet: num_classes must be a positive integer, got {num_classes!r}.")
-        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+        if isinstance(dropout, bool) or not isinstance(dropout, Real) or not 0 <= dropout < 1:
             raise UserError(f"Supernet: dropout must be a probability in [0, 1), got {dropout!r}.")
-        self.space = SearchSpace.get(space) if isinstance(space, str) else space
-        self.num_classes = num_classes
-        self.kernel_transform = kernel_transform
-        self.dropout = dropout
+        if not isinstance(kernel_transform, bool | np.bool_):
+            raise UserError(f"Supernet: kernel_transform must be True or False, got {kernel_transform!r}.")
+        self.space = SearchSpace.get(space)
+        self.num_classes = int(num_classes)
+        self.kernel_transform = bool(kernel_transform)
+        self.dropout = float(dropout)
         sp = self.space
         self.stem = Stem(sp.stem_width, sp.stem_stride)
         r_max, k_max, e_max = max(sp.resolutions), max(sp.kernels), max(sp.expands)
@@ -108,6 +111,11 @@ class Supernet(nn.Module):
 
     # --------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of the active subnet for ``x``, images at the subnet's resolution (the one its latency
+        and MACs are priced at; the convolutions alone would take any size)."""
+        r = self.active.resolution
+        if isinstance(x, torch.Tensor) and x.dim() == 4 and (x.shape[2] != r or x.shape[3] != r):
+            check_input(x, r, self.stem.conv.weight)
         try:  # no cost unless it raises: then a wrong input is named (check_input) instead of torch's error
             h = self.stem(x)
             for b in self.active_blocks:
@@ -119,12 +127,16 @@ class Supernet(nn.Module):
 
     # ------------------------------------------------------------ extraction
     def extract(self, cfg: SubnetConfig | None = None) -> SubnetModel:
-        """A standalone network of ``cfg`` (default: the active subnet) with copied weights."""
+        """A standalone network of ``cfg`` (default: the active subnet) with copied weights, in the
+        supernet's dtype, mode and ``requires_grad`` flags."""
         cfg = self.active if cfg is None else cfg
         self._require_config(cfg, "extract")
-        blocks = [
-            self.blocks[b].export(self.space.block_shape(cfg.resolution, b, cfg.kernel[b], cfg.expand[b]))
-            for b in cfg.active_blocks()
-        ]
+        blocks = []
+        for b in cfg.active_blocks():
+            block = self.blocks[b].export(self.space.block_shape(cfg.resolution, b, cfg.kernel[b], cfg.expand[b]))
+            frozen = {name for name, p in self.blocks[b].named_parameters() if not p.requires_grad}
+            for name, p in block.named_parameters():
+                p.requires_grad_(name not in frozen)
+            blocks.append(block)
         net = SubnetModel(copy.deepcopy(self.stem), blocks, copy.deepcopy(self.head))
-        return net.train(self.training)
+        return net.to(self.stem.conv.weight.dtype).train(self.training)

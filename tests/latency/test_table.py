@@ -55,6 +55,25 @@ def test_a_wrong_num_classes_is_named_with_the_classes_its_classifier_times(smal
     assert "Set its num_classes to 10" in msg and "--classes 100" in msg and "interrupted" not in msg
 
 
+def test_a_stat_that_is_no_number_is_refused(small_table, tmp_path):
+    """JSON's true would read as 1.0 ms, a string as its number: both are hand edits to refuse."""
+    data = small_table.to_dict()
+    key = min(data["entries"])
+    for bad in (True, "3"):
+        data["entries"][key]["median"] = bad
+        with pytest.raises(UserError, match=f"entry '{key}': median must be a number, got {bad!r}"):
+            LatencyTable.from_dict(data, "t.json")
+
+
+def test_a_partial_table_predicts_nothing_and_says_how_to_finish_it(small_table):
+    data = small_table.to_dict()
+    key = min(data["entries"])
+    del data["entries"][key]
+    partial = LatencyTable.from_dict(data, "t.json")  # what load(require_complete=False) returns
+    with pytest.raises(UserError, match=rf"lacks 1 of its entries \(e.g. '{key}'\).*ofa-edge profile --device"):
+        partial.predict([SearchSpace.get(partial.space).max(24)])
+
+
 def test_partial_table_is_never_taken_as_complete(small_table, tmp_path):
     small_table.complete = False  # all entries present but the run never finished
     small_table.save(tmp_path / "t.json")
@@ -163,6 +182,10 @@ def test_predict_refuses_a_resolution_the_table_does_not_cover(small_table):
         ({"correction": {"scale": 1.0}}, "correction lacks offset"),
         ({"resolutions": [24, 40]}, r"lists resolutions \[40\], which space"),
         ({"resolutions": []}, r"lists no resolutions, so it predicts nothing.*--resolutions 24,28,32"),
+        ({"num_classes": 10.9}, "num_classes must be an integer, got 10.9"),  # never truncated to 10
+        ({"num_classes": "10"}, "num_classes must be an integer, got '10'"),
+        ({"resolutions": [32.0]}, r"resolutions must be integers, got 32.0"),
+        ({"complete": "false"}, "complete must be true or false, got 'false'"),  # a non-empty string is truthy
     ],
 )
 def test_structurally_wrong_tables_are_refused_at_load(small_table, tmp_path, change, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -59,6 +60,24 @@ def test_ofa_arch_dict_round_trip(cfg: SubnetConfig) -> None:
 def test_ofa_dict_without_space_or_resolution_uses_imagenet_max() -> None:
     cfg = SubnetConfig.from_dict({"ks": [5] * 20, "e": [4] * 20, "d": [3] * 5})
     assert cfg.space == "mbv3-w1.0-imagenet" and cfg.resolution == 224
+
+
+def test_a_cifar_ofa_dict_read_as_imagenet_says_to_pass_the_space() -> None:
+    """to_ofa_dict drops the space (OFA's format has none): reading it back alone guesses ImageNet."""
+    cifar = SearchSpace.get("mbv3-w1.0-cifar")
+    ofa = cifar.max().to_ofa_dict()
+    with pytest.raises(ConfigError, match=r"r: 32 is not one of .*read in mbv3-w1.0-imagenet: pass the space"):
+        SubnetConfig.from_dict(ofa)
+    assert SubnetConfig.from_dict(ofa, space=cifar) == cifar.max()  # a SearchSpace works as its name
+
+
+def test_a_named_space_object_stands_for_its_name() -> None:
+    cifar = SearchSpace.get("mbv3-w1.0-cifar")
+    m = cifar.max()
+    assert SubnetConfig(cifar, 32, m.depth, m.kernel, m.expand) == m  # type: ignore[arg-type]
+    hand_made = dataclasses.replace(cifar, name="my-space")
+    with pytest.raises(UserError, match="'my-space' is not one of the named spaces"):
+        SubnetConfig(hand_made, 32, m.depth, m.kernel, m.expand)  # type: ignore[arg-type]
 
 
 def test_from_file_round_trip(tmp_path) -> None:
@@ -243,6 +262,9 @@ def test_constructor_and_from_json_name_wrong_types() -> None:
         SubnetConfig(space="mbv3-w1.0-cifar", resolution=32, depth=None, kernel=[3] * 20, expand=[3] * 20)
     with pytest.raises(UserError, match=r"from_json takes the JSON text \(str\), got NoneType; for a file use"):
         SubnetConfig.from_json(None)
+    for bad in (None, 3):
+        with pytest.raises(UserError, match=r"SubnetConfig.load takes a file path \(str or Path\)"):
+            SubnetConfig.load(bad)  # type: ignore[arg-type]
 
 
 def test_load_takes_a_search_folders_subnet_json(tmp_path) -> None:

@@ -88,16 +88,30 @@ def test_configs_and_genomes_agree_and_monotone_in_resolution() -> None:
 
 
 def test_wrong_arguments_are_named() -> None:
-    """A space name is accepted like a SearchSpace; a zero-class head, one subnet without a list,
-    and a subnet of another space raise UserError saying what to pass."""
+    """A space name is accepted like a SearchSpace and a numpy integer like an int; a zero-class head,
+    a space that is neither, one subnet without a list, a generator, a dict or a genome list, and a
+    subnet of another space raise UserError saying what to pass (the wording of table.predict)."""
     space = SearchSpace.get("mbv3-w1.0-cifar")
-    assert CostModel("mbv3-w1.0-cifar", 10).macs([space.max()]) == CostModel(space, 10).macs([space.max()])
+    macs = CostModel(space, 10).macs([space.max()])
+    assert CostModel("mbv3-w1.0-cifar", np.int64(10)).macs([space.max()]) == macs
     with pytest.raises(UserError, match="num_classes must be an integer >= 1, got 0"):
         CostModel(space, 0)
-    with pytest.raises(UserError, match=r"pass a list of subnets, e.g. \[cfg\]"):
-        CostModel(space, 10).macs(space.max())
-    with pytest.raises(UserError, match="subnet 0 is of space 'mbv3-w1.0-imagenet', not 'mbv3-w1.0-cifar'"):
-        CostModel(space, 10).params([SearchSpace.get("mbv3-w1.0-imagenet").max()])
+    with pytest.raises(UserError, match="space must be a SearchSpace or a space name, got int"):
+        CostModel(3, 10)  # type: ignore[arg-type]
+    cost = CostModel(space, 10)
+    with pytest.raises(UserError, match=r"cost.macs takes a list of subnets: cost.macs\(\[cfg\]\)"):
+        cost.macs(space.max())  # type: ignore[arg-type]
+    with pytest.raises(UserError, match=r"got generator \(make it a list"):
+        cost.macs(c for c in [space.max()])  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="cost.macs: item 0 is a dict, not a SubnetConfig"):
+        cost.macs([space.max().to_dict()])  # type: ignore[list-item]
+    with pytest.raises(UserError, match="cost.params: item 0 is a list"):
+        cost.params([[0] * 46])  # type: ignore[list-item]
+    with pytest.raises(
+        UserError,
+        match=r"item 0 is a subnet of space 'mbv3-w1.0-imagenet', not 'mbv3-w1.0-cifar'; use CostModel\('mbv3-w1.0-imagenet'",
+    ):
+        cost.params([SearchSpace.get("mbv3-w1.0-imagenet").max()])
 
 
 def test_genomes_out_of_range_are_refused_not_misread() -> None:

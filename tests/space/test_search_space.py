@@ -114,6 +114,9 @@ def test_config_operations_refuse_wrong_arguments_naming_the_fix() -> None:
         cifar.mutate(a.to_dict(), rng)
     with pytest.raises(UserError, match=r"in \[0, 1\]"):
         cifar.mutate(a, rng, prob=2.0)
+    assert cifar.mutate(a, np.random.default_rng(1), prob=np.float32(0.5)) == cifar.mutate(
+        a, np.random.default_rng(1), prob=0.5
+    )
     with pytest.raises(UserError, match="default_rng"):
         cifar.crossover(a, a, None)
 

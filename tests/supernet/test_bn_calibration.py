@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ofa_edge.data.transforms import normalize, resize
+from ofa_edge.errors import UserError
 from ofa_edge.space import SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
@@ -105,3 +106,14 @@ def test_supernet_and_extracted_recalibrate_alike(supernet: Supernet, images: to
         torch.testing.assert_close(a.running_var, b.running_var, rtol=1e-4, atol=1e-5)
     with torch.no_grad():
         torch.testing.assert_close(shared(images[:8]), via_supernet(images[:8]), rtol=1e-4, atol=1e-5)
+
+
+def test_no_batches_is_refused_and_keeps_the_statistics(supernet: Supernet) -> None:
+    """An empty loader would leave reset statistics (near-chance accuracy, silently): it raises and
+    nothing changes."""
+    sub = supernet.extract(CFG)
+    before = copy.deepcopy(sub.state_dict())
+    for batches in ([], iter(())):
+        with pytest.raises(UserError, match="no images came from the batches"):
+            recalibrate_bn(sub, batches)
+        assert all(torch.equal(v, sub.state_dict()[k]) for k, v in before.items())

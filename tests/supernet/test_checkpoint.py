@@ -144,6 +144,14 @@ def test_wrong_space_or_class_count_is_refused_naming_which(saved) -> None:
     with pytest.raises(UserError, match="has 10 classes, not 100"):
         load_supernet(path, num_classes=100)
     assert load_supernet(path, space=CIFAR.name, num_classes=10).num_classes == 10
+    assert load_supernet(path, space=CIFAR, num_classes=np.int64(10)).num_classes == 10  # as Supernet takes them
+
+
+@pytest.mark.parametrize("device", [torch.device("cpu"), "cpu:0"], ids=str)
+def test_load_takes_any_spelling_of_the_cpu(saved, device) -> None:
+    net, path = saved
+    loaded = load_supernet(path, device=device)
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), net.state_dict().values()))
 
 
 def test_failed_save_writes_nothing(saved, tmp_path) -> None:
@@ -165,6 +173,15 @@ def test_save_refuses_a_folder_another_module_and_bad_metadata(saved, tmp_path) 
     # a header claiming another space would load these weights as that space's (same tensor shapes)
     with pytest.raises(UserError, match=r"metadata \['space'\] would contradict the network"):
         save_supernet(net, tmp_path / "x.safetensors", {"space": "mbv3-w1.0-imagenet"})
+    with pytest.raises(UserError, match="dtype must be a floating torch dtype.*got torch.int8"):
+        save_supernet(net, tmp_path / "x.safetensors", dtype=torch.int8)
+    with pytest.raises(UserError, match="dtype must be a floating torch dtype.*got 'float16'"):
+        save_supernet(net, tmp_path / "x.safetensors", dtype="float16")
+    for bad in (["space"], "abc"):
+        with pytest.raises(UserError, match="metadata must be a dict"):
+            save_supernet(net, tmp_path / "x.safetensors", bad)
+    with pytest.raises(UserError, match="path must be a file path"):
+        save_supernet(net, None)
     assert list(tmp_path.iterdir()) == []
     save_supernet(net, tmp_path / "same.safetensors", {"space": CIFAR.name})  # agreeing is fine
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -29,14 +31,14 @@ def net() -> Supernet:
 def test_fresh_supernet_runs_its_max_subnet(net: Supernet) -> None:
     fresh = Supernet(CIFAR, num_classes=7)
     assert fresh.active == CIFAR.max()
-    assert fresh.eval()(torch.randn(1, 3, 24, 24)).shape == (1, 7)
+    assert fresh.eval()(torch.randn(1, 3, 32, 32)).shape == (1, 7)
 
 
 def test_active_subnet_changes_the_function(net: Supernet) -> None:
     net.eval()
-    x = torch.randn(2, 3, 24, 24)
+    x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        net.set_min()
+        net.set_active(CIFAR.min(32))
         small = net(x)
         net.set_max()
         big = net(x)
@@ -156,11 +158,34 @@ def test_extract_on_cuda_stays_on_the_supernet_device() -> None:
         ({"num_classes": 2.5}, "num_classes must be a positive integer"),
         ({"num_classes": "10"}, "num_classes must be a positive integer"),
         ({"dropout": 2.0}, r"dropout must be a probability in \[0, 1\)"),
+        ({"kernel_transform": "no"}, "kernel_transform must be True or False, got 'no'"),
+        ({"space": dataclasses.replace(CIFAR, name="my-space")}, "'my-space' is not one of the named spaces"),
     ],
 )
 def test_constructor_refuses_bad_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(UserError, match=message):
         Supernet(**({"space": CIFAR, "num_classes": 10} | kwargs))
+
+
+def test_constructor_takes_numpy_numbers_as_python_ones() -> None:
+    net = Supernet(CIFAR, num_classes=np.int64(7), dropout=np.float32(0.25))
+    assert (type(net.num_classes), net.num_classes, type(net.dropout)) == (int, 7, float)
+
+
+def test_extract_keeps_the_supernets_dtype_and_frozen_weights() -> None:
+    """A float64 (or bfloat16) supernet extracts a float64 subnet that runs and matches; weights
+    frozen in the supernet stay frozen in the subnet."""
+    net = Supernet(CIFAR, num_classes=10).double().eval()
+    cfg = CIFAR.sample(np.random.default_rng(3))
+    net.set_active(cfg)
+    net.blocks[cfg.active_blocks()[1]].requires_grad_(False)
+    sub = net.extract(cfg)
+    assert {p.dtype for p in sub.parameters()} == {torch.float64}
+    assert [p.requires_grad for p in sub.blocks[1].parameters()] == [False] * len(list(sub.blocks[1].parameters()))
+    assert all(p.requires_grad for p in sub.blocks[0].parameters())
+    x = torch.randn(2, 3, cfg.resolution, cfg.resolution, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(sub(x), net(x))
 
 
 @pytest.mark.parametrize("cfg", [None, {"space": "mbv3-w1.0-cifar"}], ids=["none", "dict"])
@@ -183,8 +208,9 @@ def test_set_active_and_extract_refuse_what_is_no_config(net: Supernet, cfg) -> 
         (torch.randn(1, 3, 32, 32, dtype=torch.float64), "is torch.float64"),
         (np.zeros((1, 3, 32, 32), np.float32), "not a torch.Tensor"),
         (torch.randn(1, 3, 1, 1), "1x1 px but the active subnet runs at 32 px"),
+        (torch.randn(2, 3, 24, 24), "24x24 px but the active subnet runs at 32 px"),
     ],
-    ids=["one-channel", "no-batch", "uint8", "float64", "numpy", "too-small"],
+    ids=["one-channel", "no-batch", "uint8", "float64", "numpy", "too-small", "other-resolution"],
 )
 def test_a_wrong_input_is_named_not_a_torch_error(net: Supernet, x, message: str) -> None:
     was_training = net.training
@@ -193,7 +219,7 @@ def test_a_wrong_input_is_named_not_a_torch_error(net: Supernet, x, message: str
     with pytest.raises(UserError, match=message):
         net(x)
     net.eval()
-    if x.shape[-1] > 1:  # in eval mode a 1x1 image runs: only the training-mode BN fails on it
+    if x.shape[-1] > 1 and x.shape[-1] != 24:  # eval mode runs 1x1; extracted nets take any size (fully convolutional)
         with pytest.raises(UserError, match=message):
             net.extract()(x)
     assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)

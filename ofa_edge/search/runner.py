@@ -351,7 +351,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
     }
     last = {
         "subnet": chosen.to_dict(),
-        "supernet": prep.supernet,
+        "supernet": str(Path(prep.supernet).absolute()) if prep.supernet else None,  # export runs from anywhere
         "device": first.name,
         "devices": devices,
         "predicted": predicted,

@@ -27,14 +27,15 @@ def test_latency_only_uses_embedded_supernet_or_exits_2(cli, tables_dir, no_pret
     assert "device: x86-cpu (default" in err
 
 
-def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_path):
+def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_path, monkeypatch):
     out_dir = tmp_path / "out"
+    monkeypatch.chdir(tiny_supernet["path"].parent)  # a relative --supernet: export must find it from anywhere
     code, out, err = cli(
         "search",
         "--latency",
         "14ms",
         "--supernet",
-        str(tiny_supernet["path"]),
+        tiny_supernet["path"].name,
         "--out",
         str(out_dir),
         "--json",
@@ -60,7 +61,8 @@ def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_pa
     assert measured["median_ms"] > 0 and "onnxruntime" in measured["backend"]
     last = json.loads((tmp_path / "runs" / "last_search.json").read_text())
     assert set(last) == {"subnet", "supernet", "device", "devices", "predicted", "latency_table"}
-    assert last["subnet"] == cfg.to_dict() and last["supernet"] == str(tiny_supernet["path"])
+    assert last["subnet"] == cfg.to_dict() and last["supernet"] == str(tiny_supernet["path"].absolute())
+    assert r["supernet"] == last["supernet"]
     assert last["device"] == "x86-cpu" and last["latency_table"]["kind"] == "estimated"
     assert set(last["predicted"]) == {"latency_ms", "accuracy", "macs", "params"}
     header = (out_dir / "pareto.csv").read_text().splitlines()[0]

@@ -111,11 +111,9 @@ class Supernet(nn.Module):
 
     # --------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of the active subnet for ``x``, images at the subnet's resolution (the one its latency
-        and MACs are priced at; the convolutions alone would take any size)."""
-        r = self.active.resolution
-        if isinstance(x, torch.Tensor) and x.dim() == 4 and (x.shape[2] != r or x.shape[3] != r):
-            check_input(x, r, self.stem.conv.weight)
+        """Logits of the active subnet for ``x``. The network is fully convolutional and takes any image
+        size, as once-for-all's does (benchmarks run ImageNet's layout at 32 px); the subnet's latency and
+        MACs are priced at its ``resolution``, so resize to that size to run what was priced."""
         try:  # no cost unless it raises: then a wrong input is named (check_input) instead of torch's error
             h = self.stem(x)
             for b in self.active_blocks:

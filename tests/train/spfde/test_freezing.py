@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -74,7 +76,7 @@ def test_frozen_units_get_no_gradient_and_no_update(cifar_test_small, opt_cls):
     y = cifar_test_small.labels[:4]
     kw = {"momentum": 0.9, "weight_decay": 1e-2} if opt_cls is torch.optim.SGD else {"weight_decay": 1e-2}
     opt = opt_cls(net.parameters(), lr=0.1, **kw)
-    net.set_min()
+    net.set_active(net.space.min(32))
     # one step before freezing so momentum / Adam moments exist for every parameter
     F.cross_entropy(net(x), y).backward()
     opt.step()
@@ -91,7 +93,7 @@ def test_frozen_units_get_no_gradient_and_no_update(cifar_test_small, opt_cls):
     first_live = units[frozen]
     first_live.register_forward_hook(lambda m, i, o: seen.append(i[0].requires_grad))
     for step in range(2):
-        net.sample_active(np.random.default_rng(step))
+        net.set_active(dataclasses.replace(net.space.sample(np.random.default_rng(step)), resolution=32))
         opt.zero_grad()
         F.cross_entropy(net(x), y).backward()
         for u in units[:frozen]:

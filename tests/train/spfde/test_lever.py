@@ -37,7 +37,7 @@ def _epoch(net, opt, lever, epoch, data):
     x_all = normalize(data.images[:N], net.space.mean, net.space.std)
     for step in range(2):
         idx = order[step * 4 : (step + 1) * 4]
-        net.set_min()
+        net.set_active(net.space.min(32))
         torch.manual_seed(epoch * 100 + step)  # dropout, as the trainer seeds it per iteration
         opt.zero_grad(set_to_none=True)
         out = net(x_all[idx])

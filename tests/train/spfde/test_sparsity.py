@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -20,7 +21,9 @@ SPACE = "mbv3-w1.0-cifar"
 def _train_steps(net, masks, images, labels, steps, opt):
     x = normalize(images, net.space.mean, net.space.std)
     for i in range(steps):
-        net.set_min()  # the smallest subnet keeps the test fast; masks cover all shared weights
+        net.set_active(
+            net.space.min(32)
+        )  # the smallest subnet (at the images' 32 px) keeps the test fast; masks cover all shared weights
         opt.zero_grad()
         F.cross_entropy(net(x), labels).backward()
         opt.step()
@@ -77,7 +80,7 @@ def test_two_four_pattern_exact_after_cycles_and_in_extracted_subnet(batch):
     assert any((masks.masks[k] != before[k]).any() for k in before)
     assert masks.density() == 0.5
     # masks ride into extraction: every 1x1 conv of a sliced subnet is 2:4 along its inputs
-    cfg = net.space.sample(np.random.default_rng(5))
+    cfg = dataclasses.replace(net.space.sample(np.random.default_rng(5)), resolution=32)  # the images' size
     sub = net.extract(cfg).eval()
     for name, w in sub.named_parameters():
         if w.dim() == 4 and w.shape[1] > 1 and name.endswith(("expand.weight", "proj.weight", "mix.weight")):

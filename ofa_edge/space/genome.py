@@ -76,17 +76,7 @@ def to_genomes(
             + "."
         )
     for i, c in enumerate(configs):
-        if not isinstance(c, SubnetConfig):
-            raise UserError(
-                f"{what}: item {i} is a {type(c).__name__}, not a SubnetConfig; "
-                "build one with SubnetConfig.from_dict(...) or SubnetConfig.load(path)."
-            )
-        if c.space != space.name:
-            raise UserError(
-                f"{what}: item {i} is a subnet of space '{c.space}', not '{space.name}'; "
-                + other_space.format(space=c.space)
-                + "."
-            )
+        space.require_config(c, f"{what}: item {i}", other_space)
     return encode(space, configs)
 
 

@@ -286,7 +286,7 @@ class SearchSpace:
         """Resample each gene with probability ``prob``."""
         from ofa_edge.space.genome import decode, encode, mutate
 
-        self._require_config(cfg, "mutate")
+        self.require_config(cfg, "mutate")
         _require_rng(rng)
         if isinstance(prob, bool) or not isinstance(prob, Real) or not 0 <= prob <= 1:
             raise UserError(f"mutate: prob is the chance to resample each gene, a number in [0, 1]; got {prob!r}.")
@@ -296,13 +296,15 @@ class SearchSpace:
         """Uniform crossover: each gene from ``a`` or ``b`` with equal probability."""
         from ofa_edge.space.genome import crossover, decode, encode
 
-        self._require_config(a, "crossover")
-        self._require_config(b, "crossover")
+        self.require_config(a, "crossover")
+        self.require_config(b, "crossover")
         _require_rng(rng)
         return decode(self, crossover(encode(self, [a]), encode(self, [b]), rng))[0]
 
-    def _require_config(self, cfg: object, what: str) -> None:
-        """A :class:`UserError` unless ``cfg`` is a :class:`SubnetConfig` of this space."""
+    def require_config(self, cfg: object, what: str, other_space: str = "") -> None:
+        """A :class:`UserError` starting with ``what`` (the caller: ``"mutate"``, ``"table.predict: item 3"``)
+        unless ``cfg`` is a :class:`SubnetConfig` of this space. ``other_space`` is the fix for a subnet of
+        another space, ``{space}`` standing for its space (default: use that space or a subnet of this one)."""
         from ofa_edge.space.config import SubnetConfig
 
         if not isinstance(cfg, SubnetConfig):
@@ -311,9 +313,9 @@ class SearchSpace:
                 "build one with SubnetConfig.from_dict(...) or SubnetConfig.load(path)."
             )
         if cfg.space != self.name:
+            fix = other_space or f"use SearchSpace.get('{{space}}') or a subnet of '{self.name}'"
             raise UserError(
-                f"{what}: the subnet is of space '{cfg.space}', not '{self.name}'; "
-                f"use SearchSpace.get('{cfg.space}') or a subnet of '{self.name}'."
+                f"{what}: the subnet is of space '{cfg.space}', not '{self.name}'; {fix.format(space=cfg.space)}."
             )
 
     @property

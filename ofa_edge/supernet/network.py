@@ -79,24 +79,11 @@ class Supernet(nn.Module):
     # ------------------------------------------------------------- selection
     def set_active(self, cfg: SubnetConfig) -> None:
         """Make ``cfg`` the subnet that ``forward`` runs."""
-        self._require_config(cfg, "set_active")
+        self.space.require_config(cfg, "set_active", "search or load a subnet of the supernet's space")
         for b, blk in enumerate(self.blocks):
             blk.set_active(cfg.kernel[b], self.space.mid_channels(b, cfg.expand[b]))
         self.active: SubnetConfig = cfg
         self.active_blocks: list[int] = cfg.active_blocks()  # indices of the blocks ``forward`` runs
-
-    def _require_config(self, cfg: object, what: str) -> None:
-        """A :class:`UserError` unless ``cfg`` is a :class:`SubnetConfig` of this supernet's space."""
-        if not isinstance(cfg, SubnetConfig):
-            raise UserError(
-                f"{what}: expected a SubnetConfig, got {type(cfg).__name__}; build one with "
-                "SubnetConfig.from_dict(...), SubnetConfig.load(path) or net.space.sample(rng)."
-            )
-        if cfg.space != self.space.name:
-            raise UserError(
-                f"subnet is for space '{cfg.space}' but this supernet is '{self.space.name}'; "
-                "search or load a subnet of the supernet's space."
-            )
 
     def set_max(self) -> None:
         self.set_active(self.space.max())
@@ -128,7 +115,7 @@ class Supernet(nn.Module):
         """A standalone network of ``cfg`` (default: the active subnet) with copied weights, in the
         supernet's dtype, mode and ``requires_grad`` flags."""
         cfg = self.active if cfg is None else cfg
-        self._require_config(cfg, "extract")
+        self.space.require_config(cfg, "extract", "search or load a subnet of the supernet's space")
         blocks = []
         for b in cfg.active_blocks():
             block = self.blocks[b].export(self.space.block_shape(cfg.resolution, b, cfg.kernel[b], cfg.expand[b]))

@@ -144,9 +144,9 @@ def test_predict_names_a_wrong_argument(small_table):
     for predict in (small_table.predict, small_table.predict_lut):
         with pytest.raises(UserError, match=r"table.predict\(\[cfg\]\)"):
             predict(cfg)
-        with pytest.raises(UserError, match="item 0 is a dict, not a SubnetConfig"):
+        with pytest.raises(UserError, match="table.predict: item 0: expected a SubnetConfig, got dict"):
             predict([cfg.to_dict()])
-        with pytest.raises(UserError, match="item 1 is a subnet of space 'mbv3-w1.0-imagenet'"):
+        with pytest.raises(UserError, match="item 1: the subnet is of space 'mbv3-w1.0-imagenet'"):
             predict([cfg, imagenet.min()])
         with pytest.raises(UserError, match="got generator"):
             predict(c for c in [cfg])

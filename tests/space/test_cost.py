@@ -103,13 +103,13 @@ def test_wrong_arguments_are_named() -> None:
         cost.macs(space.max())  # type: ignore[arg-type]
     with pytest.raises(UserError, match=r"got generator \(make it a list"):
         cost.macs(c for c in [space.max()])  # type: ignore[arg-type]
-    with pytest.raises(UserError, match="cost.macs: item 0 is a dict, not a SubnetConfig"):
+    with pytest.raises(UserError, match="cost.macs: item 0: expected a SubnetConfig, got dict"):
         cost.macs([space.max().to_dict()])  # type: ignore[list-item]
-    with pytest.raises(UserError, match="cost.params: item 0 is a list"):
+    with pytest.raises(UserError, match="cost.params: item 0: expected a SubnetConfig, got list"):
         cost.params([[0] * 46])  # type: ignore[list-item]
     with pytest.raises(
         UserError,
-        match=r"item 0 is a subnet of space 'mbv3-w1.0-imagenet', not 'mbv3-w1.0-cifar'; use CostModel\('mbv3-w1.0-imagenet'",
+        match=r"item 0: the subnet is of space 'mbv3-w1.0-imagenet', not 'mbv3-w1.0-cifar'; use CostModel\('mbv3-w1.0-imagenet'",
     ):
         cost.params([SearchSpace.get("mbv3-w1.0-imagenet").max()])
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +87,73 @@ def check_output_folder(out: str | Path, owned: Sequence[str], kind: str) -> Pat
             f"cannot write {kind} under '{out.parent}' ({e.strerror or e}); pass a writable --out."
         ) from None
     return out
+
+
+@contextlib.contextmanager
+def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> Iterator[Path]:
+    """Yield a temporary sibling folder of ``out``; on success it replaces ``out``, on any error it is
+    deleted and ``out`` stays as it was.
+
+    Files already in ``out`` whose name ``keep`` accepts (a run's resume state) are hard-linked
+    into the stage first, so they survive the swap. The swap is two renames (``out`` aside, the stage
+    in); an error or Ctrl-C between them puts ``out`` back, and what a kill leaves (the stage, or
+    ``out`` set aside) is cleaned up, or put back, by the next call for the same ``out``.
+    """
+    recover_staged(out)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".partial", dir=out.parent))
+    os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes 0700; outputs are meant to be shared
+    aside = out.with_name(f".{out.name}.{os.getpid()}.old")
+    try:
+        if out.is_dir():
+            for f in out.iterdir():
+                if f.is_file() and keep(f.name):
+                    _link_or_copy(f, stage / f.name)
+        yield stage
+        for f in stage.iterdir():  # what the caller wrote, made durable before anything is swapped
+            if f.is_file():
+                with open(f, "rb") as handle:
+                    os.fsync(handle.fileno())
+        if out.exists():
+            os.replace(out, aside)
+        os.replace(stage, out)
+        fsync_dir(out.parent)
+    except BaseException:
+        if aside.exists() and not out.exists():
+            os.replace(aside, out)
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def recover_staged(out: Path) -> None:
+    """Undo what a killed :func:`staged_dir` left beside ``out``: put ``out`` back from the copy set
+    aside if ``out`` is missing, and delete stale stages and copies (those of processes no longer running)."""
+    leftovers = [p for p in out.parent.glob(f".{glob.escape(out.name)}.*") if p.is_dir()]
+    for p in sorted(leftovers, key=lambda p: p.stat().st_mtime, reverse=True):
+        pid = p.name[len(out.name) + 2 :].split(".")[0]
+        if not pid.isdigit() or _running(int(pid)) or p.suffix not in (".old", ".partial"):
+            continue
+        if p.suffix == ".old" and not out.exists():
+            os.replace(p, out)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs (elsewhere than on POSIX: assumed, so nothing is deleted)."""
+    if os.name != "posix" or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # a filesystem without hard links
+        shutil.copy2(src, dst)

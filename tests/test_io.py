@@ -1,13 +1,16 @@
-"""Atomic writes: all or nothing, with ordinary file permissions."""
+"""Atomic writes of files and folders: all or nothing, with ordinary permissions, and what a kill leaves is undone."""
 
 from __future__ import annotations
 
 import os
+import stat
+import subprocess
+import sys
 
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import atomic_write, atomic_write_text
+from ofa_edge.io import atomic_write, atomic_write_text, recover_staged, staged_dir, umask
 from ofa_edge.space import SearchSpace
 
 
@@ -39,3 +42,82 @@ def test_writing_over_a_folder_is_a_user_error_and_leaves_it_untouched(tmp_path)
     with pytest.raises(UserError, match="it is a folder; pass the path of a file in it"):
         SearchSpace.get("mbv3-w1.0-cifar").min().save(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_staged_dir_renames_into_place_with_shared_permissions(tmp_path) -> None:
+    out = tmp_path / "b"
+    with staged_dir(out) as stage:
+        assert stage.parent == tmp_path and stage != out
+        (stage / "bundle.json").write_text("{}")
+        (stage / "m.onnx").write_bytes(b"x")
+    assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "m.onnx"]
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask()  # readable by others, not mkdtemp's 0700
+
+
+def test_staged_dir_replaces_only_when_complete(tmp_path) -> None:
+    out = tmp_path / "b"
+    with staged_dir(out) as stage:
+        (stage / "bundle.json").write_text("old")
+    with pytest.raises(RuntimeError), staged_dir(out) as stage:
+        (stage / "bundle.json").write_text("new")
+        raise RuntimeError("export failed")
+    assert (out / "bundle.json").read_text() == "old"
+    with staged_dir(out) as stage:
+        (stage / "bundle.json").write_text("new")
+    assert (out / "bundle.json").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]
+
+
+def test_ctrl_c_between_the_two_renames_puts_the_old_folder_back(tmp_path, monkeypatch) -> None:
+    """The window where ``out`` is set aside and the stage not yet in place: the old folder returns."""
+    out = tmp_path / "b"
+    with staged_dir(out) as stage:
+        (stage / "bundle.json").write_text("old")
+    real_replace, calls = os.replace, []
+
+    def interrupted_second_rename(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted_second_rename)
+    with pytest.raises(KeyboardInterrupt), staged_dir(out) as stage:
+        (stage / "bundle.json").write_text("new")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert (out / "bundle.json").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_what_a_killed_run_left_is_put_back_or_removed(tmp_path) -> None:
+    """A SIGKILL between the renames leaves ``out`` set aside; one before them a stage: the next run
+    puts the folder back and deletes the stage. A live process's stage is left alone."""
+    out, dead = tmp_path / "b", _dead_pid()
+    aside = tmp_path / f".b.{dead}.old"
+    aside.mkdir()
+    (aside / "bundle.json").write_text("old")
+    (tmp_path / f".b.{dead}.x1y2.partial").mkdir()
+    live = tmp_path / f".b.{os.getpid()}.z9.partial"
+    live.mkdir()
+    recover_staged(out)
+    assert (out / "bundle.json").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["b", live.name])
+
+
+def test_staged_dir_carries_the_files_it_is_told_to_keep(tmp_path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.safetensors").write_bytes(b"resume state")
+    (out / "result.json").write_text("old run")
+    with staged_dir(out, keep=lambda name: name == "checkpoint.safetensors") as stage:
+        assert sorted(p.name for p in stage.iterdir()) == ["checkpoint.safetensors"]
+        atomic_write_text(stage / "result.json", "new run")
+    assert (out / "checkpoint.safetensors").read_bytes() == b"resume state"
+    assert (out / "result.json").read_text() == "new run"

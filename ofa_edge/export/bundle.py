@@ -1,21 +1,17 @@
-"""The deploy bundle folder: written into a temporary sibling, then renamed into place.
+"""The deploy bundle folder: its name, its manifest's digests, and where one may be written.
 
-A failed export leaves nothing behind; an existing bundle is replaced only once the new
-one is complete. A folder that is not an ofa-edge bundle is never overwritten.
+The bundle is written with :func:`ofa_edge.io.staged_dir` (a temporary sibling renamed into place):
+a failed export leaves nothing behind; an existing bundle is replaced only once the new one is
+complete. A folder that is not an ofa-edge bundle is never overwritten.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-from ofa_edge.io import check_output_folder, fsync_dir, umask
+from ofa_edge.io import check_output_folder
 
 MANIFEST = "bundle.json"
 
@@ -31,31 +27,6 @@ def default_bundle_name(space: str, resolution: int, subnet_json: str, weights: 
 def check_output_dir(out: str | Path) -> Path:
     """Fail early (before any work) if ``out`` cannot receive a bundle."""
     return check_output_folder(out, (MANIFEST,), "an ofa-edge bundle")
-
-
-@contextlib.contextmanager
-def staged_bundle(out: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success it becomes ``out``, on any error it is deleted."""
-    out = check_output_dir(out)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes 0700; a bundle is meant to be shared
-    try:
-        yield stage
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.{os.getpid()}.old")
-            os.replace(out, old)
-        for f in stage.iterdir():  # the files the pipeline wrote, then the rename itself, made durable
-            if f.is_file():
-                with open(f, "rb") as handle:
-                    os.fsync(handle.fileno())
-        os.replace(stage, out)
-        fsync_dir(out.parent)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
 
 
 def file_digest(path: Path) -> dict[str, int | str]:

@@ -22,7 +22,7 @@ from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
-from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files, staged_bundle
+from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files
 from ofa_edge.export.evaluate import ort_latency_ms, top1
 from ofa_edge.export.formats import ExportFormat
 from ofa_edge.export.int8 import quantize_int8, weight_scheme
@@ -31,6 +31,7 @@ from ofa_edge.export.ort_format import write_optimized
 from ofa_edge.export.readme import render_readme
 from ofa_edge.export.sparsity import two_four_layers
 from ofa_edge.export.verify import verify
+from ofa_edge.io import staged_dir
 from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.space import CostModel, SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
@@ -198,10 +199,10 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
     """Run the export and write the bundle folder ``req.out`` atomically; returns its manifest."""
     if req.int8 and req.half:
         raise UserError("--int8 and --half exclude each other: pick one precision.")
-    check_output_dir(req.out)  # before any work
+    out = check_output_dir(req.out)  # before any work
     cfg = req.subnet
     model, classes, inputs = _load_model(req, step)
-    with staged_bundle(req.out) as stage:
+    with staged_dir(out) as stage:
         step("exporting ONNX (FP32) and verifying on ONNX Runtime")
         onnx.save(export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch), stage / "model.onnx")
         checks = [verify(stage / "model.onnx", model, inputs, dynamic_batch=req.dynamic_batch)]

@@ -17,7 +17,7 @@ from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import verify
-from ofa_edge.io import atomic_write_json, check_output_folder
+from ofa_edge.io import atomic_write_json, check_output_folder, staged_dir
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency
 from ofa_edge.prune.predict import predict_slim_latency
@@ -32,6 +32,7 @@ from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
 
 LOCAL_DEVICE = "x86-cpu"  # the device whose table describes this machine (as in `ofa-edge search`)
 PRUNE_FILES = ("result.json", "checkpoint.safetensors", "slim.json")  # a folder with one of them is prune's own
+PRUNE_OUTPUTS = ("model.onnx", "slim.json", "slim.safetensors", "subnet.json", "result.json")  # written together
 
 
 def _measure(
@@ -121,38 +122,37 @@ def prune_subnet(
         log(f"resumed from epoch {trained['resumed_at_epoch']} of {out_dir / 'checkpoint.safetensors'}")
     zero = part.zero_mask()
     small, diff = slim_and_check(model, part, prep(test.images[:16]))
-    after = {
-        "top1": evaluate(small, test, prep),
-        "top1_group_sparse_model": evaluate(model, test, prep),
-        **_measure(small, example, out_dir / "model.onnx", local),
-    }
-    onnx_diff = verify(out_dir / "model.onnx", small, example[:1]).max_abs_diff
-    base = {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": classes}
-    extra = {
-        "preprocessing": prep.to_dict(),
-        "classes": train.classes,
-        "onnx": "model.onnx",
-    }
-    save_slim(small, out_dir, base, extra)
-    cfg.save(out_dir / "subnet.json")
-    result = {
-        "method": settings.method,
-        "subnet": cfg.to_dict(),
-        "supernet": str(supernet),
-        "settings": asdict(settings),
-        "data": {"root": str(data_root), "train_images": len(train), "test_images": len(test)},
-        "groups": part.num_groups,
-        "zero_groups": int(zero.sum()),
-        "group_sparsity": float(zero.float().mean()),
-        "target_sparsity": settings.target_sparsity,
-        "before": before,
-        "after": after,
-        "slim_max_abs_diff": diff,
-        "onnx_max_abs_diff": onnx_diff,
-        "device_latency": _device_latency(latency_table, cfg, small, before, after) if latency_table else None,
-        "train": trained,
-        "out_dir": str(out_dir),
-        "files": {k: str(out_dir / k) for k in ("slim.json", "slim.safetensors", "model.onnx", "subnet.json")},
-    }
-    atomic_write_json(out_dir / "result.json", result)
+    # the outputs appear together or not at all: a second run into the folder (another --target-sparsity)
+    # killed halfway leaves the first run's outputs whole; the resume state is carried over
+    with staged_dir(out_dir, keep=lambda name: name not in PRUNE_OUTPUTS) as stage:
+        after = {
+            "top1": evaluate(small, test, prep),
+            "top1_group_sparse_model": evaluate(model, test, prep),
+            **_measure(small, example, stage / "model.onnx", local),
+        }
+        onnx_diff = verify(stage / "model.onnx", small, example[:1]).max_abs_diff
+        base = {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": classes}
+        extra = {"preprocessing": prep.to_dict(), "classes": train.classes, "onnx": "model.onnx"}
+        save_slim(small, stage, base, extra)
+        cfg.save(stage / "subnet.json")
+        result = {
+            "method": settings.method,
+            "subnet": cfg.to_dict(),
+            "supernet": str(supernet),
+            "settings": asdict(settings),
+            "data": {"root": str(data_root), "train_images": len(train), "test_images": len(test)},
+            "groups": part.num_groups,
+            "zero_groups": int(zero.sum()),
+            "group_sparsity": float(zero.float().mean()),
+            "target_sparsity": settings.target_sparsity,
+            "before": before,
+            "after": after,
+            "slim_max_abs_diff": diff,
+            "onnx_max_abs_diff": onnx_diff,
+            "device_latency": _device_latency(latency_table, cfg, small, before, after) if latency_table else None,
+            "train": trained,
+            "out_dir": str(out_dir),
+            "files": {k: str(out_dir / k) for k in ("slim.json", "slim.safetensors", "model.onnx", "subnet.json")},
+        }
+        atomic_write_json(stage / "result.json", result)
     return result

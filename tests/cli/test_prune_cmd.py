@@ -11,6 +11,7 @@ import torch
 
 from ofa_edge import Supernet, save_supernet
 from ofa_edge.prune import load_slim
+from ofa_edge.prune.pipeline import PRUNE_OUTPUTS
 from ofa_edge.space import SearchSpace
 
 
@@ -46,7 +47,7 @@ def test_missing_embedded_supernet_exits_2(cli, tiny_setup, tmp_path, monkeypatc
 
 def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     out = tmp_path / "run"
-    code, stdout, err = cli(
+    args = (
         "prune",
         "--method",
         "hesso",
@@ -70,8 +71,15 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
         str(out),
         "--json",
     )
+    code, stdout, err = cli(*args)
     assert code == 0, err
     r = json.loads(stdout)
+    # the outputs are swapped in together (a staged folder), the resume state carried along; nothing else
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert {p.name for p in out.iterdir()} == {"checkpoint.safetensors", *PRUNE_OUTPUTS}
+    code, stdout, err = cli(*args)  # the same run again: it resumes from its finished checkpoint
+    assert code == 0, err
+    assert json.loads(stdout)["train"]["resumed_at_epoch"] == 1
     assert r["zero_groups"] == int(0.4 * r["groups"])
     assert r["slim_max_abs_diff"] <= 1e-5 and r["onnx_max_abs_diff"] <= 1e-4
     assert r["after"]["macs"] < r["before"]["macs"] and r["after"]["params"] < r["before"]["params"]

@@ -16,12 +16,15 @@ from ofa_edge.errors import UserError
 
 
 def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
-    """Call ``writer(tmp_path)`` and rename the result over ``path`` only if it succeeds."""
+    """Call ``writer(tmp_path)`` and rename the result over ``path`` only if it succeeds (temp files
+    that killed writes of ``path`` left behind are deleted first)."""
     path = Path(path)
     if path.is_dir():
         raise UserError(f"cannot write '{path}': it is a folder; pass the path of a file in it instead.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    for stale in _leftovers(path, (".tmp",)):
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         writer(Path(tmp))
@@ -128,15 +131,22 @@ def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> 
 def recover_staged(out: Path) -> None:
     """Undo what a killed :func:`staged_dir` left beside ``out``: put ``out`` back from the copy set
     aside if ``out`` is missing, and delete stale stages and copies (those of processes no longer running)."""
-    leftovers = [p for p in out.parent.glob(f".{glob.escape(out.name)}.*") if p.is_dir()]
+    leftovers = [p for p in _leftovers(out, (".old", ".partial")) if p.is_dir()]
     for p in sorted(leftovers, key=lambda p: p.stat().st_mtime, reverse=True):
-        pid = p.name[len(out.name) + 2 :].split(".")[0]
-        if not pid.isdigit() or _running(int(pid)) or p.suffix not in (".old", ".partial"):
-            continue
         if p.suffix == ".old" and not out.exists():
             os.replace(p, out)
         else:
             shutil.rmtree(p, ignore_errors=True)
+
+
+def _leftovers(target: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """Temporaries of ``target`` (``.<name>.<pid>.…<suffix>`` beside it) whose process no longer runs."""
+    found = []
+    for p in target.parent.glob(f".{glob.escape(target.name)}.*"):
+        pid = p.name[len(target.name) + 2 :].split(".")[0]
+        if p.suffix in suffixes and pid.isdigit() and not _running(int(pid)):
+            found.append(p)
+    return found
 
 
 def _running(pid: int) -> bool:

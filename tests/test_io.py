@@ -121,3 +121,14 @@ def test_staged_dir_carries_the_files_it_is_told_to_keep(tmp_path) -> None:
         atomic_write_text(stage / "result.json", "new run")
     assert (out / "checkpoint.safetensors").read_bytes() == b"resume state"
     assert (out / "result.json").read_text() == "new run"
+
+
+def test_a_killed_writes_temp_file_is_deleted_by_the_next_write(tmp_path) -> None:
+    target, dead = tmp_path / "table.json", _dead_pid()
+    (tmp_path / f".table.json.{dead}.k3j.tmp").write_text('{"half": ')  # SIGKILL mid-write
+    live = tmp_path / f".table.json.{os.getpid()}.q1.tmp"  # a write in progress (this process)
+    live.write_text("")
+    other = tmp_path / f".table.json.bak.{dead}.tmp"  # another file's temp
+    other.write_text("")
+    atomic_write_text(target, "{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.name, other.name])

@@ -138,6 +138,9 @@ def path_error(e: OSError) -> str:
     return f"cannot use '{path}': {reason}. Pass a path where this command can read or write (a writable folder for --out)."
 
 
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: returns the exit code (0 ok, 1 internal error, 2 bad input).
 
@@ -148,13 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="ofa-edge")
     except SystemExit as e:
+        if e.code == INTERRUPTED:  # typer turns Ctrl-C into a silent exit 130
+            return _interrupted()
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except UserError as e:
         err.print(f"[bold red]error:[/bold red] {e}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
-        err.print("interrupted; long jobs resume where they stopped (run the same command again).")
-        return 130
+        return _interrupted()
     except Exception as e:
         if os.environ.get("OFA_EDGE_DEBUG"):
             raise
@@ -168,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return 0
+
+
+def _interrupted() -> int:
+    err.print("interrupted; long jobs resume where they stopped (run the same command again).")
+    return INTERRUPTED
 
 
 def run() -> None:

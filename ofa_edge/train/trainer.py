@@ -156,8 +156,14 @@ class Trainer:
                         f"{cut} line(s) of '{rd.metrics}' were cut short (a kill mid-write) and are dropped; "
                         "those epochs have no metrics record"
                     )
-                if self.state["it"] >= self.method.p.total_iters:
+                it, per_epoch, total = self.state["it"], self.loader.steps_per_epoch, self.method.p.total_iters
+                if it >= total:
                     self._note("run already complete; nothing to train")
+                else:
+                    self._note(
+                        f"resuming '{rd.root}' at iteration {it:,} of {total:,} (epoch {it // per_epoch}, "
+                        f"step {it % per_epoch} of {per_epoch})"
+                    )
                 if self.options is not None:  # the next --resume starts from these (e.g. a moved --data)
                     rd.write_config({**saved, "options": self.options})
             return int(self.state["it"])

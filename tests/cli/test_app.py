@@ -88,3 +88,15 @@ def test_ranges_are_checked_by_check_range_not_by_typer() -> None:
         if re.search(r"typer\.Option\(.*\b(min|max)=", line) or re.match(r"\s+(min|max)=\d", line)
     ]
     assert not boxed, f"typer range checks left: {boxed}"
+
+
+def test_ctrl_c_ends_with_one_line_and_exit_130(cli, monkeypatch) -> None:
+    """typer turns Ctrl-C into a silent exit 130; the user is told that long jobs resume."""
+
+    def interrupted() -> list[str]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ofa_edge.space.SearchSpace.names", interrupted)
+    code, out, err = cli("space")
+    assert code == 130 and out == ""
+    assert err.strip() == "interrupted; long jobs resume where they stopped (run the same command again)."

@@ -129,11 +129,12 @@ def test_time_limit_stops_resume_finishes_and_overwrite_is_refused(cli, data_roo
     assert code == 0, err
     doc = json.loads(out)
     assert doc["status"].startswith("stopped") and doc["ledger"]["steps"] == 1 and doc["supernet"] is None
-    code, out, _ = cli(*args, "--resume")
+    code, out, err = cli(*args, "--resume")
     doc = json.loads(out)
     assert (
         code == 0 and doc["status"] == "complete" and doc["resumed_at_iteration"] == 1 and doc["ledger"]["steps"] == 2
     )
+    assert "at iteration 1 of 2 (epoch 1, step 0 of 1)" in " ".join(err.split())
     err = " ".join(err.split())
     assert "lr: 0.003125 (0.1 x global batch 8 / 256)" in err and "DεpS only" not in err
     code, _, err = cli(*args)

@@ -54,7 +54,9 @@ class OptunaSearch:
     def search(self, problem: SearchProblem, budget: int, rng: np.random.Generator) -> SearchResult:
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # ERROR: a trial that raises (Ctrl-C included) is logged by Optuna as a warning with its traceback,
+        # then re-raised from optimize; the CLI reports it once, in one line
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
         start = time.perf_counter()
         seed = int(rng.integers(2**31 - 1))
         use_set = has_set_constraint()

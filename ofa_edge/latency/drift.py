@@ -106,17 +106,17 @@ class SpeedReference:
         return value
 
 
-def check_speed(backend: Backend, table: LatencyTable, batch: int, readings: int = READINGS) -> dict[str, Any]:
+def check_speed(backend: Backend, table: LatencyTable, batch: int) -> dict[str, Any]:
     """How fast this machine runs now against the speed ``table`` was measured at.
 
-    ``factor`` is the median of ``readings`` reference readings (1.2: latencies are 20 % above the
+    ``factor`` is the median of :data:`READINGS` reference readings (1.2: latencies are 20 % above the
     table's scale); ``holds`` is whether it is within :data:`HOLDS` of 1. Raises ``ValueError``
     if the table was measured without a speed reference.
     """
     reference = SpeedReference.of_table(backend, table, batch)
     if reference is None:
         raise ValueError("the table has no speed reference")
-    values = [reference.reading() for _ in range(readings)]
+    values = [reference.reading() for _ in range(READINGS)]
     factor = float(np.median(values))
     return {"factor": factor, "readings": values, "holds": abs(factor - 1) <= HOLDS, "tolerance": HOLDS}
 

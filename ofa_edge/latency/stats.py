@@ -22,8 +22,8 @@ def robust_stats(samples_ms: np.ndarray) -> dict[str, float]:
     }
 
 
-def prediction_metrics(predicted: np.ndarray, measured: np.ndarray, tolerance: float = 0.10) -> dict[str, float]:
-    """Share within ±tolerance, MAPE (%), mean signed error (%), Kendall τ, worst error (%)."""
+def prediction_metrics(predicted: np.ndarray, measured: np.ndarray) -> dict[str, float]:
+    """Share within ±10 %, MAPE (%), mean signed error (%), Kendall τ, worst error (%)."""
     from scipy.stats import kendalltau  # 1-2 s to import: only where metrics are computed
 
     p, m = np.asarray(predicted, float), np.asarray(measured, float)
@@ -31,7 +31,7 @@ def prediction_metrics(predicted: np.ndarray, measured: np.ndarray, tolerance: f
     tau = kendalltau(p, m).statistic if len(p) > 1 else float("nan")
     return {
         "n": len(m),
-        "within_10pct": float(np.mean(np.abs(rel) <= tolerance + 1e-12)),
+        "within_10pct": float(np.mean(np.abs(rel) <= 0.10 + 1e-12)),
         "mape_pct": float(100 * np.mean(np.abs(rel))),
         "bias_pct": float(100 * np.mean(rel)),
         "max_abs_err_pct": float(100 * np.max(np.abs(rel))),

@@ -22,7 +22,7 @@ from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import embedded_supernet, work_dir
-from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
+from ofa_edge.search.algorithms import ALGORITHMS, Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
     DEFAULT_DEVICE,
     DeviceTarget,
@@ -175,7 +175,7 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
 
 def check_algorithm_options(opts: SearchOptions) -> None:
     """Refuse an unknown ``--algo`` and budget options the chosen algorithm would silently ignore."""
-    if opts.algo not in ("evolution", "tpe", "nsga2", "random"):
+    if opts.algo not in ALGORITHMS:
         raise UserError(f"unknown --algo '{opts.algo}'; choose evolution, tpe, nsga2 or random.")
     defaults = {f.name: f.default for f in fields(SearchOptions)}
     shaped = [f"--{k}" for k in ("population", "generations") if getattr(opts, k) != defaults[k]]

@@ -91,11 +91,6 @@ class Supernet(nn.Module):
     def set_min(self) -> None:
         self.set_active(self.space.min())
 
-    def sample_active(self, rng: np.random.Generator) -> SubnetConfig:
-        cfg = self.space.sample(rng)
-        self.set_active(cfg)
-        return cfg
-
     # --------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of the active subnet for ``x``. The network is fully convolutional and takes any image

@@ -102,9 +102,16 @@ class RunDir:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             problem = f"is unreadable ({e})"
         else:
-            if isinstance(config, dict):
+            bad = [
+                k for k in ("train", "options") if isinstance(config, dict) and not isinstance(config.get(k, {}), dict)
+            ]
+            if isinstance(config, dict) and not bad:
                 return config
-            problem = f"holds a JSON {type(config).__name__}, not the run's settings"
+            problem = (
+                f"has a '{bad[0]}' that is not a JSON object"
+                if bad
+                else f"holds a JSON {type(config).__name__}, not the run's settings"
+            )
         raise UserError(
             f"'{self.config}' {problem}: it records the run's settings, which --resume continues with. "
             "Restore it from a copy of the run, or start a new run with another --out."
@@ -115,10 +122,6 @@ class RunDir:
         with self.metrics.open("a") as f:
             f.write(json.dumps(record) + "\n")
             f.flush()
-
-    def read_metrics(self) -> list[dict[str, Any]]:
-        """The metric records, skipping a line cut short by a kill."""
-        return self._read_metrics()[0]
 
     def _read_metrics(self) -> tuple[list[dict[str, Any]], int]:
         """(the metric records, how many lines were not JSON objects: cut short by a kill)."""

@@ -10,13 +10,13 @@ import math
 from collections.abc import Callable
 
 
-def cosine_lr(it: int, total: int, base: float, warmup: int = 0, floor: float = 0.0) -> float:
-    """Linear warmup over ``warmup`` iterations to ``base``, then cosine decay to ``floor`` at ``total``."""
+def cosine_lr(it: int, total: int, base: float, warmup: int = 0) -> float:
+    """Linear warmup over ``warmup`` iterations to ``base``, then cosine decay to 0 at ``total``."""
     if it < warmup:
         return base * (it + 1) / warmup
     span = max(1, total - warmup)
     t = min(1.0, (it - warmup) / span)
-    return floor + 0.5 * (base - floor) * (1.0 + math.cos(math.pi * t))
+    return 0.5 * base * (1.0 + math.cos(math.pi * t))
 
 
 def eps_beta(it: int, shrink_start: int, ramp: int, multiplier: float, lr: Callable[[int], float]) -> float:

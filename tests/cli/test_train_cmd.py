@@ -236,7 +236,10 @@ def test_a_damaged_checkpoint_state_exits_2_naming_it(cli, data_root, tmp_path, 
     assert "Traceback" not in err and not (run / "supernet.safetensors").exists()
 
 
-@pytest.mark.parametrize(("content", "needle"), [(None, "is missing"), ("{not json", "is unreadable (Expecting")])
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [(None, "is missing"), ("{not json", "is unreadable (Expecting"), ('{"train": [1]}', "has a 'train' that is not")],
+)
 def test_resume_without_a_readable_config_json_names_it(cli, data_root, tmp_path, content, needle) -> None:
     """It listed ~20 "settings that differ ... run has None"."""
     run = tmp_path / "r"

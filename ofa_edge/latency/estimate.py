@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ofa_edge.errors import UserError
 from ofa_edge.host import now_utc
 from ofa_edge.latency.blocks import parse_block_key, parse_fixed_key
 from ofa_edge.latency.devices import Device
@@ -195,9 +196,16 @@ def reference_e2e_error(fit: dict[str, Any], ref_device: Device, ref: LatencyTab
     report_path = ref_path.parent / "reports" / f"{ref_path.stem}.validation.json"
     if not report_path.is_file():
         return {"reference_e2e_mape_pct": None}
-    rows = json.loads(report_path.read_text())["subnets"]
-    configs = [SubnetConfig.from_dict(r["config"]) for r in rows]
-    measured = np.array([r["measured_ms"] for r in rows])
+    try:
+        rows = json.loads(report_path.read_text())["subnets"]
+        configs = [SubnetConfig.from_dict(r["config"]) for r in rows]
+        measured = np.array([float(r["measured_ms"]) for r in rows])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise UserError(
+            f"the validation report '{report_path}' beside the reference table is unreadable ({type(e).__name__}: "
+            f"{e}); re-validate the reference (`ofa-edge profile --device {ref_device.name} --validate N`) or move "
+            "the report away."
+        ) from None
     # The model as fitted there: the fitted per-layer overhead, not the device file's figure for estimates.
     fitted = dataclasses.replace(ref_device, layer_overhead_us=None)
     estimated = estimate_table(fitted, fit, ref.space, ref.resolutions, ref.num_classes)

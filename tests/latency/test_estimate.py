@@ -9,9 +9,10 @@ import pytest
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from ofa_edge.errors import UserError
 from ofa_edge.latency.blocks import build_subnet
 from ofa_edge.latency.devices import load_device, table_path
-from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, key_layers
+from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, key_layers, reference_e2e_error
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import latency_tables_dir
 from ofa_edge.space.config import SubnetConfig
@@ -73,3 +74,14 @@ def test_efficiencies_a_reference_cannot_tell_are_reported_as_such(reference, id
     dev = load_device("jetson-orin")
     table = estimate_table(dev, fit, dev.space, [32], 10)
     assert table.estimated and table.provenance["layer_overhead_us"] == dev.layer_overhead_us
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"subnets": [{"config": {}}]}', '{"rows": []}'])
+def test_a_damaged_validation_report_beside_the_reference_is_named(tmp_path, content):
+    ref_dev = load_device("x86-cpu")
+    ref = LatencyTable.load(table_path(ref_dev))
+    ref_path = tmp_path / "x86-cpu.json"
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "x86-cpu.validation.json").write_text(content)
+    with pytest.raises(UserError, match=r"validation report '.*x86-cpu.validation.json' .* is unreadable"):
+        reference_e2e_error({}, ref_dev, ref, ref_path)

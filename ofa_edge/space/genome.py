@@ -75,9 +75,12 @@ def to_genomes(
             + (" (make it a list: list(...))" if isinstance(configs, Iterable) else "")
             + "."
         )
-    for i, c in enumerate(configs):
-        space.require_config(c, f"{what}: item {i}", other_space)
-    return encode(space, configs)
+    try:
+        return encode(space, configs)
+    except (ValueError, TypeError, AttributeError, KeyError):  # named item by item only when encode failed
+        for i, c in enumerate(configs):
+            space.require_config(c, f"{what}: item {i}", other_space)
+        raise
 
 
 def check_genomes(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:

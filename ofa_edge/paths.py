@@ -29,6 +29,23 @@ def embedded_supernet() -> Path:
     return pretrained_dir() / "supernet.safetensors"
 
 
+def require_embedded_supernet(alternative: str = "") -> Path:
+    """The embedded supernet when ``--supernet`` was not given; a :class:`UserError` when it is not installed.
+
+    ``alternative`` is appended to the fix (e.g. search's ``--accuracy-proxy macs``).
+    """
+    net = embedded_supernet()
+    if not net.is_file():
+        from ofa_edge.errors import UserError
+
+        raise UserError(
+            f"no --supernet was given and the embedded pretrained supernet '{net}' is not installed in this copy "
+            f"of ofa-edge. Pass --supernet PATH to a .safetensors checkpoint (train one with `ofa-edge train`)"
+            f"{alternative}."
+        )
+    return net
+
+
 def work_dir() -> Path:
     """Where commands keep their outputs by default (``./ofa-edge-runs`` or ``$OFA_EDGE_HOME``)."""
     return Path(os.environ.get("OFA_EDGE_HOME", "ofa-edge-runs"))

@@ -15,19 +15,10 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device
+from ofa_edge.paths import require_embedded_supernet
 from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
 from ofa_edge.train.probes import evaluate_probes, probe_configs
 from ofa_edge.units import check_range
-
-
-def _default_supernet() -> Path:
-    from ofa_edge.paths import embedded_supernet
-
-    if not embedded_supernet().is_file():
-        raise UserError(
-            "no --supernet given and no pretrained supernet is shipped; pass --supernet PATH (e.g. RUNDIR/supernet.safetensors)."
-        )
-    return embedded_supernet()
 
 
 def eval_(
@@ -67,7 +58,7 @@ def eval_(
         device = "cuda" if torch.cuda.is_available() else "cpu"
         note(f"device: {device} (auto)")
     if supernet is None:
-        supernet = _default_supernet()
+        supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")
     if data is None:
         data = DEFAULT_ROOT

@@ -12,7 +12,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import embedded_supernet, work_dir
+from ofa_edge.paths import require_embedded_supernet, work_dir
 from ofa_edge.search.measure import drift_warning
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.checkpoint import load_subnet
@@ -76,13 +76,8 @@ def prune(
             f"Drop {{given}}, or use --method {other}.",
         )
     subnet = subnet_arg(subnet)
-    ckpt = supernet or embedded_supernet()
+    ckpt = supernet or require_embedded_supernet()
     if supernet is None:
-        if not ckpt.is_file():
-            raise UserError(
-                f"no embedded pretrained supernet at '{ckpt}' in this install; pass --supernet PATH to a "
-                "supernet checkpoint (train one with `ofa-edge train`)."
-            )
         note(f"supernet: embedded default {ckpt}")
     table = _latency_table(device, load_subnet(subnet, ckpt))
     from ofa_edge.data import DEFAULT_ROOT

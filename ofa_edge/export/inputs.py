@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ofa_edge.errors import UserError
 from ofa_edge.export.last_search import LastSearch, last_search_path, read_last_search, search_beside
-from ofa_edge.paths import embedded_supernet
+from ofa_edge.paths import embedded_supernet, require_embedded_supernet
 from ofa_edge.space import SubnetConfig
 from ofa_edge.space.config import subnet_file
 from ofa_edge.supernet.checkpoint import load_subnet, require_checkpoint_file
@@ -53,12 +53,7 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         net = last.supernet
         notes.append(f"no --supernet: using the supernet the search used, {net}")
     else:
-        net = embedded_supernet()
-        if not net.is_file():
-            raise UserError(
-                f"no supernet: --supernet was not given and the embedded pretrained supernet '{net}' is not installed. "
-                "Pass --supernet PATH to a .safetensors checkpoint (e.g. from `ofa-edge train`)."
-            )
+        net = require_embedded_supernet()
         notes.append(f"no --supernet: using the embedded pretrained supernet {net}")
     return ExportInputs(cfg, source, require_checkpoint_file(net), last, notes)
 

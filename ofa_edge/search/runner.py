@@ -21,7 +21,7 @@ from ofa_edge.data.datasets import detect_format
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
 from ofa_edge.latency.table import estimated_warning
-from ofa_edge.paths import embedded_supernet, work_dir
+from ofa_edge.paths import require_embedded_supernet, work_dir
 from ofa_edge.search.algorithms import ALGORITHMS, Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
     DEFAULT_DEVICE,
@@ -132,14 +132,11 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
     if supernet is not None and opts.accuracy_proxy is not None:
         raise UserError("give either --supernet (predicted accuracy) or --accuracy-proxy (a proxy), not both.")
     if supernet is None and opts.accuracy_proxy is None:
-        default = embedded_supernet()
-        if not default.is_file():
-            raise UserError(
-                f"no supernet given and the embedded pretrained one ({default}) is not installed, so there is no "
-                "accuracy to search on. Pass --supernet PATH (a trained .safetensors), or --accuracy-proxy macs to "
-                "rank subnets by MACs instead (a proxy, not accuracy)."
+        supernet = str(
+            require_embedded_supernet(
+                ", or --accuracy-proxy macs to rank subnets by MACs instead (a proxy, not accuracy)"
             )
-        supernet = str(default)
+        )
         note(f"supernet: {supernet} (embedded pretrained default)")
     if supernet is not None:
         meta = read_metadata(supernet)

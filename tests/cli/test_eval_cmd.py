@@ -77,6 +77,12 @@ def test_eval_defaults_to_the_embedded_supernet(cli, data_root, tmp_path) -> Non
     assert "images the supernet trained on" in " ".join(err.split()) and "overstates" in err
 
 
+def test_eval_without_the_embedded_supernet_exits_2(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("ofa_edge.paths.pretrained_dir", lambda: tmp_path / "not-installed")
+    code, _, err = cli("eval", "--probes", "--device", "cpu")
+    assert code == 2 and "not-installed" in err and "Pass --supernet PATH" in " ".join(err.split())
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, note, out, warn
 from ofa_edge.errors import UserError
-from ofa_edge.latency.backends import backend_for
-from ofa_edge.latency.devices import host_arch, known_devices, load_device, table_path
+from ofa_edge.latency.backends import why_not_here
+from ofa_edge.latency.devices import known_devices, load_device, table_path
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import devices_dir
 
@@ -32,7 +32,7 @@ def device_summary(name: str) -> dict[str, Any]:
     """One device as a JSON-ready row: its settings, datasheet, table status, runnable here."""
     dev = load_device(name)
     path = table_path(dev)
-    absent = dev.arch_mismatch(host_arch()) or backend_for(dev).absent()
+    absent = why_not_here(dev)
     return {
         **dev.to_dict(),
         "backend": dev.backend_name,

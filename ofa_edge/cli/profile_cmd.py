@@ -12,17 +12,15 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError, refuse_options
-from ofa_edge.host import CPU_FIELDS
-from ofa_edge.latency.backends import backend_for, require_backend, table_backend
+from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import MIN_SAMPLES, active_block_count, fit_correction
-from ofa_edge.latency.devices import Device, host_arch, is_device_path, load_device, table_path
-from ofa_edge.latency.drift import READINGS, check_speed, rescale, same_cpu
+from ofa_edge.latency.devices import Device, is_device_path, load_device, table_path
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
-from ofa_edge.latency.estimate import BYTES, PRIOR_EFFICIENCY, estimate_table, fit_model, reference_e2e_error
+from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
 from ofa_edge.latency.profiler import Profiling, start_profile
 from ofa_edge.latency.ssh import check_target, profile_over_ssh
-from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.table_check import check_table
 from ofa_edge.latency.validate import validation_report, write_reports
 from ofa_edge.paths import devices_dir
 from ofa_edge.space import CostModel, SearchSpace
@@ -93,49 +91,6 @@ def _e2e(job: Profiling, cfgs: list, warmup: int, repeats: int) -> dict[str, flo
             on_done=lambda i, _: bar.update(task, completed=i),
         )
     return {c.to_json(): float(m) for c, m in zip(cfgs, measured, strict=True)}
-
-
-def _estimate(
-    device: Device, space: str, resolutions: list[int], classes: int, path: Path, reference: str, force: bool
-) -> dict[str, Any]:
-    if path.exists() and not force and not LatencyTable.load(path, require_complete=False).estimated:
-        raise UserError(
-            f"'{path}' holds a measured table; pass --force to replace it with an estimate, or --output elsewhere."
-        )
-    if not reference:  # a measured table timed the same kind of way: a GPU's for GPU runtimes
-        reference = "h100" if device.runtime in ("torch", "tensorrt") else "x86-cpu"
-        note(f"--reference: {reference} (default for runtime {device.runtime})")
-    ref_path = Path(reference) if Path(reference).suffix else table_path(load_device(reference), space)
-    if not ref_path.exists():
-        by_name = (
-            ""
-            if Path(reference).suffix
-            else f", or measure it: `ofa-edge profile --device {reference} --space {space}`"
-        )
-        raise UserError(
-            f"the estimate is fitted on a measured --reference table, and '{ref_path}' (the {space} table of "
-            f"--reference {reference}) does not exist. Pass --reference PATH to a measured table of space {space}"
-            f"{by_name}."
-        )
-    ref = LatencyTable.load(ref_path)
-    if ref.estimated:
-        raise UserError(f"--reference '{ref_path}' is itself estimated; the model must be fitted on a measured table.")
-    ref_dev = load_device(ref.device)
-    note(f"fitting the roofline model on measured table {ref_path} ({ref.device})")
-    fit = fit_model(ref, ref_dev.datasheet.peak_flops, ref_dev.datasheet.memory_bandwidth, BYTES[ref_dev.precision])
-    fit.update(reference_e2e_error(fit, ref_dev, ref, ref_path))
-    table = estimate_table(device, fit, space, resolutions, classes)
-    table.save(path)
-    return {
-        "table": str(path),
-        "device": device.name,
-        "kind": "estimated",
-        "complete": True,
-        "entries": len(table.entries),
-        "layer_overhead_us": table.provenance["layer_overhead_us"],
-        "layer_overhead_from": table.provenance["layer_overhead_from"],
-        "fit": fit,
-    }
 
 
 def profile(
@@ -237,7 +192,13 @@ def profile(
             f"{mode} only times the table's speed reference; drop {{given}} "
             f"(for a remote board run it there: ssh user@host ofa-edge profile {mode}).",
         )
-        result = _check_or_rescale(dev, path, threads_flag, rescale_table)
+        result = check_table(dev, path, threads_flag, rescale_table, status=err.status)
+        if result["same_cpu"] is False:
+            on = "; ".join(str(v) for v in result["measured_on"].values() if v)
+            warn(
+                f"the table was measured on another CPU: {on}. One factor carries load and clocks, not kernels that "
+                "differ between CPUs; for accurate predictions re-measure here (--force)."
+            )
         emit(result, as_json, lambda: _render_check(result))
         return
 
@@ -287,7 +248,10 @@ def profile(
 
     if estimate:
         note("estimating from datasheet figures (kind=estimated); measure on the device for real numbers")
-        result = _estimate(dev, sp.name, res, classes, path, reference, force)
+        if not reference:
+            reference = default_reference(dev)
+            note(f"--reference: {reference} (default for runtime {dev.runtime})")
+        result = estimate_device_table(dev, sp.name, res, classes, path, reference, force, note=note)
         emit(result, as_json, lambda: _render_estimate(result))
         return
 
@@ -342,72 +306,6 @@ def profile(
         result["reports"] = write_reports(report, path, docs_dir, command)
         result["validation"] = {"lut": report["lut"], "corrected": report["corrected"]}
     emit(result, as_json, lambda: _render(result))
-
-
-def _require_device_here(dev: Device, path: Path, table: LatencyTable, mode: str) -> None:
-    """Refuse ``mode`` when this machine is not ``dev`` (other CPU architecture, its runtime or GPU absent):
-    it times the table's reference subnets here, which says nothing about another machine."""
-    why = dev.arch_mismatch(host_arch())
-    if why is None:
-        backend = backend_for(dev, table.provenance.get("threads"))
-        why = backend.absent() or dev.accelerator_mismatch(backend.accelerator())
-    if why is None:
-        return
-    what = f"an {dev.accelerator} GPU" if dev.accelerator else f"an {dev.arch} host" if dev.arch else dev.description
-    then = (
-        ""
-        if table.provenance.get("speed_reference")
-        else " There too this table has no speed reference to time, so measure how well it holds with "
-        f"`ofa-edge profile --device {dev.name} --validate 200` (end-to-end timings against its predictions)."
-    )
-    raise UserError(
-        f"{mode} times the table's speed-reference subnets on this machine, but '{path}' is the table of "
-        f"{dev.name} ({what}), which this machine is not ({why}), so {mode} cannot compare it here. Run it on "
-        f"that device (`ofa-edge profile --device {dev.name} {mode}` there, e.g. over ssh).{then}"
-    )
-
-
-def _check_or_rescale(dev: Device, path: Path, threads: int | None, rescale_table: bool) -> dict[str, Any]:
-    """Time the table's speed reference here (``--check``), and with ``rescale_table`` put the
-    table on this speed in place (``--rescale``), with the threads and batch it was measured with."""
-    table = LatencyTable.load(path)
-    if table.estimated:
-        raise UserError(
-            f"'{path}' is an estimated table; --check and --rescale compare measured tables with this machine."
-        )
-    _require_device_here(dev, path, table, "--rescale" if rescale_table else "--check")
-    if not table.provenance.get("speed_reference"):
-        raise UserError(
-            f"'{path}' was measured without a speed reference, so there is nothing to compare with; re-profile it "
-            f"(--force) with `speed_reference: 5` in the device file."
-        )
-    backend, batch = table_backend(dev, table)
-    measured_threads = getattr(backend, "threads", threads)
-    if threads is not None and threads != measured_threads:
-        raise UserError(
-            f"'{path}' was measured with {measured_threads} thread(s); --check times it the same way: drop --threads."
-        )
-    with err.status(f"timing the table's speed-reference subnets ({READINGS} readings)"):
-        speed = check_speed(backend, table, batch)
-    prov = table.provenance
-    result = {
-        "table": str(path),
-        "device": dev.name,
-        "measured": prov.get("date", "?"),
-        "measured_on": {f.removeprefix("host_"): prov.get(f) for f in CPU_FIELDS},
-        "same_cpu": same_cpu(prov),
-        **speed,
-        "rescaled": rescale_table,
-    }
-    if result["same_cpu"] is False:
-        on = "; ".join(str(prov[f]) for f in CPU_FIELDS if prov.get(f))
-        warn(
-            f"the table was measured on another CPU: {on}. One factor carries load and clocks, not kernels that "
-            "differ between CPUs; for accurate predictions re-measure here (--force)."
-        )
-    if rescale_table:
-        rescale(table, speed).save(path)
-    return result
 
 
 def _render_check(result: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 from ofa_edge.errors import UserError
 from ofa_edge.host import now_utc
 from ofa_edge.latency.blocks import parse_block_key, parse_fixed_key
-from ofa_edge.latency.devices import Device
+from ofa_edge.latency.devices import Device, load_device, table_path
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
@@ -222,3 +223,60 @@ def reference_e2e_error(fit: dict[str, Any], ref_device: Device, ref: LatencyTab
         out["reference_e2e_mape_pct_with_reference_correction"] = mc["mape_pct"]
         out["reference_e2e_within_10pct_with_reference_correction"] = mc["within_10pct"]
     return out
+
+
+def default_reference(device: Device) -> str:
+    """The measured table an estimate is fitted on by default: one timed the same kind of way
+    (a GPU's for GPU runtimes, this CPU's otherwise)."""
+    return "h100" if device.runtime in ("torch", "tensorrt") else "x86-cpu"
+
+
+def estimate_device_table(
+    device: Device,
+    space: str,
+    resolutions: list[int],
+    num_classes: int,
+    path: Path,
+    reference: str | Path,
+    force: bool = False,
+    note: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Fit the roofline model on a measured ``reference`` table (a device name or a table path), write
+    ``device``'s estimated table to ``path`` and return its summary. A measured table at ``path`` is
+    replaced only with ``force``."""
+    if path.exists() and not force and not LatencyTable.load(path, require_complete=False).estimated:
+        raise UserError(
+            f"'{path}' holds a measured table; pass --force to replace it with an estimate, or --output elsewhere."
+        )
+    reference = str(reference)
+    ref_path = Path(reference) if Path(reference).suffix else table_path(load_device(reference), space)
+    if not ref_path.exists():
+        by_name = (
+            ""
+            if Path(reference).suffix
+            else f", or measure it: `ofa-edge profile --device {reference} --space {space}`"
+        )
+        raise UserError(
+            f"the estimate is fitted on a measured --reference table, and '{ref_path}' (the {space} table of "
+            f"--reference {reference}) does not exist. Pass --reference PATH to a measured table of space {space}"
+            f"{by_name}."
+        )
+    ref = LatencyTable.load(ref_path)
+    if ref.estimated:
+        raise UserError(f"--reference '{ref_path}' is itself estimated; the model must be fitted on a measured table.")
+    ref_dev = load_device(ref.device)
+    note(f"fitting the roofline model on measured table {ref_path} ({ref.device})")
+    fit = fit_model(ref, ref_dev.datasheet.peak_flops, ref_dev.datasheet.memory_bandwidth, BYTES[ref_dev.precision])
+    fit.update(reference_e2e_error(fit, ref_dev, ref, ref_path))
+    table = estimate_table(device, fit, space, resolutions, num_classes)
+    table.save(path)
+    return {
+        "table": str(path),
+        "device": device.name,
+        "kind": "estimated",
+        "complete": True,
+        "entries": len(table.entries),
+        "layer_overhead_us": table.provenance["layer_overhead_us"],
+        "layer_overhead_from": table.provenance["layer_overhead_from"],
+        "fit": fit,
+    }

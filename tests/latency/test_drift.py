@@ -138,6 +138,6 @@ def test_same_cpu_compares_the_model_the_generation_and_the_vector_isa():
     recorded = {k: here[k] for k in ("host_cpu", "host_cpu_id", "host_isa")}
     assert same_cpu(recorded) is True
     assert same_cpu(recorded | {"host_isa": here["host_isa"] + " avx512_vnni"}) is False
-    assert same_cpu(recorded | {"host_cpu_id": "family 25 model 17"}) is False  # another Zen, same name
+    assert same_cpu(recorded | {"host_cpu_id": "family 0 model 0"}) is False  # another generation, same name
     assert same_cpu({"host_cpu": "Apple M3"}) is False
     assert same_cpu({"host_cpu": here["host_cpu"]}) is None  # tables from before the id and ISA were recorded

@@ -21,6 +21,16 @@ def backend_for(device: Device, threads: int | None = None) -> Backend:
     return TensorRTBackend(device.precision)
 
 
+def why_not_here(device: Device, threads: int | None = None) -> str | None:
+    """Why ``device`` cannot be timed on this machine (another CPU architecture, its runtime absent,
+    another GPU model); ``None`` when it can. :func:`require_backend` raises the same reasons with their fixes."""
+    why = device.arch_mismatch(host_arch())
+    if why is None:
+        backend = backend_for(device, threads)
+        why = backend.absent() or device.accelerator_mismatch(backend.accelerator())
+    return why
+
+
 def require_backend(device: Device, threads: int | None = None) -> Backend:
     """:func:`backend_for`, raising a :class:`UserError` (exit 2) when it cannot run here, or when the
     device names a CPU architecture (``arch:``) or GPU model (``accelerator:``) other than this machine's."""
@@ -62,4 +72,5 @@ def table_backend(device: Device, table: LatencyTable) -> tuple[Backend, int]:
 
 __all__ = [
     "Backend", "OnnxRuntimeBackend", "TensorRTBackend", "TorchBackend", "backend_for", "require_backend", "table_backend",
+    "why_not_here",
 ]  # fmt: skip

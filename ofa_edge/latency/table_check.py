@@ -1,0 +1,88 @@
+"""Does a measured table still hold on this machine? ``ofa-edge profile --check`` and ``--rescale``.
+
+Both time the table's speed-reference subnets here (:func:`~ofa_edge.latency.drift.check_speed`);
+``--rescale`` then puts every latency on this machine's speed now.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from ofa_edge.errors import UserError
+from ofa_edge.host import CPU_FIELDS
+from ofa_edge.latency.backends import table_backend, why_not_here
+from ofa_edge.latency.devices import Device
+from ofa_edge.latency.drift import READINGS, check_speed, rescale, same_cpu
+from ofa_edge.latency.table import LatencyTable
+
+Status = Callable[[str], AbstractContextManager[Any]]
+
+
+def require_device_here(dev: Device, path: Path, table: LatencyTable, mode: str) -> None:
+    """Refuse ``mode`` when this machine is not ``dev`` (other CPU architecture, its runtime or GPU absent):
+    it times the table's reference subnets here, which says nothing about another machine."""
+    why = why_not_here(dev, table.provenance.get("threads"))
+    if why is None:
+        return
+    what = f"an {dev.accelerator} GPU" if dev.accelerator else f"an {dev.arch} host" if dev.arch else dev.description
+    then = (
+        ""
+        if table.provenance.get("speed_reference")
+        else " There too this table has no speed reference to time, so measure how well it holds with "
+        f"`ofa-edge profile --device {dev.name} --validate 200` (end-to-end timings against its predictions)."
+    )
+    raise UserError(
+        f"{mode} times the table's speed-reference subnets on this machine, but '{path}' is the table of "
+        f"{dev.name} ({what}), which this machine is not ({why}), so {mode} cannot compare it here. Run it on "
+        f"that device (`ofa-edge profile --device {dev.name} {mode}` there, e.g. over ssh).{then}"
+    )
+
+
+def check_table(
+    dev: Device,
+    path: Path,
+    threads: int | None = None,
+    rescale_table: bool = False,
+    status: Status = lambda _: contextlib.nullcontext(),
+) -> dict[str, Any]:
+    """Time ``path``'s speed reference here (``factor``: this machine's latency over the table's scale;
+    ``holds``: within tolerance; ``same_cpu``: whether the table was measured on this CPU model). With
+    ``rescale_table`` the table is put on this speed in place, with the threads and batch it was measured
+    with. ``status(text)`` wraps the timing (a spinner in the CLI)."""
+    table = LatencyTable.load(path)
+    mode = "--rescale" if rescale_table else "--check"
+    if table.estimated:
+        raise UserError(
+            f"'{path}' is an estimated table; --check and --rescale compare measured tables with this machine."
+        )
+    require_device_here(dev, path, table, mode)
+    if not table.provenance.get("speed_reference"):
+        raise UserError(
+            f"'{path}' was measured without a speed reference, so there is nothing to compare with; re-profile it "
+            f"(--force) with `speed_reference: 5` in the device file."
+        )
+    backend, batch = table_backend(dev, table)
+    measured_threads = getattr(backend, "threads", threads)
+    if threads is not None and threads != measured_threads:
+        raise UserError(
+            f"'{path}' was measured with {measured_threads} thread(s); {mode} times it the same way: drop --threads."
+        )
+    with status(f"timing the table's speed-reference subnets ({READINGS} readings)"):
+        speed = check_speed(backend, table, batch)
+    prov = table.provenance
+    result = {
+        "table": str(path),
+        "device": dev.name,
+        "measured": prov.get("date", "?"),
+        "measured_on": {f.removeprefix("host_"): prov.get(f) for f in CPU_FIELDS},
+        "same_cpu": same_cpu(prov),
+        **speed,
+        "rescaled": rescale_table,
+    }
+    if rescale_table:
+        rescale(table, speed).save(path)
+    return result

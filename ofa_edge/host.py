@@ -77,6 +77,7 @@ def load_average() -> float | None:
 
 
 def host_info() -> dict[str, object]:
+    """Where a measurement ran: host name, CPU model, generation and vector ISA, cores, OS, Python."""
     return {
         "host": platform.node(),
         "host_cpu": cpu_model(),
@@ -89,7 +90,17 @@ def host_info() -> dict[str, object]:
 
 
 def now_utc() -> str:
+    """The time now in UTC, ISO 8601 to the second (provenance dates)."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def resolve_torch_device(device: str = "auto") -> str:
+    """``device`` with ``auto`` resolved: ``cuda`` where torch sees a GPU, else ``cpu``."""
+    import torch
+
+    if device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def check_torch_device(device: str) -> None:

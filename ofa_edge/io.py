@@ -57,10 +57,12 @@ def umask() -> int:
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temp file + rename)."""
     atomic_write(path, lambda p: p.write_text(text))
 
 
 def atomic_write_json(path: str | Path, data: Any) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically."""
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 

@@ -49,3 +49,8 @@ def require_embedded_supernet(alternative: str = "") -> Path:
 def work_dir() -> Path:
     """Where commands keep their outputs by default (``./ofa-edge-runs`` or ``$OFA_EDGE_HOME``)."""
     return Path(os.environ.get("OFA_EDGE_HOME", "ofa-edge-runs"))
+
+
+def last_search_path() -> Path:
+    """Where ``ofa-edge search`` leaves its result for ``export`` (``<work_dir>/last_search.json``)."""
+    return work_dir() / "last_search.json"

@@ -33,6 +33,7 @@ def note(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    """A warning line on stderr."""
     err.print(f"[yellow]warning:[/yellow] {message}")
 
 

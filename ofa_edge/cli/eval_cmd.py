@@ -14,10 +14,10 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_a
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.errors import UserError
-from ofa_edge.host import check_torch_device
+from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
 from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
-from ofa_edge.train.probes import evaluate_probes, probe_configs
+from ofa_edge.train.probes import RANDOM_PROBES, evaluate_probes, probe_configs
 from ofa_edge.units import check_range
 
 
@@ -30,7 +30,8 @@ def eval_(
         bool,
         typer.Option(
             "--probes",
-            help="Evaluate the probe subnets: min, mid, max and 2 fixed random ones (the default when no --subnet is given).",
+            help=f"Evaluate the probe subnets: min, mid, max and {RANDOM_PROBES} fixed random ones (the default when no "
+            "--subnet is given).",
         ),
     ] = False,
     data: Annotated[Path | None, typer.Option(help="Dataset folder (default: the bundled CIFAR-10).")] = None,
@@ -55,7 +56,7 @@ def eval_(
     check_range("--seed", seed, ge=0)
     check_torch_device(device)
     if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_torch_device()
         note(f"device: {device} (auto)")
     if supernet is None:
         supernet = require_embedded_supernet()

@@ -10,6 +10,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
 from ofa_edge.search.measure import drift_warning
 from ofa_edge.search.ranking import DEFAULT_TIE
+from ofa_edge.search.refine import PER_ROUND
 
 Multi = list[str]
 
@@ -74,7 +75,10 @@ def search(
     ] = None,
     study: Annotated[str | None, typer.Option("--study", help="Optuna study name shared by workers.")] = None,
     refine: Annotated[
-        int, typer.Option("--refine", help="DyNAS-T-style rounds: measure the 5 best for real, refit, search again.")
+        int,
+        typer.Option(
+            "--refine", help=f"DyNAS-T-style rounds: measure the {PER_ROUND} best for real, refit, search again."
+        ),
     ] = 0,
     measure: Annotated[
         bool, typer.Option("--measure/--no-measure", help="Time the chosen subnet when the device is this machine.")

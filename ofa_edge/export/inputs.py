@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ofa_edge.errors import UserError
-from ofa_edge.export.last_search import LastSearch, last_search_path, read_last_search, search_beside
-from ofa_edge.paths import embedded_supernet, require_embedded_supernet
+from ofa_edge.export.last_search import LastSearch, read_last_search, search_beside
+from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded_supernet
 from ofa_edge.space import SubnetConfig
 from ofa_edge.space.config import subnet_file
 from ofa_edge.supernet.checkpoint import load_subnet, require_checkpoint_file
@@ -16,6 +16,9 @@ from ofa_edge.supernet.checkpoint import load_subnet, require_checkpoint_file
 
 @dataclass(frozen=True)
 class ExportInputs:
+    """What ``export`` builds from: the subnet, where it came from, the supernet checkpoint, the
+    last search (when the subnet is its result) and notes on the defaults it picked."""
+
     subnet: SubnetConfig
     subnet_source: str
     supernet: Path

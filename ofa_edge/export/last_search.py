@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ofa_edge.errors import ConfigError, UserError
-from ofa_edge.paths import work_dir
+from ofa_edge.paths import last_search_path
 from ofa_edge.space import SubnetConfig
 
 
@@ -43,11 +43,6 @@ def search_beside(subnet_file: str | Path, subnet: SubnetConfig) -> LastSearch |
     except UserError:
         return None  # not a search report: the subnet file alone is enough
     return found if found is not None and found.subnet.canonical() == subnet.canonical() else None
-
-
-def last_search_path() -> Path:
-    """Where ``ofa-edge search`` leaves its result."""
-    return work_dir() / "last_search.json"
 
 
 def read_last_search(path: str | Path | None = None) -> LastSearch | None:

@@ -21,6 +21,9 @@ class VerificationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Verification:
+    """An exported model's largest output difference from PyTorch over ``inputs`` test images,
+    at each batch size, against the tolerance it must meet."""
+
     model: str
     max_abs_diff: float
     tolerance: float

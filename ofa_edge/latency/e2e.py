@@ -26,10 +26,12 @@ PASSES = 2  # passes over all subnets, minutes apart
 
 
 def reports_dir(table_path: Path) -> Path:
+    """``reports/`` beside a latency table: its end-to-end timings and validation reports."""
     return table_path.parent / "reports"
 
 
 def e2e_path(table_path: Path) -> Path:
+    """The (resumable) store of a table's end-to-end subnet timings."""
     return reports_dir(table_path) / f"{table_path.stem}.e2e.json"
 
 

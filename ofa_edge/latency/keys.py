@@ -12,6 +12,7 @@ from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 
 def fixed_keys(space: SearchSpace, resolution: int, num_classes: int) -> list[str]:
+    """Keys of the parts every subnet at ``resolution`` runs (stem, first block, head)."""
     return [key for key, _, _ in space.fixed_parts(resolution, num_classes).values()]
 
 

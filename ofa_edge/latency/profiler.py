@@ -34,6 +34,7 @@ TIMING_FIELDS = ("warmup", "repeats")
 
 
 def provenance(device: Device, backend: Backend, threads: int, **extra: Any) -> dict[str, Any]:
+    """A measured table's provenance: device, runtime and its version, settings, host, date."""
     return {
         "device": device.name,
         "kind": "measured",

@@ -41,6 +41,7 @@ def count_macs(model: nn.Module, example: torch.Tensor) -> int:
 
 
 def count_params(model: nn.Module) -> int:
+    """Number of parameters of ``model``."""
     return sum(p.numel() for p in model.parameters())
 
 

@@ -51,4 +51,5 @@ def evaluate(model: nn.Module, data: ImageSet, prep: Preprocess, batch_size: int
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Batches in an epoch of ``n`` images (the last one may be short)."""
     return -(-n // batch_size)

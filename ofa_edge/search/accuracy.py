@@ -21,6 +21,7 @@ import torch
 from ofa_edge.data import ImageSet
 from ofa_edge.data.datasets import load_dataset, split_identity
 from ofa_edge.errors import UserError
+from ofa_edge.host import resolve_torch_device
 from ofa_edge.io import atomic_write_json
 from ofa_edge.search.predictor import AccuracyPredictor
 from ofa_edge.search.progress import progress_bar
@@ -56,6 +57,7 @@ def data_identity(data_root: str | Path) -> str | None:
 
 
 def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -64,6 +66,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def cache_path(supernet: str | Path) -> Path:
+    """The measured-accuracy cache beside a supernet checkpoint (``<stem>.accuracy.json``)."""
     supernet = Path(supernet)
     return supernet.with_name(supernet.stem + ".accuracy.json")
 
@@ -118,7 +121,7 @@ def measure(
     keys = [c.canonical().to_json() for c in cfgs]
     todo = list({k: c for k, c in zip(keys, cfgs, strict=True) if k not in records}.items())
     if todo:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_torch_device()
         net = load_supernet(supernet_path, device=device).eval()
         calib, val = holdout_split(data_root, settings, size=max(net.space.resolutions))
         if len(val.classes) != net.num_classes:

@@ -99,6 +99,7 @@ def device_targets(devices: list[str], latencies: list[str], tables: list[str]) 
 
 
 def cost_bounds(flops: str | None, params: str | None) -> list[Bound]:
+    """The ``--flops`` / ``--params`` bounds (counts with units, e.g. ``150M``)."""
     bounds = []
     if flops:
         bounds.append(Bound("macs", parse_count(flops, "--flops"), f"--flops {flops}"))
@@ -108,6 +109,7 @@ def cost_bounds(flops: str | None, params: str | None) -> list[Bound]:
 
 
 def latency_bounds(targets: list[DeviceTarget]) -> list[Bound]:
+    """One bound per device target that has a latency budget."""
     return [Bound(t.metric, t.budget_ms, f"{t.budget_ms:g} ms on {t.name}") for t in targets if t.budget_ms is not None]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ofa_edge.space.genome import EXPAND, GENOME_LEN, KERNEL, active_mask, choices
+from ofa_edge.space.genome import DEPTH, EXPAND, GENOME_LEN, KERNEL, active_mask, choices
 from ofa_edge.space.search_space import MAX_DEPTH, NUM_BLOCKS, NUM_STAGES, SearchSpace
 
 Metric = Callable[[np.ndarray], np.ndarray]
@@ -183,8 +183,8 @@ def _stage_options(space: SearchSpace) -> np.ndarray:
 def _place_stage(genomes: np.ndarray, stage: int, options: np.ndarray) -> None:
     """Write stage settings into genomes (row-wise broadcast)."""
     first = stage * MAX_DEPTH
-    genomes[:, 1 + stage] = options[:, 0]
-    k0 = 1 + NUM_STAGES + first
-    e0 = 1 + NUM_STAGES + NUM_BLOCKS + first
+    genomes[:, DEPTH.start + stage] = options[:, 0]
+    k0 = KERNEL.start + first
+    e0 = EXPAND.start + first
     genomes[:, k0 : k0 + MAX_DEPTH] = options[:, 1::2]
     genomes[:, e0 : e0 + MAX_DEPTH] = options[:, 2::2]

@@ -16,9 +16,10 @@ import numpy as np
 from ofa_edge.search.accuracy import MeasureSettings, collect, measure
 from ofa_edge.search.algorithms.base import SearchResult
 from ofa_edge.search.predictor import AccuracyPredictor
-from ofa_edge.search.problem import SearchProblem, network_keys
+from ofa_edge.search.problem import SearchProblem
 from ofa_edge.space.genome import decode
-from ofa_edge.space.search_space import SearchSpace
+
+PER_ROUND = 5  # subnets measured for real per refinement round
 
 
 def refine(
@@ -28,7 +29,7 @@ def refine(
     data_root: str | Path,
     n_samples: int,
     rounds: int,
-    per_round: int = 5,
+    per_round: int = PER_ROUND,
     *,
     settings: MeasureSettings | None = None,
     progress: bool = True,
@@ -39,7 +40,7 @@ def refine(
     result = search()
     log = []
     for r in range(rounds):
-        best = _best_distinct(problem.space, result, per_round)
+        best = result.genomes[result.distinct_feasible(problem.space)[:per_round]]
         predicted = problem.accuracy(best)
         measured, _ = measure(supernet, data_root, decode(problem.space, best), settings=settings, progress=progress)
         genomes, top1 = np.concatenate([genomes, best]), np.concatenate([top1, measured])
@@ -57,11 +58,3 @@ def refine(
         )
         result = search()
     return result, log
-
-
-def _best_distinct(space: SearchSpace, result: SearchResult, k: int) -> np.ndarray:
-    acc = np.where(result.feasible, result.accuracy, -np.inf)
-    order = np.argsort(-acc, kind="stable")
-    _, first = np.unique(network_keys(space, result.genomes[order]), return_index=True)
-    picked = order[np.sort(first)][:k]
-    return result.genomes[picked[np.isfinite(acc[picked])]]

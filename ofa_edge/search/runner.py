@@ -21,7 +21,7 @@ from ofa_edge.data.datasets import detect_format
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
 from ofa_edge.latency.table import estimated_warning
-from ofa_edge.paths import require_embedded_supernet, work_dir
+from ofa_edge.paths import last_search_path, require_embedded_supernet, work_dir
 from ofa_edge.search.algorithms import ALGORITHMS, Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
     DEFAULT_DEVICE,
@@ -33,7 +33,7 @@ from ofa_edge.search.constraints import (
     loose_bounds,
     loose_message,
 )
-from ofa_edge.search.problem import SearchProblem, network_keys
+from ofa_edge.search.problem import SearchProblem
 from ofa_edge.search.ranking import DEFAULT_TIE, rank_candidates
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import decode
@@ -44,6 +44,8 @@ Log = Callable[[str], None]
 
 @dataclass
 class SearchOptions:
+    """Everything ``ofa-edge search`` takes, as the CLI passes it (strings with units, ``None`` for defaults)."""
+
     latency: list[str] = field(default_factory=list)
     devices: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
@@ -70,6 +72,9 @@ class SearchOptions:
 
 @dataclass
 class Prepared:
+    """A search ready to run: the problem, the device targets, the cost model, where accuracy comes
+    from, and each metric's minimum and loosest bound over the space."""
+
     problem: SearchProblem
     targets: list[DeviceTarget]
     cost: CostModel
@@ -260,7 +265,8 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
     from ofa_edge.search.pareto import pareto_front, plot_fronts, write_csv
 
     problem = prep.problem
-    genomes, acc = _unique_feasible(problem, result)
+    distinct = result.distinct_feasible(problem.space)
+    genomes, acc = result.genomes[distinct], result.accuracy[distinct]
     metrics = problem.evaluate(genomes).metrics
     cost, cost_name = (
         (metrics[prep.targets[0].metric], f"on {prep.targets[0].name}")
@@ -378,18 +384,9 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
             "subnet": str(out / "subnet.json"),
             "pareto_csv": str(out / "pareto.csv"),
             "pareto_png": str(out / "pareto.png"),
-            "last_search": str((work_dir() / "last_search.json").absolute()),
+            "last_search": str(last_search_path().absolute()),
         },
     }
     atomic_write_json(out / "search.json", report)  # --out is whole before the work folder is touched
-    atomic_write_json(work_dir() / "last_search.json", last)
+    atomic_write_json(last_search_path(), last)
     return report
-
-
-def _unique_feasible(problem: SearchProblem, result: SearchResult) -> tuple[np.ndarray, np.ndarray]:
-    """Feasible candidates, one per distinct network (inactive blocks' genes ignored)."""
-    g = result.genomes[result.feasible]
-    acc = result.accuracy[result.feasible]
-    _, first = np.unique(network_keys(problem.space, g), return_index=True)
-    first.sort()
-    return g[first], acc[first]

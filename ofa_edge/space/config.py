@@ -73,9 +73,13 @@ class SubnetConfig:
                 _check_value(f"{name}[{i}]", v, allowed)
 
     # ---------------------------------------------------------- active view
+    def stage_blocks(self, stage: int) -> range:
+        """Indices of the blocks this subnet runs in ``stage``."""
+        return range(stage * MAX_DEPTH, stage * MAX_DEPTH + self.depth[stage])
+
     def active_blocks(self) -> list[int]:
         """Indices (0..19) of the blocks this subnet runs."""
-        return [s * MAX_DEPTH + p for s in range(NUM_STAGES) for p in range(self.depth[s])]
+        return [b for s in range(NUM_STAGES) for b in self.stage_blocks(s)]
 
     def canonical(self) -> SubnetConfig:
         """Same network with inactive blocks' genes set to the space minimum (for dedup)."""
@@ -89,8 +93,7 @@ class SubnetConfig:
         """Compact one-line display, e.g. ``r32 d43243 k7533|... e6433|...``."""
         stages = []
         for s in range(NUM_STAGES):
-            blocks = range(s * MAX_DEPTH, s * MAX_DEPTH + self.depth[s])
-            stages.append(",".join(f"k{self.kernel[b]}e{self.expand[b]}" for b in blocks))
+            stages.append(",".join(f"k{self.kernel[b]}e{self.expand[b]}" for b in self.stage_blocks(s)))
         return f"r{self.resolution} " + " | ".join(stages)
 
     # ---------------------------------------------------------------- JSON

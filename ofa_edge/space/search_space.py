@@ -39,6 +39,11 @@ def make_divisible(value: float, divisor: int = CHANNEL_DIVISOR) -> int:
     return new
 
 
+def se_channels(mid: int) -> int:
+    """Width of a squeeze-excite's squeezed layer for a block of ``mid`` channels (OFA's rule)."""
+    return make_divisible(mid // SE_REDUCTION)
+
+
 def conv_out(size: int, stride: int) -> int:
     """Spatial output size of a 'same'-padded conv with odd kernel."""
     return (size - 1) // stride + 1
@@ -74,7 +79,7 @@ class BlockShape:
 
     @property
     def se_ch(self) -> int:
-        return make_divisible(self.mid_ch // SE_REDUCTION)
+        return se_channels(self.mid_ch)
 
     def key(self) -> str:
         """Canonical, round-trippable string (OFA's LUT keying, compacted)."""

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ofa_edge.space.search_space import SE_REDUCTION, BlockShape, make_divisible
+from ofa_edge.space.search_space import BlockShape, se_channels
 from ofa_edge.supernet.layers import MBConv
 
 
@@ -84,7 +84,7 @@ class DynamicMBConv(MBConv):
         y = F.conv2d(y, self.active_dw_weight(k, mid), None, shape.stride, k // 2, 1, mid)
         y = self.act(_bn(y, self.dw_bn, mid))
         if self.se is not None:
-            se_ch = make_divisible(mid // SE_REDUCTION)
+            se_ch = se_channels(mid)
             s = y.mean((2, 3), keepdim=True)
             se = self.se
             s = F.conv2d(s, _prefix(_prefix(se.reduce.weight, se_ch), mid, 1), _prefix(se.reduce.bias, se_ch))

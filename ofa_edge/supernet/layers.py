@@ -13,6 +13,7 @@ from ofa_edge.space.search_space import BlockShape
 
 
 def activation(name: str) -> nn.Module:
+    """The activation a stage names: ``hswish`` or ReLU."""
     return nn.Hardswish() if name == "hswish" else nn.ReLU()
 
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ofa_edge.space.config import SubnetConfig
-from ofa_edge.space.search_space import SE_REDUCTION, make_divisible
+from ofa_edge.space.search_space import se_channels
 from ofa_edge.supernet import Supernet
 
 ALL = (slice(None),)
@@ -54,7 +54,7 @@ def used_regions(net: Supernet, cfg: SubnetConfig) -> Iterator[tuple[nn.Paramete
         # With the kernel transform a small kernel is cut from the next larger one, down the chain.
         crop = k if (k == k_max or not blk.kernel_transform) else max(x for x in blk.kernels if x < k_max)
         for name, p in blk.named_parameters():
-            region = _block_region(name, mid, make_divisible(mid // SE_REDUCTION), k, k_max, crop)
+            region = _block_region(name, mid, se_channels(mid), k, k_max, crop)
             if region is not None:
                 yield p, region
 

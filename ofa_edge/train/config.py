@@ -10,7 +10,7 @@ import torch
 
 from ofa_edge.data.transforms import fast_memory_format
 from ofa_edge.errors import UserError
-from ofa_edge.host import check_torch_device
+from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.train.methods import METHODS, deps_shrink_epoch
 from ofa_edge.units import check_range
 
@@ -64,7 +64,7 @@ class TrainConfig:
         self.validate()
         notes, changes = [], {}
         if self.device == "auto":
-            changes["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+            changes["device"] = resolve_torch_device()
             notes.append(f"device: {changes['device']} (auto)")
         if self.lr is None:
             changes["lr"] = round(0.1 * self.batch_size * world / 256, 6)

@@ -217,6 +217,8 @@ def deps_shrink_epoch(warmup_frac: float, epochs: int) -> int:
 
 
 class DepS(Sandwich):
+    """Delayed ε-shrinking: the full model alone until ``warmup_frac``, then the sandwich with β ramping."""
+
     name = "deps"
 
     def shrink_epoch(self) -> int:
@@ -229,6 +231,8 @@ class DepS(Sandwich):
 
 
 class BigNAS(Sandwich):
+    """The sandwich with in-place KD from the first step."""
+
     name = "bignas"
 
 
@@ -285,6 +289,8 @@ class Progressive(Method):
 
 
 class OFA(Progressive):
+    """Once-for-all's progressive shrinking: full, kernel, depth (2 phases), expand (2 phases)."""
+
     name = "ofa"
     table: ClassVar = [
         ("full", 180, 1.0, 1, "full"),
@@ -297,6 +303,8 @@ class OFA(Progressive):
 
 
 class CompOFA(Progressive):
+    """Progressive shrinking with depth and expand coupled per stage (d2→e3, d3→e4, d4→e6)."""
+
     name = "compofa"
     table: ClassVar = [
         ("full", 180, 1.0, 1, "full"),

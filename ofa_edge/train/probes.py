@@ -11,8 +11,10 @@ from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.evaluate import evaluate_subnet
 
+RANDOM_PROBES = 2  # fixed random subnets probed beside min, mid and max
 
-def probe_configs(space: SearchSpace, n_random: int = 2) -> dict[str, SubnetConfig]:
+
+def probe_configs(space: SearchSpace, n_random: int = RANDOM_PROBES) -> dict[str, SubnetConfig]:
     """min, mid (middle choice everywhere), max and ``n_random`` fixed random subnets (seed 0)."""
 
     def middle(values: tuple[int, ...]) -> int:

@@ -8,7 +8,8 @@ import pytest
 
 from ofa_edge import SearchSpace
 from ofa_edge.errors import UserError
-from ofa_edge.export.last_search import last_search_path, read_last_search
+from ofa_edge.export.last_search import read_last_search
+from ofa_edge.paths import last_search_path
 
 
 def test_absent_is_none(tmp_path, monkeypatch):

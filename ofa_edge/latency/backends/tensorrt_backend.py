@@ -17,6 +17,8 @@ INSTALL = "pip install tensorrt (x86 + NVIDIA GPU), or use JetPack's python3-lib
 
 
 class TensorRTBackend(Backend):
+    """TensorRT engines built from ONNX at ``precision`` and timed with CUDA events (GPU and Jetson)."""
+
     name = "tensorrt"
 
     def __init__(self, precision: str = "fp16", workspace_mb: int = 1024) -> None:

@@ -7,7 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ofa_edge.search.problem import SearchProblem
+from ofa_edge.search.problem import SearchProblem, network_keys
+from ofa_edge.space.search_space import SearchSpace
 
 
 @dataclass
@@ -30,6 +31,14 @@ class SearchResult:
             return None
         acc = np.where(self.feasible, self.accuracy, -np.inf)
         return int(np.argmax(acc))
+
+    def distinct_feasible(self, space: SearchSpace) -> np.ndarray:
+        """Indices of the feasible candidates, most accurate first (first on ties), one per distinct
+        network (inactive blocks' genes ignored)."""
+        idx = np.flatnonzero(self.feasible)
+        idx = idx[np.argsort(-self.accuracy[idx], kind="stable")]
+        _, first = np.unique(network_keys(space, self.genomes[idx]), return_index=True)
+        return idx[np.sort(first)]
 
     @property
     def best_accuracy(self) -> float:

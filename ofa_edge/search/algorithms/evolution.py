@@ -30,6 +30,8 @@ from ofa_edge.space.search_space import SearchSpace
 
 @dataclass
 class Evolution:
+    """Once-for-all's evolutionary search (see the module docstring for each knob)."""
+
     population: int = 100
     parent_ratio: float = 0.25
     mutation_ratio: float = 0.5

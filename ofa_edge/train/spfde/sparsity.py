@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ofa_edge.errors import UserError
-from ofa_edge.space.search_space import NUM_BLOCKS, SE_REDUCTION, SearchSpace, make_divisible
+from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace, se_channels
 from ofa_edge.supernet.network import Supernet
 from ofa_edge.train.optim import state_like
 from ofa_edge.units import check_range
@@ -107,7 +107,7 @@ def masked_layers(space: SearchSpace) -> dict[str, set[int]]:
         widths[f"blocks.{b}.proj.weight"] = mids
         if space.stages[space.stage_of(b)].se:
             widths[f"blocks.{b}.se.reduce.weight"] = mids
-            widths[f"blocks.{b}.se.expand.weight"] = {make_divisible(m // SE_REDUCTION) for m in mids}
+            widths[f"blocks.{b}.se.expand.weight"] = {se_channels(m) for m in mids}
     widths["head.expand.weight"] = {space.stages[-1].width}
     widths["head.mix.weight"] = {space.final_expand_width}
     return widths

@@ -192,13 +192,7 @@ def profile(
             f"{mode} only times the table's speed reference; drop {{given}} "
             f"(for a remote board run it there: ssh user@host ofa-edge profile {mode}).",
         )
-        result = check_table(dev, path, threads_flag, rescale_table, status=err.status)
-        if result["same_cpu"] is False:
-            on = "; ".join(str(v) for v in result["measured_on"].values() if v)
-            warn(
-                f"the table was measured on another CPU: {on}. One factor carries load and clocks, not kernels that "
-                "differ between CPUs; for accurate predictions re-measure here (--force)."
-            )
+        result = check_table(dev, path, threads_flag, rescale_table, status=err.status, warn=warn)
         emit(result, as_json, lambda: _render_check(result))
         return
 

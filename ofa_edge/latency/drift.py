@@ -135,6 +135,33 @@ def same_cpu(provenance: dict[str, Any]) -> bool | None:
     return True if len(recorded) == len(CPU_FIELDS) else None
 
 
+def _cpu_label(fields: dict[str, Any]) -> str:
+    return ", ".join(str(fields[f]) for f in ("host_cpu", "host_cpu_id") if fields.get(f))
+
+
+def other_cpu_warning(device: str, provenance: dict[str, Any], rescaled: bool = False) -> str | None:
+    """The warning for a measured table of ``device`` that another CPU than this machine's measured
+    (:func:`same_cpu` is ``False``); ``None`` otherwise. One speed factor (``--rescale``; ``rescaled``:
+    just applied) carries load and clocks, not kernels that run differently on another CPU."""
+    if provenance.get("kind") == "estimated" or same_cpu(provenance) is not False:
+        return None
+    what = (
+        f"the {device} table was measured on another CPU ({_cpu_label(provenance)}) than this machine's "
+        f"({_cpu_label(host_info())})"
+    )
+    profile = f"`ofa-edge profile --device {device} --force`, about a minute"
+    if rescaled:
+        return (
+            f"{what}: the factor carries load and clocks, not kernels that run differently here; for predictions "
+            f"that hold on this CPU, profile it ({profile})."
+        )
+    return (
+        f"{what}, so its latencies are that CPU's. For this one, put the table on its speed "
+        f"(`ofa-edge profile --device {device} --rescale`, 10 s: it carries load and clocks, not kernels that run "
+        f"differently here) or profile it ({profile})."
+    )
+
+
 def rescale(table: LatencyTable, check: dict[str, Any]) -> LatencyTable:
     """A copy of ``table`` on this machine's speed now, from a :func:`check_speed` result.
 

@@ -16,7 +16,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.backends import table_backend, why_not_here
 from ofa_edge.latency.devices import Device
-from ofa_edge.latency.drift import READINGS, check_speed, rescale, same_cpu
+from ofa_edge.latency.drift import READINGS, check_speed, other_cpu_warning, rescale, same_cpu
 from ofa_edge.latency.table import LatencyTable
 
 Status = Callable[[str], AbstractContextManager[Any]]
@@ -48,11 +48,13 @@ def check_table(
     threads: int | None = None,
     rescale_table: bool = False,
     status: Status = lambda _: contextlib.nullcontext(),
+    warn: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Time ``path``'s speed reference here (``factor``: this machine's latency over the table's scale;
     ``holds``: within tolerance; ``same_cpu``: whether the table was measured on this CPU model). With
     ``rescale_table`` the table is put on this speed in place, with the threads and batch it was measured
-    with. ``status(text)`` wraps the timing (a spinner in the CLI)."""
+    with. ``status(text)`` wraps the timing (a spinner in the CLI); ``warn`` gets the warning for a table
+    that another CPU measured."""
     table = LatencyTable.load(path)
     mode = "--rescale" if rescale_table else "--check"
     if table.estimated:
@@ -83,6 +85,8 @@ def check_table(
         **speed,
         "rescaled": rescale_table,
     }
+    if (message := other_cpu_warning(dev.name, prov, rescaled=rescale_table)) is not None:
+        warn(message)
     if rescale_table:
         rescale(table, speed).save(path)
     return result

@@ -125,6 +125,29 @@ def test_same_seed_same_subnet(cli, tables_dir):
     assert json.loads(cli(*tpe)[1])["subnet"] == json.loads(cli(*tpe)[1])["subnet"]
 
 
+def test_a_table_another_cpu_measured_is_said_for_this_machine_only(cli, tables_dir):
+    """x86-cpu is the machine running the command: its table from another CPU describes that CPU."""
+    from ofa_edge.host import host_info
+    from ofa_edge.latency.table import LatencyTable
+
+    args = ["search", "--accuracy-proxy", "macs", "--no-measure", *FAST]
+    here = {k: host_info()[k] for k in ("host_cpu", "host_cpu_id", "host_isa")}
+    for name in ("x86-cpu", "slow-board"):
+        table = LatencyTable.load(tables_dir / f"{name}.json")
+        table.provenance |= {"kind": "measured", **here, "host_cpu_id": "family 0 model 0"}
+        table.save(tables_dir / f"{name}.json")
+    code, _, err = cli(*args, "--device", "x86-cpu", "--latency", "15ms", "--device", "slow-board", "--latency", "99ms")
+    flat = " ".join(err.split())
+    assert code == 0, err
+    assert f"the x86-cpu table was measured on another CPU ({here['host_cpu']}, family 0 model 0)" in flat
+    assert "--device x86-cpu --rescale" in flat and "slow-board table" not in flat  # a board is another machine
+    table = LatencyTable.load(tables_dir / "x86-cpu.json")
+    table.provenance |= here
+    table.save(tables_dir / "x86-cpu.json")
+    code, _, err = cli(*args, "--latency", "15ms")
+    assert code == 0 and "another CPU" not in err, err
+
+
 def test_choices_are_read_in_any_case(cli, tables_dir):
     code, out, err = cli("search", "--accuracy-proxy", "MACS", "--latency", "30ms", "--algo", "Random", "--trials", "5",
                          "--no-measure", "--json")  # fmt: skip

@@ -15,17 +15,34 @@ from ofa_edge.search.refine import PER_ROUND
 Multi = list[str]
 
 
+def _listed(flag: str, values: Multi) -> Multi:
+    """Repeated options and comma lists alike: ``--device a --device b`` or ``--device a,b``."""
+    from ofa_edge.errors import UserError
+
+    parts = [part.strip() for value in values for part in value.split(",")]
+    if "" in parts:
+        empty = next(v for v in values if "" in [p.strip() for p in v.split(",")])
+        raise UserError(
+            f"{flag} '{empty}' has an empty item (an unset shell variable, or a stray comma); give "
+            f"{flag} a value per item, e.g. {flag} {'x86-cpu,jetson-orin' if flag == '--device' else '15ms,4ms'}."
+        )
+    return parts
+
+
 def search(
     latency: Annotated[
         Multi,
         typer.Option(
             "--latency",
             metavar="TIME",
-            help="Latency budget (15ms, 900us, 0.015s); repeat, paired with --device in order.",
+            help="Latency budget (15ms, 900us, 0.015s); repeat or comma-list, paired with --device in order.",
         ),
     ] = [],  # noqa: B006
     device: Annotated[
-        Multi, typer.Option("--device", metavar="NAME", help="Target device (default x86-cpu); repeat for several.")
+        Multi,
+        typer.Option(
+            "--device", metavar="NAME", help="Target device (default x86-cpu); repeat or comma-list for several."
+        ),
     ] = [],  # noqa: B006
     table: Annotated[
         Multi, typer.Option("--table", metavar="PATH", help="Explicit latency table JSON (one per device, in order).")
@@ -106,8 +123,8 @@ def search(
     if study and not storage:
         raise UserError(f"--study '{study}' names a study in a shared --storage; give --storage too, or drop --study.")
     opts = SearchOptions(
-        latency=latency,
-        devices=device,
+        latency=_listed("--latency", latency),
+        devices=_listed("--device", device),
         tables=table,
         flops=flops,
         params=params,

@@ -136,7 +136,7 @@ def test_a_table_another_cpu_measured_is_said_for_this_machine_only(cli, tables_
         table = LatencyTable.load(tables_dir / f"{name}.json")
         table.provenance |= {"kind": "measured", **here, "host_cpu_id": "family 0 model 0"}
         table.save(tables_dir / f"{name}.json")
-    code, _, err = cli(*args, "--device", "x86-cpu", "--latency", "15ms", "--device", "slow-board", "--latency", "99ms")
+    code, _, err = cli(*args, "--device", "x86-cpu,slow-board", "--latency", "15ms, 99ms")  # comma lists
     flat = " ".join(err.split())
     assert code == 0, err
     assert f"the x86-cpu table was measured on another CPU ({here['host_cpu']}, family 0 model 0)" in flat
@@ -164,6 +164,8 @@ def test_choices_are_read_in_any_case(cli, tables_dir):
         (["--latency", "1e999ms"], ["latency '1e999ms' must be a positive, finite time"]),
         (["--latency", "15ms", "--params", "-2M"], ["--params '-2M' must be a positive, finite number"]),
         (["--device", "jetson-nano", "--latency", "15ms"], ["unknown device 'jetson-nano'", "x86-cpu"]),
+        (["--device", "x86-cpu,", "--latency", "15ms"], ["--device 'x86-cpu,' has an empty item"]),
+        (["--latency", ""], ["--latency '' has an empty item", "--latency 15ms,4ms"]),
         (["--latency", "15ms", "--flops", "lots"], ["cannot read --flops 'lots'"]),
         (["--latency", "15ms", "--algo", "annealing"], ["unknown --algo 'annealing'"]),
         (["--latency", "15ms", "--storage", "x.log"], ["--storage needs --study"]),

@@ -149,16 +149,16 @@ def other_cpu_warning(device: str, provenance: dict[str, Any], rescaled: bool = 
         f"the {device} table was measured on another CPU ({_cpu_label(provenance)}) than this machine's "
         f"({_cpu_label(host_info())})"
     )
-    profile = f"`ofa-edge profile --device {device} --force`, about a minute"
+    profile = f"`ofa-edge profile --device {device} --force --calibrate 100`, a few minutes"
     if rescaled:
         return (
-            f"{what}: the factor carries load and clocks, not kernels that run differently here; for predictions "
-            f"that hold on this CPU, profile it ({profile})."
+            f"{what}: the factor carries an overall speed difference, not kernels that run differently here. "
+            f"Refit the end-to-end correction here (`ofa-edge profile --device {device} --calibrate 100`), or "
+            f"profile this CPU ({profile})."
         )
     return (
-        f"{what}, so its latencies are that CPU's. For this one, put the table on its speed "
-        f"(`ofa-edge profile --device {device} --rescale`, 10 s: it carries load and clocks, not kernels that run "
-        f"differently here) or profile it ({profile})."
+        f"{what}, so its latencies are that CPU's. Profile this one with its end-to-end correction ({profile}); "
+        f"`--rescale` (10 s) carries only an overall speed difference, not kernels that run differently here."
     )
 
 

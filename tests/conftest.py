@@ -1,15 +1,25 @@
-"""Shared fixtures: the real packed CIFAR-10 (small subsets) and a CLI runner."""
+"""Shared fixtures: the real packed CIFAR-10 (small subsets), a CLI runner, and for search and its
+command honest *estimated* latency tables and a tiny real supernet.
+
+The estimated tables come from a documented analytic model (no device is timed in tests): each block
+costs ``MACs / rate + overhead`` ms, i.e. a device doing ``rate`` MAC/ms with a fixed per-layer launch
+cost. They are marked ``kind: estimated`` like any other estimated table.
+"""
 
 from __future__ import annotations
 
 import os
 import runpy
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
 from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import devices_dir
+from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 # The cores are shared among pytest-xdist's workers: each gets its share of threads (one per
 # worker on 2 cores with -n 2). Two threads per worker oversubscribed the cores and OpenMP's
@@ -20,6 +30,13 @@ os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 DATA_ROOT = Path(os.environ.get("OFA_EDGE_TEST_DATA", DEFAULT_ROOT))
+
+
+@pytest.fixture(autouse=True)
+def _work_dir_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands keep runs and ``last_search.json`` under ``$OFA_EDGE_HOME``: never in the checkout,
+    never shared between tests (a test that needs its own sets it again)."""
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "ofa-edge-home"))
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +104,83 @@ def run_readme_python():
         runpy.run_path(str(script), run_name="__main__")
 
     return run
+
+
+SEARCH_SPACE = "mbv3-w1.0-cifar"
+
+
+def estimated_table(
+    device: str,
+    space: str = SEARCH_SPACE,
+    *,
+    gmacs_per_s: float = 2.0,
+    overhead_ms: float = 0.01,
+    num_classes: int = 10,
+    resolutions: tuple[int, ...] | None = None,
+) -> LatencyTable:
+    """A complete table whose entries are ``macs / (gmacs_per_s * 1e6) + overhead_ms`` (ms)."""
+    sp = SearchSpace.get(space)
+    res = list(resolutions or sp.resolutions)
+    rate = gmacs_per_s * 1e6  # MACs per ms
+    entries = {}
+
+    def put(key: str, macs: float) -> None:
+        ms = macs / rate + overhead_ms
+        entries[key] = {"count": 1.0, "mean": ms, "std": 0.0, "median": ms}
+
+    for r in res:
+        for key, macs, _ in sp.fixed_parts(r, num_classes).values():
+            put(key, macs)
+        for b in range(NUM_BLOCKS):
+            for k in sp.kernels:
+                for e in sp.expands:
+                    shape = sp.block_shape(r, b, k, e)
+                    put(shape.key(), shape.macs())
+    prov = {
+        "device": device,
+        "kind": "estimated",
+        "backend": "analytic",
+        "method": f"MACs / {gmacs_per_s} GMAC/s + {overhead_ms} ms per layer (test model)",
+    }
+    return LatencyTable(space, num_classes, res, prov, entries, complete=True)
+
+
+@pytest.fixture()
+def tables_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``latency_tables/`` with x86-cpu (2 GMAC/s) and slow-board (0.5 GMAC/s); work dir in tmp."""
+    d = tmp_path / "latency_tables"
+    estimated_table("x86-cpu").save(d / "x86-cpu.json")
+    estimated_table("slow-board", gmacs_per_s=0.5, overhead_ms=0.05).save(d / "slow-board.json")
+    estimated_table("big-board", "mbv3-w1.0-imagenet", num_classes=1000).save(d / "big-board.json")
+    devices = tmp_path / "devices"
+    devices.mkdir()
+    (devices / "no-table-board.yaml").write_text("name: no-table-board\n")
+    shutil.copy(devices_dir() / "x86-cpu.yaml", devices / "x86-cpu.yaml")  # the local machine, really timed
+    monkeypatch.setenv("OFA_EDGE_LATENCY_TABLES", str(d))
+    monkeypatch.setenv("OFA_EDGE_DEVICES", str(devices))
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "runs"))
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_supernet(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> dict:
+    """A randomly initialised CIFAR supernet on disk, with accuracies of 8 subnets really measured
+    on a tiny held-out split (16 validation, 8 calibration images) and a predictor fitted on them."""
+    import torch
+
+    from ofa_edge.search.accuracy import MeasureSettings, predictor_for
+    from ofa_edge.supernet import Supernet
+    from ofa_edge.supernet.checkpoint import save_supernet
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("supernet") / "tiny.safetensors"
+    save_supernet(Supernet(SEARCH_SPACE, 10), path)
+    settings = MeasureSettings(n_val=16, n_calib=8, batch_size=8)
+    pred, info = predictor_for(path, data_root, 8, settings=settings, progress=False)
+    return {"path": path, "settings": settings, "predictor": pred, "info": info}
+
+
+@pytest.fixture(scope="session")
+def make_table():
+    """The analytic estimated-table builder, as a fixture (test modules do not import conftest)."""
+    return estimated_table

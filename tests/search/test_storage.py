@@ -74,9 +74,9 @@ def _check_shared(reports: list[dict], storage: str, study: str) -> None:
 
     s = optuna.load_study(study_name=study, storage=open_storage(storage))
     assert len(s.trials) == 2 * TRIALS
-    # Both workers ran concurrently on one study: the later one saw the other's trials.
-    seen = sorted(r["search"]["trials_in_study"] for r in reports)
-    assert seen[-1] == 2 * TRIALS and seen[0] >= TRIALS
+    # One study, not two: the worker that finished last read the other's trials too (whether the two
+    # overlapped in time is up to the scheduler, so it is not asserted).
+    assert max(r["search"]["trials_in_study"] for r in reports) == 2 * TRIALS
     assert all(r["search"]["study"] == study for r in reports)
 
 

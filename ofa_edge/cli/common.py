@@ -16,7 +16,16 @@ err = Console(stderr=True)
 out = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document on stdout.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")]
+
+
+def _seed(value: int) -> int:
+    from ofa_edge.units import check_range
+
+    check_range("--seed", value, ge=0)  # numpy's generators take no negative seed
+    return value
+
+
+SeedOpt = Annotated[int, typer.Option("--seed", callback=_seed, help="Random seed (same seed, same result).")]
 
 
 def emit(result: dict[str, Any], as_json: bool, render: Callable[[], None] | None = None) -> None:

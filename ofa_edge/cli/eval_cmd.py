@@ -53,7 +53,6 @@ def eval_(
     check_range("--limit", limit, ge=1)
     check_range("--bn-images", calib_images, ge=1)
     check_range("--batch-size", batch_size, ge=1)
-    check_range("--seed", seed, ge=0)
     check_torch_device(device)
     if device == "auto":
         device = resolve_torch_device()
@@ -80,9 +79,9 @@ def eval_(
     if subnet is not None:
         cfgs = {subnet.stem: load_subnet(subnet, supernet)}
     else:
-        if not probes:
-            note("no --subnet: evaluating the probe subnets (min, mid, max, rand0, rand1)")
         cfgs = probe_configs(net.space)
+        if not probes:
+            note(f"no --subnet: evaluating the probe subnets ({', '.join(cfgs)})")
     results: dict[str, dict[str, float]] = {}
     columns = (TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as bar:

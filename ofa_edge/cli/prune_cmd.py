@@ -18,7 +18,6 @@ from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.checkpoint import load_subnet
 from ofa_edge.units import check_range
 
-METHODS = ("hesso", "hspg")
 # Each method's own options, with their defaults: given to the other method, they would be ignored.
 OWN_OPTIONS = {"hspg": {"--lam": 1e-3, "--epsilon": 0.0}, "hesso": {"--periods": 5}}
 
@@ -56,18 +55,22 @@ def prune(
     as_json: JsonOpt = False,
 ) -> None:
     """Train and prune a subnet in one shot; write the slim network (safetensors + JSON + ONNX)."""
+    from ofa_edge.prune.run import PruneSettings
+
     method = method.lower()
-    if method not in METHODS:
-        raise UserError(f"unknown --method '{method}'; choose {' or '.join(METHODS)}.")
-    check_range("--target-sparsity", target_sparsity, gt=0, lt=1, hint="(e.g. 0.5)")
+    settings = PruneSettings(
+        method=method,
+        target_sparsity=target_sparsity,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        lam=lam,
+        epsilon=epsilon,
+        periods=periods,
+        seed=seed,
+    )
     check_range("--limit-train", limit_train, ge=1, hint="(omit it to train on all images)")
     check_range("--limit-test", limit_test, ge=1)
-    check_range("--epochs", epochs, ge=1)
-    check_range("--batch-size", batch_size, ge=1)
-    check_range("--lr", lr, gt=0)
-    check_range("--lam", lam, ge=0)
-    check_range("--epsilon", epsilon, ge=0, lt=1)
-    check_range("--periods", periods, ge=1)
     given = {"--lam": lam, "--epsilon": epsilon, "--periods": periods}
     for other, options in OWN_OPTIONS.items():
         refuse_options(
@@ -82,7 +85,6 @@ def prune(
     table = _latency_table(device, load_subnet(subnet, ckpt))
     from ofa_edge.data import DEFAULT_ROOT
     from ofa_edge.prune.pipeline import prune_subnet
-    from ofa_edge.prune.run import PruneSettings
 
     if data is None:
         data = DEFAULT_ROOT
@@ -90,17 +92,6 @@ def prune(
     if out_dir is None:
         out_dir = work_dir() / "prune" / f"{subnet.stem}-{method}"
         note(f"output folder: {out_dir}")
-    settings = PruneSettings(
-        method=method,
-        target_sparsity=target_sparsity,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        lam=lam,
-        epsilon=epsilon,
-        periods=periods,
-        seed=seed,
-    )
     note(f"settings: {settings}")
     with Progress(
         TextColumn("prune"),

@@ -104,24 +104,8 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Search the most accurate subnet that meets every budget (on every device given)."""
-    from ofa_edge.errors import UserError
     from ofa_edge.search.runner import SearchOptions, run_search
-    from ofa_edge.units import check_range
 
-    for flag, value, low in (
-        ("--top-k", top_k, 1), ("--trials", trials, 1), ("--population", population, 4),
-        ("--generations", generations, 0), ("--refine", refine, 0), ("--samples", samples, 5),
-    ):  # fmt: skip
-        check_range(flag, value, ge=low)
-    check_range("--tie", tie, ge=0, hint="(points of predicted accuracy)")
-    if storage is not None and not storage.strip():
-        raise UserError(
-            "--storage is empty (an unset shell variable?); give a journal file or database URL, or drop it."
-        )
-    if storage and not study:
-        raise UserError("--storage needs --study NAME so that every worker joins the same study.")
-    if study and not storage:
-        raise UserError(f"--study '{study}' names a study in a shared --storage; give --storage too, or drop --study.")
     opts = SearchOptions(
         latency=_listed("--latency", latency),
         devices=_listed("--device", device),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.io import refuse_file
 from ofa_edge.paths import work_dir
 from ofa_edge.train.config import RESUME_FREE, TrainConfig
+from ofa_edge.train.distributed import launched_world
 from ofa_edge.train.rundir import RunDir
 from ofa_edge.train.spfde import SpfdeLever
 from ofa_edge.train.spfde.options import MASK_GROW, MASK_UPDATE_FRAC, freezing_plan_note, resolve_spfde
@@ -190,8 +190,9 @@ def train(
         time_limit_s=parse_duration_s(time_limit, "--time-limit") if time_limit else None,
         **{k: v for k, v in opts.items() if k in fields},
     )
-    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 reports
-    cfg, notes = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))
+    rank, world = launched_world()
+    main_process = rank == 0  # under torchrun only rank 0 reports
+    cfg, notes = cfg.resolved(world)
     spfde, spfde_notes = resolve_spfde(
         cfg.space, cfg.epochs, sparsity=opts["sparsity"], pattern=opts["sparsity_pattern"],
         mask_interval=opts["mask_interval"], mask_update_frac=opts["mask_update_frac"], mask_grow=opts["mask_grow"],

@@ -89,8 +89,3 @@ def augment(images: torch.Tensor, generator: torch.Generator, pad: int | None = 
     idx_n = torch.arange(n, device=dev)[:, None, None]
     out = padded.permute(0, 2, 3, 1)[idx_n, rows[:, :, None], cols[:, None, :]]  # (n, h, w, c)
     return out.permute(0, 3, 1, 2)
-
-
-def batches(images: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
-    """Split a tensor into consecutive batches (views, no copy)."""
-    return list(torch.split(images, batch_size))

@@ -76,13 +76,14 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
             f"cannot read the pruned network '{path}' ({e}); pass the slim.json that `ofa-edge prune` wrote."
         ) from None
     base = doc.get("base") if isinstance(doc, dict) else None
-    if (
-        not isinstance(base, dict)
-        or base.get("kind") != "ofa-subnet"
-        or "preprocessing" not in doc
-        or "subnet" not in base
-    ):
+    if not isinstance(base, dict) or base.get("kind") != "ofa-subnet" or "subnet" not in base:
         raise UserError(f"'{path}' is not a pruned ofa-edge subnet (slim.json of `ofa-edge prune`).")
+    missing = [k for k in ("preprocessing", "classes") if k not in doc]
+    if missing:
+        raise UserError(
+            f"'{path}' lacks {' and '.join(missing)} (export needs them for the bundle); re-run `ofa-edge prune`, "
+            "which writes them."
+        )
     cfg = SubnetConfig.from_dict(base["subnet"])
     return ExportInputs(
         cfg,

@@ -104,7 +104,7 @@ class Device:
         if self.runtime == "onnxruntime":
             return f"onnxruntime-{self.provider}"
         if self.runtime == "torch":
-            return "torch-cuda-graphs" if self.cuda_graphs else "torch-eager"
+            return "torch-cuda-graphs" if self.cuda_graphs else "torch-eager-cuda"  # TorchBackend's name
         return "tensorrt"
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,8 +25,9 @@ from ofa_edge.prune.slim import slim
 from ofa_edge.prune.train import steps_per_epoch, train_epoch
 from ofa_edge.prune.zig import ZIGPartition
 from ofa_edge.train.schedule import cosine_lr
+from ofa_edge.units import check_range
 
-METHODS = ("hspg", "hesso")
+METHODS = ("hesso", "hspg")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,19 @@ class PruneSettings:
     prox_frac: float = 0.5
     lam: float = 1e-3
     epsilon: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Refuse what no run can do, naming the command-line option (a :class:`UserError`)."""
+        if self.method not in METHODS:
+            raise UserError(f"unknown --method '{self.method}'; choose {' or '.join(METHODS)}.")
+        check_range("--target-sparsity", self.target_sparsity, gt=0, lt=1, hint="(e.g. 0.5)")
+        check_range("--epochs", self.epochs, ge=1)
+        check_range("--batch-size", self.batch_size, ge=1)
+        check_range("--lr", self.lr, gt=0)
+        check_range("--lam", self.lam, ge=0)
+        check_range("--epsilon", self.epsilon, ge=0, lt=1)
+        check_range("--periods", self.periods, ge=1)
+        check_range("--seed", self.seed, ge=0)
 
 
 def make_optimizer(part: ZIGPartition, s: PruneSettings, total_steps: int) -> GroupSparseOptimizer:

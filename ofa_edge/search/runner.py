@@ -39,6 +39,7 @@ from ofa_edge.search.ranking import DEFAULT_TIE, rank_candidates
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import decode
 from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.units import check_range
 
 Log = Callable[[str], None]
 
@@ -69,6 +70,26 @@ class SearchOptions:
     refine: int = 0
     measure: bool = True
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse options no search can run with, naming the command-line option (a :class:`UserError`)."""
+        for flag, value, low in (
+            ("--top-k", self.top_k, 1), ("--trials", self.trials, 1), ("--population", self.population, 4),
+            ("--generations", self.generations, 0), ("--refine", self.refine, 0), ("--samples", self.samples, 5),
+            ("--seed", self.seed, 0),
+        ):  # fmt: skip
+            check_range(flag, value, ge=low)
+        check_range("--tie", self.tie, ge=0, hint="(points of predicted accuracy)")
+        if self.storage is not None and not self.storage.strip():
+            raise UserError(
+                "--storage is empty (an unset shell variable?); give a journal file or database URL, or drop it."
+            )
+        if self.storage and not self.study:
+            raise UserError("--storage needs --study NAME so that every worker joins the same study.")
+        if self.study and not self.storage:
+            raise UserError(
+                f"--study '{self.study}' names a study in a shared --storage; give --storage too, or drop --study."
+            )
 
 
 @dataclass
@@ -181,7 +202,7 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
 def check_algorithm_options(opts: SearchOptions) -> None:
     """Refuse an unknown ``--algo`` and budget options the chosen algorithm would silently ignore."""
     if opts.algo not in ALGORITHMS:
-        raise UserError(f"unknown --algo '{opts.algo}'; choose evolution, tpe, nsga2 or random.")
+        raise UserError(f"unknown --algo '{opts.algo}'; choose {', '.join(ALGORITHMS[:-1])} or {ALGORITHMS[-1]}.")
     defaults = {f.name: f.default for f in fields(SearchOptions)}
     shaped = [f"--{k}" for k in ("population", "generations") if getattr(opts, k) != defaults[k]]
     if opts.algo == "evolution" and opts.trials is not None:
@@ -231,9 +252,9 @@ def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
     if opts.refine:
         if prep.supernet is None:
             raise UserError("--refine measures subnets for real: it needs a supernet (--supernet), not a proxy.")
-        from ofa_edge.search.refine import refine
+        from ofa_edge.search.refine import PER_ROUND, refine
 
-        note(f"refinement: {opts.refine} round(s), measuring the 5 best subnets of each (DyNAS-T style)")
+        note(f"refinement: {opts.refine} round(s), measuring the {PER_ROUND} best subnets of each (DyNAS-T style)")
         from ofa_edge.search.accuracy import MeasureSettings
 
         info = prep.accuracy_info  # measure exactly as the predictor's training data was measured

@@ -33,10 +33,15 @@ class DistContext:
         return self.rank == 0
 
 
+def launched_world() -> tuple[int, int]:
+    """(rank, world size) of this process as ``torchrun`` launched it; (0, 1) when run alone."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def dist_context(device: str) -> DistContext:
     """Single process, or one process of a ``torchrun`` job (``WORLD_SIZE`` > 1): NCCL on CUDA,
     gloo on the CPU."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    _, world = launched_world()
     if world == 1:
         return DistContext(0, 1, torch.device(device))
     local = int(os.environ.get("LOCAL_RANK", "0"))

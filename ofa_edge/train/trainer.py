@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -39,7 +38,14 @@ from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.cuda_graphs import GraphedSupernet
 from ofa_edge.train.data import DeviceLoader
 from ofa_edge.train.distill import ce_loss, kd_loss, soft_targets
-from ofa_edge.train.distributed import allreduce_grads, any_rank, check_replicas, dist_context, rank0_decides
+from ofa_edge.train.distributed import (
+    allreduce_grads,
+    any_rank,
+    check_replicas,
+    dist_context,
+    launched_world,
+    rank0_decides,
+)
 from ofa_edge.train.ledger import Ledger
 from ofa_edge.train.levers import Lever
 from ofa_edge.train.methods import Method, MethodParams, StepPlan, make_method
@@ -512,5 +518,5 @@ def train(
     cfg: TrainConfig, levers: Sequence[Lever] = (), resume: bool = False, show_progress: bool = True
 ) -> dict[str, Any]:
     """Resolve ``cfg``'s defaults, train, and return the result document (see :class:`Trainer`)."""
-    resolved, _ = cfg.resolved(int(os.environ.get("WORLD_SIZE", "1")))
+    resolved, _ = cfg.resolved(launched_world()[1])
     return Trainer(resolved, levers).run(resume=resume, show_progress=show_progress)

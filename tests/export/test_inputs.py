@@ -17,3 +17,22 @@ def test_slim_weights_file_points_at_its_description(tmp_path) -> None:
     other.write_bytes(bytes(range(256)))
     with pytest.raises(UserError, match="cannot read the pruned network"):
         slim_inputs(other)
+
+
+def test_a_slim_description_without_its_classes_is_named(tmp_path) -> None:
+    """Export reads the class names and preprocessing from slim.json: a hand-edited one lacking them
+    was a KeyError deep in the export."""
+    import json
+
+    from ofa_edge.space import SearchSpace
+
+    doc = {
+        "base": {"kind": "ofa-subnet", "subnet": SearchSpace.get("mbv3-w1.0-cifar").min().to_dict()},
+        "preprocessing": {},
+    }
+    path = tmp_path / "slim.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UserError, match=r"lacks classes .*re-run `ofa-edge prune`"):
+        slim_inputs(path)
+    path.write_text(json.dumps(doc | {"classes": ["a", "b"]}))
+    assert slim_inputs(path).subnet.resolution == 24

@@ -20,7 +20,7 @@ from ofa_edge.search.algorithms.base import SearchResult
 from ofa_edge.search.problem import SearchProblem
 from ofa_edge.search.progress import progress_bar
 from ofa_edge.search.storage import open_storage
-from ofa_edge.space.genome import DEPTH, EXPAND, GENOME_LEN, KERNEL
+from ofa_edge.space.genome import DEPTH, EXPAND, GENOME_LEN, KERNEL, RES
 from ofa_edge.space.search_space import NUM_BLOCKS, NUM_STAGES
 
 _ATTR = "ofa_edge_problem"
@@ -156,7 +156,7 @@ def _suggest(trial: Any, space: Any, res_choices: list[int]) -> np.ndarray:
 def _genome(space: Any, p: dict[str, int]) -> np.ndarray:
     """The genome of a trial's parameters (resolution, d<stage>, k<block>, e<block>)."""
     g = np.zeros(GENOME_LEN, dtype=np.uint8)
-    g[0] = space.resolutions.index(p["resolution"])
+    g[RES] = space.resolutions.index(p["resolution"])
     g[DEPTH] = [space.depths.index(p[f"d{s}"]) for s in range(NUM_STAGES)]
     g[KERNEL] = [space.kernels.index(p[f"k{b}"]) for b in range(NUM_BLOCKS)]
     g[EXPAND] = [space.expands.index(p[f"e{b}"]) for b in range(NUM_BLOCKS)]

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ofa_edge.host import cpu_model, load_average, now_utc
+from ofa_edge.latency.e2e import validation_path
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.genome import decode, sample
 
@@ -70,7 +71,7 @@ def main() -> None:
         "ofa_us_per_config": OFA_US_PER_CONFIG,
         "speedup_vs_ofa": OFA_US_PER_CONFIG * 1e-6 * args.n / t_pred,
     }
-    report = Path(args.table).parent / "reports" / f"{Path(args.table).stem}.validation.json"
+    report = validation_path(Path(args.table))
     if report.is_file():
         rep = json.loads(report.read_text())
         result["validation"] = {

@@ -37,7 +37,7 @@ from ofa_edge.data import DEFAULT_ROOT, load_packed
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.paths import pretrained_dir
 from ofa_edge.prune import HESSO, partition
-from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency
+from ofa_edge.prune.measure import count_macs, count_params, ort_latency, write_onnx
 from ofa_edge.prune.run import PruneSettings, make_optimizer, slim_and_check
 from ofa_edge.prune.train import evaluate, steps_per_epoch, train_epoch
 from ofa_edge.space import CostModel, SearchSpace, SubnetConfig
@@ -83,7 +83,7 @@ def _train(model, opt, train, prep, s: PruneSettings) -> tuple[float, list[float
 
 def _costs(model, example, test, prep, tmp: Path, name: str) -> dict:
     """Top-1, MACs, params; the ONNX file is written now and timed later, interleaved."""
-    export_onnx(model, example, tmp / f"{name}.onnx")
+    write_onnx(model, example, tmp / f"{name}.onnx")
     return {
         "top1": evaluate(model, test, prep),
         "macs": count_macs(model, example),

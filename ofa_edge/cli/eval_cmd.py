@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg
 from ofa_edge.data import DEFAULT_ROOT
-from ofa_edge.data.datasets import load_dataset, require_same_classes
+from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
@@ -72,10 +72,7 @@ def eval_(
         note(
             "--split train: top-1 on images the supernet trained on (BN is recalibrated on that split too); it overstates accuracy on new images"
         )
-    if len(val.classes) != net.num_classes:
-        raise UserError(
-            f"the dataset has {len(val.classes)} classes but the supernet was trained for {net.num_classes}."
-        )
+    require_num_classes(val, net.num_classes, data)
     if subnet is not None:
         cfgs = {subnet.stem: load_subnet(subnet, supernet)}
     else:

@@ -157,7 +157,7 @@ def _render(m: dict[str, Any]) -> None:
     if m["int8"]:
         q = m["int8"]
         out.print(
-            f"INT8: top-1 {q['top1_fp32'] * 100:.2f}% -> {q['top1_int8'] * 100:.2f}% ({q['top1_change_points']:+.2f} pts, "
+            f"INT8: top-1 {q['top1_fp32']:.2f}% -> {q['top1_int8']:.2f}% ({q['top1_change_points']:+.2f} pts, "
             f"{q['eval_images']} test images); CPU latency {q['cpu_latency_ms_fp32']:.2f} -> {q['cpu_latency_ms_int8']:.2f} ms"
         )
     if m["tensorrt"]:

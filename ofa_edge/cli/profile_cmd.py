@@ -15,7 +15,7 @@ from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.calibrate import MIN_SAMPLES, active_block_count, fit_correction
-from ofa_edge.latency.devices import Device, is_device_path, load_device, table_path
+from ofa_edge.latency.devices import LOCAL_DEVICE, Device, is_device_path, load_device, table_path
 from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
 from ofa_edge.latency.profiler import Profiling, start_profile
@@ -96,7 +96,7 @@ def _e2e(job: Profiling, cfgs: list, warmup: int, repeats: int) -> dict[str, flo
 def profile(
     device: Annotated[
         str, typer.Option("--device", "-d", help="Device name (devices/<name>.yaml) or a YAML path.")
-    ] = "x86-cpu",
+    ] = LOCAL_DEVICE,
     space: Annotated[str, typer.Option(help="Search space (default: the device's).")] = "",
     resolutions: Annotated[str, typer.Option(help="Comma-separated resolutions (default: the device's).")] = "",
     classes: Annotated[int | None, typer.Option(help="Classifier outputs (default: the space's).")] = None,
@@ -222,7 +222,9 @@ def profile(
         args += ["--max-entries", str(max_entries)] if max_entries else []
         args += ["--force"] if force else []
         note(f"profiling on {ssh} via `{remote_cmd} profile`")
-        table, remote = profile_over_ssh(ssh, args, path, remote_cmd=remote_cmd, ssh_opts=ssh_opt or [])
+        table, remote = profile_over_ssh(
+            ssh, args, path, remote_cmd=remote_cmd, ssh_opts=ssh_opt or [], echo=lambda line: err.out(line, end="")
+        )
         result = {
             **remote,
             "table": str(path),

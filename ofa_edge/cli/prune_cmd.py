@@ -126,9 +126,11 @@ def prune(
         )
     lat = result["device_latency"]
     if lat and lat["unaligned_depthwise"]:
+        from ofa_edge.prune.slim import CHANNEL_MULTIPLE
+
         warn(
             f"{lat['unaligned_depthwise']} depthwise layers of the pruned net have channel counts that are not "
-            "multiples of 4; ONNX Runtime's CPU kernel runs those ~7x slower (measured on x86), which the "
+            f"multiples of {CHANNEL_MULTIPLE}; ONNX Runtime's CPU kernel runs those ~7x slower (measured on x86), which the "
             "predicted latency does not include."
         )
     emit(result, as_json, lambda: _render(result))
@@ -137,15 +139,16 @@ def prune(
 def _latency_table(device: str | None, subnet: SubnetConfig) -> LatencyTable | None:
     """The table that predicts latency: ``--device``'s (exit 2 if it has none or does not cover
     the subnet), else the default device's when it covers the subnet."""
+    from ofa_edge.latency.devices import LOCAL_DEVICE
     from ofa_edge.prune.predict import coverage_gap
-    from ofa_edge.search.constraints import DEFAULT_DEVICE, table_for_device
+    from ofa_edge.search.constraints import table_for_device
 
     if device is not None:
         table, _ = table_for_device(device)
     else:
-        note(f"device: {DEFAULT_DEVICE} (default; pass --device NAME for another)")
+        note(f"device: {LOCAL_DEVICE} (default; pass --device NAME for another)")
         try:
-            table, _ = table_for_device(DEFAULT_DEVICE)
+            table, _ = table_for_device(LOCAL_DEVICE)
         except UserError as e:
             warn(f"no latency prediction: {e}")
             return None

@@ -26,14 +26,13 @@ from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.io import refuse_file
+from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.paths import embedded_supernet, latency_tables_dir, work_dir
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.supernet.checkpoint import read_metadata
 from ofa_edge.units import check_range, parse_latency_ms
-
-DEVICE = "x86-cpu"
 
 
 def _default_budget(device: str) -> str:
@@ -72,8 +71,8 @@ def quickstart(
     out_dir = out_dir or work_dir() / "quickstart"
     refuse_file(out_dir, "the search and the bundle")
     if latency is None:
-        latency = _default_budget(DEVICE)
-        note(f"no --latency: budget {latency} on {DEVICE} (halfway between the smallest and largest subnet)")
+        latency = _default_budget(LOCAL_DEVICE)
+        note(f"no --latency: budget {latency} on {LOCAL_DEVICE} (halfway between the smallest and largest subnet)")
     parse_latency_ms(latency)
     bundle = check_output_dir(out_dir / "bundle")  # before the search: a refused run changes nothing
     meta = read_metadata(embedded_supernet())
@@ -85,8 +84,8 @@ def quickstart(
             f"'{data}' names other classes than the embedded supernet was trained on ({', '.join(trained_on[:3])}, "
             "...); quickstart classifies images of that task (CIFAR-10): drop --data, or pass a copy of CIFAR-10."
         )
-    note(f"step 1/3: ofa-edge search --latency {latency} --device {DEVICE} --out {out_dir / 'search'}")
-    found = _step(search, as_json, latency=[latency], device=[DEVICE], out_dir=str(out_dir / "search"))
+    note(f"step 1/3: ofa-edge search --latency {latency} --device {LOCAL_DEVICE} --out {out_dir / 'search'}")
+    found = _step(search, as_json, latency=[latency], device=[LOCAL_DEVICE], out_dir=str(out_dir / "search"))
     subnet = out_dir / "search" / "subnet.json"  # this run's search, not the work dir's last one
     note(f"step 2/3: ofa-edge export --format onnx --subnet {subnet} --bn-images 500 --data {data} --out {bundle}")
     exported = _step(export, as_json, format="onnx", subnet=subnet, out_dir=bundle, bn_images=500, data=data)
@@ -105,9 +104,9 @@ def quickstart(
         "search": found or str(out_dir / "search"),
         "bundle": exported or str(bundle),
         "latency_budget": latency,
-        "device": DEVICE,
+        "device": LOCAL_DEVICE,
         "predictions": rows,
-        "top1": float(np.mean([r["correct"] for r in rows])),
+        "top1": 100.0 * float(np.mean([r["correct"] for r in rows])),
     }
 
     def render() -> None:
@@ -119,7 +118,7 @@ def quickstart(
                 str(r["image"]), r["label"], r["predicted"], "[green]✓[/green]" if r["correct"] else "[red]✗[/red]"
             )
         out.print(t)
-        out.print(f"top-1 on these {images} images: {result['top1'] * 100:.0f}%  |  bundle: {bundle}")
+        out.print(f"top-1 on these {images} images: {result['top1']:.0f}%  |  bundle: {bundle}")
 
     emit(result, as_json, render)
 

@@ -173,6 +173,15 @@ def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
     return f"'{root}' has no split '{split}' (it has {', '.join(splits)}); {layout}."
 
 
+def require_num_classes(data: ImageSet, num_classes: int, root: str | Path, option: str = "--data") -> None:
+    """Raise a :class:`UserError` unless ``data`` has the ``num_classes`` classes the network predicts."""
+    if len(data.classes) != num_classes:
+        raise UserError(
+            f"{option} '{root}' has {len(data.classes)} classes but the network predicts {num_classes}; pass the "
+            "dataset it was trained on."
+        )
+
+
 def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, split: str) -> None:
     """Raise a :class:`UserError` unless ``other`` (split ``split``) names the classes ``train`` does,
     in the same order: its label i must mean the class the network learned as i."""

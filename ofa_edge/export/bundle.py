@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ofa_edge.io import check_output_folder
+from ofa_edge.io import check_output_folder, file_sha256
 
 MANIFEST = "bundle.json"
 
@@ -31,11 +31,7 @@ def check_output_dir(out: str | Path) -> Path:
 
 def file_digest(path: Path) -> dict[str, int | str]:
     """Size and SHA-256 of a file (for the manifest)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return {"bytes": path.stat().st_size, "sha256": h.hexdigest()}
+    return {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
 
 
 def list_files(folder: Path) -> dict[str, dict[str, int | str]]:

@@ -14,9 +14,9 @@ from ofa_edge.onnx_bridge import run_session
 
 
 def top1(session: ort.InferenceSession, images: torch.Tensor, labels: torch.Tensor, batch: int = 1) -> float:
-    """Top-1 accuracy (0..1) of ``session`` on normalised ``images``."""
+    """Top-1 accuracy (%) of ``session`` on normalised ``images``."""
     pred = run_session(session, images, batch).argmax(1)
-    return float((pred == labels.numpy()).mean())
+    return 100.0 * float((pred == labels.numpy()).mean())
 
 
 def median_latency_ms(call: Callable[[], object], runs: int = 50, warmup: int = 10, clock: str = "wall") -> float:

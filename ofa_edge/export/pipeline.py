@@ -7,7 +7,6 @@ import platform
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import torch
 
 import ofa_edge
 from ofa_edge.data import ImageSet
-from ofa_edge.data.datasets import load_dataset, require_same_classes
+from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
@@ -31,6 +30,7 @@ from ofa_edge.export.ort_format import write_optimized
 from ofa_edge.export.readme import render_readme
 from ofa_edge.export.sparsity import two_four_layers
 from ofa_edge.export.verify import verify
+from ofa_edge.host import now_utc
 from ofa_edge.io import staged_dir
 from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.space import CostModel, SubnetConfig
@@ -99,11 +99,7 @@ def _load_model(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.
     step("loading supernet and data")
     net = load_supernet(req.supernet)
     train = _images(req, "train", req.bn_images, seed=0)
-    if len(train.classes) != net.num_classes:
-        raise UserError(
-            f"--data '{req.data}' has {len(train.classes)} classes but the supernet predicts {net.num_classes}; "
-            "pass the dataset the supernet was trained on."
-        )
+    require_num_classes(train, net.num_classes, req.data)
     prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
     step(f"recalibrating BN on {len(train)} training images")
     model = net.extract(cfg).eval()
@@ -140,7 +136,7 @@ def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[
         "eval_images": len(test),
         "top1_fp32": acc32,
         "top1_int8": acc8,
-        "top1_change_points": (acc8 - acc32) * 100,
+        "top1_change_points": acc8 - acc32,
         "cpu_latency_ms_fp32": lat32,
         "cpu_latency_ms_int8": lat8,
         "cpu_speedup": lat32 / lat8,
@@ -267,7 +263,7 @@ def _write_metadata(
     manifest: dict[str, Any] = {
         "format": req.format.name,
         "primary": _primary(req),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": now_utc(),
         "subnet": cfg.to_dict(),
         "subnet_summary": cfg.describe(),
         "subnet_source": req.subnet_source,

@@ -105,8 +105,8 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
             "## INT8",
             "",
             (
-                f"Top-1 on {q['eval_images']} test images: FP32 {q['top1_fp32'] * 100:.2f}%, "
-                f"INT8 {q['top1_int8'] * 100:.2f}% ({q['top1_change_points']:+.2f} points). CPU batch-1 latency "
+                f"Top-1 on {q['eval_images']} test images: FP32 {q['top1_fp32']:.2f}%, "
+                f"INT8 {q['top1_int8']:.2f}% ({q['top1_change_points']:+.2f} points). CPU batch-1 latency "
                 f"(ONNX Runtime, {q['threads']} thread(s)): {q['cpu_latency_ms_fp32']:.2f} ms -> "
                 f"{q['cpu_latency_ms_int8']:.2f} ms."
             ),

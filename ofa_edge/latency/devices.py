@@ -35,6 +35,11 @@ DATASHEET_FIELDS = ("peak_flops", "memory_bandwidth", "source")
 ARCH_ALIASES = {"arm64": "aarch64", "amd64": "x86_64", "x64": "x86_64"}
 
 
+# The device that is the x86 machine running the command: search measures its chosen subnet here,
+# quickstart and prune default to it, and its table is checked against this CPU.
+LOCAL_DEVICE = "x86-cpu"
+
+
 def normalize_arch(name: str) -> str:
     """One spelling per CPU architecture: ``arm64`` -> ``aarch64``, ``AMD64`` -> ``x86_64``."""
     name = name.strip().lower()

@@ -122,7 +122,7 @@ def check_speed(backend: Backend, table: LatencyTable, batch: int) -> dict[str, 
 
 
 HOST_FIELDS = ("host", *CPU_FIELDS, "host_cores", "os")  # where a rescaled table's numbers came from
-CORRECTION_TERMS = ("per_block", "per_mparam", "offset")  # in ms (``scale`` multiplies the LUT sum: no unit)
+CORRECTION_MS_TERMS = ("per_block", "per_mparam", "offset")  # the correction terms in ms (``scale`` has no unit)
 
 
 def same_cpu(provenance: dict[str, Any]) -> bool | None:
@@ -177,7 +177,7 @@ def rescale(table: LatencyTable, check: dict[str, Any]) -> LatencyTable:
         for name in ("mean", "std", "median"):
             stats[name] *= f
     if out.correction:
-        out.correction = out.correction | {k: out.correction[k] * f for k in CORRECTION_TERMS if k in out.correction}
+        out.correction = out.correction | {k: out.correction[k] * f for k in CORRECTION_MS_TERMS if k in out.correction}
     prov = out.provenance
     ref = prov["speed_reference"]
     prov["speed_reference"] = ref | {"baseline_ms": [b * f for b in ref["baseline_ms"]]}

@@ -35,6 +35,11 @@ def e2e_path(table_path: Path) -> Path:
     return reports_dir(table_path) / f"{table_path.stem}.e2e.json"
 
 
+def validation_path(table_path: Path, suffix: str = ".json") -> Path:
+    """A table's validation report (``.json``) or its predicted-vs-measured plot (``.png``)."""
+    return reports_dir(table_path) / f"{table_path.stem}.validation{suffix}"
+
+
 def measure_subnets(
     backend: Backend,
     configs: list[SubnetConfig],

@@ -22,7 +22,8 @@ import numpy as np
 from ofa_edge.errors import UserError
 from ofa_edge.host import now_utc
 from ofa_edge.latency.blocks import parse_block_key, parse_fixed_key
-from ofa_edge.latency.devices import Device, load_device, table_path
+from ofa_edge.latency.devices import LOCAL_DEVICE, Device, load_device, table_path
+from ofa_edge.latency.e2e import validation_path
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
@@ -194,7 +195,7 @@ def estimate_table(
 def reference_e2e_error(fit: dict[str, Any], ref_device: Device, ref: LatencyTable, ref_path: Path) -> dict[str, Any]:
     """End-to-end error of the model on the reference device, against its validation subnets
     (``reports/<table>.validation.json``); empty when that device was never validated."""
-    report_path = ref_path.parent / "reports" / f"{ref_path.stem}.validation.json"
+    report_path = validation_path(ref_path)
     if not report_path.is_file():
         return {"reference_e2e_mape_pct": None}
     try:
@@ -228,7 +229,7 @@ def reference_e2e_error(fit: dict[str, Any], ref_device: Device, ref: LatencyTab
 def default_reference(device: Device) -> str:
     """The measured table an estimate is fitted on by default: one timed the same kind of way
     (a GPU's for GPU runtimes, this CPU's otherwise)."""
-    return "h100" if device.runtime in ("torch", "tensorrt") else "x86-cpu"
+    return "h100" if device.runtime in ("torch", "tensorrt") else LOCAL_DEVICE
 
 
 def estimate_device_table(

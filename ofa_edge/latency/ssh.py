@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ofa_edge.errors import UserError
 from ofa_edge.host import now_utc
 from ofa_edge.io import atomic_write
+from ofa_edge.latency.e2e import reports_dir
 from ofa_edge.latency.table import LatencyTable
 
 REMOTE_DIR = "ofa-edge-remote/latency_tables"
@@ -35,20 +37,32 @@ def check_target(target: str) -> None:
 
 
 def run_remote(
-    target: str, remote_cmd: str, args: list[str], ssh_opts: list[str], timeout: float | None = None
+    target: str, remote_cmd: str, args: list[str], ssh_opts: list[str], echo: Callable[[str], None] = lambda _: None
 ) -> dict[str, Any]:
-    """Run ``<remote_cmd> profile ARGS --json`` on ``target``; its JSON result, stderr streamed here."""
+    """Run ``<remote_cmd> profile ARGS --json`` on ``target``; its JSON result. The remote stderr (notes,
+    progress) goes to ``echo`` line by line as it arrives: a remote profile takes minutes."""
     check_target(target)
     command = f"{remote_cmd} profile {' '.join(shlex.quote(a) for a in args)} --json"
-    proc = subprocess.run(
+    with subprocess.Popen(
         ["ssh", "-o", "BatchMode=yes", *_opts(ssh_opts), target, command],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,  # the exit code is read below: 255 is ssh's own failure
-    )
-    sys.stderr.write(proc.stderr)
-    last_line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+    ) as proc:
+        stderr: list[str] = []
+
+        def tee() -> None:
+            for line in proc.stderr:  # type: ignore[union-attr]
+                stderr.append(line)
+                echo(line)
+
+        reader = threading.Thread(target=tee, daemon=True)
+        reader.start()
+        stdout = proc.stdout.read()  # type: ignore[union-attr]
+        proc.wait()
+        reader.join()
+    text = "".join(stderr).strip()
+    last_line = text.splitlines()[-1] if text else f"exit {proc.returncode}"
     if proc.returncode == 255:
         raise UserError(
             f"cannot reach '{target}' over ssh ({last_line}). "
@@ -62,7 +76,7 @@ def run_remote(
     if proc.returncode != 0:
         raise UserError(f"the remote profile on '{target}' failed (exit {proc.returncode}): {last_line}")
     try:
-        return json.loads(proc.stdout)
+        return json.loads(stdout)
     except json.JSONDecodeError:
         raise UserError(
             f"the remote ofa-edge on '{target}' did not print a JSON result; is it an ofa-edge install?"
@@ -86,11 +100,17 @@ def fetch(target: str, remote_path: str, local_path: Path, ssh_opts: list[str]) 
 
 
 def profile_over_ssh(
-    target: str, args: list[str], local_path: Path, *, remote_cmd: str, ssh_opts: list[str]
+    target: str,
+    args: list[str],
+    local_path: Path,
+    *,
+    remote_cmd: str,
+    ssh_opts: list[str],
+    echo: Callable[[str], None] = lambda _: None,
 ) -> tuple[LatencyTable, dict[str, Any]]:
     """Profile remotely with ``args``, copy the table (and reports) back to ``local_path``."""
     remote_path = f"{REMOTE_DIR}/{local_path.name}"
-    result = run_remote(target, remote_cmd, [*args, "--output", remote_path], ssh_opts)
+    result = run_remote(target, remote_cmd, [*args, "--output", remote_path], ssh_opts, echo)
     fetch(target, result.get("table", remote_path), local_path, ssh_opts)
     table = LatencyTable.load(local_path, require_complete=False)
     table.provenance["fetched"] = {"via": f"ssh {target}", "remote_path": result.get("table"), "date": now_utc()}
@@ -98,5 +118,5 @@ def profile_over_ssh(
     for kind in ("report", "plot"):
         remote_file = (result.get("reports") or {}).get(kind)
         if remote_file:
-            fetch(target, remote_file, local_path.parent / "reports" / Path(remote_file).name, ssh_opts)
+            fetch(target, remote_file, reports_dir(local_path) / Path(remote_file).name, ssh_opts)
     return table, result

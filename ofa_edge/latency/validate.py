@@ -15,7 +15,7 @@ import numpy as np
 from ofa_edge.host import now_utc
 from ofa_edge.io import atomic_write, atomic_write_json, atomic_write_text
 from ofa_edge.latency.drift import ROUNDS
-from ofa_edge.latency.e2e import PASSES, reports_dir
+from ofa_edge.latency.e2e import PASSES, validation_path
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.config import SubnetConfig
@@ -141,8 +141,7 @@ def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
 
 def write_reports(report: dict[str, Any], table_path: Path, docs_dir: Path | None, command: str) -> dict[str, str]:
     """Save the JSON and PNG next to the table and the summary in ``docs_dir``; returns the paths."""
-    base = reports_dir(table_path) / f"{table_path.stem}.validation"
-    json_path, png_path = Path(f"{base}.json"), Path(f"{base}.png")
+    json_path, png_path = validation_path(table_path), validation_path(table_path, ".png")
     atomic_write_json(json_path, report)
     plot(report, png_path)
     paths = {"report": str(json_path), "plot": str(png_path)}

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ofa_edge.export.evaluate import ort_latency_stats
-from ofa_edge.export.onnx_export import export_onnx as onnx_export
+from ofa_edge.export.onnx_export import export_onnx
 from ofa_edge.io import atomic_write
 from ofa_edge.onnx_bridge import ort_session
 
@@ -45,9 +45,9 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def export_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
+def write_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
     """Export ``model`` (eval mode, batch 1) with the export package's exporter; atomic write."""
-    proto = onnx_export(model.eval(), example.shape[-1])
+    proto = export_onnx(model.eval(), example.shape[-1])
     atomic_write(path, lambda p: onnx.save(proto, str(p)))
     return Path(path)
 

@@ -13,13 +13,14 @@ from typing import Any
 
 import torch
 
-from ofa_edge.data.datasets import load_dataset, require_same_classes
+from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import verify
 from ofa_edge.io import atomic_write_json, check_output_folder, staged_dir
+from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency
+from ofa_edge.prune.measure import count_macs, count_params, ort_latency, write_onnx
 from ofa_edge.prune.predict import predict_slim_latency
 from ofa_edge.prune.run import PruneSettings, slim_and_check, train_and_prune
 from ofa_edge.prune.slim import save_slim
@@ -30,7 +31,6 @@ from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
 
-LOCAL_DEVICE = "x86-cpu"  # the device whose table describes this machine (as in `ofa-edge search`)
 PRUNE_FILES = ("result.json", "checkpoint.safetensors", "slim.json")  # a folder with one of them is prune's own
 PRUNE_OUTPUTS = ("model.onnx", "slim.json", "slim.safetensors", "subnet.json", "result.json")  # written together
 
@@ -43,7 +43,7 @@ def _measure(
     m = {
         "macs": count_macs(model, example),
         "params": count_params(model),
-        "latency_ort_cpu": ort_latency(export_onnx(model, example, onnx_path), example),
+        "latency_ort_cpu": ort_latency(write_onnx(model, example, onnx_path), example),
     }
     if timer is not None:
         m["latency_device"] = timer(model, example.shape[-1])
@@ -92,11 +92,7 @@ def prune_subnet(
     test = load_dataset(data_root, "test", limit=limit_test, seed=0, size=size, balanced=False)
     require_same_classes(train, test, data_root, "test")
     classes = model.head.classifier.out_features
-    if len(train.classes) != classes:
-        raise UserError(
-            f"the data has {len(train.classes)} classes but the supernet's classifier has {classes}; "
-            "use data of the supernet's task."
-        )
+    require_num_classes(train, classes, data_root)
     sp = cfg.search_space
     prep = Preprocess(cfg.resolution, sp.mean, sp.std)
     log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} test images")

@@ -28,11 +28,10 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.estimate import KINDS, key_layers
 from ofa_edge.latency.keys import fixed_keys
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.prune.slim import CHANNEL_MULTIPLE, is_depthwise
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import BlockShape
 from ofa_edge.supernet.layers import MBConv, SubnetModel
-
-DW_ALIGN = 4
 
 
 def _features(keys: list[str]) -> np.ndarray:
@@ -112,17 +111,13 @@ def slim_keys(model: SubnetModel, cfg: SubnetConfig) -> list[tuple[str, str]]:
 
 
 def unaligned_depthwise(model: nn.Module) -> int:
-    """Depthwise convolutions whose channel count is not a multiple of :data:`DW_ALIGN`.
+    """Depthwise convolutions whose channel count is not a multiple of :data:`~ofa_edge.prune.slim.CHANNEL_MULTIPLE`.
 
     ONNX Runtime's CPU kernels have a fast depthwise path only for multiples of 4 channels;
     measured here, a 5x5 depthwise conv at 16x16 takes 0.29 ms with 95 or 94 channels and
     0.04 ms with 96 or 92. No table entry (OFA widths are multiples of 8) shows this, so the
     prediction assumes the fast path and these layers are counted instead."""
-    return sum(
-        1
-        for m in model.modules()
-        if isinstance(m, nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels and m.in_channels % DW_ALIGN
-    )
+    return sum(1 for m in model.modules() if is_depthwise(m) and m.in_channels % CHANNEL_MULTIPLE)
 
 
 def coverage_gap(table: LatencyTable, cfg: SubnetConfig) -> str | None:

@@ -28,8 +28,9 @@ CHANNEL_MULTIPLE = 4
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 
 
-def _is_depthwise(conv: nn.Conv2d) -> bool:
-    return conv.groups > 1 and conv.groups == conv.in_channels == conv.out_channels
+def is_depthwise(conv: nn.Module) -> bool:
+    """Whether ``conv`` is a depthwise convolution (one group per channel)."""
+    return isinstance(conv, nn.Conv2d) and conv.groups > 1 and conv.groups == conv.in_channels == conv.out_channels
 
 
 def layer_sizes(model: nn.Module) -> dict[str, dict[str, Any]]:
@@ -84,7 +85,7 @@ def _sizes_from_state(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[
         prefix = f"{name}." if name else ""
         if s["type"] == "Conv2d":
             w = state[prefix + "weight"]
-            dw = _is_depthwise(model.get_submodule(name))
+            dw = is_depthwise(model.get_submodule(name))
             s.update(out=w.shape[0], groups=w.shape[0] if dw else 1, **{"in": w.shape[0] if dw else w.shape[1]})
         elif s["type"] == "Linear":
             w = state[prefix + "weight"]

@@ -41,7 +41,7 @@ def train_epoch(
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: ImageSet, prep: Preprocess, batch_size: int = 250) -> float:
-    """Top-1 accuracy (%) of ``model`` in eval mode, the unit of every top-1 ofa-edge reports."""
+    """Top-1 accuracy (%) of ``model`` in eval mode (every top-1 ofa-edge reports is in percent)."""
     model.eval()
     correct = 0
     for start in range(0, len(data), batch_size):

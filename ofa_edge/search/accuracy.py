@@ -10,7 +10,6 @@ resumes) and reused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,10 +18,10 @@ import numpy as np
 import torch
 
 from ofa_edge.data import ImageSet
-from ofa_edge.data.datasets import load_dataset, split_identity
+from ofa_edge.data.datasets import load_dataset, require_num_classes, split_identity
 from ofa_edge.errors import UserError
 from ofa_edge.host import resolve_torch_device
-from ofa_edge.io import atomic_write_json
+from ofa_edge.io import atomic_write_json, file_sha256
 from ofa_edge.search.predictor import AccuracyPredictor
 from ofa_edge.search.progress import progress_bar
 from ofa_edge.space.config import SubnetConfig
@@ -54,15 +53,6 @@ def data_identity(data_root: str | Path) -> str | None:
     """Content identity of a dataset's training split (:func:`~ofa_edge.data.datasets.split_identity`);
     ``None`` where it is absent."""
     return split_identity(data_root, "train")
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def cache_path(supernet: str | Path) -> Path:
@@ -124,11 +114,7 @@ def measure(
         device = resolve_torch_device()
         net = load_supernet(supernet_path, device=device).eval()
         calib, val = holdout_split(data_root, settings, size=max(net.space.resolutions))
-        if len(val.classes) != net.num_classes:
-            raise UserError(
-                f"'{data_root}' has {len(val.classes)} classes but the supernet classifies {net.num_classes}; measure "
-                "its subnets on the dataset it was trained on (--data)."
-            )
+        require_num_classes(val, net.num_classes, data_root)
         with progress_bar("measuring subnet accuracy", len(todo), progress) as advance:
             for k, cfg in todo:
                 records[k] = evaluate_subnet(net, cfg, calib, val, torch.device(device), settings.batch_size)["top1"]

@@ -14,13 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.latency.devices import unknown_device_hint
+from ofa_edge.latency.devices import LOCAL_DEVICE, unknown_device_hint
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import devices_dir, latency_tables_dir
 from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
 from ofa_edge.units import parse_count, parse_latency_ms
-
-DEFAULT_DEVICE = "x86-cpu"
 
 
 @dataclass
@@ -80,8 +78,8 @@ def device_targets(devices: list[str], latencies: list[str], tables: list[str]) 
         targets = [DeviceTarget(n, tab, str(p)) for n, (tab, p) in zip(names, loaded, strict=True)]
     else:
         if not devices:
-            devices = [DEFAULT_DEVICE]
-            picked.append(f"device: {DEFAULT_DEVICE} (default; pass --device NAME for another)")
+            devices = [LOCAL_DEVICE]
+            picked.append(f"device: {LOCAL_DEVICE} (default; pass --device NAME for another)")
         targets = []
         for n in devices:
             tab, p = table_for_device(n)

@@ -20,12 +20,12 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import detect_format
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
+from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.drift import other_cpu_warning
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import last_search_path, require_embedded_supernet, work_dir
 from ofa_edge.search.algorithms import ALGORITHMS, Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
-    DEFAULT_DEVICE,
     DeviceTarget,
     check_achievable,
     cost_bounds,
@@ -119,7 +119,7 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
         note(f"latency table for {t.name}: {t.table_path} ({t.table.provenance.get('kind', 'unknown')})")
         if (message := estimated_warning(t.table.provenance)) is not None:
             warn(message)
-        if t.name == DEFAULT_DEVICE and (message := other_cpu_warning(t.name, t.table.provenance)) is not None:
+        if t.name == LOCAL_DEVICE and (message := other_cpu_warning(t.name, t.table.provenance)) is not None:
             warn(message)  # x86-cpu is the machine running the command
     space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note)
     for t in targets:
@@ -362,13 +362,13 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         for t in prep.targets
     }
     measured = None
-    local = [t for t in prep.targets if t.name == DEFAULT_DEVICE]
+    local = [t for t in prep.targets if t.name == LOCAL_DEVICE]
     if opts.measure and local:
         from ofa_edge.search.measure import measure_on_device
 
-        note(f"measuring the chosen subnet on this machine with {DEFAULT_DEVICE}'s backend")
+        note(f"measuring the chosen subnet on this machine with {LOCAL_DEVICE}'s backend")
         measured = measure_on_device(chosen, prep.cost.num_classes, local[0].table)
-        devices[DEFAULT_DEVICE]["measured"] = measured
+        devices[LOCAL_DEVICE]["measured"] = measured
     first = prep.targets[0]
     predicted = {
         "latency_ms": top[0]["latency_ms"][first.name],

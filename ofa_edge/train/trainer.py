@@ -15,7 +15,6 @@ import math
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.data.transforms import resize
 from ofa_edge.errors import UserError
-from ofa_edge.host import cpu_model
+from ofa_edge.host import cpu_model, now_utc
 from ofa_edge.io import atomic_write_json
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet import Supernet
@@ -493,7 +492,7 @@ class Trainer:
                     "train_images": len(self.data),
                     "classes": self.data.classes,
                     "torch": torch.__version__,
-                    "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "finished": now_utc(),
                 }
             }
             save_supernet(self.net, rd.supernet, provenance)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ofa_edge.data.datasets import detect_format, load_dataset, require_same_classes
+from ofa_edge.data.datasets import detect_format, load_dataset, require_num_classes, require_same_classes
 from ofa_edge.errors import UserError
 
 
@@ -138,3 +138,10 @@ def test_split_identity_follows_content_not_place(data_root, cifar_imagefolder, 
     shutil.copy(image, cls / "extra.png")
     assert split_identity(moved) != split_identity(cifar_imagefolder)
     assert split_identity(tmp_path / "nothing") is None
+
+
+def test_a_dataset_with_another_number_of_classes_is_named(cifar_test_small) -> None:
+    """eval, export, prune and the accuracy measurement refuse it the same way."""
+    require_num_classes(cifar_test_small, 10, "cifar")
+    with pytest.raises(UserError, match=r"--data 'cifar' has 10 classes but the network predicts 100; pass"):
+        require_num_classes(cifar_test_small, 100, "cifar")

@@ -89,9 +89,9 @@ def test_int8_keeps_top1_within_two_points(fp32_model, data_root, tmp_path, acti
     images = resize(normalize(test.images, space.mean, space.std), res)
     fp32, int8 = ort_session(tmp_path / "fp32.onnx"), ort_session(tmp_path / "int8.onnx")
     acc32, acc8 = top1(fp32, images, test.labels), top1(int8, images, test.labels)
-    assert acc32 > 0.18, f"reference model too weak to test quantization ({acc32:.3f})"
+    assert acc32 > 18, f"reference model too weak to test quantization ({acc32:.1f} %)"
     agree = (run_session(fp32, images, 1).argmax(1) == run_session(int8, images, 1).argmax(1)).mean()
-    assert abs(acc8 - acc32) <= 0.02 and agree >= min_agreement, (acc32, acc8, agree)
+    assert abs(acc8 - acc32) <= 2 and agree >= min_agreement, (acc32, acc8, agree)
 
 
 def test_bad_activation_type_is_refused(tmp_path):

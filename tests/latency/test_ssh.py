@@ -104,6 +104,7 @@ def test_profile_over_ssh_round_trips(sshd, cli, tmp_path):
         args += ["--ssh-opt", o]
     code, out, err = cli(*args)
     assert code == 0, err
+    assert "table is partial" in err  # the remote process's own notes reach this terminal
     result = json.loads(out)
     remote_file = Path(result["remote_table"])
     assert remote_file.is_relative_to(remote_home) and remote_file.is_file()  # the remote process wrote it

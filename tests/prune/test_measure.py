@@ -6,7 +6,7 @@ import torch
 
 from ofa_edge.export.verify import verify
 from ofa_edge.latency.stats import robust_stats
-from ofa_edge.prune.measure import count_macs, count_params, export_onnx, ort_latency
+from ofa_edge.prune.measure import count_macs, count_params, ort_latency, write_onnx
 from ofa_edge.space import CostModel
 
 
@@ -21,7 +21,7 @@ def test_counts_match_cost_model(ofa_subnet) -> None:
 def test_onnx_export_verifies_and_times(ofa_subnet, tmp_path) -> None:
     model, cfg = ofa_subnet
     x = torch.randn(1, 3, cfg.resolution, cfg.resolution)
-    path = export_onnx(model, x, tmp_path / "m.onnx")
+    path = write_onnx(model, x, tmp_path / "m.onnx")
     assert verify(path, model, x).max_abs_diff < 1e-4
     lat = ort_latency(path, x, runs=5, warmup=1)
     assert lat["median_ms"] > 0 and lat["runs"] == 5
@@ -41,7 +41,7 @@ def test_ort_latency_statistics_are_the_latency_packages(ofa_subnet, tmp_path, m
         return seen[-1][1]
 
     monkeypatch.setattr(evaluate, "robust_stats", spy)
-    lat = measure.ort_latency(export_onnx(model, x, tmp_path / "m.onnx"), x, runs=7, warmup=1)
+    lat = measure.ort_latency(write_onnx(model, x, tmp_path / "m.onnx"), x, runs=7, warmup=1)
     ((samples, stats),) = seen
     assert len(samples) == 7
     assert (lat["median_ms"], lat["mean_ms"], lat["std_ms"], lat["kept_runs"]) == (

@@ -23,17 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ofa_edge.cli.profile_cmd import CALIBRATE_SEED_OFFSET
 from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.blocks import random_subnets
-from ofa_edge.latency.calibrate import active_block_count, fit_correction
+from ofa_edge.latency.calibrate import CALIBRATE_SEED_OFFSET, calibrate_table
 from ofa_edge.latency.drift import rescale
 from ofa_edge.latency.e2e import e2e_path
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import metric_row
-from ofa_edge.space import CostModel
-from ofa_edge.space.genome import encode
 
 
 def _measured(here: Path, cfgs: list) -> np.ndarray:
@@ -62,10 +59,7 @@ def main() -> None:
     factor = float(np.median(ratios))
     scaled = rescale(other, {"factor": factor, "readings": ratios.tolist()})
     refit = LatencyTable.from_dict(scaled.to_dict())
-    g = encode(sp, cal)
-    refit.correction = fit_correction(
-        refit.predict_lut(g), active_block_count(sp, g), CostModel(sp, refit.num_classes).params(g) / 1e6, cal_ms
-    )
+    calibrate_table(refit, cal, cal_ms)
     rows = {
         "as is": other.predict(val),
         "rescaled": scaled.predict(val),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -13,21 +12,17 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.backends import require_backend
-from ofa_edge.latency.blocks import random_subnets
-from ofa_edge.latency.calibrate import MIN_SAMPLES, active_block_count, fit_correction
+from ofa_edge.latency.calibrate import MIN_SAMPLES
 from ofa_edge.latency.devices import LOCAL_DEVICE, Device, is_device_path, load_device, table_path
-from ofa_edge.latency.e2e import PASSES, e2e_path, measure_subnets
+from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
-from ofa_edge.latency.profiler import Profiling, start_profile
+from ofa_edge.latency.profiler import start_profile
 from ofa_edge.latency.ssh import check_target, profile_over_ssh
 from ofa_edge.latency.table_check import check_table
-from ofa_edge.latency.validate import validation_report, write_reports
+from ofa_edge.latency.validate import write_reports
 from ofa_edge.paths import devices_dir
-from ofa_edge.space import CostModel, SearchSpace
-from ofa_edge.space.genome import encode
+from ofa_edge.space import SearchSpace
 from ofa_edge.units import check_range
-
-CALIBRATE_SEED_OFFSET = 1_000_003  # calibration and validation subnets never coincide
 
 
 def _progress() -> Progress:
@@ -67,30 +62,6 @@ def _refuse_foreign_default(device: str, dev: Device, default: Path, output: Pat
         f"would go to that device's own {default} and replace or mix with it. Give it another `name:` "
         f"in '{device}', or write its table elsewhere with --out PATH (--force replaces the shipped table)."
     )
-
-
-def _interleave(a: list, b: list) -> list:
-    """Merge two lists evenly (a0 b0 a1 b1 ... in proportion to their lengths)."""
-    tagged = [(i / len(a), 0, x) for i, x in enumerate(a)] + [(i / len(b), 1, x) for i, x in enumerate(b)]
-    return [x for *_, x in sorted(tagged, key=lambda t: t[:2])]
-
-
-def _e2e(job: Profiling, cfgs: list, warmup: int, repeats: int) -> dict[str, float]:
-    """Time ``cfgs`` end to end (resumable), against the profile's speed reference; subnet JSON -> ms."""
-    with _progress() as bar:
-        task = bar.add_task(f"timing {len(cfgs)} subnets end to end, {PASSES} passes", total=PASSES * len(cfgs))
-        measured = measure_subnets(
-            job.backend,
-            cfgs,
-            num_classes=job.table.num_classes,
-            batch=job.device.batch,
-            warmup=warmup,
-            repeats=repeats,
-            store=e2e_path(job.path),
-            reference=job.reference,
-            on_done=lambda i, _: bar.update(task, completed=i),
-        )
-    return {c.to_json(): float(m) for c, m in zip(cfgs, measured, strict=True)}
 
 
 def profile(
@@ -283,21 +254,16 @@ def profile(
         warn(f"table is partial ({result['missing']} entries missing); run the same command again to continue.")
         emit(result, as_json, lambda: out.print(f"partial table saved to [bold]{path}[/bold]"))
         return
-    cal_cfgs = random_subnets(sp.name, table.resolutions, calibrate, seed + CALIBRATE_SEED_OFFSET) if calibrate else []
-    val_cfgs = random_subnets(sp.name, table.resolutions, validate, seed) if validate else []
-    # One interleaved pass: calibration and validation subnets see the same host conditions.
-    measured = _e2e(job, _interleave(cal_cfgs, val_cfgs), warmup, repeats) if calibrate or validate else {}
-    if calibrate:
-        g = encode(sp, cal_cfgs)
-        cal_ms = np.array([measured[c.to_json()] for c in cal_cfgs])
-        params_m = CostModel(sp, table.num_classes).params(g) / 1e6
-        table.correction = fit_correction(table.predict_lut(g), active_block_count(sp, g), params_m, cal_ms)
-        table.save(path)
+    report = None
+    if calibrate or validate:
+        n = calibrate + validate
+        with _progress() as bar:
+            task = bar.add_task(f"timing {n} subnets end to end, {PASSES} passes", total=PASSES * n)
+            report = job.calibrate_and_validate(
+                calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
+            )
     result["correction"] = table.correction
-    if validate:
-        report = validation_report(
-            table, val_cfgs, np.array([measured[c.to_json()] for c in val_cfgs]), seed, warmup=warmup, repeats=repeats
-        )
+    if report is not None:
         command = f"ofa-edge profile --device {dev.name} --calibrate {calibrate} --validate {validate} --seed {seed}"
         result["reports"] = write_reports(report, path, docs_dir, command)
         result["validation"] = {"lut": report["lut"], "corrected": report["corrected"]}

@@ -15,15 +15,21 @@ correction folds into the table's per-block arrays (:func:`fold_correction`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.space.genome import DEPTH
+from ofa_edge.space.config import SubnetConfig
+from ofa_edge.space.cost import CostModel
+from ofa_edge.space.genome import DEPTH, encode
 from ofa_edge.space.search_space import SearchSpace
 
+if TYPE_CHECKING:  # the table module imports this one
+    from ofa_edge.latency.table import LatencyTable
+
 MIN_SAMPLES = 8
+CALIBRATE_SEED_OFFSET = 1_000_003  # calibration subnets are drawn apart from validation ones (seed + this)
 
 
 def active_block_count(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:
@@ -67,3 +73,13 @@ def fold_correction(
     scale, per_mparam = float(correction["scale"]), float(correction.get("per_mparam", 0.0))
     blocks = scale * per_block + float(correction.get("per_block", 0.0)) + per_mparam * block_params / 1e6
     return blocks, scale * fixed + float(correction["offset"]) + per_mparam * fixed_params / 1e6
+
+
+def calibrate_table(table: LatencyTable, configs: list[SubnetConfig], measured_ms: np.ndarray) -> dict[str, Any]:
+    """:func:`fit_correction` of ``table`` on ``configs`` timed end to end; sets ``table.correction``
+    and returns it."""
+    sp = table.search_space
+    g = encode(sp, configs)
+    params_m = CostModel(sp, table.num_classes).params(g) / 1e6
+    table.correction = fit_correction(table.predict_lut(g), active_block_count(sp, g), params_m, measured_ms)
+    return table.correction

@@ -11,16 +11,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import ofa_edge
 from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS, host_info, load_average, now_utc
 from ofa_edge.latency.backends import Backend
-from ofa_edge.latency.blocks import build_for_key
+from ofa_edge.latency.blocks import build_for_key, random_subnets
+from ofa_edge.latency.calibrate import CALIBRATE_SEED_OFFSET, calibrate_table
 from ofa_edge.latency.devices import Device
 from ofa_edge.latency.drift import SpeedReference, timed_rounds
+from ofa_edge.latency.e2e import e2e_path, measure_subnets
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.validate import validation_report
+from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import SearchSpace
 
 GROUP = 16  # keys timed round-robin, and saved together
@@ -149,6 +155,54 @@ class Profiling:
             table.provenance["finished"] = now_utc()
         table.save(self.path)
         return table
+
+    def time_subnets(
+        self, configs: list[SubnetConfig], warmup: int, repeats: int, on_done: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """End-to-end latency (ms) of ``configs`` on the profile's speed-reference scale, resumable
+        (kept beside the table); ``on_done(timings done)`` reports progress out of ``PASSES * len(configs)``."""
+        return measure_subnets(
+            self.backend,
+            configs,
+            num_classes=self.table.num_classes,
+            batch=self.device.batch,
+            warmup=warmup,
+            repeats=repeats,
+            store=e2e_path(self.path),
+            reference=self.reference,
+            on_done=None if on_done is None else lambda i, _: on_done(i),
+        )
+
+    def calibrate_and_validate(
+        self,
+        calibrate: int,
+        validate: int,
+        seed: int,
+        warmup: int,
+        repeats: int,
+        on_done: Callable[[int], None] | None = None,
+    ) -> dict[str, Any] | None:
+        """Time ``calibrate`` and ``validate`` random subnets end to end in one interleaved pass (both see the
+        same host conditions), fit and save the table's correction on the first, and return the validation
+        report of the second (``None`` without ``validate``)."""
+        sp, table = SearchSpace.get(self.table.space), self.table
+        cal = random_subnets(sp.name, table.resolutions, calibrate, seed + CALIBRATE_SEED_OFFSET) if calibrate else []
+        val = random_subnets(sp.name, table.resolutions, validate, seed) if validate else []
+        both = interleave(cal, val)
+        ms = dict(zip((c.to_json() for c in both), self.time_subnets(both, warmup, repeats, on_done), strict=True))
+        if cal:
+            calibrate_table(table, cal, np.array([ms[c.to_json()] for c in cal]))
+            table.save(self.path)
+        if not val:
+            return None
+        measured = np.array([ms[c.to_json()] for c in val])
+        return validation_report(table, val, measured, seed, warmup=warmup, repeats=repeats)
+
+
+def interleave(a: list, b: list) -> list:
+    """Merge two lists evenly (a0 b0 a1 b1 ... in proportion to their lengths)."""
+    tagged = [(i / len(a), 0, x) for i, x in enumerate(a)] + [(i / len(b), 1, x) for i, x in enumerate(b)]
+    return [x for *_, x in sorted(tagged, key=lambda t: t[:2])]
 
 
 def start_profile(

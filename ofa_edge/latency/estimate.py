@@ -48,13 +48,15 @@ def key_layers(key: str) -> list[tuple[str, float, float]]:
             s.out_hw**2 * s.mid_ch,
             s.out_hw**2 * s.out_ch,
         )
+        macs = s.layer_macs()
         layers = [
-            ("dense", a_mid * s.in_ch, a_in + a_mid + s.in_ch * s.mid_ch),
-            ("depthwise", a_mo * s.kernel**2, a_mid + a_mo + s.mid_ch * s.kernel**2),
+            ("dense", macs["expand"], a_in + a_mid + s.in_ch * s.mid_ch),
+            ("depthwise", macs["dw"], a_mid + a_mo + s.mid_ch * s.kernel**2),
         ]
-        if s.se:
-            layers.append(("elementwise", 2 * s.mid_ch * s.se_ch, 3 * a_mo + 2 * s.mid_ch * s.se_ch))
-        layers.append(("dense", a_mo * s.out_ch, a_mo + a_out * (2 if s.residual else 1) + s.mid_ch * s.out_ch))
+        if s.se:  # pool, two 1x1 convs on a vector, scale: elementwise work, as one layer
+            se = macs["se.reduce"] + macs["se.expand"]
+            layers.append(("elementwise", se, 3 * a_mo + 2 * s.mid_ch * s.se_ch))
+        layers.append(("dense", macs["proj"], a_mo + a_out * (2 if s.residual else 1) + s.mid_ch * s.out_ch))
         return layers
     kind, v = parse_fixed_key(key)
     if kind == "stem":

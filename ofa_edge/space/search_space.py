@@ -88,14 +88,18 @@ class BlockShape:
             f"-k{self.kernel}-s{self.stride}-se{int(self.se)}-{self.act}-id{int(self.residual)}"
         )
 
+    def layer_macs(self) -> dict[str, int]:
+        """Multiply-accumulates of each convolution the block runs, by its name in the block:
+        ``expand``, ``dw``, ``se.reduce``, ``se.expand``, ``proj`` (BN and activations excluded)."""
+        hw_in, hw_out, mid = self.in_hw * self.in_hw, self.out_hw * self.out_hw, self.mid_ch
+        layers = {"expand": hw_in * self.in_ch * mid, "dw": hw_out * mid * self.kernel**2}  # expand ratio is never 1
+        if self.se:
+            layers |= {"se.reduce": mid * self.se_ch, "se.expand": mid * self.se_ch}
+        return layers | {"proj": hw_out * mid * self.out_ch}
+
     def macs(self) -> int:
         """Multiply-accumulates of the block's convolutions (BN and activations excluded)."""
-        hw_in, hw_out = self.in_hw * self.in_hw, self.out_hw * self.out_hw
-        macs = hw_in * self.in_ch * self.mid_ch  # inverted bottleneck (expand ratio is never 1)
-        macs += hw_out * self.mid_ch * self.kernel**2 + hw_out * self.mid_ch * self.out_ch
-        if self.se:
-            macs += 2 * self.mid_ch * self.se_ch
-        return macs
+        return sum(self.layer_macs().values())
 
     def params(self) -> int:
         """Learnable parameters (conv weights, BN affine, SE biases)."""

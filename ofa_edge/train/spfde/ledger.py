@@ -74,17 +74,12 @@ class SpfdeCost:
         for b in cfg.active_blocks():
             s = sp.block_shape(r, b, cfg.kernel[b], cfg.expand[b])
             pre = f"blocks.{b}."
-            hi, ho, mid = s.in_hw**2, s.out_hw**2, s.mid_ch
+            mid, se = s.mid_ch, s.se_ch
+            slices = {"expand": (mid, s.in_ch), "proj": (None, mid), "se.reduce": (se, mid), "se.expand": (mid, se)}
             layers = [
-                (hi * s.in_ch * mid, self._d(pre + "expand.weight", mid, s.in_ch)),
-                (ho * mid * s.kernel**2, 1.0),
-                (ho * mid * s.out_ch, self._d(pre + "proj.weight", None, mid)),
+                (macs, self._d(f"{pre}{name}.weight", *slices[name]) if name in slices else 1.0)  # dw: dense
+                for name, macs in s.layer_macs().items()
             ]
-            if s.se:
-                layers += [
-                    (mid * s.se_ch, self._d(pre + "se.reduce.weight", s.se_ch, mid)),
-                    (mid * s.se_ch, self._d(pre + "se.expand.weight", mid, s.se_ch)),
-                ]
             units.append((b + 1, sum(m for m, _ in layers), sum(m * d for m, d in layers)))
         fixed = sp.fixed_parts(r, self.num_classes)
         fhw, last_c = sp.final_hw(r), sp.stages[-1].width

@@ -30,7 +30,7 @@ from ofa_edge.latency.keys import fixed_keys
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.prune.slim import CHANNEL_MULTIPLE, is_depthwise
 from ofa_edge.space.config import SubnetConfig
-from ofa_edge.space.search_space import BlockShape
+from ofa_edge.space.search_space import BlockShape, classifier_key, head_key, stem_key
 from ofa_edge.supernet.layers import MBConv, SubnetModel
 
 
@@ -97,12 +97,12 @@ def slim_keys(model: SubnetModel, cfg: SubnetConfig) -> list[tuple[str, str]]:
         raise UserError("latency prediction of a pruned network needs a slim ofa-edge subnet of the given config.")
     head = model.head
     n = head.classifier.out_features
-    stem_key, head_key, cls_key = fixed_keys(sp, r, n)
+    table_stem, table_head, table_cls = fixed_keys(sp, r, n)
     fhw = sp.final_hw(r)
     pairs = [
-        (stem_key, f"stem-i{r}x{r}x3-o{model.stem.conv.out_channels}-s{sp.stem_stride}"),
-        (head_key, f"head-i{fhw}x{fhw}x{head.expand.in_channels}-m{head.expand.out_channels}-o{head.mix.out_channels}"),
-        (cls_key, f"classifier-i{head.classifier.in_features}-o{n}"),
+        (table_stem, stem_key(r, model.stem.conv.out_channels, sp.stem_stride)),
+        (table_head, head_key(fhw, head.expand.in_channels, head.expand.out_channels, head.mix.out_channels)),
+        (table_cls, classifier_key(head.classifier.in_features, n)),
     ]
     for b, block in zip(active, model.blocks, strict=True):
         shape = sp.block_shape(r, b, cfg.kernel[b], cfg.expand[b])

@@ -44,6 +44,21 @@ def se_channels(mid: int) -> int:
     return make_divisible(mid // SE_REDUCTION)
 
 
+def stem_key(resolution: int, width: int, stride: int) -> str:
+    """Latency key of the stem (3x3 conv and OFA's fixed first block) on ``resolution`` px RGB input."""
+    return f"stem-i{resolution}x{resolution}x3-o{width}-s{stride}"
+
+
+def head_key(hw: int, in_ch: int, mid: int, out: int) -> str:
+    """Latency key of the head (1x1 expand on ``hw`` x ``hw``, pool, 1x1 mix) before the classifier."""
+    return f"head-i{hw}x{hw}x{in_ch}-m{mid}-o{out}"
+
+
+def classifier_key(in_features: int, classes: int) -> str:
+    """Latency key of the classifier (one linear layer)."""
+    return f"classifier-i{in_features}-o{classes}"
+
+
 def conv_out(size: int, stride: int) -> int:
     """Spatial output size of a 'same'-padded conv with odd kernel."""
     return (size - 1) // stride + 1
@@ -226,16 +241,16 @@ class SearchSpace:
         return {
             # stem conv 3x3 + BN + hswish, then OFA's first block (depthwise 3x3 + pointwise, identity skip)
             "stem": (
-                f"stem-i{resolution}x{resolution}x3-o{c0}-s{self.stem_stride}",
+                stem_key(resolution, c0, self.stem_stride),
                 stem_hw**2 * 3 * c0 * 9 + stem_hw**2 * c0 * 9 + stem_hw**2 * c0 * c0,
                 3 * c0 * 9 + 2 * c0 + c0 * 9 + 2 * c0 + c0 * c0 + 2 * c0,
             ),
             "head": (
-                f"head-i{fhw}x{fhw}x{last_c}-m{cf}-o{cl}",
+                head_key(fhw, last_c, cf, cl),
                 fhw**2 * last_c * cf + cf * cl,
                 last_c * cf + 2 * cf + cf * cl,
             ),
-            "classifier": (f"classifier-i{cl}-o{num_classes}", cl * num_classes, cl * num_classes + num_classes),
+            "classifier": (classifier_key(cl, num_classes), cl * num_classes, cl * num_classes + num_classes),
         }
 
     # ------------------------------------------------------------ enumeration

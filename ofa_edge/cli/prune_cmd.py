@@ -140,8 +140,8 @@ def _latency_table(device: str | None, subnet: SubnetConfig) -> LatencyTable | N
     """The table that predicts latency: ``--device``'s (exit 2 if it has none or does not cover
     the subnet), else the default device's when it covers the subnet."""
     from ofa_edge.latency.devices import LOCAL_DEVICE
+    from ofa_edge.latency.table import table_for_device
     from ofa_edge.prune.predict import coverage_gap
-    from ofa_edge.search.constraints import table_for_device
 
     if device is not None:
         table, _ = table_for_device(device)

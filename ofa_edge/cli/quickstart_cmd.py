@@ -27,9 +27,9 @@ from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.io import refuse_file
 from ofa_edge.latency.devices import LOCAL_DEVICE
-from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.table import table_for_device
 from ofa_edge.onnx_bridge import ort_session, run_session
-from ofa_edge.paths import embedded_supernet, latency_tables_dir, work_dir
+from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.supernet.checkpoint import read_metadata
 from ofa_edge.units import check_range, parse_latency_ms
@@ -37,7 +37,7 @@ from ofa_edge.units import check_range, parse_latency_ms
 
 def _default_budget(device: str) -> str:
     """Halfway between the table's min and max subnets: a budget that always has room."""
-    table = LatencyTable.load(latency_tables_dir() / f"{device}.json")
+    table, _ = table_for_device(device)
     space = SearchSpace.get(table.space)
     lo, hi = table.predict([space.min(), space.max()])
     return f"{(lo + hi) / 2:.3f}ms"

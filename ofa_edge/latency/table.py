@@ -16,8 +16,9 @@ import numpy as np
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.calibrate import fold_correction
+from ofa_edge.latency.devices import unknown_device_hint
 from ofa_edge.latency.keys import fixed_keys, required_keys
-from ofa_edge.paths import devices_dir
+from ofa_edge.paths import devices_dir, latency_tables_dir
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import BlockSum, to_genomes
@@ -301,4 +302,28 @@ def estimated_warning(provenance: dict[str, Any]) -> str | None:
         f"the latency table for '{device}' is ESTIMATED from datasheet figures, not measured{detail}; "
         f"latencies on the real device may differ a lot. Measure it with `ofa-edge profile --device {device}` "
         f"on the device (or --ssh user@host)."
+    )
+
+
+def searchable_devices() -> list[str]:
+    """Devices with a description (``devices/*.yaml``) or a shipped table (``latency_tables/*.json``)."""
+    names = {p.stem for p in devices_dir().glob("*.yaml")} | {p.stem for p in latency_tables_dir().glob("*.json")}
+    return sorted(names)
+
+
+def table_for_device(name: str) -> tuple[LatencyTable, Path]:
+    """The shipped or profiled table of device ``name``; unknown devices name the known ones."""
+    path = latency_tables_dir() / f"{name}.json"
+    if path.is_file():
+        return LatencyTable.load(path), path
+    if (devices_dir() / f"{name}.yaml").is_file():
+        raise UserError(
+            f"device '{name}' has no latency table in {latency_tables_dir()}: run `ofa-edge profile --device {name}` "
+            "on (or for) it, or pass --table PATH."
+        )
+    known = searchable_devices()
+    hint = unknown_device_hint(name, known)
+    raise UserError(
+        f"unknown device '{name}'.{hint} Known devices: {', '.join(known) or '(none)'}; "
+        "`ofa-edge devices` lists them, or pass --table PATH to a latency table."
     )

@@ -9,14 +9,12 @@ convention of once-for-all's "FLOPs" figures.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.latency.devices import LOCAL_DEVICE, unknown_device_hint
-from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import devices_dir, latency_tables_dir
+from ofa_edge.latency.devices import LOCAL_DEVICE
+from ofa_edge.latency.table import LatencyTable, table_for_device
 from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
 from ofa_edge.units import parse_count, parse_latency_ms
 
@@ -33,30 +31,6 @@ class DeviceTarget:
     @property
     def metric(self) -> str:
         return f"latency:{self.name}"
-
-
-def searchable_devices() -> list[str]:
-    """Devices with a description (``devices/*.yaml``) or a shipped table (``latency_tables/*.json``)."""
-    names = {p.stem for p in devices_dir().glob("*.yaml")} | {p.stem for p in latency_tables_dir().glob("*.json")}
-    return sorted(names)
-
-
-def table_for_device(name: str) -> tuple[LatencyTable, Path]:
-    """The shipped or profiled table of device ``name``; unknown devices name the known ones."""
-    path = latency_tables_dir() / f"{name}.json"
-    if path.is_file():
-        return LatencyTable.load(path), path
-    if (devices_dir() / f"{name}.yaml").is_file():
-        raise UserError(
-            f"device '{name}' has no latency table in {latency_tables_dir()}: run `ofa-edge profile --device {name}` "
-            "on (or for) it, or pass --table PATH."
-        )
-    known = searchable_devices()
-    hint = unknown_device_hint(name, known)
-    raise UserError(
-        f"unknown device '{name}'.{hint} Known devices: {', '.join(known) or '(none)'}; "
-        "`ofa-edge devices` lists them, or pass --table PATH to a latency table."
-    )
 
 
 def device_targets(devices: list[str], latencies: list[str], tables: list[str]) -> tuple[list[DeviceTarget], list[str]]:

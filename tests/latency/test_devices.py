@@ -7,8 +7,8 @@ import yaml
 
 from ofa_edge.errors import UserError
 from ofa_edge.latency.devices import known_devices, load_device, parse_device
+from ofa_edge.latency.table import table_for_device
 from ofa_edge.paths import devices_dir
-from ofa_edge.search.constraints import table_for_device
 
 REQUIRED = {"jetson-orin", "jetson-orin-nano", "raspberry-pi-5", "pixel-8", "x86-cpu", "h100"}
 

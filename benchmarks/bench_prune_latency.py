@@ -25,6 +25,7 @@ import torch
 
 from ofa_edge.host import cpu_model, load_average
 from ofa_edge.io import atomic_write_json
+from ofa_edge.latency.device_timer import DeviceTimer
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import latency_tables_dir
@@ -32,7 +33,6 @@ from ofa_edge.prune.measure import count_macs, count_params
 from ofa_edge.prune.predict import predict_slim_latency, slim_keys, width_model
 from ofa_edge.prune.slim import slim
 from ofa_edge.prune.zig import partition
-from ofa_edge.search.measure import DeviceTimer
 from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
 

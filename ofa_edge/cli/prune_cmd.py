@@ -11,9 +11,9 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import UserError, refuse_options
+from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import require_embedded_supernet, work_dir
-from ofa_edge.search.measure import drift_warning
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.checkpoint import load_subnet
 from ofa_edge.units import check_range

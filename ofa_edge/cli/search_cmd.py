@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
-from ofa_edge.search.measure import drift_warning
+from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.search.ranking import DEFAULT_TIE
 from ofa_edge.search.refine import PER_ROUND
 

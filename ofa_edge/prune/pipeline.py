@@ -18,6 +18,7 @@ from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import verify
 from ofa_edge.io import atomic_write_json, check_output_folder, staged_dir
+from ofa_edge.latency.device_timer import DeviceTimer
 from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.prune.measure import count_macs, count_params, ort_latency, write_onnx
@@ -26,7 +27,6 @@ from ofa_edge.prune.run import PruneSettings, slim_and_check, train_and_prune
 from ofa_edge.prune.slim import save_slim
 from ofa_edge.prune.train import evaluate
 from ofa_edge.prune.zig import partition
-from ofa_edge.search.measure import DeviceTimer
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_subnet, load_supernet

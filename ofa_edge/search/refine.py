@@ -1,7 +1,7 @@
 """DyNAS-T-style refinement: measure the search's best subnets for real, refit, search again.
 
 A predictor fitted on random subnets is least certain exactly where the search ends up (the
-accurate edge of the feasible set). Each round measures the ``per_round`` best distinct
+accurate edge of the feasible set). Each round measures the :data:`PER_ROUND` best distinct
 feasible subnets on the held-out split, adds them to the predictor's training data (and the
 accuracy cache), refits, and reruns the search with the refined predictor.
 """
@@ -29,7 +29,6 @@ def refine(
     data_root: str | Path,
     n_samples: int,
     rounds: int,
-    per_round: int = PER_ROUND,
     *,
     settings: MeasureSettings | None = None,
     progress: bool = True,
@@ -40,7 +39,7 @@ def refine(
     result = search()
     log = []
     for r in range(rounds):
-        best = result.genomes[result.distinct_feasible(problem.space)[:per_round]]
+        best = result.genomes[result.distinct_feasible(problem.space)[:PER_ROUND]]
         predicted = problem.accuracy(best)
         measured, _ = measure(supernet, data_root, decode(problem.space, best), settings=settings, progress=progress)
         genomes, top1 = np.concatenate([genomes, best]), np.concatenate([top1, measured])

@@ -364,7 +364,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
     measured = None
     local = [t for t in prep.targets if t.name == LOCAL_DEVICE]
     if opts.measure and local:
-        from ofa_edge.search.measure import measure_on_device
+        from ofa_edge.latency.device_timer import measure_on_device
 
         note(f"measuring the chosen subnet on this machine with {LOCAL_DEVICE}'s backend")
         measured = measure_on_device(chosen, prep.cost.num_classes, local[0].table)

@@ -112,10 +112,9 @@ def sample_config(
     depths: tuple[int, ...] | None,
     expands: tuple[int, ...] | None,
     compound: bool = False,
-    resolution: int | None = None,
 ) -> SubnetConfig:
     """A random subnet restricted to the given choices (``None`` = the max value)."""
-    res = resolution or int(rng.choice(space.resolutions))
+    res = int(rng.choice(space.resolutions))
     depth = rng.choice(depths or (max(space.depths),), NUM_STAGES)
     kernel = rng.choice(kernels or (max(space.kernels),), NUM_BLOCKS)
     if compound:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ofa_edge.latency.backends.onnxruntime_backend import OnnxRuntimeBackend
 from ofa_edge.latency.blocks import build_subnet
+from ofa_edge.latency.device_timer import DeviceTimer, drift_warning
 from ofa_edge.latency.drift import SpeedReference
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.search.measure import DeviceTimer, drift_warning
 from ofa_edge.space import SearchSpace
 
 SPACE = SearchSpace.get("mbv3-w1.0-cifar")

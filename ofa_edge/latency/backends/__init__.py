@@ -23,44 +23,49 @@ def backend_for(device: Device, threads: int | None = None) -> Backend:
 
 def why_not_here(device: Device, threads: int | None = None) -> str | None:
     """Why ``device`` cannot be timed on this machine (another CPU architecture, its runtime absent,
-    another GPU model); ``None`` when it can. :func:`require_backend` raises the same reasons with their fixes."""
-    why = device.arch_mismatch(host_arch())
-    if why is None:
-        backend = backend_for(device, threads)
-        why = backend.absent() or device.accelerator_mismatch(backend.accelerator())
-    return why
+    another GPU model); ``None`` when it can. :func:`require_backend` raises it with its fix."""
+    found = _obstacle(device, threads)
+    return found[0] if found else None
+
+
+def _obstacle(device: Device, threads: int | None) -> tuple[str, str] | None:
+    """(why this machine cannot time ``device`` with ``threads``, that and what to do instead), or ``None``."""
+    wrong_host = device.arch_mismatch(host_arch())
+    if wrong_host:
+        return wrong_host, wrong_host  # the architecture's message names its fixes
+    if device.clock == "thread_cpu" and (threads or device.threads) != 1:
+        one = (
+            f"device '{device.name}' times one thread's CPU time (clock: thread_cpu), so it runs 1 thread; drop "
+            "--threads, or describe a device with `clock: wall` and the threads you want."
+        )
+        return one, one
+    backend = backend_for(device, threads)
+    why = backend.absent()
+    if why:
+        return why, (
+            f"device '{device.name}' is measured with {backend.name}, which cannot run on this machine: {why}. "
+            f"Profile on the device itself (or with --ssh user@host), or use the estimated table "
+            f"(`ofa-edge profile --device {device.name} --estimate`)."
+        )
+    other = device.accelerator_mismatch(backend.accelerator())
+    if other:
+        gpus = [load_device(d) for d in known_devices() if d != device.name]
+        here = [d.name for d in gpus if d.accelerator and d.accelerator_mismatch(backend.accelerator()) is None]
+        return other, (
+            f"{other}: its numbers would be another GPU's. Time it on that GPU, or profile this one as "
+            + (f"--device {here[0]}" if here else "a device of its own (a devices/<name>.yaml with its `accelerator:`)")
+            + "."
+        )
+    return None
 
 
 def require_backend(device: Device, threads: int | None = None) -> Backend:
     """:func:`backend_for`, raising a :class:`UserError` (exit 2) when it cannot run here, or when the
     device names a CPU architecture (``arch:``) or GPU model (``accelerator:``) other than this machine's."""
-    wrong_host = device.arch_mismatch(host_arch())
-    if wrong_host:
-        raise UserError(wrong_host)
-    if device.clock == "thread_cpu" and (threads or device.threads) != 1:
-        raise UserError(
-            f"device '{device.name}' times one thread's CPU time (clock: thread_cpu), so it runs 1 thread; drop --threads, "
-            "or describe a device with `clock: wall` and the threads you want."
-        )
-    backend = backend_for(device, threads)
-    why = backend.absent()
-    if why:
-        raise UserError(
-            f"device '{device.name}' is measured with {backend.name}, which cannot run on this machine: {why}. "
-            f"Profile on the device itself (or with --ssh user@host), or use the estimated table "
-            f"(`ofa-edge profile --device {device.name} --estimate`)."
-        )
-    found = backend.accelerator()
-    other = device.accelerator_mismatch(found)
-    if other:
-        gpus = [load_device(d) for d in known_devices() if d != device.name]
-        here = [d.name for d in gpus if d.accelerator and d.accelerator_mismatch(found) is None]
-        raise UserError(
-            f"{other}: its numbers would be another GPU's. Time it on that GPU, or profile this one as "
-            + (f"--device {here[0]}" if here else "a device of its own (a devices/<name>.yaml with its `accelerator:`)")
-            + "."
-        )
-    return backend
+    found = _obstacle(device, threads)
+    if found:
+        raise UserError(found[1])
+    return backend_for(device, threads)
 
 
 def table_backend(device: Device, table: LatencyTable) -> tuple[Backend, int]:

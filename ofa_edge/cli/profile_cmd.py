@@ -288,7 +288,7 @@ def _render_check(result: dict[str, Any]) -> None:
     elif not result["holds"]:
         out.print(
             "Put the table on this speed (--rescale, 10 s; then --calibrate 100 refits its correction here), or "
-            "profile again in these conditions (--force); if the load is passing, check again later."
+            "profile again in these conditions (--force --calibrate 100); if the load is passing, check again later."
         )
 
 

@@ -184,7 +184,13 @@ def _render(r: dict[str, Any]) -> None:
             m = info["measured"]
             at = ", at the table's reference speed" if m.get("speed_reference") else ""
             line += f", measured {m['median_ms']:.3f} ms (median of {m['runs']}, {m['backend']}{at})"
-            drift = drift_warning(m.get("speed_factor"), m["median_ms"])
+            budget = info.get("budget_ms")
+            if budget is not None and m["median_ms"] > budget:
+                line += f"; [yellow]over the {budget:g} ms budget here[/yellow]"
+            if m.get("same_cpu") is False:
+                drift = "the table is another CPU's (see the warning above): the two differ by more than speed"
+            else:
+                drift = drift_warning(m.get("speed_factor"), m["median_ms"])
             line += f"\n  [yellow]{drift}[/yellow]" if drift else ""
         if info["estimated"]:
             line += " [yellow](estimated table)[/yellow]"

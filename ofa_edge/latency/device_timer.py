@@ -16,7 +16,7 @@ from torch import nn
 from ofa_edge.latency.backends import table_backend
 from ofa_edge.latency.blocks import build_subnet
 from ofa_edge.latency.devices import load_device
-from ofa_edge.latency.drift import HOLDS, SpeedReference, timed_rounds
+from ofa_edge.latency.drift import HOLDS, SpeedReference, same_cpu, timed_rounds
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.config import SubnetConfig
@@ -31,6 +31,7 @@ class DeviceTimer:
         self.device = load_device(table.device)
         self.backend, self.batch = table_backend(self.device, table)
         self.reference = SpeedReference.of_table(self.backend, table, self.batch)
+        self.same_cpu = same_cpu(table.provenance)
 
     def __call__(self, model: nn.Module, resolution: int) -> dict:
         """Robust statistics (ms) of ``model``'s latency at ``resolution``."""
@@ -49,6 +50,7 @@ class DeviceTimer:
             "runs": len(samples),
             "backend": f"{backend.name} {backend.version()} ({backend.clock_name} clock)",
             "speed_reference": self.reference is not None,
+            "same_cpu": self.same_cpu,  # False: the table is another CPU's, and differs by more than speed
             **speed,  # this machine's latency now / the table's scale (1.4: 40 % slower than when profiled)
         }
 

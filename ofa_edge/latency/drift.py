@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -139,26 +140,31 @@ def _cpu_label(fields: dict[str, Any]) -> str:
     return ", ".join(str(fields[f]) for f in ("host_cpu", "host_cpu_id") if fields.get(f))
 
 
-def other_cpu_warning(device: str, provenance: dict[str, Any], rescaled: bool = False) -> str | None:
+def other_cpu_warning(
+    device: str, provenance: dict[str, Any], rescaled: bool = False, output: str | Path | None = None
+) -> str | None:
     """The warning for a measured table of ``device`` that another CPU than this machine's measured
     (:func:`same_cpu` is ``False``); ``None`` otherwise. One speed factor (``--rescale``; ``rescaled``:
-    just applied) carries load and clocks, not kernels that run differently on another CPU."""
+    just applied) carries load and clocks, not kernels that run differently on another CPU. ``output``:
+    the table's path when it is not the device's own (the commands it advises then name it)."""
     if provenance.get("kind") == "estimated" or same_cpu(provenance) is not False:
         return None
     what = (
         f"the {device} table was measured on another CPU ({_cpu_label(provenance)}) than this machine's "
         f"({_cpu_label(host_info())})"
     )
-    profile = f"`ofa-edge profile --device {device} --force --calibrate 100`, a few minutes"
+    command = f"ofa-edge profile --device {device}" + (f" -o {output}" if output else "")
+    profile = f"`{command} --force --calibrate 100`, a few minutes"
     if rescaled:
         return (
             f"{what}: the factor carries an overall speed difference, not kernels that run differently here. "
-            f"Refit the end-to-end correction here (`ofa-edge profile --device {device} --calibrate 100`), or "
-            f"profile this CPU ({profile})."
+            f"Refit the end-to-end correction here (`{command} --calibrate 100`), or profile this CPU ({profile})."
         )
     return (
-        f"{what}, so its latencies are that CPU's. Profile this one with its end-to-end correction ({profile}); "
-        f"`--rescale` (10 s) carries only an overall speed difference, not kernels that run differently here."
+        f"{what}, so its latencies are that CPU's. Profile this one with its end-to-end correction ({profile}), "
+        f"or put the table on this speed and refit its correction here (`{command} --rescale`, then "
+        "`--calibrate 100`): `--rescale` alone carries only an overall speed difference, not kernels that run "
+        "differently here."
     )
 
 

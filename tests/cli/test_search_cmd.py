@@ -125,7 +125,7 @@ def test_same_seed_same_subnet(cli, tables_dir):
     assert json.loads(cli(*tpe)[1])["subnet"] == json.loads(cli(*tpe)[1])["subnet"]
 
 
-def test_a_table_another_cpu_measured_is_said_for_this_machine_only(cli, tables_dir):
+def test_a_table_another_cpu_measured_is_said_for_this_machine_only(cli, tables_dir, make_table):
     """x86-cpu is the machine running the command: its table from another CPU describes that CPU."""
     from ofa_edge.host import host_info
     from ofa_edge.latency.table import LatencyTable
@@ -143,6 +143,16 @@ def test_a_table_another_cpu_measured_is_said_for_this_machine_only(cli, tables_
     assert (
         "--device x86-cpu --force --calibrate 100" in flat and "slow-board table" not in flat
     )  # a board is another machine
+    # measured here, the chosen subnet's line says why prediction and measurement differ, and the budget it breaks
+    mine = tables_dir.parent / "mine.json"  # a table of a CPU 1000x this one's speed: any real subnet breaks 1 ms
+    fast = make_table("x86-cpu", gmacs_per_s=2000.0, overhead_ms=0.0001)
+    fast.provenance |= {"kind": "measured", **here, "host_cpu_id": "family 0 model 0"}
+    fast.save(mine)
+    code, out, err = cli("search", "--accuracy-proxy", "macs", *FAST, "--latency", "1ms", "--table", str(mine))
+    flat = " ".join(out.split())
+    assert code == 0 and "the table is another CPU's (see the warning above)" in flat, out + err
+    assert "over the 1 ms budget here" in flat
+    assert f"--device x86-cpu -o {mine} --force --calibrate 100" in " ".join(err.split())  # the table given
     table = LatencyTable.load(tables_dir / "x86-cpu.json")
     table.provenance |= here
     table.save(tables_dir / "x86-cpu.json")

@@ -196,8 +196,9 @@ class SubnetConfig:
 
     @classmethod
     def load(cls, path: str | Path, space: str | SearchSpace | None = None) -> SubnetConfig:
-        """Read a subnet JSON file (ofa-edge's format or OFA's arch dict), or the subnet.json of a
-        search output folder; ``space`` is the space of an OFA arch dict that names none."""
+        """Read a subnet JSON file (ofa-edge's format or OFA's arch dict), a search report (``search.json``,
+        ``last_search.json``: its chosen subnet), or the subnet.json of a search output folder; ``space`` is
+        the space of an OFA arch dict that names none."""
         if not isinstance(path, str | PathLike):
             raise UserError(f"SubnetConfig.load takes a file path (str or Path), got {type(path).__name__}.")
         path = subnet_file(path)
@@ -226,6 +227,8 @@ class SubnetConfig:
                 f"subnet file '{path}' is malformed JSON: {e.msg} at line {e.lineno} column {e.colno}; pass the "
                 "subnet.json that `ofa-edge search` wrote, or fix the file."
             ) from None
+        if isinstance(data, dict) and isinstance(data.get("subnet"), dict) and "resolution" not in data:
+            data = data["subnet"]  # a search report (search.json, last_search.json): the subnet it chose
         try:
             return cls.from_dict(data, space)
         except ConfigError as e:

@@ -274,3 +274,11 @@ def test_load_takes_a_search_folders_subnet_json(tmp_path) -> None:
         SubnetConfig.load(tmp_path)
     cfg.save(tmp_path / "subnet.json")
     assert SubnetConfig.load(tmp_path) == cfg
+
+
+def test_load_takes_a_search_report_for_its_chosen_subnet(tmp_path) -> None:
+    """``eval --subnet last_search.json`` was 'device: unknown field'; export already read it."""
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min()
+    report = {"subnet": cfg.to_dict(), "device": "x86-cpu", "predicted": {"latency_ms": 1.0}}
+    (tmp_path / "last_search.json").write_text(json.dumps(report))
+    assert SubnetConfig.load(tmp_path / "last_search.json") == cfg

@@ -34,7 +34,11 @@ def export(
         Path | None, typer.Option(help="Supernet checkpoint (default: the search's, else the embedded pretrained one).")
     ] = None,
     int8: Annotated[
-        bool, typer.Option("--int8", help="Also write an INT8 (QDQ) model; report its top-1 and latency.")
+        bool,
+        typer.Option(
+            "--int8",
+            help="Write an INT8 (QDQ) model as the deploy file, beside the FP32 one; report its top-1 and CPU latency.",
+        ),
     ] = False,
     half: Annotated[
         bool | None,
@@ -160,6 +164,12 @@ def _render(m: dict[str, Any]) -> None:
             f"INT8: top-1 {q['top1_fp32']:.2f}% -> {q['top1_int8']:.2f}% ({q['top1_change_points']:+.2f} pts, "
             f"{q['eval_images']} test images); CPU latency {q['cpu_latency_ms_fp32']:.2f} -> {q['cpu_latency_ms_int8']:.2f} ms"
         )
+        if m["format"] in ("onnx", "ort") and q["cpu_speedup"] < 1.1:  # a CPU bundle that INT8 does not speed up
+            out.print(
+                f"[yellow]INT8 runs at {1 / q['cpu_speedup']:.2f}x FP32's time on this CPU[/yellow]: for x86 CPUs ship "
+                f"model{'.ort' if m['format'] == 'ort' else '.onnx'} (beside it); INT8 pays on TensorRT and NPUs "
+                "(docs/export.md)."
+            )
     if m["tensorrt"]:
         trt = m["tensorrt"]
         if trt["engine_built"]:

@@ -35,11 +35,6 @@ def subnet(tmp_path):
     return path
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "home"))
-
-
 @pytest.fixture()
 def export(cli, ckpt, subnet, tmp_path, data_root):
     """``ofa-edge export *args`` of ``subnet`` from ``ckpt`` into ``tmp_path/b`` on the test data."""
@@ -59,6 +54,15 @@ def _run(cli, *args: str) -> tuple[int, str, str]:
     """``cli`` with rich's line wrapping of stderr undone."""
     code, out, err = cli(*args)
     return code, out, " ".join(err.split())
+
+
+def test_an_int8_cpu_bundle_says_when_int8_does_not_pay_here(export, tmp_path):
+    code, out, err = export("--int8", "--int8-calib-images", "16", "--int8-eval-images", "50")
+    assert code == 0, err
+    q = json.loads((tmp_path / "b" / "bundle.json").read_text())["int8"]
+    flat = " ".join(out.split())
+    assert "model_int8.onnx (deploy)" in flat and f"CPU latency {q['cpu_latency_ms_fp32']:.2f}" in flat
+    assert ("for x86 CPUs ship model.onnx" in flat) == (q["cpu_speedup"] < 1.1)
 
 
 def test_onnx_bundle(export, tmp_path):

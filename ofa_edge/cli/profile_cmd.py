@@ -263,6 +263,8 @@ def profile(
                 calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
             )
     result["correction"] = table.correction
+    if path.resolve() != table_path(dev, sp.name).resolve():  # not where search looks for the device's table
+        result["search_with"] = f"ofa-edge search --table {path} --latency ..."
     if report is not None:
         command = f"ofa-edge profile --device {dev.name} --calibrate {calibrate} --validate {validate} --seed {seed}"
         result["reports"] = write_reports(report, path, docs_dir, command)
@@ -294,6 +296,15 @@ def _render_check(result: dict[str, Any]) -> None:
 
 def _render(result: dict[str, Any]) -> None:
     out.print(f"latency table [bold]{result['table']}[/bold]: {result['entries']} entries, complete")
+    corr = result.get("correction")
+    if corr:
+        out.print(
+            f"end-to-end correction: {corr['scale']:.3f} × LUT sum {corr['per_block']:+.4f} ms/block "
+            f"{corr['per_mparam']:+.4f} ms/M weights {corr['offset']:+.3f} ms (fit MAPE {corr['fit_mape_pct']:.1f}% "
+            f"on {corr['fitted_on']} subnets)"
+        )
+    if result.get("search_with"):
+        out.print(f"search with it: [bold]{result['search_with']}[/bold]")
     val = result.get("validation")
     if not val:
         return

@@ -186,6 +186,11 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
             r = pred.report
             note(f"predictor held-out RMSE {r.rmse:.2f} pt, Kendall tau {r.kendall_tau:.3f} ({r.n_test} subnets)")
             info["rmse"], info["kendall_tau"] = r.rmse, r.kendall_tau
+        note(
+            "predicted top-1 is of images from the training split, which a supernet trains on, so it reads above "
+            "top-1 on the test split (docs/model-card.md: by how much for the embedded supernet); "
+            "`ofa-edge eval --subnet SUBNET.json` measures the test split"
+        )
         return load_space(supernet), int(meta["num_classes"]), pred.predict, "predicted top-1 (%)", info, supernet
     if opts.accuracy_proxy != "macs":
         raise UserError(f"--accuracy-proxy '{opts.accuracy_proxy}' is unknown; the only proxy is 'macs'.")

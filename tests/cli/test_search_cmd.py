@@ -46,6 +46,7 @@ def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_pa
     assert code == 0, err
     r = json.loads(out)
     assert "ESTIMATED" in err and "device: x86-cpu (default" in err and "Kendall tau" in err
+    assert "reads above top-1 on the test split" in " ".join(err.split())  # its labels are training images
     assert r["accuracy_source"]["reused"] is True and "rmse" in r["accuracy_source"]
     cfg = SubnetConfig.load(out_dir / "subnet.json")
     table = LatencyTable.load(tables_dir / "x86-cpu.json")

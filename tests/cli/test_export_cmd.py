@@ -162,9 +162,10 @@ def test_trt_bundle_with_int8(export, tmp_path):
         assert run.returncode == 0, run.stderr
 
 
-def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root):
+def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
+    monkeypatch.setenv("OFA_EDGE_HOME", str(home))
     cfg = SearchSpace.get(CIFAR).min(24)
     (home / "last_search.json").write_text(
         json.dumps(
@@ -239,7 +240,7 @@ def test_failed_export_leaves_no_bundle(export, tmp_path, monkeypatch):
     monkeypatch.setattr("ofa_edge.export.verify.FP32_TOLERANCE", -1.0)  # every verification now fails
     code, _, err = export()
     assert code == 1 and "disagrees with PyTorch" in err
-    assert {p.name for p in tmp_path.iterdir()} <= {"home", "subnet.json"}  # no bundle, no temp folder
+    assert {p.name for p in tmp_path.iterdir()} <= {"ofa-edge-home", "subnet.json"}  # no bundle, no temp folder
 
 
 def test_ofa_dict_in_a_search_folder_on_an_imagefolder_tree(cli, ckpt, cifar_imagefolder, tmp_path):

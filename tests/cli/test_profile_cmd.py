@@ -120,7 +120,7 @@ def test_profile_calibrate_validate_end_to_end(cli, tmp_path):
     assert "within ±10%" in (tmp_path / "docs" / "latency-validation-x86-cpu.md").read_text()
     assert doc["search_with"] == f"ofa-edge search --table {path} --latency ..."  # not the device's own table
     code, out, err = cli(*args[:-1], "--calibrate", "8")  # the human view names the fitted correction
-    assert code == 0 and "end-to-end correction:" in out and f"search --table {path}" in " ".join(out.split()), err
+    assert code == 0 and "end-to-end correction:" in out and f"search--table{path}" in "".join(out.split()), err
 
 
 def test_check_compares_this_machine_with_the_table(cli, tmp_path):

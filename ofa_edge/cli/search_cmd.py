@@ -205,5 +205,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _short(subnet: dict[str, Any]) -> str:
-    """``r28 d4,3,4,4,3``: a subnet's resolution and blocks per stage."""
-    return f"r{subnet['resolution']} d" + ",".join(map(str, subnet["depth"]))
+    """``r28 d4,3,4,4,3 k5.2 e4.6``: a subnet's resolution, blocks per stage, and the mean kernel and
+    expand ratio of the blocks it runs (the full subnet is in subnet.json and the JSON output)."""
+    from ofa_edge.space.search_space import MAX_DEPTH
+
+    active = [s * MAX_DEPTH + i for s, d in enumerate(subnet["depth"]) for i in range(d)]
+    kernel = sum(subnet["kernel"][b] for b in active) / len(active)
+    expand = sum(subnet["expand"][b] for b in active) / len(active)
+    return f"r{subnet['resolution']} d" + ",".join(map(str, subnet["depth"])) + f" k{kernel:.1f} e{expand:.1f}"

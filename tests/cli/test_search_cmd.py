@@ -10,7 +10,7 @@ import json
 import pytest
 
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.space import CostModel, SubnetConfig
+from ofa_edge.space import CostModel, SearchSpace, SubnetConfig
 
 FAST = ["--population", "20", "--generations", "10"]
 
@@ -243,8 +243,6 @@ def test_evaluations_said_before_and_after_agree(cli, tables_dir):
 
 def test_fastest_achievable_is_exact(cli, tables_dir):
     """The number in the error is the table's minimum over the space (monotone here: min config)."""
-    from ofa_edge.space import SearchSpace
-
     table = LatencyTable.load(tables_dir / "x86-cpu.json")
     fastest = table.predict([SearchSpace.get("mbv3-w1.0-cifar").min()])[0]
     code, _, err = cli("search", "--latency", f"{fastest * 0.99:.4f}ms", "--accuracy-proxy", "macs", "--no-measure")
@@ -346,3 +344,12 @@ def test_data_is_checked_where_accuracy_is_measured(cli, tables_dir, cifar_image
     assert code == 0, err
     assert "(fitted for this supernet; data not checked: no training split at" in " ".join(err.split())
     assert "on this data" not in err
+
+
+def test_the_subnet_column_tells_rows_of_equal_depth_apart():
+    from ofa_edge.cli.search_cmd import _short
+
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min(28).to_dict()  # every stage 2 blocks, k3 e3
+    cfg["kernel"][0], cfg["expand"][5] = 7, 6  # active blocks (stage 0 block 0, stage 1 block 1)
+    cfg["kernel"][2] = 7  # an inactive block (stage 0 runs blocks 0-1): not counted
+    assert _short(cfg) == "r28 d2,2,2,2,2 k3.4 e3.3"

@@ -163,6 +163,7 @@ def _render(m: dict[str, Any]) -> None:
         out.print(
             f"INT8: top-1 {q['top1_fp32']:.2f}% -> {q['top1_int8']:.2f}% ({q['top1_change_points']:+.2f} pts, "
             f"{q['eval_images']} test images); CPU latency {q['cpu_latency_ms_fp32']:.2f} -> {q['cpu_latency_ms_int8']:.2f} ms"
+            f" (ONNX Runtime, {q['threads']} thread(s), wall-clock median, batch 1: not the latency table's timing)"
         )
         if m["format"] in ("onnx", "ort") and q["cpu_speedup"] < 1.1:  # a CPU bundle that INT8 does not speed up
             out.print(

@@ -62,6 +62,7 @@ def test_an_int8_cpu_bundle_says_when_int8_does_not_pay_here(export, tmp_path):
     q = json.loads((tmp_path / "b" / "bundle.json").read_text())["int8"]
     flat = " ".join(out.split())
     assert "model_int8.onnx (deploy)" in flat and f"CPU latency {q['cpu_latency_ms_fp32']:.2f}" in flat
+    assert f"(ONNX Runtime, {q['threads']} thread(s), wall-clock median, batch 1" in flat
     assert ("for x86 CPUs ship model.onnx" in flat) == (q["cpu_speedup"] < 1.1)
 
 

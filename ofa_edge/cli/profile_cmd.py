@@ -13,7 +13,7 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.calibrate import MIN_SAMPLES
-from ofa_edge.latency.devices import LOCAL_DEVICE, Device, is_device_path, load_device, table_path
+from ofa_edge.latency.devices import LOCAL_DEVICE, Device, is_device_path, is_own_table, load_device, table_path
 from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
 from ofa_edge.latency.profiler import start_profile
@@ -263,7 +263,7 @@ def profile(
                 calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
             )
     result["correction"] = table.correction
-    if path.resolve() != table_path(dev, sp.name).resolve():  # not where search looks for the device's table
+    if not is_own_table(dev, path, sp.name):  # not where search looks for the device's table
         result["search_with"] = f"ofa-edge search --table {path} --latency ..."
     if report is not None:
         command = f"ofa-edge profile --device {dev.name} --calibrate {calibrate} --validate {validate} --seed {seed}"

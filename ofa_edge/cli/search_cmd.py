@@ -19,13 +19,15 @@ def _listed(flag: str, values: Multi) -> Multi:
     """Repeated options and comma lists alike: ``--device a --device b`` or ``--device a,b``."""
     from ofa_edge.errors import UserError
 
-    parts = [part.strip() for value in values for part in value.split(",")]
-    if "" in parts:
-        empty = next(v for v in values if "" in [p.strip() for p in v.split(",")])
-        raise UserError(
-            f"{flag} '{empty}' has an empty item (an unset shell variable, or a stray comma); give "
-            f"{flag} a value per item, e.g. {flag} {'x86-cpu,jetson-orin' if flag == '--device' else '15ms,4ms'}."
-        )
+    parts = []
+    for value in values:
+        items = [item.strip() for item in value.split(",")]
+        if "" in items:
+            raise UserError(
+                f"{flag} '{value}' has an empty item (an unset shell variable, or a stray comma); give {flag} a "
+                f"value per item, e.g. {flag} {'x86-cpu,jetson-orin' if flag == '--device' else '15ms,4ms'}."
+            )
+        parts += items
     return parts
 
 
@@ -207,9 +209,9 @@ def register(app: typer.Typer) -> None:
 def _short(subnet: dict[str, Any]) -> str:
     """``r28 d4,3,4,4,3 k5.2 e4.6``: a subnet's resolution, blocks per stage, and the mean kernel and
     expand ratio of the blocks it runs (the full subnet is in subnet.json and the JSON output)."""
-    from ofa_edge.space.search_space import MAX_DEPTH
+    from ofa_edge.space.config import SubnetConfig
 
-    active = [s * MAX_DEPTH + i for s, d in enumerate(subnet["depth"]) for i in range(d)]
+    active = SubnetConfig.from_dict(subnet).active_blocks()
     kernel = sum(subnet["kernel"][b] for b in active) / len(active)
     expand = sum(subnet["expand"][b] for b in active) / len(active)
     return f"r{subnet['resolution']} d" + ",".join(map(str, subnet["depth"])) + f" k{kernel:.1f} e{expand:.1f}"

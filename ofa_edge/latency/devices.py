@@ -286,6 +286,12 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
     )
 
 
+def is_own_table(device: Device, path: str | Path, space: str | None = None) -> bool:
+    """Whether ``path`` is where :func:`table_path` keeps ``device``'s table (what search reads by
+    default), not a copy elsewhere."""
+    return Path(path).resolve() == table_path(device, space).resolve()
+
+
 def table_path(device: Device, space: str | None = None, root: Path | None = None) -> Path:
     """``latency_tables/<device>.json`` for the device's own space, ``<device>.<space>.json`` otherwise."""
     root = root or latency_tables_dir()

@@ -185,9 +185,11 @@ class Profiling:
         """Time ``calibrate`` and ``validate`` random subnets end to end in one interleaved pass (both see the
         same host conditions), fit and save the table's correction on the first, and return the validation
         report of the second (``None`` without ``validate``)."""
-        sp, table = SearchSpace.get(self.table.space), self.table
-        cal = random_subnets(sp.name, table.resolutions, calibrate, seed + CALIBRATE_SEED_OFFSET) if calibrate else []
-        val = random_subnets(sp.name, table.resolutions, validate, seed) if validate else []
+        table = self.table
+        cal = (
+            random_subnets(table.space, table.resolutions, calibrate, seed + CALIBRATE_SEED_OFFSET) if calibrate else []
+        )
+        val = random_subnets(table.space, table.resolutions, validate, seed) if validate else []
         both = interleave(cal, val)
         ms = dict(zip((c.to_json() for c in both), self.time_subnets(both, warmup, repeats, on_done), strict=True))
         if cal:

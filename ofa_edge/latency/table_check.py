@@ -15,7 +15,7 @@ from typing import Any
 from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.backends import table_backend, why_not_here
-from ofa_edge.latency.devices import Device, table_path
+from ofa_edge.latency.devices import Device, is_own_table
 from ofa_edge.latency.drift import READINGS, check_speed, other_cpu_warning, rescale, same_cpu
 from ofa_edge.latency.table import LatencyTable
 
@@ -85,8 +85,8 @@ def check_table(
         **speed,
         "rescaled": rescale_table,
     }
-    own = Path(path).resolve() == table_path(dev).resolve()
-    if (message := other_cpu_warning(dev.name, prov, rescaled=rescale_table, output=None if own else path)) is not None:
+    output = None if is_own_table(dev, path) else path
+    if (message := other_cpu_warning(dev.name, prov, rescaled=rescale_table, output=output)) is not None:
         warn(message)
     if rescale_table:
         rescale(table, speed).save(path)

@@ -20,7 +20,7 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import detect_format
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
-from ofa_edge.latency.devices import LOCAL_DEVICE, load_device, table_path
+from ofa_edge.latency.devices import LOCAL_DEVICE, is_own_table, load_device
 from ofa_edge.latency.drift import other_cpu_warning
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import last_search_path, require_embedded_supernet, work_dir
@@ -120,8 +120,8 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
         if (message := estimated_warning(t.table.provenance)) is not None:
             warn(message)
         if t.name == LOCAL_DEVICE:  # the machine running the command: is its table this CPU's?
-            own = Path(t.table_path).resolve() == table_path(load_device(LOCAL_DEVICE)).resolve()
-            if message := other_cpu_warning(t.name, t.table.provenance, output=None if own else t.table_path):
+            output = None if is_own_table(load_device(LOCAL_DEVICE), t.table_path) else t.table_path
+            if message := other_cpu_warning(t.name, t.table.provenance, output=output):
                 warn(message)
     space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note)
     for t in targets:

@@ -22,8 +22,8 @@ def backend_for(device: Device, threads: int | None = None) -> Backend:
 
 
 def why_not_here(device: Device, threads: int | None = None) -> str | None:
-    """Why ``device`` cannot be timed on this machine (another CPU architecture, its runtime absent,
-    another GPU model); ``None`` when it can. :func:`require_backend` raises it with its fix."""
+    """Why ``device`` cannot be timed on this machine with ``threads`` (another CPU architecture, more than
+    one thread on a thread_cpu clock, its runtime absent, another GPU model); ``None`` when it can. :func:`require_backend` raises it with its fix."""
     found = _obstacle(device, threads)
     return found[0] if found else None
 
@@ -47,10 +47,11 @@ def _obstacle(device: Device, threads: int | None) -> tuple[str, str] | None:
             f"Profile on the device itself (or with --ssh user@host), or use the estimated table "
             f"(`ofa-edge profile --device {device.name} --estimate`)."
         )
-    other = device.accelerator_mismatch(backend.accelerator())
+    found = backend.accelerator()
+    other = device.accelerator_mismatch(found)
     if other:
         gpus = [load_device(d) for d in known_devices() if d != device.name]
-        here = [d.name for d in gpus if d.accelerator and d.accelerator_mismatch(backend.accelerator()) is None]
+        here = [d.name for d in gpus if d.accelerator and d.accelerator_mismatch(found) is None]
         return other, (
             f"{other}: its numbers would be another GPU's. Time it on that GPU, or profile this one as "
             + (f"--device {here[0]}" if here else "a device of its own (a devices/<name>.yaml with its `accelerator:`)")

@@ -1,6 +1,6 @@
 """Latency-table benchmark: prediction throughput and validation quality.
 
-    PYTHONPATH=. python benchmarks/bench_latency.py [--table latency_tables/x86-cpu.json] [--n 1000000]
+    PYTHONPATH=. python benchmarks/bench_latency.py [--table ofa_edge/latency_tables/x86-cpu.json] [--n 1000000]
 
 Prints one JSON document: configs/s of ``LatencyTable.predict_lut`` / ``predict`` (vectorized
 over genomes, wall clock and per CPU-second, and from SubnetConfig objects), compared with the 1,000,000 configs/s target
@@ -39,7 +39,7 @@ def best_of(fn, repeats: int = 5, clock=time.perf_counter) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--table", default="latency_tables/x86-cpu.json")
+    ap.add_argument("--table", default="ofa_edge/latency_tables/x86-cpu.json")
     ap.add_argument("--n", type=int, default=1_000_000)
     args = ap.parse_args()
     table = LatencyTable.load(args.table)

@@ -28,7 +28,7 @@ from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.device_timer import DeviceTimer
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import latency_tables_dir
+from ofa_edge.paths import SHIPPED_TABLES
 from ofa_edge.prune.measure import count_macs, count_params
 from ofa_edge.prune.predict import predict_slim_latency, slim_keys, width_model
 from ofa_edge.prune.slim import slim
@@ -79,7 +79,7 @@ def main() -> None:
         ap.error("--sparsities must include 0 (the unpruned reference of every subnet)")
     torch.manual_seed(a.seed)
     space = SearchSpace.get("mbv3-w1.0-cifar")
-    table = LatencyTable.load(latency_tables_dir() / f"{DEVICE}.json")
+    table = LatencyTable.load(SHIPPED_TABLES / f"{DEVICE}.json")
     wm = width_model(table)
     net = Supernet(space, table.num_classes)
     rows, models = [], []

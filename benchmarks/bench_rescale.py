@@ -12,7 +12,7 @@ on HERE's speed-reference scale) and scores, on the same 200 validation subnets:
   calibration subnets (``--rescale`` then ``--calibrate 100``: no block profile);
 * ``measured here``: HERE's own table and correction (a full profile).
 
-    python benchmarks/bench_rescale.py --table latency_tables/x86-cpu.json --here /tmp/here/x86-cpu.json
+    python benchmarks/bench_rescale.py --table ofa_edge/latency_tables/x86-cpu.json --here /tmp/here/x86-cpu.json
 """
 
 from __future__ import annotations

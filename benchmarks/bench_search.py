@@ -1,7 +1,7 @@
 """Search speed and quality: ofa-edge's vectorized evolution vs once-for-all's EvolutionFinder,
 and evolution vs random search vs Optuna TPE at equal evaluations.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/bench_search.py [--repeats 3] [--table latency_tables/x86-cpu.json]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/bench_search.py [--repeats 3] [--table ofa_edge/latency_tables/x86-cpu.json]
 
 Setting: space mbv3-w1.0-imagenet (OFA's), 1000 classes. Latency: the given table, else an
 ESTIMATED analytic table (MACs / 2 GMAC/s + 10 us per layer, tests/search/conftest.py).

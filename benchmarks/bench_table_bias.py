@@ -10,7 +10,7 @@ Two measurements on this machine, with the device's backend:
    for the table's speed-reference subnets (calls 1..8; median over subnets and rounds): how many
    untimed calls a reading needs.
 
-    python benchmarks/bench_table_bias.py --table latency_tables/x86-cpu.json [--json out.json]
+    python benchmarks/bench_table_bias.py --table ofa_edge/latency_tables/x86-cpu.json [--json out.json]
 """
 
 from __future__ import annotations

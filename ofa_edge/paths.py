@@ -1,4 +1,5 @@
-"""Where ofa-edge finds its shipped files (devices, latency tables, pretrained supernet)."""
+"""Where ofa-edge finds its files: the shipped ones inside the package (devices, latency tables, pretrained
+supernet, all read-only) and yours (profiled tables, your device files, runs), which come first."""
 
 from __future__ import annotations
 
@@ -6,17 +7,39 @@ import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parent
+SHIPPED_DEVICES = PACKAGE_DIR / "devices"
+SHIPPED_TABLES = PACKAGE_DIR / "latency_tables"
+
+
+def user_data_dir() -> Path:
+    """This user's ofa-edge folder: ``$XDG_DATA_HOME/ofa-edge`` (default ``~/.local/share/ofa-edge``)."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ofa-edge"
 
 
 def devices_dir() -> Path:
-    """``devices/`` of the checkout, or ``$OFA_EDGE_DEVICES``."""
-    return Path(os.environ.get("OFA_EDGE_DEVICES", REPO_ROOT / "devices"))
+    """Your device files (``$OFA_EDGE_DEVICES``, else ``<user data>/devices``); they come before the shipped ones."""
+    return Path(os.environ.get("OFA_EDGE_DEVICES") or user_data_dir() / "devices")
 
 
 def latency_tables_dir() -> Path:
-    """``latency_tables/`` of the checkout, or ``$OFA_EDGE_LATENCY_TABLES``."""
-    return Path(os.environ.get("OFA_EDGE_LATENCY_TABLES", REPO_ROOT / "latency_tables"))
+    """Where ``profile`` writes tables (``$OFA_EDGE_LATENCY_TABLES``, else ``<user data>/latency_tables``);
+    read before the shipped ones, which are never written."""
+    return Path(os.environ.get("OFA_EDGE_LATENCY_TABLES") or user_data_dir() / "latency_tables")
+
+
+def device_dirs() -> tuple[Path, Path]:
+    """Where device files are looked up, first match wins: yours, then the shipped ones."""
+    return devices_dir(), SHIPPED_DEVICES
+
+
+def table_dirs() -> tuple[Path, Path]:
+    """Where latency tables are looked up, first match wins: yours (profiled), then the shipped ones."""
+    return latency_tables_dir(), SHIPPED_TABLES
+
+
+def find_first(dirs: tuple[Path, ...], name: str) -> Path | None:
+    """``dir / name`` in the first of ``dirs`` that holds it as a file, or ``None``."""
+    return next((d / name for d in dirs if (d / name).is_file()), None)
 
 
 def pretrained_dir() -> Path:

@@ -18,7 +18,7 @@ import torch
 
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import devices_dir
+from ofa_edge.paths import SHIPPED_DEVICES
 from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
 
 # The cores are shared among pytest-xdist's workers: each gets its share of threads (one per
@@ -33,10 +33,14 @@ DATA_ROOT = Path(os.environ.get("OFA_EDGE_TEST_DATA", DEFAULT_ROOT))
 
 
 @pytest.fixture(autouse=True)
-def _work_dir_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commands keep runs and ``last_search.json`` under ``$OFA_EDGE_HOME``: never in the checkout,
-    never shared between tests (a test that needs its own sets it again)."""
+def _work_dirs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands keep runs and ``last_search.json`` under ``$OFA_EDGE_HOME``, and your tables and device
+    files under ``$XDG_DATA_HOME/ofa-edge``: never in the checkout or the tester's home, never shared
+    between tests (a test that needs its own sets them again)."""
     monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "ofa-edge-home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.delenv("OFA_EDGE_LATENCY_TABLES", raising=False)
+    monkeypatch.delenv("OFA_EDGE_DEVICES", raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -155,7 +159,7 @@ def tables_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     devices = tmp_path / "devices"
     devices.mkdir()
     (devices / "no-table-board.yaml").write_text("name: no-table-board\n")
-    shutil.copy(devices_dir() / "x86-cpu.yaml", devices / "x86-cpu.yaml")  # the local machine, really timed
+    shutil.copy(SHIPPED_DEVICES / "x86-cpu.yaml", devices / "x86-cpu.yaml")  # the local machine, really timed
     monkeypatch.setenv("OFA_EDGE_LATENCY_TABLES", str(d))
     monkeypatch.setenv("OFA_EDGE_DEVICES", str(devices))
     monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "runs"))

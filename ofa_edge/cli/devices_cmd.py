@@ -1,19 +1,20 @@
-"""``ofa-edge devices``: the devices ofa-edge knows (devices/*.yaml) and their tables."""
+"""``ofa-edge devices``: the devices ofa-edge knows (your device files, then the shipped ones) and their tables."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, emit, note, out, warn
+from ofa_edge.cli.common import JsonOpt, emit, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import why_not_here
-from ofa_edge.latency.devices import known_devices, load_device, table_path
+from ofa_edge.latency.devices import find_device_file, find_table_path, is_device_path, known_devices, load_device
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import devices_dir
+from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES, devices_dir
 
 
 def _table_status(path) -> str:
@@ -31,13 +32,15 @@ def _table_status(path) -> str:
 def device_summary(name: str) -> dict[str, Any]:
     """One device as a JSON-ready row: its settings, datasheet, table status, runnable here."""
     dev = load_device(name)
-    path = table_path(dev)
+    path = find_table_path(dev)
     absent = why_not_here(dev)
     return {
         **dev.to_dict(),
         "backend": dev.backend_name,
+        "file": name if is_device_path(name) else str(find_device_file(name)),
         "table": str(path),
         "table_status": _table_status(path),
+        "table_is_yours": path.parent != SHIPPED_TABLES,
         "runs_here": absent is None,
         "absent_reason": absent,
     }
@@ -59,20 +62,18 @@ def devices(
     name: Annotated[str, typer.Argument(help="Show one device; omit to list all.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """List the devices in devices/*.yaml with their runtime, datasheet figures and table status."""
-    if not name and not devices_dir().is_dir():
-        raise UserError(
-            f"the devices folder '{devices_dir()}' does not exist; point OFA_EDGE_DEVICES at a folder of "
-            "<name>.yaml device files, or unset it to use the shipped devices."
+    """List the devices (your device files, then the shipped ones) with their runtime, datasheet figures and
+    table status."""
+    if os.environ.get("OFA_EDGE_DEVICES") and not devices_dir().is_dir():
+        warn(
+            f"OFA_EDGE_DEVICES is '{devices_dir()}', which is not a folder; only the shipped devices are listed. "
+            "Point it at a folder of <name>.yaml device files, or unset it."
         )
     rows = [device_summary(name)] if name else _all_summaries()
-    if not rows:
-        note(f"no device files in {devices_dir()}; add a <name>.yaml there to describe a device")
+    folders = f"yours: {devices_dir()}; shipped: {SHIPPED_DEVICES}"
 
     def render() -> None:
-        t = Table(
-            title=f"ofa-edge devices ({devices_dir()})", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
-        )
+        t = Table(title=f"ofa-edge devices ({folders})", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         t.add_column("device", no_wrap=True)
         t.add_column("runtime", min_width=19)  # wraps between backend, precision and threads
         for col in ("TFLOP/s", "GB/s"):
@@ -86,7 +87,7 @@ def devices(
                 f"{r['backend']} {r['precision']} x{r['threads']}",
                 f"{ds['peak_flops'] / 1e12:.3g}",
                 f"{ds['memory_bandwidth'] / 1e9:.0f}",
-                r["table_status"],
+                r["table_status"] + (" (yours)" if r["table_is_yours"] and r["table_status"] != "none" else ""),
                 "yes" if r["runs_here"] else "[dim]no[/dim]",
             )
         out.print(t)

@@ -13,14 +13,23 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.calibrate import MIN_SAMPLES
-from ofa_edge.latency.devices import LOCAL_DEVICE, Device, is_device_path, is_own_table, load_device, table_path
+from ofa_edge.latency.devices import (
+    LOCAL_DEVICE,
+    Device,
+    find_device_file,
+    find_table_path,
+    is_device_path,
+    is_own_table,
+    load_device,
+    table_path,
+)
 from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
 from ofa_edge.latency.profiler import start_profile
 from ofa_edge.latency.ssh import check_target, profile_over_ssh
+from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.table_check import check_table
 from ofa_edge.latency.validate import write_reports
-from ofa_edge.paths import devices_dir
 from ofa_edge.space import SearchSpace
 from ofa_edge.units import check_range
 
@@ -50,18 +59,28 @@ def _given(flags: tuple[tuple[str, object], ...]) -> list[str]:
 
 
 def _refuse_foreign_default(device: str, dev: Device, default: Path, output: Path | None, force: bool) -> None:
-    """Refuse a device file outside ``devices/`` that reuses a shipped device's name when the table would
-    be that device's default one (``latency_tables/<name>.json``): it would overwrite or resume it."""
-    shipped = devices_dir() / f"{dev.name}.yaml"
-    if output is not None or force or not is_device_path(device) or not shipped.is_file():
+    """Refuse a device file that reuses a known device's name when the table would be that device's
+    default one (``<name>.json`` in your tables): it would overwrite or resume it."""
+    known = find_device_file(dev.name)
+    if output is not None or force or not is_device_path(device) or known is None:
         return
-    if Path(device).resolve() == shipped.resolve():
+    if Path(device).resolve() == known.resolve():
         return
     raise UserError(
-        f"device file '{device}' is named '{dev.name}', the name of the shipped device {shipped}, so its table "
+        f"device file '{device}' is named '{dev.name}', the name of the device {known}, so its table "
         f"would go to that device's own {default} and replace or mix with it. Give it another `name:` "
-        f"in '{device}', or write its table elsewhere with --out PATH (--force replaces the shipped table)."
+        f"in '{device}', or write its table elsewhere with --out PATH (--force replaces that table)."
     )
+
+
+def _shipped_to_continue(dev: Device, space: str, output: Path | None, force: bool) -> Path | None:
+    """The shipped measured table profile continues when you have no table of ``dev`` yet (``--calibrate``,
+    ``--rescale``, resume checks); what it writes goes to your table, never into the package. ``None``:
+    you have one, gave --out or --force, or the shipped one is estimated (nothing measured to continue)."""
+    found = find_table_path(dev, space)
+    if output is not None or force or found == table_path(dev, space):
+        return None
+    return None if LatencyTable.load(found, require_complete=False).estimated else found
 
 
 def profile(
@@ -143,12 +162,16 @@ def profile(
     threads_flag = threads
     timing = (("--warmup", warmup is not None), ("--repeats", repeats is not None), ("--threads", threads is not None))
     classes = classes or sp.default_num_classes
-    path = (output or table_path(dev, sp.name)).absolute()
+    path = (output or table_path(dev, sp.name)).absolute()  # what profile writes
+    read = (output or find_table_path(dev, sp.name)).absolute()  # what --check and --rescale read
     warmup = dev.warmup if warmup is None else warmup
     repeats = repeats or dev.repeats
     threads = threads or dev.threads
     note(f"device {dev.name} ({dev.backend_name}, {dev.precision}, {threads} thread(s), batch {dev.batch})")
-    note(f"space {sp.name}, resolutions {res}, {classes} classes; table {path}")
+    table_note = f"table {read if check or rescale_table else path}"
+    if rescale_table and read != path:
+        table_note += f", rescaled into {path}"
+    note(f"space {sp.name}, resolutions {res}, {classes} classes; {table_note}")
 
     measuring = (("--calibrate", calibrate), ("--validate", validate), ("--max-entries", max_entries))
     if estimate and not (check or rescale_table):
@@ -163,7 +186,9 @@ def profile(
             f"{mode} only times the table's speed reference; drop {{given}} "
             f"(for a remote board run it there: ssh user@host ofa-edge profile {mode}).",
         )
-        result = check_table(dev, path, threads_flag, rescale_table, status=err.status, warn=warn)
+        result = check_table(
+            dev, read, threads_flag, rescale_to=path if rescale_table else None, status=err.status, warn=warn,
+        )  # fmt: skip
         emit(result, as_json, lambda: _render_check(result))
         return
 
@@ -223,11 +248,13 @@ def profile(
         return
 
     backend = require_backend(dev, threads)
+    if (shipped := _shipped_to_continue(dev, sp.name, output, force)) is not None:
+        note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
     note(f"backend {backend.name} {backend.version()}; warmup {warmup}, repeats {repeats}; clock {backend.clock_name}")
     with err.status("opening the table and its speed reference"):
         job = start_profile(
             dev, backend, path, space=sp.name, resolutions=res, num_classes=classes, warmup=warmup,
-            repeats=repeats, threads=threads, force=force,
+            repeats=repeats, threads=threads, force=force, resume_from=shipped,
         )  # fmt: skip
     if force:
         e2e_path(path).unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""Device descriptions: ``devices/<name>.yaml`` -> a validated, frozen :class:`Device`.
+"""Device descriptions: ``<name>.yaml`` (yours, then the shipped ``ofa_edge/devices/``) -> a validated,
+frozen :class:`Device`.
 
 A device names how latency is measured on it (runtime, execution provider, precision,
 threads, batch, warm-up and repeats), which space and resolutions its table covers, and
@@ -18,7 +19,7 @@ from typing import Any
 import yaml
 
 from ofa_edge.errors import UserError, did_you_mean
-from ofa_edge.paths import devices_dir, latency_tables_dir
+from ofa_edge.paths import device_dirs, find_first, latency_tables_dir, table_dirs
 from ofa_edge.space.search_space import SearchSpace
 
 RUNTIMES = ("onnxruntime", "torch", "tensorrt")
@@ -118,9 +119,14 @@ class Device:
         return d
 
 
-def known_devices(root: Path | None = None) -> list[str]:
-    """Names of every ``devices/*.yaml``."""
-    return sorted(p.stem for p in (root or devices_dir()).glob("*.yaml"))
+def known_devices() -> list[str]:
+    """Names of every device file, yours and the shipped ones."""
+    return sorted({p.stem for d in device_dirs() for p in d.glob("*.yaml")})
+
+
+def find_device_file(name: str) -> Path | None:
+    """``<name>.yaml`` in your devices folder, else among the shipped ones; ``None`` when neither has it."""
+    return find_first(device_dirs(), f"{name}.yaml")
 
 
 def unknown_device_hint(name: str, known: list[str], cutoff: float = 0.6) -> str:
@@ -140,30 +146,31 @@ def is_device_path(name_or_path: str | Path) -> bool:
     return Path(name_or_path).suffix in (".yaml", ".yml") or any(sep in str(name_or_path) for sep in ("/", "\\"))
 
 
-def load_device(name_or_path: str | Path, root: Path | None = None) -> Device:
-    """Load a device by name (``devices/<name>.yaml``) or by path to a YAML file.
+def load_device(name_or_path: str | Path) -> Device:
+    """Load a device by name (``<name>.yaml``, yours before the shipped one) or by path to a YAML file.
 
     Unknown names raise a :class:`UserError` listing the known devices and the nearest name.
     """
-    root = root or devices_dir()
     path = Path(name_or_path)
-    path_like = is_device_path(name_or_path)
-    if not path_like:
-        path = root / f"{name_or_path}.yaml"
-    if path_like and not path.exists():
-        raise UserError(
-            f"device file '{name_or_path}' does not exist; check the path, or name a shipped device "
-            f"({', '.join(known_devices(root)) or 'none'}, from {root})."
-        )
-    if path_like and not path.is_file():
-        raise UserError(f"device file '{name_or_path}' is not a file; pass a devices/<name>.yaml file.")
-    if not path.is_file():
-        known = known_devices(root)
-        hint = unknown_device_hint(str(name_or_path), known, cutoff=0.5)
-        raise UserError(
-            f"unknown device '{name_or_path}'.{hint} Known devices: {', '.join(known) or '(none)'} "
-            f"(from {root}); add a devices/<name>.yaml to describe a new one."
-        )
+    folders = " and ".join(str(d) for d in device_dirs())
+    if is_device_path(name_or_path):
+        if not path.exists():
+            raise UserError(
+                f"device file '{name_or_path}' does not exist; check the path, or name a known device "
+                f"({', '.join(known_devices()) or 'none'}, from {folders})."
+            )
+        if not path.is_file():
+            raise UserError(f"device file '{name_or_path}' is not a file; pass a <name>.yaml device file.")
+    else:
+        found = find_device_file(str(name_or_path))
+        if found is None:
+            known = known_devices()
+            hint = unknown_device_hint(str(name_or_path), known, cutoff=0.5)
+            raise UserError(
+                f"unknown device '{name_or_path}'.{hint} Known devices: {', '.join(known) or '(none)'} "
+                f"(from {folders}); add a <name>.yaml to {device_dirs()[0]} to describe a new one."
+            )
+        path = found
     try:
         data = yaml.safe_load(path.read_text())
     except UnicodeDecodeError:
@@ -286,15 +293,23 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
     )
 
 
+def _table_name(device: Device, space: str | None) -> str:
+    """``<device>.json`` for the device's own space, ``<device>.<space>.json`` otherwise."""
+    return f"{device.name}.json" if space is None or space == device.space else f"{device.name}.{space}.json"
+
+
+def table_path(device: Device, space: str | None = None) -> Path:
+    """Where ``profile`` writes ``device``'s table: your latency-tables folder (never the shipped one)."""
+    return latency_tables_dir() / _table_name(device, space)
+
+
+def find_table_path(device: Device, space: str | None = None) -> Path:
+    """The table search reads for ``device``: yours if you profiled it, else the shipped one; where
+    ``profile`` would write it when there is neither."""
+    return find_first(table_dirs(), _table_name(device, space)) or table_path(device, space)
+
+
 def is_own_table(device: Device, path: str | Path, space: str | None = None) -> bool:
-    """Whether ``path`` is where :func:`table_path` keeps ``device``'s table (what search reads by
-    default), not a copy elsewhere."""
-    return Path(path).resolve() == table_path(device, space).resolve()
-
-
-def table_path(device: Device, space: str | None = None, root: Path | None = None) -> Path:
-    """``latency_tables/<device>.json`` for the device's own space, ``<device>.<space>.json`` otherwise."""
-    root = root or latency_tables_dir()
-    if space is None or space == device.space:
-        return root / f"{device.name}.json"
-    return root / f"{device.name}.{space}.json"
+    """Whether ``path`` is ``device``'s default table (the one search reads, or yours, which profile writes
+    without --out), not a copy elsewhere."""
+    return Path(path).resolve() in {table_path(device, space).resolve(), find_table_path(device, space).resolve()}

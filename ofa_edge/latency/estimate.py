@@ -22,7 +22,7 @@ import numpy as np
 from ofa_edge.errors import UserError
 from ofa_edge.host import now_utc
 from ofa_edge.latency.blocks import parse_block_key, parse_fixed_key
-from ofa_edge.latency.devices import LOCAL_DEVICE, Device, load_device, table_path
+from ofa_edge.latency.devices import LOCAL_DEVICE, Device, find_table_path, load_device
 from ofa_edge.latency.e2e import validation_path
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import prediction_metrics
@@ -252,7 +252,7 @@ def estimate_device_table(
             f"'{path}' holds a measured table; pass --force to replace it with an estimate, or --output elsewhere."
         )
     reference = str(reference)
-    ref_path = Path(reference) if Path(reference).suffix else table_path(load_device(reference), space)
+    ref_path = Path(reference) if Path(reference).suffix else find_table_path(load_device(reference), space)
     if not ref_path.exists():
         by_name = (
             ""

@@ -219,14 +219,16 @@ def start_profile(
     repeats: int,
     threads: int,
     force: bool = False,
+    resume_from: Path | None = None,
 ) -> Profiling:
-    """Open the table at ``path`` to measure: the partial one there if it was made with these
-    settings on this machine (another machine's is refused), else a new one (``force``: always)."""
+    """Open the table to measure into ``path``: the partial one there (or at ``resume_from``, e.g. a shipped
+    table) if it was made with these settings on this machine (another machine's is refused), else a new
+    one (``force``: always)."""
     fresh = LatencyTable(
         space=space,
         num_classes=num_classes,
         resolutions=sorted(resolutions),
         provenance=provenance(device, backend, threads, warmup=warmup, repeats=repeats, load_avg_start=load_average()),
     )
-    table = start_or_resume(path, fresh, force)
+    table = start_or_resume(resume_from or path, fresh, force)
     return Profiling(device, backend, path, table, speed_reference(device, backend, table))

@@ -16,9 +16,9 @@ import numpy as np
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.calibrate import fold_correction
-from ofa_edge.latency.devices import unknown_device_hint
+from ofa_edge.latency.devices import find_device_file, known_devices, unknown_device_hint
 from ofa_edge.latency.keys import fixed_keys, required_keys
-from ofa_edge.paths import devices_dir, latency_tables_dir
+from ofa_edge.paths import SHIPPED_TABLES, find_first, table_dirs
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import BlockSum, to_genomes
@@ -34,7 +34,7 @@ def _profile_command(path: Path) -> str:
     """The ``ofa-edge profile`` command that writes ``path``: ``<device>[.<space>].json`` names a shipped
     device (and space); any other name gets ``--device <device> --out PATH``."""
     device, _, space = path.stem.partition(".")
-    if path.suffix == ".json" and (devices_dir() / f"{device}.yaml").is_file():
+    if path.suffix == ".json" and find_device_file(device) is not None:
         return f"`ofa-edge profile --device {device}" + (f" --space {space}`" if space else "`")
     return f"`ofa-edge profile --device <device> --out {path}`"
 
@@ -306,20 +306,25 @@ def estimated_warning(provenance: dict[str, Any]) -> str | None:
 
 
 def searchable_devices() -> list[str]:
-    """Devices with a description (``devices/*.yaml``) or a shipped table (``latency_tables/*.json``)."""
-    names = {p.stem for p in devices_dir().glob("*.yaml")} | {p.stem for p in latency_tables_dir().glob("*.json")}
-    return sorted(names)
+    """Devices with a device file or a latency table (yours or shipped)."""
+    return sorted(set(known_devices()) | {p.stem for d in table_dirs() for p in d.glob("*.json")})
 
 
 def table_for_device(name: str) -> tuple[LatencyTable, Path]:
-    """The shipped or profiled table of device ``name``; unknown devices name the known ones."""
-    path = latency_tables_dir() / f"{name}.json"
-    if path.is_file():
-        return LatencyTable.load(path), path
-    if (devices_dir() / f"{name}.yaml").is_file():
+    """Device ``name``'s table: yours if you profiled it, else the shipped one; unknown devices name the known ones."""
+    path = find_first(table_dirs(), f"{name}.json")
+    shipped = SHIPPED_TABLES / f"{name}.json"
+    try:
+        if path is not None:
+            return LatencyTable.load(path), path
+    except UserError as e:
+        if path == shipped or not shipped.is_file():
+            raise
+        raise UserError(f"{e} Until then, the shipped table is there to use: --table {shipped}.") from None
+    if find_device_file(name) is not None:
         raise UserError(
-            f"device '{name}' has no latency table in {latency_tables_dir()}: run `ofa-edge profile --device {name}` "
-            "on (or for) it, or pass --table PATH."
+            f"device '{name}' has no latency table (looked in {' and '.join(map(str, table_dirs()))}): run "
+            f"`ofa-edge profile --device {name}` on (or for) it, or pass --table PATH."
         )
     known = searchable_devices()
     hint = unknown_device_hint(name, known)

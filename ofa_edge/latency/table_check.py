@@ -46,16 +46,17 @@ def check_table(
     dev: Device,
     path: Path,
     threads: int | None = None,
-    rescale_table: bool = False,
+    rescale_to: Path | None = None,
     status: Status = lambda _: contextlib.nullcontext(),
     warn: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
     """Time ``path``'s speed reference here (``factor``: this machine's latency over the table's scale;
     ``holds``: within tolerance; ``same_cpu``: whether the table was measured on this CPU model). With
-    ``rescale_table`` the table is put on this speed in place, with the threads and batch it was measured
-    with. ``status(text)`` wraps the timing (a spinner in the CLI); ``warn`` gets the warning for a table
+    ``rescale_to`` the table is put on this speed (with the threads and batch it was measured with) and
+    written there. ``status(text)`` wraps the timing (a spinner in the CLI); ``warn`` gets the warning for a table
     that another CPU measured."""
     table = LatencyTable.load(path)
+    rescale_table = rescale_to is not None
     mode = "--rescale" if rescale_table else "--check"
     if table.estimated:
         raise UserError(
@@ -76,8 +77,9 @@ def check_table(
     with status(f"timing the table's speed-reference subnets ({READINGS} readings)"):
         speed = check_speed(backend, table, batch)
     prov = table.provenance
+    written = rescale_to or path
     result = {
-        "table": str(path),
+        "table": str(written),
         "device": dev.name,
         "measured": prov.get("date", "?"),
         "measured_on": {f.removeprefix("host_"): prov.get(f) for f in CPU_FIELDS},
@@ -85,9 +87,9 @@ def check_table(
         **speed,
         "rescaled": rescale_table,
     }
-    output = None if is_own_table(dev, path) else path
+    output = None if is_own_table(dev, written) else written
     if (message := other_cpu_warning(dev.name, prov, rescaled=rescale_table, output=output)) is not None:
         warn(message)
-    if rescale_table:
-        rescale(table, speed).save(path)
+    if rescale_to is not None:
+        rescale(table, speed).save(rescale_to)
     return result

@@ -9,10 +9,10 @@ GPU=$(python3 -c "import torch; print(torch.cuda.get_device_name())")
 case "$GPU" in
   *H100*) DEV=h100 ;;
   *H200*) DEV=h200 ;;
-  *) log "no device file for $GPU: add devices/<name>.yaml with accelerator: set"; exit 2 ;;
+  *) log "no device file for $GPU: add ofa_edge/devices/<name>.yaml with accelerator: set"; exit 2 ;;
 esac
 log "$DEV latency table on $GPU"
-timeout 540 python3 -m ofa_edge profile --device "$DEV" --force --calibrate 100 --validate 200 --docs-dir docs --json \
+timeout 540 python3 -m ofa_edge profile --device "$DEV" -o "ofa_edge/latency_tables/$DEV.json" --force --calibrate 100 --validate 200 --docs-dir docs --json \
   > "$OUT/profile_$DEV.json" 2> "$RUNS/profile.log" || log "profile exited $?"
 tail -n 30 "$RUNS/profile.log"
-tar czf "$OUT/latency_$DEV.tgz" "latency_tables/$DEV.json" latency_tables/reports/"$DEV".* "docs/latency-validation-$DEV.md" "$RUNS/profile.log" 2>/dev/null
+tar czf "$OUT/latency_$DEV.tgz" "ofa_edge/latency_tables/$DEV.json" ofa_edge/latency_tables/reports/"$DEV".* "docs/latency-validation-$DEV.md" "$RUNS/profile.log" 2>/dev/null

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
+
+import yaml
+
+from ofa_edge.paths import SHIPPED_DEVICES
 
 
 def _flat(text: str) -> str:
@@ -23,22 +25,33 @@ def test_devices_json_lists_every_device(cli):
     assert code == 0 and json.loads(out)["name"] == "h100"
 
 
-def test_devices_folder_missing_exits_2_and_empty_folder_says_so(cli, tmp_path, monkeypatch):
+def test_a_missing_devices_folder_warns_and_lists_the_shipped_devices(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("OFA_EDGE_DEVICES", str(tmp_path / "nope"))
     code, out, err = cli("devices", "--json")
-    assert code == 2 and out == "" and "does not exist; point OFA_EDGE_DEVICES at a folder" in _flat(err)
+    names = {d["name"] for d in json.loads(out)["devices"]}
+    assert code == 0 and names == {p.stem for p in SHIPPED_DEVICES.glob("*.yaml")}
+    assert "OFA_EDGE_DEVICES is" in _flat(err) and "which is not a folder" in _flat(err)
+
+
+def test_your_device_file_is_listed_and_shadows_the_shipped_one_of_its_name(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("OFA_EDGE_DEVICES", str(tmp_path))
-    code, out, err = cli("devices", "--json")
-    assert code == 0 and json.loads(out) == {"devices": []} and "no device files in" in _flat(err)
+    mine = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text()) | {"repeats": 7}
+    (tmp_path / "x86-cpu.yaml").write_text(yaml.safe_dump(mine))
+    (tmp_path / "my-board.yaml").write_text(yaml.safe_dump(mine | {"name": "my-board"}))
+    code, out, _ = cli("devices", "--json")
+    rows = {d["name"]: d for d in json.loads(out)["devices"]}
+    assert code == 0 and {"my-board", "x86-cpu", "h100"} <= set(rows)
+    assert rows["x86-cpu"]["repeats"] == 7 and rows["x86-cpu"]["file"] == str(tmp_path / "x86-cpu.yaml")
+    assert rows["h100"]["file"] == str(SHIPPED_DEVICES / "h100.yaml") and not rows["h100"]["table_is_yours"]
+    assert rows["my-board"]["table_status"] == "none"
 
 
 def test_one_broken_device_file_is_skipped_with_a_warning_not_the_whole_list(cli, tmp_path, monkeypatch):
-    shipped = Path(__file__).parents[2] / "devices"
-    shutil.copy(shipped / "x86-cpu.yaml", tmp_path / "x86-cpu.yaml")
     (tmp_path / "broken.yaml").write_text("name: broken\nruntime: onnxruntime\n  provider: cpu\n")
     monkeypatch.setenv("OFA_EDGE_DEVICES", str(tmp_path))
     code, out, err = cli("devices", "--json")
-    assert code == 0 and [d["name"] for d in json.loads(out)["devices"]] == ["x86-cpu"]
+    names = [d["name"] for d in json.loads(out)["devices"]]
+    assert code == 0 and "broken" not in names and "x86-cpu" in names
     assert "skipped device 'broken'" in _flat(err) and "line 3, column 11" in _flat(err)
     code, _, err = cli("devices", "broken")
     assert code == 2 and "not valid YAML" in _flat(err)

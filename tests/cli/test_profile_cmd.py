@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES
 
 
 def _flat(text: str) -> str:
@@ -95,7 +96,7 @@ def test_estimate_reports_the_models_end_to_end_error_on_its_reference(cli, tmp_
     """On the shipped, validated h100 table the model as fitted (its fitted per-layer overhead, not
     the device file's figure for estimates) must predict the validation subnets about as well as the
     table's own block sum does (74.5% within ±10%, MAPE 8.9%)."""
-    ref = Path(__file__).parents[2] / "latency_tables" / "h100.json"
+    ref = SHIPPED_TABLES / "h100.json"
     code, out, err = cli(
         "profile", "--device", "jetson-orin", "--estimate", "--reference", str(ref), "-o", str(tmp_path / "o.json"), "--json"
     )  # fmt: skip
@@ -170,7 +171,7 @@ def test_check_compares_this_machine_with_the_table(cli, tmp_path):
 def test_check_times_the_table_with_its_own_threads(cli, tmp_path):
     import yaml
 
-    wall = yaml.safe_load((Path(__file__).parents[2] / "devices" / "x86-cpu.yaml").read_text())
+    wall = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text())
     wall.pop("clock", None)  # wall clock: any thread count
     (tmp_path / "cpu-wall.yaml").write_text(yaml.safe_dump(wall | {"name": "cpu-wall"}))
     path = tmp_path / "t.json"
@@ -196,7 +197,7 @@ def test_bad_profile_options_exit_2_before_any_timing(cli, tmp_path):
 
 def test_estimate_does_not_overwrite_a_measured_table(cli, tmp_path):
     measured = tmp_path / "x86.json"
-    shipped = Path(__file__).parents[2] / "latency_tables" / "x86-cpu.json"
+    shipped = SHIPPED_TABLES / "x86-cpu.json"
     measured.write_bytes(shipped.read_bytes())
     code, _, err = cli("profile", "--device", "x86-cpu", "--estimate", "-o", str(measured))
     assert code == 2 and "holds a measured table" in _flat(err)
@@ -208,7 +209,7 @@ def test_estimate_does_not_overwrite_a_measured_table(cli, tmp_path):
 def test_estimate_refuses_an_impossible_datasheet(cli, tmp_path):
     import yaml
 
-    data = yaml.safe_load((Path(__file__).parents[2] / "devices" / "raspberry-pi-5.yaml").read_text())
+    data = yaml.safe_load((SHIPPED_DEVICES / "raspberry-pi-5.yaml").read_text())
     data["datasheet"]["peak_flops"] = 0
     (tmp_path / "zero.yaml").write_text(yaml.safe_dump(data))
     code, _, err = cli("profile", "--device", str(tmp_path / "zero.yaml"), "--estimate", "-o", str(tmp_path / "z.json"))
@@ -249,7 +250,7 @@ def test_h100_estimate_from_its_own_table_matches_it(cli, tmp_path):
     doc = json.loads(out)
     assert doc["layer_overhead_from"] == "fit" and doc["layer_overhead_us"] == doc["fit"]["layer_overhead_us"]
     biggest = SearchSpace.get("mbv3-w1.0-cifar").max()
-    measured = LatencyTable.load(Path(__file__).parents[2] / "latency_tables" / "h100.json").predict([biggest])[0]
+    measured = LatencyTable.load(SHIPPED_TABLES / "h100.json").predict([biggest])[0]
     estimated = LatencyTable.load(doc["table"]).predict([biggest])[0]
     assert abs(estimated / measured - 1) < 0.25, (estimated, measured)
 
@@ -284,18 +285,18 @@ def test_estimate_refuses_measuring_options(cli, tmp_path, monkeypatch, extra, g
 
 def test_a_device_file_reusing_a_shipped_name_does_not_overwrite_its_table(cli, tmp_path, monkeypatch):
     tables = tmp_path / "tables"
-    shutil.copytree(Path(__file__).parents[2] / "latency_tables", tables)
+    shutil.copytree(SHIPPED_TABLES, tables)
     monkeypatch.setenv("OFA_EDGE_LATENCY_TABLES", str(tables))
     before = (tables / "raspberry-pi-5.json").read_bytes()
     typo = tmp_path / "dev" / "typo.yaml"
     typo.parent.mkdir()
-    typo.write_text((Path(__file__).parents[2] / "devices" / "raspberry-pi-5.yaml").read_text())
+    typo.write_text((SHIPPED_DEVICES / "raspberry-pi-5.yaml").read_text())
     code, _, err = cli("profile", "--device", str(typo), "--estimate")
-    assert code == 2 and "is named 'raspberry-pi-5', the name of the shipped device" in _flat(err)
+    assert code == 2 and "is named 'raspberry-pi-5', the name of the device" in _flat(err)
     assert "--out PATH" in _flat(err) and str(tables / "raspberry-pi-5.json") in _flat(err)
     assert (tables / "raspberry-pi-5.json").read_bytes() == before
     assert cli("profile", "--device", str(typo), "--estimate", "--out", str(tmp_path / "o.json"))[0] == 0
-    shipped = Path(__file__).parents[2] / "devices" / "raspberry-pi-5.yaml"  # its own file is fine
+    shipped = SHIPPED_DEVICES / "raspberry-pi-5.yaml"  # its own file is fine
     assert cli("profile", "--device", str(shipped), "--estimate")[0] == 0
 
 
@@ -306,3 +307,16 @@ def test_estimate_names_a_missing_reference_table_and_how_to_get_one(cli, tmp_pa
     msg = _flat(err)
     assert code == 2 and "measured --reference table" in msg and "x86-cpu.mbv3-w1.0-imagenet.json" in msg
     assert "--reference PATH" in msg and "`ofa-edge profile --device x86-cpu --space mbv3-w1.0-imagenet`" in msg
+
+
+def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(cli, tmp_path):
+    shipped = SHIPPED_TABLES / "x86-cpu.json"
+    before = shipped.read_bytes()
+    yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
+    code, out, err = cli("profile", "--rescale", "--json")
+    assert code == 0, err
+    said = "".join(err.split())  # rich wraps long paths anywhere
+    assert json.loads(out)["table"] == str(yours) and f"table{shipped},rescaledinto{yours}" in said
+    assert shipped.read_bytes() == before and json.loads(yours.read_text())["provenance"]["rescaled"]
+    code, out, _ = cli("devices", "x86-cpu", "--json")
+    assert code == 0 and json.loads(out)["table"] == str(yours) and json.loads(out)["table_is_yours"]

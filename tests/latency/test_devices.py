@@ -1,4 +1,4 @@
-"""Device files: every shipped one validates; unknown names and bad fields are user errors."""
+"""Device files: every shipped one validates; unknown names and bad fields are user errors; yours come first."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ import pytest
 import yaml
 
 from ofa_edge.errors import UserError
-from ofa_edge.latency.devices import known_devices, load_device, parse_device
-from ofa_edge.latency.table import table_for_device
-from ofa_edge.paths import devices_dir
+from ofa_edge.latency.devices import (
+    find_device_file,
+    find_table_path,
+    is_own_table,
+    known_devices,
+    load_device,
+    parse_device,
+    table_path,
+)
+from ofa_edge.latency.table import LatencyTable, table_for_device
+from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES
 
 REQUIRED = {"jetson-orin", "jetson-orin-nano", "raspberry-pi-5", "pixel-8", "x86-cpu", "h100"}
 
@@ -61,7 +69,7 @@ def test_a_torch_device_given_for_a_latency_device_says_which_is_which(name):
     ],
 )
 def test_bad_fields_are_named(tmp_path, change, field):
-    data = yaml.safe_load((devices_dir() / "x86-cpu.yaml").read_text())
+    data = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text())
     data.update(change)
     with pytest.raises(UserError, match=field):
         parse_device(data, "x", "x.yaml")
@@ -80,7 +88,7 @@ def test_gpu_devices_name_their_accelerator_and_refuse_another():
 
 
 def test_accelerator_must_be_text(tmp_path):
-    data = yaml.safe_load((devices_dir() / "h100.yaml").read_text())
+    data = yaml.safe_load((SHIPPED_DEVICES / "h100.yaml").read_text())
     with pytest.raises(UserError, match="accelerator"):
         parse_device(data | {"accelerator": 100}, "x", "x.yaml")
 
@@ -96,7 +104,7 @@ def test_arm_devices_name_their_host_architecture_and_refuse_another():
         "run ofa-edge on the device, or --estimate."
     )
     assert load_device("x86-cpu").arch is None and load_device("x86-cpu").arch_mismatch("aarch64") is None
-    data = yaml.safe_load((devices_dir() / "x86-cpu.yaml").read_text())
+    data = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text())
     assert parse_device(data | {"arch": "AMD64"}, "x").arch == "x86_64"  # Windows' spelling
 
 
@@ -122,7 +130,7 @@ def test_invalid_yaml_is_one_line_with_its_position(tmp_path):
     ],
 )
 def test_unknown_fields_are_refused_with_the_nearest_known_one(change, message):
-    data = yaml.safe_load((devices_dir() / "x86-cpu.yaml").read_text()) | change
+    data = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text()) | change
     with pytest.raises(UserError) as e:
         parse_device(data, "x", "x.yaml")
     assert message in " ".join(str(e.value).split())
@@ -131,7 +139,7 @@ def test_unknown_fields_are_refused_with_the_nearest_known_one(change, message):
 def test_every_shipped_layer_overhead_has_a_source():
     """docs/latency.md: a ``layer_overhead_us`` comes with its derivation in a comment just above it
     (h100's unsourced 2.0 made its estimate 5x too fast)."""
-    for path in sorted(devices_dir().glob("*.yaml")):
+    for path in sorted(SHIPPED_DEVICES.glob("*.yaml")):
         lines = path.read_text().splitlines()
         at = [i for i, line in enumerate(lines) if line.startswith("layer_overhead_us:")]
         for i in at:
@@ -143,3 +151,31 @@ def test_every_shipped_layer_overhead_has_a_source():
             assert any("Source:" in c for c in comment), (
                 f"{path.name}: layer_overhead_us without a '# ... Source:' comment"
             )
+
+
+def test_your_tables_and_device_files_come_before_the_shipped_ones(tmp_path, monkeypatch):
+    dev = load_device("x86-cpu")
+    yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
+    assert table_path(dev) == yours  # profile writes here, never into the package
+    assert find_table_path(dev) == SHIPPED_TABLES / "x86-cpu.json" and is_own_table(dev, yours)
+    yours.parent.mkdir(parents=True)
+    yours.write_text((SHIPPED_TABLES / "x86-cpu.json").read_text())
+    assert find_table_path(dev) == yours and table_for_device("x86-cpu")[1] == yours
+    assert not is_own_table(dev, SHIPPED_TABLES / "x86-cpu.json")  # search no longer reads it
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    monkeypatch.setenv("OFA_EDGE_DEVICES", str(mine))
+    (mine / "x86-cpu.yaml").write_text(
+        yaml.safe_dump(yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text()) | {"repeats": 7})
+    )
+    assert load_device("x86-cpu").repeats == 7 and load_device("h100").name == "h100"
+    assert find_device_file("x86-cpu") == mine / "x86-cpu.yaml" and "x86-cpu" in known_devices()
+
+
+def test_a_partial_table_of_yours_names_the_shipped_one_to_use_meanwhile(tmp_path):
+    yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
+    table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    table.complete = False
+    table.save(yours)
+    with pytest.raises(UserError, match=r"run the same `ofa-edge profile` command again.*Until then, the shipped"):
+        table_for_device("x86-cpu")

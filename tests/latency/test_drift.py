@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -12,6 +10,7 @@ from ofa_edge.latency.backends import OnnxRuntimeBackend
 from ofa_edge.latency.drift import SWITCH_WARMUP, SpeedReference, rescale, same_cpu, timed_rounds
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import validation_report
+from ofa_edge.paths import SHIPPED_TABLES
 from ofa_edge.space.genome import encode
 
 
@@ -112,7 +111,7 @@ def test_a_baseline_of_the_wrong_length_is_refused(small_table: LatencyTable):
 
 
 def test_rescale_multiplies_every_prediction_and_records_where_the_numbers_came_from():
-    shipped = LatencyTable.load(Path(__file__).parents[2] / "latency_tables" / "x86-cpu.json")
+    shipped = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
     genomes = encode(shipped.search_space, [shipped.search_space.sample(np.random.default_rng(i)) for i in range(50)])
     check = {"factor": 1.7, "readings": [1.6, 1.7, 1.7, 1.8, 1.7]}
     scaled = rescale(shipped, check)

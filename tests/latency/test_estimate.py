@@ -11,10 +11,10 @@ from torch.profiler import ProfilerActivity, profile
 
 from ofa_edge.errors import UserError
 from ofa_edge.latency.blocks import build_subnet
-from ofa_edge.latency.devices import load_device, table_path
+from ofa_edge.latency.devices import find_table_path, load_device
 from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, key_layers, reference_e2e_error
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import latency_tables_dir
+from ofa_edge.paths import SHIPPED_TABLES
 from ofa_edge.space.config import SubnetConfig
 
 # PyTorch ops that each launch one CUDA kernel in the h100 table's eager/graph-replay modules.
@@ -39,7 +39,7 @@ def _kernels(cfg: SubnetConfig) -> int:
 def test_estimated_gpu_entries_are_never_below_their_kernels_times_the_device_overhead():
     for name in ("jetson-orin", "jetson-orin-nano", "h200"):
         dev = load_device(name)
-        table = LatencyTable.load(table_path(dev))
+        table = LatencyTable.load(find_table_path(dev))
         overhead = table.provenance["layer_overhead_us"]
         if dev.layer_overhead_us is not None:  # a shipped table made before the device file changed is stale
             assert overhead == dev.layer_overhead_us, name
@@ -51,7 +51,7 @@ def test_estimated_gpu_entries_are_never_below_their_kernels_times_the_device_ov
 def test_jetson_per_kernel_overhead_is_not_below_the_h100s_measured_one_at_its_clock():
     """The h100's end-to-end latency over its GPU kernel count (validation subnets) is its per-kernel cost;
     a slower-clocked GPU spends at least as many cycles per kernel."""
-    rows = json.loads((latency_tables_dir() / "reports" / "h100.validation.json").read_text())["subnets"][:40]
+    rows = json.loads((SHIPPED_TABLES / "reports" / "h100.validation.json").read_text())["subnets"][:40]
     kernels = np.array([_kernels(SubnetConfig.from_dict(r["config"])) for r in rows])
     measured_ms = np.array([r["measured_ms"] for r in rows])
     per_kernel_us = 1e3 * np.polyfit(kernels, measured_ms, 1)[0]
@@ -65,7 +65,7 @@ def test_jetson_per_kernel_overhead_is_not_below_the_h100s_measured_one_at_its_c
 def test_efficiencies_a_reference_cannot_tell_are_reported_as_such(reference, identified):
     ref_dev = load_device(reference)
     fit = fit_model(
-        LatencyTable.load(table_path(ref_dev)),
+        LatencyTable.load(find_table_path(ref_dev)),
         ref_dev.datasheet.peak_flops,
         ref_dev.datasheet.memory_bandwidth,
         BYTES[ref_dev.precision],
@@ -79,7 +79,7 @@ def test_efficiencies_a_reference_cannot_tell_are_reported_as_such(reference, id
 @pytest.mark.parametrize("content", ["{not json", '{"subnets": [{"config": {}}]}', '{"rows": []}'])
 def test_a_damaged_validation_report_beside_the_reference_is_named(tmp_path, content):
     ref_dev = load_device("x86-cpu")
-    ref = LatencyTable.load(table_path(ref_dev))
+    ref = LatencyTable.load(find_table_path(ref_dev))
     ref_path = tmp_path / "x86-cpu.json"
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports" / "x86-cpu.validation.json").write_text(content)

@@ -10,12 +10,12 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.devices import load_device
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.table_check import check_table
-from ofa_edge.paths import latency_tables_dir
+from ofa_edge.paths import SHIPPED_TABLES
 
 
 def test_an_estimated_table_is_refused(tmp_path) -> None:
     path = tmp_path / "jetson-orin.json"
-    shutil.copy(latency_tables_dir() / "jetson-orin.json", path)
+    shutil.copy(SHIPPED_TABLES / "jetson-orin.json", path)
     assert LatencyTable.load(path).estimated
     with pytest.raises(UserError, match="is an estimated table"):
         check_table(load_device("jetson-orin"), path)
@@ -23,7 +23,7 @@ def test_an_estimated_table_is_refused(tmp_path) -> None:
 
 def test_another_machines_table_names_the_device_and_where_to_run(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr("platform.machine", lambda: "x86_64")
-    table = LatencyTable.load(latency_tables_dir() / "x86-cpu.json")
+    table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
     table.provenance["device"] = "raspberry-pi-5"
     table.save(tmp_path / "raspberry-pi-5.json")
     timed = []

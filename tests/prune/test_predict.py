@@ -13,7 +13,7 @@ import torch
 from ofa_edge.errors import UserError
 from ofa_edge.latency.blocks import parse_block_key
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import latency_tables_dir
+from ofa_edge.paths import SHIPPED_TABLES
 from ofa_edge.prune.predict import predict_slim_latency, slim_keys, width_model
 from ofa_edge.prune.slim import slim
 from ofa_edge.prune.zig import partition
@@ -39,7 +39,7 @@ def pruned_family(ofa_subnet):
 @pytest.fixture(scope="module", params=["x86-cpu", "jetson-orin"])
 def table(request) -> LatencyTable:
     """A measured table with an end-to-end correction, and an estimated one."""
-    return LatencyTable.load(latency_tables_dir() / f"{request.param}.json")
+    return LatencyTable.load(SHIPPED_TABLES / f"{request.param}.json")
 
 
 def test_nothing_pruned_is_exactly_the_tables_prediction(table, pruned_family) -> None:
@@ -83,7 +83,7 @@ def test_slim_keys_read_the_pruned_widths(pruned_family) -> None:
 
 def test_table_not_covering_the_resolution_is_refused(pruned_family) -> None:
     cfg, nets = pruned_family
-    table = LatencyTable.load(latency_tables_dir() / "x86-cpu.json")
+    table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
     other = dataclasses.replace(cfg, resolution=next(r for r in (24, 28, 32) if r != cfg.resolution))
     table.resolutions = [r for r in table.resolutions if r != other.resolution]
     with pytest.raises(UserError, match="covers"):

@@ -1,0 +1,57 @@
+"""A built wheel carries what `search` and `export` need to run right after install, from any folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ofa_edge.paths import PACKAGE_DIR
+
+CHECKOUT = PACKAGE_DIR.parent
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The checkout built as a wheel and installed (without dependencies) into a folder of its own."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", CHECKOUT], check=True)
+    (wheel,) = (tmp / "dist").glob("ofa_edge-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for shipped in ("devices/x86-cpu.yaml", "latency_tables/x86-cpu.json", "pretrained/supernet.safetensors"):
+        assert f"ofa_edge/{shipped}" in names, f"the wheel lacks ofa_edge/{shipped}"
+    subprocess.run([*pip, "install", "--no-deps", "--target", tmp / "site", wheel], check=True)
+    return tmp / "site"
+
+
+def _run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``ofa-edge ARGS`` from the installed copy, in ``cwd``, as a user with no ofa-edge settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OFA_EDGE_", "XDG_", "PYTHONPATH"))}
+    env |= {"PYTHONPATH": str(site), "HOME": str(cwd / "home")}
+    return subprocess.run(
+        [sys.executable, "-m", "ofa_edge", *args],
+        check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_search_runs_from_the_installed_wheel_with_its_shipped_table(installed, tmp_path):
+    where = _run_installed(installed, tmp_path, "devices", "x86-cpu", "--json")
+    assert where.returncode == 0, where.stderr
+    assert json.loads(where.stdout)["table"] == str(installed / "ofa_edge" / "latency_tables" / "x86-cpu.json")
+    r = _run_installed(installed, tmp_path, "search", "--latency", "15ms", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["supernet"] == str(installed / "ofa_edge" / "pretrained" / "supernet.safetensors")
+    assert doc["devices"]["x86-cpu"]["predicted_ms"] <= 15
+    assert (tmp_path / "ofa-edge-runs" / "last_search.json").is_file()

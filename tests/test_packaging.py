@@ -24,7 +24,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", CHECKOUT], check=True)
     (wheel,) = (tmp / "dist").glob("ofa_edge-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for shipped in ("devices/x86-cpu.yaml", "latency_tables/x86-cpu.json", "pretrained/supernet.safetensors"):
+    shipped_files = ("devices/x86-cpu.yaml", "latency_tables/x86-cpu.json", "pretrained/cifar10-sample/train.jpg.bin")
+    for shipped in shipped_files:
         assert f"ofa_edge/{shipped}" in names, f"the wheel lacks ofa_edge/{shipped}"
     subprocess.run([*pip, "install", "--no-deps", "--target", tmp / "site", wheel], check=True)
     return tmp / "site"
@@ -45,7 +46,7 @@ def _run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedPro
     )
 
 
-def test_search_runs_from_the_installed_wheel_with_its_shipped_table(installed, tmp_path):
+def test_search_then_export_run_from_the_installed_wheel_offline_with_no_data(installed, tmp_path):
     where = _run_installed(installed, tmp_path, "devices", "x86-cpu", "--json")
     assert where.returncode == 0, where.stderr
     assert json.loads(where.stdout)["table"] == str(installed / "ofa_edge" / "latency_tables" / "x86-cpu.json")
@@ -55,3 +56,9 @@ def test_search_runs_from_the_installed_wheel_with_its_shipped_table(installed, 
     assert doc["supernet"] == str(installed / "ofa_edge" / "pretrained" / "supernet.safetensors")
     assert doc["devices"]["x86-cpu"]["predicted_ms"] <= 15
     assert (tmp_path / "ofa-edge-runs" / "last_search.json").is_file()
+    r = _run_installed(installed, tmp_path, "export", "--bn-images", "200", "--out", "bundle", "--json")
+    assert r.returncode == 0, r.stderr
+    assert "using the CIFAR-10 sample shipped with the embedded supernet" in " ".join(r.stderr.split())
+    bundle = json.loads(r.stdout)
+    assert bundle["bn_recalibration"]["data"] == str(installed / "ofa_edge" / "pretrained" / "cifar10-sample")
+    assert (tmp_path / "bundle" / "model.onnx").is_file()

@@ -10,7 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
-from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.data.sample import data_or_sample
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.export import ExportRequest, export_bundle, get_format
 from ofa_edge.export.bundle import default_bundle_name
@@ -61,12 +61,13 @@ def export(
         ),
     ] = None,
     data: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree) for BN recalibration, INT8 calibration "
-            "and evaluation."
+            "and evaluation (default: $OFA_EDGE_DATA; for a CIFAR-10 model without it, the shipped sample).",
+            show_default=False,
         ),
-    ] = DEFAULT_ROOT,
+    ] = None,
     bn_images: Annotated[int, typer.Option(help="Training images for BN recalibration.")] = 2000,
     calib_images: Annotated[
         int, typer.Option("--int8-calib-images", help="Training images for INT8 calibration (with --int8).")
@@ -100,6 +101,11 @@ def export(
         inputs = resolve_inputs(subnet if subnet is None else subnet_arg(subnet), supernet)
     for line in inputs.notes:
         note(line)
+    images = {"--bn-images": 0 if slim else bn_images, "--int8-calib-images": calib_images if int8 else 0}
+    images["--int8-eval-images"] = eval_images if int8 else 0
+    data, sample_note = data_or_sample(data, inputs.classes, images)
+    if sample_note:
+        note(sample_note)
     cfg = inputs.subnet
     if out_dir is None:
         name = default_bundle_name(cfg.space, cfg.resolution, cfg.canonical().to_json(), inputs.supernet, fmt.name)

@@ -20,8 +20,8 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, emit, note, out
 from ofa_edge.cli.export_cmd import export
 from ofa_edge.cli.search_cmd import search
-from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import load_dataset
+from ofa_edge.data.sample import data_or_sample
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import check_output_dir
@@ -33,6 +33,8 @@ from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.supernet.checkpoint import read_metadata
 from ofa_edge.units import check_range, parse_latency_ms
+
+BN_IMAGES = 500  # quickstart's export recalibrates BN on fewer images than export's default: it is a demo
 
 
 def _default_budget(device: str) -> str:
@@ -61,8 +63,13 @@ def quickstart(
     ] = None,
     images: Annotated[int, typer.Option(help="Test images to classify with the exported model (1-10000).")] = 8,
     data: Annotated[
-        Path, typer.Option(help="Dataset folder (packed JPEG, CIFAR, ImageFolder) to classify.")
-    ] = DEFAULT_ROOT,
+        Path | None,
+        typer.Option(
+            help="Dataset folder (packed JPEG, CIFAR, ImageFolder) to classify (default: $OFA_EDGE_DATA, else the "
+            "CIFAR-10 sample shipped with the embedded supernet).",
+            show_default=False,
+        ),
+    ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the search and the bundle.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -76,9 +83,12 @@ def quickstart(
     parse_latency_ms(latency)
     bundle = check_output_dir(out_dir / "bundle")  # before the search: a refused run changes nothing
     meta = read_metadata(embedded_supernet())
+    trained_on = meta.get("training", {}).get("classes")
+    data, sample_note = data_or_sample(data, trained_on, {"--images": images, "export's --bn-images": BN_IMAGES})
+    if sample_note:
+        note(sample_note)
     size = max(SearchSpace.get(meta["space"]).resolutions)  # ImageFolder images are decoded at this size
     test = load_dataset(data, "test", limit=images, seed=1, size=size, balanced=False)
-    trained_on = meta.get("training", {}).get("classes")
     if trained_on and test.classes != trained_on:
         raise UserError(
             f"'{data}' names other classes than the embedded supernet was trained on ({', '.join(trained_on[:3])}, "
@@ -87,8 +97,10 @@ def quickstart(
     note(f"step 1/3: ofa-edge search --latency {latency} --device {LOCAL_DEVICE} --out {out_dir / 'search'}")
     found = _step(search, as_json, latency=[latency], device=[LOCAL_DEVICE], out_dir=str(out_dir / "search"))
     subnet = out_dir / "search" / "subnet.json"  # this run's search, not the work dir's last one
-    note(f"step 2/3: ofa-edge export --format onnx --subnet {subnet} --bn-images 500 --data {data} --out {bundle}")
-    exported = _step(export, as_json, format="onnx", subnet=subnet, out_dir=bundle, bn_images=500, data=data)
+    note(
+        f"step 2/3: ofa-edge export --format onnx --subnet {subnet} --bn-images {BN_IMAGES} --data {data} --out {bundle}"
+    )
+    exported = _step(export, as_json, format="onnx", subnet=subnet, out_dir=bundle, bn_images=BN_IMAGES, data=data)
 
     note(f"step 3/3: classifying {images} test images with {bundle / 'model.onnx'} on ONNX Runtime")
     prep = Preprocess.from_dict(json.loads((bundle / "preprocessing.json").read_text()))

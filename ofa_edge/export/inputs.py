@@ -11,7 +11,7 @@ from ofa_edge.export.last_search import LastSearch, read_last_search, search_bes
 from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded_supernet
 from ofa_edge.space import SubnetConfig
 from ofa_edge.space.config import subnet_file
-from ofa_edge.supernet.checkpoint import load_subnet, require_checkpoint_file
+from ofa_edge.supernet.checkpoint import load_subnet, read_metadata, require_checkpoint_file
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class ExportInputs:
     supernet: Path
     last_search: LastSearch | None
     notes: list[str] = field(default_factory=list)
+    classes: list[str] | None = None  # the model's class names, when it records them
 
 
 def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> ExportInputs:
@@ -58,7 +59,8 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
     else:
         net = require_embedded_supernet()
         notes.append(f"no --supernet: using the embedded pretrained supernet {net}")
-    return ExportInputs(cfg, source, require_checkpoint_file(net), last, notes)
+    net = require_checkpoint_file(net)
+    return ExportInputs(cfg, source, net, last, notes, read_metadata(net).get("training", {}).get("classes"))
 
 
 def slim_inputs(slim: str | Path) -> ExportInputs:
@@ -91,4 +93,5 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
         path,
         None,
         [f"exporting the pruned network {path} ({cfg.describe()} before pruning)"],
+        doc["classes"],
     )

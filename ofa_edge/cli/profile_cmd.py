@@ -85,13 +85,14 @@ def _shipped_to_continue(dev: Device, space: str, output: Path | None, force: bo
 
 def profile(
     device: Annotated[
-        str, typer.Option("--device", "-d", help="Device name (devices/<name>.yaml) or a YAML path.")
+        str, typer.Option("--device", "-d", help="Device name (your <name>.yaml, else the shipped one) or a YAML path.")
     ] = LOCAL_DEVICE,
     space: Annotated[str, typer.Option(help="Search space (default: the device's).")] = "",
     resolutions: Annotated[str, typer.Option(help="Comma-separated resolutions (default: the device's).")] = "",
     classes: Annotated[int | None, typer.Option(help="Classifier outputs (default: the space's).")] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", "--out", help="Table file (default latency_tables/<device>.json).")
+        Path | None,
+        typer.Option("--output", "-o", "--out", help="Table file (default: <device>.json in your tables folder)."),
     ] = None,
     warmup: Annotated[int | None, typer.Option(help="Untimed runs per network (default: the device's).")] = None,
     repeats: Annotated[int | None, typer.Option(help="Timed runs per network (default: the device's).")] = None,

@@ -1,6 +1,6 @@
 """End-to-end timing of whole random subnets (for calibration and validation), resumable.
 
-Measurements are kept in ``latency_tables/reports/<table>.e2e.json`` keyed by the subnet's
+Measurements are kept in ``reports/<table>.e2e.json`` beside the table, keyed by the subnet's
 JSON, so an interrupted ``--calibrate``/``--validate`` run continues where it stopped and
 the same subnets are never timed twice.
 """

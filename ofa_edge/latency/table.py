@@ -144,7 +144,7 @@ class LatencyTable:
             raise UserError(f"latency table '{path}' does not exist; run {_profile_command(path)} first.") from None
         except IsADirectoryError:
             raise UserError(
-                f"latency table '{path}' is a folder; pass the table's .json file, e.g. latency_tables/x86-cpu.json."
+                f"latency table '{path}' is a folder; pass the table's .json file, e.g. x86-cpu.json."
             ) from None
         except PermissionError as e:
             raise UserError(f"cannot read latency table '{path}': {e}.") from None

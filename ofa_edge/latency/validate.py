@@ -1,6 +1,6 @@
 """``--validate N``: LUT-sum and corrected predictions against N subnets timed end to end.
 
-Writes ``latency_tables/reports/<table>.validation.json`` and ``.png`` (predicted vs
+Writes ``reports/<table>.validation.json`` (beside the table) and ``.png`` (predicted vs
 measured) next to the table, and a Markdown summary in ``docs/``.
 """
 

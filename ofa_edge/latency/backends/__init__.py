@@ -54,7 +54,11 @@ def _obstacle(device: Device, threads: int | None) -> tuple[str, str] | None:
         here = [d.name for d in gpus if d.accelerator and d.accelerator_mismatch(found) is None]
         return other, (
             f"{other}: its numbers would be another GPU's. Time it on that GPU, or profile this one as "
-            + (f"--device {here[0]}" if here else "a device of its own (a devices/<name>.yaml with its `accelerator:`)")
+            + (
+                f"--device {here[0]}"
+                if here
+                else "a device of its own (a <name>.yaml in your devices folder with its `accelerator:`)"
+            )
             + "."
         )
     return None

@@ -36,6 +36,7 @@ from ofa_edge.search.constraints import (
 )
 from ofa_edge.search.problem import SearchProblem
 from ofa_edge.search.ranking import DEFAULT_TIE, rank_candidates
+from ofa_edge.search.storage import GRACE_PERIOD_S
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import decode
 from ofa_edge.space.search_space import SearchSpace
@@ -267,7 +268,7 @@ def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
         info = prep.accuracy_info  # measure exactly as the predictor's training data was measured
         result, rounds = refine(
             problem,
-            lambda: _run(algo, problem, budget, opts.seed),
+            lambda: _run(algo, problem, budget, opts.seed, note),
             prep.supernet,
             opts.data or str(DEFAULT_ROOT),
             int(info["n_subnets"]),
@@ -277,19 +278,28 @@ def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
         )
         prep.accuracy_info["refinement"] = rounds
     else:
-        result = _run(algo, problem, budget, opts.seed)
+        result = _run(algo, problem, budget, opts.seed, note)
     best = result.best_index()
     if best is None:
         raise UserError("the search found no subnet meeting every bound; raise the budget(s) or the number of trials.")
     return _report(opts, prep, result, note)
 
 
-def _run(algo: SearchAlgorithm, problem: SearchProblem, budget: int, seed: int) -> SearchResult:
+def _run(algo: SearchAlgorithm, problem: SearchProblem, budget: int, seed: int, note: Log) -> SearchResult:
     """``algo.search`` with numpy's BLAS on one thread. The predictor's matrices are one
     generation's children: a second BLAS thread gains little on an idle machine and, when any
     other process holds a core, its spin-waiting slowed the search 10-25x (measured)."""
     with threadpool_limits(limits=1, user_api="blas"):
-        return algo.search(problem, budget, np.random.default_rng(seed))
+        result = algo.search(problem, budget, np.random.default_rng(seed))
+    _note_stale(result.extra.get("stale_trials_failed", 0), note)
+    return result
+
+
+def _note_stale(count: int, note: Log) -> None:
+    """Say how many trials of a dead worker (RUNNING, no heartbeat) a shared-study search marked FAIL."""
+    if count:
+        were = "trial of a killed run was" if count == 1 else "trials of a killed run were"
+        note(f"{count} {were} marked FAIL (RUNNING without a heartbeat for {GRACE_PERIOD_S} s)")
 
 
 def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log) -> dict[str, Any]:

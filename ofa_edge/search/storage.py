@@ -4,14 +4,21 @@
   installed), ``mysql://...``: an RDB storage (SQLAlchemy URL);
 * anything without ``://`` is a file path: a journal file (``JournalStorage`` over
   ``JournalFileBackend``), safe for several processes on one machine or a shared filesystem.
+
+Both record Optuna heartbeats: a trial left RUNNING by a worker that died (SIGKILL, a lost machine)
+is marked FAIL by the next worker of the study to start a trial once the trial has been silent for
+``GRACE_PERIOD_S``. Optuna has heartbeats for RDB storages only, so journals get them here.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import random
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +40,14 @@ _SCHEMA_RACE = (
     "duplicate key",
 )
 _INSTALL = {"postgresql": "psycopg2-binary (or psycopg[binary])", "mysql": "PyMySQL"}
+# A worker records a heartbeat when a trial starts and then every HEARTBEAT_INTERVAL_S; a RUNNING trial
+# silent for GRACE_PERIOD_S is a dead worker's. The grace outlasts the 30 s after which a journal's lock,
+# left by a worker killed while writing, is broken: live workers wait on that lock without beating.
+HEARTBEAT_INTERVAL_S = 10
+GRACE_PERIOD_S = 60
+_HEARTBEAT = "ofa_edge_heartbeat"  # trial system attribute of a journal trial: time.time() of its last heartbeat
+
+StaleCallback = Callable[[Any, Any], None]  # (study, the FrozenTrial just marked FAIL)
 
 
 def _lost_schema_race(e: Exception) -> bool:
@@ -57,23 +72,74 @@ def _is_journal(path: Path) -> bool:
     return not tail or tail.startswith(b'{"op_code"')
 
 
-def open_storage(url: str | None) -> Any:
-    """An Optuna storage object for ``url`` (None -> in-memory)."""
+def _heartbeat_journal(path: str, on_stale: StaleCallback | None) -> Any:
+    """A ``JournalStorage`` over the file ``path`` with Optuna's heartbeat (``BaseHeartbeat``)."""
+    from optuna.storages import JournalStorage
+    from optuna.storages._heartbeat import BaseHeartbeat
+    from optuna.storages.journal import JournalFileBackend
+    from optuna.trial import TrialState
+
+    class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
+        """Heartbeats as a trial system attribute; a trial that has none yet counts from its start."""
+
+        def __init__(self, backend: Any) -> None:
+            super().__init__(backend)
+            self.started: set[int] = set()  # trials whose first heartbeat, as they start, was skipped
+
+        def record_heartbeat(self, trial_id: int) -> None:
+            """Writes from the second call for a trial on: the first, as it starts, would repeat its start time
+            (one more journal append per trial, 1-2% of its time)."""
+            if trial_id in self.started:
+                self.set_trial_system_attr(trial_id, _HEARTBEAT, time.time())
+            self.started.add(trial_id)
+
+        def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+            now = time.time()
+            running = self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
+            return [t._trial_id for t in running if now - _last_beat(t) > GRACE_PERIOD_S]
+
+        def get_heartbeat_interval(self) -> int:
+            return HEARTBEAT_INTERVAL_S
+
+        def get_heartbeat_stale_trial_callback(self) -> StaleCallback | None:
+            return on_stale
+
+        get_failed_trial_callback = get_heartbeat_stale_trial_callback  # its name in older Optuna
+
+    return HeartbeatJournalStorage(JournalFileBackend(path))
+
+
+def _last_beat(trial: Any) -> float:
+    """The time (``time.time()``) of a journal trial's last heartbeat, or of its start if it has none yet."""
+    return trial.system_attrs.get(_HEARTBEAT) or trial.datetime_start.timestamp()
+
+
+def _rdb_heartbeat(on_stale: StaleCallback | None) -> dict[str, Any]:
+    """``RDBStorage`` keyword arguments for Optuna's heartbeat (older Optuna names the callback ``failed_trial_callback``)."""
+    from optuna.storages import RDBStorage
+
+    params = inspect.signature(RDBStorage.__init__).parameters
+    callback = (
+        "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params else "failed_trial_callback"
+    )
+    return {"heartbeat_interval": HEARTBEAT_INTERVAL_S, "grace_period": GRACE_PERIOD_S, callback: on_stale}
+
+
+def open_storage(url: str | None, on_stale: StaleCallback | None = None) -> Any:
+    """An Optuna storage object for ``url`` (None -> in-memory), with heartbeats; ``on_stale`` is called
+    for each trial of a dead worker that this process marks FAIL."""
     import optuna
 
     if url is None:
         return None
     if "://" not in url:
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
         path = Path(url)
         if path.is_dir():
             raise UserError(f"--storage '{url}' is a folder; give a journal file path such as {path / 'study.log'}.")
         if path.is_file() and not _is_journal(path):
             raise UserError(f"--storage '{url}' is not an Optuna journal file; pass a new path or a journal.")
         path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
+        return _heartbeat_journal(str(path), on_stale)
     scheme = url.split("://", 1)[0].split("+", 1)[0]
     if scheme not in ("sqlite", *_DRIVERS):
         raise UserError(
@@ -89,7 +155,9 @@ def open_storage(url: str | None) -> Any:
     attempt = 0
     while True:
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            with warnings.catch_warnings():  # ExperimentalWarning: Optuna's heartbeat is experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, **_rdb_heartbeat(on_stale))
         except Exception as e:  # noqa: BLE001 - SQLAlchemy raises many types (bad URL, unreachable server)
             attempt += 1
             if _lost_schema_race(e) and attempt < _RETRIES:

@@ -1,19 +1,26 @@
 """Shared Optuna storages: two concurrent ``ofa-edge search`` worker processes on one study,
-on a journal file and on a real PostgreSQL server started here (Debian's ``postgresql``)."""
+on a journal file and on a real PostgreSQL server started here (Debian's ``postgresql``); the
+heartbeat that marks FAIL the trials of a worker killed with SIGKILL."""
 
 from __future__ import annotations
 
+import collections
+import itertools
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ofa_edge.errors import UserError
+from ofa_edge.search import storage as storage_module
 from ofa_edge.search.storage import open_storage
 
 TRIALS = 8
@@ -139,6 +146,84 @@ def test_a_journal_empty_or_being_written_is_opened(tmp_path):
     with path.open("a") as f:
         f.write('{"op_code":4,"worker_id":"w"')  # another worker's record, half written
     open_storage(str(path))
+
+
+def _states(path: Path, study: str) -> collections.Counter:
+    """How many trials of the journal study are in each state (``RUNNING``, ``COMPLETE``, ``FAIL``)."""
+    import optuna
+
+    return collections.Counter(
+        t.state.name for t in optuna.load_study(study_name=study, storage=open_storage(str(path))).trials
+    )
+
+
+def _hanging_worker(args: list[str], hang_at: int, hung: Any) -> None:
+    """A worker whose ``hang_at``-th trial never ends: it sets ``hung`` and sleeps, to be killed mid-trial."""
+    from ofa_edge.search.algorithms import optuna_search
+
+    suggest, calls = optuna_search._suggest, itertools.count(1)
+
+    def stuck(*a: Any) -> Any:
+        if next(calls) == hang_at:
+            hung.set()
+            time.sleep(600)
+        return suggest(*a)
+
+    optuna_search._suggest = stuck
+    _worker(args, {}, os.devnull)
+
+
+def test_trials_of_a_worker_killed_mid_study_are_failed_on_resume(tables_dir, tmp_path, monkeypatch, capsys):
+    """SIGKILL a worker in its 6th trial: that trial stays RUNNING (no process will finish it). Resumed
+    once its heartbeat is older than the grace period, the search marks it FAIL, says so, and completes."""
+    import multiprocessing
+
+    from ofa_edge.cli.app import main
+
+    path = tmp_path / "study.log"
+    args = ["search", "--latency", "30ms", "--accuracy-proxy", "macs", "--algo", "tpe", "--storage", str(path)]
+    args += ["--study", "s", "--no-measure", "--json", "--out", str(tmp_path / "out")]
+    ctx = multiprocessing.get_context("fork")
+    hung = ctx.Event()
+    proc = ctx.Process(target=_hanging_worker, args=([*args, "--trials", "100"], 6, hung))
+    proc.start()
+    assert hung.wait(timeout=120), "the worker never reached its 6th trial"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join(timeout=30)
+    assert proc.exitcode == -signal.SIGKILL
+    assert _states(path, "s") == {"COMPLETE": 5, "RUNNING": 1}
+
+    monkeypatch.setattr(storage_module, "GRACE_PERIOD_S", 1)  # instead of waiting a minute
+    time.sleep(1.2)
+    capsys.readouterr()
+    assert main([*args, "--trials", "3", "--seed", "1"]) == 0
+    assert _states(path, "s") == {"COMPLETE": 8, "FAIL": 1}
+    out, err = capsys.readouterr()
+    assert json.loads(out)["search"]["stale_trials_failed"] == 1
+    assert "1 trial of a killed run was marked FAIL" in " ".join(err.split())
+
+
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
+def test_heartbeat_fails_a_silent_trial_not_a_beating_one(tmp_path, monkeypatch, kind):
+    """Of two RUNNING trials, the one whose worker still beats stays RUNNING; once the other has been
+    silent for the grace period, another worker marks it FAIL and calls its callback for it."""
+    import optuna
+
+    monkeypatch.setattr(storage_module, "GRACE_PERIOD_S", 1)
+    url = str(tmp_path / "study.log") if kind == "journal" else f"sqlite:///{tmp_path / 'study.db'}"
+    live = open_storage(url)
+    study_id = live.create_new_study([optuna.study.StudyDirection.MINIMIZE], "s")
+    beating, silent = live.create_new_trial(study_id), live.create_new_trial(study_id)
+    for trial_id in (beating, silent):
+        live.record_heartbeat(trial_id)  # as Optuna does when a trial starts
+    time.sleep(2.1)  # SQLite's clock counts whole seconds
+    live.record_heartbeat(beating)
+    failed: list[int] = []
+    other = optuna.load_study(study_name="s", storage=open_storage(url, on_stale=lambda _, t: failed.append(t.number)))
+    with pytest.warns(optuna.exceptions.ExperimentalWarning):
+        optuna.storages.fail_stale_trials(other)
+    assert [t.state.name for t in other.trials] == ["RUNNING", "FAIL"]
+    assert failed == [1]
 
 
 def _free_port() -> int:

@@ -62,7 +62,8 @@ class OptunaSearch:
         use_set = has_set_constraint()
         sampler = self._sampler(seed, None if use_set else _constraints_from_attrs)
         directions = ["maximize"] if self.sampler == "tpe" else ["maximize", "minimize"]
-        storage = open_storage(self.storage)
+        stale: list[int] = []  # numbers of the dead workers' trials this process marked FAIL
+        storage = open_storage(self.storage, on_stale=lambda _study, trial: stale.append(trial.number))
         try:
             study = optuna.create_study(
                 storage=storage,
@@ -110,6 +111,7 @@ class OptunaSearch:
                 "study": study.study_name,
                 "storage": self.storage,
                 "trials_in_study": len(accs),
+                "stale_trials_failed": len(stale),
                 "constraint_api": "Trial.set_constraint" if use_set else "constraints_func",
             },
         )

@@ -156,12 +156,13 @@ def export(
 
 
 def _render(m: dict[str, Any]) -> None:
-    t = Table(title=f"ofa-edge export: {m['format']} bundle in {m['out']}")
+    t = Table(title=f"ofa-edge export: {m['format']} bundle")  # its path below, unwrapped (copy-pasteable)
     t.add_column("file")
     t.add_column("bytes", justify="right")
     for name, info in m["files"].items():
         t.add_row(name + ("  [bold](deploy)[/bold]" if name == m["primary"] else ""), f"{info['bytes']:,}")
     out.print(t)
+    out.print(f"bundle: {m['out']}", soft_wrap=True)
     for v in m["verification"]:
         out.print(f"verified {v['model']} on ONNX Runtime: max |diff| {v['max_abs_diff']:.2e} <= {v['tolerance']:.0e}")
     if m["int8"]:
@@ -190,7 +191,7 @@ def _render(m: dict[str, Any]) -> None:
         out.print(f"predicted on {p.get('device')}: " + ", ".join(shown))
     if m["primary"] == "model.engine" and not m["tensorrt"]["engine_built"]:
         return
-    out.print(f"deploy file: {m['out']}/{m['primary']}")
+    out.print(f"deploy file: {m['out']}/{m['primary']}", soft_wrap=True)
 
 
 def _predicted_value(key: str, value: Any) -> str:

@@ -122,7 +122,7 @@ def quickstart(
     }
 
     def render() -> None:
-        t = Table(title=f"{bundle / 'model.onnx'} on {images} CIFAR-10 test images")
+        t = Table(title=f"the bundle's model.onnx on {images} CIFAR-10 test images")
         for col in ("image", "label", "predicted", ""):
             t.add_column(col)
         for r in rows:
@@ -130,7 +130,8 @@ def quickstart(
                 str(r["image"]), r["label"], r["predicted"], "[green]✓[/green]" if r["correct"] else "[red]✗[/red]"
             )
         out.print(t)
-        out.print(f"top-1 on these {images} images: {result['top1']:.0f}%  |  bundle: {bundle}")
+        out.print(f"top-1 on these {images} images: {result['top1']:.0f}%")
+        out.print(f"bundle: {bundle}", soft_wrap=True)
 
     emit(result, as_json, render)
 

@@ -198,7 +198,8 @@ def _render(r: dict[str, Any]) -> None:
             line += " [yellow](estimated table)[/yellow]"
         out.print(line)
     files = r["files"]
-    out.print(f"chosen subnet: {files['subnet']}  front: {files['pareto_csv']}, {files['pareto_png']}")
+    out.print(f"chosen subnet: {files['subnet']}", soft_wrap=True)
+    out.print(f"front: {files['pareto_csv']}, {files['pareto_png']}", soft_wrap=True)
     out.print(f"search: {r['search']['seconds']:.2f} s, {r['search']['candidates_per_s']:,.0f} candidates/s")
 
 

@@ -37,7 +37,10 @@ _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff"}
 def detect_format(root: Path) -> str:
     """``packed`` | ``cifar-bin`` | ``cifar-py`` | ``imagefolder``; a clear :class:`UserError` otherwise."""
     if not root.exists():
-        raise UserError(f"dataset folder '{root}' does not exist; pass --data PATH to your dataset.")
+        raise UserError(
+            f"dataset folder '{root}' does not exist; check the path given to --data (or $OFA_EDGE_DATA), or "
+            "pass --data PATH to your dataset."
+        )
     if not root.is_dir():
         raise UserError(f"--data '{root}' is a file; pass the dataset folder.")
     if (root / "train.jpg.bin").exists() or (root / "test.jpg.bin").exists():

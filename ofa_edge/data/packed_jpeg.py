@@ -18,11 +18,21 @@ from PIL import Image
 
 from ofa_edge.data.subset import subset_index
 from ofa_edge.errors import UserError
+from ofa_edge.paths import PACKAGE_DIR, user_data_dir
 
-# The bundled CIFAR-10 beside the checkout; $OFA_EDGE_DATA points elsewhere (e.g. a copy on a GPU machine).
-DEFAULT_ROOT = Path(
-    os.environ.get("OFA_EDGE_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10-jpeg")
-)
+
+def _default_root() -> Path:
+    """``$OFA_EDGE_DATA``; else, in a checkout, the project's CIFAR-10 beside it (``../shared/data/cifar10-jpeg``);
+    else ``<user data>/data/cifar10-jpeg`` (``~/.local/share/ofa-edge``), where a user may put it."""
+    if os.environ.get("OFA_EDGE_DATA"):
+        return Path(os.environ["OFA_EDGE_DATA"])
+    checkout = PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout.parent / "shared" / "data" / "cifar10-jpeg"
+    return user_data_dir() / "data" / "cifar10-jpeg"
+
+
+DEFAULT_ROOT = _default_root()
 
 
 @dataclass
@@ -57,7 +67,9 @@ def load_packed(
     ``balanced`` a class-balanced one (what ``--limit-train``/``--limit-val`` take)."""
     root = Path(root)
     if not root.is_dir():
-        raise UserError(f"dataset folder '{root}' does not exist; pass --data PATH to a packed JPEG dataset.")
+        raise UserError(
+            f"dataset folder '{root}' does not exist; check the path, or pass --data PATH to a packed JPEG dataset."
+        )
     files = {k: root / f"{split}.{k}" for k in ("jpg.bin", "offsets.npy", "labels.npy")}
     for k, p in files.items():
         _require(p, k)

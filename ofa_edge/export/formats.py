@@ -82,18 +82,38 @@ def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -
 
     A TensorRT engine's latency depends on its precision, and the search predicted it for the
     precision of the latency table it used (``table``: its provenance). Without ``--half`` or
-    ``--no-half`` an engine follows that table (Jetson Orin's is FP16); an explicit choice that
-    differs from it is kept, with a warning that the predicted latency does not apply.
+    ``--no-half`` an engine follows that table (Jetson Orin's is FP16) and says so; an explicit
+    choice that differs from it is kept, with a warning that the predicted latency does not apply.
+    A table of another runtime (an x86 CPU's ONNX Runtime, an H100's torch) warns that its
+    latencies are not a TensorRT engine's.
     """
-    if fmt.name != "engine" or not table.get("precision"):
+    if fmt.name != "engine":
         return bool(half), None, None
-    measured, device = str(table["precision"]), table.get("device", "the target")
+    half, note, warning = _engine_precision(half, int8, table)
+    backend = str(table.get("backend", ""))
+    if backend and "tensorrt" not in backend:
+        other = (
+            f"the search predicted latency for {table.get('device', 'its device')} with {backend}, not for a "
+            "TensorRT engine, so its predicted latency does not apply to this engine; search with a TensorRT "
+            "device's table (e.g. --device jetson-orin) for one that does."
+        )
+        warning = f"{warning} Also, {other}" if warning else other
+    return half, note, warning
+
+
+def _engine_precision(half: bool | None, int8: bool, table: dict) -> tuple[bool, str | None, str | None]:
+    """An engine's FP16 choice: the searched table's precision unless --half/--no-half/--int8 chose."""
+    measured, device = table.get("precision"), table.get("device", "the target")
     if half is None and not int8:
         half = measured == "fp16"
-        if half:
-            return True, f"precision fp16: {device}'s latency table is for fp16 engines (--no-half for fp32)", None
+        why = f"{device}'s latency table is for {measured}" if measured else "no searched table to follow"
+        return (
+            half,
+            f"precision {'fp16' if half else 'fp32'}: {why} ({'--no-half' if half else '--half'} for the other)",
+            None,
+        )
     chosen = "int8" if int8 else "fp16" if half else "fp32"
-    if chosen != measured:
+    if measured and chosen != measured:
         hint = "; without --half/--no-half/--int8 the engine follows the table" if measured in ("fp16", "fp32") else ""
         warning = (
             f"this engine is {chosen} but the search predicted {device}'s latency for {measured} engines: "

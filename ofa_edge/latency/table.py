@@ -18,7 +18,7 @@ from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.devices import find_device_file, known_devices, unknown_device_hint
 from ofa_edge.latency.keys import fixed_keys, required_keys
-from ofa_edge.paths import SHIPPED_TABLES, find_first, table_dirs
+from ofa_edge.paths import SHIPPED_TABLES, devices_dir, find_first, table_dirs
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import BlockSum, to_genomes
@@ -330,5 +330,6 @@ def table_for_device(name: str) -> tuple[LatencyTable, Path]:
     hint = unknown_device_hint(name, known)
     raise UserError(
         f"unknown device '{name}'.{hint} Known devices: {', '.join(known) or '(none)'}; "
-        "`ofa-edge devices` lists them, or pass --table PATH to a latency table."
+        f"`ofa-edge devices` lists them. Pass --table PATH to a latency table, or describe a new device in "
+        f"{devices_dir()}/<name>.yaml and measure it with `ofa-edge profile --device <name>`."
     )

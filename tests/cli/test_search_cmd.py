@@ -332,7 +332,7 @@ def test_data_is_checked_where_accuracy_is_measured(cli, tables_dir, cifar_image
     missing = tmp_path / "nonexist"
     args = ["search", "--latency", "15ms", *FAST, "--no-measure", "--out", str(tmp_path / "s")]
     code, _, err = cli(*args, "--data", str(missing))
-    assert code == 2 and "nonexist' does not exist; pass --data PATH" in " ".join(err.split()), err
+    assert code == 2 and "nonexist' does not exist; check the path" in " ".join(err.split()), err
     code, _, err = cli(*args, "--data", str(cifar_imagefolder))  # read; too small for the default held-out split
     assert code == 2 and "has 20 training images; the split needs 7000" in " ".join(err.split()), err
     code, _, err = cli(*args, "--data", str(missing), "--accuracy-proxy", "macs")

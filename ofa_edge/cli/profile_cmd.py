@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -313,6 +314,12 @@ def _render_check(result: dict[str, Any]) -> None:
             f"[yellow]off[/yellow]: latencies here are {f:.3f}× the table's scale ({pct:+.2f}%; {spread}), so its "
             f"predictions are {abs(pct):.0f}% {'low' if f > 1 else 'high'} on this machine now (table measured "
             f"{result['measured']}; ±{100 * result['tolerance']:.0f}% holds)."
+        )
+    if result["busy"]:
+        out.print(
+            f"[yellow]this machine is busy[/yellow] (1-minute load {result['load_average']:.1f} on "
+            f"{os.cpu_count()} cores): other processes move these readings, so checks minutes apart can disagree; "
+            "check again when it is quiet before acting on the verdict."
         )
     if result["rescaled"]:
         out.print(

@@ -16,6 +16,7 @@ prediction (``ofa-edge search``) all reuse the stored baseline, so they share on
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,14 @@ from typing import Any
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.host import CPU_FIELDS, host_info, now_utc
+from ofa_edge.host import CPU_FIELDS, host_info, load_average, now_utc
 from ofa_edge.latency.backends.base import Backend, Timer
 from ofa_edge.latency.blocks import build_subnet, random_subnets
 from ofa_edge.latency.table import LatencyTable
 
 ROUNDS = 4  # rounds per group of timed networks
 HOLDS = 0.05  # a table holds while the machine runs within ±5 % of the speed it was measured at
+BUSY_LOAD_PER_CORE = 0.5  # a 1-minute load above this per core: other processes take a core, readings wander
 SEED = 7_777  # the reference subnets: random, fixed
 CALLS = 3  # timed calls per reference subnet and reading
 # Untimed calls a network needs after others ran before it times at its steady speed. Measured on
@@ -111,15 +113,26 @@ def check_speed(backend: Backend, table: LatencyTable, batch: int) -> dict[str, 
     """How fast this machine runs now against the speed ``table`` was measured at.
 
     ``factor`` is the median of :data:`READINGS` reference readings (1.2: latencies are 20 % above the
-    table's scale); ``holds`` is whether it is within :data:`HOLDS` of 1. Raises ``ValueError``
+    table's scale); ``holds`` is whether it is within :data:`HOLDS` of 1; ``busy`` whether the 1-minute
+    load before the readings says other processes held the cores (then checks minutes apart disagree). Raises ``ValueError``
     if the table was measured without a speed reference.
     """
     reference = SpeedReference.of_table(backend, table, batch)
     if reference is None:
         raise ValueError("the table has no speed reference")
+    load = load_average()
     values = [reference.reading() for _ in range(READINGS)]
     factor = float(np.median(values))
-    return {"factor": factor, "readings": values, "holds": abs(factor - 1) <= HOLDS, "tolerance": HOLDS}
+    cores = os.cpu_count() or 1
+    busy = load is not None and load > BUSY_LOAD_PER_CORE * cores
+    return {
+        "factor": factor,
+        "readings": values,
+        "holds": abs(factor - 1) <= HOLDS,
+        "tolerance": HOLDS,
+        "load_average": load,
+        "busy": busy,
+    }
 
 
 HOST_FIELDS = ("host", *CPU_FIELDS, "host_cores", "os")  # where a rescaled table's numbers came from

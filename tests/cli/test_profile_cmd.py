@@ -309,7 +309,7 @@ def test_estimate_names_a_missing_reference_table_and_how_to_get_one(cli, tmp_pa
     assert "--reference PATH" in msg and "`ofa-edge profile --device x86-cpu --space mbv3-w1.0-imagenet`" in msg
 
 
-def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(cli, tmp_path):
+def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(cli, tmp_path, monkeypatch):
     shipped = SHIPPED_TABLES / "x86-cpu.json"
     before = shipped.read_bytes()
     yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
@@ -320,3 +320,6 @@ def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(
     assert shipped.read_bytes() == before and json.loads(yours.read_text())["provenance"]["rescaled"]
     code, out, _ = cli("devices", "x86-cpu", "--json")
     assert code == 0 and json.loads(out)["table"] == str(yours) and json.loads(out)["table_is_yours"]
+    monkeypatch.setattr("ofa_edge.latency.drift.load_average", lambda: 99.0)  # other processes hold the cores
+    code, out, _ = cli("profile", "--check")
+    assert code == 0 and "this machine is busy (1-minute load 99.0 on" in _flat(out)

@@ -307,13 +307,14 @@ def _render_check(result: dict[str, Any]) -> None:
     spread = (
         f"median of {len(result['readings'])} readings, {min(result['readings']):.3f}–{max(result['readings']):.3f}"
     )
+    rescaled = f", rescaled {result['last_rescaled']}" if result.get("last_rescaled") else ""
     if result["holds"]:
         out.print(f"[green]holds[/green]: this machine runs at {f:.3f}× the table's scale ({pct:+.2f}%; {spread}).")
     else:
         out.print(
             f"[yellow]off[/yellow]: latencies here are {f:.3f}× the table's scale ({pct:+.2f}%; {spread}), so its "
             f"predictions are {abs(pct):.0f}% {'low' if f > 1 else 'high'} on this machine now (table measured "
-            f"{result['measured']}; ±{100 * result['tolerance']:.0f}% holds)."
+            f"{result['measured']}{rescaled}; ±{100 * result['tolerance']:.0f}% holds)."
         )
     if result["busy"]:
         out.print(

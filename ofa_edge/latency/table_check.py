@@ -82,6 +82,7 @@ def check_table(
         "table": str(written),
         "device": dev.name,
         "measured": prov.get("date", "?"),
+        "last_rescaled": (prov.get("rescaled") or [{}])[-1].get("date"),
         "measured_on": {f.removeprefix("host_"): prov.get(f) for f in CPU_FIELDS},
         "same_cpu": same_cpu(prov),
         **speed,

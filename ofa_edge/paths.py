@@ -12,8 +12,16 @@ SHIPPED_TABLES = PACKAGE_DIR / "latency_tables"
 
 
 def user_data_dir() -> Path:
-    """This user's ofa-edge folder: ``$XDG_DATA_HOME/ofa-edge`` (default ``~/.local/share/ofa-edge``)."""
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ofa-edge"
+    """This user's ofa-edge folder: ``$XDG_DATA_HOME/ofa-edge`` (default ``~/.local/share/ofa-edge``; a
+    relative ``$XDG_DATA_HOME`` is ignored, as the XDG spec says; with no home, ``./.ofa-edge``)."""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    if os.path.isabs(xdg):
+        return Path(xdg) / "ofa-edge"
+    try:
+        home = Path.home()
+    except RuntimeError:  # no $HOME and no passwd entry (some containers)
+        return Path(".ofa-edge").absolute()
+    return home / ".local" / "share" / "ofa-edge"
 
 
 def devices_dir() -> Path:

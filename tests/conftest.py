@@ -151,7 +151,7 @@ def estimated_table(
 
 @pytest.fixture()
 def tables_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``latency_tables/`` with x86-cpu (2 GMAC/s) and slow-board (0.5 GMAC/s); work dir in tmp."""
+    """Your latency tables (``$OFA_EDGE_LATENCY_TABLES``): x86-cpu (2 GMAC/s), slow-board (0.5 GMAC/s); work dir in tmp."""
     d = tmp_path / "latency_tables"
     estimated_table("x86-cpu").save(d / "x86-cpu.json")
     estimated_table("slow-board", gmacs_per_s=0.5, overhead_ms=0.05).save(d / "slow-board.json")

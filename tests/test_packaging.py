@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -14,14 +16,23 @@ import pytest
 from ofa_edge.paths import PACKAGE_DIR
 
 CHECKOUT = PACKAGE_DIR.parent
+NOT_SOURCE = (".git", "build", "dist", "data", ".whl", "*.egg-info", ".*_cache", "ofa-edge-runs")  # top level
+
+
+def _not_source(folder: str, names: list[str]) -> set[str]:
+    """Build outputs, caches and carried data at the checkout's top level, and ``__pycache__`` anywhere."""
+    top = Path(folder) == CHECKOUT
+    return {n for n in names if n == "__pycache__" or (top and any(fnmatch(n, p) for p in NOT_SOURCE))}
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The checkout built as a wheel and installed (without dependencies) into a folder of its own."""
     tmp = tmp_path_factory.mktemp("wheel")
+    source = tmp / "src"  # a copy without build/: a stale build/lib would put old files in the wheel
+    shutil.copytree(CHECKOUT, source, ignore=_not_source)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", CHECKOUT], check=True)
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", source], check=True)
     (wheel,) = (tmp / "dist").glob("ofa_edge-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped_files = ("devices/x86-cpu.yaml", "latency_tables/x86-cpu.json", "pretrained/cifar10-sample/train.jpg.bin")
@@ -44,6 +55,22 @@ def _run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedPro
         text=True,
         timeout=300,
     )
+
+
+def test_every_module_imports_from_the_installed_copy(installed, tmp_path):
+    code = (
+        "import pkgutil, importlib, ofa_edge; "
+        "names = [m.name for m in pkgutil.walk_packages(ofa_edge.__path__, 'ofa_edge.') if m.name != 'ofa_edge.__main__']; "
+        "print('\\n'.join(importlib.import_module(n).__file__ for n in names))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OFA_EDGE_", "PYTHONPATH"))}
+    r = subprocess.run(
+        [sys.executable, "-c", code], check=False, cwd=tmp_path, env=env | {"PYTHONPATH": str(installed)},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    files = r.stdout.split()
+    assert r.returncode == 0 and len(files) > 50, r.stderr
+    assert [f for f in files if not f.startswith(str(installed))] == []  # none from the checkout
 
 
 def test_search_then_export_run_from_the_installed_wheel_offline_with_no_data(installed, tmp_path):

@@ -84,6 +84,18 @@ def _shipped_to_continue(dev: Device, space: str, output: Path | None, force: bo
     return None if LatencyTable.load(found, require_complete=False).estimated else found
 
 
+def _refuse_hiding_a_measured_table(dev: Device, space: str, output: Path | None, force: bool) -> None:
+    """``--estimate`` into your folder would hide the shipped measured table of ``dev`` from search."""
+    found = find_table_path(dev, space)
+    if output is not None or force or found == table_path(dev, space) or not found.is_file():
+        return
+    if not LatencyTable.load(found, require_complete=False).estimated:
+        raise UserError(
+            f"{dev.name} has a measured table, {found}; an estimate in your folder would replace it for search. "
+            "Write the estimate elsewhere with --out PATH, or pass --force to use an estimate instead."
+        )
+
+
 def profile(
     device: Annotated[
         str, typer.Option("--device", "-d", help="Device name (your <name>.yaml, else the shipped one) or a YAML path.")
@@ -245,19 +257,26 @@ def profile(
         if not reference:
             reference = default_reference(dev)
             note(f"--reference: {reference} (default for runtime {dev.runtime})")
+        _refuse_hiding_a_measured_table(dev, sp.name, output, force)
         result = estimate_device_table(dev, sp.name, res, classes, path, reference, force, note=note)
         emit(result, as_json, lambda: _render_estimate(result))
         return
 
     backend = require_backend(dev, threads)
-    if (shipped := _shipped_to_continue(dev, sp.name, output, force)) is not None:
-        note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
     note(f"backend {backend.name} {backend.version()}; warmup {warmup}, repeats {repeats}; clock {backend.clock_name}")
+    shipped = _shipped_to_continue(dev, sp.name, output, force)
     with err.status("opening the table and its speed reference"):
-        job = start_profile(
-            dev, backend, path, space=sp.name, resolutions=res, num_classes=classes, warmup=warmup,
-            repeats=repeats, threads=threads, force=force, resume_from=shipped,
-        )  # fmt: skip
+        settings = {"space": sp.name, "resolutions": res, "num_classes": classes, "warmup": warmup, "repeats": repeats}
+        try:
+            job = start_profile(dev, backend, path, **settings, threads=threads, force=force, resume_from=shipped)
+        except UserError:
+            if shipped is None:
+                raise
+            note(f"the shipped {shipped.name} was measured on another machine or with other settings: measuring yours")
+            shipped = None
+            job = start_profile(dev, backend, path, **settings, threads=threads, force=force)  # yours: none yet
+    if shipped is not None:
+        note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
     if force:
         e2e_path(path).unlink(missing_ok=True)
     with _progress() as bar:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from ofa_edge.errors import UserError, did_you_mean
-from ofa_edge.paths import device_dirs, find_first, latency_tables_dir, table_dirs
+from ofa_edge.paths import SHIPPED_DEVICES, device_dirs, find_first, latency_tables_dir, table_dirs
 from ofa_edge.space.search_space import SearchSpace
 
 RUNTIMES = ("onnxruntime", "torch", "tensorrt")
@@ -303,10 +303,23 @@ def table_path(device: Device, space: str | None = None) -> Path:
     return latency_tables_dir() / _table_name(device, space)
 
 
+def replaces_shipped_device(name: str) -> bool:
+    """Whether your device file ``name`` replaces a shipped device of that name."""
+    found = find_device_file(name)
+    shipped = SHIPPED_DEVICES / f"{name}.yaml"
+    return found is not None and shipped.is_file() and found.resolve() != shipped.resolve()
+
+
+def table_dirs_for(name: str) -> tuple[Path, ...]:
+    """Where device ``name``'s table is looked up: your tables, then the shipped ones, unless your device
+    file replaces the shipped device (the shipped table was measured with the shipped file's settings)."""
+    return (latency_tables_dir(),) if replaces_shipped_device(name) else table_dirs()
+
+
 def find_table_path(device: Device, space: str | None = None) -> Path:
     """The table search reads for ``device``: yours if you profiled it, else the shipped one; where
     ``profile`` would write it when there is neither."""
-    return find_first(table_dirs(), _table_name(device, space)) or table_path(device, space)
+    return find_first(table_dirs_for(device.name), _table_name(device, space)) or table_path(device, space)
 
 
 def is_own_table(device: Device, path: str | Path, space: str | None = None) -> bool:

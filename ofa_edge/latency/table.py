@@ -16,7 +16,13 @@ import numpy as np
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.calibrate import fold_correction
-from ofa_edge.latency.devices import find_device_file, known_devices, unknown_device_hint
+from ofa_edge.latency.devices import (
+    find_device_file,
+    known_devices,
+    replaces_shipped_device,
+    table_dirs_for,
+    unknown_device_hint,
+)
 from ofa_edge.latency.keys import fixed_keys, required_keys
 from ofa_edge.paths import SHIPPED_TABLES, devices_dir, find_first, table_dirs
 from ofa_edge.space.config import SubnetConfig
@@ -312,19 +318,26 @@ def searchable_devices() -> list[str]:
 
 def table_for_device(name: str) -> tuple[LatencyTable, Path]:
     """Device ``name``'s table: yours if you profiled it, else the shipped one; unknown devices name the known ones."""
-    path = find_first(table_dirs(), f"{name}.json")
+    dirs = table_dirs_for(name)
+    path = find_first(dirs, f"{name}.json")
     shipped = SHIPPED_TABLES / f"{name}.json"
     try:
         if path is not None:
             return LatencyTable.load(path), path
     except UserError as e:
-        if path == shipped or not shipped.is_file():
+        if path == shipped or not shipped.is_file() or replaces_shipped_device(name):
             raise
         raise UserError(f"{e} Until then, the shipped table is there to use: --table {shipped}.") from None
     if find_device_file(name) is not None:
         raise UserError(
-            f"device '{name}' has no latency table (looked in {' and '.join(map(str, table_dirs()))}): run "
+            f"device '{name}' has no latency table (looked in {' and '.join(map(str, dirs))}): run "
             f"`ofa-edge profile --device {name}` on (or for) it, or pass --table PATH."
+            + (
+                f" Your device file {find_device_file(name)} replaces the shipped '{name}', so the shipped table, "
+                "measured with the shipped file's settings, is not used for it."
+                if replaces_shipped_device(name)
+                else ""
+            )
         )
     known = searchable_devices()
     hint = unknown_device_hint(name, known)

@@ -88,7 +88,7 @@ def check_table(
         **speed,
         "rescaled": rescale_table,
     }
-    output = None if is_own_table(dev, written) else written
+    output = None if is_own_table(dev, written, table.space) else written
     if (message := other_cpu_warning(dev.name, prov, rescaled=rescale_table, output=output)) is not None:
         warn(message)
     if rescale_to is not None:

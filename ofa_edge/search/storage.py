@@ -75,9 +75,13 @@ def _is_journal(path: Path) -> bool:
 def _heartbeat_journal(path: str, on_stale: StaleCallback | None) -> Any:
     """A ``JournalStorage`` over the file ``path`` with Optuna's heartbeat (``BaseHeartbeat``)."""
     from optuna.storages import JournalStorage
-    from optuna.storages._heartbeat import BaseHeartbeat
     from optuna.storages.journal import JournalFileBackend
     from optuna.trial import TrialState
+
+    try:  # Optuna's heartbeat interface is private: an Optuna without it gets a journal without heartbeats
+        from optuna.storages._heartbeat import BaseHeartbeat
+    except ImportError:
+        return JournalStorage(JournalFileBackend(path))
 
     class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
         """Heartbeats as a trial system attribute; a trial that has none yet counts from its start."""

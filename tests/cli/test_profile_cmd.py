@@ -323,3 +323,25 @@ def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(
     monkeypatch.setattr("ofa_edge.latency.drift.load_average", lambda: 99.0)  # other processes hold the cores
     code, out, _ = cli("profile", "--check")
     assert code == 0 and "this machine is busy (1-minute load 99.0 on" in _flat(out)
+
+
+def test_a_shipped_table_of_another_machine_is_not_continued_yours_is_measured(cli, tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    table = json.loads((SHIPPED_TABLES / "x86-cpu.json").read_text())
+    table["provenance"] |= {"host_cpu": "Other CPU", "host_cpu_id": "family 0 model 0"}
+    (shipped / "x86-cpu.json").write_text(json.dumps(table))
+    before = (shipped / "x86-cpu.json").read_bytes()
+    monkeypatch.setattr("ofa_edge.paths.SHIPPED_TABLES", shipped)
+    base = ("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "1", "--max-entries", "2", "--json")
+    code, out, err = cli(*base)
+    assert code == 0, err
+    assert "was measured on another machine or with other settings: measuring yours" in _flat(err)
+    yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
+    assert json.loads(out)["table"] == str(yours) and json.loads(out)["entries"] == 2
+    assert (shipped / "x86-cpu.json").read_bytes() == before
+
+
+def test_estimate_does_not_hide_a_shipped_measured_table(cli):
+    code, _, err = cli("profile", "--device", "x86-cpu", "--estimate")
+    assert code == 2 and "x86-cpu has a measured table" in _flat(err) and "--out PATH" in _flat(err)

@@ -179,3 +179,15 @@ def test_a_partial_table_of_yours_names_the_shipped_one_to_use_meanwhile(tmp_pat
     table.save(yours)
     with pytest.raises(UserError, match=r"run the same `ofa-edge profile` command again.*Until then, the shipped"):
         table_for_device("x86-cpu")
+
+
+def test_your_device_file_replacing_a_shipped_one_does_not_get_the_shipped_table(tmp_path, monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    monkeypatch.setenv("OFA_EDGE_DEVICES", str(mine))
+    (mine / "x86-cpu.yaml").write_text(
+        (SHIPPED_DEVICES / "x86-cpu.yaml").read_text().replace("repeats:", "repeats: 7 #")
+    )
+    with pytest.raises(UserError, match=r"replaces the shipped 'x86-cpu', so the shipped table"):
+        table_for_device("x86-cpu")
+    assert find_table_path(load_device("x86-cpu")) == table_path(load_device("x86-cpu"))  # yours to measure

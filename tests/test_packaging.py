@@ -42,19 +42,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "site"
 
 
-def _run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    """``ofa-edge ARGS`` from the installed copy, in ``cwd``, as a user with no ofa-edge settings."""
+def _python(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python ARGS`` with the installed copy, in ``cwd``, as a user with no ofa-edge settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OFA_EDGE_", "XDG_", "PYTHONPATH"))}
     env |= {"PYTHONPATH": str(site), "HOME": str(cwd / "home")}
     return subprocess.run(
-        [sys.executable, "-m", "ofa_edge", *args],
-        check=False,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [sys.executable, *args], check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
+
+
+def _run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``ofa-edge ARGS`` from the installed copy."""
+    return _python(site, cwd, "-m", "ofa_edge", *args)
 
 
 def test_every_module_imports_from_the_installed_copy(installed, tmp_path):
@@ -63,11 +62,7 @@ def test_every_module_imports_from_the_installed_copy(installed, tmp_path):
         "names = [m.name for m in pkgutil.walk_packages(ofa_edge.__path__, 'ofa_edge.') if m.name != 'ofa_edge.__main__']; "
         "print('\\n'.join(importlib.import_module(n).__file__ for n in names))"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OFA_EDGE_", "PYTHONPATH"))}
-    r = subprocess.run(
-        [sys.executable, "-c", code], check=False, cwd=tmp_path, env=env | {"PYTHONPATH": str(installed)},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    r = _python(installed, tmp_path, "-c", code)
     files = r.stdout.split()
     assert r.returncode == 0 and len(files) > 50, r.stderr
     assert [f for f in files if not f.startswith(str(installed))] == []  # none from the checkout

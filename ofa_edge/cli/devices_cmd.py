@@ -70,10 +70,9 @@ def devices(
             "Point it at a folder of <name>.yaml device files, or unset it."
         )
     rows = [device_summary(name)] if name else _all_summaries()
-    folders = f"yours: {devices_dir()}; shipped: {SHIPPED_DEVICES}"
 
     def render() -> None:
-        t = Table(title=f"ofa-edge devices ({folders})", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        t = Table(title="ofa-edge devices", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         t.add_column("device", no_wrap=True)
         t.add_column("runtime", min_width=19)  # wraps between backend, precision and threads
         for col in ("TFLOP/s", "GB/s"):
@@ -91,6 +90,7 @@ def devices(
                 "yes" if r["runs_here"] else "[dim]no[/dim]",
             )
         out.print(t)
+        out.print(f"device files: yours in {devices_dir()}, shipped in {SHIPPED_DEVICES}", soft_wrap=True)
         for r in rows:
             if name:
                 out.print(f"[bold]{r['name']}[/bold]: {r['description']} (space {r['space']}, batch {r['batch']})")

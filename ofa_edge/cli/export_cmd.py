@@ -101,9 +101,10 @@ def export(
         inputs = resolve_inputs(subnet if subnet is None else subnet_arg(subnet), supernet)
     for line in inputs.notes:
         note(line)
-    images = {"--bn-images": 0 if slim else bn_images, "--int8-calib-images": calib_images if int8 else 0}
-    images["--int8-eval-images"] = eval_images if int8 else 0
-    data, sample_note = data_or_sample(data, inputs.classes, images)
+    needs = {} if slim else {"--bn-images": bn_images}  # images each option takes from the data
+    if int8:
+        needs |= {"--int8-calib-images": calib_images, "--int8-eval-images": eval_images}
+    data, sample_note = data_or_sample(data, inputs.classes, needs)
     if sample_note:
         note(sample_note)
     cfg = inputs.subnet

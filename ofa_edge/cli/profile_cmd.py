@@ -266,17 +266,14 @@ def profile(
     note(f"backend {backend.name} {backend.version()}; warmup {warmup}, repeats {repeats}; clock {backend.clock_name}")
     shipped = _shipped_to_continue(dev, sp.name, output, force)
     with err.status("opening the table and its speed reference"):
-        settings = {"space": sp.name, "resolutions": res, "num_classes": classes, "warmup": warmup, "repeats": repeats}
-        try:
-            job = start_profile(dev, backend, path, **settings, threads=threads, force=force, resume_from=shipped)
-        except UserError:
-            if shipped is None:
-                raise
-            note(f"the shipped {shipped.name} was measured on another machine or with other settings: measuring yours")
-            shipped = None
-            job = start_profile(dev, backend, path, **settings, threads=threads, force=force)  # yours: none yet
-    if shipped is not None:
+        job = start_profile(
+            dev, backend, path, space=sp.name, resolutions=res, num_classes=classes, warmup=warmup,
+            repeats=repeats, threads=threads, force=force, shipped=shipped,
+        )  # fmt: skip
+    if job.continued is not None:
         note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
+    elif shipped is not None:
+        note(f"the shipped {shipped.name} was measured on another machine or with other settings: measuring yours")
     if force:
         e2e_path(path).unlink(missing_ok=True)
     with _progress() as bar:

@@ -31,7 +31,7 @@ from ofa_edge.latency.table import table_for_device
 from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.space.search_space import SearchSpace
-from ofa_edge.supernet.checkpoint import read_metadata
+from ofa_edge.supernet.checkpoint import read_metadata, trained_classes
 from ofa_edge.units import check_range, parse_latency_ms
 
 BN_IMAGES = 500  # quickstart's export recalibrates BN on fewer images than export's default: it is a demo
@@ -83,7 +83,7 @@ def quickstart(
     parse_latency_ms(latency)
     bundle = check_output_dir(out_dir / "bundle")  # before the search: a refused run changes nothing
     meta = read_metadata(embedded_supernet())
-    trained_on = meta.get("training", {}).get("classes")
+    trained_on = trained_classes(meta)
     data, sample_note = data_or_sample(data, trained_on, {"--images": images, "export's --bn-images": BN_IMAGES})
     if sample_note:
         note(sample_note)

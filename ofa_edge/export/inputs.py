@@ -11,7 +11,7 @@ from ofa_edge.export.last_search import LastSearch, read_last_search, search_bes
 from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded_supernet
 from ofa_edge.space import SubnetConfig
 from ofa_edge.space.config import subnet_file
-from ofa_edge.supernet.checkpoint import load_subnet, read_metadata, require_checkpoint_file
+from ofa_edge.supernet.checkpoint import load_subnet, read_metadata, require_checkpoint_file, trained_classes
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         net = require_embedded_supernet()
         notes.append(f"no --supernet: using the embedded pretrained supernet {net}")
     net = require_checkpoint_file(net)
-    return ExportInputs(cfg, source, net, last, notes, read_metadata(net).get("training", {}).get("classes"))
+    return ExportInputs(cfg, source, net, last, notes, trained_classes(read_metadata(net)))
 
 
 def slim_inputs(slim: str | Path) -> ExportInputs:

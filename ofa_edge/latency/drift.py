@@ -27,6 +27,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS, host_info, load_average, now_utc
 from ofa_edge.latency.backends.base import Backend, Timer
 from ofa_edge.latency.blocks import build_subnet, random_subnets
+from ofa_edge.latency.devices import Device, is_own_table
 from ofa_edge.latency.table import LatencyTable
 
 ROUNDS = 4  # rounds per group of timed networks
@@ -153,15 +154,16 @@ def _cpu_label(fields: dict[str, Any]) -> str:
     return ", ".join(str(fields[f]) for f in ("host_cpu", "host_cpu_id") if fields.get(f))
 
 
-def other_cpu_warning(
-    device: str, provenance: dict[str, Any], rescaled: bool = False, output: str | Path | None = None
-) -> str | None:
-    """The warning for a measured table of ``device`` that another CPU than this machine's measured
-    (:func:`same_cpu` is ``False``); ``None`` otherwise. One speed factor (``--rescale``; ``rescaled``:
-    just applied) carries load and clocks, not kernels that run differently on another CPU. ``output``:
-    the table's path when it is not the device's own (the commands it advises then name it)."""
+def other_cpu_warning(dev: Device, table: LatencyTable, table_path: str | Path, rescaled: bool = False) -> str | None:
+    """The warning for a measured ``table`` of ``dev`` (at ``table_path``) that another CPU than this machine's
+    measured (:func:`same_cpu` is ``False``); ``None`` otherwise. One speed factor (``--rescale``;
+    ``rescaled``: just applied) carries load and clocks, not kernels that run differently on another CPU.
+    The commands it advises name the table's path when it is not the device's own."""
+    provenance = table.provenance
     if provenance.get("kind") == "estimated" or same_cpu(provenance) is not False:
         return None
+    device = dev.name
+    output = None if is_own_table(dev, table_path, table.space) else table_path
     what = (
         f"the {device} table was measured on another CPU ({_cpu_label(provenance)}) than this machine's "
         f"({_cpu_label(host_info())})"

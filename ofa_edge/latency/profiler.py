@@ -26,7 +26,6 @@ from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.validate import validation_report
-from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import SearchSpace
 
 GROUP = 16  # keys timed round-robin, and saved together
@@ -62,22 +61,34 @@ def provenance(device: Device, backend: Backend, threads: int, **extra: Any) -> 
     }
 
 
-def start_or_resume(path: Path, fresh: LatencyTable, force: bool) -> LatencyTable:
-    """The table to fill: the partial one at ``path`` if it matches ``fresh``'s settings, else ``fresh``."""
-    if force or not path.exists():
-        return fresh
-    try:
-        old = LatencyTable.load(path, require_complete=False)
-    except UserError as e:
-        raise UserError(f"{e} To replace it, run again with --force (or write elsewhere with --output).") from None
+def _differences(old: LatencyTable, fresh: LatencyTable) -> tuple[list[str], list[str]]:
+    """The provenance fields in which ``old`` was made otherwise than ``fresh`` would be, and a line per
+    difference (space, resolutions and classes included)."""
     fields = RESUME_FIELDS if old.complete else (*RESUME_FIELDS, *TIMING_FIELDS)
     differ = [f for f in fields if old.provenance.get(f) != fresh.provenance.get(f)]
-    mismatch = [f"{f}: {old.provenance.get(f)!r} on disk vs {fresh.provenance.get(f)!r} now" for f in differ]
+    lines = [f"{f}: {old.provenance.get(f)!r} on disk vs {fresh.provenance.get(f)!r} now" for f in differ]
     if (old.space, old.resolutions, old.num_classes) != (fresh.space, fresh.resolutions, fresh.num_classes):
-        mismatch.append(
+        lines.append(
             f"space/resolutions/classes: {old.space} {old.resolutions} {old.num_classes} on disk "
             f"vs {fresh.space} {fresh.resolutions} {fresh.num_classes} now"
         )
+    return differ, lines
+
+
+def start_or_resume(path: Path, fresh: LatencyTable, force: bool, shipped: Path | None = None) -> LatencyTable:
+    """The table to fill: the partial one at ``path`` if it matches ``fresh``'s settings (another one is
+    refused), else ``fresh``. With no table at ``path``, a ``shipped`` one is continued when it matches
+    (it was measured here, with these settings) and otherwise left for a fresh table."""
+    if force or not (path.exists() or shipped is not None):
+        return fresh
+    source = path if path.exists() else shipped
+    try:
+        old = LatencyTable.load(source, require_complete=False)
+    except UserError as e:
+        raise UserError(f"{e} To replace it, run again with --force (or write elsewhere with --output).") from None
+    differ, mismatch = _differences(old, fresh)
+    if mismatch and source == shipped:
+        return fresh
     if mismatch:
         # A complete table that differs only in the machine can be made this machine's in 10 s.
         adopt = (
@@ -121,6 +132,7 @@ class Profiling:
     path: Path
     table: LatencyTable
     reference: SpeedReference | None
+    continued: Path | None = None  # the shipped table this one continues (you had none of this device)
 
     def fill(
         self,
@@ -156,23 +168,6 @@ class Profiling:
         table.save(self.path)
         return table
 
-    def time_subnets(
-        self, configs: list[SubnetConfig], warmup: int, repeats: int, on_done: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        """End-to-end latency (ms) of ``configs`` on the profile's speed-reference scale, resumable
-        (kept beside the table); ``on_done(timings done)`` reports progress out of ``PASSES * len(configs)``."""
-        return measure_subnets(
-            self.backend,
-            configs,
-            num_classes=self.table.num_classes,
-            batch=self.device.batch,
-            warmup=warmup,
-            repeats=repeats,
-            store=e2e_path(self.path),
-            reference=self.reference,
-            on_done=None if on_done is None else lambda i, _: on_done(i),
-        )
-
     def calibrate_and_validate(
         self,
         calibrate: int,
@@ -186,12 +181,21 @@ class Profiling:
         same host conditions), fit and save the table's correction on the first, and return the validation
         report of the second (``None`` without ``validate``)."""
         table = self.table
-        cal = (
-            random_subnets(table.space, table.resolutions, calibrate, seed + CALIBRATE_SEED_OFFSET) if calibrate else []
-        )
-        val = random_subnets(table.space, table.resolutions, validate, seed) if validate else []
+        cal = random_subnets(table.space, table.resolutions, calibrate, seed + CALIBRATE_SEED_OFFSET)
+        val = random_subnets(table.space, table.resolutions, validate, seed)
         both = interleave(cal, val)
-        ms = dict(zip((c.to_json() for c in both), self.time_subnets(both, warmup, repeats, on_done), strict=True))
+        timed = measure_subnets(  # resumable: kept beside the table; on the speed reference's scale
+            self.backend,
+            both,
+            num_classes=table.num_classes,
+            batch=self.device.batch,
+            warmup=warmup,
+            repeats=repeats,
+            store=e2e_path(self.path),
+            reference=self.reference,
+            on_done=None if on_done is None else lambda i, _: on_done(i),
+        )
+        ms = dict(zip((c.to_json() for c in both), timed, strict=True))
         if cal:
             calibrate_table(table, cal, np.array([ms[c.to_json()] for c in cal]))
             table.save(self.path)
@@ -219,16 +223,17 @@ def start_profile(
     repeats: int,
     threads: int,
     force: bool = False,
-    resume_from: Path | None = None,
+    shipped: Path | None = None,
 ) -> Profiling:
-    """Open the table to measure into ``path``: the partial one there (or at ``resume_from``, e.g. a shipped
-    table) if it was made with these settings on this machine (another machine's is refused), else a new
-    one (``force``: always)."""
+    """Open the table to measure into ``path``: the partial one there if it was made with these settings on
+    this machine (another machine's is refused), else the ``shipped`` one if it was, else a new one
+    (``force``: always). ``Profiling.continued`` says whether the shipped one was taken."""
     fresh = LatencyTable(
         space=space,
         num_classes=num_classes,
         resolutions=sorted(resolutions),
         provenance=provenance(device, backend, threads, warmup=warmup, repeats=repeats, load_avg_start=load_average()),
     )
-    table = start_or_resume(resume_from or path, fresh, force)
-    return Profiling(device, backend, path, table, speed_reference(device, backend, table))
+    table = start_or_resume(path, fresh, force, shipped)
+    continued = shipped if table is not fresh and not path.exists() else None
+    return Profiling(device, backend, path, table, speed_reference(device, backend, table), continued)

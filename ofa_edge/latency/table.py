@@ -321,23 +321,24 @@ def table_for_device(name: str) -> tuple[LatencyTable, Path]:
     dirs = table_dirs_for(name)
     path = find_first(dirs, f"{name}.json")
     shipped = SHIPPED_TABLES / f"{name}.json"
-    try:
-        if path is not None:
+    replaced = replaces_shipped_device(name)
+    if path is not None:
+        try:
             return LatencyTable.load(path), path
-    except UserError as e:
-        if path == shipped or not shipped.is_file() or replaces_shipped_device(name):
-            raise
-        raise UserError(f"{e} Until then, the shipped table is there to use: --table {shipped}.") from None
-    if find_device_file(name) is not None:
+        except UserError as e:
+            if path == shipped or replaced or not shipped.is_file():
+                raise
+            raise UserError(f"{e} Until then, the shipped table is there to use: --table {shipped}.") from None
+    if (file := find_device_file(name)) is not None:
+        why = (
+            f" Your device file {file} replaces the shipped '{name}', so the shipped table, measured with the "
+            "shipped file's settings, is not used for it."
+            if replaced
+            else ""
+        )
         raise UserError(
             f"device '{name}' has no latency table (looked in {' and '.join(map(str, dirs))}): run "
-            f"`ofa-edge profile --device {name}` on (or for) it, or pass --table PATH."
-            + (
-                f" Your device file {find_device_file(name)} replaces the shipped '{name}', so the shipped table, "
-                "measured with the shipped file's settings, is not used for it."
-                if replaces_shipped_device(name)
-                else ""
-            )
+            f"`ofa-edge profile --device {name}` on (or for) it, or pass --table PATH.{why}"
         )
     known = searchable_devices()
     hint = unknown_device_hint(name, known)

@@ -15,7 +15,7 @@ from typing import Any
 from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.backends import table_backend, why_not_here
-from ofa_edge.latency.devices import Device, is_own_table
+from ofa_edge.latency.devices import Device
 from ofa_edge.latency.drift import READINGS, check_speed, other_cpu_warning, rescale, same_cpu
 from ofa_edge.latency.table import LatencyTable
 
@@ -88,8 +88,7 @@ def check_table(
         **speed,
         "rescaled": rescale_table,
     }
-    output = None if is_own_table(dev, written, table.space) else written
-    if (message := other_cpu_warning(dev.name, prov, rescaled=rescale_table, output=output)) is not None:
+    if (message := other_cpu_warning(dev, table, written, rescaled=rescale_table)) is not None:
         warn(message)
     if rescale_to is not None:
         rescale(table, speed).save(rescale_to)

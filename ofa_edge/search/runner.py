@@ -20,7 +20,7 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import detect_format
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
-from ofa_edge.latency.devices import LOCAL_DEVICE, is_own_table, load_device
+from ofa_edge.latency.devices import LOCAL_DEVICE, load_device
 from ofa_edge.latency.drift import other_cpu_warning
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import last_search_path, require_embedded_supernet, work_dir
@@ -120,10 +120,9 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
         note(f"latency table for {t.name}: {t.table_path} ({t.table.provenance.get('kind', 'unknown')})")
         if (message := estimated_warning(t.table.provenance)) is not None:
             warn(message)
-        if t.name == LOCAL_DEVICE:  # the machine running the command: is its table this CPU's?
-            output = None if is_own_table(load_device(LOCAL_DEVICE), t.table_path) else t.table_path
-            if message := other_cpu_warning(t.name, t.table.provenance, output=output):
-                warn(message)
+        local = t.name == LOCAL_DEVICE  # the machine running the command: is its table this CPU's?
+        if local and (message := other_cpu_warning(load_device(LOCAL_DEVICE), t.table, t.table_path)):
+            warn(message)
     space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note)
     for t in targets:
         if t.table.space != space.name:

@@ -96,6 +96,11 @@ def require_checkpoint_file(path: str | Path) -> Path:
     return path
 
 
+def trained_classes(meta: dict[str, Any]) -> list[str] | None:
+    """The class names a checkpoint's training recorded (:func:`read_metadata`), if it did."""
+    return meta.get("training", {}).get("classes")
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a checkpoint, without loading its weights."""
     path = require_checkpoint_file(path)

@@ -50,6 +50,23 @@ def parse_count(text: str, what: str = "count") -> float:
     return value
 
 
+_UNIT_WORDS = {*_TIME, *_DURATION, *(u for u in _COUNT if u)}
+
+
+def spaced_value(args: list[str]) -> str | None:
+    """The message for an option value split by the shell (``--latency 15 ms``, ``--latency 15ms, 4ms``),
+    or None. Without it the second word reaches the parser as an unexplained extra argument."""
+    for opt, value, extra in zip(args, args[1:], args[2:]):
+        if not opt.startswith("--") or extra.startswith("-"):
+            continue
+        if re.fullmatch(_NUM, value) and extra in _UNIT_WORDS:
+            return f"{opt} '{value} {extra}': write the value without a space ({opt} {value}{extra}) or quote it."
+        if value.endswith(",") and value[:-1]:
+            joined = f"{value}{extra}"
+            return f"{opt} '{value} {extra}': a list takes no spaces after its commas ({opt} {joined}) or quote it."
+    return None
+
+
 def check_range(
     option: str,
     value: float | None,

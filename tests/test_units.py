@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.units import check_range, parse_count, parse_duration_s, parse_latency_ms
+from ofa_edge.units import check_range, parse_count, parse_duration_s, parse_latency_ms, spaced_value
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,12 @@ def test_counts(text: str, count: float) -> None:
 def test_counts_must_be_positive_and_finite(text: str) -> None:
     with pytest.raises(UserError, match=r"^--flops '.*' must be a positive, finite number, e.g. 300M"):
         parse_count(text, "--flops")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["search", "--latency", "15ms"], ["devices", "--json", "x86-cpu"], ["search", "--seed", "3", "--json"],
+     ["space", "mbv3-w1.0-cifar"], ["search", "--latency", "15ms,4ms"]],
+)  # fmt: skip
+def test_whole_option_values_are_not_flagged(args: list[str]) -> None:
+    assert spaced_value(args) is None

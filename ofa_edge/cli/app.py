@@ -25,6 +25,7 @@ import ofa_edge
 from ofa_edge.cli.common import err
 from ofa_edge.errors import UserError
 from ofa_edge.paths import work_dir
+from ofa_edge.units import spaced_value
 
 # The commands, in pipeline order for --help: space -> train -> profile -> search -> export (+ prune).
 COMMANDS = ["quickstart", "space", "devices", "train", "eval", "profile", "search", "export", "prune"]
@@ -148,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     library, or the system refusing a path (``OSError`` with a file name: a folder where a file
     goes, no permission), becomes a one-paragraph message and exit 2.
     """
+    if message := spaced_value(sys.argv[1:] if argv is None else argv):
+        err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+        return 2
     try:
         app(args=argv, prog_name="ofa-edge")
     except SystemExit as e:

@@ -140,18 +140,21 @@ def _latency_table(device: str | None, subnet: SubnetConfig) -> LatencyTable | N
     """The table that predicts latency: ``--device``'s (exit 2 if it has none or does not cover
     the subnet), else the default device's when it covers the subnet."""
     from ofa_edge.latency.devices import LOCAL_DEVICE
+    from ofa_edge.latency.drift import local_table_warning
     from ofa_edge.latency.table import table_for_device
     from ofa_edge.prune.predict import coverage_gap
 
     if device is not None:
-        table, _ = table_for_device(device)
+        table, path = table_for_device(device)
     else:
         note(f"device: {LOCAL_DEVICE} (default; pass --device NAME for another)")
         try:
-            table, _ = table_for_device(LOCAL_DEVICE)
+            table, path = table_for_device(LOCAL_DEVICE)
         except UserError as e:
             warn(f"no latency prediction: {e}")
             return None
+    if (message := local_table_warning(device or LOCAL_DEVICE, table, path)) is not None:
+        warn(message)
     if gap := coverage_gap(table, subnet):
         if device is not None:
             raise UserError(f"{gap}; pass --device with a table for that space and resolution, or profile one.")
@@ -182,8 +185,8 @@ def _render(r: dict[str, Any]) -> None:
     if r["device_latency"]:
         d = r["device_latency"]
         out.print(_latency_table_view(d))
-        drift = drift_warning(d.get("speed_factor"), d["pruned_measured_ms"]) if "pruned_measured_ms" in d else None
-        if drift:
+        measured = "pruned_measured_ms" in d
+        if measured and (drift := drift_warning(d["speed_factor"], d["pruned_measured_ms"], d["same_cpu"])):
             out.print(f"[yellow]{drift}[/yellow] (for the pruned network)")
     out.print(f"wrote {r['out_dir']}: slim.json, slim.safetensors, model.onnx, result.json")
 

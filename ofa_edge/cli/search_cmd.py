@@ -189,10 +189,7 @@ def _render(r: dict[str, Any]) -> None:
             budget = info.get("budget_ms")
             if budget is not None and m["median_ms"] > budget:
                 line += f"; [yellow]over the {budget:g} ms budget here[/yellow]"
-            if m.get("same_cpu") is False:
-                drift = "the table is another CPU's (see the warning above): the two differ by more than speed"
-            else:
-                drift = drift_warning(m.get("speed_factor"), m["median_ms"])
+            drift = drift_warning(m.get("speed_factor"), m["median_ms"], m.get("same_cpu"))
             line += f"\n  [yellow]{drift}[/yellow]" if drift else ""
         if info["estimated"]:
             line += " [yellow](estimated table)[/yellow]"

@@ -27,7 +27,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS, host_info, load_average, now_utc
 from ofa_edge.latency.backends.base import Backend, Timer
 from ofa_edge.latency.blocks import build_subnet, random_subnets
-from ofa_edge.latency.devices import Device, is_own_table
+from ofa_edge.latency.devices import LOCAL_DEVICE, Device, is_own_table, load_device
 from ofa_edge.latency.table import LatencyTable
 
 ROUNDS = 4  # rounds per group of timed networks
@@ -181,6 +181,14 @@ def other_cpu_warning(dev: Device, table: LatencyTable, table_path: str | Path, 
         "`--calibrate 100`): `--rescale` alone carries only an overall speed difference, not kernels that run "
         "differently here."
     )
+
+
+def local_table_warning(device: str, table: LatencyTable, table_path: str | Path) -> str | None:
+    """:func:`other_cpu_warning` for the table of ``device`` when that device is this machine
+    (:data:`LOCAL_DEVICE`, whose latencies are this CPU's); ``None`` for any other device."""
+    if device != LOCAL_DEVICE:
+        return None
+    return other_cpu_warning(load_device(LOCAL_DEVICE), table, table_path)
 
 
 def rescale(table: LatencyTable, check: dict[str, Any]) -> LatencyTable:

@@ -60,6 +60,7 @@ def _device_latency(table: LatencyTable, cfg: SubnetConfig, small: torch.nn.Modu
             pred[f"{name}_measured_ms"] = measured
             pred[f"{name}_error_pct"] = 100 * (pred[f"{name}_ms"] - measured) / measured
         pred["speed_factor"] = after["latency_device"].get("speed_factor")
+        pred["same_cpu"] = after["latency_device"]["same_cpu"]
     return pred
 
 

@@ -20,8 +20,8 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import detect_format
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
-from ofa_edge.latency.devices import LOCAL_DEVICE, load_device
-from ofa_edge.latency.drift import other_cpu_warning
+from ofa_edge.latency.devices import LOCAL_DEVICE
+from ofa_edge.latency.drift import local_table_warning
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import last_search_path, require_embedded_supernet, work_dir
 from ofa_edge.search.algorithms import ALGORITHMS, Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
@@ -120,8 +120,7 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
         note(f"latency table for {t.name}: {t.table_path} ({t.table.provenance.get('kind', 'unknown')})")
         if (message := estimated_warning(t.table.provenance)) is not None:
             warn(message)
-        local = t.name == LOCAL_DEVICE  # the machine running the command: is its table this CPU's?
-        if local and (message := other_cpu_warning(load_device(LOCAL_DEVICE), t.table, t.table_path)):
+        if (message := local_table_warning(t.name, t.table, t.table_path)) is not None:
             warn(message)
     space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note)
     for t in targets:

@@ -47,6 +47,17 @@ def test_a_mistyped_command_exits_2_with_the_command_meant(cli) -> None:
     assert code == 2 and "No such command 'serch'. Did you mean 'search'?" in " ".join(err.split())
 
 
+@pytest.mark.parametrize(
+    ("args", "fix"),
+    [(["search", "--latency", "15", "ms"], "(--latency 15ms)"),
+     (["search", "--latency", "15ms,", "4ms"], "(--latency 15ms,4ms)"),
+     (["search", "--flops", "300", "M"], "(--flops 300M)")],
+)  # fmt: skip
+def test_a_value_the_shell_split_is_named_with_its_fix(cli, args, fix) -> None:
+    code, out, err = cli(*args)
+    assert code == 2 and not out and fix in " ".join(err.split())
+
+
 def test_a_path_the_system_refuses_is_a_user_error(cli, tmp_path) -> None:
     """A file where a folder goes, a folder where a file goes: exit 2 naming the path, no traceback."""
     a_file = tmp_path / "afile"

@@ -89,6 +89,7 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     lat = r["device_latency"]  # default device x86-cpu: predicted and measured here
     assert lat["device"] == "x86-cpu" and 0 < lat["pruned_ms"] < lat["subnet_ms"]
     assert lat["pruned_measured_ms"] == r["after"]["latency_device"]["median_ms"] > 0
+    assert lat["same_cpu"] == r["after"]["latency_device"]["same_cpu"]  # the table's CPU, for the measured line
     # The saved slim network rebuilds from JSON + safetensors and matches its ONNX file.
     small = load_slim(out / "slim.json")
     assert sum(p.numel() for p in small.parameters()) == r["after"]["params"]
@@ -212,3 +213,20 @@ def test_a_folder_without_subnet_and_a_data_file_exit_2(cli, tiny_setup, tmp_pat
     subnet = str(tiny_setup / "subnet.json")
     code, _, err = cli(*args, "--subnet", subnet, "--data", subnet, "--out", str(tmp_path / "run"))
     assert code == 2 and "subnet.json' is a file; pass the dataset folder." in " ".join(err.split()), err
+
+
+def test_a_table_another_cpu_measured_is_said_before_pruning(tables_dir, capsys) -> None:
+    """The default device is this machine: its table from another CPU is said, as search says it."""
+    from ofa_edge.cli.prune_cmd import _latency_table
+    from ofa_edge.host import host_info
+    from ofa_edge.latency.table import LatencyTable
+
+    table = LatencyTable.load(tables_dir / "x86-cpu.json")
+    table.provenance |= {"kind": "measured", **{k: host_info()[k] for k in ("host_cpu", "host_isa")}}
+    table.provenance["host_cpu_id"] = "family 0 model 0"
+    table.save(tables_dir / "x86-cpu.json")
+    subnet = SearchSpace.get("mbv3-w1.0-cifar").min(24)
+    assert _latency_table(None, subnet) is not None
+    err = " ".join(capsys.readouterr().err.split())
+    assert "the x86-cpu table was measured on another CPU" in err and "--device x86-cpu --force --calibrate 100" in err
+    assert _latency_table("slow-board", subnet) is not None and "another CPU" not in capsys.readouterr().err

@@ -39,3 +39,6 @@ def test_drift_warning_only_beyond_five_percent():
     )
     fast = drift_warning(0.8, 3.0)
     assert fast is not None and "runs 1.25x faster" in fast and "2.400 ms" in fast
+    other = drift_warning(1.5, 3.0, same_cpu=False)  # another CPU's table: not a matter of speed
+    assert other is not None and "another CPU's" in other and "slower" not in other
+    assert drift_warning(1.0, 3.0, same_cpu=True) is None

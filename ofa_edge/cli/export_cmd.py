@@ -141,6 +141,7 @@ def export(
         device=last.device if last else None,
         predicted=last.predicted if last else {},
         latency_table=last.latency_table if last else {},
+        bn_cache=work_dir() / "cache" / "bn",
     )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:

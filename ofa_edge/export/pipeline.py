@@ -31,10 +31,10 @@ from ofa_edge.export.readme import render_readme
 from ofa_edge.export.sparsity import two_four_layers
 from ofa_edge.export.verify import verify
 from ofa_edge.host import now_utc
-from ofa_edge.io import staged_dir
+from ofa_edge.io import file_sha256, staged_dir
 from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.space import CostModel, SubnetConfig
-from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.bn_cache import bn_cache_key, recalibrate_bn_cached
 from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
 
 BATCH = 100
@@ -65,6 +65,7 @@ class ExportRequest:
     predicted: dict[str, Any] = field(default_factory=dict)
     latency_table: dict[str, Any] = field(default_factory=dict)
     slim: Path | None = None  # a pruned network's slim.json (from `ofa-edge prune`) instead of a supernet subnet
+    bn_cache: Path | None = None  # folder of recalibrated BN statistics (the CLI: <work dir>/cache/bn); None: none
 
 
 def _images(req: ExportRequest, split: str, limit: int, seed: int) -> ImageSet:
@@ -85,10 +86,13 @@ def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.n
     return model, doc["classes"], prep.all(test.images, BATCH)
 
 
-def _load_model(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.nn.Module, list[str], torch.Tensor]:
-    """The extracted, BN-recalibrated subnet (or the pruned network), the class names and the verification inputs."""
+def _load_model(
+    req: ExportRequest, step: Callable[[str], None]
+) -> tuple[torch.nn.Module, list[str], torch.Tensor, bool | None]:
+    """The extracted, BN-recalibrated subnet (or the pruned network), the class names, the verification
+    inputs, and whether the BN statistics came from the cache (None: a pruned network keeps its own)."""
     if req.slim is not None:
-        return _load_slim(req, step)
+        return (*_load_slim(req, step), None)
     cfg = req.subnet
     meta = read_metadata(req.supernet)
     if meta["space"] != cfg.space:
@@ -101,12 +105,18 @@ def _load_model(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.
     train = _images(req, "train", req.bn_images, seed=0)
     require_num_classes(train, net.num_classes, req.data)
     prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
-    step(f"recalibrating BN on {len(train)} training images")
     model = net.extract(cfg).eval()
-    recalibrate_bn(model, prep.chunks(train.images, BATCH))
+    entry = None
+    if req.bn_cache is not None:
+        entry = req.bn_cache / f"{bn_cache_key(file_sha256(req.supernet), cfg, train.images, BATCH)}.safetensors"
+    if entry is not None and entry.is_file():
+        step(f"BN statistics of these {len(train)} training images: from the cache {entry}")
+    else:
+        step(f"recalibrating BN on {len(train)} training images")
+    cached = recalibrate_bn_cached(model, prep.chunks(train.images, BATCH), entry)
     test = _images(req, "test", req.verify_images, seed=0)
     require_same_classes(train, test, req.data, "test")
-    return model, train.classes, prep.all(test.images, BATCH)
+    return model, train.classes, prep.all(test.images, BATCH), cached
 
 
 def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[str, Any]:
@@ -197,7 +207,7 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
         raise UserError("--int8 and --half exclude each other: pick one precision.")
     out = check_output_dir(req.out)  # before any work
     cfg = req.subnet
-    model, classes, inputs = _load_model(req, step)
+    model, classes, inputs, bn_cached = _load_model(req, step)
     with staged_dir(out) as stage:
         step("exporting ONNX (FP32) and verifying on ONNX Runtime")
         onnx.save(export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch), stage / "model.onnx")
@@ -222,7 +232,7 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
             np.savez_compressed(stage / "reference.npz", inputs=inputs.numpy(), logits=model(inputs).numpy())
         trt = _tensorrt(req, stage, model, step) if req.format.name == "engine" else None
         step("writing metadata")
-        manifest = _write_metadata(req, stage, model, classes, checks, int8, trt)
+        manifest = _write_metadata(req, stage, model, classes, checks, int8, trt, bn_cached)
     return manifest
 
 
@@ -241,6 +251,7 @@ def _write_metadata(
     checks: list,
     int8: dict[str, Any] | None,
     trt: dict[str, Any] | None,
+    bn_cached: bool | None,
 ) -> dict[str, Any]:
     cfg, space = req.subnet, req.subnet.search_space
     cfg.save(stage / "subnet.json")
@@ -277,7 +288,9 @@ def _write_metadata(
         ),
         "opset": OPSET,
         "dynamic_batch": req.dynamic_batch,
-        "bn_recalibration": None if req.slim else {"images": req.bn_images, "split": "train", "data": str(req.data)},
+        "bn_recalibration": None
+        if req.slim
+        else {"images": req.bn_images, "split": "train", "data": str(req.data), "from_cache": bn_cached},
         "verification": [c.to_dict() for c in checks],
         "predicted": {"device": req.device, **req.predicted, "latency_table": req.latency_table}
         if req.predicted

@@ -92,6 +92,12 @@ def test_onnx_bundle(export, tmp_path):
     assert np.abs(got - ref["logits"][:1]).max() <= 1e-4
     assert "BN recalibration on 200 train images" in err  # defaults and choices are printed
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert doc["bn_recalibration"]["from_cache"] is False
+    # exporting it again (another format, say) takes the BN statistics from the cache: the same model
+    first = (b / "model.onnx").read_bytes()
+    code, out, err = export("--json")
+    assert code == 0 and _doc(out)["bn_recalibration"]["from_cache"] is True and "from the cache" in err, err
+    assert (b / "model.onnx").read_bytes() == first
 
 
 def test_ort_format_runs(export, tmp_path):

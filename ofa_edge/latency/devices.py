@@ -181,7 +181,14 @@ def load_device(name_or_path: str | Path) -> Device:
         raise UserError(
             f"device file '{path}' is not valid YAML ({where}{getattr(e, 'problem', None) or 'unreadable'}); fix it there."
         ) from None
-    return parse_device(data, path.stem, str(path))
+    dev = parse_device(data, path.stem, str(path))
+    if dev.name != path.stem and not is_device_path(name_or_path):
+        raise UserError(
+            f"device file '{path}' says `name: {dev.name}`, but devices are found by file name ('{path.stem}') "
+            f"and their tables by `name:`, so the two must agree: set `name: {path.stem}` in it, or rename the "
+            f"file to {dev.name}.yaml."
+        )
+    return dev
 
 
 def _get(data: dict[str, Any], key: str, kind: type, source: str, default: Any = ...) -> Any:

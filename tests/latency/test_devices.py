@@ -191,3 +191,14 @@ def test_your_device_file_replacing_a_shipped_one_does_not_get_the_shipped_table
     with pytest.raises(UserError, match=r"replaces the shipped 'x86-cpu', so the shipped table"):
         table_for_device("x86-cpu")
     assert find_table_path(load_device("x86-cpu")) == table_path(load_device("x86-cpu"))  # yours to measure
+
+
+def test_a_device_file_named_unlike_its_name_field_is_refused(tmp_path, monkeypatch):
+    """A copied shipped file keeps `name: x86-cpu`: its table would go to x86-cpu.json, search would look for mine.json."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    monkeypatch.setenv("OFA_EDGE_DEVICES", str(mine))
+    (mine / "my-cpu.yaml").write_text((SHIPPED_DEVICES / "x86-cpu.yaml").read_text())
+    with pytest.raises(UserError, match=r"says `name: x86-cpu`.*set `name: my-cpu` in it, or rename the file"):
+        load_device("my-cpu")
+    assert load_device(mine / "my-cpu.yaml").name == "x86-cpu"  # a file given by path is that file's device

@@ -139,7 +139,7 @@ def export(
         subnet_source=inputs.subnet_source,
         slim=slim,
         device=last.device if last else None,
-        predicted=last.predicted if last else {},
+        predicted=inputs.predicted,
         latency_table=last.latency_table if last else {},
         bn_cache=work_dir() / "cache" / "bn",
     )

@@ -25,6 +25,7 @@ class ExportInputs:
     last_search: LastSearch | None
     notes: list[str] = field(default_factory=list)
     classes: list[str] | None = None  # the model's class names, when it records them
+    predicted: dict = field(default_factory=dict)  # the search's predictions that hold for this export
 
 
 def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> ExportInputs:
@@ -60,7 +61,11 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         net = require_embedded_supernet()
         notes.append(f"no --supernet: using the embedded pretrained supernet {net}")
     net = require_checkpoint_file(net)
-    return ExportInputs(cfg, source, net, last, notes, trained_classes(read_metadata(net)))
+    predicted = dict(last.predicted) if last is not None else {}
+    if "accuracy" in predicted and (last.supernet is None or last.supernet.resolve() != net.resolve()):
+        del predicted["accuracy"]  # the search predicted it for its own supernet's weights
+        notes.append(f"the search's predicted accuracy is for its supernet {last.supernet}, not {net}: left out")
+    return ExportInputs(cfg, source, net, last, notes, trained_classes(read_metadata(net)), predicted)
 
 
 def slim_inputs(slim: str | Path) -> ExportInputs:

@@ -385,9 +385,9 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         measured = measure_on_device(chosen, prep.cost.num_classes, local[0].table)
         devices[LOCAL_DEVICE]["measured"] = measured
     first = prep.targets[0]
-    predicted = {
+    predicted = {  # a proxy ranking (--accuracy-proxy macs) is no accuracy: export must not show it as one
         "latency_ms": top[0]["latency_ms"][first.name],
-        "accuracy": top[0]["accuracy"],
+        **({"accuracy": top[0]["accuracy"]} if prep.supernet else {}),
         "macs": top[0]["macs"],
         "params": top[0]["params"],
     }

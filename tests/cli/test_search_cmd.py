@@ -168,6 +168,7 @@ def test_choices_are_read_in_any_case(cli, tables_dir):
                          "--no-measure", "--json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["search"]["algorithm"] == "random"
+    assert "accuracy" not in json.loads(out)["predicted"]  # a MACs ranking is no predicted accuracy
 
 
 @pytest.mark.parametrize(

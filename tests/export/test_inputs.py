@@ -36,3 +36,29 @@ def test_a_slim_description_without_its_classes_is_named(tmp_path) -> None:
         slim_inputs(path)
     path.write_text(json.dumps(doc | {"classes": ["a", "b"]}))
     assert slim_inputs(path).subnet.resolution == 24
+
+
+def test_a_search_predicted_accuracy_goes_only_with_its_own_supernet(tmp_path, monkeypatch) -> None:
+    """A subnet searched on one supernet and exported from another keeps its predicted latency, not its accuracy."""
+    import json
+
+    import torch
+
+    from ofa_edge import SearchSpace, Supernet, save_supernet
+    from ofa_edge.export.inputs import resolve_inputs
+
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    searched, other = tmp_path / "searched.safetensors", tmp_path / "other.safetensors"
+    save_supernet(Supernet(space, 10), searched)
+    save_supernet(Supernet(space, 10), other)
+    predicted = {"latency_ms": 2.0, "accuracy": 82.0, "macs": 1e8, "params": 4e6}
+    doc = {"subnet": space.min().to_dict(), "supernet": str(searched), "device": "x86-cpu", "predicted": predicted}
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "last_search.json").write_text(json.dumps(doc))
+    assert resolve_inputs(None, None).predicted == predicted
+    assert resolve_inputs(None, searched).predicted == predicted
+    mine = resolve_inputs(None, other)
+    assert "accuracy" not in mine.predicted and mine.predicted["latency_ms"] == 2.0
+    assert any("predicted accuracy is for its supernet" in n for n in mine.notes)

@@ -113,7 +113,8 @@ def export(
         out_dir = work_dir() / "export" / name
         note(f"no --out: writing the bundle to {out_dir}")
     note(
-        f"data {data}; BN recalibration on {bn_images} train images"
+        f"data {data}"
+        + ("" if slim else f"; BN recalibration on {bn_images} train images (all, if it holds fewer)")
         + (f"; INT8 calibration {calib_images} train images, evaluation {eval_images} test images" if int8 else "")
     )
     last = inputs.last_search
@@ -177,8 +178,9 @@ def _render(m: dict[str, Any]) -> None:
         if m["format"] in ("onnx", "ort") and q["cpu_speedup"] < 1.1:  # a CPU bundle that INT8 does not speed up
             out.print(
                 f"[yellow]INT8 runs at {1 / q['cpu_speedup']:.2f}x FP32's time on this CPU[/yellow]: for x86 CPUs ship "
-                f"model{'.ort' if m['format'] == 'ort' else '.onnx'} (beside it); INT8 pays on TensorRT and NPUs "
-                "(docs/export.md)."
+                "model.onnx (beside it"
+                + ("; `--format ort` without --int8 writes model.ort" if m["format"] == "ort" else "")
+                + "); INT8 pays on TensorRT and NPUs (docs/export.md)."
             )
     if m["tensorrt"]:
         trt = m["tensorrt"]

@@ -88,9 +88,9 @@ def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.n
 
 def _load_model(
     req: ExportRequest, step: Callable[[str], None]
-) -> tuple[torch.nn.Module, list[str], torch.Tensor, bool | None]:
+) -> tuple[torch.nn.Module, list[str], torch.Tensor, dict[str, Any] | None]:
     """The extracted, BN-recalibrated subnet (or the pruned network), the class names, the verification
-    inputs, and whether the BN statistics came from the cache (None: a pruned network keeps its own)."""
+    inputs, and the BN recalibration's record (None: a pruned network keeps its own statistics)."""
     if req.slim is not None:
         return (*_load_slim(req, step), None)
     cfg = req.subnet
@@ -116,7 +116,8 @@ def _load_model(
     cached = recalibrate_bn_cached(model, prep.chunks(train.images, BATCH), entry)
     test = _images(req, "test", req.verify_images, seed=0)
     require_same_classes(train, test, req.data, "test")
-    return model, train.classes, prep.all(test.images, BATCH), cached
+    bn = {"images": len(train), "split": "train", "data": str(req.data), "from_cache": cached}
+    return model, train.classes, prep.all(test.images, BATCH), bn
 
 
 def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[str, Any]:
@@ -207,7 +208,7 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
         raise UserError("--int8 and --half exclude each other: pick one precision.")
     out = check_output_dir(req.out)  # before any work
     cfg = req.subnet
-    model, classes, inputs, bn_cached = _load_model(req, step)
+    model, classes, inputs, bn = _load_model(req, step)
     with staged_dir(out) as stage:
         step("exporting ONNX (FP32) and verifying on ONNX Runtime")
         onnx.save(export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch), stage / "model.onnx")
@@ -232,7 +233,7 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
             np.savez_compressed(stage / "reference.npz", inputs=inputs.numpy(), logits=model(inputs).numpy())
         trt = _tensorrt(req, stage, model, step) if req.format.name == "engine" else None
         step("writing metadata")
-        manifest = _write_metadata(req, stage, model, classes, checks, int8, trt, bn_cached)
+        manifest = _write_metadata(req, stage, model, classes, checks, int8, trt, bn)
     return manifest
 
 
@@ -251,7 +252,7 @@ def _write_metadata(
     checks: list,
     int8: dict[str, Any] | None,
     trt: dict[str, Any] | None,
-    bn_cached: bool | None,
+    bn: dict[str, Any] | None,
 ) -> dict[str, Any]:
     cfg, space = req.subnet, req.subnet.search_space
     cfg.save(stage / "subnet.json")
@@ -288,9 +289,7 @@ def _write_metadata(
         ),
         "opset": OPSET,
         "dynamic_batch": req.dynamic_batch,
-        "bn_recalibration": None
-        if req.slim
-        else {"images": req.bn_images, "split": "train", "data": str(req.data), "from_cache": bn_cached},
+        "bn_recalibration": bn,
         "verification": [c.to_dict() for c in checks],
         "predicted": {"device": req.device, **req.predicted, "latency_table": req.latency_table}
         if req.predicted

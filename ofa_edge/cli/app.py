@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _interrupted() -> int:
-    err.print("interrupted; long jobs resume where they stopped (run the same command again).")
+    err.print("interrupted; long jobs resume where they stopped: run the same command again (train: with --resume).")
     return INTERRUPTED
 
 

@@ -41,7 +41,8 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Images per step per process.")] = 128,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default: 0.1 x global batch / 256).")] = None,
     lr_warmup_epochs: Annotated[
-        float | None, typer.Option(help="Linear LR warmup (default: 5% of the epochs).")
+        float | None,
+        typer.Option(help="Linear LR warmup (default: 5% of the epochs, in whole epochs: none under 10 epochs)."),
     ] = None,
     warmup_frac: Annotated[
         float, typer.Option(help="DεpS: fraction of epochs the full model trains alone, in [0, 1).")

@@ -164,6 +164,8 @@ def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
     """Why ``split`` is not in the dataset at ``root``; for an ImageFolder tree, the layout it needs."""
     if fmt != "imagefolder":
         return f"unknown split '{split}'; the dataset '{root}' has {', '.join(splits)}."
+    if root.name in ("train", "val", "test") and (root.parent / "train").is_dir():
+        return f"'{root}' is the {root.name}/ split of the ImageFolder tree '{root.parent}': pass {root.parent}."
     other = "" if split == "train" else f" and {root}/{split}/<class>/<image>"
     layout = f"an ImageFolder tree needs {root}/train/<class>/<image>{other}"
     flat = [s for s in splits if any(p.suffix.lower() in _IMAGE_EXT for p in (root / s).iterdir())]

@@ -71,7 +71,10 @@ class TrainConfig:
             notes.append(f"lr: {changes['lr']} (0.1 x global batch {self.batch_size * world} / 256)")
         if self.lr_warmup_epochs is None:
             changes["lr_warmup_epochs"] = float(round(0.05 * self.epochs))
-            notes.append(f"lr warmup: {changes['lr_warmup_epochs']:g} epochs (5% of the run)")
+            notes.append(
+                f"lr warmup: {changes['lr_warmup_epochs']:g} epochs (5% of the run in whole epochs; "
+                "--lr-warmup-epochs takes fractions)"
+            )
         if self.eps_epochs is None:
             changes["eps_epochs"] = float(max(1, round(0.05 * self.epochs)))
             if self.method == "deps":

@@ -55,6 +55,16 @@ def test_a_flat_imagefolder_is_told_the_layout(tmp_path, real) -> None:
         load_dataset(tmp_path, "test")
 
 
+def test_a_split_folder_given_for_the_tree_names_the_tree(tmp_path, real) -> None:
+    """--data mydata/train (the split, not the tree) was told to move its class folders into train/."""
+    for split in ("train", "test"):
+        for i in range(2):
+            (tmp_path / split / f"class{i}").mkdir(parents=True)
+            Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(tmp_path / split / f"class{i}" / "0.png")
+    with pytest.raises(UserError, match=r"is the train/ split of the ImageFolder tree '.*': pass .*$"):
+        load_dataset(tmp_path / "train", "train")
+
+
 def test_unknown_split_names_the_splits_there(tmp_path, data_root) -> None:
     """Packed (train, test), CIFAR binary (train, test): the message lists the splits, not a missing file."""
     with pytest.raises(UserError, match=r"^unknown split 'val'; the dataset '.*' has train, test\.$"):

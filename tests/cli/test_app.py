@@ -127,4 +127,7 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(cli, monkeypatch) -> None:
     monkeypatch.setattr("ofa_edge.space.SearchSpace.names", interrupted)
     code, out, err = cli("space")
     assert code == 130 and out == ""
-    assert err.strip() == "interrupted; long jobs resume where they stopped: run the same command again (train: with --resume)."
+    assert (
+        " ".join(err.split())
+        == "interrupted; long jobs resume where they stopped: run the same command again (train: with --resume)."
+    )

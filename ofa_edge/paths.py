@@ -11,6 +11,13 @@ SHIPPED_DEVICES = PACKAGE_DIR / "devices"
 SHIPPED_TABLES = PACKAGE_DIR / "latency_tables"
 
 
+def env_path(name: str) -> Path | None:
+    """The folder or file the environment variable ``name`` names, with ``~`` expanded; ``None`` when it
+    is unset or empty (``OFA_EDGE_HOME=`` means the default, not the current folder)."""
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
 def user_data_dir() -> Path:
     """This user's ofa-edge folder: ``$XDG_DATA_HOME/ofa-edge`` (default ``~/.local/share/ofa-edge``; a
     relative ``$XDG_DATA_HOME`` is ignored, as the XDG spec says; with no home, ``./.ofa-edge``)."""
@@ -26,13 +33,13 @@ def user_data_dir() -> Path:
 
 def devices_dir() -> Path:
     """Your device files (``$OFA_EDGE_DEVICES``, else ``<user data>/devices``); they come before the shipped ones."""
-    return Path(os.environ.get("OFA_EDGE_DEVICES") or user_data_dir() / "devices")
+    return env_path("OFA_EDGE_DEVICES") or user_data_dir() / "devices"
 
 
 def latency_tables_dir() -> Path:
     """Where ``profile`` writes tables (``$OFA_EDGE_LATENCY_TABLES``, else ``<user data>/latency_tables``);
     read before the shipped ones, which are never written."""
-    return Path(os.environ.get("OFA_EDGE_LATENCY_TABLES") or user_data_dir() / "latency_tables")
+    return env_path("OFA_EDGE_LATENCY_TABLES") or user_data_dir() / "latency_tables"
 
 
 def device_dirs() -> tuple[Path, Path]:
@@ -79,7 +86,7 @@ def require_embedded_supernet(alternative: str = "") -> Path:
 
 def work_dir() -> Path:
     """Where commands keep their outputs by default (``./ofa-edge-runs`` or ``$OFA_EDGE_HOME``)."""
-    return Path(os.environ.get("OFA_EDGE_HOME", "ofa-edge-runs"))
+    return env_path("OFA_EDGE_HOME") or Path("ofa-edge-runs")
 
 
 def last_search_path() -> Path:

@@ -56,14 +56,20 @@ _UNIT_WORDS = {*_TIME, *_DURATION, *(u for u in _COUNT if u)}
 def spaced_value(args: list[str]) -> str | None:
     """The message for an option value split by the shell (``--latency 15 ms``, ``--latency 15ms, 4ms``),
     or None. Without it the second word reaches the parser as an unexplained extra argument."""
-    for opt, value, extra in zip(args, args[1:], args[2:]):
-        if not opt.startswith("--") or extra.startswith("-"):
+    for i, (opt, value) in enumerate(zip(args, args[1:])):
+        rest = args[i + 2 :]
+        if not opt.startswith("--") or not rest or rest[0].startswith("-"):
             continue
-        if re.fullmatch(_NUM, value) and extra in _UNIT_WORDS:
-            return f"{opt} '{value} {extra}': write the value without a space ({opt} {value}{extra}) or quote it."
+        if re.fullmatch(_NUM, value) and rest[0] in _UNIT_WORDS:
+            return f"{opt} '{value} {rest[0]}': write the value without a space ({opt} {value}{rest[0]}) or quote it."
         if value.endswith(",") and value[:-1]:
-            joined = f"{value}{extra}"
-            return f"{opt} '{value} {extra}': a list takes no spaces after its commas ({opt} {joined}) or quote it."
+            words = [value]
+            for word in rest:  # every item of the list: each word ending with a comma takes the next one
+                if not words[-1].endswith(",") or word.startswith("-"):
+                    break
+                words.append(word)
+            said, joined = " ".join(words), "".join(words)
+            return f"{opt} '{said}': a list takes no spaces after its commas ({opt} {joined}) or quote it."
     return None
 
 

@@ -24,7 +24,7 @@ from typer.core import TyperCommand, TyperGroup
 import ofa_edge
 from ofa_edge.cli.common import err
 from ofa_edge.errors import UserError
-from ofa_edge.paths import work_dir
+from ofa_edge.paths import env_path, work_dir
 from ofa_edge.units import spaced_value
 
 # The commands, in pipeline order for --help: space -> train -> profile -> search -> export (+ prune).
@@ -131,7 +131,7 @@ def path_error(e: OSError) -> str:
     reason = e.strerror or type(e).__name__
     home = work_dir().resolve()
     if path is not None and home in (p := Path(path).resolve(), *p.parents):
-        where = "OFA_EDGE_HOME" if "OFA_EDGE_HOME" in os.environ else "the default, under the current folder"
+        where = "OFA_EDGE_HOME" if env_path("OFA_EDGE_HOME") else "the default, under the current folder"
         return (
             f"cannot use '{path}': {reason}. ofa-edge keeps its work files (last search, caches) in '{work_dir()}' "
             f"(from {where}); set OFA_EDGE_HOME to a writable folder."

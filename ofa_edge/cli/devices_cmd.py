@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +13,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import why_not_here
 from ofa_edge.latency.devices import find_device_file, find_table_path, is_device_path, known_devices, load_device
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES, devices_dir
+from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES, devices_dir, env_path
 
 
 def _table_status(path) -> str:
@@ -64,7 +63,7 @@ def devices(
 ) -> None:
     """List the devices (your device files, then the shipped ones) with their runtime, datasheet figures and
     table status."""
-    if os.environ.get("OFA_EDGE_DEVICES") and not devices_dir().is_dir():
+    if env_path("OFA_EDGE_DEVICES") and not devices_dir().is_dir():
         warn(
             f"OFA_EDGE_DEVICES is '{devices_dir()}', which is not a folder; only the shipped devices are listed. "
             "Point it at a folder of <name>.yaml device files, or unset it."

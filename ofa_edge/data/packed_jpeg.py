@@ -8,7 +8,6 @@ into one uint8 tensor ``(N, 3, H, W)``; augmentation happens later on the traini
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,14 +17,14 @@ from PIL import Image
 
 from ofa_edge.data.subset import subset_index
 from ofa_edge.errors import UserError
-from ofa_edge.paths import PACKAGE_DIR, user_data_dir
+from ofa_edge.paths import PACKAGE_DIR, env_path, user_data_dir
 
 
 def _default_root() -> Path:
     """``$OFA_EDGE_DATA``; else, in a checkout, the project's CIFAR-10 beside it (``../shared/data/cifar10-jpeg``);
     else ``<user data>/data/cifar10-jpeg`` (``~/.local/share/ofa-edge``), where a user may put it."""
-    if os.environ.get("OFA_EDGE_DATA"):
-        return Path(os.environ["OFA_EDGE_DATA"])
+    if (given := env_path("OFA_EDGE_DATA")) is not None:
+        return given
     checkout = PACKAGE_DIR.parent
     if (checkout / "pyproject.toml").is_file():
         return checkout.parent / "shared" / "data" / "cifar10-jpeg"

@@ -51,6 +51,7 @@ def test_a_mistyped_command_exits_2_with_the_command_meant(cli) -> None:
     ("args", "fix"),
     [(["search", "--latency", "15", "ms"], "(--latency 15ms)"),
      (["search", "--latency", "15ms,", "4ms"], "(--latency 15ms,4ms)"),
+     (["search", "--latency", "15ms,", "20ms,", "30ms"], "(--latency 15ms,20ms,30ms)"),
      (["search", "--flops", "300", "M"], "(--flops 300M)")],
 )  # fmt: skip
 def test_a_value_the_shell_split_is_named_with_its_fix(cli, args, fix) -> None:

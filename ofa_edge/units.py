@@ -56,8 +56,8 @@ _UNIT_WORDS = {*_TIME, *_DURATION, *(u for u in _COUNT if u)}
 def spaced_value(args: list[str]) -> str | None:
     """The message for an option value split by the shell (``--latency 15 ms``, ``--latency 15ms, 4ms``),
     or None. Without it the second word reaches the parser as an unexplained extra argument."""
-    for i, (opt, value) in enumerate(zip(args, args[1:])):
-        rest = args[i + 2 :]
+    for i in range(len(args) - 1):
+        opt, value, rest = args[i], args[i + 1], args[i + 2 :]
         if not opt.startswith("--") or not rest or rest[0].startswith("-"):
             continue
         if re.fullmatch(_NUM, value) and rest[0] in _UNIT_WORDS:

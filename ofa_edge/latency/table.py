@@ -37,11 +37,17 @@ CORRECTION_TERMS = ("scale", "per_block", "per_mparam", "offset")
 
 
 def _profile_command(path: Path) -> str:
-    """The ``ofa-edge profile`` command that writes ``path``: ``<device>[.<space>].json`` names a shipped
-    device (and space); any other name gets ``--device <device> --out PATH``."""
+    """The ``ofa-edge profile`` command that writes ``path``: ``<device>[.<space>].json`` names a known
+    device (and space), with ``--out PATH`` unless the path is in the table folders; any other name
+    gets ``--device <device> --out PATH``."""
     device, _, space = path.stem.partition(".")
     if path.suffix == ".json" and find_device_file(device) is not None:
-        return f"`ofa-edge profile --device {device}" + (f" --space {space}`" if space else "`")
+        home = path.parent.resolve() in {d.resolve() for d in table_dirs()}
+        return (
+            f"`ofa-edge profile --device {device}"
+            + (f" --space {space}" if space else "")
+            + ("`" if home else f" --out {path}`")
+        )
     return f"`ofa-edge profile --device <device> --out {path}`"
 
 

@@ -66,7 +66,12 @@ def holdout_split(data_root: str | Path, s: MeasureSettings, size: int = 32) -> 
     any layout :func:`~ofa_edge.data.datasets.load_dataset` reads (ImageFolder images at ``size``)."""
     data = load_dataset(data_root, "train", limit=s.n_val + s.n_calib, seed=s.split_seed, size=size, balanced=False)
     if len(data) < s.n_val + s.n_calib:
-        raise UserError(f"'{data_root}' has {len(data)} training images; the split needs {s.n_val + s.n_calib}.")
+        raise UserError(
+            f"'{data_root}' has {len(data)} training images, and the accuracy predictor holds out "
+            f"{s.n_val + s.n_calib} of them ({s.n_val} to validate subnets, {s.n_calib} to recalibrate BN). Give a "
+            "larger training split, or rank subnets by MACs instead: `ofa-edge search --accuracy-proxy macs` "
+            "(without --supernet and --data), then `ofa-edge export --supernet YOURS`."
+        )
     order = torch.from_numpy(np.random.default_rng(s.split_seed).permutation(len(data)))
     return data.subset(order[s.n_val :]), data.subset(order[: s.n_val])
 

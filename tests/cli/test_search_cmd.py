@@ -335,7 +335,9 @@ def test_data_is_checked_where_accuracy_is_measured(cli, tables_dir, cifar_image
     code, _, err = cli(*args, "--data", str(missing))
     assert code == 2 and "nonexist' does not exist; check the path" in " ".join(err.split()), err
     code, _, err = cli(*args, "--data", str(cifar_imagefolder))  # read; too small for the default held-out split
-    assert code == 2 and "has 20 training images; the split needs 7000" in " ".join(err.split()), err
+    assert code == 2 and "has 20 training images, and the accuracy predictor holds out 7000" in " ".join(err.split()), (
+        err
+    )
     code, _, err = cli(*args, "--data", str(missing), "--accuracy-proxy", "macs")
     assert code == 2 and "--accuracy-proxy macs measures none; drop --data" in " ".join(err.split()), err
     code, _, err = cli(*args)

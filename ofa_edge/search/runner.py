@@ -122,7 +122,7 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
             warn(message)
         if (message := local_table_warning(t.name, t.table, t.table_path)) is not None:
             warn(message)
-    space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note)
+    space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note, warn)
     for t in targets:
         if t.table.space != space.name:
             raise UserError(
@@ -154,7 +154,11 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     return Prepared(problem, targets, cost, supernet, info, minima, loose)
 
 
-def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log) -> tuple:
+MIN_CHECKED = 10  # held-out subnets below which the predictor's RMSE and Kendall tau say little
+MIN_SAMPLES = 50  # measured subnets that leave MIN_CHECKED for the check at the predictor's split
+
+
+def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log, warn: Log) -> tuple:
     from ofa_edge.search.accuracy import load_space, predictor_for
     from ofa_edge.supernet.checkpoint import read_metadata
 
@@ -185,6 +189,12 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
             r = pred.report
             note(f"predictor held-out RMSE {r.rmse:.2f} pt, Kendall tau {r.kendall_tau:.3f} ({r.n_test} subnets)")
             info["rmse"], info["kendall_tau"] = r.rmse, r.kendall_tau
+            if r.n_test < MIN_CHECKED:
+                warn(
+                    f"the predictor's error rests on only {r.n_test} held-out subnet(s): it may rank subnets no "
+                    f"better than chance. Fit it on more: delete {info['predictor']} and search again with "
+                    f"--samples {MIN_SAMPLES} or more (measured accuracies are kept and reused)."
+                )
         note(
             "predicted top-1 is of images from the training split, which a supernet trains on, so it reads above "
             "top-1 on the test split (docs/model-card.md: by how much for the embedded supernet); "

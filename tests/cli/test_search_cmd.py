@@ -47,6 +47,7 @@ def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_pa
     r = json.loads(out)
     assert "ESTIMATED" in err and "device: x86-cpu (default" in err and "Kendall tau" in err
     assert "reads above top-1 on the test split" in " ".join(err.split())  # its labels are training images
+    assert "the predictor's error rests on only 2 held-out subnet(s)" in " ".join(err.split())  # 8 measured
     assert r["accuracy_source"]["reused"] is True and "rmse" in r["accuracy_source"]
     cfg = SubnetConfig.load(out_dir / "subnet.json")
     table = LatencyTable.load(tables_dir / "x86-cpu.json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -117,7 +118,10 @@ def test_eval_reads_a_search_folder_and_says_what_a_flat_imagefolder_lacks(cli, 
     code, out, err = cli(*args, "--data", str(cifar_imagefolder), "--limit", "10", "--calib-images", "10", "--json")
     assert code == 0, err
     assert "is a folder: using the subnet.json in it" in " ".join(err.split()) and json.loads(out)["images"] == 10
-    flat = cifar_imagefolder / "train"  # its class folders hold the images directly
+    code, _, err = cli(*args, "--data", str(cifar_imagefolder / "train"))  # the tree's split, not the tree
+    assert code == 2 and f"split of the ImageFolder tree '{cifar_imagefolder}': pass" in " ".join(err.split()), err
+    flat = tmp_path / "flat"  # class folders holding the images directly
+    shutil.copytree(cifar_imagefolder / "train", flat)
     code, _, err = cli(*args, "--data", str(flat))
     assert code == 2, err
     said = " ".join(err.split())

@@ -421,10 +421,13 @@ class Trainer:
         spe, total_its = self.loader.steps_per_epoch, self.method.p.total_iters
         self._mark = t0 = time.perf_counter()
         stopped = False
+        finished = start_it >= total_its
+        if finished and self.ctx.main:
+            self._note(f"the run in {self.cfg.out} had finished all {cfg.epochs} epochs: nothing to train")
         fields = "[bold]{task.fields[phase]}[/bold] ep {task.fields[epoch]}  lr {task.fields[lr]:.4f}  β {task.fields[beta]:.3f}  loss {task.fields[loss]:.3f}  {task.fields[ips]:.0f} img/s"
         progress = Progress(
             TextColumn(f"train {cfg.method}"), BarColumn(), MofNCompleteColumn(), TextColumn(fields),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, disable=not (show_progress and self.ctx.main),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, disable=finished or not (show_progress and self.ctx.main),
         )  # fmt: skip
         ep_t0, ep_images = time.perf_counter(), 0
         with progress:

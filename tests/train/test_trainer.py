@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from rich.console import Console
 from safetensors import safe_open
 
 from ofa_edge.errors import UserError
@@ -190,6 +191,11 @@ def test_lever_hooks_and_state_survive_resume(tmp_path, data_root) -> None:
     assert result["status"] == "complete" and result["resumed_at_iteration"] == 1
     assert lever.calls.tolist() == [3, 4, 4, 4]  # epoch starts: epoch 0 (twice: run and resume), epoch 1
     assert all(i % 2 == 0 for i in lever.seen_samples)
+    again = Trainer(dataclasses.replace(cfg, time_limit_s=None), levers=[CountingLever()])
+    console = again.console = Console(record=True, width=200)
+    assert again.run(resume=True)["status"] == "complete"  # a finished run: no steps, no bar, one note
+    said = console.export_text()
+    assert "had finished all 2 epochs: nothing to train" in said and "img/s" not in said
 
 
 def test_open_and_step_drive_the_same_training_as_run(tmp_path, data_root) -> None:

@@ -153,13 +153,13 @@ def _latency_table(device: str | None, subnet: SubnetConfig) -> LatencyTable | N
         except UserError as e:
             warn(f"no latency prediction: {e}")
             return None
-    if (message := local_table_warning(device or LOCAL_DEVICE, table, path)) is not None:
-        warn(message)
     if gap := coverage_gap(table, subnet):
         if device is not None:
             raise UserError(f"{gap}; pass --device with a table for that space and resolution, or profile one.")
         warn(f"no latency prediction: {gap}.")
         return None
+    if (message := local_table_warning(device or LOCAL_DEVICE, table, path)) is not None:
+        warn(message)  # only for a table that will predict
     return table
 
 

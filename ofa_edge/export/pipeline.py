@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import torch
 import ofa_edge
 from ofa_edge.data import ImageSet
 from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
-from ofa_edge.data.transforms import Preprocess
+from ofa_edge.data.transforms import Preprocess, fast_memory_format
 from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
 from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files
@@ -34,7 +34,8 @@ from ofa_edge.host import now_utc
 from ofa_edge.io import file_sha256, staged_dir
 from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.space import CostModel, SubnetConfig
-from ofa_edge.supernet.bn_cache import bn_cache_key, recalibrate_bn_cached
+from ofa_edge.supernet.bn_cache import bn_cache_key, load_bn_stats, save_bn_stats
+from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
 
 BATCH = 100
@@ -109,15 +110,26 @@ def _load_model(
     entry = None
     if req.bn_cache is not None:
         entry = req.bn_cache / f"{bn_cache_key(file_sha256(req.supernet), cfg, train.images, BATCH)}.safetensors"
-    if entry is not None and entry.is_file():
+    cached = entry is not None and load_bn_stats(model, entry)
+    if cached:
         step(f"BN statistics of these {len(train)} training images: from the cache {entry}")
     else:
         step(f"recalibrating BN on {len(train)} training images")
-    cached = recalibrate_bn_cached(model, prep.chunks(train.images, BATCH), entry)
+        _recalibrate(model, prep.chunks(train.images, BATCH))
+        if entry is not None:
+            save_bn_stats(model, entry)
     test = _images(req, "test", req.verify_images, seed=0)
     require_same_classes(train, test, req.data, "test")
     bn = {"images": len(train), "split": "train", "data": str(req.data), "from_cache": cached}
     return model, train.classes, prep.all(test.images, BATCH), bn
+
+
+def _recalibrate(model: torch.nn.Module, batches: Iterator[torch.Tensor]) -> None:
+    """:func:`recalibrate_bn` in the CPU's fast memory format (1.6-1.8x NCHW's speed); the model is
+    handed back NCHW, as the ONNX export and the verification expect."""
+    fmt = fast_memory_format("cpu")
+    recalibrate_bn(model.to(memory_format=fmt), (x.contiguous(memory_format=fmt) for x in batches))
+    model.to(memory_format=torch.contiguous_format)
 
 
 def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the top-k, the Pareto fronts and ``<work_dir>/last_search.json`` (read by ``expo
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -34,6 +35,7 @@ from ofa_edge.search.constraints import (
     loose_bounds,
     loose_message,
 )
+from ofa_edge.search.predictor import TEST_FRACTION
 from ofa_edge.search.problem import SearchProblem
 from ofa_edge.search.ranking import DEFAULT_TIE, rank_candidates
 from ofa_edge.search.storage import GRACE_PERIOD_S
@@ -155,7 +157,6 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
 
 
 MIN_CHECKED = 10  # held-out subnets below which the predictor's RMSE and Kendall tau say little
-MIN_SAMPLES = 50  # measured subnets that leave MIN_CHECKED for the check at the predictor's split
 
 
 def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log, warn: Log) -> tuple:
@@ -193,7 +194,8 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
                 warn(
                     f"the predictor's error rests on only {r.n_test} held-out subnet(s): it may rank subnets no "
                     f"better than chance. Fit it on more: delete {info['predictor']} and search again with "
-                    f"--samples {MIN_SAMPLES} or more (measured accuracies are kept and reused)."
+                    f"--samples {math.ceil(MIN_CHECKED / TEST_FRACTION)} or more (measured accuracies are kept and "
+                    "reused)."
                 )
         note(
             "predicted top-1 is of images from the training split, which a supernet trains on, so it reads above "

@@ -423,7 +423,7 @@ class Trainer:
         stopped = False
         finished = start_it >= total_its
         if finished and self.ctx.main:
-            self._note(f"the run in {self.cfg.out} had finished all {cfg.epochs} epochs: nothing to train")
+            self._note(f"the run in {cfg.out} had finished all {cfg.epochs} epochs: nothing to train")
         fields = "[bold]{task.fields[phase]}[/bold] ep {task.fields[epoch]}  lr {task.fields[lr]:.4f}  β {task.fields[beta]:.3f}  loss {task.fields[loss]:.3f}  {task.fields[ips]:.0f} img/s"
         progress = Progress(
             TextColumn(f"train {cfg.method}"), BarColumn(), MofNCompleteColumn(), TextColumn(fields),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from ofa_edge import SearchSpace, Supernet
-from ofa_edge.supernet.bn_cache import bn_cache_key, recalibrate_bn_cached
+from ofa_edge.supernet.bn_cache import bn_cache_key, load_bn_stats, save_bn_stats
+from ofa_edge.supernet.bn_calibration import recalibrate_bn
 
 SPACE = SearchSpace.get("mbv3-w1.0-cifar")
 
@@ -21,10 +22,12 @@ def test_an_entry_restores_the_recalibrated_statistics(tmp_path):
     batches = [torch.randn(8, 3, 24, 24) for _ in range(2)]
     entry = tmp_path / "bn" / f"{bn_cache_key('ab' * 32, cfg, images, 8)}.safetensors"
     first = net.extract(cfg)
-    assert recalibrate_bn_cached(first, batches, entry) is False and entry.is_file()
-    assert all(p.is_contiguous() for p in first.parameters()) and not first.training  # handed back NCHW
-    second = net.extract(cfg)
-    assert recalibrate_bn_cached(second, [], entry) is True  # no passes at all: the entry's statistics
+    assert not load_bn_stats(first, entry)  # no entry yet
+    recalibrate_bn(first, batches)
+    save_bn_stats(first, entry)
+    assert entry.is_file()
+    second = net.extract(cfg).eval()
+    assert load_bn_stats(second, entry)  # no passes at all: the entry's statistics
     want, got = _bn_state(first), _bn_state(second)
     assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
     assert not second.training
@@ -40,16 +43,24 @@ def test_keys_change_with_images_subnet_and_checkpoint():
     assert key != bn_cache_key("a" * 64, SPACE.min(28), images, 100)
     assert key != bn_cache_key("b" * 64, SPACE.min(24), images, 100)
     assert key != bn_cache_key("a" * 64, SPACE.min(24), images, 50)
+    inactive = SPACE.min(24).to_dict()  # a gene of a block beyond its stage's depth: the same network
+    inactive["kernel"][3] = max(SPACE.kernels)
+    assert key == bn_cache_key("a" * 64, type(SPACE.min(24)).from_dict(inactive), images, 100)
 
 
-def test_an_entry_that_does_not_fit_is_recomputed_and_replaced(tmp_path):
+def test_an_entry_that_does_not_fit_is_not_loaded_and_is_replaced(tmp_path):
     torch.manual_seed(0)
     net = Supernet(SPACE, 10)
-    batches = [torch.randn(8, 3, 24, 24)]
     entry = tmp_path / "entry.safetensors"
     entry.write_bytes(b"not a safetensors file")
     small = net.extract(SPACE.min(24))
-    assert recalibrate_bn_cached(small, batches, entry) is False
+    before = _bn_state(small)
+    assert not load_bn_stats(small, entry)
+    recalibrate_bn(small, [torch.randn(8, 3, 24, 24)])
+    save_bn_stats(small, entry)
     big = net.extract(SPACE.max(24))  # another subnet's BN layers: the entry does not fit it
-    assert recalibrate_bn_cached(big, [torch.randn(8, 3, 24, 24)], entry) is False
-    assert recalibrate_bn_cached(net.extract(SPACE.max(24)), [], entry) is True  # replaced by the big one's
+    assert not load_bn_stats(big, entry)
+    recalibrate_bn(big, [torch.randn(8, 3, 24, 24)])
+    save_bn_stats(big, entry)
+    assert load_bn_stats(net.extract(SPACE.max(24)), entry)  # replaced by the big one's
+    assert before.keys() == _bn_state(small).keys()

@@ -28,7 +28,7 @@ from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.config import SubnetConfig
-from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.space.search_space import SearchSpace, conv_out, head_layer_macs, stem_layer_macs
 
 KINDS = ("dense", "depthwise", "elementwise")
 BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
@@ -61,19 +61,21 @@ def key_layers(key: str) -> list[tuple[str, float, float]]:
     kind, v = parse_fixed_key(key)
     if kind == "stem":
         r, c, st = v
-        hw = ((r - 1) // st + 1) ** 2
+        hw = conv_out(r, st) ** 2
+        macs = stem_layer_macs(r, c, st)
         return [
-            ("dense", hw * 27 * c, 3 * r * r + hw * c + 27 * c),
-            ("depthwise", hw * c * 9, 2 * hw * c + 9 * c),
-            ("dense", hw * c * c, 3 * hw * c + c * c),
+            ("dense", macs["conv"], 3 * r * r + hw * c + 27 * c),
+            ("depthwise", macs["dw"], 2 * hw * c + 9 * c),
+            ("dense", macs["proj"], 3 * hw * c + c * c),
         ]
     if kind == "head":
-        hw, cin, mid, cout = v
-        hw = hw * hw
+        side, cin, mid, cout = v
+        hw = side * side
+        macs = head_layer_macs(side, cin, mid, cout)
         return [
-            ("dense", hw * cin * mid, hw * (cin + mid) + cin * mid),
-            ("elementwise", hw * mid, hw * mid + mid),
-            ("dense", mid * cout, mid + cout + mid * cout),
+            ("dense", macs["expand"], hw * (cin + mid) + cin * mid),
+            ("elementwise", hw * mid, hw * mid + mid),  # the pool
+            ("dense", macs["mix"], mid + cout + mid * cout),
         ]
     cin, n = v  # classifier
     return [("dense", cin * n, cin + n + cin * n)]

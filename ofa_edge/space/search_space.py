@@ -64,6 +64,18 @@ def conv_out(size: int, stride: int) -> int:
     return (size - 1) // stride + 1
 
 
+def stem_layer_macs(resolution: int, width: int, stride: int) -> dict[str, int]:
+    """MACs of the stem's layers on ``resolution`` px RGB, by module name: the 3x3 conv (3 -> ``width``,
+    ``stride``), then OFA's fixed first block, depthwise 3x3 and pointwise ``width`` -> ``width``."""
+    hw = conv_out(resolution, stride) ** 2
+    return {"conv": hw * 3 * width * 9, "dw": hw * width * 9, "proj": hw * width * width}
+
+
+def head_layer_macs(hw: int, in_ch: int, mid: int, out: int) -> dict[str, int]:
+    """MACs of the head's layers by module name: 1x1 expand on ``hw`` x ``hw``, then (after the pool) 1x1 mix."""
+    return {"expand": hw * hw * in_ch * mid, "mix": mid * out}
+
+
 @dataclass(frozen=True)
 class StageSpec:
     """One elastic stage: output width, stride of its first block, activation, SE."""
@@ -235,19 +247,18 @@ class SearchSpace:
 
     def fixed_parts(self, resolution: int, num_classes: int) -> dict[str, tuple[str, int, int]]:
         """The non-elastic layers at a resolution: name -> (latency key, MACs, params)."""
-        stem_hw = conv_out(resolution, self.stem_stride)
         c0, cf, cl = self.stem_width, self.final_expand_width, self.last_width
         last_c, fhw = self.stages[-1].width, self.final_hw(resolution)
         return {
             # stem conv 3x3 + BN + hswish, then OFA's first block (depthwise 3x3 + pointwise, identity skip)
             "stem": (
                 stem_key(resolution, c0, self.stem_stride),
-                stem_hw**2 * 3 * c0 * 9 + stem_hw**2 * c0 * 9 + stem_hw**2 * c0 * c0,
+                sum(stem_layer_macs(resolution, c0, self.stem_stride).values()),
                 3 * c0 * 9 + 2 * c0 + c0 * 9 + 2 * c0 + c0 * c0 + 2 * c0,
             ),
             "head": (
                 head_key(fhw, last_c, cf, cl),
-                fhw**2 * last_c * cf + cf * cl,
+                sum(head_layer_macs(fhw, last_c, cf, cl).values()),
                 last_c * cf + 2 * cf + cf * cl,
             ),
             "classifier": (classifier_key(cl, num_classes), cl * num_classes, cl * num_classes + num_classes),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends.base import Backend
 from ofa_edge.latency.backends.onnxruntime_backend import OnnxRuntimeBackend
@@ -23,54 +25,74 @@ def backend_for(device: Device, threads: int | None = None) -> Backend:
 
 def why_not_here(device: Device, threads: int | None = None) -> str | None:
     """Why ``device`` cannot be timed on this machine with ``threads`` (another CPU architecture, more than
-    one thread on a thread_cpu clock, its runtime absent, another GPU model); ``None`` when it can. :func:`require_backend` raises it with its fix."""
-    found = _obstacle(device, threads)
-    return found[0] if found else None
-
-
-def _obstacle(device: Device, threads: int | None) -> tuple[str, str] | None:
-    """(why this machine cannot time ``device`` with ``threads``, that and what to do instead), or ``None``."""
-    wrong_host = device.arch_mismatch(host_arch())
-    if wrong_host:
-        return wrong_host, wrong_host  # the architecture's message names its fixes
-    if device.clock == "thread_cpu" and (threads or device.threads) != 1:
-        one = (
-            f"device '{device.name}' times one thread's CPU time (clock: thread_cpu), so it runs 1 thread; drop "
-            "--threads, or describe a device with `clock: wall` and the threads you want."
-        )
-        return one, one
-    backend = backend_for(device, threads)
-    why = backend.absent()
-    if why:
-        return why, (
-            f"device '{device.name}' is measured with {backend.name}, which cannot run on this machine: {why}. "
-            f"Profile on the device itself (or with --ssh user@host), or use the estimated table "
-            f"(`ofa-edge profile --device {device.name} --estimate`)."
-        )
-    found = backend.accelerator()
-    other = device.accelerator_mismatch(found)
-    if other:
-        gpus = [load_device(d) for d in known_devices() if d != device.name]
-        here = [d.name for d in gpus if d.accelerator and d.accelerator_mismatch(found) is None]
-        return other, (
-            f"{other}: its numbers would be another GPU's. Time it on that GPU, or profile this one as "
-            + (
-                f"--device {here[0]}"
-                if here
-                else "a device of its own (a <name>.yaml in your devices folder with its `accelerator:`)"
-            )
-            + "."
-        )
+    one thread on a thread_cpu clock, its runtime absent, another GPU model); ``None`` when it can.
+    :func:`require_backend` raises it with its fix."""
+    try:
+        _usable_backend(device, threads)
+    except _NotHere as e:
+        return e.why
     return None
 
 
 def require_backend(device: Device, threads: int | None = None) -> Backend:
     """:func:`backend_for`, raising a :class:`UserError` (exit 2) when it cannot run here, or when the
     device names a CPU architecture (``arch:``) or GPU model (``accelerator:``) other than this machine's."""
-    found = _obstacle(device, threads)
-    if found:
-        raise UserError(found[1])
-    return backend_for(device, threads)
+    try:
+        return _usable_backend(device, threads)
+    except _NotHere as e:
+        raise UserError(e.fix()) from None
+
+
+class _NotHere(Exception):
+    """Why a device cannot be timed here (``why``), and how to write that with what to do instead (``fix``,
+    built only when asked: it may read every device file)."""
+
+    def __init__(self, why: str, fix: Callable[[], str] | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.fix = fix or (lambda: why)
+
+
+def _usable_backend(device: Device, threads: int | None) -> Backend:
+    """:func:`backend_for` ``device``, raising :class:`_NotHere` when this machine cannot time it with ``threads``."""
+    wrong_host = device.arch_mismatch(host_arch())
+    if wrong_host:
+        raise _NotHere(wrong_host)  # the architecture's message names its fixes
+    if device.clock == "thread_cpu" and (threads or device.threads) != 1:
+        raise _NotHere(
+            f"device '{device.name}' times one thread's CPU time (clock: thread_cpu), so it runs 1 thread; drop "
+            "--threads, or describe a device with `clock: wall` and the threads you want."
+        )
+    backend = backend_for(device, threads)
+    absent = backend.absent()
+    if absent:
+        raise _NotHere(
+            absent,
+            lambda: (
+                f"device '{device.name}' is measured with {backend.name}, which cannot run on this machine: {absent}. "
+                f"Profile on the device itself (or with --ssh user@host), or use the estimated table "
+                f"(`ofa-edge profile --device {device.name} --estimate`)."
+            ),
+        )
+    found = backend.accelerator()
+    other = device.accelerator_mismatch(found)
+    if other:
+        raise _NotHere(
+            other, lambda: f"{other}: its numbers would be another GPU's. {_profile_this_gpu(device, found)}"
+        )
+    return backend
+
+
+def _profile_this_gpu(device: Device, found: str | None) -> str:
+    """What to do when ``device`` names another GPU than the one ``found`` here: a shipped device of this GPU, if any."""
+    gpus = [load_device(d) for d in known_devices() if d != device.name]
+    here = [d.name for d in gpus if d.accelerator and d.accelerator_mismatch(found) is None]
+    own = (
+        f"--device {here[0]}"
+        if here
+        else "a device of its own (a <name>.yaml in your devices folder with its `accelerator:`)"
+    )
+    return f"Time it on that GPU, or profile this one as {own}."
 
 
 def table_backend(device: Device, table: LatencyTable) -> tuple[Backend, int]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ofa_edge.space.config import SubnetConfig
-from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace, conv_out
+from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace, head_layer_macs, stem_layer_macs
 from ofa_edge.train.spfde.sparsity import SparseMasks
 
 FLOPS_PER_MAC = 1
@@ -67,10 +67,11 @@ class SpfdeCost:
     def _units(self, cfg: SubnetConfig) -> list[tuple[int, float, float]]:
         """(unit index, dense forward MACs, sparse forward MACs) of every unit the subnet runs."""
         sp, r = self.space, cfg.resolution
-        hw = conv_out(r, sp.stem_stride)
         c0 = sp.stem_width
-        conv, dw, proj = hw * hw * 3 * c0 * 9, hw * hw * c0 * 9, hw * hw * c0 * c0
-        units = [(0, conv + dw + proj, conv + dw + proj * self._d("stem.proj.weight", None, c0))]
+        stem = stem_layer_macs(r, c0, sp.stem_stride)
+        units = [
+            (0, sum(stem.values()), stem["conv"] + stem["dw"] + stem["proj"] * self._d("stem.proj.weight", None, c0))
+        ]
         for b in cfg.active_blocks():
             s = sp.block_shape(r, b, cfg.kernel[b], cfg.expand[b])
             pre = f"blocks.{b}."
@@ -81,15 +82,14 @@ class SpfdeCost:
                 for name, macs in s.layer_macs().items()
             ]
             units.append((b + 1, sum(m for m, _ in layers), sum(m * d for m, d in layers)))
-        fixed = sp.fixed_parts(r, self.num_classes)
-        fhw, last_c = sp.final_hw(r), sp.stages[-1].width
-        cf, cl = sp.final_expand_width, sp.last_width
-        head_exp, head_mix = fhw * fhw * last_c * cf, cf * cl
-        dense = fixed["head"][1] + fixed["classifier"][1]
+        last_c, cf = sp.stages[-1].width, sp.final_expand_width
+        head = head_layer_macs(sp.final_hw(r), last_c, cf, sp.last_width)
+        classifier = sp.fixed_parts(r, self.num_classes)["classifier"][1]
+        dense = sum(head.values()) + classifier
         sparse = (
-            head_exp * self._d("head.expand.weight", None, last_c)
-            + head_mix * self._d("head.mix.weight", None, cf)
-            + fixed["classifier"][1]
+            head["expand"] * self._d("head.expand.weight", None, last_c)
+            + head["mix"] * self._d("head.mix.weight", None, cf)
+            + classifier
         )
         units.append((NUM_BLOCKS + 1, dense, sparse))  # the head: never frozen
         return units

@@ -89,6 +89,16 @@ def work_dir() -> Path:
     return env_path("OFA_EDGE_HOME") or Path("ofa-edge-runs")
 
 
+def supernet_file_dirs(supernet: str | Path) -> tuple[Path, ...]:
+    """Where the files derived from a supernet checkpoint (its accuracy cache, its predictors) are looked
+    up, in order; new ones are written to the first. Beside the checkpoint; for the embedded supernet,
+    whose folder is part of the package and never written, ``<user data>/pretrained`` and then the package's."""
+    folder = Path(supernet).resolve().parent
+    if folder == pretrained_dir():
+        return user_data_dir() / "pretrained", folder
+    return (folder,)
+
+
 def last_search_path() -> Path:
     """Where ``ofa-edge search`` leaves its result for ``export`` (``<work_dir>/last_search.json``)."""
     return work_dir() / "last_search.json"

@@ -25,7 +25,7 @@ from ofa_edge.cli.app import main as cli
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.io import atomic_write_json
 from ofa_edge.paths import pretrained_dir
-from ofa_edge.search.accuracy import MeasureSettings, cache_path, predictor_for
+from ofa_edge.search.accuracy import MeasureSettings, predictor_for
 from ofa_edge.supernet.checkpoint import load_supernet, save_supernet
 
 # The probe evaluations: the model card's (whole test split) and the test suite's subset (min subnet, CPU).
@@ -40,13 +40,16 @@ def main() -> None:
     ap.add_argument("--note", default="", help="free text stored in the checkpoint metadata")
     args = ap.parse_args()
 
-    dest = pretrained_dir()
-    dest.mkdir(parents=True, exist_ok=True)
+    # Built in a fresh folder beside the run (the package's folder is read-only to the library: it would
+    # write the predictor and accuracies to your data folder), then copied into the package.
+    stage, dest = args.run_dir / "embedded", pretrained_dir()
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
     net = load_supernet(args.run_dir / "supernet.safetensors")
     meta = dict(net.metadata)
     meta.pop("format", None)
     meta["embedded"] = {"source_run": str(args.run_dir), "weights_dtype": "float16", "note": args.note}
-    ckpt = dest / "supernet.safetensors"
+    ckpt = stage / "supernet.safetensors"
     save_supernet(net, ckpt, meta, dtype=torch.float16)
     for src, name in (
         ("metrics.jsonl", "training_log.jsonl"),
@@ -54,19 +57,22 @@ def main() -> None:
         ("config.json", "train_config.json"),
     ):
         if (args.run_dir / src).is_file():
-            shutil.copyfile(args.run_dir / src, dest / name)
+            shutil.copyfile(args.run_dir / src, stage / name)
 
-    cache_path(ckpt).unlink(missing_ok=True)  # measurements of an earlier embedded supernet
     settings = MeasureSettings(n_val=5000, n_calib=500, batch_size=500)  # label noise about ±0.6 pt
-    _, info = predictor_for(ckpt, DEFAULT_ROOT, args.subnets, settings=settings, refit=True)
+    _, info = predictor_for(ckpt, DEFAULT_ROOT, args.subnets, settings=settings)
     card = {
         "eval": EVAL,
         "probes": probe_eval(ckpt, EVAL),
         "ci_eval": CI_EVAL,
         "ci_probes": probe_eval(ckpt, CI_EVAL),
-        "predictor": {k: info[k] for k in info if k not in ("cache",)},
+        "predictor": {k: v for k, v in info.items() if k != "cache"}
+        | {"predictor": str(dest / Path(info["predictor"]).name)},
     }
-    atomic_write_json(dest / "model_card.json", card)
+    atomic_write_json(stage / "model_card.json", card)
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in stage.iterdir():
+        shutil.copyfile(f, dest / f.name)
     print(json.dumps(card, indent=2, default=str))
 
 

@@ -70,6 +70,14 @@ def search(
     samples: Annotated[
         int, typer.Option("--samples", help="Subnets measured to fit the accuracy predictor, if none is cached.")
     ] = 1000,
+    refit_predictor: Annotated[
+        bool,
+        typer.Option(
+            "--refit-predictor",
+            help="Fit the accuracy predictor again on --samples subnets (measured accuracies are reused), "
+            "replacing the cached one.",
+        ),
+    ] = False,
     population: Annotated[int, typer.Option("--population", help="Evolution population.")] = 100,
     generations: Annotated[int, typer.Option("--generations", help="Evolution generations.")] = 500,
     trials: Annotated[
@@ -119,6 +127,7 @@ def search(
         accuracy_proxy=accuracy_proxy.lower() if accuracy_proxy else accuracy_proxy,
         data=data,
         samples=samples,
+        refit_predictor=refit_predictor,
         population=population,
         generations=generations,
         trials=trials,

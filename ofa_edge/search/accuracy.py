@@ -3,7 +3,8 @@
 Each sampled subnet is extracted, its batch-norm statistics recalibrated on training images,
 then its top-1 measured on a held-out split of the training set
 (:func:`ofa_edge.supernet.evaluate.evaluate_subnet`, as the training probes do). Results are
-cached beside the supernet in ``<stem>.accuracy.json``, keyed by the checkpoint's SHA-256, the
+cached beside the supernet in ``<stem>.accuracy.json`` (for the embedded supernet, in your data
+folder: :func:`~ofa_edge.paths.supernet_file_dirs`), keyed by the checkpoint's SHA-256, the
 data's identity and the measuring settings, written after every subnet (an interrupted run
 resumes) and reused.
 """
@@ -22,6 +23,7 @@ from ofa_edge.data.datasets import load_dataset, require_num_classes, split_iden
 from ofa_edge.errors import UserError
 from ofa_edge.host import resolve_torch_device
 from ofa_edge.io import atomic_write_json, file_sha256
+from ofa_edge.paths import supernet_file_dirs
 from ofa_edge.search.predictor import AccuracyPredictor
 from ofa_edge.search.progress import progress_bar
 from ofa_edge.space.config import SubnetConfig
@@ -56,9 +58,9 @@ def data_identity(data_root: str | Path) -> str | None:
 
 
 def cache_path(supernet: str | Path) -> Path:
-    """The measured-accuracy cache beside a supernet checkpoint (``<stem>.accuracy.json``)."""
-    supernet = Path(supernet)
-    return supernet.with_name(supernet.stem + ".accuracy.json")
+    """Where measured accuracies of a supernet's subnets are written (``<stem>.accuracy.json`` in the
+    first of :func:`~ofa_edge.paths.supernet_file_dirs`)."""
+    return supernet_file_dirs(supernet)[0] / (Path(supernet).stem + ".accuracy.json")
 
 
 def holdout_split(data_root: str | Path, s: MeasureSettings, size: int = 32) -> tuple[ImageSet, ImageSet]:
@@ -112,7 +114,8 @@ def measure(
         load_space(supernet_path).name,
         settings.key(data_identity(data_root)),
     )
-    records = _records(_read_cache(path), digest, space, key)
+    shipped = [d / path.name for d in supernet_file_dirs(supernet_path)[1:]]
+    records = {**_records(_read_caches(shipped), digest, space, key), **_records(_read_cache(path), digest, space, key)}
     keys = [c.canonical().to_json() for c in cfgs]
     todo = list({k: c for k, c in zip(keys, cfgs, strict=True) if k not in records}.items())
     if todo:
@@ -143,6 +146,16 @@ def _records(doc: dict, digest: str, space: str, key: str) -> dict[str, float]:
     return entry["by_settings"].setdefault(key, {})
 
 
+def _read_caches(paths: list[Path]) -> dict:
+    """The records of several caches merged (a later one's record wins)."""
+    doc = {"format": FORMAT, "supernets": {}}
+    for path in paths:
+        for digest, entry in _read_cache(path)["supernets"].items():
+            for key, records in entry["by_settings"].items():
+                _records(doc, digest, entry["space"], key).update(records)
+    return doc
+
+
 def _read_cache(path: Path) -> dict:
     if not path.is_file():
         return {"format": FORMAT, "supernets": {}}
@@ -155,11 +168,12 @@ def _read_cache(path: Path) -> dict:
     return doc
 
 
-def predictor_path(supernet: str | Path, data: str | None = None) -> Path:
-    """``<stem>.predictor.safetensors`` beside the supernet; with ``data`` (a :func:`data_identity`),
-    the file of a predictor fitted on another dataset than the first one, ``<stem>.predictor.<data>.safetensors``."""
-    supernet = Path(supernet)
-    return supernet.with_name(supernet.stem + (f".predictor.{data}" if data else ".predictor") + ".safetensors")
+def predictor_path(supernet: str | Path, data: str | None = None, folder: Path | None = None) -> Path:
+    """``<stem>.predictor.safetensors`` in ``folder`` (default: where new ones are written, the first of
+    :func:`~ofa_edge.paths.supernet_file_dirs`); with ``data`` (a :func:`data_identity`), the file of a
+    predictor fitted on another dataset than the first one, ``<stem>.predictor.<data>.safetensors``."""
+    folder = folder or supernet_file_dirs(supernet)[0]
+    return folder / (Path(supernet).stem + (f".predictor.{data}" if data else ".predictor") + ".safetensors")
 
 
 def predictor_for(
@@ -175,16 +189,24 @@ def predictor_for(
     """The supernet's accuracy predictor for this dataset: a saved one fitted for this very
     checkpoint (same SHA-256) on this dataset (same :func:`data_identity`; not checked where the
     data is absent, as nothing could be measured there), else measure (or reuse) accuracies, fit
-    and save it. A predictor fitted on other data is kept: the new one goes beside it, named by
-    the data's identity."""
+    and save it (``refit``: always). A predictor fitted on other data is kept: the new one goes beside
+    it, named by the data's identity."""
     digest, data = file_sha256(supernet_path), data_identity(data_root)
-    first, own = predictor_path(supernet_path), predictor_path(supernet_path, data)
-    saved = {p: AccuracyPredictor.load(p) for p in dict.fromkeys((first, own)) if p.is_file()}
-    for path, pred in saved.items():
+    found = [  # yours before the shipped ones
+        (p, AccuracyPredictor.load(p))
+        for folder in supernet_file_dirs(supernet_path)
+        for name in dict.fromkeys((None, data))
+        if (p := predictor_path(supernet_path, name, folder)).is_file()
+    ]
+    for path, pred in found:
         if not refit and pred.meta.get("supernet_sha256") == digest and data in (None, pred.meta.get("data")):
             return pred, {"predictor": str(path), "reused": True, "data_checked": data is not None, **pred.meta}
-    other = first in saved and saved[first].meta.get("supernet_sha256") == digest
-    path = own if data and other and saved[first].meta.get("data") not in (None, data) else first
+    first = predictor_path(supernet_path).name
+    taken = any(  # this checkpoint's first predictor is another dataset's: this one goes beside it, named by its data
+        path.name == first and pred.meta.get("supernet_sha256") == digest and pred.meta.get("data") not in (None, data)
+        for path, pred in found
+    )
+    path = predictor_path(supernet_path, data if data and taken else None)
     genomes, top1, info = collect(supernet_path, data_root, n_subnets, settings=settings, seed=seed, progress=progress)
     pred = AccuracyPredictor.fit(load_space(supernet_path), genomes, top1, seed=seed)
     pred.save(path, {"supernet_sha256": digest, "data": data, "n_subnets": n_subnets, "settings": info["settings"]})

@@ -61,6 +61,7 @@ class SearchOptions:
     accuracy_proxy: str | None = None
     data: str | None = None
     samples: int = 1000
+    refit_predictor: bool = False
     population: int = 100
     generations: int = 500
     trials: int | None = None
@@ -178,7 +179,9 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
         if opts.data is not None:
             detect_format(Path(opts.data))  # a missing folder or a file is refused here, as eval and export do
         data = opts.data or str(DEFAULT_ROOT)
-        pred, info = predictor_for(supernet, data, opts.samples, seed=0, progress=opts.progress)
+        pred, info = predictor_for(
+            supernet, data, opts.samples, seed=0, refit=opts.refit_predictor, progress=opts.progress
+        )
         if info.get("reused"):
             seen = " on this data" if info["data_checked"] else f"; data not checked: no training split at {data}"
             note(f"accuracy predictor: {info['predictor']} (fitted for this supernet{seen})")
@@ -193,9 +196,8 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
             if r.n_test < MIN_CHECKED:
                 warn(
                     f"the predictor's error rests on only {r.n_test} held-out subnet(s): it may rank subnets no "
-                    f"better than chance. Fit it on more: delete {info['predictor']} and search again with "
-                    f"--samples {math.ceil(MIN_CHECKED / TEST_FRACTION)} or more (measured accuracies are kept and "
-                    "reused)."
+                    f"better than chance. Fit it on more: search again with --refit-predictor --samples "
+                    f"{math.ceil(MIN_CHECKED / TEST_FRACTION)} or more (measured accuracies are kept and reused)."
                 )
         note(
             "predicted top-1 is of images from the training split, which a supernet trains on, so it reads above "
@@ -203,6 +205,10 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
             "`ofa-edge eval --subnet SUBNET.json` measures the test split"
         )
         return load_space(supernet), int(meta["num_classes"]), pred.predict, "predicted top-1 (%)", info, supernet
+    if opts.refit_predictor:
+        raise UserError(
+            "--refit-predictor fits the accuracy predictor, and --accuracy-proxy macs uses none; drop one of them."
+        )
     if opts.accuracy_proxy != "macs":
         raise UserError(f"--accuracy-proxy '{opts.accuracy_proxy}' is unknown; the only proxy is 'macs'.")
     if opts.data is not None:

@@ -48,6 +48,7 @@ def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_pa
     assert "ESTIMATED" in err and "device: x86-cpu (default" in err and "Kendall tau" in err
     assert "reads above top-1 on the test split" in " ".join(err.split())  # its labels are training images
     assert "the predictor's error rests on only 2 held-out subnet(s)" in " ".join(err.split())  # 8 measured
+    assert "search again with --refit-predictor --samples 50" in " ".join(err.split())
     assert r["accuracy_source"]["reused"] is True and "rmse" in r["accuracy_source"]
     cfg = SubnetConfig.load(out_dir / "subnet.json")
     table = LatencyTable.load(tables_dir / "x86-cpu.json")
@@ -327,6 +328,34 @@ def test_near_equal_predictions_go_to_the_faster_subnet(cli, tmp_path):
     assert "count as equal and the cheapest leads" in " ".join(err.split())
     code, _, err = cli(*args, "--tie", "-1")
     assert code == 2 and "--tie -1: must be >= 0" in " ".join(err.split())
+
+
+def test_refit_predictor_fits_again_on_the_measured_accuracies(cli, tables_dir, tiny_supernet, data_root, tmp_path):
+    """--refit-predictor replaces the cached predictor, reusing the cached accuracies; a proxy search has none."""
+    import shutil
+
+    from ofa_edge.search.accuracy import MeasureSettings, cache_path, data_identity, predictor_path
+
+    net = tmp_path / "tiny.safetensors"
+    for src, dst in ((tiny_supernet["path"], net), (cache_path(tiny_supernet["path"]), cache_path(net))):
+        shutil.copy(src, dst)
+    shutil.copy(predictor_path(tiny_supernet["path"]), predictor_path(net))
+    # The 8 accuracies measured on a tiny split stand in for search's default split (measuring that takes minutes):
+    # the first 6 of them are the subnets a 6-sample fit draws.
+    doc = json.loads(cache_path(net).read_text())
+    by_settings = next(iter(doc["supernets"].values()))["by_settings"]
+    by_settings[MeasureSettings().key(data_identity(data_root))] = next(iter(by_settings.values()))
+    cache_path(net).write_text(json.dumps(doc))
+    args = ["search", "--latency", "15ms", *FAST, "--no-measure", "--json", "--out", str(tmp_path / "s")]
+    code, out, err = cli(*args, "--supernet", str(net), "--refit-predictor", "--samples", "6")
+    assert code == 0, err
+    source = json.loads(out)["accuracy_source"]
+    assert source["reused"] is False and source["accuracies_reused"] == 6 and source["measured"] == 0
+    assert "fitted on 6 measured subnets" in " ".join(err.split())
+    code, out, err = cli(*args, "--supernet", str(net))
+    assert code == 0 and json.loads(out)["accuracy_source"]["n_subnets"] == 6, err
+    code, _, err = cli(*args, "--accuracy-proxy", "macs", "--refit-predictor")
+    assert code == 2 and "--accuracy-proxy macs uses none; drop one of them" in " ".join(err.split()), err
 
 
 def test_data_is_checked_where_accuracy_is_measured(cli, tables_dir, cifar_imagefolder, tmp_path, monkeypatch):

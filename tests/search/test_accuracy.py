@@ -106,3 +106,48 @@ def test_records_another_process_writes_meanwhile_are_kept(tiny_supernet, data_r
     records = next(iter(json.loads(cache_path(path).read_text())["supernets"].values()))["by_settings"]
     kept = next(iter(records.values()))
     assert kept["other-worker-subnet"] == 12.5 and len(kept) == 4
+
+
+def test_the_embedded_supernets_folder_is_never_written(tiny_supernet, data_root, tmp_path, monkeypatch):
+    """The embedded supernet ships inside the package: a refit, or accuracies measured on other data, go to
+    your data folder (``<user data>/pretrained``), which is read first; the shipped files are read, never
+    written, and their accuracies are reused."""
+    import shutil
+
+    from ofa_edge import paths
+    from ofa_edge.search.accuracy import data_identity
+
+    shipped = tmp_path / "package" / "pretrained"
+    shipped.mkdir(parents=True)
+    path = shipped / "tiny.safetensors"
+    for src, dst in (
+        (tiny_supernet["path"], path),
+        (predictor_path(tiny_supernet["path"]), shipped / "tiny.predictor.safetensors"),
+    ):
+        shutil.copy(src, dst)
+    shutil.copy(cache_path(tiny_supernet["path"]), shipped / "tiny.accuracy.json")
+    monkeypatch.setattr(paths, "pretrained_dir", lambda: shipped)
+    before = {f.name: f.read_bytes() for f in shipped.iterdir()}
+    mine = paths.user_data_dir() / "pretrained"
+    settings = tiny_supernet["settings"]
+
+    assert predictor_for(path, data_root, 8, settings=settings, progress=False)[1]["predictor"] == str(
+        shipped / "tiny.predictor.safetensors"
+    )
+    _, info = predictor_for(path, data_root, 8, settings=settings, refit=True, progress=False)
+    assert info["reused"] is False and info["measured"] == 0 and info["accuracies_reused"] == 8
+    assert info["predictor"] == str(mine / "tiny.predictor.safetensors") and info["cache"] == str(
+        mine / "tiny.accuracy.json"
+    )
+    assert predictor_for(path, data_root, 8, settings=settings, progress=False)[1]["predictor"] == info["predictor"]
+
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in data_root.iterdir():
+        (other / f.name).symlink_to(f.resolve())
+    (other / "train.labels.npy").unlink()
+    np.save(other / "train.labels.npy", (np.load(data_root / "train.labels.npy") + 1) % 10)
+    _, info = predictor_for(path, other, 8, settings=settings, progress=False)
+    assert info["measured"] == 8 and info["predictor"] == str(predictor_path(path, data_identity(other)))
+    assert predictor_path(path, data_identity(other)).parent == mine
+    assert {f.name: f.read_bytes() for f in shipped.iterdir()} == before

@@ -46,3 +46,19 @@ def test_extract_matches_active_forward(space_name: str, kernel_transform: bool)
             got = sub(x)
         assert (want - got).abs().max().item() <= 1e-5, cfg
         assert sum(p.numel() for p in sub.parameters()) == cost.params([cfg])[0]
+
+
+def test_an_extracted_subnet_goes_through_torch_export() -> None:
+    """torch.export (the route to ExecuTorch and AOTInductor) captures an extracted subnet whole, with a dynamic
+    batch, and the exported program computes what the module does."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    net = Supernet(space, num_classes=10)
+    _randomize_bn(net, 2)
+    cfg = space.sample(np.random.default_rng(3))
+    sub = net.extract(cfg).eval()
+    x = torch.randn(2, 3, cfg.resolution, cfg.resolution)
+    program = torch.export.export(sub, (x,), dynamic_shapes=({0: torch.export.Dim("batch", max=64)},))
+    y = torch.randn(5, 3, cfg.resolution, cfg.resolution)
+    with torch.no_grad():
+        assert torch.allclose(program.module()(y), sub(y), atol=1e-5)

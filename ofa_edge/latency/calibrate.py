@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ofa_edge.errors import UserError
+from ofa_edge.host import CPU_FIELDS, host_info, now_utc
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import DEPTH, encode
@@ -76,10 +77,13 @@ def fold_correction(
 
 
 def calibrate_table(table: LatencyTable, configs: list[SubnetConfig], measured_ms: np.ndarray) -> dict[str, Any]:
-    """:func:`fit_correction` of ``table`` on ``configs`` timed end to end; sets ``table.correction``
-    and returns it."""
+    """:func:`fit_correction` of ``table`` on ``configs`` timed end to end on this machine; sets
+    ``table.correction``, with the date and this CPU (``fitted_here``), and returns it."""
     sp = table.search_space
     g = encode(sp, configs)
     params_m = CostModel(sp, table.num_classes).params(g) / 1e6
-    table.correction = fit_correction(table.predict_lut(g), active_block_count(sp, g), params_m, measured_ms)
+    here = host_info()
+    table.correction = fit_correction(table.predict_lut(g), active_block_count(sp, g), params_m, measured_ms) | {
+        "fitted_here": {"date": now_utc(), **{f: here[f] for f in CPU_FIELDS}}
+    }
     return table.correction

@@ -160,16 +160,25 @@ def other_cpu_warning(dev: Device, table: LatencyTable, table_path: str | Path, 
     ``rescaled``: just applied) carries load and clocks, not kernels that run differently on another CPU.
     The commands it advises name the table's path when it is not the device's own."""
     provenance = table.provenance
-    if provenance.get("kind") == "estimated" or same_cpu(provenance) is not False:
+    if provenance.get("kind") == "estimated":
+        return None
+    origin = _rescaled_from_other_cpu(table)
+    if same_cpu(provenance) is not False and origin is None:
         return None
     device = dev.name
     output = None if is_own_table(dev, table_path, table.space) else table_path
+    command = f"ofa-edge profile --device {device}" + (f" -o {output}" if output else "")
+    profile = f"`{command} --force --calibrate 100`, a few minutes"
+    if origin is not None:
+        return (
+            f"the {device} table holds another CPU's block costs ({_cpu_label(origin)}), rescaled to this "
+            f"machine's speed, and its end-to-end correction was not fitted here since: refit it "
+            f"(`{command} --calibrate 100`), or profile this CPU ({profile})."
+        )
     what = (
         f"the {device} table was measured on another CPU ({_cpu_label(provenance)}) than this machine's "
         f"({_cpu_label(host_info())})"
     )
-    command = f"ofa-edge profile --device {device}" + (f" -o {output}" if output else "")
-    profile = f"`{command} --force --calibrate 100`, a few minutes"
     if rescaled:
         return (
             f"{what}: the factor carries an overall speed difference, not kernels that run differently here. "
@@ -181,6 +190,22 @@ def other_cpu_warning(dev: Device, table: LatencyTable, table_path: str | Path, 
         "`--calibrate 100`): `--rescale` alone carries only an overall speed difference, not kernels that run "
         "differently here."
     )
+
+
+def _rescaled_from_other_cpu(table: LatencyTable) -> dict[str, Any] | None:
+    """The CPU fields of the host that measured ``table`` when its last ``--rescale`` brought it from
+    another CPU and no end-to-end correction was fitted on this CPU since; ``None`` otherwise."""
+    rescales = table.provenance.get("rescaled") or []
+    if not rescales:
+        return None
+    last = rescales[-1]
+    origin = {k: v for k, v in (last.get("from") or {}).items() if v is not None}
+    if same_cpu(origin) is not False:
+        return None
+    fitted = (table.correction or {}).get("fitted_here") or {}
+    if same_cpu(fitted) is True and str(fitted.get("date", "")) >= str(last.get("date", "")):
+        return None
+    return origin
 
 
 def local_table_warning(device: str, table: LatencyTable, table_path: str | Path) -> str | None:

@@ -141,3 +141,27 @@ def test_same_cpu_compares_the_model_the_generation_and_the_vector_isa():
     assert same_cpu(recorded | {"host_cpu_id": "family 0 model 0"}) is False  # another generation, same name
     assert same_cpu({"host_cpu": "Apple M3"}) is False
     assert same_cpu({"host_cpu": here["host_cpu"]}) is None  # tables from before the id and ISA were recorded
+
+
+def test_a_table_rescaled_from_another_cpu_is_flagged_until_its_correction_is_fitted_here():
+    """--rescale makes the table's host this machine, but its block costs and correction are still the other
+    CPU's: search and prune warn until a correction is fitted on this CPU; a rescale from this CPU is just speed."""
+    from ofa_edge.latency.calibrate import calibrate_table
+    from ofa_edge.latency.devices import load_device
+    from ofa_edge.latency.drift import other_cpu_warning
+
+    dev, here = load_device("x86-cpu"), host_info()
+    shipped = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    check = {"factor": 1.3, "readings": [1.3] * 5}
+    shipped.provenance |= {f: here[f] for f in ("host_cpu", "host_cpu_id", "host_isa")}
+    assert other_cpu_warning(dev, rescale(shipped, check), "t.json") is None  # this CPU's table: only speed moved
+    shipped.provenance |= {"host_cpu": "Other CPU", "host_cpu_id": "family 0 model 0"}
+    assert "measured on another CPU" in other_cpu_warning(dev, shipped, "t.json")
+    scaled = rescale(shipped, check)
+    message = other_cpu_warning(dev, scaled, "t.json")
+    assert "holds another CPU's block costs (Other CPU, family 0 model 0), rescaled" in message
+    assert "--calibrate 100" in message
+    cfgs = [scaled.search_space.sample(np.random.default_rng(i)) for i in range(10)]
+    calibrate_table(scaled, cfgs, scaled.predict(cfgs))  # timed here, as `profile --calibrate` does
+    assert scaled.correction["fitted_here"]["host_cpu_id"] == here["host_cpu_id"]
+    assert other_cpu_warning(dev, scaled, "t.json") is None

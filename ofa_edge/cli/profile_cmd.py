@@ -13,7 +13,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.backends import require_backend
-from ofa_edge.latency.calibrate import MIN_SAMPLES
+from ofa_edge.latency.calibrate import MIN_SAMPLES, uncorrected_warning
 from ofa_edge.latency.devices import (
     LOCAL_DEVICE,
     Device,
@@ -308,6 +308,8 @@ def profile(
                 calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
             )
     result["correction"] = table.correction
+    if (message := uncorrected_warning(dev.name, table, path)) is not None:
+        warn(message)
     if not is_own_table(dev, path, sp.name):  # not where search looks for the device's table
         result["search_with"] = f"ofa-edge search --table {path} --latency ..."
     if report is not None:

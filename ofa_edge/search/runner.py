@@ -21,6 +21,7 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import detect_format
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
+from ofa_edge.latency.calibrate import uncorrected_warning
 from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.drift import local_table_warning
 from ofa_edge.latency.table import estimated_warning
@@ -123,8 +124,12 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
         note(f"latency table for {t.name}: {t.table_path} ({t.table.provenance.get('kind', 'unknown')})")
         if (message := estimated_warning(t.table.provenance)) is not None:
             warn(message)
-        if (message := local_table_warning(t.name, t.table, t.table_path)) is not None:
-            warn(message)
+        for message in (
+            local_table_warning(t.name, t.table, t.table_path),
+            uncorrected_warning(t.name, t.table, t.table_path),
+        ):
+            if message is not None:
+                warn(message)
     space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note, warn)
     for t in targets:
         if t.table.space != space.name:

@@ -1,0 +1,29 @@
+"""The end-to-end correction's bookkeeping: a measured table without one is named, with the command that fits it."""
+
+from __future__ import annotations
+
+import json
+
+from ofa_edge.latency.calibrate import uncorrected_warning
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import SHIPPED_TABLES, latency_tables_dir
+
+
+def test_a_measured_table_without_a_correction_is_named_with_the_command_that_fits_one(tmp_path):
+    shipped = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    assert uncorrected_warning("x86-cpu", shipped, SHIPPED_TABLES / "x86-cpu.json") is None
+    pixel = SHIPPED_TABLES / "pixel-8.json"
+    assert uncorrected_warning("pixel-8", LatencyTable.load(pixel), pixel) is None  # estimated: another warning
+    doc = json.loads((SHIPPED_TABLES / "x86-cpu.json").read_text()) | {"correction": None}
+    copy = tmp_path / "copy.json"
+    copy.write_text(json.dumps(doc))
+    message = uncorrected_warning("x86-cpu", LatencyTable.load(copy), copy)
+    assert "has no end-to-end correction" in message
+    assert f"`ofa-edge profile --device x86-cpu -o {copy} --calibrate 100`" in message
+    yours = latency_tables_dir() / "x86-cpu.json"
+    yours.parent.mkdir(parents=True)
+    yours.write_text(json.dumps(doc))
+    assert "`ofa-edge profile --device x86-cpu --calibrate 100`" in uncorrected_warning(
+        "x86-cpu", LatencyTable.load(yours), yours
+    )
+    assert "`ofa-edge profile --device ghost -o" in uncorrected_warning("ghost", LatencyTable.load(copy), copy)

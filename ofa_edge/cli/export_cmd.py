@@ -190,19 +190,30 @@ def _render(m: dict[str, Any]) -> None:
             out.print(f"[yellow]TensorRT engine not built here[/yellow]: {trt['engine_missing_reason']}")
             out.print(f"on the target: {trt['build_script']}  (or sh trtexec.sh)")
     if m["predicted"]:
-        p = m["predicted"]
-        shown = [_predicted_value(k, v) for k, v in p.items() if k not in ("device", "latency_table")]
-        out.print(f"predicted on {p.get('device')}: " + ", ".join(shown))
+        _render_predicted(m["predicted"])
     if m["primary"] == "model.engine" and not m["tensorrt"]["engine_built"]:
         return
     out.print(f"deploy file: {m['out']}/{m['primary']}", soft_wrap=True)
+
+
+def _render_predicted(p: dict[str, Any]) -> None:
+    """The search's predictions: a line per device (its table's kind and its budget), then the rest."""
+    devices = p.get("devices") or {}
+    for name, d in devices.items():
+        kind = " [yellow](estimated table)[/yellow]" if d["kind"] == "estimated" else ""
+        budget = f", budget {d['budget_ms']:g} ms" if d.get("budget_ms") is not None else ""
+        out.print(f"predicted on {name}: {d['latency_ms']:.3f} ms{kind}{budget}")
+    apart = {"device", "latency_table", "devices", "accuracy_note", *(("latency_ms",) if devices else ())}
+    shown = [_predicted_value(k, v) for k, v in p.items() if k not in apart]
+    if shown:
+        out.print(("predicted: " if devices else f"predicted on {p.get('device')}: ") + ", ".join(shown))
 
 
 def _predicted_value(key: str, value: Any) -> str:
     """One predicted number in the units the search table shows it in."""
     units = {
         "latency_ms": lambda v: f"{v:.3f} ms",
-        "accuracy": lambda v: f"accuracy {v:.2f}",
+        "accuracy": lambda v: f"top-1 {v:.2f} % (training-split images; `ofa-edge eval` measures the test split)",
         "macs": lambda v: f"{v / 1e6:.1f}M MACs",
         "params": lambda v: f"{v / 1e6:.2f}M params",
     }

@@ -157,7 +157,7 @@ def _render(r: dict[str, Any]) -> None:
     t.add_column(r["accuracy_name"], justify="right")  # a long name wraps; its numbers are short
     if inline:
         for d in devices:
-            t.add_column(f"{d} ms", no_wrap=True, justify="right")
+            t.add_column(_device_label(f"{d} ms", r["devices"][d], "\n"), no_wrap=True, justify="right")
     t.add_column("MACs", no_wrap=True, justify="right")
     t.add_column("params", no_wrap=True, justify="right")
     t.add_column("subnet", no_wrap=True)
@@ -179,7 +179,11 @@ def _render(r: dict[str, Any]) -> None:
             lt.add_column(f"#{row['rank']}", no_wrap=True, justify="right")
         for d in devices:
             budget = r["devices"][d]["budget_ms"]
-            lt.add_row(d, f"{budget:g}" if budget else "-", *(f"{row['latency_ms'][d]:.3f}" for row in top))
+            lt.add_row(
+                _device_label(d, r["devices"][d]),
+                f"{budget:g}" if budget else "-",
+                *(f"{row['latency_ms'][d]:.3f}" for row in top),
+            )
         out.print(lt)
     out.print(f"chosen: {r['describe']}")
     rmse = (r.get("accuracy_source") or {}).get("rmse")
@@ -211,6 +215,11 @@ def _render(r: dict[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("search")(search)
+
+
+def _device_label(label: str, info: dict[str, Any], sep: str = " ") -> str:
+    """``label`` (a device's name, or its latency column's header) marked when the device's table is estimated."""
+    return f"{label}{sep}[yellow](estimated)[/yellow]" if info["estimated"] else label
 
 
 def _short(subnet: dict[str, Any]) -> str:

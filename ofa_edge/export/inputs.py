@@ -62,6 +62,8 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         notes.append(f"no --supernet: using the embedded pretrained supernet {net}")
     net = require_checkpoint_file(net)
     predicted = dict(last.predicted) if last is not None else {}
+    if last is not None and last.devices:
+        predicted["devices"] = last.devices  # every searched device's latency; latency_ms is the first's
     if "accuracy" in predicted and (last.supernet is None or last.supernet.resolve() != net.resolve()):
         del predicted["accuracy"]  # the search predicted it for its own supernet's weights
         notes.append(f"the search's predicted accuracy is for its supernet {last.supernet}, not {net}: left out")

@@ -5,9 +5,13 @@ are ignored)::
 
     {"subnet": {SubnetConfig.to_dict()},          # required
      "supernet": "path/to/supernet.safetensors",  # or null: the embedded pretrained one
-     "device": "jetson-orin",
-     "predicted": {"latency_ms": 12.3, "accuracy": 0.91},
-     "latency_table": {... provenance of the table the latency was predicted from ...}}
+     "device": "jetson-orin",                     # the first searched device
+     "predicted": {"latency_ms": 12.3, "accuracy": 91.2},  # latency on the first device
+     "latency_table": {... provenance of the first device's table ...},
+     "devices": {"jetson-orin": {"predicted_ms": 12.3, "budget_ms": 15.0, "provenance": {...}}, ...}}
+
+``devices`` (every searched device) is absent from records written before multi-device
+searches; the first device's ``latency_ms`` and ``latency_table`` then stand for it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ class LastSearch:
     device: str | None = None
     predicted: dict[str, Any] = field(default_factory=dict)
     latency_table: dict[str, Any] = field(default_factory=dict)
+    # every searched device -> {"latency_ms", "kind" (of its table: measured/estimated), "budget_ms", "latency_table"}
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def search_beside(subnet_file: str | Path, subnet: SubnetConfig) -> LastSearch | None:
@@ -65,6 +71,9 @@ def read_last_search(path: str | Path | None = None) -> LastSearch | None:
     predicted, table = doc.get("predicted") or {}, doc.get("latency_table") or {}
     if not isinstance(predicted, dict) or not isinstance(table, dict):
         raise UserError(f"last search result '{path}': 'predicted' and 'latency_table' must be objects; {fix}.")
+    devices = doc.get("devices") or {}
+    if not isinstance(devices, dict) or not all(isinstance(d, dict) for d in devices.values()):
+        raise UserError(f"last search result '{path}': 'devices' must map device names to objects; {fix}.")
     return LastSearch(
         path=path,
         subnet=subnet,
@@ -72,4 +81,23 @@ def read_last_search(path: str | Path | None = None) -> LastSearch | None:
         device=doc.get("device"),
         predicted=predicted,
         latency_table=table,
+        devices=_device_predictions(devices, doc.get("device"), predicted, table),
     )
+
+
+def _device_predictions(
+    devices: dict[str, dict[str, Any]], first: str | None, predicted: dict[str, Any], table: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Each searched device's predicted latency, its table's kind and provenance, and its budget
+    (``None``: only reported); a record without ``devices`` gives its one device."""
+    if not devices and first is not None and "latency_ms" in predicted:
+        devices = {first: {"predicted_ms": predicted["latency_ms"], "provenance": table}}
+    return {
+        name: {
+            "latency_ms": d.get("predicted_ms"),
+            "kind": (d.get("provenance") or {}).get("kind", "unknown"),
+            "budget_ms": d.get("budget_ms"),
+            "latency_table": d.get("provenance") or {},
+        }
+        for name, d in devices.items()
+    }

@@ -42,6 +42,10 @@ BATCH = 100
 DEFAULT_MAX_BATCH = 32  # largest batch of a dynamic-batch TensorRT profile
 INT8_CALIB_IMAGES = 256  # training images that set the INT8 activation ranges
 INT8_EVAL_IMAGES = 2000  # test images for the FP32 vs INT8 top-1 comparison
+ACCURACY_NOTE = (  # what the search's predicted accuracy is of (its predictor's labels)
+    "predicted top-1 (%) of training-split images, which the supernet trained on, so it reads above top-1 on the "
+    "test split; `ofa-edge eval --subnet subnet.json` measures the test split"
+)
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,14 @@ def _counted(model: torch.nn.Module, resolution: int) -> dict[str, int]:
     return {"macs": count_macs(model, torch.zeros(1, 3, resolution, resolution)), "params": count_params(model)}
 
 
+def _predicted(req: ExportRequest) -> dict[str, Any] | None:
+    """The search's predictions for the manifest (``None``: none hold for this export), its accuracy qualified."""
+    if not req.predicted:
+        return None
+    note = {"accuracy_note": ACCURACY_NOTE} if "accuracy" in req.predicted else {}
+    return {"device": req.device, **req.predicted, **note, "latency_table": req.latency_table}
+
+
 def _write_metadata(
     req: ExportRequest,
     stage: Path,
@@ -303,9 +315,7 @@ def _write_metadata(
         "dynamic_batch": req.dynamic_batch,
         "bn_recalibration": bn,
         "verification": [c.to_dict() for c in checks],
-        "predicted": {"device": req.device, **req.predicted, "latency_table": req.latency_table}
-        if req.predicted
-        else None,
+        "predicted": _predicted(req),
         "int8": int8,
         "tensorrt": trt,
         "versions": {

@@ -8,7 +8,7 @@ _FILES = {
     "model.onnx": "FP32 ONNX, verified against PyTorch on ONNX Runtime",
     "model_fp16.onnx": "FP16 ONNX (FP32 inputs/outputs), verified within 2% of the largest logit",
     "model_int8.onnx": "INT8 QDQ ONNX (static quantization, calibrated on training images)",
-    "model.ort": "ONNX Runtime ORT-format model (optimised, portable to ARM)",
+    "model.ort": "ONNX Runtime ORT-format model (optimised, portable to ARM; on x86 CPUs run model.onnx, see below)",
     "model_int8.ort": "ONNX Runtime ORT-format INT8 model",
     "model.engine": "TensorRT engine (runs only on the GPU and TensorRT version that built it)",
     "build_engine.py": "builds model.engine on the target with the TensorRT Python API (10 or 11)",
@@ -66,6 +66,8 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
         "classes = open('classes.txt').read().splitlines()",
         "print(classes[int(logits.argmax())], np.abs(logits - ref['logits'][:1]).max())",
         "```",
+        *_which_file(manifest),
+        *_providers((manifest["predicted"] or {}).get("devices") or {}),
     ]
     trt = manifest["tensorrt"]
     if trt:
@@ -112,12 +114,70 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
             ),
         ]
     if manifest["predicted"]:
-        p = manifest["predicted"]
-        lines += ["", "## Predicted by the search", "", "```json", _json(p), "```"]
+        lines += _predicted(manifest["predicted"])
     return "\n".join(lines) + "\n"
 
 
-def _json(obj: Any) -> str:
-    import json
+def _which_file(manifest: dict[str, Any]) -> list[str]:
+    """For an ORT-format bundle: which file to run on ARM and which on x86."""
+    if manifest["format"] != "ort":
+        return []
+    measured = (
+        " (model.ort ran 3.6-4.3x slower than model.onnx for a CIFAR subnet on an AMD EPYC VM, ONNX Runtime 1.32, "
+        "1 thread; docs/export.md in ofa-edge)"
+        if manifest["primary"] == "model.ort"
+        else ""
+    )
+    return [
+        "",
+        (
+            f"`{manifest['primary']}` is for ARM CPUs (phones, Raspberry Pi) and minimal ONNX Runtime builds: it is saved "
+            "without ONNX Runtime's x86-only NCHWc layout transform, so that it runs there. On an x86 CPU run "
+            f"`model.onnx` instead, which ONNX Runtime optimises for x86 as it loads it{measured}."
+        ),
+    ]
 
-    return json.dumps(obj, indent=2, default=str)
+
+def _providers(devices: dict[str, dict[str, Any]]) -> list[str]:
+    """The execution provider and threads each searched ONNX Runtime device's latency table assumes."""
+    from ofa_edge.latency.backends.onnxruntime_backend import PROVIDERS
+
+    assumed = []
+    for name, d in devices.items():
+        table = d["latency_table"]
+        if table.get("runtime") == "onnxruntime":
+            provider = PROVIDERS.get(table.get("provider") or "cpu", table.get("provider"))
+            threads = table.get("threads", 1)
+            assumed.append(f"- {name} ({d['kind']} table): `{provider}`, {threads} thread{'s' * (threads != 1)}")
+    if not assumed:
+        return []
+    return [
+        "",
+        "The snippet runs on ONNX Runtime's default provider and threads. The search's latencies assume:",
+        "",
+        *assumed,
+        "",
+        (
+            "Set them with `so = ort.SessionOptions(); so.intra_op_num_threads = N` and "
+            "`ort.InferenceSession(path, so, providers=[...])`; XNNPACK takes its threads as "
+            "`('XnnpackExecutionProvider', {'intra_op_num_threads': N})` and needs an ONNX Runtime build with it "
+            "(the Android and iOS packages)."
+        ),
+    ]
+
+
+def _predicted(p: dict[str, Any]) -> list[str]:
+    """The search's predictions: each device's latency with its table's kind and budget, and the accuracy."""
+    lines = ["", "## Predicted by the search", ""]
+    devices = p.get("devices") or {}
+    if devices:
+        lines += ["| device | predicted latency | latency table | budget |", "|---|---:|---|---:|"]
+        for name, d in devices.items():
+            kind = "**estimated**, not measured" if d["kind"] == "estimated" else d["kind"]
+            budget = f"{d['budget_ms']:g} ms" if d.get("budget_ms") is not None else "-"
+            lines.append(f"| {name} | {d['latency_ms']:.3f} ms | {kind} | {budget} |")
+        lines.append("")
+    if "accuracy" in p:
+        lines += [f"Accuracy {p['accuracy']:.2f}: the {p['accuracy_note']}.", ""]
+    lines.append("The tables' provenance and every predicted value: `bundle.json` → `predicted`.")
+    return lines

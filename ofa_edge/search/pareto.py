@@ -5,11 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ofa_edge.io import atomic_write, atomic_write_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def pareto_front(accuracy: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -31,29 +36,54 @@ def write_csv(path: str | Path, rows: Sequence[dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def plot_fronts(
-    path: str | Path,
-    fronts: dict[str, tuple[np.ndarray, np.ndarray]],
-    budgets: dict[str, float | None],
-    chosen: dict[str, tuple[float, float]],
-    accuracy_label: str,
-) -> None:
-    """One panel per device: the front (latency, accuracy), its budget line and the chosen subnet."""
+@dataclass(frozen=True)
+class Front:
+    """One device's Pareto front as plotted: its points' predicted latency (ms) and accuracy, whether
+    each meets every bound of the search (all devices' budgets, MACs, params), and the device's
+    budget, table kind and chosen subnet (latency, accuracy)."""
+
+    latency: np.ndarray
+    accuracy: np.ndarray
+    feasible: np.ndarray
+    budget: float | None
+    estimated: bool
+    chosen: tuple[float, float]
+
+
+def front_figure(fronts: dict[str, Front], accuracy_label: str) -> Figure:
+    """One panel per device: the front, its points marked by whether they meet every bound (only those
+    can be chosen), the budget line and the chosen subnet; an estimated table's panel says so."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(fronts), figsize=(5 * len(fronts), 4), squeeze=False)
-    for ax, (dev, (lat, acc)) in zip(axes[0], fronts.items(), strict=True):
-        ax.step(lat, acc, where="post", marker=".", label="Pareto front")
-        if budgets.get(dev) is not None:
-            ax.axvline(budgets[dev], color="tab:red", linestyle="--", label=f"budget {budgets[dev]:g} ms")
-        if dev in chosen:
-            ax.plot(*chosen[dev], "*", color="tab:orange", markersize=14, label="chosen")
-        ax.set(xlabel=f"predicted latency on {dev} (ms)", ylabel=accuracy_label, title=dev)
+    for ax, (dev, f) in zip(axes[0], fronts.items(), strict=True):
+        ax.step(f.latency, f.accuracy, where="post", color="tab:blue", alpha=0.5, label="Pareto front")
+        ok = f.feasible
+        ax.plot(f.latency[ok], f.accuracy[ok], "o", color="tab:blue", markersize=4, label="meets every bound")
+        if not ok.all():
+            ax.plot(f.latency[~ok], f.accuracy[~ok], "x", color="tab:gray", label="breaks some bound")
+        if f.budget is not None:
+            ax.axvline(f.budget, color="tab:red", linestyle="--", label=f"budget {f.budget:g} ms")
+        ax.plot(*f.chosen, "*", color="tab:orange", markersize=14, label="chosen")
+        kind = ", estimated table" if f.estimated else ""
+        ax.set(
+            xlabel=f"predicted latency on {dev} (ms{kind})",
+            ylabel=accuracy_label,
+            title=f"{dev} (estimated table)" if f.estimated else dev,
+        )
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower right")
+        ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
+    return fig
+
+
+def plot_fronts(path: str | Path, fronts: dict[str, Front], accuracy_label: str) -> None:
+    """:func:`front_figure` as a PNG (atomic)."""
+    import matplotlib.pyplot as plt
+
+    fig = front_figure(fronts, accuracy_label)
     atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
     plt.close(fig)

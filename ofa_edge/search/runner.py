@@ -324,7 +324,7 @@ def _note_stale(count: int, note: Log) -> None:
 
 
 def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log) -> dict[str, Any]:
-    from ofa_edge.search.pareto import pareto_front, plot_fronts, write_csv
+    from ofa_edge.search.pareto import Front, pareto_front, plot_fronts, write_csv
 
     problem = prep.problem
     distinct = result.distinct_feasible(problem.space)
@@ -367,8 +367,10 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
     for t in prep.targets:
         ok = ~np.isnan(all_acc)
         idx = np.flatnonzero(ok)[pareto_front(all_acc[ok], all_m[t.metric][ok])]
-        fronts[t.name] = (all_m[t.metric][idx], all_acc[idx])
         feasible = problem.violation(all_g[idx]) <= 0
+        chosen_pt = (top[0]["latency_ms"][t.name], top[0]["accuracy"])
+        fronts[t.name] = Front(all_m[t.metric][idx], all_acc[idx], feasible, t.budget_ms, t.table.estimated, chosen_pt)
+        kind = "estimated" if t.table.estimated else "measured"
         for cfg, a, lat, ok_ in zip(
             decode(problem.space, all_g[idx]), all_acc[idx], all_m[t.metric][idx], feasible, strict=True
         ):
@@ -376,17 +378,15 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
                 {
                     "device": t.name,
                     "latency_ms": float(lat),
+                    "latency_kind": kind,
                     "accuracy": float(a),
                     "feasible": bool(ok_),
                     "subnet": cfg.to_json(),
                 }
             )
-    chosen_pts = {t.name: (top[0]["latency_ms"][t.name], top[0]["accuracy"]) for t in prep.targets}
     chosen.save(out / "subnet.json")
     write_csv(out / "pareto.csv", front_rows)
-    plot_fronts(
-        out / "pareto.png", fronts, {t.name: t.budget_ms for t in prep.targets}, chosen_pts, problem.accuracy_name
-    )
+    plot_fronts(out / "pareto.png", fronts, problem.accuracy_name)
     devices = {
         t.name: {
             "budget_ms": t.budget_ms,

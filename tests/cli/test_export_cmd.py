@@ -190,8 +190,56 @@ def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root, monke
     doc = _doc(out)
     assert "last search result" in err and doc["subnet"] == cfg.to_dict()
     assert doc["predicted"]["latency_ms"] == 1.5 and doc["predicted"]["latency_table"]["kind"] == "measured"
+    assert doc["predicted"]["devices"] == {  # a record of before multi-device searches: its one device
+        "jetson-orin": {
+            "latency_ms": 1.5,
+            "kind": "measured",
+            "budget_ms": None,
+            "latency_table": doc["predicted"]["latency_table"],
+        }
+    }
     bundle = home / "export" / default_bundle_name(CIFAR, 24, cfg.canonical().to_json(), ckpt, "onnx")
     assert doc["out"] == str(bundle) and "Predicted by the search" in (bundle / "README.md").read_text()
+
+
+def test_every_searched_device_is_carried_and_estimates_are_labelled(cli, ckpt, tmp_path, data_root, monkeypatch):
+    """After `search --device x86-cpu,pixel-8`, the bundle and the summary give both devices' predictions,
+    the estimated one labelled, and the predicted accuracy says which images it is of; an ORT bundle's
+    README says which file to run on x86 and the provider each device's table assumes."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("OFA_EDGE_HOME", str(home))
+    x86 = {"device": "x86-cpu", "kind": "measured", "runtime": "onnxruntime", "provider": "cpu", "threads": 1}
+    pixel = {"device": "pixel-8", "kind": "estimated", "runtime": "onnxruntime", "provider": "xnnpack", "threads": 4}
+    record = {
+        "subnet": SearchSpace.get(CIFAR).min(24).to_dict(),
+        "supernet": str(ckpt),
+        "device": "x86-cpu",
+        "predicted": {"latency_ms": 2.0, "accuracy": 82.0, "macs": 1e7, "params": 1e6},
+        "latency_table": x86,
+        "devices": {
+            "x86-cpu": {"budget_ms": 2.5, "predicted_ms": 2.0, "estimated": False, "provenance": x86},
+            "pixel-8": {"budget_ms": 1.5, "predicted_ms": 1.4, "estimated": True, "provenance": pixel},
+        },
+    }
+    (home / "last_search.json").write_text(json.dumps(record))
+    b = tmp_path / "b"
+    code, out, err = _run(cli, "export", "--format", "ort", "--out", str(b), "--data", str(data_root), *FAST)
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "predicted on x86-cpu: 2.000 ms, budget 2.5 ms" in flat
+    assert "predicted on pixel-8: 1.400 ms (estimated table), budget 1.5 ms" in flat
+    assert "top-1 82.00 % (training-split images; `ofa-edge eval` measures the test split)" in flat
+    predicted = json.loads((b / "bundle.json").read_text())["predicted"]
+    assert {d: v["kind"] for d, v in predicted["devices"].items()} == {"x86-cpu": "measured", "pixel-8": "estimated"}
+    assert predicted["devices"]["pixel-8"]["latency_table"] == pixel and "training-split" in predicted["accuracy_note"]
+    readme = " ".join((b / "README.md").read_text().split())
+    assert "| x86-cpu | 2.000 ms | measured | 2.5 ms |" in readme
+    assert "| pixel-8 | 1.400 ms | **estimated**, not measured | 1.5 ms |" in readme
+    assert "Accuracy 82.00: the predicted top-1 (%) of training-split images" in readme
+    assert "On an x86 CPU run `model.onnx` instead" in readme
+    assert "pixel-8 (estimated table): `XnnpackExecutionProvider`, 4 threads" in readme
+    assert "x86-cpu (measured table): `CPUExecutionProvider`, 1 thread" in readme
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_pa
     assert last["device"] == "x86-cpu" and last["latency_table"]["kind"] == "estimated"
     assert set(last["predicted"]) == {"latency_ms", "accuracy", "macs", "params"}
     header = (out_dir / "pareto.csv").read_text().splitlines()[0]
-    assert header == "device,latency_ms,accuracy,feasible,subnet"
+    assert header == "device,latency_ms,latency_kind,accuracy,feasible,subnet"
     assert (out_dir / "pareto.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -104,6 +104,29 @@ def test_two_devices_and_cost_bounds_are_all_met(cli, tables_dir, tmp_path):
     assert cost.params([cfg])[0] <= 3e6 and cost.macs([cfg])[0] <= 60e6
     assert set(r["devices"]) == {"x86-cpu", "slow-board"}
     assert "MACs proxy" in r["accuracy_name"]
+
+
+def test_an_estimated_table_is_marked_wherever_its_latencies_are_shown(cli, tables_dir, tmp_path):
+    """The table of the top subnets, pareto.csv and (test_pareto) the plot say which device's
+    latencies come from an estimated table; a measured one is not marked."""
+    import csv
+
+    measured = LatencyTable.load(tables_dir / "x86-cpu.json")
+    measured.provenance["kind"] = "measured"
+    measured.save(tables_dir / "x86-cpu.json")
+    args = ["search", "--accuracy-proxy", "macs", "--no-measure", *FAST, "--out", str(tmp_path / "o")]
+    code, out, err = cli(*args, "--device", "x86-cpu,slow-board", "--latency", "16ms,80ms")
+    assert code == 0, err
+    rows = {line.split("│")[1].strip() for line in out.splitlines() if "│" in line}
+    assert {"x86-cpu", "slow-board (estimated)"} <= rows  # the rows of the per-device latency table
+    with open(tmp_path / "o" / "pareto.csv", newline="") as f:
+        kinds = {(r["device"], r["latency_kind"]) for r in csv.DictReader(f)}
+    assert kinds == {("x86-cpu", "measured"), ("slow-board", "estimated")}
+    for device, marked in (("slow-board", True), ("x86-cpu", False)):  # one device: its column's header
+        code, out, err = cli(*args, "--device", device, "--latency", "80ms")
+        assert code == 0, err
+        header = " ".join(line.split("┃")[3].strip() for line in out.splitlines() if "┃" in line)
+        assert header.strip() == f"{device} ms" + (" (estimated)" if marked else "")
 
 
 def test_same_seed_same_subnet(cli, tables_dir):

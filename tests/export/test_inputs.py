@@ -57,8 +57,10 @@ def test_a_search_predicted_accuracy_goes_only_with_its_own_supernet(tmp_path, m
     monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / "last_search.json").write_text(json.dumps(doc))
-    assert resolve_inputs(None, None).predicted == predicted
-    assert resolve_inputs(None, searched).predicted == predicted
+    device = {"x86-cpu": {"latency_ms": 2.0, "kind": "unknown", "budget_ms": None, "latency_table": {}}}
+    assert resolve_inputs(None, None).predicted == predicted | {"devices": device}  # a record without its table
+    assert resolve_inputs(None, searched).predicted == predicted | {"devices": device}
     mine = resolve_inputs(None, other)
     assert "accuracy" not in mine.predicted and mine.predicted["latency_ms"] == 2.0
+    assert mine.predicted["devices"] == device
     assert any("predicted accuracy is for its supernet" in n for n in mine.notes)

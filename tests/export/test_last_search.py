@@ -33,6 +33,36 @@ def test_reads_subnet_supernet_and_predictions(tmp_path):
     assert last.predicted["latency_ms"] == 3.2 and last.latency_table["device"] == "jetson-orin"
 
 
+def test_every_searched_device_is_read_with_its_table_kind_and_budget(tmp_path):
+    """A multi-device search records each device (`devices`); an older record only its first device's
+    latency and table, which then stand for it."""
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min()
+    measured, estimated = {"device": "x86-cpu", "kind": "measured"}, {"device": "pixel-8", "kind": "estimated"}
+    doc = {
+        "subnet": cfg.to_dict(),
+        "device": "x86-cpu",
+        "predicted": {"latency_ms": 2.0},
+        "latency_table": measured,
+        "devices": {
+            "x86-cpu": {"budget_ms": 2.5, "predicted_ms": 2.0, "estimated": False, "provenance": measured},
+            "pixel-8": {"budget_ms": None, "predicted_ms": 1.4, "estimated": True, "provenance": estimated},
+        },
+    }
+    (tmp_path / "l.json").write_text(json.dumps(doc))
+    assert read_last_search(tmp_path / "l.json").devices == {
+        "x86-cpu": {"latency_ms": 2.0, "kind": "measured", "budget_ms": 2.5, "latency_table": measured},
+        "pixel-8": {"latency_ms": 1.4, "kind": "estimated", "budget_ms": None, "latency_table": estimated},
+    }
+    del doc["devices"]
+    (tmp_path / "l.json").write_text(json.dumps(doc))
+    assert read_last_search(tmp_path / "l.json").devices == {
+        "x86-cpu": {"latency_ms": 2.0, "kind": "measured", "budget_ms": None, "latency_table": measured}
+    }
+    (tmp_path / "l.json").write_text(json.dumps(doc | {"devices": {"x86-cpu": 2.0}}))
+    with pytest.raises(UserError, match="'devices' must map device names to objects"):
+        read_last_search(tmp_path / "l.json")
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [

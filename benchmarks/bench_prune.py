@@ -252,7 +252,7 @@ def run_small_subnet(
     net: Supernet, cfg: SubnetConfig, train, test, prep, s: PruneSettings, example, tmp: Path, name: str = "small"
 ) -> dict:
     model = net.extract(cfg)
-    recalibrate_bn(model, (prep(b) for b in train.images[:512].split(128)))
+    recalibrate_bn(model, (prep(b) for b in train.shuffled(0).images[:512].split(128)))
     top1_as_extracted = evaluate(model, test, prep)  # a trained supernet's subnet needs no training
     opt = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
     t_train, losses = _train(model, opt, train, prep, s)
@@ -291,7 +291,7 @@ def main() -> None:
     example = prep(test.images[:2])
     s = PruneSettings(method="hesso", target_sparsity=args.target, epochs=args.epochs, batch_size=args.batch_size)
     base = net.extract(cfg)
-    recalibrate_bn(base, (prep(b) for b in train.images[:512].split(128)))
+    recalibrate_bn(base, (prep(b) for b in train.shuffled(0).images[:512].split(128)))
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = args.onnx_dir or Path(tmp_s)
         tmp.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ def test_design_api_round_trip(tmp_path) -> None:
 def test_readme_python_api_runs_as_written(tmp_path, monkeypatch, capsys, run_readme_python) -> None:
     monkeypatch.chdir(tmp_path)  # it runs from any folder
     run_readme_python("load_supernet(", tmp_path / "api.py")
-    printed = capsys.readouterr().out
-    assert " ms on x86-cpu, max diff " in printed
-    assert float(printed.rsplit("max diff ", 1)[1]) <= 1e-4
+    diff, result = capsys.readouterr().out.splitlines()
+    assert float(diff.removeprefix("max diff ")) <= 1e-4
+    top1 = float(result.split("top-1 ")[1].split(" %")[0])
+    assert top1 > 60 and " ms on x86-cpu" in result  # 47.8 % without BN recalibration (docs/benchmarks.md)

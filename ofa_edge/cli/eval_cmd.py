@@ -66,7 +66,7 @@ def eval_(
     net = load_supernet(supernet, device=device)
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
-    calib = load_dataset(data, "train", limit=calib_images, seed=seed, size=size)
+    calib = load_dataset(data, "train", limit=calib_images, seed=seed, size=size).shuffled(seed)
     require_same_classes(calib, val, data, split)
     if split == "train":
         note(

@@ -124,10 +124,9 @@ def export(
     for say, line in ((note, why), (warn, mismatch)):
         if line:
             say(line)
-    req = ExportRequest(
+    req = ExportRequest.from_inputs(
+        inputs,
         format=fmt,
-        subnet=cfg,
-        supernet=inputs.supernet,
         out=out_dir,
         data=data,
         int8=int8,
@@ -137,11 +136,7 @@ def export(
         bn_images=bn_images,
         calib_images=calib_images,
         eval_images=eval_images,
-        subnet_source=inputs.subnet_source,
         slim=slim,
-        device=last.device if last else None,
-        predicted=inputs.predicted,
-        latency_table=last.latency_table if last else {},
         bn_cache=work_dir() / "cache" / "bn",
     )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())

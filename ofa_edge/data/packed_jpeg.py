@@ -49,6 +49,12 @@ class ImageSet:
         """The images at ``index``, with the same class names."""
         return ImageSet(self.images[index], self.labels[index], self.classes)
 
+    def shuffled(self, seed: int) -> ImageSet:
+        """The same images in a seeded random order: what batch-norm recalibration needs, whose every batch
+        should mix the classes (a dataset stored class by class, like CIFAR-10's packed files or an
+        ImageFolder tree, gives one-class batches in file order)."""
+        return self.subset(torch.from_numpy(np.random.default_rng(seed).permutation(len(self))))
+
 
 def _require(path: Path, what: str) -> None:
     if not path.is_file():

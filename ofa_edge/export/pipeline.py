@@ -23,7 +23,8 @@ from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
 from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files
 from ofa_edge.export.evaluate import ort_latency_ms, top1
-from ofa_edge.export.formats import ExportFormat
+from ofa_edge.export.formats import ExportFormat, get_format
+from ofa_edge.export.inputs import ExportInputs
 from ofa_edge.export.int8 import quantize_int8, weight_scheme
 from ofa_edge.export.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
 from ofa_edge.export.ort_format import write_optimized
@@ -72,6 +73,35 @@ class ExportRequest:
     slim: Path | None = None  # a pruned network's slim.json (from `ofa-edge prune`) instead of a supernet subnet
     bn_cache: Path | None = None  # folder of recalibrated BN statistics (the CLI: <work dir>/cache/bn); None: none
 
+    def __post_init__(self) -> None:
+        """Take a format's name (``"onnx"``) and paths as strings, as the command line does."""
+        if isinstance(self.format, str):
+            object.__setattr__(self, "format", get_format(self.format))
+        for name in ("supernet", "out", "data", "slim", "bn_cache"):
+            if isinstance(value := getattr(self, name), str):
+                object.__setattr__(self, name, Path(value))
+
+    @classmethod
+    def from_inputs(
+        cls, inputs: ExportInputs, format: ExportFormat | str, out: Path | str, data: Path | str, **options: Any
+    ) -> ExportRequest:
+        """The request for what :func:`~ofa_edge.export.inputs.resolve_inputs` (or ``slim_inputs``) found: its
+        subnet and supernet, and the search's predictions that hold for them (the bundle records them);
+        ``options`` are the other fields."""
+        last = inputs.last_search
+        return cls(
+            format=format,
+            subnet=inputs.subnet,
+            supernet=inputs.supernet,
+            out=out,
+            data=data,
+            subnet_source=inputs.subnet_source,
+            device=last.device if last else None,
+            predicted=inputs.predicted,
+            latency_table=last.latency_table if last else {},
+            **options,
+        )
+
 
 def _images(req: ExportRequest, split: str, limit: int, seed: int) -> ImageSet:
     """A seeded random subset of ``split`` of ``--data`` (any layout :func:`load_dataset` reads)."""
@@ -107,7 +137,7 @@ def _load_model(
         )
     step("loading supernet and data")
     net = load_supernet(req.supernet)
-    train = _images(req, "train", req.bn_images, seed=0)
+    train = _images(req, "train", req.bn_images, seed=0).shuffled(seed=0)
     require_num_classes(train, net.num_classes, req.data)
     prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
     model = net.extract(cfg).eval()

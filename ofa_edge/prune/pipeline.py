@@ -97,7 +97,7 @@ def prune_subnet(
     sp = cfg.search_space
     prep = Preprocess(cfg.resolution, sp.mean, sp.std)
     log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} test images")
-    recalibrate_bn(model, prep.chunks(train.images[:512], 128))
+    recalibrate_bn(model, prep.chunks(train.shuffled(settings.seed).images[:512], 128))  # every class, mixed
     example = prep(test.images[:2])
     out_dir.mkdir(parents=True, exist_ok=True)
     is_local = latency_table is not None and latency_table.device == LOCAL_DEVICE

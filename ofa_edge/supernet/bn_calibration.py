@@ -19,6 +19,10 @@ from ofa_edge.errors import UserError
 def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor], max_batches: int | None = None) -> int:
     """Reset every BN layer and recompute its statistics as a cumulative average.
 
+    Each layer normalises a calibration batch by that batch's own statistics, so the batches should be
+    drawn in random order (:meth:`~ofa_edge.data.ImageSet.shuffled`): batches of one class each (a
+    dataset in file order) leave every layer's variance short by the spread between the classes.
+
     Returns the number of images used. The model is left in eval mode. No batches at all (an empty
     loader) raise a :class:`UserError` and leave the statistics as they were.
     """

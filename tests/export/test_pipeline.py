@@ -1,0 +1,50 @@
+"""The export pipeline from Python, as docs/export.md shows it: ``resolve_inputs`` → ``ExportRequest.from_inputs``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ofa_edge import SearchSpace, Supernet, save_supernet
+from ofa_edge.errors import UserError
+from ofa_edge.export import ExportRequest, export_bundle
+from ofa_edge.export.formats import ExportFormat
+from ofa_edge.export.inputs import resolve_inputs
+
+
+def test_a_python_export_records_the_search_beside_the_subnet(tmp_path, data_root):
+    """A search folder's subnet.json with its search.json: the bundle carries the search's predictions (the
+    recipe built the request by hand and lost them), from a format named as a string and string paths."""
+    torch.manual_seed(0)
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    ckpt = tmp_path / "net.safetensors"
+    save_supernet(Supernet(space, 10), ckpt)
+    found = tmp_path / "search"
+    found.mkdir()
+    cfg = space.min(24)
+    cfg.save(found / "subnet.json")
+    table = {"device": "x86-cpu", "kind": "measured"}
+    record = {
+        "subnet": cfg.to_dict(),
+        "supernet": str(ckpt),
+        "device": "x86-cpu",
+        "predicted": {"latency_ms": 1.25, "accuracy": 80.0},
+        "latency_table": table,
+        "devices": {"x86-cpu": {"budget_ms": 2.0, "predicted_ms": 1.25, "provenance": table}},
+    }
+    (found / "search.json").write_text(json.dumps(record))
+    inputs = resolve_inputs(found / "subnet.json", str(ckpt))
+    req = ExportRequest.from_inputs(inputs, format="onnx", out=str(tmp_path / "b"), data=str(data_root), bn_images=16)
+    assert isinstance(req.format, ExportFormat) and req.out == tmp_path / "b"
+    manifest = export_bundle(req)
+    predicted = json.loads((tmp_path / "b" / "bundle.json").read_text())["predicted"]
+    assert manifest["predicted"] == predicted and predicted["devices"]["x86-cpu"]["budget_ms"] == 2.0
+    assert predicted["latency_ms"] == 1.25 and predicted["accuracy"] == 80.0 and predicted["device"] == "x86-cpu"
+
+
+def test_a_format_name_that_does_not_exist_is_a_user_error(tmp_path):
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min(24)
+    with pytest.raises(UserError, match="tflite"):
+        ExportRequest(format="tflite", subnet=cfg, supernet=tmp_path / "n", out=tmp_path / "b", data=tmp_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -265,8 +266,12 @@ def make_algorithm(opts: SearchOptions, fingerprint: dict) -> tuple[Any, int]:
     return OptunaSearch(opts.algo, opts.storage, opts.study, fingerprint, opts.progress), opts.trials or 300
 
 
-def run_search(opts: SearchOptions, note: Log, warn: Log) -> dict[str, Any]:
-    """Prepare, search, write outputs; returns the JSON report."""
+def run_search(opts: SearchOptions, note: Log | None = None, warn: Log | None = None) -> dict[str, Any]:
+    """Prepare, search, write outputs (to ``opts.out``, default ``<work dir>/search``); returns the report
+    ``ofa-edge search --json`` prints. ``note`` receives the defaults it picks and its progress (default:
+    dropped), ``warn`` its warnings (default: :func:`warnings.warn`)."""
+    note = note or (lambda _: None)
+    warn = warn or (lambda message: warnings.warn(message, stacklevel=3))
     check_algorithm_options(opts)
     prep = prepare(opts, note, warn)
     problem = prep.problem

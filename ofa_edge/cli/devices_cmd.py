@@ -94,6 +94,7 @@ def devices(
             if name:
                 out.print(f"[bold]{r['name']}[/bold]: {r['description']} (space {r['space']}, batch {r['batch']})")
                 out.print(f"datasheet: {r['datasheet']['source']}")
+                out.print(f"table: {r['table']} ({r['table_status']})", soft_wrap=True)
             if r["absent_reason"] and name:
                 out.print(f"not runnable here: {r['absent_reason']}")
 

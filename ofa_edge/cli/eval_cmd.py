@@ -10,12 +10,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
+from ofa_edge.supernet.bn_calibration import few_images_warning
 from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
 from ofa_edge.train.probes import RANDOM_PROBES, evaluate_probes, probe_configs
 from ofa_edge.units import check_range
@@ -52,6 +53,8 @@ def eval_(
         subnet = subnet_arg(subnet)
     check_range("--limit", limit, ge=1)
     check_range("--bn-images", calib_images, ge=1)
+    if (message := few_images_warning(calib_images)) is not None:
+        warn(message)
     check_range("--batch-size", batch_size, ge=1)
     check_torch_device(device)
     if device == "auto":

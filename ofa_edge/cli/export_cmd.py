@@ -19,6 +19,7 @@ from ofa_edge.export.inputs import resolve_inputs, slim_inputs
 from ofa_edge.export.pipeline import DEFAULT_MAX_BATCH, INT8_CALIB_IMAGES, INT8_EVAL_IMAGES
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
+from ofa_edge.supernet.bn_calibration import few_images_warning
 from ofa_edge.units import check_range
 
 _FORMAT_HELP = "; ".join(f"{f.name} ({', '.join(f.aliases) or 'no alias'}): {f.description}" for f in FORMATS)
@@ -83,6 +84,8 @@ def export(
     for flag, value in (("--max-batch", max_batch), ("--bn-images", bn_images),
                         ("--int8-calib-images", calib_images), ("--int8-eval-images", eval_images)):  # fmt: skip
         check_range(flag, value, ge=1)
+    if slim is None and (message := few_images_warning(bn_images)) is not None:
+        warn(message)
     int8_only = [f for f, v, d in (("--int8-calib-images", calib_images, INT8_CALIB_IMAGES),
                                    ("--int8-eval-images", eval_images, INT8_EVAL_IMAGES)) if v != d]  # fmt: skip
     if not int8:

@@ -232,7 +232,10 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
 def check_algorithm_options(opts: SearchOptions) -> None:
     """Refuse an unknown ``--algo`` and budget options the chosen algorithm would silently ignore."""
     if opts.algo not in ALGORITHMS:
-        raise UserError(f"unknown --algo '{opts.algo}'; choose {', '.join(ALGORITHMS[:-1])} or {ALGORITHMS[-1]}.")
+        raise UserError(
+            f"unknown --algo '{opts.algo}'; choose {', '.join(ALGORITHMS[:-1])} or {ALGORITHMS[-1]} "
+            "(tpe and nsga2 are Optuna's samplers)."
+        )
     defaults = {f.name: f.default for f in fields(SearchOptions)}
     shaped = [f"--{k}" for k in ("population", "generations") if getattr(opts, k) != defaults[k]]
     if opts.algo == "evolution" and opts.trials is not None:

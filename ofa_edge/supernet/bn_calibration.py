@@ -14,6 +14,22 @@ from torch import nn
 
 from ofa_edge.errors import UserError
 
+# Below this many images the statistics cost a point of top-1 or more: the median of 4 CIFAR-10 subnets
+# scored 17.0 % at 1 image, 59.8 % at 10, 71.0 % at 50, 72.2 % at 100, 72.5 % at 200 and 73.4 % at 2,000
+# (benchmarks/bench_bn_images.py; docs/benchmarks.md).
+FEW_IMAGES = 200
+
+
+def few_images_warning(images: int, flag: str = "--bn-images") -> str | None:
+    """The warning for BN recalibration on fewer than :data:`FEW_IMAGES` images (``flag`` asked for them)."""
+    if images >= FEW_IMAGES:
+        return None
+    return (
+        f"{flag} {images}: batch-norm statistics from so few images cost accuracy (CIFAR-10 subnets, median top-1: "
+        "17 % at 1 image, 60 % at 10, 72 % at 100, 73.4 % at 2,000; docs/benchmarks.md). Use "
+        f"{FEW_IMAGES} or more."
+    )
+
 
 @torch.no_grad()
 def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor], max_batches: int | None = None) -> int:

@@ -92,7 +92,9 @@ def require_checkpoint_file(path: str | Path) -> Path:
             "(`ofa-edge train` writes supernet.safetensors)."
         )
     if not path.is_file():
-        raise UserError(f"supernet checkpoint '{path}' does not exist; pass --supernet PATH to a .safetensors file.")
+        raise UserError(
+            f"supernet checkpoint '{path}' does not exist; give the path of a .safetensors file (--supernet PATH)."
+        )
     return path
 
 

@@ -30,6 +30,7 @@ def test_eval_subnet_matches_hand_computation(cli, data_root, tmp_path) -> None:
     )  # fmt: skip
     assert code == 0, err
     assert "eval sub" in err and "1/1" in err  # the progress bar, on stderr
+    assert "--bn-images 16: batch-norm statistics from so few images cost accuracy" in " ".join(err.split())
     doc = json.loads(out)
     got = doc["subnets"]["sub"]["top1"]
 

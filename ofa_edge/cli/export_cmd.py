@@ -13,7 +13,7 @@ from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.data.sample import data_or_sample
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.export import ExportRequest, export_bundle, get_format
-from ofa_edge.export.bundle import default_bundle_name
+from ofa_edge.export.bundle import default_bundle_name, replaced_bundle_note
 from ofa_edge.export.formats import FORMATS, check_flags, engine_half
 from ofa_edge.export.inputs import resolve_inputs, slim_inputs
 from ofa_edge.export.pipeline import DEFAULT_MAX_BATCH, INT8_CALIB_IMAGES, INT8_EVAL_IMAGES
@@ -115,6 +115,8 @@ def export(
         name = default_bundle_name(cfg.space, cfg.resolution, cfg.canonical().to_json(), inputs.supernet, fmt.name)
         out_dir = work_dir() / "export" / name
         note(f"no --out: writing the bundle to {out_dir}")
+    if (replacing := replaced_bundle_note(out_dir, cfg.to_dict())) is not None:
+        note(replacing)
     note(
         f"data {data}"
         + ("" if slim else f"; BN recalibration on {bn_images} train images (all, if it holds fewer)")

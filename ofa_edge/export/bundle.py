@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from ofa_edge.io import check_output_folder, file_sha256
 
@@ -27,6 +28,20 @@ def default_bundle_name(space: str, resolution: int, subnet_json: str, weights: 
 def check_output_dir(out: str | Path) -> Path:
     """Fail early (before any work) if ``out`` cannot receive a bundle."""
     return check_output_folder(out, (MANIFEST,), "an ofa-edge bundle")
+
+
+def replaced_bundle_note(out: str | Path, subnet: dict[str, Any] | None) -> str | None:
+    """What an export into ``out`` replaces: the bundle there, said to be of another subnet (or a pruned
+    network) when its manifest's ``subnet`` differs from ``subnet``; ``None`` where there is none."""
+    manifest = Path(out) / MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
+        old = json.loads(manifest.read_text()).get("subnet")
+    except (OSError, ValueError, AttributeError):
+        old = None
+    other = " (of another subnet)" if old != subnet else ""
+    return f"replacing the bundle in {out}{other}"
 
 
 def file_digest(path: Path) -> dict[str, int | str]:

@@ -66,7 +66,7 @@ def test_an_int8_cpu_bundle_says_when_int8_does_not_pay_here(export, tmp_path):
     assert ("for x86 CPUs ship model.onnx" in flat) == (q["cpu_speedup"] < 1.1)
 
 
-def test_onnx_bundle(export, tmp_path):
+def test_onnx_bundle(export, subnet, tmp_path):
     code, out, err = export("--json")
     assert code == 0, err
     doc = _doc(out)
@@ -98,6 +98,10 @@ def test_onnx_bundle(export, tmp_path):
     code, out, err = export("--json")
     assert code == 0 and _doc(out)["bn_recalibration"]["from_cache"] is True and "from the cache" in err, err
     assert (b / "model.onnx").read_bytes() == first
+    assert f"replacing the bundle in {b}" in err and "of another subnet" not in err
+    SearchSpace.get(CIFAR).min(24).save(subnet)  # another subnet into the same folder: said
+    code, _, err = export()
+    assert code == 0 and f"replacing the bundle in {b} (of another subnet)" in err, err
 
 
 def test_ort_format_runs(export, tmp_path):

@@ -59,7 +59,8 @@ def drift_warning(speed_factor: float | None, median_ms: float, same_cpu: bool |
     """What a measurement beside a prediction means: the table is another CPU's (``same_cpu`` False, as
     :class:`DeviceTimer` reports it), or this machine runs beyond ±:data:`HOLDS` of the table's speed."""
     if same_cpu is False:
-        return "the table is another CPU's (see the warning above): the two differ by more than speed"
+        here = f"; on this machine now it runs about {speed_factor * median_ms:.3f} ms" if speed_factor else ""
+        return f"the table is another CPU's (see the warning above): the two differ by more than speed{here}"
     if speed_factor is None or abs(speed_factor - 1) <= HOLDS:
         return None
     pace = f"{speed_factor:.2f}x slower" if speed_factor > 1 else f"{1 / speed_factor:.2f}x faster"

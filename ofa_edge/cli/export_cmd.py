@@ -141,7 +141,6 @@ def export(
         bn_images=bn_images,
         calib_images=calib_images,
         eval_images=eval_images,
-        slim=slim,
         bn_cache=work_dir() / "cache" / "bn",
     )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())

@@ -24,13 +24,14 @@ from ofa_edge.latency.devices import (
     load_device,
     table_path,
 )
-from ofa_edge.latency.e2e import PASSES, e2e_path
+from ofa_edge.latency.e2e import PASSES
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
 from ofa_edge.latency.profiler import start_profile
 from ofa_edge.latency.ssh import check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.table_check import check_table
 from ofa_edge.latency.validate import write_reports
+from ofa_edge.paths import SHIPPED_TABLES
 from ofa_edge.space import SearchSpace
 from ofa_edge.units import check_range
 
@@ -178,6 +179,11 @@ def profile(
     classes = classes or sp.default_num_classes
     path = (output or table_path(dev, sp.name)).absolute()  # what profile writes
     read = (output or find_table_path(dev, sp.name)).absolute()  # what --check and --rescale read
+    if not (check and not rescale_table) and path.resolve().parent == SHIPPED_TABLES.resolve():
+        raise UserError(
+            f"'{path}' is a table shipped inside the package, which is never written; drop -o to write yours "
+            f"({table_path(dev, sp.name)}, read before the shipped one), or give -o another file."
+        )
     warmup = dev.warmup if warmup is None else warmup
     repeats = repeats or dev.repeats
     threads = threads or dev.threads
@@ -274,8 +280,9 @@ def profile(
         note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
     elif shipped is not None:
         note(f"the shipped {shipped.name} was measured on another machine or with other settings: measuring yours")
-    if force:
-        e2e_path(path).unlink(missing_ok=True)
+    if job.staging is not None:
+        going_on = f"; continuing its {len(job.table.entries)} entries" if job.table.entries else ""
+        note(f"--force: measuring into {job.staging}{going_on}; {path} stays as it is until the new table is complete")
     with _progress() as bar:
         task = bar.add_task(f"profiling {dev.name}", total=None)
         table = job.fill(
@@ -297,7 +304,9 @@ def profile(
     }
     if not table.complete:
         warn(f"table is partial ({result['missing']} entries missing); run the same command again to continue.")
-        emit(result, as_json, lambda: out.print(f"partial table saved to [bold]{path}[/bold]"))
+        saved = job.staging or path
+        result["partial"] = str(saved)
+        emit(result, as_json, lambda: out.print(f"partial table saved to [bold]{saved}[/bold]"))
         return
     report = None
     if calibrate or validate:

@@ -15,22 +15,6 @@ from ofa_edge.search.refine import PER_ROUND
 Multi = list[str]
 
 
-def _listed(flag: str, values: Multi) -> Multi:
-    """Repeated options and comma lists alike: ``--device a --device b`` or ``--device a,b``."""
-    from ofa_edge.errors import UserError
-
-    parts = []
-    for value in values:
-        items = [item.strip() for item in value.split(",")]
-        if "" in items:
-            raise UserError(
-                f"{flag} '{value}' has an empty item (an unset shell variable, or a stray comma); give {flag} a "
-                f"value per item, e.g. {flag} {'x86-cpu,jetson-orin' if flag == '--device' else '15ms,4ms'}."
-            )
-        parts += items
-    return parts
-
-
 def search(
     latency: Annotated[
         Multi,
@@ -117,14 +101,14 @@ def search(
     from ofa_edge.search.runner import SearchOptions, run_search
 
     opts = SearchOptions(
-        latency=_listed("--latency", latency),
-        devices=_listed("--device", device),
+        latency=latency,
+        devices=device,
         tables=table,
         flops=flops,
         params=params,
-        algo=algo.lower(),
+        algo=algo,
         supernet=supernet,
-        accuracy_proxy=accuracy_proxy.lower() if accuracy_proxy else accuracy_proxy,
+        accuracy_proxy=accuracy_proxy,
         data=data,
         samples=samples,
         refit_predictor=refit_predictor,
@@ -200,7 +184,8 @@ def _render(r: dict[str, Any]) -> None:
             at = ", at the table's reference speed" if m.get("speed_reference") else ""
             line += f", measured {m['median_ms']:.3f} ms (median of {m['runs']}, {m['backend']}{at})"
             budget = info.get("budget_ms")
-            if budget is not None and m["median_ms"] > budget:
+            now = m["median_ms"] * (m.get("speed_factor") or 1.0)  # at this machine's speed now
+            if budget is not None and max(m["median_ms"], now) > budget:
                 line += f"; [yellow]over the {budget:g} ms budget here[/yellow]"
             drift = drift_warning(m.get("speed_factor"), m["median_ms"], m.get("same_cpu"))
             line += f"\n  [yellow]{drift}[/yellow]" if drift else ""

@@ -26,6 +26,7 @@ class ExportInputs:
     notes: list[str] = field(default_factory=list)
     classes: list[str] | None = None  # the model's class names, when it records them
     predicted: dict = field(default_factory=dict)  # the search's predictions that hold for this export
+    slim: Path | None = None  # a pruned network's slim.json (``supernet`` is then that file too)
 
 
 def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> ExportInputs:
@@ -101,4 +102,5 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
         None,
         [f"exporting the pruned network {path} ({cfg.describe()} before pruning)"],
         doc["classes"],
+        slim=path,
     )

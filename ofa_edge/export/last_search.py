@@ -74,6 +74,12 @@ def read_last_search(path: str | Path | None = None) -> LastSearch | None:
     devices = doc.get("devices") or {}
     if not isinstance(devices, dict) or not all(isinstance(d, dict) for d in devices.values()):
         raise UserError(f"last search result '{path}': 'devices' must map device names to objects; {fix}.")
+    for name, d in devices.items():
+        if not _is_ms(d.get("predicted_ms")) or not (d.get("budget_ms") is None or _is_ms(d["budget_ms"])):
+            raise UserError(
+                f"last search result '{path}': device '{name}' needs a number 'predicted_ms' (and 'budget_ms' a "
+                f"number or null); {fix}."
+            )
     return LastSearch(
         path=path,
         subnet=subnet,
@@ -83,6 +89,10 @@ def read_last_search(path: str | Path | None = None) -> LastSearch | None:
         latency_table=table,
         devices=_device_predictions(devices, doc.get("device"), predicted, table),
     )
+
+
+def _is_ms(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _device_predictions(

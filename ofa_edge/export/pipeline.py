@@ -85,9 +85,9 @@ class ExportRequest:
     def from_inputs(
         cls, inputs: ExportInputs, format: ExportFormat | str, out: Path | str, data: Path | str, **options: Any
     ) -> ExportRequest:
-        """The request for what :func:`~ofa_edge.export.inputs.resolve_inputs` (or ``slim_inputs``) found: its
-        subnet and supernet, and the search's predictions that hold for them (the bundle records them);
-        ``options`` are the other fields."""
+        """The request for what :func:`~ofa_edge.export.inputs.resolve_inputs` (or ``slim_inputs``: a pruned
+        network) found: its subnet and supernet, and the search's predictions that hold for them (the bundle
+        records them); ``options`` are the other fields."""
         last = inputs.last_search
         return cls(
             format=format,
@@ -99,6 +99,7 @@ class ExportRequest:
             device=last.device if last else None,
             predicted=inputs.predicted,
             latency_table=last.latency_table if last else {},
+            slim=inputs.slim,
             **options,
         )
 

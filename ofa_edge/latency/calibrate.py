@@ -22,7 +22,7 @@ import numpy as np
 
 from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS, host_info, now_utc
-from ofa_edge.latency.devices import is_own_table, load_device
+from ofa_edge.latency.devices import load_device, profile_command
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.genome import DEPTH, encode
@@ -94,17 +94,21 @@ def calibrate_table(table: LatencyTable, configs: list[SubnetConfig], measured_m
 def uncorrected_warning(device: str, table: LatencyTable, table_path: str | Path) -> str | None:
     """The warning for a measured ``table`` of ``device`` without an end-to-end correction (its predictions
     are sums of blocks timed alone); ``None`` for a corrected or an estimated one."""
+    from ofa_edge.latency.backends import why_not_here  # it imports the table module, which imports this one
+
     if table.provenance.get("kind") == "estimated" or table.correction:
         return None
     try:
-        own = is_own_table(load_device(device), table_path, table.space)
+        dev = load_device(device)
     except UserError:  # a table of a device this machine has no file for
-        own = False
-    output = "" if own else f" -o {table_path}"
+        command, remote = f"ofa-edge profile --device {device} -o {table_path}", True
+    else:
+        command = profile_command(dev, table_path, table.space, table.resolutions)
+        remote = why_not_here(dev) is not None
+    where = " --ssh user@host` (or run it on the device; " if remote else "` ("
     return (
         f"the {device} table ({table_path}) has no end-to-end correction: its predictions are sums of blocks timed "
         "alone, which miss the whole network's per-layer overhead and cache effects (on ONNX Runtime CPU they ran "
         "4-30% under real latency, on an H100 9% over: docs/latency.md), so a subnet picked near a budget can miss "
-        f"it. Fit one on 100 subnets timed end to end: `ofa-edge profile --device {device}{output} --calibrate "
-        "100` (minutes; the table is kept)."
+        f"it. Fit one on 100 subnets timed end to end: `{command} --calibrate 100{where}minutes; the table is kept)."
     )

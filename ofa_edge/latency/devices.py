@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from ofa_edge.errors import UserError, did_you_mean
-from ofa_edge.paths import SHIPPED_DEVICES, device_dirs, find_first, latency_tables_dir, table_dirs
+from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES, device_dirs, find_first, latency_tables_dir, table_dirs
 from ofa_edge.space.search_space import SearchSpace
 
 RUNTIMES = ("onnxruntime", "torch", "tensorrt")
@@ -207,6 +207,36 @@ def _get(data: dict[str, Any], key: str, kind: type, source: str, default: Any =
     return value
 
 
+# Datasheet figures: their unit, the least any device this toolkit targets has (a microcontroller is not one),
+# and an example. A figure below it was written in another unit (18 for 18 GB/s).
+_FIGURES = {
+    "peak_flops": ("FLOP/s", 1e9, "380G (or 380e9) for 380 GFLOP/s"),
+    "memory_bandwidth": ("bytes/s", 1e8, "18G (or 18e9) for 18 GB/s"),
+}
+_SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def _datasheet_figure(ds: dict[str, Any], key: str, source: str) -> float:
+    """A datasheet figure in its unit (``_FIGURES``): a number, or one with a k/M/G/T suffix; refused when it
+    is implausibly low for any target (a figure written in GFLOP/s or GB/s)."""
+    unit, least, example = _FIGURES[key]
+    raw = _get(ds, key, str if isinstance(ds.get(key), str) else float, f"{source}: datasheet")
+    m = re.fullmatch(r"\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)\s*([kKMGT]?)\s*", raw) if isinstance(raw, str) else None
+    try:
+        value = float(m.group(1)) * _SUFFIX[m.group(2)] if m else float(raw)  # "nan" and "inf" too: refused below
+    except ValueError:
+        raise UserError(
+            f"device file '{source}': datasheet {key} '{raw}' is not a number in {unit}; write e.g. {example}."
+        ) from None
+    _positive(value, f"datasheet {key}", source)
+    if value < least:
+        raise UserError(
+            f"device file '{source}': datasheet {key} {value:g} {unit} is below any device this toolkit targets "
+            f"({least:g} {unit}); it is in {unit}, so write e.g. {example}."
+        )
+    return value
+
+
 def _refuse_unknown(data: dict[str, Any], known: tuple[str, ...], where: str, source: str) -> None:
     """A :class:`UserError` naming the first field of ``data`` not in ``known`` (a typo would be ignored)."""
     for key in data:
@@ -257,10 +287,7 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
         )
     ds = _get(data, "datasheet", dict, source)
     _refuse_unknown(ds, DATASHEET_FIELDS, "datasheet ", source)
-    figures = {
-        k: _positive(_get(ds, k, float, f"{source}: datasheet"), f"datasheet {k}", source)
-        for k in ("peak_flops", "memory_bandwidth")
-    }
+    figures = {k: _datasheet_figure(ds, k, source) for k in ("peak_flops", "memory_bandwidth")}
     datasheet = Datasheet(**figures, source=_get(ds, "source", str, f"{source}: datasheet"))
     ints = {
         k: _get(data, k, int, source, d) for k, d in (("threads", 1), ("batch", 1), ("warmup", 20), ("repeats", 100))
@@ -333,3 +360,17 @@ def is_own_table(device: Device, path: str | Path, space: str | None = None) -> 
     """Whether ``path`` is ``device``'s default table (the one search reads, or yours, which profile writes
     without --out), not a copy elsewhere."""
     return Path(path).resolve() in {table_path(device, space).resolve(), find_table_path(device, space).resolve()}
+
+
+def profile_command(device: Device, path: str | Path, space: str, resolutions: list[int] | None = None) -> str:
+    """``ofa-edge profile`` naming the table at ``path`` of ``device``: with ``--space``/``--resolutions`` where
+    they are not the device's defaults, and ``-o PATH`` unless ``path`` is the device's own table or a shipped
+    one (never written: the command writes yours)."""
+    command = f"ofa-edge profile --device {device.name}"
+    if space != device.space:
+        command += f" --space {space}"
+    default = list(device.resolutions) if space == device.space else list(SearchSpace.get(space).resolutions)
+    if resolutions is not None and sorted(resolutions) != sorted(default):
+        command += " --resolutions " + ",".join(map(str, sorted(resolutions)))
+    shipped = Path(path).resolve().parent == SHIPPED_TABLES.resolve()
+    return command if shipped or is_own_table(device, path, space) else f"{command} -o {path}"

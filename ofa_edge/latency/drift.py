@@ -27,7 +27,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS, host_info, load_average, now_utc
 from ofa_edge.latency.backends.base import Backend, Timer
 from ofa_edge.latency.blocks import build_subnet, random_subnets
-from ofa_edge.latency.devices import LOCAL_DEVICE, Device, is_own_table, load_device
+from ofa_edge.latency.devices import LOCAL_DEVICE, Device, load_device, profile_command
 from ofa_edge.latency.table import LatencyTable
 
 ROUNDS = 4  # rounds per group of timed networks
@@ -162,12 +162,12 @@ def other_cpu_warning(dev: Device, table: LatencyTable, table_path: str | Path, 
     provenance = table.provenance
     if provenance.get("kind") == "estimated":
         return None
-    origin = _rescaled_from_other_cpu(table)
-    if same_cpu(provenance) is not False and origin is None:
+    other_cpu = same_cpu(provenance) is False
+    origin = None if other_cpu else _rescaled_from_other_cpu(table)
+    if not other_cpu and origin is None:
         return None
     device = dev.name
-    output = None if is_own_table(dev, table_path, table.space) else table_path
-    command = f"ofa-edge profile --device {device}" + (f" -o {output}" if output else "")
+    command = profile_command(dev, table_path, table.space, table.resolutions)
     profile = f"`{command} --force --calibrate 100`, a few minutes"
     if origin is not None:
         return (
@@ -193,19 +193,17 @@ def other_cpu_warning(dev: Device, table: LatencyTable, table_path: str | Path, 
 
 
 def _rescaled_from_other_cpu(table: LatencyTable) -> dict[str, Any] | None:
-    """The CPU fields of the host that measured ``table`` when its last ``--rescale`` brought it from
-    another CPU and no end-to-end correction was fitted on this CPU since; ``None`` otherwise."""
-    rescales = table.provenance.get("rescaled") or []
-    if not rescales:
-        return None
-    last = rescales[-1]
-    origin = {k: v for k, v in (last.get("from") or {}).items() if v is not None}
-    if same_cpu(origin) is not False:
-        return None
+    """The CPU fields of the host whose block costs ``table`` holds when a ``--rescale`` since its end-to-end
+    correction was last fitted on this CPU brought them from another CPU; ``None`` otherwise."""
     fitted = (table.correction or {}).get("fitted_here") or {}
-    if same_cpu(fitted) is True and str(fitted.get("date", "")) >= str(last.get("date", "")):
-        return None
-    return origin
+    since = str(fitted.get("date", "")) if same_cpu(fitted) is True else ""
+    for rescaled in reversed(table.provenance.get("rescaled") or []):
+        if str(rescaled.get("date", "")) <= since:  # fitted after it (or the same second)
+            break
+        origin = {k: v for k, v in (rescaled.get("from") or {}).items() if v is not None}
+        if same_cpu(origin) is False:
+            return origin
+    return None
 
 
 def local_table_warning(device: str, table: LatencyTable, table_path: str | Path) -> str | None:

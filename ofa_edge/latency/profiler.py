@@ -133,6 +133,7 @@ class Profiling:
     table: LatencyTable
     reference: SpeedReference | None
     continued: Path | None = None  # the shipped table this one continues (you had none of this device)
+    staging: Path | None = None  # --force over a table: measured here, moved onto ``path`` once complete
 
     def fill(
         self,
@@ -160,12 +161,16 @@ class Profiling:
                 done += 1
                 if on_entry:
                     on_entry(done, len(keys), key)
-            table.save(self.path)
+            table.save(self.staging or self.path)
         table.complete = not table.missing_keys()
         if table.complete and todo:  # finished now, not when a complete table is reopened to calibrate
             table.provenance["load_avg_end"] = load_average()
             table.provenance["finished"] = now_utc()
-        table.save(self.path)
+        table.save(self.staging or self.path)
+        if table.complete and self.staging is not None:  # the re-measured table replaces the old one only now
+            self.staging.replace(self.path)
+            e2e_path(self.path).unlink(missing_ok=True)  # the old table's end-to-end timings
+            self.staging = None
         return table
 
     def calibrate_and_validate(
@@ -234,6 +239,21 @@ def start_profile(
         resolutions=sorted(resolutions),
         provenance=provenance(device, backend, threads, warmup=warmup, repeats=repeats, load_avg_start=load_average()),
     )
-    table = start_or_resume(path, fresh, force, shipped)
+    staging = remeasure_path(path) if force and path.exists() else None
+    if staging is not None:  # the table at ``path`` stays until the new one is complete; a cut-off run goes on
+        try:
+            table = start_or_resume(staging, fresh, force=False) if staging.exists() else fresh
+        except UserError:  # a cut-off re-measurement with other settings (or unreadable): measured afresh
+            table = fresh
+    else:
+        if force:
+            e2e_path(path).unlink(missing_ok=True)
+        table = start_or_resume(path, fresh, force, shipped)
     continued = shipped if table is not fresh and not path.exists() else None
-    return Profiling(device, backend, path, table, speed_reference(device, backend, table), continued)
+    reference = speed_reference(device, backend, table)
+    return Profiling(device, backend, path, table, reference, continued, staging)
+
+
+def remeasure_path(path: Path) -> Path:
+    """Where ``profile --force`` measures a table that replaces the one at ``path`` when it is complete."""
+    return path.with_name(f"{path.stem}.remeasure.json")

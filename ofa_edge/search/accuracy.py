@@ -127,7 +127,7 @@ def measure(
             for k, cfg in todo:
                 records[k] = evaluate_subnet(net, cfg, calib, val, torch.device(device), settings.batch_size)["top1"]
                 doc = _read_cache(path)  # merged with what other processes wrote meanwhile, not over it
-                _records(doc, digest, space, key).update(records)
+                _records(doc, digest, space, key)[k] = records[k]  # the shipped records stay in their file
                 atomic_write_json(path, doc)
                 advance()
     top1 = np.array([records[k] for k in keys])

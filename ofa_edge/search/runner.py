@@ -49,6 +49,20 @@ from ofa_edge.units import check_range
 Log = Callable[[str], None]
 
 
+def _listed(flag: str, values: str | list[str]) -> list[str]:
+    """Repeated options and comma lists alike: ``--device a --device b`` or ``--device a,b`` (one string too)."""
+    parts = []
+    for value in [values] if isinstance(values, str) else values:
+        items = [item.strip() for item in value.split(",")]
+        if "" in items:
+            raise UserError(
+                f"{flag} '{value}' has an empty item (an unset shell variable, or a stray comma); give {flag} a "
+                f"value per item, e.g. {flag} {'x86-cpu,jetson-orin' if flag == '--device' else '15ms,4ms'}."
+            )
+        parts += items
+    return parts
+
+
 @dataclass
 class SearchOptions:
     """Everything ``ofa-edge search`` takes, as the CLI passes it (strings with units, ``None`` for defaults)."""
@@ -78,7 +92,12 @@ class SearchOptions:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        """Refuse options no search can run with, naming the command-line option (a :class:`UserError`)."""
+        """Read values as the command line does (comma lists, names in any case) and refuse options no
+        search can run with, naming the command-line option (a :class:`UserError`)."""
+        self.latency, self.devices = _listed("--latency", self.latency), _listed("--device", self.devices)
+        self.tables = [self.tables] if isinstance(self.tables, str) else list(self.tables)
+        self.algo = self.algo.lower()
+        self.accuracy_proxy = self.accuracy_proxy.lower() if self.accuracy_proxy else self.accuracy_proxy
         for flag, value, low in (
             ("--top-k", self.top_k, 1), ("--trials", self.trials, 1), ("--population", self.population, 4),
             ("--generations", self.generations, 0), ("--refine", self.refine, 0), ("--samples", self.samples, 5),

@@ -425,10 +425,10 @@ class Trainer:
         if finished and self.ctx.main:
             self._note(f"the run in {cfg.out} had finished all {cfg.epochs} epochs: nothing to train")
         fields = "[bold]{task.fields[phase]}[/bold] ep {task.fields[epoch]}  lr {task.fields[lr]:.4f}  β {task.fields[beta]:.3f}  loss {task.fields[loss]:.3f}  {task.fields[ips]:.0f} img/s"
-        shown = show_progress and self.ctx.main and not finished
-        progress = Progress(  # live on a terminal; a log (a pipe, a file) gets the epoch lines below instead
+        live = show_progress and self.ctx.main and not finished and self.console.is_terminal
+        progress = Progress(  # live on a terminal; a log (a pipe, a file) has the epoch lines below
             TextColumn(f"train {cfg.method}"), BarColumn(), MofNCompleteColumn(), TextColumn(fields),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, disable=not (shown and self.console.is_terminal),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, disable=not live,
         )  # fmt: skip
         ep_t0, ep_images = time.perf_counter(), 0
         with progress:
@@ -458,7 +458,7 @@ class Trainer:
                 saved = step == spe - 1 or bool(cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0)
                 if step == spe - 1:  # ``now`` was read just above, after the epoch's last sync
                     rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images)
-                    if shown:
+                    if self.ctx.main:  # one line per epoch, also with --no-progress (a log's record)
                         probes = "  ".join(f"{k} {v:.2f}%" for k, v in rec.get("probes", {}).items())
                         progress.console.print(
                             f"epoch {epoch + 1}/{cfg.epochs} ({plan.phase}) loss {rec['train_loss']:.3f}  "

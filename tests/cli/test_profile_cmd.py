@@ -345,3 +345,27 @@ def test_a_shipped_table_of_another_machine_is_not_continued_yours_is_measured(c
 def test_estimate_does_not_hide_a_shipped_measured_table(cli):
     code, _, err = cli("profile", "--device", "x86-cpu", "--estimate")
     assert code == 2 and "x86-cpu has a measured table" in _flat(err) and "--out PATH" in _flat(err)
+
+
+def test_a_shipped_table_is_never_written_and_no_hint_names_it(cli, tmp_path):
+    """A warning's hint once said `profile -o <the shipped table> --rescale`, which rewrote the package's file."""
+    from ofa_edge.latency.devices import load_device, profile_command
+
+    shipped = SHIPPED_TABLES / "x86-cpu.json"
+    before = shipped.read_bytes()
+    for args in (["--rescale"], ["--max-entries", "1"], ["--estimate"]):
+        code, _, err = cli("profile", "--device", "x86-cpu", "-o", str(shipped), *args)
+        assert code == 2 and "is a table shipped inside the package, which is never written" in _flat(err), err
+    assert shipped.read_bytes() == before
+    yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
+    yours.parent.mkdir(parents=True)
+    yours.write_bytes(before)  # you have a table of your own: the shipped one is not the device's own any more
+    dev = load_device("x86-cpu")
+    assert profile_command(dev, shipped, dev.space) == "ofa-edge profile --device x86-cpu"
+    assert (
+        profile_command(dev, tmp_path / "c.json", dev.space)
+        == f"ofa-edge profile --device x86-cpu -o {tmp_path / 'c.json'}"
+    )
+    assert profile_command(dev, tmp_path / "w.json", "mbv3-w1.2-cifar", [24]).startswith(
+        "ofa-edge profile --device x86-cpu --space mbv3-w1.2-cifar --resolutions 24 -o"
+    )

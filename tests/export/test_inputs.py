@@ -36,6 +36,10 @@ def test_a_slim_description_without_its_classes_is_named(tmp_path) -> None:
         slim_inputs(path)
     path.write_text(json.dumps(doc | {"classes": ["a", "b"]}))
     assert slim_inputs(path).subnet.resolution == 24
+    from ofa_edge.export import ExportRequest
+
+    req = ExportRequest.from_inputs(slim_inputs(path), format="onnx", out=tmp_path / "b", data=tmp_path)
+    assert req.slim == path  # exported as the pruned network, not read as a supernet checkpoint
 
 
 def test_a_search_predicted_accuracy_goes_only_with_its_own_supernet(tmp_path, monkeypatch) -> None:

@@ -61,6 +61,10 @@ def test_every_searched_device_is_read_with_its_table_kind_and_budget(tmp_path):
     (tmp_path / "l.json").write_text(json.dumps(doc | {"devices": {"x86-cpu": 2.0}}))
     with pytest.raises(UserError, match="'devices' must map device names to objects"):
         read_last_search(tmp_path / "l.json")
+    for entry in ({"budget_ms": 2.0}, {"predicted_ms": "fast"}, {"predicted_ms": 1.0, "budget_ms": True}):
+        (tmp_path / "l.json").write_text(json.dumps(doc | {"devices": {"x86-cpu": entry}}))
+        with pytest.raises(UserError, match="device 'x86-cpu' needs a number 'predicted_ms'"):
+            read_last_search(tmp_path / "l.json")
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,17 @@ def test_a_measured_table_without_a_correction_is_named_with_the_command_that_fi
     copy.write_text(json.dumps(doc))
     message = uncorrected_warning("x86-cpu", LatencyTable.load(copy), copy)
     assert "has no end-to-end correction" in message
-    assert f"`ofa-edge profile --device x86-cpu -o {copy} --calibrate 100`" in message
+    assert f"`ofa-edge profile --device x86-cpu -o {copy} --calibrate 100` (minutes" in message
+    pi = json.loads((SHIPPED_TABLES / "raspberry-pi-5.json").read_text())
+    pi["provenance"]["kind"] = "measured"  # as if fetched from the board over --ssh
+    (tmp_path / "pi.json").write_text(json.dumps(pi))
+    remote = uncorrected_warning("raspberry-pi-5", LatencyTable.load(tmp_path / "pi.json"), tmp_path / "pi.json")
+    assert "--calibrate 100 --ssh user@host` (or run it on the device; minutes" in remote  # not timed here
     yours = latency_tables_dir() / "x86-cpu.json"
     yours.parent.mkdir(parents=True)
     yours.write_text(json.dumps(doc))
-    assert "`ofa-edge profile --device x86-cpu --calibrate 100`" in uncorrected_warning(
+    assert "`ofa-edge profile --device x86-cpu --calibrate 100` (minutes" in uncorrected_warning(
         "x86-cpu", LatencyTable.load(yours), yours
     )
     assert "`ofa-edge profile --device ghost -o" in uncorrected_warning("ghost", LatencyTable.load(copy), copy)
+    assert "--ssh user@host" in uncorrected_warning("ghost", LatencyTable.load(copy), copy)

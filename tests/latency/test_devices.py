@@ -63,6 +63,10 @@ def test_a_torch_device_given_for_a_latency_device_says_which_is_which(name):
         ({"datasheet": {"peak_flops": -1e12, "memory_bandwidth": 1e9, "source": "x"}}, "peak_flops must be a finite"),
         ({"datasheet": {"peak_flops": "nan", "memory_bandwidth": 1e9, "source": "x"}}, "peak_flops must be a finite"),
         ({"datasheet": {"peak_flops": 1e12, "memory_bandwidth": "inf", "source": "x"}}, "memory_bandwidth must be"),
+        # a figure in another unit (18 meant 18 GB/s) gave an estimated table of 2e8 ms blocks, exit 0
+        ({"datasheet": {"peak_flops": 1e12, "memory_bandwidth": 18, "source": "x"}}, "write e.g. 18G"),
+        ({"datasheet": {"peak_flops": 380, "memory_bandwidth": 1e9, "source": "x"}}, "write e.g. 380G"),
+        ({"datasheet": {"peak_flops": "380 GFLOPS", "memory_bandwidth": 1e9, "source": "x"}}, "not a number in FLOP/s"),
         ({"layer_overhead_us": -2.0}, "layer_overhead_us must be a finite number >= 0"),
         ({"arch": ""}, "arch must name an architecture"),
         ({"arch": 64}, "arch"),
@@ -202,3 +206,10 @@ def test_a_device_file_named_unlike_its_name_field_is_refused(tmp_path, monkeypa
     with pytest.raises(UserError, match=r"says `name: x86-cpu`.*set `name: my-cpu` in it, or rename the file"):
         load_device("my-cpu")
     assert load_device(mine / "my-cpu.yaml").name == "x86-cpu"  # a file given by path is that file's device
+
+
+def test_datasheet_figures_take_a_unit_suffix():
+    data = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text())
+    data["datasheet"] |= {"peak_flops": "190G", "memory_bandwidth": "1.8e10"}  # YAML reads 1.8e10 as a string
+    dev = parse_device(data, "x", "x.yaml")
+    assert (dev.datasheet.peak_flops, dev.datasheet.memory_bandwidth) == (1.9e11, 1.8e10)

@@ -161,6 +161,10 @@ def test_a_table_rescaled_from_another_cpu_is_flagged_until_its_correction_is_fi
     message = other_cpu_warning(dev, scaled, "t.json")
     assert "holds another CPU's block costs (Other CPU, family 0 model 0), rescaled" in message
     assert "--calibrate 100" in message
+    assert "holds another CPU's block costs (Other CPU" in other_cpu_warning(dev, rescale(scaled, check), "t.json")
+    third = rescale(shipped, check)  # rescaled on one machine, used on a third: another CPU's table, plainly
+    third.provenance |= {"host_cpu": "Third CPU", "host_cpu_id": "family 1 model 1"}
+    assert "measured on another CPU (Third CPU" in other_cpu_warning(dev, third, "t.json")
     cfgs = [scaled.search_space.sample(np.random.default_rng(i)) for i in range(10)]
     calibrate_table(scaled, cfgs, scaled.predict(cfgs))  # timed here, as `profile --calibrate` does
     assert scaled.correction["fitted_here"]["host_cpu_id"] == here["host_cpu_id"]

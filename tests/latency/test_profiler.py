@@ -91,3 +91,21 @@ def test_a_table_from_another_machine_or_protocol_is_not_continued(tmp_path, cha
     table.save(path)
     with pytest.raises(UserError, match=message):
         _run(path, 1)
+
+
+def test_force_keeps_the_table_until_the_new_one_is_complete_and_a_cut_off_run_goes_on(tmp_path):
+    """--force cut off by Ctrl-C replaced a complete table with a partial one, and the same command again
+    started from zero: the table now stays until the re-measured one is complete, which a rerun continues."""
+    from ofa_edge.latency.e2e import e2e_path
+    from ofa_edge.latency.profiler import remeasure_path
+
+    path, staging = tmp_path / "x86-cpu.json", remeasure_path(tmp_path / "x86-cpu.json")
+    old = _run(path, None)  # a complete table, and end-to-end timings beside it
+    e2e_path(path).parent.mkdir(exist_ok=True)
+    e2e_path(path).write_text("{}")
+    before = path.read_bytes()
+    assert len(_run(path, 2, force=True).entries) == 2 and path.read_bytes() == before
+    assert len(LatencyTable.load(staging, require_complete=False).entries) == 2
+    again = _run(path, None, force=True)  # the same command again: goes on from the 2, then replaces the table
+    assert again.complete and len(again.entries) == len(old.entries) and not staging.exists()
+    assert LatencyTable.load(path).provenance["resumed"] and not e2e_path(path).exists()

@@ -28,3 +28,11 @@ def test_run_search_from_python_writes_what_the_command_writes_and_warns_as_pyth
 def test_search_options_are_checked_as_the_command_checks_them():
     with pytest.raises(UserError, match="--top-k 0"):
         SearchOptions(latency=["16ms"], top_k=0)
+
+
+def test_search_options_read_values_as_the_command_line_does():
+    opts = SearchOptions(latency="16ms, 80ms", devices=["x86-cpu,slow-board"], algo="TPE", accuracy_proxy="MACs")
+    assert opts.latency == ["16ms", "80ms"] and opts.devices == ["x86-cpu", "slow-board"]
+    assert (opts.algo, opts.accuracy_proxy) == ("tpe", "macs")
+    with pytest.raises(UserError, match="--device 'x86-cpu,' has an empty item"):
+        SearchOptions(latency=["16ms"], devices=["x86-cpu,"])

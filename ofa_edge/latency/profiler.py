@@ -101,8 +101,8 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool, shipped: Path 
             f"'{path}' holds a table made with other settings ({'; '.join(mismatch)}). "
             "Pass --force to re-measure it from scratch, or --output to write elsewhere."
             + (
-                " Or put it on this machine's speed first (ofa-edge profile --rescale, 10 s), then calibrate or "
-                "validate it here."
+                f" Or put it on this machine's speed first (`ofa-edge profile --device {fresh.provenance.get('device')} "
+                f"-o {path} --rescale`, 10 s), then calibrate or validate it here."
                 if adopt
                 else ""
             )

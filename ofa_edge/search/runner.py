@@ -22,8 +22,9 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.datasets import detect_format
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
+from ofa_edge.latency.backends import why_not_here
 from ofa_edge.latency.calibrate import uncorrected_warning
-from ofa_edge.latency.devices import LOCAL_DEVICE
+from ofa_edge.latency.devices import LOCAL_DEVICE, load_device
 from ofa_edge.latency.drift import local_table_warning
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import last_search_path, require_embedded_supernet, work_dir
@@ -350,6 +351,20 @@ def _note_stale(count: int, note: Log) -> None:
         note(f"{count} {were} marked FAIL (RUNNING without a heartbeat for {GRACE_PERIOD_S} s)")
 
 
+def _timed_here(target: DeviceTarget) -> bool:
+    """Whether this machine can time a subnet the way ``target``'s table was measured: the machine itself
+    (:data:`LOCAL_DEVICE`), or a device of yours with a measured table whose backend runs here."""
+    if target.name == LOCAL_DEVICE:
+        return True
+    if target.table.estimated:
+        return False
+    try:
+        device = load_device(target.name)
+    except UserError:  # a --table of a device this machine has no file for
+        return False
+    return why_not_here(device, target.table.provenance.get("threads")) is None
+
+
 def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log) -> dict[str, Any]:
     from ofa_edge.search.pareto import Front, pareto_front, plot_fronts, write_csv
 
@@ -426,14 +441,11 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         }
         for t in prep.targets
     }
-    measured = None
-    local = [t for t in prep.targets if t.name == LOCAL_DEVICE]
-    if opts.measure and local:
+    for t in [t for t in prep.targets if _timed_here(t)] if opts.measure else []:
         from ofa_edge.latency.device_timer import measure_on_device
 
-        note(f"measuring the chosen subnet on this machine with {LOCAL_DEVICE}'s backend")
-        measured = measure_on_device(chosen, prep.cost.num_classes, local[0].table)
-        devices[LOCAL_DEVICE]["measured"] = measured
+        note(f"measuring the chosen subnet on this machine with {t.name}'s backend")
+        devices[t.name]["measured"] = measure_on_device(chosen, prep.cost.num_classes, t.table)
     first = prep.targets[0]
     predicted = {  # a proxy ranking (--accuracy-proxy macs) is no accuracy: export must not show it as one
         "latency_ms": top[0]["latency_ms"][first.name],

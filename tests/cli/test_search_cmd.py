@@ -425,3 +425,21 @@ def test_a_measurement_over_the_budget_at_this_machines_speed_now_is_flagged(cli
         info["measured"] = measured | {"speed_factor": factor}
         _render(report)
         assert ("over the 30 ms budget here" in " ".join(capsys.readouterr().out.split())) is flagged
+
+
+def test_a_device_of_yours_that_runs_here_gets_the_chosen_subnet_timed(cli, tables_dir, make_table):
+    """Only the device named x86-cpu was timed; your own CPU device (here: yes) was skipped without a word."""
+    import yaml
+
+    devices = tables_dir.parent / "devices"
+    doc = yaml.safe_load((devices / "x86-cpu.yaml").read_text()) | {"name": "my-cpu"}
+    (devices / "my-cpu.yaml").write_text(yaml.safe_dump(doc))
+    table = make_table("my-cpu")
+    table.provenance |= {"kind": "measured"}
+    table.save(tables_dir / "my-cpu.json")
+    args = ("search", "--accuracy-proxy", "macs", "--latency", "90ms", "--json", *FAST)
+    code, out, err = cli(*args, "--device", "my-cpu")
+    assert code == 0 and "measuring the chosen subnet on this machine with my-cpu's backend" in err, err
+    assert json.loads(out)["devices"]["my-cpu"]["measured"]["median_ms"] > 0
+    code, out, err = cli(*args, "--device", "slow-board")  # no device file here: nothing to time it with
+    assert code == 0 and "measured" not in json.loads(out)["devices"]["slow-board"], err

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ofa_edge.errors import UserError
 
@@ -179,3 +179,28 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def hold_lock(path: Path, busy: str) -> IO[str] | None:
+    """An exclusive lock on the file ``path`` (created, with this process's id in it), held while the
+    returned file stays open and released when the process ends, even killed; ``busy`` (formatted with the
+    holder's ``pid``) is the :class:`UserError` when another process holds it. ``None`` where the platform
+    has no ``flock``."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    held = open(path, "a+")  # noqa: SIM115 (open for as long as the lock is held)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        held.seek(0)
+        pid = held.read().strip() or "?"
+        held.close()
+        raise UserError(busy.format(pid=pid)) from None
+    held.seek(0)
+    held.truncate()
+    held.write(f"{os.getpid()}\n")
+    held.flush()
+    return held

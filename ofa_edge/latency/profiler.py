@@ -7,15 +7,16 @@ running the same command again measures only the missing keys.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 import ofa_edge
 from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS, host_info, load_average, now_utc
+from ofa_edge.io import hold_lock
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_for_key, random_subnets
 from ofa_edge.latency.calibrate import CALIBRATE_SEED_OFFSET, calibrate_table
@@ -134,6 +135,7 @@ class Profiling:
     reference: SpeedReference | None
     continued: Path | None = None  # the shipped table this one continues (you had none of this device)
     staging: Path | None = None  # --force over a table: measured here, moved onto ``path`` once complete
+    lock: IO[str] | None = field(default=None, repr=False)  # held while this process writes ``path``
 
     def fill(
         self,
@@ -239,19 +241,35 @@ def start_profile(
         resolutions=sorted(resolutions),
         provenance=provenance(device, backend, threads, warmup=warmup, repeats=repeats, load_avg_start=load_average()),
     )
-    staging = remeasure_path(path) if force and path.exists() else None
-    if staging is not None:  # the table at ``path`` stays until the new one is complete; a cut-off run goes on
-        try:
-            table = start_or_resume(staging, fresh, force=False) if staging.exists() else fresh
-        except UserError:  # a cut-off re-measurement with other settings (or unreadable): measured afresh
-            table = fresh
-    else:
+    lock = hold_lock(
+        path.with_name(f".{path.name}.lock"),
+        f"another `ofa-edge profile` (process {{pid}}) is writing '{path}'; two at once would time each other's "
+        "load and overwrite each other's entries. Wait for it to finish (or stop it), or write elsewhere with -o.",
+    )
+    try:
+        table, staging = _open_table(path, fresh, force, shipped)
+        continued = shipped if table is not fresh and not path.exists() else None
+        reference = speed_reference(device, backend, table)
+    except BaseException:
+        if lock is not None:  # refused (or interrupted) before it began: let the next run in now
+            lock.close()
+        raise
+    return Profiling(device, backend, path, table, reference, continued, staging, lock)
+
+
+def _open_table(path: Path, fresh: LatencyTable, force: bool, shipped: Path | None) -> tuple[LatencyTable, Path | None]:
+    """(the table to fill, where it is saved until complete: ``None`` for ``path`` itself). With ``force``
+    over an existing table, the new one is measured beside it (:func:`remeasure_path`), going on from a
+    cut-off earlier ``force`` run, and the table at ``path`` stays until the new one is complete."""
+    if not (force and path.exists()):
         if force:
             e2e_path(path).unlink(missing_ok=True)
-        table = start_or_resume(path, fresh, force, shipped)
-    continued = shipped if table is not fresh and not path.exists() else None
-    reference = speed_reference(device, backend, table)
-    return Profiling(device, backend, path, table, reference, continued, staging)
+        return start_or_resume(path, fresh, force, shipped), None
+    staging = remeasure_path(path)
+    try:
+        return (start_or_resume(staging, fresh, force=False) if staging.exists() else fresh), staging
+    except UserError:  # a cut-off re-measurement with other settings (or unreadable): measured afresh
+        return fresh, staging
 
 
 def remeasure_path(path: Path) -> Path:

@@ -109,3 +109,15 @@ def test_force_keeps_the_table_until_the_new_one_is_complete_and_a_cut_off_run_g
     again = _run(path, None, force=True)  # the same command again: goes on from the 2, then replaces the table
     assert again.complete and len(again.entries) == len(old.entries) and not staging.exists()
     assert LatencyTable.load(path).provenance["resumed"] and not e2e_path(path).exists()
+
+
+def test_a_second_profile_of_the_same_table_is_refused_while_the_first_runs(tmp_path):
+    """Two profiles of one table timed each other's load and overwrote each other's entries."""
+    from ofa_edge.io import hold_lock
+
+    path = tmp_path / "x86-cpu.json"
+    first = hold_lock(tmp_path / ".x86-cpu.json.lock", "busy")  # what a running profile holds
+    with pytest.raises(UserError, match=r"another `ofa-edge profile` \(process \d+\) is writing"):
+        _run(path, 1)
+    first.close()  # it ended (a killed process lets go the same way)
+    assert len(_run(path, 1).entries) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from ofa_edge.latency.calibrate import MIN_SAMPLES, uncorrected_warning
 from ofa_edge.latency.devices import (
     LOCAL_DEVICE,
     Device,
+    device_from_text,
     find_device_file,
     find_table_path,
     is_device_path,
@@ -99,7 +101,12 @@ def _refuse_hiding_a_measured_table(dev: Device, space: str, output: Path | None
 
 def profile(
     device: Annotated[
-        str, typer.Option("--device", "-d", help="Device name (your <name>.yaml, else the shipped one) or a YAML path.")
+        str,
+        typer.Option(
+            "--device",
+            "-d",
+            help="Device name (your <name>.yaml, else the shipped one), a YAML path, or - to read the YAML from stdin.",
+        ),
     ] = LOCAL_DEVICE,
     space: Annotated[str, typer.Option(help="Search space (default: the device's).")] = "",
     resolutions: Annotated[str, typer.Option(help="Comma-separated resolutions (default: the device's).")] = "",
@@ -162,7 +169,7 @@ def profile(
             f"{' and '.join(remote_only)} configure profiling over ssh, but no --ssh user@host was given, so this "
             f"would profile here. Add --ssh user@host, or drop {' and '.join(remote_only)}."
         )
-    dev = load_device(device)
+    dev = device_from_text(sys.stdin.read()) if device == "-" else load_device(device)
     sp = SearchSpace.get(space or dev.space)
     if not (check and not rescale_table):  # everything but --check writes the table
         _refuse_foreign_default(device, dev, table_path(dev, sp.name), output, force)
@@ -213,9 +220,10 @@ def profile(
         return
 
     if ssh is not None:
+        if device == "-":
+            raise UserError("--device - reads the device from stdin, which --ssh needs for itself; give its file.")
+        device_yaml = (Path(device) if is_device_path(device) else find_device_file(device)).read_text()  # type: ignore[union-attr]
         args = [
-            "--device",
-            dev.name,
             "--space",
             sp.name,
             "--resolutions",
@@ -239,8 +247,9 @@ def profile(
         args += ["--force"] if force else []
         note(f"profiling on {ssh} via `{remote_cmd} profile`")
         table, remote = profile_over_ssh(
-            ssh, args, path, remote_cmd=remote_cmd, ssh_opts=ssh_opt or [], echo=lambda line: err.out(line, end="")
-        )
+            ssh, device_yaml, args, path, remote_cmd=remote_cmd, ssh_opts=ssh_opt or [],
+            echo=lambda line: err.out(line, end=""),
+        )  # fmt: skip
         result = {
             **remote,
             "table": str(path),

@@ -172,16 +172,10 @@ def load_device(name_or_path: str | Path) -> Device:
             )
         path = found
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except UnicodeDecodeError:
         raise UserError(f"device file '{path}' is not a text (YAML) file.") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise UserError(
-            f"device file '{path}' is not valid YAML ({where}{getattr(e, 'problem', None) or 'unreadable'}); fix it there."
-        ) from None
-    dev = parse_device(data, path.stem, str(path))
+    dev = parse_device(_yaml(text, str(path)), path.stem, str(path))
     if dev.name != path.stem and not is_device_path(name_or_path):
         raise UserError(
             f"device file '{path}' says `name: {dev.name}`, but devices are found by file name ('{path.stem}') "
@@ -189,6 +183,26 @@ def load_device(name_or_path: str | Path) -> Device:
             f"file to {dev.name}.yaml."
         )
     return dev
+
+
+def device_from_text(text: str, source: str = "<stdin>") -> Device:
+    """A device from the text of its YAML file (``profile --device -`` reads it from stdin: ``--ssh`` sends the
+    device file that way, since a device of yours is unknown on the remote machine); it must say its ``name``."""
+    data = _yaml(text, source)
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise UserError(f"device file '{source}' must say its `name:` (it has no file name to take it from).")
+    return parse_device(data, data["name"], source)
+
+
+def _yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise UserError(
+            f"device file '{source}' is not valid YAML ({where}{getattr(e, 'problem', None) or 'unreadable'}); fix it there."
+        ) from None
 
 
 def _get(data: dict[str, Any], key: str, kind: type, source: str, default: Any = ...) -> Any:

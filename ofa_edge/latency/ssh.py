@@ -1,7 +1,8 @@
 """``ofa-edge profile --ssh user@host``: profile on a remote device, bring the table back.
 
 The remote machine runs ``ofa-edge profile`` itself (so the numbers are its own) through
-the ``ssh`` binary; the table (and any validation report) is copied back with ``scp``.
+the ``ssh`` binary, with this machine's device file on its stdin (``--device -``: a device of yours
+is unknown there); the table (and any validation report) is copied back with ``scp``.
 The remote output path is stable, so an interrupted remote profile resumes on the next call.
 """
 
@@ -37,18 +38,27 @@ def check_target(target: str) -> None:
 
 
 def run_remote(
-    target: str, remote_cmd: str, args: list[str], ssh_opts: list[str], echo: Callable[[str], None] = lambda _: None
+    target: str,
+    remote_cmd: str,
+    args: list[str],
+    ssh_opts: list[str],
+    echo: Callable[[str], None] = lambda _: None,
+    stdin: str = "",
 ) -> dict[str, Any]:
-    """Run ``<remote_cmd> profile ARGS --json`` on ``target``; its JSON result. The remote stderr (notes,
-    progress) goes to ``echo`` line by line as it arrives: a remote profile takes minutes."""
+    """Run ``<remote_cmd> profile ARGS --json`` on ``target``, with ``stdin`` as its standard input; its JSON
+    result. The remote stderr (notes, progress) goes to ``echo`` line by line as it arrives: a remote profile
+    takes minutes."""
     check_target(target)
     command = f"{remote_cmd} profile {' '.join(shlex.quote(a) for a in args)} --json"
     with subprocess.Popen(
         ["ssh", "-o", "BatchMode=yes", *_opts(ssh_opts), target, command],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     ) as proc:
+        proc.stdin.write(stdin)  # type: ignore[union-attr]
+        proc.stdin.close()  # type: ignore[union-attr]
         stderr: list[str] = []
 
         def tee() -> None:
@@ -101,6 +111,7 @@ def fetch(target: str, remote_path: str, local_path: Path, ssh_opts: list[str]) 
 
 def profile_over_ssh(
     target: str,
+    device_yaml: str,
     args: list[str],
     local_path: Path,
     *,
@@ -108,9 +119,12 @@ def profile_over_ssh(
     ssh_opts: list[str],
     echo: Callable[[str], None] = lambda _: None,
 ) -> tuple[LatencyTable, dict[str, Any]]:
-    """Profile remotely with ``args``, copy the table (and reports) back to ``local_path``."""
+    """Profile the device ``device_yaml`` describes (this machine's file of it, read there from stdin:
+    ``--device -``) remotely with ``args``, copy the table (and reports) back to ``local_path``."""
     remote_path = f"{REMOTE_DIR}/{local_path.name}"
-    result = run_remote(target, remote_cmd, [*args, "--output", remote_path], ssh_opts, echo)
+    result = run_remote(
+        target, remote_cmd, ["--device", "-", *args, "--output", remote_path], ssh_opts, echo, device_yaml
+    )
     fetch(target, result.get("table", remote_path), local_path, ssh_opts)
     table = LatencyTable.load(local_path, require_complete=False)
     table.provenance["fetched"] = {"via": f"ssh {target}", "remote_path": result.get("table"), "date": now_utc()}

@@ -213,3 +213,17 @@ def test_datasheet_figures_take_a_unit_suffix():
     data["datasheet"] |= {"peak_flops": "190G", "memory_bandwidth": "1.8e10"}  # YAML reads 1.8e10 as a string
     dev = parse_device(data, "x", "x.yaml")
     assert (dev.datasheet.peak_flops, dev.datasheet.memory_bandwidth) == (1.9e11, 1.8e10)
+
+
+def test_a_device_read_from_text_must_say_its_name():
+    """``profile --device -`` (what --ssh runs remotely) reads the YAML from stdin: no file name to fall back on."""
+    from ofa_edge.latency.devices import device_from_text
+
+    text = (SHIPPED_DEVICES / "x86-cpu.yaml").read_text()
+    assert device_from_text(text).name == "x86-cpu"
+    data = yaml.safe_load(text)
+    del data["name"]
+    with pytest.raises(UserError, match="must say its `name:`"):
+        device_from_text(yaml.safe_dump(data))
+    with pytest.raises(UserError, match="not valid YAML"):
+        device_from_text("name: [")

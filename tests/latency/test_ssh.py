@@ -71,19 +71,29 @@ def sshd(tmp_path_factory):
     proc.wait(timeout=10)
 
 
-def test_profile_over_ssh_round_trips(sshd, cli, tmp_path):
+def test_profile_over_ssh_round_trips(sshd, cli, tmp_path, monkeypatch):
+    """A device of yours (unknown on the remote machine: its file goes along) profiled over ssh."""
+    import yaml
+
+    from ofa_edge.paths import SHIPPED_DEVICES
+
     target, opts, d = sshd
+    devices = tmp_path / "devices"
+    devices.mkdir()
+    doc = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text()) | {"name": "my-board"}
+    (devices / "my-board.yaml").write_text(yaml.safe_dump(doc))
+    monkeypatch.setenv("OFA_EDGE_DEVICES", str(devices))
     remote_home = d / "remote"
     remote_home.mkdir()
     remote_cmd = (
         f"cd {shlex.quote(str(remote_home))} && OMP_NUM_THREADS=1 PYTHONPATH={shlex.quote(str(REPO))} "
         f"{shlex.quote(sys.executable)} -m ofa_edge"
     )
-    local = tmp_path / "x86-cpu.json"
+    local = tmp_path / "my-board.json"
     args = [
         "profile",
         "--device",
-        "x86-cpu",
+        "my-board",
         "--resolutions",
         "24",
         "--warmup",
@@ -116,6 +126,7 @@ def test_profile_over_ssh_round_trips(sshd, cli, tmp_path):
     assert len(table.entries) == 2 and not table.complete
     assert table.provenance["fetched"]["via"] == f"ssh {target}"
     assert table.provenance["kind"] == "measured" and table.provenance["backend"] == "onnxruntime-cpu"
+    assert table.provenance["device"] == "my-board"  # the remote machine knew it from the file sent
 
 
 def test_unreachable_host_is_a_user_error(cli, tmp_path):

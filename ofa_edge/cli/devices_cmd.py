@@ -25,7 +25,7 @@ def _table_status(path) -> str:
         return "unreadable"
     if not (t.complete and not t.missing_keys()):
         return "partial"
-    return str(t.provenance.get("kind", "measured")) + (" + corrected" if t.correction else "")
+    return t.status
 
 
 def device_summary(name: str) -> dict[str, Any]:

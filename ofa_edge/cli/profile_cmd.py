@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError, refuse_options
+from ofa_edge.host import load_average
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.calibrate import MIN_SAMPLES, uncorrected_warning
 from ofa_edge.latency.devices import (
@@ -26,6 +27,7 @@ from ofa_edge.latency.devices import (
     load_device,
     table_path,
 )
+from ofa_edge.latency.drift import is_busy
 from ofa_edge.latency.e2e import PASSES
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
 from ofa_edge.latency.profiler import start_profile
@@ -292,6 +294,12 @@ def profile(
     if job.staging is not None:
         going_on = f"; continuing its {len(job.table.entries)} entries" if job.table.entries else ""
         note(f"--force: measuring into {job.staging}{going_on}; {path} stays as it is until the new table is complete")
+    if is_busy(load := load_average()):
+        warn(
+            f"this machine is busy (1-minute load {load:.1f} on {os.cpu_count()} cores): other processes slow and "
+            "scatter the timings; the speed reference rescales the slowdown, not the scatter. Profile when it is "
+            "quiet for the best table (an interrupted profile goes on where it stopped)."
+        )
     with _progress() as bar:
         task = bar.add_task(f"profiling {dev.name}", total=None)
         table = job.fill(

@@ -110,6 +110,12 @@ class SpeedReference:
         return value
 
 
+def is_busy(load: float | None) -> bool:
+    """Whether a 1-minute ``load`` average says other processes hold this machine's cores
+    (above :data:`BUSY_LOAD_PER_CORE` per core): timings taken now are slower and scattered."""
+    return load is not None and load > BUSY_LOAD_PER_CORE * (os.cpu_count() or 1)
+
+
 def check_speed(backend: Backend, table: LatencyTable, batch: int) -> dict[str, Any]:
     """How fast this machine runs now against the speed ``table`` was measured at.
 
@@ -124,8 +130,7 @@ def check_speed(backend: Backend, table: LatencyTable, batch: int) -> dict[str, 
     load = load_average()
     values = [reference.reading() for _ in range(READINGS)]
     factor = float(np.median(values))
-    cores = os.cpu_count() or 1
-    busy = load is not None and load > BUSY_LOAD_PER_CORE * cores
+    busy = is_busy(load)
     return {
         "factor": factor,
         "readings": values,

@@ -81,6 +81,17 @@ class LatencyTable:
     def estimated(self) -> bool:
         return self.provenance.get("kind") == "estimated"
 
+    @property
+    def status(self) -> str:
+        """``measured`` or ``estimated``, ``+ corrected`` with an end-to-end correction, ``, rescaled`` after
+        ``profile --rescale`` (what ``devices`` and ``search`` show of a table)."""
+        kind = str(self.provenance.get("kind", "measured"))
+        return (
+            kind
+            + (" + corrected" if self.correction else "")
+            + (", rescaled" if self.provenance.get("rescaled") else "")
+        )
+
     def missing_keys(self) -> list[str]:
         return [
             k for k in required_keys(self.search_space, self.resolutions, self.num_classes) if k not in self.entries

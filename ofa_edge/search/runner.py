@@ -142,7 +142,7 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     for p in picked:
         note(p)
     for t in targets:
-        note(f"latency table for {t.name}: {t.table_path} ({t.table.provenance.get('kind', 'unknown')})")
+        note(f"latency table for {t.name}: {t.table_path} ({t.table.status})")
         if (message := estimated_warning(t.table.provenance)) is not None:
             warn(message)
         for message in (

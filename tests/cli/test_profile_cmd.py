@@ -369,3 +369,13 @@ def test_a_shipped_table_is_never_written_and_no_hint_names_it(cli, tmp_path):
     assert profile_command(dev, tmp_path / "w.json", "mbv3-w1.2-cifar", [24]).startswith(
         "ofa-edge profile --device x86-cpu --space mbv3-w1.2-cifar --resolutions 24 -o"
     )
+
+
+def test_profiling_on_a_busy_machine_says_so(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("ofa_edge.cli.profile_cmd.load_average", lambda: 99.0)  # other processes hold the cores
+    args = ("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "1", "--max-entries", "1")
+    code, _, err = cli(*args, "-o", str(tmp_path / "t.json"))
+    assert code == 0 and "this machine is busy (1-minute load 99.0 on" in _flat(err), err
+    monkeypatch.setattr("ofa_edge.cli.profile_cmd.load_average", lambda: 0.0)
+    code, _, err = cli(*args, "-o", str(tmp_path / "t.json"))
+    assert code == 0 and "this machine is busy" not in _flat(err), err

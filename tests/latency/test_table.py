@@ -222,3 +222,13 @@ def test_a_missing_table_names_the_profile_command_that_writes_it(tmp_path):
         LatencyTable.load(latency_tables_dir() / "h100.json")
     with pytest.raises(UserError, match=rf"--device <device> --out {tmp_path}/board\.json"):
         LatencyTable.load(tmp_path / "board.json")
+
+
+def test_status_says_measured_or_estimated_corrected_and_rescaled():
+    from ofa_edge.latency.drift import rescale
+    from ofa_edge.paths import SHIPPED_TABLES
+
+    x86 = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    assert x86.status == "measured + corrected"
+    assert rescale(x86, {"factor": 1.1, "readings": [1.1]}).status == "measured + corrected, rescaled"
+    assert LatencyTable.load(SHIPPED_TABLES / "pixel-8.json").status == "estimated"

@@ -15,7 +15,7 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.host import load_average
 from ofa_edge.latency.backends import require_backend
-from ofa_edge.latency.calibrate import MIN_SAMPLES, uncorrected_warning
+from ofa_edge.latency.calibrate import MIN_SAMPLES, loose_fit_warning, uncorrected_warning
 from ofa_edge.latency.devices import (
     LOCAL_DEVICE,
     Device,
@@ -28,7 +28,7 @@ from ofa_edge.latency.devices import (
     table_path,
 )
 from ofa_edge.latency.drift import is_busy
-from ofa_edge.latency.e2e import PASSES
+from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
 from ofa_edge.latency.profiler import start_profile
 from ofa_edge.latency.ssh import check_target, profile_over_ssh
@@ -334,6 +334,8 @@ def profile(
                 calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
             )
     result["correction"] = table.correction
+    if calibrate and (message := loose_fit_warning(table.correction, e2e_path(path))) is not None:
+        warn(message)
     if (message := uncorrected_warning(dev.name, table, path)) is not None:
         warn(message)
     if not is_own_table(dev, path, sp.name):  # not where search looks for the device's table

@@ -91,6 +91,22 @@ def calibrate_table(table: LatencyTable, configs: list[SubnetConfig], measured_m
     return table.correction
 
 
+LOOSE_FIT_PCT = 10  # a correction missing its own calibration subnets by more: their timings scattered
+
+
+def loose_fit_warning(correction: dict[str, Any] | None, store: Path) -> str | None:
+    """The warning for a correction that misses its own calibration subnets by more than
+    :data:`LOOSE_FIT_PCT` on average (their end-to-end timings, kept in ``store``, scattered); else ``None``."""
+    fit = correction or {}
+    if fit.get("fit_mape_pct", 0) <= LOOSE_FIT_PCT:
+        return None
+    return (
+        f"the correction misses its own {fit['fitted_on']} subnets by {fit['fit_mape_pct']:.1f}% on average "
+        f"(above {LOOSE_FIT_PCT}%): their timings scatter (load? see `uptime`), so its predictions will too. Fit it "
+        f"again when the machine is quiet: delete {store} (the stored timings) and run the same command."
+    )
+
+
 def uncorrected_warning(device: str, table: LatencyTable, table_path: str | Path) -> str | None:
     """The warning for a measured ``table`` of ``device`` without an end-to-end correction (its predictions
     are sums of blocks timed alone); ``None`` for a corrected or an estimated one."""

@@ -33,3 +33,13 @@ def test_a_measured_table_without_a_correction_is_named_with_the_command_that_fi
     )
     assert "`ofa-edge profile --device ghost -o" in uncorrected_warning("ghost", LatencyTable.load(copy), copy)
     assert "--ssh user@host" in uncorrected_warning("ghost", LatencyTable.load(copy), copy)
+
+
+def test_a_correction_that_misses_its_own_subnets_is_named(tmp_path):
+    from ofa_edge.latency.calibrate import loose_fit_warning
+
+    store = tmp_path / "reports" / "t.e2e.json"
+    assert loose_fit_warning({"fit_mape_pct": 1.6, "fitted_on": 100}, store) is None
+    assert loose_fit_warning(None, store) is None
+    message = loose_fit_warning({"fit_mape_pct": 23.4, "fitted_on": 10}, store)
+    assert "misses its own 10 subnets by 23.4% on average" in message and f"delete {store}" in message

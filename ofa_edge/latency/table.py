@@ -329,8 +329,9 @@ def estimated_warning(provenance: dict[str, Any]) -> str | None:
 
 
 def searchable_devices() -> list[str]:
-    """Devices with a device file or a latency table (yours or shipped)."""
-    return sorted(set(known_devices()) | {p.stem for d in table_dirs() for p in d.glob("*.json")})
+    """Devices with a device file or a latency table (yours or shipped): ``<device>.json``, ``<device>.<space>.json``
+    and ``profile --force``'s ``<device>.remeasure.json`` name the device before the first dot."""
+    return sorted(set(known_devices()) | {p.name.split(".", 1)[0] for d in table_dirs() for p in d.glob("*.json")})
 
 
 def table_for_device(name: str) -> tuple[LatencyTable, Path]:

@@ -232,3 +232,13 @@ def test_status_says_measured_or_estimated_corrected_and_rescaled():
     assert x86.status == "measured + corrected"
     assert rescale(x86, {"factor": 1.1, "readings": [1.1]}).status == "measured + corrected, rescaled"
     assert LatencyTable.load(SHIPPED_TABLES / "pixel-8.json").status == "estimated"
+
+
+def test_searchable_devices_are_named_before_the_first_dot_of_a_table_file(tmp_path, monkeypatch):
+    from ofa_edge.latency.table import searchable_devices
+
+    monkeypatch.setenv("OFA_EDGE_LATENCY_TABLES", str(tmp_path))
+    for name in ("board.json", "board.mbv3-w1.0-imagenet.json", "board.remeasure.json"):
+        (tmp_path / name).write_text("{}")
+    names = searchable_devices()
+    assert "board" in names and not any(n.startswith("board.") for n in names)

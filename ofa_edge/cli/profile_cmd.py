@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -68,9 +69,9 @@ def _refuse_foreign_default(device: str, dev: Device, default: Path, output: Pat
     """Refuse a device file that reuses a known device's name when the table would be that device's
     default one (``<name>.json`` in your tables): it would overwrite or resume it."""
     known = find_device_file(dev.name)
-    if output is not None or force or not is_device_path(device) or known is None:
+    if output is not None or force or known is None or not (device == "-" or is_device_path(device)):
         return
-    if Path(device).resolve() == known.resolve():
+    if device != "-" and Path(device).resolve() == known.resolve():
         return
     raise UserError(
         f"device file '{device}' is named '{dev.name}', the name of the device {known}, so its table "
@@ -171,6 +172,8 @@ def profile(
             f"{' and '.join(remote_only)} configure profiling over ssh, but no --ssh user@host was given, so this "
             f"would profile here. Add --ssh user@host, or drop {' and '.join(remote_only)}."
         )
+    if device == "-" and ssh is not None:
+        raise UserError("--device - reads the device from stdin, which --ssh needs for itself; give its file.")
     dev = device_from_text(sys.stdin.read()) if device == "-" else load_device(device)
     sp = SearchSpace.get(space or dev.space)
     if not (check and not rescale_table):  # everything but --check writes the table
@@ -222,9 +225,8 @@ def profile(
         return
 
     if ssh is not None:
-        if device == "-":
-            raise UserError("--device - reads the device from stdin, which --ssh needs for itself; give its file.")
-        device_yaml = (Path(device) if is_device_path(device) else find_device_file(device)).read_text()  # type: ignore[union-attr]
+        file = Path(device) if is_device_path(device) else find_device_file(device)
+        device_yaml = yaml.safe_dump(yaml.safe_load(file.read_text()) | {"name": dev.name}, sort_keys=False)  # type: ignore[union-attr]
         args = [
             "--space",
             sp.name,
@@ -248,14 +250,18 @@ def profile(
         args += ["--max-entries", str(max_entries)] if max_entries else []
         args += ["--force"] if force else []
         note(f"profiling on {ssh} via `{remote_cmd} profile`")
-        table, remote = profile_over_ssh(
+        table, remote, saved = profile_over_ssh(
             ssh, device_yaml, args, path, remote_cmd=remote_cmd, ssh_opts=ssh_opt or [],
             echo=lambda line: err.out(line, end=""),
         )  # fmt: skip
+        if saved != path:
+            note(f"the table from {ssh} is partial: kept beside your complete {path}; run the same command again")
+        elif (message := uncorrected_warning(dev.name, table, path)) is not None:
+            warn(message)  # here, with this machine's paths (the remote one skips its own)
         result = {
             **remote,
-            "table": str(path),
-            "remote_table": remote.get("table"),
+            "table": str(saved),
+            "remote_table": remote.get("partial") or remote.get("table"),
             "via_ssh": ssh,
             "provenance": table.provenance,
         }
@@ -263,7 +269,7 @@ def profile(
             result,
             as_json,
             lambda: out.print(
-                f"table from {ssh} saved to [bold]{path}[/bold] "
+                f"table from {ssh} saved to [bold]{saved}[/bold] "
                 f"({len(table.entries)} entries, complete={table.complete})"
             ),
         )
@@ -334,9 +340,10 @@ def profile(
                 calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
             )
     result["correction"] = table.correction
-    if calibrate and (message := loose_fit_warning(table.correction, e2e_path(path))) is not None:
+    hints = device != "-"  # `--device -` is --ssh's remote run: its hints would name that machine's paths
+    if hints and calibrate and (message := loose_fit_warning(table.correction, e2e_path(path))) is not None:
         warn(message)
-    if (message := uncorrected_warning(dev.name, table, path)) is not None:
+    if hints and (message := uncorrected_warning(dev.name, table, path)) is not None:
         warn(message)
     if not is_own_table(dev, path, sp.name):  # not where search looks for the device's table
         result["search_with"] = f"ofa-edge search --table {path} --latency ..."

@@ -20,6 +20,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.host import now_utc
 from ofa_edge.io import atomic_write
 from ofa_edge.latency.e2e import reports_dir
+from ofa_edge.latency.profiler import remeasure_path
 from ofa_edge.latency.table import LatencyTable
 
 REMOTE_DIR = "ofa-edge-remote/latency_tables"
@@ -118,19 +119,33 @@ def profile_over_ssh(
     remote_cmd: str,
     ssh_opts: list[str],
     echo: Callable[[str], None] = lambda _: None,
-) -> tuple[LatencyTable, dict[str, Any]]:
+) -> tuple[LatencyTable, dict[str, Any], Path]:
     """Profile the device ``device_yaml`` describes (this machine's file of it, read there from stdin:
-    ``--device -``) remotely with ``args``, copy the table (and reports) back to ``local_path``."""
+    ``--device -``) remotely with ``args``, copy the table (and reports) back to ``local_path``; a partial
+    table goes beside a complete one there instead (:func:`~ofa_edge.latency.profiler.remeasure_path`).
+    Returns the table, the remote result and where the table was saved."""
     remote_path = f"{REMOTE_DIR}/{local_path.name}"
     result = run_remote(
         target, remote_cmd, ["--device", "-", *args, "--output", remote_path], ssh_opts, echo, device_yaml
     )
-    fetch(target, result.get("table", remote_path), local_path, ssh_opts)
-    table = LatencyTable.load(local_path, require_complete=False)
-    table.provenance["fetched"] = {"via": f"ssh {target}", "remote_path": result.get("table"), "date": now_utc()}
-    table.save(local_path)
+    remote_file = result.get("partial") or result.get("table", remote_path)  # a cut-off --force run's own file
+    fetched = local_path.with_name(f".{local_path.name}.fetched")
+    fetch(target, remote_file, fetched, ssh_opts)
+    table = LatencyTable.load(fetched, require_complete=False)
+    fetched.unlink()
+    saved = remeasure_path(local_path) if not table.complete and _complete(local_path) else local_path
+    table.provenance["fetched"] = {"via": f"ssh {target}", "remote_path": remote_file, "date": now_utc()}
+    table.save(saved)
     for kind in ("report", "plot"):
-        remote_file = (result.get("reports") or {}).get(kind)
-        if remote_file:
-            fetch(target, remote_file, reports_dir(local_path) / Path(remote_file).name, ssh_opts)
-    return table, result
+        report = (result.get("reports") or {}).get(kind)
+        if report:
+            fetch(target, report, reports_dir(local_path) / Path(report).name, ssh_opts)
+    return table, result, saved
+
+
+def _complete(path: Path) -> bool:
+    """Whether ``path`` holds a complete table (one a partial fetch must not replace)."""
+    try:
+        return path.is_file() and LatencyTable.load(path, require_complete=False).complete
+    except UserError:
+        return False

@@ -353,10 +353,10 @@ def _note_stale(count: int, note: Log) -> None:
 
 def _timed_here(target: DeviceTarget) -> bool:
     """Whether this machine can time a subnet the way ``target``'s table was measured: the machine itself
-    (:data:`LOCAL_DEVICE`), or a device of yours with a measured table whose backend runs here."""
+    (:data:`LOCAL_DEVICE`), or a device of yours with a table measured here whose backend runs here."""
     if target.name == LOCAL_DEVICE:
         return True
-    if target.table.estimated:
+    if target.table.estimated or target.table.provenance.get("fetched"):  # fetched: another machine's (--ssh)
         return False
     try:
         device = load_device(target.name)

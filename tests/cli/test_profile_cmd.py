@@ -379,3 +379,18 @@ def test_profiling_on_a_busy_machine_says_so(cli, tmp_path, monkeypatch):
     monkeypatch.setattr("ofa_edge.cli.profile_cmd.load_average", lambda: 0.0)
     code, _, err = cli(*args, "-o", str(tmp_path / "t.json"))
     assert code == 0 and "this machine is busy" not in _flat(err), err
+
+
+def test_a_device_on_stdin_reusing_a_known_name_does_not_take_that_devices_table(cli, tmp_path, monkeypatch):
+    """``--device -`` (what --ssh runs remotely) is checked like a device file given by path."""
+    import io
+
+    import yaml
+
+    doc = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text()) | {"threads": 1, "warmup": 3}
+    monkeypatch.setattr("sys.stdin", io.StringIO(yaml.safe_dump(doc)))
+    code, _, err = cli("profile", "--device", "-", "--max-entries", "1")
+    assert code == 2 and "the name of the device" in _flat(err), err
+    monkeypatch.setattr("sys.stdin", io.StringIO(yaml.safe_dump(doc)))
+    code, _, err = cli("profile", "--device", "-", "--ssh", "me@board")
+    assert code == 2 and "--device - reads the device from stdin" in _flat(err), err

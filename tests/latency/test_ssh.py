@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from ofa_edge.latency.profiler import remeasure_path
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import SHIPPED_TABLES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,7 +82,8 @@ def test_profile_over_ssh_round_trips(sshd, cli, tmp_path, monkeypatch):
     target, opts, d = sshd
     devices = tmp_path / "devices"
     devices.mkdir()
-    doc = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text()) | {"name": "my-board"}
+    doc = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text())
+    del doc["name"]  # named by its file, as the README lets a device file be
     (devices / "my-board.yaml").write_text(yaml.safe_dump(doc))
     monkeypatch.setenv("OFA_EDGE_DEVICES", str(devices))
     remote_home = d / "remote"
@@ -90,6 +93,9 @@ def test_profile_over_ssh_round_trips(sshd, cli, tmp_path, monkeypatch):
         f"{shlex.quote(sys.executable)} -m ofa_edge"
     )
     local = tmp_path / "my-board.json"
+    complete = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    complete.save(local)  # a complete table of yours there: a partial one from the remote must not replace it
+    before = local.read_bytes()
     args = [
         "profile",
         "--device",
@@ -115,10 +121,12 @@ def test_profile_over_ssh_round_trips(sshd, cli, tmp_path, monkeypatch):
     code, out, err = cli(*args)
     assert code == 0, err
     assert "table is partial" in err  # the remote process's own notes reach this terminal
+    assert "kept beside your complete" in " ".join(err.split()) and local.read_bytes() == before
     result = json.loads(out)
     remote_file = Path(result["remote_table"])
     assert remote_file.is_relative_to(remote_home) and remote_file.is_file()  # the remote process wrote it
-    table = LatencyTable.load(local, require_complete=False)
+    assert result["table"] == str(remeasure_path(local))
+    table = LatencyTable.load(remeasure_path(local), require_complete=False)
     remote = json.loads(remote_file.read_text())
     assert table.entries == {
         k: {f: v[f] for f in ("count", "mean", "std", "median")} for k, v in remote["entries"].items()

@@ -174,6 +174,8 @@ def profile(
         )
     if device == "-" and ssh is not None:
         raise UserError("--device - reads the device from stdin, which --ssh needs for itself; give its file.")
+    if device == "-" and sys.stdin.isatty():
+        raise UserError("--device - reads a device file from stdin, and none is piped in (e.g. < my-board.yaml).")
     dev = device_from_text(sys.stdin.read()) if device == "-" else load_device(device)
     sp = SearchSpace.get(space or dev.space)
     if not (check and not rescale_table):  # everything but --check writes the table

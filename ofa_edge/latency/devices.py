@@ -251,6 +251,16 @@ def _datasheet_figure(ds: dict[str, Any], key: str, source: str) -> float:
     return value
 
 
+def _device_name(name: str, source: str) -> str:
+    """``name`` if it can name files (its table is ``<name>.json``): letters, digits, ``_``, ``-`` and inner dots."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*", name):
+        raise UserError(
+            f"device file '{source}': name '{name}' cannot name its table file; use letters, digits, '_' and '-' "
+            "(e.g. my-board)."
+        )
+    return name
+
+
 def _refuse_unknown(data: dict[str, Any], known: tuple[str, ...], where: str, source: str) -> None:
     """A :class:`UserError` naming the first field of ``data`` not in ``known`` (a typo would be ignored)."""
     for key in data:
@@ -323,7 +333,7 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
     if data.get("clock") == "thread_cpu" and (runtime != "onnxruntime" or ints["threads"] != 1):
         raise UserError(f"device file '{source}': clock thread_cpu needs runtime onnxruntime with threads 1.")
     return Device(
-        name=_get(data, "name", str, source, name),
+        name=_device_name(_get(data, "name", str, source, name), source),
         description=_get(data, "description", str, source, ""),
         runtime=runtime,
         provider=provider,

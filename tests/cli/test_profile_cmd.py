@@ -394,3 +394,11 @@ def test_a_device_on_stdin_reusing_a_known_name_does_not_take_that_devices_table
     monkeypatch.setattr("sys.stdin", io.StringIO(yaml.safe_dump(doc)))
     code, _, err = cli("profile", "--device", "-", "--ssh", "me@board")
     assert code == 2 and "--device - reads the device from stdin" in _flat(err), err
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())  # nothing piped in: refused, not a silent wait for input
+    code, _, err = cli("profile", "--device", "-", "--max-entries", "1")
+    assert code == 2 and "none is piped in" in _flat(err), err

@@ -70,6 +70,8 @@ def test_a_torch_device_given_for_a_latency_device_says_which_is_which(name):
         ({"layer_overhead_us": -2.0}, "layer_overhead_us must be a finite number >= 0"),
         ({"arch": ""}, "arch must name an architecture"),
         ({"arch": 64}, "arch"),
+        ({"name": "../elsewhere"}, "cannot name its table file"),  # its table would land outside the folder
+        ({"name": "my board"}, "cannot name its table file"),
     ],
 )
 def test_bad_fields_are_named(tmp_path, change, field):

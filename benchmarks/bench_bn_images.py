@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ofa_edge.data import DEFAULT_ROOT, load_dataset
-from ofa_edge.host import cpu_model
+from ofa_edge.host import cpu_run_header
 from ofa_edge.paths import embedded_supernet
 from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.supernet.evaluate import eval_batches, evaluate_subnet
@@ -62,10 +61,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row))
     result = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),
-        "cpu": cpu_model(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        **cpu_run_header(),
         "settings": vars(args) | {"json": str(args.json)},
         "rows": rows,
         "median_top1": {

@@ -15,14 +15,13 @@ import argparse
 import json
 import statistics
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ofa_edge.data import DEFAULT_ROOT
-from ofa_edge.host import cpu_model
+from ofa_edge.host import cpu_run_header
 from ofa_edge.paths import pretrained_dir
 from ofa_edge.search.accuracy import MeasureSettings, holdout_split
 from ofa_edge.supernet.checkpoint import load_supernet
@@ -51,10 +50,7 @@ def main() -> None:
         print(f"r{cfg.resolution}: eager {row['eager_s']:.2f} s, ort {row['ort_s']:.2f} s, top-1 {row['ort_top1']:.2f}")
     eager, ort = (statistics.median(r[f"{w}_s"] for r in rows) for w in ("eager", "ort"))
     result = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),
-        "cpu": cpu_model(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        **cpu_run_header(),
         "settings": vars(args) | {"json": str(args.json)},
         "rows": rows,
         "median_s": {"eager": eager, "ort": ort},

@@ -17,7 +17,6 @@ import json
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from ofa_edge.data.datasets import load_dataset
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.export import ExportRequest, export_bundle, get_format
 from ofa_edge.export.pipeline import BATCH
-from ofa_edge.host import cpu_model
+from ofa_edge.host import cpu_run_header
 from ofa_edge.paths import embedded_supernet
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
@@ -96,10 +95,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row))
     doc = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu_model(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        **cpu_run_header(),
         "bn_images": len(train),
         "rows": rows,
     }

@@ -94,6 +94,14 @@ def now_utc() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def cpu_run_header() -> dict[str, object]:
+    """Where and when a CPU benchmark ran: date, CPU model, torch's threads and version (its results JSON
+    starts with these)."""
+    import torch  # only benchmarks ask: the CLI's start does not pay for torch
+
+    return {"date": now_utc(), "cpu": cpu_model(), "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
 def resolve_torch_device(device: str = "auto") -> str:
     """``device`` with ``auto`` resolved: ``cuda`` where torch sees a GPU, else ``cpu``."""
     import torch

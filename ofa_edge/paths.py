@@ -42,6 +42,11 @@ def latency_tables_dir() -> Path:
     return env_path("OFA_EDGE_LATENCY_TABLES") or user_data_dir() / "latency_tables"
 
 
+def is_shipped_table(path: str | Path) -> bool:
+    """Whether ``path`` is a table shipped inside the package (read, never written)."""
+    return Path(path).resolve().parent == SHIPPED_TABLES.resolve()
+
+
 def device_dirs() -> tuple[Path, Path]:
     """Where device files are looked up, first match wins: yours, then the shipped ones."""
     return devices_dir(), SHIPPED_DEVICES

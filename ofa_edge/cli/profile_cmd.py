@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -36,7 +35,7 @@ from ofa_edge.latency.ssh import check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.table_check import check_table
 from ofa_edge.latency.validate import write_reports
-from ofa_edge.paths import SHIPPED_TABLES
+from ofa_edge.paths import is_shipped_table
 from ofa_edge.space import SearchSpace
 from ofa_edge.units import check_range
 
@@ -193,7 +192,7 @@ def profile(
     classes = classes or sp.default_num_classes
     path = (output or table_path(dev, sp.name)).absolute()  # what profile writes
     read = (output or find_table_path(dev, sp.name)).absolute()  # what --check and --rescale read
-    if not (check and not rescale_table) and path.resolve().parent == SHIPPED_TABLES.resolve():
+    if not (check and not rescale_table) and is_shipped_table(path):
         raise UserError(
             f"'{path}' is a table shipped inside the package, which is never written; drop -o to write yours "
             f"({table_path(dev, sp.name)}, read before the shipped one), or give -o another file."
@@ -227,8 +226,6 @@ def profile(
         return
 
     if ssh is not None:
-        file = Path(device) if is_device_path(device) else find_device_file(device)
-        device_yaml = yaml.safe_dump(yaml.safe_load(file.read_text()) | {"name": dev.name}, sort_keys=False)  # type: ignore[union-attr]
         args = [
             "--space",
             sp.name,
@@ -253,7 +250,7 @@ def profile(
         args += ["--force"] if force else []
         note(f"profiling on {ssh} via `{remote_cmd} profile`")
         table, remote, saved = profile_over_ssh(
-            ssh, device_yaml, args, path, remote_cmd=remote_cmd, ssh_opts=ssh_opt or [],
+            ssh, dev.to_yaml(), args, path, remote_cmd=remote_cmd, ssh_opts=ssh_opt or [],
             echo=lambda line: err.out(line, end=""),
         )  # fmt: skip
         if saved != path:

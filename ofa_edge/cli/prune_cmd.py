@@ -139,10 +139,9 @@ def prune(
 def _latency_table(device: str | None, subnet: SubnetConfig) -> LatencyTable | None:
     """The table that predicts latency: ``--device``'s (exit 2 if it has none or does not cover
     the subnet), else the default device's when it covers the subnet."""
-    from ofa_edge.latency.calibrate import uncorrected_warning
     from ofa_edge.latency.devices import LOCAL_DEVICE
-    from ofa_edge.latency.drift import local_table_warning
     from ofa_edge.latency.table import table_for_device
+    from ofa_edge.latency.table_check import table_warnings
     from ofa_edge.prune.predict import coverage_gap
 
     if device is not None:
@@ -159,12 +158,8 @@ def _latency_table(device: str | None, subnet: SubnetConfig) -> LatencyTable | N
             raise UserError(f"{gap}; pass --device with a table for that space and resolution, or profile one.")
         warn(f"no latency prediction: {gap}.")
         return None
-    for message in (  # only for a table that will predict
-        local_table_warning(device or LOCAL_DEVICE, table, path),
-        uncorrected_warning(device or LOCAL_DEVICE, table, path),
-    ):
-        if message is not None:
-            warn(message)
+    for message in table_warnings(device or LOCAL_DEVICE, table, path):  # only for a table that will predict
+        warn(message)
     return table
 
 

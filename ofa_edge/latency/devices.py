@@ -19,7 +19,14 @@ from typing import Any
 import yaml
 
 from ofa_edge.errors import UserError, did_you_mean
-from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES, device_dirs, find_first, latency_tables_dir, table_dirs
+from ofa_edge.paths import (
+    SHIPPED_DEVICES,
+    device_dirs,
+    find_first,
+    is_shipped_table,
+    latency_tables_dir,
+    table_dirs,
+)
 from ofa_edge.space.search_space import SearchSpace
 
 RUNTIMES = ("onnxruntime", "torch", "tensorrt")
@@ -117,6 +124,10 @@ class Device:
         d = asdict(self)
         d["resolutions"] = list(self.resolutions)
         return d
+
+    def to_yaml(self) -> str:
+        """The device as the text of a device file (:func:`device_from_text` reads it back; ``--ssh`` sends it)."""
+        return yaml.safe_dump({k: v for k, v in self.to_dict().items() if v is not None}, sort_keys=False)
 
 
 def known_devices() -> list[str]:
@@ -396,5 +407,4 @@ def profile_command(device: Device, path: str | Path, space: str, resolutions: l
     default = list(device.resolutions) if space == device.space else list(SearchSpace.get(space).resolutions)
     if resolutions is not None and sorted(resolutions) != sorted(default):
         command += " --resolutions " + ",".join(map(str, sorted(resolutions)))
-    shipped = Path(path).resolve().parent == SHIPPED_TABLES.resolve()
-    return command if shipped or is_own_table(device, path, space) else f"{command} -o {path}"
+    return command if is_shipped_table(path) or is_own_table(device, path, space) else f"{command} -o {path}"

@@ -1,7 +1,7 @@
 """``ofa-edge profile --ssh user@host``: profile on a remote device, bring the table back.
 
 The remote machine runs ``ofa-edge profile`` itself (so the numbers are its own) through
-the ``ssh`` binary, with this machine's device file on its stdin (``--device -``: a device of yours
+the ``ssh`` binary, with this machine's device (``Device.to_yaml``) on its stdin (``--device -``: a device of yours
 is unknown there); the table (and any validation report) is copied back with ``scp``.
 The remote output path is stable, so an interrupted remote profile resumes on the next call.
 """
@@ -120,7 +120,7 @@ def profile_over_ssh(
     ssh_opts: list[str],
     echo: Callable[[str], None] = lambda _: None,
 ) -> tuple[LatencyTable, dict[str, Any], Path]:
-    """Profile the device ``device_yaml`` describes (this machine's file of it, read there from stdin:
+    """Profile the device ``device_yaml`` describes (``Device.to_yaml``, read there from stdin:
     ``--device -``) remotely with ``args``, copy the table (and reports) back to ``local_path``; a partial
     table goes beside a complete one there instead (:func:`~ofa_edge.latency.profiler.remeasure_path`).
     Returns the table, the remote result and where the table was saved."""

@@ -15,11 +15,19 @@ from typing import Any
 from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS
 from ofa_edge.latency.backends import table_backend, why_not_here
+from ofa_edge.latency.calibrate import uncorrected_warning
 from ofa_edge.latency.devices import Device
-from ofa_edge.latency.drift import READINGS, check_speed, other_cpu_warning, rescale, same_cpu
+from ofa_edge.latency.drift import READINGS, check_speed, local_table_warning, other_cpu_warning, rescale, same_cpu
 from ofa_edge.latency.table import LatencyTable
 
 Status = Callable[[str], AbstractContextManager[Any]]
+
+
+def table_warnings(device: str, table: LatencyTable, path: str | Path) -> list[str]:
+    """What search and prune warn before they predict with ``table`` of ``device``: another CPU's (or a
+    rescaled one's) block costs for this machine, and a measured table without an end-to-end correction."""
+    found = (local_table_warning(device, table, path), uncorrected_warning(device, table, path))
+    return [message for message in found if message is not None]
 
 
 def require_device_here(dev: Device, path: Path, table: LatencyTable, mode: str) -> None:

@@ -114,8 +114,8 @@ def measure(
         load_space(supernet_path).name,
         settings.key(data_identity(data_root)),
     )
-    shipped = [d / path.name for d in supernet_file_dirs(supernet_path)[1:]]
-    records = {**_records(_read_caches(shipped), digest, space, key), **_records(_read_cache(path), digest, space, key)}
+    files = [d / path.name for d in reversed(supernet_file_dirs(supernet_path))]  # yours last: its records win
+    records = _records(_read_caches(files), digest, space, key)
     keys = [c.canonical().to_json() for c in cfgs]
     todo = list({k: c for k, c in zip(keys, cfgs, strict=True) if k not in records}.items())
     if todo:

@@ -23,10 +23,9 @@ from ofa_edge.data.datasets import detect_format
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
 from ofa_edge.latency.backends import why_not_here
-from ofa_edge.latency.calibrate import uncorrected_warning
 from ofa_edge.latency.devices import LOCAL_DEVICE, load_device
-from ofa_edge.latency.drift import local_table_warning
 from ofa_edge.latency.table import estimated_warning
+from ofa_edge.latency.table_check import table_warnings
 from ofa_edge.paths import last_search_path, require_embedded_supernet, work_dir
 from ofa_edge.search.algorithms import ALGORITHMS, Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
@@ -145,12 +144,8 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
         note(f"latency table for {t.name}: {t.table_path} ({t.table.status})")
         if (message := estimated_warning(t.table.provenance)) is not None:
             warn(message)
-        for message in (
-            local_table_warning(t.name, t.table, t.table_path),
-            uncorrected_warning(t.name, t.table, t.table_path),
-        ):
-            if message is not None:
-                warn(message)
+        for message in table_warnings(t.name, t.table, t.table_path):
+            warn(message)
     space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note, warn)
     for t in targets:
         if t.table.space != space.name:

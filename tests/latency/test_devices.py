@@ -229,3 +229,11 @@ def test_a_device_read_from_text_must_say_its_name():
         device_from_text(yaml.safe_dump(data))
     with pytest.raises(UserError, match="not valid YAML"):
         device_from_text("name: [")
+
+
+def test_a_device_as_yaml_reads_back_as_the_same_device():
+    """``profile --ssh`` sends ``Device.to_yaml()``: the remote machine must read back this very device."""
+    from ofa_edge.latency.devices import device_from_text, known_devices
+
+    for name in known_devices():
+        assert device_from_text(load_device(name).to_yaml()) == load_device(name), name

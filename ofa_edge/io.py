@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from typing_extensions import Self
+
 from ofa_edge.errors import UserError
 
 
@@ -181,26 +183,56 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def hold_lock(path: Path, busy: str) -> IO[str] | None:
-    """An exclusive lock on the file ``path`` (created, with this process's id in it), held while the
-    returned file stays open and released when the process ends, even killed; ``busy`` (formatted with the
-    holder's ``pid``) is the :class:`UserError` when another process holds it. ``None`` where the platform
-    has no ``flock``."""
+class HeldLock:
+    """An exclusive lock on a file (:func:`hold_lock`), held until :meth:`release` or until the process
+    ends, even killed; a ``with`` block releases it."""
+
+    def __init__(self, path: Path, handle: IO[str] | None) -> None:
+        self.path, self._handle = path, handle
+
+    def release(self) -> None:
+        """Let the next holder in and remove the lock file (removed while still held, so a process that
+        opened it meanwhile sees it gone and takes a new one)."""
+        if self._handle is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        self._handle.close()
+        self._handle = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
+def hold_lock(path: Path, busy: str) -> HeldLock:
+    """An exclusive lock on the file ``path`` (created, with this process's id in it); ``busy`` (formatted
+    with the holder's ``pid``) is the :class:`UserError` when another process holds it. Where the platform
+    has no ``flock`` (Windows) the lock holds nothing."""
     try:
         import fcntl
     except ImportError:  # Windows
-        return None
+        return HeldLock(path, None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    held = open(path, "a+")  # noqa: SIM115 (open for as long as the lock is held)
-    try:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        held.seek(0)
-        pid = held.read().strip() or "?"
+    while True:
+        held = open(path, "a+")  # noqa: SIM115 (open for as long as the lock is held)
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.seek(0)
+            pid = held.read().strip() or "?"
+            held.close()
+            raise UserError(busy.format(pid=pid)) from None
+        try:  # the last holder may have removed the file between our open and flock: lock the one there now
+            if os.path.samestat(os.fstat(held.fileno()), os.stat(path)):
+                break
+        except FileNotFoundError:
+            pass
         held.close()
-        raise UserError(busy.format(pid=pid)) from None
     held.seek(0)
     held.truncate()
     held.write(f"{os.getpid()}\n")
     held.flush()
-    return held
+    return HeldLock(path, held)

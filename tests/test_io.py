@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import atomic_write, atomic_write_text, recover_staged, staged_dir, umask
+from ofa_edge.io import atomic_write, atomic_write_text, hold_lock, recover_staged, staged_dir, umask
 from ofa_edge.space import SearchSpace
 
 
@@ -132,3 +132,31 @@ def test_a_killed_writes_temp_file_is_deleted_by_the_next_write(tmp_path) -> Non
     other.write_text("")
     atomic_write_text(target, "{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.name, other.name])
+
+
+def test_a_held_lock_refuses_a_second_holder_and_its_file_goes_when_released(tmp_path) -> None:
+    path = tmp_path / ".table.json.lock"
+    with hold_lock(path, "busy: process {pid}"), pytest.raises(UserError, match=f"busy: process {os.getpid()}$"):
+        hold_lock(path, "busy: process {pid}")
+    assert not path.exists()  # no .lock files left beside the tables
+    with hold_lock(path, "busy"):
+        assert path.read_text() == f"{os.getpid()}\n"
+
+
+def test_the_lock_of_a_killed_holder_is_free(tmp_path) -> None:
+    path = tmp_path / ".table.json.lock"
+    script = (
+        "import time; from pathlib import Path; from ofa_edge.io import hold_lock\n"
+        f"lock = hold_lock(Path({str(path)!r}), 'busy'); print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(UserError, match=f"process {holder.pid}$"):
+            hold_lock(path, "busy: process {pid}")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert path.exists()  # a killed holder leaves its file, but not its lock
+    with hold_lock(path, "busy"):
+        assert path.read_text() == f"{os.getpid()}\n"

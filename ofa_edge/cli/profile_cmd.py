@@ -292,65 +292,70 @@ def profile(
             dev, backend, path, space=sp.name, resolutions=res, num_classes=classes, warmup=warmup,
             repeats=repeats, threads=threads, force=force, shipped=shipped,
         )  # fmt: skip
-    if job.continued is not None:
-        note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
-    elif shipped is not None:
-        note(f"the shipped {shipped.name} was measured on another machine or with other settings: measuring yours")
-    if job.staging is not None:
-        going_on = f"; continuing its {len(job.table.entries)} entries" if job.table.entries else ""
-        note(f"--force: measuring into {job.staging}{going_on}; {path} stays as it is until the new table is complete")
-    if is_busy(load := load_average()):
-        warn(
-            f"this machine is busy (1-minute load {load:.1f} on {os.cpu_count()} cores): other processes slow and "
-            "scatter the timings; the speed reference rescales the slowdown, not the scatter. Profile when it is "
-            "quiet for the best table (an interrupted profile goes on where it stopped)."
-        )
-    with _progress() as bar:
-        task = bar.add_task(f"profiling {dev.name}", total=None)
-        table = job.fill(
-            warmup,
-            repeats,
-            max_entries or None,
-            on_entry=lambda done, total, key: bar.update(
-                task, completed=done, total=total, description=key[:40] or f"profiling {dev.name}"
-            ),
-        )
-    result: dict[str, Any] = {
-        "table": str(path),
-        "device": dev.name,
-        "kind": "measured",
-        "complete": table.complete,
-        "entries": len(table.entries),
-        "missing": len(table.missing_keys()),
-        "provenance": table.provenance,
-    }
-    if not table.complete:
-        warn(f"table is partial ({result['missing']} entries missing); run the same command again to continue.")
-        saved = job.staging or path
-        result["partial"] = str(saved)
-        emit(result, as_json, lambda: out.print(f"partial table saved to [bold]{saved}[/bold]"))
-        return
-    report = None
-    if calibrate or validate:
-        n = calibrate + validate
-        with _progress() as bar:
-            task = bar.add_task(f"timing {n} subnets end to end, {PASSES} passes", total=PASSES * n)
-            report = job.calibrate_and_validate(
-                calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
+    with job:  # holds the table's lock to the end (another profile of it is refused meanwhile)
+        if job.continued is not None:
+            note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
+        elif shipped is not None:
+            note(f"the shipped {shipped.name} was measured on another machine or with other settings: measuring yours")
+        if job.staging is not None:
+            going_on = f"; continuing its {len(job.table.entries)} entries" if job.table.entries else ""
+            note(
+                f"--force: measuring into {job.staging}{going_on}; {path} stays as it is until the new table is complete"
             )
-    result["correction"] = table.correction
-    hints = device != "-"  # `--device -` is --ssh's remote run: its hints would name that machine's paths
-    if hints and calibrate and (message := loose_fit_warning(table.correction, e2e_path(path))) is not None:
-        warn(message)
-    if hints and (message := uncorrected_warning(dev.name, table, path)) is not None:
-        warn(message)
-    if not is_own_table(dev, path, sp.name):  # not where search looks for the device's table
-        result["search_with"] = f"ofa-edge search --table {path} --latency ..."
-    if report is not None:
-        command = f"ofa-edge profile --device {dev.name} --calibrate {calibrate} --validate {validate} --seed {seed}"
-        result["reports"] = write_reports(report, path, docs_dir, command)
-        result["validation"] = {"lut": report["lut"], "corrected": report["corrected"]}
-    emit(result, as_json, lambda: _render(result))
+        if is_busy(load := load_average()):
+            warn(
+                f"this machine is busy (1-minute load {load:.1f} on {os.cpu_count()} cores): other processes slow and "
+                "scatter the timings; the speed reference rescales the slowdown, not the scatter. Profile when it is "
+                "quiet for the best table (an interrupted profile goes on where it stopped)."
+            )
+        with _progress() as bar:
+            task = bar.add_task(f"profiling {dev.name}", total=None)
+            table = job.fill(
+                warmup,
+                repeats,
+                max_entries or None,
+                on_entry=lambda done, total, key: bar.update(
+                    task, completed=done, total=total, description=key[:40] or f"profiling {dev.name}"
+                ),
+            )
+        result: dict[str, Any] = {
+            "table": str(path),
+            "device": dev.name,
+            "kind": "measured",
+            "complete": table.complete,
+            "entries": len(table.entries),
+            "missing": len(table.missing_keys()),
+            "provenance": table.provenance,
+        }
+        if not table.complete:
+            warn(f"table is partial ({result['missing']} entries missing); run the same command again to continue.")
+            saved = job.staging or path
+            result["partial"] = str(saved)
+            emit(result, as_json, lambda: out.print(f"partial table saved to [bold]{saved}[/bold]"))
+            return
+        report = None
+        if calibrate or validate:
+            n = calibrate + validate
+            with _progress() as bar:
+                task = bar.add_task(f"timing {n} subnets end to end, {PASSES} passes", total=PASSES * n)
+                report = job.calibrate_and_validate(
+                    calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
+                )
+        result["correction"] = table.correction
+        hints = device != "-"  # `--device -` is --ssh's remote run: its hints would name that machine's paths
+        if hints and calibrate and (message := loose_fit_warning(table.correction, e2e_path(path))) is not None:
+            warn(message)
+        if hints and (message := uncorrected_warning(dev.name, table, path)) is not None:
+            warn(message)
+        if not is_own_table(dev, path, sp.name):  # not where search looks for the device's table
+            result["search_with"] = f"ofa-edge search --table {path} --latency ..."
+        if report is not None:
+            command = (
+                f"ofa-edge profile --device {dev.name} --calibrate {calibrate} --validate {validate} --seed {seed}"
+            )
+            result["reports"] = write_reports(report, path, docs_dir, command)
+            result["validation"] = {"lut": report["lut"], "corrected": report["corrected"]}
+        emit(result, as_json, lambda: _render(result))
 
 
 def _render_check(result: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from ofa_edge.latency.devices import LOCAL_DEVICE, Device, find_table_path, load
 from ofa_edge.latency.e2e import validation_path
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import prediction_metrics
-from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.table import LatencyTable, lock_table
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import SearchSpace, conv_out, head_layer_macs, stem_layer_macs
 
@@ -249,39 +249,42 @@ def estimate_device_table(
     """Fit the roofline model on a measured ``reference`` table (a device name or a table path), write
     ``device``'s estimated table to ``path`` and return its summary. A measured table at ``path`` is
     replaced only with ``force``."""
-    if path.exists() and not force and not LatencyTable.load(path, require_complete=False).estimated:
-        raise UserError(
-            f"'{path}' holds a measured table; pass --force to replace it with an estimate, or --output elsewhere."
-        )
-    reference = str(reference)
-    ref_path = Path(reference) if Path(reference).suffix else find_table_path(load_device(reference), space)
-    if not ref_path.exists():
-        by_name = (
-            ""
-            if Path(reference).suffix
-            else f", or measure it: `ofa-edge profile --device {reference} --space {space}`"
-        )
-        raise UserError(
-            f"the estimate is fitted on a measured --reference table, and '{ref_path}' (the {space} table of "
-            f"--reference {reference}) does not exist. Pass --reference PATH to a measured table of space {space}"
-            f"{by_name}."
-        )
-    ref = LatencyTable.load(ref_path)
-    if ref.estimated:
-        raise UserError(f"--reference '{ref_path}' is itself estimated; the model must be fitted on a measured table.")
-    ref_dev = load_device(ref.device)
-    note(f"fitting the roofline model on measured table {ref_path} ({ref.device})")
-    fit = fit_model(ref, ref_dev.datasheet.peak_flops, ref_dev.datasheet.memory_bandwidth, BYTES[ref_dev.precision])
-    fit.update(reference_e2e_error(fit, ref_dev, ref, ref_path))
-    table = estimate_table(device, fit, space, resolutions, num_classes)
-    table.save(path)
-    return {
-        "table": str(path),
-        "device": device.name,
-        "kind": "estimated",
-        "complete": True,
-        "entries": len(table.entries),
-        "layer_overhead_us": table.provenance["layer_overhead_us"],
-        "layer_overhead_from": table.provenance["layer_overhead_from"],
-        "fit": fit,
-    }
+    with lock_table(path):  # a profile writing this table meanwhile would be overwritten
+        if path.exists() and not force and not LatencyTable.load(path, require_complete=False).estimated:
+            raise UserError(
+                f"'{path}' holds a measured table; pass --force to replace it with an estimate, or --output elsewhere."
+            )
+        reference = str(reference)
+        ref_path = Path(reference) if Path(reference).suffix else find_table_path(load_device(reference), space)
+        if not ref_path.exists():
+            by_name = (
+                ""
+                if Path(reference).suffix
+                else f", or measure it: `ofa-edge profile --device {reference} --space {space}`"
+            )
+            raise UserError(
+                f"the estimate is fitted on a measured --reference table, and '{ref_path}' (the {space} table of "
+                f"--reference {reference}) does not exist. Pass --reference PATH to a measured table of space {space}"
+                f"{by_name}."
+            )
+        ref = LatencyTable.load(ref_path)
+        if ref.estimated:
+            raise UserError(
+                f"--reference '{ref_path}' is itself estimated; the model must be fitted on a measured table."
+            )
+        ref_dev = load_device(ref.device)
+        note(f"fitting the roofline model on measured table {ref_path} ({ref.device})")
+        fit = fit_model(ref, ref_dev.datasheet.peak_flops, ref_dev.datasheet.memory_bandwidth, BYTES[ref_dev.precision])
+        fit.update(reference_e2e_error(fit, ref_dev, ref, ref_path))
+        table = estimate_table(device, fit, space, resolutions, num_classes)
+        table.save(path)
+        return {
+            "table": str(path),
+            "device": device.name,
+            "kind": "estimated",
+            "complete": True,
+            "entries": len(table.entries),
+            "layer_overhead_us": table.provenance["layer_overhead_us"],
+            "layer_overhead_from": table.provenance["layer_overhead_from"],
+            "fit": fit,
+        }

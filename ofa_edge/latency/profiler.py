@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
+from typing_extensions import Self
 
 import ofa_edge
 from ofa_edge.errors import UserError
 from ofa_edge.host import CPU_FIELDS, host_info, load_average, now_utc
-from ofa_edge.io import hold_lock
+from ofa_edge.io import HeldLock
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_for_key, random_subnets
 from ofa_edge.latency.calibrate import CALIBRATE_SEED_OFFSET, calibrate_table
@@ -25,7 +26,7 @@ from ofa_edge.latency.drift import SpeedReference, timed_rounds
 from ofa_edge.latency.e2e import e2e_path, measure_subnets
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import robust_stats
-from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.table import LatencyTable, lock_table
 from ofa_edge.latency.validate import validation_report
 from ofa_edge.space.search_space import SearchSpace
 
@@ -126,7 +127,8 @@ def speed_reference(device: Device, backend: Backend, table: LatencyTable) -> Sp
 @dataclass
 class Profiling:
     """A table being measured at ``path`` (new, or resumed from disk) and the speed reference its
-    timings are put on; :meth:`fill` measures what is missing."""
+    timings are put on; :meth:`fill` measures what is missing. It holds the table's lock until
+    :meth:`close` (a ``with`` block closes it)."""
 
     device: Device
     backend: Backend
@@ -135,7 +137,18 @@ class Profiling:
     reference: SpeedReference | None
     continued: Path | None = None  # the shipped table this one continues (you had none of this device)
     staging: Path | None = None  # --force over a table: measured here, moved onto ``path`` once complete
-    lock: IO[str] | None = field(default=None, repr=False)  # held while this process writes ``path``
+    lock: HeldLock | None = field(default=None, repr=False)  # held while this process writes ``path``
+
+    def close(self) -> None:
+        """Let another profile write ``path`` (the lock is also let go when this process ends)."""
+        if self.lock is not None:
+            self.lock.release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def fill(
         self,
@@ -241,18 +254,13 @@ def start_profile(
         resolutions=sorted(resolutions),
         provenance=provenance(device, backend, threads, warmup=warmup, repeats=repeats, load_avg_start=load_average()),
     )
-    lock = hold_lock(
-        path.with_name(f".{path.name}.lock"),
-        f"another `ofa-edge profile` (process {{pid}}) is writing '{path}'; two at once would time each other's "
-        "load and overwrite each other's entries. Wait for it to finish (or stop it), or write elsewhere with -o.",
-    )
+    lock = lock_table(path)
     try:
         table, staging = _open_table(path, fresh, force, shipped)
         continued = shipped if table is not fresh and not path.exists() else None
         reference = speed_reference(device, backend, table)
-    except BaseException:
-        if lock is not None:  # refused (or interrupted) before it began: let the next run in now
-            lock.close()
+    except BaseException:  # refused (or interrupted) before it began: let the next run in now
+        lock.release()
         raise
     return Profiling(device, backend, path, table, reference, continued, staging, lock)
 

@@ -21,7 +21,7 @@ from ofa_edge.host import now_utc
 from ofa_edge.io import atomic_write
 from ofa_edge.latency.e2e import reports_dir
 from ofa_edge.latency.profiler import remeasure_path
-from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.table import LatencyTable, lock_table
 
 REMOTE_DIR = "ofa-edge-remote/latency_tables"
 
@@ -124,23 +124,24 @@ def profile_over_ssh(
     ``--device -``) remotely with ``args``, copy the table (and reports) back to ``local_path``; a partial
     table goes beside a complete one there instead (:func:`~ofa_edge.latency.profiler.remeasure_path`).
     Returns the table, the remote result and where the table was saved."""
-    remote_path = f"{REMOTE_DIR}/{local_path.name}"
-    result = run_remote(
-        target, remote_cmd, ["--device", "-", *args, "--output", remote_path], ssh_opts, echo, device_yaml
-    )
-    remote_file = result.get("partial") or result.get("table", remote_path)  # a cut-off --force run's own file
-    fetched = local_path.with_name(f".{local_path.name}.fetched")
-    fetch(target, remote_file, fetched, ssh_opts)
-    table = LatencyTable.load(fetched, require_complete=False)
-    fetched.unlink()
-    saved = remeasure_path(local_path) if not table.complete and _complete(local_path) else local_path
-    table.provenance["fetched"] = {"via": f"ssh {target}", "remote_path": remote_file, "date": now_utc()}
-    table.save(saved)
-    for kind in ("report", "plot"):
-        report = (result.get("reports") or {}).get(kind)
-        if report:
-            fetch(target, report, reports_dir(local_path) / Path(report).name, ssh_opts)
-    return table, result, saved
+    with lock_table(local_path):  # one profile writes a table at a time, here as on the remote
+        remote_path = f"{REMOTE_DIR}/{local_path.name}"
+        result = run_remote(
+            target, remote_cmd, ["--device", "-", *args, "--output", remote_path], ssh_opts, echo, device_yaml
+        )
+        remote_file = result.get("partial") or result.get("table", remote_path)  # a cut-off --force run's own file
+        fetched = local_path.with_name(f".{local_path.name}.fetched")
+        fetch(target, remote_file, fetched, ssh_opts)
+        table = LatencyTable.load(fetched, require_complete=False)
+        fetched.unlink()
+        saved = remeasure_path(local_path) if not table.complete and _complete(local_path) else local_path
+        table.provenance["fetched"] = {"via": f"ssh {target}", "remote_path": remote_file, "date": now_utc()}
+        table.save(saved)
+        for kind in ("report", "plot"):
+            report = (result.get("reports") or {}).get(kind)
+            if report:
+                fetch(target, report, reports_dir(local_path) / Path(report).name, ssh_opts)
+        return table, result, saved
 
 
 def _complete(path: Path) -> bool:

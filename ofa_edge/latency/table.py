@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import atomic_write_json
+from ofa_edge.io import HeldLock, atomic_write_json, hold_lock
 from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.devices import (
     find_device_file,
@@ -311,6 +311,17 @@ def _check_numbers(table: LatencyTable, source: str) -> None:
             f"latency table '{source}': correction {', '.join(f'{k} {v!r}' for k, v in bad.items())} is not a "
             "finite number; fix it, or fit it again with `ofa-edge profile --calibrate N`."
         )
+
+
+def lock_table(path: Path) -> HeldLock:
+    """The one-writer lock of the table at ``path`` (``.<name>.lock`` beside it): every ``ofa-edge profile``
+    that writes a table (measuring, ``--rescale``, ``--estimate``, a fetch over ``--ssh``) holds it."""
+    return hold_lock(
+        path.with_name(f".{path.name}.lock"),
+        f"another `ofa-edge profile` (process {{pid}}) is writing '{path}'; two at once would overwrite each "
+        "other's entries (and two measuring runs time each other's load). Wait for it to finish (or stop it), "
+        "or write elsewhere with -o.",
+    )
 
 
 def estimated_warning(provenance: dict[str, Any]) -> str | None:

@@ -18,7 +18,7 @@ from ofa_edge.latency.backends import table_backend, why_not_here
 from ofa_edge.latency.calibrate import uncorrected_warning
 from ofa_edge.latency.devices import Device
 from ofa_edge.latency.drift import READINGS, check_speed, local_table_warning, other_cpu_warning, rescale, same_cpu
-from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.table import LatencyTable, lock_table
 
 Status = Callable[[str], AbstractContextManager[Any]]
 
@@ -63,41 +63,42 @@ def check_table(
     ``rescale_to`` the table is put on this speed (with the threads and batch it was measured with) and
     written there. ``status(text)`` wraps the timing (a spinner in the CLI); ``warn`` gets the warning for a table
     that another CPU measured."""
-    table = LatencyTable.load(path)
-    rescale_table = rescale_to is not None
-    mode = "--rescale" if rescale_table else "--check"
-    if table.estimated:
-        raise UserError(
-            f"'{path}' is an estimated table; --check and --rescale compare measured tables with this machine."
-        )
-    require_device_here(dev, path, table, mode)
-    if not table.provenance.get("speed_reference"):
-        raise UserError(
-            f"'{path}' was measured without a speed reference, so there is nothing to compare with; re-profile it "
-            f"(--force) with `speed_reference: 5` in the device file."
-        )
-    backend, batch = table_backend(dev, table)
-    measured_threads = getattr(backend, "threads", threads)
-    if threads is not None and threads != measured_threads:
-        raise UserError(
-            f"'{path}' was measured with {measured_threads} thread(s); {mode} times it the same way: drop --threads."
-        )
-    with status(f"timing the table's speed-reference subnets ({READINGS} readings)"):
-        speed = check_speed(backend, table, batch)
-    prov = table.provenance
-    written = rescale_to or path
-    result = {
-        "table": str(written),
-        "device": dev.name,
-        "measured": prov.get("date", "?"),
-        "last_rescaled": (prov.get("rescaled") or [{}])[-1].get("date"),
-        "measured_on": {f.removeprefix("host_"): prov.get(f) for f in CPU_FIELDS},
-        "same_cpu": same_cpu(prov),
-        **speed,
-        "rescaled": rescale_table,
-    }
-    if (message := other_cpu_warning(dev, table, written, rescaled=rescale_table)) is not None:
-        warn(message)
-    if rescale_to is not None:
-        rescale(table, speed).save(rescale_to)
-    return result
+    with lock_table(rescale_to) if rescale_to is not None else contextlib.nullcontext():
+        table = LatencyTable.load(path)
+        rescale_table = rescale_to is not None
+        mode = "--rescale" if rescale_table else "--check"
+        if table.estimated:
+            raise UserError(
+                f"'{path}' is an estimated table; --check and --rescale compare measured tables with this machine."
+            )
+        require_device_here(dev, path, table, mode)
+        if not table.provenance.get("speed_reference"):
+            raise UserError(
+                f"'{path}' was measured without a speed reference, so there is nothing to compare with; re-profile it "
+                f"(--force) with `speed_reference: 5` in the device file."
+            )
+        backend, batch = table_backend(dev, table)
+        measured_threads = getattr(backend, "threads", threads)
+        if threads is not None and threads != measured_threads:
+            raise UserError(
+                f"'{path}' was measured with {measured_threads} thread(s); {mode} times it the same way: drop --threads."
+            )
+        with status(f"timing the table's speed-reference subnets ({READINGS} readings)"):
+            speed = check_speed(backend, table, batch)
+        prov = table.provenance
+        written = rescale_to or path
+        result = {
+            "table": str(written),
+            "device": dev.name,
+            "measured": prov.get("date", "?"),
+            "last_rescaled": (prov.get("rescaled") or [{}])[-1].get("date"),
+            "measured_on": {f.removeprefix("host_"): prov.get(f) for f in CPU_FIELDS},
+            "same_cpu": same_cpu(prov),
+            **speed,
+            "rescaled": rescale_table,
+        }
+        if (message := other_cpu_warning(dev, table, written, rescaled=rescale_table)) is not None:
+            warn(message)
+        if rescale_to is not None:
+            rescale(table, speed).save(rescale_to)
+        return result

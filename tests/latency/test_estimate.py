@@ -12,8 +12,15 @@ from torch.profiler import ProfilerActivity, profile
 from ofa_edge.errors import UserError
 from ofa_edge.latency.blocks import build_subnet
 from ofa_edge.latency.devices import find_table_path, load_device
-from ofa_edge.latency.estimate import BYTES, estimate_table, fit_model, key_layers, reference_e2e_error
-from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.estimate import (
+    BYTES,
+    estimate_device_table,
+    estimate_table,
+    fit_model,
+    key_layers,
+    reference_e2e_error,
+)
+from ofa_edge.latency.table import LatencyTable, lock_table
 from ofa_edge.paths import SHIPPED_TABLES
 from ofa_edge.space.config import SubnetConfig
 
@@ -85,3 +92,10 @@ def test_a_damaged_validation_report_beside_the_reference_is_named(tmp_path, con
     (tmp_path / "reports" / "x86-cpu.validation.json").write_text(content)
     with pytest.raises(UserError, match=r"validation report '.*x86-cpu.validation.json' .* is unreadable"):
         reference_e2e_error({}, ref_dev, ref, ref_path)
+
+
+def test_an_estimate_is_refused_while_a_profile_writes_its_table(tmp_path) -> None:
+    path = tmp_path / "jetson-orin.json"
+    with lock_table(path), pytest.raises(UserError, match=r"another `ofa-edge profile` \(process \d+\)"):
+        estimate_device_table(load_device("jetson-orin"), "mbv3-w1.0-cifar", [32], 10, path, "h100")
+    assert not path.exists()

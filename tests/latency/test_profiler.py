@@ -113,11 +113,12 @@ def test_force_keeps_the_table_until_the_new_one_is_complete_and_a_cut_off_run_g
 
 def test_a_second_profile_of_the_same_table_is_refused_while_the_first_runs(tmp_path):
     """Two profiles of one table timed each other's load and overwrote each other's entries."""
-    from ofa_edge.io import hold_lock
-
     path = tmp_path / "x86-cpu.json"
-    first = hold_lock(tmp_path / ".x86-cpu.json.lock", "busy")  # what a running profile holds
-    with pytest.raises(UserError, match=r"another `ofa-edge profile` \(process \d+\) is writing"):
-        _run(path, 1)
-    first.close()  # it ended (a killed process lets go the same way)
-    assert len(_run(path, 1).entries) == 1
+    dev = load_device("x86-cpu")
+    args = {"space": SPACE, "resolutions": [24], "num_classes": 10, "warmup": 1, "repeats": 3, "threads": 1}
+    with start_profile(dev, require_backend(dev), path, **args) as first:
+        with pytest.raises(UserError, match=r"another `ofa-edge profile` \(process \d+\) is writing"):
+            _run(path, 1)
+        first.fill(1, 3, 1)
+    assert not (tmp_path / ".x86-cpu.json.lock").exists()  # let go, and its file removed
+    assert len(_run(path, 1).entries) == 2

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from ofa_edge.errors import UserError
 from ofa_edge.latency.profiler import remeasure_path
-from ofa_edge.latency.table import LatencyTable
+from ofa_edge.latency.ssh import profile_over_ssh
+from ofa_edge.latency.table import LatencyTable, lock_table
 from ofa_edge.paths import SHIPPED_TABLES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -157,3 +159,10 @@ def test_ssh_options_without_ssh_do_not_profile_here(cli, tmp_path):
     msg = " ".join(err.split())
     assert code == 2 and "--ssh-opt and --remote-cmd configure profiling over ssh" in msg and "Add --ssh" in msg
     assert not (tmp_path / "t.json").exists()
+
+
+def test_a_fetch_into_a_table_another_profile_writes_is_refused_before_ssh_runs(tmp_path):
+    path = tmp_path / "x86-cpu.json"
+    with lock_table(path), pytest.raises(UserError, match=r"another `ofa-edge profile` \(process \d+\)"):
+        profile_over_ssh("nobody@host.invalid", "", [], path, remote_cmd="ofa-edge", ssh_opts=[])
+    assert not path.exists()

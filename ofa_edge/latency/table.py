@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Sequence
@@ -19,6 +20,8 @@ from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.devices import (
     find_device_file,
     known_devices,
+    load_device,
+    profile_command,
     replaces_shipped_device,
     table_dirs_for,
     unknown_device_hint,
@@ -37,18 +40,15 @@ CORRECTION_TERMS = ("scale", "per_block", "per_mparam", "offset")
 
 
 def _profile_command(path: Path) -> str:
-    """The ``ofa-edge profile`` command that writes ``path``: ``<device>[.<space>].json`` names a known
-    device (and space), with ``--out PATH`` unless the path is in the table folders; any other name
-    gets ``--device <device> --out PATH``."""
+    """The ``ofa-edge profile`` command that writes ``path`` (:func:`~ofa_edge.latency.devices.profile_command`)
+    where its name, ``<device>[.<space>].json``, names a known device (and space); otherwise one with
+    ``--device <device>``."""
     device, _, space = path.stem.partition(".")
-    if path.suffix == ".json" and find_device_file(device) is not None:
-        home = path.parent.resolve() in {d.resolve() for d in table_dirs()}
-        return (
-            f"`ofa-edge profile --device {device}"
-            + (f" --space {space}" if space else "")
-            + ("`" if home else f" --out {path}`")
-        )
-    return f"`ofa-edge profile --device <device> --out {path}`"
+    if path.suffix == ".json" and find_device_file(device) is not None and space in ("", *SearchSpace.names()):
+        with contextlib.suppress(UserError):  # a broken device file: the general form below
+            dev = load_device(device)
+            return f"`{profile_command(dev, path, space or dev.space)}`"
+    return f"`ofa-edge profile --device <device> -o {path}`"
 
 
 @dataclass

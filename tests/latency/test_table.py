@@ -209,18 +209,18 @@ def test_missing_table_names_the_command_for_its_device_and_space(tmp_path, monk
     assert "run `ofa-edge profile --device x86-cpu --space mbv3-w1.0-imagenet` first" in str(e.value)
     with pytest.raises(UserError) as e:
         LatencyTable.load(tmp_path / "mine.json")
-    assert "NAME" not in str(e.value) and f"--device <device> --out {tmp_path / 'mine.json'}" in str(e.value)
+    assert "NAME" not in str(e.value) and f"--device <device> -o {tmp_path / 'mine.json'}" in str(e.value)
 
 
 def test_a_missing_table_names_the_profile_command_that_writes_it(tmp_path):
     """A --table path outside the table folders was told to run a profile that writes elsewhere."""
     from ofa_edge.paths import latency_tables_dir
 
-    with pytest.raises(UserError, match=rf"run `ofa-edge profile --device h100 --out {tmp_path}/h100\.json` first"):
+    with pytest.raises(UserError, match=rf"run `ofa-edge profile --device h100 -o {tmp_path}/h100\.json` first"):
         LatencyTable.load(tmp_path / "h100.json")
     with pytest.raises(UserError, match=r"run `ofa-edge profile --device h100` first"):
         LatencyTable.load(latency_tables_dir() / "h100.json")
-    with pytest.raises(UserError, match=rf"--device <device> --out {tmp_path}/board\.json"):
+    with pytest.raises(UserError, match=rf"--device <device> -o {tmp_path}/board\.json"):
         LatencyTable.load(tmp_path / "board.json")
 
 

@@ -27,7 +27,7 @@ from ofa_edge.latency.devices import (
     load_device,
     table_path,
 )
-from ofa_edge.latency.drift import is_busy
+from ofa_edge.latency.drift import correction_fitted_elsewhere, is_busy
 from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
 from ofa_edge.latency.profiler import start_profile
@@ -342,6 +342,8 @@ def profile(
                     calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
                 )
         result["correction"] = table.correction
+        if (elsewhere := correction_fitted_elsewhere(table)) is not None:
+            result["correction_fitted_on"] = elsewhere
         hints = device != "-"  # `--device -` is --ssh's remote run: its hints would name that machine's paths
         if hints and calibrate and (message := loose_fit_warning(table.correction, e2e_path(path))) is not None:
             warn(message)
@@ -391,6 +393,12 @@ def _render_check(result: dict[str, Any]) -> None:
         )
 
 
+def _fitted_where(result: dict[str, Any]) -> str:
+    """Where the correction (and its fit error) comes from, when another CPU fitted it."""
+    elsewhere = result.get("correction_fitted_on")
+    return f" of {elsewhere}, not this CPU: refit it here with --calibrate 100" if elsewhere else ""
+
+
 def _render(result: dict[str, Any]) -> None:
     out.print(f"latency table [bold]{result['table']}[/bold]: {result['entries']} entries, complete")
     corr = result.get("correction")
@@ -398,7 +406,7 @@ def _render(result: dict[str, Any]) -> None:
         out.print(
             f"end-to-end correction: {corr['scale']:.3f} × LUT sum {corr['per_block']:+.4f} ms/block "
             f"{corr['per_mparam']:+.4f} ms/M weights {corr['offset']:+.3f} ms (fit MAPE {corr['fit_mape_pct']:.1f}% "
-            f"on {corr['fitted_on']} subnets)"
+            f"on {corr['fitted_on']} subnets{_fitted_where(result)})"
         )
     if result.get("search_with"):
         out.print(f"search with it: [bold]{result['search_with']}[/bold]")

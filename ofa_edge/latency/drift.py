@@ -211,6 +211,19 @@ def _rescaled_from_other_cpu(table: LatencyTable) -> dict[str, Any] | None:
     return None
 
 
+def correction_fitted_elsewhere(table: LatencyTable) -> str | None:
+    """The CPU that fitted ``table``'s end-to-end correction when it is not this machine's (its fit error
+    is that machine's, e.g. after ``--rescale`` brought the table here); ``None`` when it is, or unknown.
+    A correction without ``fitted_here`` was fitted where the table was first measured."""
+    if not table.correction:
+        return None
+    fitted = table.correction.get("fitted_here")
+    if not fitted:
+        rescaled = table.provenance.get("rescaled") or []
+        fitted = (rescaled[0].get("from") if rescaled else None) or table.provenance
+    return (_cpu_label(fitted) or "another CPU") if same_cpu(fitted) is False else None
+
+
 def local_table_warning(device: str, table: LatencyTable, table_path: str | Path) -> str | None:
     """:func:`other_cpu_warning` for the table of ``device`` when that device is this machine
     (:data:`LOCAL_DEVICE`, whose latencies are this CPU's); ``None`` for any other device."""

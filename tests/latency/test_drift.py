@@ -9,7 +9,7 @@ from ofa_edge.host import ISA_FEATURES, host_info
 from ofa_edge.latency.backends import OnnxRuntimeBackend
 from ofa_edge.latency.drift import SWITCH_WARMUP, SpeedReference, rescale, same_cpu, timed_rounds
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.latency.validate import validation_report
+from ofa_edge.latency.validate import summary_markdown, validation_report
 from ofa_edge.paths import SHIPPED_TABLES
 from ofa_edge.space.genome import encode
 
@@ -169,3 +169,29 @@ def test_a_table_rescaled_from_another_cpu_is_flagged_until_its_correction_is_fi
     calibrate_table(scaled, cfgs, scaled.predict(cfgs))  # timed here, as `profile --calibrate` does
     assert scaled.correction["fitted_here"]["host_cpu_id"] == here["host_cpu_id"]
     assert other_cpu_warning(dev, scaled, "t.json") is None
+
+
+def test_a_correction_fitted_on_another_cpu_is_named_with_that_cpu():
+    """`profile --validate` on a table rescaled here printed the other CPU's fit error as its correction's."""
+    from ofa_edge.latency.calibrate import calibrate_table
+    from ofa_edge.latency.drift import correction_fitted_elsewhere
+
+    here = host_info()
+    table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    table.correction.pop("fitted_here", None)  # fitted where the table was measured
+    table.provenance |= {"host_cpu": "Other CPU", "host_cpu_id": "family 0 model 0"}
+    assert correction_fitted_elsewhere(table) == "Other CPU, family 0 model 0"
+    scaled = rescale(table, {"factor": 1.3, "readings": [1.3] * 5})  # the host fields are this machine's now
+    assert correction_fitted_elsewhere(scaled) == "Other CPU, family 0 model 0"
+    cfgs = [scaled.search_space.sample(np.random.default_rng(i)) for i in range(10)]
+    report = validation_report(scaled, cfgs, scaled.predict(cfgs), seed=0)
+    assert report["correction_fitted_on"] == "Other CPU, family 0 model 0"
+    assert "subnets of Other CPU, family 0 model 0, not the CPU validated here" in summary_markdown(report, "p", "c")
+    calibrate_table(scaled, cfgs, scaled.predict(cfgs))
+    assert correction_fitted_elsewhere(scaled) is None
+    scaled.correction["fitted_here"] |= {"host_cpu": "Third CPU", "host_cpu_id": "family 1 model 1"}
+    assert correction_fitted_elsewhere(scaled) == "Third CPU, family 1 model 1"
+    table.provenance |= {f: here[f] for f in ("host_cpu", "host_cpu_id", "host_isa")}
+    assert correction_fitted_elsewhere(table) is None
+    table.correction = None
+    assert correction_fitted_elsewhere(table) is None

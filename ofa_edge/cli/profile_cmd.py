@@ -299,6 +299,8 @@ def profile(
             note(f"the shipped {shipped.name} was measured on another machine or with other settings: measuring yours")
         if job.staging is not None:
             going_on = f"; continuing its {len(job.table.entries)} entries" if job.table.entries else ""
+            if job.restarted is not None:
+                going_on = f"; a cut-off --force run's table there is not continued, measuring afresh ({job.restarted})"
             note(
                 f"--force: measuring into {job.staging}{going_on}; {path} stays as it is until the new table is complete"
             )

@@ -137,6 +137,7 @@ class Profiling:
     reference: SpeedReference | None
     continued: Path | None = None  # the shipped table this one continues (you had none of this device)
     staging: Path | None = None  # --force over a table: measured here, moved onto ``path`` once complete
+    restarted: str | None = None  # why a cut-off --force run's entries in ``staging`` were not continued
     lock: HeldLock | None = field(default=None, repr=False)  # held while this process writes ``path``
 
     def close(self) -> None:
@@ -256,28 +257,38 @@ def start_profile(
     )
     lock = lock_table(path)
     try:
-        table, staging = _open_table(path, fresh, force, shipped)
+        table, staging, restarted = _open_table(path, fresh, force, shipped)
         continued = shipped if table is not fresh and not path.exists() else None
         reference = speed_reference(device, backend, table)
     except BaseException:  # refused (or interrupted) before it began: let the next run in now
         lock.release()
         raise
-    return Profiling(device, backend, path, table, reference, continued, staging, lock)
+    return Profiling(device, backend, path, table, reference, continued, staging, restarted, lock)
 
 
-def _open_table(path: Path, fresh: LatencyTable, force: bool, shipped: Path | None) -> tuple[LatencyTable, Path | None]:
-    """(the table to fill, where it is saved until complete: ``None`` for ``path`` itself). With ``force``
-    over an existing table, the new one is measured beside it (:func:`remeasure_path`), going on from a
-    cut-off earlier ``force`` run, and the table at ``path`` stays until the new one is complete."""
+def _open_table(
+    path: Path, fresh: LatencyTable, force: bool, shipped: Path | None
+) -> tuple[LatencyTable, Path | None, str | None]:
+    """(the table to fill, where it is saved until complete: ``None`` for ``path`` itself, why a cut-off
+    earlier ``force`` run was not continued). With ``force`` over an existing table, the new one is measured
+    beside it (:func:`remeasure_path`), going on from a cut-off earlier ``force`` run made with the same
+    settings, and the table at ``path`` stays until the new one is complete."""
     if not (force and path.exists()):
         if force:
             e2e_path(path).unlink(missing_ok=True)
-        return start_or_resume(path, fresh, force, shipped), None
+        return start_or_resume(path, fresh, force, shipped), None, None
     staging = remeasure_path(path)
+    if not staging.exists():
+        return fresh, staging, None
     try:
-        return (start_or_resume(staging, fresh, force=False) if staging.exists() else fresh), staging
-    except UserError:  # a cut-off re-measurement with other settings (or unreadable): measured afresh
-        return fresh, staging
+        cut_off = LatencyTable.load(staging, require_complete=False)
+    except UserError:
+        return fresh, staging, "it cannot be read"
+    _, mismatch = _differences(cut_off, fresh)
+    if mismatch:
+        return fresh, staging, f"made with other settings: {'; '.join(mismatch)}"
+    cut_off.provenance.setdefault("resumed", []).append(now_utc())
+    return cut_off, staging, None
 
 
 def remeasure_path(path: Path) -> Path:

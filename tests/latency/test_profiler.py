@@ -111,6 +111,19 @@ def test_force_keeps_the_table_until_the_new_one_is_complete_and_a_cut_off_run_g
     assert LatencyTable.load(path).provenance["resumed"] and not e2e_path(path).exists()
 
 
+def test_a_cut_off_force_run_with_other_settings_is_measured_afresh_and_says_why(tmp_path):
+    from ofa_edge.latency.profiler import remeasure_path
+
+    path = tmp_path / "x86-cpu.json"
+    _run(path, None)
+    _run(path, 2, force=True)  # cut off
+    dev = load_device("x86-cpu")
+    args = {"space": SPACE, "resolutions": [24], "num_classes": 10, "warmup": 1, "repeats": 5, "threads": 1}
+    with start_profile(dev, require_backend(dev), path, force=True, **args) as job:
+        assert job.staging == remeasure_path(path) and not job.table.entries
+        assert job.restarted == "made with other settings: repeats: 3 on disk vs 5 now"
+
+
 def test_a_second_profile_of_the_same_table_is_refused_while_the_first_runs(tmp_path):
     """Two profiles of one table timed each other's load and overwrote each other's entries."""
     path = tmp_path / "x86-cpu.json"

@@ -31,7 +31,7 @@ from ofa_edge.latency.drift import correction_fitted_elsewhere, is_busy
 from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
 from ofa_edge.latency.profiler import start_profile
-from ofa_edge.latency.ssh import check_target, profile_over_ssh
+from ofa_edge.latency.ssh import PID_NOTE, check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.table_check import check_table
 from ofa_edge.latency.validate import write_reports
@@ -176,6 +176,8 @@ def profile(
     if device == "-" and sys.stdin.isatty():
         raise UserError("--device - reads a device file from stdin, and none is piped in (e.g. < my-board.yaml).")
     dev = device_from_text(sys.stdin.read()) if device == "-" else load_device(device)
+    if device == "-":  # the remote run of --ssh: the machine that started it stops it by this id on Ctrl-C
+        note(f"{PID_NOTE} {os.getpid()}")
     sp = SearchSpace.get(space or dev.space)
     if not (check and not rescale_table):  # everything but --check writes the table
         _refuse_foreign_default(device, dev, table_path(dev, sp.name), output, force)

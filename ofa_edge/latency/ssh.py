@@ -8,7 +8,9 @@ The remote output path is stable, so an interrupted remote profile resumes on th
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import shlex
 import subprocess
 import threading
@@ -24,6 +26,8 @@ from ofa_edge.latency.profiler import remeasure_path
 from ofa_edge.latency.table import LatencyTable, lock_table
 
 REMOTE_DIR = "ofa-edge-remote/latency_tables"
+PID_NOTE = "remote profile: process"  # the remote run's first note: `PID_NOTE <pid>`, which Ctrl-C here stops
+_PID_LINE = re.compile(rf"{re.escape(PID_NOTE)} (\d+)")
 
 
 def _opts(ssh_opts: list[str]) -> list[str]:
@@ -48,7 +52,8 @@ def run_remote(
 ) -> dict[str, Any]:
     """Run ``<remote_cmd> profile ARGS --json`` on ``target``, with ``stdin`` as its standard input; its JSON
     result. The remote stderr (notes, progress) goes to ``echo`` line by line as it arrives: a remote profile
-    takes minutes."""
+    takes minutes. Ctrl-C here stops the remote profile too (sshd does not pass it on without a terminal):
+    it is sent SIGINT, so it saves its partial table as a local one would."""
     check_target(target)
     command = f"{remote_cmd} profile {' '.join(shlex.quote(a) for a in args)} --json"
     with subprocess.Popen(
@@ -61,16 +66,24 @@ def run_remote(
         proc.stdin.write(stdin)  # type: ignore[union-attr]
         proc.stdin.close()  # type: ignore[union-attr]
         stderr: list[str] = []
+        remote_pid: list[str] = []
 
         def tee() -> None:
             for line in proc.stderr:  # type: ignore[union-attr]
                 stderr.append(line)
                 echo(line)
+                if not remote_pid and (found := _PID_LINE.search(line)):
+                    remote_pid.append(found.group(1))
 
         reader = threading.Thread(target=tee, daemon=True)
         reader.start()
-        stdout = proc.stdout.read()  # type: ignore[union-attr]
-        proc.wait()
+        try:
+            stdout = proc.stdout.read()  # type: ignore[union-attr]
+            proc.wait()
+        except KeyboardInterrupt:
+            if remote_pid:
+                _interrupt_remote(target, remote_pid[0], ssh_opts)
+            raise
         reader.join()
     text = "".join(stderr).strip()
     last_line = text.splitlines()[-1] if text else f"exit {proc.returncode}"
@@ -92,6 +105,17 @@ def run_remote(
         raise UserError(
             f"the remote ofa-edge on '{target}' did not print a JSON result; is it an ofa-edge install?"
         ) from None
+
+
+def _interrupt_remote(target: str, pid: str, ssh_opts: list[str]) -> None:
+    """Send SIGINT to the remote profile ``pid`` (best effort: the connection may be gone)."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            ["ssh", "-o", "BatchMode=yes", *_opts(ssh_opts), target, f"kill -INT {pid}"],
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
 
 
 def fetch(target: str, remote_path: str, local_path: Path, ssh_opts: list[str]) -> None:

@@ -166,3 +166,46 @@ def test_a_fetch_into_a_table_another_profile_writes_is_refused_before_ssh_runs(
     with lock_table(path), pytest.raises(UserError, match=r"another `ofa-edge profile` \(process \d+\)"):
         profile_over_ssh("nobody@host.invalid", "", [], path, remote_cmd="ofa-edge", ssh_opts=[])
     assert not path.exists()
+
+
+def test_ctrl_c_here_stops_the_remote_profile(sshd, tmp_path):
+    """Without a terminal sshd does not pass Ctrl-C on: the remote profile went on measuring (and held its
+    table's lock) after the local command had stopped."""
+    import signal
+
+    target, opts, d = sshd
+    remote_home = d / "remote-interrupted"
+    remote_home.mkdir()
+    remote_cmd = (
+        f"cd {shlex.quote(str(remote_home))} && OMP_NUM_THREADS=1 PYTHONPATH={shlex.quote(str(REPO))} "
+        f"{shlex.quote(sys.executable)} -m ofa_edge"
+    )
+    args = ["profile", "--resolutions", "24", "--warmup", "0", "--repeats", "100", "--ssh", target]
+    args += ["--remote-cmd", remote_cmd, "-o", str(tmp_path / "x86-cpu.json")]
+    for o in opts:
+        args += ["--ssh-opt", o]
+    env = os.environ | {"PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    local = subprocess.Popen(
+        [sys.executable, "-m", "ofa_edge", *args], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+    said = []
+    for line in local.stderr:  # the remote run names its process first
+        said.append(line)
+        if "remote profile: process" in line:
+            remote_pid = int(line.split("remote profile: process")[1].split()[0])
+            break
+    else:
+        pytest.fail("".join(said))
+    time.sleep(8)  # measuring by now, past its first notes (a remote that writes to the closed pipe dies)
+    os.killpg(local.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the local process group
+    local.communicate(timeout=60)
+    for _ in range(80):
+        try:
+            os.kill(remote_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(remote_pid, signal.SIGKILL)
+        pytest.fail("the remote profile was still running 8 s after Ctrl-C")
+    assert local.returncode != 0

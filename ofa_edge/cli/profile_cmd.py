@@ -123,7 +123,12 @@ def profile(
     max_entries: Annotated[
         int, typer.Option(help="Measure at most this many new entries, then stop (resume later).")
     ] = 0,
-    force: Annotated[bool, typer.Option("--force", help="Re-measure from scratch even if a table exists.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Re-measure from scratch even if a table exists (--rescale: even on a busy machine)."
+        ),
+    ] = False,
     estimate: Annotated[
         bool, typer.Option("--estimate", help="Estimate the table from datasheet figures (unreachable devices).")
     ] = False,
@@ -217,12 +222,20 @@ def profile(
     if check or rescale_table:
         mode = "--rescale" if rescale_table else "--check"
         refuse_options(
-            _given((("--ssh", ssh is not None), ("--estimate", estimate), ("--force", force), *measuring)),
+            _given(
+                (
+                    ("--ssh", ssh is not None),
+                    ("--estimate", estimate),
+                    ("--force", force and not rescale_table),
+                    *measuring,
+                )
+            ),
             f"{mode} only times the table's speed reference; drop {{given}} "
             f"(for a remote board run it there: ssh user@host ofa-edge profile {mode}).",
         )
         result = check_table(
             dev, read, threads_flag, rescale_to=path if rescale_table else None, status=err.status, warn=warn,
+            busy_ok=force,
         )  # fmt: skip
         emit(result, as_json, lambda: _render_check(result))
         return

@@ -7,6 +7,7 @@ Both time the table's speed-reference subnets here (:func:`~ofa_edge.latency.dri
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -57,12 +58,14 @@ def check_table(
     rescale_to: Path | None = None,
     status: Status = lambda _: contextlib.nullcontext(),
     warn: Callable[[str], None] = lambda _: None,
+    busy_ok: bool = False,
 ) -> dict[str, Any]:
     """Time ``path``'s speed reference here (``factor``: this machine's latency over the table's scale;
     ``holds``: within tolerance; ``same_cpu``: whether the table was measured on this CPU model). With
     ``rescale_to`` the table is put on this speed (with the threads and batch it was measured with) and
-    written there. ``status(text)`` wraps the timing (a spinner in the CLI); ``warn`` gets the warning for a table
-    that another CPU measured."""
+    written there, unless other processes held the cores (``busy``: their load would go into every latency;
+    ``busy_ok`` rescales anyway). ``status(text)`` wraps the timing (a spinner in the CLI); ``warn`` gets the
+    warning for a table that another CPU measured."""
     with lock_table(rescale_to) if rescale_to is not None else contextlib.nullcontext():
         table = LatencyTable.load(path)
         rescale_table = rescale_to is not None
@@ -99,6 +102,13 @@ def check_table(
         }
         if (message := other_cpu_warning(dev, table, written, rescaled=rescale_table)) is not None:
             warn(message)
+        if rescale_to is not None and speed["busy"] and not busy_ok:
+            raise UserError(
+                f"this machine is busy (1-minute load {speed['load_average']:.1f} on {os.cpu_count()} cores): "
+                f"--rescale now would put that load into every latency of '{written}' (×{speed['factor']:.3f} "
+                "now). Rescale when it is quiet, or pass --force to put the table on this speed anyway (a device "
+                "that always runs under such load)."
+            )
         if rescale_to is not None:
             rescale(table, speed).save(rescale_to)
         return result

@@ -124,7 +124,10 @@ def test_profile_calibrate_validate_end_to_end(cli, tmp_path):
     assert code == 0 and "end-to-end correction:" in out and f"search--table{path}" in "".join(out.split()), err
 
 
-def test_check_compares_this_machine_with_the_table(cli, tmp_path):
+def test_check_compares_this_machine_with_the_table(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        "ofa_edge.latency.drift.load_average", lambda: 0.0
+    )  # a quiet machine (--rescale refuses a busy one)
     path = tmp_path / "t.json"
     base = ("profile", "--resolutions", "24", "-o", str(path))
     code, _, err = cli(*base, "--warmup", "0", "--repeats", "2")
@@ -160,8 +163,8 @@ def test_check_compares_this_machine_with_the_table(cli, tmp_path):
     assert code == 2 and "does not exist" in _flat(err)
     code, _, err = cli(*base, "--check", "--ssh", "me@board", "--calibrate", "10")
     assert code == 2 and "drop --ssh and --calibrate" in _flat(err)
-    code, _, err = cli(*base, "--rescale", "--force")
-    assert code == 2 and "--rescale only times" in _flat(err)
+    code, _, err = cli(*base, "--check", "--force")
+    assert code == 2 and "--check only times" in _flat(err)
     table["provenance"]["speed_reference"] = before["provenance"]["speed_reference"] | {"warmup": 1}
     path.write_text(json.dumps(table))  # read the pre-2026-12-02 way: after one untimed call
     code, _, err = cli(*base, "--check")
@@ -310,6 +313,7 @@ def test_estimate_names_a_missing_reference_table_and_how_to_get_one(cli, tmp_pa
 
 
 def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("ofa_edge.latency.drift.load_average", lambda: 0.0)  # a quiet machine
     shipped = SHIPPED_TABLES / "x86-cpu.json"
     before = shipped.read_bytes()
     yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
@@ -323,6 +327,12 @@ def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(
     monkeypatch.setattr("ofa_edge.latency.drift.load_average", lambda: 99.0)  # other processes hold the cores
     code, out, _ = cli("profile", "--check")
     assert code == 0 and "this machine is busy (1-minute load 99.0 on" in _flat(out)
+    before = yours.read_bytes()
+    code, _, err = cli("profile", "--rescale")  # the load would go into every latency of the table
+    assert code == 2 and "this machine is busy (1-minute load 99.0 on" in _flat(err) and "--force" in _flat(err)
+    assert yours.read_bytes() == before
+    code, out, err = cli("profile", "--rescale", "--force", "--json")
+    assert code == 0 and len(json.loads(yours.read_text())["provenance"]["rescaled"]) == 2, err
 
 
 def test_a_shipped_table_of_another_machine_is_not_continued_yours_is_measured(cli, tmp_path, monkeypatch):

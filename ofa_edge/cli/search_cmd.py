@@ -41,7 +41,10 @@ def search(
     ] = None,
     accuracy_proxy: Annotated[
         str | None,
-        typer.Option("--accuracy-proxy", help="'macs': rank by MACs instead of predicted accuracy (a proxy)."),
+        typer.Option(
+            "--accuracy-proxy",
+            help="'macs': rank by MACs instead of predicted accuracy (a proxy; measures nothing). With --supernet: in its space, and export takes its weights.",
+        ),
     ] = None,
     data: Annotated[
         str | None,

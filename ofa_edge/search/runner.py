@@ -115,6 +115,28 @@ class SearchOptions:
             raise UserError(
                 f"--study '{self.study}' names a study in a shared --storage; give --storage too, or drop --study."
             )
+        self._check_proxy()
+
+    def _check_proxy(self) -> None:
+        """Refuse what ``--accuracy-proxy macs`` would ignore (it measures and predicts no accuracy)."""
+        if self.accuracy_proxy is None:
+            return
+        if self.accuracy_proxy != "macs":
+            raise UserError(f"--accuracy-proxy '{self.accuracy_proxy}' is unknown; the only proxy is 'macs'.")
+        if self.refit_predictor:
+            raise UserError(
+                "--refit-predictor fits the accuracy predictor, and --accuracy-proxy macs uses none; drop one of them."
+            )
+        if self.data is not None:
+            raise UserError(
+                f"--data '{self.data}' is where subnet accuracy is measured, and --accuracy-proxy macs measures "
+                "none; drop --data, or drop --accuracy-proxy to search on predicted accuracy."
+            )
+        if self.refine:
+            raise UserError(
+                "--refine measures the best subnets' accuracy to correct the predictor, and --accuracy-proxy macs "
+                "uses none; drop one of them."
+            )
 
 
 @dataclass
@@ -186,8 +208,6 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
     from ofa_edge.supernet.checkpoint import read_metadata
 
     supernet = opts.supernet
-    if supernet is not None and opts.accuracy_proxy is not None:
-        raise UserError("give either --supernet (predicted accuracy) or --accuracy-proxy (a proxy), not both.")
     if supernet is None and opts.accuracy_proxy is None:
         supernet = str(
             require_embedded_supernet(
@@ -195,7 +215,7 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
             )
         )
         note(f"supernet: {supernet} (embedded pretrained default)")
-    if supernet is not None:
+    if supernet is not None and opts.accuracy_proxy is None:
         meta = read_metadata(supernet)
         if opts.data is not None:
             detect_format(Path(opts.data))  # a missing folder or a file is refused here, as eval and export do
@@ -226,22 +246,14 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
             "`ofa-edge eval --subnet SUBNET.json` measures the test split"
         )
         return load_space(supernet), int(meta["num_classes"]), pred.predict, "predicted top-1 (%)", info, supernet
-    if opts.refit_predictor:
-        raise UserError(
-            "--refit-predictor fits the accuracy predictor, and --accuracy-proxy macs uses none; drop one of them."
-        )
-    if opts.accuracy_proxy != "macs":
-        raise UserError(f"--accuracy-proxy '{opts.accuracy_proxy}' is unknown; the only proxy is 'macs'.")
-    if opts.data is not None:
-        raise UserError(
-            f"--data '{opts.data}' is where subnet accuracy is measured, and --accuracy-proxy macs measures none; "
-            "drop --data, or drop --accuracy-proxy to search on predicted accuracy."
-        )
-    table = targets[0].table
-    space = SearchSpace.get(table.space)
-    cost = CostModel(space, table.num_classes)
-    note(f"accuracy: MACs proxy (more MACs ranks higher; NOT an accuracy), space {space.name} from the first table")
-    return space, table.num_classes, lambda g: cost.macs(g) / 1e6, "MACs proxy (M)", {"proxy": "macs"}, None
+    if supernet is not None:  # its space and classes; export takes its weights
+        space, num_classes, source = load_space(supernet), int(read_metadata(supernet)["num_classes"]), supernet
+    else:
+        table = targets[0].table
+        space, num_classes, source = SearchSpace.get(table.space), table.num_classes, "the first table"
+    cost = CostModel(space, num_classes)
+    note(f"accuracy: MACs proxy (more MACs ranks higher; NOT an accuracy), space {space.name} from {source}")
+    return space, num_classes, lambda g: cost.macs(g) / 1e6, "MACs proxy (M)", {"proxy": "macs"}, supernet
 
 
 def check_algorithm_options(opts: SearchOptions) -> None:
@@ -302,8 +314,6 @@ def run_search(opts: SearchOptions, note: Log | None = None, warn: Log | None = 
     redrawn = " + those of children redrawn for breaking a bound" if opts.algo == "evolution" else ""
     note(f"algorithm: {opts.algo}, budget {budget} evaluations{redrawn}, seed {opts.seed}")
     if opts.refine:
-        if prep.supernet is None:
-            raise UserError("--refine measures subnets for real: it needs a supernet (--supernet), not a proxy.")
         from ofa_edge.search.refine import PER_ROUND, refine
 
         note(f"refinement: {opts.refine} round(s), measuring the {PER_ROUND} best subnets of each (DyNAS-T style)")
@@ -444,7 +454,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
     first = prep.targets[0]
     predicted = {  # a proxy ranking (--accuracy-proxy macs) is no accuracy: export must not show it as one
         "latency_ms": top[0]["latency_ms"][first.name],
-        **({"accuracy": top[0]["accuracy"]} if prep.supernet else {}),
+        **({} if prep.accuracy_info.get("proxy") else {"accuracy": top[0]["accuracy"]}),
         "macs": top[0]["macs"],
         "params": top[0]["params"],
     }

@@ -212,6 +212,7 @@ def test_choices_are_read_in_any_case(cli, tables_dir):
         (["--latency", "15ms", "--storage", "x.log"], ["--storage needs --study"]),
         (["--latency", "15ms", "--storage", "x.log", "--study", "s"], ["use it with --algo tpe or nsga2"]),
         (["--latency", "15ms", "--accuracy-proxy", "params"], ["only proxy is 'macs'"]),
+        (["--latency", "15ms", "--refine", "1"], ["--refine measures the best subnets' accuracy", "uses none"]),
         (["--latency", "15ms", "--population", "0"], ["--population 0: must be >= 4."]),
         (["--latency", "15ms", "--algo", "tpe", "--trials", "0"], ["--trials 0: must be >= 1."]),
         (["--latency", "15ms", "--generations", "-1"], ["--generations -1: must be >= 0."]),
@@ -287,6 +288,20 @@ def test_table_space_must_match_supernet(cli, tables_dir, tiny_supernet):
     )
     flat = " ".join(err.split())
     assert code == 2 and "is for space 'mbv3-w1.0-imagenet' but the supernet is 'mbv3-w1.0-cifar'" in flat
+
+
+def test_a_macs_ranking_of_your_supernet_skips_measuring_and_export_takes_its_weights(
+    cli, tables_dir, tiny_supernet, tmp_path
+):
+    """Searching your own supernet measured 1,000 subnets first (hours on a CPU); the MACs proxy refused
+    --supernet, so export had to be told the supernet again."""
+    args = ["search", "--latency", "14ms", "--supernet", str(tiny_supernet["path"]), "--accuracy-proxy", "macs"]
+    code, out, err = cli(*args, "--json", "--no-measure", "--out", str(tmp_path / "s"), *FAST)
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["supernet"] == str(tiny_supernet["path"].absolute()) and "accuracy" not in r["predicted"]
+    assert r["accuracy_source"] == {"proxy": "macs"} and "measuring" not in err
+    assert f"spacembv3-w1.0-cifarfrom{tiny_supernet['path']}" in "".join(err.split())  # rich wraps anywhere
 
 
 def test_refinement_measures_the_best_for_real(cli, tables_dir, tiny_supernet, tmp_path):
@@ -388,7 +403,7 @@ def test_data_is_checked_where_accuracy_is_measured(cli, tables_dir, cifar_image
     code, _, err = cli(*args, "--data", str(missing))
     assert code == 2 and "nonexist' does not exist; check the path" in " ".join(err.split()), err
     code, _, err = cli(*args, "--data", str(cifar_imagefolder))  # read; too small for the default held-out split
-    assert code == 2 and "has 20 training images, and the accuracy predictor holds out 7000" in " ".join(err.split()), (
+    assert code == 2 and "has 20 training images, and the accuracy predictor holds out 5500" in " ".join(err.split()), (
         err
     )
     code, _, err = cli(*args, "--data", str(missing), "--accuracy-proxy", "macs")

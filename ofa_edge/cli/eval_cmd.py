@@ -35,7 +35,9 @@ def eval_(
             "--subnet is given).",
         ),
     ] = False,
-    data: Annotated[Path | None, typer.Option(help="Dataset folder (default: the bundled CIFAR-10).")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Dataset folder (default: CIFAR-10 at $OFA_EDGE_DATA, else the shipped sample).")
+    ] = None,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
     limit: Annotated[int | None, typer.Option(help="Evaluate on a class-balanced random subset of N images.")] = None,
     calib_images: Annotated[
@@ -65,7 +67,7 @@ def eval_(
         note(f"supernet: {supernet} (embedded default)")
     if data is None:
         data = DEFAULT_ROOT
-        note(f"data: {data} (bundled CIFAR-10)")
+        note(f"data: {data} (default CIFAR-10; $OFA_EDGE_DATA)")
     net = load_supernet(supernet, device=device)
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)

@@ -30,7 +30,9 @@ def prune(
     supernet: Annotated[Path | None, typer.Option(help="Supernet checkpoint; default: the embedded one.")] = None,
     data: Annotated[
         Path | None,
-        typer.Option(help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree); default: the bundled CIFAR-10."),
+        typer.Option(
+            help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree); default: CIFAR-10 at $OFA_EDGE_DATA."
+        ),
     ] = None,
     limit_train: Annotated[
         int | None, typer.Option(help="Train on a seeded random subset of N training images (default: all).")

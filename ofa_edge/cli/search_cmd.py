@@ -51,7 +51,7 @@ def search(
         typer.Option(
             "--data",
             help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree) on which subnet accuracy is measured "
-            "(default: bundled CIFAR-10).",
+            "(default: CIFAR-10 at $OFA_EDGE_DATA).",
         ),
     ] = None,
     samples: Annotated[

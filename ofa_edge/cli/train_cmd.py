@@ -34,7 +34,7 @@ def train(
     data: Annotated[
         Path | None,
         typer.Option(
-            help="Dataset folder: packed JPEG, CIFAR binary or ImageFolder tree (default: the bundled CIFAR-10)."
+            help="Dataset folder: packed JPEG, CIFAR binary or ImageFolder tree (default: CIFAR-10 at $OFA_EDGE_DATA)."
         ),
     ] = None,
     space: Annotated[str, typer.Option(help="Search space name (see `ofa-edge space`).")] = "mbv3-w1.0-cifar",
@@ -184,7 +184,7 @@ def train(
     refuse_file(out_dir, "the run (checkpoints, config.json, the cost ledger)")
     opts = _options(ctx, out_dir) if resume else dict(ctx.params)
     if opts["data"] is None:
-        note(f"data: {DEFAULT_ROOT} (bundled CIFAR-10, packed JPEG)")
+        note(f"data: {DEFAULT_ROOT} (default CIFAR-10, packed JPEG; $OFA_EDGE_DATA)")
     fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"data"}
     cfg = TrainConfig(
         data=str(opts["data"] or DEFAULT_ROOT),

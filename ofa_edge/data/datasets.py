@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from ofa_edge.data.cifar_python import FOLDERS, cifar_split_files, find_cifar_python, load_cifar_python
-from ofa_edge.data.packed_jpeg import ImageSet, load_packed
+from ofa_edge.data.packed_jpeg import DEFAULT_ROOT, ImageSet, load_packed
 from ofa_edge.data.subset import subset_index
 from ofa_edge.errors import UserError
 
@@ -36,6 +36,13 @@ _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff"}
 
 def detect_format(root: Path) -> str:
     """``packed`` | ``cifar-bin`` | ``cifar-py`` | ``imagefolder``; a clear :class:`UserError` otherwise."""
+    if not root.exists() and root == DEFAULT_ROOT:
+        raise UserError(
+            f"no --data, and no CIFAR-10 at the default folder '{root}' ($OFA_EDGE_DATA sets it). Pass --data PATH "
+            "to a dataset: a packed JPEG folder (train.jpg.bin ...), torchvision's CIFAR-10/100 folder "
+            "(`python -c \"import torchvision; torchvision.datasets.CIFAR10('data', download=True)\"` writes "
+            "data/cifar-10-batches-py), or an ImageFolder tree (ROOT/train/<class>/*.jpg)."
+        )
     if not root.exists():
         raise UserError(
             f"dataset folder '{root}' does not exist; check the path given to --data (or $OFA_EDGE_DATA), or "

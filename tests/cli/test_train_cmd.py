@@ -88,9 +88,14 @@ def test_bad_hyperparameters_exit_2(cli, data_root, tmp_path, args, message) -> 
     assert message in " ".join(err.split())
 
 
-def test_bad_datasets_exit_2(cli, data_root, tmp_path) -> None:
+def test_bad_datasets_exit_2(cli, data_root, tmp_path, monkeypatch) -> None:
     code, _, err = cli("train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r"), *BASE)
     assert code == 2 and "does not exist" in " ".join(err.split())
+    for module in ("ofa_edge.cli.train_cmd", "ofa_edge.data.datasets"):  # installed without the CIFAR-10 folder
+        monkeypatch.setattr(f"{module}.DEFAULT_ROOT", tmp_path / "default")
+    code, _, err = cli("train", "--out", str(tmp_path / "r"), *BASE)
+    said = " ".join(err.split())
+    assert code == 2 and "no --data, and no CIFAR-10 at the default folder" in said and "download=True" in said
     broken = tmp_path / "broken"
     broken.mkdir()
     for name in (

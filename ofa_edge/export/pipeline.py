@@ -160,7 +160,7 @@ def _load_model(
             save_bn_stats(model, entry)
     test = _images(req, "test", req.verify_images, seed=0)
     require_same_classes(train, test, req.data, "test")
-    bn = {"images": len(train), "split": "train", "data": str(req.data), "from_cache": cached}
+    bn = {"images": len(train), "split": "train", "data": str(req.data.absolute()), "from_cache": cached}
     return model, train.classes, prep.all(test.images, BATCH), bn
 
 
@@ -261,6 +261,7 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
     out = check_output_dir(req.out)  # before any work
     cfg = req.subnet
     model, classes, inputs, bn = _load_model(req, step)
+    weights_sha256 = file_sha256(_weights_file(req))
     with staged_dir(out) as stage:
         step("exporting ONNX (FP32) and verifying on ONNX Runtime")
         onnx.save(export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch), stage / "model.onnx")
@@ -285,8 +286,15 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
             np.savez_compressed(stage / "reference.npz", inputs=inputs.numpy(), logits=model(inputs).numpy())
         trt = _tensorrt(req, stage, model, step) if req.format.name == "engine" else None
         step("writing metadata")
-        manifest = _write_metadata(req, stage, model, classes, checks, int8, trt, bn)
+        manifest = _write_metadata(req, stage, model, classes, checks, int8, trt, bn, weights_sha256)
     return manifest
+
+
+def _weights_file(req: ExportRequest) -> Path:
+    """The file the model's weights come from: the supernet checkpoint, or a pruned network's weights."""
+    if req.slim is None:
+        return req.supernet
+    return req.slim.parent / json.loads(req.slim.read_text())["weights"]
 
 
 def _counted(model: torch.nn.Module, resolution: int) -> dict[str, int]:
@@ -352,16 +360,16 @@ def _write_metadata(
     int8: dict[str, Any] | None,
     trt: dict[str, Any] | None,
     bn: dict[str, Any] | None,
+    weights_sha256: str,
 ) -> dict[str, Any]:
     """Write subnet.json, preprocessing.json (with preprocess.py), classes.txt, README.md and bundle.json
-    into ``stage``. Returns the manifest."""
+    into ``stage``; ``weights_sha256`` is the weights file's (:func:`_weights_file`). Returns the manifest."""
     cfg, space = req.subnet, req.subnet.search_space
     cfg.save(stage / "subnet.json")
     preprocessing = _preprocessing(req)
     (stage / "preprocessing.json").write_text(json.dumps(preprocessing, indent=2) + "\n")
     shutil.copyfile(image_preprocess.__file__, stage / "preprocess.py")
     (stage / "classes.txt").write_text("\n".join(classes) + "\n")
-    cost = CostModel(space, len(classes))
     manifest: dict[str, Any] = {
         "format": req.format.name,
         "primary": _primary(req),
@@ -369,14 +377,11 @@ def _write_metadata(
         "subnet": cfg.to_dict(),
         "subnet_summary": cfg.describe(),
         "subnet_source": req.subnet_source,
-        "supernet": None if req.slim else str(req.supernet),
-        "pruned_from": str(req.slim) if req.slim else None,
+        "supernet": None if req.slim else str(req.supernet.absolute()),
+        "pruned_from": str(req.slim.absolute()) if req.slim else None,
+        "weights_sha256": weights_sha256,
         "num_classes": len(classes),
-        **(
-            _counted(model, cfg.resolution)
-            if req.slim
-            else {"macs": int(cost.macs([cfg])[0]), "params": int(cost.params([cfg])[0])}
-        ),
+        **(_counted(model, cfg.resolution) if req.slim else CostModel(space, len(classes)).counts(cfg)),
         "opset": OPSET,
         "dynamic_batch": req.dynamic_batch,
         "bn_recalibration": bn,

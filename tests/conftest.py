@@ -95,6 +95,27 @@ def cifar_imagefolder(data_root, tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def nonsquare_imagefolder(data_root, tmp_path_factory) -> Path:
+    """A 3-class ImageFolder tree of real CIFAR-10 images (airplane, automobile, bird) enlarged to
+    non-square sizes, as photos are: 18 train, 9 test."""
+    from PIL import Image
+
+    from ofa_edge.data.datasets import load_dataset
+
+    root = tmp_path_factory.mktemp("nonsquare")
+    sizes = [(48, 36), (36, 60), (64, 40), (41, 53)]
+    for split, n in (("train", 60), ("test", 30)):
+        images = load_dataset(data_root, split, limit=n, seed=0)
+        for i, (img, y) in enumerate(zip(images.images, images.labels, strict=True)):
+            if int(y) < 3:
+                folder = root / split / images.classes[int(y)]
+                folder.mkdir(parents=True, exist_ok=True)
+                pil = Image.fromarray(img.permute(1, 2, 0).numpy()).resize(sizes[i % len(sizes)], Image.BICUBIC)
+                pil.save(folder / f"{i}.png")
+    return root
+
+
 @pytest.fixture()
 def run_readme_python():
     """``run(containing, script)``: run the README's ```python block that contains ``containing``,

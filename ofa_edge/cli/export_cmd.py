@@ -13,7 +13,7 @@ from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.data.sample import data_or_sample
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.export import ExportRequest, export_bundle, get_format
-from ofa_edge.export.bundle import default_bundle_name, replaced_bundle_note
+from ofa_edge.export.bundle import MANIFEST, default_bundle_name, replaced_bundle_note
 from ofa_edge.export.formats import FORMATS, check_flags, engine_half
 from ofa_edge.export.inputs import resolve_inputs, slim_inputs
 from ofa_edge.export.pipeline import DEFAULT_MAX_BATCH, INT8_CALIB_IMAGES, INT8_EVAL_IMAGES
@@ -161,8 +161,10 @@ def _render(m: dict[str, Any]) -> None:
     t = Table(title=f"ofa-edge export: {m['format']} bundle")  # its path below, unwrapped (copy-pasteable)
     t.add_column("file")
     t.add_column("bytes", justify="right")
-    for name, info in m["files"].items():
-        t.add_row(name + ("  [bold](deploy)[/bold]" if name == m["primary"] else ""), f"{info['bytes']:,}")
+    sizes = {name: info["bytes"] for name, info in m["files"].items()}
+    sizes[MANIFEST] = (Path(m["out"]) / MANIFEST).stat().st_size  # the manifest lists every file but itself
+    for name, size in sorted(sizes.items()):
+        t.add_row(name + ("  [bold](deploy)[/bold]" if name == m["primary"] else ""), f"{size:,}")
     out.print(t)
     out.print(f"bundle: {m['out']}", soft_wrap=True)
     for v in m["verification"]:

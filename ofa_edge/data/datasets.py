@@ -24,6 +24,7 @@ from PIL import Image
 
 from ofa_edge.data.cifar_python import FOLDERS, cifar_split_files, find_cifar_python, load_cifar_python
 from ofa_edge.data.packed_jpeg import DEFAULT_ROOT, ImageSet, load_packed
+from ofa_edge.data.preprocess import fit_square
 from ofa_edge.data.subset import subset_index
 from ofa_edge.errors import UserError
 
@@ -72,6 +73,14 @@ def _cifar_dir(root: Path) -> Path | None:
         if root.name == name:
             return root
     return None
+
+
+def crop_size(root: str | Path, size: int) -> int | None:
+    """The square :func:`load_dataset` cuts the images of ``root`` to as it decodes them when asked for
+    ``size``: ``size`` for an ImageFolder tree (shorter side to ``size``, centre crop:
+    :func:`~ofa_edge.data.preprocess.fit_square`); ``None`` for packed and CIFAR datasets, whose images
+    are taken as stored."""
+    return size if detect_format(Path(root)) == "imagefolder" else None
 
 
 def dataset_splits(root: Path, fmt: str) -> list[str]:
@@ -239,10 +248,7 @@ def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
             img = Image.open(path).convert("RGB")
         except OSError as e:
             raise UserError(f"'{path}' is not a readable image ({e}).") from None
-        scale = size / min(img.size)
-        img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR)
-        left, top = (img.width - size) // 2, (img.height - size) // 2
-        images.append(np.asarray(img.crop((left, top, left + size, top + size))))
+        images.append(np.asarray(fit_square(img, size)))
         labels.append(ci)
     if not images:
         raise UserError(f"'{base}' holds no images with extensions {sorted(_IMAGE_EXT)}.")

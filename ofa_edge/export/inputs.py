@@ -9,7 +9,7 @@ from pathlib import Path
 from ofa_edge.errors import UserError
 from ofa_edge.export.last_search import LastSearch, read_last_search, search_beside
 from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded_supernet
-from ofa_edge.space import SubnetConfig
+from ofa_edge.space import CostModel, SubnetConfig
 from ofa_edge.space.config import subnet_file
 from ofa_edge.supernet.checkpoint import load_subnet, read_metadata, require_checkpoint_file, trained_classes
 
@@ -62,13 +62,28 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         net = require_embedded_supernet()
         notes.append(f"no --supernet: using the embedded pretrained supernet {net}")
     net = require_checkpoint_file(net)
+    meta = read_metadata(net)
     predicted = dict(last.predicted) if last is not None else {}
     if last is not None and last.devices:
         predicted["devices"] = last.devices  # every searched device's latency; latency_ms is the first's
     if "accuracy" in predicted and (last.supernet is None or last.supernet.resolve() != net.resolve()):
         del predicted["accuracy"]  # the search predicted it for its own supernet's weights
         notes.append(f"the search's predicted accuracy is for its supernet {last.supernet}, not {net}: left out")
-    return ExportInputs(cfg, source, net, last, notes, trained_classes(read_metadata(net)), predicted)
+    predicted |= _recounted(predicted, cfg, meta["num_classes"], notes)
+    return ExportInputs(cfg, source, net, last, notes, trained_classes(meta), predicted)
+
+
+def _recounted(predicted: dict, cfg: SubnetConfig, num_classes: int, notes: list[str]) -> dict[str, int]:
+    """The search's MACs and params counted again for the exported supernet's classifier (``num_classes``
+    outputs): a search on another supernet, or on a latency table alone, counted its classifier."""
+    counts = {k: v for k, v in CostModel(cfg.space, num_classes).counts(cfg).items() if k in predicted}
+    changed = [k for k, v in counts.items() if predicted[k] != v]
+    if changed:
+        notes.append(
+            f"the search counted {' and '.join(changed)} for another classifier: counted again for the "
+            f"{num_classes} classes of this supernet"
+        )
+    return counts
 
 
 def slim_inputs(slim: str | Path) -> ExportInputs:

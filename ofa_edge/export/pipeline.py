@@ -17,7 +17,8 @@ import torch
 
 import ofa_edge
 from ofa_edge.data import ImageSet
-from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data import preprocess as image_preprocess
+from ofa_edge.data.datasets import crop_size, load_dataset, require_num_classes, require_same_classes
 from ofa_edge.data.transforms import Preprocess, fast_memory_format
 from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
@@ -104,10 +105,14 @@ class ExportRequest:
         )
 
 
+def _decode_size(req: ExportRequest) -> int:
+    """The size ImageFolder images are decoded (cropped) to: the space's largest resolution, as in training."""
+    return max(req.subnet.search_space.resolutions)
+
+
 def _images(req: ExportRequest, split: str, limit: int, seed: int) -> ImageSet:
     """A seeded random subset of ``split`` of ``--data`` (any layout :func:`load_dataset` reads)."""
-    size = max(req.subnet.search_space.resolutions)  # ImageFolder images are decoded at this size
-    return load_dataset(req.data, split, limit=limit, seed=seed, size=size, balanced=False)
+    return load_dataset(req.data, split, limit=limit, seed=seed, size=_decode_size(req), balanced=False)
 
 
 def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.nn.Module, list[str], torch.Tensor]:
@@ -155,7 +160,7 @@ def _load_model(
             save_bn_stats(model, entry)
     test = _images(req, "test", req.verify_images, seed=0)
     require_same_classes(train, test, req.data, "test")
-    bn = {"images": len(train), "split": "train", "data": str(req.data), "from_cache": cached}
+    bn = {"images": len(train), "split": "train", "data": str(req.data.absolute()), "from_cache": cached}
     return model, train.classes, prep.all(test.images, BATCH), bn
 
 
@@ -256,6 +261,7 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
     out = check_output_dir(req.out)  # before any work
     cfg = req.subnet
     model, classes, inputs, bn = _load_model(req, step)
+    weights_sha256 = file_sha256(_weights_file(req))
     with staged_dir(out) as stage:
         step("exporting ONNX (FP32) and verifying on ONNX Runtime")
         onnx.save(export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch), stage / "model.onnx")
@@ -280,8 +286,15 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
             np.savez_compressed(stage / "reference.npz", inputs=inputs.numpy(), logits=model(inputs).numpy())
         trt = _tensorrt(req, stage, model, step) if req.format.name == "engine" else None
         step("writing metadata")
-        manifest = _write_metadata(req, stage, model, classes, checks, int8, trt, bn)
+        manifest = _write_metadata(req, stage, model, classes, checks, int8, trt, bn, weights_sha256)
     return manifest
+
+
+def _weights_file(req: ExportRequest) -> Path:
+    """The file the model's weights come from: the supernet checkpoint, or a pruned network's weights."""
+    if req.slim is None:
+        return req.supernet
+    return req.slim.parent / json.loads(req.slim.read_text())["weights"]
 
 
 def _counted(model: torch.nn.Module, resolution: int) -> dict[str, int]:
@@ -289,6 +302,45 @@ def _counted(model: torch.nn.Module, resolution: int) -> dict[str, int]:
     from ofa_edge.prune.measure import count_macs, count_params
 
     return {"macs": count_macs(model, torch.zeros(1, 3, resolution, resolution)), "params": count_params(model)}
+
+
+def _preprocessing(req: ExportRequest) -> dict[str, Any]:
+    """preprocessing.json: the input the model was trained, recalibrated and verified on, from an image file
+    (``preprocess.py`` beside it implements it): the loader's crop for ``--data``'s layout, then the transform."""
+    cfg, space = req.subnet, req.subnet.search_space
+    res, crop = cfg.resolution, crop_size(req.data, _decode_size(req))
+    return {
+        "resolution": res,
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "layout": "NCHW",
+        "dtype": "float32",
+        "batch": "dynamic" if req.dynamic_batch else 1,
+        "crop_size": crop,
+        "scale": "pixel / 255",
+        "mean": list(space.mean),
+        "std": list(space.std),
+        "resize": f"bilinear with antialiasing of the normalised image to {res}x{res} (torch antialias=True)",
+        "formula": "x = (rgb_uint8 / 255 - mean) / std",
+        "steps": [
+            "convert to RGB (uint8)",
+            (
+                f"resize the shorter side to {crop} px (PIL Image.BILINEAR), then cut the centred {crop}x{crop} "
+                "square (crop_size; an ImageFolder tree's images were decoded so)"
+                if crop
+                else "no crop (crop_size null): packed and CIFAR datasets hold images of one size, used as stored "
+                "(CIFAR: 32x32); give the model images made the way the dataset's were"
+            ),
+            "x = (rgb_uint8 / 255 - mean) / std, in float32, per channel",
+            (
+                f"no resize: the crop is {res}x{res}"
+                if crop == res
+                else f"resize x to {res}x{res}, bilinear with antialiasing (torch interpolate(antialias=True), or "
+                f"PIL Image.BILINEAR on each float32 channel); none where x is {res}x{res} already"
+            ),
+            "HWC -> NCHW, a batch of one image",
+        ],
+    }
 
 
 def _predicted(req: ExportRequest) -> dict[str, Any] | None:
@@ -308,25 +360,16 @@ def _write_metadata(
     int8: dict[str, Any] | None,
     trt: dict[str, Any] | None,
     bn: dict[str, Any] | None,
+    weights_sha256: str,
 ) -> dict[str, Any]:
+    """Write subnet.json, preprocessing.json (with preprocess.py), classes.txt, README.md and bundle.json
+    into ``stage``; ``weights_sha256`` is the weights file's (:func:`_weights_file`). Returns the manifest."""
     cfg, space = req.subnet, req.subnet.search_space
     cfg.save(stage / "subnet.json")
-    preprocessing = {
-        "resolution": cfg.resolution,
-        "input_name": INPUT_NAME,
-        "output_name": OUTPUT_NAME,
-        "layout": "NCHW",
-        "dtype": "float32",
-        "batch": "dynamic" if req.dynamic_batch else 1,
-        "scale": "pixel / 255",
-        "mean": list(space.mean),
-        "std": list(space.std),
-        "resize": "bilinear with antialiasing to resolution x resolution (PIL BILINEAR, torch antialias=True)",
-        "formula": "x = (rgb_uint8 / 255 - mean) / std",
-    }
+    preprocessing = _preprocessing(req)
     (stage / "preprocessing.json").write_text(json.dumps(preprocessing, indent=2) + "\n")
+    shutil.copyfile(image_preprocess.__file__, stage / "preprocess.py")
     (stage / "classes.txt").write_text("\n".join(classes) + "\n")
-    cost = CostModel(space, len(classes))
     manifest: dict[str, Any] = {
         "format": req.format.name,
         "primary": _primary(req),
@@ -334,14 +377,11 @@ def _write_metadata(
         "subnet": cfg.to_dict(),
         "subnet_summary": cfg.describe(),
         "subnet_source": req.subnet_source,
-        "supernet": None if req.slim else str(req.supernet),
-        "pruned_from": str(req.slim) if req.slim else None,
+        "supernet": None if req.slim else str(req.supernet.absolute()),
+        "pruned_from": str(req.slim.absolute()) if req.slim else None,
+        "weights_sha256": weights_sha256,
         "num_classes": len(classes),
-        **(
-            _counted(model, cfg.resolution)
-            if req.slim
-            else {"macs": int(cost.macs([cfg])[0]), "params": int(cost.params([cfg])[0])}
-        ),
+        **(_counted(model, cfg.resolution) if req.slim else CostModel(space, len(classes)).counts(cfg)),
         "opset": OPSET,
         "dynamic_batch": req.dynamic_batch,
         "bn_recalibration": bn,

@@ -16,7 +16,8 @@ _FILES = {
     "trtexec.sh": "the same build with trtexec, then trtexec's latency run",
     "reference.npz": "a few preprocessed test images and the PyTorch FP32 logits for them",
     "subnet.json": "the subnet (ofa-edge format; `ofa-edge export --subnet subnet.json` reproduces this bundle)",
-    "preprocessing.json": "input resolution, mean, std, layout",
+    "preprocessing.json": "how an image becomes the input: crop, mean, std, resize, layout (the steps below)",
+    "preprocess.py": "preprocessing.json as code (numpy + Pillow): `preprocess(Image.open(path), pre)`",
     "classes.txt": "class names in output order",
     "README.md": "this file",
     "bundle.json": "manifest: provenance, verification, INT8 and TensorRT reports, file checksums",
@@ -52,19 +53,32 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
         "## Preprocessing",
         "",
         (
-            f"RGB, resize to {res}x{res} (bilinear with antialiasing, as PIL's BILINEAR), `x = (pixel/255 - mean) / std` with mean {pre['mean']} and "
-            f"std {pre['std']}, layout NCHW float32, input `{pre['input_name']}`, output `{pre['output_name']}` (logits)."
+            "The model was trained, recalibrated and verified on images prepared so (`preprocessing.json`; "
+            "`preprocess.py` does it):"
+        ),
+        "",
+        *[f"{i}. {s}" for i, s in enumerate(pre["steps"], 1)],
+        "",
+        (
+            f"mean {pre['mean']}, std {pre['std']}; input `{pre['input_name']}`, output `{pre['output_name']}` "
+            "(class scores, in the order of classes.txt)."
         ),
         "",
         "## Run with ONNX Runtime",
         "",
+        "In this folder (`image.jpg`: your image, any size):",
+        "",
         "```python",
         "import json, numpy as np, onnxruntime as ort",
+        "from PIL import Image",
+        "from preprocess import preprocess",
+        "",
         f"sess = ort.InferenceSession('{primary if not primary.endswith('.engine') else 'model.onnx'}')",
-        "ref = np.load('reference.npz')",
-        f"logits = sess.run(None, {{'{pre['input_name']}': ref['inputs'][:1]}})[0]",
-        "classes = open('classes.txt').read().splitlines()",
-        "print(classes[int(logits.argmax())], np.abs(logits - ref['logits'][:1]).max())",
+        "x = preprocess(Image.open('image.jpg'), json.load(open('preprocessing.json')))",
+        f"logits = sess.run(None, {{'{pre['input_name']}': x}})[0]",
+        "print(open('classes.txt').read().splitlines()[int(logits.argmax())])",
+        "ref = np.load('reference.npz')  # test images as ofa-edge prepared them, and PyTorch's logits for them",
+        f"print(np.abs(sess.run(None, {{'{pre['input_name']}': ref['inputs'][:1]}})[0] - ref['logits'][:1]).max())",
         "```",
         *_which_file(manifest),
         *_providers((manifest["predicted"] or {}).get("devices") or {}),

@@ -61,6 +61,10 @@ class CostModel:
         """Learnable parameters, one per config (equals the extracted module's count); ``check`` as in :meth:`macs`."""
         return self._params(self._genomes(configs, check, "cost.params"))
 
+    def counts(self, config: SubnetConfig) -> dict[str, int]:
+        """``{"macs": ..., "params": ...}`` of one subnet with this model's classifier, as integers."""
+        return {"macs": int(self.macs([config])[0]), "params": int(self.params([config])[0])}
+
     def param_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-block parameter counts ``(resolutions, blocks, kernels, expands)`` and the fixed
         layers' count per resolution: the arrays :meth:`params` sums over active blocks."""

@@ -14,7 +14,9 @@ import torch
 from ofa_edge import SearchSpace, Supernet, save_supernet
 from ofa_edge.export.bundle import default_bundle_name
 from ofa_edge.export.tensorrt_build import tensorrt_status
+from ofa_edge.io import file_sha256
 from ofa_edge.onnx_bridge import ort_session
+from ofa_edge.space import CostModel
 
 CIFAR = "mbv3-w1.0-cifar"
 FAST = ["--bn-images", "200"]
@@ -136,6 +138,40 @@ def test_trt_bundle_of_a_two_four_sparse_supernet(cli, subnet, tmp_path, data_ro
     )
     assert "--sparsity=enable" in (tmp_path / "b" / "trtexec.sh").read_text()
     assert "sparse tensor cores" in " ".join((tmp_path / "b" / "README.md").read_text().split())
+
+
+def test_a_three_class_bundle_counts_its_classifier_names_its_weights_and_lists_every_file(
+    cli, nonsquare_imagefolder, tmp_path, monkeypatch
+):
+    """A 3-class supernet, exported after a search that counted a 10-class classifier (a MACs-proxy search
+    counts its latency table's): the summary and bundle.json gave the 10-class params (2.14M for 2.13M). The
+    supernet given by a relative path is recorded absolute with its SHA-256; the file table has bundle.json."""
+    monkeypatch.chdir(tmp_path)
+    space, cfg = SearchSpace.get(CIFAR), SearchSpace.get(CIFAR).min(28)
+    torch.manual_seed(0)
+    save_supernet(Supernet(space, 3), tmp_path / "net3.safetensors")
+    ten = CostModel(space, 10).counts(cfg)
+    table = {"device": "x86-cpu", "kind": "measured"}
+    record = {"subnet": cfg.to_dict(), "supernet": None, "device": "x86-cpu", "latency_table": table}
+    home = tmp_path / "ofa-edge-home"  # $OFA_EDGE_HOME (tests/conftest.py)
+    home.mkdir()
+    (home / "last_search.json").write_text(json.dumps(record | {"predicted": {"latency_ms": 1.0, **ten}}))
+    code, out, err = _run(
+        cli, "export", "--supernet", "net3.safetensors", "--data", str(nonsquare_imagefolder), "--out", "b",
+        "--bn-images", "18",
+    )  # fmt: skip
+    assert code == 0, err
+    m = json.loads((tmp_path / "b" / "bundle.json").read_text())
+    params = sum(p.numel() for p in Supernet(space, 3).extract(cfg).parameters())
+    assert m["num_classes"] == 3 and m["params"] == params != ten["params"]
+    assert m["predicted"]["params"] == params and m["predicted"]["macs"] == m["macs"] < ten["macs"]
+    assert f"{params / 1e6:.2f}M params" in out and f"{ten['params'] / 1e6:.2f}M params" not in out
+    assert "counted again for the 3 classes of this supernet" in err
+    assert m["supernet"] == str(tmp_path / "net3.safetensors")
+    assert m["weights_sha256"] == file_sha256(tmp_path / "net3.safetensors")
+    assert m["bn_recalibration"]["data"] == str(nonsquare_imagefolder)
+    listed = [line.split()[1] for line in out.splitlines() if line.startswith("│")]
+    assert sorted(listed) == sorted(p.name for p in (tmp_path / "b").iterdir()) and "bundle.json" in listed
 
 
 def test_trt_bundle_with_int8(export, tmp_path):

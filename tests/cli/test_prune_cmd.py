@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from ofa_edge import Supernet, save_supernet
+from ofa_edge.io import file_sha256
 from ofa_edge.prune import load_slim
 from ofa_edge.prune.pipeline import PRUNE_OUTPUTS
 from ofa_edge.space import SearchSpace
@@ -106,6 +107,7 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     assert code == 0, err
     manifest = json.loads(stdout)
     assert manifest["pruned_from"] == str(out / "slim.json") and manifest["params"] == r["after"]["params"]
+    assert manifest["weights_sha256"] == file_sha256(out / "slim.safetensors")  # the weights it came from
     assert manifest["verification"][0]["max_abs_diff"] <= 1e-4
     assert (bundle / "model.onnx").is_file() and (bundle / "README.md").is_file()
 

@@ -50,13 +50,14 @@ def test_a_search_predicted_accuracy_goes_only_with_its_own_supernet(tmp_path, m
 
     from ofa_edge import SearchSpace, Supernet, save_supernet
     from ofa_edge.export.inputs import resolve_inputs
+    from ofa_edge.space import CostModel
 
     space = SearchSpace.get("mbv3-w1.0-cifar")
     torch.manual_seed(0)
     searched, other = tmp_path / "searched.safetensors", tmp_path / "other.safetensors"
     save_supernet(Supernet(space, 10), searched)
     save_supernet(Supernet(space, 10), other)
-    predicted = {"latency_ms": 2.0, "accuracy": 82.0, "macs": 1e8, "params": 4e6}
+    predicted = {"latency_ms": 2.0, "accuracy": 82.0, **CostModel(space, 10).counts(space.min())}  # as counted
     doc = {"subnet": space.min().to_dict(), "supernet": str(searched), "device": "x86-cpu", "predicted": predicted}
     monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir()

@@ -212,7 +212,7 @@ def train(
     if main_process:
         for n in notes + spfde_notes:
             note(n)
-        if cfg.probe_every and (message := few_images_warning(cfg.calib_images)) is not None:
+        if cfg.probe_every and (message := few_images_warning(cfg.calib_images, available=len(trainer.data))):
             warn(message)
         for ph in trainer.method.phases:
             note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")

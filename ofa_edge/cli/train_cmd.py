@@ -133,7 +133,8 @@ def train(
     mask_interval: Annotated[
         int | None,
         typer.Option(
-            help="SpFDE Δτ: epochs between mask prune-and-grow (also the freeze and sieve interval; default: 5% of the run).",
+            help="SpFDE Δτ: epochs between mask prune-and-grow, and the default of --freeze-interval and "
+            "--sieve-interval (default: 5% of the run; needs one of the levers).",
             rich_help_panel="SpFDE levers",
         ),
     ] = None,

@@ -68,7 +68,14 @@ BASE = [
         ),
         (["--mask-update-frac", "2"], "--mask-update-frac 2: must be in [0, 1)."),
         # mask options without sparsity were silently ignored (exit 0)
-        (["--mask-interval", "1"], "--mask-interval 1 times a lever that is off; add --sparsity (e.g."),
+        # its help says Δτ also times freezing and sieving: the message names those levers too
+        (
+            ["--mask-interval", "1"],
+            (
+                "--mask-interval 1 times the mask updates, freezing and sieving, all off; add --sparsity, "
+                "--freeze-flops-target or --sieve-frac (e.g. --sparsity 0.5) or drop --mask-interval."
+            ),
+        ),
         (["--mask-grow", "random"], "--mask-grow random times a lever that is off; add --sparsity"),
         # it blamed the FLOPs target
         (

@@ -118,12 +118,13 @@ def nonsquare_imagefolder(data_root, tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def run_readme_python():
-    """``run(containing, script)``: run the README's ```python block that contains ``containing``,
-    saved as ``script``, in the current folder (so its examples are run, not trusted)."""
+    """``run(containing, script, doc="README.md")``: run the ```python block of ``doc`` (a path from the
+    checkout's root) that contains ``containing``, saved as ``script``, in the current folder (so its
+    examples are run, not trusted)."""
 
-    def run(containing: str, script: Path) -> None:
-        readme = (Path(__file__).parents[1] / "README.md").read_text()
-        blocks = [b.split("```", 1)[0] for b in readme.split("```python\n")[1:]]
+    def run(containing: str, script: Path, doc: str = "README.md") -> None:
+        text = (Path(__file__).parents[1] / doc).read_text()
+        blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
         (block,) = [b for b in blocks if containing in b]
         script.write_text(block)
         runpy.run_path(str(script), run_name="__main__")

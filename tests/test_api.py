@@ -1,6 +1,10 @@
-"""The stable Python API of DESIGN.md works as written."""
+"""The stable Python API of DESIGN.md, and the Python examples of the README and docs/training.md, work as written."""
 
 from __future__ import annotations
+
+import ast
+import json
+import re
 
 import numpy as np
 import torch
@@ -30,3 +34,20 @@ def test_readme_python_api_runs_as_written(tmp_path, monkeypatch, capsys, run_re
     assert float(diff.removeprefix("max diff ")) <= 1e-4
     top1 = float(result.split("top-1 ")[1].split(" %")[0])
     assert top1 > 60 and " ms on x86-cpu" in result  # 47.8 % without BN recalibration (docs/benchmarks.md)
+
+
+def test_training_docs_python_example_runs(tmp_path, monkeypatch, capsys, run_readme_python) -> None:
+    """docs/training.md's example trains with a config it never resolved itself (it crashed on
+    device 'auto'), from a Path (config.json could not hold one), and says which defaults it picked."""
+    monkeypatch.chdir(tmp_path)
+    run_readme_python("Trainer(cfg)", tmp_path / "train.py", doc="docs/training.md")
+    out, err = capsys.readouterr()
+    status, probes = out.strip().split(" ", 1)
+    assert status == "complete" and set(ast.literal_eval(probes)) == {"min", "mid", "max", "rand0", "rand1"}
+    flat = " ".join(err.split())
+    assert re.search(r"device: \S+ \(auto\)", flat) and "lr: 0.003125 (0.1 x global batch 8 / 256)" in flat
+    assert "epoch 1/1 (shrink) loss" in flat
+    run = tmp_path / "runs" / "tiny"
+    config = json.loads((run / "config.json").read_text())["train"]
+    assert config["device"] != "auto" and config["data"].endswith("cifar10-sample") and config["limit_train"] == 24
+    assert [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [0]

@@ -133,7 +133,8 @@ def train(
     mask_interval: Annotated[
         int | None,
         typer.Option(
-            help="SpFDE Δτ: epochs between mask prune-and-grow (also the freeze and sieve interval; default: 5% of the run).",
+            help="SpFDE Δτ: epochs between mask prune-and-grow, and the default of --freeze-interval and "
+            "--sieve-interval (default: 5% of the run; needs one of the levers).",
             rich_help_panel="SpFDE levers",
         ),
     ] = None,
@@ -212,7 +213,7 @@ def train(
     if main_process:
         for n in notes + spfde_notes:
             note(n)
-        if cfg.probe_every and (message := few_images_warning(cfg.calib_images)) is not None:
+        if cfg.probe_every and (message := few_images_warning(cfg.calib_images, available=len(trainer.data))):
             warn(message)
         for ph in trainer.method.phases:
             note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")

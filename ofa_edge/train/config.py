@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +26,11 @@ RESUME_FREE = {
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """A training run. ``None`` means "pick a default" (see :meth:`resolved`)."""
+    """A training run. ``None`` means "pick a default" (see :meth:`resolved`); ``data`` and ``out`` may be
+    paths."""
 
-    data: str
-    out: str
+    data: str | os.PathLike[str]
+    out: str | os.PathLike[str]
     method: str = "deps"
     space: str = "mbv3-w1.0-cifar"
     epochs: int = 40
@@ -62,7 +65,8 @@ class TrainConfig:
     def resolved(self, world: int = 1) -> tuple[TrainConfig, list[str]]:
         """Fill every ``None`` / ``auto`` and validate; returns the config and one note per default picked."""
         self.validate()
-        notes, changes = [], {}
+        notes: list[str] = []
+        changes: dict[str, Any] = {k: os.fspath(getattr(self, k)) for k in ("data", "out")}  # JSON-ready
         if self.device == "auto":
             changes["device"] = resolve_torch_device()
             notes.append(f"device: {changes['device']} (auto)")
@@ -96,6 +100,12 @@ class TrainConfig:
             notes.append(
                 f"--method {cfg.method} sets its subnets per step and LR per phase (OFA's ratios)"
                 + (f"; {given} ignored" if given else "")
+            )
+        if cfg.method == "deps" and cfg.warmup_frac > 0 and deps_shrink_epoch(cfg.warmup_frac, cfg.epochs) == 0:
+            need = next(e for e in itertools.count(cfg.epochs + 1) if deps_shrink_epoch(cfg.warmup_frac, e) >= 1)
+            notes.append(
+                f"--warmup-frac {cfg.warmup_frac:g} of {cfg.epochs} epoch(s) rounds to no full-model warm-up: DεpS "
+                f"shrinks from the first step (--epochs {need} or more gives it a warm-up epoch)"
             )
         if cfg.method == "deps" and cfg.eps_epochs is not None:
             left = cfg.epochs - deps_shrink_epoch(cfg.warmup_frac, cfg.epochs)

@@ -134,6 +134,7 @@ class Method(ABC):
 
     name: ClassVar[str]
     uses_teacher: ClassVar[bool] = False
+    uses_beta: ClassVar[bool] = True  # whether the subnets' losses are weighted by the plan's β
 
     def __init__(self, space: SearchSpace, params: MethodParams) -> None:
         self.space, self.p = space, params
@@ -245,6 +246,7 @@ class Progressive(Method):
     """
 
     uses_teacher = True
+    uses_beta = False  # every subnet's weight is 1
     table: ClassVar[list[tuple[str, int, float, int, str]]]
 
     @classmethod
@@ -284,7 +286,7 @@ class Progressive(Method):
             Job(sample_config(self.space, rng, ph.kernels, ph.depths, ph.expands, ph.compound), 1.0, "teacher_kd")
             for _ in range(ph.subnets)
         )
-        return StepPlan(ph.name, lr, 1.0, jobs)
+        return StepPlan(ph.name, lr, 1.0, jobs)  # β unused: every job's weight is 1
 
 
 class OFA(Progressive):

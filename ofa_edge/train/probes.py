@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -39,11 +41,18 @@ def evaluate_probes(
     val: ImageSet,
     device: torch.device,
     batch_size: int = 256,
+    on_probe: Callable[[int, str], None] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """:func:`evaluate_subnet` for each named config; the supernet is left as it was."""
+    """:func:`evaluate_subnet` for each named config (``on_probe(i, name)`` called before each); the
+    supernet is left as it was."""
     was_training, active = net.training, net.active
+    results = {}
     try:
-        return {name: evaluate_subnet(net, cfg, calib, val, device, batch_size) for name, cfg in cfgs.items()}
+        for i, (name, cfg) in enumerate(cfgs.items()):
+            if on_probe is not None:
+                on_probe(i, name)
+            results[name] = evaluate_subnet(net, cfg, calib, val, device, batch_size)
+        return results
     finally:
         net.set_active(active)
         net.train(was_training)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,15 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.data.transforms import resize
@@ -53,7 +61,18 @@ from ofa_edge.train.probes import evaluate_probes, probe_configs
 from ofa_edge.train.reorder import reorder_channels
 from ofa_edge.train.rundir import RunDir, RunLock
 
-SYNC_EVERY = 25  # steps between reads of the loss from the device (each read is a sync)
+SYNC_EVERY = 25  # steps between reads of the loss from a GPU or under DDP (one CPU process: every step)
+# What the loss shown sums, by the loss kinds of a step's subnets: only the full phases' is plain CE
+LOSS_LABELS = {
+    frozenset({"ce"}): "",
+    frozenset({"ce", "inplace_kd"}): " (mean: max net CE, subnets KD)",
+    frozenset({"teacher_kd"}): " (CE + teacher KD)",
+}
+
+
+def _significant(value: float) -> str:
+    """A rate with three significant digits below 100 (``0.437``, ``12.3``), whole above (``1,234``)."""
+    return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
 
 
 class Trainer:
@@ -67,10 +86,17 @@ class Trainer:
         console: Console | None = None,
         options: dict[str, Any] | None = None,
     ) -> None:
-        """``options``: the command-line options that made the run, kept in ``config.json`` for ``--resume``."""
-        self.cfg, self.levers, self.options = cfg, list(levers), options
+        """``cfg`` may leave defaults open (``None``, ``device="auto"``): they are resolved here, and the notes
+        on what was picked printed. ``options``: the command-line options that made the run, kept in
+        ``config.json`` for ``--resume``."""
+        self.cfg, notes = cfg.resolved(launched_world()[1])
+        given, cfg = cfg, self.cfg
+        self.levers, self.options = list(levers), options
         self.console = console or Console(stderr=True)
         self.ctx = dist_context(cfg.device)
+        if cfg != given and self.ctx.main:  # a config resolved by the caller was the caller's to note
+            for text in notes:
+                self._note(text)
         if self.ctx.device.type == "cuda":
             torch.backends.cudnn.benchmark = cfg.cudnn_benchmark
         self.space = SearchSpace.get(cfg.space)
@@ -78,6 +104,7 @@ class Trainer:
         self.data = load_dataset(cfg.data, "train", limit=cfg.limit_train, seed=cfg.seed, size=size)
         self.val = load_dataset(cfg.data, cfg.val_split, limit=cfg.limit_val, seed=cfg.seed, size=size)
         require_same_classes(self.data, self.val, cfg.data, cfg.val_split)
+        self._check_training_data()
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
         self.epoch_samples = min((lv.epoch_size(len(self.data)) for lv in self.levers), default=len(self.data))
@@ -120,8 +147,29 @@ class Trainer:
         self._pending_from, self._shown_loss = 0, 0.0
         self._start_it, self._resumed_mid_epoch = 0, False  # set by open()
         self._saved_it = 0  # the iteration of the newest checkpoint
+        # a loss read waits for a GPU, and under DDP it is a collective (the ranks agree on divergence and on
+        # the time limit there); one CPU process reads for free: every step
+        self._sync_every = 1 if self.ctx.device.type == "cpu" and self.ctx.world == 1 else SYNC_EVERY
 
     # ------------------------------------------------------------------ setup
+    def _check_training_data(self) -> None:
+        """Refuse training data of fewer than two classes; note a ``--limit-train`` the data cannot fill."""
+        cfg, n = self.cfg, len(self.data)
+        present = [self.data.classes[int(c)] for c in self.data.labels.unique()]
+        if len(present) < 2:
+            fix = (
+                f"raise --limit-train (it takes {cfg.limit_train} image(s)) to 2 or more"
+                if cfg.limit_train is not None and cfg.limit_train < len(self.data.classes)
+                else "give the training split images of two or more classes (an ImageFolder tree: a folder per "
+                "class under train/)"
+            )
+            raise UserError(
+                f"the training images of '{cfg.data}' are all of one class ('{present[0]}'): a classifier needs at "
+                f"least 2 classes; {fix}."
+            )
+        if cfg.limit_train is not None and cfg.limit_train > n and self.ctx.main:
+            self._note(f"--limit-train {cfg.limit_train:,} is more than the {n:,} training images: all {n:,} are used")
+
     def _device_name(self) -> str:
         d = self.ctx.device
         name = torch.cuda.get_device_name(d) if d.type == "cuda" else cpu_model()
@@ -163,7 +211,7 @@ class Trainer:
                     )
                 it, per_epoch, total = self.state["it"], self.loader.steps_per_epoch, self.method.p.total_iters
                 if it >= total:
-                    self._note("run already complete; nothing to train")
+                    self._note(f"run already complete: '{rd.root}' finished all {cfg.epochs} epochs; nothing to train")
                 else:
                     self._note(
                         f"resuming '{rd.root}' at iteration {it:,} of {total:,} (epoch {it // per_epoch}, "
@@ -345,9 +393,29 @@ class Trainer:
             reorder_channels(self.net, self.optimizer)
             self.state["reordered"] = True
 
+    def _bar_head(self, plan: StepPlan, it: int) -> str:
+        """The progress bar's phase and epoch at iteration ``it``."""
+        return f"[bold]{plan.phase}[/bold] ep {it // self.loader.steps_per_epoch + 1}/{self.cfg.epochs}"
+
+    def _figures(self, plan: StepPlan, loss: float, images_per_s: float) -> str:
+        """Loss (and what it sums), LR, β where the method has one, throughput: the bar's and the epoch line's."""
+        beta = f"  β {plan.beta:.3f}" if self.method.uses_beta else ""
+        return (
+            f"loss {loss:.3f}{LOSS_LABELS[frozenset(j.loss for j in plan.jobs)]}  lr {plan.lr:.4f}{beta}  "
+            f"{_significant(images_per_s)} img/s"
+        )
+
     def _epoch_end(
-        self, it: int, epoch: int, plan: StepPlan, epoch_seconds: float, epoch_images: int
+        self,
+        it: int,
+        epoch: int,
+        plan: StepPlan,
+        epoch_seconds: float,
+        epoch_images: int,
+        status: Callable[[str], None],
     ) -> dict[str, Any]:
+        """The epoch's metrics record, with the probes' top-1 when due (``status`` shows which probe runs),
+        appended to ``metrics.jsonl``."""
         cfg = self.cfg
         last = epoch == cfg.epochs - 1
         record: dict[str, Any] = {
@@ -355,12 +423,20 @@ class Trainer:
             "it": it + 1,
             "phase": plan.phase,
             "lr": plan.lr,
-            "beta": plan.beta,
+            **({"beta": plan.beta} if self.method.uses_beta else {}),
             "train_loss": self.state["epoch_loss"] / max(1, self.state["epoch_steps"]),
             "images_per_s": epoch_images / max(epoch_seconds, 1e-9),
         }
         if self.ctx.main and cfg.probe_every and ((epoch + 1) % cfg.probe_every == 0 or last):
-            probes = evaluate_probes(self.net, probe_configs(self.space), self.calib, self.val, self.ctx.device)
+            cfgs, head = probe_configs(self.space), self._bar_head(plan, it)
+
+            def probing(i: int, name: str) -> None:
+                status(
+                    f"{head}  probe {name} ({i + 1}/{len(cfgs)}): BN recalibration on {len(self.calib):,} images, "
+                    f"top-1 on {len(self.val):,}"
+                )
+
+            probes = evaluate_probes(self.net, cfgs, self.calib, self.val, self.ctx.device, on_probe=probing)
             record["probes"] = {k: v["top1"] for k, v in probes.items()}
             self.state["probes"] = record["probes"]
         record["ledger"] = {k: self.ledger.to_dict()[k] for k in ("images", "total_flops", "steps")}
@@ -421,51 +497,46 @@ class Trainer:
         spe, total_its = self.loader.steps_per_epoch, self.method.p.total_iters
         self._mark = t0 = time.perf_counter()
         stopped = False
-        finished = start_it >= total_its
-        if finished and self.ctx.main:
-            self._note(f"the run in {cfg.out} had finished all {cfg.epochs} epochs: nothing to train")
-        fields = "[bold]{task.fields[phase]}[/bold] ep {task.fields[epoch]}  lr {task.fields[lr]:.4f}  β {task.fields[beta]:.3f}  loss {task.fields[loss]:.3f}  {task.fields[ips]:.0f} img/s"
-        live = show_progress and self.ctx.main and not finished and self.console.is_terminal
+        live = show_progress and self.ctx.main and start_it < total_its and self.console.is_terminal
         progress = Progress(  # live on a terminal; a log (a pipe, a file) has the epoch lines below
-            TextColumn(f"train {cfg.method}"), BarColumn(), MofNCompleteColumn(), TextColumn(fields),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, disable=not live,
+            SpinnerColumn(), TextColumn(f"train {cfg.method}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
+            disable=not live,
         )  # fmt: skip
         ep_t0, ep_images = time.perf_counter(), 0
         with progress:
-            task = progress.add_task(
-                "train", total=total_its, completed=start_it, phase="", epoch=0, lr=0.0, beta=0.0, loss=0.0, ips=0.0
-            )
+            task = progress.add_task("train", total=total_its, completed=start_it, status="")
+
+            def status(text: str) -> None:
+                progress.update(task, status=text, refresh=True)  # at most once a step (GPU: every SYNC_EVERY)
+
+            head = min(start_it, total_its - 1)
+            status(f"{self._bar_head(self.method.plan(head), head)}  first step running")
             for it in range(start_it, total_its):
                 epoch, step = divmod(it, spe)
                 plan, loss = self.step(it)
                 self._pending_loss = loss if self._pending_loss is None else self._pending_loss + loss
                 self.state["epoch_steps"] += 1
                 ep_images += cfg.batch_size * self.ctx.world
-                synced = (it + 1) % SYNC_EVERY == 0 or step == spe - 1
+                synced = (it + 1) % self._sync_every == 0 or step == spe - 1
                 if synced:  # reading the loss waits for the device
                     shown = self._fold_loss(it + 1)
                     now = time.perf_counter()
-                    progress.update(
-                        task,
-                        completed=it + 1,
-                        phase=plan.phase,
-                        epoch=f"{epoch + 1}/{cfg.epochs}",
-                        lr=plan.lr,
-                        beta=plan.beta,
-                        loss=shown,
-                        ips=ep_images / max(now - ep_t0, 1e-9),
-                    )
+                    figures = self._figures(plan, shown, ep_images / max(now - ep_t0, 1e-9))
+                    progress.update(task, completed=it + 1)
+                    status(f"{self._bar_head(plan, it)}  {figures}")
                 saved = step == spe - 1 or bool(cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0)
                 if step == spe - 1:  # ``now`` was read just above, after the epoch's last sync
-                    rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images)
+                    rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images, status)
                     if self.ctx.main:  # one line per epoch, also with --no-progress (a log's record)
                         probes = "  ".join(f"{k} {v:.2f}%" for k, v in rec.get("probes", {}).items())
                         progress.console.print(
-                            f"epoch {epoch + 1}/{cfg.epochs} ({plan.phase}) loss {rec['train_loss']:.3f}  "
-                            f"lr {rec['lr']:.4f}  β {rec['beta']:.3f}  {rec['images_per_s']:.0f} img/s"
+                            f"epoch {epoch + 1}/{cfg.epochs} ({plan.phase}) "
+                            f"{self._figures(plan, rec['train_loss'], rec['images_per_s'])}"
                             + (f"  top-1 {probes}" if probes else ""),
                             soft_wrap=True,
                         )
+                    status(f"{self._bar_head(plan, it)}  {figures}")  # the probes' status is over
                     self._save(it + 1)
                     ep_t0, ep_images = time.perf_counter(), 0
                 elif saved:
@@ -493,7 +564,7 @@ class Trainer:
         if done and self.ctx.main:
             provenance = {
                 "training": {
-                    "config": self.cfg.to_dict() | {"data": str(self.cfg.data)},  # a Path from the API
+                    "config": self.cfg.to_dict(),
                     "ledger": self.ledger.to_dict(),
                     "probes_top1": self.state.get("probes", {}),
                     "train_images": len(self.data),
@@ -518,11 +589,3 @@ class Trainer:
             "checkpoint": str(rd.checkpoint),
             "metrics": str(rd.metrics),
         }
-
-
-def train(
-    cfg: TrainConfig, levers: Sequence[Lever] = (), resume: bool = False, show_progress: bool = True
-) -> dict[str, Any]:
-    """Resolve ``cfg``'s defaults, train, and return the result document (see :class:`Trainer`)."""
-    resolved, _ = cfg.resolved(launched_world()[1])
-    return Trainer(resolved, levers).run(resume=resume, show_progress=show_progress)

@@ -68,7 +68,14 @@ BASE = [
         ),
         (["--mask-update-frac", "2"], "--mask-update-frac 2: must be in [0, 1)."),
         # mask options without sparsity were silently ignored (exit 0)
-        (["--mask-interval", "1"], "--mask-interval 1 times a lever that is off; add --sparsity (e.g."),
+        # its help says Δτ also times freezing and sieving: the message names those levers too
+        (
+            ["--mask-interval", "1"],
+            (
+                "--mask-interval 1 times the mask updates, freezing and sieving, all off; add --sparsity, "
+                "--freeze-flops-target or --sieve-frac (e.g. --sparsity 0.5) or drop --mask-interval."
+            ),
+        ),
         (["--mask-grow", "random"], "--mask-grow random times a lever that is off; add --sparsity"),
         # it blamed the FLOPs target
         (
@@ -271,7 +278,9 @@ def test_resume_notes_a_cut_metrics_line_and_a_finished_run(cli, data_root, tmp_
     assert code == 0 and "1 line(s) of" in flat and "cut short" in flat, err
     assert "no probes (--probe-every 0)" in out and "top-1" not in out
     code, out, err = cli(*args, "--resume")
-    assert code == 0 and "run already complete; nothing to train" in " ".join(err.split()), err
+    flat = " ".join(err.split())
+    assert code == 0 and f"run already complete: '{run}' finished all 2 epochs; nothing to train" in flat, err
+    assert flat.count("nothing to train") == 1  # it said so twice, in two ways
 
 
 def test_notes_name_ignored_and_clamped_options(cli, data_root, tmp_path) -> None:
@@ -302,4 +311,42 @@ def test_a_log_gets_a_line_per_epoch_instead_of_the_live_bar(cli, data_root, tmp
         lines = [line for line in err.splitlines() if line.startswith("epoch ")]
         assert [line.split(" (")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"], err
         assert all(" lr " in line and " β " in line and line.endswith(" img/s") for line in lines)
+        for line in lines:  # three significant digits below 100 img/s (a CPU's 0.44 was "0 img/s")
+            rate = line.removesuffix(" img/s").rsplit(" ", 1)[1]
+            assert rate == (f"{float(rate):.3g}" if float(rate) < 100 else rate), line
         assert "train bignas" not in err  # the bar's label
+
+
+def test_training_images_of_one_class_exit_2(cli, cifar_imagefolder, tmp_path) -> None:
+    """A one-class ImageFolder tree trained to exit 0 (a 'classifier' that is always right)."""
+    one = tmp_path / "one-class"
+    for split in ("train", "test"):
+        shutil.copytree(cifar_imagefolder / split / "cat", one / split / "cat")
+    code, _, err = cli("train", "--data", str(one), "--out", str(tmp_path / "r"), *BASE[2:])
+    flat = " ".join(err.split())
+    assert code == 2 and "are all of one class ('cat'): a classifier needs at least 2 classes" in flat, err
+    assert "a folder per class under train/" in flat and "Traceback" not in err and not (tmp_path / "r").exists()
+
+
+def test_more_images_asked_for_than_the_data_holds_are_noted(cli, cifar_imagefolder, tmp_path) -> None:
+    """--limit-train and --bn-images above the 20 training images: both said nothing, and the BN warning
+    (for --bn-images under 200) told a user with 20 images to "use 200 or more"."""
+    args = ["train", "--method", "bignas", "--subnets-per-step", "2", "--data", str(cifar_imagefolder),
+            "--batch-size", "8", "--limit-val", "8", "--device", "cpu", "--no-progress", "--time-limit", "1ms"]  # fmt: skip
+    code, _, err = cli(*args, "--out", str(tmp_path / "a"), "--limit-train", "50")
+    flat = " ".join(err.split())
+    assert code == 0, err
+    assert "--limit-train 50 is more than the 20 training images: all 20 are used" in flat
+    assert "--bn-images 2000: the data holds only 20 training images, and BN recalibration uses them all" in flat
+    code, _, err = cli(*args, "--out", str(tmp_path / "b"), "--bn-images", "10")
+    flat = " ".join(err.split())
+    assert code == 0 and "--limit-train" not in flat, err
+    assert "The data holds only 20 training images: use all of them (--bn-images 20), or 200 or more" in flat
+
+
+def test_deps_over_too_few_epochs_for_a_warmup_says_so(cli, data_root, tmp_path) -> None:
+    code, _, err = cli("train", "--data", str(data_root), "--out", str(tmp_path / "r"), *BASE, "--epochs", "1",
+                       "--probe-every", "0", "--time-limit", "1ms")  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 0 and "--warmup-frac 0.5 of 1 epoch(s) rounds to no full-model warm-up" in flat, err
+    assert "(--epochs 2 or more gives it a warm-up epoch)" in flat

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,7 +39,7 @@ TINY = {"limit_val": 8, "calib_images": 8, "probe_every": 0, "device": "cpu", "s
         ("compofa", 4, 8, ["full", "kernel", "compound-1", "compound-2"]),
     ],
 )
-def test_each_method_trains(tmp_path, data_root, method, epochs, limit, phases) -> None:
+def test_each_method_trains(tmp_path, data_root, capsys, method, epochs, limit, phases) -> None:
     cfg, _ = TrainConfig(
         data=str(data_root), out=str(tmp_path / "run"), method=method, epochs=epochs, batch_size=8,
         limit_train=limit, eps_epochs=1, **TINY,
@@ -48,6 +50,17 @@ def test_each_method_trains(tmp_path, data_root, method, epochs, limit, phases) 
     records = [json.loads(line) for line in Path(result["metrics"]).read_text().splitlines()]
     assert [r["epoch"] for r in records] == list(range(epochs))
     assert list(dict.fromkeys(r["phase"] for r in records)) == phases
+    # each epoch line says what its loss sums; β only where the method weights subnets by it
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == epochs and "device: cpu" not in err  # resolved by the caller, noted by the caller
+    progressive = method in ("ofa", "compofa")
+    assert all((" β " in line) != progressive and ("beta" in r) != progressive for line, r in zip(lines, records))
+    kinds = {"full": "", "shrink": " (mean: max net CE, subnets KD)"}
+    assert all(
+        f"loss {r['train_loss']:.3f}{kinds.get(r['phase'], ' (CE + teacher KD)')}  lr " in line
+        for line, r in zip(lines, records, strict=True)
+    )
     assert all(torch.isfinite(torch.tensor(r["train_loss"])) for r in records)
     # the ledger: 3 x forward MACs per trained subnet-image, 1 x for teacher forwards
     cost, spe = CostModel(SPACE, 10), trainer.loader.steps_per_epoch
@@ -194,8 +207,9 @@ def test_lever_hooks_and_state_survive_resume(tmp_path, data_root) -> None:
     again = Trainer(dataclasses.replace(cfg, time_limit_s=None), levers=[CountingLever()])
     console = again.console = Console(record=True, width=200)
     assert again.run(resume=True)["status"] == "complete"  # a finished run: no steps, no bar, one note
-    said = console.export_text()
-    assert "had finished all 2 epochs: nothing to train" in said and "img/s" not in said
+    said = " ".join(console.export_text().split())
+    assert said.count("nothing to train") == 1 and "img/s" not in said  # it was said twice in two ways
+    assert f"run already complete: '{cfg.out}' finished all 2 epochs; nothing to train" in said
 
 
 def test_open_and_step_drive_the_same_training_as_run(tmp_path, data_root) -> None:
@@ -254,3 +268,58 @@ def test_a_second_trainer_on_the_same_run_is_refused_until_the_first_closes(tmp_
     second = Trainer(tiny_cfg)
     assert second.open(resume=True) == 0  # released: the directory is usable again
     second.close()
+
+
+def test_an_unresolved_config_trains_and_its_defaults_are_noted(tmp_path, data_root) -> None:
+    """``Trainer(TrainConfig(...))`` as the docs write it: it raised torch's "Expected one of cpu, cuda ...
+    device string: auto", and a Path as ``data`` could not be written to config.json."""
+    cfg = TrainConfig(data=data_root, out=tmp_path / "run", method="bignas", epochs=1, batch_size=8, limit_train=8,
+                      subnets_per_step=2, **{**TINY, "device": "auto"})  # fmt: skip
+    console = Console(record=True, width=200)
+    trainer = Trainer(cfg, console=console)
+    assert trainer.cfg.device in ("cpu", "cuda") and trainer.cfg.lr == 0.1 * 8 / 256
+    said = console.export_text()
+    assert "device: " in said and "(auto)" in said and "lr: 0.003125 (0.1 x global batch 8 / 256)" in said
+    assert trainer.run(show_progress=False)["status"] == "complete"
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())["train"]
+    assert saved["data"] == str(data_root) and saved["device"] == trainer.cfg.device
+
+
+def test_the_live_bar_moves_every_cpu_step_and_names_the_running_probe(tmp_path, data_root) -> None:
+    """On the CPU the bar showed placeholders until step 25 (a loss read is a GPU sync, not a CPU one),
+    and nothing while the probes ran."""
+    cfg = TrainConfig(data=str(data_root), out=str(tmp_path / "run"), method="bignas", epochs=1, batch_size=8,
+                      limit_train=24, subnets_per_step=2, **{**TINY, "probe_every": 1})  # fmt: skip
+    screen = io.StringIO()
+    Trainer(cfg, console=Console(file=screen, force_terminal=True, width=250)).run()
+    frames = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", f) for f in screen.getvalue().split("\r")]
+    assert any(" 0/3 " in f and "shrink ep 1/1  first step running" in f for f in frames)
+    for done in (1, 2, 3):
+        assert any(f" {done}/3 " in f and "loss " in f and " img/s" in f for f in frames), done
+    probes = [p for p in ("min", "mid", "max", "rand0", "rand1") if any(f"probe {p} (" in f for f in frames)]
+    assert probes == ["min", "mid", "max", "rand0", "rand1"]
+    assert any("probe min (1/5): BN recalibration on 8 images, top-1 on 8" in f for f in frames)
+
+
+def test_training_images_of_one_class_are_refused(tmp_path, data_root) -> None:
+    cfg = TrainConfig(data=str(data_root), out=str(tmp_path / "run"), method="bignas", epochs=1, batch_size=1,
+                      limit_train=1, **TINY)  # fmt: skip
+    with pytest.raises(UserError, match=r"all of one class \('\w+'\): a classifier needs at least 2 classes; raise "
+                       r"--limit-train \(it takes 1 image\(s\)\) to 2 or more"):  # fmt: skip
+        Trainer(cfg)
+
+
+@pytest.mark.parametrize(
+    ("warmup_frac", "epochs", "need"),
+    [(0.5, 1, 2), (0.1, 4, 6), (0.2, 2, 3)],  # round() halves to even: round(0.5) = 0, round(0.5 x 5) = 2
+)
+def test_a_warmup_that_rounds_to_no_epoch_is_noted_with_the_epochs_it_needs(warmup_frac, epochs, need) -> None:
+    cfg = TrainConfig(data="d", out="o", method="deps", epochs=epochs, warmup_frac=warmup_frac, device="cpu")
+    _, notes = cfg.resolved()
+    want = (
+        f"--warmup-frac {warmup_frac:g} of {epochs} epoch(s) rounds to no full-model warm-up: DεpS shrinks from "
+        f"the first step (--epochs {need} or more gives it a warm-up epoch)"
+    )
+    assert want in notes
+    assert not any("rounds to no" in n for n in dataclasses.replace(cfg, epochs=need).resolved()[1])
+    assert not any("rounds to no" in n for n in dataclasses.replace(cfg, warmup_frac=0.0).resolved()[1])

@@ -17,6 +17,7 @@ graph (and no saved activation) exists for the prefix, exactly as under ``torch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -54,30 +55,62 @@ def unit_forward_macs(space: SearchSpace) -> list[int]:
     return [stem] + [space.block_shape(r, b, k, e).macs() for b in range(NUM_BLOCKS)]
 
 
-def plan_freezing(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> list[int]:
-    """Epoch at which each unit freezes (front to back), as few units as reach the target.
+def _dense_macs(space: SearchSpace, num_classes: int) -> tuple[list[int], int]:
+    """Forward MACs per image of each unit and of the whole max subnet."""
+    units = unit_forward_macs(space)
+    fixed = space.fixed_parts(max(space.resolutions), num_classes)
+    return units, sum(units) + fixed["head"][1] + fixed["classifier"][1]
+
+
+def _schedule(
+    units: list[int], total: int, start: int, interval: int, epochs: int, target: float = 1.0
+) -> tuple[list[int], float]:
+    """Freeze epochs of the units, front to back from ``start`` every ``interval``, as few as reach
+    ``target`` (all that fit in the run if none do); and the share of the run's training FLOPs they save.
 
     Freezing unit j at epoch t saves its backward (2x its forward) for the ``epochs - t``
     remaining epochs; the run's dense cost is 3x the full forward per epoch (max subnet).
     """
-    units = unit_forward_macs(space)
-    fixed = space.fixed_parts(max(space.resolutions), num_classes)
-    total = sum(units) + fixed["head"][1] + fixed["classifier"][1]
-    budget = config.flops_target * 3 * total * epochs
+    dense = 3 * total * epochs
     saved, plan = 0.0, []
     for j, macs in enumerate(units):
-        t = config.start + j * config.interval
+        t = start + j * interval
         if t >= epochs:
             break
         plan.append(t)
         saved += 2 * macs * (epochs - t)
-        if saved >= budget:
-            return plan
+        if saved >= target * dense:
+            break
+    return plan, saved / dense
+
+
+def _floor3(x: float) -> float:
+    """``x`` rounded down to three significant digits (a target that is surely reached)."""
+    step = 10.0 ** (math.floor(math.log10(x)) - 2)
+    return math.floor(x / step) * step
+
+
+def plan_freezing(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> tuple[list[int], float]:
+    """Epoch at which each unit freezes (front to back), as few units as reach the target, and the share
+    of the training FLOPs they save; a target beyond reach is a :class:`UserError` naming what reaches further."""
+    units, total = _dense_macs(space, num_classes)
+    plan, share = _schedule(units, total, config.start, config.interval, epochs, config.flops_target)
+    if share >= config.flops_target:
+        return plan, share
+    fixes = [f"lower the target to {_floor3(share):.3g} or less"] if share > 0 else []
+    if config.start > 0:
+        earliest = 1 if config.start > 1 else 0  # epoch 0 would freeze the stem untrained
+        at = _schedule(units, total, earliest, config.interval, epochs)[1]
+        untrained = ", the stem untrained" if earliest == 0 else ""
+        fixes.append(f"start earlier (--freeze-start {earliest} can save up to {at:.1%}{untrained})")
+    if config.interval > 1:
+        every = _schedule(units, total, config.start, 1, epochs)[1]
+        fixes.append(f"freeze every epoch (--freeze-interval 1 can save up to {every:.1%})")
     raise UserError(
         f"--freeze-flops-target {config.flops_target:g} is beyond the network: freezing "
         f"{len(plan)} of {NUM_UNITS} units (stem and blocks, from epoch {config.start}, one every "
-        f"{config.interval}) by epoch {epochs} saves only {saved / (3 * total * epochs):.1%} of the "
-        "training FLOPs. Lower the target, start earlier or freeze more often."
+        f"{config.interval}) by epoch {epochs} saves only {share:.1%} of the training FLOPs"
+        + (f"; {', or '.join(fixes)}." if fixes else "; drop --freeze-flops-target.")
     )
 
 
@@ -92,7 +125,7 @@ class LayerFreezer:
     def __init__(self, net: Supernet, config: FreezeConfig, epochs: int) -> None:
         self.config = config
         self.epochs = epochs
-        self.plan = plan_freezing(net.space, net.num_classes, config, epochs)
+        self.plan, _ = plan_freezing(net.space, net.num_classes, config, epochs)
         self.frozen = 0
 
     def frozen_at(self, epoch: int) -> int:

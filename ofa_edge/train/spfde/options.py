@@ -14,17 +14,19 @@ MASK_UPDATE_FRAC, MASK_GROW = 0.3, "gradient"  # the defaults of --mask-update-f
 
 def freezing_plan_note(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> str:
     """The freezing schedule of the network that trains (its class count moves the FLOPs target a little)."""
-    plan = plan_freezing(space, num_classes, config, epochs)
-    return f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}"
+    plan, share = plan_freezing(space, num_classes, config, epochs)
+    return (
+        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of {share:.1%} of the "
+        f"training FLOPs (target {config.flops_target:.1%})"
+    )
 
 
 def _refuse_orphans(*pairs: tuple[str, object, str, object, str]) -> None:
-    """A lever's timing option given without the lever would be silently ignored: refuse it."""
+    """A lever's timing option given without the lever would be silently ignored: refuse it. ``lever``
+    reads "a lever that is off; add --x", ``example`` is a complete option with its value."""
     for option, value, lever, lever_value, example in pairs:
         if value is not None and lever_value is None:
-            raise UserError(
-                f"{option} {value} times a lever that is off; add {lever} (e.g. {lever} {example}) or drop {option}."
-            )
+            raise UserError(f"{option} {value} times {lever} (e.g. {example}) or drop {option}.")
 
 
 def resolve_spfde(
@@ -57,21 +59,20 @@ def resolve_spfde(
         sparsity = 1 - nm[0] / nm[1]
         notes.append(f"sparsity: {sparsity:g} (pattern {pattern})")
     any_lever = next((v for v in (sparsity, freeze_flops_target, sieve_frac) if v is not None), None)
-    _refuse_orphans(
-        ("--freeze-start", freeze_start, "--freeze-flops-target", freeze_flops_target, "0.1"),
-        ("--freeze-interval", freeze_interval, "--freeze-flops-target", freeze_flops_target, "0.1"),
-        ("--sieve-interval", sieve_interval, "--sieve-frac", sieve_frac, "0.2"),
-        ("--mask-interval", mask_interval, "--sparsity", any_lever, "0.5"),  # Δτ also times freezing and sieving
-        # defaults are passed whether typed or not: only a value away from its default was surely asked for
-        (
-            "--mask-update-frac",
-            None if mask_update_frac == MASK_UPDATE_FRAC else mask_update_frac,
-            "--sparsity",
-            sparsity,
-            "0.5",
-        ),
-        ("--mask-grow", None if mask_grow == MASK_GROW else mask_grow, "--sparsity", sparsity, "0.5"),
+    freezing, sieving, sparse = (
+        f"a lever that is off; add {flag}" for flag in ("--freeze-flops-target", "--sieve-frac", "--sparsity")
     )
+    any_off = "the mask updates, freezing and sieving, all off; add --sparsity, --freeze-flops-target or --sieve-frac"
+    _refuse_orphans(
+        ("--freeze-start", freeze_start, freezing, freeze_flops_target, "--freeze-flops-target 0.1"),
+        ("--freeze-interval", freeze_interval, freezing, freeze_flops_target, "--freeze-flops-target 0.1"),
+        ("--sieve-interval", sieve_interval, sieving, sieve_frac, "--sieve-frac 0.2"),
+        ("--mask-interval", mask_interval, any_off, any_lever, "--sparsity 0.5"),  # Δτ times all three levers
+        # defaults are passed whether typed or not: only a value away from its default was surely asked for
+        ("--mask-update-frac", None if mask_update_frac == MASK_UPDATE_FRAC else mask_update_frac, sparse, sparsity,
+         "--sparsity 0.5"),
+        ("--mask-grow", None if mask_grow == MASK_GROW else mask_grow, sparse, sparsity, "--sparsity 0.5"),
+    )  # fmt: skip
     if mask_interval is None:
         mask_interval = max(1, round(0.05 * epochs))
         if sparsity is not None or freeze_flops_target is not None or sieve_frac is not None:
@@ -99,6 +100,12 @@ def resolve_spfde(
             freeze_interval = mask_interval
             notes.append(f"freeze-interval: {freeze_interval} epoch(s) (= Δτ)")
         fr_cfg = FreezeConfig(freeze_start, freeze_interval, freeze_flops_target)
+        if freeze_start == 0:
+            train_first = "--freeze-start 1 or later" if epochs > 1 else "--epochs 2 or more and --freeze-start 1"
+            notes.append(
+                "freezing from epoch 0 freezes the stem before its first step: it keeps its random initial weights "
+                f"for the whole run and the blocks learn on random features; {train_first} trains it first"
+            )
         if freeze_start >= epochs:
             raise UserError(
                 f"--freeze-start {freeze_start} must be below --epochs {epochs}: no block would freeze during the "

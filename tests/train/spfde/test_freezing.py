@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -20,15 +21,15 @@ from ofa_edge.train.spfde.freezing import (
     plan_freezing,
     units_of,
 )
-from ofa_edge.train.spfde.options import freezing_plan_note
+from ofa_edge.train.spfde.options import freezing_plan_note, resolve_spfde
 
 SPACE = "mbv3-w1.0-cifar"
 
 
 def test_plan_front_to_back_until_target():
     sp = SearchSpace.get(SPACE)
-    small = plan_freezing(sp, 10, FreezeConfig(start=4, interval=2, flops_target=0.05), epochs=40)
-    big = plan_freezing(sp, 10, FreezeConfig(start=4, interval=2, flops_target=0.15), epochs=40)
+    small, _ = plan_freezing(sp, 10, FreezeConfig(start=4, interval=2, flops_target=0.05), epochs=40)
+    big, big_share = plan_freezing(sp, 10, FreezeConfig(start=4, interval=2, flops_target=0.15), epochs=40)
     assert small[0] == 4 and big[0] == 4
     assert np.all(np.diff(big) == 2)
     assert 1 <= len(small) < len(big) <= NUM_UNITS
@@ -40,6 +41,7 @@ def test_plan_front_to_back_until_target():
     dense = 3 * 40 * (sum(macs) + fixed["head"][1] + fixed["classifier"][1])
     saved = [2 * macs[j] * (40 - t) for j, t in enumerate(big)]
     assert sum(saved) >= 0.15 * dense > sum(saved[:-1])
+    assert big_share == pytest.approx(sum(saved) / dense)
 
 
 @pytest.mark.parametrize(
@@ -106,8 +108,62 @@ def test_frozen_units_get_no_gradient_and_no_update(cifar_test_small, opt_cls):
     assert any(not torch.equal(p, b) for p, b in zip(rest, before_rest))
 
 
-def test_plan_note_is_the_trained_networks_plan():
+def test_plan_note_is_the_trained_networks_plan_with_its_saving():
     sp = SearchSpace.get("mbv3-w1.0-cifar")
     cfg = FreezeConfig(2, 1, 0.1)
-    plan = plan_freezing(sp, 100, cfg, 30)
-    assert freezing_plan_note(sp, 100, cfg, 30) == f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}"
+    plan, share = plan_freezing(sp, 100, cfg, 30)
+    assert 0.1 <= share < 0.13  # the last unit overshoots a little
+    assert freezing_plan_note(sp, 100, cfg, 30) == (
+        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of {share:.1%} of the "
+        "training FLOPs (target 10.0%)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cfg", "epochs", "advice", "not_advised"),
+    [
+        # interval 1 already: "freeze more often" was advised anyway; epoch 0 is the only earlier start
+        (
+            FreezeConfig(1, 1, 0.05),
+            2,
+            ["start earlier (--freeze-start 0 can save up to", ", the stem untrained)"],
+            ["interval"],
+        ),
+        # nothing but a lower target is possible
+        (FreezeConfig(0, 1, 0.9), 40, ["lower the target to"], ["--freeze-start", "--freeze-interval"]),
+        (
+            FreezeConfig(10, 3, 0.5),
+            40,
+            [
+                "lower the target to",
+                "start earlier (--freeze-start 1 can save up to",
+                "(--freeze-interval 1 can save up to",
+            ],
+            ["untrained"],
+        ),
+    ],
+)
+def test_a_target_beyond_reach_is_told_only_what_can_reach_further(cfg, epochs, advice, not_advised):
+    sp = SearchSpace.get(SPACE)
+    with pytest.raises(UserError) as info:
+        plan_freezing(sp, 10, cfg, epochs)
+    message = str(info.value)
+    assert all(a in message for a in advice) and not any(n in message for n in not_advised), message
+    lower = float(message.split("lower the target to ")[1].split(" ")[0])  # advised: it is reached
+    assert plan_freezing(sp, 10, dataclasses.replace(cfg, flops_target=lower), epochs)[1] >= lower
+    said = re.findall(r"\((--freeze-\w+ \d+) can save up to ([\d.]+)%", message)
+    assert len(said) == sum("can save up to" in a for a in advice)
+    for option, saves in said:  # as said: what freezing every unit it can from there saves
+        name, value = option.split()
+        changed = dataclasses.replace(cfg, **{name.removeprefix("--freeze-"): int(value), "flops_target": 0.99})
+        with pytest.raises(UserError, match=f"saves only {re.escape(saves)}% of the training FLOPs"):
+            plan_freezing(sp, 10, changed, epochs)
+
+
+@pytest.mark.parametrize(("epochs", "fix"), [(10, "--freeze-start 1 or later trains it first"), (1, "--epochs 2")])
+def test_freezing_from_epoch_0_notes_the_untrained_stem(epochs, fix):
+    _, notes = resolve_spfde(SPACE, epochs, freeze_flops_target=0.001, freeze_start=0)
+    (note,) = [n for n in notes if "stem" in n and "random" in n]
+    assert note.startswith("freezing from epoch 0 freezes the stem before its first step") and fix in note
+    _, later = resolve_spfde(SPACE, 10, freeze_flops_target=0.01, freeze_start=1)
+    assert not any("random initial weights" in n for n in later)

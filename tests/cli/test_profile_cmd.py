@@ -17,6 +17,27 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
+@pytest.fixture(scope="module")
+def measured_table(tmp_path_factory) -> Path:
+    """A complete x86-cpu table measured here at 24 px (``profile --resolutions 24 --warmup 0 --repeats 2``),
+    measured once for the module; tests that go on from it copy it (:func:`_copy_of`)."""
+    from ofa_edge.cli.app import main
+
+    base = tmp_path_factory.mktemp("measured-table")
+    with pytest.MonkeyPatch.context() as mp:  # as _work_dirs_in_tmp does for each test
+        mp.setenv("OFA_EDGE_HOME", str(base / "ofa-edge-home"))
+        mp.setenv("XDG_DATA_HOME", str(base / "xdg-data"))
+        path = base / "t.json"
+        assert main(["profile", "--resolutions", "24", "--warmup", "0", "--repeats", "2", "-o", str(path)]) == 0
+    assert LatencyTable.load(path).complete
+    return path
+
+
+def _copy_of(table: Path, path: Path) -> Path:
+    shutil.copy(table, path)
+    return path
+
+
 def test_unknown_device_exits_2_with_suggestion(cli):
     code, _, err = cli("profile", "--device", "raspbery-pi-5")
     assert code == 2 and "Did you mean 'raspberry-pi-5'" in _flat(err)
@@ -105,9 +126,12 @@ def test_estimate_reports_the_models_end_to_end_error_on_its_reference(cli, tmp_
     assert fit["reference_e2e_n"] == 200 and fit["reference_e2e_mape_pct"] < 20
 
 
-def test_profile_calibrate_validate_end_to_end(cli, tmp_path):
-    """The whole flow on ONNX Runtime at one resolution, with tiny repeat counts."""
-    path = tmp_path / "x86-cpu.json"
+def test_profile_calibrate_validate_end_to_end(cli, measured_table, tmp_path, capsys):
+    """The whole flow on ONNX Runtime at one resolution, with tiny repeat counts: the table the same
+    command measured (``measured_table``), then calibrated and validated."""
+    from ofa_edge.cli.profile_cmd import _render
+
+    path = _copy_of(measured_table, tmp_path / "x86-cpu.json")
     args = ("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "2", "-o", str(path), "--json")
     code, out, err = cli(*args, "--calibrate", "8", "--validate", "6", "--docs-dir", str(tmp_path / "docs"))
     assert code == 0, err
@@ -120,18 +144,15 @@ def test_profile_calibrate_validate_end_to_end(cli, tmp_path):
     assert Path(doc["reports"]["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "within ±10%" in (tmp_path / "docs" / "latency-validation-x86-cpu.md").read_text()
     assert doc["search_with"] == f"ofa-edge search --table {path} --latency ..."  # not the device's own table
-    code, out, err = cli(*args[:-1], "--calibrate", "8")  # the human view names the fitted correction
-    assert code == 0 and "end-to-end correction:" in out and f"search--table{path}" in "".join(out.split()), err
+    _render(doc)  # the human view (without --json) of this run names the fitted correction
+    out = capsys.readouterr().out
+    assert "end-to-end correction:" in out and f"search--table{path}" in "".join(out.split()), out
 
 
-def test_check_compares_this_machine_with_the_table(cli, tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        "ofa_edge.latency.drift.load_average", lambda: 0.0
-    )  # a quiet machine (--rescale refuses a busy one)
-    path = tmp_path / "t.json"
+def test_check_compares_this_machine_with_the_table(cli, measured_table, tmp_path, monkeypatch):
+    monkeypatch.setattr("ofa_edge.latency.drift.load_average", lambda: 0.0)  # quiet (--rescale refuses a busy machine)
+    path = _copy_of(measured_table, tmp_path / "t.json")
     base = ("profile", "--resolutions", "24", "-o", str(path))
-    code, _, err = cli(*base, "--warmup", "0", "--repeats", "2")
-    assert code == 0, err
     code, out, err = cli(*base, "--check", "--json")
     assert code == 0, err
     doc = json.loads(out)

@@ -206,13 +206,30 @@ def test_a_diverging_run_stops_before_writing_a_nan_checkpoint(cli, data_root, t
         assert all(t.isfinite().all() for t in ckpt.values() if t.is_floating_point())
 
 
-def _tiny_stopped_run(cli, data_root, run) -> list[str]:
-    """A 2-iteration bignas run stopped after its first; returns the arguments that made it."""
-    args = ["train", "--method", "bignas", "--data", str(data_root), "--out", str(run), "--epochs", "2",
+def _stopped_run_args(data_root, run) -> list[str]:
+    return ["train", "--method", "bignas", "--data", str(data_root), "--out", str(run), "--epochs", "2",
             "--subnets-per-step", "2", "--probe-every", "0", *BASE]  # fmt: skip
-    code, _, err = cli(*args, "--time-limit", "1ms")
-    assert code == 0, err
-    return args
+
+
+@pytest.fixture(scope="module")
+def stopped_run(tmp_path_factory, data_root):
+    """One 2-iteration bignas run stopped after its first, trained once for the module; each test that
+    damages or resumes it gets its own copy (:func:`_tiny_stopped_run`)."""
+    from ofa_edge.cli.app import main
+
+    base = tmp_path_factory.mktemp("stopped-run")
+    with pytest.MonkeyPatch.context() as mp:  # as _work_dirs_in_tmp does for each test
+        mp.setenv("OFA_EDGE_HOME", str(base / "ofa-edge-home"))
+        mp.setenv("XDG_DATA_HOME", str(base / "xdg-data"))
+        assert main([*_stopped_run_args(data_root, base / "r"), "--time-limit", "1ms"]) == 0
+    return base / "r"
+
+
+def _tiny_stopped_run(stopped_run, data_root, run) -> list[str]:
+    """A copy in ``run`` of the 2-iteration bignas run stopped after its first; returns the arguments that
+    made it (with ``--out run``)."""
+    shutil.copytree(stopped_run, run)
+    return _stopped_run_args(data_root, run)
 
 
 def _edit_checkpoint(path, edit) -> None:
@@ -238,9 +255,9 @@ def _edit_checkpoint(path, edit) -> None:
         (lambda h, t: h["state"].update(ledger=[]), "(no ledger)"),
     ],
 )
-def test_a_damaged_checkpoint_state_exits_2_naming_it(cli, data_root, tmp_path, edit, needle) -> None:
+def test_a_damaged_checkpoint_state_exits_2_naming_it(cli, stopped_run, data_root, tmp_path, edit, needle) -> None:
     run = tmp_path / "r"
-    args = _tiny_stopped_run(cli, data_root, run)
+    args = _tiny_stopped_run(stopped_run, data_root, run)
     _edit_checkpoint(run / "checkpoint.safetensors", edit)
     code, _, err = cli(*args, "--resume")
     flat = " ".join(err.split())
@@ -252,10 +269,10 @@ def test_a_damaged_checkpoint_state_exits_2_naming_it(cli, data_root, tmp_path, 
     ("content", "needle"),
     [(None, "is missing"), ("{not json", "is unreadable (Expecting"), ('{"train": [1]}', "has a 'train' that is not")],
 )
-def test_resume_without_a_readable_config_json_names_it(cli, data_root, tmp_path, content, needle) -> None:
+def test_resume_without_a_readable_config_json_names_it(cli, stopped_run, data_root, tmp_path, content, needle) -> None:
     """It listed ~20 "settings that differ ... run has None"."""
     run = tmp_path / "r"
-    _tiny_stopped_run(cli, data_root, run)
+    _tiny_stopped_run(stopped_run, data_root, run)
     if content is None:
         (run / "config.json").unlink()
     else:
@@ -267,9 +284,9 @@ def test_resume_without_a_readable_config_json_names_it(cli, data_root, tmp_path
         assert "Restore it from a copy of the run, or start a new run with another --out." in flat
 
 
-def test_resume_notes_a_cut_metrics_line_and_a_finished_run(cli, data_root, tmp_path) -> None:
+def test_resume_notes_a_cut_metrics_line_and_a_finished_run(cli, stopped_run, data_root, tmp_path) -> None:
     run = tmp_path / "r"
-    args = _tiny_stopped_run(cli, data_root, run)
+    args = _tiny_stopped_run(stopped_run, data_root, run)
     # the stop came at the end of epoch 0 (1 step an epoch): its metrics line is written
     metrics = run / "metrics.jsonl"
     metrics.write_text(metrics.read_text()[:-10])  # a kill mid-write

@@ -13,13 +13,15 @@ import runpy
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import SHIPPED_DEVICES
-from ofa_edge.space.search_space import NUM_BLOCKS, SearchSpace
+from ofa_edge.space import SubnetConfig
+from ofa_edge.space.search_space import NUM_BLOCKS, NUM_STAGES, SearchSpace
 
 # The cores are shared among pytest-xdist's workers: each gets its share of threads (one per
 # worker on 2 cores with -n 2). Two threads per worker oversubscribed the cores and OpenMP's
@@ -41,6 +43,37 @@ def _work_dirs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.delenv("OFA_EDGE_LATENCY_TABLES", raising=False)
     monkeypatch.delenv("OFA_EDGE_DEVICES", raising=False)
+
+
+def covering_configs(
+    space: SearchSpace, n_random: int, rng: np.random.Generator, resolution: int | None = None
+) -> list[SubnetConfig]:
+    """Subnets that together take every (kernel, expand) choice of every block (at full depth) and every
+    depth of every stage, then ``n_random`` random ones; at ``resolution`` (default: the space's smallest,
+    which keeps CPU time low and does not change the slicing)."""
+    r, ks, es, ds = resolution or min(space.resolutions), space.kernels, space.expands, space.depths
+    full = (max(ds),) * NUM_STAGES
+    cover = [
+        SubnetConfig(
+            space.name, r, full,
+            tuple(ks[(i % len(ks) + b) % len(ks)] for b in range(NUM_BLOCKS)),
+            tuple(es[(i // len(ks) + b) % len(es)] for b in range(NUM_BLOCKS)),
+        )
+        for i in range(len(ks) * len(es))
+    ]  # fmt: skip
+    for d in ds:
+        c = space.sample(rng)
+        cover.append(SubnetConfig(space.name, r, (d,) * NUM_STAGES, c.kernel, c.expand))
+    for _ in range(n_random):
+        c = space.sample(rng)
+        cover.append(SubnetConfig(space.name, r, c.depth, c.kernel, c.expand))
+    return cover
+
+
+@pytest.fixture(scope="session")
+def covering_subnets():
+    """:func:`covering_configs`, for tests that must reach every choice with few subnets."""
+    return covering_configs
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ofa_edge.space import CostModel, SearchSpace, SubnetConfig
+from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space.search_space import NUM_BLOCKS, NUM_STAGES
 from ofa_edge.supernet import Supernet
 
@@ -20,31 +20,9 @@ def _randomize_bn(net: torch.nn.Module, seed: int) -> None:
             m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
 
 
-def _configs(space: SearchSpace, n_random: int, rng: np.random.Generator) -> list[SubnetConfig]:
-    """Subnets at the smallest resolution (it keeps CPU time low; resolution does not change the slicing):
-    every (block, kernel, expand) choice at full depth, every depth in every stage, then ``n_random`` random ones."""
-    r, ks, es, ds = min(space.resolutions), space.kernels, space.expands, space.depths
-    full = (max(ds),) * NUM_STAGES
-    cover = [
-        SubnetConfig(
-            space.name, r, full,
-            tuple(ks[(i % len(ks) + b) % len(ks)] for b in range(NUM_BLOCKS)),
-            tuple(es[(i // len(ks) + b) % len(es)] for b in range(NUM_BLOCKS)),
-        )
-        for i in range(len(ks) * len(es))
-    ]  # fmt: skip
-    for d in ds:
-        c = space.sample(rng)
-        cover.append(SubnetConfig(space.name, r, (d,) * NUM_STAGES, c.kernel, c.expand))
-    for _ in range(n_random):
-        c = space.sample(rng)
-        cover.append(SubnetConfig(space.name, r, c.depth, c.kernel, c.expand))
-    return cover
-
-
-def test_the_configs_cover_every_choice_of_every_block_and_stage() -> None:
+def test_the_configs_cover_every_choice_of_every_block_and_stage(covering_subnets) -> None:
     space = SearchSpace.get("mbv3-w1.0-cifar")
-    cfgs = _configs(space, 0, np.random.default_rng(0))
+    cfgs = covering_subnets(space, 0, np.random.default_rng(0))
     full = [c for c in cfgs if set(c.depth) == {max(space.depths)}]
     for b in range(NUM_BLOCKS):
         assert {(c.kernel[b], c.expand[b]) for c in full} == {(k, e) for k in space.kernels for e in space.expands}
@@ -54,7 +32,7 @@ def test_the_configs_cover_every_choice_of_every_block_and_stage() -> None:
 
 @pytest.mark.parametrize("space_name", ["mbv3-w1.0-cifar", "mbv3-w1.0-imagenet"])
 @pytest.mark.parametrize("kernel_transform", [False, True])
-def test_extract_matches_active_forward(space_name: str, kernel_transform: bool) -> None:
+def test_extract_matches_active_forward(space_name: str, kernel_transform: bool, covering_subnets) -> None:
     space = SearchSpace.get(space_name)
     torch.manual_seed(0)
     net = Supernet(space, num_classes=10, kernel_transform=kernel_transform)
@@ -67,7 +45,7 @@ def test_extract_matches_active_forward(space_name: str, kernel_transform: bool)
     cost = CostModel(space, 10)
     # 12 covering subnets (every choice of every block and stage) and random ones: 42 in all (was 200
     # random ones, whose extractions took most of this file's time), 20 with kernel transforms
-    for cfg in _configs(space, 8 if kernel_transform else 30, np.random.default_rng(0)):
+    for cfg in covering_subnets(space, 8 if kernel_transform else 30, np.random.default_rng(0)):
         net.set_active(cfg)
         x = torch.randn(1, 3, cfg.resolution, cfg.resolution)
         with torch.no_grad():

@@ -141,6 +141,7 @@ def _render(r: dict[str, Any]) -> None:
     title += f" = {evaluations - redrawn} + {redrawn} redrawn" if redrawn else ""
     t = Table(title=title + "".join(f"; {b}" for b in budgets) + ")")
     t.add_column("#", no_wrap=True)
+    t.add_column("id", no_wrap=True)
     t.add_column(r["accuracy_name"], justify="right")  # a long name wraps; its numbers are short
     if inline:
         for d in devices:
@@ -151,6 +152,7 @@ def _render(r: dict[str, Any]) -> None:
     for row in top:
         t.add_row(
             str(row["rank"]),
+            row["id"],
             f"{row['accuracy']:.2f}",
             *((f"{row['latency_ms'][d]:.3f}" for d in devices) if inline else ()),
             f"{row['macs'] / 1e6:.1f}M",
@@ -172,7 +174,7 @@ def _render(r: dict[str, Any]) -> None:
                 *(f"{row['latency_ms'][d]:.3f}" for row in top),
             )
         out.print(lt)
-    out.print(f"chosen: {r['describe']}")
+    out.print(f"chosen: {r['id']} {r['describe']}")
     rmse = (r.get("accuracy_source") or {}).get("rmse")
     spread = max(row["accuracy"] for row in top) - min(row["accuracy"] for row in top)
     if rmse and len(top) > 1 and spread < rmse:
@@ -212,7 +214,8 @@ def _device_label(label: str, info: dict[str, Any], sep: str = " ") -> str:
 
 def _short(subnet: dict[str, Any]) -> str:
     """``r28 d4,3,4,4,3 k5.2 e4.6``: a subnet's resolution, blocks per stage, and the mean kernel and
-    expand ratio of the blocks it runs (the full subnet is in subnet.json and the JSON output)."""
+    expand ratio of the blocks it runs (the full subnet is in subnet.json and the JSON output; two rows
+    that read the same here differ in the id column)."""
     from ofa_edge.space.config import SubnetConfig
 
     active = SubnetConfig.from_dict(subnet).active_blocks()

@@ -47,7 +47,9 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
                 notes.append(f"the search that chose this subnet: {last.path} (device {last.device})")
     elif last is not None:
         cfg, source = last.subnet, f"last search result {last.path}"
-        notes.append(f"no --subnet: exporting the last search result {last.path} ({cfg.describe()})")
+        notes.append(
+            f"no --subnet: exporting the last search result {last.path} (id {cfg.short_id()}, {cfg.describe()})"
+        )
     else:
         raise UserError(
             f"no subnet to export: no --subnet was given and there is no last search result at "

@@ -395,6 +395,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         j = order[i]
         return {
             "rank": i + 1,
+            "id": cfg.short_id(),
             "accuracy": float(acc[j]),
             "latency_ms": {t.name: float(metrics[t.metric][j]) for t in prep.targets},
             "macs": float(metrics["macs"][j]),
@@ -468,6 +469,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
     }
     report = {  # a superset of last_search.json: export reads either one
         **last,
+        "id": chosen.short_id(),
         "describe": chosen.describe(),
         "accuracy_source": prep.accuracy_info,
         "accuracy_name": problem.accuracy_name,

@@ -426,6 +426,33 @@ def test_the_subnet_column_tells_rows_of_equal_depth_apart():
     assert _short(cfg) == "r28 d2,2,2,2,2 k3.4 e3.3"
 
 
+def test_rows_that_read_alike_are_told_apart_by_their_id(cli, tables_dir, capsys):
+    """The subnet column (means of kernel and expand) read the same for subnets that differ in which blocks
+    have which kernel: each row and the chosen subnet carry the short id of their network."""
+    from ofa_edge.cli.search_cmd import _render, _short
+
+    code, out, err = cli(
+        "search", "--accuracy-proxy", "macs", "--latency", "30ms", "--no-measure", "--json", "--top-k", "2", *FAST
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    ids = [row["id"] for row in report["top_k"]]
+    assert ids == [SubnetConfig.from_dict(row["subnet"]).short_id() for row in report["top_k"]]
+    assert report["id"] == ids[0] and len(set(ids)) == 2
+    base = SearchSpace.get("mbv3-w1.0-cifar").min(28)
+    twins = [
+        SubnetConfig.from_dict(base.to_dict() | {"kernel": kernel})
+        for kernel in ([7, *base.kernel[1:]], [3, 7, *base.kernel[2:]])
+    ]
+    for row, cfg in zip(report["top_k"], twins, strict=True):
+        row |= {"subnet": cfg.to_dict(), "id": cfg.short_id()}
+    assert _short(twins[0].to_dict()) == _short(twins[1].to_dict())
+    _render(report)
+    shown = capsys.readouterr().out
+    assert all(cfg.short_id() in shown for cfg in twins)
+    assert f"chosen: {report['id']} " in shown
+
+
 def test_a_measurement_over_the_budget_at_this_machines_speed_now_is_flagged(cli, tables_dir, capsys):
     """The timing is reported at the table's reference speed; a slower machine now can break the budget
     although that number meets it (a walkthrough saw 'runs about 3.232 ms' under --latency 3ms, unflagged)."""

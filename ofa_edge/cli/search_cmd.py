@@ -55,14 +55,20 @@ def search(
         ),
     ] = None,
     samples: Annotated[
-        int, typer.Option("--samples", help="Subnets measured to fit the accuracy predictor, if none is cached.")
-    ] = 1000,
+        int | None,
+        typer.Option(
+            "--samples",
+            help="Subnets measured to fit the accuracy predictor, if none is cached (default 1000; with "
+            "--refit-predictor, as many as the cached predictor was fitted on: their accuracies are cached).",
+            show_default=False,
+        ),
+    ] = None,
     refit_predictor: Annotated[
         bool,
         typer.Option(
             "--refit-predictor",
-            help="Fit the accuracy predictor again on --samples subnets (measured accuracies are reused), "
-            "replacing the cached one.",
+            help="Fit the accuracy predictor again on --samples subnets (measured accuracies are reused; the "
+            "new ones to measure are counted before it starts), replacing the cached one.",
         ),
     ] = False,
     population: Annotated[int, typer.Option("--population", help="Evolution population.")] = 100,

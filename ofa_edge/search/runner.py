@@ -76,7 +76,7 @@ class SearchOptions:
     supernet: str | None = None
     accuracy_proxy: str | None = None
     data: str | None = None
-    samples: int = 1000
+    samples: int | None = None  # None: DEFAULT_SAMPLES, or with refit_predictor what the saved predictor had
     refit_predictor: bool = False
     population: int = 100
     generations: int = 500
@@ -228,7 +228,7 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
             note(f"accuracy predictor: {info['predictor']} (fitted for this supernet{seen})")
         else:
             note(
-                f"accuracy predictor: fitted on {opts.samples} measured subnets (data {data}), saved to {info['predictor']}"
+                f"accuracy predictor: fitted on {info['n_subnets']} measured subnets (data {data}), saved to {info['predictor']}"
             )
         if pred.report:
             r = pred.report

@@ -392,6 +392,9 @@ def test_refit_predictor_fits_again_on_the_measured_accuracies(cli, tables_dir, 
     assert "fitted on 6 measured subnets" in " ".join(err.split())
     code, out, err = cli(*args, "--supernet", str(net))
     assert code == 0 and json.loads(out)["accuracy_source"]["n_subnets"] == 6, err
+    code, out, err = cli(*args, "--supernet", str(net), "--refit-predictor")  # as many as the saved one: no measuring
+    source = json.loads(out)["accuracy_source"]
+    assert code == 0 and source["n_subnets"] == 6 and source["measured"] == 0, err
     code, _, err = cli(*args, "--accuracy-proxy", "macs", "--refit-predictor")
     assert code == 2 and "--accuracy-proxy macs uses none; drop one of them" in " ".join(err.split()), err
 

@@ -466,6 +466,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         "devices": devices,
         "predicted": predicted,
         "latency_table": first.table.provenance,
+        "top_k": [{"rank": row["rank"], "id": row["id"], "subnet": row["subnet"]} for row in top],  # export --subnet ID
     }
     report = {  # a superset of last_search.json: export reads either one
         **last,

@@ -63,7 +63,8 @@ def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_pa
     measured = r["devices"]["x86-cpu"]["measured"]
     assert measured["median_ms"] > 0 and "onnxruntime" in measured["backend"]
     last = json.loads((tmp_path / "runs" / "last_search.json").read_text())
-    assert set(last) == {"subnet", "supernet", "device", "devices", "predicted", "latency_table"}
+    assert set(last) == {"subnet", "supernet", "device", "devices", "predicted", "latency_table", "top_k"}
+    assert [(row["id"], row["subnet"]) for row in last["top_k"]] == [(row["id"], row["subnet"]) for row in r["top_k"]]
     assert last["subnet"] == cfg.to_dict() and last["supernet"] == str(tiny_supernet["path"].absolute())
     assert r["supernet"] == last["supernet"]
     assert last["device"] == "x86-cpu" and last["latency_table"]["kind"] == "estimated"

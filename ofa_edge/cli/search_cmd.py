@@ -219,7 +219,7 @@ def _device_label(label: str, info: dict[str, Any], sep: str = " ") -> str:
 
 
 def _short(subnet: dict[str, Any]) -> str:
-    """``r28 d4,3,4,4,3 k5.2 e4.6``: a subnet's resolution, blocks per stage, and the mean kernel and
+    """``r28 d43443 k5.2 e4.6``: a subnet's resolution, blocks per stage, and the mean kernel and
     expand ratio of the blocks it runs (the full subnet is in subnet.json and the JSON output; two rows
     that read the same here differ in the id column)."""
     from ofa_edge.space.config import SubnetConfig
@@ -227,4 +227,4 @@ def _short(subnet: dict[str, Any]) -> str:
     active = SubnetConfig.from_dict(subnet).active_blocks()
     kernel = sum(subnet["kernel"][b] for b in active) / len(active)
     expand = sum(subnet["expand"][b] for b in active) / len(active)
-    return f"r{subnet['resolution']} d" + ",".join(map(str, subnet["depth"])) + f" k{kernel:.1f} e{expand:.1f}"
+    return f"r{subnet['resolution']} d" + "".join(map(str, subnet["depth"])) + f" k{kernel:.1f} e{expand:.1f}"

@@ -11,7 +11,7 @@ so scoring a population is a handful of NumPy operations, never a Python loop pe
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -139,54 +139,20 @@ def decode(space: SearchSpace, genomes: np.ndarray) -> list[SubnetConfig]:
     ]
 
 
-def genes(space: SearchSpace, u: np.ndarray) -> np.ndarray:
-    """Genomes from uniforms in ``[0, 1)`` of shape ``(N, 46)``: each gene the choice its number
-    falls on; numbers ``>= 1`` read as the last."""
-    n = choices(space)
-    g = u * n
-    np.minimum(g, n - 1, out=g)
-    return g.astype(np.uint8)
-
-
 def sample(space: SearchSpace, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` uniformly random genomes."""
-    return genes(space, rng.random((n, GENOME_LEN)))
+    return (rng.random((n, GENOME_LEN)) * choices(space)).astype(np.uint8)
 
 
 def mutate(space: SearchSpace, genomes: np.ndarray, rng: np.random.Generator, prob: float) -> np.ndarray:
     """Resample each gene with probability ``prob``."""
-    u = rng.random(genomes.shape)
-    limit, scale = np.full(genomes.shape, prob), np.full(genomes.shape, 1 / prob if prob else 0.0)
-    every = np.ones(len(genomes), dtype=bool)  # every row a mutant: ``b`` is only scratch for the fresh genes
-    return breed(genomes, np.empty_like(genomes), u, limit, every, functools.partial(genes, space), scale)
+    fresh = sample(space, len(genomes), rng)
+    return np.where(rng.random(genomes.shape) < prob, fresh, genomes)
 
 
 def crossover(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Uniform crossover of two equally long batches of genomes."""
-    return breed(a, b, rng.random(a.shape), 0.5)
-
-
-def breed(
-    a: np.ndarray,
-    b: np.ndarray,
-    u: np.ndarray,
-    limit: np.ndarray | float,
-    mutant: np.ndarray | None = None,
-    genes_of: Callable[[np.ndarray], np.ndarray] | None = None,
-    scale: np.ndarray | None = None,
-) -> np.ndarray:
-    """Mutation and crossover (evolution's and :func:`mutate`/:func:`crossover`'s) of a batch of children,
-    one per row, from one uniform ``u`` per gene.
-
-    A child takes ``b``'s gene where ``u < limit``, else ``a``'s: with ``limit`` 0.5 a uniform
-    crossover. In the ``mutant`` rows, ``b`` is overwritten by fresh genes, each the choice
-    ``u * scale`` falls on (``scale`` is ``1 / limit``, 0 where ``limit`` is 0; ``genes_of`` maps
-    uniforms to genomes), uniform given ``u < limit``: such a child is ``a`` with each gene
-    resampled with probability ``limit``. ``limit`` and ``scale`` are per gene where rows mutate.
-    """
-    if mutant is not None and len(mut := np.flatnonzero(mutant)):
-        b[mut] = genes_of(u[mut] * scale[mut])
-    return np.where(u < limit, b, a)
+    return np.where(rng.random(a.shape) < 0.5, a, b)
 
 
 def active_mask(space: SearchSpace, genomes: np.ndarray) -> np.ndarray:

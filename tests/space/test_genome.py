@@ -54,28 +54,6 @@ def test_mutate_extremes() -> None:
     assert 0.4 < changed < 0.8  # every gene resampled; ~1/3 land on the same choice
 
 
-def test_breed_mutates_and_crosses_over_by_row() -> None:
-    """One implementation serves evolution and mutate/crossover: per row, a mutant resamples each gene with
-    its row's probability (a choice like any other, so 1/3 of resampled genes keep their value), a crossover
-    takes each gene from either parent, and a donor's crossover rows are left as they were."""
-    sp = SearchSpace.get("mbv3-w1.0-imagenet")
-    rng = np.random.default_rng(0)
-    n = 30000
-    a, b = G.sample(sp, n, rng), G.sample(sp, n, rng)
-    donor = b.copy()
-    limit = np.repeat(np.array([[0.3], [0.0], [0.5]], dtype=np.float32), n // 3, axis=0).repeat(46, axis=1)
-    scale = np.divide(1.0, limit, out=np.zeros_like(limit), where=limit > 0)
-    mutant = np.arange(n) < 2 * n // 3  # rows of limit 0.3 and 0 mutate, those of 0.5 cross over
-    kids = G.breed(a, donor, rng.random(a.shape, dtype=np.float32), limit, mutant, lambda u: G.genes(sp, u), scale)
-    assert _valid(sp, kids)
-    changed = (kids != a).mean(axis=1)
-    third = n // 3
-    assert abs(changed[:third].mean() - 0.3 * 2 / 3) < 0.01 and (kids[third : 2 * third] == a[third : 2 * third]).all()
-    crossed, pa, pb = kids[2 * third :], a[2 * third :], b[2 * third :]
-    assert ((crossed == pa) | (crossed == pb)).all() and abs((crossed == pb)[pa != pb].mean() - 0.5) < 0.01
-    assert (donor[2 * third :] == pb).all()
-
-
 def test_sample_covers_all_choices() -> None:
     sp = SearchSpace.get("mbv3-w1.0-imagenet")
     g = G.sample(sp, 2000, np.random.default_rng(1))

@@ -24,7 +24,7 @@ import numpy as np
 from ofa_edge.errors import UserError
 from ofa_edge.search.algorithms.base import SearchResult
 from ofa_edge.search.problem import Metric, SearchProblem, network_keys
-from ofa_edge.space.genome import GENOME_LEN, breed
+from ofa_edge.space.genome import GENOME_LEN
 from ofa_edge.space.search_space import SearchSpace
 
 
@@ -131,10 +131,10 @@ class Evolution:
 class Breeding:
     """How each child slot of a generation is bred, all slots in one batch.
 
-    Slot ``i`` draws two parents at random and one uniform per gene, and is bred by
-    :func:`~ofa_edge.space.genome.breed` (the operators of ``SearchSpace.mutate``/``crossover``):
-    a crossover takes each gene from either parent (``limit`` 0.5); a mutant is its first parent
-    with each gene resampled with the mutation probability (the resolution's, for gene 0)."""
+    Slot ``i`` draws two parents ``a``, ``b`` at random and one uniform ``u`` per gene, and
+    takes ``b``'s gene where ``u < limit``, else ``a``'s. For a crossover ``limit`` is 0.5
+    (uniform crossover). For a mutant ``limit`` is the mutation probability and ``b`` is a
+    fresh genome: each gene the choice ``u / limit`` falls on (uniform given ``u < limit``)."""
 
     problem: SearchProblem
     mutant: np.ndarray  # (children,) bool
@@ -157,7 +157,10 @@ class Breeding:
         draw = rng.random(n * (GENOME_LEN + 2), dtype=np.float32)  # a uniform per gene, then two parents per child
         u = draw[: n * GENOME_LEN].reshape(n, GENOME_LEN)
         pick = (draw[n * GENOME_LEN :].astype(np.float64) * len(parents)).astype(np.intp)
-        return breed(parents[pick[:n]], parents[pick[n:]], u, limit, mutant, self.problem.genes, scale)
+        a, b = parents[pick[:n]], parents[pick[n:]]
+        mut = np.flatnonzero(mutant)
+        b[mut] = self.problem.genes(u[mut] * scale[mut])
+        return np.where(u < limit, b, a)
 
 
 class PredictionCache:

@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def analytic_table() -> LatencyTable:
-    spec = importlib.util.spec_from_file_location("search_fixtures", ROOT / "tests" / "search" / "conftest.py")
+    spec = importlib.util.spec_from_file_location("search_fixtures", ROOT / "tests" / "conftest.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.estimated_table("x86-cpu (estimated)", SPACE, num_classes=1000)

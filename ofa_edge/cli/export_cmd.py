@@ -27,7 +27,10 @@ _FORMAT_HELP = "; ".join(f"{f.name} ({', '.join(f.aliases) or 'no alias'}): {f.d
 
 def export(
     format: Annotated[str, typer.Option("--format", "-f", help=f"Target format. {_FORMAT_HELP}.")] = "onnx",
-    subnet: Annotated[Path | None, typer.Option(help="Subnet JSON (default: the last search result).")] = None,
+    subnet: Annotated[
+        Path | None,
+        typer.Option(help="Subnet JSON, or the id of one of the last search's top-k (default: its chosen subnet)."),
+    ] = None,
     slim: Annotated[
         Path | None, typer.Option(help="A pruned network's slim.json from `ofa-edge prune` (instead of a subnet).")
     ] = None,

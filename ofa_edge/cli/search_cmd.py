@@ -55,14 +55,20 @@ def search(
         ),
     ] = None,
     samples: Annotated[
-        int, typer.Option("--samples", help="Subnets measured to fit the accuracy predictor, if none is cached.")
-    ] = 1000,
+        int | None,
+        typer.Option(
+            "--samples",
+            help="Subnets measured to fit the accuracy predictor, if none is cached (default 1000; with "
+            "--refit-predictor, as many as the cached predictor was fitted on: their accuracies are cached).",
+            show_default=False,
+        ),
+    ] = None,
     refit_predictor: Annotated[
         bool,
         typer.Option(
             "--refit-predictor",
-            help="Fit the accuracy predictor again on --samples subnets (measured accuracies are reused), "
-            "replacing the cached one.",
+            help="Fit the accuracy predictor again on --samples subnets (measured accuracies are reused; the "
+            "new ones to measure are counted before it starts), replacing the cached one.",
         ),
     ] = False,
     population: Annotated[int, typer.Option("--population", help="Evolution population.")] = 100,
@@ -141,6 +147,7 @@ def _render(r: dict[str, Any]) -> None:
     title += f" = {evaluations - redrawn} + {redrawn} redrawn" if redrawn else ""
     t = Table(title=title + "".join(f"; {b}" for b in budgets) + ")")
     t.add_column("#", no_wrap=True)
+    t.add_column("id", no_wrap=True)
     t.add_column(r["accuracy_name"], justify="right")  # a long name wraps; its numbers are short
     if inline:
         for d in devices:
@@ -151,6 +158,7 @@ def _render(r: dict[str, Any]) -> None:
     for row in top:
         t.add_row(
             str(row["rank"]),
+            row["id"],
             f"{row['accuracy']:.2f}",
             *((f"{row['latency_ms'][d]:.3f}" for d in devices) if inline else ()),
             f"{row['macs'] / 1e6:.1f}M",
@@ -172,7 +180,7 @@ def _render(r: dict[str, Any]) -> None:
                 *(f"{row['latency_ms'][d]:.3f}" for row in top),
             )
         out.print(lt)
-    out.print(f"chosen: {r['describe']}")
+    out.print(f"chosen: {r['id']} {r['describe']}")
     rmse = (r.get("accuracy_source") or {}).get("rmse")
     spread = max(row["accuracy"] for row in top) - min(row["accuracy"] for row in top)
     if rmse and len(top) > 1 and spread < rmse:
@@ -211,11 +219,12 @@ def _device_label(label: str, info: dict[str, Any], sep: str = " ") -> str:
 
 
 def _short(subnet: dict[str, Any]) -> str:
-    """``r28 d4,3,4,4,3 k5.2 e4.6``: a subnet's resolution, blocks per stage, and the mean kernel and
-    expand ratio of the blocks it runs (the full subnet is in subnet.json and the JSON output)."""
+    """``r28 d43443 k5.2 e4.6``: a subnet's resolution, blocks per stage, and the mean kernel and
+    expand ratio of the blocks it runs (the full subnet is in subnet.json and the JSON output; two rows
+    that read the same here differ in the id column)."""
     from ofa_edge.space.config import SubnetConfig
 
     active = SubnetConfig.from_dict(subnet).active_blocks()
     kernel = sum(subnet["kernel"][b] for b in active) / len(active)
     expand = sum(subnet["expand"][b] for b in active) / len(active)
-    return f"r{subnet['resolution']} d" + ",".join(map(str, subnet["depth"])) + f" k{kernel:.1f} e{expand:.1f}"
+    return f"r{subnet['resolution']} d" + "".join(map(str, subnet["depth"])) + f" k{kernel:.1f} e{expand:.1f}"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ofa_edge.errors import UserError
@@ -12,6 +13,8 @@ from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded
 from ofa_edge.space import CostModel, SubnetConfig
 from ofa_edge.space.config import subnet_file
 from ofa_edge.supernet.checkpoint import load_subnet, read_metadata, require_checkpoint_file, trained_classes
+
+_SHORT_ID = re.compile(r"[0-9a-f]{6}")  # SubnetConfig.short_id, as the search's table shows it
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,9 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
     """``--subnet`` or the last search result; ``--supernet``, the search's supernet or the embedded one."""
     notes: list[str] = []
     last = read_last_search()
-    if subnet is not None:
+    if subnet is not None and not Path(subnet).exists() and _SHORT_ID.fullmatch(str(subnet)):
+        cfg, source, last = _by_id(str(subnet), last, notes)
+    elif subnet is not None:
         subnet = subnet_file(subnet)  # a search output folder: its subnet.json, beside its search.json
         # an OFA arch dict that names no space is read in the space of --supernet, else of the embedded one
         if supernet is not None or embedded_supernet().is_file():
@@ -47,7 +52,9 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
                 notes.append(f"the search that chose this subnet: {last.path} (device {last.device})")
     elif last is not None:
         cfg, source = last.subnet, f"last search result {last.path}"
-        notes.append(f"no --subnet: exporting the last search result {last.path} ({cfg.describe()})")
+        notes.append(
+            f"no --subnet: exporting the last search result {last.path} (id {cfg.short_id()}, {cfg.describe()})"
+        )
     else:
         raise UserError(
             f"no subnet to export: no --subnet was given and there is no last search result at "
@@ -71,6 +78,24 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         notes.append(f"the search's predicted accuracy is for its supernet {last.supernet}, not {net}: left out")
     predicted |= _recounted(predicted, cfg, meta["num_classes"], notes)
     return ExportInputs(cfg, source, net, last, notes, trained_classes(meta), predicted)
+
+
+def _by_id(short_id: str, last: LastSearch | None, notes: list[str]) -> tuple[SubnetConfig, str, LastSearch]:
+    """The subnet of the last search's top-k with this :meth:`~SubnetConfig.short_id`, where it came from, and the
+    last search as it holds for that subnet (its device and supernet; its predictions only for the chosen subnet);
+    a :class:`UserError` for no such id."""
+    if last is None or short_id not in last.top_k:
+        ids = ", ".join(last.top_k) if last is not None and last.top_k else "none recorded"
+        raise UserError(
+            f"--subnet {short_id}: no such file, and no subnet of the last search's top-k has that id "
+            f"(ids: {ids}); pass a subnet JSON file, or an id from the id column of `ofa-edge search`."
+        )
+    cfg, rank = last.top_k[short_id], list(last.top_k).index(short_id) + 1
+    source = f"subnet {short_id} (#{rank}) of the last search result {last.path}"
+    if cfg.canonical() == last.subnet.canonical():
+        return cfg, source, last
+    notes.append(f"the last search's predictions are for its #1, {last.subnet.short_id()}: none go with {short_id}")
+    return cfg, source, replace(last, subnet=cfg, predicted={}, devices={})
 
 
 def _recounted(predicted: dict, cfg: SubnetConfig, num_classes: int, notes: list[str]) -> dict[str, int]:

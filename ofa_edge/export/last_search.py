@@ -8,10 +8,12 @@ are ignored)::
      "device": "jetson-orin",                     # the first searched device
      "predicted": {"latency_ms": 12.3, "accuracy": 91.2},  # latency on the first device
      "latency_table": {... provenance of the first device's table ...},
-     "devices": {"jetson-orin": {"predicted_ms": 12.3, "budget_ms": 15.0, "provenance": {...}}, ...}}
+     "devices": {"jetson-orin": {"predicted_ms": 12.3, "budget_ms": 15.0, "provenance": {...}}, ...},
+     "top_k": [{"rank": 1, "id": "3fa9c2", "subnet": {...}}, ...]}  # SubnetConfig.short_id: export --subnet ID
 
 ``devices`` (every searched device) is absent from records written before multi-device
-searches; the first device's ``latency_ms`` and ``latency_table`` then stand for it.
+searches; the first device's ``latency_ms`` and ``latency_table`` then stand for it; ``top_k``
+from records written before subnets had ids.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class LastSearch:
     latency_table: dict[str, Any] = field(default_factory=dict)
     # every searched device -> {"latency_ms", "kind" (of its table: measured/estimated), "budget_ms", "latency_table"}
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    top_k: dict[str, SubnetConfig] = field(default_factory=dict)  # the search's best subnets by id, #1 first
 
 
 def search_beside(subnet_file: str | Path, subnet: SubnetConfig) -> LastSearch | None:
@@ -80,6 +83,13 @@ def read_last_search(path: str | Path | None = None) -> LastSearch | None:
                 f"last search result '{path}': device '{name}' needs a number 'predicted_ms' (and 'budget_ms' a "
                 f"number or null); {fix}."
             )
+    top_k = doc.get("top_k") or []
+    if not isinstance(top_k, list) or not all(isinstance(r, dict) and isinstance(r.get("subnet"), dict) for r in top_k):
+        raise UserError(f"last search result '{path}': 'top_k' must be a list of objects with a 'subnet'; {fix}.")
+    try:
+        ranked = [SubnetConfig.from_dict(r["subnet"]) for r in top_k]
+    except ConfigError as e:
+        raise ConfigError(f"top_k.{e.field}", f"{e.detail} (in {path}; {fix})") from None
     return LastSearch(
         path=path,
         subnet=subnet,
@@ -88,6 +98,7 @@ def read_last_search(path: str | Path | None = None) -> LastSearch | None:
         predicted=predicted,
         latency_table=table,
         devices=_device_predictions(devices, doc.get("device"), predicted, table),
+        top_k={cfg.short_id(): cfg for cfg in ranked},
     )
 
 

@@ -33,6 +33,8 @@ from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
 from ofa_edge.supernet.evaluate import evaluate_subnet
 
 FORMAT = "ofa-edge-accuracy-data/1"
+DEFAULT_SAMPLES = 1000  # subnets measured to fit a supernet's first predictor
+CPU_S_PER_IMAGE = 10 / 5500  # a subnet at 5,000 + 500 images took 10 s on a 2-vCPU Xeon (docs/search.md)
 
 
 @dataclass(frozen=True)
@@ -125,10 +127,11 @@ def measure(
         net = load_supernet(supernet_path, device=device).eval()
         calib, val = holdout_split(data_root, settings, size=max(net.space.resolutions))
         require_num_classes(val, net.num_classes, data_root)
+        cached = f" ({len(keys) - len(todo)} of the {len(keys)} are cached)" if len(todo) < len(keys) else ""
         about = (
-            f"measuring the top-1 of {len(todo)} subnet(s): each has BN recalibrated on {settings.n_calib} and "
-            f"is evaluated on {settings.n_val} training images (seconds each on a GPU, far longer on a CPU; fewer: "
-            "--samples N, none: --accuracy-proxy macs). Each is saved as it is measured: stopped, it goes on "
+            f"measuring the top-1 of {len(todo)} new subnet(s){cached}: each has BN recalibrated on "
+            f"{settings.n_calib} and is evaluated on {settings.n_val} training images ({_pace(len(todo), settings, device)}; "
+            "fewer: --samples N, none: --accuracy-proxy macs). Each is saved as it is measured: stopped, it goes on "
             "where it stopped"
         )
         with progress_bar("measuring subnet accuracy", len(todo), progress, note=about) as advance:
@@ -146,6 +149,15 @@ def measure(
         "measured": len(todo),
         "settings": asdict(settings),
     }
+
+
+def _pace(count: int, settings: MeasureSettings, device: str) -> str:
+    """How long measuring ``count`` subnets roughly takes on ``device`` (said before it starts)."""
+    if device != "cpu":
+        return "seconds each on a GPU"
+    hours = count * (settings.n_val + settings.n_calib) * CPU_S_PER_IMAGE / 3600
+    about = f"{hours:.1f} h" if hours >= 1 else f"{round(hours * 60)} min" if hours >= 1 / 60 else "under a minute"
+    return f"roughly {about} on this CPU, at about {CPU_S_PER_IMAGE * 5500:.0f} s a subnet on 2 cores; a GPU takes seconds each"
 
 
 def _records(doc: dict, digest: str, space: str, key: str) -> dict[str, float]:
@@ -187,7 +199,7 @@ def predictor_path(supernet: str | Path, data: str | None = None, folder: Path |
 def predictor_for(
     supernet_path: str | Path,
     data_root: str | Path,
-    n_subnets: int,
+    n_subnets: int | None = None,
     *,
     settings: MeasureSettings | None = None,
     seed: int = 0,
@@ -198,7 +210,9 @@ def predictor_for(
     checkpoint (same SHA-256) on this dataset (same :func:`data_identity`; not checked where the
     data is absent, as nothing could be measured there), else measure (or reuse) accuracies, fit
     and save it (``refit``: always). A predictor fitted on other data is kept: the new one goes beside
-    it, named by the data's identity."""
+    it, named by the data's identity. ``n_subnets`` are measured (cached ones reused); ``None``: as many
+    as the saved predictor was fitted on when ``refit`` (so a refit measures nothing new), else
+    :data:`DEFAULT_SAMPLES`."""
     digest, data = file_sha256(supernet_path), data_identity(data_root)
     found = [  # yours before the shipped ones
         (p, AccuracyPredictor.load(p))
@@ -206,9 +220,16 @@ def predictor_for(
         for name in dict.fromkeys((None, data))
         if (p := predictor_path(supernet_path, name, folder)).is_file()
     ]
-    for path, pred in found:
-        if not refit and pred.meta.get("supernet_sha256") == digest and data in (None, pred.meta.get("data")):
-            return pred, {"predictor": str(path), "reused": True, "data_checked": data is not None, **pred.meta}
+    fits = [
+        (p, pred)
+        for p, pred in found
+        if pred.meta.get("supernet_sha256") == digest and data in (None, pred.meta.get("data"))
+    ]
+    if fits and not refit:
+        path, pred = fits[0]
+        return pred, {"predictor": str(path), "reused": True, "data_checked": data is not None, **pred.meta}
+    if n_subnets is None:
+        n_subnets = int(fits[0][1].meta.get("n_subnets", DEFAULT_SAMPLES)) if fits else DEFAULT_SAMPLES
     first = predictor_path(supernet_path).name
     taken = any(  # this checkpoint's first predictor is another dataset's: this one goes beside it, named by its data
         path.name == first and pred.meta.get("supernet_sha256") == digest and pred.meta.get("data") not in (None, data)

@@ -76,7 +76,7 @@ class SearchOptions:
     supernet: str | None = None
     accuracy_proxy: str | None = None
     data: str | None = None
-    samples: int = 1000
+    samples: int | None = None  # None: DEFAULT_SAMPLES, or with refit_predictor what the saved predictor had
     refit_predictor: bool = False
     population: int = 100
     generations: int = 500
@@ -228,7 +228,7 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
             note(f"accuracy predictor: {info['predictor']} (fitted for this supernet{seen})")
         else:
             note(
-                f"accuracy predictor: fitted on {opts.samples} measured subnets (data {data}), saved to {info['predictor']}"
+                f"accuracy predictor: fitted on {info['n_subnets']} measured subnets (data {data}), saved to {info['predictor']}"
             )
         if pred.report:
             r = pred.report
@@ -395,6 +395,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         j = order[i]
         return {
             "rank": i + 1,
+            "id": cfg.short_id(),
             "accuracy": float(acc[j]),
             "latency_ms": {t.name: float(metrics[t.metric][j]) for t in prep.targets},
             "macs": float(metrics["macs"][j]),
@@ -465,9 +466,11 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         "devices": devices,
         "predicted": predicted,
         "latency_table": first.table.provenance,
+        "top_k": [{"rank": row["rank"], "id": row["id"], "subnet": row["subnet"]} for row in top],  # export --subnet ID
     }
     report = {  # a superset of last_search.json: export reads either one
         **last,
+        "id": chosen.short_id(),
         "describe": chosen.describe(),
         "accuracy_source": prep.accuracy_info,
         "accuracy_name": problem.accuracy_name,

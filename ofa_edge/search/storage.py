@@ -7,7 +7,10 @@
 
 Both record Optuna heartbeats: a trial left RUNNING by a worker that died (SIGKILL, a lost machine)
 is marked FAIL by the next worker of the study to start a trial once the trial has been silent for
-``GRACE_PERIOD_S``. Optuna has heartbeats for RDB storages only, so journals get them here.
+``GRACE_PERIOD_S``. Optuna has heartbeats for RDB storages only, so journals get them here. Optuna's
+RDB storage never fails a trial without a heartbeat (its worker died while the sampler picked its
+parameters, before the first beat): here a worker that sees one gives it a heartbeat, from which
+it is silent like the others.
 """
 
 from __future__ import annotations
@@ -118,6 +121,33 @@ def _last_beat(trial: Any) -> float:
     return trial.system_attrs.get(_HEARTBEAT) or trial.datetime_start.timestamp()
 
 
+def _rdb_storage(url: str, engine_kwargs: dict[str, Any] | None, on_stale: StaleCallback | None) -> Any:
+    """An ``RDBStorage`` with Optuna's heartbeat whose stale check also covers RUNNING trials without one."""
+    from optuna.storages import RDBStorage
+    from optuna.trial import TrialState
+
+    try:  # private: an Optuna without them leaves such trials RUNNING, as it always did
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+    except ImportError:
+        return RDBStorage(url, engine_kwargs=engine_kwargs, **_rdb_heartbeat(on_stale))
+
+    class HeartbeatRDBStorage(RDBStorage):
+        def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+            """Optuna's stale trials; each RUNNING trial without a heartbeat row gets one (the database's
+            time now), so that it is judged from here on, by the database's clock, as the others are."""
+            stale = super()._get_stale_trial_ids(study_id)
+            trial = models.TrialModel
+            with _create_scoped_session(self.scoped_session, True) as session:  # a live worker beating first wins
+                silent = session.query(trial.trial_id).filter(
+                    trial.study_id == study_id, trial.state == TrialState.RUNNING, ~trial.heartbeats.any()
+                )
+                session.add_all(models.TrialHeartbeatModel(trial_id=t) for (t,) in silent.all())
+            return stale
+
+    return HeartbeatRDBStorage(url, engine_kwargs=engine_kwargs, **_rdb_heartbeat(on_stale))
+
+
 def _rdb_heartbeat(on_stale: StaleCallback | None) -> dict[str, Any]:
     """``RDBStorage`` keyword arguments for Optuna's heartbeat (older Optuna names the callback ``failed_trial_callback``)."""
     from optuna.storages import RDBStorage
@@ -161,7 +191,7 @@ def open_storage(url: str | None, on_stale: StaleCallback | None = None) -> Any:
         try:
             with warnings.catch_warnings():  # ExperimentalWarning: Optuna's heartbeat is experimental
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, **_rdb_heartbeat(on_stale))
+                return _rdb_storage(url, kwargs, on_stale)
         except Exception as e:  # noqa: BLE001 - SQLAlchemy raises many types (bad URL, unreachable server)
             attempt += 1
             if _lost_schema_race(e) and attempt < _RETRIES:

@@ -7,6 +7,7 @@ Every validation error names the offending field.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import numbers
@@ -95,6 +96,11 @@ class SubnetConfig:
         for s in range(NUM_STAGES):
             stages.append(",".join(f"k{self.kernel[b]}e{self.expand[b]}" for b in self.stage_blocks(s)))
         return f"r{self.resolution} " + " | ".join(stages)
+
+    def short_id(self) -> str:
+        """Six hex digits of the SHA-256 of the canonical subnet's JSON: a stable name for the network
+        (subnets that differ only in blocks they do not run share it), e.g. ``3fa9c2``."""
+        return hashlib.sha256(self.canonical().to_json().encode()).hexdigest()[:6]
 
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:

@@ -63,7 +63,8 @@ def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_pa
     measured = r["devices"]["x86-cpu"]["measured"]
     assert measured["median_ms"] > 0 and "onnxruntime" in measured["backend"]
     last = json.loads((tmp_path / "runs" / "last_search.json").read_text())
-    assert set(last) == {"subnet", "supernet", "device", "devices", "predicted", "latency_table"}
+    assert set(last) == {"subnet", "supernet", "device", "devices", "predicted", "latency_table", "top_k"}
+    assert [(row["id"], row["subnet"]) for row in last["top_k"]] == [(row["id"], row["subnet"]) for row in r["top_k"]]
     assert last["subnet"] == cfg.to_dict() and last["supernet"] == str(tiny_supernet["path"].absolute())
     assert r["supernet"] == last["supernet"]
     assert last["device"] == "x86-cpu" and last["latency_table"]["kind"] == "estimated"
@@ -125,7 +126,7 @@ def test_an_estimated_table_is_marked_wherever_its_latencies_are_shown(cli, tabl
     for device, marked in (("slow-board", True), ("x86-cpu", False)):  # one device: its column's header
         code, out, err = cli(*args, "--device", device, "--latency", "80ms")
         assert code == 0, err
-        header = " ".join(line.split("┃")[3].strip() for line in out.splitlines() if "┃" in line)
+        header = " ".join(line.split("┃")[4].strip() for line in out.splitlines() if "┃" in line)  # after #, id, acc
         assert header.strip() == f"{device} ms" + (" (estimated)" if marked else "")
 
 
@@ -392,6 +393,9 @@ def test_refit_predictor_fits_again_on_the_measured_accuracies(cli, tables_dir, 
     assert "fitted on 6 measured subnets" in " ".join(err.split())
     code, out, err = cli(*args, "--supernet", str(net))
     assert code == 0 and json.loads(out)["accuracy_source"]["n_subnets"] == 6, err
+    code, out, err = cli(*args, "--supernet", str(net), "--refit-predictor")  # as many as the saved one: no measuring
+    source = json.loads(out)["accuracy_source"]
+    assert code == 0 and source["n_subnets"] == 6 and source["measured"] == 0, err
     code, _, err = cli(*args, "--accuracy-proxy", "macs", "--refit-predictor")
     assert code == 2 and "--accuracy-proxy macs uses none; drop one of them" in " ".join(err.split()), err
 
@@ -423,7 +427,36 @@ def test_the_subnet_column_tells_rows_of_equal_depth_apart():
     cfg = SearchSpace.get("mbv3-w1.0-cifar").min(28).to_dict()  # every stage 2 blocks, k3 e3
     cfg["kernel"][0], cfg["expand"][5] = 7, 6  # active blocks (stage 0 block 0, stage 1 block 1)
     cfg["kernel"][2] = 7  # an inactive block (stage 0 runs blocks 0-1): not counted
-    assert _short(cfg) == "r28 d2,2,2,2,2 k3.4 e3.3"
+    assert _short(cfg) == "r28 d22222 k3.4 e3.3"
+
+
+def test_rows_that_read_alike_are_told_apart_by_their_id(cli, tables_dir, capsys):
+    """The subnet column (means of kernel and expand) read the same for subnets that differ in which blocks
+    have which kernel: each row and the chosen subnet carry the short id of their network."""
+    from ofa_edge.cli.search_cmd import _render, _short
+
+    code, out, err = cli(
+        "search", "--accuracy-proxy", "macs", "--latency", "30ms", "--no-measure", "--json", "--top-k", "2", *FAST
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    ids = [row["id"] for row in report["top_k"]]
+    assert ids == [SubnetConfig.from_dict(row["subnet"]).short_id() for row in report["top_k"]]
+    assert report["id"] == ids[0] and len(set(ids)) == 2
+    base = SearchSpace.get("mbv3-w1.0-cifar").min(28)
+    twins = [
+        SubnetConfig.from_dict(base.to_dict() | {"kernel": kernel})
+        for kernel in ([7, *base.kernel[1:]], [3, 7, *base.kernel[2:]])
+    ]
+    for row, cfg in zip(report["top_k"], twins, strict=True):
+        row |= {"subnet": cfg.to_dict(), "id": cfg.short_id()}
+    assert _short(twins[0].to_dict()) == _short(twins[1].to_dict())
+    _render(report)
+    shown = capsys.readouterr().out
+    table = [line for line in shown.splitlines() if line[:1] in "┏┃┡│└"]
+    assert max(map(len, table)) <= 80  # narrow: one device's table fits a terminal of 80 columns
+    assert all(cfg.short_id() in shown for cfg in twins)
+    assert f"chosen: {report['id']} " in shown
 
 
 def test_a_measurement_over_the_budget_at_this_machines_speed_now_is_flagged(cli, tables_dir, capsys):

@@ -69,3 +69,43 @@ def test_a_search_predicted_accuracy_goes_only_with_its_own_supernet(tmp_path, m
     assert "accuracy" not in mine.predicted and mine.predicted["latency_ms"] == 2.0
     assert mine.predicted["devices"] == device
     assert any("predicted accuracy is for its supernet" in n for n in mine.notes)
+
+
+def test_a_subnet_of_the_last_searchs_top_k_is_exported_by_its_id(tmp_path, monkeypatch) -> None:
+    """`export --subnet ID` takes the subnet of that id in the last search's top-k (the id column of its table),
+    with the search's supernet; the search's predictions go only with its #1."""
+    import json
+
+    import torch
+
+    from ofa_edge import SearchSpace, Supernet, save_supernet
+    from ofa_edge.errors import UserError
+    from ofa_edge.export.inputs import resolve_inputs
+
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    searched = tmp_path / "searched.safetensors"
+    save_supernet(Supernet(space, 10), searched)
+    first, second = space.max(), space.min()
+    doc = {
+        "subnet": first.to_dict(),
+        "supernet": str(searched),
+        "device": "x86-cpu",
+        "predicted": {"latency_ms": 2.0, "accuracy": 82.0},
+        "devices": {"x86-cpu": {"predicted_ms": 2.0, "budget_ms": 3.0, "provenance": {"kind": "measured"}}},
+        "latency_table": {"kind": "measured"},
+        "top_k": [{"rank": i + 1, "id": c.short_id(), "subnet": c.to_dict()} for i, c in enumerate((first, second))],
+    }
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "last_search.json").write_text(json.dumps(doc))
+    monkeypatch.chdir(tmp_path)
+    chosen = resolve_inputs(first.short_id(), None)
+    assert chosen.subnet == first and chosen.supernet == searched and chosen.predicted["accuracy"] == 82.0
+    other = resolve_inputs(second.short_id(), None)
+    assert other.subnet == second and other.supernet == searched and "(#2)" in other.subnet_source
+    assert "accuracy" not in other.predicted and "latency_ms" not in other.predicted
+    assert other.last_search.latency_table == {"kind": "measured"}  # the device's table still tells the precision
+    assert any(f"none go with {second.short_id()}" in n for n in other.notes)
+    with pytest.raises(UserError, match=f"no subnet of the last search's top-k has that id .ids: {first.short_id()}, "):
+        resolve_inputs("abcdef", None)

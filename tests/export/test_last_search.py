@@ -33,6 +33,26 @@ def test_reads_subnet_supernet_and_predictions(tmp_path):
     assert last.predicted["latency_ms"] == 3.2 and last.latency_table["device"] == "jetson-orin"
 
 
+def test_the_top_k_is_read_by_id(tmp_path):
+    """A search records its top-k subnets with their ids (its table's id column), for `export --subnet ID`;
+    an older record has none."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    doc = {"subnet": space.max().to_dict()}
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    assert read_last_search(tmp_path / "old.json").top_k == {}
+    rows = [
+        {"rank": i + 1, "id": c.short_id(), "subnet": c.to_dict()} for i, c in enumerate((space.max(), space.min()))
+    ]
+    (tmp_path / "l.json").write_text(json.dumps(doc | {"top_k": rows}))
+    assert read_last_search(tmp_path / "l.json").top_k == {
+        space.max().short_id(): space.max(),
+        space.min().short_id(): space.min(),
+    }
+    (tmp_path / "bad.json").write_text(json.dumps(doc | {"top_k": [{"id": "x"}]}))
+    with pytest.raises(UserError, match="'top_k' must be a list of objects with a 'subnet'"):
+        read_last_search(tmp_path / "bad.json")
+
+
 def test_every_searched_device_is_read_with_its_table_kind_and_budget(tmp_path):
     """A multi-device search records each device (`devices`); an older record only its first device's
     latency and table, which then stand for it."""

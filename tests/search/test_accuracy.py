@@ -151,3 +151,39 @@ def test_the_embedded_supernets_folder_is_never_written(tiny_supernet, data_root
     assert info["measured"] == 8 and info["predictor"] == str(predictor_path(path, data_identity(other)))
     assert predictor_path(path, data_identity(other)).parent == mine
     assert {f.name: f.read_bytes() for f in shipped.iterdir()} == before
+
+
+def test_a_refit_measures_nothing_new_unless_asked_and_says_what_it_will_measure(
+    tiny_supernet, data_root, tmp_path, monkeypatch
+):
+    """--refit-predictor on the embedded supernet measured 800 subnets more than its 200 shipped ones (the
+    default count was 1000): without a count, a refit takes the saved predictor's; a count beyond the cache
+    says up front how many subnets are new."""
+    import shutil
+    from contextlib import contextmanager
+
+    import ofa_edge.search.accuracy as acc
+
+    path, settings = tmp_path / "tiny.safetensors", tiny_supernet["settings"]
+    for src, dst in ((tiny_supernet["path"], path), (cache_path(tiny_supernet["path"]), cache_path(path))):
+        shutil.copy(src, dst)
+    shutil.copy(predictor_path(tiny_supernet["path"]), predictor_path(path))
+    _, info = predictor_for(path, data_root, settings=settings, refit=True, progress=False)
+    assert info["reused"] is False and info["n_subnets"] == 8
+    assert info["measured"] == 0 and info["accuracies_reused"] == 8
+    notes = []
+    real = acc.progress_bar
+
+    @contextmanager
+    def recording(description, total, enabled=True, note=None):
+        notes.append(note)
+        with real(description, total, False, note) as advance:
+            yield advance
+
+    monkeypatch.setattr(acc, "progress_bar", recording)
+    _, info = predictor_for(path, data_root, 10, settings=settings, refit=True, progress=False)
+    assert info["measured"] == 2 and info["n_subnets"] == 10
+    assert notes[0].startswith("measuring the top-1 of 2 new subnet(s) (8 of the 10 are cached)")
+    assert "under a minute on this CPU" in notes[0] or "seconds each on a GPU" in notes[0]
+    _, info = predictor_for(path, data_root, settings=settings, refit=True, progress=False)
+    assert info["n_subnets"] == 10 and info["measured"] == 0  # the predictor just saved counts now

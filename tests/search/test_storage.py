@@ -226,6 +226,37 @@ def test_heartbeat_fails_a_silent_trial_not_a_beating_one(tmp_path, monkeypatch,
     assert failed == [1]
 
 
+@pytest.mark.parametrize("kind", ["journal", "sqlite", "postgresql"])
+def test_a_trial_killed_before_its_first_heartbeat_is_failed_too(tmp_path, monkeypatch, request, kind):
+    """A worker killed while Optuna's sampler picked a trial's parameters left it RUNNING without a heartbeat,
+    and Optuna's RDB storage never judged such a trial stale: it stayed RUNNING for ever. It is failed once
+    silent for the grace period; one whose worker lives on and beats late is left alone."""
+    import warnings
+
+    import optuna
+
+    monkeypatch.setattr(storage_module, "GRACE_PERIOD_S", 1)
+    url = {
+        "journal": lambda: str(tmp_path / "study.log"),
+        "sqlite": lambda: f"sqlite:///{tmp_path / 'study.db'}",
+        "postgresql": lambda: request.getfixturevalue("postgres"),
+    }[kind]()
+    workers = open_storage(url)
+    study_id = workers.create_new_study([optuna.study.StudyDirection.MINIMIZE], "s")
+    killed, sampling = workers.create_new_trial(study_id), workers.create_new_trial(study_id)  # neither beat yet
+    failed: list[int] = []
+    other = optuna.load_study(study_name="s", storage=open_storage(url, on_stale=lambda _, t: failed.append(t.number)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(other)  # both younger than the grace period
+        time.sleep(2.1)  # SQLite's clock counts whole seconds
+        for _ in range(2):  # the live worker's heartbeat thread starts: a beat as it starts, then another
+            workers.record_heartbeat(sampling)
+        optuna.storages.fail_stale_trials(other)
+    assert [t.state.name for t in other.trials] == ["FAIL", "RUNNING"]
+    assert failed == [0] and (killed, sampling) == (other.trials[0]._trial_id, other.trials[1]._trial_id)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

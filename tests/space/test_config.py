@@ -245,6 +245,18 @@ def test_describe_is_one_line_per_stage() -> None:
     assert cfg.describe().count("|") == 4
 
 
+def test_short_id_names_the_network_stably() -> None:
+    """Subnets whose mean kernel and expand read alike get different ids; genes of blocks a subnet does not
+    run change none; the id is pinned (search records and tables written earlier keep meaning the same)."""
+    base = SearchSpace.get("mbv3-w1.0-cifar").min(28)
+    assert base.short_id() == "cbc5b6"
+    first = dataclasses.replace(base, kernel=(7, *base.kernel[1:]))  # block 0 runs (every stage runs 2)
+    second = dataclasses.replace(base, kernel=(3, 7, *base.kernel[2:]))
+    assert first.short_id() != second.short_id() and len(first.short_id()) == 6
+    unrun = dataclasses.replace(first, kernel=(*first.kernel[:2], 7, *first.kernel[3:]))  # block 2 does not run
+    assert unrun != first and unrun.short_id() == first.short_id()
+
+
 def test_files_that_are_not_subnets_are_named_for_what_they_are(tmp_path) -> None:
     """A binary file, or a pruned network's slim.json, passed where a subnet JSON goes."""
     binary = tmp_path / "model.onnx"

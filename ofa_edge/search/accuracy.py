@@ -157,7 +157,7 @@ def _pace(count: int, settings: MeasureSettings, device: str) -> str:
         return "seconds each on a GPU"
     hours = count * (settings.n_val + settings.n_calib) * CPU_S_PER_IMAGE / 3600
     about = f"{hours:.1f} h" if hours >= 1 else f"{round(hours * 60)} min" if hours >= 1 / 60 else "under a minute"
-    return f"roughly {about} on this CPU, at about {CPU_S_PER_IMAGE * 5500:.0f} s a subnet on 2 cores; a GPU takes seconds each"
+    return f"roughly {about} on a 2-core CPU, which takes about 10 s for 5,500 images; a GPU takes seconds each"
 
 
 def _records(doc: dict, digest: str, space: str, key: str) -> dict[str, float]:

@@ -184,6 +184,6 @@ def test_a_refit_measures_nothing_new_unless_asked_and_says_what_it_will_measure
     _, info = predictor_for(path, data_root, 10, settings=settings, refit=True, progress=False)
     assert info["measured"] == 2 and info["n_subnets"] == 10
     assert notes[0].startswith("measuring the top-1 of 2 new subnet(s) (8 of the 10 are cached)")
-    assert "under a minute on this CPU" in notes[0] or "seconds each on a GPU" in notes[0]
+    assert "under a minute on a 2-core CPU" in notes[0] or "seconds each on a GPU" in notes[0]
     _, info = predictor_for(path, data_root, settings=settings, refit=True, progress=False)
     assert info["n_subnets"] == 10 and info["measured"] == 0  # the predictor just saved counts now

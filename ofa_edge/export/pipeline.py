@@ -124,7 +124,31 @@ def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.n
     doc = json.loads(Path(req.slim).read_text())
     prep = Preprocess.from_dict(doc["preprocessing"])
     test = _images(req, "test", req.verify_images, seed=0)
-    return model, doc["classes"], prep.all(test.images, BATCH)
+    inputs = prep.all(test.images, BATCH)
+    _require_slim_classes(req, doc["classes"], _num_outputs(model, inputs[:1]), test.classes)
+    return model, doc["classes"], inputs
+
+
+@torch.no_grad()
+def _num_outputs(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """How many class scores ``model`` gives for an input like ``x``."""
+    return int(model(x).shape[1])
+
+
+def _require_slim_classes(req: ExportRequest, classes: list[str], outputs: int, data_classes: list[str]) -> None:
+    """A :class:`UserError` unless the pruned network's class names fit its outputs and ``--data``'s classes:
+    otherwise classes.txt would misname the outputs, and INT8's top-1 would score other labels."""
+    if len(classes) != outputs:
+        raise UserError(
+            f"'{req.slim}' names {len(classes)} classes but its network gives {outputs} class scores; slim.json and "
+            f"{_weights_file(req).name} come from different runs or were edited: re-run `ofa-edge prune`."
+        )
+    if data_classes != classes:
+        raise UserError(
+            f"--data '{req.data}' has {len(data_classes)} classes ({', '.join(data_classes[:4])}, ...) but the pruned "
+            f"network '{req.slim}' was trained on {len(classes)} ({', '.join(classes[:4])}, ...); pass --data with the "
+            "dataset it was pruned on (its result.json names it under data.root)."
+        )
 
 
 def _load_model(

@@ -35,6 +35,12 @@ PRUNE_FILES = ("result.json", "checkpoint.safetensors", "slim.json")  # a folder
 PRUNE_OUTPUTS = ("model.onnx", "slim.json", "slim.safetensors", "subnet.json", "result.json")  # written together
 
 
+def default_out_name(subnet_file: Path, cfg: SubnetConfig, settings: PruneSettings) -> str:
+    """``<file stem>-<subnet id>-<method>-s<target>``: a prune of another search's ``subnet.json`` (every
+    search writes that name) or at another target gets a folder of its own instead of replacing this one."""
+    return f"{subnet_file.stem}-{cfg.short_id()}-{settings.method}-s{settings.target_sparsity:g}"
+
+
 def _measure(
     model: torch.nn.Module, example: torch.Tensor, onnx_path: Path, timer: DeviceTimer | None
 ) -> dict[str, Any]:

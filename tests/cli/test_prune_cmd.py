@@ -232,3 +232,20 @@ def test_a_table_another_cpu_measured_is_said_before_pruning(tables_dir, capsys)
     err = " ".join(capsys.readouterr().err.split())
     assert "the x86-cpu table was measured on another CPU" in err and "--device x86-cpu --force --calibrate 100" in err
     assert _latency_table("slow-board", subnet) is not None and "another CPU" not in capsys.readouterr().err
+
+
+def test_default_output_folders_of_two_searches_subnets_and_targets_differ(cli, tiny_setup, tmp_path) -> None:
+    """Every search writes subnet.json, so the default folder was prune/subnet-hesso for any subnet: pruning a
+    second search's subnet, or the same one at another target, silently replaced the first run's results."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    for name, cfg, target in (("a", space.min(24), "0.5"), ("b", space.max(24), "0.5"), ("b", space.max(24), "0.7")):
+        (tmp_path / name).mkdir(exist_ok=True)
+        cfg.save(tmp_path / name / "subnet.json")
+        code, _, err = cli(
+            "prune", "--subnet", str(tmp_path / name), "--target-sparsity", target, "--data", str(tmp_path / "none"),
+            "--supernet", str(tiny_setup / "supernet.safetensors"),
+        )  # fmt: skip
+        assert code == 2 and "does not exist" in err  # the data: stops before any work, after naming the folder
+        assert f"outputfolder:{tmp_path}/ofa-edge-home/prune/subnet-{cfg.short_id()}-hesso-s{target}•" in "".join(
+            err.split()
+        )

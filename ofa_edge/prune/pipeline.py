@@ -120,9 +120,7 @@ def prune_subnet(
         "train_images": len(train),
     }
     ckpt = out_dir / "checkpoint.safetensors"
-    trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id)
-    if trained["resumed_at_epoch"]:
-        log(f"resumed from epoch {trained['resumed_at_epoch']} of {out_dir / 'checkpoint.safetensors'}")
+    trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id, log)
     zero = part.zero_mask()
     small, diff = slim_and_check(model, part, prep(test.images[:16]))
     # the outputs appear together or not at all: a second run into the folder (another --target-sparsity)

@@ -154,6 +154,8 @@ def train_and_prune(
     meta = _load_checkpoint(checkpoint, model, opt, settings) if checkpoint else None
     if meta:
         log(f"resuming after epoch {meta['epoch']} of {s.epochs} from {checkpoint}")
+        if on_step is not None:  # the bar starts where the run stands (a finished one stood at 0/?)
+            on_step(opt.num_steps, total, meta["history"][-1]["loss"])
     elif checkpoint and checkpoint.is_file():
         log(f"not resuming from {checkpoint}: another run wrote it (other settings, subnet or data); starting afresh")
     start_epoch = meta["epoch"] if meta else 0

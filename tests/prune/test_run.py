@@ -43,6 +43,7 @@ def test_interrupted_run_resumes_to_the_same_weights(tiny_resnet, cifar_test_sma
     )
     assert again["resumed_at_epoch"] == 1
     assert said[0] == f"resuming after epoch 1 of 3 from {ckpt}"  # before training (it was said after it)
+    assert said[1] == (3, 9, again["history"][0]["loss"])  # progress starts at the resumed step
     assert again["history"][0]["loss"] == pytest.approx(done["history"][0]["loss"])
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=name)

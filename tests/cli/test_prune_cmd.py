@@ -109,6 +109,7 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     assert manifest["pruned_from"] == str(out / "slim.json") and manifest["params"] == r["after"]["params"]
     assert manifest["weights_sha256"] == file_sha256(out / "slim.safetensors")  # the weights it came from
     assert manifest["verification"][0]["max_abs_diff"] <= 1e-4
+    assert manifest["pruning"]["top1"] == r["after"]["top1"] and manifest["pruning"]["test_images"] == 64
     assert (bundle / "model.onnx").is_file() and (bundle / "README.md").is_file()
 
 

@@ -90,3 +90,31 @@ def test_a_pruned_network_whose_classes_do_not_fit_exits_2_naming_them(tmp_path,
         ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "b3", data=data_root)
     )
     assert (tmp_path / "b3" / "classes.txt").read_text().split() == cifar and manifest["num_classes"] == 10
+
+
+def test_a_pruned_network_carries_what_prune_measured_for_it(tmp_path, data_root):
+    """The bundle of a pruned network said nothing of its accuracy (predicted: null); it now carries prune's
+    result.json (top-1 before and after, predicted latency) when that file is the same run's."""
+    from ofa_edge.export.inputs import slim_inputs
+
+    slim = _pruned_network(tmp_path / "run", (data_root / "classes.txt").read_text().split())
+    params = json.loads(slim.read_text())["params"]
+    result = {
+        "method": "hesso", "target_sparsity": 0.5, "group_sparsity": 0.5, "subnet": slim_inputs(slim).subnet.to_dict(),
+        "data": {"root": str(data_root), "test_images": 64}, "before": {"top1": 70.0}, "after": {"top1": 61.5, "params": params},
+        "device_latency": {"device": "x86-cpu", "subnet_ms": 2.0, "pruned_ms": 1.5, "pruned_measured_ms": 1.6, "other": 1},
+    }  # fmt: skip
+    (tmp_path / "run" / "result.json").write_text(json.dumps(result))
+    manifest = export_bundle(
+        ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "b", data=data_root)
+    )
+    p = manifest["pruning"]
+    assert (p["top1"], p["top1_unpruned"], p["test_images"]) == (61.5, 70.0, 64)
+    assert p["latency"] == {"device": "x86-cpu", "subnet_ms": 2.0, "pruned_ms": 1.5, "pruned_measured_ms": 1.6}
+    assert "70.00% before pruning, 61.50% after" in (tmp_path / "b" / "README.md").read_text()
+    result["after"]["params"] += 1  # another run's result.json (other widths): not this network's
+    (tmp_path / "run" / "result.json").write_text(json.dumps(result))
+    manifest = export_bundle(
+        ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "c", data=data_root)
+    )
+    assert manifest["pruning"] is None

@@ -5,6 +5,7 @@ This is what ``ofa-edge prune`` runs; the CLI only parses options and draws prog
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
@@ -39,6 +40,19 @@ def default_out_name(subnet_file: Path, cfg: SubnetConfig, settings: PruneSettin
     """``<file stem>-<subnet id>-<method>-s<target>``: a prune of another search's ``subnet.json`` (every
     search writes that name) or at another target gets a folder of its own instead of replacing this one."""
     return f"{subnet_file.stem}-{cfg.short_id()}-{settings.method}-s{settings.target_sparsity:g}"
+
+
+def _replaced_run_note(out_dir: Path) -> str | None:
+    """What a run into ``out_dir`` replaces once it completes: the earlier run's results there (its method and
+    target, as its result.json says); ``None`` where there are none."""
+    try:
+        old = json.loads((out_dir / "result.json").read_text())
+        earlier = f" ({old['method']}, target {old['target_sparsity']:g}, top-1 {old['after']['top1']:.2f}%)"
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        earlier = ""
+    return f"replacing the results in {out_dir}{earlier} when this run completes (an interrupted run leaves them)"
 
 
 def _measure(
@@ -87,6 +101,8 @@ def prune_subnet(
     With ``latency_table`` the pruned network's latency on that device is predicted, and
     measured here too when the table is this machine's (:data:`LOCAL_DEVICE`)."""
     out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
+    if (replacing := _replaced_run_note(out_dir)) is not None:
+        log(replacing)
     torch.manual_seed(settings.seed)
     cfg = load_subnet(subnet, supernet)
     net = load_supernet(supernet)

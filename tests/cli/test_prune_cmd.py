@@ -80,6 +80,9 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     assert {p.name for p in out.iterdir()} == {"checkpoint.safetensors", *PRUNE_OUTPUTS}
     code, stdout, err = cli(*args)  # the same run again: it resumes from its finished checkpoint
     assert code == 0, err
+    assert f"replacing the results in {out} (hesso, target 0.4, top-1 {r['after']['top1']:.2f}%)" in " ".join(
+        err.split()
+    )  # and says what it replaces, as export says of a bundle
     assert json.loads(stdout)["train"]["resumed_at_epoch"] == 1
     assert r["zero_groups"] == int(0.4 * r["groups"])
     assert r["slim_max_abs_diff"] <= 1e-5 and r["onnx_max_abs_diff"] <= 1e-4

@@ -107,7 +107,10 @@ def prune_subnet(
     cfg = load_subnet(subnet, supernet)
     net = load_supernet(supernet)
     if cfg.space != net.space.name:
-        raise UserError(f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{net.space.name}'.")
+        raise UserError(
+            f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{net.space.name}'; pass a subnet of "
+            f"'{net.space.name}' (`ofa-edge search` with this supernet writes one) or --supernet trained on '{cfg.space}'."
+        )
     model = net.extract(cfg)
     del net
     size = max(cfg.search_space.resolutions)  # ImageFolder images are decoded at this size

@@ -253,3 +253,14 @@ def test_default_output_folders_of_two_searches_subnets_and_targets_differ(cli, 
         assert f"outputfolder:{tmp_path}/ofa-edge-home/prune/subnet-{cfg.short_id()}-hesso-s{target}•" in "".join(
             err.split()
         )
+
+
+def test_a_subnet_of_another_space_exits_2_naming_the_fix(cli, tiny_setup, tmp_path) -> None:
+    """The message named both spaces but not what to pass instead (export's does)."""
+    SearchSpace.get("mbv3-w1.0-imagenet").min().save(tmp_path / "imagenet.json")
+    code, _, err = cli(
+        "prune", "--subnet", str(tmp_path / "imagenet.json"), "--target-sparsity", "0.5",
+        "--supernet", str(tiny_setup / "supernet.safetensors"), "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 2 and "pass a subnet of 'mbv3-w1.0-cifar'" in flat and "--supernet trained on" in flat

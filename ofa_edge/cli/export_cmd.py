@@ -195,6 +195,11 @@ def _render(m: dict[str, Any]) -> None:
             out.print(f"on the target: {trt['build_script']}  (or sh trtexec.sh)")
     if m["predicted"]:
         _render_predicted(m["predicted"])
+    if p := m["pruning"]:
+        out.print(
+            f"pruned ({p['method']}): top-1 {p['top1']:.2f}% on {p['test_images']} test images "
+            f"(unpruned {p['top1_unpruned']:.2f}%), as `ofa-edge prune` measured it"
+        )
     if m["primary"] == "model.engine" and not m["tensorrt"]["engine_built"]:
         return
     out.print(f"deploy file: {m['out']}/{m['primary']}", soft_wrap=True)

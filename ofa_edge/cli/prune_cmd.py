@@ -47,7 +47,8 @@ def prune(
     epsilon: Annotated[float, typer.Option(help="HSPG half-space epsilon in [0, 1).")] = 0.0,
     periods: Annotated[int, typer.Option(help="HESSO pruning periods.")] = 5,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Output folder; default ofa-edge-runs/prune/<subnet>-<method>.")
+        Path | None,
+        typer.Option("--out", help="Output folder; default ofa-edge-runs/prune/<subnet>-<id>-<method>-s<target>."),
     ] = None,
     device: Annotated[
         str | None,
@@ -84,15 +85,16 @@ def prune(
     ckpt = supernet or require_embedded_supernet()
     if supernet is None:
         note(f"supernet: embedded default {ckpt}")
-    table = _latency_table(device, load_subnet(subnet, ckpt))
+    cfg = load_subnet(subnet, ckpt)
+    table = _latency_table(device, cfg)
     from ofa_edge.data import DEFAULT_ROOT
-    from ofa_edge.prune.pipeline import prune_subnet
+    from ofa_edge.prune.pipeline import default_out_name, prune_subnet
 
     if data is None:
         data = DEFAULT_ROOT
         note(f"data: {data}")
     if out_dir is None:
-        out_dir = work_dir() / "prune" / f"{subnet.stem}-{method}"
+        out_dir = work_dir() / "prune" / default_out_name(subnet, cfg, settings)
         note(f"output folder: {out_dir}")
     note(f"settings: {settings}")
     with Progress(

@@ -112,8 +112,17 @@ def _recounted(predicted: dict, cfg: SubnetConfig, num_classes: int, notes: list
 
 
 def slim_inputs(slim: str | Path) -> ExportInputs:
-    """A pruned network from ``ofa-edge prune``: its base subnet gives resolution and space."""
-    path = Path(slim)
+    """A pruned network from ``ofa-edge prune`` (its slim.json, or the output folder holding it): its base
+    subnet gives resolution and space."""
+    path, notes = Path(slim), []
+    if path.is_dir():
+        if not (path / "slim.json").is_file():
+            raise UserError(
+                f"--slim '{path}' is a folder without slim.json; pass the slim.json that `ofa-edge prune` wrote "
+                "(in its --out folder)."
+            )
+        path = path / "slim.json"
+        notes.append(f"--slim {slim} is a folder: using the slim.json in it")
     if path.suffix == ".safetensors":
         raise UserError(
             f"'{path}' holds the pruned network's weights; pass its description, "
@@ -140,7 +149,7 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
         f"pruned network {path}",
         path,
         None,
-        [f"exporting the pruned network {path} ({cfg.describe()} before pruning)"],
+        [*notes, f"exporting the pruned network {path} ({cfg.describe()} before pruning)"],
         doc["classes"],
         slim=path,
     )

@@ -124,7 +124,31 @@ def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.n
     doc = json.loads(Path(req.slim).read_text())
     prep = Preprocess.from_dict(doc["preprocessing"])
     test = _images(req, "test", req.verify_images, seed=0)
-    return model, doc["classes"], prep.all(test.images, BATCH)
+    inputs = prep.all(test.images, BATCH)
+    _require_slim_classes(req, doc["classes"], _num_outputs(model, inputs[:1]), test.classes)
+    return model, doc["classes"], inputs
+
+
+@torch.no_grad()
+def _num_outputs(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """How many class scores ``model`` gives for an input like ``x``."""
+    return int(model(x).shape[1])
+
+
+def _require_slim_classes(req: ExportRequest, classes: list[str], outputs: int, data_classes: list[str]) -> None:
+    """A :class:`UserError` unless the pruned network's class names fit its outputs and ``--data``'s classes:
+    otherwise classes.txt would misname the outputs, and INT8's top-1 would score other labels."""
+    if len(classes) != outputs:
+        raise UserError(
+            f"'{req.slim}' names {len(classes)} classes but its network gives {outputs} class scores; slim.json and "
+            f"{_weights_file(req).name} come from different runs or were edited: re-run `ofa-edge prune`."
+        )
+    if data_classes != classes:
+        raise UserError(
+            f"--data '{req.data}' has {len(data_classes)} classes ({', '.join(data_classes[:4])}, ...) but the pruned "
+            f"network '{req.slim}' was trained on {len(classes)} ({', '.join(classes[:4])}, ...); pass --data with the "
+            "dataset it was pruned on (its result.json names it under data.root)."
+        )
 
 
 def _load_model(
@@ -351,6 +375,28 @@ def _predicted(req: ExportRequest) -> dict[str, Any] | None:
     return {"device": req.device, **req.predicted, **note, "latency_table": req.latency_table}
 
 
+def _pruning(req: ExportRequest, params: int) -> dict[str, Any] | None:
+    """What ``ofa-edge prune`` measured for this pruned network (its result.json beside slim.json, when that
+    is the same run's: same subnet and parameter count), for the manifest; None for a subnet export."""
+    try:
+        r = json.loads((req.slim.parent / "result.json").read_text()) if req.slim else None
+        if r is None or r["subnet"] != req.subnet.to_dict() or r["after"]["params"] != params:
+            return None
+        lat = r.get("device_latency") or {}
+        return {
+            "method": r["method"],
+            "target_sparsity": r["target_sparsity"],
+            "group_sparsity": r["group_sparsity"],
+            "top1": r["after"]["top1"],
+            "top1_unpruned": r["before"]["top1"],
+            "test_images": r["data"]["test_images"],
+            "data": r["data"]["root"],
+            "latency": {k: lat[k] for k in ("device", "subnet_ms", "pruned_ms", "pruned_measured_ms") if k in lat},
+        }
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
 def _write_metadata(
     req: ExportRequest,
     stage: Path,
@@ -370,6 +416,7 @@ def _write_metadata(
     (stage / "preprocessing.json").write_text(json.dumps(preprocessing, indent=2) + "\n")
     shutil.copyfile(image_preprocess.__file__, stage / "preprocess.py")
     (stage / "classes.txt").write_text("\n".join(classes) + "\n")
+    counts = _counted(model, cfg.resolution) if req.slim else CostModel(space, len(classes)).counts(cfg)
     manifest: dict[str, Any] = {
         "format": req.format.name,
         "primary": _primary(req),
@@ -381,12 +428,13 @@ def _write_metadata(
         "pruned_from": str(req.slim.absolute()) if req.slim else None,
         "weights_sha256": weights_sha256,
         "num_classes": len(classes),
-        **(_counted(model, cfg.resolution) if req.slim else CostModel(space, len(classes)).counts(cfg)),
+        **counts,
         "opset": OPSET,
         "dynamic_batch": req.dynamic_batch,
         "bn_recalibration": bn,
         "verification": [c.to_dict() for c in checks],
         "predicted": _predicted(req),
+        "pruning": _pruning(req, counts["params"]),
         "int8": int8,
         "tensorrt": trt,
         "versions": {

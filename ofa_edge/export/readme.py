@@ -129,7 +129,31 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
         ]
     if manifest["predicted"]:
         lines += _predicted(manifest["predicted"])
+    if manifest.get("pruning"):
+        lines += _pruning(manifest["pruning"])
     return "\n".join(lines) + "\n"
+
+
+def _pruning(p: dict[str, Any]) -> list[str]:
+    """What `ofa-edge prune` measured for the network: top-1 before and after, and its latency table's prediction."""
+    lat = p["latency"]
+    latency = (
+        f" Predicted on {lat['device']}: {lat['subnet_ms']:.3f} ms -> {lat['pruned_ms']:.3f} ms"
+        + (f" (measured there: {lat['pruned_measured_ms']:.3f} ms)." if "pruned_measured_ms" in lat else ".")
+        if lat
+        else ""
+    )
+    return [
+        "",
+        "## Pruning",
+        "",
+        (
+            f"`ofa-edge prune --method {p['method']}` removed {p['group_sparsity']:.1%} of the zero-invariant groups "
+            f"(target {p['target_sparsity']:g}). Top-1 on {p['test_images']} test images of `{p['data']}`: "
+            f"{p['top1_unpruned']:.2f}% before pruning, {p['top1']:.2f}% after (this model).{latency} "
+            "`bundle.json` → `pruning`."
+        ),
+    ]
 
 
 def _which_file(manifest: dict[str, Any]) -> list[str]:

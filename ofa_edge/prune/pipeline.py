@@ -5,6 +5,7 @@ This is what ``ofa-edge prune`` runs; the CLI only parses options and draws prog
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
@@ -33,6 +34,25 @@ from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
 
 PRUNE_FILES = ("result.json", "checkpoint.safetensors", "slim.json")  # a folder with one of them is prune's own
 PRUNE_OUTPUTS = ("model.onnx", "slim.json", "slim.safetensors", "subnet.json", "result.json")  # written together
+
+
+def default_out_name(subnet_file: Path, cfg: SubnetConfig, settings: PruneSettings) -> str:
+    """``<file stem>-<subnet id>-<method>-s<target>``: a prune of another search's ``subnet.json`` (every
+    search writes that name) or at another target gets a folder of its own instead of replacing this one."""
+    return f"{subnet_file.stem}-{cfg.short_id()}-{settings.method}-s{settings.target_sparsity:g}"
+
+
+def _replaced_run_note(out_dir: Path) -> str | None:
+    """What a run into ``out_dir`` replaces once it completes: the earlier run's results there (its method and
+    target, as its result.json says); ``None`` where there are none."""
+    try:
+        old = json.loads((out_dir / "result.json").read_text())
+        earlier = f" ({old['method']}, target {old['target_sparsity']:g}, top-1 {old['after']['top1']:.2f}%)"
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        earlier = ""
+    return f"replacing the results in {out_dir}{earlier} when this run completes (an interrupted run leaves them)"
 
 
 def _measure(
@@ -81,11 +101,16 @@ def prune_subnet(
     With ``latency_table`` the pruned network's latency on that device is predicted, and
     measured here too when the table is this machine's (:data:`LOCAL_DEVICE`)."""
     out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
+    if (replacing := _replaced_run_note(out_dir)) is not None:
+        log(replacing)
     torch.manual_seed(settings.seed)
     cfg = load_subnet(subnet, supernet)
     net = load_supernet(supernet)
     if cfg.space != net.space.name:
-        raise UserError(f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{net.space.name}'.")
+        raise UserError(
+            f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{net.space.name}'; pass a subnet of "
+            f"'{net.space.name}' (`ofa-edge search` with this supernet writes one) or --supernet trained on '{cfg.space}'."
+        )
     model = net.extract(cfg)
     del net
     size = max(cfg.search_space.resolutions)  # ImageFolder images are decoded at this size
@@ -114,9 +139,7 @@ def prune_subnet(
         "train_images": len(train),
     }
     ckpt = out_dir / "checkpoint.safetensors"
-    trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id)
-    if trained["resumed_at_epoch"]:
-        log(f"resumed from epoch {trained['resumed_at_epoch']} of {out_dir / 'checkpoint.safetensors'}")
+    trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id, log)
     zero = part.zero_mask()
     small, diff = slim_and_check(model, part, prep(test.images[:16]))
     # the outputs appear together or not at all: a second run into the folder (another --target-sparsity)

@@ -140,16 +140,24 @@ def train_and_prune(
     checkpoint: Path | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
     run_id: dict[str, Any] | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
 ) -> dict[str, Any]:
     """Train ``model`` with the group-sparse optimizer for ``s.epochs``; groups end exactly
     zero. ``on_step(step, total, loss)`` reports progress. Resumes from ``checkpoint`` when it was
-    written with the same settings and ``run_id`` (what is pruned, on which data)."""
+    written with the same settings and ``run_id`` (what is pruned, on which data); ``log`` says,
+    before training, whether a checkpoint there is resumed or ignored."""
     per_epoch = steps_per_epoch(len(train), s.batch_size)
     total = s.epochs * per_epoch
     opt = make_optimizer(part, s, total)
     gen = torch.Generator()
     settings = asdict(s) | {"run": run_id}
     meta = _load_checkpoint(checkpoint, model, opt, settings) if checkpoint else None
+    if meta:
+        log(f"resuming after epoch {meta['epoch']} of {s.epochs} from {checkpoint}")
+        if on_step is not None:  # the bar starts where the run stands (a finished one stood at 0/?)
+            on_step(opt.num_steps, total, meta["history"][-1]["loss"])
+    elif checkpoint and checkpoint.is_file():
+        log(f"not resuming from {checkpoint}: another run wrote it (other settings, subnet or data); starting afresh")
     start_epoch = meta["epoch"] if meta else 0
     history = meta["history"] if meta else []
     gen.manual_seed(s.seed + start_epoch)

@@ -171,12 +171,33 @@ def load_slim(path: str | Path) -> nn.Module:
         )
     model = build_base(doc["base"])
     resize_(model, doc["layers"])
+    weights = path.parent / doc["weights"]
     try:
-        state = load_file(str(path.parent / doc["weights"]))
+        state = load_file(str(weights))
     except (SafetensorError, OSError) as e:
         raise UserError(f"cannot read slim weights next to '{path}' ({e}).") from None
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as e:
-        raise UserError(f"slim weights do not match '{path}': {e}") from None
+    if (mismatch := _mismatch(model.state_dict(), state)) is not None:
+        raise UserError(
+            f"'{weights}' does not hold the network '{path}' describes ({mismatch}); they come from different "
+            "prune runs: use the slim.json and slim.safetensors of one --out folder, or re-run `ofa-edge prune`."
+        )
+    model.load_state_dict(state)
     return model.eval()
+
+
+def _mismatch(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> str | None:
+    """How a weights file differs from the network's state dict, in one line (None: it fits): the counts of
+    tensors of another shape, missing and unexpected, with the first of each named."""
+    shapes = [k for k in expected if k in found and found[k].shape != expected[k].shape]
+    missing, unexpected = [k for k in expected if k not in found], [k for k in found if k not in expected]
+    parts = []
+    if shapes:
+        k = shapes[0]
+        in_file, described = ("x".join(map(str, t.shape)) for t in (found[k], expected[k]))
+        parts.append(f"{len(shapes)} tensors of another shape, e.g. {k}: {in_file} in the file, {described} described")
+    parts += [
+        f"{len(keys)} {what}, e.g. {keys[0]}"
+        for keys, what in ((missing, "missing"), (unexpected, "unexpected"))
+        if keys
+    ]
+    return "; ".join(parts) or None

@@ -211,7 +211,10 @@ class SubnetConfig:
         try:
             text = path.read_text()
         except FileNotFoundError:
-            raise UserError(f"subnet file '{path}' does not exist.") from None
+            raise UserError(
+                f"subnet file '{path}' does not exist; check the path, or pass the subnet.json that `ofa-edge search` "
+                "wrote (or its --out folder)."
+            ) from None
         except UnicodeDecodeError:
             raise UserError(
                 f"'{path}' is not a subnet JSON file (it is binary); pass the subnet.json that `ofa-edge search` wrote."

@@ -80,6 +80,9 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     assert {p.name for p in out.iterdir()} == {"checkpoint.safetensors", *PRUNE_OUTPUTS}
     code, stdout, err = cli(*args)  # the same run again: it resumes from its finished checkpoint
     assert code == 0, err
+    assert f"replacing the results in {out} (hesso, target 0.4, top-1 {r['after']['top1']:.2f}%)" in " ".join(
+        err.split()
+    )  # and says what it replaces, as export says of a bundle
     assert json.loads(stdout)["train"]["resumed_at_epoch"] == 1
     assert r["zero_groups"] == int(0.4 * r["groups"])
     assert r["slim_max_abs_diff"] <= 1e-5 and r["onnx_max_abs_diff"] <= 1e-4
@@ -109,6 +112,7 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     assert manifest["pruned_from"] == str(out / "slim.json") and manifest["params"] == r["after"]["params"]
     assert manifest["weights_sha256"] == file_sha256(out / "slim.safetensors")  # the weights it came from
     assert manifest["verification"][0]["max_abs_diff"] <= 1e-4
+    assert manifest["pruning"]["top1"] == r["after"]["top1"] and manifest["pruning"]["test_images"] == 64
     assert (bundle / "model.onnx").is_file() and (bundle / "README.md").is_file()
 
 
@@ -232,3 +236,31 @@ def test_a_table_another_cpu_measured_is_said_before_pruning(tables_dir, capsys)
     err = " ".join(capsys.readouterr().err.split())
     assert "the x86-cpu table was measured on another CPU" in err and "--device x86-cpu --force --calibrate 100" in err
     assert _latency_table("slow-board", subnet) is not None and "another CPU" not in capsys.readouterr().err
+
+
+def test_default_output_folders_of_two_searches_subnets_and_targets_differ(cli, tiny_setup, tmp_path) -> None:
+    """Every search writes subnet.json, so the default folder was prune/subnet-hesso for any subnet: pruning a
+    second search's subnet, or the same one at another target, silently replaced the first run's results."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    for name, cfg, target in (("a", space.min(24), "0.5"), ("b", space.max(24), "0.5"), ("b", space.max(24), "0.7")):
+        (tmp_path / name).mkdir(exist_ok=True)
+        cfg.save(tmp_path / name / "subnet.json")
+        code, _, err = cli(
+            "prune", "--subnet", str(tmp_path / name), "--target-sparsity", target, "--data", str(tmp_path / "none"),
+            "--supernet", str(tiny_setup / "supernet.safetensors"),
+        )  # fmt: skip
+        assert code == 2 and "does not exist" in err  # the data: stops before any work, after naming the folder
+        assert f"outputfolder:{tmp_path}/ofa-edge-home/prune/subnet-{cfg.short_id()}-hesso-s{target}•" in "".join(
+            err.split()
+        )
+
+
+def test_a_subnet_of_another_space_exits_2_naming_the_fix(cli, tiny_setup, tmp_path) -> None:
+    """The message named both spaces but not what to pass instead (export's does)."""
+    SearchSpace.get("mbv3-w1.0-imagenet").min().save(tmp_path / "imagenet.json")
+    code, _, err = cli(
+        "prune", "--subnet", str(tmp_path / "imagenet.json"), "--target-sparsity", "0.5",
+        "--supernet", str(tiny_setup / "supernet.safetensors"), "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 2 and "pass a subnet of 'mbv3-w1.0-cifar'" in flat and "--supernet trained on" in flat

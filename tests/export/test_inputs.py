@@ -40,6 +40,11 @@ def test_a_slim_description_without_its_classes_is_named(tmp_path) -> None:
 
     req = ExportRequest.from_inputs(slim_inputs(path), format="onnx", out=tmp_path / "b", data=tmp_path)
     assert req.slim == path  # exported as the pruned network, not read as a supernet checkpoint
+    inputs = slim_inputs(tmp_path)  # prune's --out folder, as --subnet takes a search's (it was 'Is a directory')
+    assert inputs.slim == path and inputs.notes[0] == f"--slim {tmp_path} is a folder: using the slim.json in it"
+    path.unlink()
+    with pytest.raises(UserError, match=r"is a folder without slim\.json; pass the slim\.json"):
+        slim_inputs(tmp_path)
 
 
 def test_a_search_predicted_accuracy_goes_only_with_its_own_supernet(tmp_path, monkeypatch) -> None:

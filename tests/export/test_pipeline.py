@@ -48,3 +48,73 @@ def test_a_format_name_that_does_not_exist_is_a_user_error(tmp_path):
     cfg = SearchSpace.get("mbv3-w1.0-cifar").min(24)
     with pytest.raises(UserError, match="tflite"):
         ExportRequest(format="tflite", subnet=cfg, supernet=tmp_path / "n", out=tmp_path / "b", data=tmp_path)
+
+
+def _pruned_network(folder, classes: list[str]):
+    """A slim.json + slim.safetensors as `ofa-edge prune` writes them (a 10-class subnet, nothing pruned)."""
+    from ofa_edge.data.transforms import Preprocess
+    from ofa_edge.prune import save_slim
+
+    torch.manual_seed(0)
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    cfg = space.min(24)
+    model = Supernet(space, 10).extract(cfg).eval()
+    base = {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": 10}
+    extra = {"preprocessing": Preprocess(24, space.mean, space.std).to_dict(), "classes": classes}
+    return save_slim(model, folder, base, extra)
+
+
+def test_a_pruned_network_whose_classes_do_not_fit_exits_2_naming_them(tmp_path, data_root):
+    """Export wrote classes.txt from slim.json without a look at the network's outputs or --data's classes: a
+    slim.json naming 100 classes for 10 outputs, or data of other classes, gave a bundle that misnames them."""
+    from PIL import Image
+
+    from ofa_edge.export.inputs import slim_inputs
+
+    cifar = (data_root / "classes.txt").read_text().split()
+    wrong = _pruned_network(tmp_path / "wrong", [f"c{i}" for i in range(100)])
+    req = ExportRequest.from_inputs(slim_inputs(wrong), format="onnx", out=tmp_path / "b1", data=data_root)
+    with pytest.raises(UserError, match=r"names 100 classes but its network gives 10 class scores"):
+        export_bundle(req)
+    assert not (tmp_path / "b1").exists()
+    two = tmp_path / "two-classes"  # an ImageFolder tree of other classes
+    for split in ("train", "test"):
+        for name in ("ant", "bee"):
+            (two / split / name).mkdir(parents=True)
+            Image.new("RGB", (32, 32)).save(two / split / name / "0.png")
+    slim = _pruned_network(tmp_path / "ok", cifar)
+    req = ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "b2", data=two)
+    with pytest.raises(UserError, match=r"--data .* has 2 classes \(ant, bee, \.\.\.\) but the pruned network"):
+        export_bundle(req)
+    manifest = export_bundle(
+        ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "b3", data=data_root)
+    )
+    assert (tmp_path / "b3" / "classes.txt").read_text().split() == cifar and manifest["num_classes"] == 10
+
+
+def test_a_pruned_network_carries_what_prune_measured_for_it(tmp_path, data_root):
+    """The bundle of a pruned network said nothing of its accuracy (predicted: null); it now carries prune's
+    result.json (top-1 before and after, predicted latency) when that file is the same run's."""
+    from ofa_edge.export.inputs import slim_inputs
+
+    slim = _pruned_network(tmp_path / "run", (data_root / "classes.txt").read_text().split())
+    params = json.loads(slim.read_text())["params"]
+    result = {
+        "method": "hesso", "target_sparsity": 0.5, "group_sparsity": 0.5, "subnet": slim_inputs(slim).subnet.to_dict(),
+        "data": {"root": str(data_root), "test_images": 64}, "before": {"top1": 70.0}, "after": {"top1": 61.5, "params": params},
+        "device_latency": {"device": "x86-cpu", "subnet_ms": 2.0, "pruned_ms": 1.5, "pruned_measured_ms": 1.6, "other": 1},
+    }  # fmt: skip
+    (tmp_path / "run" / "result.json").write_text(json.dumps(result))
+    manifest = export_bundle(
+        ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "b", data=data_root)
+    )
+    p = manifest["pruning"]
+    assert (p["top1"], p["top1_unpruned"], p["test_images"]) == (61.5, 70.0, 64)
+    assert p["latency"] == {"device": "x86-cpu", "subnet_ms": 2.0, "pruned_ms": 1.5, "pruned_measured_ms": 1.6}
+    assert "70.00% before pruning, 61.50% after" in (tmp_path / "b" / "README.md").read_text()
+    result["after"]["params"] += 1  # another run's result.json (other widths): not this network's
+    (tmp_path / "run" / "result.json").write_text(json.dumps(result))
+    manifest = export_bundle(
+        ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "c", data=data_root)
+    )
+    assert manifest["pruning"] is None

@@ -37,29 +37,36 @@ def test_interrupted_run_resumes_to_the_same_weights(tiny_resnet, cifar_test_sma
     first = copy.deepcopy(tiny_resnet)
     with pytest.raises(_Stop):
         train_and_prune(first, partition(first, x), data, PREP, s, ckpt, interrupt)
-    resumed = copy.deepcopy(tiny_resnet)
-    again = train_and_prune(resumed, partition(resumed, x), data, PREP, s, ckpt)
+    resumed, said = copy.deepcopy(tiny_resnet), []
+    again = train_and_prune(
+        resumed, partition(resumed, x), data, PREP, s, ckpt, lambda *step: said.append(step), log=said.append
+    )
     assert again["resumed_at_epoch"] == 1
+    assert said[0] == f"resuming after epoch 1 of 3 from {ckpt}"  # before training (it was said after it)
+    assert said[1] == (3, 9, again["history"][0]["loss"])  # progress starts at the resumed step
     assert again["history"][0]["loss"] == pytest.approx(done["history"][0]["loss"])
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=name)
 
 
 def test_a_checkpoint_of_another_network_or_data_is_not_resumed(tiny_resnet, cifar_test_small, tmp_path) -> None:
-    """Runs that share an --out folder (one default per subnet file name) do not load each other."""
+    """Runs that share an --out folder (say, another subnet or target into the same --out) do not load each other."""
     data = cifar_test_small.subset(slice(0, 64))
     s = PruneSettings(method="hesso", target_sparsity=0.5, epochs=2, batch_size=32)
     x, ckpt = PREP(data.images[:1]), tmp_path / "ckpt.safetensors"
+
+    said = []
 
     def run(net, run_id, stop_at=None):
         def hook(step: int, total: int, loss: float) -> None:
             if step == stop_at:
                 raise _Stop
 
-        return train_and_prune(net, partition(net, x), data, PREP, s, ckpt, hook, run_id)
+        return train_and_prune(net, partition(net, x), data, PREP, s, ckpt, hook, run_id, said.append)
 
     with pytest.raises(_Stop):
         run(copy.deepcopy(tiny_resnet), {"subnet": "a"}, stop_at=3)  # after epoch 1's checkpoint
     assert run(copy.deepcopy(tiny_resnet), {"subnet": "b"})["resumed_at_epoch"] == 0
+    assert said == [f"not resuming from {ckpt}: another run wrote it (other settings, subnet or data); starting afresh"]
     ckpt.write_bytes(b"")  # and an unreadable one starts afresh too
     assert run(copy.deepcopy(tiny_resnet), {"subnet": "b"})["resumed_at_epoch"] == 0

@@ -108,3 +108,21 @@ def test_save_and_load_roundtrip(ofa_subnet, tmp_path) -> None:
         bad.write_text(json.dumps(broken))
         with pytest.raises(UserError, match=message):
             load_slim(bad)
+
+
+def test_weights_of_another_prune_run_are_named_in_one_line(ofa_subnet, tmp_path) -> None:
+    """slim.json beside another run's slim.safetensors gave torch's 'size mismatch' list, one line per tensor."""
+    model, cfg = ofa_subnet
+    x = torch.randn(1, 3, cfg.resolution, cfg.resolution)
+    base = {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": 10}
+    for name, fraction in (("a", 0.2), ("b", 0.6)):
+        net = copy.deepcopy(model)
+        part = partition(net, x)
+        part.zero_(torch.rand(part.num_groups, generator=torch.Generator().manual_seed(1)) < fraction)
+        save_slim(slim(net, part, align=1), tmp_path / name, base)
+    (tmp_path / "a" / "slim.safetensors").replace(tmp_path / "b" / "slim.safetensors")
+    with pytest.raises(UserError) as e:
+        load_slim(tmp_path / "b" / "slim.json")
+    message = str(e.value)
+    assert "does not hold the network" in message and "tensors of another shape, e.g." in message
+    assert "\n" not in message.strip() and "size mismatch" not in message

@@ -294,3 +294,11 @@ def test_load_takes_a_search_report_for_its_chosen_subnet(tmp_path) -> None:
     report = {"subnet": cfg.to_dict(), "device": "x86-cpu", "predicted": {"latency_ms": 1.0}}
     (tmp_path / "last_search.json").write_text(json.dumps(report))
     assert SubnetConfig.load(tmp_path / "last_search.json") == cfg
+
+
+def test_a_missing_file_names_what_to_pass(tmp_path) -> None:
+    """It said only 'does not exist'."""
+    with pytest.raises(
+        UserError, match=r"does not exist; check the path, or pass the subnet\.json that `ofa-edge search`"
+    ):
+        SubnetConfig.load(tmp_path / "nope" / "subnet.json")

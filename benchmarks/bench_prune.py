@@ -106,6 +106,7 @@ def _interleaved_latency(tmp: Path, examples: dict[str, torch.Tensor], rounds: i
             "median_ms": float(np.median([r["median_ms"] for r in v])),
             "p10_ms": float(np.median([r["p10_ms"] for r in v])),
             "min_ms": float(min(r["min_ms"] for r in v)),
+            "clock": v[0]["clock"],
         }
         for n, v in per.items()
     }

@@ -169,7 +169,7 @@ def _latency_table(device: str | None, subnet: SubnetConfig) -> LatencyTable | N
 
 def _render(r: dict[str, Any]) -> None:
     t = Table(title=f"ofa-edge prune ({r['method']}, {r['zero_groups']}/{r['groups']} groups removed)")
-    for col in ("", "top-1", "MACs", "params", "ORT CPU latency (b1)"):
+    for col in ("", "top-1", "MACs", "params", "ORT CPU time (b1, 1 thread)"):
         t.add_column(col)
     for name in ("before", "after"):
         m = r[name]

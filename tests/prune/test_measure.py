@@ -51,3 +51,22 @@ def test_ort_latency_statistics_are_the_latency_packages(ofa_subnet, tmp_path, m
         stats["count"],
     )
     assert lat["min_ms"] == samples.min() <= lat["p10_ms"] <= lat["median_ms"]
+
+
+def test_one_thread_times_the_calling_threads_cpu_time(ofa_subnet, tmp_path, monkeypatch) -> None:
+    """On one thread ORT computes on the caller: its CPU time is the network's, whatever else runs (spied)."""
+    from ofa_edge.export import evaluate
+    from ofa_edge.prune import measure
+
+    model, cfg = ofa_subnet
+    x = torch.randn(1, 3, cfg.resolution, cfg.resolution)
+    clocks = []
+    real = evaluate.time_calls
+
+    def spy(call, warmup, runs, clock_name="wall"):
+        clocks.append(clock_name)
+        return real(call, warmup, runs, clock_name)
+
+    monkeypatch.setattr(evaluate, "time_calls", spy)
+    lat = measure.ort_latency(write_onnx(model, x, tmp_path / "m.onnx"), x, runs=3, warmup=1)
+    assert clocks == ["thread_cpu"] and lat["clock"] == "thread_cpu" and lat["median_ms"] > 0

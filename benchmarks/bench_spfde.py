@@ -40,7 +40,8 @@ from ofa_edge.errors import UserError
 from ofa_edge.host import cpu_model
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.spfde import SpfdeLever
-from ofa_edge.train.spfde.options import SpfdeConfig, resolve_spfde
+from ofa_edge.train.spfde.lever import SpfdeConfig
+from ofa_edge.train.spfde.options import resolve_spfde
 from ofa_edge.train.trainer import Trainer
 
 err = Console(stderr=True)

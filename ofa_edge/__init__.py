@@ -8,10 +8,10 @@ start) does not pay for torch until something needs it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ofa_edge.errors import UserError
+from ofa_edge.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ofa_edge.latency.table import LatencyTable
@@ -40,15 +40,4 @@ __all__ = [
     "save_supernet",
 ]
 __version__ = "0.1.0"
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ofa_edge' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__ = lazy_exports(__name__, _LAZY)

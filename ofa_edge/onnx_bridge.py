@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 if TYPE_CHECKING:
     import onnxruntime as ort
+    import torch
+    from torch import nn
 
 OPSET = 17
 
@@ -36,6 +36,8 @@ def torch_to_onnx(
     Uses torch's TorchScript exporter (``dynamo=False``): ~10x faster to export than the dynamo
     exporter for these static CNNs, with the same runtime speed.
     """
+    import torch
+
     axes = {input_name: {0: "batch"}, output_name: {0: "batch"}} if dynamic_batch else None
     buf = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
@@ -57,6 +59,7 @@ def torch_to_onnx(
 def ort_session(model: str | Path | bytes, threads: int | None = None) -> ort.InferenceSession:
     """A CPU ONNX Runtime session (``threads`` defaults to torch's thread count)."""
     import onnxruntime as ort  # on first use: the stages that only export need not load it
+    import torch
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads or torch.get_num_threads()

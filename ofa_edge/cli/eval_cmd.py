@@ -5,19 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import torch
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
-from ofa_edge.data import DEFAULT_ROOT
-from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
-from ofa_edge.supernet.bn_calibration import few_images_warning
-from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
 from ofa_edge.train.probes import RANDOM_PROBES, evaluate_probes, probe_configs
 from ofa_edge.units import check_range
 
@@ -49,6 +44,13 @@ def eval_(
     as_json: JsonOpt = False,
 ) -> None:
     """Top-1 of a subnet (or the probe subnets) after BN recalibration on training images."""
+    import torch  # here, not at the top: `ofa-edge eval --help` needs none of these
+
+    from ofa_edge.data import DEFAULT_ROOT
+    from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+    from ofa_edge.supernet.bn_calibration import few_images_warning
+    from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
+
     if subnet is not None and probes:
         raise UserError("pass either --subnet FILE or --probes, not both.")
     if subnet is not None:

@@ -10,16 +10,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
-from ofa_edge.data.sample import data_or_sample
 from ofa_edge.errors import UserError, refuse_options
-from ofa_edge.export import ExportRequest, export_bundle, get_format
 from ofa_edge.export.bundle import MANIFEST, default_bundle_name, replaced_bundle_note
-from ofa_edge.export.formats import FORMATS, check_flags, engine_half
-from ofa_edge.export.inputs import resolve_inputs, slim_inputs
-from ofa_edge.export.pipeline import DEFAULT_MAX_BATCH, INT8_CALIB_IMAGES, INT8_EVAL_IMAGES
+from ofa_edge.export.formats import FORMATS, check_flags, engine_half, get_format
+from ofa_edge.export.request import DEFAULT_MAX_BATCH, INT8_CALIB_IMAGES, INT8_EVAL_IMAGES, ExportRequest
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
-from ofa_edge.supernet.bn_calibration import few_images_warning
 from ofa_edge.units import check_range
 
 _FORMAT_HELP = "; ".join(f"{f.name} ({', '.join(f.aliases) or 'no alias'}): {f.description}" for f in FORMATS)
@@ -82,6 +78,12 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Export a subnet with its weights: extract, recalibrate BN, export, verify, write a bundle folder."""
+    # here, not at the top: `ofa-edge export --help` needs none of torch and ONNX
+    from ofa_edge.data.sample import data_or_sample
+    from ofa_edge.export.inputs import resolve_inputs, slim_inputs
+    from ofa_edge.export.pipeline import export_bundle
+    from ofa_edge.supernet.bn_calibration import few_images_warning
+
     fmt = get_format(format)
     check_flags(fmt, int8=int8, half=bool(half), dynamic_batch=dynamic_batch)
     for flag, value in (("--max-batch", max_batch), ("--bn-images", bn_images),

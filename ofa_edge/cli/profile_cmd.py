@@ -27,10 +27,10 @@ from ofa_edge.latency.devices import (
     load_device,
     table_path,
 )
-from ofa_edge.latency.drift import correction_fitted_elsewhere, is_busy
+from ofa_edge.latency.drift import correction_fitted_elsewhere, fitted_elsewhere_note, is_busy
 from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
-from ofa_edge.latency.profiler import start_profile
+from ofa_edge.latency.profiler import Profiling, start_profile
 from ofa_edge.latency.ssh import PID_NOTE, check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.table_check import check_table
@@ -308,73 +308,98 @@ def profile(
             repeats=repeats, threads=threads, force=force, shipped=shipped,
         )  # fmt: skip
     with job:  # holds the table's lock to the end (another profile of it is refused meanwhile)
-        if job.continued is not None:
-            note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
-        elif shipped is not None:
-            note(f"the shipped {shipped.name} was measured on another machine or with other settings: measuring yours")
-        if job.staging is not None:
-            going_on = f"; continuing its {len(job.table.entries)} entries" if job.table.entries else ""
-            if job.restarted is not None:
-                going_on = f"; a cut-off --force run's table there is not continued, measuring afresh ({job.restarted})"
-            note(
-                f"--force: measuring into {job.staging}{going_on}; {path} stays as it is until the new table is complete"
-            )
-        if is_busy(load := load_average()):
-            warn(
-                f"this machine is busy (1-minute load {load:.1f} on {os.cpu_count()} cores): other processes slow and "
-                "scatter the timings; the speed reference rescales the slowdown, not the scatter. Profile when it is "
-                "quiet for the best table (an interrupted profile goes on where it stopped)."
-            )
+        _measure(
+            job, shipped, warmup=warmup, repeats=repeats, max_entries=max_entries, calibrate=calibrate,
+            validate=validate, seed=seed, docs_dir=docs_dir, hints=device != "-", as_json=as_json,
+        )  # fmt: skip
+
+
+def _note_where(job: Profiling, shipped: Path | None) -> None:
+    """Say which table ``job`` goes on with (the ``shipped`` one, a cut-off ``--force`` run's) and where it is saved."""
+    dev, path = job.device, job.path
+    if job.continued is not None:
+        note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
+    elif shipped is not None:
+        note(f"the shipped {shipped.name} was measured on another machine or with other settings: measuring yours")
+    if job.staging is not None:
+        going_on = f"; continuing its {len(job.table.entries)} entries" if job.table.entries else ""
+        if job.restarted is not None:
+            going_on = f"; a cut-off --force run's table there is not continued, measuring afresh ({job.restarted})"
+        note(f"--force: measuring into {job.staging}{going_on}; {path} stays as it is until the new table is complete")
+
+
+def _measure(
+    job: Profiling,
+    shipped: Path | None,
+    *,
+    warmup: int,
+    repeats: int,
+    max_entries: int,
+    calibrate: int,
+    validate: int,
+    seed: int,
+    docs_dir: Path | None,
+    hints: bool,
+    as_json: bool,
+) -> None:
+    """Fill ``job``'s table, then fit its correction and validate it when asked (``calibrate``, ``validate``
+    subnets), and emit the result. ``hints``: warnings that name this machine's paths (not in ``--ssh``'s
+    remote run)."""
+    dev, path = job.device, job.path
+    _note_where(job, shipped)
+    if is_busy(load := load_average()):
+        warn(
+            f"this machine is busy (1-minute load {load:.1f} on {os.cpu_count()} cores): other processes slow and "
+            "scatter the timings; the speed reference rescales the slowdown, not the scatter. Profile when it is "
+            "quiet for the best table (an interrupted profile goes on where it stopped)."
+        )
+    with _progress() as bar:
+        task = bar.add_task(f"profiling {dev.name}", total=None)
+        table = job.fill(
+            warmup,
+            repeats,
+            max_entries or None,
+            on_entry=lambda done, total, key: bar.update(
+                task, completed=done, total=total, description=key[:40] or f"profiling {dev.name}"
+            ),
+        )
+    result: dict[str, Any] = {
+        "table": str(path),
+        "device": dev.name,
+        "kind": "measured",
+        "complete": table.complete,
+        "entries": len(table.entries),
+        "missing": len(table.missing_keys()),
+        "provenance": table.provenance,
+    }
+    if not table.complete:
+        warn(f"table is partial ({result['missing']} entries missing); run the same command again to continue.")
+        saved = job.staging or path
+        result["partial"] = str(saved)
+        emit(result, as_json, lambda: out.print(f"partial table saved to [bold]{saved}[/bold]"))
+        return
+    report = None
+    if calibrate or validate:
+        n = calibrate + validate
         with _progress() as bar:
-            task = bar.add_task(f"profiling {dev.name}", total=None)
-            table = job.fill(
-                warmup,
-                repeats,
-                max_entries or None,
-                on_entry=lambda done, total, key: bar.update(
-                    task, completed=done, total=total, description=key[:40] or f"profiling {dev.name}"
-                ),
+            task = bar.add_task(f"timing {n} subnets end to end, {PASSES} passes", total=PASSES * n)
+            report = job.calibrate_and_validate(
+                calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
             )
-        result: dict[str, Any] = {
-            "table": str(path),
-            "device": dev.name,
-            "kind": "measured",
-            "complete": table.complete,
-            "entries": len(table.entries),
-            "missing": len(table.missing_keys()),
-            "provenance": table.provenance,
-        }
-        if not table.complete:
-            warn(f"table is partial ({result['missing']} entries missing); run the same command again to continue.")
-            saved = job.staging or path
-            result["partial"] = str(saved)
-            emit(result, as_json, lambda: out.print(f"partial table saved to [bold]{saved}[/bold]"))
-            return
-        report = None
-        if calibrate or validate:
-            n = calibrate + validate
-            with _progress() as bar:
-                task = bar.add_task(f"timing {n} subnets end to end, {PASSES} passes", total=PASSES * n)
-                report = job.calibrate_and_validate(
-                    calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
-                )
-        result["correction"] = table.correction
-        if (elsewhere := correction_fitted_elsewhere(table)) is not None:
-            result["correction_fitted_on"] = elsewhere
-        hints = device != "-"  # `--device -` is --ssh's remote run: its hints would name that machine's paths
-        if hints and calibrate and (message := loose_fit_warning(table.correction, e2e_path(path))) is not None:
-            warn(message)
-        if hints and (message := uncorrected_warning(dev.name, table, path)) is not None:
-            warn(message)
-        if not is_own_table(dev, path, sp.name):  # not where search looks for the device's table
-            result["search_with"] = f"ofa-edge search --table {path} --latency ..."
-        if report is not None:
-            command = (
-                f"ofa-edge profile --device {dev.name} --calibrate {calibrate} --validate {validate} --seed {seed}"
-            )
-            result["reports"] = write_reports(report, path, docs_dir, command)
-            result["validation"] = {"lut": report["lut"], "corrected": report["corrected"]}
-        emit(result, as_json, lambda: _render(result))
+    result["correction"] = table.correction
+    if (elsewhere := correction_fitted_elsewhere(table)) is not None:
+        result["correction_fitted_on"] = elsewhere
+    if hints and calibrate and (message := loose_fit_warning(table.correction, e2e_path(path))) is not None:
+        warn(message)
+    if hints and (message := uncorrected_warning(dev.name, table, path)) is not None:
+        warn(message)
+    if not is_own_table(dev, path, table.space):  # not where search looks for the device's table
+        result["search_with"] = f"ofa-edge search --table {path} --latency ..."
+    if report is not None:
+        command = f"ofa-edge profile --device {dev.name} --calibrate {calibrate} --validate {validate} --seed {seed}"
+        result["reports"] = write_reports(report, path, docs_dir, command)
+        result["validation"] = {"lut": report["lut"], "corrected": report["corrected"]}
+    emit(result, as_json, lambda: _render(result))
 
 
 def _render_check(result: dict[str, Any]) -> None:
@@ -412,8 +437,8 @@ def _render_check(result: dict[str, Any]) -> None:
 
 def _fitted_where(result: dict[str, Any]) -> str:
     """Where the correction (and its fit error) comes from, when another CPU fitted it."""
-    elsewhere = result.get("correction_fitted_on")
-    return f" of {elsewhere}, not this CPU: refit it here with --calibrate 100" if elsewhere else ""
+    where = fitted_elsewhere_note(result.get("correction_fitted_on"), "this CPU")
+    return f"{where}: refit it here with --calibrate 100" if where else ""
 
 
 def _render(result: dict[str, Any]) -> None:

@@ -15,7 +15,6 @@ from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import require_embedded_supernet, work_dir
 from ofa_edge.space import SubnetConfig
-from ofa_edge.supernet.checkpoint import load_subnet
 from ofa_edge.units import check_range
 
 # Each method's own options, with their defaults: given to the other method, they would be ignored.
@@ -59,6 +58,7 @@ def prune(
 ) -> None:
     """Train and prune a subnet in one shot; write the slim network (safetensors + JSON + ONNX)."""
     from ofa_edge.prune.run import PruneSettings
+    from ofa_edge.supernet.checkpoint import load_subnet
 
     method = method.lower()
     settings = PruneSettings(

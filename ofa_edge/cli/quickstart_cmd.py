@@ -20,18 +20,13 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, emit, note, out
 from ofa_edge.cli.export_cmd import export
 from ofa_edge.cli.search_cmd import search
-from ofa_edge.data.datasets import load_dataset
-from ofa_edge.data.sample import data_or_sample
-from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.io import refuse_file
 from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.table import table_for_device
-from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.space.search_space import SearchSpace
-from ofa_edge.supernet.checkpoint import read_metadata, trained_classes
 from ofa_edge.units import check_range, parse_latency_ms
 
 BN_IMAGES = 500  # quickstart's export recalibrates BN on fewer images than export's default: it is a demo
@@ -74,6 +69,13 @@ def quickstart(
     as_json: JsonOpt = False,
 ) -> None:
     """Search the embedded supernet under a budget on this CPU, export the subnet, classify test images."""
+    # here, not at the top: `ofa-edge quickstart --help` needs none of torch and ONNX Runtime
+    from ofa_edge.data.datasets import load_dataset
+    from ofa_edge.data.sample import data_or_sample
+    from ofa_edge.data.transforms import Preprocess
+    from ofa_edge.onnx_bridge import ort_session, run_session
+    from ofa_edge.supernet.checkpoint import read_metadata, trained_classes
+
     check_range("--images", images, ge=1, le=10000)
     out_dir = out_dir or work_dir() / "quickstart"
     refuse_file(out_dir, "the search and the bundle")

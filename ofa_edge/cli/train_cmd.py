@@ -11,17 +11,11 @@ from rich.table import Table
 from typer.core import TyperOption
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
-from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.errors import UserError
 from ofa_edge.io import refuse_file
 from ofa_edge.paths import work_dir
-from ofa_edge.supernet.bn_calibration import few_images_warning
-from ofa_edge.train.config import RESUME_FREE, TrainConfig
-from ofa_edge.train.distributed import launched_world
 from ofa_edge.train.rundir import RunDir
-from ofa_edge.train.spfde import SpfdeLever
 from ofa_edge.train.spfde.options import MASK_GROW, MASK_UPDATE_FRAC, freezing_plan_note, resolve_spfde
-from ofa_edge.train.trainer import Trainer
 from ofa_edge.units import parse_duration_s
 
 # Options of this call only: not recorded in the run's config.json, not taken from it on --resume.
@@ -179,6 +173,14 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train a once-for-all supernet; every epoch checkpoints, validates probe subnets and updates the cost ledger."""
+    # here, not at the top: `ofa-edge train --help` needs none of torch
+    from ofa_edge.data import DEFAULT_ROOT
+    from ofa_edge.supernet.bn_calibration import few_images_warning
+    from ofa_edge.train.config import TrainConfig
+    from ofa_edge.train.distributed import launched_world
+    from ofa_edge.train.spfde import SpfdeLever
+    from ofa_edge.train.trainer import Trainer
+
     if out_dir is None:
         out_dir = work_dir() / f"train-{method}"
         note(f"out: {out_dir}")
@@ -258,6 +260,8 @@ def train(
 def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
     """This call's options for ``--resume``: those not on the command line come from the run's
     ``config.json``; one given with another value than the run's is refused, unless it is free to change."""
+    from ofa_edge.train.config import RESUME_FREE
+
     rd = RunDir(out_dir)
     saved = rd.require_config() if rd.checkpoint.exists() else rd.read_config()
     if saved is None:

@@ -6,7 +6,6 @@ import json
 import platform
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,85 +23,26 @@ from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
 from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files
 from ofa_edge.export.evaluate import ort_latency_ms, top1
-from ofa_edge.export.formats import ExportFormat, get_format
-from ofa_edge.export.inputs import ExportInputs
 from ofa_edge.export.int8 import quantize_int8, weight_scheme
 from ofa_edge.export.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
 from ofa_edge.export.ort_format import write_optimized
 from ofa_edge.export.readme import render_readme
+from ofa_edge.export.request import ExportRequest
 from ofa_edge.export.sparsity import two_four_layers
 from ofa_edge.export.verify import verify
 from ofa_edge.host import now_utc
 from ofa_edge.io import file_sha256, staged_dir
 from ofa_edge.onnx_bridge import ort_session, run_session
-from ofa_edge.space import CostModel, SubnetConfig
+from ofa_edge.space import CostModel
 from ofa_edge.supernet.bn_cache import bn_cache_key, load_bn_stats, save_bn_stats
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
 
 BATCH = 100
-DEFAULT_MAX_BATCH = 32  # largest batch of a dynamic-batch TensorRT profile
-INT8_CALIB_IMAGES = 256  # training images that set the INT8 activation ranges
-INT8_EVAL_IMAGES = 2000  # test images for the FP32 vs INT8 top-1 comparison
 ACCURACY_NOTE = (  # what the search's predicted accuracy is of (its predictor's labels)
     "predicted top-1 (%) of training-split images, which the supernet trained on, so it reads above top-1 on the "
     "test split; `ofa-edge eval --subnet subnet.json` measures the test split"
 )
-
-
-@dataclass(frozen=True)
-class ExportRequest:
-    """Everything one export needs; the CLI fills it and prints every default it picked."""
-
-    format: ExportFormat
-    subnet: SubnetConfig
-    supernet: Path
-    out: Path
-    data: Path
-    int8: bool = False
-    half: bool = False
-    dynamic_batch: bool = False
-    max_batch: int = DEFAULT_MAX_BATCH
-    bn_images: int = 2000
-    calib_images: int = INT8_CALIB_IMAGES
-    eval_images: int = INT8_EVAL_IMAGES
-    verify_images: int = 8
-    subnet_source: str = ""
-    device: str | None = None
-    predicted: dict[str, Any] = field(default_factory=dict)
-    latency_table: dict[str, Any] = field(default_factory=dict)
-    slim: Path | None = None  # a pruned network's slim.json (from `ofa-edge prune`) instead of a supernet subnet
-    bn_cache: Path | None = None  # folder of recalibrated BN statistics (the CLI: <work dir>/cache/bn); None: none
-
-    def __post_init__(self) -> None:
-        """Take a format's name (``"onnx"``) and paths as strings, as the command line does."""
-        if isinstance(self.format, str):
-            object.__setattr__(self, "format", get_format(self.format))
-        for name in ("supernet", "out", "data", "slim", "bn_cache"):
-            if isinstance(value := getattr(self, name), str):
-                object.__setattr__(self, name, Path(value))
-
-    @classmethod
-    def from_inputs(
-        cls, inputs: ExportInputs, format: ExportFormat | str, out: Path | str, data: Path | str, **options: Any
-    ) -> ExportRequest:
-        """The request for what :func:`~ofa_edge.export.inputs.resolve_inputs` (or ``slim_inputs``: a pruned
-        network) found: its subnet and supernet, and the search's predictions that hold for them (the bundle
-        records them); ``options`` are the other fields."""
-        last = inputs.last_search
-        return cls(
-            format=format,
-            subnet=inputs.subnet,
-            supernet=inputs.supernet,
-            out=out,
-            data=data,
-            subnet_source=inputs.subnet_source,
-            device=last.device if last else None,
-            predicted=inputs.predicted,
-            latency_table=last.latency_table if last else {},
-            slim=inputs.slim,
-            **options,
-        )
 
 
 def _decode_size(req: ExportRequest) -> int:

@@ -7,15 +7,19 @@ OFA's fixed first block), the head (final expand, pool, feature mix) or the clas
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
 
 from ofa_edge.errors import UserError
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import decode, sample
 from ofa_edge.space.search_space import BlockShape, SearchSpace
-from ofa_edge.supernet.layers import Head, MBConv, Stem, SubnetModel
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ofa_edge.supernet.layers import SubnetModel
 
 _MB = re.compile(r"mb-i(\d+)x\1x(\d+)-o(\d+)-m(\d+)-k(\d+)-s(\d+)-se([01])-(relu|hswish)-id([01])")
 _STEM = re.compile(r"stem-i(\d+)x\1x3-o(\d+)-s(\d+)")
@@ -43,6 +47,10 @@ def parse_fixed_key(key: str) -> tuple[str, tuple[int, ...]]:
 
 def build_for_key(key: str) -> tuple[nn.Module, tuple[int, ...]]:
     """The module a key names, in eval mode, and its input shape without the batch dimension."""
+    from torch import nn
+
+    from ofa_edge.supernet.layers import Head, MBConv, Stem
+
     if key.startswith("mb-"):
         shape = parse_block_key(key)
         return MBConv(shape).eval(), (shape.in_ch, shape.in_hw, shape.in_hw)
@@ -61,6 +69,8 @@ def build_for_key(key: str) -> tuple[nn.Module, tuple[int, ...]]:
 
 def build_subnet(cfg: SubnetConfig, num_classes: int) -> SubnetModel:
     """A standalone network for ``cfg`` built from its shapes (no supernet needed), eval mode."""
+    from ofa_edge.supernet.layers import Head, MBConv, Stem, SubnetModel
+
     space = SearchSpace.get(cfg.space)
     blocks = [MBConv(space.block_shape(cfg.resolution, b, cfg.kernel[b], cfg.expand[b])) for b in cfg.active_blocks()]
     stem = Stem(space.stem_width, space.stem_stride)

@@ -10,8 +10,9 @@ pruned network.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from torch import nn
 
 from ofa_edge.latency.backends import table_backend
 from ofa_edge.latency.blocks import build_subnet
@@ -20,6 +21,9 @@ from ofa_edge.latency.drift import HOLDS, SpeedReference, same_cpu, timed_rounds
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.space.config import SubnetConfig
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class DeviceTimer:

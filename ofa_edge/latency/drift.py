@@ -224,6 +224,12 @@ def correction_fitted_elsewhere(table: LatencyTable) -> str | None:
     return (_cpu_label(fitted) or "another CPU") if same_cpu(fitted) is False else None
 
 
+def fitted_elsewhere_note(elsewhere: str | None, here: str) -> str:
+    """`` of <CPU>, not <here>``: whose correction it is, when :func:`correction_fitted_elsewhere` named
+    another CPU (``elsewhere``); empty when it is this one's."""
+    return f" of {elsewhere}, not {here}" if elsewhere else ""
+
+
 def local_table_warning(device: str, table: LatencyTable, table_path: str | Path) -> str | None:
     """:func:`other_cpu_warning` for the table of ``device`` when that device is this machine
     (:data:`LOCAL_DEVICE`, whose latencies are this CPU's); ``None`` for any other device."""

@@ -77,6 +77,17 @@ def _differences(old: LatencyTable, fresh: LatencyTable) -> tuple[list[str], lis
     return differ, lines
 
 
+def _load_resumable(source: Path, fresh: LatencyTable) -> tuple[LatencyTable, list[str], list[str]]:
+    """The table at ``source``, the provenance fields it was made otherwise than ``fresh`` would be and a line per
+    difference (:func:`_differences`); none: it goes on being filled, and its provenance records the resumption.
+    An unreadable table raises :class:`UserError`."""
+    old = LatencyTable.load(source, require_complete=False)
+    differ, mismatch = _differences(old, fresh)
+    if not mismatch:
+        old.provenance.setdefault("resumed", []).append(now_utc())
+    return old, differ, mismatch
+
+
 def start_or_resume(path: Path, fresh: LatencyTable, force: bool, shipped: Path | None = None) -> LatencyTable:
     """The table to fill: the partial one at ``path`` if it matches ``fresh``'s settings (another one is
     refused), else ``fresh``. With no table at ``path``, a ``shipped`` one is continued when it matches
@@ -85,32 +96,30 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool, shipped: Path 
         return fresh
     source = path if path.exists() else shipped
     try:
-        old = LatencyTable.load(source, require_complete=False)
+        old, differ, mismatch = _load_resumable(source, fresh)
     except UserError as e:
         raise UserError(f"{e} To replace it, run again with --force (or write elsewhere with --output).") from None
-    differ, mismatch = _differences(old, fresh)
-    if mismatch and source == shipped:
+    if not mismatch:
+        return old
+    if source == shipped:
         return fresh
-    if mismatch:
-        # A complete table that differs only in the machine can be made this machine's in 10 s.
-        adopt = (
-            old.complete
-            and old.provenance.get("speed_reference")
-            and len(mismatch) == len(differ)
-            and set(differ) <= set(MACHINE_FIELDS) - {"accelerator"}
+    # A complete table that differs only in the machine can be made this machine's in 10 s.
+    adopt = (
+        old.complete
+        and old.provenance.get("speed_reference")
+        and len(mismatch) == len(differ)
+        and set(differ) <= set(MACHINE_FIELDS) - {"accelerator"}
+    )
+    raise UserError(
+        f"'{path}' holds a table made with other settings ({'; '.join(mismatch)}). "
+        "Pass --force to re-measure it from scratch, or --output to write elsewhere."
+        + (
+            f" Or put it on this machine's speed first (`ofa-edge profile --device {fresh.provenance.get('device')} "
+            f"-o {path} --rescale`, 10 s), then calibrate or validate it here."
+            if adopt
+            else ""
         )
-        raise UserError(
-            f"'{path}' holds a table made with other settings ({'; '.join(mismatch)}). "
-            "Pass --force to re-measure it from scratch, or --output to write elsewhere."
-            + (
-                f" Or put it on this machine's speed first (`ofa-edge profile --device {fresh.provenance.get('device')} "
-                f"-o {path} --rescale`, 10 s), then calibrate or validate it here."
-                if adopt
-                else ""
-            )
-        )
-    old.provenance.setdefault("resumed", []).append(now_utc())
-    return old
+    )
 
 
 def speed_reference(device: Device, backend: Backend, table: LatencyTable) -> SpeedReference | None:
@@ -281,13 +290,11 @@ def _open_table(
     if not staging.exists():
         return fresh, staging, None
     try:
-        cut_off = LatencyTable.load(staging, require_complete=False)
+        cut_off, _, mismatch = _load_resumable(staging, fresh)
     except UserError:
         return fresh, staging, "it cannot be read"
-    _, mismatch = _differences(cut_off, fresh)
     if mismatch:
         return fresh, staging, f"made with other settings: {'; '.join(mismatch)}"
-    cut_off.provenance.setdefault("resumed", []).append(now_utc())
     return cut_off, staging, None
 
 

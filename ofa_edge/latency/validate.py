@@ -14,7 +14,7 @@ import numpy as np
 
 from ofa_edge.host import now_utc
 from ofa_edge.io import atomic_write, atomic_write_json, atomic_write_text
-from ofa_edge.latency.drift import ROUNDS, correction_fitted_elsewhere
+from ofa_edge.latency.drift import ROUNDS, correction_fitted_elsewhere, fitted_elsewhere_note
 from ofa_edge.latency.e2e import PASSES, validation_path
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable
@@ -110,11 +110,6 @@ def _protocol_line(p: dict[str, Any] | None) -> str:
     )
 
 
-def _of_cpu(report: dict[str, Any]) -> str:
-    elsewhere = report.get("correction_fitted_on")
-    return f" of {elsewhere}, not the CPU validated here" if elsewhere else ""
-
-
 def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
     """The docs/ page for one validation run."""
     lines = [
@@ -136,7 +131,7 @@ def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
         lines += [
             "",
             (
-                f"Correction (fitted on {c['fitted_on']} other random subnets{_of_cpu(report)}): "
+                f"Correction (fitted on {c['fitted_on']} other random subnets{fitted_elsewhere_note(report.get('correction_fitted_on'), 'the CPU validated here')}): "
                 f"e2e ≈ {c['scale']:.3f} · LUT + {c.get('per_block', 0.0):.4f} ms · blocks"
                 f" + {c.get('per_mparam', 0.0):.4f} ms · (M params) + {c['offset']:.3f} ms."
             ),

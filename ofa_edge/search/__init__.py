@@ -6,17 +6,12 @@ are imported on first use, so the other search modules load without the whole se
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ofa_edge.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ofa_edge.search.runner import SearchOptions, run_search
 
 __all__ = ["SearchOptions", "run_search"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from ofa_edge.search import runner
-
-        return getattr(runner, name)
-    raise AttributeError(f"module 'ofa_edge.search' has no attribute '{name}'")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "ofa_edge.search.runner"))

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ofa_edge.search.accuracy import MeasureSettings, collect, measure
 from ofa_edge.search.algorithms.base import SearchResult
 from ofa_edge.search.predictor import AccuracyPredictor
 from ofa_edge.search.problem import SearchProblem
 from ofa_edge.space.genome import decode
+
+if TYPE_CHECKING:
+    from ofa_edge.search.accuracy import MeasureSettings
 
 PER_ROUND = 5  # subnets measured for real per refinement round
 
@@ -35,6 +38,8 @@ def refine(
 ) -> tuple[SearchResult, list[dict]]:
     """Run ``rounds`` measure-refit-search rounds; returns the last result and per-round logs
     (measured vs predicted top-1 of the subnets measured, refitted predictor quality)."""
+    from ofa_edge.search.accuracy import collect, measure  # torch: only when subnets are measured
+
     genomes, top1, _ = collect(supernet, data_root, n_samples, settings=settings, progress=progress)
     result = search()
     log = []

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from ofa_edge.data import ImageSet
 from ofa_edge.space import SearchSpace, SubnetConfig
-from ofa_edge.supernet import Supernet
-from ofa_edge.supernet.evaluate import evaluate_subnet
+
+if TYPE_CHECKING:
+    import torch
+
+    from ofa_edge.data import ImageSet
+    from ofa_edge.supernet import Supernet
 
 RANDOM_PROBES = 2  # fixed random subnets probed beside min, mid and max
 
@@ -45,6 +48,8 @@ def evaluate_probes(
 ) -> dict[str, dict[str, float]]:
     """:func:`evaluate_subnet` for each named config (``on_probe(i, name)`` called before each); the
     supernet is left as it was."""
+    from ofa_edge.supernet.evaluate import evaluate_subnet
+
     was_training, active = net.training, net.active
     results = {}
     try:

@@ -19,6 +19,16 @@ PROBE = (
     "code = main(['--help'])\n"
     "print('TORCH_LOADED' if 'torch' in sys.modules else 'NO_TORCH', code)\n"
 )
+# Every command's --help in one process: the heavy runtimes it left imported (none, else their names).
+HELP_PROBE = (
+    "import contextlib, io, sys\n"
+    "from ofa_edge.cli.app import COMMANDS, main\n"
+    "for name in COMMANDS:\n"
+    "    with contextlib.redirect_stdout(io.StringIO()):\n"
+    "        assert main([name, '--help']) == 0, name\n"
+    "    heavy = [m for m in ('torch', 'onnxruntime', 'onnx') if m in sys.modules]\n"
+    "    print(name, *heavy or ['-'])\n"
+)
 
 
 def test_every_command_module_is_listed_with_its_help() -> None:
@@ -34,6 +44,13 @@ def test_top_level_help_lists_commands_without_importing_torch() -> None:
     assert proc.stdout.strip().endswith("NO_TORCH 0")
     for name in COMMANDS:
         assert f" {name} " in proc.stdout
+
+
+def test_command_help_imports_no_torch_onnx_or_onnxruntime() -> None:
+    """``ofa-edge <command> --help`` builds the command's options without its runtimes (a second, not 4 to 8)."""
+    proc = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [f"{name} -" for name in COMMANDS]
 
 
 def test_version_names_ofa_edge_and_its_runtimes(cli) -> None:

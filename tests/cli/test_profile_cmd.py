@@ -149,6 +149,15 @@ def test_profile_calibrate_validate_end_to_end(cli, measured_table, tmp_path, ca
     assert "end-to-end correction:" in out and f"search--table{path}" in "".join(out.split()), out
 
 
+def test_the_human_view_names_the_cpu_that_fitted_the_correction(capsys):
+    from ofa_edge.cli.profile_cmd import _render
+
+    corr = {"scale": 1.1, "per_block": 0.0, "per_mparam": 0.0, "offset": 0.0, "fit_mape_pct": 3.0, "fitted_on": 100}
+    _render({"table": "t.json", "entries": 9, "correction": corr, "correction_fitted_on": "Other CPU"})
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "on 100 subnets of Other CPU, not this CPU: refit it here with --calibrate 100)" in shown, shown
+
+
 def test_check_compares_this_machine_with_the_table(cli, measured_table, tmp_path, monkeypatch):
     monkeypatch.setattr("ofa_edge.latency.drift.load_average", lambda: 0.0)  # quiet (--rescale refuses a busy machine)
     path = _copy_of(measured_table, tmp_path / "t.json")

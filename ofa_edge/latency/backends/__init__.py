@@ -1,16 +1,23 @@
-"""Latency measurement backends behind one interface (:class:`Backend`)."""
+"""Latency measurement backends behind one interface (:class:`Backend`).
+
+The GPU backends (torch, TensorRT) import torch, so they are imported when a device asks for them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends.base import Backend
 from ofa_edge.latency.backends.onnxruntime_backend import OnnxRuntimeBackend
-from ofa_edge.latency.backends.tensorrt_backend import TensorRTBackend
-from ofa_edge.latency.backends.torch_backend import TorchBackend
 from ofa_edge.latency.devices import Device, host_arch, known_devices, load_device
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ofa_edge.latency.backends.tensorrt_backend import TensorRTBackend
+    from ofa_edge.latency.backends.torch_backend import TorchBackend
 
 
 def backend_for(device: Device, threads: int | None = None) -> Backend:
@@ -19,7 +26,11 @@ def backend_for(device: Device, threads: int | None = None) -> Backend:
     if device.runtime == "onnxruntime":
         return OnnxRuntimeBackend(device.provider or "cpu", threads, device.precision, device.clock)
     if device.runtime == "torch":
+        from ofa_edge.latency.backends.torch_backend import TorchBackend
+
         return TorchBackend("cuda", device.cuda_graphs, device.precision, threads)
+    from ofa_edge.latency.backends.tensorrt_backend import TensorRTBackend
+
     return TensorRTBackend(device.precision)
 
 
@@ -106,3 +117,7 @@ __all__ = [
     "Backend", "OnnxRuntimeBackend", "TensorRTBackend", "TorchBackend", "backend_for", "require_backend", "table_backend",
     "why_not_here",
 ]  # fmt: skip
+__getattr__ = lazy_exports(
+    __name__,
+    {"TensorRTBackend": f"{__name__}.tensorrt_backend", "TorchBackend": f"{__name__}.torch_backend"},
+)

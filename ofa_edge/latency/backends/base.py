@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from ofa_edge.onnx_bridge import torch_to_onnx
+
+if TYPE_CHECKING:
+    from torch import nn
 
 Timer = Callable[[int, int], np.ndarray]
 
@@ -64,8 +66,12 @@ def time_calls(call: Callable[[], object], warmup: int, repeats: int, clock_name
     return out / 1e6
 
 
-def to_onnx(model: nn.Module | bytes, input_shape: tuple[int, ...], dtype: torch.dtype = torch.float32) -> bytes:
-    """ONNX bytes of ``model`` for one fixed input shape (TorchScript exporter: fast, static)."""
+def to_onnx(model: nn.Module | bytes, input_shape: tuple[int, ...], half: bool = False) -> bytes:
+    """ONNX bytes of ``model`` for one fixed input shape, in fp16 with ``half`` (TorchScript exporter: fast,
+    static)."""
     if isinstance(model, bytes | bytearray):
         return bytes(model)
+    import torch
+
+    dtype = torch.float16 if half else torch.float32
     return torch_to_onnx(model.to(dtype), torch.randn(*input_shape, dtype=dtype), input_name="x", output_name="y")

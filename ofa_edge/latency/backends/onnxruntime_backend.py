@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-from torch import nn
 
 from ofa_edge.latency.backends.base import Backend, Timer, time_calls, to_onnx
+
+if TYPE_CHECKING:
+    from torch import nn
 
 PROVIDERS = {
     "cpu": "CPUExecutionProvider",
@@ -56,6 +59,8 @@ class OnnxRuntimeBackend(Backend):
         return ort.__version__
 
     def accelerator(self) -> str | None:
+        import torch
+
         if self.provider in ("cuda", "tensorrt") and torch.cuda.is_available():
             return torch.cuda.get_device_name()
         return None
@@ -80,7 +85,6 @@ class OnnxRuntimeBackend(Backend):
 
     def prepare(self, model: nn.Module | bytes, input_shape: tuple[int, ...]) -> Timer:
         half = self.precision == "fp16" and self.provider == "cuda"
-        dtype = torch.float16 if half else torch.float32
-        sess = self.session(to_onnx(model, input_shape, dtype))
+        sess = self.session(to_onnx(model, input_shape, half=half))
         feed = {"x": np.random.default_rng(0).standard_normal(input_shape).astype(np.float16 if half else np.float32)}
         return lambda warmup, repeats: time_calls(lambda: sess.run(None, feed), warmup, repeats, self.clock_name)

@@ -76,7 +76,7 @@ class TensorRTBackend(Backend):
         import tensorrt as trt
 
         strongly_fp16 = self.precision == "fp16" and self._major() >= 11
-        onnx_bytes = to_onnx(model, input_shape, torch.float16 if strongly_fp16 else torch.float32)
+        onnx_bytes = to_onnx(model, input_shape, half=strongly_fp16)
         engine = trt.Runtime(trt.Logger(trt.Logger.ERROR)).deserialize_cuda_engine(self.build_engine(onnx_bytes))
         context = engine.create_execution_context()
         buffers = []  # kept alive by the timer's closure

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ofa_edge.errors import UserError
 from ofa_edge.space.search_space import SearchSpace
-from ofa_edge.train.spfde.freezing import FreezeConfig, plan_freezing
-from ofa_edge.train.spfde.lever import SpfdeConfig
-from ofa_edge.train.spfde.sieving import SieveConfig
-from ofa_edge.train.spfde.sparsity import SparsityConfig, check_mask_updates, check_pattern, parse_pattern
 
-MASK_UPDATE_FRAC, MASK_GROW = 0.3, "gradient"  # the defaults of --mask-update-frac and --mask-grow
+if TYPE_CHECKING:
+    from ofa_edge.train.spfde.freezing import FreezeConfig
+    from ofa_edge.train.spfde.lever import SpfdeConfig
+
+# The defaults of --mask-update-frac and --mask-grow; the levers (torch) are imported when resolved, so
+# `ofa-edge train --help` reads these without them.
+MASK_UPDATE_FRAC, MASK_GROW = 0.3, "gradient"
 
 
 def freezing_plan_note(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> str:
     """The freezing schedule of the network that trains (its class count moves the FLOPs target a little)."""
+    from ofa_edge.train.spfde.freezing import plan_freezing
+
     plan, share = plan_freezing(space, num_classes, config, epochs)
     return (
         f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of {share:.1%} of the "
@@ -50,6 +56,11 @@ def resolve_spfde(
     Δτ (``mask_interval``) is SpFDE's one interval: masks update, one more block freezes and the
     data is sieved every Δτ epochs unless ``freeze_interval`` / ``sieve_interval`` say otherwise.
     """
+    from ofa_edge.train.spfde.freezing import FreezeConfig, plan_freezing
+    from ofa_edge.train.spfde.lever import SpfdeConfig
+    from ofa_edge.train.spfde.sieving import SieveConfig
+    from ofa_edge.train.spfde.sparsity import SparsityConfig, check_mask_updates, check_pattern, parse_pattern
+
     notes: list[str] = []
     check_mask_updates(
         1 if mask_interval is None else mask_interval, mask_update_frac, mask_grow

@@ -53,6 +53,12 @@ def prune(
         str | None,
         typer.Option(help="Device whose latency table predicts the pruned net's latency (default x86-cpu)."),
     ] = None,
+    table_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--table", metavar="PATH", help="Latency table JSON that predicts it instead (not with --device)."
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -81,12 +87,16 @@ def prune(
             f"{{given}} {{is}} for --method {other}; --method {method} would ignore {{them}}. "
             f"Drop {{given}}, or use --method {other}.",
         )
+    refuse_options(
+        ["--device", "--table"] if device is not None and table_path is not None else [],
+        "{given} both name the latency table; pass --table PATH, or --device NAME for that device's table.",
+    )
     subnet = subnet_arg(subnet)
     ckpt = supernet or require_embedded_supernet()
     if supernet is None:
         note(f"supernet: embedded default {ckpt}")
     cfg = load_subnet(subnet, ckpt)
-    table = _latency_table(device, cfg)
+    table = _latency_table(device, table_path, cfg)
     from ofa_edge.data import DEFAULT_ROOT
     from ofa_edge.prune.pipeline import default_out_name, prune_subnet
 
@@ -140,15 +150,18 @@ def prune(
     emit(result, as_json, lambda: _render(result))
 
 
-def _latency_table(device: str | None, subnet: SubnetConfig) -> LatencyTable | None:
-    """The table that predicts latency: ``--device``'s (exit 2 if it has none or does not cover
-    the subnet), else the default device's when it covers the subnet."""
+def _latency_table(device: str | None, table_path: Path | None, subnet: SubnetConfig) -> LatencyTable | None:
+    """The table that predicts latency: ``--table``, or ``--device``'s (exit 2 if it has none or either does
+    not cover the subnet), else the default device's when it covers the subnet."""
     from ofa_edge.latency.devices import LOCAL_DEVICE
     from ofa_edge.latency.table import table_for_device
     from ofa_edge.latency.table_check import table_warnings
     from ofa_edge.prune.predict import coverage_gap
 
-    if device is not None:
+    if table_path is not None:
+        table, path = LatencyTable.load(table_path), table_path
+        device = table.device
+    elif device is not None:
         table, path = table_for_device(device)
     else:
         note(f"device: {LOCAL_DEVICE} (default; pass --device NAME for another)")
@@ -159,7 +172,8 @@ def _latency_table(device: str | None, subnet: SubnetConfig) -> LatencyTable | N
             return None
     if gap := coverage_gap(table, subnet):
         if device is not None:
-            raise UserError(f"{gap}; pass --device with a table for that space and resolution, or profile one.")
+            option = "--table" if table_path is not None else "--device"
+            raise UserError(f"{gap}; pass {option} with a table for that space and resolution, or profile one.")
         warn(f"no latency prediction: {gap}.")
         return None
     for message in table_warnings(device or LOCAL_DEVICE, table, path):  # only for a table that will predict
@@ -192,7 +206,9 @@ def _render(r: dict[str, Any]) -> None:
         measured = "pruned_measured_ms" in d
         if measured and (drift := drift_warning(d["speed_factor"], d["pruned_measured_ms"], d["same_cpu"])):
             out.print(f"[yellow]{drift}[/yellow] (for the pruned network)")
-    out.print(f"wrote {r['out_dir']}: slim.json, slim.safetensors, model.onnx, result.json")
+    from ofa_edge.prune.pipeline import PRUNE_OUTPUTS
+
+    out.print(f"wrote {r['out_dir']}: {', '.join(PRUNE_OUTPUTS)}")
 
 
 def _latency_table_view(d: dict[str, Any]) -> Table:

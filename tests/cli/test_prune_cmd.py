@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from ofa_edge import Supernet, save_supernet
+from ofa_edge.errors import UserError
 from ofa_edge.io import file_sha256
 from ofa_edge.prune import load_slim
 from ofa_edge.prune.pipeline import PRUNE_OUTPUTS
@@ -232,10 +233,10 @@ def test_a_table_another_cpu_measured_is_said_before_pruning(tables_dir, capsys)
     table.provenance["host_cpu_id"] = "family 0 model 0"
     table.save(tables_dir / "x86-cpu.json")
     subnet = SearchSpace.get("mbv3-w1.0-cifar").min(24)
-    assert _latency_table(None, subnet) is not None
+    assert _latency_table(None, None, subnet) is not None
     err = " ".join(capsys.readouterr().err.split())
     assert "the x86-cpu table was measured on another CPU" in err and "--device x86-cpu --force --calibrate 100" in err
-    assert _latency_table("slow-board", subnet) is not None and "another CPU" not in capsys.readouterr().err
+    assert _latency_table("slow-board", None, subnet) is not None and "another CPU" not in capsys.readouterr().err
 
 
 def test_default_output_folders_of_two_searches_subnets_and_targets_differ(cli, tiny_setup, tmp_path) -> None:
@@ -264,3 +265,31 @@ def test_a_subnet_of_another_space_exits_2_naming_the_fix(cli, tiny_setup, tmp_p
     )  # fmt: skip
     flat = " ".join(err.split())
     assert code == 2 and "pass a subnet of 'mbv3-w1.0-cifar'" in flat and "--supernet trained on" in flat
+
+
+def test_table_predicts_instead_of_a_device_and_must_cover_the_subnet(tables_dir, tmp_path) -> None:
+    """--table PATH (the option the 'no latency table' hints name) predicts with that table, for its device."""
+    from ofa_edge.cli.prune_cmd import _latency_table
+
+    subnet = SearchSpace.get("mbv3-w1.0-cifar").min(24)
+    moved = tmp_path / "elsewhere.json"
+    (tables_dir / "slow-board.json").rename(moved)
+    table = _latency_table(None, moved, subnet)
+    assert table is not None and table.device == "slow-board"
+    with pytest.raises(UserError, match="pass --table with a table for that space"):
+        _latency_table(None, tables_dir / "big-board.json", subnet)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "x86-cpu", "--table", "t.json"], "--device and --table both name the latency table"),
+        (["--table", "missing.json"], "latency table 'missing.json' does not exist"),
+    ],
+)
+def test_table_errors_exit_2_before_training(cli, tiny_setup, args, message) -> None:
+    code, _, err = cli(
+        "prune", "--subnet", str(tiny_setup / "subnet.json"), "--target-sparsity", "0.5",
+        "--supernet", str(tiny_setup / "supernet.safetensors"), *args,
+    )  # fmt: skip
+    assert code == 2 and message in " ".join(err.split())

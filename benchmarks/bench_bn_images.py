@@ -5,9 +5,10 @@
 For seeded random subnets of the embedded supernet: BN statistics recomputed on the first N of a
 seeded shuffle of training images (N in --counts; batches of 100, as export), then top-1 on --test
 images of the test split; top-1 with the supernet's own statistics (no recalibration: what a forward
-pass without the step gets); and on the largest N in file order, which for CIFAR-10's packed files
-is class by class (what export did before it shuffled). This sets where export, eval and train warn
-that --bn-images is too few.
+pass without the step gets); on the largest N in file order, which for CIFAR-10's packed files
+is class by class (what export did before it shuffled); and on the first 512 of them, 2-4 classes
+(what prune did before it shuffled). This sets where export, eval and train warn that --bn-images is
+too few.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def main() -> None:
             calib = train.subset(np.arange(n))
             row[str(n)] = evaluate_subnet(net, cfg, calib, test, torch.device("cpu"), 100)["top1"]
         row["file_order"] = evaluate_subnet(net, cfg, in_file_order, test, torch.device("cpu"), 100)["top1"]
+        first_512 = in_file_order.subset(np.arange(min(512, len(in_file_order))))
+        row["classes_in_first_512"] = len(first_512.labels.unique())
+        row["file_order_first_512"] = evaluate_subnet(net, cfg, first_512, test, torch.device("cpu"), 100)["top1"]
         rows.append(row)
         print(json.dumps(row))
     result = {
@@ -65,7 +69,8 @@ def main() -> None:
         "settings": vars(args) | {"json": str(args.json)},
         "rows": rows,
         "median_top1": {
-            k: statistics.median(r[k] for r in rows) for k in ["no_recalibration", *map(str, counts), "file_order"]
+            k: statistics.median(r[k] for r in rows)
+            for k in ["no_recalibration", *map(str, counts), "file_order", "file_order_first_512"]
         },
     }
     print(json.dumps(result["median_top1"]))

@@ -95,17 +95,17 @@ def prune(
     ckpt = supernet or require_embedded_supernet()
     if supernet is None:
         note(f"supernet: embedded default {ckpt}")
-    cfg = load_subnet(subnet, ckpt)
-    table = _latency_table(device, table_path, cfg)
     from ofa_edge.data import DEFAULT_ROOT
-    from ofa_edge.prune.pipeline import default_out_name, prune_subnet
+    from ofa_edge.prune.pipeline import check_prune_inputs, default_out_name, prune_subnet
 
+    if out_dir is None:
+        out_dir = work_dir() / "prune" / default_out_name(subnet, load_subnet(subnet, ckpt), settings)
+        note(f"output folder: {out_dir}")
+    cfg, out_dir = check_prune_inputs(subnet, ckpt, out_dir)  # before any work (prune_subnet checks them again)
+    table = _latency_table(device, table_path, cfg)
     if data is None:
         data = DEFAULT_ROOT
         note(f"data: {data}")
-    if out_dir is None:
-        out_dir = work_dir() / "prune" / default_out_name(subnet, cfg, settings)
-        note(f"output folder: {out_dir}")
     note(f"settings: {settings}")
     with Progress(
         TextColumn("prune"),

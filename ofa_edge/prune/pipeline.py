@@ -30,7 +30,7 @@ from ofa_edge.prune.train import evaluate
 from ofa_edge.prune.zig import partition
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
-from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
+from ofa_edge.supernet.checkpoint import load_subnet, load_supernet, read_metadata
 
 PRUNE_FILES = ("result.json", "checkpoint.safetensors", "slim.json")  # a folder with one of them is prune's own
 PRUNE_OUTPUTS = ("model.onnx", "slim.json", "slim.safetensors", "subnet.json", "result.json")  # written together
@@ -40,6 +40,19 @@ def default_out_name(subnet_file: Path, cfg: SubnetConfig, settings: PruneSettin
     """``<file stem>-<subnet id>-<method>-s<target>``: a prune of another search's ``subnet.json`` (every
     search writes that name) or at another target gets a folder of its own instead of replacing this one."""
     return f"{subnet_file.stem}-{cfg.short_id()}-{settings.method}-s{settings.target_sparsity:g}"
+
+
+def check_prune_inputs(subnet: Path, supernet: Path, out_dir: Path) -> tuple[SubnetConfig, Path]:
+    """The subnet to prune and the output folder (absolute), or a :class:`UserError` before any work: a
+    subnet of another space than the supernet's, a folder that cannot take a prune's outputs."""
+    out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
+    cfg, space = load_subnet(subnet, supernet), read_metadata(supernet)["space"]
+    if cfg.space != space:
+        raise UserError(
+            f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{space}'; pass a subnet of "
+            f"'{space}' (`ofa-edge search` with this supernet writes one) or --supernet trained on '{cfg.space}'."
+        )
+    return cfg, out_dir
 
 
 def _replaced_run_note(out_dir: Path) -> str | None:
@@ -100,17 +113,11 @@ def prune_subnet(
     (``slim.json`` + ``slim.safetensors``), its ONNX file and ``result.json`` to ``out_dir``.
     With ``latency_table`` the pruned network's latency on that device is predicted, and
     measured here too when the table is this machine's (:data:`LOCAL_DEVICE`)."""
-    out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
+    cfg, out_dir = check_prune_inputs(subnet, supernet, out_dir)
     if (replacing := _replaced_run_note(out_dir)) is not None:
         log(replacing)
     torch.manual_seed(settings.seed)
-    cfg = load_subnet(subnet, supernet)
     net = load_supernet(supernet)
-    if cfg.space != net.space.name:
-        raise UserError(
-            f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{net.space.name}'; pass a subnet of "
-            f"'{net.space.name}' (`ofa-edge search` with this supernet writes one) or --supernet trained on '{cfg.space}'."
-        )
     model = net.extract(cfg)
     del net
     size = max(cfg.search_space.resolutions)  # ImageFolder images are decoded at this size

@@ -191,6 +191,7 @@ def test_a_foreign_output_folder_is_not_written_to(cli, tiny_setup, tmp_path) ->
     code, _, err = cli(*args)
     assert code == 2 and "is not empty and is not a prune output folder" in " ".join(err.split())
     assert [p.name for p in mine.iterdir()] == ["thesis.tex"]
+    assert "settings:" not in err and "no latency prediction" not in err  # refused before the run is set up
 
 
 def test_ofa_dict_in_a_search_folder_on_an_imagefolder_tree(cli, tiny_setup, cifar_imagefolder, tmp_path) -> None:
@@ -265,6 +266,7 @@ def test_a_subnet_of_another_space_exits_2_naming_the_fix(cli, tiny_setup, tmp_p
     )  # fmt: skip
     flat = " ".join(err.split())
     assert code == 2 and "pass a subnet of 'mbv3-w1.0-cifar'" in flat and "--supernet trained on" in flat
+    assert "settings:" not in flat and "no latency prediction" not in flat  # refused before the run is set up
 
 
 def test_table_predicts_instead_of_a_device_and_must_cover_the_subnet(tables_dir, tmp_path) -> None:

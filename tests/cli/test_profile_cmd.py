@@ -201,15 +201,17 @@ def test_check_compares_this_machine_with_the_table(cli, measured_table, tmp_pat
     assert code == 2 and "read after 1 untimed call(s), not 5" in _flat(err) and "--force" in _flat(err)
 
 
-def test_check_times_the_table_with_its_own_threads(cli, tmp_path):
+def test_check_times_the_table_with_its_own_threads(cli, measured_table, tmp_path):
     import yaml
 
     wall = yaml.safe_load((SHIPPED_DEVICES / "x86-cpu.yaml").read_text())
     wall.pop("clock", None)  # wall clock: any thread count
     (tmp_path / "cpu-wall.yaml").write_text(yaml.safe_dump(wall | {"name": "cpu-wall"}))
+    table = json.loads(measured_table.read_text())  # measured with 1 thread, as that device's
+    table["provenance"] |= {"device": "cpu-wall", "clock": "wall"}
     path = tmp_path / "t.json"
+    path.write_text(json.dumps(table))
     base = ("profile", "--device", str(tmp_path / "cpu-wall.yaml"), "--resolutions", "24", "-o", str(path))
-    assert cli(*base, "--warmup", "0", "--repeats", "2")[0] == 0
     code, _, err = cli(*base, "--check", "--threads", "2")
     assert code == 2 and "measured with 1 thread(s)" in _flat(err) and "drop --threads" in _flat(err)
 

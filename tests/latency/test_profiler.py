@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from ofa_edge.errors import UserError
@@ -20,6 +22,14 @@ def _run(path, max_entries, on_entry=None, **kw):
     args = {"space": SPACE, "resolutions": [24], "num_classes": 10, "warmup": 1, "repeats": 3, "threads": 1} | kw
     job = start_profile(dev, require_backend(dev), path, **args)
     return job.fill(args["warmup"], args["repeats"], max_entries, on_entry)
+
+
+@pytest.fixture(scope="module")
+def complete_table(tmp_path_factory):
+    """A complete table measured once for the module (``_run(path, None)``); tests copy it."""
+    path = tmp_path_factory.mktemp("complete") / "x86-cpu.json"
+    assert _run(path, None).complete
+    return path
 
 
 def test_interrupted_profile_is_partial_and_resumes(tmp_path):
@@ -93,14 +103,15 @@ def test_a_table_from_another_machine_or_protocol_is_not_continued(tmp_path, cha
         _run(path, 1)
 
 
-def test_force_keeps_the_table_until_the_new_one_is_complete_and_a_cut_off_run_goes_on(tmp_path):
+def test_force_keeps_the_table_until_the_new_one_is_complete_and_a_cut_off_run_goes_on(tmp_path, complete_table):
     """--force cut off by Ctrl-C replaced a complete table with a partial one, and the same command again
     started from zero: the table now stays until the re-measured one is complete, which a rerun continues."""
     from ofa_edge.latency.e2e import e2e_path
     from ofa_edge.latency.profiler import remeasure_path
 
     path, staging = tmp_path / "x86-cpu.json", remeasure_path(tmp_path / "x86-cpu.json")
-    old = _run(path, None)  # a complete table, and end-to-end timings beside it
+    shutil.copy(complete_table, path)
+    old = LatencyTable.load(path)  # a complete table, and end-to-end timings beside it
     e2e_path(path).parent.mkdir(exist_ok=True)
     e2e_path(path).write_text("{}")
     before = path.read_bytes()
@@ -111,11 +122,11 @@ def test_force_keeps_the_table_until_the_new_one_is_complete_and_a_cut_off_run_g
     assert LatencyTable.load(path).provenance["resumed"] and not e2e_path(path).exists()
 
 
-def test_a_cut_off_force_run_with_other_settings_is_measured_afresh_and_says_why(tmp_path):
+def test_a_cut_off_force_run_with_other_settings_is_measured_afresh_and_says_why(tmp_path, complete_table):
     from ofa_edge.latency.profiler import remeasure_path
 
     path = tmp_path / "x86-cpu.json"
-    _run(path, None)
+    shutil.copy(complete_table, path)
     _run(path, 2, force=True)  # cut off
     dev = load_device("x86-cpu")
     args = {"space": SPACE, "resolutions": [24], "num_classes": 10, "warmup": 1, "repeats": 5, "threads": 1}

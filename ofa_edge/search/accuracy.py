@@ -34,7 +34,7 @@ from ofa_edge.supernet.evaluate import evaluate_subnet
 
 FORMAT = "ofa-edge-accuracy-data/1"
 DEFAULT_SAMPLES = 1000  # subnets measured to fit a supernet's first predictor
-CPU_S_PER_IMAGE = 10 / 5500  # a subnet at 5,000 + 500 images took 10 s on a 2-vCPU Xeon (docs/search.md)
+CPU_PACE_S, CPU_PACE_IMAGES = 10, 5500  # a subnet at 5,000 + 500 images took 10 s on a 2-vCPU Xeon (docs/search.md)
 
 
 @dataclass(frozen=True)
@@ -155,9 +155,10 @@ def _pace(count: int, settings: MeasureSettings, device: str) -> str:
     """How long measuring ``count`` subnets roughly takes on ``device`` (said before it starts)."""
     if device != "cpu":
         return "seconds each on a GPU"
-    hours = count * (settings.n_val + settings.n_calib) * CPU_S_PER_IMAGE / 3600
+    hours = count * (settings.n_val + settings.n_calib) * CPU_PACE_S / CPU_PACE_IMAGES / 3600
     about = f"{hours:.1f} h" if hours >= 1 else f"{round(hours * 60)} min" if hours >= 1 / 60 else "under a minute"
-    return f"roughly {about} on a 2-core CPU, which takes about 10 s for 5,500 images; a GPU takes seconds each"
+    pace = f"about {CPU_PACE_S} s for {CPU_PACE_IMAGES:,} images"
+    return f"roughly {about} on a 2-core CPU, which takes {pace}; a GPU takes seconds each"
 
 
 def _records(doc: dict, digest: str, space: str, key: str) -> dict[str, float]:

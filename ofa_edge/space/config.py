@@ -24,6 +24,8 @@ _FIELDS = ("space", "resolution", "depth", "kernel", "expand")
 _OFA_FIELDS = ("ks", "e", "d", "r")
 _TO_OFA = {"resolution": "r", "depth": "d", "kernel": "ks", "expand": "e"}
 
+SHORT_ID_LEN = 6  # hex digits of SubnetConfig.short_id
+
 
 @dataclass(frozen=True)
 class SubnetConfig:
@@ -100,7 +102,7 @@ class SubnetConfig:
     def short_id(self) -> str:
         """Six hex digits of the SHA-256 of the canonical subnet's JSON: a stable name for the network
         (subnets that differ only in blocks they do not run share it), e.g. ``3fa9c2``."""
-        return hashlib.sha256(self.canonical().to_json().encode()).hexdigest()[:6]
+        return hashlib.sha256(self.canonical().to_json().encode()).hexdigest()[:SHORT_ID_LEN]
 
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:

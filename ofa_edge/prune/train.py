@@ -10,6 +10,7 @@ from torch import nn
 
 from ofa_edge.data import ImageSet
 from ofa_edge.data.transforms import Preprocess, augment
+from ofa_edge.supernet.evaluate import CPU_EVAL_BATCH
 
 
 def train_epoch(
@@ -40,7 +41,7 @@ def train_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: ImageSet, prep: Preprocess, batch_size: int = 250) -> float:
+def evaluate(model: nn.Module, data: ImageSet, prep: Preprocess, batch_size: int = CPU_EVAL_BATCH) -> float:
     """Top-1 accuracy (%) of ``model`` in eval mode (every top-1 ofa-edge reports is in percent)."""
     model.eval()
     correct = 0

@@ -344,9 +344,15 @@ def test_estimate_names_a_missing_reference_table_and_how_to_get_one(cli, tmp_pa
     assert "--reference PATH" in msg and "`ofa-edge profile --device x86-cpu --space mbv3-w1.0-imagenet`" in msg
 
 
-def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(cli, tmp_path, monkeypatch):
+def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(
+    cli, measured_table, tmp_path, monkeypatch
+):
+    """The package's tables are the module's measured one (24 px: its speed reference times in a fraction of the
+    shipped one's time)."""
     monkeypatch.setattr("ofa_edge.latency.drift.load_average", lambda: 0.0)  # a quiet machine
-    shipped = SHIPPED_TABLES / "x86-cpu.json"
+    (tmp_path / "package").mkdir()
+    shipped = _copy_of(measured_table, tmp_path / "package" / "x86-cpu.json")
+    monkeypatch.setattr("ofa_edge.paths.SHIPPED_TABLES", shipped.parent)
     before = shipped.read_bytes()
     yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
     code, out, err = cli("profile", "--rescale", "--json")

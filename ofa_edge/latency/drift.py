@@ -110,20 +110,24 @@ class SpeedReference:
         return value
 
 
-# The reference subnets last prepared in this process, by their settings (:func:`_reference_timers`).
+KEEP_PREPARED = 2  # speed references kept prepared in a process: their sessions hold the subnets' weights
+# The reference subnets prepared in this process by their settings, least recently used first (:func:`_reference_timers`).
 _PREPARED: dict[tuple, list[Timer]] = {}
 
 
 def _reference_timers(backend: Backend, cfgs: list[SubnetConfig], num_classes: int, batch: int) -> list[Timer]:
     """Timers of the reference subnets ``cfgs``, prepared once per process and backend settings: a process that
     opens a speed reference again (``check_speed`` before ``rescale``, profiles resumed from Python, in-process CLI
-    runs) does not export them again (~0.5 s each). One set is kept: their sessions hold the subnets' weights."""
+    runs) does not export them again (~0.5 s each). The :data:`KEEP_PREPARED` most recently used are kept."""
     key = (backend.settings(), tuple(cfgs), num_classes, batch)
-    if key not in _PREPARED:
-        _PREPARED.clear()
+    timers = _PREPARED.pop(key, None)
+    if timers is None:
+        while len(_PREPARED) >= KEEP_PREPARED:
+            del _PREPARED[next(iter(_PREPARED))]
         shapes = [(batch, 3, c.resolution, c.resolution) for c in cfgs]
-        _PREPARED[key] = [backend.prepare(build_subnet(c, num_classes), s) for c, s in zip(cfgs, shapes, strict=True)]
-    return list(_PREPARED[key])
+        timers = [backend.prepare(build_subnet(c, num_classes), s) for c, s in zip(cfgs, shapes, strict=True)]
+    _PREPARED[key] = timers
+    return list(timers)
 
 
 def is_busy(load: float | None) -> bool:

@@ -29,6 +29,7 @@ from ofa_edge.latency.backends.base import Backend, Timer
 from ofa_edge.latency.blocks import build_subnet, random_subnets
 from ofa_edge.latency.devices import LOCAL_DEVICE, Device, load_device, profile_command
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.space.config import SubnetConfig
 
 ROUNDS = 4  # rounds per group of timed networks
 HOLDS = 0.05  # a table holds while the machine runs within ±5 % of the speed it was measured at
@@ -67,8 +68,7 @@ class SpeedReference:
         warmup: int = 10,
     ) -> SpeedReference:
         """Prepare the ``n`` reference subnets; measure their baseline unless one is given."""
-        cfgs = random_subnets(space, resolutions, n, SEED)
-        timers = [backend.prepare(build_subnet(c, num_classes), (batch, 3, c.resolution, c.resolution)) for c in cfgs]
+        timers = _reference_timers(backend, random_subnets(space, resolutions, n, SEED), num_classes, batch)
         if baseline_ms is None:
             baseline_ms = [float(np.median(t(warmup, BASELINE_REPEATS))) for t in timers]
         else:
@@ -108,6 +108,26 @@ class SpeedReference:
         value = float(np.median(np.asarray(now) / self.baseline_ms))
         self.readings.append(value)
         return value
+
+
+KEEP_PREPARED = 2  # speed references kept prepared in a process: their sessions hold the subnets' weights
+# The reference subnets prepared in this process by their settings, least recently used first (:func:`_reference_timers`).
+_PREPARED: dict[tuple, list[Timer]] = {}
+
+
+def _reference_timers(backend: Backend, cfgs: list[SubnetConfig], num_classes: int, batch: int) -> list[Timer]:
+    """Timers of the reference subnets ``cfgs``, prepared once per process and backend settings: a process that
+    opens a speed reference again (``check_speed`` before ``rescale``, profiles resumed from Python, in-process CLI
+    runs) does not export them again (~0.5 s each). The :data:`KEEP_PREPARED` most recently used are kept."""
+    key = (backend.settings(), tuple(cfgs), num_classes, batch)
+    timers = _PREPARED.pop(key, None)
+    if timers is None:
+        while len(_PREPARED) >= KEEP_PREPARED:
+            del _PREPARED[next(iter(_PREPARED))]
+        shapes = [(batch, 3, c.resolution, c.resolution) for c in cfgs]
+        timers = [backend.prepare(build_subnet(c, num_classes), s) for c, s in zip(cfgs, shapes, strict=True)]
+    _PREPARED[key] = timers
+    return list(timers)
 
 
 def is_busy(load: float | None) -> bool:

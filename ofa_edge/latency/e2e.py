@@ -15,6 +15,7 @@ import numpy as np
 
 from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.backends import Backend
+from ofa_edge.latency.backends.base import Timer
 from ofa_edge.latency.blocks import build_subnet
 from ofa_edge.latency.drift import SpeedReference, timed_rounds
 from ofa_edge.latency.stats import robust_stats
@@ -40,6 +41,12 @@ def validation_path(table_path: Path, suffix: str = ".json") -> Path:
     return reports_dir(table_path) / f"{table_path.stem}.validation{suffix}"
 
 
+def _prepare(backend: Backend, configs: list[SubnetConfig], num_classes: int, batch: int) -> list[Timer]:
+    """A timer per subnet of ``configs`` (random weights)."""
+    shapes = [(batch, 3, c.resolution, c.resolution) for c in configs]
+    return [backend.prepare(build_subnet(c, num_classes), s) for c, s in zip(configs, shapes, strict=True)]
+
+
 def measure_subnets(
     backend: Backend,
     configs: list[SubnetConfig],
@@ -61,7 +68,8 @@ def measure_subnets(
     the table was measured with one). The passes lie minutes apart, so slow drifts the
     reference does not catch average out: on x86-cpu one pass re-timed agreed with the first
     within ±10 % for 75 % of 200 subnets, and the LUT prediction was within ±10 % of one pass
-    for 89.5–94 % of them, of the mean of two for 97.5 %.
+    for 89.5–94 % of them, of the mean of two for 97.5 %. When the next pass times the same group
+    (every subnet in one group), it reuses that group's sessions instead of exporting them again.
     """
     ref = reference.provenance() if reference else None
     data = {"format": FORMAT, "backend": backend.name, "speed_reference": ref, "entries": {}}
@@ -74,13 +82,14 @@ def measure_subnets(
         data = old
     entries: dict[str, dict] = data["entries"]
     done = sum(min(passes, len(entries.get(c.to_json(), {}).get("passes", []))) for c in configs)
+    last: tuple[list[SubnetConfig], list[Timer]] = ([], [])  # the group timed last and its timers
     for p in range(passes):
         todo = [c for c in configs if len(entries.get(c.to_json(), {}).get("passes", [])) <= p]
         for start in range(0, len(todo), GROUP):
             group = todo[start : start + GROUP]
-            shapes = [(batch, 3, c.resolution, c.resolution) for c in group]
-            timers = [backend.prepare(build_subnet(c, num_classes), s) for c, s in zip(group, shapes, strict=True)]
-            for c, s in zip(group, timed_rounds(timers, warmup, repeats, reference), strict=True):
+            if group != last[0]:
+                last = (group, _prepare(backend, group, num_classes, batch))
+            for c, s in zip(group, timed_rounds(last[1], warmup, repeats, reference), strict=True):
                 entry = entries.setdefault(c.to_json(), {"passes": []})
                 entry["passes"].append(robust_stats(s))
                 entry["median"] = float(np.mean([x["median"] for x in entry["passes"]]))

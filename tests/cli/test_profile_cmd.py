@@ -133,14 +133,14 @@ def test_profile_calibrate_validate_end_to_end(cli, measured_table, tmp_path, ca
 
     path = _copy_of(measured_table, tmp_path / "x86-cpu.json")
     args = ("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "2", "-o", str(path), "--json")
-    code, out, err = cli(*args, "--calibrate", "8", "--validate", "6", "--docs-dir", str(tmp_path / "docs"))
+    code, out, err = cli(*args, "--calibrate", "8", "--validate", "3", "--docs-dir", str(tmp_path / "docs"))
     assert code == 0, err
     doc = json.loads(out)
     table = LatencyTable.load(path)
     assert table.complete and table.correction["fitted_on"] == 8
-    assert doc["validation"]["lut"]["n"] == 6 and doc["validation"]["corrected"]["mape_pct"] >= 0
+    assert doc["validation"]["lut"]["n"] == 3 and doc["validation"]["corrected"]["mape_pct"] >= 0
     report = json.loads(Path(doc["reports"]["report"]).read_text())
-    assert len(report["subnets"]) == 6 and all(r["measured_ms"] > 0 for r in report["subnets"])
+    assert len(report["subnets"]) == 3 and all(r["measured_ms"] > 0 for r in report["subnets"])
     assert Path(doc["reports"]["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "within ±10%" in (tmp_path / "docs" / "latency-validation-x86-cpu.md").read_text()
     assert doc["search_with"] == f"ofa-edge search --table {path} --latency ..."  # not the device's own table
@@ -344,9 +344,15 @@ def test_estimate_names_a_missing_reference_table_and_how_to_get_one(cli, tmp_pa
     assert "--reference PATH" in msg and "`ofa-edge profile --device x86-cpu --space mbv3-w1.0-imagenet`" in msg
 
 
-def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(cli, tmp_path, monkeypatch):
+def test_rescale_of_the_shipped_table_writes_yours_and_leaves_the_package_alone(
+    cli, measured_table, tmp_path, monkeypatch
+):
+    """The package's tables are the module's measured one (24 px: its speed reference times in a fraction of the
+    shipped one's time)."""
     monkeypatch.setattr("ofa_edge.latency.drift.load_average", lambda: 0.0)  # a quiet machine
-    shipped = SHIPPED_TABLES / "x86-cpu.json"
+    (tmp_path / "package").mkdir()
+    shipped = _copy_of(measured_table, tmp_path / "package" / "x86-cpu.json")
+    monkeypatch.setattr("ofa_edge.paths.SHIPPED_TABLES", shipped.parent)
     before = shipped.read_bytes()
     yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
     code, out, err = cli("profile", "--rescale", "--json")

@@ -100,8 +100,11 @@ def test_a_real_reference_reads_about_one_and_is_restored_from_a_table(small_tab
     assert 0.3 < ref.reading() < 3.0  # the same machine moments later: near its baseline
     assert SpeedReference.of_table(backend, small_table, 1) is None  # measured without one
     small_table.provenance["speed_reference"] = ref.provenance()
-    back = SpeedReference.of_table(backend, small_table, 1)
+    back = SpeedReference.of_table(OnnxRuntimeBackend("cpu", 1, clock="thread_cpu"), small_table, 1)
     assert back is not None and back.baseline_ms.tolist() == ref.baseline_ms.tolist()
+    assert back.timers == ref.timers  # a backend of the same settings: the subnets prepared once in this process
+    wall = SpeedReference.of_table(OnnxRuntimeBackend("cpu", 1, clock="wall"), small_table, 1)
+    assert wall is not None and not set(wall.timers) & set(ref.timers)  # other settings: prepared for them
 
 
 def test_a_baseline_of_the_wrong_length_is_refused(small_table: LatencyTable):

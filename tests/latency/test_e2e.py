@@ -11,13 +11,17 @@ from ofa_edge.latency.blocks import random_subnets
 from ofa_edge.latency.e2e import measure_subnets
 
 
-def test_subnets_are_timed_once_and_resumed(tmp_path):
+def test_subnets_are_timed_once_and_resumed(tmp_path, monkeypatch):
     backend = OnnxRuntimeBackend("cpu", 1, clock="thread_cpu")
+    prepared = []
+    real_prepare = backend.prepare
+    monkeypatch.setattr(backend, "prepare", lambda *a: prepared.append(a) or real_prepare(*a))
     store = tmp_path / "e2e.json"
     cfgs = random_subnets("mbv3-w1.0-cifar", [24], 3, seed=0)
     kw = {"num_classes": 10, "batch": 1, "warmup": 1, "repeats": 3, "store": store}
     first = measure_subnets(backend, cfgs[:2], **kw)
     assert first.shape == (2,) and np.all(first > 0)
+    assert len(prepared) == 2  # one group: its second pass times the sessions of the first
     stored = json.loads(store.read_text())["entries"]
     entry = stored[cfgs[0].to_json()]
     assert len(entry["passes"]) == 2 and entry["passes"][0]["count"] >= 1

@@ -32,6 +32,18 @@ def complete_table(tmp_path_factory):
     return path
 
 
+def _cut_off(complete, path, entries: int = 1) -> LatencyTable:
+    """``complete`` cut to its first ``entries`` entries and saved at ``path`` as the partial table of a profile
+    stopped there (without what only a finished one records)."""
+    table = LatencyTable.load(complete)
+    table.entries = dict(list(table.entries.items())[:entries])
+    table.complete = False
+    for finished_only in ("finished", "load_avg_end"):
+        del table.provenance[finished_only]
+    table.save(path)
+    return table
+
+
 def test_interrupted_profile_is_partial_and_resumes(tmp_path):
     path = tmp_path / "x86-cpu.json"
     first = _run(path, 3)
@@ -55,9 +67,9 @@ def test_interrupted_profile_is_partial_and_resumes(tmp_path):
     assert second.provenance["speed_reference"] == first.provenance["speed_reference"]  # one scale for both parts
 
 
-def test_resuming_with_other_settings_is_refused(tmp_path):
+def test_resuming_with_other_settings_is_refused(tmp_path, complete_table):
     path = tmp_path / "x86-cpu.json"
-    _run(path, 1)
+    _cut_off(complete_table, path)
     with pytest.raises(UserError, match="other settings"):
         _run(path, 1, resolutions=[28])
     assert len(_run(path, 1, resolutions=[28], force=True).entries) == 1
@@ -94,9 +106,9 @@ def _old_readings(prov):
         (_old_readings, "after 1 untimed call"),
     ],
 )
-def test_a_table_from_another_machine_or_protocol_is_not_continued(tmp_path, change, message):
+def test_a_table_from_another_machine_or_protocol_is_not_continued(tmp_path, complete_table, change, message):
     path = tmp_path / "x86-cpu.json"
-    table = _run(path, 1)
+    table = _cut_off(complete_table, path)
     change(table.provenance)
     table.save(path)
     with pytest.raises(UserError, match=message):

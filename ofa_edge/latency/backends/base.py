@@ -39,6 +39,10 @@ class Backend(ABC):
         """The GPU (or other accelerator) model the backend runs on, if any."""
         return None
 
+    def settings(self) -> tuple:
+        """Its class and configuration (attributes): two backends with the same settings prepare a network alike."""
+        return (type(self).__name__, *sorted(vars(self).items()))
+
     @abstractmethod
     def prepare(self, model: nn.Module | bytes, input_shape: tuple[int, ...]) -> Timer:
         """Build whatever runs the network (session, engine, CUDA graph) once; return a timer

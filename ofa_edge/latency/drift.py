@@ -115,6 +115,11 @@ KEEP_PREPARED = 2  # speed references kept prepared in a process: their sessions
 _PREPARED: dict[tuple, list[Timer]] = {}
 
 
+def prepare_subnets(backend: Backend, cfgs: list[SubnetConfig], num_classes: int, batch: int) -> list[Timer]:
+    """A timer per subnet of ``cfgs`` (built from its shapes, random weights) on ``backend``."""
+    return [backend.prepare(build_subnet(c, num_classes), (batch, 3, c.resolution, c.resolution)) for c in cfgs]
+
+
 def _reference_timers(backend: Backend, cfgs: list[SubnetConfig], num_classes: int, batch: int) -> list[Timer]:
     """Timers of the reference subnets ``cfgs``, prepared once per process and backend settings: a process that
     opens a speed reference again (``check_speed`` before ``rescale``, profiles resumed from Python, in-process CLI
@@ -124,8 +129,7 @@ def _reference_timers(backend: Backend, cfgs: list[SubnetConfig], num_classes: i
     if timers is None:
         while len(_PREPARED) >= KEEP_PREPARED:
             del _PREPARED[next(iter(_PREPARED))]
-        shapes = [(batch, 3, c.resolution, c.resolution) for c in cfgs]
-        timers = [backend.prepare(build_subnet(c, num_classes), s) for c, s in zip(cfgs, shapes, strict=True)]
+        timers = prepare_subnets(backend, cfgs, num_classes, batch)
     _PREPARED[key] = timers
     return list(timers)
 

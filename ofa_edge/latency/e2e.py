@@ -16,8 +16,7 @@ import numpy as np
 from ofa_edge.io import atomic_write_json
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.backends.base import Timer
-from ofa_edge.latency.blocks import build_subnet
-from ofa_edge.latency.drift import SpeedReference, timed_rounds
+from ofa_edge.latency.drift import SpeedReference, prepare_subnets, timed_rounds
 from ofa_edge.latency.stats import robust_stats
 from ofa_edge.space.config import SubnetConfig
 
@@ -39,12 +38,6 @@ def e2e_path(table_path: Path) -> Path:
 def validation_path(table_path: Path, suffix: str = ".json") -> Path:
     """A table's validation report (``.json``) or its predicted-vs-measured plot (``.png``)."""
     return reports_dir(table_path) / f"{table_path.stem}.validation{suffix}"
-
-
-def _prepare(backend: Backend, configs: list[SubnetConfig], num_classes: int, batch: int) -> list[Timer]:
-    """A timer per subnet of ``configs`` (random weights)."""
-    shapes = [(batch, 3, c.resolution, c.resolution) for c in configs]
-    return [backend.prepare(build_subnet(c, num_classes), s) for c, s in zip(configs, shapes, strict=True)]
 
 
 def measure_subnets(
@@ -88,7 +81,7 @@ def measure_subnets(
         for start in range(0, len(todo), GROUP):
             group = todo[start : start + GROUP]
             if group != last[0]:
-                last = (group, _prepare(backend, group, num_classes, batch))
+                last = (group, prepare_subnets(backend, group, num_classes, batch))
             for c, s in zip(group, timed_rounds(last[1], warmup, repeats, reference), strict=True):
                 entry = entries.setdefault(c.to_json(), {"passes": []})
                 entry["passes"].append(robust_stats(s))

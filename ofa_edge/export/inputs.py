@@ -82,7 +82,7 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
 
 def _by_id(short_id: str, last: LastSearch | None, notes: list[str]) -> tuple[SubnetConfig, str, LastSearch]:
     """The subnet of the last search's top-k with this :meth:`~SubnetConfig.short_id`, where it came from, and the
-    last search as it holds for that subnet (its device and supernet; its predictions only for the chosen subnet);
+    last search as it holds for that subnet (its device, supernet and that row's predictions, where recorded);
     a :class:`UserError` for no such id."""
     if last is None or short_id not in last.top_k:
         ids = ", ".join(last.top_k) if last is not None and last.top_k else "none recorded"
@@ -94,8 +94,16 @@ def _by_id(short_id: str, last: LastSearch | None, notes: list[str]) -> tuple[Su
     source = f"subnet {short_id} (#{rank}) of the last search result {last.path}"
     if cfg.canonical() == last.subnet.canonical():
         return cfg, source, last
-    notes.append(f"the last search's predictions are for its #1, {last.subnet.short_id()}: none go with {short_id}")
-    return cfg, source, replace(last, subnet=cfg, predicted={}, devices={})
+    row = last.top_k_predicted.get(short_id, {})
+    latency = row.get("latency_ms", {})
+    if last.device not in latency or set(latency) != set(last.devices):
+        notes.append(f"the last search's predictions are for its #1, {last.subnet.short_id()}: none go with {short_id}")
+        return cfg, source, replace(last, subnet=cfg, predicted={}, devices={})
+    devices = {name: d | {"latency_ms": latency[name]} for name, d in last.devices.items()}
+    predicted = {"latency_ms": latency[last.device]} | {k: row[k] for k in ("accuracy", "macs", "params") if k in row}
+    if "accuracy" not in last.predicted:
+        predicted.pop("accuracy", None)  # the search ranked by a proxy: no accuracy was predicted
+    return cfg, source, replace(last, subnet=cfg, predicted=predicted, devices=devices)
 
 
 def _recounted(predicted: dict, cfg: SubnetConfig, num_classes: int, notes: list[str]) -> dict[str, int]:

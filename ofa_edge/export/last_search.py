@@ -9,11 +9,12 @@ are ignored)::
      "predicted": {"latency_ms": 12.3, "accuracy": 91.2},  # latency on the first device
      "latency_table": {... provenance of the first device's table ...},
      "devices": {"jetson-orin": {"predicted_ms": 12.3, "budget_ms": 15.0, "provenance": {...}}, ...},
-     "top_k": [{"rank": 1, "id": "3fa9c2", "subnet": {...}}, ...]}  # SubnetConfig.short_id: export --subnet ID
+     "top_k": [{"rank": 1, "id": "3fa9c2", "subnet": {...},  # SubnetConfig.short_id: export --subnet ID
+                "latency_ms": {"jetson-orin": 12.3}, "accuracy": 91.2, "macs": ..., "params": ...}, ...]}
 
 ``devices`` (every searched device) is absent from records written before multi-device
 searches; the first device's ``latency_ms`` and ``latency_table`` then stand for it; ``top_k``
-from records written before subnets had ids.
+from records written before subnets had ids, and its rows' predictions from records before 2026-12-07.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class LastSearch:
     # every searched device -> {"latency_ms", "kind" (of its table: measured/estimated), "budget_ms", "latency_table"}
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     top_k: dict[str, SubnetConfig] = field(default_factory=dict)  # the search's best subnets by id, #1 first
+    # their predictions by id: {"latency_ms": {device: ms}, "accuracy", "macs", "params"}, as recorded
+    top_k_predicted: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def search_beside(subnet_file: str | Path, subnet: SubnetConfig) -> LastSearch | None:
@@ -99,7 +102,18 @@ def read_last_search(path: str | Path | None = None) -> LastSearch | None:
         latency_table=table,
         devices=_device_predictions(devices, doc.get("device"), predicted, table),
         top_k={cfg.short_id(): cfg for cfg in ranked},
+        top_k_predicted={cfg.short_id(): _row_predicted(r) for cfg, r in zip(ranked, top_k, strict=True)},
     )
+
+
+def _row_predicted(row: dict[str, Any]) -> dict[str, Any]:
+    """The predictions a top-k row records (none from records before rows had them; a value of the
+    wrong type is left out)."""
+    out = {k: row[k] for k in ("accuracy", "macs", "params") if _is_ms(row.get(k))}
+    latency = row.get("latency_ms")
+    if isinstance(latency, dict) and latency and all(_is_ms(v) for v in latency.values()):
+        out["latency_ms"] = latency
+    return out
 
 
 def _is_ms(value: Any) -> bool:

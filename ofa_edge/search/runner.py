@@ -370,6 +370,13 @@ def _timed_here(target: DeviceTarget) -> bool:
     return why_not_here(device, target.table.provenance.get("threads")) is None
 
 
+def _row_predictions(row: dict[str, Any], proxy: bool) -> dict[str, Any]:
+    """A top-k row as ``last_search.json`` keeps it: its rank, id, subnet and predictions (its accuracy only
+    where the ranking predicted one, not a proxy), which ``export --subnet ID`` carries into the bundle."""
+    keys = ("rank", "id", "subnet", "latency_ms", "macs", "params", *(() if proxy else ("accuracy",)))
+    return {k: row[k] for k in keys}
+
+
 def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log) -> dict[str, Any]:
     from ofa_edge.search.pareto import Front, pareto_front, plot_fronts, write_csv
 
@@ -466,7 +473,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         "devices": devices,
         "predicted": predicted,
         "latency_table": first.table.provenance,
-        "top_k": [{"rank": row["rank"], "id": row["id"], "subnet": row["subnet"]} for row in top],  # export --subnet ID
+        "top_k": [_row_predictions(row, proxy="accuracy" not in predicted) for row in top],  # export --subnet ID
     }
     report = {  # a superset of last_search.json: export reads either one
         **last,

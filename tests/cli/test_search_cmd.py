@@ -64,7 +64,8 @@ def test_full_search_with_a_real_supernet(cli, tables_dir, tiny_supernet, tmp_pa
     assert measured["median_ms"] > 0 and "onnxruntime" in measured["backend"]
     last = json.loads((tmp_path / "runs" / "last_search.json").read_text())
     assert set(last) == {"subnet", "supernet", "device", "devices", "predicted", "latency_table", "top_k"}
-    assert [(row["id"], row["subnet"]) for row in last["top_k"]] == [(row["id"], row["subnet"]) for row in r["top_k"]]
+    keep = ("rank", "id", "subnet", "latency_ms", "accuracy", "macs", "params")  # what export --subnet ID carries
+    assert last["top_k"] == [{k: row[k] for k in keep} for row in r["top_k"]]
     assert last["subnet"] == cfg.to_dict() and last["supernet"] == str(tiny_supernet["path"].absolute())
     assert r["supernet"] == last["supernet"]
     assert last["device"] == "x86-cpu" and last["latency_table"]["kind"] == "estimated"
@@ -105,6 +106,8 @@ def test_two_devices_and_cost_bounds_are_all_met(cli, tables_dir, tmp_path):
     assert cost.params([cfg])[0] <= 3e6 and cost.macs([cfg])[0] <= 60e6
     assert set(r["devices"]) == {"x86-cpu", "slow-board"}
     assert "MACs proxy" in r["accuracy_name"]
+    last = json.loads((tmp_path / "runs" / "last_search.json").read_text())  # export --subnet ID carries each row's
+    assert all(set(row["latency_ms"]) == {"x86-cpu", "slow-board"} and "accuracy" not in row for row in last["top_k"])
 
 
 def test_an_estimated_table_is_marked_wherever_its_latencies_are_shown(cli, tables_dir, tmp_path):

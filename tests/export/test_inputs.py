@@ -78,7 +78,7 @@ def test_a_search_predicted_accuracy_goes_only_with_its_own_supernet(tmp_path, m
 
 def test_a_subnet_of_the_last_searchs_top_k_is_exported_by_its_id(tmp_path, monkeypatch) -> None:
     """`export --subnet ID` takes the subnet of that id in the last search's top-k (the id column of its table),
-    with the search's supernet; the search's predictions go only with its #1."""
+    with the search's supernet and that row's predictions (none from a record before rows had them)."""
     import json
 
     import torch
@@ -86,6 +86,7 @@ def test_a_subnet_of_the_last_searchs_top_k_is_exported_by_its_id(tmp_path, monk
     from ofa_edge import SearchSpace, Supernet, save_supernet
     from ofa_edge.errors import UserError
     from ofa_edge.export.inputs import resolve_inputs
+    from ofa_edge.space import CostModel
 
     space = SearchSpace.get("mbv3-w1.0-cifar")
     torch.manual_seed(0)
@@ -111,6 +112,19 @@ def test_a_subnet_of_the_last_searchs_top_k_is_exported_by_its_id(tmp_path, monk
     assert other.subnet == second and other.supernet == searched and "(#2)" in other.subnet_source
     assert "accuracy" not in other.predicted and "latency_ms" not in other.predicted
     assert other.last_search.latency_table == {"kind": "measured"}  # the device's table still tells the precision
-    assert any(f"none go with {second.short_id()}" in n for n in other.notes)
+    assert any(f"none go with {second.short_id()}" in n for n in other.notes)  # a record before rows had them
+    rows = [{"latency_ms": {"x86-cpu": 2.0}, "accuracy": 82.0}, {"latency_ms": {"x86-cpu": 0.9}, "accuracy": 61.5}]
+    doc["top_k"] = [r | p | {"macs": 1, "params": 1} for r, p in zip(doc["top_k"], rows, strict=True)]
+    (tmp_path / "home" / "last_search.json").write_text(json.dumps(doc))
+    other = resolve_inputs(second.short_id(), None)  # a search of today: each row records its predictions
+    assert other.predicted["accuracy"] == 61.5 and other.predicted["latency_ms"] == 0.9
+    assert other.predicted["macs"] == CostModel(space, 10).counts(second)["macs"]  # counted again, as for #1
+    assert other.predicted["devices"]["x86-cpu"] == {
+        "latency_ms": 0.9, "kind": "measured", "budget_ms": 3.0, "latency_table": {"kind": "measured"}
+    }  # fmt: skip
+    assert not any("none go with" in n for n in other.notes)
+    doc["predicted"].pop("accuracy")  # ranked by a proxy: no row's accuracy is one
+    (tmp_path / "home" / "last_search.json").write_text(json.dumps(doc))
+    assert "accuracy" not in resolve_inputs(second.short_id(), None).predicted
     with pytest.raises(UserError, match=f"no subnet of the last search's top-k has that id .ids: {first.short_id()}, "):
         resolve_inputs("abcdef", None)

@@ -59,7 +59,7 @@ def _torchrun(out: Path, data_root: Path, *extra: str) -> dict:
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={WORLD}",
         "-m", "ofa_edge", "train", "--method", "deps", "--data", str(data_root), "--epochs", "2",
-        "--batch-size", "4", "--limit-train", "40", "--limit-val", "8", "--calib-images", "8", "--eps-epochs", "1",
+        "--batch-size", "2", "--limit-train", "20", "--limit-val", "8", "--calib-images", "8", "--eps-epochs", "1",
         "--subnets-per-step", "3", "--device", "cpu", "--seed", "2", "--probe-every", "0", "--no-progress",
         "--sparsity", "0.5", "--sparsity-pattern", "2:4", "--sieve-frac", "0.2", "--out", str(out), "--json", *extra,
     ]  # fmt: skip
@@ -74,9 +74,9 @@ def test_two_processes_train_stop_together_and_resume_to_the_uninterrupted_weigh
     every checkpoint), a time limit stops both ranks at the same step mid-epoch, and the resumed run
     ends with the weights of the uninterrupted one."""
     ref = _torchrun(tmp_path / "ref", data_root)
-    # 40 images, 20% sieved: 32 active, 4 steps of 2 x 4 per epoch
+    # 20 images, 20% sieved: 16 active, 4 steps of 2 x 2 per epoch
     assert ref["status"] == "complete" and ref["steps_per_epoch"] == 4
-    assert ref["ledger"]["images"] == 2 * 4 * WORLD * 4 and ref["ledger"]["device"].startswith(f"{WORLD}x ")
+    assert ref["ledger"]["images"] == 2 * 4 * WORLD * 2 and ref["ledger"]["device"].startswith(f"{WORLD}x ")
     assert set(ref["ledger"]["saved_flops"]) == {"sparsity", "sieving"}
 
     stopped = _torchrun(tmp_path / "run", data_root, "--time-limit", "1ms", "--ckpt-every", "2")

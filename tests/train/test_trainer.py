@@ -234,8 +234,8 @@ def test_open_and_step_drive_the_same_training_as_run(tmp_path, data_root) -> No
 def test_the_memory_format_of_every_batch_is_the_one_asked_for(tmp_path, data_root, channels_last) -> None:
     """The augmenting gather yields NHWC-strided batches; the trainer must not let that decide."""
     cfg, _ = TrainConfig(
-        data=str(data_root), out=str(tmp_path / "run"), method="deps", epochs=2, batch_size=8, limit_train=16,
-        eps_epochs=1, subnets_per_step=2, channels_last=channels_last, **TINY,
+        data=str(data_root), out=str(tmp_path / "run"), method="deps", epochs=2, batch_size=BATCH,
+        limit_train=2 * BATCH, eps_epochs=1, subnets_per_step=2, channels_last=channels_last, **TINY,
     ).resolved()  # fmt: skip
     trainer = Trainer(cfg)
     seen: list[torch.Tensor] = []

@@ -29,8 +29,8 @@ def _run(args: list[str], data_root: Path) -> dict:
 
 def test_reproduction_trains_every_method_at_both_budgets(data_root, tmp_path) -> None:
     doc = _run(
-        ["benchmarks/train_cost.py", "--device", "cpu", "--batch", "16", "--no-ofa", "--repro", "--epochs", "6",
-         "--limit-train", "16", "--limit-val", "16", "--runs", str(tmp_path)],
+        ["benchmarks/train_cost.py", "--device", "cpu", "--batch", "4", "--no-ofa", "--repro", "--epochs", "6",
+         "--limit-train", "4", "--limit-val", "8", "--runs", str(tmp_path)],
         data_root,
     )  # fmt: skip
     rows = {(r["budget"], r["method"]): r for r in doc["reproduction"]["rows"]}
@@ -43,8 +43,8 @@ def test_reproduction_trains_every_method_at_both_budgets(data_root, tmp_path) -
 
 def test_spfde_benchmark_saves_the_flops_each_lever_claims(data_root, tmp_path) -> None:
     doc = _run(
-        ["benchmarks/bench_spfde.py", "--device", "cpu", "--epochs", "2", "--limit-train", "32", "--limit-val", "32",
-         "--calib-images", "32", "--batch-size", "16", "--subnets-per-step", "2", "--interval", "1",
+        ["benchmarks/bench_spfde.py", "--device", "cpu", "--epochs", "2", "--limit-train", "16", "--limit-val", "16",
+         "--calib-images", "16", "--batch-size", "8", "--subnets-per-step", "2", "--interval", "1",
          "--freeze-start", "1", "--freeze-target", "0.001", "--out", str(tmp_path), "--no-progress"],
         data_root,
     )  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import runpy
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,14 @@ from ofa_edge.space.search_space import NUM_BLOCKS, NUM_STAGES, SearchSpace
 # The cores are shared among pytest-xdist's workers: each gets its share of threads (one per
 # worker on 2 cores with -n 2). Two threads per worker oversubscribed the cores and OpenMP's
 # waiting threads slowed small ops by up to 10x (test_extract's two largest cases: 382 s, against
-# 33 s with one thread each). Subprocesses (CLI runs, torchrun) inherit the setting.
+# 33 s with one thread each). Subprocesses (CLI runs, torchrun) inherit the setting. A worker sets
+# it whatever it inherited: xdist's controller imports this file first, and its setting (all the
+# cores) would otherwise reach every worker.
 THREADS = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
-os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ["OMP_NUM_THREADS"] = str(THREADS)
+else:
+    os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 DATA_ROOT = Path(os.environ.get("OFA_EDGE_TEST_DATA", DEFAULT_ROOT))
@@ -43,6 +49,16 @@ def _work_dirs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.delenv("OFA_EDGE_LATENCY_TABLES", raising=False)
     monkeypatch.delenv("OFA_EDGE_DEVICES", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _threads_unchanged() -> Iterator[None]:
+    """No test, and nothing it calls, leaves torch's thread count changed: a worker left with two threads
+    per core oversubscribes the cores for every test after it (OpenMP's waiting threads, up to 10x slower)."""
+    yield
+    threads = torch.get_num_threads()
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    assert threads == int(os.environ["OMP_NUM_THREADS"]), f"the test left torch on {threads} thread(s)"
 
 
 def covering_configs(

@@ -49,9 +49,13 @@ class TorchBackend(Backend):
         if self.device != "cuda":
 
             def cpu_timer(warmup: int, repeats: int) -> np.ndarray:
+                before = torch.get_num_threads()  # the caller's, given back: the setting is process-wide
                 torch.set_num_threads(self.threads)
-                with torch.inference_mode():
-                    return time_calls(lambda: model(x), warmup, repeats)
+                try:
+                    with torch.inference_mode():
+                        return time_calls(lambda: model(x), warmup, repeats)
+                finally:
+                    torch.set_num_threads(before)
 
             return cpu_timer
         with torch.inference_mode():

@@ -17,9 +17,9 @@ from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.network import Supernet
 from ofa_edge.supernet.ort_forward import MIN_IMAGES, ort_forward
 
-# Eager PyTorch on a CPU infers fastest in small batches, whose activations stay in the caches:
-# 2,000 CIFAR images through one subnet took 62 s in one batch, 47 s in batches of 250 and
-# 11-14 s in batches of 25 (AMD EPYC Zen 4 VM, 1 thread). ONNX Runtime showed no such effect.
+# A CPU infers fastest in small batches, whose activations stay in the caches: per 1,000 images,
+# eager PyTorch took 14.0 s in batches of 500 and 4.0 s in batches of 32, ONNX Runtime 2.6 s and
+# 2.0 s (benchmarks/bench_eval_batch.py, AMD EPYC Zen 4 VM, 1 thread; docs/benchmarks.md).
 CPU_EVAL_BATCH = 32
 
 

@@ -1,9 +1,9 @@
 """An extracted subnet's inference on ONNX Runtime: how evaluation runs on a CPU.
 
 On a CPU, ONNX Runtime runs these depthwise-heavy networks faster than eager PyTorch with the
-same predictions: 5,000 CIFAR images took 22 s on it against 31 s in eager batches of 32 and
-84 s in eager batches of 500 (AMD EPYC Zen 4 VM, 1 thread, busy; earlier on a 2-vCPU Xeon:
-5.6 s vs 19.6 s at batch 500). Exporting costs about a second, so it pays from a few hundred
+same predictions: the forward passes of 1,000 CIFAR images took 2.0 s on it against 4.0 s in
+eager batches of 32 and 14.0 s in eager batches of 500 (AMD EPYC Zen 4 VM, 1 thread,
+benchmarks/bench_eval_batch.py). Exporting costs about a second, so it pays from a few hundred
 images on.
 """
 

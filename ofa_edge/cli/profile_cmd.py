@@ -233,70 +233,19 @@ def profile(
             f"{mode} only times the table's speed reference; drop {{given}} "
             f"(for a remote board run it there: ssh user@host ofa-edge profile {mode}).",
         )
-        result = check_table(
-            dev, read, threads_flag, rescale_to=path if rescale_table else None, status=err.status, warn=warn,
-            busy_ok=force,
-        )  # fmt: skip
-        emit(result, as_json, lambda: _render_check(result))
+        _check(dev, read, threads_flag, path if rescale_table else None, busy_ok=force, as_json=as_json)
         return
-
     if ssh is not None:
-        args = [
-            "--space",
-            sp.name,
-            "--resolutions",
-            ",".join(map(str, res)),
-            "--classes",
-            str(classes),
-            "--warmup",
-            str(warmup),
-            "--repeats",
-            str(repeats),
-            "--threads",
-            str(threads),
-            "--seed",
-            str(seed),
-            "--calibrate",
-            str(calibrate),
-            "--validate",
-            str(validate),
-        ]
-        args += ["--max-entries", str(max_entries)] if max_entries else []
-        args += ["--force"] if force else []
-        note(f"profiling on {ssh} via `{remote_cmd} profile`")
-        table, remote, saved = profile_over_ssh(
-            ssh, dev.to_yaml(), args, path, remote_cmd=remote_cmd, ssh_opts=ssh_opt or [],
-            echo=lambda line: err.out(line, end=""),
-        )  # fmt: skip
-        if saved != path:
-            note(f"the table from {ssh} is partial: kept beside your complete {path}; run the same command again")
-        elif (message := uncorrected_warning(dev.name, table, path)) is not None:
-            warn(message)  # here, with this machine's paths (the remote one skips its own)
-        result = {
-            **remote,
-            "table": str(saved),
-            "remote_table": remote.get("partial") or remote.get("table"),
-            "via_ssh": ssh,
-            "provenance": table.provenance,
-        }
-        emit(
-            result,
-            as_json,
-            lambda: out.print(
-                f"table from {ssh} saved to [bold]{saved}[/bold] "
-                f"({len(table.entries)} entries, complete={table.complete})"
-            ),
-        )
+        settings = {
+            "--space": sp.name, "--resolutions": ",".join(map(str, res)), "--classes": classes, "--warmup": warmup,
+            "--repeats": repeats, "--threads": threads, "--seed": seed, "--calibrate": calibrate,
+            "--validate": validate, "--max-entries": max_entries or None,
+        }  # fmt: skip
+        args = [a for flag, v in settings.items() if v is not None for a in (flag, str(v))] + ["--force"] * force
+        _over_ssh(ssh, ssh_opt or [], remote_cmd, dev, path, args, as_json)
         return
-
     if estimate:
-        note("estimating from datasheet figures (kind=estimated); measure on the device for real numbers")
-        if not reference:
-            reference = default_reference(dev)
-            note(f"--reference: {reference} (default for runtime {dev.runtime})")
-        _refuse_hiding_a_measured_table(dev, sp.name, output, force)
-        result = estimate_device_table(dev, sp.name, res, classes, path, reference, force, note=note)
-        emit(result, as_json, lambda: _render_estimate(result))
+        _estimate(dev, sp.name, res, classes, path, reference, output=output, force=force, as_json=as_json)
         return
 
     backend = require_backend(dev, threads)
@@ -312,6 +261,60 @@ def profile(
             job, shipped, warmup=warmup, repeats=repeats, max_entries=max_entries, calibrate=calibrate,
             validate=validate, seed=seed, docs_dir=docs_dir, hints=device != "-", as_json=as_json,
         )  # fmt: skip
+
+
+def _check(
+    dev: Device, read: Path, threads: int | None, rescale_to: Path | None, *, busy_ok: bool, as_json: bool
+) -> None:
+    """``--check``: time the table's speed reference here; ``--rescale``: then write it rescaled to ``rescale_to``."""
+    result = check_table(dev, read, threads, rescale_to=rescale_to, status=err.status, warn=warn, busy_ok=busy_ok)
+    emit(result, as_json, lambda: _render_check(result))
+
+
+def _over_ssh(
+    ssh: str, ssh_opts: list[str], remote_cmd: str, dev: Device, path: Path, args: list[str], as_json: bool
+) -> None:
+    """``--ssh``: run ``remote_cmd profile`` with ``args`` on the host and keep its table at ``path``
+    (or, partial, beside a complete one there)."""
+    note(f"profiling on {ssh} via `{remote_cmd} profile`")
+    table, remote, saved = profile_over_ssh(
+        ssh,
+        dev.to_yaml(),
+        args,
+        path,
+        remote_cmd=remote_cmd,
+        ssh_opts=ssh_opts,
+        echo=lambda line: err.out(line, end=""),
+    )
+    if saved != path:
+        note(f"the table from {ssh} is partial: kept beside your complete {path}; run the same command again")
+    elif (message := uncorrected_warning(dev.name, table, path)) is not None:
+        warn(message)  # here, with this machine's paths (the remote one skips its own)
+    result = {
+        **remote,
+        "table": str(saved),
+        "remote_table": remote.get("partial") or remote.get("table"),
+        "via_ssh": ssh,
+        "provenance": table.provenance,
+    }
+    summary = (
+        f"table from {ssh} saved to [bold]{saved}[/bold] ({len(table.entries)} entries, complete={table.complete})"
+    )
+    emit(result, as_json, lambda: out.print(summary))
+
+
+def _estimate(
+    dev: Device, space: str, res: list[int], classes: int, path: Path, reference: str, *, output: Path | None,
+    force: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """``--estimate``: the table from datasheet figures, fitted on the ``reference`` table (default: the runtime's)."""
+    note("estimating from datasheet figures (kind=estimated); measure on the device for real numbers")
+    if not reference:
+        reference = default_reference(dev)
+        note(f"--reference: {reference} (default for runtime {dev.runtime})")
+    _refuse_hiding_a_measured_table(dev, space, output, force)
+    result = estimate_device_table(dev, space, res, classes, path, reference, force, note=note)
+    emit(result, as_json, lambda: _render_estimate(result))
 
 
 def _note_where(job: Profiling, shipped: Path | None) -> None:

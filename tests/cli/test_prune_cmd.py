@@ -269,8 +269,9 @@ def test_a_subnet_of_another_space_exits_2_naming_the_fix(cli, tiny_setup, tmp_p
     assert "settings:" not in flat and "no latency prediction" not in flat  # refused before the run is set up
 
 
-def test_table_predicts_instead_of_a_device_and_must_cover_the_subnet(tables_dir, tmp_path) -> None:
-    """--table PATH (the option the 'no latency table' hints name) predicts with that table, for its device."""
+def test_table_predicts_instead_of_a_device_and_must_cover_the_subnet(tables_dir, tmp_path, capsys) -> None:
+    """--table PATH (the option the 'no latency table' hints name) predicts with that table, for its device,
+    and says which (the device was named only in the results' title)."""
     from ofa_edge.cli.prune_cmd import _latency_table
 
     subnet = SearchSpace.get("mbv3-w1.0-cifar").min(24)
@@ -278,6 +279,8 @@ def test_table_predicts_instead_of_a_device_and_must_cover_the_subnet(tables_dir
     (tables_dir / "slow-board.json").rename(moved)
     table = _latency_table(None, moved, subnet)
     assert table is not None and table.device == "slow-board"
+    said = "".join(capsys.readouterr().err.split())  # a long path folds anywhere
+    assert "".join(f"latency table: {moved} (slow-board, estimated)".split()) in said, said
     with pytest.raises(UserError, match="pass --table with a table for that space"):
         _latency_table(None, tables_dir / "big-board.json", subnet)
 

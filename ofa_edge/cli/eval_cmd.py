@@ -46,10 +46,10 @@ def eval_(
     """Top-1 of a subnet (or the probe subnets) after BN recalibration on training images."""
     import torch  # here, not at the top: `ofa-edge eval --help` needs none of these
 
-    from ofa_edge.data import DEFAULT_ROOT
     from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+    from ofa_edge.data.sample import data_or_sample
     from ofa_edge.supernet.bn_calibration import few_images_warning
-    from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
+    from ofa_edge.supernet.checkpoint import load_subnet, load_supernet, read_metadata, trained_classes
 
     if subnet is not None and probes:
         raise UserError("pass either --subnet FILE or --probes, not both.")
@@ -67,9 +67,10 @@ def eval_(
     if supernet is None:
         supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")
-    if data is None:
-        data = DEFAULT_ROOT
-        note(f"data: {data} (default CIFAR-10; $OFA_EDGE_DATA)")
+    if data is None:  # CIFAR-10 at $OFA_EDGE_DATA, else (a CIFAR-10 supernet) the sample shipped with the package
+        needs = {"--bn-images": calib_images, **({"--limit": limit} if limit is not None else {})}
+        data, sample_note = data_or_sample(None, trained_classes(read_metadata(supernet)), needs)
+        note(sample_note or f"data: {data} (default CIFAR-10; $OFA_EDGE_DATA)")
     net = load_supernet(supernet, device=device)
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)

@@ -128,3 +128,22 @@ def test_eval_reads_a_search_folder_and_says_what_a_flat_imagefolder_lacks(cli, 
     said = " ".join(err.split())
     assert "holds images directly in airplane, automobile, bird, ...: it looks like class folders" in said
     assert "train/<class>/<image> and" in said and "test/<class>/<image>. Move the class folders" in said
+
+
+def test_without_data_or_cifar10_a_cifar10_supernet_is_evaluated_on_the_shipped_sample(
+    cli, tmp_path, monkeypatch
+) -> None:
+    """As `--help` says (and export and quickstart do): it stopped with "no --data, and no CIFAR-10"."""
+    from ofa_edge.data.sample import SAMPLE_ROOT
+
+    for module in ("ofa_edge.data", "ofa_edge.data.datasets", "ofa_edge.data.sample"):  # a wheel install
+        monkeypatch.setattr(f"{module}.DEFAULT_ROOT", tmp_path / "no-cifar")
+    SearchSpace.get("mbv3-w1.0-cifar").min().save(tmp_path / "min.json")
+    args = ("eval", "--subnet", str(tmp_path / "min.json"), "--limit", "20", "--device", "cpu", "--json")
+    code, out, err = cli(*args, "--bn-images", "16")
+    assert code == 0, err
+    assert "using the CIFAR-10 sample shipped" in " ".join(err.split())
+    doc = json.loads(out)
+    assert doc["data"] == str(SAMPLE_ROOT) and doc["images"] == 20 and doc["calib_images"] == 16
+    code, _, err = cli(*args, "--bn-images", "2001")  # more than the sample holds
+    assert code == 2 and "fewer than --bn-images 2001" in " ".join(err.split()), err

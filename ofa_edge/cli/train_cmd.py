@@ -37,7 +37,7 @@ def train(
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default: 0.1 x global batch / 256).")] = None,
     lr_warmup_epochs: Annotated[
         float | None,
-        typer.Option(help="Linear LR warmup (default: 5% of the epochs, in whole epochs: none under 10 epochs)."),
+        typer.Option(help="Linear LR warmup (default: 5% of the epochs, in whole epochs: none up to 10 epochs)."),
     ] = None,
     warmup_frac: Annotated[
         float, typer.Option(help="DεpS: fraction of epochs the full model trains alone, in [0, 1).")

@@ -121,7 +121,7 @@ def profile(
     repeats: Annotated[int | None, typer.Option(help="Timed runs per network (default: the device's).")] = None,
     threads: Annotated[int | None, typer.Option(help="Runtime threads (default: the device's).")] = None,
     max_entries: Annotated[
-        int, typer.Option(help="Measure at most this many new entries, then stop (resume later).")
+        int, typer.Option(help="Measure at most this many new entries, then stop (resume later); 0: all.")
     ] = 0,
     force: Annotated[
         bool,

@@ -1,6 +1,6 @@
 """Package a finished `ofa-edge train` run as the embedded pretrained supernet.
 
-    python scripts/build_pretrained.py RUN_DIR [--subnets 40] [--note TEXT]
+    python scripts/build_pretrained.py RUN_DIR [--subnets 400] [--note TEXT]
 
 Writes into ``ofa_edge/pretrained/``: ``supernet.safetensors`` (FP16 weights, training
 provenance in its header), the run's training log, cost ledger and config, and the accuracy

@@ -19,7 +19,11 @@ from ofa_edge.units import check_range
 
 def eval_(
     supernet: Annotated[
-        Path | None, typer.Option(help="Supernet checkpoint (default: the embedded pretrained one).")
+        Path | None,
+        typer.Option(
+            help="Supernet checkpoint (default: the one the search that chose --subnet used, else the embedded "
+            "pretrained one)."
+        ),
     ] = None,
     subnet: Annotated[Path | None, typer.Option(help="Subnet JSON (ofa-edge or OFA arch dict) to evaluate.")] = None,
     probes: Annotated[
@@ -46,10 +50,10 @@ def eval_(
     """Top-1 of a subnet (or the probe subnets) after BN recalibration on training images."""
     import torch  # here, not at the top: `ofa-edge eval --help` needs none of these
 
-    from ofa_edge.data import DEFAULT_ROOT
     from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+    from ofa_edge.data.sample import data_or_sample
     from ofa_edge.supernet.bn_calibration import few_images_warning
-    from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
+    from ofa_edge.supernet.checkpoint import load_subnet, load_supernet, read_metadata, trained_classes
 
     if subnet is not None and probes:
         raise UserError("pass either --subnet FILE or --probes, not both.")
@@ -64,12 +68,16 @@ def eval_(
     if device == "auto":
         device = resolve_torch_device()
         note(f"device: {device} (auto)")
+    if supernet is None and subnet is not None and (searched := _searched_supernet(subnet)) is not None:
+        supernet = searched
+        note(f"supernet: {supernet} (the one the search that chose --subnet used; --supernet picks another)")
     if supernet is None:
         supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")
     if data is None:
-        data = DEFAULT_ROOT
-        note(f"data: {data} (default CIFAR-10; $OFA_EDGE_DATA)")
+        needs = {"--bn-images": calib_images} | ({"--limit": limit} if limit is not None else {})
+        data, sample_note = data_or_sample(None, trained_classes(read_metadata(supernet)), needs)
+        note(sample_note or f"data: {data} (default CIFAR-10; $OFA_EDGE_DATA)")
     net = load_supernet(supernet, device=device)
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
@@ -113,6 +121,20 @@ def eval_(
         out.print(t)
 
     emit(doc, as_json, render)
+
+
+def _searched_supernet(subnet: Path) -> Path | None:
+    """The supernet of the search that chose ``subnet`` (the ``search.json`` beside it), as ``export`` takes it;
+    ``None`` when no such search names one."""
+    from ofa_edge.export.last_search import search_beside
+    from ofa_edge.space import SubnetConfig
+
+    try:
+        cfg = SubnetConfig.load(subnet)
+    except UserError:
+        return None  # an OFA arch dict without a space: read later in the space of the supernet used
+    found = search_beside(subnet, cfg)
+    return found.supernet if found is not None else None
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from ofa_edge.data.datasets import load_dataset
+from ofa_edge.data.sample import SAMPLE_ROOT
 from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.space import SearchSpace
 from ofa_edge.supernet import Supernet
@@ -128,3 +129,35 @@ def test_eval_reads_a_search_folder_and_says_what_a_flat_imagefolder_lacks(cli, 
     said = " ".join(err.split())
     assert "holds images directly in airplane, automobile, bird, ...: it looks like class folders" in said
     assert "train/<class>/<image> and" in said and "test/<class>/<image>. Move the class folders" in said
+
+
+def test_eval_without_data_uses_the_shipped_sample_as_its_help_says(cli, tmp_path, monkeypatch) -> None:
+    """With no --data and no CIFAR-10 at the default folder (a fresh install), eval exited 2 although its
+    help promised the shipped sample; it now takes the sample, as export and quickstart do."""
+    monkeypatch.setattr("ofa_edge.data.sample.DEFAULT_ROOT", tmp_path / "no-cifar")
+    SearchSpace.get("mbv3-w1.0-cifar").min().save(tmp_path / "min.json")
+    args = ["eval", "--subnet", str(tmp_path / "min.json"), "--limit", "20", "--device", "cpu"]
+    code, out, err = cli(*args, "--calib-images", "20", "--json")
+    assert code == 0, err
+    assert json.loads(out)["data"] == str(SAMPLE_ROOT) and "using the CIFAR-10 sample" in " ".join(err.split())
+    code, _, err = cli(*args, "--calib-images", "2001")  # more than the sample holds: named, exit 2
+    assert code == 2 and "fewer than --bn-images 2001. Pass --data" in " ".join(err.split()), err
+
+
+def test_eval_of_a_search_result_uses_the_searched_supernet(cli, data_root, tmp_path) -> None:
+    """A subnet that `search --supernet mine` chose was evaluated on the embedded supernet's weights, silently
+    (export takes the search's supernet); eval now takes it too, and says so."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    mine = tmp_path / "mine.safetensors"
+    save_supernet(Supernet(space, 10), mine)
+    found = tmp_path / "search"
+    found.mkdir()
+    cfg = space.min()
+    cfg.save(found / "subnet.json")
+    (found / "search.json").write_text(json.dumps({"subnet": cfg.to_dict(), "supernet": str(mine)}))
+    args = ["eval", "--subnet", str(found / "subnet.json"), "--data", str(data_root), "--device", "cpu"]
+    code, out, err = cli(*args, "--limit", "10", "--calib-images", "10", "--json")
+    assert code == 0, err
+    assert json.loads(out)["supernet"] == str(mine) and "the one the search that chose --subnet used" in err
+    code, out, err = cli(*args, "--supernet", str(mine), "--limit", "10", "--calib-images", "10", "--json")
+    assert code == 0 and json.loads(out)["supernet"] == str(mine), err

@@ -274,7 +274,11 @@ def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
     clash = [
         (k, v)
         for k, v in opts.items()
-        if k in given and k in run and k not in PER_CALL | RESUME_FREE and v not in (run[k], trained.get(k))
+        if k in given
+        and k in run
+        and k not in PER_CALL | RESUME_FREE
+        and v not in (run[k], trained.get(k))
+        and not _same_levers(run, k, v)
     ]
     if clash:
         params = {p.name: p for p in ctx.command.params}
@@ -285,6 +289,32 @@ def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
             "or pick another --out for a new run."
         )
     return opts
+
+
+def _same_levers(run: dict[str, Any], key: str, value: Any) -> bool:
+    """Whether the run's SpFDE levers resolve the same with option ``key`` set to ``value``: ``--freeze-start 20``
+    given again to a 40-epoch run that took its default T_frz, 20, or ``--sparsity 0.5`` to a 2:4 run, is the
+    run's value."""
+    if key not in _SPFDE_OPTIONS:
+        return False
+
+    def levers(opts: dict[str, Any]) -> object:
+        kwargs = {_SPFDE_OPTIONS[k]: opts[k] for k in _SPFDE_OPTIONS if k in opts}
+        return resolve_spfde(opts["space"], opts["epochs"], reorder=bool(opts.get("reorder")), **kwargs)[0]
+
+    try:
+        return levers(run) == levers(run | {key: value})
+    except (UserError, KeyError):  # another value that does not resolve, or a run that predates the options
+        return False
+
+
+# ``ofa-edge train``'s SpFDE options and the :func:`resolve_spfde` arguments they are
+_SPFDE_OPTIONS = {
+    "sparsity": "sparsity", "sparsity_pattern": "pattern", "mask_interval": "mask_interval",
+    "mask_update_frac": "mask_update_frac", "mask_grow": "mask_grow", "freeze_flops_target": "freeze_flops_target",
+    "freeze_start": "freeze_start", "freeze_interval": "freeze_interval", "sieve_frac": "sieve_frac",
+    "sieve_interval": "sieve_interval",
+}  # fmt: skip
 
 
 def _flag(param: TyperOption, value: Any) -> str:

@@ -73,3 +73,22 @@ def test_bad_lever_options_exit_2(cli, data_root, tmp_path, extra, needle):
     )  # fmt: skip
     assert code == 2, err
     assert needle in err.replace("\n", " ")
+
+
+def test_resume_takes_a_lever_option_given_again_with_the_value_its_default_resolved_to(cli, data_root, tmp_path):
+    """`--resume --freeze-start 1` to a run whose default T_frz was 1, or `--sparsity 0.5` to a 2:4 run, was
+    refused as "has --freeze-start (default), not --freeze-start 1"; the docs say the run's value is fine."""
+    args = (
+        "train", "--epochs", "2", "--batch-size", "4", "--limit-train", "20", "--limit-val", "8",
+        "--calib-images", "8", "--probe-every", "0", "--subnets-per-step", "2", "--no-progress", "--json",
+        "--sparsity-pattern", "2:4", "--freeze-flops-target", "0.001", "--sieve-frac", "0.2",
+        "--data", str(data_root), "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    code, out, err = cli(*args, "--time-limit", "1ms")  # T_frz, Δτ and the sieve interval by default
+    assert code == 0 and json.loads(out)["status"].startswith("stopped"), err
+    code, _, err = cli(*args, "--resume", "--freeze-start", "0")  # another value: refused, naming it
+    assert code == 2 and "not --freeze-start 0; drop --freeze-start" in " ".join(err.split()), err
+    again = ("--freeze-start", "1", "--sparsity", "0.5", "--mask-interval", "1", "--sieve-interval", "1")
+    code, out, err = cli(*args, "--resume", *again)
+    assert code == 0, err
+    assert json.loads(out)["status"] == "complete"

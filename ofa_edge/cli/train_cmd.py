@@ -146,7 +146,7 @@ def train(
     freeze_flops_target: Annotated[
         float | None,
         typer.Option(
-            help="SpFDE: freeze blocks front to back until this fraction of training FLOPs is saved, e.g. 0.1.",
+            help="SpFDE: freeze blocks front to back until this fraction of training FLOPs is saved, e.g. 0.05 (0.1 is beyond a 40-epoch run at the default schedule).",
             rich_help_panel="SpFDE levers",
         ),
     ] = None,

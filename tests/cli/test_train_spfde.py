@@ -92,3 +92,19 @@ def test_resume_takes_a_lever_option_given_again_with_the_value_its_default_reso
     code, out, err = cli(*args, "--resume", *again)
     assert code == 0, err
     assert json.loads(out)["status"] == "complete"
+
+
+def test_metrics_lines_carry_the_levers_savings(cli, data_root, tmp_path):
+    """Each metrics.jsonl line held images, total FLOPs and steps only: a run's savings could not be followed
+    epoch by epoch. With a lever on, each line now has the ledger's saved and computed FLOPs so far."""
+    run = tmp_path / "run"
+    code, out, err = cli(
+        "train", "--epochs", "2", "--batch-size", "4", "--limit-train", "20", "--probe-every", "0",
+        "--subnets-per-step", "2", "--no-progress", "--json", "--sieve-frac", "0.2", "--data", str(data_root),
+        "--out", str(run),
+    )  # fmt: skip
+    assert code == 0, err
+    lines = [json.loads(line)["ledger"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    final = json.loads(out)["ledger"]
+    assert 0 < lines[0]["saved_flops"]["sieving"] < lines[1]["saved_flops"]["sieving"]
+    assert lines[1]["saved_flops"] == final["saved_flops"] and lines[1]["computed_flops"] == final["computed_flops"]

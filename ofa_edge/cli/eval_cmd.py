@@ -83,6 +83,10 @@ def eval_(
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
     calib = load_dataset(data, "train", limit=calib_images, seed=seed, size=size).shuffled(seed)
     require_same_classes(calib, val, data, split)
+    if limit is not None and len(val) < limit:
+        note(f"--limit {limit:,} is more than the {len(val):,} {split} images: all {len(val):,} are used")
+    if len(calib) < calib_images:
+        note(f"--bn-images {calib_images:,} is more than the {len(calib):,} training images: all are used")
     if split == "train":
         note(
             "--split train: top-1 on images the supernet trained on (BN is recalibrated on that split too); it overstates accuracy on new images"

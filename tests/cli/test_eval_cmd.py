@@ -161,3 +161,18 @@ def test_eval_of_a_search_result_uses_the_searched_supernet(cli, data_root, tmp_
     assert json.loads(out)["supernet"] == str(mine) and "the one the search that chose --subnet used" in err
     code, out, err = cli(*args, "--supernet", str(mine), "--limit", "10", "--calib-images", "10", "--json")
     assert code == 0 and json.loads(out)["supernet"] == str(mine), err
+
+
+def test_eval_notes_a_limit_and_bn_images_the_data_cannot_fill(cli, tmp_path) -> None:
+    """``--limit 5000`` on a split of 2,000 images evaluated those 2,000 without a word (train notes its
+    --limit-train); both counts are now noted, and the JSON counts the images used."""
+    SearchSpace.get("mbv3-w1.0-cifar").min().save(tmp_path / "min.json")
+    code, out, err = cli(
+        "eval", "--subnet", str(tmp_path / "min.json"), "--data", str(SAMPLE_ROOT), "--limit", "5000",
+        "--bn-images", "3000", "--device", "cpu", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    said = " ".join(err.split())
+    assert "--limit 5,000 is more than the 2,000 test images: all 2,000 are used" in said
+    assert "--bn-images 3,000 is more than the 2,000 training images: all are used" in said
+    assert json.loads(out)["images"] == json.loads(out)["calib_images"] == 2000

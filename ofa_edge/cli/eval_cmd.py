@@ -13,7 +13,7 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_a
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
-from ofa_edge.train.probes import RANDOM_PROBES, evaluate_probes, probe_configs
+from ofa_edge.train.probes import PROBE_BATCH, RANDOM_PROBES, evaluate_probes, probe_configs
 from ofa_edge.units import check_range
 
 
@@ -42,7 +42,13 @@ def eval_(
     calib_images: Annotated[
         int, typer.Option("--bn-images", "--calib-images", help="Training images for BN recalibration.")
     ] = 2000,
-    batch_size: Annotated[int, typer.Option(help="Evaluation batch size.")] = 256,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            help=f"Inference batch size. BN is recalibrated in batches of {PROBE_BATCH} whatever it is, as "
+            "train's probes are (its statistics average per-batch ones), so it does not move top-1."
+        ),
+    ] = PROBE_BATCH,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -104,7 +110,9 @@ def eval_(
         task = bar.add_task("", total=len(cfgs))
         for name, cfg in cfgs.items():
             bar.update(task, description=name)
-            results |= evaluate_probes(net, {name: cfg}, calib, val, torch.device(device), batch_size)
+            results |= evaluate_probes(
+                net, {name: cfg}, calib, val, torch.device(device), batch_size, calib_batch=PROBE_BATCH
+            )
             bar.advance(task)
     doc = {
         "supernet": str(supernet),

@@ -87,7 +87,8 @@ def test_resume_takes_a_lever_option_given_again_with_the_value_its_default_reso
     code, out, err = cli(*args, "--time-limit", "1ms")  # T_frz, Δτ and the sieve interval by default
     assert code == 0 and json.loads(out)["status"].startswith("stopped"), err
     code, _, err = cli(*args, "--resume", "--freeze-start", "0")  # another value: refused, naming it
-    assert code == 2 and "not --freeze-start 0; drop --freeze-start" in " ".join(err.split()), err
+    said = " ".join(err.split())  # with what the run's default was (it read "(default)")
+    assert code == 2 and "has --freeze-start (default: 1), not --freeze-start 0; drop --freeze-start" in said, err
     again = ("--freeze-start", "1", "--sparsity", "0.5", "--mask-interval", "1", "--sieve-interval", "1")
     code, out, err = cli(*args, "--resume", *again)
     assert code == 0, err

@@ -179,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _interrupted() -> int:
-    err.print("interrupted; long jobs resume where they stopped: run the same command again (train: with --resume).")
+    err.print(
+        "interrupted; long jobs resume where they stopped: run the same command again (train: with --resume, "
+        "from its last checkpoint: the last epoch's end, or every --ckpt-every N steps)."
+    )
     return INTERRUPTED
 
 

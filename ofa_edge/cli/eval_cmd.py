@@ -13,13 +13,17 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_a
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
-from ofa_edge.train.probes import RANDOM_PROBES, evaluate_probes, probe_configs
+from ofa_edge.train.probes import PROBE_BATCH, RANDOM_PROBES, evaluate_probes, probe_configs
 from ofa_edge.units import check_range
 
 
 def eval_(
     supernet: Annotated[
-        Path | None, typer.Option(help="Supernet checkpoint (default: the embedded pretrained one).")
+        Path | None,
+        typer.Option(
+            help="Supernet checkpoint (default: the one the search that chose --subnet used, else the embedded "
+            "pretrained one)."
+        ),
     ] = None,
     subnet: Annotated[Path | None, typer.Option(help="Subnet JSON (ofa-edge or OFA arch dict) to evaluate.")] = None,
     probes: Annotated[
@@ -38,7 +42,13 @@ def eval_(
     calib_images: Annotated[
         int, typer.Option("--bn-images", "--calib-images", help="Training images for BN recalibration.")
     ] = 2000,
-    batch_size: Annotated[int, typer.Option(help="Evaluation batch size.")] = 256,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            help=f"Inference batch size. BN is recalibrated in batches of {PROBE_BATCH} whatever it is, as "
+            "train's probes are (its statistics average per-batch ones), so it does not move top-1."
+        ),
+    ] = PROBE_BATCH,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
@@ -64,6 +74,9 @@ def eval_(
     if device == "auto":
         device = resolve_torch_device()
         note(f"device: {device} (auto)")
+    if supernet is None and subnet is not None and (searched := _searched_supernet(subnet)) is not None:
+        supernet = searched
+        note(f"supernet: {supernet} (the one the search that chose --subnet used; --supernet picks another)")
     if supernet is None:
         supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")
@@ -76,6 +89,10 @@ def eval_(
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
     calib = load_dataset(data, "train", limit=calib_images, seed=seed, size=size).shuffled(seed)
     require_same_classes(calib, val, data, split)
+    if limit is not None and len(val) < limit:
+        note(f"--limit {limit:,} is more than the {len(val):,} {split} images: all {len(val):,} are used")
+    if len(calib) < calib_images:
+        note(f"--bn-images {calib_images:,} is more than the {len(calib):,} training images: all are used")
     if split == "train":
         note(
             "--split train: top-1 on images the supernet trained on (BN is recalibrated on that split too); it overstates accuracy on new images"
@@ -93,7 +110,9 @@ def eval_(
         task = bar.add_task("", total=len(cfgs))
         for name, cfg in cfgs.items():
             bar.update(task, description=name)
-            results |= evaluate_probes(net, {name: cfg}, calib, val, torch.device(device), batch_size)
+            results |= evaluate_probes(
+                net, {name: cfg}, calib, val, torch.device(device), batch_size, calib_batch=PROBE_BATCH
+            )
             bar.advance(task)
     doc = {
         "supernet": str(supernet),
@@ -114,6 +133,20 @@ def eval_(
         out.print(t)
 
     emit(doc, as_json, render)
+
+
+def _searched_supernet(subnet: Path) -> Path | None:
+    """The supernet of the search that chose ``subnet`` (the ``search.json`` beside it), as ``export`` takes it;
+    ``None`` when no such search names one."""
+    from ofa_edge.export.last_search import search_beside
+    from ofa_edge.space import SubnetConfig
+
+    try:
+        cfg = SubnetConfig.load(subnet)
+    except UserError:
+        return None  # an OFA arch dict without a space: read later in the space of the supernet used
+    found = search_beside(subnet, cfg)
+    return found.supernet if found is not None else None
 
 
 def register(app: typer.Typer) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,6 +17,9 @@ from ofa_edge.paths import work_dir
 from ofa_edge.train.rundir import RunDir
 from ofa_edge.train.spfde.options import MASK_GROW, MASK_UPDATE_FRAC, freezing_plan_note, resolve_spfde
 from ofa_edge.units import parse_duration_s
+
+if TYPE_CHECKING:
+    from ofa_edge.train.spfde.lever import SpfdeConfig
 
 # Options of this call only: not recorded in the run's config.json, not taken from it on --resume.
 PER_CALL = {"out_dir", "resume", "time_limit", "progress", "as_json"}
@@ -146,7 +149,7 @@ def train(
     freeze_flops_target: Annotated[
         float | None,
         typer.Option(
-            help="SpFDE: freeze blocks front to back until this fraction of training FLOPs is saved, e.g. 0.1.",
+            help="SpFDE: freeze blocks front to back until this fraction of training FLOPs is saved, e.g. 0.05 (0.1 is beyond a 40-epoch run at the default schedule).",
             rich_help_panel="SpFDE levers",
         ),
     ] = None,
@@ -274,11 +277,17 @@ def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
     clash = [
         (k, v)
         for k, v in opts.items()
-        if k in given and k in run and k not in PER_CALL | RESUME_FREE and v not in (run[k], trained.get(k))
+        if k in given
+        and k in run
+        and k not in PER_CALL | RESUME_FREE
+        and v not in (run[k], trained.get(k))
+        and not _same_levers(run, k, v)
     ]
     if clash:
         params = {p.name: p for p in ctx.command.params}
-        shown = "; ".join(f"{_flag(params[k], run[k])}, not {_flag(params[k], v)}" for k, v in clash)
+        shown = "; ".join(
+            f"{_flag(params[k], run[k], _run_default(run, trained, k))}, not {_flag(params[k], v)}" for k, v in clash
+        )
         drop = ", ".join(params[k].opts[0] for k, _ in clash)
         raise UserError(
             f"--resume: the run in '{out_dir}' has {shown}; drop {drop} to continue it with its options, "
@@ -287,11 +296,60 @@ def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
     return opts
 
 
-def _flag(param: TyperOption, value: Any) -> str:
-    """``--epochs 120``, ``--amp`` / ``--no-amp``: an option as one would type it."""
+def _same_levers(run: dict[str, Any], key: str, value: Any) -> bool:
+    """Whether the run's SpFDE levers resolve the same with option ``key`` set to ``value``: ``--freeze-start 20``
+    given again to a 40-epoch run that took its default T_frz, 20, or ``--sparsity 0.5`` to a 2:4 run, is the
+    run's value."""
+    if key not in _SPFDE_OPTIONS:
+        return False
+    try:
+        return _levers(run) == _levers(run | {key: value})
+    except (UserError, KeyError):  # another value that does not resolve, or a run that predates the options
+        return False
+
+
+def _levers(opts: dict[str, Any]) -> SpfdeConfig:
+    """The SpFDE levers that recorded options resolve to."""
+    kwargs = {_SPFDE_OPTIONS[k]: opts[k] for k in _SPFDE_OPTIONS if k in opts}
+    return resolve_spfde(opts["space"], opts["epochs"], reorder=bool(opts.get("reorder")), **kwargs)[0]
+
+
+def _run_default(run: dict[str, Any], trained: dict[str, Any], key: str) -> str:
+    """What an option the run left at its default resolved to, as the refusal shows it: ``default: 0.00625``
+    (--lr), ``default: 20`` (--freeze-start), ``off`` (a lever's option in a run without that lever)."""
+    if trained.get(key) is not None:
+        return f"default: {trained[key]}"
+    try:
+        levers = _levers(run)
+    except (UserError, KeyError):
+        return "default"
+    sp, fr, sv = levers.sparsity, levers.freezing, levers.sieving
+    resolved = {
+        "sparsity": (sp, lambda: sp.sparsity), "freeze_flops_target": (fr, lambda: fr.flops_target),
+        "freeze_start": (fr, lambda: fr.start), "freeze_interval": (fr, lambda: fr.interval),
+        "sieve_frac": (sv, lambda: sv.frac), "sieve_interval": (sv, lambda: sv.interval),
+    }  # fmt: skip
+    if key not in resolved:
+        return "default"
+    lever, value = resolved[key]
+    return "off" if lever is None else f"default: {value():g}"
+
+
+# ``ofa-edge train``'s SpFDE options and the :func:`resolve_spfde` arguments they are
+_SPFDE_OPTIONS = {
+    "sparsity": "sparsity", "sparsity_pattern": "pattern", "mask_interval": "mask_interval",
+    "mask_update_frac": "mask_update_frac", "mask_grow": "mask_grow", "freeze_flops_target": "freeze_flops_target",
+    "freeze_start": "freeze_start", "freeze_interval": "freeze_interval", "sieve_frac": "sieve_frac",
+    "sieve_interval": "sieve_interval",
+}  # fmt: skip
+
+
+def _flag(param: TyperOption, value: Any, default: str = "default") -> str:
+    """``--epochs 120``, ``--amp`` / ``--no-amp``: an option as one would type it; ``--lr (default: 0.1)``
+    for one left at its default (``default`` says what that was)."""
     if param.is_flag and param.secondary_opts:
         return param.opts[0] if value else param.secondary_opts[0]
-    return f"{param.opts[0]} {'(default)' if value is None else value}"
+    return f"{param.opts[0]} {f'({default})' if value is None else value}"
 
 
 def register(app: typer.Typer) -> None:

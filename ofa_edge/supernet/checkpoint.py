@@ -23,6 +23,7 @@ from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.supernet.network import Supernet
 
 FORMAT = "ofa-edge-supernet/1"
+TRAIN_STATE_KEY = "ofa_edge_train"  # the metadata key of a training checkpoint (written by ofa_edge.train)
 
 
 def save_supernet(
@@ -108,7 +109,8 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     path = require_checkpoint_file(path)
     try:
         with safe_open(str(path), framework="pt") as f:
-            raw = (f.metadata() or {}).get("ofa_edge")
+            found = f.metadata() or {}
+            raw = found.get("ofa_edge")
     except (SafetensorError, OSError, ValueError) as e:
         if _is_pickle(path):
             raise UserError(
@@ -120,6 +122,12 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         raise UserError(
             f"'{path}' is not a readable safetensors checkpoint ({e}); it may be truncated or of another format."
         ) from None
+    if raw is None and TRAIN_STATE_KEY in found:
+        raise UserError(
+            f"'{path}' is an ofa-edge training checkpoint (weights and optimizer state to resume from), not a "
+            f"supernet: pass the supernet.safetensors beside it, which `ofa-edge train` writes when the run "
+            f"completes (a stopped run: `ofa-edge train --resume --out {path.parent}` finishes it)."
+        )
     if raw is None:
         raise UserError(f"'{path}' is a safetensors file but not an ofa-edge supernet (no 'ofa_edge' metadata).")
     try:

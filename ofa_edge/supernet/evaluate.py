@@ -56,12 +56,16 @@ def evaluate_subnet(
     device: torch.device,
     batch_size: int = 256,
     ort: bool | None = None,
+    calib_batch: int | None = None,
 ) -> dict[str, float]:
-    """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented). The forward
-    passes run on ONNX Runtime (:func:`~ofa_edge.supernet.ort_forward.ort_forward`, faster on a
-    CPU) with ``ort``; by default on a CPU from :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on."""
+    """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented) in batches of
+    ``calib_batch`` (default ``batch_size``): BN averages per-batch statistics, so that batch moves top-1 a
+    little, while the inference batch does not. The forward passes run on ONNX Runtime
+    (:func:`~ofa_edge.supernet.ort_forward.ort_forward`, faster on a CPU) with ``ort``; by default on a CPU
+    from :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on."""
     sub = net.extract(cfg).to(device, memory_format=fast_memory_format(device))
-    recalibrate_bn(sub, (x for x, _ in _batches(calib, batch_size, device, net.space, cfg.resolution)))
+    calib_batches = _batches(calib, calib_batch or batch_size, device, net.space, cfg.resolution)
+    recalibrate_bn(sub, (x for x, _ in calib_batches))
     if ort is None:
         ort = device.type == "cpu" and len(val) >= MIN_IMAGES
     forward = ort_forward(sub, cfg.resolution) if ort else sub

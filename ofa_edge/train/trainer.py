@@ -302,12 +302,16 @@ class Trainer:
             f"{kept}. Lower --lr ({self.cfg.lr:g}) and start a new run."
         )
 
+    def _collect_saved_flops(self) -> None:
+        """The ledger's ``saved_flops``: what the levers saved so far."""
+        self.ledger.saved_flops = {k: v for lv in self.levers for k, v in lv.flops_saved().items()}
+
     def _save(self, it: int) -> None:
         self._fold_loss(it)
         now = time.perf_counter()
         self.ledger.wall_seconds += now - self._mark
         self._mark = now
-        self.ledger.saved_flops = {k: v for lv in self.levers for k, v in lv.flops_saved().items()}
+        self._collect_saved_flops()
         tensors = [t for t in self.net.state_dict().values() if t.is_floating_point()]
         finite = bool(torch.stack([t.isfinite().all() for t in tensors]).all())
         self._stop_if_diverged(it, "the weights hold NaN or inf", not finite)
@@ -439,7 +443,10 @@ class Trainer:
             probes = evaluate_probes(self.net, cfgs, self.calib, self.val, self.ctx.device, on_probe=probing)
             record["probes"] = {k: v["top1"] for k, v in probes.items()}
             self.state["probes"] = record["probes"]
-        record["ledger"] = {k: self.ledger.to_dict()[k] for k in ("images", "total_flops", "steps")}
+        self._collect_saved_flops()  # else the epoch's line would show the savings of the last checkpoint
+        ledger = self.ledger.to_dict()
+        keep = ("images", "total_flops", "steps") + (("saved_flops", "computed_flops") if ledger["saved_flops"] else ())
+        record["ledger"] = {k: ledger[k] for k in keep}
         if self.ctx.main:
             self.run_dir.append_metrics(record)
         self.state["epoch_loss"], self.state["epoch_steps"] = 0.0, 0

@@ -137,7 +137,8 @@ def test_a_negative_seed_exits_2_in_every_command(cli, command) -> None:
 
 
 def test_ctrl_c_ends_with_one_line_and_exit_130(cli, monkeypatch) -> None:
-    """typer turns Ctrl-C into a silent exit 130; the user is told that long jobs resume."""
+    """typer turns Ctrl-C into a silent exit 130; the user is told that long jobs resume, and train from its
+    last checkpoint (a Ctrl-C mid-epoch loses that epoch's steps unless --ckpt-every saved them)."""
 
     def interrupted() -> list[str]:
         raise KeyboardInterrupt
@@ -147,5 +148,6 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(cli, monkeypatch) -> None:
     assert code == 130 and out == ""
     assert (
         " ".join(err.split())
-        == "interrupted; long jobs resume where they stopped: run the same command again (train: with --resume)."
+        == "interrupted; long jobs resume where they stopped: run the same command again (train: with --resume, "
+        "from its last checkpoint: the last epoch's end, or every --ckpt-every N steps)."
     )

@@ -73,3 +73,39 @@ def test_bad_lever_options_exit_2(cli, data_root, tmp_path, extra, needle):
     )  # fmt: skip
     assert code == 2, err
     assert needle in err.replace("\n", " ")
+
+
+def test_resume_takes_a_lever_option_given_again_with_the_value_its_default_resolved_to(cli, data_root, tmp_path):
+    """`--resume --freeze-start 1` to a run whose default T_frz was 1, or `--sparsity 0.5` to a 2:4 run, was
+    refused as "has --freeze-start (default), not --freeze-start 1"; the docs say the run's value is fine."""
+    args = (
+        "train", "--epochs", "2", "--batch-size", "4", "--limit-train", "20", "--limit-val", "8",
+        "--calib-images", "8", "--probe-every", "0", "--subnets-per-step", "2", "--no-progress", "--json",
+        "--sparsity-pattern", "2:4", "--freeze-flops-target", "0.001", "--sieve-frac", "0.2",
+        "--data", str(data_root), "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    code, out, err = cli(*args, "--time-limit", "1ms")  # T_frz, Δτ and the sieve interval by default
+    assert code == 0 and json.loads(out)["status"].startswith("stopped"), err
+    code, _, err = cli(*args, "--resume", "--freeze-start", "0")  # another value: refused, naming it
+    said = " ".join(err.split())  # with what the run's default was (it read "(default)")
+    assert code == 2 and "has --freeze-start (default: 1), not --freeze-start 0; drop --freeze-start" in said, err
+    again = ("--freeze-start", "1", "--sparsity", "0.5", "--mask-interval", "1", "--sieve-interval", "1")
+    code, out, err = cli(*args, "--resume", *again)
+    assert code == 0, err
+    assert json.loads(out)["status"] == "complete"
+
+
+def test_metrics_lines_carry_the_levers_savings(cli, data_root, tmp_path):
+    """Each metrics.jsonl line held images, total FLOPs and steps only: a run's savings could not be followed
+    epoch by epoch. With a lever on, each line now has the ledger's saved and computed FLOPs so far."""
+    run = tmp_path / "run"
+    code, out, err = cli(
+        "train", "--epochs", "2", "--batch-size", "4", "--limit-train", "20", "--probe-every", "0",
+        "--subnets-per-step", "2", "--no-progress", "--json", "--sieve-frac", "0.2", "--data", str(data_root),
+        "--out", str(run),
+    )  # fmt: skip
+    assert code == 0, err
+    lines = [json.loads(line)["ledger"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    final = json.loads(out)["ledger"]
+    assert 0 < lines[0]["saved_flops"]["sieving"] < lines[1]["saved_flops"]["sieving"]
+    assert lines[1]["saved_flops"] == final["saved_flops"] and lines[1]["computed_flops"] == final["computed_flops"]

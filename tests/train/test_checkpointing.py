@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
 from ofa_edge.errors import UserError
 from ofa_edge.space import SearchSpace
 from ofa_edge.supernet import Supernet
+from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.train.checkpointing import load_checkpoint, save_checkpoint
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.optim import make_optimizer
@@ -50,3 +53,15 @@ def test_truncated_checkpoint_is_a_user_error(tmp_path) -> None:
     path.write_bytes(path.read_bytes()[:5000])
     with pytest.raises(UserError, match="not a readable"):
         load_checkpoint(path, net, opt)
+
+
+def test_a_training_checkpoint_given_as_a_supernet_names_the_file_to_pass(tmp_path) -> None:
+    """``eval``/``search``/``export --supernet RUNDIR/checkpoint.safetensors`` said only "not an ofa-edge
+    supernet (no 'ofa_edge' metadata)"; it now says what the file is and which one to pass."""
+    net, opt = _trained()
+    path = tmp_path / "run" / "checkpoint.safetensors"
+    path.parent.mkdir()
+    save_checkpoint(path, net, opt, {"it": 1}, torch.arange(4))
+    said = r"training checkpoint .* pass the supernet\.safetensors beside it, .* `ofa-edge train --resume --out "
+    with pytest.raises(UserError, match=said + re.escape(str(path.parent))):
+        load_supernet(path)

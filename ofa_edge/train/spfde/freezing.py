@@ -43,7 +43,7 @@ class FreezeConfig:
         check_range("--freeze-start", self.start, ge=0, hint="(an epoch)")
         check_range("--freeze-interval", self.interval, ge=1, hint="epoch (its default is --mask-interval)")
         check_range(
-            "--freeze-flops-target", self.flops_target, gt=0, lt=1, hint="(a fraction of training FLOPs, e.g. 0.1)"
+            "--freeze-flops-target", self.flops_target, gt=0, lt=1, hint="(a fraction of training FLOPs, e.g. 0.05)"
         )
 
 

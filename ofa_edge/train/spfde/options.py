@@ -75,8 +75,8 @@ def resolve_spfde(
     )
     any_off = "the mask updates, freezing and sieving, all off; add --sparsity, --freeze-flops-target or --sieve-frac"
     _refuse_orphans(
-        ("--freeze-start", freeze_start, freezing, freeze_flops_target, "--freeze-flops-target 0.1"),
-        ("--freeze-interval", freeze_interval, freezing, freeze_flops_target, "--freeze-flops-target 0.1"),
+        ("--freeze-start", freeze_start, freezing, freeze_flops_target, "--freeze-flops-target 0.05"),
+        ("--freeze-interval", freeze_interval, freezing, freeze_flops_target, "--freeze-flops-target 0.05"),
         ("--sieve-interval", sieve_interval, sieving, sieve_frac, "--sieve-frac 0.2"),
         ("--mask-interval", mask_interval, any_off, any_lever, "--sparsity 0.5"),  # Δτ times all three levers
         # defaults are passed whether typed or not: only a value away from its default was surely asked for

@@ -184,13 +184,14 @@ def train(
     from ofa_edge.train.spfde import SpfdeLever
     from ofa_edge.train.trainer import Trainer
 
+    defaults = []  # said once the options are known to be valid (`--method foo` named its folder first)
     if out_dir is None:
         out_dir = work_dir() / f"train-{method}"
-        note(f"out: {out_dir}")
+        defaults.append(f"out: {out_dir}")
     refuse_file(out_dir, "the run (checkpoints, config.json, the cost ledger)")
     opts = _options(ctx, out_dir) if resume else dict(ctx.params)
     if opts["data"] is None:
-        note(f"data: {DEFAULT_ROOT} (default CIFAR-10, packed JPEG; $OFA_EDGE_DATA)")
+        defaults.append(f"data: {DEFAULT_ROOT} (default CIFAR-10, packed JPEG; $OFA_EDGE_DATA)")
     fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"data"}
     cfg = TrainConfig(
         data=str(opts["data"] or DEFAULT_ROOT),
@@ -201,6 +202,8 @@ def train(
     rank, world = launched_world()
     main_process = rank == 0  # under torchrun only rank 0 reports
     cfg, notes = cfg.resolved(world)
+    for text in defaults if main_process else ():
+        note(text)
     spfde, spfde_notes = resolve_spfde(
         cfg.space, cfg.epochs, sparsity=opts["sparsity"], pattern=opts["sparsity_pattern"],
         mask_interval=opts["mask_interval"], mask_update_frac=opts["mask_update_frac"], mask_grow=opts["mask_grow"],
@@ -244,7 +247,8 @@ def train(
         led = result["ledger"]
         out.print(
             f"{led['images']:,} images, {led['subnet_images']:,} subnet-images, {led['total_flops'] / 1e12:.2f} TFLOPs "
-            f"(3x fwd MACs), {led['wall_seconds']:.1f} s on {led['device']}"
+            f"(3x fwd MACs{', + 1x the teacher' if led['teacher_flops'] else ''}), {led['wall_seconds']:.1f} s on "
+            f"{led['device']}"
         )
         if "cuda_graphs" in result:
             g = result["cuda_graphs"]

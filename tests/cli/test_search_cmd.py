@@ -121,6 +121,7 @@ def test_an_estimated_table_is_marked_wherever_its_latencies_are_shown(cli, tabl
     args = ["search", "--accuracy-proxy", "macs", "--no-measure", *FAST, "--out", str(tmp_path / "o")]
     code, out, err = cli(*args, "--device", "x86-cpu,slow-board", "--latency", "16ms,80ms")
     assert code == 0, err
+    assert "search: 0.00 s" not in out  # 200 predictor evaluations take milliseconds: said in ms
     rows = {line.split("│")[1].strip() for line in out.splitlines() if "│" in line}
     assert {"x86-cpu", "slow-board (estimated)"} <= rows  # the rows of the per-device latency table
     with open(tmp_path / "o" / "pareto.csv", newline="") as f:

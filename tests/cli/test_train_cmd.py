@@ -96,6 +96,12 @@ def test_bad_hyperparameters_exit_2(cli, data_root, tmp_path, args, message) -> 
     assert message in " ".join(err.split())
 
 
+def test_a_refused_option_is_said_before_any_default(cli, data_root) -> None:
+    """`train --method foo` said "out: .../train-foo" (a folder it would never write) before refusing."""
+    code, _, err = cli("train", "--data", str(data_root), *BASE, "--method", "foo")
+    assert code == 2 and "unknown --method 'foo'" in err and "out:" not in err, err
+
+
 def test_bad_datasets_exit_2(cli, data_root, tmp_path, monkeypatch) -> None:
     code, _, err = cli("train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r"), *BASE)
     assert code == 2 and "does not exist" in " ".join(err.split())

@@ -54,7 +54,7 @@ SMALL = ["--batch-size", "2", "--limit-train", "2", *BASE[4:]]  # for runs whose
         (["--beta-mult", "inf"], "--beta-mult inf: must be a finite number >= 0."),
         (["--eps-epochs", "nan"], "--eps-epochs nan: must be a finite number >= 0."),
         (["--lr-warmup-epochs", "nan"], "--lr-warmup-epochs nan: must be a finite number in [0, 40) (below --epochs)."),
-        (["--sparsity", "nan"], "--sparsity nan: must be a finite number in [0, 1)"),
+        (["--sparsity", "nan"], "--sparsity nan: must be a finite number in (0, 1)"),
         (["--sparsity", "0.5", "--mask-update-frac", "nan"], "--mask-update-frac nan: must be a finite number"),
         (["--freeze-flops-target", "nan"], "--freeze-flops-target nan: must be a finite number in (0, 1)"),
         (["--sieve-frac", "nan"], "--sieve-frac nan: must be a finite number in (0, 1)"),

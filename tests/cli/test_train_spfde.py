@@ -59,7 +59,11 @@ def test_train_all_levers_stop_and_resume(cli, data_root, tmp_path):
 @pytest.mark.parametrize(
     ("extra", "needle"),
     [
-        (("--sparsity", "1.0"), "[0, 1)"),
+        (("--sparsity", "1.0"), "(0, 1)"),
+        (
+            ("--sparsity", "0"),
+            "--sparsity 0: must be in (0, 1) (0.9 keeps 10% of the weights; leave it out to train dense)",
+        ),
         (("--sparsity-pattern", "2:3"), "does not divide"),
         (("--freeze-flops-target", "0.9"), "beyond the network"),
         (("--sieve-frac", "1.5"), "sieve-frac"),

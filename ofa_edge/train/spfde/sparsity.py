@@ -70,7 +70,9 @@ class SparsityConfig:
     grow: str = "gradient"
 
     def __post_init__(self) -> None:
-        check_range("--sparsity", self.sparsity, ge=0, lt=1, hint="(0.9 keeps 10% of the weights)")
+        check_range(
+            "--sparsity", self.sparsity, gt=0, lt=1, hint="(0.9 keeps 10% of the weights; leave it out to train dense)"
+        )
         nm = parse_pattern(self.pattern)
         if nm is not None and not math.isclose(self.sparsity, 1 - nm[0] / nm[1]):
             raise UserError(

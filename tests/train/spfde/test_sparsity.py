@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -115,8 +116,9 @@ def test_frozen_weights_keep_their_masks():
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        ({"sparsity": 1.0}, "[0, 1)"),
-        ({"sparsity": -0.1}, "[0, 1)"),
+        ({"sparsity": 1.0}, "(0, 1)"),
+        ({"sparsity": 0.0}, "(0, 1)"),
+        ({"sparsity": -0.1}, "(0, 1)"),
         ({"sparsity": 0.9, "pattern": "2:4"}, "contradicts"),
         ({"sparsity": 0.5, "pattern": "dense"}, "N:M"),
         ({"sparsity": 0.5, "pattern": "4:2"}, "0 < N < M"),
@@ -124,7 +126,7 @@ def test_frozen_weights_keep_their_masks():
     ],
 )
 def test_bad_config_is_user_error(kwargs, needle):
-    with pytest.raises(UserError, match=needle.replace("[", r"\[").replace(")", r"\)")):
+    with pytest.raises(UserError, match=re.escape(needle)):
         SparsityConfig(**kwargs)
 
 

@@ -53,6 +53,10 @@ class Lever:
     def on_step_done(self, cfgs: Sequence[SubnetConfig], images: int) -> None:
         """The step trained ``cfgs`` on ``images`` images (all processes): cost accounting."""
 
+    def settings(self) -> dict[str, Any]:
+        """What the lever was set to (JSON), kept in the trained supernet's metadata."""
+        return {}
+
     def flops_saved(self) -> dict[str, float]:
         """Training FLOPs saved so far, by cause (the cost ledger reports them)."""
         return {}

@@ -572,6 +572,7 @@ class Trainer:
             provenance = {
                 "training": {
                     "config": self.cfg.to_dict(),
+                    "levers": {lv.name: lv.settings() for lv in self.levers},  # e.g. a 2:4 sparse supernet's
                     "ledger": self.ledger.to_dict(),
                     "probes_top1": self.state.get("probes", {}),
                     "train_images": len(self.data),

@@ -64,6 +64,9 @@ class SpfdeLever(Lever):
         self._loaded: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None
 
     # ---------------------------------------------------------------- setup
+    def settings(self) -> dict[str, Any]:
+        return self.config.to_dict()
+
     def epoch_size(self, num_samples: int) -> int:
         if self.config.sieving is None:
             return num_samples

@@ -29,14 +29,19 @@ from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.supernet.ort_forward import ort_forward
 
 
-def _ways(sub: torch.nn.Module, resolution: int) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    """Each way as a function of an NCHW batch."""
+def _ways(sub: torch.nn.Module, resolution: int) -> tuple[dict[str, Callable[[torch.Tensor], torch.Tensor]], float]:
+    """Each way as a function of an NCHW batch, and the CPU seconds ONNX Runtime's took to set up (export and
+    session): what it must win back before it pays."""
     last = copy.deepcopy(sub).to(memory_format=torch.channels_last)
-    return {
+    t = time.process_time()
+    ort = ort_forward(copy.deepcopy(sub), resolution)
+    setup_s = time.process_time() - t
+    ways = {
         "eager_nchw": sub.eval(),
         "eager_channels_last": lambda x: last(x.contiguous(memory_format=torch.channels_last)),
-        "onnxruntime": ort_forward(copy.deepcopy(sub), resolution),
+        "onnxruntime": ort,
     }
+    return ways, setup_s
 
 
 def main() -> None:
@@ -53,8 +58,8 @@ def main() -> None:
     for i in range(args.subnets):
         cfg = net.space.sample(np.random.default_rng(i))
         x = torch.randn(args.images, 3, cfg.resolution, cfg.resolution, generator=torch.Generator().manual_seed(i))
-        ways = _ways(net.extract(cfg), cfg.resolution)
-        row: dict = {"subnet": cfg.describe(), "resolution": cfg.resolution}
+        ways, setup_s = _ways(net.extract(cfg), cfg.resolution)
+        row: dict = {"subnet": cfg.describe(), "resolution": cfg.resolution, "onnxruntime_setup_s": setup_s}
         with torch.no_grad():
             for size in sizes:
                 for name, forward in ways.items():
@@ -65,7 +70,7 @@ def main() -> None:
         rows.append(row)
         print(" ".join(f"{k} {v:.2f}" for k, v in row.items() if "@" in k))
     keys = [k for k in rows[0] if "@" in k]
-    median = {k: statistics.median(r[k] for r in rows) for k in keys}
+    median = {k: statistics.median(r[k] for r in rows) for k in [*keys, "onnxruntime_setup_s"]}
     result = {
         **cpu_run_header(),
         "settings": vars(args) | {"json": str(args.json)},

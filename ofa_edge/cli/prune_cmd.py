@@ -176,7 +176,7 @@ def _latency_table(device: str | None, table_path: Path | None, subnet: SubnetCo
             raise UserError(f"{gap}; pass {option} with a table for that space and resolution, or profile one.")
         warn(f"no latency prediction: {gap}.")
         return None
-    note(f"latency table: {path} ({table.device}, {'estimated' if table.estimated else 'measured'})")
+    note(f"latency table: {path} ({table.device}, {table.kind})")
     for message in table_warnings(device or LOCAL_DEVICE, table, path):  # only for a table that will predict
         warn(message)
     return table

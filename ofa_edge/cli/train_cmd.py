@@ -204,13 +204,7 @@ def train(
     cfg, notes = cfg.resolved(world)
     for text in defaults if main_process else ():
         note(text)
-    spfde, spfde_notes = resolve_spfde(
-        cfg.space, cfg.epochs, sparsity=opts["sparsity"], pattern=opts["sparsity_pattern"],
-        mask_interval=opts["mask_interval"], mask_update_frac=opts["mask_update_frac"], mask_grow=opts["mask_grow"],
-        freeze_flops_target=opts["freeze_flops_target"], freeze_start=opts["freeze_start"],
-        freeze_interval=opts["freeze_interval"], sieve_frac=opts["sieve_frac"], sieve_interval=opts["sieve_interval"],
-        reorder=cfg.reorder,
-    )  # fmt: skip
+    spfde, spfde_notes = _resolve_levers(opts)
     recorded = {k: v for k, v in opts.items() if k not in PER_CALL}
     if recorded["data"] is not None:
         recorded["data"] = str(Path(recorded["data"]).absolute())
@@ -307,15 +301,16 @@ def _same_levers(run: dict[str, Any], key: str, value: Any) -> bool:
     if key not in _SPFDE_OPTIONS:
         return False
     try:
-        return _levers(run) == _levers(run | {key: value})
+        return _resolve_levers(run)[0] == _resolve_levers(run | {key: value})[0]
     except (UserError, KeyError):  # another value that does not resolve, or a run that predates the options
         return False
 
 
-def _levers(opts: dict[str, Any]) -> SpfdeConfig:
-    """The SpFDE levers that recorded options resolve to."""
+def _resolve_levers(opts: dict[str, Any]) -> tuple[SpfdeConfig, list[str]]:
+    """The SpFDE levers that ``train``'s options (given, or recorded in a run) resolve to, with the notes on
+    the defaults picked."""
     kwargs = {_SPFDE_OPTIONS[k]: opts[k] for k in _SPFDE_OPTIONS if k in opts}
-    return resolve_spfde(opts["space"], opts["epochs"], reorder=bool(opts.get("reorder")), **kwargs)[0]
+    return resolve_spfde(opts["space"], opts["epochs"], reorder=bool(opts.get("reorder")), **kwargs)
 
 
 def _run_default(run: dict[str, Any], trained: dict[str, Any], key: str) -> str:
@@ -323,28 +318,30 @@ def _run_default(run: dict[str, Any], trained: dict[str, Any], key: str) -> str:
     (--lr), ``default: 20`` (--freeze-start), ``off`` (a lever's option in a run without that lever)."""
     if trained.get(key) is not None:
         return f"default: {trained[key]}"
+    if key not in _RESOLVED_FIELD:
+        return "default"
     try:
-        levers = _levers(run)
+        levers = _resolve_levers(run)[0]
     except (UserError, KeyError):
         return "default"
-    sp, fr, sv = levers.sparsity, levers.freezing, levers.sieving
-    resolved = {
-        "sparsity": (sp, lambda: sp.sparsity), "freeze_flops_target": (fr, lambda: fr.flops_target),
-        "freeze_start": (fr, lambda: fr.start), "freeze_interval": (fr, lambda: fr.interval),
-        "sieve_frac": (sv, lambda: sv.frac), "sieve_interval": (sv, lambda: sv.interval),
-    }  # fmt: skip
-    if key not in resolved:
-        return "default"
-    lever, value = resolved[key]
-    return "off" if lever is None else f"default: {value():g}"
+    lever_name, field = _RESOLVED_FIELD[key]
+    lever = getattr(levers, lever_name)
+    return "off" if lever is None else f"default: {getattr(lever, field):g}"
 
 
 # ``ofa-edge train``'s SpFDE options and the :func:`resolve_spfde` arguments they are
 _SPFDE_OPTIONS = {
-    "sparsity": "sparsity", "sparsity_pattern": "pattern", "mask_interval": "mask_interval",
-    "mask_update_frac": "mask_update_frac", "mask_grow": "mask_grow", "freeze_flops_target": "freeze_flops_target",
-    "freeze_start": "freeze_start", "freeze_interval": "freeze_interval", "sieve_frac": "sieve_frac",
-    "sieve_interval": "sieve_interval",
+    k: k
+    for k in (
+        "sparsity", "mask_interval", "mask_update_frac", "mask_grow", "freeze_flops_target", "freeze_start",
+        "freeze_interval", "sieve_frac", "sieve_interval",
+    )
+} | {"sparsity_pattern": "pattern"}  # fmt: skip
+# the options a lever resolves a default for: (the SpfdeConfig lever, its field)
+_RESOLVED_FIELD = {
+    "sparsity": ("sparsity", "sparsity"), "freeze_flops_target": ("freezing", "flops_target"),
+    "freeze_start": ("freezing", "start"), "freeze_interval": ("freezing", "interval"),
+    "sieve_frac": ("sieving", "frac"), "sieve_interval": ("sieving", "interval"),
 }  # fmt: skip
 
 

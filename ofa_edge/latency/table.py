@@ -82,6 +82,11 @@ class LatencyTable:
         return self.provenance.get("kind") == "estimated"
 
     @property
+    def kind(self) -> str:
+        """``estimated`` or ``measured``, as tables and reports label latencies."""
+        return "estimated" if self.estimated else "measured"
+
+    @property
     def status(self) -> str:
         """``measured`` or ``estimated``, ``+ corrected`` with an end-to-end correction, ``, rescaled`` after
         ``profile --rescale`` (what ``devices`` and ``search`` show of a table)."""

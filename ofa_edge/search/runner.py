@@ -425,7 +425,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
         feasible = problem.violation(all_g[idx]) <= 0
         chosen_pt = (top[0]["latency_ms"][t.name], top[0]["accuracy"])
         fronts[t.name] = Front(all_m[t.metric][idx], all_acc[idx], feasible, t.budget_ms, t.table.estimated, chosen_pt)
-        kind = "estimated" if t.table.estimated else "measured"
+        kind = t.table.kind
         for cfg, a, lat, ok_ in zip(
             decode(problem.space, all_g[idx]), all_acc[idx], all_m[t.metric][idx], feasible, strict=True
         ):

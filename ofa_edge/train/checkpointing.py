@@ -28,7 +28,6 @@ from ofa_edge.supernet.checkpoint import TRAIN_STATE_KEY
 from ofa_edge.train.levers import Lever
 
 FORMAT = "ofa-edge-train-state/1"
-KEY = TRAIN_STATE_KEY
 
 
 def save_checkpoint(
@@ -61,7 +60,7 @@ def save_checkpoint(
         "optim": {"param_groups": opt["param_groups"], "scalars": scalars},
         "levers": lever_meta,
     }
-    atomic_write(path, lambda p: save_file(tensors, str(p), metadata={KEY: json.dumps(header)}))
+    atomic_write(path, lambda p: save_file(tensors, str(p), metadata={TRAIN_STATE_KEY: json.dumps(header)}))
 
 
 def unreadable_checkpoint(path: Path, why: str) -> UserError:
@@ -109,7 +108,7 @@ def load_checkpoint(
     path = Path(path)
     try:
         with safe_open(str(path), framework="pt") as f:
-            header = json.loads((f.metadata() or {})[KEY])
+            header = json.loads((f.metadata() or {})[TRAIN_STATE_KEY])
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not iterable
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as e:
         raise unreadable_checkpoint(path, str(e)) from None

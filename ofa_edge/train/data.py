@@ -1,5 +1,6 @@
 """Training batches on the device: the whole dataset there, seeded epoch orders and shards,
-and augmentation (random crop with padding, flip) in one gather.
+and augmentation (random crop with padding, flip) in one gather; and the check that the training
+images can train a classifier.
 
 The datasets themselves are read by :func:`ofa_edge.data.datasets.load_dataset`.
 """
@@ -11,6 +12,27 @@ import torch
 from ofa_edge.data import ImageSet
 from ofa_edge.data.transforms import augment, normalize
 from ofa_edge.errors import UserError
+
+
+def check_training_data(data: ImageSet, name: str, limit_train: int | None) -> str | None:
+    """Refuse training data of fewer than two classes (a :class:`UserError` naming the fix); returns a
+    note when ``--limit-train`` asks for more images than ``data`` (from ``name``) holds."""
+    present = [data.classes[int(c)] for c in data.labels.unique()]
+    if len(present) < 2:
+        fix = (
+            f"raise --limit-train (it takes {limit_train} image(s)) to 2 or more"
+            if limit_train is not None and limit_train < len(data.classes)
+            else "give the training split images of two or more classes (an ImageFolder tree: a folder per "
+            "class under train/)"
+        )
+        raise UserError(
+            f"the training images of '{name}' are all of one class ('{present[0]}'): a classifier needs at "
+            f"least 2 classes; {fix}."
+        )
+    n = len(data)
+    if limit_train is not None and limit_train > n:
+        return f"--limit-train {limit_train:,} is more than the {n:,} training images: all {n:,} are used"
+    return None
 
 
 class DeviceLoader:

@@ -12,6 +12,24 @@ from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json, atomic_write_text
 
 
+def data_record(images: int, classes: list[str], world: int) -> dict[str, Any]:
+    """The run's data and processes as ``config.json`` records them: a saved iteration only means the
+    same thing with the same images, classes and number of processes."""
+    return {"train_images": images, "classes": classes, "world": world}
+
+
+def data_mismatch(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """What differs between the :func:`data_record` saved in a run's config and ``now``'s (keys a run
+    did not record are not compared)."""
+    labels = {"train_images": "training images", "classes": "classes", "world": "processes"}
+    show = lambda v: f"{len(v)} ({', '.join(v[:4])}{', ...' if len(v) > 4 else ''})" if isinstance(v, list) else v
+    return [
+        f"{label}: run has {show(saved[k])}, now {show(now[k])}"
+        for k, label in labels.items()
+        if saved.get(k) is not None and saved[k] != now[k]
+    ]
+
+
 class RunLock:
     """An exclusive lock on a run directory (``flock`` on ``ROOT/.lock``; POSIX), so two trainers
     never write one run: the second is refused at once instead of racing the first's checkpoints."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,6 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.data.transforms import resize
@@ -43,7 +34,7 @@ from ofa_edge.train.aggregate import GradAverager
 from ofa_edge.train.checkpointing import check_state, load_checkpoint, save_checkpoint, unreadable_checkpoint
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.cuda_graphs import GraphedSupernet
-from ofa_edge.train.data import DeviceLoader
+from ofa_edge.train.data import DeviceLoader, check_training_data
 from ofa_edge.train.distill import ce_loss, kd_loss, soft_targets
 from ofa_edge.train.distributed import (
     allreduce_grads,
@@ -58,21 +49,11 @@ from ofa_edge.train.levers import Lever
 from ofa_edge.train.methods import Method, MethodParams, StepPlan, make_method
 from ofa_edge.train.optim import make_optimizer
 from ofa_edge.train.probes import evaluate_probes, probe_configs
+from ofa_edge.train.progress import TrainProgress
 from ofa_edge.train.reorder import reorder_channels
-from ofa_edge.train.rundir import RunDir, RunLock
+from ofa_edge.train.rundir import RunDir, RunLock, data_mismatch, data_record
 
 SYNC_EVERY = 25  # steps between reads of the loss from a GPU or under DDP (one CPU process: every step)
-# What the loss shown sums, by the loss kinds of a step's subnets: only the full phases' is plain CE
-LOSS_LABELS = {
-    frozenset({"ce"}): "",
-    frozenset({"ce", "inplace_kd"}): " (mean: max net CE, subnets KD)",
-    frozenset({"teacher_kd"}): " (CE + teacher KD)",
-}
-
-
-def _significant(value: float) -> str:
-    """A rate with three significant digits below 100 (``0.437``, ``12.3``), whole above (``1,234``)."""
-    return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
 
 
 class Trainer:
@@ -104,7 +85,9 @@ class Trainer:
         self.data = load_dataset(cfg.data, "train", limit=cfg.limit_train, seed=cfg.seed, size=size)
         self.val = load_dataset(cfg.data, cfg.val_split, limit=cfg.limit_val, seed=cfg.seed, size=size)
         require_same_classes(self.data, self.val, cfg.data, cfg.val_split)
-        self._check_training_data()
+        unfilled = check_training_data(self.data, cfg.data, cfg.limit_train)
+        if unfilled and self.ctx.main:
+            self._note(unfilled)
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
         self.epoch_samples = min((lv.epoch_size(len(self.data)) for lv in self.levers), default=len(self.data))
@@ -152,24 +135,6 @@ class Trainer:
         self._sync_every = 1 if self.ctx.device.type == "cpu" and self.ctx.world == 1 else SYNC_EVERY
 
     # ------------------------------------------------------------------ setup
-    def _check_training_data(self) -> None:
-        """Refuse training data of fewer than two classes; note a ``--limit-train`` the data cannot fill."""
-        cfg, n = self.cfg, len(self.data)
-        present = [self.data.classes[int(c)] for c in self.data.labels.unique()]
-        if len(present) < 2:
-            fix = (
-                f"raise --limit-train (it takes {cfg.limit_train} image(s)) to 2 or more"
-                if cfg.limit_train is not None and cfg.limit_train < len(self.data.classes)
-                else "give the training split images of two or more classes (an ImageFolder tree: a folder per "
-                "class under train/)"
-            )
-            raise UserError(
-                f"the training images of '{cfg.data}' are all of one class ('{present[0]}'): a classifier needs at "
-                f"least 2 classes; {fix}."
-            )
-        if cfg.limit_train is not None and cfg.limit_train > n and self.ctx.main:
-            self._note(f"--limit-train {cfg.limit_train:,} is more than the {n:,} training images: all {n:,} are used")
-
     def _device_name(self) -> str:
         d = self.ctx.device
         name = torch.cuda.get_device_name(d) if d.type == "cuda" else cpu_model()
@@ -177,7 +142,7 @@ class Trainer:
 
     def _open_run(self, resume: bool) -> int:
         """Create the run dir or resume from its checkpoint; returns the iteration to start at."""
-        rd, cfg = self.run_dir, self.cfg
+        rd = self.run_dir
         if self.ctx.main and rd.root.is_dir():
             rd.remove_stale_temps()
         if rd.checkpoint.exists():
@@ -185,59 +150,62 @@ class Trainer:
                 raise UserError(
                     f"'{rd.root}' already holds a training run; pass --resume to continue it or choose another --out."
                 )
-            saved = rd.require_config()
-            diff = cfg.resume_mismatch(saved.get("train", {})) + self._data_mismatch(saved)
-            if diff:
-                raise UserError(
-                    f"--resume with settings that differ from the run in '{rd.root}': {'; '.join(diff)}. "
-                    "Resume with the original settings or start a new run with another --out."
-                )
-            state, order = load_checkpoint(rd.checkpoint, self.net, self.optimizer, self.levers)
-            check_state(rd.checkpoint, state, order, self.method.p.total_iters, self.epoch_samples, len(self.data))
-            self.state.update(state)
-            try:
-                self.ledger = Ledger.from_dict(state["ledger"], self._device_name())
-            except (KeyError, TypeError, AttributeError) as e:
-                raise unreadable_checkpoint(rd.checkpoint, f"ledger: {type(e).__name__} {e}") from None
-            self._use_order(order)
-            if self.state["teacher"]:
-                self.teacher = self._frozen(load_supernet(rd.teacher, device=str(self.ctx.device)))
-            if self.ctx.main:
-                cut = rd.keep_metrics(before_epoch=self.state["it"] // self.loader.steps_per_epoch)
-                if cut:
-                    self._note(
-                        f"{cut} line(s) of '{rd.metrics}' were cut short (a kill mid-write) and are dropped; "
-                        "those epochs have no metrics record"
-                    )
-                it, per_epoch, total = self.state["it"], self.loader.steps_per_epoch, self.method.p.total_iters
-                if it >= total:
-                    self._note(f"run already complete: '{rd.root}' finished all {cfg.epochs} epochs; nothing to train")
-                else:
-                    self._note(
-                        f"resuming '{rd.root}' at iteration {it:,} of {total:,} (epoch {it // per_epoch}, "
-                        f"step {it % per_epoch} of {per_epoch})"
-                    )
-                if self.options is not None:  # the next --resume starts from these (e.g. a moved --data)
-                    rd.write_config({**saved, "options": self.options})
-            return int(self.state["it"])
+            return self._resume()
         if resume and self.ctx.main:
             self._note(f"nothing to resume in '{rd.root}' (no checkpoint); starting a new run")
         if self.ctx.main:
             rd.root.mkdir(parents=True, exist_ok=True)
-            rd.write_config(
-                {
-                    "train": cfg.to_dict(),
-                    "train_images": len(self.data),
-                    "classes": self.data.classes,
-                    "world": self.ctx.world,
-                    **({"options": self.options} if self.options is not None else {}),
-                }
-            )
+            options = {"options": self.options} if self.options is not None else {}
+            rd.write_config({"train": self.cfg.to_dict(), **self._data_record(), **options})
             rd.keep_metrics(before_epoch=0)
         if self.ctx.world > 1:
             for t in self.net.state_dict().values():
                 dist.broadcast(t, 0)
         return 0
+
+    def _resume(self) -> int:
+        """Load the run's checkpoint (weights, optimizer, levers, state, ledger, sample order, teacher)
+        after checking this run's settings and data are the saved ones; returns its iteration."""
+        rd, cfg = self.run_dir, self.cfg
+        saved = rd.require_config()
+        diff = cfg.resume_mismatch(saved.get("train", {})) + data_mismatch(saved, self._data_record())
+        if diff:
+            raise UserError(
+                f"--resume with settings that differ from the run in '{rd.root}': {'; '.join(diff)}. "
+                "Resume with the original settings or start a new run with another --out."
+            )
+        state, order = load_checkpoint(rd.checkpoint, self.net, self.optimizer, self.levers)
+        check_state(rd.checkpoint, state, order, self.method.p.total_iters, self.epoch_samples, len(self.data))
+        self.state.update(state)
+        try:
+            self.ledger = Ledger.from_dict(state["ledger"], self._device_name())
+        except (KeyError, TypeError, AttributeError) as e:
+            raise unreadable_checkpoint(rd.checkpoint, f"ledger: {type(e).__name__} {e}") from None
+        self._use_order(order)
+        if self.state["teacher"]:
+            self.teacher = self._frozen(load_supernet(rd.teacher, device=str(self.ctx.device)))
+        it, per_epoch, total = int(self.state["it"]), self.loader.steps_per_epoch, self.method.p.total_iters
+        if self.ctx.main:
+            cut = rd.keep_metrics(before_epoch=it // per_epoch)
+            if cut:
+                self._note(
+                    f"{cut} line(s) of '{rd.metrics}' were cut short (a kill mid-write) and are dropped; "
+                    "those epochs have no metrics record"
+                )
+            if it >= total:
+                self._note(f"run already complete: '{rd.root}' finished all {cfg.epochs} epochs; nothing to train")
+            else:
+                self._note(
+                    f"resuming '{rd.root}' at iteration {it:,} of {total:,} (epoch {it // per_epoch}, "
+                    f"step {it % per_epoch} of {per_epoch})"
+                )
+            if self.options is not None:  # the next --resume starts from these (e.g. a moved --data)
+                rd.write_config({**saved, "options": self.options})
+        return it
+
+    def _data_record(self) -> dict[str, Any]:
+        """What ``config.json`` records of the run's data and processes (a resume must match it)."""
+        return data_record(len(self.data), self.data.classes, self.ctx.world)
 
     def _note(self, text: str) -> None:
         """A note on stderr, as the CLI prints its own."""
@@ -246,20 +214,6 @@ class Trainer:
     def _use_order(self, order: torch.Tensor) -> None:
         """Train the epoch in ``order`` (global, saved with checkpoints); this process takes its shard."""
         self.order, self.shard = order, self.loader.shard(order)
-
-    def _data_mismatch(self, saved: dict[str, Any]) -> list[str]:
-        """What differs between the run's data and processes and this resume's: the saved iteration
-        only means the same thing with the same images, classes and number of processes."""
-        now = {"training images": len(self.data), "classes": self.data.classes, "processes": self.ctx.world}
-        was = {
-            "training images": saved.get("train_images"),
-            "classes": saved.get("classes"),
-            "processes": saved.get("world"),
-        }
-        show = lambda v: f"{len(v)} ({', '.join(v[:4])}{', ...' if len(v) > 4 else ''})" if isinstance(v, list) else v
-        return [
-            f"{k}: run has {show(was[k])}, now {show(now[k])}" for k in now if was[k] is not None and was[k] != now[k]
-        ]
 
     def _frozen(self, net: Supernet) -> Supernet:
         """``net`` as the frozen teacher: max subnet, eval mode, no gradients, the run's memory format
@@ -397,18 +351,6 @@ class Trainer:
             reorder_channels(self.net, self.optimizer)
             self.state["reordered"] = True
 
-    def _bar_head(self, plan: StepPlan, it: int) -> str:
-        """The progress bar's phase and epoch at iteration ``it``."""
-        return f"[bold]{plan.phase}[/bold] ep {it // self.loader.steps_per_epoch + 1}/{self.cfg.epochs}"
-
-    def _figures(self, plan: StepPlan, loss: float, images_per_s: float) -> str:
-        """Loss (and what it sums), LR, β where the method has one, throughput: the bar's and the epoch line's."""
-        beta = f"  β {plan.beta:.3f}" if self.method.uses_beta else ""
-        return (
-            f"loss {loss:.3f}{LOSS_LABELS[frozenset(j.loss for j in plan.jobs)]}  lr {plan.lr:.4f}{beta}  "
-            f"{_significant(images_per_s)} img/s"
-        )
-
     def _epoch_end(
         self,
         it: int,
@@ -416,9 +358,9 @@ class Trainer:
         plan: StepPlan,
         epoch_seconds: float,
         epoch_images: int,
-        status: Callable[[str], None],
+        progress: TrainProgress,
     ) -> dict[str, Any]:
-        """The epoch's metrics record, with the probes' top-1 when due (``status`` shows which probe runs),
+        """The epoch's metrics record, with the probes' top-1 when due (``progress`` shows which probe runs),
         appended to ``metrics.jsonl``."""
         cfg = self.cfg
         last = epoch == cfg.epochs - 1
@@ -432,10 +374,10 @@ class Trainer:
             "images_per_s": epoch_images / max(epoch_seconds, 1e-9),
         }
         if self.ctx.main and cfg.probe_every and ((epoch + 1) % cfg.probe_every == 0 or last):
-            cfgs, head = probe_configs(self.space), self._bar_head(plan, it)
+            cfgs, head = probe_configs(self.space), progress.head(plan, it)
 
             def probing(i: int, name: str) -> None:
-                status(
+                progress.status(
                     f"{head}  probe {name} ({i + 1}/{len(cfgs)}): BN recalibration on {len(self.calib):,} images, "
                     f"top-1 on {len(self.val):,}"
                 )
@@ -505,20 +447,8 @@ class Trainer:
         self._mark = t0 = time.perf_counter()
         stopped = False
         live = show_progress and self.ctx.main and start_it < total_its and self.console.is_terminal
-        progress = Progress(  # live on a terminal; a log (a pipe, a file) has the epoch lines below
-            SpinnerColumn(), TextColumn(f"train {cfg.method}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
-            disable=not live,
-        )  # fmt: skip
         ep_t0, ep_images = time.perf_counter(), 0
-        with progress:
-            task = progress.add_task("train", total=total_its, completed=start_it, status="")
-
-            def status(text: str) -> None:
-                progress.update(task, status=text, refresh=True)  # at most once a step (GPU: every SYNC_EVERY)
-
-            head = min(start_it, total_its - 1)
-            status(f"{self._bar_head(self.method.plan(head), head)}  first step running")
+        with TrainProgress(self.console, self.method, cfg.method, start_it, live) as progress:
             for it in range(start_it, total_its):
                 epoch, step = divmod(it, spe)
                 plan, loss = self.step(it)
@@ -529,21 +459,13 @@ class Trainer:
                 if synced:  # reading the loss waits for the device
                     shown = self._fold_loss(it + 1)
                     now = time.perf_counter()
-                    figures = self._figures(plan, shown, ep_images / max(now - ep_t0, 1e-9))
-                    progress.update(task, completed=it + 1)
-                    status(f"{self._bar_head(plan, it)}  {figures}")
+                    progress.step_done(plan, it, shown, ep_images / max(now - ep_t0, 1e-9))
                 saved = step == spe - 1 or bool(cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0)
                 if step == spe - 1:  # ``now`` was read just above, after the epoch's last sync
-                    rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images, status)
+                    rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images, progress)
                     if self.ctx.main:  # one line per epoch, also with --no-progress (a log's record)
-                        probes = "  ".join(f"{k} {v:.2f}%" for k, v in rec.get("probes", {}).items())
-                        progress.console.print(
-                            f"epoch {epoch + 1}/{cfg.epochs} ({plan.phase}) "
-                            f"{self._figures(plan, rec['train_loss'], rec['images_per_s'])}"
-                            + (f"  top-1 {probes}" if probes else ""),
-                            soft_wrap=True,
-                        )
-                    status(f"{self._bar_head(plan, it)}  {figures}")  # the probes' status is over
+                        progress.epoch_line(plan, rec)
+                    progress.step_done(plan, it, shown, ep_images / max(now - ep_t0, 1e-9))  # the probes' are over
                     self._save(it + 1)
                     ep_t0, ep_images = time.perf_counter(), 0
                 elif saved:

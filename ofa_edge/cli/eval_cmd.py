@@ -58,6 +58,7 @@ def eval_(
 
     from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
     from ofa_edge.data.sample import data_or_sample
+    from ofa_edge.data.subset import unfilled_limit
     from ofa_edge.supernet.bn_calibration import few_images_warning
     from ofa_edge.supernet.checkpoint import load_subnet, load_supernet, read_metadata, trained_classes
 
@@ -89,10 +90,12 @@ def eval_(
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
     calib = load_dataset(data, "train", limit=calib_images, seed=seed, size=size).shuffled(seed)
     require_same_classes(calib, val, data, split)
-    if limit is not None and len(val) < limit:
-        note(f"--limit {limit:,} is more than the {len(val):,} {split} images: all {len(val):,} are used")
-    if len(calib) < calib_images:
-        note(f"--bn-images {calib_images:,} is more than the {len(calib):,} training images: all are used")
+    for unfilled in (
+        unfilled_limit("--limit", limit, len(val), split),
+        unfilled_limit("--bn-images", calib_images, len(calib), "training"),
+    ):
+        if unfilled:
+            note(unfilled)
     if split == "train":
         note(
             "--split train: top-1 on images the supernet trained on (BN is recalibrated on that split too); it overstates accuracy on new images"

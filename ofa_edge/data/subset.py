@@ -24,6 +24,14 @@ def balanced_subset(labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
     return np.sort(perm[np.argsort(rank, kind="stable")[:limit]])
 
 
+def unfilled_limit(option: str, asked: int | None, have: int, split: str) -> str | None:
+    """The note for an ``option`` that asks for more images of ``split`` than the data holds (all are used
+    then); ``None`` when it asks for no more."""
+    if asked is None or asked <= have:
+        return None
+    return f"{option} {asked:,} is more than the {have:,} {split} images: all {have:,} are used"
+
+
 def subset_index(labels: np.ndarray, limit: int, seed: int, balanced: bool) -> np.ndarray:
     """Sorted indices of a seeded subset of ``limit`` samples: class-balanced
     (:func:`balanced_subset`) or a uniform random draw."""

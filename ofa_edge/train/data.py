@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from ofa_edge.data import ImageSet
+from ofa_edge.data.subset import unfilled_limit
 from ofa_edge.data.transforms import augment, normalize
 from ofa_edge.errors import UserError
 
@@ -29,10 +30,7 @@ def check_training_data(data: ImageSet, name: str, limit_train: int | None) -> s
             f"the training images of '{name}' are all of one class ('{present[0]}'): a classifier needs at "
             f"least 2 classes; {fix}."
         )
-    n = len(data)
-    if limit_train is not None and limit_train > n:
-        return f"--limit-train {limit_train:,} is more than the {n:,} training images: all {n:,} are used"
-    return None
+    return unfilled_limit("--limit-train", limit_train, len(data), "training")
 
 
 class DeviceLoader:

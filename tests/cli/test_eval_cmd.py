@@ -178,7 +178,7 @@ def test_eval_notes_a_limit_and_bn_images_the_data_cannot_fill(cli, tmp_path) ->
     assert code == 0, err
     said = " ".join(err.split())
     assert "--limit 5,000 is more than the 2,000 test images: all 2,000 are used" in said
-    assert "--bn-images 3,000 is more than the 2,000 training images: all are used" in said
+    assert "--bn-images 3,000 is more than the 2,000 training images: all 2,000 are used" in said
     assert json.loads(out)["images"] == json.loads(out)["calib_images"] == 2000
 
 

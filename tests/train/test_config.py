@@ -1,0 +1,64 @@
+"""TrainConfig: defaults resolved with a note each, options validated, what a resume may change."""
+
+import dataclasses
+import math
+
+import pytest
+
+from ofa_edge.errors import UserError
+from ofa_edge.train.config import RESUME_FREE, TrainConfig
+
+BASE = TrainConfig(data="d", out="o", device="cpu")
+
+
+def test_defaults_resolve_with_a_note_each() -> None:
+    cfg, notes = dataclasses.replace(BASE, epochs=40, batch_size=128).resolved(world=2)
+    assert cfg.lr == pytest.approx(0.1 * 256 / 256)  # scaled by the global batch
+    assert (cfg.lr_warmup_epochs, cfg.eps_epochs, cfg.channels_last) == (2.0, 2.0, True)
+    said = " | ".join(notes)
+    assert "lr: 0.1 (0.1 x global batch 256 / 256)" in said and "eps-epochs: 2" in said
+    assert "memory format: channels_last" in said
+
+
+def test_given_values_are_kept_and_not_noted() -> None:
+    given = dataclasses.replace(BASE, lr=0.05, lr_warmup_epochs=0.5, eps_epochs=3.0, channels_last=False)
+    cfg, notes = given.resolved()
+    assert (cfg.lr, cfg.lr_warmup_epochs, cfg.eps_epochs, cfg.channels_last) == (0.05, 0.5, 3.0, False)
+    assert not any(n.startswith(("lr", "eps", "memory")) for n in notes)
+
+
+def test_options_of_other_methods_are_noted_as_ignored() -> None:
+    _, notes = dataclasses.replace(BASE, method="ofa", epochs=6, warmup_frac=0.3, beta_mult=2.0).resolved()
+    said = " | ".join(notes)
+    assert "--warmup-frac 0.3: DεpS only; ignored by --method ofa" in said
+    assert "--beta-mult 2 ignored" in said
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"epochs": 0}, "--epochs"),
+        ({"warmup_frac": 1.0}, "--warmup-frac"),
+        ({"lr": math.nan}, "--lr"),
+        ({"method": "spos"}, "unknown --method 'spos'"),
+        ({"grad_agg": "mean"}, "--grad-agg must be 'sum' or 'avg'"),
+        ({"subnets_per_step": 1}, "--subnets-per-step"),
+        ({"method": "ofa", "epochs": 5}, "needs at least 6 epochs"),
+        ({"lr_warmup_epochs": 40.0}, "--lr-warmup-epochs"),
+        ({"method": "ofa", "epochs": 12, "lr_warmup_epochs": 5.0}, "longer than --method ofa's full-model phase"),
+        ({"cuda_graphs": True}, "--cuda-graphs needs a CUDA device"),
+    ],
+)
+def test_impossible_settings_raise_a_user_error_naming_the_option(change: dict, needle: str) -> None:
+    with pytest.raises(UserError) as e:
+        dataclasses.replace(BASE, **change).resolved()
+    assert needle in str(e.value)
+
+
+def test_a_resume_may_change_only_what_does_not_change_the_result() -> None:
+    saved = BASE.resolved()[0].to_dict()
+    moved = dataclasses.replace(BASE, data="elsewhere", out="o2", time_limit_s=60.0, probe_every=0).resolved()[0]
+    assert moved.resume_mismatch(saved) == []
+    other = dataclasses.replace(BASE, seed=1, batch_size=64).resolved()[0]
+    assert sorted(m.split(":")[0] for m in other.resume_mismatch(saved)) == ["batch_size", "lr", "seed"]
+    assert {"data", "out", "device", "time_limit_s"} <= RESUME_FREE

@@ -19,16 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ofa_edge.data.formats import FOLDERS, cifar_split_files
 from ofa_edge.data.packed_jpeg import ImageSet
 from ofa_edge.errors import UserError
-
-FOLDERS = {
-    # folder: (train files, test files, label key, meta file, class-names key)
-    "cifar-10-batches-py": (
-        [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], "labels", "batches.meta", "label_names",
-    ),
-    "cifar-100-python": (["train"], ["test"], "fine_labels", "meta", "fine_label_names"),
-}  # fmt: skip
 
 _STRINGS = {
     "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8",
@@ -169,28 +162,6 @@ def _fields(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise UserError(f"'{path}' does not hold a dict as CIFAR's files do.")
     return doc
-
-
-def find_cifar_python(root: Path) -> tuple[Path, str] | None:
-    """The torchvision CIFAR folder at or inside ``root`` and its kind (a key of :data:`FOLDERS`),
-    recognised by its files whatever the folder is called."""
-    for kind in FOLDERS:
-        if (root / kind).is_dir():
-            return root / kind, kind
-        if root.name == kind:
-            return root, kind
-    if (root / "batches.meta").is_file() or (root / "data_batch_1").is_file():
-        return root, "cifar-10-batches-py"
-    if (root / "meta").is_file() and (root / "train").is_file():
-        return root, "cifar-100-python"
-    return None
-
-
-def cifar_split_files(train_files: list[str], test_files: list[str], split: str) -> list[str]:
-    """The batch files of ``split`` in a CIFAR folder (binary or torchvision's): train or test."""
-    if split not in ("train", "test"):
-        raise UserError(f"CIFAR folders have splits 'train' and 'test', not '{split}'.")
-    return train_files if split == "train" else test_files
 
 
 def load_cifar_python(folder: Path, kind: str, split: str) -> ImageSet:

@@ -15,83 +15,27 @@ Formats (detected from the folder's content):
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from ofa_edge.data.cifar_python import FOLDERS, cifar_split_files, find_cifar_python, load_cifar_python
-from ofa_edge.data.packed_jpeg import DEFAULT_ROOT, ImageSet, load_packed
+from ofa_edge.data.cifar_python import load_cifar_python
+from ofa_edge.data.formats import (
+    CIFAR_BIN,
+    IMAGE_EXT,
+    cifar_bin_dir,
+    cifar_split_files,
+    dataset_splits,
+    detect_format,
+    find_cifar_python,
+    imagefolder_images,
+)
+from ofa_edge.data.packed_jpeg import ImageSet, load_packed
 from ofa_edge.data.preprocess import fit_square
 from ofa_edge.data.subset import subset_index
 from ofa_edge.errors import UserError
-
-_CIFAR_BIN = {
-    "cifar-10-batches-bin": ([f"data_batch_{i}.bin" for i in range(1, 6)], ["test_batch.bin"], 1, "batches.meta.txt"),
-    "cifar-100-binary": (["train.bin"], ["test.bin"], 2, "fine_label_names.txt"),
-}
-_IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".ppm", ".tif", ".tiff"}
-
-
-def detect_format(root: Path) -> str:
-    """``packed`` | ``cifar-bin`` | ``cifar-py`` | ``imagefolder``; a clear :class:`UserError` otherwise."""
-    if not root.exists() and root == DEFAULT_ROOT:
-        raise UserError(
-            f"no --data, and no CIFAR-10 at the default folder '{root}' ($OFA_EDGE_DATA sets it). Pass --data PATH "
-            "to a dataset: a packed JPEG folder (train.jpg.bin ...), torchvision's CIFAR-10/100 folder "
-            "(`python -c \"import torchvision; torchvision.datasets.CIFAR10('data', download=True)\"` writes "
-            "data/cifar-10-batches-py), or an ImageFolder tree (ROOT/train/<class>/*.jpg)."
-        )
-    if not root.exists():
-        raise UserError(
-            f"dataset folder '{root}' does not exist; check the path given to --data (or $OFA_EDGE_DATA), or "
-            "pass --data PATH to your dataset."
-        )
-    if not root.is_dir():
-        raise UserError(f"--data '{root}' is a file; pass the dataset folder.")
-    if (root / "train.jpg.bin").exists() or (root / "test.jpg.bin").exists():
-        return "packed"
-    if _cifar_dir(root) is not None:
-        return "cifar-bin"
-    if find_cifar_python(root) is not None:
-        return "cifar-py"
-    if any(p.is_dir() for p in root.iterdir()):
-        return "imagefolder"
-    raise UserError(
-        f"'{root}' is not a dataset ofa-edge reads: expected a packed JPEG folder (train.jpg.bin ...), "
-        "a CIFAR folder (cifar-10-batches-bin, cifar-100-binary, or torchvision's cifar-10-batches-py, "
-        "cifar-100-python) or an ImageFolder tree (ROOT/train/<class>/*.jpg)."
-    )
-
-
-def _cifar_dir(root: Path) -> Path | None:
-    for name in _CIFAR_BIN:
-        if (root / name).is_dir():
-            return root / name
-        if root.name == name:
-            return root
-    return None
-
-
-def crop_size(root: str | Path, size: int) -> int | None:
-    """The square :func:`load_dataset` cuts the images of ``root`` to as it decodes them when asked for
-    ``size``: ``size`` for an ImageFolder tree (shorter side to ``size``, centre crop:
-    :func:`~ofa_edge.data.preprocess.fit_square`); ``None`` for packed and CIFAR datasets, whose images
-    are taken as stored."""
-    return size if detect_format(Path(root)) == "imagefolder" else None
-
-
-def dataset_splits(root: Path, fmt: str) -> list[str]:
-    """The splits of the dataset at ``root`` (format ``fmt``), ``train`` first."""
-    if fmt == "packed":
-        names = [p.name.removesuffix(".jpg.bin") for p in root.glob("*.jpg.bin")]
-    elif fmt == "imagefolder":
-        names = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    else:
-        names = ["train", "test"]
-    return sorted(names, key=lambda name: (name != "train", name))
 
 
 def load_dataset(
@@ -107,7 +51,7 @@ def load_dataset(
     if fmt == "packed":
         data = load_packed(root, split, limit=limit, seed=seed, balanced=balanced)
     elif fmt == "cifar-bin":
-        data = _load_cifar_bin(_cifar_dir(root), split)  # type: ignore[arg-type]
+        data = _load_cifar_bin(cifar_bin_dir(root), split)  # type: ignore[arg-type]
     elif fmt == "cifar-py":
         data = load_cifar_python(*find_cifar_python(root), split)  # type: ignore[misc]
     else:
@@ -125,57 +69,6 @@ def load_dataset(
     return data
 
 
-def split_identity(root: str | Path, split: str = "train") -> str | None:
-    """A short content identity of one split, the same for a moved copy; ``None`` where the
-    dataset is not there. Packed: a hash of its labels and offsets (half a megabyte for
-    CIFAR-10). Other formats: a hash of the split's file names (relative) and sizes."""
-    root = Path(root)
-    if not root.is_dir():
-        return None
-    h = hashlib.sha256()
-    if (root / f"{split}.jpg.bin").exists():
-        files = [root / f"{split}.labels.npy", root / f"{split}.offsets.npy"]
-        if not all(f.is_file() for f in files):
-            return None
-        for f in files:
-            h.update(f.read_bytes())
-        return h.hexdigest()[:16]
-    files = _split_files(root, detect_format(root), split)
-    if not files:
-        return None
-    h.update(split.encode())
-    for f in files:
-        h.update(f"{f.relative_to(root).as_posix()}\0{f.stat().st_size}\0".encode())
-    return h.hexdigest()[:16]
-
-
-def _split_files(root: Path, fmt: str, split: str) -> list[Path]:
-    """The files that hold ``split`` of a CIFAR folder or an ImageFolder tree, in a fixed order."""
-    if fmt == "cifar-bin":
-        folder = _cifar_dir(root)
-        train_files, test_files, _, _ = _CIFAR_BIN[folder.name]  # type: ignore[union-attr]
-        return [folder / n for n in cifar_split_files(train_files, test_files, split)]  # type: ignore[operator]
-    if fmt == "cifar-py":
-        folder, kind = find_cifar_python(root)  # type: ignore[misc]
-        train_files, test_files = FOLDERS[kind][:2]
-        return [folder / n for n in cifar_split_files(train_files, test_files, split)]
-    base = root / split
-    if not base.is_dir():
-        return []
-    return [path for _, path in _imagefolder_images(base)]
-
-
-def _imagefolder_images(base: Path) -> list[tuple[int, Path]]:
-    """(class index, path) of every image an ImageFolder split holds: ``base/<class>/<image>``, classes
-    and images sorted by name (what the loader reads and the split's identity hashes)."""
-    classes = sorted(p.name for p in base.iterdir() if p.is_dir())
-    return [
-        (ci, path)
-        for ci, cls in enumerate(classes)
-        for path in sorted(p for p in (base / cls).iterdir() if p.suffix.lower() in _IMAGE_EXT)
-    ]
-
-
 def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
     """Why ``split`` is not in the dataset at ``root``; for an ImageFolder tree, the layout it needs."""
     if fmt != "imagefolder":
@@ -184,7 +77,7 @@ def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
         return f"'{root}' is the {root.name}/ split of the ImageFolder tree '{root.parent}': pass {root.parent}."
     other = "" if split == "train" else f" and {root}/{split}/<class>/<image>"
     layout = f"an ImageFolder tree needs {root}/train/<class>/<image>{other}"
-    flat = [s for s in splits if any(p.suffix.lower() in _IMAGE_EXT for p in (root / s).iterdir())]
+    flat = [s for s in splits if any(p.suffix.lower() in IMAGE_EXT for p in (root / s).iterdir())]
     if flat:
         return (
             f"'{root}' holds images directly in {', '.join(flat[:3])}{', ...' if len(flat) > 3 else ''}: it looks "
@@ -217,7 +110,7 @@ def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, spl
 
 
 def _load_cifar_bin(folder: Path, split: str) -> ImageSet:
-    train_files, test_files, label_bytes, names_file = _CIFAR_BIN[folder.name]
+    train_files, test_files, label_bytes, names_file = CIFAR_BIN[folder.name]
     files = cifar_split_files(train_files, test_files, split)
     record = label_bytes + 3072
     chunks = []
@@ -243,7 +136,7 @@ def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
     if not classes:
         raise UserError(f"'{base}' holds no class folders; expected {base}/<class>/<image>.")
     images, labels = [], []
-    for ci, path in _imagefolder_images(base):
+    for ci, path in imagefolder_images(base):
         try:
             img = Image.open(path).convert("RGB")
         except OSError as e:
@@ -251,6 +144,6 @@ def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
         images.append(np.asarray(fit_square(img, size)))
         labels.append(ci)
     if not images:
-        raise UserError(f"'{base}' holds no images with extensions {sorted(_IMAGE_EXT)}.")
+        raise UserError(f"'{base}' holds no images with extensions {sorted(IMAGE_EXT)}.")
     arr = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
     return ImageSet(arr, torch.tensor(labels, dtype=torch.int64), classes)

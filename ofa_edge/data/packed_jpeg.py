@@ -17,21 +17,6 @@ from PIL import Image
 
 from ofa_edge.data.subset import subset_index
 from ofa_edge.errors import UserError
-from ofa_edge.paths import PACKAGE_DIR, env_path, user_data_dir
-
-
-def _default_root() -> Path:
-    """``$OFA_EDGE_DATA``; else, in a checkout, the project's CIFAR-10 beside it (``../shared/data/cifar10-jpeg``);
-    else ``<user data>/data/cifar10-jpeg`` (``~/.local/share/ofa-edge``), where a user may put it."""
-    if (given := env_path("OFA_EDGE_DATA")) is not None:
-        return given
-    checkout = PACKAGE_DIR.parent
-    if (checkout / "pyproject.toml").is_file():
-        return checkout.parent / "shared" / "data" / "cifar10-jpeg"
-    return user_data_dir() / "data" / "cifar10-jpeg"
-
-
-DEFAULT_ROOT = _default_root()
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ofa_edge.data.packed_jpeg import DEFAULT_ROOT
+from ofa_edge.data.formats import DEFAULT_ROOT
 from ofa_edge.errors import UserError
 from ofa_edge.paths import pretrained_dir
 

@@ -17,7 +17,8 @@ import torch
 import ofa_edge
 from ofa_edge.data import ImageSet
 from ofa_edge.data import preprocess as image_preprocess
-from ofa_edge.data.datasets import crop_size, load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.formats import crop_size
 from ofa_edge.data.transforms import Preprocess, fast_memory_format
 from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from ofa_edge.data import ImageSet
-from ofa_edge.data.datasets import load_dataset, require_num_classes, split_identity
+from ofa_edge.data.datasets import load_dataset, require_num_classes
+from ofa_edge.data.formats import split_identity
 from ofa_edge.errors import UserError
 from ofa_edge.host import resolve_torch_device
 from ofa_edge.io import atomic_write_json, file_sha256
@@ -56,7 +57,7 @@ class MeasureSettings:
 
 
 def data_identity(data_root: str | Path) -> str | None:
-    """Content identity of a dataset's training split (:func:`~ofa_edge.data.datasets.split_identity`);
+    """Content identity of a dataset's training split (:func:`~ofa_edge.data.formats.split_identity`);
     ``None`` where it is absent."""
     return split_identity(data_root, "train")
 

@@ -19,7 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ofa_edge.data import DEFAULT_ROOT
-from ofa_edge.data.datasets import detect_format
+from ofa_edge.data.formats import detect_format
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.io import atomic_write_json, refuse_file
 from ofa_edge.latency.backends import why_not_here

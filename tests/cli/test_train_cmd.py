@@ -105,7 +105,7 @@ def test_a_refused_option_is_said_before_any_default(cli, data_root) -> None:
 def test_bad_datasets_exit_2(cli, data_root, tmp_path, monkeypatch) -> None:
     code, _, err = cli("train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r"), *BASE)
     assert code == 2 and "does not exist" in " ".join(err.split())
-    for module in ("ofa_edge.data", "ofa_edge.data.datasets"):  # installed without the CIFAR-10 folder
+    for module in ("ofa_edge.data", "ofa_edge.data.formats"):  # installed without the CIFAR-10 folder
         monkeypatch.setattr(f"{module}.DEFAULT_ROOT", tmp_path / "default")
     code, _, err = cli("train", "--out", str(tmp_path / "r"), *BASE)
     said = " ".join(err.split())

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from ofa_edge.data.cifar_python import Call, walk_pickle
-from ofa_edge.data.datasets import detect_format, load_dataset
+from ofa_edge.data.datasets import load_dataset
+from ofa_edge.data.formats import detect_format
 from ofa_edge.errors import UserError
 
 

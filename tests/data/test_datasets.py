@@ -8,7 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ofa_edge.data.datasets import detect_format, load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.formats import detect_format
 from ofa_edge.errors import UserError
 
 
@@ -130,7 +131,7 @@ def test_split_identity_follows_content_not_place(data_root, cifar_imagefolder, 
     import hashlib
     import shutil
 
-    from ofa_edge.data.datasets import split_identity
+    from ofa_edge.data.formats import split_identity
 
     h = hashlib.sha256()
     for name in ("train.labels.npy", "train.offsets.npy"):

@@ -18,7 +18,8 @@ import torch
 from PIL import Image
 
 from ofa_edge import SearchSpace, Supernet, save_supernet
-from ofa_edge.data.datasets import crop_size, load_dataset
+from ofa_edge.data.datasets import load_dataset
+from ofa_edge.data.formats import crop_size
 from ofa_edge.data.preprocess import preprocess
 from ofa_edge.data.subset import subset_index
 from ofa_edge.data.transforms import Preprocess

@@ -6,7 +6,15 @@ import importlib
 
 import pytest
 
-LAZY_PACKAGES = ["ofa_edge", "ofa_edge.data", "ofa_edge.export", "ofa_edge.search", "ofa_edge.train", "ofa_edge.train.spfde"]
+LAZY_PACKAGES = [
+    "ofa_edge",
+    "ofa_edge.data",
+    "ofa_edge.export",
+    "ofa_edge.search",
+    "ofa_edge.supernet",
+    "ofa_edge.train",
+    "ofa_edge.train.spfde",
+]
 
 
 @pytest.mark.parametrize("name", LAZY_PACKAGES)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from ofa_edge.paths import pretrained_dir
-from ofa_edge.supernet.checkpoint import read_metadata
+from ofa_edge.supernet.metadata import read_metadata
 
 CKPT = pretrained_dir() / "supernet.safetensors"
 CARD = pretrained_dir() / "model_card.json"

@@ -60,7 +60,8 @@ def eval_(
     from ofa_edge.data.sample import data_or_sample
     from ofa_edge.data.subset import unfilled_limit
     from ofa_edge.supernet.bn_calibration import few_images_warning
-    from ofa_edge.supernet.checkpoint import load_subnet, load_supernet, read_metadata, trained_classes
+    from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
+    from ofa_edge.supernet.metadata import read_metadata, trained_classes
 
     if subnet is not None and probes:
         raise UserError("pass either --subnet FILE or --probes, not both.")

@@ -74,7 +74,7 @@ def quickstart(
     from ofa_edge.data.sample import data_or_sample
     from ofa_edge.data.transforms import Preprocess
     from ofa_edge.onnx_bridge import ort_session, run_session
-    from ofa_edge.supernet.checkpoint import read_metadata, trained_classes
+    from ofa_edge.supernet.metadata import read_metadata, trained_classes
 
     check_range("--images", images, ge=1, le=10000)
     out_dir = out_dir or work_dir() / "quickstart"

@@ -12,7 +12,8 @@ from ofa_edge.export.last_search import LastSearch, read_last_search, search_bes
 from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded_supernet
 from ofa_edge.space import CostModel, SubnetConfig
 from ofa_edge.space.config import SHORT_ID_LEN, subnet_file
-from ofa_edge.supernet.checkpoint import load_subnet, read_metadata, require_checkpoint_file, trained_classes
+from ofa_edge.supernet.checkpoint import load_subnet
+from ofa_edge.supernet.metadata import read_metadata, require_checkpoint_file, trained_classes
 
 _SHORT_ID = re.compile(rf"[0-9a-f]{{{SHORT_ID_LEN}}}")  # SubnetConfig.short_id, as the search's table shows it
 

@@ -37,7 +37,8 @@ from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.space import CostModel
 from ofa_edge.supernet.bn_cache import bn_cache_key, load_bn_stats, save_bn_stats
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
-from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
+from ofa_edge.supernet.checkpoint import load_supernet
+from ofa_edge.supernet.metadata import read_metadata
 
 BATCH = 100
 ACCURACY_NOTE = (  # what the search's predicted accuracy is of (its predictor's labels)

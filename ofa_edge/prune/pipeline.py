@@ -30,7 +30,8 @@ from ofa_edge.prune.train import evaluate
 from ofa_edge.prune.zig import partition
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
-from ofa_edge.supernet.checkpoint import load_subnet, load_supernet, read_metadata
+from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
+from ofa_edge.supernet.metadata import read_metadata
 
 PRUNE_FILES = ("result.json", "checkpoint.safetensors", "slim.json")  # a folder with one of them is prune's own
 PRUNE_OUTPUTS = ("model.onnx", "slim.json", "slim.safetensors", "subnet.json", "result.json")  # written together

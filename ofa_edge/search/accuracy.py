@@ -30,8 +30,9 @@ from ofa_edge.search.progress import progress_bar
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import decode, encode, sample
 from ofa_edge.space.search_space import SearchSpace
-from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
+from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.supernet.evaluate import evaluate_subnet
+from ofa_edge.supernet.metadata import read_metadata
 
 FORMAT = "ofa-edge-accuracy-data/1"
 DEFAULT_SAMPLES = 1000  # subnets measured to fit a supernet's first predictor

@@ -205,7 +205,7 @@ MIN_CHECKED = 10  # held-out subnets below which the predictor's RMSE and Kendal
 
 def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log, warn: Log) -> tuple:
     from ofa_edge.search.accuracy import load_space, predictor_for
-    from ofa_edge.supernet.checkpoint import read_metadata
+    from ofa_edge.supernet.metadata import read_metadata
 
     supernet = opts.supernet
     if supernet is None and opts.accuracy_proxy is None:

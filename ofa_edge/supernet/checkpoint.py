@@ -20,10 +20,8 @@ from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.supernet.metadata import FORMAT, read_metadata
 from ofa_edge.supernet.network import Supernet
-
-FORMAT = "ofa-edge-supernet/1"
-TRAIN_STATE_KEY = "ofa_edge_train"  # the metadata key of a training checkpoint (written by ofa_edge.train)
 
 
 def save_supernet(
@@ -80,67 +78,6 @@ def save_supernet(
             v = v.to(dtype)
         tensors[k] = v.contiguous()
     atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": header}))
-
-
-def require_checkpoint_file(path: str | Path) -> Path:
-    """``path`` if it is a file; else a :class:`UserError` saying what it is instead."""
-    if not isinstance(path, str | PathLike):
-        raise UserError(f"a supernet checkpoint path must be a str or Path, got {type(path).__name__} {path!r}.")
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(
-            f"supernet checkpoint '{path}' is a folder; pass --supernet PATH to the .safetensors file in it "
-            "(`ofa-edge train` writes supernet.safetensors)."
-        )
-    if not path.is_file():
-        raise UserError(
-            f"supernet checkpoint '{path}' does not exist; give the path of a .safetensors file (--supernet PATH)."
-        )
-    return path
-
-
-def trained_classes(meta: dict[str, Any]) -> list[str] | None:
-    """The class names a checkpoint's training recorded (:func:`read_metadata`), if it did."""
-    return meta.get("training", {}).get("classes")
-
-
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The JSON metadata of a checkpoint, without loading its weights."""
-    path = require_checkpoint_file(path)
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            found = f.metadata() or {}
-            raw = found.get("ofa_edge")
-    except (SafetensorError, OSError, ValueError) as e:
-        if _is_pickle(path):
-            raise UserError(
-                f"'{path}' is not a readable safetensors checkpoint: it looks like a PyTorch pickle (torch.save), "
-                "and ofa-edge never unpickles files (unpickling runs code). If you trust it, load its state dict "
-                "with torch.load(path, weights_only=True) into Supernet(space, num_classes) and write it with "
-                "save_supernet(net, 'supernet.safetensors')."
-            ) from None
-        raise UserError(
-            f"'{path}' is not a readable safetensors checkpoint ({e}); it may be truncated or of another format."
-        ) from None
-    if raw is None and TRAIN_STATE_KEY in found:
-        raise UserError(
-            f"'{path}' is an ofa-edge training checkpoint (weights and optimizer state to resume from), not a "
-            f"supernet: pass the supernet.safetensors beside it, which `ofa-edge train` writes when the run "
-            f"completes (a stopped run: `ofa-edge train --resume --out {path.parent}` finishes it)."
-        )
-    if raw is None:
-        raise UserError(f"'{path}' is a safetensors file but not an ofa-edge supernet (no 'ofa_edge' metadata).")
-    try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError:
-        raise UserError(f"'{path}' has corrupt ofa-edge metadata; re-export the checkpoint.") from None
-    if not isinstance(meta, dict):
-        raise UserError(f"'{path}' has corrupt ofa-edge metadata (not a JSON object); re-export the checkpoint.")
-    if meta.get("format") != FORMAT:
-        raise UserError(f"'{path}' has checkpoint format {meta.get('format')!r}; this ofa-edge reads {FORMAT!r}.")
-    if not isinstance(meta.get("space"), str) or not isinstance(meta.get("num_classes"), int):
-        raise UserError(f"'{path}' has corrupt ofa-edge metadata (needs 'space' and 'num_classes'); re-export it.")
-    return meta
 
 
 def load_subnet(subnet: str | Path, supernet: str | Path) -> SubnetConfig:
@@ -200,16 +137,6 @@ def load_supernet(
     net.load_state_dict(state)
     net.metadata = meta
     return net.to(dev)
-
-
-def _is_pickle(path: Path) -> bool:
-    """Whether ``path`` starts like a ``torch.save`` file (a zip archive, or a legacy raw pickle)."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(4)
-    except OSError:
-        return False
-    return head == b"PK\x03\x04" or head[:1] == b"\x80"
 
 
 def _check_device(device: object) -> torch.device:

@@ -24,7 +24,7 @@ from safetensors.torch import save_file
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write
 from ofa_edge.supernet import Supernet
-from ofa_edge.supernet.checkpoint import TRAIN_STATE_KEY
+from ofa_edge.supernet.metadata import TRAIN_STATE_KEY
 from ofa_edge.train.levers import Lever
 
 FORMAT = "ofa-edge-train-state/1"

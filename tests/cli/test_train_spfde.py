@@ -43,7 +43,8 @@ def test_train_all_levers_stop_and_resume(cli, data_root, tmp_path):
     assert doc["spfde"]["sparsity"]["pattern"] == "2:4"
 
     # the exported supernet carries the 2:4 zeros; an extracted subnet keeps them
-    from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
+    from ofa_edge.supernet.checkpoint import load_supernet
+    from ofa_edge.supernet.metadata import read_metadata
 
     training = read_metadata(doc["supernet"])["training"]  # the weights say how they were trained
     assert training["levers"]["spfde"] == doc["spfde"] and training["levers"]["spfde"]["sieving"]["frac"] == 0.2

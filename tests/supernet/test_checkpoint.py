@@ -14,7 +14,8 @@ from safetensors.torch import save_file
 from ofa_edge.errors import UserError
 from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
-from ofa_edge.supernet.checkpoint import FORMAT, load_subnet, load_supernet, read_metadata, save_supernet
+from ofa_edge.supernet.checkpoint import load_subnet, load_supernet, save_supernet
+from ofa_edge.supernet.metadata import FORMAT, read_metadata
 
 CIFAR = SearchSpace.get("mbv3-w1.0-cifar")
 

@@ -20,7 +20,8 @@ from safetensors import safe_open
 
 from ofa_edge.errors import UserError
 from ofa_edge.space import CostModel, SearchSpace
-from ofa_edge.supernet.checkpoint import load_supernet, read_metadata
+from ofa_edge.supernet.checkpoint import load_supernet
+from ofa_edge.supernet.metadata import read_metadata
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.levers import Lever
 from ofa_edge.train.trainer import Trainer

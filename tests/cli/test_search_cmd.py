@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -495,3 +498,23 @@ def test_a_device_of_yours_that_runs_here_gets_the_chosen_subnet_timed(cli, tabl
     assert json.loads(out)["devices"]["my-cpu"]["measured"]["median_ms"] > 0
     code, out, err = cli(*args, "--device", "slow-board")  # no device file here: nothing to time it with
     assert code == 0 and "measured" not in json.loads(out)["devices"]["slow-board"], err
+
+
+SEARCH_PROBE = (
+    "import sys\n"
+    "from ofa_edge.cli.app import main\n"
+    "code = main(['search', '--latency', '15ms', '--device', 'jetson-orin', '--population', '20', '--generations', "
+    "'5'])\n"
+    "print('TORCH_LOADED' if 'torch' in sys.modules else 'NO_TORCH', code)\n"
+)
+
+
+def test_a_search_that_measures_nothing_imports_no_torch(tmp_path) -> None:
+    """The embedded supernet's saved predictor, a table of another device: nothing needs torch (its import
+    was most of such a search's time)."""
+    env = {**os.environ, "OFA_EDGE_HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    proc = subprocess.run(
+        [sys.executable, "-c", SEARCH_PROBE], capture_output=True, text=True, timeout=300, check=False, env=env
+    )
+    assert proc.stdout.strip().endswith("NO_TORCH 0"), proc.stderr
+    assert (tmp_path / "home" / "search" / "subnet.json").is_file()

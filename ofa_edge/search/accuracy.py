@@ -14,12 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from ofa_edge.data import ImageSet
-from ofa_edge.data.datasets import load_dataset, require_num_classes
 from ofa_edge.data.formats import split_identity
 from ofa_edge.errors import UserError
 from ofa_edge.host import resolve_torch_device
@@ -30,9 +28,10 @@ from ofa_edge.search.progress import progress_bar
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import decode, encode, sample
 from ofa_edge.space.search_space import SearchSpace
-from ofa_edge.supernet.checkpoint import load_supernet
-from ofa_edge.supernet.evaluate import evaluate_subnet
 from ofa_edge.supernet.metadata import read_metadata
+
+if TYPE_CHECKING:
+    from ofa_edge.data import ImageSet
 
 FORMAT = "ofa-edge-accuracy-data/1"
 DEFAULT_SAMPLES = 1000  # subnets measured to fit a supernet's first predictor
@@ -72,6 +71,10 @@ def cache_path(supernet: str | Path) -> Path:
 def holdout_split(data_root: str | Path, s: MeasureSettings, size: int = 32) -> tuple[ImageSet, ImageSet]:
     """(calibration images, validation images and labels) from the training split of a dataset in
     any layout :func:`~ofa_edge.data.datasets.load_dataset` reads (ImageFolder images at ``size``)."""
+    import torch
+
+    from ofa_edge.data.datasets import load_dataset
+
     data = load_dataset(data_root, "train", limit=s.n_val + s.n_calib, seed=s.split_seed, size=size, balanced=False)
     if len(data) < s.n_val + s.n_calib:
         raise UserError(
@@ -124,7 +127,13 @@ def measure(
     records = _records(_read_caches(files), digest, space, key)
     keys = [c.canonical().to_json() for c in cfgs]
     todo = list({k: c for k, c in zip(keys, cfgs, strict=True) if k not in records}.items())
-    if todo:
+    if todo:  # torch is imported only here: a search whose accuracies are all known does without it
+        import torch
+
+        from ofa_edge.data.datasets import require_num_classes
+        from ofa_edge.supernet.checkpoint import load_supernet
+        from ofa_edge.supernet.evaluate import evaluate_subnet
+
         device = resolve_torch_device()
         net = load_supernet(supernet_path, device=device).eval()
         calib, val = holdout_split(data_root, settings, size=max(net.space.resolutions))

@@ -87,11 +87,11 @@ def test_records_another_process_writes_meanwhile_are_kept(tiny_supernet, data_r
     import json
     import shutil
 
-    import ofa_edge.search.accuracy as acc
+    import ofa_edge.supernet.evaluate as ev  # search.accuracy imports it when it measures
 
     path = tmp_path / "tiny.safetensors"
     shutil.copy(tiny_supernet["path"], path)
-    real = acc.evaluate_subnet
+    real = ev.evaluate_subnet
 
     def measure_while_another_worker_writes(*args, **kwargs):
         doc = json.loads(cache_path(path).read_text()) if cache_path(path).is_file() else None
@@ -101,7 +101,7 @@ def test_records_another_process_writes_meanwhile_are_kept(tiny_supernet, data_r
             cache_path(path).write_text(json.dumps(doc))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(acc, "evaluate_subnet", measure_while_another_worker_writes)
+    monkeypatch.setattr(ev, "evaluate_subnet", measure_while_another_worker_writes)
     collect(path, data_root, 3, settings=tiny_supernet["settings"], progress=False)
     records = next(iter(json.loads(cache_path(path).read_text())["supernets"].values()))["by_settings"]
     kept = next(iter(records.values()))

@@ -132,12 +132,8 @@ def prune(
             log=note,
             on_step=on_step,
         )
-    floor = int(target_sparsity * result["groups"]) / result["groups"]
-    if result["group_sparsity"] + 1e-9 < floor:
-        warn(
-            f"reached group sparsity {result['group_sparsity']:.3f} < target {target_sparsity}; "
-            "raise --lam (hspg) or --epochs."
-        )
+    if (shortfall := _shortfall(result)) is not None:
+        warn(shortfall)
     lat = result["device_latency"]
     if lat and lat["unaligned_depthwise"]:
         from ofa_edge.prune.slim import CHANNEL_MULTIPLE
@@ -148,6 +144,21 @@ def prune(
             "predicted latency does not include."
         )
     emit(result, as_json, lambda: _render(result))
+
+
+def _shortfall(r: dict[str, Any]) -> str | None:
+    """The warning for a run that removed fewer groups than its target asks (``int(target * groups)``)."""
+    if r["zero_groups"] >= int(r["target_sparsity"] * r["groups"]):
+        return None
+    fix = (
+        "raise --lam or --epochs."
+        if r["method"] == "hspg"
+        else "every channel space keeps one channel, so no more groups can go; lower --target-sparsity."
+    )
+    return (
+        f"reached group sparsity {r['zero_groups'] / r['groups']:.3f} ({r['zero_groups']} of {r['groups']} groups) "
+        f"< target {r['target_sparsity']:g}; {fix}"
+    )
 
 
 def _latency_table(device: str | None, table_path: Path | None, subnet: SubnetConfig) -> LatencyTable | None:

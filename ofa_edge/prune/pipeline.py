@@ -170,7 +170,7 @@ def prune_subnet(
             "data": {"root": str(data_root), "train_images": len(train), "test_images": len(test)},
             "groups": part.num_groups,
             "zero_groups": int(zero.sum()),
-            "group_sparsity": float(zero.float().mean()),
+            "group_sparsity": int(zero.sum()) / part.num_groups,
             "target_sparsity": settings.target_sparsity,
             "before": before,
             "after": after,

@@ -298,3 +298,15 @@ def test_table_errors_exit_2_before_training(cli, tiny_setup, args, message) -> 
         "--supernet", str(tiny_setup / "supernet.safetensors"), *args,
     )  # fmt: skip
     assert code == 2 and message in " ".join(err.split())
+
+
+def test_reaching_the_target_exactly_is_no_shortfall() -> None:
+    """4169 of 10424 groups is int(0.4 * 10424): the target. A float32 sparsity (0.39994243) read as below it
+    warned 'reached group sparsity 0.400 < target 0.4' after every such run."""
+    from ofa_edge.cli.prune_cmd import _shortfall
+
+    r = {"groups": 10424, "zero_groups": 4169, "target_sparsity": 0.4, "method": "hesso"}
+    assert _shortfall(r) is None
+    assert _shortfall(r | {"zero_groups": 4000, "method": "hspg"}) == (
+        "reached group sparsity 0.384 (4000 of 10424 groups) < target 0.4; raise --lam or --epochs."
+    )

@@ -59,6 +59,13 @@ def prune(
             "--table", metavar="PATH", help="Latency table JSON that predicts it instead (not with --device)."
         ),
     ] = None,
+    keep_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            help="Keep the resume checkpoint (checkpoint.safetensors) once the run completes: running the same "
+            "command again then re-slims and re-measures without training."
+        ),
+    ] = False,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -131,6 +138,7 @@ def prune(
             table,
             log=note,
             on_step=on_step,
+            keep_checkpoint=keep_checkpoint,
         )
     if (shortfall := _shortfall(result)) is not None:
         warn(shortfall)
@@ -218,9 +226,18 @@ def _render(r: dict[str, Any]) -> None:
         measured = "pruned_measured_ms" in d
         if measured and (drift := drift_warning(d["speed_factor"], d["pruned_measured_ms"], d["same_cpu"])):
             out.print(f"[yellow]{drift}[/yellow] (for the pruned network)")
-    from ofa_edge.prune.pipeline import PRUNE_OUTPUTS
+    out.print(_files_line(r))
 
-    out.print(f"wrote {r['out_dir']}: {', '.join(PRUNE_OUTPUTS)}")
+
+def _files_line(r: dict[str, Any]) -> str:
+    """What the run wrote, and where its resume checkpoint went."""
+    from ofa_edge.prune.pipeline import CHECKPOINT
+
+    if CHECKPOINT in r["files"]:
+        return f"wrote {r['out_dir']}: {', '.join(r['files'])} (resume state, kept)"
+    return (
+        f"wrote {r['out_dir']}: {', '.join(r['files'])} (the resume checkpoint is removed; --keep-checkpoint keeps it)"
+    )
 
 
 def _latency_table_view(d: dict[str, Any]) -> Table:

@@ -32,7 +32,8 @@ from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_subnet, load_supernet, read_metadata
 
-PRUNE_FILES = ("result.json", "checkpoint.safetensors", "slim.json")  # a folder with one of them is prune's own
+CHECKPOINT = "checkpoint.safetensors"  # the resume state: removed when the run completes, unless kept
+PRUNE_FILES = ("result.json", CHECKPOINT, "slim.json")  # a folder with one of them is prune's own
 PRUNE_OUTPUTS = ("model.onnx", "slim.json", "slim.safetensors", "subnet.json", "result.json")  # written together
 
 
@@ -108,11 +109,13 @@ def prune_subnet(
     latency_table: LatencyTable | None = None,
     log: Callable[[str], None] = lambda _msg: None,
     on_step: Callable[[int, int, float], None] | None = None,
+    keep_checkpoint: bool = False,
 ) -> dict[str, Any]:
     """Prune ``subnet`` of ``supernet`` on the data at ``data_root``; write the slim network
     (``slim.json`` + ``slim.safetensors``), its ONNX file and ``result.json`` to ``out_dir``.
     With ``latency_table`` the pruned network's latency on that device is predicted, and
-    measured here too when the table is this machine's (:data:`LOCAL_DEVICE`)."""
+    measured here too when the table is this machine's (:data:`LOCAL_DEVICE`). The per-epoch
+    resume checkpoint goes when the outputs are in place, unless ``keep_checkpoint``."""
     cfg, out_dir = check_prune_inputs(subnet, supernet, out_dir)
     if (replacing := _replaced_run_note(out_dir)) is not None:
         log(replacing)
@@ -145,13 +148,15 @@ def prune_subnet(
         "data": str(Path(data_root).resolve()),
         "train_images": len(train),
     }
-    ckpt = out_dir / "checkpoint.safetensors"
+    ckpt = out_dir / CHECKPOINT
     trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id, log)
     zero = part.zero_mask()
     small, diff = slim_and_check(model, part, prep(test.images[:16]))
     # the outputs appear together or not at all: a second run into the folder (another --target-sparsity)
-    # killed halfway leaves the first run's outputs whole; the resume state is carried over
-    with staged_dir(out_dir, keep=lambda name: name not in PRUNE_OUTPUTS) as stage:
+    # killed halfway leaves the first run's outputs whole; the resume state is carried over only if kept,
+    # else it goes in the same rename that brings the outputs in
+    carried = set(PRUNE_OUTPUTS) | (set() if keep_checkpoint else {CHECKPOINT})
+    with staged_dir(out_dir, keep=lambda name: name not in carried) as stage:
         after = {
             "top1": evaluate(small, test, prep),
             "top1_group_sparse_model": evaluate(model, test, prep),
@@ -179,7 +184,7 @@ def prune_subnet(
             "device_latency": _device_latency(latency_table, cfg, small, before, after) if latency_table else None,
             "train": trained,
             "out_dir": str(out_dir),
-            "files": {k: str(out_dir / k) for k in ("slim.json", "slim.safetensors", "model.onnx", "subnet.json")},
+            "files": {k: str(out_dir / k) for k in (*PRUNE_OUTPUTS, *([CHECKPOINT] if keep_checkpoint else []))},
         }
         atomic_write_json(stage / "result.json", result)
     return result

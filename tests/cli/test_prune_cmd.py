@@ -13,7 +13,7 @@ from ofa_edge import Supernet, save_supernet
 from ofa_edge.errors import UserError
 from ofa_edge.io import file_sha256
 from ofa_edge.prune import load_slim
-from ofa_edge.prune.pipeline import PRUNE_OUTPUTS
+from ofa_edge.prune.pipeline import CHECKPOINT, PRUNE_OUTPUTS
 from ofa_edge.space import SearchSpace
 
 
@@ -73,18 +73,22 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
         str(out),
         "--json",
     )
-    code, stdout, err = cli(*args)
+    code, stdout, err = cli(*args, "--keep-checkpoint")
     assert code == 0, err
     r = json.loads(stdout)
-    # the outputs are swapped in together (a staged folder), the resume state carried along; nothing else
+    # the outputs are swapped in together (a staged folder), the kept resume state carried along; nothing else
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
-    assert {p.name for p in out.iterdir()} == {"checkpoint.safetensors", *PRUNE_OUTPUTS}
+    assert {p.name for p in out.iterdir()} == {CHECKPOINT, *PRUNE_OUTPUTS}
+    assert r["files"][CHECKPOINT] == str(out / CHECKPOINT)
     code, stdout, err = cli(*args)  # the same run again: it resumes from its finished checkpoint
     assert code == 0, err
     assert f"replacing the results in {out} (hesso, target 0.4, top-1 {r['after']['top1']:.2f}%)" in " ".join(
         err.split()
     )  # and says what it replaces, as export says of a bundle
-    assert json.loads(stdout)["train"]["resumed_at_epoch"] == 1
+    again = json.loads(stdout)
+    assert again["train"]["resumed_at_epoch"] == 1
+    # a finished run leaves its deliverables only: the resume checkpoint (33 MB for a 4M-param subnet) goes
+    assert {p.name for p in out.iterdir()} == set(PRUNE_OUTPUTS) and CHECKPOINT not in again["files"]
     assert r["zero_groups"] == int(0.4 * r["groups"])
     assert r["slim_max_abs_diff"] <= 1e-5 and r["onnx_max_abs_diff"] <= 1e-4
     assert r["after"]["macs"] < r["before"]["macs"] and r["after"]["params"] < r["before"]["params"]
@@ -310,3 +314,15 @@ def test_reaching_the_target_exactly_is_no_shortfall() -> None:
     assert _shortfall(r | {"zero_groups": 4000, "method": "hspg"}) == (
         "reached group sparsity 0.384 (4000 of 10424 groups) < target 0.4; raise --lam or --epochs."
     )
+
+
+def test_the_summary_says_where_the_resume_checkpoint_went(capsys) -> None:
+    from ofa_edge.cli.prune_cmd import _files_line
+
+    r = {"out_dir": "/runs/a", "files": {name: f"/runs/a/{name}" for name in PRUNE_OUTPUTS}}
+    assert _files_line(r) == (
+        "wrote /runs/a: model.onnx, slim.json, slim.safetensors, subnet.json, result.json "
+        "(the resume checkpoint is removed; --keep-checkpoint keeps it)"
+    )
+    r["files"][CHECKPOINT] = f"/runs/a/{CHECKPOINT}"
+    assert _files_line(r).endswith("result.json, checkpoint.safetensors (resume state, kept)")

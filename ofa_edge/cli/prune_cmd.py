@@ -30,7 +30,7 @@ def prune(
     data: Annotated[
         Path | None,
         typer.Option(
-            help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree); default: CIFAR-10 at $OFA_EDGE_DATA."
+            help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree); default: CIFAR-10 at $OFA_EDGE_DATA, else the shipped sample."
         ),
     ] = None,
     limit_train: Annotated[
@@ -102,17 +102,14 @@ def prune(
     ckpt = supernet or require_embedded_supernet()
     if supernet is None:
         note(f"supernet: embedded default {ckpt}")
-    from ofa_edge.data import DEFAULT_ROOT
     from ofa_edge.prune.pipeline import check_prune_inputs, default_out_name, prune_subnet
 
     if out_dir is None:
         out_dir = work_dir() / "prune" / default_out_name(subnet, load_subnet(subnet, ckpt), settings)
         note(f"output folder: {out_dir}")
-    cfg, out_dir = check_prune_inputs(subnet, ckpt, out_dir)  # before any work (prune_subnet checks them again)
+    data = _data(data, ckpt, limit_train)
+    cfg, out_dir = check_prune_inputs(subnet, ckpt, out_dir, data)  # before any work (prune_subnet checks again)
     table = _latency_table(device, table_path, cfg)
-    if data is None:
-        data = DEFAULT_ROOT
-        note(f"data: {data}")
     note(f"settings: {settings}")
     with Progress(
         TextColumn("prune"),
@@ -152,6 +149,19 @@ def prune(
             "predicted latency does not include."
         )
     emit(result, as_json, lambda: _render(result))
+
+
+def _data(data: Path | None, supernet: Path, limit_train: int | None) -> Path:
+    """``--data``; else CIFAR-10 at its default folder, or for a CIFAR-10 supernet without it the sample shipped
+    with the embedded one (as eval and export take it); the default picked is said."""
+    from ofa_edge.data.sample import data_or_sample
+    from ofa_edge.supernet.checkpoint import read_metadata, trained_classes
+
+    classes = trained_classes(read_metadata(supernet))
+    picked, sample_note = data_or_sample(data, classes, {"--limit-train": limit_train or 0})
+    if data is None:
+        note(sample_note or f"data: {picked}")
+    return picked
 
 
 def _shortfall(r: dict[str, Any]) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.datasets import detect_format, load_dataset, require_num_classes, require_same_classes
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import verify
@@ -43,9 +43,10 @@ def default_out_name(subnet_file: Path, cfg: SubnetConfig, settings: PruneSettin
     return f"{subnet_file.stem}-{cfg.short_id()}-{settings.method}-s{settings.target_sparsity:g}"
 
 
-def check_prune_inputs(subnet: Path, supernet: Path, out_dir: Path) -> tuple[SubnetConfig, Path]:
+def check_prune_inputs(subnet: Path, supernet: Path, out_dir: Path, data_root: Path) -> tuple[SubnetConfig, Path]:
     """The subnet to prune and the output folder (absolute), or a :class:`UserError` before any work: a
-    subnet of another space than the supernet's, a folder that cannot take a prune's outputs."""
+    subnet of another space than the supernet's, a folder that cannot take a prune's outputs, data that is
+    not a dataset."""
     out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
     cfg, space = load_subnet(subnet, supernet), read_metadata(supernet)["space"]
     if cfg.space != space:
@@ -53,6 +54,7 @@ def check_prune_inputs(subnet: Path, supernet: Path, out_dir: Path) -> tuple[Sub
             f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{space}'; pass a subnet of "
             f"'{space}' (`ofa-edge search` with this supernet writes one) or --supernet trained on '{cfg.space}'."
         )
+    detect_format(Path(data_root))
     return cfg, out_dir
 
 
@@ -116,7 +118,7 @@ def prune_subnet(
     With ``latency_table`` the pruned network's latency on that device is predicted, and
     measured here too when the table is this machine's (:data:`LOCAL_DEVICE`). The per-epoch
     resume checkpoint goes when the outputs are in place, unless ``keep_checkpoint``."""
-    cfg, out_dir = check_prune_inputs(subnet, supernet, out_dir)
+    cfg, out_dir = check_prune_inputs(subnet, supernet, out_dir, data_root)
     if (replacing := _replaced_run_note(out_dir)) is not None:
         log(replacing)
     torch.manual_seed(settings.seed)

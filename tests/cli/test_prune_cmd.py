@@ -256,7 +256,7 @@ def test_default_output_folders_of_two_searches_subnets_and_targets_differ(cli, 
             "--supernet", str(tiny_setup / "supernet.safetensors"),
         )  # fmt: skip
         assert code == 2 and "does not exist" in err  # the data: stops before any work, after naming the folder
-        assert f"outputfolder:{tmp_path}/ofa-edge-home/prune/subnet-{cfg.short_id()}-hesso-s{target}•" in "".join(
+        assert f"outputfolder:{tmp_path}/ofa-edge-home/prune/subnet-{cfg.short_id()}-hesso-s{target}error:" in "".join(
             err.split()
         )
 
@@ -326,3 +326,27 @@ def test_the_summary_says_where_the_resume_checkpoint_went(capsys) -> None:
     )
     r["files"][CHECKPOINT] = f"/runs/a/{CHECKPOINT}"
     assert _files_line(r).endswith("result.json, checkpoint.safetensors (resume state, kept)")
+
+
+def test_missing_data_exits_2_before_the_run_is_set_up(cli, tiny_setup, tmp_path) -> None:
+    """It was refused only after the supernet, subnet and latency table were loaded and the progress bar drawn."""
+    code, _, err = cli(
+        "prune", "--subnet", str(tiny_setup / "subnet.json"), "--supernet", str(tiny_setup / "supernet.safetensors"),
+        "--target-sparsity", "0.5", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 2 and "dataset folder" in flat and "does not exist" in flat
+    assert "settings:" not in flat and "latency table" not in flat and "━" not in err
+
+
+def test_without_data_or_cifar10_the_embedded_supernet_prunes_on_the_shipped_sample(cli, tmp_path, monkeypatch) -> None:
+    """As eval, export and quickstart do from a wheel: it stopped with "no --data, and no CIFAR-10"."""
+    for module in ("ofa_edge.data", "ofa_edge.data.datasets", "ofa_edge.data.sample"):  # a wheel install
+        monkeypatch.setattr(f"{module}.DEFAULT_ROOT", tmp_path / "no-cifar")
+    SearchSpace.get("mbv3-w1.0-cifar").min(24).save(tmp_path / "min.json")
+    args = ("prune", "--subnet", str(tmp_path / "min.json"), "--target-sparsity", "0.5", "--out", str(tmp_path / "r"))
+    code, _, err = cli(*args, "--device", "no-such-board")  # stops before training, after picking the data
+    flat = " ".join(err.split())
+    assert code == 2 and "using the CIFAR-10 sample shipped" in flat and "unknown device" in flat, err
+    code, _, err = cli(*args, "--limit-train", "2001")  # more than the sample holds
+    assert code == 2 and "fewer than --limit-train 2001" in " ".join(err.split()), err

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, searched_supernet, subnet_arg, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.table import LatencyTable
@@ -26,7 +26,12 @@ def prune(
     target_sparsity: Annotated[float, typer.Option(help="Fraction of zero-invariant groups to remove, in (0, 1).")],
     method: Annotated[str, typer.Option(help="hesso (target-driven) or hspg (group-lasso + half-space).")] = "hesso",
     epochs: Annotated[int, typer.Option(help="Training epochs while pruning.")] = 10,
-    supernet: Annotated[Path | None, typer.Option(help="Supernet checkpoint; default: the embedded one.")] = None,
+    supernet: Annotated[
+        Path | None,
+        typer.Option(
+            help="Supernet checkpoint; default: the one the search that chose --subnet used, else the embedded one."
+        ),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -99,9 +104,7 @@ def prune(
         "{given} both name the latency table; pass --table PATH, or --device NAME for that device's table.",
     )
     subnet = subnet_arg(subnet)
-    ckpt = supernet or require_embedded_supernet()
-    if supernet is None:
-        note(f"supernet: embedded default {ckpt}")
+    ckpt = _supernet(supernet, subnet)
     from ofa_edge.prune.pipeline import check_prune_inputs, default_out_name, prune_subnet
 
     if out_dir is None:
@@ -149,6 +152,19 @@ def prune(
             "predicted latency does not include."
         )
     emit(result, as_json, lambda: _render(result))
+
+
+def _supernet(supernet: Path | None, subnet: Path) -> Path:
+    """``--supernet``; else the one the search that chose ``subnet`` used (as eval and export take it), else the
+    embedded one; the default picked is said."""
+    if supernet is not None:
+        return supernet
+    if (searched := searched_supernet(subnet)) is not None:
+        note(f"supernet: {searched} (the one the search that chose --subnet used; --supernet picks another)")
+        return searched
+    embedded = require_embedded_supernet()
+    note(f"supernet: embedded default {embedded}")
+    return embedded
 
 
 def _data(data: Path | None, supernet: Path, limit_train: int | None) -> Path:

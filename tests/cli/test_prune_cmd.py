@@ -350,3 +350,22 @@ def test_without_data_or_cifar10_the_embedded_supernet_prunes_on_the_shipped_sam
     assert code == 2 and "using the CIFAR-10 sample shipped" in flat and "unknown device" in flat, err
     code, _, err = cli(*args, "--limit-train", "2001")  # more than the sample holds
     assert code == 2 and "fewer than --limit-train 2001" in " ".join(err.split()), err
+
+
+def test_a_search_result_is_pruned_from_the_searched_supernet(cli, tiny_setup, data_root, tmp_path) -> None:
+    """A subnet that `search --supernet mine` chose was pruned from the embedded supernet's weights, silently
+    (eval and export take the search's supernet); prune takes it too, and says so."""
+    found = tmp_path / "search"
+    found.mkdir()
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min(24)
+    cfg.save(found / "subnet.json")
+    mine = tiny_setup / "supernet.safetensors"
+    (found / "search.json").write_text(json.dumps({"subnet": cfg.to_dict(), "supernet": str(mine)}))
+    code, _, err = cli(
+        "prune", "--subnet", str(found), "--target-sparsity", "0.5", "--data", str(data_root),
+        "--out", str(tmp_path / "run"), "--device", "no-such-board",  # stops before training
+    )  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 2 and "unknown device" in flat, err
+    assert f"supernet: {mine} (the one the search that chose --subnet used; --supernet picks another)" in flat
+    assert "embedded" not in flat

@@ -229,7 +229,7 @@ def _latency_table(device: str | None, table_path: Path | None, subnet: SubnetCo
 
 def _render(r: dict[str, Any]) -> None:
     t = Table(title=f"ofa-edge prune ({r['method']}, {r['zero_groups']}/{r['groups']} groups removed)")
-    for col in ("", "top-1", "MACs", "params", "ORT CPU time (b1, 1 thread)"):
+    for col in ("", f"top-1 ({r['data']['test_images']} test)", "MACs", "params", "ORT CPU time (b1, 1 thread)"):
         t.add_column(col)
     for name in ("before", "after"):
         m = r[name]
@@ -241,6 +241,7 @@ def _render(r: dict[str, Any]) -> None:
             f"{m['params'] / 1e6:.3f}M",
             f"{lat['median_ms']:.3f} ms",
         )
+    t.add_row(*_change_row(r["before"], r["after"]), style="bold")
     out.print(t)
     out.print(
         f"group sparsity {r['group_sparsity']:.3f} (target {r['target_sparsity']}); "
@@ -253,6 +254,18 @@ def _render(r: dict[str, Any]) -> None:
         if measured and (drift := drift_warning(d["speed_factor"], d["pruned_measured_ms"], d["same_cpu"])):
             out.print(f"[yellow]{drift}[/yellow] (for the pruned network)")
     out.print(_files_line(r))
+
+
+def _change_row(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What pruning changed: top-1 in points, MACs and params in percent, latency as a speed-up."""
+    speedup = before["latency_ort_cpu"]["median_ms"] / after["latency_ort_cpu"]["median_ms"]
+    return [
+        "change",
+        f"{after['top1'] - before['top1']:+.2f} pt",
+        f"{100 * (after['macs'] / before['macs'] - 1):+.1f}%",
+        f"{100 * (after['params'] / before['params'] - 1):+.1f}%",
+        f"{speedup:.2f}x faster" if speedup >= 1 else f"{1 / speedup:.2f}x slower",
+    ]
 
 
 def _files_line(r: dict[str, Any]) -> str:

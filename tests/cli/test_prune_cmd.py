@@ -369,3 +369,14 @@ def test_a_search_result_is_pruned_from_the_searched_supernet(cli, tiny_setup, d
     assert code == 2 and "unknown device" in flat, err
     assert f"supernet: {mine} (the one the search that chose --subnet used; --supernet picks another)" in flat
     assert "embedded" not in flat
+
+
+def test_the_summary_shows_what_pruning_changed() -> None:
+    """The table showed before and after only: the saving (what a user prunes for) was left to mental arithmetic."""
+    from ofa_edge.cli.prune_cmd import _change_row
+
+    before = {"top1": 77.6, "macs": 104_086_256, "params": 4_135_826, "latency_ort_cpu": {"median_ms": 4.684}}
+    after = {"top1": 69.6, "macs": 74_491_960, "params": 1_125_390, "latency_ort_cpu": {"median_ms": 2.768}}
+    assert _change_row(before, after) == ["change", "-8.00 pt", "-28.4%", "-72.8%", "1.69x faster"]
+    after["latency_ort_cpu"]["median_ms"] = 5.0
+    assert _change_row(before, after)[-1] == "1.07x slower"

@@ -113,7 +113,7 @@ def prune(
     data = _data(data, ckpt, limit_train)
     cfg, out_dir = check_prune_inputs(subnet, ckpt, out_dir, data)  # before any work (prune_subnet checks again)
     table = _latency_table(device, table_path, cfg)
-    note(f"settings: {settings}")
+    note(f"settings: {settings.describe()}")
     with Progress(
         TextColumn("prune"),
         BarColumn(),

@@ -28,6 +28,8 @@ from ofa_edge.train.schedule import cosine_lr
 from ofa_edge.units import check_range
 
 METHODS = ("hesso", "hspg")
+# The settings only one method reads.
+OWN_FIELDS = {"hesso": ("start_frac", "prune_frac", "periods"), "hspg": ("prox_frac", "lam", "epsilon")}
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,13 @@ class PruneSettings:
         check_range("--epsilon", self.epsilon, ge=0, lt=1)
         check_range("--periods", self.periods, ge=1)
         check_range("--seed", self.seed, ge=0)
+
+    def describe(self) -> str:
+        """``name value`` pairs of the settings this run's method reads (the other method's left out)."""
+        ignored = {f for method, fields in OWN_FIELDS.items() if method != self.method for f in fields}
+        return ", ".join(
+            f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in asdict(self).items() if k not in ignored
+        )
 
 
 def make_optimizer(part: ZIGPartition, s: PruneSettings, total_steps: int) -> GroupSparseOptimizer:

@@ -90,3 +90,14 @@ def test_a_checkpoint_of_another_network_or_data_is_not_resumed(tiny_resnet, cif
     assert said == [f"not resuming from {ckpt}: another run wrote it (other settings, subnet or data); starting afresh"]
     ckpt.write_bytes(b"")  # and an unreadable one starts afresh too
     assert run(copy.deepcopy(tiny_resnet), {"subnet": "b"})["resumed_at_epoch"] == 0
+
+
+def test_settings_describe_only_the_methods_own_knobs() -> None:
+    """`settings:` printed HESSO's periods and window to an HSPG run and HSPG's lambda to a HESSO one."""
+    hspg = PruneSettings(method="hspg", target_sparsity=0.5, epochs=2).describe()
+    assert hspg == (
+        "method hspg, target_sparsity 0.5, epochs 2, lr 0.05, batch_size 64, momentum 0.9, weight_decay 0.0001, "
+        "seed 0, prox_frac 0.5, lam 0.001, epsilon 0"
+    )
+    hesso = PruneSettings(method="hesso", target_sparsity=0.5, epochs=2).describe()
+    assert hesso.endswith("seed 0, start_frac 0.1, prune_frac 0.5, periods 5") and "lam" not in hesso

@@ -139,6 +139,8 @@ def prune_subnet(
     out_dir.mkdir(parents=True, exist_ok=True)
     is_local = latency_table is not None and latency_table.device == LOCAL_DEVICE
     local = DeviceTimer(latency_table) if is_local else None  # one backend and speed reference for both nets
+    on_device = f" and on {LOCAL_DEVICE}'s backend" if local else ""
+    log(f"measuring the unpruned subnet: top-1, MACs, params, ONNX Runtime latency{on_device}")
     with tempfile.TemporaryDirectory() as tmp:
         before = {"top1": evaluate(model, test, prep), **_measure(model, example, Path(tmp) / "base.onnx", local)}
 
@@ -153,6 +155,7 @@ def prune_subnet(
     ckpt = out_dir / CHECKPOINT
     trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id, log)
     zero = part.zero_mask()
+    log("slimming, exporting and measuring the pruned network")
     small, diff = slim_and_check(model, part, prep(test.images[:16]))
     # the outputs appear together or not at all: a second run into the folder (another --target-sparsity)
     # killed halfway leaves the first run's outputs whole; the resume state is carried over only if kept,

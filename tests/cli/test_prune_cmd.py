@@ -87,6 +87,8 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     )  # and says what it replaces, as export says of a bundle
     again = json.loads(stdout)
     assert again["train"]["resumed_at_epoch"] == 1
+    # the minutes before and after training say what they are spent on (the bar stood at 0/? and n/n)
+    assert "measuring the unpruned subnet" in err and "slimming, exporting and measuring the pruned network" in err
     # a finished run leaves its deliverables only: the resume checkpoint (33 MB for a 4M-param subnet) goes
     assert {p.name for p in out.iterdir()} == set(PRUNE_OUTPUTS) and CHECKPOINT not in again["files"]
     assert r["zero_groups"] == int(0.4 * r["groups"])

@@ -67,8 +67,9 @@ def prune(
     keep_checkpoint: Annotated[
         bool,
         typer.Option(
+            "--keep-checkpoint",
             help="Keep the resume checkpoint (checkpoint.safetensors) once the run completes: running the same "
-            "command again then re-slims and re-measures without training."
+            "command again then re-slims and re-measures without training.",
         ),
     ] = False,
     seed: SeedOpt = 0,

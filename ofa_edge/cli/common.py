@@ -55,3 +55,18 @@ def subnet_arg(path: Path) -> Path:
     if file != path:
         note(f"--subnet {path} is a folder: using the subnet.json in it")
     return file
+
+
+def searched_supernet(subnet: Path) -> Path | None:
+    """The supernet of the search that chose ``subnet`` (the ``search.json`` beside it), as ``export`` takes it;
+    ``None`` when no such search names one."""
+    from ofa_edge.errors import UserError
+    from ofa_edge.export.last_search import search_beside
+    from ofa_edge.space import SubnetConfig
+
+    try:
+        cfg = SubnetConfig.load(subnet)
+    except UserError:
+        return None  # an OFA arch dict without a space: read later in the space of the supernet used
+    found = search_beside(subnet, cfg)
+    return found.supernet if found is not None else None

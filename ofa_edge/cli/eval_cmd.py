@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, searched_supernet, subnet_arg, warn
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
@@ -76,7 +76,7 @@ def eval_(
     if device == "auto":
         device = resolve_torch_device()
         note(f"device: {device} (auto)")
-    if supernet is None and subnet is not None and (searched := _searched_supernet(subnet)) is not None:
+    if supernet is None and subnet is not None and (searched := searched_supernet(subnet)) is not None:
         supernet = searched
         note(f"supernet: {supernet} (the one the search that chose --subnet used; --supernet picks another)")
     if supernet is None:
@@ -137,20 +137,6 @@ def eval_(
         out.print(t)
 
     emit(doc, as_json, render)
-
-
-def _searched_supernet(subnet: Path) -> Path | None:
-    """The supernet of the search that chose ``subnet`` (the ``search.json`` beside it), as ``export`` takes it;
-    ``None`` when no such search names one."""
-    from ofa_edge.export.last_search import search_beside
-    from ofa_edge.space import SubnetConfig
-
-    try:
-        cfg = SubnetConfig.load(subnet)
-    except UserError:
-        return None  # an OFA arch dict without a space: read later in the space of the supernet used
-    found = search_beside(subnet, cfg)
-    return found.supernet if found is not None else None
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, searched_supernet, subnet_arg, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.table import LatencyTable
@@ -26,11 +26,16 @@ def prune(
     target_sparsity: Annotated[float, typer.Option(help="Fraction of zero-invariant groups to remove, in (0, 1).")],
     method: Annotated[str, typer.Option(help="hesso (target-driven) or hspg (group-lasso + half-space).")] = "hesso",
     epochs: Annotated[int, typer.Option(help="Training epochs while pruning.")] = 10,
-    supernet: Annotated[Path | None, typer.Option(help="Supernet checkpoint; default: the embedded one.")] = None,
+    supernet: Annotated[
+        Path | None,
+        typer.Option(
+            help="Supernet checkpoint; default: the one the search that chose --subnet used, else the embedded one."
+        ),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(
-            help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree); default: CIFAR-10 at $OFA_EDGE_DATA."
+            help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree); default: CIFAR-10 at $OFA_EDGE_DATA, else the shipped sample."
         ),
     ] = None,
     limit_train: Annotated[
@@ -59,6 +64,14 @@ def prune(
             "--table", metavar="PATH", help="Latency table JSON that predicts it instead (not with --device)."
         ),
     ] = None,
+    keep_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--keep-checkpoint",
+            help="Keep the resume checkpoint (checkpoint.safetensors) once the run completes: running the same "
+            "command again then re-slims and re-measures without training.",
+        ),
+    ] = False,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -92,21 +105,16 @@ def prune(
         "{given} both name the latency table; pass --table PATH, or --device NAME for that device's table.",
     )
     subnet = subnet_arg(subnet)
-    ckpt = supernet or require_embedded_supernet()
-    if supernet is None:
-        note(f"supernet: embedded default {ckpt}")
-    from ofa_edge.data import DEFAULT_ROOT
+    ckpt = _supernet(supernet, subnet)
     from ofa_edge.prune.pipeline import check_prune_inputs, default_out_name, prune_subnet
 
     if out_dir is None:
         out_dir = work_dir() / "prune" / default_out_name(subnet, load_subnet(subnet, ckpt), settings)
         note(f"output folder: {out_dir}")
-    cfg, out_dir = check_prune_inputs(subnet, ckpt, out_dir)  # before any work (prune_subnet checks them again)
+    data = _data(data, ckpt, limit_train)
+    cfg, out_dir = check_prune_inputs(subnet, ckpt, out_dir, data)  # before any work (prune_subnet checks again)
     table = _latency_table(device, table_path, cfg)
-    if data is None:
-        data = DEFAULT_ROOT
-        note(f"data: {data}")
-    note(f"settings: {settings}")
+    note(f"settings: {settings.describe()}")
     with Progress(
         TextColumn("prune"),
         BarColumn(),
@@ -131,13 +139,10 @@ def prune(
             table,
             log=note,
             on_step=on_step,
+            keep_checkpoint=keep_checkpoint,
         )
-    floor = int(target_sparsity * result["groups"]) / result["groups"]
-    if result["group_sparsity"] + 1e-9 < floor:
-        warn(
-            f"reached group sparsity {result['group_sparsity']:.3f} < target {target_sparsity}; "
-            "raise --lam (hspg) or --epochs."
-        )
+    if (shortfall := _shortfall(result)) is not None:
+        warn(shortfall)
     lat = result["device_latency"]
     if lat and lat["unaligned_depthwise"]:
         from ofa_edge.prune.slim import CHANNEL_MULTIPLE
@@ -148,6 +153,47 @@ def prune(
             "predicted latency does not include."
         )
     emit(result, as_json, lambda: _render(result))
+
+
+def _supernet(supernet: Path | None, subnet: Path) -> Path:
+    """``--supernet``; else the one the search that chose ``subnet`` used (as eval and export take it), else the
+    embedded one; the default picked is said."""
+    if supernet is not None:
+        return supernet
+    if (searched := searched_supernet(subnet)) is not None:
+        note(f"supernet: {searched} (the one the search that chose --subnet used; --supernet picks another)")
+        return searched
+    embedded = require_embedded_supernet()
+    note(f"supernet: embedded default {embedded}")
+    return embedded
+
+
+def _data(data: Path | None, supernet: Path, limit_train: int | None) -> Path:
+    """``--data``; else CIFAR-10 at its default folder, or for a CIFAR-10 supernet without it the sample shipped
+    with the embedded one (as eval and export take it); the default picked is said."""
+    from ofa_edge.data.sample import data_or_sample
+    from ofa_edge.supernet.checkpoint import read_metadata, trained_classes
+
+    classes = trained_classes(read_metadata(supernet))
+    picked, sample_note = data_or_sample(data, classes, {"--limit-train": limit_train or 0})
+    if data is None:
+        note(sample_note or f"data: {picked}")
+    return picked
+
+
+def _shortfall(r: dict[str, Any]) -> str | None:
+    """The warning for a run that removed fewer groups than its target asks (``int(target * groups)``)."""
+    if r["zero_groups"] >= int(r["target_sparsity"] * r["groups"]):
+        return None
+    fix = (
+        "raise --lam or --epochs."
+        if r["method"] == "hspg"
+        else "every channel space keeps one channel, so no more groups can go; lower --target-sparsity."
+    )
+    return (
+        f"reached group sparsity {r['zero_groups'] / r['groups']:.3f} ({r['zero_groups']} of {r['groups']} groups) "
+        f"< target {r['target_sparsity']:g}; {fix}"
+    )
 
 
 def _latency_table(device: str | None, table_path: Path | None, subnet: SubnetConfig) -> LatencyTable | None:
@@ -184,7 +230,7 @@ def _latency_table(device: str | None, table_path: Path | None, subnet: SubnetCo
 
 def _render(r: dict[str, Any]) -> None:
     t = Table(title=f"ofa-edge prune ({r['method']}, {r['zero_groups']}/{r['groups']} groups removed)")
-    for col in ("", "top-1", "MACs", "params", "ORT CPU time (b1, 1 thread)"):
+    for col in ("", f"top-1 ({r['data']['test_images']} test)", "MACs", "params", "ORT CPU time (b1, 1 thread)"):
         t.add_column(col)
     for name in ("before", "after"):
         m = r[name]
@@ -196,6 +242,7 @@ def _render(r: dict[str, Any]) -> None:
             f"{m['params'] / 1e6:.3f}M",
             f"{lat['median_ms']:.3f} ms",
         )
+    t.add_row(*_change_row(r["before"], r["after"]), style="bold")
     out.print(t)
     out.print(
         f"group sparsity {r['group_sparsity']:.3f} (target {r['target_sparsity']}); "
@@ -207,9 +254,30 @@ def _render(r: dict[str, Any]) -> None:
         measured = "pruned_measured_ms" in d
         if measured and (drift := drift_warning(d["speed_factor"], d["pruned_measured_ms"], d["same_cpu"])):
             out.print(f"[yellow]{drift}[/yellow] (for the pruned network)")
-    from ofa_edge.prune.pipeline import PRUNE_OUTPUTS
+    out.print(_files_line(r))
 
-    out.print(f"wrote {r['out_dir']}: {', '.join(PRUNE_OUTPUTS)}")
+
+def _change_row(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What pruning changed: top-1 in points, MACs and params in percent, latency as a speed-up."""
+    speedup = before["latency_ort_cpu"]["median_ms"] / after["latency_ort_cpu"]["median_ms"]
+    return [
+        "change",
+        f"{after['top1'] - before['top1']:+.2f} pt",
+        f"{100 * (after['macs'] / before['macs'] - 1):+.1f}%",
+        f"{100 * (after['params'] / before['params'] - 1):+.1f}%",
+        f"{speedup:.2f}x faster" if speedup >= 1 else f"{1 / speedup:.2f}x slower",
+    ]
+
+
+def _files_line(r: dict[str, Any]) -> str:
+    """What the run wrote, and where its resume checkpoint went."""
+    from ofa_edge.prune.pipeline import CHECKPOINT
+
+    if CHECKPOINT in r["files"]:
+        return f"wrote {r['out_dir']}: {', '.join(r['files'])} (resume state, kept)"
+    return (
+        f"wrote {r['out_dir']}: {', '.join(r['files'])} (the resume checkpoint is removed; --keep-checkpoint keeps it)"
+    )
 
 
 def _latency_table_view(d: dict[str, Any]) -> Table:

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.datasets import detect_format, load_dataset, require_num_classes, require_same_classes
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import verify
@@ -33,7 +33,8 @@ from ofa_edge.supernet.bn_calibration import recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
 from ofa_edge.supernet.metadata import read_metadata
 
-PRUNE_FILES = ("result.json", "checkpoint.safetensors", "slim.json")  # a folder with one of them is prune's own
+CHECKPOINT = "checkpoint.safetensors"  # the resume state: removed when the run completes, unless kept
+PRUNE_FILES = ("result.json", CHECKPOINT, "slim.json")  # a folder with one of them is prune's own
 PRUNE_OUTPUTS = ("model.onnx", "slim.json", "slim.safetensors", "subnet.json", "result.json")  # written together
 
 
@@ -43,9 +44,10 @@ def default_out_name(subnet_file: Path, cfg: SubnetConfig, settings: PruneSettin
     return f"{subnet_file.stem}-{cfg.short_id()}-{settings.method}-s{settings.target_sparsity:g}"
 
 
-def check_prune_inputs(subnet: Path, supernet: Path, out_dir: Path) -> tuple[SubnetConfig, Path]:
+def check_prune_inputs(subnet: Path, supernet: Path, out_dir: Path, data_root: Path) -> tuple[SubnetConfig, Path]:
     """The subnet to prune and the output folder (absolute), or a :class:`UserError` before any work: a
-    subnet of another space than the supernet's, a folder that cannot take a prune's outputs."""
+    subnet of another space than the supernet's, a folder that cannot take a prune's outputs, data that is
+    not a dataset."""
     out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
     cfg, space = load_subnet(subnet, supernet), read_metadata(supernet)["space"]
     if cfg.space != space:
@@ -53,6 +55,7 @@ def check_prune_inputs(subnet: Path, supernet: Path, out_dir: Path) -> tuple[Sub
             f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{space}'; pass a subnet of "
             f"'{space}' (`ofa-edge search` with this supernet writes one) or --supernet trained on '{cfg.space}'."
         )
+    detect_format(Path(data_root))
     return cfg, out_dir
 
 
@@ -109,12 +112,14 @@ def prune_subnet(
     latency_table: LatencyTable | None = None,
     log: Callable[[str], None] = lambda _msg: None,
     on_step: Callable[[int, int, float], None] | None = None,
+    keep_checkpoint: bool = False,
 ) -> dict[str, Any]:
     """Prune ``subnet`` of ``supernet`` on the data at ``data_root``; write the slim network
     (``slim.json`` + ``slim.safetensors``), its ONNX file and ``result.json`` to ``out_dir``.
     With ``latency_table`` the pruned network's latency on that device is predicted, and
-    measured here too when the table is this machine's (:data:`LOCAL_DEVICE`)."""
-    cfg, out_dir = check_prune_inputs(subnet, supernet, out_dir)
+    measured here too when the table is this machine's (:data:`LOCAL_DEVICE`). The per-epoch
+    resume checkpoint goes when the outputs are in place, unless ``keep_checkpoint``."""
+    cfg, out_dir = check_prune_inputs(subnet, supernet, out_dir, data_root)
     if (replacing := _replaced_run_note(out_dir)) is not None:
         log(replacing)
     torch.manual_seed(settings.seed)
@@ -135,6 +140,8 @@ def prune_subnet(
     out_dir.mkdir(parents=True, exist_ok=True)
     is_local = latency_table is not None and latency_table.device == LOCAL_DEVICE
     local = DeviceTimer(latency_table) if is_local else None  # one backend and speed reference for both nets
+    on_device = f" and on {LOCAL_DEVICE}'s backend" if local else ""
+    log(f"measuring the unpruned subnet: top-1, MACs, params, ONNX Runtime latency{on_device}")
     with tempfile.TemporaryDirectory() as tmp:
         before = {"top1": evaluate(model, test, prep), **_measure(model, example, Path(tmp) / "base.onnx", local)}
 
@@ -146,13 +153,16 @@ def prune_subnet(
         "data": str(Path(data_root).resolve()),
         "train_images": len(train),
     }
-    ckpt = out_dir / "checkpoint.safetensors"
+    ckpt = out_dir / CHECKPOINT
     trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id, log)
     zero = part.zero_mask()
+    log("slimming, exporting and measuring the pruned network")
     small, diff = slim_and_check(model, part, prep(test.images[:16]))
     # the outputs appear together or not at all: a second run into the folder (another --target-sparsity)
-    # killed halfway leaves the first run's outputs whole; the resume state is carried over
-    with staged_dir(out_dir, keep=lambda name: name not in PRUNE_OUTPUTS) as stage:
+    # killed halfway leaves the first run's outputs whole; the resume state is carried over only if kept,
+    # else it goes in the same rename that brings the outputs in
+    carried = set(PRUNE_OUTPUTS) | (set() if keep_checkpoint else {CHECKPOINT})
+    with staged_dir(out_dir, keep=lambda name: name not in carried) as stage:
         after = {
             "top1": evaluate(small, test, prep),
             "top1_group_sparse_model": evaluate(model, test, prep),
@@ -171,7 +181,7 @@ def prune_subnet(
             "data": {"root": str(data_root), "train_images": len(train), "test_images": len(test)},
             "groups": part.num_groups,
             "zero_groups": int(zero.sum()),
-            "group_sparsity": float(zero.float().mean()),
+            "group_sparsity": int(zero.sum()) / part.num_groups,
             "target_sparsity": settings.target_sparsity,
             "before": before,
             "after": after,
@@ -180,7 +190,7 @@ def prune_subnet(
             "device_latency": _device_latency(latency_table, cfg, small, before, after) if latency_table else None,
             "train": trained,
             "out_dir": str(out_dir),
-            "files": {k: str(out_dir / k) for k in ("slim.json", "slim.safetensors", "model.onnx", "subnet.json")},
+            "files": {k: str(out_dir / k) for k in (*PRUNE_OUTPUTS, *([CHECKPOINT] if keep_checkpoint else []))},
         }
         atomic_write_json(stage / "result.json", result)
     return result

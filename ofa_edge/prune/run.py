@@ -28,6 +28,8 @@ from ofa_edge.train.schedule import cosine_lr
 from ofa_edge.units import check_range
 
 METHODS = ("hesso", "hspg")
+# The settings only one method reads.
+OWN_FIELDS = {"hesso": ("start_frac", "prune_frac", "periods"), "hspg": ("prox_frac", "lam", "epsilon")}
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,13 @@ class PruneSettings:
         check_range("--epsilon", self.epsilon, ge=0, lt=1)
         check_range("--periods", self.periods, ge=1)
         check_range("--seed", self.seed, ge=0)
+
+    def describe(self) -> str:
+        """``name value`` pairs of the settings this run's method reads (the other method's left out)."""
+        ignored = {f for method, fields in OWN_FIELDS.items() if method != self.method for f in fields}
+        return ", ".join(
+            f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in asdict(self).items() if k not in ignored
+        )
 
 
 def make_optimizer(part: ZIGPartition, s: PruneSettings, total_steps: int) -> GroupSparseOptimizer:
@@ -160,7 +169,6 @@ def train_and_prune(
         log(f"not resuming from {checkpoint}: another run wrote it (other settings, subnet or data); starting afresh")
     start_epoch = meta["epoch"] if meta else 0
     history = meta["history"] if meta else []
-    gen.manual_seed(s.seed + start_epoch)
     _cosine_lr(opt, s.lr, total)
 
     def step_hook(loss: float) -> None:
@@ -170,11 +178,15 @@ def train_and_prune(
 
     t0 = time.perf_counter()
     for epoch in range(start_epoch, s.epochs):
-        loss = train_epoch(model, opt, train, prep, s.batch_size, gen, step_hook)
+        # every draw of an epoch (data order, augmentation, dropout) depends on the seed and the epoch
+        # alone, so a run resumed from a checkpoint trains exactly as the uninterrupted one
+        gen.manual_seed(s.seed + epoch)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(s.seed + epoch)
+            loss = train_epoch(model, opt, train, prep, s.batch_size, gen, step_hook)
         if not all(t.isfinite().all() for t in model.state_dict().values() if t.is_floating_point()):
             raise UserError(f"training diverged in epoch {epoch + 1} (weights hold NaN or inf); lower --lr ({s.lr:g}).")
         history.append({"epoch": epoch + 1, "loss": loss, "group_sparsity": part.group_sparsity(), "lr": opt.lr})
-        gen.manual_seed(s.seed + epoch + 1)
         if checkpoint:
             _save_checkpoint(checkpoint, model, opt, {"settings": settings, "epoch": epoch + 1, "history": history})
     return {

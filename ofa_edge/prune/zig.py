@@ -120,7 +120,7 @@ class ZIGPartition:
         return self.sq_norms(self.params) == 0
 
     def group_sparsity(self) -> float:
-        return float(self.zero_mask().float().mean()) if self.num_groups else 0.0
+        return int(self.zero_mask().sum()) / self.num_groups if self.num_groups else 0.0
 
     def space_of(self) -> torch.Tensor:
         """Index of the space each group belongs to."""

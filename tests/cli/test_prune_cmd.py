@@ -13,7 +13,7 @@ from ofa_edge import Supernet, save_supernet
 from ofa_edge.errors import UserError
 from ofa_edge.io import file_sha256
 from ofa_edge.prune import load_slim
-from ofa_edge.prune.pipeline import PRUNE_OUTPUTS
+from ofa_edge.prune.pipeline import CHECKPOINT, PRUNE_OUTPUTS
 from ofa_edge.space import SearchSpace
 
 
@@ -73,18 +73,24 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
         str(out),
         "--json",
     )
-    code, stdout, err = cli(*args)
+    code, stdout, err = cli(*args, "--keep-checkpoint")
     assert code == 0, err
     r = json.loads(stdout)
-    # the outputs are swapped in together (a staged folder), the resume state carried along; nothing else
+    # the outputs are swapped in together (a staged folder), the kept resume state carried along; nothing else
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
-    assert {p.name for p in out.iterdir()} == {"checkpoint.safetensors", *PRUNE_OUTPUTS}
+    assert {p.name for p in out.iterdir()} == {CHECKPOINT, *PRUNE_OUTPUTS}
+    assert r["files"][CHECKPOINT] == str(out / CHECKPOINT)
     code, stdout, err = cli(*args)  # the same run again: it resumes from its finished checkpoint
     assert code == 0, err
     assert f"replacing the results in {out} (hesso, target 0.4, top-1 {r['after']['top1']:.2f}%)" in " ".join(
         err.split()
     )  # and says what it replaces, as export says of a bundle
-    assert json.loads(stdout)["train"]["resumed_at_epoch"] == 1
+    again = json.loads(stdout)
+    assert again["train"]["resumed_at_epoch"] == 1
+    # the minutes before and after training say what they are spent on (the bar stood at 0/? and n/n)
+    assert "measuring the unpruned subnet" in err and "slimming, exporting and measuring the pruned network" in err
+    # a finished run leaves its deliverables only: the resume checkpoint (33 MB for a 4M-param subnet) goes
+    assert {p.name for p in out.iterdir()} == set(PRUNE_OUTPUTS) and CHECKPOINT not in again["files"]
     assert r["zero_groups"] == int(0.4 * r["groups"])
     assert r["slim_max_abs_diff"] <= 1e-5 and r["onnx_max_abs_diff"] <= 1e-4
     assert r["after"]["macs"] < r["before"]["macs"] and r["after"]["params"] < r["before"]["params"]
@@ -252,7 +258,7 @@ def test_default_output_folders_of_two_searches_subnets_and_targets_differ(cli, 
             "--supernet", str(tiny_setup / "supernet.safetensors"),
         )  # fmt: skip
         assert code == 2 and "does not exist" in err  # the data: stops before any work, after naming the folder
-        assert f"outputfolder:{tmp_path}/ofa-edge-home/prune/subnet-{cfg.short_id()}-hesso-s{target}•" in "".join(
+        assert f"outputfolder:{tmp_path}/ofa-edge-home/prune/subnet-{cfg.short_id()}-hesso-s{target}error:" in "".join(
             err.split()
         )
 
@@ -298,3 +304,81 @@ def test_table_errors_exit_2_before_training(cli, tiny_setup, args, message) -> 
         "--supernet", str(tiny_setup / "supernet.safetensors"), *args,
     )  # fmt: skip
     assert code == 2 and message in " ".join(err.split())
+
+
+def test_reaching_the_target_exactly_is_no_shortfall() -> None:
+    """4169 of 10424 groups is int(0.4 * 10424): the target. A float32 sparsity (0.39994243) read as below it
+    warned 'reached group sparsity 0.400 < target 0.4' after every such run."""
+    from ofa_edge.cli.prune_cmd import _shortfall
+
+    r = {"groups": 10424, "zero_groups": 4169, "target_sparsity": 0.4, "method": "hesso"}
+    assert _shortfall(r) is None
+    assert _shortfall(r | {"zero_groups": 4000, "method": "hspg"}) == (
+        "reached group sparsity 0.384 (4000 of 10424 groups) < target 0.4; raise --lam or --epochs."
+    )
+
+
+def test_the_summary_says_where_the_resume_checkpoint_went(capsys) -> None:
+    from ofa_edge.cli.prune_cmd import _files_line
+
+    r = {"out_dir": "/runs/a", "files": {name: f"/runs/a/{name}" for name in PRUNE_OUTPUTS}}
+    assert _files_line(r) == (
+        "wrote /runs/a: model.onnx, slim.json, slim.safetensors, subnet.json, result.json "
+        "(the resume checkpoint is removed; --keep-checkpoint keeps it)"
+    )
+    r["files"][CHECKPOINT] = f"/runs/a/{CHECKPOINT}"
+    assert _files_line(r).endswith("result.json, checkpoint.safetensors (resume state, kept)")
+
+
+def test_missing_data_exits_2_before_the_run_is_set_up(cli, tiny_setup, tmp_path) -> None:
+    """It was refused only after the supernet, subnet and latency table were loaded and the progress bar drawn."""
+    code, _, err = cli(
+        "prune", "--subnet", str(tiny_setup / "subnet.json"), "--supernet", str(tiny_setup / "supernet.safetensors"),
+        "--target-sparsity", "0.5", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 2 and "dataset folder" in flat and "does not exist" in flat
+    assert "settings:" not in flat and "latency table" not in flat and "━" not in err
+
+
+def test_without_data_or_cifar10_the_embedded_supernet_prunes_on_the_shipped_sample(cli, tmp_path, monkeypatch) -> None:
+    """As eval, export and quickstart do from a wheel: it stopped with "no --data, and no CIFAR-10"."""
+    for module in ("ofa_edge.data", "ofa_edge.data.datasets", "ofa_edge.data.sample"):  # a wheel install
+        monkeypatch.setattr(f"{module}.DEFAULT_ROOT", tmp_path / "no-cifar")
+    SearchSpace.get("mbv3-w1.0-cifar").min(24).save(tmp_path / "min.json")
+    args = ("prune", "--subnet", str(tmp_path / "min.json"), "--target-sparsity", "0.5", "--out", str(tmp_path / "r"))
+    code, _, err = cli(*args, "--device", "no-such-board")  # stops before training, after picking the data
+    flat = " ".join(err.split())
+    assert code == 2 and "using the CIFAR-10 sample shipped" in flat and "unknown device" in flat, err
+    code, _, err = cli(*args, "--limit-train", "2001")  # more than the sample holds
+    assert code == 2 and "fewer than --limit-train 2001" in " ".join(err.split()), err
+
+
+def test_a_search_result_is_pruned_from_the_searched_supernet(cli, tiny_setup, data_root, tmp_path) -> None:
+    """A subnet that `search --supernet mine` chose was pruned from the embedded supernet's weights, silently
+    (eval and export take the search's supernet); prune takes it too, and says so."""
+    found = tmp_path / "search"
+    found.mkdir()
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min(24)
+    cfg.save(found / "subnet.json")
+    mine = tiny_setup / "supernet.safetensors"
+    (found / "search.json").write_text(json.dumps({"subnet": cfg.to_dict(), "supernet": str(mine)}))
+    code, _, err = cli(
+        "prune", "--subnet", str(found), "--target-sparsity", "0.5", "--data", str(data_root),
+        "--out", str(tmp_path / "run"), "--device", "no-such-board",  # stops before training
+    )  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 2 and "unknown device" in flat, err
+    assert f"supernet: {mine} (the one the search that chose --subnet used; --supernet picks another)" in flat
+    assert "embedded" not in flat
+
+
+def test_the_summary_shows_what_pruning_changed() -> None:
+    """The table showed before and after only: the saving (what a user prunes for) was left to mental arithmetic."""
+    from ofa_edge.cli.prune_cmd import _change_row
+
+    before = {"top1": 77.6, "macs": 104_086_256, "params": 4_135_826, "latency_ort_cpu": {"median_ms": 4.684}}
+    after = {"top1": 69.6, "macs": 74_491_960, "params": 1_125_390, "latency_ort_cpu": {"median_ms": 2.768}}
+    assert _change_row(before, after) == ["change", "-8.00 pt", "-28.4%", "-72.8%", "1.69x faster"]
+    after["latency_ort_cpu"]["median_ms"] = 5.0
+    assert _change_row(before, after)[-1] == "1.07x slower"

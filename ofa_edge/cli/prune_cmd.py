@@ -172,7 +172,7 @@ def _data(data: Path | None, supernet: Path, limit_train: int | None) -> Path:
     """``--data``; else CIFAR-10 at its default folder, or for a CIFAR-10 supernet without it the sample shipped
     with the embedded one (as eval and export take it); the default picked is said."""
     from ofa_edge.data.sample import data_or_sample
-    from ofa_edge.supernet.checkpoint import read_metadata, trained_classes
+    from ofa_edge.supernet.metadata import read_metadata, trained_classes
 
     classes = trained_classes(read_metadata(supernet))
     picked, sample_note = data_or_sample(data, classes, {"--limit-train": limit_train or 0})

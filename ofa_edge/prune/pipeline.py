@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-from ofa_edge.data.datasets import detect_format, load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.formats import detect_format
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import verify

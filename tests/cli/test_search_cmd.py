@@ -495,3 +495,15 @@ def test_a_device_of_yours_that_runs_here_gets_the_chosen_subnet_timed(cli, tabl
     assert json.loads(out)["devices"]["my-cpu"]["measured"]["median_ms"] > 0
     code, out, err = cli(*args, "--device", "slow-board")  # no device file here: nothing to time it with
     assert code == 0 and "measured" not in json.loads(out)["devices"]["slow-board"], err
+
+
+def test_a_shared_study_says_how_many_trials_it_ranked(cli, tables_dir, tmp_path):
+    """A run joining a study ranks every trial of it, not only the ones it added: the title says both."""
+    journal = str(tmp_path / "study.log")
+    args = ["search", "--latency", "500ms", "--accuracy-proxy", "macs", "--no-measure", "--algo", "tpe"]
+    args += ["--trials", "3", "--storage", journal, "--study", "s", "--out", str(tmp_path / "o")]
+    code, _, err = cli(*args)
+    assert code == 0, err
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert "3 evaluations; top of 6 trials in study 's'" in " ".join(out.split())

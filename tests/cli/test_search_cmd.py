@@ -507,3 +507,15 @@ def test_a_shared_study_says_how_many_trials_it_ranked(cli, tables_dir, tmp_path
     code, out, err = cli(*args)
     assert code == 0, err
     assert "3 evaluations; top of 6 trials in study 's'" in " ".join(out.split())
+
+
+def test_a_shared_study_of_another_search_is_refused_naming_what_differs(cli, tables_dir, tmp_path):
+    journal = str(tmp_path / "study.log")
+    args = ["search", "--accuracy-proxy", "macs", "--no-measure", "--algo", "tpe", "--trials", "2"]
+    args += ["--storage", journal, "--study", "s", "--out", str(tmp_path / "o")]
+    assert cli(*args, "--latency", "500ms")[0] == 0
+    code, _, err = cli(*args, "--latency", "400ms")
+    message = " ".join(err.split())
+    assert code == 2
+    assert "study 's' in" in message and "was made for another search: bounds latency:x86-cpu <= 500 there" in message
+    assert "latency:x86-cpu <= 400 here. Use another --study name" in message

@@ -12,7 +12,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.export.bundle import MANIFEST, default_bundle_name, replaced_bundle_note
-from ofa_edge.export.formats import FORMATS, check_flags, engine_half, get_format
+from ofa_edge.export.formats import FORMATS, check_flags, engine_half, engine_table, get_format
 from ofa_edge.export.request import DEFAULT_MAX_BATCH, INT8_CALIB_IMAGES, INT8_EVAL_IMAGES, ExportRequest
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
@@ -130,7 +130,8 @@ def export(
     last = inputs.last_search
     if last is not None and (message := estimated_warning(last.latency_table)) is not None:
         warn(message)
-    half, why, mismatch = engine_half(fmt, half, int8, last.latency_table if last else {})
+    tables = [last.latency_table, *(d["latency_table"] for d in last.devices.values())] if last else []
+    half, why, mismatch = engine_half(fmt, half, int8, engine_table(tables))
     for say, line in ((note, why), (warn, mismatch)):
         if line:
             say(line)

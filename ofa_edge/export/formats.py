@@ -101,6 +101,12 @@ def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -
     return half, note, warning
 
 
+def engine_table(tables: list[dict]) -> dict:
+    """The searched table (provenance) an engine follows: the first TensorRT device's, else the first's. A search
+    for ``--device x86-cpu --device jetson-orin`` lists the CPU first, but its engine is the Orin's."""
+    return next((t for t in tables if "tensorrt" in str(t.get("backend", ""))), tables[0] if tables else {})
+
+
 def _engine_precision(half: bool | None, int8: bool, table: dict) -> tuple[bool, str | None, str | None]:
     """An engine's FP16 choice: the searched table's precision unless --half/--no-half/--int8 chose."""
     measured, device = table.get("precision"), table.get("device", "the target")

@@ -85,10 +85,10 @@ def export(
     from ofa_edge.supernet.bn_calibration import few_images_warning
 
     fmt = get_format(format)
-    check_flags(fmt, int8=int8, half=bool(half), dynamic_batch=dynamic_batch)
     for flag, value in (("--max-batch", max_batch), ("--bn-images", bn_images),
                         ("--int8-calib-images", calib_images), ("--int8-eval-images", eval_images)):  # fmt: skip
         check_range(flag, value, ge=1)
+    check_flags(fmt, int8=int8, half=bool(half), dynamic_batch=dynamic_batch, max_batch=max_batch is not None)
     if slim is None and (message := few_images_warning(bn_images)) is not None:
         warn(message)
     int8_only = [f for f, v, d in (("--int8-calib-images", calib_images, INT8_CALIB_IMAGES),

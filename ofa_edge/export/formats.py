@@ -50,7 +50,7 @@ FORMATS: tuple[ExportFormat, ...] = (
         ("trt", "tensorrt"),
         ".engine",
         "TensorRT engine (built here if TensorRT runs, else trtexec command + build script for the target)",
-        frozenset({"int8", "half", "dynamic_batch"}),
+        frozenset({"int8", "half", "dynamic_batch", "max_batch"}),
         "int8",
     ),
 )

@@ -294,7 +294,9 @@ def test_every_searched_device_is_carried_and_estimates_are_labelled(cli, ckpt, 
         (["--int8-eval-images", "0"], "--int8-eval-images 0: must be >= 1."),
         (["--int8-calib-images", "64"], "--int8-calib-images sets the INT8 quantization: add --int8, or drop it."),
         (["--calib-images", "64"], "No such option: --calib-images"),
-        (["--max-batch", "8"], "add --dynamic-batch"),
+        (["--max-batch", "8"], "--max-batch is not supported for format 'onnx'"),  # an ONNX model's batch is open
+        (["--format", "trt", "--max-batch", "8"], "add --dynamic-batch"),
+        (["--dynamic-batch", "--max-batch", "8"], "--max-batch is not supported for format 'onnx'"),  # was ignored
         (["--supernet", "."], "is a folder"),
     ],
 )

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, searched_supernet, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, subnet_supernet, warn
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
@@ -76,9 +76,9 @@ def eval_(
     if device == "auto":
         device = resolve_torch_device()
         note(f"device: {device} (auto)")
-    if supernet is None and subnet is not None and (searched := searched_supernet(subnet)) is not None:
-        supernet = searched
-        note(f"supernet: {supernet} (the one the search that chose --subnet used; --supernet picks another)")
+    if supernet is None and subnet is not None and (origin := subnet_supernet(subnet)) is not None:
+        supernet, whose = origin
+        note(f"supernet: {supernet} (the one {whose}; --supernet picks another)")
     if supernet is None:
         supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")

@@ -12,7 +12,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.export.bundle import MANIFEST, default_bundle_name, replaced_bundle_note
-from ofa_edge.export.formats import FORMATS, check_flags, engine_half, get_format
+from ofa_edge.export.formats import FORMATS, check_flags, engine_half, engine_table, get_format
 from ofa_edge.export.request import DEFAULT_MAX_BATCH, INT8_CALIB_IMAGES, INT8_EVAL_IMAGES, ExportRequest
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
@@ -85,10 +85,10 @@ def export(
     from ofa_edge.supernet.bn_calibration import few_images_warning
 
     fmt = get_format(format)
-    check_flags(fmt, int8=int8, half=bool(half), dynamic_batch=dynamic_batch)
     for flag, value in (("--max-batch", max_batch), ("--bn-images", bn_images),
                         ("--int8-calib-images", calib_images), ("--int8-eval-images", eval_images)):  # fmt: skip
         check_range(flag, value, ge=1)
+    check_flags(fmt, int8=int8, half=bool(half), dynamic_batch=dynamic_batch, max_batch=max_batch is not None)
     if slim is None and (message := few_images_warning(bn_images)) is not None:
         warn(message)
     int8_only = [f for f, v, d in (("--int8-calib-images", calib_images, INT8_CALIB_IMAGES),
@@ -130,7 +130,8 @@ def export(
     last = inputs.last_search
     if last is not None and (message := estimated_warning(last.latency_table)) is not None:
         warn(message)
-    half, why, mismatch = engine_half(fmt, half, int8, last.latency_table if last else {})
+    tables = [last.latency_table, *(d["latency_table"] for d in last.devices.values())] if last else []
+    half, why, mismatch = engine_half(fmt, half, int8, engine_table(tables))
     for say, line in ((note, why), (warn, mismatch)):
         if line:
             say(line)

@@ -30,7 +30,7 @@ from ofa_edge.latency.devices import (
 from ofa_edge.latency.drift import correction_fitted_elsewhere, fitted_elsewhere_note, is_busy
 from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import PRIOR_EFFICIENCY, default_reference, estimate_device_table
-from ofa_edge.latency.profiler import Profiling, start_profile
+from ofa_edge.latency.profiler import Profiling, shipped_differences, start_profile
 from ofa_edge.latency.ssh import PID_NOTE, check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.table_check import check_table
@@ -323,7 +323,10 @@ def _note_where(job: Profiling, shipped: Path | None) -> None:
     if job.continued is not None:
         note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
     elif shipped is not None:
-        note(f"the shipped {shipped.name} was measured on another machine or with other settings: measuring yours")
+        why = "; ".join(shipped_differences(shipped, job.table))
+        note(
+            f"the shipped {shipped.name} was measured on another machine or with other settings ({why}): measuring yours"
+        )
     if job.staging is not None:
         going_on = f"; continuing its {len(job.table.entries)} entries" if job.table.entries else ""
         if job.restarted is not None:

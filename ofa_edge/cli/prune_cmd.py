@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, searched_supernet, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, subnet_supernet, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.table import LatencyTable
@@ -156,13 +156,13 @@ def prune(
 
 
 def _supernet(supernet: Path | None, subnet: Path) -> Path:
-    """``--supernet``; else the one the search that chose ``subnet`` used (as eval and export take it), else the
-    embedded one; the default picked is said."""
+    """``--supernet``; else the one the search that chose ``subnet`` used or the one its bundle was exported from
+    (as eval and export take it), else the embedded one; the default picked is said."""
     if supernet is not None:
         return supernet
-    if (searched := searched_supernet(subnet)) is not None:
-        note(f"supernet: {searched} (the one the search that chose --subnet used; --supernet picks another)")
-        return searched
+    if (origin := subnet_supernet(subnet)) is not None:
+        note(f"supernet: {origin[0]} (the one {origin[1]}; --supernet picks another)")
+        return origin[0]
     embedded = require_embedded_supernet()
     note(f"supernet: embedded default {embedded}")
     return embedded

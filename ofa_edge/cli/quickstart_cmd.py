@@ -17,14 +17,14 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, emit, note, out
+from ofa_edge.cli.common import JsonOpt, emit, note, out, warn
 from ofa_edge.cli.export_cmd import export
 from ofa_edge.cli.search_cmd import search
 from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.io import refuse_file
 from ofa_edge.latency.devices import LOCAL_DEVICE
-from ofa_edge.latency.table import table_for_device
+from ofa_edge.latency.table import LatencyTable, shipped_stand_in, table_for_device
 from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.units import check_range, parse_latency_ms
@@ -32,9 +32,21 @@ from ofa_edge.units import check_range, parse_latency_ms
 BN_IMAGES = 500  # quickstart's export recalibrates BN on fewer images than export's default: it is a demo
 
 
-def _default_budget(device: str) -> str:
+def _local_table() -> tuple[LatencyTable, list[str]]:
+    """This machine's table and the ``--table`` search needs for it: none where yours (or the shipped one) loads,
+    the shipped one where yours does not (an interrupted profile), said."""
+    try:
+        return table_for_device(LOCAL_DEVICE)[0], []
+    except UserError as e:
+        stand_in = shipped_stand_in(LOCAL_DEVICE)
+        if stand_in is None:
+            raise
+        warn(f"{e} quickstart goes on with the shipped one.")
+        return LatencyTable.load(stand_in), [str(stand_in)]
+
+
+def _default_budget(table: LatencyTable) -> str:
     """Halfway between the table's min and max subnets: a budget that always has room."""
-    table, _ = table_for_device(device)
     space = SearchSpace.get(table.space)
     lo, hi = table.predict([space.min(), space.max()])
     return f"{(lo + hi) / 2:.3f}ms"
@@ -79,8 +91,9 @@ def quickstart(
     check_range("--images", images, ge=1, le=10000)
     out_dir = out_dir or work_dir() / "quickstart"
     refuse_file(out_dir, "the search and the bundle")
+    table, tables = _local_table()
     if latency is None:
-        latency = _default_budget(LOCAL_DEVICE)
+        latency = _default_budget(table)
         note(f"no --latency: budget {latency} on {LOCAL_DEVICE} (halfway between the smallest and largest subnet)")
     parse_latency_ms(latency)
     bundle = check_output_dir(out_dir / "bundle")  # before the search: a refused run changes nothing
@@ -96,8 +109,11 @@ def quickstart(
             f"'{data}' names other classes than the embedded supernet was trained on ({', '.join(trained_on[:3])}, "
             "...); quickstart classifies images of that task (CIFAR-10): drop --data, or pass a copy of CIFAR-10."
         )
-    note(f"step 1/3: ofa-edge search --latency {latency} --device {LOCAL_DEVICE} --out {out_dir / 'search'}")
-    found = _step(search, as_json, latency=[latency], device=[LOCAL_DEVICE], out_dir=str(out_dir / "search"))
+    given = "".join(f" --table {t}" for t in tables)
+    note(f"step 1/3: ofa-edge search --latency {latency} --device {LOCAL_DEVICE}{given} --out {out_dir / 'search'}")
+    found = _step(
+        search, as_json, latency=[latency], device=[LOCAL_DEVICE], table=tables, out_dir=str(out_dir / "search")
+    )
     subnet = out_dir / "search" / "subnet.json"  # this run's search, not the work dir's last one
     note(
         f"step 2/3: ofa-edge export --format onnx --subnet {subnet} --bn-images {BN_IMAGES} --data {data} --out {bundle}"

@@ -145,6 +145,8 @@ def _render(r: dict[str, Any]) -> None:
     evaluations, redrawn = r["search"]["evaluations"], r["search"].get("regenerated")
     title = f"top {len(top)} subnets ({r['search']['algorithm']}, {evaluations} evaluations"
     title += f" = {evaluations - redrawn} + {redrawn} redrawn" if redrawn else ""
+    if study := r["search"].get("study"):  # a shared study: ranked over every worker's trials, not this run's
+        title += f"; top of {r['search']['trials_in_study']} trials in study '{study}'"
     t = Table(title=title + "".join(f"; {b}" for b in budgets) + ")")
     t.add_column("#", no_wrap=True)
     t.add_column("id", no_wrap=True)

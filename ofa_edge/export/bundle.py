@@ -12,7 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ofa_edge.errors import ConfigError, UserError
 from ofa_edge.io import check_output_folder, file_sha256
+from ofa_edge.paths import embedded_supernet
+from ofa_edge.space import SubnetConfig
 
 MANIFEST = "bundle.json"
 
@@ -52,3 +55,27 @@ def file_digest(path: Path) -> dict[str, int | str]:
 def list_files(folder: Path) -> dict[str, dict[str, int | str]]:
     """Every file under ``folder`` (relative POSIX paths) with its digest."""
     return {p.relative_to(folder).as_posix(): file_digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def bundle_supernet(subnet_file: str | Path, cfg: SubnetConfig) -> Path | None:
+    """The supernet that the bundle holding ``subnet_file`` (its bundle.json beside it, of this very subnet, not
+    a pruned network's) was exported from: the path it records, else the embedded supernet where that holds the
+    recorded weights (a bundle made in another install). ``None``: no such bundle; a :class:`UserError` where
+    the supernet is nowhere to be found."""
+    manifest = Path(subnet_file).with_name(MANIFEST)
+    try:
+        doc = json.loads(manifest.read_text())
+        same = SubnetConfig.from_dict(doc["subnet"]).canonical() == cfg.canonical()
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, ConfigError):
+        return None
+    if not same or doc.get("pruned_from") or not doc.get("supernet"):
+        return None
+    path, sha = Path(doc["supernet"]), doc.get("weights_sha256")
+    if path.is_file():
+        return path
+    if embedded_supernet().is_file() and file_sha256(embedded_supernet()) == sha:
+        return embedded_supernet()
+    raise UserError(
+        f"bundle '{manifest.parent}' was exported from supernet '{path}' (weights SHA-256 {sha}), which is not "
+        "there any more: pass that checkpoint with --supernet PATH."
+    )

@@ -50,7 +50,7 @@ FORMATS: tuple[ExportFormat, ...] = (
         ("trt", "tensorrt"),
         ".engine",
         "TensorRT engine (built here if TensorRT runs, else trtexec command + build script for the target)",
-        frozenset({"int8", "half", "dynamic_batch"}),
+        frozenset({"int8", "half", "dynamic_batch", "max_batch"}),
         "int8",
     ),
 )
@@ -99,6 +99,12 @@ def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -
         )
         warning = f"{warning} Also, {other}" if warning else other
     return half, note, warning
+
+
+def engine_table(tables: list[dict]) -> dict:
+    """The searched table (provenance) an engine follows: the first TensorRT device's, else the first's. A search
+    for ``--device x86-cpu --device jetson-orin`` lists the CPU first, but its engine is the Orin's."""
+    return next((t for t in tables if "tensorrt" in str(t.get("backend", ""))), tables[0] if tables else {})
 
 
 def _engine_precision(half: bool | None, int8: bool, table: dict) -> tuple[bool, str | None, str | None]:

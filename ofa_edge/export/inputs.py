@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ofa_edge.errors import UserError
+from ofa_edge.export.bundle import bundle_supernet
 from ofa_edge.export.last_search import LastSearch, read_last_search, search_beside
 from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded_supernet
 from ofa_edge.space import CostModel, SubnetConfig
@@ -37,6 +38,7 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
     """``--subnet`` or the last search result; ``--supernet``, the search's supernet or the embedded one."""
     notes: list[str] = []
     last = read_last_search()
+    bundled = None  # the supernet of the bundle that --subnet lies in (its subnet.json)
     if subnet is not None and not Path(subnet).exists() and _SHORT_ID.fullmatch(str(subnet)):
         cfg, source, last = _by_id(str(subnet), last, notes)
     elif subnet is not None:
@@ -51,6 +53,8 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
             last = search_beside(subnet, cfg)  # the last search's predictions are for another subnet
             if last is not None:
                 notes.append(f"the search that chose this subnet: {last.path} (device {last.device})")
+            elif supernet is None:
+                bundled = bundle_supernet(subnet, cfg)
     elif last is not None:
         cfg, source = last.subnet, f"last search result {last.path}"
         notes.append(
@@ -66,6 +70,9 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
     elif last is not None and last.supernet is not None:
         net = last.supernet
         notes.append(f"no --supernet: using the supernet the search used, {net}")
+    elif bundled is not None:
+        net = bundled
+        notes.append(f"no --supernet: using the supernet the bundle of --subnet was exported from, {net}")
     else:
         net = require_embedded_supernet()
         notes.append(f"no --supernet: using the embedded pretrained supernet {net}")

@@ -195,6 +195,7 @@ def _tensorrt(req: ExportRequest, stage: Path, model: torch.nn.Module, step: Cal
     ok, why = tensorrt_build.tensorrt_status()
     report: dict[str, Any] = {
         "precision": precision,
+        "max_batch": max_batch,
         "trtexec": commands,
         "trtexec_latency": latency_cmd,
         "build_script": f"python build_engine.py --precision {precision}"

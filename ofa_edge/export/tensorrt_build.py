@@ -14,15 +14,18 @@ Precision, and the 10 -> 11 break:
 
 Usage on the target::
 
-    python build_engine.py --precision fp16            # in the bundle folder
+    python build_engine.py            # in the bundle folder: the precision and batch it was exported for
+    python build_engine.py --precision fp16
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 PRECISIONS = ("fp32", "fp16", "int8")
 MODEL_FILES = {"fp32": "model.onnx", "fp16": "model_fp16.onnx", "int8": "model_int8.onnx"}
@@ -155,14 +158,32 @@ def build_engine(
     return out
 
 
+def bundle_defaults(bundle: str | Path) -> dict[str, Any]:
+    """The precision, largest batch and sparse weights the bundle was exported for (``tensorrt`` in its
+    bundle.json); fp16, none and no where it has no such report."""
+    try:
+        report = json.loads((Path(bundle) / "bundle.json").read_text()).get("tensorrt") or {}
+    except (OSError, ValueError, AttributeError):
+        report = {}
+    return {
+        "precision": report.get("precision", "fp16"),
+        "max_batch": report.get("max_batch"),
+        "sparse_weights": bool(report.get("sparse_weights")),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Build a TensorRT engine from this ofa-edge bundle.")
     p.add_argument("--bundle", default=str(Path(__file__).resolve().parent), help="bundle folder (default: here)")
-    p.add_argument("--precision", choices=PRECISIONS, default="fp16")
+    p.add_argument("--precision", choices=PRECISIONS, help="default: the bundle's (bundle.json), else fp16")
     p.add_argument("--out", default=None, help="engine path (default: BUNDLE/model.engine)")
-    p.add_argument("--max-batch", type=int, default=None, help="largest batch of a dynamic-batch model")
-    p.add_argument("--sparse-weights", action="store_true", help="use sparse tensor cores for 2:4-sparse layers")
+    p.add_argument("--max-batch", type=int, help="largest batch of a dynamic-batch model (default: the bundle's)")
+    sparse_help = "use sparse tensor cores for 2:4-sparse layers (default: where the bundle has such layers)"
+    p.add_argument("--sparse-weights", action="store_true", default=None, help=sparse_help)
     args = p.parse_args(argv)
+    for key, value in bundle_defaults(args.bundle).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     ok, why = tensorrt_status()
     if not ok:
         print(f"error: {why}. Run this on the target with TensorRT installed.", file=sys.stderr)

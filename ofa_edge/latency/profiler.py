@@ -77,6 +77,12 @@ def _differences(old: LatencyTable, fresh: LatencyTable) -> tuple[list[str], lis
     return differ, lines
 
 
+def shipped_differences(shipped: Path, fresh: LatencyTable) -> list[str]:
+    """Why the ``shipped`` table is not continued into yours: a line per setting it was made otherwise than
+    ``fresh`` (this machine's, these settings) would be."""
+    return _differences(LatencyTable.load(shipped, require_complete=False), fresh)[1]
+
+
 def _load_resumable(source: Path, fresh: LatencyTable) -> tuple[LatencyTable, list[str], list[str]]:
     """The table at ``source``, the provenance fields it was made otherwise than ``fresh`` would be and a line per
     difference (:func:`_differences`); none: it goes on being filled, and its provenance records the resumption.

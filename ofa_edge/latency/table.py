@@ -350,6 +350,13 @@ def searchable_devices() -> list[str]:
     return sorted(set(known_devices()) | {p.name.split(".", 1)[0] for d in table_dirs() for p in d.glob("*.json")})
 
 
+def shipped_stand_in(name: str) -> Path | None:
+    """The shipped table that can stand in for yours of device ``name`` (an interrupted profile): ``None`` where
+    none is shipped, or your device file replaces the shipped device (whose table had the shipped file's settings)."""
+    shipped = SHIPPED_TABLES / f"{name}.json"
+    return shipped if shipped.is_file() and not replaces_shipped_device(name) else None
+
+
 def table_for_device(name: str) -> tuple[LatencyTable, Path]:
     """Device ``name``'s table: yours if you profiled it, else the shipped one; unknown devices name the known ones."""
     dirs = table_dirs_for(name)
@@ -360,7 +367,7 @@ def table_for_device(name: str) -> tuple[LatencyTable, Path]:
         try:
             return LatencyTable.load(path), path
         except UserError as e:
-            if path == shipped or replaced or not shipped.is_file():
+            if path == shipped or shipped_stand_in(name) is None:
                 raise
             raise UserError(f"{e} Until then, the shipped table is there to use: --table {shipped}.") from None
     if (file := find_device_file(name)) is not None:

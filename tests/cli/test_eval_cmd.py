@@ -167,6 +167,22 @@ def test_eval_of_a_search_result_uses_the_searched_supernet(cli, data_root, tmp_
     assert code == 0 and json.loads(out)["supernet"] == str(mine), err
 
 
+def test_eval_of_a_bundles_subnet_uses_the_supernet_it_was_exported_from(cli, data_root, tmp_path) -> None:
+    """The bundle's README says `ofa-edge eval --subnet subnet.json` measures its top-1: that took the embedded
+    supernet's weights, whatever the bundle was exported from."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    mine = tmp_path / "mine.safetensors"
+    save_supernet(Supernet(space, 10), mine)
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    space.min().save(bundle / "subnet.json")
+    (bundle / "bundle.json").write_text(json.dumps({"subnet": space.min().to_dict(), "supernet": str(mine)}))
+    args = ["eval", "--subnet", str(bundle / "subnet.json"), "--data", str(data_root), "--device", "cpu"]
+    code, out, err = cli(*args, "--limit", "10", "--calib-images", "10", "--json")
+    assert code == 0, err
+    assert json.loads(out)["supernet"] == str(mine) and "the one the bundle of --subnet was exported from" in err
+
+
 def test_eval_notes_a_limit_and_bn_images_the_data_cannot_fill(cli, tmp_path) -> None:
     """``--limit 5000`` on a split of 2,000 images evaluated those 2,000 without a word (train notes its
     --limit-train); both counts are now noted, and the JSON counts the images used."""

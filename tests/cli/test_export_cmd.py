@@ -13,7 +13,7 @@ import torch
 
 from ofa_edge import SearchSpace, Supernet, save_supernet
 from ofa_edge.export.bundle import default_bundle_name
-from ofa_edge.export.tensorrt_build import tensorrt_status
+from ofa_edge.export.tensorrt_build import bundle_defaults, tensorrt_status
 from ofa_edge.io import file_sha256
 from ofa_edge.onnx_bridge import ort_session
 from ofa_edge.space import CostModel
@@ -185,6 +185,7 @@ def test_trt_bundle_with_int8(export, tmp_path):
     assert trt["trtexec"]["tensorrt10"] == "trtexec --onnx=model_int8.onnx --saveEngine=model.engine --int8 --fp16"
     assert trt["trtexec"]["tensorrt11"] == "trtexec --onnx=model_int8.onnx --saveEngine=model.engine"
     assert trt["sparse_weights"] is None  # a dense network
+    assert bundle_defaults(tmp_path / "b") == {"precision": "int8", "max_batch": None, "sparse_weights": False}
     for name in ("build_engine.py", "check_latency.py", "trtexec.sh", "model_int8.onnx"):
         assert (b / name).is_file(), name
     q = onnx.load(b / "model_int8.onnx")
@@ -293,7 +294,9 @@ def test_every_searched_device_is_carried_and_estimates_are_labelled(cli, ckpt, 
         (["--int8-eval-images", "0"], "--int8-eval-images 0: must be >= 1."),
         (["--int8-calib-images", "64"], "--int8-calib-images sets the INT8 quantization: add --int8, or drop it."),
         (["--calib-images", "64"], "No such option: --calib-images"),
-        (["--max-batch", "8"], "add --dynamic-batch"),
+        (["--max-batch", "8"], "--max-batch is not supported for format 'onnx'"),  # an ONNX model's batch is open
+        (["--format", "trt", "--max-batch", "8"], "add --dynamic-batch"),
+        (["--dynamic-batch", "--max-batch", "8"], "--max-batch is not supported for format 'onnx'"),  # was ignored
         (["--supernet", "."], "is a folder"),
     ],
 )

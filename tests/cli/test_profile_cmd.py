@@ -384,7 +384,11 @@ def test_a_shipped_table_of_another_machine_is_not_continued_yours_is_measured(c
     base = ("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "1", "--max-entries", "2", "--json")
     code, out, err = cli(*base)
     assert code == 0, err
-    assert "was measured on another machine or with other settings: measuring yours" in _flat(err)
+    assert "was measured on another machine or with other settings (host_cpu: 'Other CPU' on disk vs" in _flat(err)
+    assert "space/resolutions/classes: mbv3-w1.0-cifar [24, 28, 32] 10 on disk vs mbv3-w1.0-cifar [24] 10 now" in (
+        _flat(err)
+    )
+    assert "): measuring yours" in _flat(err)
     yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
     assert json.loads(out)["table"] == str(yours) and json.loads(out)["entries"] == 2
     assert (shipped / "x86-cpu.json").read_bytes() == before

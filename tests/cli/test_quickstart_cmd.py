@@ -32,3 +32,24 @@ def test_an_out_file_and_a_data_file_exit_2_before_the_search(cli, tmp_path) -> 
     code, _, err = cli("quickstart", "--data", str(taken), "--out", str(tmp_path / "q"))
     assert code == 2 and "some_file.json' is a file; pass the dataset folder." in " ".join(err.split()), err
     assert "step 1/3" not in err and not (tmp_path / "q" / "search").exists()
+
+
+def test_an_interrupted_profile_of_this_machine_does_not_stop_the_quickstart(
+    cli, cifar_imagefolder, tmp_path, monkeypatch
+) -> None:
+    """After `ofa-edge profile --max-entries N` (or a Ctrl-C'd profile), quickstart exited 2 telling the user to
+    pass --table, an option it does not have; it now goes on with the shipped table and says so."""
+    from ofa_edge.paths import SHIPPED_TABLES
+
+    doc = json.loads((SHIPPED_TABLES / "x86-cpu.json").read_text())
+    doc["complete"] = False
+    doc["entries"] = dict(list(doc["entries"].items())[:5])
+    mine = tmp_path / "tables"
+    mine.mkdir()
+    (mine / "x86-cpu.json").write_text(json.dumps(doc))
+    monkeypatch.setenv("OFA_EDGE_LATENCY_TABLES", str(mine))
+    args = ["quickstart", "--data", str(cifar_imagefolder), "--images", "2", "--out", str(tmp_path / "q"), "--json"]
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert "quickstart goes on with the shipped one" in " ".join(err.split())
+    assert json.loads(out)["search"]["devices"]["x86-cpu"]["table"] == str(SHIPPED_TABLES / "x86-cpu.json")

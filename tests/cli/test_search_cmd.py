@@ -518,3 +518,27 @@ def test_a_search_that_measures_nothing_imports_no_torch(tmp_path) -> None:
     )
     assert proc.stdout.strip().endswith("NO_TORCH 0"), proc.stderr
     assert (tmp_path / "home" / "search" / "subnet.json").is_file()
+
+
+def test_a_shared_study_says_how_many_trials_it_ranked(cli, tables_dir, tmp_path):
+    """A run joining a study ranks every trial of it, not only the ones it added: the title says both."""
+    journal = str(tmp_path / "study.log")
+    args = ["search", "--latency", "500ms", "--accuracy-proxy", "macs", "--no-measure", "--algo", "tpe"]
+    args += ["--trials", "3", "--storage", journal, "--study", "s", "--out", str(tmp_path / "o")]
+    code, _, err = cli(*args)
+    assert code == 0, err
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert "3 evaluations; top of 6 trials in study 's'" in " ".join(out.split())
+
+
+def test_a_shared_study_of_another_search_is_refused_naming_what_differs(cli, tables_dir, tmp_path):
+    journal = str(tmp_path / "study.log")
+    args = ["search", "--accuracy-proxy", "macs", "--no-measure", "--algo", "tpe", "--trials", "2"]
+    args += ["--storage", journal, "--study", "s", "--out", str(tmp_path / "o")]
+    assert cli(*args, "--latency", "500ms")[0] == 0
+    code, _, err = cli(*args, "--latency", "400ms")
+    message = " ".join(err.split())
+    assert code == 2
+    assert "study 's' in" in message and "was made for another search: bounds latency:x86-cpu <= 500 there" in message
+    assert "latency:x86-cpu <= 400 here. Use another --study name" in message

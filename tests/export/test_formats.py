@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.export.formats import FORMATS, check_flags, engine_half, get_format
+from ofa_edge.export.formats import FORMATS, check_flags, engine_half, engine_table, get_format
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,19 @@ def test_engine_precision_follows_the_searched_table(fmt, half, int8, table, wan
     assert got is want_half
     assert (note is None) == (says is None) and (says is None or says in note)
     assert (warning is None) == (warns is None) and (warns is None or re.search(warns, warning))
+
+
+@pytest.mark.parametrize(
+    ("tables", "want"),
+    [
+        ([X86, ORIN], ORIN),  # `--device x86-cpu --device jetson-orin`: the engine is the Orin's
+        ([ORIN, X86], ORIN),
+        ([X86, H100], X86),  # no TensorRT device searched: the first one's, as before
+        ([], {}),
+    ],
+)
+def test_an_engine_follows_the_tensorrt_device_of_a_multi_device_search(tables, want):
+    assert engine_table(tables) == want
+    half, _, warning = engine_half(get_format("trt"), None, False, engine_table(tables))
+    assert half is (want.get("precision") == "fp16")
+    assert (warning is not None) == (want is X86)  # the Orin's predicted latency is an engine's

@@ -128,3 +128,22 @@ def test_a_subnet_of_the_last_searchs_top_k_is_exported_by_its_id(tmp_path, monk
     assert "accuracy" not in resolve_inputs(second.short_id(), None).predicted
     with pytest.raises(UserError, match=f"no subnet of the last search's top-k has that id .ids: {first.short_id()}, "):
         resolve_inputs("abcdef", None)
+
+
+def test_a_bundles_subnet_is_exported_from_the_bundles_supernet(tmp_path, monkeypatch) -> None:
+    """The bundle's README says `ofa-edge export --subnet subnet.json` reproduces it: that took the embedded supernet."""
+    import json
+
+    from ofa_edge import SearchSpace, Supernet, save_supernet
+    from ofa_edge.export.inputs import resolve_inputs
+
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "home"))  # no last search
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    mine, bundle = tmp_path / "mine.safetensors", tmp_path / "bundle"
+    save_supernet(Supernet(space, 10), mine)
+    bundle.mkdir()
+    space.min().save(bundle / "subnet.json")
+    (bundle / "bundle.json").write_text(json.dumps({"subnet": space.min().to_dict(), "supernet": str(mine)}))
+    found = resolve_inputs(bundle / "subnet.json", None)
+    assert found.supernet == mine and any("the bundle of --subnet was exported from" in n for n in found.notes)
+    assert resolve_inputs(bundle / "subnet.json", mine).supernet == mine

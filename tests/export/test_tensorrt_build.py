@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import onnx
 import pytest
 import torch
 
 from ofa_edge.export.int8 import quantize_int8
 from ofa_edge.export.onnx_export import export_onnx
-from ofa_edge.export.tensorrt_build import build_engine, source_model, tensorrt_status, trtexec_commands
+from ofa_edge.export.tensorrt_build import (
+    build_engine,
+    bundle_defaults,
+    source_model,
+    tensorrt_status,
+    trtexec_commands,
+)
 
 
 def test_trtexec_commands_for_tensorrt_10_and_11():
@@ -18,6 +26,16 @@ def test_trtexec_commands_for_tensorrt_10_and_11():
     dyn = trtexec_commands("fp32", 128, max_batch=16)["tensorrt11"]
     assert "--minShapes=input:1x3x128x128" in dyn and "--maxShapes=input:16x3x128x128" in dyn
     assert trtexec_commands("fp32", 32)["tensorrt10"].endswith(" --noTF32")  # fp32 without TF32 tensor-core math
+
+
+def test_build_defaults_are_the_bundles(tmp_path):
+    """`python build_engine.py` with no flags builds what the bundle was exported for (its bundle.json), not fp16."""
+    assert bundle_defaults(tmp_path) == {"precision": "fp16", "max_batch": None, "sparse_weights": False}  # none
+    report = {"precision": "int8", "max_batch": 8, "sparse_weights": {"pattern": "2:4", "layers": ["a"]}}
+    (tmp_path / "bundle.json").write_text(json.dumps({"format": "engine", "tensorrt": report}))
+    assert bundle_defaults(tmp_path) == {"precision": "int8", "max_batch": 8, "sparse_weights": True}
+    (tmp_path / "bundle.json").write_text(json.dumps({"format": "onnx", "tensorrt": None}))
+    assert bundle_defaults(tmp_path)["precision"] == "fp16"
 
 
 def test_source_model_follows_the_typing_mode():

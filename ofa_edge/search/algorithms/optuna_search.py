@@ -137,9 +137,24 @@ class OptunaSearch:
                 existing = study.user_attrs.get(_ATTR)
         if existing is not None and existing != self.fingerprint:
             raise UserError(
-                f"study '{study.study_name}' in {self.storage} was made for another search "
-                f"({existing}); this one is {self.fingerprint}. Use another --study name."
+                f"study '{study.study_name}' in {self.storage} was made for another search: "
+                f"{_differences(existing, self.fingerprint)}. Use another --study name."
             )
+
+
+def _differences(there: dict[str, Any], here: dict[str, Any]) -> str:
+    """What a study's fingerprint (``there``) and this search's (``here``) differ in, one clause per field."""
+
+    def show(key: str, value: Any) -> str:
+        if value is None:
+            return "none"
+        if key == "bounds":
+            return ", ".join(f"{metric} <= {limit:g}" for metric, limit in value) or "none"
+        return f"supernet {value[:12]}" if key == "accuracy" and len(str(value)) == 64 else str(value)
+
+    names = {"accuracy": "ranked by"}
+    keys = [k for k in dict.fromkeys([*there, *here]) if there.get(k) != here.get(k)]
+    return "; ".join(f"{names.get(k, k)} {show(k, there.get(k))} there, {show(k, here.get(k))} here" for k in keys)
 
 
 def _constraints_from_attrs(trial: Any) -> list[float]:

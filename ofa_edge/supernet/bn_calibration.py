@@ -19,6 +19,13 @@ from ofa_edge.errors import UserError
 # (benchmarks/bench_bn_images.py; docs/benchmarks.md).
 FEW_IMAGES = 200
 
+# The batch every command recalibrates BN in (eval, train's probes, search's accuracy data, export, quickstart):
+# each layer normalises a calibration batch by that batch's own statistics, so the batch changes a subnet's
+# statistics and its top-1 (by up to a few tenths of a point; benchmarks/bench_bn_batch.py). 500 is the batch the
+# embedded supernet's shipped accuracies were measured in. Inference batches are another matter: they do not
+# change results.
+BN_CALIB_BATCH = 500
+
 
 def few_images_warning(images: int, flag: str = "--bn-images", available: int | None = None) -> str | None:
     """The warning for BN recalibration on fewer than :data:`FEW_IMAGES` images (``flag`` asked for ``images``;

@@ -3,7 +3,7 @@
     PYTHONPATH=. python benchmarks/bench_bn_images.py [--subnets 4] [--test 2000] [--json out.json]
 
 For seeded random subnets of the embedded supernet: BN statistics recomputed on the first N of a
-seeded shuffle of training images (N in --counts; batches of 100, as export), then top-1 on --test
+seeded shuffle of training images (N in --counts; batches of 100, as export recalibrated then), then top-1 on --test
 images of the test split; top-1 with the supernet's own statistics (no recalibration: what a forward
 pass without the step gets); on the largest N in file order, which for CIFAR-10's packed files
 is class by class (what export did before it shuffled); and on the first 512 of them, 2-4 classes
@@ -57,11 +57,15 @@ def main() -> None:
         row = {"subnet": cfg.describe(), "no_recalibration": top1_without_recalibration(net, cfg, test)}
         for n in counts:
             calib = train.subset(np.arange(n))
-            row[str(n)] = evaluate_subnet(net, cfg, calib, test, torch.device("cpu"), 100)["top1"]
-        row["file_order"] = evaluate_subnet(net, cfg, in_file_order, test, torch.device("cpu"), 100)["top1"]
+            row[str(n)] = evaluate_subnet(net, cfg, calib, test, torch.device("cpu"), 100, calib_batch=100)["top1"]
+        row["file_order"] = evaluate_subnet(net, cfg, in_file_order, test, torch.device("cpu"), 100, calib_batch=100)[
+            "top1"
+        ]
         first_512 = in_file_order.subset(np.arange(min(512, len(in_file_order))))
         row["classes_in_first_512"] = len(first_512.labels.unique())
-        row["file_order_first_512"] = evaluate_subnet(net, cfg, first_512, test, torch.device("cpu"), 100)["top1"]
+        row["file_order_first_512"] = evaluate_subnet(
+            net, cfg, first_512, test, torch.device("cpu"), 100, calib_batch=100
+        )["top1"]
         rows.append(row)
         print(json.dumps(row))
     result = {

@@ -65,3 +65,20 @@ def test_quickstart_runs_offline_with_embedded_defaults(
     (other / "bundle" / "notes.txt").write_text("mine\n")
     code, _, err = cli("quickstart", "--images", "4", "--out", str(other))  # not a bundle: refused before any work
     assert code == 2 and "not an ofa-edge bundle" in err and not (other / "search").exists()
+
+
+def test_shipped_accuracies_and_card_were_measured_in_the_bn_batch_every_command_uses() -> None:
+    """The shipped accuracies, the predictor fitted on them and the model card's probes all recalibrated BN in
+    batches of BN_CALIB_BATCH: changing it means measuring them again (scripts/build_pretrained.py)."""
+    from ofa_edge.search.accuracy import MeasureSettings
+    from ofa_edge.search.predictor import AccuracyPredictor
+    from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH
+
+    cache = json.loads((pretrained_dir() / "supernet.accuracy.json").read_text())
+    keys = [json.loads(k) for entry in cache["supernets"].values() for k in entry["by_settings"]]
+    recorded = [MeasureSettings.from_dict({k: v for k, v in key.items() if k != "data"}) for key in keys]
+    predictor = AccuracyPredictor.load(pretrained_dir() / "supernet.predictor.safetensors")
+    recorded.append(MeasureSettings.from_dict(predictor.meta["settings"]))
+    card = json.loads(CARD.read_text())
+    batches = {s.calib_batch for s in recorded} | {card[k]["calib_batch"] for k in ("probes", "ci_probes")}
+    assert batches == {BN_CALIB_BATCH}

@@ -45,8 +45,8 @@ def eval_(
     batch_size: Annotated[
         int,
         typer.Option(
-            help=f"Inference batch size. BN is recalibrated in batches of {PROBE_BATCH} whatever it is, as "
-            "train's probes are (its statistics average per-batch ones), so it does not move top-1."
+            help="Inference batch size. BN is recalibrated in batches of its own whatever it is, the same in "
+            "every command (its statistics average per-batch ones), so it does not move top-1."
         ),
     ] = PROBE_BATCH,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
@@ -59,7 +59,7 @@ def eval_(
     from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
     from ofa_edge.data.sample import data_or_sample
     from ofa_edge.data.subset import unfilled_limit
-    from ofa_edge.supernet.bn_calibration import few_images_warning
+    from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, few_images_warning
     from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
     from ofa_edge.supernet.metadata import read_metadata, trained_classes
 
@@ -114,9 +114,7 @@ def eval_(
         task = bar.add_task("", total=len(cfgs))
         for name, cfg in cfgs.items():
             bar.update(task, description=name)
-            results |= evaluate_probes(
-                net, {name: cfg}, calib, val, torch.device(device), batch_size, calib_batch=PROBE_BATCH
-            )
+            results |= evaluate_probes(net, {name: cfg}, calib, val, torch.device(device), batch_size)
             bar.advance(task)
     doc = {
         "supernet": str(supernet),
@@ -124,6 +122,7 @@ def eval_(
         "split": split,
         "images": len(val),
         "calib_images": len(calib),
+        "calib_batch": BN_CALIB_BATCH,
         "subnets": {name: {"config": cfgs[name].to_dict(), "top1": r["top1"]} for name, r in results.items()},
     }
 

@@ -36,11 +36,11 @@ from ofa_edge.io import file_sha256, staged_dir
 from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.space import CostModel
 from ofa_edge.supernet.bn_cache import bn_cache_key, load_bn_stats, save_bn_stats
-from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.supernet.metadata import read_metadata
 
-BATCH = 100
+BATCH = 100  # images preprocessed (and verified) at a time; BN is recalibrated in batches of BN_CALIB_BATCH
 ACCURACY_NOTE = (  # what the search's predicted accuracy is of (its predictor's labels)
     "predicted top-1 (%) of training-split images, which the supernet trained on, so it reads above top-1 on the "
     "test split; `ofa-edge eval --subnet subnet.json` measures the test split"
@@ -115,13 +115,15 @@ def _load_model(
     model = net.extract(cfg).eval()
     entry = None
     if req.bn_cache is not None:
-        entry = req.bn_cache / f"{bn_cache_key(file_sha256(req.supernet), cfg, train.images, BATCH)}.safetensors"
+        entry = (
+            req.bn_cache / f"{bn_cache_key(file_sha256(req.supernet), cfg, train.images, BN_CALIB_BATCH)}.safetensors"
+        )
     cached = entry is not None and load_bn_stats(model, entry)
     if cached:
         step(f"BN statistics of these {len(train)} training images: from the cache {entry}")
     else:
         step(f"recalibrating BN on {len(train)} training images")
-        _recalibrate(model, prep.chunks(train.images, BATCH))
+        _recalibrate(model, prep.chunks(train.images, BN_CALIB_BATCH))
         if entry is not None:
             save_bn_stats(model, entry)
     test = _images(req, "test", req.verify_images, seed=0)

@@ -28,6 +28,7 @@ from ofa_edge.search.progress import progress_bar
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import decode, encode, sample
 from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH
 from ofa_edge.supernet.metadata import read_metadata
 
 if TYPE_CHECKING:
@@ -42,14 +43,23 @@ CPU_PACE_S, CPU_PACE_IMAGES = 10, 5500  # a subnet at 5,000 + 500 images took 10
 class MeasureSettings:
     """How accuracies are measured. The held-out split is ``n_val`` + ``n_calib`` training
     images drawn with ``split_seed``; the first ``n_val`` of a seeded shuffle are the validation
-    set, the rest recalibrate batch norm. The defaults are those the embedded supernet's shipped
-    accuracies were measured with: 500 BN images read 73.3 % where 2,000 read 73.4 % (median of 4
-    subnets, docs/benchmarks.md), at three quarters of the images per subnet."""
+    set, the rest recalibrate batch norm in batches of ``calib_batch`` (every command's
+    :data:`~ofa_edge.supernet.bn_calibration.BN_CALIB_BATCH`); ``batch_size`` is the inference batch.
+    The defaults are those the embedded supernet's shipped accuracies were measured with: 500 BN
+    images read 73.3 % where 2,000 read 73.4 % (median of 4 subnets, docs/benchmarks.md), at three
+    quarters of the images per subnet."""
 
     n_val: int = 5000
     n_calib: int = 500
     split_seed: int = 0
     batch_size: int = 500
+    calib_batch: int = BN_CALIB_BATCH
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> MeasureSettings:
+        """Settings as :func:`dataclasses.asdict` recorded them. A record without ``calib_batch`` (written
+        before it was a setting of its own) recalibrated BN in batches of its ``batch_size``."""
+        return cls(**{"calib_batch": doc["batch_size"]} | doc)
 
     def key(self, data: str | None) -> str:
         """Cache key of these settings on the dataset whose :func:`data_identity` is ``data``."""
@@ -147,7 +157,9 @@ def measure(
         )
         with progress_bar("measuring subnet accuracy", len(todo), progress, note=about) as advance:
             for k, cfg in todo:
-                records[k] = evaluate_subnet(net, cfg, calib, val, torch.device(device), settings.batch_size)["top1"]
+                records[k] = evaluate_subnet(
+                    net, cfg, calib, val, torch.device(device), settings.batch_size, calib_batch=settings.calib_batch
+                )["top1"]
                 doc = _read_cache(path)  # merged with what other processes wrote meanwhile, not over it
                 _records(doc, digest, space, key)[k] = records[k]  # the shipped records stay in their file
                 atomic_write_json(path, doc)
@@ -184,8 +196,16 @@ def _read_caches(paths: list[Path]) -> dict:
     for path in paths:
         for digest, entry in _read_cache(path)["supernets"].items():
             for key, records in entry["by_settings"].items():
-                _records(doc, digest, entry["space"], key).update(records)
+                _records(doc, digest, entry["space"], _current_key(key)).update(records)
     return doc
+
+
+def _current_key(key: str) -> str:
+    """A cache's settings key as :meth:`MeasureSettings.key` writes it now (an older key gains the
+    ``calib_batch`` it was measured with)."""
+    doc = json.loads(key)
+    data = doc.pop("data")
+    return MeasureSettings.from_dict(doc).key(data)
 
 
 def _read_cache(path: Path) -> dict:
@@ -220,12 +240,14 @@ def predictor_for(
 ) -> tuple[AccuracyPredictor, dict]:
     """The supernet's accuracy predictor for this dataset: a saved one fitted for this very
     checkpoint (same SHA-256) on this dataset (same :func:`data_identity`; not checked where the
-    data is absent, as nothing could be measured there), else measure (or reuse) accuracies, fit
+    data is absent, as nothing could be measured there) on accuracies measured with BN recalibrated
+    in batches of ``settings.calib_batch`` (another batch shifts them), else measure (or reuse) accuracies, fit
     and save it (``refit``: always). A predictor fitted on other data is kept: the new one goes beside
     it, named by the data's identity. ``n_subnets`` are measured (cached ones reused); ``None``: as many
     as the saved predictor was fitted on when ``refit`` (so a refit measures nothing new), else
     :data:`DEFAULT_SAMPLES`."""
     digest, data = file_sha256(supernet_path), data_identity(data_root)
+    calib_batch = (settings or MeasureSettings()).calib_batch
     found = [  # yours before the shipped ones
         (p, AccuracyPredictor.load(p))
         for folder in supernet_file_dirs(supernet_path)
@@ -235,7 +257,9 @@ def predictor_for(
     fits = [
         (p, pred)
         for p, pred in found
-        if pred.meta.get("supernet_sha256") == digest and data in (None, pred.meta.get("data"))
+        if pred.meta.get("supernet_sha256") == digest
+        and data in (None, pred.meta.get("data"))
+        and _calib_batch(pred.meta) == calib_batch
     ]
     if fits and not refit:
         path, pred = fits[0]
@@ -260,6 +284,11 @@ def predictor_for(
         "reused": False,
         "n_subnets": n_subnets,
     }
+
+
+def _calib_batch(meta: dict) -> int | None:
+    """The BN recalibration batch of the accuracies a predictor was fitted on (None: not recorded)."""
+    return MeasureSettings.from_dict(meta["settings"]).calib_batch if "settings" in meta else None
 
 
 def load_space(supernet_path: str | Path) -> SearchSpace:

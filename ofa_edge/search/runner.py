@@ -327,7 +327,7 @@ def run_search(opts: SearchOptions, note: Log | None = None, warn: Log | None = 
             opts.data or str(DEFAULT_ROOT),
             int(info["n_subnets"]),
             opts.refine,
-            settings=MeasureSettings(**info["settings"]),
+            settings=MeasureSettings.from_dict(info["settings"]),
             progress=opts.progress,
         )
         prep.accuracy_info["refinement"] = rounds

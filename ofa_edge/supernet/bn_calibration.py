@@ -3,21 +3,33 @@
 Weight-shared supernets keep BN statistics that fit no single subnet; OFA resets them on a
 few batches before every evaluation. Works on a supernet with an active subnet and on an
 extracted static network alike.
+
+torch is imported when :func:`recalibrate_bn` runs: the constants and the warning here are read by
+commands that do without it (a search whose accuracies are all known).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from ofa_edge.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 # Below this many images the statistics cost a point of top-1 or more: the median of 4 CIFAR-10 subnets
 # scored 17.0 % at 1 image, 59.8 % at 10, 71.0 % at 50, 72.2 % at 100, 72.5 % at 200 and 73.4 % at 2,000
 # (benchmarks/bench_bn_images.py; docs/benchmarks.md).
 FEW_IMAGES = 200
+
+# The batch every command recalibrates BN in (eval, train's probes, search's accuracy data, export, quickstart):
+# each layer normalises a calibration batch by that batch's own statistics, so the batch changes a subnet's
+# statistics and its top-1 (by up to a few tenths of a point; benchmarks/bench_bn_batch.py). 500 is the batch the
+# embedded supernet's shipped accuracies were measured in. Inference batches are another matter: they do not
+# change results.
+BN_CALIB_BATCH = 500
 
 
 def few_images_warning(images: int, flag: str = "--bn-images", available: int | None = None) -> str | None:
@@ -43,7 +55,6 @@ def few_images_warning(images: int, flag: str = "--bn-images", available: int | 
     )
 
 
-@torch.no_grad()
 def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor], max_batches: int | None = None) -> int:
     """Reset every BN layer and recompute its statistics as a cumulative average.
 
@@ -54,7 +65,16 @@ def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor], max_batche
     Returns the number of images used. The model is left in eval mode. No batches at all (an empty
     loader) raise a :class:`UserError` and leave the statistics as they were.
     """
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    import torch
+
+    with torch.no_grad():
+        return _recalibrate(model, batches, max_batches)
+
+
+def _recalibrate(model: nn.Module, batches: Iterable[torch.Tensor], max_batches: int | None) -> int:
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
     saved = [(m.momentum, m.training) for m in bns]
     before = [{k: v.clone() for k, v in m.named_buffers()} for m in bns]
     for m in bns:

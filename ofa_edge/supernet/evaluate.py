@@ -13,7 +13,7 @@ import torch
 from ofa_edge.data import ImageSet
 from ofa_edge.data.transforms import fast_memory_format, normalize, resize
 from ofa_edge.space import SearchSpace, SubnetConfig
-from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
 from ofa_edge.supernet.network import Supernet
 from ofa_edge.supernet.ort_forward import MIN_IMAGES, ort_forward
 
@@ -56,15 +56,15 @@ def evaluate_subnet(
     device: torch.device,
     batch_size: int = 256,
     ort: bool | None = None,
-    calib_batch: int | None = None,
+    calib_batch: int = BN_CALIB_BATCH,
 ) -> dict[str, float]:
     """Top-1 (%) of ``cfg`` on ``val`` after recalibrating BN on ``calib`` (unaugmented) in batches of
-    ``calib_batch`` (default ``batch_size``): BN averages per-batch statistics, so that batch moves top-1 a
-    little, while the inference batch does not. The forward passes run on ONNX Runtime
+    ``calib_batch``: BN averages per-batch statistics, so that batch moves top-1 a little (every command
+    keeps the default), while the inference batch ``batch_size`` does not. The forward passes run on ONNX Runtime
     (:func:`~ofa_edge.supernet.ort_forward.ort_forward`, faster on a CPU) with ``ort``; by default on a CPU
     from :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on."""
     sub = net.extract(cfg).to(device, memory_format=fast_memory_format(device))
-    calib_batches = _batches(calib, calib_batch or batch_size, device, net.space, cfg.resolution)
+    calib_batches = _batches(calib, calib_batch, device, net.space, cfg.resolution)
     recalibrate_bn(sub, (x for x, _ in calib_batches))
     if ort is None:
         ort = device.type == "cpu" and len(val) >= MIN_IMAGES

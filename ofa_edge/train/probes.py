@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ofa_edge.supernet import Supernet
 
 RANDOM_PROBES = 2  # fixed random subnets probed beside min, mid and max
-PROBE_BATCH = 256  # the batch the training probes recalibrate BN and infer in (BN statistics depend on it)
+PROBE_BATCH = 256  # the batch the training probes and `ofa-edge eval` infer in (it does not change top-1)
 
 
 def probe_configs(space: SearchSpace, n_random: int = RANDOM_PROBES) -> dict[str, SubnetConfig]:
@@ -46,10 +46,9 @@ def evaluate_probes(
     device: torch.device,
     batch_size: int = PROBE_BATCH,
     on_probe: Callable[[int, str], None] | None = None,
-    calib_batch: int | None = None,
 ) -> dict[str, dict[str, float]]:
-    """:func:`evaluate_subnet` for each named config (``on_probe(i, name)`` called before each), BN
-    recalibrated in batches of ``calib_batch`` (default ``batch_size``); the supernet is left as it was."""
+    """:func:`evaluate_subnet` for each named config (``on_probe(i, name)`` called before each), inferring
+    in batches of ``batch_size``; the supernet is left as it was."""
     from ofa_edge.supernet.evaluate import evaluate_subnet
 
     was_training, active = net.training, net.active
@@ -58,7 +57,7 @@ def evaluate_probes(
         for i, (name, cfg) in enumerate(cfgs.items()):
             if on_probe is not None:
                 on_probe(i, name)
-            results[name] = evaluate_subnet(net, cfg, calib, val, device, batch_size, calib_batch=calib_batch)
+            results[name] = evaluate_subnet(net, cfg, calib, val, device, batch_size)
         return results
     finally:
         net.set_active(active)

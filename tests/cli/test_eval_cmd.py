@@ -14,7 +14,7 @@ from ofa_edge.data.sample import SAMPLE_ROOT
 from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.space import SearchSpace
 from ofa_edge.supernet import Supernet
-from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
 from ofa_edge.supernet.checkpoint import save_supernet
 
 
@@ -201,12 +201,15 @@ def test_eval_notes_a_limit_and_bn_images_the_data_cannot_fill(cli, tmp_path) ->
 def test_eval_top1_does_not_depend_on_the_batch_size(cli, data_root, tmp_path) -> None:
     """--batch-size also set the BN recalibration batch, whose per-batch statistics BN averages: the embedded
     max subnet read 81.0 % at --batch-size 32 and 82.0 % at 256 on the same 200 images. Recalibration now
-    always takes batches of 256, as train's probes do; --batch-size is the inference batch only."""
+    always takes batches of BN_CALIB_BATCH, as every command does (recorded as calib_batch); --batch-size is
+    the inference batch only."""
     SearchSpace.get("mbv3-w1.0-cifar").max().save(tmp_path / "max.json")
     args = ["eval", "--subnet", str(tmp_path / "max.json"), "--data", str(data_root), "--limit", "100"]
     top1 = {}
     for batch in ("8", "256"):
         code, out, err = cli(*args, "--bn-images", "256", "--batch-size", batch, "--device", "cpu", "--json")
         assert code == 0, err
-        top1[batch] = json.loads(out)["subnets"]["max"]["top1"]
+        doc = json.loads(out)
+        assert doc["calib_batch"] == BN_CALIB_BATCH
+        top1[batch] = doc["subnets"]["max"]["top1"]
     assert top1["8"] == top1["256"]

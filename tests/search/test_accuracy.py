@@ -187,3 +187,55 @@ def test_a_refit_measures_nothing_new_unless_asked_and_says_what_it_will_measure
     assert "under a minute on a 2-core CPU" in notes[0] or "seconds each on a GPU" in notes[0]
     _, info = predictor_for(path, data_root, settings=settings, refit=True, progress=False)
     assert info["n_subnets"] == 10 and info["measured"] == 0  # the predictor just saved counts now
+
+
+def _copy_tiny(tiny_supernet, folder):
+    """A copy of the tiny supernet with its accuracy cache and predictor (their own files)."""
+    import shutil
+
+    path = folder / "tiny.safetensors"
+    for src, dst in (
+        (tiny_supernet["path"], path),
+        (cache_path(tiny_supernet["path"]), cache_path(path)),
+        (predictor_path(tiny_supernet["path"]), predictor_path(path)),
+    ):
+        shutil.copy(src, dst)
+    return path
+
+
+def test_accuracies_measured_in_another_bn_batch_are_measured_again(tiny_supernet, data_root, tmp_path):
+    """BN's recalibration batch shifts top-1, so the cache keys records by it; a record written before it was a
+    setting of its own (no ``calib_batch``) was recalibrated in batches of its ``batch_size``."""
+    import json
+    from dataclasses import replace
+
+    from ofa_edge.search.accuracy import data_identity
+
+    path, settings = _copy_tiny(tiny_supernet, tmp_path), tiny_supernet["settings"]
+    other = replace(settings, calib_batch=4)
+    assert collect(path, data_root, 3, settings=other, progress=False)[2]["measured"] == 3
+    doc = json.loads(cache_path(path).read_text())
+    by_settings = next(iter(doc["supernets"].values()))["by_settings"]
+    key = settings.key(data_identity(data_root))
+    legacy = {k: v for k, v in json.loads(key).items() if k != "calib_batch"} | {"batch_size": 4}
+    by_settings[json.dumps(legacy)] = by_settings.pop(key)  # the 8 records, as if measured in batches of 4
+    cache_path(path).write_text(json.dumps(doc))
+    assert collect(path, data_root, 8, settings=replace(other, batch_size=4), progress=False)[2]["reused"] == 8
+    assert collect(path, data_root, 3, settings=settings, progress=False)[2]["measured"] == 3
+
+
+def test_a_predictor_fitted_on_another_bn_batch_is_refitted(tiny_supernet, data_root, tmp_path):
+    """A saved predictor is reused only where its accuracies were recalibrated in the batch asked for; one
+    recorded before ``calib_batch`` existed counts its ``batch_size``."""
+    from dataclasses import replace
+
+    from ofa_edge.search.predictor import AccuracyPredictor
+
+    path, settings = _copy_tiny(tiny_supernet, tmp_path), tiny_supernet["settings"]
+    _, info = predictor_for(path, data_root, 8, settings=replace(settings, calib_batch=4), progress=False)
+    assert info["reused"] is False and info["measured"] == 8
+    pred = AccuracyPredictor.load(predictor_path(path))
+    legacy = {k: v for k, v in pred.meta["settings"].items() if k != "calib_batch"} | {"batch_size": 4}
+    pred.save(predictor_path(path), {"settings": legacy})
+    _, info = predictor_for(path, data_root, 8, settings=replace(settings, calib_batch=4), progress=False)
+    assert info["reused"] is True

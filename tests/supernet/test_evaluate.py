@@ -8,11 +8,12 @@ import torch
 from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.space import SearchSpace
 from ofa_edge.supernet import Supernet
-from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
 from ofa_edge.supernet.evaluate import evaluate_subnet
 
 
 def test_top1_matches_a_hand_computation_and_leaves_the_supernet_alone(real, cifar_test_small) -> None:
+    """BN is recalibrated in batches of BN_CALIB_BATCH, as in every command, whatever the inference batch."""
     space = SearchSpace.get("mbv3-w1.0-cifar")
     torch.manual_seed(0)
     net = Supernet(space, 10).eval()
@@ -24,7 +25,7 @@ def test_top1_matches_a_hand_computation_and_leaves_the_supernet_alone(real, cif
     sub = net.extract(cfg).eval()
     prep = lambda x: resize(normalize(x, space.mean, space.std), cfg.resolution)
     with torch.no_grad():
-        recalibrate_bn(sub, [prep(real.images[i : i + 16]) for i in range(0, len(real), 16)])
+        recalibrate_bn(sub, [prep(x) for x in real.images.split(BN_CALIB_BATCH)])
         pred = sub(prep(val.images)).argmax(1)
     assert got["top1"] == 100.0 * int((pred == val.labels).sum()) / 40
     assert got["images"] == 40 and got["calib_images"] == len(real)

@@ -56,7 +56,8 @@ def few_images_warning(images: int, flag: str = "--bn-images", available: int | 
 
 
 def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor], max_batches: int | None = None) -> int:
-    """Reset every BN layer and recompute its statistics as a cumulative average.
+    """Reset every BN layer and recompute its statistics as the average over the calibration images (each
+    batch's statistics weighted by its number of images).
 
     Each layer normalises a calibration batch by that batch's own statistics, so the batches should be
     drawn in random order (:meth:`~ofa_edge.data.ImageSet.shuffled`): batches of one class each (a
@@ -79,7 +80,6 @@ def _recalibrate(model: nn.Module, batches: Iterable[torch.Tensor], max_batches:
     before = [{k: v.clone() for k, v in m.named_buffers()} for m in bns]
     for m in bns:
         m.reset_running_stats()
-        m.momentum = None  # cumulative moving average over all calibration batches
     model.eval()
     for m in bns:
         m.train()
@@ -88,6 +88,8 @@ def _recalibrate(model: nn.Module, batches: Iterable[torch.Tensor], max_batches:
         for i, x in enumerate(batches):
             if max_batches is not None and i >= max_batches:
                 break
+            for m in bns:  # the mean over all images so far: torch's own cumulative average (momentum None)
+                m.momentum = len(x) / (seen + len(x))  # weighs every batch alike, a short last one too
             model(x)
             seen += len(x)
     finally:

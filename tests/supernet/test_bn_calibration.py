@@ -38,8 +38,8 @@ def _bns(model: nn.Module) -> list[nn.BatchNorm2d]:
 
 
 def _batch_statistics(model: nn.Module, batches: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Per BN layer: mean over batches of the batch mean and unbiased variance of its input,
-    captured with hooks on a copy running in training mode (batch statistics)."""
+    """Per BN layer: mean over batches, weighted by their images, of the batch mean and unbiased variance
+    of its input, captured with hooks on a copy running in training mode (batch statistics)."""
     model = copy.deepcopy(model).train()
     seen: dict[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]] = {m: [] for m in _bns(model)}
 
@@ -53,7 +53,9 @@ def _batch_statistics(model: nn.Module, batches: list[torch.Tensor]) -> list[tup
             model(x)
     for h in handles:
         h.remove()
-    return [tuple(torch.stack(s).mean(0) for s in zip(*stats, strict=True)) for stats in seen.values()]
+    weights = torch.tensor([len(x) for x in batches], dtype=torch.float32)
+    weights = (weights / weights.sum())[:, None]
+    return [tuple((torch.stack(s) * weights).sum(0) for s in zip(*stats, strict=True)) for stats in seen.values()]
 
 
 def test_recalibration_sets_the_data_statistics(supernet: Supernet, images: torch.Tensor) -> None:
@@ -71,6 +73,18 @@ def test_recalibration_sets_the_data_statistics(supernet: Supernet, images: torc
         torch.testing.assert_close(bn.running_var, var, rtol=1e-4, atol=1e-5)
         assert bn.momentum == 0.25  # restored
     assert recalibrate_bn(sub, batches, max_batches=2) == 32
+
+
+def test_a_short_last_batch_counts_by_its_images(supernet: Supernet, images: torch.Tensor) -> None:
+    """--bn-images 600 in batches of 500 gives a batch of 100: it weighs a sixth, not half (torch's cumulative
+    average weighs every batch alike)."""
+    sub = supernet.extract(CFG)
+    batches = [images[:56], images[56:]]  # 56 + 8
+    want = _batch_statistics(sub, batches)
+    assert recalibrate_bn(sub, batches) == len(images)
+    for bn, (mean, var) in zip(_bns(sub), want, strict=True):
+        torch.testing.assert_close(bn.running_mean, mean, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(bn.running_var, var, rtol=1e-4, atol=1e-5)
 
 
 def test_recalibration_makes_eval_outputs_match_batch_statistics(supernet: Supernet, images: torch.Tensor) -> None:

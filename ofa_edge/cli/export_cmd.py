@@ -128,9 +128,9 @@ def export(
         + (f"; INT8 calibration {calib_images} train images, evaluation {eval_images} test images" if int8 else "")
     )
     last = inputs.last_search
-    if last is not None and (message := estimated_warning(last.latency_table)) is not None:
-        warn(message)
     tables = [last.latency_table, *(d["latency_table"] for d in last.devices.values())] if last else []
+    for message in dict.fromkeys(filter(None, map(estimated_warning, tables))):  # each searched device's, once
+        warn(message)
     half, why, mismatch = engine_half(fmt, half, int8, engine_table(tables))
     for say, line in ((note, why), (warn, mismatch)):
         if line:

@@ -128,7 +128,10 @@ def _load_model(
             save_bn_stats(model, entry)
     test = _images(req, "test", req.verify_images, seed=0)
     require_same_classes(train, test, req.data, "test")
-    bn = {"images": len(train), "split": "train", "data": str(req.data.absolute()), "from_cache": cached}
+    bn = {
+        "images": len(train), "batch": BN_CALIB_BATCH, "split": "train", "data": str(req.data.absolute()),
+        "from_cache": cached,
+    }  # fmt: skip
     return model, train.classes, prep.all(test.images, BATCH), bn
 
 

@@ -17,6 +17,7 @@ from ofa_edge.export.tensorrt_build import bundle_defaults, tensorrt_status
 from ofa_edge.io import file_sha256
 from ofa_edge.onnx_bridge import ort_session
 from ofa_edge.space import CostModel
+from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH
 
 CIFAR = "mbv3-w1.0-cifar"
 FAST = ["--bn-images", "200"]
@@ -94,7 +95,7 @@ def test_onnx_bundle(export, subnet, tmp_path):
     assert np.abs(got - ref["logits"][:1]).max() <= 1e-4
     assert "BN recalibration on 200 train images" in err  # defaults and choices are printed
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-    assert doc["bn_recalibration"]["from_cache"] is False
+    assert doc["bn_recalibration"]["from_cache"] is False and doc["bn_recalibration"]["batch"] == BN_CALIB_BATCH
     # exporting it again (another format, say) takes the BN statistics from the cache: the same model
     first = (b / "model.onnx").read_bytes()
     code, out, err = export("--json")

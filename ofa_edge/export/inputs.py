@@ -48,7 +48,7 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
             cfg = load_subnet(subnet, supernet or embedded_supernet())
         else:
             cfg = SubnetConfig.load(subnet)
-        source = str(subnet)
+        source = str(Path(subnet).absolute())  # as bundle.json records every path
         if last is None or last.subnet.canonical() != cfg.canonical():
             last = search_beside(subnet, cfg)  # the last search's predictions are for another subnet
             if last is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ofa_edge.errors import UserError
@@ -147,3 +149,5 @@ def test_a_bundles_subnet_is_exported_from_the_bundles_supernet(tmp_path, monkey
     found = resolve_inputs(bundle / "subnet.json", None)
     assert found.supernet == mine and any("the bundle of --subnet was exported from" in n for n in found.notes)
     assert resolve_inputs(bundle / "subnet.json", mine).supernet == mine
+    monkeypatch.chdir(tmp_path)  # a relative --subnet is recorded as the absolute path, as bundle.json's others
+    assert resolve_inputs(Path("bundle/subnet.json"), None).subnet_source == str(bundle / "subnet.json")

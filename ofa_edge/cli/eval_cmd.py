@@ -13,6 +13,7 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_a
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
+from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH
 from ofa_edge.train.probes import PROBE_BATCH, RANDOM_PROBES, evaluate_probes, probe_configs
 from ofa_edge.units import check_range
 
@@ -45,8 +46,8 @@ def eval_(
     batch_size: Annotated[
         int,
         typer.Option(
-            help="Inference batch size. BN is recalibrated in batches of its own whatever it is, the same in "
-            "every command (its statistics average per-batch ones), so it does not move top-1."
+            help=f"Inference batch size; it does not move top-1: BN is recalibrated in batches of {BN_CALIB_BATCH} "
+            "whatever it is, as in every command (its statistics average per-batch ones)."
         ),
     ] = PROBE_BATCH,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto.")] = "auto",
@@ -59,7 +60,7 @@ def eval_(
     from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
     from ofa_edge.data.sample import data_or_sample
     from ofa_edge.data.subset import unfilled_limit
-    from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, few_images_warning
+    from ofa_edge.supernet.bn_calibration import few_images_warning
     from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
     from ofa_edge.supernet.metadata import read_metadata, trained_classes
 

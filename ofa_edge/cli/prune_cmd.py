@@ -34,7 +34,7 @@ def prune(
     epochs: Annotated[int, typer.Option(help="Training epochs while pruning.")] = 10,
     supernet: Annotated[
         Path | None,
-        typer.Option(help="Supernet checkpoint (default: the search's that chose the subnet, else the embedded one)."),
+        typer.Option(help="Supernet checkpoint (default: the search's, else the embedded pretrained one)."),
     ] = None,
     data: Annotated[
         Path | None,

@@ -9,11 +9,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, subnet_supernet, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.paths import require_embedded_supernet, work_dir
+from ofa_edge.paths import work_dir
 from ofa_edge.space import SubnetConfig
 from ofa_edge.units import check_range
 
@@ -22,15 +22,19 @@ OWN_OPTIONS = {"hspg": {"--lam": 1e-3, "--epsilon": 0.0}, "hesso": {"--periods":
 
 
 def prune(
-    subnet: Annotated[Path, typer.Option(help="Subnet JSON (ofa-edge or once-for-all arch dict).")],
     target_sparsity: Annotated[float, typer.Option(help="Fraction of zero-invariant groups to remove, in (0, 1).")],
+    subnet: Annotated[
+        Path | None,
+        typer.Option(
+            help="Subnet JSON (ofa-edge or once-for-all arch dict), a search output folder, or the id of one of the "
+            "last search's top-k (default: its chosen subnet)."
+        ),
+    ] = None,
     method: Annotated[str, typer.Option(help="hesso (target-driven) or hspg (group-lasso + half-space).")] = "hesso",
     epochs: Annotated[int, typer.Option(help="Training epochs while pruning.")] = 10,
     supernet: Annotated[
         Path | None,
-        typer.Option(
-            help="Supernet checkpoint; default: the one the search that chose --subnet used, else the embedded one."
-        ),
+        typer.Option(help="Supernet checkpoint (default: the search's, else the embedded pretrained one)."),
     ] = None,
     data: Annotated[
         Path | None,
@@ -75,9 +79,10 @@ def prune(
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train and prune a subnet in one shot; write the slim network (safetensors + JSON + ONNX)."""
+    """Train and prune a subnet (default: the last search's) in one shot; write the slim network (safetensors +
+    JSON + ONNX)."""
+    from ofa_edge.export.inputs import resolve_inputs
     from ofa_edge.prune.run import PruneSettings
-    from ofa_edge.supernet.checkpoint import load_subnet
 
     method = method.lower()
     settings = PruneSettings(
@@ -104,15 +109,19 @@ def prune(
         ["--device", "--table"] if device is not None and table_path is not None else [],
         "{given} both name the latency table; pass --table PATH, or --device NAME for that device's table.",
     )
-    subnet = subnet_arg(subnet)
-    ckpt = _supernet(supernet, subnet)
+    file = subnet if subnet is None else subnet_arg(subnet)
+    inputs = resolve_inputs(file, supernet)  # as export takes them: a file, a top-k id or the last search's
+    for line in inputs.notes:
+        note(line)
+    cfg, ckpt = inputs.subnet, inputs.supernet
     from ofa_edge.prune.pipeline import check_prune_inputs, default_out_name, prune_subnet
 
     if out_dir is None:
-        out_dir = work_dir() / "prune" / default_out_name(subnet, load_subnet(subnet, ckpt), settings)
+        stem = file.stem if file is not None and file.exists() else "subnet"  # a search's own is its subnet.json
+        out_dir = work_dir() / "prune" / default_out_name(stem, cfg, settings)
         note(f"output folder: {out_dir}")
-    data = _data(data, ckpt, limit_train)
-    cfg, out_dir = check_prune_inputs(subnet, ckpt, out_dir, data)  # before any work (prune_subnet checks again)
+    data = _data(data, inputs.classes, limit_train)
+    out_dir = check_prune_inputs(cfg, ckpt, out_dir, data)  # before any work (prune_subnet checks again)
     table = _latency_table(device, table_path, cfg)
     note(f"settings: {settings.describe()}")
     with Progress(
@@ -129,7 +138,7 @@ def prune(
             bar.update(task, completed=step, total=total, description=f"loss {loss:.3f}")
 
         result = prune_subnet(
-            subnet,
+            cfg,
             ckpt,
             data,
             out_dir,
@@ -155,26 +164,11 @@ def prune(
     emit(result, as_json, lambda: _render(result))
 
 
-def _supernet(supernet: Path | None, subnet: Path) -> Path:
-    """``--supernet``; else the one the search that chose ``subnet`` used or the one its bundle was exported from
-    (as eval and export take it), else the embedded one; the default picked is said."""
-    if supernet is not None:
-        return supernet
-    if (origin := subnet_supernet(subnet)) is not None:
-        note(f"supernet: {origin[0]} (the one {origin[1]}; --supernet picks another)")
-        return origin[0]
-    embedded = require_embedded_supernet()
-    note(f"supernet: embedded default {embedded}")
-    return embedded
-
-
-def _data(data: Path | None, supernet: Path, limit_train: int | None) -> Path:
-    """``--data``; else CIFAR-10 at its default folder, or for a CIFAR-10 supernet without it the sample shipped
-    with the embedded one (as eval and export take it); the default picked is said."""
+def _data(data: Path | None, classes: list[str] | None, limit_train: int | None) -> Path:
+    """``--data``; else CIFAR-10 at its default folder, or for a CIFAR-10 supernet (its ``classes``) without it
+    the sample shipped with the embedded one (as eval and export take it); the default picked is said."""
     from ofa_edge.data.sample import data_or_sample
-    from ofa_edge.supernet.metadata import read_metadata, trained_classes
 
-    classes = trained_classes(read_metadata(supernet))
     picked, sample_note = data_or_sample(data, classes, {"--limit-train": limit_train or 0})
     if data is None:
         note(sample_note or f"data: {picked}")

@@ -1,4 +1,4 @@
-"""Which subnet and which supernet an export uses, and why (every default is reported)."""
+"""Which subnet and which supernet an export (or a prune) uses, and why (every default is reported)."""
 
 from __future__ import annotations
 
@@ -57,12 +57,10 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
                 bundled = bundle_supernet(subnet, cfg)
     elif last is not None:
         cfg, source = last.subnet, f"last search result {last.path}"
-        notes.append(
-            f"no --subnet: exporting the last search result {last.path} (id {cfg.short_id()}, {cfg.describe()})"
-        )
+        notes.append(f"no --subnet: using the last search result {last.path} (id {cfg.short_id()}, {cfg.describe()})")
     else:
         raise UserError(
-            f"no subnet to export: no --subnet was given and there is no last search result at "
+            f"no subnet: no --subnet was given and there is no last search result at "
             f"'{last_search_path()}'. Run `ofa-edge search --latency 15ms` first, or pass --subnet subnet.json."
         )
     if supernet is not None:

@@ -31,7 +31,7 @@ from ofa_edge.prune.train import evaluate
 from ofa_edge.prune.zig import partition
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import recalibrate_bn
-from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
+from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.supernet.metadata import read_metadata
 
 CHECKPOINT = "checkpoint.safetensors"  # the resume state: removed when the run completes, unless kept
@@ -39,25 +39,25 @@ PRUNE_FILES = ("result.json", CHECKPOINT, "slim.json")  # a folder with one of t
 PRUNE_OUTPUTS = ("model.onnx", "slim.json", "slim.safetensors", "subnet.json", "result.json")  # written together
 
 
-def default_out_name(subnet_file: Path, cfg: SubnetConfig, settings: PruneSettings) -> str:
-    """``<file stem>-<subnet id>-<method>-s<target>``: a prune of another search's ``subnet.json`` (every
-    search writes that name) or at another target gets a folder of its own instead of replacing this one."""
-    return f"{subnet_file.stem}-{cfg.short_id()}-{settings.method}-s{settings.target_sparsity:g}"
+def default_out_name(stem: str, cfg: SubnetConfig, settings: PruneSettings) -> str:
+    """``<stem>-<subnet id>-<method>-s<target>``, ``stem`` the subnet file's (``subnet`` for a search's own,
+    which every search writes as subnet.json): a prune of another file or at another target gets a folder of
+    its own instead of replacing this one."""
+    return f"{stem}-{cfg.short_id()}-{settings.method}-s{settings.target_sparsity:g}"
 
 
-def check_prune_inputs(subnet: Path, supernet: Path, out_dir: Path, data_root: Path) -> tuple[SubnetConfig, Path]:
-    """The subnet to prune and the output folder (absolute), or a :class:`UserError` before any work: a
-    subnet of another space than the supernet's, a folder that cannot take a prune's outputs, data that is
-    not a dataset."""
+def check_prune_inputs(cfg: SubnetConfig, supernet: Path, out_dir: Path, data_root: Path) -> Path:
+    """The output folder (absolute), or a :class:`UserError` before any work: a subnet of another space than
+    the supernet's, a folder that cannot take a prune's outputs, data that is not a dataset."""
     out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
-    cfg, space = load_subnet(subnet, supernet), read_metadata(supernet)["space"]
+    space = read_metadata(supernet)["space"]
     if cfg.space != space:
         raise UserError(
-            f"subnet '{subnet}' is for space '{cfg.space}' but the supernet is '{space}'; pass a subnet of "
+            f"subnet {cfg.short_id()} is for space '{cfg.space}' but the supernet is '{space}'; pass a subnet of "
             f"'{space}' (`ofa-edge search` with this supernet writes one) or --supernet trained on '{cfg.space}'."
         )
     detect_format(Path(data_root))
-    return cfg, out_dir
+    return out_dir
 
 
 def _replaced_run_note(out_dir: Path) -> str | None:
@@ -103,7 +103,7 @@ def _device_latency(table: LatencyTable, cfg: SubnetConfig, small: torch.nn.Modu
 
 
 def prune_subnet(
-    subnet: Path,
+    cfg: SubnetConfig,
     supernet: Path,
     data_root: Path,
     out_dir: Path,
@@ -115,12 +115,12 @@ def prune_subnet(
     on_step: Callable[[int, int, float], None] | None = None,
     keep_checkpoint: bool = False,
 ) -> dict[str, Any]:
-    """Prune ``subnet`` of ``supernet`` on the data at ``data_root``; write the slim network
+    """Prune the subnet ``cfg`` of ``supernet`` on the data at ``data_root``; write the slim network
     (``slim.json`` + ``slim.safetensors``), its ONNX file and ``result.json`` to ``out_dir``.
     With ``latency_table`` the pruned network's latency on that device is predicted, and
     measured here too when the table is this machine's (:data:`LOCAL_DEVICE`). The per-epoch
     resume checkpoint goes when the outputs are in place, unless ``keep_checkpoint``."""
-    cfg, out_dir = check_prune_inputs(subnet, supernet, out_dir, data_root)
+    out_dir = check_prune_inputs(cfg, supernet, out_dir, data_root)
     if (replacing := _replaced_run_note(out_dir)) is not None:
         log(replacing)
     torch.manual_seed(settings.seed)

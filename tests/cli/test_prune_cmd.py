@@ -12,6 +12,7 @@ import torch
 from ofa_edge import Supernet, save_supernet
 from ofa_edge.errors import UserError
 from ofa_edge.io import file_sha256
+from ofa_edge.paths import last_search_path, work_dir
 from ofa_edge.prune import load_slim
 from ofa_edge.prune.pipeline import CHECKPOINT, PRUNE_OUTPUTS
 from ofa_edge.space import SearchSpace
@@ -369,8 +370,62 @@ def test_a_search_result_is_pruned_from_the_searched_supernet(cli, tiny_setup, d
     )  # fmt: skip
     flat = " ".join(err.split())
     assert code == 2 and "unknown device" in flat, err
-    assert f"supernet: {mine} (the one the search that chose --subnet used; --supernet picks another)" in flat
+    assert f"no --supernet: using the supernet the search used, {mine}" in flat
     assert "embedded" not in flat
+
+
+def _last_search(supernet, *subnets) -> None:
+    """A last search result, as `ofa-edge search` records it, that chose ``subnets[0]`` from ``supernet``."""
+    top_k = [{"rank": i + 1, "id": c.short_id(), "subnet": c.to_dict()} for i, c in enumerate(subnets)]
+    last_search_path().parent.mkdir(parents=True, exist_ok=True)
+    last_search_path().write_text(
+        json.dumps({"subnet": subnets[0].to_dict(), "supernet": str(supernet), "top_k": top_k})
+    )
+
+
+def _squeezed(text: str) -> str:
+    """``text`` without whitespace: a note's long path is folded across lines."""
+    return "".join(text.split())
+
+
+def _stopped_before_training(cli, data_root, *args: str) -> str:
+    """Run prune with ``args`` up to the latency table (an unknown device stops it before training); its stderr,
+    :func:`_squeezed`."""
+    code, _, err = cli(
+        "prune", *args, "--target-sparsity", "0.5", "--data", str(data_root), "--device", "no-such-board"
+    )
+    assert code == 2 and "unknown device" in err, err
+    return _squeezed(err)
+
+
+def test_without_subnet_the_last_search_result_is_pruned_from_its_supernet(cli, tiny_setup, data_root) -> None:
+    """`ofa-edge search --latency 15ms && ofa-edge prune --target-sparsity 0.5`, as export takes it."""
+    chosen, mine = SearchSpace.get("mbv3-w1.0-cifar").min(24), tiny_setup / "supernet.safetensors"
+    _last_search(mine, chosen)
+    said = _stopped_before_training(cli, data_root)
+    assert _squeezed(f"no --subnet: using the last search result {last_search_path()} (id {chosen.short_id()},") in said
+    assert _squeezed(f"no --supernet: using the supernet the search used, {mine}") in said
+    # the folder a prune of the search's own subnet.json gets: the same run, however the subnet was named
+    assert _squeezed(f"output folder: {work_dir() / 'prune' / f'subnet-{chosen.short_id()}-hesso-s0.5'}") in said
+
+
+def test_subnet_id_prunes_that_subnet_of_the_last_searchs_top_k(cli, tiny_setup, data_root) -> None:
+    space, mine = SearchSpace.get("mbv3-w1.0-cifar"), tiny_setup / "supernet.safetensors"
+    first, second = space.min(24), space.min(32)
+    _last_search(mine, first, second)
+    said = _stopped_before_training(cli, data_root, "--subnet", second.short_id())
+    assert _squeezed(f"output folder: {work_dir() / 'prune' / f'subnet-{second.short_id()}-hesso-s0.5'}") in said
+    assert _squeezed(f"no --supernet: using the supernet the search used, {mine}") in said
+    code, _, err = cli("prune", "--subnet", "abcdef", "--target-sparsity", "0.5")
+    flat = " ".join(err.split())
+    assert code == 2 and f"no subnet of the last search's top-k has that id (ids: {first.short_id()}, " in flat
+
+
+def test_without_subnet_or_a_last_search_exits_2_naming_the_fix(cli) -> None:
+    code, _, err = cli("prune", "--target-sparsity", "0.5")
+    flat = " ".join(err.split())
+    assert code == 2 and f"no last search result at '{last_search_path()}'" in flat
+    assert "Run `ofa-edge search --latency 15ms` first, or pass --subnet subnet.json." in flat
 
 
 def test_the_summary_shows_what_pruning_changed() -> None:

@@ -55,23 +55,3 @@ def subnet_arg(path: Path) -> Path:
     if file != path:
         note(f"--subnet {path} is a folder: using the subnet.json in it")
     return file
-
-
-def subnet_supernet(subnet: Path) -> tuple[Path, str] | None:
-    """The supernet that ``subnet`` goes with, as ``export`` takes it, and whose it is: the search's that chose it
-    (the ``search.json`` beside it), else the bundle's it lies in (its ``bundle.json``); ``None`` for neither."""
-    from ofa_edge.errors import UserError
-    from ofa_edge.export.bundle import bundle_supernet
-    from ofa_edge.export.last_search import search_beside
-    from ofa_edge.space import SubnetConfig
-
-    try:
-        cfg = SubnetConfig.load(subnet)
-    except UserError:
-        return None  # an OFA arch dict without a space: read later in the space of the supernet used
-    found = search_beside(subnet, cfg)
-    if found is not None and found.supernet is not None:
-        return found.supernet, "the search that chose --subnet used"
-    if found is None and (bundled := bundle_supernet(subnet, cfg)) is not None:
-        return bundled, "the bundle of --subnet was exported from"
-    return None

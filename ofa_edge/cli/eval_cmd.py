@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, subnet_supernet, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
@@ -26,7 +26,13 @@ def eval_(
             "pretrained one)."
         ),
     ] = None,
-    subnet: Annotated[Path | None, typer.Option(help="Subnet JSON (ofa-edge or OFA arch dict) to evaluate.")] = None,
+    subnet: Annotated[
+        Path | None,
+        typer.Option(
+            help="Subnet to evaluate: JSON (ofa-edge or OFA arch dict), a search's folder, or the id of one of the "
+            "last search's top-k."
+        ),
+    ] = None,
     probes: Annotated[
         bool,
         typer.Option(
@@ -60,8 +66,10 @@ def eval_(
     from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
     from ofa_edge.data.sample import data_or_sample
     from ofa_edge.data.subset import unfilled_limit
+    from ofa_edge.export.inputs import resolve_inputs
+    from ofa_edge.space import SubnetConfig
     from ofa_edge.supernet.bn_calibration import few_images_warning
-    from ofa_edge.supernet.checkpoint import load_subnet, load_supernet
+    from ofa_edge.supernet.checkpoint import load_supernet
     from ofa_edge.supernet.metadata import read_metadata, trained_classes
 
     if subnet is not None and probes:
@@ -77,9 +85,14 @@ def eval_(
     if device == "auto":
         device = resolve_torch_device()
         note(f"device: {device} (auto)")
-    if supernet is None and subnet is not None and (origin := subnet_supernet(subnet)) is not None:
-        supernet, whose = origin
-        note(f"supernet: {supernet} (the one {whose}; --supernet picks another)")
+    chosen: dict[str, SubnetConfig] = {}
+    if (
+        subnet is not None
+    ):  # as export takes it: a file, a search's folder or a top-k id, with the supernet it goes with
+        inputs = resolve_inputs(subnet_arg(subnet), supernet)
+        for line in inputs.notes:
+            note(line)
+        chosen, supernet = {Path(subnet).stem: inputs.subnet}, inputs.supernet
     if supernet is None:
         supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")
@@ -103,12 +116,9 @@ def eval_(
             "--split train: top-1 on images the supernet trained on (BN is recalibrated on that split too); it overstates accuracy on new images"
         )
     require_num_classes(val, net.num_classes, data)
-    if subnet is not None:
-        cfgs = {subnet.stem: load_subnet(subnet, supernet)}
-    else:
-        cfgs = probe_configs(net.space)
-        if not probes:
-            note(f"no --subnet: evaluating the probe subnets ({', '.join(cfgs)})")
+    cfgs = chosen or probe_configs(net.space)
+    if not chosen and not probes:
+        note(f"no --subnet: evaluating the probe subnets ({', '.join(cfgs)})")
     results: dict[str, dict[str, float]] = {}
     columns = (TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err) as bar:

@@ -162,7 +162,7 @@ def test_eval_of_a_search_result_uses_the_searched_supernet(cli, data_root, tmp_
     args = ["eval", "--subnet", str(found / "subnet.json"), "--data", str(data_root), "--device", "cpu"]
     code, out, err = cli(*args, "--limit", "10", "--calib-images", "10", "--json")
     assert code == 0, err
-    assert json.loads(out)["supernet"] == str(mine) and "the one the search that chose --subnet used" in err
+    assert json.loads(out)["supernet"] == str(mine) and "using the supernet the search used" in err
     code, out, err = cli(*args, "--supernet", str(mine), "--limit", "10", "--calib-images", "10", "--json")
     assert code == 0 and json.loads(out)["supernet"] == str(mine), err
 
@@ -180,7 +180,7 @@ def test_eval_of_a_bundles_subnet_uses_the_supernet_it_was_exported_from(cli, da
     args = ["eval", "--subnet", str(bundle / "subnet.json"), "--data", str(data_root), "--device", "cpu"]
     code, out, err = cli(*args, "--limit", "10", "--calib-images", "10", "--json")
     assert code == 0, err
-    assert json.loads(out)["supernet"] == str(mine) and "the one the bundle of --subnet was exported from" in err
+    assert json.loads(out)["supernet"] == str(mine) and "the bundle of --subnet was exported from" in err
 
 
 def test_eval_notes_a_limit_and_bn_images_the_data_cannot_fill(cli, tmp_path) -> None:

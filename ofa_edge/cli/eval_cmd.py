@@ -22,8 +22,8 @@ def eval_(
     supernet: Annotated[
         Path | None,
         typer.Option(
-            help="Supernet checkpoint (default: the one the search that chose --subnet used, else the embedded "
-            "pretrained one)."
+            help="Supernet checkpoint (default: the one the search that chose --subnet used, or the one its bundle "
+            "was exported from, else the embedded pretrained one)."
         ),
     ] = None,
     subnet: Annotated[
@@ -86,10 +86,9 @@ def eval_(
         device = resolve_torch_device()
         note(f"device: {device} (auto)")
     chosen: dict[str, SubnetConfig] = {}
-    if (
-        subnet is not None
-    ):  # as export takes it: a file, a search's folder or a top-k id, with the supernet it goes with
-        inputs = resolve_inputs(subnet_arg(subnet), supernet)
+    # --subnet as export takes it (a file, a search's folder or a top-k id), with the supernet it goes with
+    if subnet is not None:
+        inputs = resolve_inputs(subnet, supernet)
         for line in inputs.notes:
             note(line)
         chosen, supernet = {Path(subnet).stem: inputs.subnet}, inputs.supernet

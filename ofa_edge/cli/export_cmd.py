@@ -107,7 +107,7 @@ def export(
         inputs = slim_inputs(slim)
     else:
         inputs = resolve_inputs(subnet if subnet is None else subnet_arg(subnet), supernet)
-    for line in inputs.notes:
+    for line in [*inputs.notes, *inputs.prediction_notes]:
         note(line)
     needs = {} if slim else {"--bn-images": bn_images}  # images each option takes from the data
     if int8:

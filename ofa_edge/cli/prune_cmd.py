@@ -34,7 +34,10 @@ def prune(
     epochs: Annotated[int, typer.Option(help="Training epochs while pruning.")] = 10,
     supernet: Annotated[
         Path | None,
-        typer.Option(help="Supernet checkpoint (default: the search's, else the embedded pretrained one)."),
+        typer.Option(
+            help="Supernet checkpoint (default: the search's, or the one the subnet's bundle was exported from, else "
+            "the embedded pretrained one)."
+        ),
     ] = None,
     data: Annotated[
         Path | None,

@@ -85,8 +85,8 @@ def cifar_bin_dir(root: Path) -> Path | None:
 
 
 def crop_size(root: str | Path, size: int) -> int | None:
-    """The square :func:`~ofa_edge.data.datasets.load_dataset` cuts the images of ``root`` to as it decodes them when asked for
-    ``size``: ``size`` for an ImageFolder tree (shorter side to ``size``, centre crop:
+    """The square :func:`~ofa_edge.data.datasets.load_dataset` cuts the images of ``root`` to as it decodes
+    them when asked for ``size``: ``size`` for an ImageFolder tree (shorter side to ``size``, centre crop:
     :func:`~ofa_edge.data.preprocess.fit_square`); ``None`` for packed and CIFAR datasets, whose images
     are taken as stored."""
     return size if detect_format(Path(root)) == "imagefolder" else None

@@ -21,8 +21,9 @@ _SHORT_ID = re.compile(rf"[0-9a-f]{{{SHORT_ID_LEN}}}")  # SubnetConfig.short_id,
 
 @dataclass(frozen=True)
 class ExportInputs:
-    """What ``export`` builds from: the subnet, where it came from, the supernet checkpoint, the
-    last search (when the subnet is its result) and notes on the defaults it picked."""
+    """What ``export`` builds from (``eval`` and ``prune`` take the subnet and supernet): the subnet, where it
+    came from, the supernet checkpoint, the last search (when the subnet is its result), notes on the defaults
+    it picked, and notes on the search's predictions an export carries (``prediction_notes``)."""
 
     subnet: SubnetConfig
     subnet_source: str
@@ -32,6 +33,7 @@ class ExportInputs:
     classes: list[str] | None = None  # the model's class names, when it records them
     predicted: dict = field(default_factory=dict)  # the search's predictions that hold for this export
     slim: Path | None = None  # a pruned network's slim.json (``supernet`` is then that file too)
+    prediction_notes: list[str] = field(default_factory=list)  # what of ``predicted`` was dropped or recounted
 
 
 def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> ExportInputs:
@@ -76,14 +78,14 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         notes.append(f"no --supernet: using the embedded pretrained supernet {net}")
     net = require_checkpoint_file(net)
     meta = read_metadata(net)
-    predicted = dict(last.predicted) if last is not None else {}
+    predicted, said = dict(last.predicted) if last is not None else {}, []
     if last is not None and last.devices:
         predicted["devices"] = last.devices  # every searched device's latency; latency_ms is the first's
     if "accuracy" in predicted and (last.supernet is None or last.supernet.resolve() != net.resolve()):
         del predicted["accuracy"]  # the search predicted it for its own supernet's weights
-        notes.append(f"the search's predicted accuracy is for its supernet {last.supernet}, not {net}: left out")
-    predicted |= _recounted(predicted, cfg, meta["num_classes"], notes)
-    return ExportInputs(cfg, source, net, last, notes, trained_classes(meta), predicted)
+        said.append(f"the search's predicted accuracy is for its supernet {last.supernet}, not {net}: left out")
+    predicted |= _recounted(predicted, cfg, meta["num_classes"], said)
+    return ExportInputs(cfg, source, net, last, notes, trained_classes(meta), predicted, prediction_notes=said)
 
 
 def _by_id(short_id: str, last: LastSearch | None, notes: list[str]) -> tuple[SubnetConfig, str, LastSearch]:

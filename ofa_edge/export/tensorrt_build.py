@@ -172,18 +172,24 @@ def bundle_defaults(bundle: str | Path) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """``build_engine.py``'s options, the ones not given taken from the bundle (:func:`bundle_defaults`)."""
     p = argparse.ArgumentParser(description="Build a TensorRT engine from this ofa-edge bundle.")
     p.add_argument("--bundle", default=str(Path(__file__).resolve().parent), help="bundle folder (default: here)")
     p.add_argument("--precision", choices=PRECISIONS, help="default: the bundle's (bundle.json), else fp16")
     p.add_argument("--out", default=None, help="engine path (default: BUNDLE/model.engine)")
     p.add_argument("--max-batch", type=int, help="largest batch of a dynamic-batch model (default: the bundle's)")
     sparse_help = "use sparse tensor cores for 2:4-sparse layers (default: where the bundle has such layers)"
-    p.add_argument("--sparse-weights", action="store_true", default=None, help=sparse_help)
+    p.add_argument("--sparse-weights", action=argparse.BooleanOptionalAction, default=None, help=sparse_help)
     args = p.parse_args(argv)
     for key, value in bundle_defaults(args.bundle).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     ok, why = tensorrt_status()
     if not ok:
         print(f"error: {why}. Run this on the target with TensorRT installed.", file=sys.stderr)

@@ -181,7 +181,7 @@ def train_and_prune(
         # every draw of an epoch (data order, augmentation, dropout) depends on the seed and the epoch
         # alone, so a run resumed from a checkpoint trains exactly as the uninterrupted one
         gen.manual_seed(s.seed + epoch)
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]):  # the CPU's generator only: prune trains on the CPU
             torch.manual_seed(s.seed + epoch)
             loss = train_epoch(model, opt, train, prep, s.batch_size, gen, step_hook)
         if not all(t.isfinite().all() for t in model.state_dict().values() if t.is_floating_point()):

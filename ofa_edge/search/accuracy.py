@@ -202,10 +202,14 @@ def _read_caches(paths: list[Path]) -> dict:
 
 def _current_key(key: str) -> str:
     """A cache's settings key as :meth:`MeasureSettings.key` writes it now (an older key gains the
-    ``calib_batch`` it was measured with)."""
-    doc = json.loads(key)
-    data = doc.pop("data")
-    return MeasureSettings.from_dict(doc).key(data)
+    ``calib_batch`` it was measured with). A key this version cannot read stays as it is: it matches no
+    settings of today's, so its records are kept in the file and never reused."""
+    try:
+        doc = json.loads(key)
+        data = doc.pop("data")
+        return MeasureSettings.from_dict(doc).key(data)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return key
 
 
 def _read_cache(path: Path) -> dict:
@@ -287,8 +291,12 @@ def predictor_for(
 
 
 def _calib_batch(meta: dict) -> int | None:
-    """The BN recalibration batch of the accuracies a predictor was fitted on (None: not recorded)."""
-    return MeasureSettings.from_dict(meta["settings"]).calib_batch if "settings" in meta else None
+    """The BN recalibration batch of the accuracies a predictor was fitted on (``None``: not recorded, or in
+    settings this version cannot read; such a predictor is fitted again, not reused)."""
+    try:
+        return MeasureSettings.from_dict(meta["settings"]).calib_batch
+    except (TypeError, KeyError, AttributeError):
+        return None
 
 
 def load_space(supernet_path: str | Path) -> SearchSpace:

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 # (benchmarks/bench_bn_images.py; docs/benchmarks.md).
 FEW_IMAGES = 200
 
-# The batch every command recalibrates BN in (eval, train's probes, search's accuracy data, export, quickstart):
+# The batch every command that evaluates a subnet recalibrates BN in (eval, train's probes, search's accuracy data,
+# export, quickstart; prune recalibrates its starting point its own way, then trains the statistics):
 # each layer normalises a calibration batch by that batch's own statistics, so the batch changes a subnet's
 # statistics and its top-1 (by up to a few tenths of a point; benchmarks/bench_bn_batch.py). 500 is the batch the
 # embedded supernet's shipped accuracies were measured in. Inference batches are another matter: they do not
@@ -88,8 +89,10 @@ def _recalibrate(model: nn.Module, batches: Iterable[torch.Tensor], max_batches:
         for i, x in enumerate(batches):
             if max_batches is not None and i >= max_batches:
                 break
-            for m in bns:  # the mean over all images so far: torch's own cumulative average (momentum None)
-                m.momentum = len(x) / (seen + len(x))  # weighs every batch alike, a short last one too
+            if not len(x):
+                continue
+            for m in bns:  # the mean over all images so far, each batch weighed by its images (torch's own
+                m.momentum = len(x) / (seen + len(x))  # cumulative average, momentum None, weighs batches alike)
             model(x)
             seen += len(x)
     finally:

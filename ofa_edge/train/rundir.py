@@ -22,12 +22,18 @@ def data_mismatch(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """What differs between the :func:`data_record` saved in a run's config and ``now``'s (keys a run
     did not record are not compared)."""
     labels = {"train_images": "training images", "classes": "classes", "world": "processes"}
-    show = lambda v: f"{len(v)} ({', '.join(v[:4])}{', ...' if len(v) > 4 else ''})" if isinstance(v, list) else v
     return [
-        f"{label}: run has {show(saved[k])}, now {show(now[k])}"
+        f"{label}: run has {_shown(saved[k])}, now {_shown(now[k])}"
         for k, label in labels.items()
         if saved.get(k) is not None and saved[k] != now[k]
     ]
+
+
+def _shown(value: Any) -> Any:
+    """A recorded value as a message shows it: a list of class names by its count and first four."""
+    if not isinstance(value, list):
+        return value
+    return f"{len(value)} ({', '.join(value[:4])}{', ...' if len(value) > 4 else ''})"
 
 
 class RunLock:

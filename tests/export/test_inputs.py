@@ -75,7 +75,8 @@ def test_a_search_predicted_accuracy_goes_only_with_its_own_supernet(tmp_path, m
     mine = resolve_inputs(None, other)
     assert "accuracy" not in mine.predicted and mine.predicted["latency_ms"] == 2.0
     assert mine.predicted["devices"] == device
-    assert any("predicted accuracy is for its supernet" in n for n in mine.notes)
+    assert any("predicted accuracy is for its supernet" in n for n in mine.prediction_notes)
+    assert not any("predicted accuracy" in n for n in mine.notes)  # eval and prune print notes only
 
 
 def test_a_subnet_of_the_last_searchs_top_k_is_exported_by_its_id(tmp_path, monkeypatch) -> None:

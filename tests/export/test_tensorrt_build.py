@@ -13,6 +13,7 @@ from ofa_edge.export.onnx_export import export_onnx
 from ofa_edge.export.tensorrt_build import (
     build_engine,
     bundle_defaults,
+    parse_args,
     source_model,
     tensorrt_status,
     trtexec_commands,
@@ -36,6 +37,18 @@ def test_build_defaults_are_the_bundles(tmp_path):
     assert bundle_defaults(tmp_path) == {"precision": "int8", "max_batch": 8, "sparse_weights": True}
     (tmp_path / "bundle.json").write_text(json.dumps({"format": "onnx", "tensorrt": None}))
     assert bundle_defaults(tmp_path)["precision"] == "fp16"
+
+
+def test_build_engine_options_override_the_bundles_and_can_turn_sparse_weights_off(tmp_path):
+    """A 2:4 bundle built with sparse tensor cores whatever was asked: --sparse-weights could only turn them on."""
+    report = {"precision": "int8", "max_batch": 8, "sparse_weights": {"pattern": "2:4", "layers": ["a"]}}
+    (tmp_path / "bundle.json").write_text(json.dumps({"format": "trt", "tensorrt": report}))
+    bundle = ["--bundle", str(tmp_path)]
+    assert vars(parse_args(bundle)) | {"out": None} == {
+        "bundle": str(tmp_path), "precision": "int8", "out": None, "max_batch": 8, "sparse_weights": True,
+    }  # fmt: skip
+    given = parse_args([*bundle, "--no-sparse-weights", "--precision", "fp16", "--max-batch", "2"])
+    assert (given.sparse_weights, given.precision, given.max_batch) == (False, "fp16", 2)
 
 
 def test_source_model_follows_the_typing_mode():

@@ -239,3 +239,22 @@ def test_a_predictor_fitted_on_another_bn_batch_is_refitted(tiny_supernet, data_
     pred.save(predictor_path(path), {"settings": legacy})
     _, info = predictor_for(path, data_root, 8, settings=replace(settings, calib_batch=4), progress=False)
     assert info["reused"] is True
+
+
+def test_a_cache_key_of_settings_this_version_cannot_read_is_kept_apart_not_a_crash(tmp_path):
+    """Keys are re-read to add the calibration batch older ones lacked: a key with a setting of another version,
+    one without batch_size or one that is not JSON gave a traceback; they now match no settings of today's."""
+    import json
+
+    from ofa_edge.search.accuracy import FORMAT, MeasureSettings, _read_caches
+
+    today = MeasureSettings().key("d")
+    old = json.loads(today)
+    del old["calib_batch"]  # a key from before calib_batch: its batch_size was its calibration batch
+    odd = [json.dumps(old | {"amp": True}), json.dumps({"data": "d"}), "not json"]
+    by_settings = {json.dumps(old, sort_keys=True): {"a": 1.0}} | {k: {"b": 2.0} for k in odd}
+    path = tmp_path / "cache.json"
+    path.write_text(json.dumps({"format": FORMAT, "supernets": {"sha": {"space": "s", "by_settings": by_settings}}}))
+    read = _read_caches([path])["supernets"]["sha"]["by_settings"]
+    assert read[today] == {"a": 1.0}
+    assert all(read[k] == {"b": 2.0} for k in odd)

@@ -165,7 +165,7 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
         f"pruned network {path}",
         path,
         None,
-        [*notes, f"exporting the pruned network {path} ({cfg.describe()} before pruning)"],
+        [*notes, f"the pruned network {path} ({cfg.describe()} before pruning)"],
         doc["classes"],
         slim=path,
     )

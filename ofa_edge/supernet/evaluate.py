@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import torch
+from torch import nn
 
 from ofa_edge.data import ImageSet
 from ofa_edge.data.transforms import fast_memory_format, normalize, resize
@@ -66,10 +67,28 @@ def evaluate_subnet(
     sub = net.extract(cfg).to(device, memory_format=fast_memory_format(device))
     calib_batches = _batches(calib, calib_batch, device, net.space, cfg.resolution)
     recalibrate_bn(sub, (x for x, _ in calib_batches))
+    top1 = module_top1(sub, val, device, batch_size, net.space, cfg.resolution, ort)
+    return {"top1": top1, "images": len(val), "calib_images": len(calib)}
+
+
+@torch.no_grad()
+def module_top1(
+    module: nn.Module,
+    val: ImageSet,
+    device: torch.device,
+    batch_size: int,
+    space: SearchSpace,
+    resolution: int,
+    ort: bool | None = None,
+) -> float:
+    """Top-1 (%) of ``module`` (in eval mode, its BN statistics as they are) on ``val``, normalised as ``space``
+    and resized to ``resolution``; on ONNX Runtime with ``ort``, by default on a CPU from
+    :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on."""
+    module = module.to(device, memory_format=fast_memory_format(device))
     if ort is None:
         ort = device.type == "cpu" and len(val) >= MIN_IMAGES
-    forward = ort_forward(sub, cfg.resolution) if ort else sub
+    forward = ort_forward(module, resolution) if ort else module
     correct = torch.zeros((), dtype=torch.int64, device=device)  # read once: a read per batch waits for a GPU
-    for x, y in _batches(val, eval_batch_size(batch_size, device), device, net.space, cfg.resolution):
+    for x, y in _batches(val, eval_batch_size(batch_size, device), device, space, resolution):
         correct += (forward(x).argmax(1) == y).sum()
-    return {"top1": 100.0 * int(correct) / max(1, len(val)), "images": len(val), "calib_images": len(calib)}
+    return 100.0 * int(correct) / max(1, len(val))

@@ -1,4 +1,4 @@
-"""``ofa-edge eval``: top-1 of subnets of a supernet after BN recalibration."""
+"""``ofa-edge eval``: top-1 of subnets of a supernet after BN recalibration, or of a pruned network."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH
 from ofa_edge.train.probes import PROBE_BATCH, RANDOM_PROBES, evaluate_probes, probe_configs
 from ofa_edge.units import check_range
+
+BN_IMAGES = 2000  # --bn-images
 
 
 def eval_(
@@ -41,6 +43,13 @@ def eval_(
             "--subnet is given).",
         ),
     ] = False,
+    slim: Annotated[
+        Path | None,
+        typer.Option(
+            help="A pruned network from `ofa-edge prune` (its slim.json or --out folder), scored as it is: BN is not "
+            "recalibrated (instead of --subnet or --probes)."
+        ),
+    ] = None,
     data: Annotated[
         Path | None, typer.Option(help="Dataset folder (default: CIFAR-10 at $OFA_EDGE_DATA, else the shipped sample).")
     ] = None,
@@ -48,7 +57,7 @@ def eval_(
     limit: Annotated[int | None, typer.Option(help="Evaluate on a class-balanced random subset of N images.")] = None,
     calib_images: Annotated[
         int, typer.Option("--bn-images", "--calib-images", help="Training images for BN recalibration.")
-    ] = 2000,
+    ] = BN_IMAGES,
     batch_size: Annotated[
         int,
         typer.Option(
@@ -64,7 +73,6 @@ def eval_(
     import torch  # here, not at the top: `ofa-edge eval --help` needs none of these
 
     from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
-    from ofa_edge.data.sample import data_or_sample
     from ofa_edge.data.subset import unfilled_limit
     from ofa_edge.export.inputs import resolve_inputs
     from ofa_edge.space import SubnetConfig
@@ -72,19 +80,33 @@ def eval_(
     from ofa_edge.supernet.checkpoint import load_supernet
     from ofa_edge.supernet.metadata import read_metadata, trained_classes
 
+    if slim is not None:
+        given = {
+            "--subnet": subnet,
+            "--probes": probes,
+            "--supernet": supernet,
+            "--bn-images": calib_images != BN_IMAGES,
+        }
+        refuse_options(
+            [flag for flag, value in given.items() if value],
+            "--slim scores a pruned network as it is: drop {given} (BN statistics and weights are its own).",
+        )
     if subnet is not None and probes:
         raise UserError("pass either --subnet FILE or --probes, not both.")
     if subnet is not None:
         subnet = subnet_arg(subnet)
     check_range("--limit", limit, ge=1)
     check_range("--bn-images", calib_images, ge=1)
-    if (message := few_images_warning(calib_images)) is not None:
+    if slim is None and (message := few_images_warning(calib_images)) is not None:
         warn(message)
     check_range("--batch-size", batch_size, ge=1)
     check_torch_device(device)
     if device == "auto":
         device = resolve_torch_device()
         note(f"device: {device} (auto)")
+    if slim is not None:
+        _eval_slim(slim, data, split, limit, batch_size, device, seed, as_json)
+        return
     chosen: dict[str, SubnetConfig] = {}
     # --subnet as export takes it (a file, a search's folder or a top-k id), with the supernet it goes with
     if subnet is not None:
@@ -97,8 +119,7 @@ def eval_(
         note(f"supernet: {supernet} (embedded default)")
     if data is None:  # CIFAR-10 at $OFA_EDGE_DATA, else (a CIFAR-10 supernet) the sample shipped with the package
         needs = {"--bn-images": calib_images, **({"--limit": limit} if limit is not None else {})}
-        data, sample_note = data_or_sample(None, trained_classes(read_metadata(supernet)), needs)
-        note(sample_note or f"data: {data} (default CIFAR-10; $OFA_EDGE_DATA)")
+        data = _default_data(trained_classes(read_metadata(supernet)), needs)
     net = load_supernet(supernet, device=device)
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
@@ -136,16 +157,69 @@ def eval_(
         "subnets": {name: {"config": cfgs[name].to_dict(), "top1": r["top1"]} for name, r in results.items()},
     }
 
-    def render() -> None:
-        t = Table(title=f"top-1 on {split} ({len(val)} images, BN recalibrated on {len(calib)})")
-        t.add_column("subnet")
-        t.add_column("config")
-        t.add_column("top-1", justify="right")
-        for name, r in doc["subnets"].items():
-            t.add_row(name, cfgs[name].describe(), f"{r['top1']:.2f}%")
-        out.print(t)
+    title = f"top-1 on {split} ({len(val)} images, BN recalibrated on {len(calib)})"
+    emit(doc, as_json, lambda: _render(title, doc, {name: cfg.describe() for name, cfg in cfgs.items()}))
 
-    emit(doc, as_json, render)
+
+def _eval_slim(
+    slim: Path, data: Path | None, split: str, limit: int | None, batch_size: int, device: str, seed: int, as_json: bool
+) -> None:
+    """Top-1 of a pruned network from ``ofa-edge prune`` (a path as ``export --slim`` takes it), its BN statistics
+    as they were trained with it."""
+    import torch
+
+    from ofa_edge.data.datasets import load_dataset, require_num_classes
+    from ofa_edge.data.subset import unfilled_limit
+    from ofa_edge.export.inputs import slim_inputs
+    from ofa_edge.prune.slim import load_slim
+    from ofa_edge.supernet.evaluate import module_top1
+
+    inputs = slim_inputs(slim)
+    for line in inputs.notes:
+        note(line)
+    if data is None:
+        data = _default_data(inputs.classes, {"--limit": limit} if limit is not None else {})
+    cfg = inputs.subnet
+    val = load_dataset(data, split, limit=limit, seed=seed, size=max(cfg.search_space.resolutions))
+    if unfilled := unfilled_limit("--limit", limit, len(val), split):
+        note(unfilled)
+    if split == "train":
+        note("--split train: top-1 on images the network was pruned on; it overstates accuracy on new images")
+    require_num_classes(val, len(inputs.classes or ()), data)
+    top1 = module_top1(load_slim(inputs.slim), val, torch.device(device), batch_size, cfg.search_space, cfg.resolution)
+    name = inputs.slim.parent.name
+    doc = {
+        "slim": str(inputs.slim),
+        "supernet": None,
+        "data": str(data),
+        "split": split,
+        "images": len(val),
+        "calib_images": 0,
+        "calib_batch": None,
+        "subnets": {name: {"config": cfg.to_dict(), "top1": top1}},
+    }
+    title = f"top-1 on {split} ({len(val)} images; pruned network, BN NOT recalibrated: its statistics were trained with it)"
+    emit(doc, as_json, lambda: _render(title, doc, {name: f"pruned from {cfg.describe()}"}))
+
+
+def _default_data(classes: list[str] | None, needs: dict[str, int]) -> Path:
+    """No --data: CIFAR-10 at $OFA_EDGE_DATA, else (a CIFAR-10 model) the sample shipped with the package; noted."""
+    from ofa_edge.data.sample import data_or_sample
+
+    data, sample_note = data_or_sample(None, classes, needs)
+    note(sample_note or f"data: {data} (default CIFAR-10; $OFA_EDGE_DATA)")
+    return data
+
+
+def _render(title: str, doc: dict, configs: dict[str, str]) -> None:
+    """The table of ``doc``'s subnets: name, ``configs``' description of it, top-1."""
+    t = Table(title=title)
+    t.add_column("subnet")
+    t.add_column("config")
+    t.add_column("top-1", justify="right")
+    for name, r in doc["subnets"].items():
+        t.add_row(name, configs[name], f"{r['top1']:.2f}%")
+    out.print(t)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from ofa_edge.data.datasets import load_dataset
-from ofa_edge.data.sample import SAMPLE_ROOT
-from ofa_edge.data.transforms import normalize, resize
+from ofa_edge.data.sample import SAMPLE_ROOT, sample_classes
+from ofa_edge.data.transforms import Preprocess, normalize, resize
+from ofa_edge.prune import load_slim, save_slim
 from ofa_edge.space import SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
@@ -213,3 +215,71 @@ def test_eval_top1_does_not_depend_on_the_batch_size(cli, data_root, tmp_path) -
         assert doc["calib_batch"] == BN_CALIB_BATCH
         top1[batch] = doc["subnets"]["max"]["top1"]
     assert top1["8"] == top1["256"]
+
+
+def _pruned_run(folder: Path) -> Path:
+    """A prune run folder as `ofa-edge prune` writes it (slim.json + slim.safetensors; nothing pruned), with BN
+    statistics of its own: eval must keep them."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    model = Supernet(space, 10).extract(space.min(24)).eval()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+    base = {"kind": "ofa-subnet", "subnet": space.min(24).to_dict(), "num_classes": 10}
+    extra = {"preprocessing": Preprocess(24, space.mean, space.std).to_dict(), "classes": sample_classes()}
+    save_slim(model, folder, base, extra)
+    return folder
+
+
+def test_eval_slim_scores_the_pruned_network_as_it_is(cli, data_root, tmp_path) -> None:
+    """Prune measured top-1 on a 2,000-image test subset only: eval --slim scores the pruned network on any split,
+    its BN statistics untouched (they were trained with it)."""
+    run = _pruned_run(tmp_path / "run")
+    args = ("eval", "--data", str(data_root), "--limit", "40", "--device", "cpu", "--json")
+    code, out, err = cli(*args, "--slim", str(run))
+    assert code == 0, err
+    assert "is a folder: using the slim.json in it" in " ".join(err.split())
+    doc = json.loads(out)
+    val = load_dataset(data_root, "test", limit=40, seed=0)
+    with torch.no_grad():
+        pred = load_slim(run / "slim.json")(Preprocess(24, *_mean_std())(val.images)).argmax(1)
+    assert doc["subnets"]["run"]["top1"] == pytest.approx(100.0 * int((pred == val.labels).sum()) / 40)
+    assert doc["slim"] == str(run / "slim.json") and doc["images"] == 40 and doc["calib_images"] == 0
+    code, out, err = cli(*args[:-1], "--slim", str(run / "slim.json"))
+    assert code == 0 and "BN NOT recalibrated" in " ".join(out.split()), err
+
+
+def _mean_std() -> tuple[tuple[float, ...], tuple[float, ...]]:
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    return space.mean, space.std
+
+
+def test_eval_slim_of_a_cifar10_net_falls_back_to_the_shipped_sample(cli, tmp_path, monkeypatch) -> None:
+    for module in ("ofa_edge.data", "ofa_edge.data.formats", "ofa_edge.data.sample"):  # a wheel install
+        monkeypatch.setattr(f"{module}.DEFAULT_ROOT", tmp_path / "no-cifar")
+    run = _pruned_run(tmp_path / "run")
+    code, out, err = cli("eval", "--slim", str(run), "--limit", "10", "--device", "cpu", "--json")
+    assert code == 0 and "using the CIFAR-10 sample shipped" in " ".join(err.split()), err
+    assert json.loads(out)["data"] == str(SAMPLE_ROOT)
+
+
+@pytest.mark.parametrize(
+    ("args", "conflict"),
+    [
+        (["--subnet", "a.json"], "--subnet"),
+        (["--probes", "--supernet", "sn.safetensors"], "--probes and --supernet"),
+        (["--bn-images", "100"], "--bn-images"),
+    ],
+)
+def test_eval_slim_refuses_the_options_of_a_subnet(cli, tmp_path, args, conflict) -> None:
+    code, _, err = cli("eval", "--slim", str(tmp_path / "slim.json"), *args)
+    assert code == 2 and f"--slim scores a pruned network as it is: drop {conflict}" in " ".join(err.split()), err
+
+
+def test_eval_slim_resolves_the_path_as_export_does(cli, tmp_path) -> None:
+    run = _pruned_run(tmp_path / "run")
+    code, _, err = cli("eval", "--slim", str(run / "slim.safetensors"), "--device", "cpu")
+    assert code == 2 and f"--slim {run / 'slim.json'}" in " ".join(err.split()), err
+    code, _, err = cli("eval", "--slim", str(tmp_path), "--device", "cpu")
+    assert code == 2 and "is a folder without slim.json" in " ".join(err.split()), err

@@ -7,6 +7,7 @@ import ast
 import importlib
 import inspect
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -23,13 +24,24 @@ def test_the_docs_have_snippets() -> None:
     assert len(SNIPPETS) >= 8
 
 
+def _imported(module: ModuleType, name: str) -> object | None:
+    """What ``from module import name`` gives (``None``: nothing): an attribute, or a submodule the import
+    loads (``from PIL import Image`` loads ``PIL.Image``, ``PIL``'s attribute only once something imported it)."""
+    if hasattr(module, name):
+        return getattr(module, name)
+    try:
+        return importlib.import_module(f"{module.__name__}.{name}")
+    except ImportError:
+        return None
+
+
 @pytest.mark.parametrize("code", SNIPPETS)
 def test_snippet_parses_and_its_imports_exist(code: str) -> None:
     tree = ast.parse(code)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
             module = importlib.import_module(node.module)
-            missing = [a.name for a in node.names if not hasattr(module, a.name)]
+            missing = [a.name for a in node.names if _imported(module, a.name) is None]
             assert not missing, f"`from {node.module} import` names what it does not have: {missing}"
         elif isinstance(node, ast.Import):
             for a in node.names:
@@ -44,7 +56,7 @@ def test_snippet_calls_pass_arguments_the_functions_take(code: str) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
             module = importlib.import_module(node.module)
-            imported |= {a.asname or a.name: getattr(module, a.name) for a in node.names}
+            imported |= {a.asname or a.name: _imported(module, a.name) for a in node.names}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in imported:
             signature = inspect.signature(imported[node.func.id])

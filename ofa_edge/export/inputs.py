@@ -39,10 +39,11 @@ class ExportInputs:
 def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> ExportInputs:
     """``--subnet`` or the last search result; ``--supernet``, the search's supernet or the embedded one."""
     notes: list[str] = []
+    said: list[str] = []  # on the search's predictions: export's to print
     last = read_last_search()
     bundled = None  # the supernet of the bundle that --subnet lies in (its subnet.json)
     if subnet is not None and not Path(subnet).exists() and _SHORT_ID.fullmatch(str(subnet)):
-        cfg, source, last = _by_id(str(subnet), last, notes)
+        cfg, source, last = _by_id(str(subnet), last, said)
     elif subnet is not None:
         subnet = subnet_file(subnet)  # a search output folder: its subnet.json, beside its search.json
         # an OFA arch dict that names no space is read in the space of --supernet, else of the embedded one
@@ -78,7 +79,7 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         notes.append(f"no --supernet: using the embedded pretrained supernet {net}")
     net = require_checkpoint_file(net)
     meta = read_metadata(net)
-    predicted, said = dict(last.predicted) if last is not None else {}, []
+    predicted = dict(last.predicted) if last is not None else {}
     if last is not None and last.devices:
         predicted["devices"] = last.devices  # every searched device's latency; latency_ms is the first's
     if "accuracy" in predicted and (last.supernet is None or last.supernet.resolve() != net.resolve()):
@@ -88,7 +89,7 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
     return ExportInputs(cfg, source, net, last, notes, trained_classes(meta), predicted, prediction_notes=said)
 
 
-def _by_id(short_id: str, last: LastSearch | None, notes: list[str]) -> tuple[SubnetConfig, str, LastSearch]:
+def _by_id(short_id: str, last: LastSearch | None, said: list[str]) -> tuple[SubnetConfig, str, LastSearch]:
     """The subnet of the last search's top-k with this :meth:`~SubnetConfig.short_id`, where it came from, and the
     last search as it holds for that subnet (its device, supernet and that row's predictions, where recorded);
     a :class:`UserError` for no such id."""
@@ -105,7 +106,7 @@ def _by_id(short_id: str, last: LastSearch | None, notes: list[str]) -> tuple[Su
     row = last.top_k_predicted.get(short_id, {})
     latency = row.get("latency_ms", {})
     if last.device not in latency or set(latency) != set(last.devices):
-        notes.append(f"the last search's predictions are for its #1, {last.subnet.short_id()}: none go with {short_id}")
+        said.append(f"the last search's predictions are for its #1, {last.subnet.short_id()}: none go with {short_id}")
         return cfg, source, replace(last, subnet=cfg, predicted={}, devices={})
     devices = {name: d | {"latency_ms": latency[name]} for name, d in last.devices.items()}
     predicted = {"latency_ms": latency[last.device]} | {k: row[k] for k in ("accuracy", "macs", "params") if k in row}

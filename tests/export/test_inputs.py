@@ -115,7 +115,9 @@ def test_a_subnet_of_the_last_searchs_top_k_is_exported_by_its_id(tmp_path, monk
     assert other.subnet == second and other.supernet == searched and "(#2)" in other.subnet_source
     assert "accuracy" not in other.predicted and "latency_ms" not in other.predicted
     assert other.last_search.latency_table == {"kind": "measured"}  # the device's table still tells the precision
-    assert any(f"none go with {second.short_id()}" in n for n in other.notes)  # a record before rows had them
+    assert any(
+        f"none go with {second.short_id()}" in n for n in other.prediction_notes
+    )  # a record before rows had them
     rows = [{"latency_ms": {"x86-cpu": 2.0}, "accuracy": 82.0}, {"latency_ms": {"x86-cpu": 0.9}, "accuracy": 61.5}]
     doc["top_k"] = [r | p | {"macs": 1, "params": 1} for r, p in zip(doc["top_k"], rows, strict=True)]
     (tmp_path / "home" / "last_search.json").write_text(json.dumps(doc))
@@ -125,7 +127,7 @@ def test_a_subnet_of_the_last_searchs_top_k_is_exported_by_its_id(tmp_path, monk
     assert other.predicted["devices"]["x86-cpu"] == {
         "latency_ms": 0.9, "kind": "measured", "budget_ms": 3.0, "latency_table": {"kind": "measured"}
     }  # fmt: skip
-    assert not any("none go with" in n for n in other.notes)
+    assert not any("none go with" in n for n in other.prediction_notes)
     doc["predicted"].pop("accuracy")  # ranked by a proxy: no row's accuracy is one
     (tmp_path / "home" / "last_search.json").write_text(json.dumps(doc))
     assert "accuracy" not in resolve_inputs(second.short_id(), None).predicted

@@ -13,11 +13,9 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_a
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
-from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH
+from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, BN_IMAGES
 from ofa_edge.train.probes import PROBE_BATCH, RANDOM_PROBES, evaluate_probes, probe_configs
 from ofa_edge.units import check_range
-
-BN_IMAGES = 2000  # --bn-images
 
 
 def eval_(
@@ -140,8 +138,7 @@ def eval_(
     if not chosen and not probes:
         note(f"no --subnet: evaluating the probe subnets ({', '.join(cfgs)})")
     results: dict[str, dict[str, float]] = {}
-    columns = (TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err) as bar:
+    with _bar() as bar:
         task = bar.add_task("", total=len(cfgs))
         for name, cfg in cfgs.items():
             bar.update(task, description=name)
@@ -186,8 +183,12 @@ def _eval_slim(
     if split == "train":
         note("--split train: top-1 on images the network was pruned on; it overstates accuracy on new images")
     require_num_classes(val, len(inputs.classes or ()), data)
-    top1 = module_top1(load_slim(inputs.slim), val, torch.device(device), batch_size, cfg.search_space, cfg.resolution)
     name = inputs.slim.parent.name
+    with _bar() as bar:
+        task = bar.add_task(name, total=1)
+        model = load_slim(inputs.slim)
+        top1 = module_top1(model, val, torch.device(device), batch_size, cfg.search_space, cfg.resolution)
+        bar.advance(task)
     doc = {
         "slim": str(inputs.slim),
         "supernet": None,
@@ -200,6 +201,12 @@ def _eval_slim(
     }
     title = f"top-1 on {split} ({len(val)} images; pruned network, BN NOT recalibrated: its statistics were trained with it)"
     emit(doc, as_json, lambda: _render(title, doc, {name: f"pruned from {cfg.describe()}"}))
+
+
+def _bar() -> Progress:
+    """The bar over the networks evaluated, a step each, with the one being evaluated and the time so far."""
+    columns = (TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=err)
 
 
 def _default_data(classes: list[str] | None, needs: dict[str, int]) -> Path:

@@ -16,6 +16,7 @@ from ofa_edge.export.formats import FORMATS, check_flags, engine_half, engine_ta
 from ofa_edge.export.request import DEFAULT_MAX_BATCH, INT8_CALIB_IMAGES, INT8_EVAL_IMAGES, ExportRequest
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
+from ofa_edge.supernet.bn_calibration import BN_IMAGES
 from ofa_edge.units import check_range
 
 _FORMAT_HELP = "; ".join(f"{f.name} ({', '.join(f.aliases) or 'no alias'}): {f.description}" for f in FORMATS)
@@ -68,7 +69,7 @@ def export(
             show_default=False,
         ),
     ] = None,
-    bn_images: Annotated[int, typer.Option(help="Training images for BN recalibration.")] = 2000,
+    bn_images: Annotated[int, typer.Option(help="Training images for BN recalibration.")] = BN_IMAGES,
     calib_images: Annotated[
         int, typer.Option("--int8-calib-images", help="Training images for INT8 calibration (with --int8).")
     ] = INT8_CALIB_IMAGES,

@@ -14,6 +14,7 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.io import refuse_file
 from ofa_edge.paths import work_dir
+from ofa_edge.supernet.bn_calibration import BN_IMAGES
 from ofa_edge.train.rundir import RunDir
 from ofa_edge.train.spfde.options import MASK_GROW, MASK_UPDATE_FRAC, freezing_plan_note, resolve_spfde
 from ofa_edge.units import parse_duration_s
@@ -69,7 +70,7 @@ def train(
     calib_images: Annotated[
         int,
         typer.Option("--bn-images", "--calib-images", help="Training images for BN recalibration of each probe."),
-    ] = 2000,
+    ] = BN_IMAGES,
     probe_every: Annotated[int, typer.Option(help="Validate probe subnets every N epochs (0: never).")] = 1,
     ckpt_every: Annotated[int, typer.Option(help="Also checkpoint every N steps (0: only at epoch ends).")] = 0,
     time_limit: Annotated[

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ofa_edge.export.formats import ExportFormat, get_format
 from ofa_edge.space import SubnetConfig
+from ofa_edge.supernet.bn_calibration import BN_IMAGES
 
 if TYPE_CHECKING:
     from ofa_edge.export.inputs import ExportInputs
@@ -31,7 +32,7 @@ class ExportRequest:
     half: bool = False
     dynamic_batch: bool = False
     max_batch: int = DEFAULT_MAX_BATCH
-    bn_images: int = 2000
+    bn_images: int = BN_IMAGES
     calib_images: int = INT8_CALIB_IMAGES
     eval_images: int = INT8_EVAL_IMAGES
     verify_images: int = 8

@@ -13,6 +13,7 @@ import torch
 from ofa_edge.data.transforms import fast_memory_format
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
+from ofa_edge.supernet.bn_calibration import BN_IMAGES
 from ofa_edge.train.methods import METHODS, deps_shrink_epoch
 from ofa_edge.units import check_range
 
@@ -51,7 +52,7 @@ class TrainConfig:
     limit_train: int | None = None
     limit_val: int | None = None
     val_split: str = "test"
-    calib_images: int = 2000
+    calib_images: int = BN_IMAGES
     probe_every: int = 1
     ckpt_every: int = 0
     time_limit_s: float | None = None

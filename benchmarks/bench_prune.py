@@ -43,8 +43,10 @@ from ofa_edge.prune.train import evaluate, steps_per_epoch, train_epoch
 from ofa_edge.space import CostModel, SearchSpace, SubnetConfig
 from ofa_edge.space.genome import decode, sample
 from ofa_edge.supernet import Supernet
-from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, BN_IMAGES, recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
+
+SPACE = "mbv3-w1.0-cifar"
 
 
 def _supernet(space: SearchSpace) -> tuple[Supernet, str]:
@@ -81,11 +83,16 @@ def _train(model, opt, train, prep, s: PruneSettings) -> tuple[float, list[float
     return time.perf_counter() - t0, losses
 
 
+def _top1(model, test, prep: Preprocess) -> float:
+    """Top-1 (%) as ``ofa-edge prune`` scores its networks."""
+    return evaluate(model, test, SearchSpace.get(SPACE), prep.resolution)
+
+
 def _costs(model, example, test, prep, tmp: Path, name: str) -> dict:
     """Top-1, MACs, params; the ONNX file is written now and timed later, interleaved."""
     write_onnx(model, example, tmp / f"{name}.onnx")
     return {
-        "top1": evaluate(model, test, prep),
+        "top1": _top1(model, test, prep),
         "macs": count_macs(model, example),
         "params": count_params(model),
         "resolution": int(example.shape[-1]),
@@ -175,7 +182,7 @@ def run_oto(base, train, test, prep, s: PruneSettings, example, tmp: Path) -> di
         )
         t_train, losses = _train(model, opt, train, prep, s)
         _, _, zero_groups = opt.compute_group_sparsity_param_norm()
-        sparse_top1 = evaluate(model, test, prep)
+        sparse_top1 = _top1(model, test, prep)
         ours_view = partition(model, example[:1])  # our ZIGs, to see whether whole layers were zeroed
         zero = ours_view.zero_mask()
         empty = [sp.tensors[0] for sp in ours_view.spaces if bool(zero[sp.offset : sp.offset + sp.size].all())]
@@ -253,8 +260,8 @@ def run_small_subnet(
     net: Supernet, cfg: SubnetConfig, train, test, prep, s: PruneSettings, example, tmp: Path, name: str = "small"
 ) -> dict:
     model = net.extract(cfg)
-    recalibrate_bn(model, (prep(b) for b in train.shuffled(0).images[:512].split(128)))
-    top1_as_extracted = evaluate(model, test, prep)  # a trained supernet's subnet needs no training
+    recalibrate_bn(model, prep.chunks(train.shuffled(0).images[:BN_IMAGES], BN_CALIB_BATCH))
+    top1_as_extracted = _top1(model, test, prep)  # a trained supernet's subnet needs no training
     opt = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
     t_train, losses = _train(model, opt, train, prep, s)
     return {
@@ -281,7 +288,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_prune.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
-    space = SearchSpace.get("mbv3-w1.0-cifar")
+    space = SearchSpace.get(SPACE)
     cost = CostModel(space, 10)
     rng = np.random.default_rng(0)
     net, origin = _supernet(space)
@@ -292,7 +299,7 @@ def main() -> None:
     example = prep(test.images[:2])
     s = PruneSettings(method="hesso", target_sparsity=args.target, epochs=args.epochs, batch_size=args.batch_size)
     base = net.extract(cfg)
-    recalibrate_bn(base, (prep(b) for b in train.shuffled(0).images[:512].split(128)))
+    recalibrate_bn(base, prep.chunks(train.shuffled(0).images[:BN_IMAGES], BN_CALIB_BATCH))
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = args.onnx_dir or Path(tmp_s)
         tmp.mkdir(parents=True, exist_ok=True)

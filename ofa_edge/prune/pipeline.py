@@ -30,7 +30,7 @@ from ofa_edge.prune.slim import save_slim
 from ofa_edge.prune.train import evaluate
 from ofa_edge.prune.zig import partition
 from ofa_edge.space import SubnetConfig
-from ofa_edge.supernet.bn_calibration import recalibrate_bn
+from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, BN_IMAGES, recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.supernet.metadata import read_metadata
 
@@ -136,7 +136,8 @@ def prune_subnet(
     sp = cfg.search_space
     prep = Preprocess(cfg.resolution, sp.mean, sp.std)
     log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} test images")
-    recalibrate_bn(model, prep.chunks(train.shuffled(settings.seed).images[:512], 128))  # every class, mixed
+    # BN as every command recalibrates it (its default images, in its batch), on images drawn at random: every class
+    recalibrate_bn(model, prep.chunks(train.shuffled(settings.seed).images[:BN_IMAGES], BN_CALIB_BATCH))
     example = prep(test.images[:2])
     out_dir.mkdir(parents=True, exist_ok=True)
     is_local = latency_table is not None and latency_table.device == LOCAL_DEVICE
@@ -144,7 +145,8 @@ def prune_subnet(
     on_device = f" and on {LOCAL_DEVICE}'s backend" if local else ""
     log(f"measuring the unpruned subnet: top-1, MACs, params, ONNX Runtime latency{on_device}")
     with tempfile.TemporaryDirectory() as tmp:
-        before = {"top1": evaluate(model, test, prep), **_measure(model, example, Path(tmp) / "base.onnx", local)}
+        top1 = evaluate(model, test, sp, cfg.resolution)
+        before = {"top1": top1, **_measure(model, example, Path(tmp) / "base.onnx", local)}
 
     part = partition(model, example[:1])
     log(f"ZIG partition: {part.num_groups} groups in {len(part.spaces)} channel spaces")
@@ -165,8 +167,8 @@ def prune_subnet(
     carried = set(PRUNE_OUTPUTS) | (set() if keep_checkpoint else {CHECKPOINT})
     with staged_dir(out_dir, keep=lambda name: name not in carried) as stage:
         after = {
-            "top1": evaluate(small, test, prep),
-            "top1_group_sparse_model": evaluate(model, test, prep),
+            "top1": evaluate(small, test, sp, cfg.resolution),
+            "top1_group_sparse_model": evaluate(model, test, sp, cfg.resolution),
             **_measure(small, example, stage / "model.onnx", local),
         }
         onnx_diff = verify(stage / "model.onnx", small, example[:1]).max_abs_diff

@@ -10,7 +10,8 @@ from torch import nn
 
 from ofa_edge.data import ImageSet
 from ofa_edge.data.transforms import Preprocess, augment
-from ofa_edge.supernet.evaluate import CPU_EVAL_BATCH
+from ofa_edge.space import SearchSpace
+from ofa_edge.supernet.evaluate import CPU_EVAL_BATCH, module_top1
 
 
 def train_epoch(
@@ -40,15 +41,13 @@ def train_epoch(
     return total / max(seen, 1)
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, data: ImageSet, prep: Preprocess, batch_size: int = CPU_EVAL_BATCH) -> float:
-    """Top-1 accuracy (%) of ``model`` in eval mode (every top-1 ofa-edge reports is in percent)."""
-    model.eval()
-    correct = 0
-    for start in range(0, len(data), batch_size):
-        x = prep(data.images[start : start + batch_size])
-        correct += int((model(x).argmax(1) == data.labels[start : start + batch_size]).sum())
-    return 100.0 * correct / max(len(data), 1)
+def evaluate(model: nn.Module, data: ImageSet, space: SearchSpace, resolution: int) -> float:
+    """Top-1 (%) of ``model`` on ``data`` in eval mode on this CPU, as ``ofa-edge eval`` scores a network
+    (:func:`~ofa_edge.supernet.evaluate.module_top1`: ONNX Runtime from 1,000 images on); the model is handed
+    back with NCHW weights, as training and slimming take it."""
+    top1 = module_top1(model.eval(), data, torch.device("cpu"), CPU_EVAL_BATCH, space, resolution)
+    model.to(memory_format=torch.contiguous_format)
+    return top1
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:

@@ -25,13 +25,13 @@ if TYPE_CHECKING:
 FEW_IMAGES = 200
 
 # The batch every command that evaluates a subnet recalibrates BN in (eval, train's probes, search's accuracy data,
-# export, quickstart; prune recalibrates its starting point its own way, then trains the statistics):
+# export, quickstart, prune's starting point):
 # each layer normalises a calibration batch by that batch's own statistics, so the batch changes a subnet's
 # statistics and its top-1 (by up to a few tenths of a point; benchmarks/bench_bn_batch.py). 500 is the batch the
 # embedded supernet's shipped accuracies were measured in. Inference batches are another matter: they do not
 # change results.
 BN_CALIB_BATCH = 500
-# The training images every command recalibrates BN on by default (--bn-images of eval, train and export): 73.4 %
+# The training images every command recalibrates BN on by default (--bn-images of eval, train and export; prune): 73.4 %
 # where 500 read 73.3 % (the median above); the CIFAR-10 sample shipped with the package holds exactly as many.
 BN_IMAGES = 2000
 

@@ -166,6 +166,22 @@ def nonsquare_imagefolder(data_root, tmp_path_factory) -> Path:
 
 
 @pytest.fixture()
+def renamed_sample(tmp_path: Path):
+    """``make(renames)``: a copy of the shipped CIFAR-10 sample whose classes.txt renames some classes (ten classes,
+    other names: what a network trained on CIFAR-10 must refuse)."""
+    from ofa_edge.data.sample import SAMPLE_ROOT, sample_classes
+
+    def make(renames: dict[str, str]) -> Path:
+        folder = tmp_path / "renamed-sample"
+        shutil.copytree(SAMPLE_ROOT, folder)
+        (folder / "SHA256SUMS").unlink()  # it would name the classes.txt it held
+        (folder / "classes.txt").write_text("\n".join(renames.get(n, n) for n in sample_classes()) + "\n")
+        return folder
+
+    return make
+
+
+@pytest.fixture()
 def run_readme_python():
     """``run(containing, script, doc="README.md")``: run the ```python block of ``doc`` (a path from the
     checkout's root) that contains ``containing``, saved as ``script``, in the current folder (so its

@@ -54,8 +54,11 @@ def eval_(
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
     limit: Annotated[int | None, typer.Option(help="Evaluate on a class-balanced random subset of N images.")] = None,
     calib_images: Annotated[
-        int, typer.Option("--bn-images", "--calib-images", help="Training images for BN recalibration.")
-    ] = BN_IMAGES,
+        int | None,
+        typer.Option(
+            "--bn-images", "--calib-images", help=f"Training images for BN recalibration (default: {BN_IMAGES:,})."
+        ),
+    ] = None,
     batch_size: Annotated[
         int,
         typer.Option(
@@ -83,12 +86,13 @@ def eval_(
             "--subnet": subnet,
             "--probes": probes,
             "--supernet": supernet,
-            "--bn-images": calib_images != BN_IMAGES,
+            "--bn-images": calib_images is not None,
         }
         refuse_options(
             [flag for flag, value in given.items() if value],
             "--slim scores a pruned network as it is: drop {given} (BN statistics and weights are its own).",
         )
+    calib_images = BN_IMAGES if calib_images is None else calib_images
     if subnet is not None and probes:
         raise UserError("pass either --subnet FILE or --probes, not both.")
     if subnet is not None:
@@ -115,9 +119,10 @@ def eval_(
     if supernet is None:
         supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")
+    trained_on = trained_classes(read_metadata(supernet))
     if data is None:  # CIFAR-10 at $OFA_EDGE_DATA, else (a CIFAR-10 supernet) the sample shipped with the package
         needs = {"--bn-images": calib_images, **({"--limit": limit} if limit is not None else {})}
-        data = _default_data(trained_classes(read_metadata(supernet)), needs)
+        data = _default_data(trained_on, needs)
     net = load_supernet(supernet, device=device)
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
@@ -133,7 +138,7 @@ def eval_(
         note(
             "--split train: top-1 on images the supernet trained on (BN is recalibrated on that split too); it overstates accuracy on new images"
         )
-    require_num_classes(val, net.num_classes, data)
+    require_num_classes(val, net.num_classes, data, trained=trained_on)
     cfgs = chosen or probe_configs(net.space)
     if not chosen and not probes:
         note(f"no --subnet: evaluating the probe subnets ({', '.join(cfgs)})")
@@ -182,7 +187,7 @@ def _eval_slim(
         note(unfilled)
     if split == "train":
         note("--split train: top-1 on images the network was pruned on; it overstates accuracy on new images")
-    require_num_classes(val, len(inputs.classes or ()), data)
+    require_num_classes(val, len(inputs.classes or ()), data, trained=inputs.classes)
     name = inputs.slim.parent.name
     with _bar() as bar:
         task = bar.add_task(name, total=1)

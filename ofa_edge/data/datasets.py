@@ -87,12 +87,21 @@ def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
     return f"'{root}' has no split '{split}' (it has {', '.join(splits)}); {layout}."
 
 
-def require_num_classes(data: ImageSet, num_classes: int, root: str | Path, option: str = "--data") -> None:
-    """Raise a :class:`UserError` unless ``data`` has the ``num_classes`` classes the network predicts."""
+def require_num_classes(
+    data: ImageSet, num_classes: int, root: str | Path, option: str = "--data", trained: list[str] | None = None
+) -> None:
+    """Raise a :class:`UserError` unless ``data`` has the ``num_classes`` classes the network predicts and, where
+    its training recorded their names (``trained``), those names in that order: label i must mean output i."""
     if len(data.classes) != num_classes:
         raise UserError(
             f"{option} '{root}' has {len(data.classes)} classes but the network predicts {num_classes}; pass the "
             "dataset it was trained on."
+        )
+    if trained is not None and data.classes != trained:
+        differ = _class_difference(data.classes, trained)
+        raise UserError(
+            f"{option} '{root}' names other classes than the network was trained on ({differ}); its outputs would be "
+            "scored against the wrong labels: pass the dataset it was trained on."
         )
 
 
@@ -101,12 +110,18 @@ def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, spl
     in the same order: its label i must mean the class the network learned as i."""
     if other.classes == train.classes:
         return
-    differ = sorted(set(other.classes) ^ set(train.classes))
+    differ = _class_difference(other.classes, train.classes)
     raise UserError(
-        f"split '{split}' of '{root}' names other classes than 'train' ({len(other.classes)} vs {len(train.classes)}; "
-        + (f"only in one: {', '.join(differ[:6])}" if differ else "same names in another order")
-        + "); give both splits the same class folders."
+        f"split '{split}' of '{root}' names other classes than 'train' ({differ}); give both splits the same class "
+        "folders."
     )
+
+
+def _class_difference(found: list[str], expected: list[str]) -> str:
+    """How two class lists differ, for a message: their counts and the names only one holds, or their order."""
+    differ = sorted(set(found) ^ set(expected))
+    detail = f"only in one: {', '.join(differ[:6])}" if differ else "same names in another order"
+    return f"{len(found)} vs {len(expected)}; {detail}"
 
 
 def _load_cifar_bin(folder: Path, split: str) -> ImageSet:

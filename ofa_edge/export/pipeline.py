@@ -38,7 +38,7 @@ from ofa_edge.space import CostModel
 from ofa_edge.supernet.bn_cache import bn_cache_key, load_bn_stats, save_bn_stats
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
-from ofa_edge.supernet.metadata import read_metadata
+from ofa_edge.supernet.metadata import read_metadata, trained_classes
 
 BATCH = 100  # images preprocessed (and verified) at a time; BN is recalibrated in batches of BN_CALIB_BATCH
 ACCURACY_NOTE = (  # what the search's predicted accuracy is of (its predictor's labels)
@@ -110,7 +110,7 @@ def _load_model(
     step("loading supernet and data")
     net = load_supernet(req.supernet)
     train = _images(req, "train", req.bn_images, seed=0).shuffled(seed=0)
-    require_num_classes(train, net.num_classes, req.data)
+    require_num_classes(train, net.num_classes, req.data, trained=trained_classes(meta))
     prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
     model = net.extract(cfg).eval()
     entry = None

@@ -270,6 +270,7 @@ def test_eval_slim_of_a_cifar10_net_falls_back_to_the_shipped_sample(cli, tmp_pa
         (["--subnet", "a.json"], "--subnet"),
         (["--probes", "--supernet", "sn.safetensors"], "--probes and --supernet"),
         (["--bn-images", "100"], "--bn-images"),
+        (["--bn-images", "2000"], "--bn-images"),  # the default's value, given: refused all the same
     ],
 )
 def test_eval_slim_refuses_the_options_of_a_subnet(cli, tmp_path, args, conflict) -> None:
@@ -283,3 +284,20 @@ def test_eval_slim_resolves_the_path_as_export_does(cli, tmp_path) -> None:
     assert code == 2 and f"--slim {run / 'slim.json'}" in " ".join(err.split()), err
     code, _, err = cli("eval", "--slim", str(tmp_path), "--device", "cpu")
     assert code == 2 and "is a folder without slim.json" in " ".join(err.split()), err
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_eval_refuses_data_whose_classes_are_not_the_ones_the_network_learned(
+    cli, tmp_path, renamed_sample, swap
+) -> None:
+    """Ten classes are not enough: label i must mean the class the network learned as output i (a supernet's
+    training and a pruned network's slim.json record their names)."""
+    renames = {"cat": "dog", "dog": "cat"} if swap else {"cat": "kitten"}
+    data = renamed_sample(renames)
+    expected = "same names in another order" if swap else "only in one: cat, kitten"
+    common = ("--data", str(data), "--limit", "20", "--device", "cpu")
+    for args in (("eval", "--probes", "--bn-images", "20"), ("eval", "--slim", str(_pruned_run(tmp_path / "run")))):
+        code, _, err = cli(*args, *common)
+        message = " ".join(err.split())
+        assert code == 2 and "names other classes than the network was trained on" in message, err
+        assert expected in message and "pass the dataset it was trained on" in message

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from ofa_edge import SearchSpace, Supernet, save_supernet
+from ofa_edge.data.sample import sample_classes
 from ofa_edge.export.bundle import default_bundle_name
 from ofa_edge.export.tensorrt_build import bundle_defaults, tensorrt_status
 from ofa_edge.io import file_sha256
@@ -316,6 +317,21 @@ def test_subnet_of_another_space_exits_2(cli, ckpt, tmp_path):
     SearchSpace.get("mbv3-w1.0-imagenet").min().save(other)
     code, _, err = _run(cli, "export", "--subnet", str(other), "--supernet", str(ckpt), "--out", str(tmp_path / "b"))
     assert code == 2 and "mbv3-w1.0-imagenet" in err and "--supernet" in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_data_of_other_classes_than_the_supernet_learned_exits_2(cli, subnet, tmp_path, renamed_sample):
+    """Ten classes of other names would label the bundle's outputs wrongly (classes.txt) and score them against
+    the wrong labels: a supernet whose training recorded its classes refuses such data, before any file is written."""
+    torch.manual_seed(0)
+    net = tmp_path / "trained.safetensors"
+    save_supernet(Supernet(SearchSpace.get(CIFAR), 10), net, metadata={"training": {"classes": sample_classes()}})
+    data = renamed_sample({"truck": "lorry"})
+    args = ("export", "--subnet", str(subnet), "--supernet", str(net), "--out", str(tmp_path / "b"), *FAST)
+    code, _, err = _run(cli, *args, "--data", str(data))
+    assert (
+        code == 2 and "names other classes than the network was trained on (10 vs 10; only in one: lorry, truck)" in err
+    )
     assert not (tmp_path / "b").exists()
 
 

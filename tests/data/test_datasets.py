@@ -156,3 +156,11 @@ def test_a_dataset_with_another_number_of_classes_is_named(cifar_test_small) -> 
     require_num_classes(cifar_test_small, 10, "cifar")
     with pytest.raises(UserError, match=r"--data 'cifar' has 10 classes but the network predicts 100; pass"):
         require_num_classes(cifar_test_small, 100, "cifar")
+    names = list(cifar_test_small.classes)
+    require_num_classes(cifar_test_small, 10, "cifar", trained=names)
+    with pytest.raises(
+        UserError, match=r"names other classes than the network was trained on \(10 vs 10; only in one: cat, puma\)"
+    ):
+        require_num_classes(cifar_test_small, 10, "cifar", trained=[n.replace("cat", "puma") for n in names])
+    with pytest.raises(UserError, match="same names in another order"):
+        require_num_classes(cifar_test_small, 10, "cifar", trained=names[::-1])

@@ -79,6 +79,13 @@ def prune(
             "command again then re-slims and re-measures without training.",
         ),
     ] = False,
+    ckpt_every: Annotated[
+        int,
+        typer.Option(
+            help="Also checkpoint every N training steps inside an epoch (0: only at epoch ends); a killed run then "
+            "resumes at its last such step."
+        ),
+    ] = 0,
     seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -101,6 +108,7 @@ def prune(
     )
     check_range("--limit-train", limit_train, ge=1, hint="(omit it to train on all images)")
     check_range("--limit-test", limit_test, ge=1)
+    check_range("--ckpt-every", ckpt_every, ge=0)
     given = {"--lam": lam, "--epsilon": epsilon, "--periods": periods}
     for other, options in OWN_OPTIONS.items():
         refuse_options(
@@ -152,6 +160,7 @@ def prune(
             log=note,
             on_step=on_step,
             keep_checkpoint=keep_checkpoint,
+            ckpt_every=ckpt_every,
         )
     if (shortfall := _shortfall(result)) is not None:
         warn(shortfall)

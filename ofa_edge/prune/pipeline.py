@@ -114,12 +114,14 @@ def prune_subnet(
     log: Callable[[str], None] = lambda _msg: None,
     on_step: Callable[[int, int, float], None] | None = None,
     keep_checkpoint: bool = False,
+    ckpt_every: int = 0,
 ) -> dict[str, Any]:
     """Prune the subnet ``cfg`` of ``supernet`` on the data at ``data_root``; write the slim network
     (``slim.json`` + ``slim.safetensors``), its ONNX file and ``result.json`` to ``out_dir``.
     With ``latency_table`` the pruned network's latency on that device is predicted, and
-    measured here too when the table is this machine's (:data:`LOCAL_DEVICE`). The per-epoch
-    resume checkpoint goes when the outputs are in place, unless ``keep_checkpoint``."""
+    measured here too when the table is this machine's (:data:`LOCAL_DEVICE`). The resume checkpoint
+    (after every epoch and, with ``ckpt_every``, every that many steps) goes when the outputs are in place, unless
+    ``keep_checkpoint``."""
     out_dir = check_prune_inputs(cfg, supernet, out_dir, data_root)
     if (replacing := _replaced_run_note(out_dir)) is not None:
         log(replacing)
@@ -157,7 +159,7 @@ def prune_subnet(
         "train_images": len(train),
     }
     ckpt = out_dir / CHECKPOINT
-    trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id, log)
+    trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id, log, ckpt_every)
     zero = part.zero_mask()
     log("slimming, exporting and measuring the pruned network")
     small, diff = slim_and_check(model, part, prep(test.images[:16]))

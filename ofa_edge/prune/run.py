@@ -1,4 +1,4 @@
-"""One prune run: partition, train with HSPG or HESSO, slim, measure. Resumable per epoch."""
+"""One prune run: partition, train with HSPG or HESSO, slim, measure. Resumable per epoch, or every N steps."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from ofa_edge.prune.base import GroupSparseOptimizer
 from ofa_edge.prune.hesso import HESSO
 from ofa_edge.prune.hspg import HSPG
 from ofa_edge.prune.slim import slim
-from ofa_edge.prune.train import steps_per_epoch, train_epoch
+from ofa_edge.prune.train import epoch_losses, steps_per_epoch
 from ofa_edge.prune.zig import ZIGPartition
 from ofa_edge.train.schedule import cosine_lr
 from ofa_edge.units import check_range
@@ -102,17 +102,27 @@ def make_optimizer(part: ZIGPartition, s: PruneSettings, total_steps: int) -> Gr
     )
 
 
-def _save_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, meta: dict[str, Any]) -> None:
+def _save_checkpoint(
+    path: Path,
+    model: nn.Module,
+    opt: GroupSparseOptimizer,
+    meta: dict[str, Any],
+    rng: dict[str, torch.Tensor] | None = None,
+) -> None:
+    """Weights, momentum, the optimizer's own state, ``meta`` (JSON) and, inside an epoch, the ``rng`` states
+    the rest of the epoch draws from."""
     tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
     for p, st in opt.state.items():
         if "momentum_buffer" in st:
             tensors[f"momentum.{opt.names[id(p)]}"] = st["momentum_buffer"].contiguous()
     tensors.update({f"extra.{k}": v.contiguous() for k, v in opt.extra_state().items()})
+    tensors.update({f"rng.{k}": v for k, v in (rng or {}).items()})
     atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": json.dumps(meta)}))
 
 
 def _load_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, settings: dict) -> dict | None:
-    """Restore a checkpoint written with the same settings; None when there is none to use."""
+    """Restore a checkpoint written with the same settings; None when there is none to use. Its ``meta`` comes
+    back with the saved random-number states under ``rng``."""
     if not path.is_file():
         return None
     try:
@@ -132,7 +142,7 @@ def _load_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, se
     for p, v in momentum.items():
         opt.state[p]["momentum_buffer"] = v
     opt.load_extra_state({k[6:]: v for k, v in tensors.items() if k.startswith("extra.")})
-    return meta
+    return meta | {"rng": {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}}
 
 
 def _cosine_lr(opt: GroupSparseOptimizer, peak: float, total: int) -> None:
@@ -150,43 +160,59 @@ def train_and_prune(
     on_step: Callable[[int, int, float], None] | None = None,
     run_id: dict[str, Any] | None = None,
     log: Callable[[str], None] = lambda _msg: None,
+    ckpt_every: int = 0,
 ) -> dict[str, Any]:
     """Train ``model`` with the group-sparse optimizer for ``s.epochs``; groups end exactly
-    zero. ``on_step(step, total, loss)`` reports progress. Resumes from ``checkpoint`` when it was
-    written with the same settings and ``run_id`` (what is pruned, on which data); ``log`` says,
-    before training, whether a checkpoint there is resumed or ignored."""
+    zero. ``on_step(step, total, loss)`` reports progress. Checkpoints after every epoch and, with
+    ``ckpt_every``, every that many steps inside one. Resumes from ``checkpoint`` when it was
+    written with the same settings and ``run_id`` (what is pruned, on which data), to the weights an
+    uninterrupted run ends with; ``log`` says, before training, whether a checkpoint there is resumed or ignored."""
     per_epoch = steps_per_epoch(len(train), s.batch_size)
     total = s.epochs * per_epoch
     opt = make_optimizer(part, s, total)
     gen = torch.Generator()
     settings = asdict(s) | {"run": run_id}
     meta = _load_checkpoint(checkpoint, model, opt, settings) if checkpoint else None
+    start_epoch, first_step = (meta["epoch"], meta.get("step", 0)) if meta else (0, 0)
+    history = meta["history"] if meta else []
+    loss_sum, images = meta.get("epoch_loss", (0.0, 0)) if meta else (0.0, 0)
     if meta:
-        log(f"resuming after epoch {meta['epoch']} of {s.epochs} from {checkpoint}")
+        where = f"step {first_step} of {per_epoch} in epoch {start_epoch + 1}" if first_step else f"epoch {start_epoch}"
+        log(f"resuming after {where} of {s.epochs} from {checkpoint}")
         if on_step is not None:  # the bar starts where the run stands (a finished one stood at 0/?)
-            on_step(opt.num_steps, total, meta["history"][-1]["loss"])
+            on_step(opt.num_steps, total, loss_sum / images if first_step else history[-1]["loss"])
     elif checkpoint and checkpoint.is_file():
         log(f"not resuming from {checkpoint}: another run wrote it (other settings, subnet or data); starting afresh")
-    start_epoch = meta["epoch"] if meta else 0
-    history = meta["history"] if meta else []
     _cosine_lr(opt, s.lr, total)
-
-    def step_hook(loss: float) -> None:
-        _cosine_lr(opt, s.lr, total)
-        if on_step is not None:
-            on_step(opt.num_steps, total, loss)
 
     t0 = time.perf_counter()
     for epoch in range(start_epoch, s.epochs):
         # every draw of an epoch (data order, augmentation, dropout) depends on the seed and the epoch
-        # alone, so a run resumed from a checkpoint trains exactly as the uninterrupted one
+        # alone, and inside an epoch on the states saved with the checkpoint, so a run resumed from a
+        # checkpoint trains exactly as the uninterrupted one
         gen.manual_seed(s.seed + epoch)
+        resumed = meta["rng"] if meta and first_step else None
         with torch.random.fork_rng(devices=[]):  # the CPU's generator only: prune trains on the CPU
             torch.manual_seed(s.seed + epoch)
-            loss = train_epoch(model, opt, train, prep, s.batch_size, gen, step_hook)
-        if not all(t.isfinite().all() for t in model.state_dict().values() if t.is_floating_point()):
-            raise UserError(f"training diverged in epoch {epoch + 1} (weights hold NaN or inf); lower --lr ({s.lr:g}).")
-        history.append({"epoch": epoch + 1, "loss": loss, "group_sparsity": part.group_sparsity(), "lr": opt.lr})
+            if resumed:
+                torch.set_rng_state(resumed["torch"])
+            gen_state = resumed["data"] if resumed else None
+            losses = epoch_losses(model, opt, train, prep, s.batch_size, gen, first_step, gen_state)
+            for step, (loss, n) in enumerate(losses, first_step + 1):
+                loss_sum, images = loss_sum + loss * n, images + n
+                _cosine_lr(opt, s.lr, total)
+                if checkpoint and ckpt_every and step % ckpt_every == 0 and step < per_epoch:
+                    _check_finite(model, epoch, s.lr)
+                    state = {"epoch": epoch, "step": step, "epoch_loss": [loss_sum, images], "history": history}
+                    rng = {"data": gen.get_state(), "torch": torch.get_rng_state()}
+                    _save_checkpoint(checkpoint, model, opt, {"settings": settings, **state}, rng)
+                if on_step is not None:
+                    on_step(opt.num_steps, total, loss)
+        _check_finite(model, epoch, s.lr)
+        history.append(
+            {"epoch": epoch + 1, "loss": loss_sum / images, "group_sparsity": part.group_sparsity(), "lr": opt.lr}
+        )
+        first_step, loss_sum, images = 0, 0.0, 0
         if checkpoint:
             _save_checkpoint(checkpoint, model, opt, {"settings": settings, "epoch": epoch + 1, "history": history})
     return {
@@ -194,7 +220,15 @@ def train_and_prune(
         "history": history,
         "train_seconds": time.perf_counter() - t0,
         "resumed_at_epoch": start_epoch,
+        "resumed_at_step": start_epoch * per_epoch + (meta.get("step", 0) if meta else 0),
+        "ckpt_every": ckpt_every,
     }
+
+
+def _check_finite(model: nn.Module, epoch: int, lr: float) -> None:
+    """A :class:`UserError` when training diverged: a checkpoint of NaN weights would only resume the divergence."""
+    if not all(t.isfinite().all() for t in model.state_dict().values() if t.is_floating_point()):
+        raise UserError(f"training diverged in epoch {epoch + 1} (weights hold NaN or inf); lower --lr ({lr:g}).")
 
 
 @torch.no_grad()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +14,34 @@ from ofa_edge.space import SearchSpace
 from ofa_edge.supernet.evaluate import CPU_EVAL_BATCH, module_top1
 
 
+def epoch_losses(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    data: ImageSet,
+    prep: Preprocess,
+    batch_size: int,
+    gen: torch.Generator,
+    first_step: int = 0,
+    gen_state: torch.Tensor | None = None,
+) -> Iterator[tuple[float, int]]:
+    """Train one epoch over a shuffled ``data`` from batch ``first_step`` on, yielding each batch's (loss, images).
+
+    The order is ``gen``'s first draw. An epoch interrupted after ``first_step`` batches goes on as the uninterrupted
+    one did when ``gen_state`` is ``gen``'s state saved then: the augmentation draws from it."""
+    model.train()
+    order = torch.randperm(len(data), generator=gen)
+    if gen_state is not None:
+        gen.set_state(gen_state)
+    for start in range(first_step * batch_size, len(data), batch_size):
+        idx = order[start : start + batch_size]
+        x = prep(augment(data.images[idx], gen, pad=4))
+        loss = F.cross_entropy(model(x), data.labels[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        yield loss.item(), len(idx)
+
+
 def train_epoch(
     model: nn.Module,
     opt: torch.optim.Optimizer,
@@ -23,21 +51,13 @@ def train_epoch(
     gen: torch.Generator,
     on_step: Callable[[float], None] | None = None,
 ) -> float:
-    """One epoch over a shuffled ``data``; returns the mean training loss."""
-    model.train()
-    order = torch.randperm(len(data), generator=gen)
+    """One whole epoch (:func:`epoch_losses`); returns the mean training loss."""
     total, seen = 0.0, 0
-    for start in range(0, len(data), batch_size):
-        idx = order[start : start + batch_size]
-        x = prep(augment(data.images[idx], gen, pad=4))
-        loss = F.cross_entropy(model(x), data.labels[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        total += loss.item() * len(idx)
-        seen += len(idx)
+    for loss, images in epoch_losses(model, opt, data, prep, batch_size, gen):
+        total += loss * images
+        seen += images
         if on_step is not None:
-            on_step(loss.item())
+            on_step(loss)
     return total / max(seen, 1)
 
 

@@ -74,9 +74,10 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
         str(out),
         "--json",
     )
-    code, stdout, err = cli(*args, "--keep-checkpoint")
+    code, stdout, err = cli(*args, "--keep-checkpoint", "--ckpt-every", "1")
     assert code == 0, err
     r = json.loads(stdout)
+    assert r["train"]["ckpt_every"] == 1
     # the outputs are swapped in together (a staged folder), the kept resume state carried along; nothing else
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert {p.name for p in out.iterdir()} == {CHECKPOINT, *PRUNE_OUTPUTS}
@@ -176,6 +177,7 @@ def test_negative_amounts_exit_2(cli, tiny_setup, flag: str, value: str) -> None
         ("--epochs", "0", "--epochs 0: must be >= 1."),
         ("--batch-size", "0", "--batch-size 0: must be >= 1."),
         ("--periods", "0", "--periods 0: must be >= 1."),
+        ("--ckpt-every", "-1", "--ckpt-every -1: must be >= 0."),
     ],
 )
 def test_nan_and_out_of_range_options_exit_2_before_training(cli, tiny_setup, flag, value, message) -> None:

@@ -30,12 +30,16 @@ class _WithDropout(nn.Module):
         return self.drop(self.body(x))
 
 
-@pytest.mark.parametrize(("method", "dropout"), [("hesso", False), ("hspg", False), ("hesso", True)])
+@pytest.mark.parametrize(
+    ("method", "dropout", "ckpt_every"),
+    [("hesso", False, 0), ("hspg", False, 0), ("hesso", True, 0), ("hesso", True, 1), ("hspg", True, 2)],
+)
 def test_interrupted_run_resumes_to_the_same_weights(
-    tiny_resnet, cifar_test_small, tmp_path, method: str, dropout: bool
+    tiny_resnet, cifar_test_small, tmp_path, method: str, dropout: bool, ckpt_every: int
 ) -> None:
     """With dropout too: a resumed subnet trained on another draw of the global generator than the run it
-    continued (another slim network, 43.5% instead of 49.0% top-1)."""
+    continued (another slim network, 43.5% instead of 49.0% top-1). With ``ckpt_every`` the run resumes inside
+    the epoch it was stopped in, its augmentation and dropout draws where they stood."""
     if dropout:
         tiny_resnet = _WithDropout(tiny_resnet)
     data = cifar_test_small.subset(slice(0, 96))
@@ -49,22 +53,29 @@ def test_interrupted_run_resumes_to_the_same_weights(
     assert part.group_sparsity() > 0
 
     def interrupt(step: int, total: int, loss: float) -> None:
-        if step == 4:  # inside epoch 2
+        if step == 5:  # inside epoch 2, after its 2nd step's checkpoint (with ckpt_every)
             raise _Stop
 
     ckpt = tmp_path / "ckpt.safetensors"
     first = copy.deepcopy(tiny_resnet)
     torch.manual_seed(0)
     with pytest.raises(_Stop):
-        train_and_prune(first, partition(first, x), data, PREP, s, ckpt, interrupt)
+        train_and_prune(first, partition(first, x), data, PREP, s, ckpt, interrupt, ckpt_every=ckpt_every)
     resumed, said = copy.deepcopy(tiny_resnet), []
     again = train_and_prune(
         resumed, partition(resumed, x), data, PREP, s, ckpt, lambda *step: said.append(step), log=said.append
     )
     assert again["resumed_at_epoch"] == 1
-    assert said[0] == f"resuming after epoch 1 of 3 from {ckpt}"  # before training (it was said after it)
-    assert said[1] == (3, 9, again["history"][0]["loss"])  # progress starts at the resumed step
-    assert again["history"][0]["loss"] == pytest.approx(done["history"][0]["loss"])
+    if ckpt_every:
+        assert again["resumed_at_step"] == 5
+        assert said[0] == f"resuming after step 2 of 3 in epoch 2 of 3 from {ckpt}"
+        assert said[1][:2] == (5, 9)  # progress starts at the resumed step, with the epoch's mean loss so far
+    else:
+        assert again["resumed_at_step"] == 3
+        assert said[0] == f"resuming after epoch 1 of 3 from {ckpt}"  # before training (it was said after it)
+        assert said[1] == (3, 9, again["history"][0]["loss"])  # progress starts at the resumed step
+    for before, after in zip(done["history"], again["history"], strict=True):  # the epochs' mean losses too
+        assert after["loss"] == pytest.approx(before["loss"])
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=name)
 

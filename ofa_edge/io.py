@@ -208,8 +208,8 @@ class HeldLock:
 
 
 def hold_lock(path: Path, busy: str) -> HeldLock:
-    """An exclusive lock on the file ``path`` (created, with this process's id in it); ``busy`` (formatted
-    with the holder's ``pid``) is the :class:`UserError` when another process holds it. Where the platform
+    """An exclusive lock on the file ``path`` (created, with this process's id in it); ``busy`` (its ``{pid}``
+    replaced by the holder's) is the :class:`UserError` when another process holds it. Where the platform
     has no ``flock`` (Windows) the lock holds nothing."""
     try:
         import fcntl
@@ -224,7 +224,7 @@ def hold_lock(path: Path, busy: str) -> HeldLock:
             held.seek(0)
             pid = held.read().strip() or "?"
             held.close()
-            raise UserError(busy.format(pid=pid)) from None
+            raise UserError(busy.replace("{pid}", pid)) from None  # not format(): a path in it may hold braces
         try:  # the last holder may have removed the file between our open and flock: lock the one there now
             if os.path.samestat(os.fstat(held.fileno()), os.stat(path)):
                 break

@@ -141,6 +141,10 @@ def test_a_held_lock_refuses_a_second_holder_and_its_file_goes_when_released(tmp
     assert not path.exists()  # no .lock files left beside the tables
     with hold_lock(path, "busy"):
         assert path.read_text() == f"{os.getpid()}\n"
+    busy = "another run (process {pid}) is writing 'runs/{a}b}'"  # braces in a path are the path's
+    with hold_lock(path, busy), pytest.raises(UserError) as refused:
+        hold_lock(path, busy)
+    assert str(refused.value) == f"another run (process {os.getpid()}) is writing 'runs/{{a}}b}}'"
 
 
 def test_the_lock_of_a_killed_holder_is_free(tmp_path) -> None:
@@ -160,3 +164,7 @@ def test_the_lock_of_a_killed_holder_is_free(tmp_path) -> None:
     assert path.exists()  # a killed holder leaves its file, but not its lock
     with hold_lock(path, "busy"):
         assert path.read_text() == f"{os.getpid()}\n"
+    busy = "another run (process {pid}) is writing 'runs/{a}b}'"  # braces in a path are the path's
+    with hold_lock(path, busy), pytest.raises(UserError) as refused:
+        hold_lock(path, busy)
+    assert str(refused.value) == f"another run (process {os.getpid()}) is writing 'runs/{{a}}b}}'"

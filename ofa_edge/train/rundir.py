@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,38 +33,6 @@ def _shown(value: Any) -> Any:
     if not isinstance(value, list):
         return value
     return f"{len(value)} ({', '.join(value[:4])}{', ...' if len(value) > 4 else ''})"
-
-
-class RunLock:
-    """An exclusive lock on a run directory (``flock`` on ``ROOT/.lock``; POSIX), so two trainers
-    never write one run: the second is refused at once instead of racing the first's checkpoints."""
-
-    def __init__(self, root: Path) -> None:
-        self.root, self._fd = root, None
-
-    def acquire(self) -> None:
-        """Take the lock, or raise a :class:`UserError` naming the run directory."""
-        if self._fd is not None or os.name != "posix":
-            return
-        import fcntl
-
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise UserError(
-                f"another ofa-edge train is writing '{self.root}' now; wait for it to finish (then --resume), "
-                "or choose another --out."
-            ) from None
-        self._fd = fd
-
-    def release(self) -> None:
-        """Give the lock back (closing the file releases it)."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 @dataclass(frozen=True)

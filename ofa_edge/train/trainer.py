@@ -26,7 +26,7 @@ from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.data.transforms import resize
 from ofa_edge.errors import UserError
 from ofa_edge.host import cpu_model, now_utc
-from ofa_edge.io import atomic_write_json
+from ofa_edge.io import HeldLock, atomic_write_json, hold_lock
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.checkpoint import load_supernet, save_supernet
@@ -51,7 +51,7 @@ from ofa_edge.train.optim import make_optimizer
 from ofa_edge.train.probes import evaluate_probes, probe_configs
 from ofa_edge.train.progress import TrainProgress
 from ofa_edge.train.reorder import reorder_channels
-from ofa_edge.train.rundir import RunDir, RunLock, data_mismatch, data_record
+from ofa_edge.train.rundir import RunDir, data_mismatch, data_record
 
 SYNC_EVERY = 25  # steps between reads of the loss from a GPU or under DDP (one CPU process: every step)
 
@@ -113,7 +113,7 @@ class Trainer:
         )  # fmt: skip
         self.cost = CostModel(self.space, len(self.data.classes))
         self.run_dir = RunDir(Path(cfg.out))
-        self._lock = RunLock(self.run_dir.root)
+        self._lock: HeldLock | None = None  # while open, on the main process
         self.averager = GradAverager() if cfg.grad_agg == "avg" else None
         self.teacher: Supernet | None = None
         self.ledger = Ledger(self._device_name())
@@ -398,8 +398,13 @@ class Trainer:
         """Lock and create the run directory (or, with ``resume``, load its checkpoint) and set up the
         levers; returns the iteration training starts at. :meth:`run` calls it; call it to drive
         :meth:`step`, then :meth:`close`."""
-        if self.ctx.main:  # one writer per run directory: another trainer there is refused, not raced
-            self._lock.acquire()
+        if self.ctx.main and self._lock is None:  # one writer per run directory: another is refused, not raced
+            root = self.run_dir.root
+            self._lock = hold_lock(
+                root / ".lock",
+                f"another ofa-edge train (process {{pid}}) is writing '{root}' now; wait for it to finish (then "
+                "--resume), or choose another --out.",
+            )
         try:
             start_it = self._open_run(resume)
             for lv in self.levers:
@@ -431,7 +436,9 @@ class Trainer:
 
     def close(self) -> None:
         """Release the run directory (:meth:`run` does it when it returns or fails)."""
-        self._lock.release()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def run(self, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
         """Train to the end (or to ``time_limit_s``); returns the result document."""

@@ -265,7 +265,7 @@ def test_a_second_trainer_on_the_same_run_is_refused_until_the_first_closes(tmp_
     ).resolved()
     first = Trainer(tiny_cfg)
     first.open()
-    with pytest.raises(UserError, match="another ofa-edge train is writing"):
+    with pytest.raises(UserError, match=rf"another ofa-edge train \(process {os.getpid()}\) is writing"):
         Trainer(tiny_cfg).open(resume=True)
     first.close()
     second = Trainer(tiny_cfg)

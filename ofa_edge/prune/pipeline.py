@@ -19,7 +19,7 @@ from ofa_edge.data.formats import detect_format
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import verify
-from ofa_edge.io import atomic_write_json, check_output_folder, staged_dir
+from ofa_edge.io import atomic_write_json, check_output_folder, hold_lock, staged_dir
 from ofa_edge.latency.device_timer import DeviceTimer
 from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.table import LatencyTable
@@ -123,79 +123,84 @@ def prune_subnet(
     (after every epoch and, with ``ckpt_every``, every that many steps) goes when the outputs are in place, unless
     ``keep_checkpoint``."""
     out_dir = check_prune_inputs(cfg, supernet, out_dir, data_root)
-    if (replacing := _replaced_run_note(out_dir)) is not None:
-        log(replacing)
-    torch.manual_seed(settings.seed)
-    net = load_supernet(supernet)
-    model = net.extract(cfg)
-    del net
-    size = max(cfg.search_space.resolutions)  # ImageFolder images are decoded at this size
-    train = load_dataset(data_root, "train", limit=limit_train, seed=settings.seed, size=size, balanced=False)
-    test = load_dataset(data_root, "test", limit=limit_test, seed=0, size=size, balanced=False)
-    require_same_classes(train, test, data_root, "test")
-    classes = model.head.classifier.out_features
-    require_num_classes(train, classes, data_root)
-    sp = cfg.search_space
-    prep = Preprocess(cfg.resolution, sp.mean, sp.std)
-    log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} test images")
-    # BN as every command recalibrates it (its default images, in its batch), on images drawn at random: every class
-    recalibrate_bn(model, prep.chunks(train.shuffled(settings.seed).images[:BN_IMAGES], BN_CALIB_BATCH))
-    example = prep(test.images[:2])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    is_local = latency_table is not None and latency_table.device == LOCAL_DEVICE
-    local = DeviceTimer(latency_table) if is_local else None  # one backend and speed reference for both nets
-    on_device = f" and on {LOCAL_DEVICE}'s backend" if local else ""
-    log(f"measuring the unpruned subnet: top-1, MACs, params, ONNX Runtime latency{on_device}")
-    with tempfile.TemporaryDirectory() as tmp:
-        top1 = evaluate(model, test, sp, cfg.resolution)
-        before = {"top1": top1, **_measure(model, example, Path(tmp) / "base.onnx", local)}
+    busy = (
+        f"another `ofa-edge prune` (process {{pid}}) is writing '{out_dir}' now; wait for it to finish (the same "
+        "command then resumes or re-measures), or choose another --out."
+    )
+    with hold_lock(out_dir.with_name(f".{out_dir.name}.lock"), busy):  # one writer: its checkpoint is the resume state
+        if (replacing := _replaced_run_note(out_dir)) is not None:
+            log(replacing)
+        torch.manual_seed(settings.seed)
+        net = load_supernet(supernet)
+        model = net.extract(cfg)
+        del net
+        size = max(cfg.search_space.resolutions)  # ImageFolder images are decoded at this size
+        train = load_dataset(data_root, "train", limit=limit_train, seed=settings.seed, size=size, balanced=False)
+        test = load_dataset(data_root, "test", limit=limit_test, seed=0, size=size, balanced=False)
+        require_same_classes(train, test, data_root, "test")
+        classes = model.head.classifier.out_features
+        require_num_classes(train, classes, data_root)
+        sp = cfg.search_space
+        prep = Preprocess(cfg.resolution, sp.mean, sp.std)
+        log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} test images")
+        # BN as every command recalibrates it (its default images, in its batch), on images drawn at random: every class
+        recalibrate_bn(model, prep.chunks(train.shuffled(settings.seed).images[:BN_IMAGES], BN_CALIB_BATCH))
+        example = prep(test.images[:2])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        is_local = latency_table is not None and latency_table.device == LOCAL_DEVICE
+        local = DeviceTimer(latency_table) if is_local else None  # one backend and speed reference for both nets
+        on_device = f" and on {LOCAL_DEVICE}'s backend" if local else ""
+        log(f"measuring the unpruned subnet: top-1, MACs, params, ONNX Runtime latency{on_device}")
+        with tempfile.TemporaryDirectory() as tmp:
+            top1 = evaluate(model, test, sp, cfg.resolution)
+            before = {"top1": top1, **_measure(model, example, Path(tmp) / "base.onnx", local)}
 
-    part = partition(model, example[:1])
-    log(f"ZIG partition: {part.num_groups} groups in {len(part.spaces)} channel spaces")
-    run_id = {
-        "subnet": cfg.to_dict(),
-        "supernet": [str(supernet.resolve()), supernet.stat().st_size, supernet.stat().st_mtime_ns],
-        "data": str(Path(data_root).resolve()),
-        "train_images": len(train),
-    }
-    ckpt = out_dir / CHECKPOINT
-    trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id, log, ckpt_every)
-    zero = part.zero_mask()
-    log("slimming, exporting and measuring the pruned network")
-    small, diff = slim_and_check(model, part, prep(test.images[:16]))
-    # the outputs appear together or not at all: a second run into the folder (another --target-sparsity)
-    # killed halfway leaves the first run's outputs whole; the resume state is carried over only if kept,
-    # else it goes in the same rename that brings the outputs in
-    carried = set(PRUNE_OUTPUTS) | (set() if keep_checkpoint else {CHECKPOINT})
-    with staged_dir(out_dir, keep=lambda name: name not in carried) as stage:
-        after = {
-            "top1": evaluate(small, test, sp, cfg.resolution),
-            "top1_group_sparse_model": evaluate(model, test, sp, cfg.resolution),
-            **_measure(small, example, stage / "model.onnx", local),
-        }
-        onnx_diff = verify(stage / "model.onnx", small, example[:1]).max_abs_diff
-        base = {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": classes}
-        extra = {"preprocessing": prep.to_dict(), "classes": train.classes, "onnx": "model.onnx"}
-        save_slim(small, stage, base, extra)
-        cfg.save(stage / "subnet.json")
-        result = {
-            "method": settings.method,
+        part = partition(model, example[:1])
+        log(f"ZIG partition: {part.num_groups} groups in {len(part.spaces)} channel spaces")
+        run_id = {
             "subnet": cfg.to_dict(),
-            "supernet": str(supernet),
-            "settings": asdict(settings),
-            "data": {"root": str(data_root), "train_images": len(train), "test_images": len(test)},
-            "groups": part.num_groups,
-            "zero_groups": int(zero.sum()),
-            "group_sparsity": int(zero.sum()) / part.num_groups,
-            "target_sparsity": settings.target_sparsity,
-            "before": before,
-            "after": after,
-            "slim_max_abs_diff": diff,
-            "onnx_max_abs_diff": onnx_diff,
-            "device_latency": _device_latency(latency_table, cfg, small, before, after) if latency_table else None,
-            "train": trained,
-            "out_dir": str(out_dir),
-            "files": {k: str(out_dir / k) for k in (*PRUNE_OUTPUTS, *([CHECKPOINT] if keep_checkpoint else []))},
+            "supernet": [str(supernet.resolve()), supernet.stat().st_size, supernet.stat().st_mtime_ns],
+            "data": str(Path(data_root).resolve()),
+            "train_images": len(train),
         }
-        atomic_write_json(stage / "result.json", result)
-    return result
+        ckpt = out_dir / CHECKPOINT
+        trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id, log, ckpt_every)
+        zero = part.zero_mask()
+        log("slimming, exporting and measuring the pruned network")
+        small, diff = slim_and_check(model, part, prep(test.images[:16]))
+        # the outputs appear together or not at all: a second run into the folder (another --target-sparsity)
+        # killed halfway leaves the first run's outputs whole; the resume state is carried over only if kept,
+        # else it goes in the same rename that brings the outputs in
+        carried = set(PRUNE_OUTPUTS) | (set() if keep_checkpoint else {CHECKPOINT})
+        with staged_dir(out_dir, keep=lambda name: name not in carried) as stage:
+            after = {
+                "top1": evaluate(small, test, sp, cfg.resolution),
+                "top1_group_sparse_model": evaluate(model, test, sp, cfg.resolution),
+                **_measure(small, example, stage / "model.onnx", local),
+            }
+            onnx_diff = verify(stage / "model.onnx", small, example[:1]).max_abs_diff
+            base = {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": classes}
+            extra = {"preprocessing": prep.to_dict(), "classes": train.classes, "onnx": "model.onnx"}
+            save_slim(small, stage, base, extra)
+            cfg.save(stage / "subnet.json")
+            result = {
+                "method": settings.method,
+                "subnet": cfg.to_dict(),
+                "supernet": str(supernet),
+                "settings": asdict(settings),
+                "data": {"root": str(data_root), "train_images": len(train), "test_images": len(test)},
+                "groups": part.num_groups,
+                "zero_groups": int(zero.sum()),
+                "group_sparsity": int(zero.sum()) / part.num_groups,
+                "target_sparsity": settings.target_sparsity,
+                "before": before,
+                "after": after,
+                "slim_max_abs_diff": diff,
+                "onnx_max_abs_diff": onnx_diff,
+                "device_latency": _device_latency(latency_table, cfg, small, before, after) if latency_table else None,
+                "train": trained,
+                "out_dir": str(out_dir),
+                "files": {k: str(out_dir / k) for k in (*PRUNE_OUTPUTS, *([CHECKPOINT] if keep_checkpoint else []))},
+            }
+            atomic_write_json(stage / "result.json", result)
+        return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import onnxruntime as ort
@@ -11,7 +12,7 @@ import torch
 
 from ofa_edge import Supernet, save_supernet
 from ofa_edge.errors import UserError
-from ofa_edge.io import file_sha256
+from ofa_edge.io import file_sha256, hold_lock
 from ofa_edge.paths import last_search_path, work_dir
 from ofa_edge.prune import load_slim
 from ofa_edge.prune.pipeline import CHECKPOINT, PRUNE_OUTPUTS
@@ -439,3 +440,18 @@ def test_the_summary_shows_what_pruning_changed() -> None:
     assert _change_row(before, after) == ["change", "-8.00 pt", "-28.4%", "-72.8%", "1.69x faster"]
     after["latency_ort_cpu"]["median_ms"] = 5.0
     assert _change_row(before, after)[-1] == "1.07x slower"
+
+
+def test_a_second_prune_into_the_same_folder_is_refused_while_the_first_runs(cli, tiny_setup, data_root, tmp_path):
+    """Two runs into one --out would overwrite each other's resume checkpoint: the second exits 2 at once."""
+    out = tmp_path / "run"
+    args = (
+        "prune", "--subnet", str(tiny_setup / "subnet.json"), "--supernet", str(tiny_setup / "supernet.safetensors"),
+        "--target-sparsity", "0.5", "--data", str(data_root), "--limit-train", "32", "--limit-test", "32",
+        "--out", str(out),
+    )  # fmt: skip
+    with hold_lock(tmp_path / ".run.lock", "held by the first"):  # the first run's lock, as prune_subnet takes it
+        code, _, err = cli(*args)
+    assert code == 2 and "held by the first" not in err
+    assert f"another `ofa-edge prune` (process {os.getpid()}) is writing '{out}' now" in " ".join(err.split()), err
+    assert not out.exists()

@@ -104,9 +104,9 @@ def _device_latency(table: LatencyTable, cfg: SubnetConfig, small: torch.nn.Modu
 
 def prune_subnet(
     cfg: SubnetConfig,
-    supernet: Path,
-    data_root: Path,
-    out_dir: Path,
+    supernet: str | Path,
+    data_root: str | Path,
+    out_dir: str | Path,
     settings: PruneSettings,
     limit_train: int | None = None,
     limit_test: int | None = None,
@@ -120,6 +120,7 @@ def prune_subnet(
     With ``latency_table`` the pruned network's latency on that device is predicted, and
     measured here too when the table is this machine's (:data:`LOCAL_DEVICE`). The per-epoch
     resume checkpoint goes when the outputs are in place, unless ``keep_checkpoint``."""
+    supernet, data_root = Path(supernet), Path(data_root)
     out_dir = check_prune_inputs(cfg, supernet, out_dir, data_root)
     if (replacing := _replaced_run_note(out_dir)) is not None:
         log(replacing)

@@ -245,6 +245,10 @@ class SubnetConfig:
             ) from None
         if isinstance(data, dict) and isinstance(data.get("subnet"), dict) and "resolution" not in data:
             data = data["subnet"]  # a search report (search.json, last_search.json): the subnet it chose
+        if isinstance(data, dict) and isinstance(data.get("format"), str):  # another ofa-edge file (a latency table)
+            raise UserError(
+                f"'{path}' is an {data['format']} file, not a subnet; pass the subnet.json that `ofa-edge search` wrote."
+            )
         try:
             return cls.from_dict(data, space)
         except ConfigError as e:
@@ -265,7 +269,7 @@ def subnet_file(path: str | Path) -> Path:
         if (path / "subnet.json").is_file():
             return path / "subnet.json"
         raise UserError(
-            f"--subnet '{path}' is a folder; pass the subnet JSON file in it (`ofa-edge search` writes subnet.json)."
+            f"subnet '{path}' is a folder; pass the subnet JSON file in it (`ofa-edge search` writes subnet.json)."
         )
     return path
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from numbers import Real
 
 from ofa_edge.errors import UserError
 
@@ -15,6 +16,8 @@ _NUM = r"(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 
 def parse_latency_ms(text: str) -> float:
     """``'15ms'`` -> 15.0; ``'900us'`` -> 0.9; ``'0.015s'`` -> 15.0 (milliseconds)."""
+    if not isinstance(text, str):
+        raise UserError(f"cannot read latency {text!r}: give it as text with a unit, e.g. '15ms', '900us' or '0.015s'.")
     m = re.fullmatch(rf"\s*([-+]?{_NUM})\s*(s|ms|us|µs)\s*", text)
     if not m:
         raise UserError(f"cannot read latency '{text}': give a number with a unit, e.g. 15ms, 900us or 0.015s.")
@@ -41,6 +44,8 @@ def parse_duration_s(text: str, option: str) -> float:
 
 def parse_count(text: str, what: str = "count") -> float:
     """``'300M'`` -> 3e8; ``'5M'`` -> 5e6; ``'1.2G'`` -> 1.2e9; plain numbers pass through."""
+    if not isinstance(text, str):
+        raise UserError(f"cannot read {what} {text!r}: give it as text with an optional k/M/G suffix, e.g. '300M'.")
     m = re.fullmatch(rf"\s*([-+]?{_NUM})\s*([kKMGB]?)\s*", text)
     if not m:
         raise UserError(f"cannot read {what} '{text}': give a number with an optional k/M/G suffix, e.g. 300M.")
@@ -87,6 +92,8 @@ def check_range(
     number in the range; ``None`` (an option left unset) passes. NaN and infinities never pass."""
     if value is None:
         return
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise UserError(f"{option} {value!r}: must be a number, got {type(value).__name__}.")
     fits = math.isfinite(value)
     fits = fits and (ge is None or value >= ge) and (gt is None or value > gt)
     fits = fits and (le is None or value <= le) and (lt is None or value < lt)

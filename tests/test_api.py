@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import re
 
@@ -51,3 +52,19 @@ def test_training_docs_python_example_runs(tmp_path, monkeypatch, capsys, run_re
     config = json.loads((run / "config.json").read_text())["train"]
     assert config["device"] != "auto" and config["data"].endswith("cifar10-sample") and config["limit_train"] == 24
     assert [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [0]
+
+
+def test_the_top_level_api_documents_every_public_method() -> None:
+    """help(space.sample), help(cfg.to_dict), help(table.save)... showed only a signature."""
+    import ofa_edge
+
+    undocumented = [
+        f"{name}.{attr}"
+        for name in ofa_edge.__all__
+        if inspect.isclass(cls := getattr(ofa_edge, name)) and cls.__module__.startswith("ofa_edge")
+        for attr, member in vars(cls).items()
+        if not attr.startswith("_")
+        and callable(fn := getattr(member, "__func__", getattr(member, "fget", member)))
+        and not inspect.getdoc(fn)
+    ]
+    assert not undocumented, f"public methods without a docstring: {undocumented}"

@@ -53,6 +53,19 @@ def test_check_range_passes_values_in_range_and_unset_options() -> None:
     check_range("--x", None, gt=0)
 
 
+@pytest.mark.parametrize("value", ["20", [20], True])
+def test_check_range_refuses_what_is_not_a_number(value: object) -> None:
+    """A Python caller's ``population="20"`` (SearchOptions, TrainConfig) raised a bare TypeError."""
+    with pytest.raises(UserError, match=r"^--x .*: must be a number"):
+        check_range("--x", value, ge=1)
+
+
+@pytest.mark.parametrize(("parse", "value"), [(parse_latency_ms, 15.0), (parse_count, 3e8)])
+def test_quantities_given_as_numbers_ask_for_text_with_a_unit(parse, value: float) -> None:
+    with pytest.raises(UserError, match=r"as text .*e\.g\. '"):
+        parse(value)
+
+
 @pytest.mark.parametrize(("text", "ms"), [("15ms", 15), ("+15ms", 15), ("900us", 0.9), ("0.015s", 15), (" 2 ms ", 2)])
 def test_latencies(text: str, ms: float) -> None:
     assert parse_latency_ms(text) == pytest.approx(ms)

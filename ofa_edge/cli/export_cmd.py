@@ -13,11 +13,16 @@ from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.export.bundle import MANIFEST, default_bundle_name, replaced_bundle_note
 from ofa_edge.export.formats import FORMATS, check_flags, engine_half, engine_table, get_format
-from ofa_edge.export.request import DEFAULT_MAX_BATCH, INT8_CALIB_IMAGES, INT8_EVAL_IMAGES, ExportRequest
+from ofa_edge.export.request import (
+    DEFAULT_MAX_BATCH,
+    INT8_CALIB_IMAGES,
+    INT8_EVAL_IMAGES,
+    ExportRequest,
+    check_counts,
+)
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
-from ofa_edge.units import check_range
 
 _FORMAT_HELP = "; ".join(f"{f.name} ({', '.join(f.aliases) or 'no alias'}): {f.description}" for f in FORMATS)
 
@@ -86,9 +91,7 @@ def export(
     from ofa_edge.supernet.bn_calibration import few_images_warning
 
     fmt = get_format(format)
-    for flag, value in (("--max-batch", max_batch), ("--bn-images", bn_images),
-                        ("--int8-calib-images", calib_images), ("--int8-eval-images", eval_images)):  # fmt: skip
-        check_range(flag, value, ge=1)
+    check_counts(max_batch, bn_images, calib_images, eval_images)  # before any work
     check_flags(fmt, int8=int8, half=bool(half), dynamic_batch=dynamic_batch, max_batch=max_batch is not None)
     if slim is None and (message := few_images_warning(bn_images)) is not None:
         warn(message)

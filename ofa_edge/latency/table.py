@@ -71,14 +71,17 @@ class LatencyTable:
     # ------------------------------------------------------------------ I/O
     @property
     def search_space(self) -> SearchSpace:
+        """The named :class:`SearchSpace` the table was profiled for."""
         return SearchSpace.get(self.space)
 
     @property
     def device(self) -> str:
+        """The device the table was measured (or estimated) for."""
         return str(self.provenance.get("device", "unknown"))
 
     @property
     def estimated(self) -> bool:
+        """Whether the latencies are estimated from datasheet figures, not measured."""
         return self.provenance.get("kind") == "estimated"
 
     @property
@@ -98,11 +101,13 @@ class LatencyTable:
         )
 
     def missing_keys(self) -> list[str]:
+        """Block keys the space needs at the table's resolutions that it lacks (a partial profile's)."""
         return [
             k for k in required_keys(self.search_space, self.resolutions, self.num_classes) if k not in self.entries
         ]
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON document of the table file."""
         return {
             "format": FORMAT,
             "space": self.space,
@@ -115,10 +120,12 @@ class LatencyTable:
         }
 
     def save(self, path: str | Path) -> None:
+        """Write the table file (atomically)."""
         atomic_write_json(path, self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<table>") -> LatencyTable:
+        """A table from its JSON document; a :class:`UserError` names what is wrong, ``source`` where it came from."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise UserError(f"'{source}' is not an ofa-edge latency table (expected format {FORMAT!r}).")
         try:

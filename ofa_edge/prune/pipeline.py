@@ -104,9 +104,9 @@ def _device_latency(table: LatencyTable, cfg: SubnetConfig, small: torch.nn.Modu
 
 def prune_subnet(
     cfg: SubnetConfig,
-    supernet: Path,
-    data_root: Path,
-    out_dir: Path,
+    supernet: str | Path,
+    data_root: str | Path,
+    out_dir: str | Path,
     settings: PruneSettings,
     limit_train: int | None = None,
     limit_test: int | None = None,
@@ -122,6 +122,7 @@ def prune_subnet(
     measured here too when the table is this machine's (:data:`LOCAL_DEVICE`). The resume checkpoint
     (after every epoch and, with ``ckpt_every``, every that many steps) goes when the outputs are in place, unless
     ``keep_checkpoint``."""
+    supernet, data_root = Path(supernet), Path(data_root)
     out_dir = check_prune_inputs(cfg, supernet, out_dir, data_root)
     busy = (
         f"another `ofa-edge prune` (process {{pid}}) is writing '{out_dir}' now; wait for it to finish (the same "

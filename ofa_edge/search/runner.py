@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +50,25 @@ from ofa_edge.units import check_range
 Log = Callable[[str], None]
 
 
+# what each listed option takes: the kind of item, one item, a comma list (for the messages)
+_LISTED = {
+    "--device": ("a device name", "x86-cpu", "x86-cpu,jetson-orin"),
+    "--latency": ("a time with its unit", "15ms", "15ms,4ms"),
+}
+
+
 def _listed(flag: str, values: str | list[str]) -> list[str]:
     """Repeated options and comma lists alike: ``--device a --device b`` or ``--device a,b`` (one string too)."""
+    what, one, many = _LISTED[flag]
     parts = []
-    for value in [values] if isinstance(values, str) else values:
+    for value in [values] if isinstance(values, str) or not isinstance(values, Iterable) else values:
+        if not isinstance(value, str):
+            raise UserError(f"{flag} takes text ({what}), e.g. '{one}'; got {type(value).__name__} {value!r}.")
         items = [item.strip() for item in value.split(",")]
         if "" in items:
             raise UserError(
                 f"{flag} '{value}' has an empty item (an unset shell variable, or a stray comma); give {flag} a "
-                f"value per item, e.g. {flag} {'x86-cpu,jetson-orin' if flag == '--device' else '15ms,4ms'}."
+                f"value per item, e.g. {flag} {many}."
             )
         parts += items
     return parts
@@ -69,7 +80,7 @@ class SearchOptions:
 
     latency: list[str] = field(default_factory=list)
     devices: list[str] = field(default_factory=list)
-    tables: list[str] = field(default_factory=list)
+    tables: list[str | Path] = field(default_factory=list)
     flops: str | None = None
     params: str | None = None
     algo: str = "evolution"
@@ -95,7 +106,7 @@ class SearchOptions:
         """Read values as the command line does (comma lists, names in any case) and refuse options no
         search can run with, naming the command-line option (a :class:`UserError`)."""
         self.latency, self.devices = _listed("--latency", self.latency), _listed("--device", self.devices)
-        self.tables = [self.tables] if isinstance(self.tables, str) else list(self.tables)
+        self.tables = [self.tables] if isinstance(self.tables, str | PathLike) else list(self.tables)
         self.algo = self.algo.lower()
         self.accuracy_proxy = self.accuracy_proxy.lower() if self.accuracy_proxy else self.accuracy_proxy
         for flag, value, low in (

@@ -54,9 +54,11 @@ class SubnetConfig:
     # ------------------------------------------------------------ validation
     @property
     def search_space(self) -> SearchSpace:
+        """The named :class:`SearchSpace` of this subnet."""
         return SearchSpace.get(self.space)
 
     def validate(self) -> None:
+        """Raise a :class:`ConfigError` naming the field unless every value is allowed by the space."""
         if not isinstance(self.space, str):
             raise ConfigError("space", f"must be a space name (string), got {self.space!r}")
         try:
@@ -106,6 +108,7 @@ class SubnetConfig:
 
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
+        """ofa-edge's JSON-ready dict (``space``, ``resolution``, ``depth``, ``kernel``, ``expand``)."""
         return {
             "space": self.space,
             "resolution": self.resolution,
@@ -119,6 +122,7 @@ class SubnetConfig:
         return {"ks": list(self.kernel), "e": list(self.expand), "d": list(self.depth), "r": [self.resolution]}
 
     def to_json(self) -> str:
+        """The dict of :meth:`to_dict` as one line of JSON."""
         return json.dumps(self.to_dict())
 
     @classmethod
@@ -192,6 +196,7 @@ class SubnetConfig:
 
     @classmethod
     def from_json(cls, text: str, space: str | SearchSpace | None = None) -> SubnetConfig:
+        """Parse JSON text as :meth:`from_dict` reads its dict (for a file, :meth:`load`)."""
         if not isinstance(text, str | bytes | bytearray):
             raise UserError(
                 f"from_json takes the JSON text (str), got {type(text).__name__}; for a file use SubnetConfig.load(path)."
@@ -240,12 +245,17 @@ class SubnetConfig:
             ) from None
         if isinstance(data, dict) and isinstance(data.get("subnet"), dict) and "resolution" not in data:
             data = data["subnet"]  # a search report (search.json, last_search.json): the subnet it chose
+        if isinstance(data, dict) and isinstance(data.get("format"), str):  # another ofa-edge file (a latency table)
+            raise UserError(
+                f"'{path}' is an {data['format']} file, not a subnet; pass the subnet.json that `ofa-edge search` wrote."
+            )
         try:
             return cls.from_dict(data, space)
         except ConfigError as e:
             raise ConfigError(e.field, f"{e.detail} (in {path})") from None
 
     def save(self, path: str | Path) -> None:
+        """Write the subnet JSON file (atomically), as ``ofa-edge search`` writes subnet.json."""
         from ofa_edge.io import atomic_write_text
 
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
@@ -259,7 +269,7 @@ def subnet_file(path: str | Path) -> Path:
         if (path / "subnet.json").is_file():
             return path / "subnet.json"
         raise UserError(
-            f"--subnet '{path}' is a folder; pass the subnet JSON file in it (`ofa-edge search` writes subnet.json)."
+            f"subnet '{path}' is a folder; pass the subnet JSON file in it (`ofa-edge search` writes subnet.json)."
         )
     return path
 

@@ -156,6 +156,7 @@ class SearchSpace:
     # ----------------------------------------------------------------- registry
     @staticmethod
     def names() -> list[str]:
+        """The named spaces, sorted (what :meth:`get` takes)."""
         return sorted(_REGISTRY)
 
     @staticmethod
@@ -197,19 +198,23 @@ class SearchSpace:
         return make_divisible(1280 * self.width_mult)
 
     def stage_of(self, block: int) -> int:
+        """The stage (0..4) of elastic block ``block`` (0..19)."""
         return block // MAX_DEPTH
 
     def block_in_ch(self, block: int) -> int:
+        """Input channels of elastic block ``block``."""
         stage, pos = divmod(block, MAX_DEPTH)
         if pos > 0:
             return self.stages[stage].width
         return self.stem_width if stage == 0 else self.stages[stage - 1].width
 
     def block_stride(self, block: int) -> int:
+        """Stride of elastic block ``block``: its stage's for the stage's first block, else 1."""
         stage, pos = divmod(block, MAX_DEPTH)
         return self.stages[stage].stride if pos == 0 else 1
 
     def mid_channels(self, block: int, expand: int) -> int:
+        """Expanded (depthwise) channels of block ``block`` at expand ratio ``expand``."""
         return make_divisible(round(self.block_in_ch(block) * expand))
 
     def stage_input_hw(self, resolution: int) -> list[int]:
@@ -222,6 +227,7 @@ class SearchSpace:
         return sizes
 
     def final_hw(self, resolution: int) -> int:
+        """Spatial size of the last stage's output (the head's input) at ``resolution``."""
         return conv_out(self.stage_input_hw(resolution)[-1], self.stages[-1].stride)
 
     def block_shape(self, resolution: int, block: int, kernel: int, expand: int) -> BlockShape:
@@ -284,6 +290,7 @@ class SearchSpace:
 
     # ---------------------------------------------------------------- configs
     def sample(self, rng: np.random.Generator) -> SubnetConfig:
+        """A uniformly random subnet: every gene (resolution, depths, kernels, expands) drawn from ``rng``."""
         from ofa_edge.space.config import SubnetConfig
 
         _require_rng(rng)
@@ -296,6 +303,7 @@ class SearchSpace:
         )
 
     def max(self, resolution: int | None = None) -> SubnetConfig:
+        """The largest subnet (deepest, widest, largest kernels) at ``resolution`` (default: the largest)."""
         from ofa_edge.space.config import SubnetConfig
 
         return SubnetConfig(
@@ -307,6 +315,7 @@ class SearchSpace:
         )
 
     def min(self, resolution: int | None = None) -> SubnetConfig:
+        """The smallest subnet (shallowest, narrowest, smallest kernels) at ``resolution`` (default: the smallest)."""
         from ofa_edge.space.config import SubnetConfig
 
         return SubnetConfig(
@@ -355,6 +364,7 @@ class SearchSpace:
 
     @property
     def default_num_classes(self) -> int:
+        """The classes a network of this space has unless told: 10 for CIFAR spaces, 1000 for ImageNet ones."""
         return 10 if "cifar" in self.name else 1000
 
     def describe(self, num_classes: int | None = None) -> dict:

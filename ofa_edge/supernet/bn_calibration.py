@@ -67,8 +67,9 @@ def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor], max_batche
     drawn in random order (:meth:`~ofa_edge.data.ImageSet.shuffled`): batches of one class each (a
     dataset in file order) leave every layer's variance short by the spread between the classes.
 
+    ``batches`` yields image tensors (N, 3, R, R), or (images, labels) pairs as a torch ``DataLoader`` does.
     Returns the number of images used. The model is left in eval mode. No batches at all (an empty
-    loader) raise a :class:`UserError` and leave the statistics as they were.
+    loader) raise a :class:`UserError`, and any failure leaves the statistics as they were.
     """
     import torch
 
@@ -87,25 +88,29 @@ def _recalibrate(model: nn.Module, batches: Iterable[torch.Tensor], max_batches:
     model.eval()
     for m in bns:
         m.train()
-    seen = 0
+    seen, done = 0, False
     try:
         for i, x in enumerate(batches):
             if max_batches is not None and i >= max_batches:
                 break
+            if isinstance(x, tuple | list):  # a DataLoader's (images, labels)
+                x = x[0]
             if not len(x):
                 continue
             for m in bns:  # the mean over all images so far, each batch weighed by its images (torch's own
                 m.momentum = len(x) / (seen + len(x))  # cumulative average, momentum None, weighs batches alike)
             model(x)
             seen += len(x)
+        done = seen > 0
     finally:
         for m, (momentum, _) in zip(bns, saved, strict=True):
             m.momentum = momentum
         model.eval()
+        if not done:  # no images, or a failure: the statistics as they were
+            for m, buffers in zip(bns, before, strict=True):
+                for k, v in buffers.items():
+                    getattr(m, k).copy_(v)
     if seen == 0:
-        for m, buffers in zip(bns, before, strict=True):
-            for k, v in buffers.items():
-                getattr(m, k).copy_(v)
         raise UserError(
             "recalibrate_bn: no images came from the batches (an empty loader?); BN statistics left as they were. "
             "Pass a few batches of training images, e.g. 2,000 images."

@@ -86,9 +86,11 @@ class Supernet(nn.Module):
         self.active_blocks: list[int] = cfg.active_blocks()  # indices of the blocks ``forward`` runs
 
     def set_max(self) -> None:
+        """Make the space's largest subnet the active one."""
         self.set_active(self.space.max())
 
     def set_min(self) -> None:
+        """Make the space's smallest subnet the active one."""
         self.set_active(self.space.min())
 
     # --------------------------------------------------------------- forward

@@ -36,3 +36,22 @@ def test_search_options_read_values_as_the_command_line_does():
     assert (opts.algo, opts.accuracy_proxy) == ("tpe", "macs")
     with pytest.raises(UserError, match="--device 'x86-cpu,' has an empty item"):
         SearchOptions(latency=["16ms"], devices=["x86-cpu,"])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"latency": 2.0}, r"--latency takes text .* e\.g\. '15ms'; got float 2\.0"),
+        ({"latency": [2.0]}, r"--latency takes text .* got float 2\.0"),
+        ({"latency": ["2ms"], "devices": [None]}, r"--device takes text .* got NoneType"),
+        ({"latency": ["2ms"], "population": "20"}, r"--population '20': must be a number"),
+    ],
+)
+def test_search_options_of_the_wrong_type_are_user_errors(options, message):
+    """Python callers passing numbers (``latency=2.0``) or strings for counts got bare TypeErrors."""
+    with pytest.raises(UserError, match=message):
+        SearchOptions(**options)
+
+
+def test_search_options_take_one_table_as_a_path(tables_dir):
+    assert SearchOptions(latency="16ms", tables=tables_dir / "x86-cpu.json").tables == [tables_dir / "x86-cpu.json"]

@@ -282,8 +282,8 @@ def test_constructor_and_from_json_name_wrong_types() -> None:
 def test_load_takes_a_search_folders_subnet_json(tmp_path) -> None:
     """A folder was 'cannot read subnet file ...: Is a directory'."""
     cfg = SearchSpace.get("mbv3-w1.0-cifar").min()
-    with pytest.raises(UserError, match="is a folder; pass the subnet JSON file in it"):
-        SubnetConfig.load(tmp_path)
+    with pytest.raises(UserError, match="^subnet '.*' is a folder; pass the subnet JSON file in it"):
+        SubnetConfig.load(tmp_path)  # from Python: no --subnet flag to name
     cfg.save(tmp_path / "subnet.json")
     assert SubnetConfig.load(tmp_path) == cfg
 
@@ -302,3 +302,11 @@ def test_a_missing_file_names_what_to_pass(tmp_path) -> None:
         UserError, match=r"does not exist; check the path, or pass the subnet\.json that `ofa-edge search`"
     ):
         SubnetConfig.load(tmp_path / "nope" / "subnet.json")
+
+
+def test_another_ofa_edge_file_is_named_as_what_it_is(tmp_path) -> None:
+    """A latency table given as a subnet read 'complete: unknown field; expected space, resolution, ...'."""
+    from ofa_edge.paths import SHIPPED_TABLES
+
+    with pytest.raises(UserError, match=r"x86-cpu.json' is an ofa-edge-latency/1 file, not a subnet; pass the subnet"):
+        SubnetConfig.load(SHIPPED_TABLES / "x86-cpu.json")

@@ -131,3 +131,28 @@ def test_no_batches_is_refused_and_keeps_the_statistics(supernet: Supernet) -> N
         with pytest.raises(UserError, match="no images came from the batches"):
             recalibrate_bn(sub, batches)
         assert all(torch.equal(v, sub.state_dict()[k]) for k, v in before.items())
+
+
+def test_a_data_loader_of_images_and_labels_recalibrates_as_its_images_do(
+    supernet: Supernet, images: torch.Tensor
+) -> None:
+    """A torch DataLoader yields (images, labels) pairs; they failed with 'the input is a list, not a
+    torch.Tensor', which named neither the loader nor the fix."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(images, torch.zeros(len(images), dtype=torch.long)), batch_size=16)
+    sub = supernet.extract(CFG)
+    want = _batch_statistics(sub, list(torch.split(images, 16)))
+    assert recalibrate_bn(sub, loader) == len(images)
+    for bn, (mean, var) in zip(_bns(sub), want, strict=True):
+        torch.testing.assert_close(bn.running_mean, mean, rtol=1e-4, atol=1e-5)
+
+
+def test_a_failed_recalibration_keeps_the_statistics(supernet: Supernet, images: torch.Tensor) -> None:
+    """A batch the network cannot take left every BN layer reset (mean 0, var 1) behind the exception: a
+    notebook that went on after it scored near chance."""
+    sub = supernet.extract(CFG)
+    before = copy.deepcopy(sub.state_dict())
+    with pytest.raises(UserError, match="dimensions, not 4"):
+        recalibrate_bn(sub, [images[:8], images[0]])
+    assert all(torch.equal(v, sub.state_dict()[k]) for k, v in before.items())

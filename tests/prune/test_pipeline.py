@@ -1,0 +1,25 @@
+"""``prune_subnet`` from Python, as the command runs it."""
+
+from __future__ import annotations
+
+import torch
+
+from ofa_edge import SearchSpace, Supernet, save_supernet
+from ofa_edge.prune import load_slim
+from ofa_edge.prune.pipeline import prune_subnet
+from ofa_edge.prune.run import PruneSettings
+
+
+def test_a_prune_from_python_takes_paths_as_strings(tmp_path, data_root):
+    """Every other entry point takes str paths; this one measured the unpruned subnet, then failed with
+    AttributeError: 'str' object has no attribute 'resolve'."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    save_supernet(Supernet(space, 10), tmp_path / "supernet.safetensors")
+    settings = PruneSettings("hesso", 0.4, epochs=1, batch_size=32)
+    result = prune_subnet(
+        space.min(24), str(tmp_path / "supernet.safetensors"), str(data_root), str(tmp_path / "run"), settings,
+        limit_train=32, limit_test=32,
+    )  # fmt: skip
+    assert result["supernet"] == str(tmp_path / "supernet.safetensors")
+    load_slim(tmp_path / "run" / "slim.json")

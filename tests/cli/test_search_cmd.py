@@ -542,3 +542,35 @@ def test_a_shared_study_of_another_search_is_refused_naming_what_differs(cli, ta
     assert code == 2
     assert "study 's' in" in message and "was made for another search: bounds latency:x86-cpu <= 500 there" in message
     assert "latency:x86-cpu <= 400 here. Use another --study name" in message
+
+
+
+def test_a_search_without_storage_names_no_study(cli, tables_dir):
+    """tpe and nsga2 run an in-memory Optuna study when no --storage is given: its generated name
+    ('no-name-<uuid>') was shown in the table's title as if it were a shared study."""
+    code, out, err = cli(
+        "search", "--accuracy-proxy", "macs", "--latency", "500ms", "--no-measure", "--algo", "tpe", "--trials", "3"
+    )
+    assert code == 0, err
+    assert "study" not in out and "no-name" not in out
+
+
+@pytest.mark.parametrize(("first", "then"), [("tpe", "nsga2"), ("nsga2", "tpe")])
+def test_a_study_of_the_other_sampler_is_refused(cli, tables_dir, tmp_path, first, then):
+    """tpe optimises one objective, nsga2 two: joining the other's study failed every trial it ran (Optuna
+    rejects a trial's values of the wrong count), silently, and exited 0."""
+    import optuna
+
+    journal = str(tmp_path / "study.log")
+    args = ["search", "--accuracy-proxy", "macs", "--latency", "500ms", "--no-measure", "--trials", "2"]
+    args += ["--storage", journal, "--study", "s", "--out", str(tmp_path / "o")]
+    assert cli(*args, "--algo", first)[0] == 0
+    code, _, err = cli(*args, "--algo", then)
+    message = " ".join(err.split())
+    assert code == 2, err
+    assert f"study 's' in {journal} was made by --algo {first}" in message
+    assert f"Join it with --algo {first}, or use another --study name." in message and "Traceback" not in err
+    from ofa_edge.search.storage import open_storage
+
+    trials = optuna.load_study(study_name="s", storage=open_storage(journal)).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]

@@ -156,7 +156,7 @@ def _render(r: dict[str, Any]) -> None:
             t.add_column(_device_label(f"{d} ms", r["devices"][d], "\n"), no_wrap=True, justify="right")
     t.add_column("MACs", no_wrap=True, justify="right")
     t.add_column("params", no_wrap=True, justify="right")
-    t.add_column("subnet", no_wrap=True)
+    t.add_column("subnet")  # wraps first where a long device name leaves 80 columns too few
     for row in top:
         t.add_row(
             str(row["rank"]),
@@ -211,6 +211,8 @@ def _render(r: dict[str, Any]) -> None:
     took = r["search"]["seconds"]  # a predictor-only search of a few hundred candidates takes milliseconds
     took_text = f"{took:.2f} s" if took >= 0.1 else f"{took * 1e3:.1f} ms"
     out.print(f"search: {took_text}, {r['search']['candidates_per_s']:,.0f} candidates/s")
+    trt = "tensorrt" in str(r["latency_table"].get("backend", ""))  # the first device's table
+    out.print(f"next: ofa-edge export{' --format trt' if trt else ''} --subnet {files['subnet']}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

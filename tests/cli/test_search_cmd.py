@@ -544,6 +544,39 @@ def test_a_shared_study_of_another_search_is_refused_naming_what_differs(cli, ta
     assert "latency:x86-cpu <= 400 here. Use another --study name" in message
 
 
+def test_a_long_device_name_leaves_the_accuracy_readable_in_80_columns(cli, tables_dir, make_table, capsys):
+    """One device named like raspberry-pi-5 (estimated): its latency header left the accuracy column two
+    characters in 80 columns, '8…' for every predicted top-1; the subnet summary wraps instead."""
+    from ofa_edge.cli.search_cmd import _render
+
+    make_table("raspberry-pi-5").save(tables_dir / "raspberry-pi-5.json")
+    code, out, err = cli(
+        "search", "--device", "raspberry-pi-5", "--latency", "90ms", "--accuracy-proxy", "macs", "--json", *FAST
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    report["accuracy_name"] = "predicted top-1 (%)"  # the header a predictor's search shows
+    _render(report)
+    shown = capsys.readouterr().out
+    table = [line for line in shown.splitlines() if line[:1] in "┏┃┡│└"]
+    assert max(map(len, table)) <= 80 and "…" not in "".join(table)
+    assert all(f"{row['accuracy']:.2f}" in shown for row in report["top_k"])
+
+
+def test_the_next_step_export_is_suggested(cli, tables_dir, make_table, tmp_path):
+    """As ultralytics prints what to run next: the export of the chosen subnet, as a TensorRT engine where
+    the (first) device's table was timed on TensorRT."""
+    args = ["search", "--accuracy-proxy", "macs", "--no-measure", *FAST, "--out", str(tmp_path / "o")]
+    code, out, err = cli(*args, "--latency", "30ms")
+    assert code == 0, err
+    assert f"next: ofa-edge export --subnet {tmp_path / 'o' / 'subnet.json'}" in out
+    trt = make_table("trt-board")
+    trt.provenance["backend"] = "tensorrt 10.3"
+    trt.save(tables_dir / "trt-board.json")
+    code, out, err = cli(*args, "--device", "trt-board", "--latency", "30ms")
+    assert code == 0, err
+    assert f"next: ofa-edge export --format trt --subnet {tmp_path / 'o' / 'subnet.json'}" in out
+
 
 def test_a_search_without_storage_names_no_study(cli, tables_dir):
     """tpe and nsga2 run an in-memory Optuna study when no --storage is given: its generated name

@@ -183,12 +183,21 @@ def _render(r: dict[str, Any]) -> None:
             )
         out.print(lt)
     out.print(f"chosen: {r['id']} {r['describe']}")
-    rmse = (r.get("accuracy_source") or {}).get("rmse")
+    source = r.get("accuracy_source") or {}
+    rounds = source.get("refinement") or []
+    for rd in rounds:
+        out.print(
+            f"refine round {rd['round']}: measured top-1 {', '.join(f'{m:.2f}' for m in rd['measured'])} (predicted "
+            f"{', '.join(f'{p:.2f}' for p in rd['predicted_before'])}); refitted RMSE {rd['rmse']:.2f} pt, "
+            f"Kendall tau {rd['kendall_tau']:.3f}"
+        )
+    rmse = rounds[-1]["rmse"] if rounds else source.get("rmse")  # the predictor that ranked the table
     spread = max(row["accuracy"] for row in top) - min(row["accuracy"] for row in top)
     if rmse and len(top) > 1 and spread < rmse:
+        advice = "" if rounds else "; --refine N measures the best ones on real data"
         out.print(
             f"[dim]the top {len(top)} lie within {spread:.2f} pt, under the predictor's {rmse:.2f} pt error: it cannot "
-            "rank them; --refine N measures the best ones on real data.[/dim]"
+            f"rank them{advice}.[/dim]"
         )
     for d, info in r["devices"].items():
         line = f"[bold]{d}[/bold]: predicted {info['predicted_ms']:.3f} ms"

@@ -353,6 +353,29 @@ def test_loose_budget_and_an_unrankable_top_are_said(cli, tables_dir, tiny_super
         assert ("under the predictor's" in " ".join(capsys.readouterr().out.split())) is said
 
 
+def test_refinement_rounds_are_shown_and_the_refitted_error_is_quoted(cli, tables_dir, tiny_supernet, capsys):
+    """--refine measured the best subnets for real and said nothing of it outside --json; the hint under the
+    table quoted the predictor's error from before the refit and advised --refine again."""
+    from ofa_edge.cli.search_cmd import _render
+
+    sup = str(tiny_supernet["path"])
+    code, out, err = cli(
+        "search", "--latency", "10s", "--supernet", sup, "--json", "--no-measure", "--top-k", "2", *FAST
+    )
+    assert code == 0, err
+    r = json.loads(out)
+    r["accuracy_source"]["rmse"] = 9.0
+    r["top_k"][1]["accuracy"] = r["top_k"][0]["accuracy"] - 0.1
+    r["accuracy_source"]["refinement"] = [
+        {"round": 1, "measured": [61.5, 60.25], "predicted_before": [62.0, 61.0], "rmse": 0.75, "kendall_tau": 0.5,
+         "train_size": 10}
+    ]  # fmt: skip
+    _render(r)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "refine round 1: measured top-1 61.50, 60.25 (predicted 62.00, 61.00); refitted RMSE 0.75 pt" in shown
+    assert "under the predictor's 0.75 pt error" in shown and "--refine N" not in shown
+
+
 def test_near_equal_predictions_go_to_the_faster_subnet(cli, tmp_path):
     """With the embedded predictor at a budget that does not bind, the top candidates differ by
     hundredths of a point: by default the fastest of those within --tie leads; --tie 0 ranks by

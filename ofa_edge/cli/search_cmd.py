@@ -150,7 +150,7 @@ def _render(r: dict[str, Any]) -> None:
     t = Table(title=title + "".join(f"; {b}" for b in budgets) + ")")
     t.add_column("#", no_wrap=True)
     t.add_column("id", no_wrap=True)
-    t.add_column(r["accuracy_name"], justify="right")  # a long name wraps; its numbers are short
+    t.add_column(r["accuracy_name"], justify="right", max_width=9)  # a long name wraps; its numbers are short
     if inline:
         for d in devices:
             t.add_column(_device_label(f"{d} ms", r["devices"][d], "\n"), no_wrap=True, justify="right")

@@ -570,7 +570,7 @@ def test_a_shared_study_of_another_search_is_refused_naming_what_differs(cli, ta
 def test_a_long_device_name_leaves_the_accuracy_readable_in_80_columns(cli, tables_dir, make_table, capsys):
     """One device named like raspberry-pi-5 (estimated): its latency header left the accuracy column two
     characters in 80 columns, '8…' for every predicted top-1; the subnet summary wraps instead."""
-    from ofa_edge.cli.search_cmd import _render
+    from ofa_edge.cli.search_cmd import _render, _short
 
     make_table("raspberry-pi-5").save(tables_dir / "raspberry-pi-5.json")
     code, out, err = cli(
@@ -584,6 +584,15 @@ def test_a_long_device_name_leaves_the_accuracy_readable_in_80_columns(cli, tabl
     table = [line for line in shown.splitlines() if line[:1] in "┏┃┡│└"]
     assert max(map(len, table)) <= 80 and "…" not in "".join(table)
     assert all(f"{row['accuracy']:.2f}" in shown for row in report["top_k"])
+    measured = LatencyTable.load(tables_dir / "x86-cpu.json")
+    measured.provenance["kind"] = "measured"  # no '(estimated)' under its header
+    measured.save(tables_dir / "x86-cpu.json")
+    code, out, err = cli("search", "--latency", "90ms", "--accuracy-proxy", "macs", "--json", "--no-measure", *FAST)
+    assert code == 0, err
+    report = json.loads(out) | {"accuracy_name": "predicted top-1 (%)"}
+    _render(report)  # a short name leaves room: the accuracy header wraps, each subnet's summary stays on its line
+    shown = capsys.readouterr().out
+    assert all(_short(row["subnet"]) in shown for row in report["top_k"]), shown
 
 
 def test_the_next_step_export_is_suggested(cli, tables_dir, make_table, tmp_path):

@@ -150,13 +150,13 @@ def _render(r: dict[str, Any]) -> None:
     t = Table(title=title + "".join(f"; {b}" for b in budgets) + ")")
     t.add_column("#", no_wrap=True)
     t.add_column("id", no_wrap=True)
-    t.add_column(r["accuracy_name"], justify="right")  # a long name wraps; its numbers are short
+    t.add_column(r["accuracy_name"], justify="right", max_width=9)  # a long name wraps; its numbers are short
     if inline:
         for d in devices:
             t.add_column(_device_label(f"{d} ms", r["devices"][d], "\n"), no_wrap=True, justify="right")
     t.add_column("MACs", no_wrap=True, justify="right")
     t.add_column("params", no_wrap=True, justify="right")
-    t.add_column("subnet", no_wrap=True)
+    t.add_column("subnet")  # wraps first where a long device name leaves 80 columns too few
     for row in top:
         t.add_row(
             str(row["rank"]),
@@ -183,12 +183,21 @@ def _render(r: dict[str, Any]) -> None:
             )
         out.print(lt)
     out.print(f"chosen: {r['id']} {r['describe']}")
-    rmse = (r.get("accuracy_source") or {}).get("rmse")
+    source = r.get("accuracy_source") or {}
+    rounds = source.get("refinement") or []
+    for rd in rounds:
+        out.print(
+            f"refine round {rd['round']}: measured top-1 {', '.join(f'{m:.2f}' for m in rd['measured'])} (predicted "
+            f"{', '.join(f'{p:.2f}' for p in rd['predicted_before'])}); refitted RMSE {rd['rmse']:.2f} pt, "
+            f"Kendall tau {rd['kendall_tau']:.3f}"
+        )
+    rmse = rounds[-1]["rmse"] if rounds else source.get("rmse")  # the predictor that ranked the table
     spread = max(row["accuracy"] for row in top) - min(row["accuracy"] for row in top)
     if rmse and len(top) > 1 and spread < rmse:
+        advice = "" if rounds else "; --refine N measures the best ones on real data"
         out.print(
             f"[dim]the top {len(top)} lie within {spread:.2f} pt, under the predictor's {rmse:.2f} pt error: it cannot "
-            "rank them; --refine N measures the best ones on real data.[/dim]"
+            f"rank them{advice}.[/dim]"
         )
     for d, info in r["devices"].items():
         line = f"[bold]{d}[/bold]: predicted {info['predicted_ms']:.3f} ms"
@@ -211,6 +220,8 @@ def _render(r: dict[str, Any]) -> None:
     took = r["search"]["seconds"]  # a predictor-only search of a few hundred candidates takes milliseconds
     took_text = f"{took:.2f} s" if took >= 0.1 else f"{took * 1e3:.1f} ms"
     out.print(f"search: {took_text}, {r['search']['candidates_per_s']:,.0f} candidates/s")
+    trt = "tensorrt" in str(r["latency_table"].get("backend", ""))  # the first device's table
+    out.print(f"next: ofa-edge export{' --format trt' if trt else ''} --subnet {files['subnet']}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -180,21 +180,29 @@ def open_storage(url: str | None, on_stale: StaleCallback | None = None) -> Any:
             f"--storage '{url}': unsupported scheme '{scheme}'. Use sqlite:///file.db, postgresql://user@host/db, "
             "mysql://... or a journal file path."
         )
+    dsn = url  # with the installed driver named, for SQLAlchemy; messages show the URL as given
     if scheme in _DRIVERS and "+" not in url.split("://", 1)[0]:
         found = [d for m, d in _DRIVERS[scheme] if importlib.util.find_spec(m) is not None]
         if not found:
             raise UserError(f"--storage {scheme}:// needs a database driver: pip install {_INSTALL[scheme]}.")
-        url = f"{scheme}+{found[0]}://" + url.split("://", 1)[1]
+        dsn = f"{scheme}+{found[0]}://" + url.split("://", 1)[1]
     kwargs = {"pool_pre_ping": True} if scheme != "sqlite" else None
     attempt = 0
     while True:
         try:
             with warnings.catch_warnings():  # ExperimentalWarning: Optuna's heartbeat is experimental
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return _rdb_storage(url, kwargs, on_stale)
+                return _rdb_storage(dsn, kwargs, on_stale)
         except Exception as e:  # noqa: BLE001 - SQLAlchemy raises many types (bad URL, unreachable server)
             attempt += 1
             if _lost_schema_race(e) and attempt < _RETRIES:
                 time.sleep(0.2 * attempt * (1 + random.random()))
                 continue
-            raise UserError(f"cannot open --storage '{url}': {type(e).__name__}: {str(e).splitlines()[0]}") from None
+            check = (
+                "Check that the database file's folder exists and is writable."
+                if scheme == "sqlite"
+                else "Check the URL (user, host, port, database) and that the server accepts connections from here."
+            )
+            raise UserError(
+                f"cannot open --storage '{url}': {type(e).__name__}: {str(e).splitlines()[0].rstrip('.')}. {check}"
+            ) from None

@@ -353,6 +353,29 @@ def test_loose_budget_and_an_unrankable_top_are_said(cli, tables_dir, tiny_super
         assert ("under the predictor's" in " ".join(capsys.readouterr().out.split())) is said
 
 
+def test_refinement_rounds_are_shown_and_the_refitted_error_is_quoted(cli, tables_dir, tiny_supernet, capsys):
+    """--refine measured the best subnets for real and said nothing of it outside --json; the hint under the
+    table quoted the predictor's error from before the refit and advised --refine again."""
+    from ofa_edge.cli.search_cmd import _render
+
+    sup = str(tiny_supernet["path"])
+    code, out, err = cli(
+        "search", "--latency", "10s", "--supernet", sup, "--json", "--no-measure", "--top-k", "2", *FAST
+    )
+    assert code == 0, err
+    r = json.loads(out)
+    r["accuracy_source"]["rmse"] = 9.0
+    r["top_k"][1]["accuracy"] = r["top_k"][0]["accuracy"] - 0.1
+    r["accuracy_source"]["refinement"] = [
+        {"round": 1, "measured": [61.5, 60.25], "predicted_before": [62.0, 61.0], "rmse": 0.75, "kendall_tau": 0.5,
+         "train_size": 10}
+    ]  # fmt: skip
+    _render(r)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "refine round 1: measured top-1 61.50, 60.25 (predicted 62.00, 61.00); refitted RMSE 0.75 pt" in shown
+    assert "under the predictor's 0.75 pt error" in shown and "--refine N" not in shown
+
+
 def test_near_equal_predictions_go_to_the_faster_subnet(cli, tmp_path):
     """With the embedded predictor at a budget that does not bind, the top candidates differ by
     hundredths of a point: by default the fastest of those within --tie leads; --tie 0 ranks by
@@ -542,3 +565,77 @@ def test_a_shared_study_of_another_search_is_refused_naming_what_differs(cli, ta
     assert code == 2
     assert "study 's' in" in message and "was made for another search: bounds latency:x86-cpu <= 500 there" in message
     assert "latency:x86-cpu <= 400 here. Use another --study name" in message
+
+
+def test_a_long_device_name_leaves_the_accuracy_readable_in_80_columns(cli, tables_dir, make_table, capsys):
+    """One device named like raspberry-pi-5 (estimated): its latency header left the accuracy column two
+    characters in 80 columns, '8…' for every predicted top-1; the subnet summary wraps instead."""
+    from ofa_edge.cli.search_cmd import _render, _short
+
+    make_table("raspberry-pi-5").save(tables_dir / "raspberry-pi-5.json")
+    code, out, err = cli(
+        "search", "--device", "raspberry-pi-5", "--latency", "90ms", "--accuracy-proxy", "macs", "--json", *FAST
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    report["accuracy_name"] = "predicted top-1 (%)"  # the header a predictor's search shows
+    _render(report)
+    shown = capsys.readouterr().out
+    table = [line for line in shown.splitlines() if line[:1] in "┏┃┡│└"]
+    assert max(map(len, table)) <= 80 and "…" not in "".join(table)
+    assert all(f"{row['accuracy']:.2f}" in shown for row in report["top_k"])
+    measured = LatencyTable.load(tables_dir / "x86-cpu.json")
+    measured.provenance["kind"] = "measured"  # no '(estimated)' under its header
+    measured.save(tables_dir / "x86-cpu.json")
+    code, out, err = cli("search", "--latency", "90ms", "--accuracy-proxy", "macs", "--json", "--no-measure", *FAST)
+    assert code == 0, err
+    report = json.loads(out) | {"accuracy_name": "predicted top-1 (%)"}
+    _render(report)  # a short name leaves room: the accuracy header wraps, each subnet's summary stays on its line
+    shown = capsys.readouterr().out
+    assert all(_short(row["subnet"]) in shown for row in report["top_k"]), shown
+
+
+def test_the_next_step_export_is_suggested(cli, tables_dir, make_table, tmp_path):
+    """As ultralytics prints what to run next: the export of the chosen subnet, as a TensorRT engine where
+    the (first) device's table was timed on TensorRT."""
+    args = ["search", "--accuracy-proxy", "macs", "--no-measure", *FAST, "--out", str(tmp_path / "o")]
+    code, out, err = cli(*args, "--latency", "30ms")
+    assert code == 0, err
+    assert f"next: ofa-edge export --subnet {tmp_path / 'o' / 'subnet.json'}" in out
+    trt = make_table("trt-board")
+    trt.provenance["backend"] = "tensorrt 10.3"
+    trt.save(tables_dir / "trt-board.json")
+    code, out, err = cli(*args, "--device", "trt-board", "--latency", "30ms")
+    assert code == 0, err
+    assert f"next: ofa-edge export --format trt --subnet {tmp_path / 'o' / 'subnet.json'}" in out
+
+
+def test_a_search_without_storage_names_no_study(cli, tables_dir):
+    """tpe and nsga2 run an in-memory Optuna study when no --storage is given: its generated name
+    ('no-name-<uuid>') was shown in the table's title as if it were a shared study."""
+    code, out, err = cli(
+        "search", "--accuracy-proxy", "macs", "--latency", "500ms", "--no-measure", "--algo", "tpe", "--trials", "3"
+    )
+    assert code == 0, err
+    assert "study" not in out and "no-name" not in out
+
+
+@pytest.mark.parametrize(("first", "then"), [("tpe", "nsga2"), ("nsga2", "tpe")])
+def test_a_study_of_the_other_sampler_is_refused(cli, tables_dir, tmp_path, first, then):
+    """tpe optimises one objective, nsga2 two: joining the other's study failed every trial it ran (Optuna
+    rejects a trial's values of the wrong count), silently, and exited 0."""
+    import optuna
+
+    journal = str(tmp_path / "study.log")
+    args = ["search", "--accuracy-proxy", "macs", "--latency", "500ms", "--no-measure", "--trials", "2"]
+    args += ["--storage", journal, "--study", "s", "--out", str(tmp_path / "o")]
+    assert cli(*args, "--algo", first)[0] == 0
+    code, _, err = cli(*args, "--algo", then)
+    message = " ".join(err.split())
+    assert code == 2, err
+    assert f"study 's' in {journal} was made by --algo {first}" in message
+    assert f"Join it with --algo {first}, or use another --study name." in message and "Traceback" not in err
+    from ofa_edge.search.storage import open_storage
+
+    trials = optuna.load_study(study_name="s", storage=open_storage(journal)).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]

@@ -124,6 +124,24 @@ def test_bad_storage_urls():
         open_storage("/")
 
 
+@pytest.mark.parametrize(
+    ("url", "fix"),
+    [
+        ("sqlite:////no/such/folder/study.db", "Check that the database file's folder exists and is writable."),
+        ("postgresql://u@127.0.0.1:1/db", "Check the URL (user, host, port, database) and that the server accepts"),
+    ],
+)
+def test_a_storage_that_cannot_be_opened_says_what_to_check(url, fix):
+    """The message named the problem only (SQLAlchemy's first line), not what to do, and showed the URL as
+    rewritten for the installed driver (postgresql+psycopg2://...) instead of the one given."""
+    if url.startswith("postgresql"):
+        pytest.importorskip("psycopg2")
+    with pytest.raises(UserError) as e:
+        open_storage(url)
+    assert str(e.value).startswith(f"cannot open --storage '{url}': OperationalError: ")
+    assert fix in str(e.value)
+
+
 @pytest.mark.parametrize("content", ['{"a": 1}\n', "hello", '{"op_code": 0}\nnot json\n', "[1]\n"])
 def test_a_file_that_is_no_journal_is_refused_untouched(tmp_path, content):
     path = tmp_path / "garbage.json"

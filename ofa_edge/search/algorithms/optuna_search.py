@@ -74,6 +74,7 @@ class OptunaSearch:
             )
         except ValueError as e:  # e.g. existing study with other directions
             raise UserError(f"cannot use study '{self.study_name}': {e}") from None
+        self._check_objectives(study, len(directions))
         self._check_fingerprint(study)
         space = problem.space
         res_choices = list(problem.resolutions)
@@ -108,7 +109,7 @@ class OptunaSearch:
             time.perf_counter() - start,
             [float(h) for h in history],
             {
-                "study": study.study_name,
+                "study": self.study_name,  # None: an in-memory study, whose generated name means nothing
                 "storage": self.storage,
                 "trials_in_study": len(accs),
                 "stale_trials_failed": len(stale),
@@ -125,6 +126,17 @@ class OptunaSearch:
         if self.sampler == "nsga2":
             return optuna.samplers.NSGAIISampler(population_size=50, **kw)
         raise UserError(f"unknown Optuna sampler '{self.sampler}'; use tpe or nsga2.")
+
+    def _check_objectives(self, study: Any, count: int) -> None:
+        """Refuse a shared study of the other sampler: Optuna loads it whatever its directions, then fails
+        every trial whose number of values differs from them."""
+        if len(study.directions) != count:
+            made_by = "tpe" if len(study.directions) == 1 else "nsga2"
+            raise UserError(
+                f"study '{study.study_name}' in {self.storage} was made by --algo {made_by} "
+                f"({len(study.directions)} objective(s)), and --algo {self.sampler} optimises {count}. Join it with "
+                f"--algo {made_by}, or use another --study name."
+            )
 
     def _check_fingerprint(self, study: Any) -> None:
         if not self.fingerprint:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import HeldLock, atomic_write_json, hold_lock
+from ofa_edge.io import HeldLock, atomic_write_json, file_kind, hold_lock
 from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.devices import (
     find_device_file,
@@ -127,7 +127,7 @@ class LatencyTable:
     def from_dict(cls, data: dict[str, Any], source: str = "<table>") -> LatencyTable:
         """A table from its JSON document; a :class:`UserError` names what is wrong, ``source`` where it came from."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise UserError(f"'{source}' is not an ofa-edge latency table (expected format {FORMAT!r}).")
+            raise _not_a_table(source, data)
         try:
             SearchSpace.get(data["space"])
             table = cls(
@@ -184,6 +184,8 @@ class LatencyTable:
         except PermissionError as e:
             raise UserError(f"cannot read latency table '{path}': {e}.") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            if file_kind(path) is not None:
+                raise _not_a_table(str(path), None) from None
             raise UserError(f"latency table '{path}' is not valid JSON ({e}); re-run `ofa-edge profile`.") from None
         table = cls.from_dict(data, str(path))
         if require_complete:
@@ -268,6 +270,16 @@ class LatencyTable:
             folded = fold_correction(c, *self._arrays(), *params)
             cached = self._corrected = (token, BlockSum(self.search_space, *folded))
         return cached[1](genomes)
+
+
+def _not_a_table(source: str, data: Any) -> UserError:
+    """The error for a file that is no latency table, naming what it is where :func:`file_kind` can tell."""
+    kind = file_kind(Path(source), data)
+    what = f"is {kind}, not" if kind else "is not"
+    return UserError(
+        f"'{source}' {what} an ofa-edge latency table (format {FORMAT!r}); "
+        "pass a latency table's .json file, as `ofa-edge profile` writes it (e.g. x86-cpu.json)."
+    )
 
 
 def _incomplete_message(table: LatencyTable, path: Path, missing: list[str]) -> str:

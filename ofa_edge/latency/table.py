@@ -24,6 +24,7 @@ from ofa_edge.latency.devices import (
     profile_command,
     replaces_shipped_device,
     table_dirs_for,
+    table_name,
     unknown_device_hint,
 )
 from ofa_edge.latency.keys import fixed_keys, required_keys
@@ -376,29 +377,36 @@ def shipped_stand_in(name: str) -> Path | None:
     return shipped if shipped.is_file() and not replaces_shipped_device(name) else None
 
 
-def table_for_device(name: str) -> tuple[LatencyTable, Path]:
-    """Device ``name``'s table: yours if you profiled it, else the shipped one; unknown devices name the known ones."""
+def table_for_device(name: str, space: str | None = None) -> tuple[LatencyTable, Path]:
+    """Device ``name``'s table: yours if you profiled it, else the shipped one; unknown devices name the known ones.
+
+    ``space`` asks for its table of another search space, ``<name>.<space>.json`` as
+    ``ofa-edge profile --device NAME --space SPACE`` writes it; None (or the device's own space): ``<name>.json``.
+    """
+    file = f"{name}.json" if space is None else table_name(load_device(name), SearchSpace.get(space).name)
+    of_space, space_option = (f" of space '{space}'", f" --space {space}") if file != f"{name}.json" else ("", "")
     dirs = table_dirs_for(name)
-    path = find_first(dirs, f"{name}.json")
-    shipped = SHIPPED_TABLES / f"{name}.json"
+    path = find_first(dirs, file)
+    shipped = SHIPPED_TABLES / file
     replaced = replaces_shipped_device(name)
     if path is not None:
         try:
             return LatencyTable.load(path), path
         except UserError as e:
-            if path == shipped or shipped_stand_in(name) is None:
+            if path == shipped or shipped_stand_in(name) != shipped:
                 raise
             raise UserError(f"{e} Until then, the shipped table is there to use: --table {shipped}.") from None
-    if (file := find_device_file(name)) is not None:
+    if (device_file := find_device_file(name)) is not None:
         why = (
-            f" Your device file {file} replaces the shipped '{name}', so the shipped table, measured with the "
+            f" Your device file {device_file} replaces the shipped '{name}', so the shipped table, measured with the "
             "shipped file's settings, is not used for it."
             if replaced
             else ""
         )
         raise UserError(
-            f"device '{name}' has no latency table (looked in {' and '.join(map(str, dirs))}): run "
-            f"`ofa-edge profile --device {name}` on (or for) it, or pass --table PATH.{why}"
+            f"device '{name}' has no latency table{of_space} (looked in {' and '.join(map(str, dirs))}): run "
+            f"`ofa-edge profile --device {name}{space_option}` on (or for) it, "
+            f"or pass --table PATH.{why}"
         )
     known = searchable_devices()
     hint = unknown_device_hint(name, known)

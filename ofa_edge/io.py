@@ -69,6 +69,23 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
+_SUFFIX_KINDS = {".yaml": "a YAML file", ".yml": "a YAML file", ".safetensors": "a safetensors file"}
+
+
+def file_kind(path: Path, doc: Any = None) -> str | None:
+    """What a file passed where another was wanted is, for the message refusing it: by the ``format`` field of
+    its JSON document ``doc`` ("an ofa-edge-slim/1 file"), by its shape ("a search report", "a subnet"), or,
+    where it is no JSON (``doc`` None), by its suffix ("a YAML file"); None where none of these tells."""
+    if not isinstance(doc, dict):
+        return _SUFFIX_KINDS.get(path.suffix.lower()) if doc is None else None
+    fmt = doc.get("format")
+    if isinstance(fmt, str):
+        return f"an {fmt} file" if fmt.startswith("ofa-edge-") else f"a file of format {fmt!r}"
+    if isinstance(doc.get("subnet"), dict):
+        return "a search report"
+    return "a subnet" if "resolution" in doc and "depth" in doc else None
+
+
 def refuse_file(out: str | Path, what: str) -> None:
     """A :class:`UserError` if ``out``, the ``--out`` folder for ``what``, is an existing file."""
     if Path(out).exists() and not Path(out).is_dir():

@@ -362,14 +362,14 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
     )
 
 
-def _table_name(device: Device, space: str | None) -> str:
+def table_name(device: Device, space: str | None) -> str:
     """``<device>.json`` for the device's own space, ``<device>.<space>.json`` otherwise."""
     return f"{device.name}.json" if space is None or space == device.space else f"{device.name}.{space}.json"
 
 
 def table_path(device: Device, space: str | None = None) -> Path:
     """Where ``profile`` writes ``device``'s table: your latency-tables folder (never the shipped one)."""
-    return latency_tables_dir() / _table_name(device, space)
+    return latency_tables_dir() / table_name(device, space)
 
 
 def replaces_shipped_device(name: str) -> bool:
@@ -385,10 +385,13 @@ def table_dirs_for(name: str) -> tuple[Path, ...]:
     return (latency_tables_dir(),) if replaces_shipped_device(name) else table_dirs()
 
 
-def find_table_path(device: Device, space: str | None = None) -> Path:
-    """The table search reads for ``device``: yours if you profiled it, else the shipped one; where
-    ``profile`` would write it when there is neither."""
-    return find_first(table_dirs_for(device.name), _table_name(device, space)) or table_path(device, space)
+def find_table_path(device: Device | str | Path, space: str | None = None) -> Path:
+    """The table search reads for ``device`` (a :class:`Device`, or a name or YAML file as :func:`load_device`
+    takes it, as ``--device`` does): yours if you profiled it, else the shipped one; where ``profile`` would
+    write it when there is neither."""
+    if not isinstance(device, Device):
+        device = load_device(device)
+    return find_first(table_dirs_for(device.name), table_name(device, space)) or table_path(device, space)
 
 
 def is_own_table(device: Device, path: str | Path, space: str | None = None) -> bool:

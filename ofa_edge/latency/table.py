@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import HeldLock, atomic_write_json, hold_lock
+from ofa_edge.io import HeldLock, atomic_write_json, file_kind, hold_lock
 from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.devices import (
     find_device_file,
@@ -24,6 +24,7 @@ from ofa_edge.latency.devices import (
     profile_command,
     replaces_shipped_device,
     table_dirs_for,
+    table_name,
     unknown_device_hint,
 )
 from ofa_edge.latency.keys import fixed_keys, required_keys
@@ -127,7 +128,7 @@ class LatencyTable:
     def from_dict(cls, data: dict[str, Any], source: str = "<table>") -> LatencyTable:
         """A table from its JSON document; a :class:`UserError` names what is wrong, ``source`` where it came from."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise UserError(f"'{source}' is not an ofa-edge latency table (expected format {FORMAT!r}).")
+            raise _not_a_table(source, data)
         try:
             SearchSpace.get(data["space"])
             table = cls(
@@ -184,6 +185,8 @@ class LatencyTable:
         except PermissionError as e:
             raise UserError(f"cannot read latency table '{path}': {e}.") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            if file_kind(path) is not None:
+                raise _not_a_table(str(path), None) from None
             raise UserError(f"latency table '{path}' is not valid JSON ({e}); re-run `ofa-edge profile`.") from None
         table = cls.from_dict(data, str(path))
         if require_complete:
@@ -268,6 +271,16 @@ class LatencyTable:
             folded = fold_correction(c, *self._arrays(), *params)
             cached = self._corrected = (token, BlockSum(self.search_space, *folded))
         return cached[1](genomes)
+
+
+def _not_a_table(source: str, data: Any) -> UserError:
+    """The error for a file that is no latency table, naming what it is where :func:`file_kind` can tell."""
+    kind = file_kind(Path(source), data)
+    what = f"is {kind}, not" if kind else "is not"
+    return UserError(
+        f"'{source}' {what} an ofa-edge latency table (format {FORMAT!r}); "
+        "pass a latency table's .json file, as `ofa-edge profile` writes it (e.g. x86-cpu.json)."
+    )
 
 
 def _incomplete_message(table: LatencyTable, path: Path, missing: list[str]) -> str:
@@ -364,29 +377,36 @@ def shipped_stand_in(name: str) -> Path | None:
     return shipped if shipped.is_file() and not replaces_shipped_device(name) else None
 
 
-def table_for_device(name: str) -> tuple[LatencyTable, Path]:
-    """Device ``name``'s table: yours if you profiled it, else the shipped one; unknown devices name the known ones."""
+def table_for_device(name: str, space: str | None = None) -> tuple[LatencyTable, Path]:
+    """Device ``name``'s table: yours if you profiled it, else the shipped one; unknown devices name the known ones.
+
+    ``space`` asks for its table of another search space, ``<name>.<space>.json`` as
+    ``ofa-edge profile --device NAME --space SPACE`` writes it; None (or the device's own space): ``<name>.json``.
+    """
+    file = f"{name}.json" if space is None else table_name(load_device(name), SearchSpace.get(space).name)
+    of_space, space_option = (f" of space '{space}'", f" --space {space}") if file != f"{name}.json" else ("", "")
     dirs = table_dirs_for(name)
-    path = find_first(dirs, f"{name}.json")
-    shipped = SHIPPED_TABLES / f"{name}.json"
+    path = find_first(dirs, file)
+    shipped = SHIPPED_TABLES / file
     replaced = replaces_shipped_device(name)
     if path is not None:
         try:
             return LatencyTable.load(path), path
         except UserError as e:
-            if path == shipped or shipped_stand_in(name) is None:
+            if path == shipped or shipped_stand_in(name) != shipped:
                 raise
             raise UserError(f"{e} Until then, the shipped table is there to use: --table {shipped}.") from None
-    if (file := find_device_file(name)) is not None:
+    if (device_file := find_device_file(name)) is not None:
         why = (
-            f" Your device file {file} replaces the shipped '{name}', so the shipped table, measured with the "
+            f" Your device file {device_file} replaces the shipped '{name}', so the shipped table, measured with the "
             "shipped file's settings, is not used for it."
             if replaced
             else ""
         )
         raise UserError(
-            f"device '{name}' has no latency table (looked in {' and '.join(map(str, dirs))}): run "
-            f"`ofa-edge profile --device {name}` on (or for) it, or pass --table PATH.{why}"
+            f"device '{name}' has no latency table{of_space} (looked in {' and '.join(map(str, dirs))}): run "
+            f"`ofa-edge profile --device {name}{space_option}` on (or for) it, "
+            f"or pass --table PATH.{why}"
         )
     known = searchable_devices()
     hint = unknown_device_hint(name, known)

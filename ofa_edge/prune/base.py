@@ -6,14 +6,16 @@ from __future__ import annotations
 import torch
 
 from ofa_edge.prune.zig import ZIGPartition
+from ofa_edge.units import check_range
 
 
 class GroupSparseOptimizer(torch.optim.Optimizer):
     """Momentum SGD over every parameter of ``part.model``; subclasses shape the groups."""
 
     def __init__(self, part: ZIGPartition, lr: float, momentum: float, weight_decay: float) -> None:
-        if lr <= 0:
-            raise ValueError(f"lr must be positive, got {lr}")
+        check_range("lr", lr, gt=0)
+        check_range("momentum", momentum, ge=0, lt=1)
+        check_range("weight_decay", weight_decay, ge=0)
         super().__init__(list(part.params.values()), {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
         self.part = part
         self.names = {id(p): n for n, p in part.params.items()}

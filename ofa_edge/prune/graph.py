@@ -151,17 +151,43 @@ def _unknown(node: fx.Node, modules: dict[str, nn.Module], why: str = "") -> Use
     )
 
 
+def _check_example(example: object) -> None:
+    """A :class:`UserError` unless ``example`` is a 4-D float image batch, before torch.fx meets it."""
+    fix = ""
+    if not isinstance(example, torch.Tensor):
+        problem = f"is a {type(example).__name__}, not a torch.Tensor"
+    elif example.dim() != 4:
+        problem = f"has shape {tuple(example.shape)}"
+        fix = "; add the batch dimension with example[None]" if example.dim() == 3 else ""
+    elif not example.is_floating_point():
+        problem = f"is {example.dtype}"
+    else:
+        return
+    raise UserError(
+        f"the example {problem}; the ZIG partitioner traces the network on a 4-D float image batch "
+        f"(N, C, H, W), e.g. torch.randn(1, 3, 224, 224){fix}."
+    )
+
+
 def trace_channel_spaces(model: nn.Module, example: torch.Tensor) -> list[ChannelSpace]:
-    """Trace ``model`` on ``example`` and return its channel spaces with their slices."""
+    """Trace ``model`` on ``example`` (a 4-D float image batch) and return its channel spaces with their slices."""
+    _check_example(example)
     try:
         gm = fx.symbolic_trace(model)
     except Exception as e:  # noqa: BLE001 - fx raises many types for untraceable control flow
         raise UserError(f"cannot trace the network with torch.fx ({type(e).__name__}: {e}).") from None
     was_training = model.training
     gm.eval()
-    with torch.no_grad():
-        ShapeProp(gm).propagate(example)
-    gm.train(was_training)
+    try:
+        with torch.no_grad():
+            ShapeProp(gm).propagate(example)
+    except RuntimeError as e:  # ShapeProp's, naming the node, raised from the network's own error
+        raise UserError(
+            f"the network does not run on the example of shape {tuple(example.shape)} ({e.__cause__ or e}); "
+            "pass an example of the input it takes."
+        ) from None
+    finally:
+        gm.train(was_training)
     return _Analysis(gm).run()
 
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import torch
 
+from ofa_edge.errors import UserError, did_you_mean
 from ofa_edge.prune.base import GroupSparseOptimizer
 from ofa_edge.prune.zig import ZIGPartition
+from ofa_edge.units import check_range
 
 DEFAULT_CRITERIA = {"magnitude": 0.2, "avg_magnitude": 0.2, "cosine": 0.2, "taylor1": 0.2, "taylor2": 0.2}
 
@@ -29,7 +31,7 @@ def importance_scores(
     magnitude ||x_g||; avg_magnitude ||x_g|| / |g|; cosine 1 - cos(x_g, d_g) (a group whose
     descent direction points along it is being shrunk by training); taylor1 |x_g . d_g|;
     taylor2 (x_g . d_g)^2 / 2 -- the first- and second-order estimates of the loss change
-    when the group is removed.
+    when the group is removed. ``weights`` maps names of :data:`DEFAULT_CRITERIA` to their weights.
     """
     sq = part.sq_norms(x)
     norm = sq.sqrt()
@@ -42,9 +44,6 @@ def importance_scores(
         "taylor1": xd.abs(),
         "taylor2": 0.5 * xd**2,
     }
-    unknown = set(weights) - set(raw)
-    if unknown:
-        raise ValueError(f"unknown importance criteria {sorted(unknown)}; choose from {sorted(raw)}")
     score = torch.zeros(part.num_groups, dtype=torch.float64)
     for name, w in weights.items():
         score += w * raw[name] / (raw[name].norm() + 1e-30)
@@ -66,10 +65,16 @@ class HESSO(GroupSparseOptimizer):
         weight_decay: float = 0.0,
         criteria: dict[str, float] | None = None,
     ) -> None:
-        if not 0.0 < target_sparsity < 1.0:
-            raise ValueError(f"target_sparsity must lie in (0, 1), got {target_sparsity}")
-        if pruning_steps < periods or periods < 1:
-            raise ValueError(f"need pruning_steps >= periods >= 1, got {pruning_steps} steps, {periods} periods")
+        check_range("target_sparsity", target_sparsity, gt=0, lt=1, hint="(e.g. 0.5)")
+        check_range("periods", periods, ge=1)
+        check_range("pruning_steps", pruning_steps, ge=periods, hint="(at least one step per period)")
+        check_range("start_step", start_step, ge=0)
+        unknown = sorted(set(criteria or ()) - set(DEFAULT_CRITERIA))
+        if unknown:
+            raise UserError(
+                f"unknown importance criteria {unknown}; choose from {sorted(DEFAULT_CRITERIA)}."
+                + did_you_mean(unknown[0], DEFAULT_CRITERIA)
+            )
         super().__init__(part, lr, momentum, weight_decay)
         self.start_step, self.periods = start_step, periods
         self.period_len = pruning_steps // periods

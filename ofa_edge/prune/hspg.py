@@ -19,6 +19,7 @@ import torch
 
 from ofa_edge.prune.base import GroupSparseOptimizer
 from ofa_edge.prune.zig import ZIGPartition
+from ofa_edge.units import check_range
 
 
 def half_space_mask(dot: torch.Tensor, sq_norm: torch.Tensor, epsilon: float) -> torch.Tensor:
@@ -40,10 +41,10 @@ class HSPG(GroupSparseOptimizer):
         weight_decay: float = 0.0,
         max_sparsity: float | None = None,
     ) -> None:
-        if not 0.0 <= epsilon < 1.0:
-            raise ValueError(f"epsilon must lie in [0, 1), got {epsilon}")
-        if lam < 0:
-            raise ValueError(f"lam must be non-negative, got {lam}")
+        check_range("lam", lam, ge=0)
+        check_range("prox_steps", prox_steps, ge=0)
+        check_range("epsilon", epsilon, ge=0, lt=1)
+        check_range("max_sparsity", max_sparsity, ge=0, le=1)
         super().__init__(part, lr, momentum, weight_decay)
         self.lam, self.epsilon, self.prox_steps = lam, epsilon, prox_steps
         self.max_zero = None if max_sparsity is None else int(max_sparsity * part.num_groups)

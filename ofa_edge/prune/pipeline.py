@@ -54,7 +54,8 @@ def check_prune_inputs(cfg: SubnetConfig, supernet: Path, out_dir: Path, data_ro
     if cfg.space != space:
         raise UserError(
             f"subnet {cfg.short_id()} is for space '{cfg.space}' but the supernet is '{space}'; pass a subnet of "
-            f"'{space}' (`ofa-edge search` with this supernet writes one) or --supernet trained on '{cfg.space}'."
+            f"'{space}' (`ofa-edge search` with this supernet writes one) or a supernet trained on '{cfg.space}' "
+            "(--supernet)."
         )
     detect_format(Path(data_root))
     return out_dir
@@ -126,7 +127,7 @@ def prune_subnet(
     out_dir = check_prune_inputs(cfg, supernet, out_dir, data_root)
     busy = (
         f"another `ofa-edge prune` (process {{pid}}) is writing '{out_dir}' now; wait for it to finish (the same "
-        "command then resumes or re-measures), or choose another --out."
+        "command then resumes or re-measures), or choose another output folder (--out)."
     )
     with hold_lock(out_dir.with_name(f".{out_dir.name}.lock"), busy):  # one writer: its checkpoint is the resume state
         if (replacing := _replaced_run_note(out_dir)) is not None:

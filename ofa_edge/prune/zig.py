@@ -172,5 +172,5 @@ class ZIGPartition:
 
 
 def partition(model: nn.Module, example: torch.Tensor) -> ZIGPartition:
-    """Derive the ZIG partition of ``model`` from its traced graph on ``example``."""
+    """Derive the ZIG partition of ``model`` from its traced graph on ``example`` (a 4-D float image batch)."""
     return ZIGPartition(model, trace_channel_spaces(model, example))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ofa_edge.errors import ConfigError, UserError
+from ofa_edge.io import file_kind
 from ofa_edge.space.search_space import MAX_DEPTH, NUM_BLOCKS, NUM_STAGES, SearchSpace
 
 _FIELDS = ("space", "resolution", "depth", "kernel", "expand")
@@ -247,7 +248,7 @@ class SubnetConfig:
             data = data["subnet"]  # a search report (search.json, last_search.json): the subnet it chose
         if isinstance(data, dict) and isinstance(data.get("format"), str):  # another ofa-edge file (a latency table)
             raise UserError(
-                f"'{path}' is an {data['format']} file, not a subnet; pass the subnet.json that `ofa-edge search` wrote."
+                f"'{path}' is {file_kind(path, data)}, not a subnet; pass the subnet.json that `ofa-edge search` wrote."
             )
         try:
             return cls.from_dict(data, space)

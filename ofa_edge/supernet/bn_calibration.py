@@ -69,10 +69,16 @@ def recalibrate_bn(model: nn.Module, batches: Iterable[torch.Tensor], max_batche
 
     ``batches`` yields image tensors (N, 3, R, R), or (images, labels) pairs as a torch ``DataLoader`` does.
     Returns the number of images used. The model is left in eval mode. No batches at all (an empty
-    loader) raise a :class:`UserError`, and any failure leaves the statistics as they were.
+    loader) raise a :class:`UserError`, as does a ``model`` that is no ``nn.Module``, and any failure leaves the
+    statistics as they were.
     """
     import torch
 
+    if not isinstance(model, torch.nn.Module):
+        raise UserError(
+            "recalibrate_bn(model, batches) takes the network first (a torch nn.Module, e.g. load_supernet(path) "
+            f"or a subnet it extracted), got a {type(model).__name__}."
+        )
     with torch.no_grad():
         return _recalibrate(model, batches, max_batches)
 

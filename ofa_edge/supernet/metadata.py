@@ -26,12 +26,13 @@ def require_checkpoint_file(path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():
         raise UserError(
-            f"supernet checkpoint '{path}' is a folder; pass --supernet PATH to the .safetensors file in it "
+            f"supernet checkpoint '{path}' is a folder; pass the .safetensors file in it "
             "(`ofa-edge train` writes supernet.safetensors)."
         )
     if not path.is_file():
         raise UserError(
-            f"supernet checkpoint '{path}' does not exist; give the path of a .safetensors file (--supernet PATH)."
+            f"supernet checkpoint '{path}' does not exist; check the path, or pass a .safetensors checkpoint "
+            "(`ofa-edge train` writes one)."
         )
     return path
 

@@ -275,7 +275,8 @@ def test_a_subnet_of_another_space_exits_2_naming_the_fix(cli, tiny_setup, tmp_p
         "--supernet", str(tiny_setup / "supernet.safetensors"), "--out", str(tmp_path / "run"),
     )  # fmt: skip
     flat = " ".join(err.split())
-    assert code == 2 and "pass a subnet of 'mbv3-w1.0-cifar'" in flat and "--supernet trained on" in flat
+    assert code == 2 and "pass a subnet of 'mbv3-w1.0-cifar'" in flat
+    assert "or a supernet trained on 'mbv3-w1.0-imagenet' (--supernet)" in flat
     assert "settings:" not in flat and "no latency prediction" not in flat  # refused before the run is set up
 
 

@@ -237,3 +237,24 @@ def test_a_device_as_yaml_reads_back_as_the_same_device():
 
     for name in known_devices():
         assert device_from_text(load_device(name).to_yaml()) == load_device(name), name
+
+
+def test_find_table_path_takes_a_device_name_as_the_cli_does():
+    """A name gave AttributeError: 'str' object has no attribute 'name'."""
+    assert find_table_path("x86-cpu") == find_table_path(load_device("x86-cpu")) == SHIPPED_TABLES / "x86-cpu.json"
+    with pytest.raises(UserError, match="unknown device 'x86-cpux'. Did you mean 'x86-cpu'"):
+        find_table_path("x86-cpux")
+
+
+def test_table_for_device_takes_a_space_for_its_table_of_another_space(tmp_path):
+    """A <device>.<space>.json table (`ofa-edge profile --space`) had no way in from Python."""
+    assert table_for_device("x86-cpu", space="mbv3-w1.0-cifar")[1] == SHIPPED_TABLES / "x86-cpu.json"  # its own
+    with pytest.raises(UserError, match=r"no latency table of space 'mbv3-w1.2-cifar'.*--space mbv3-w1.2-cifar`"):
+        table_for_device("x86-cpu", space="mbv3-w1.2-cifar")
+    yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.mbv3-w1.2-cifar.json"
+    table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    table.space, table.complete = "mbv3-w1.2-cifar", False  # an interrupted profile --space mbv3-w1.2-cifar
+    table.save(yours)
+    with pytest.raises(UserError, match="x86-cpu.mbv3-w1.2-cifar.json") as e:
+        table_for_device("x86-cpu", space="mbv3-w1.2-cifar")
+    assert "shipped table" not in str(e.value)  # the shipped one is of another space: no stand-in

@@ -83,6 +83,25 @@ def test_partial_table_is_never_taken_as_complete(small_table, tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("x86-cpu.yaml", b"name: x86-cpu\nbackend: onnxruntime\n", "is a YAML file, not an ofa-edge latency table"),
+        ("supernet.safetensors", b"\xa2\x00\x00\x00{}", "is a safetensors file, not an ofa-edge latency table"),
+        ("subnet.json", b'{"space": "mbv3-w1.0-cifar", "resolution": 32, "depth": []}', "is a subnet, not an ofa"),
+        ("search.json", b'{"subnet": {"resolution": 32}, "device": "x86-cpu"}', "is a search report, not an ofa"),
+        ("slim.json", b'{"format": "ofa-edge-slim/1"}', "is an ofa-edge-slim/1 file, not an ofa-edge latency table"),
+        ("bundle.json", b'{"format": "onnx"}', "is a file of format 'onnx', not an ofa-edge latency table"),
+    ],
+)
+def test_other_files_are_named_for_what_they_are(tmp_path, name, content, message):
+    """A YAML or safetensors file said 'not valid JSON ...; re-run `ofa-edge profile`', the wrong fix."""
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(UserError, match=message) as e:
+        LatencyTable.load(tmp_path / name)
+    assert "pass a latency table's .json file" in str(e.value) and "re-run" not in str(e.value)
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [
         ("{not json", "not valid JSON"),

@@ -73,3 +73,18 @@ class _Cat(nn.Module):
 def test_unknown_op_is_refused_with_its_name(net: nn.Module, op: str) -> None:
     with pytest.raises(UserError, match=op):
         trace_channel_spaces(net, torch.randn(1, 3, 8, 8))
+
+
+@pytest.mark.parametrize(
+    ("example", "message"),
+    [
+        (torch.randn(3, 8, 8), r"shape \(3, 8, 8\).*4-D float image batch.*example\[None\]"),
+        (torch.zeros(1, 3, 8, 8, dtype=torch.long), "torch.int64.*4-D float image batch"),
+        ([1.0, 2.0], "a list, not a torch.Tensor"),
+        (torch.randn(1, 4, 8, 8), r"does not run on the example of shape \(1, 4, 8, 8\).*4 channels"),
+    ],
+)
+def test_a_wrong_example_is_named_before_tracing(tiny_resnet: nn.Module, example, message: str) -> None:
+    """A 3-D example gave torch.fx's raw 'ShapeProp error for: node=...'."""
+    with pytest.raises(UserError, match=message):
+        trace_channel_spaces(tiny_resnet, example)

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
+from ofa_edge.errors import UserError
 from ofa_edge.prune import HESSO, partition
 
 
@@ -50,6 +51,22 @@ def test_every_space_keeps_a_group(mbv3) -> None:
     assert all(len(k) == 1 for k in part.keep_indices(zero))
 
 
-def test_target_outside_unit_interval_is_refused(mbv3) -> None:
-    with pytest.raises(ValueError, match="target_sparsity"):
-        HESSO(mbv3[1], lr=0.01, target_sparsity=1.0, pruning_steps=4)
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"target_sparsity": 1.0}, r"target_sparsity 1: must be in \(0, 1\)"),
+        ({"target_sparsity": "0.5"}, "target_sparsity '0.5': must be a number"),
+        ({"lr": 0.0}, "lr 0: must be > 0"),
+        ({"pruning_steps": 3, "periods": 5}, "pruning_steps 3: must be >= 5"),
+        ({"periods": 0}, "periods 0: must be >= 1"),
+        ({"start_step": -1}, "start_step -1: must be >= 0"),
+        ({"momentum": 1.5}, r"momentum 1.5: must be in \[0, 1\)"),
+        ({"weight_decay": -1e-4}, "weight_decay -0.0001: must be >= 0"),
+        ({"criteria": {"magnitud": 1.0}}, "unknown importance criteria.*'magnitud'.*Did you mean 'magnitude'"),
+    ],
+)
+def test_bad_arguments_are_user_errors_naming_the_parameter(mbv3, kwargs, message) -> None:
+    """A bad target_sparsity was a plain ValueError; a misspelt criterion failed only at the first pruning step."""
+    args = {"lr": 0.01, "target_sparsity": 0.5, "pruning_steps": 8, **kwargs}
+    with pytest.raises(UserError, match=message):
+        HESSO(mbv3[1], **args)

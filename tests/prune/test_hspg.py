@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from ofa_edge.errors import UserError
 from ofa_edge.prune import HSPG, partition
 
 
@@ -90,10 +91,21 @@ def test_max_sparsity_caps_projections() -> None:
     assert int(part.zero_mask().sum()) == 2  # the zero group 3 plus one more
 
 
-def test_epsilon_outside_range_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epsilon": 1.0}, r"epsilon 1: must be in \[0, 1\)"),
+        ({"lam": -0.1}, "lam -0.1: must be >= 0"),
+        ({"lr": -1.0}, "lr -1: must be > 0"),
+        ({"prox_steps": -1}, "prox_steps -1: must be >= 0"),
+        ({"max_sparsity": 1.5}, r"max_sparsity 1.5: must be in \[0, 1\]"),
+    ],
+)
+def test_bad_arguments_are_user_errors_naming_the_parameter(kwargs, message) -> None:
+    """They were plain ValueErrors (epsilon, lam) or not checked at all."""
     part = partition(_net(), torch.randn(1, 2, 3, 3))
-    with pytest.raises(ValueError, match="epsilon"):
-        HSPG(part, lr=0.1, lam=0.1, prox_steps=0, epsilon=1.0)
+    with pytest.raises(UserError, match=message):
+        HSPG(part, **{"lr": 0.1, "lam": 0.1, "prox_steps": 0, **kwargs})
 
 
 def test_max_sparsity_caps_the_proximal_phase_too() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from ofa_edge import SearchSpace, Supernet, save_supernet
+from ofa_edge.errors import UserError
+from ofa_edge.paths import embedded_supernet
 from ofa_edge.prune import load_slim
 from ofa_edge.prune.pipeline import prune_subnet
 from ofa_edge.prune.run import PruneSettings
@@ -23,3 +26,10 @@ def test_a_prune_from_python_takes_paths_as_strings(tmp_path, data_root):
     )  # fmt: skip
     assert result["supernet"] == str(tmp_path / "supernet.safetensors")
     load_slim(tmp_path / "run" / "slim.json")
+
+
+def test_a_subnet_of_another_space_names_no_flag_from_python(tmp_path, data_root):
+    """It said 'or --supernet trained on ...', a flag a Python caller never gave."""
+    cfg = SearchSpace.get("mbv3-w1.2-cifar").min()
+    with pytest.raises(UserError, match=r"or a supernet trained on 'mbv3-w1.2-cifar' \(--supernet\)"):
+        prune_subnet(cfg, embedded_supernet(), data_root, tmp_path / "out", PruneSettings("hesso", 0.5, 1))

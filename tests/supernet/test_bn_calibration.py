@@ -156,3 +156,12 @@ def test_a_failed_recalibration_keeps_the_statistics(supernet: Supernet, images:
     with pytest.raises(UserError, match="dimensions, not 4"):
         recalibrate_bn(sub, [images[:8], images[0]])
     assert all(torch.equal(v, sub.state_dict()[k]) for k, v in before.items())
+
+
+@pytest.mark.parametrize("model", ["supernet.safetensors", torch.zeros(2, 3, 32, 32), None])
+def test_something_other_than_a_network_is_refused(model: object, images: torch.Tensor) -> None:
+    """A checkpoint path or swapped arguments gave AttributeError: 'str' object has no attribute 'modules'."""
+    with pytest.raises(
+        UserError, match=rf"recalibrate_bn\(model, batches\) takes the network first .* got a {type(model).__name__}\."
+    ):
+        recalibrate_bn(model, [images[:8]])  # type: ignore[arg-type]

@@ -133,9 +133,13 @@ def test_junk_file_is_refused(tmp_path, junk: bytes, no_pickle) -> None:
         load_supernet(bad)
 
 
-def test_missing_file_is_refused(tmp_path) -> None:
-    with pytest.raises(UserError, match="does not exist"):
+def test_missing_file_or_folder_is_refused_without_naming_a_flag(tmp_path) -> None:
+    """From Python they said '(--supernet PATH)', a flag the caller never gave."""
+    with pytest.raises(UserError, match="does not exist; check the path, or pass a .safetensors checkpoint") as e:
         load_supernet(tmp_path / "nope.safetensors")
+    with pytest.raises(UserError, match="is a folder; pass the .safetensors file in it") as f:
+        load_supernet(tmp_path)
+    assert "--" not in str(e.value) + str(f.value)
 
 
 def test_wrong_space_or_class_count_is_refused_naming_which(saved) -> None:

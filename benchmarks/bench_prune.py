@@ -39,7 +39,7 @@ from ofa_edge.paths import pretrained_dir
 from ofa_edge.prune import HESSO, partition
 from ofa_edge.prune.measure import count_macs, count_params, ort_latency, write_onnx
 from ofa_edge.prune.run import PruneSettings, make_optimizer, slim_and_check
-from ofa_edge.prune.train import evaluate, steps_per_epoch, train_epoch
+from ofa_edge.prune.train import epoch_losses, evaluate, steps_per_epoch
 from ofa_edge.space import CostModel, SearchSpace, SubnetConfig
 from ofa_edge.space.genome import decode, sample
 from ofa_edge.supernet import Supernet
@@ -77,9 +77,13 @@ def _train(model, opt, train, prep, s: PruneSettings) -> tuple[float, list[float
     sched = _cosine(opt, total)
     gen = torch.Generator().manual_seed(s.seed)
     t0 = time.perf_counter()
-    losses = [
-        train_epoch(model, opt, train, prep, s.batch_size, gen, lambda _loss: sched.step()) for _ in range(s.epochs)
-    ]
+    losses = []
+    for _ in range(s.epochs):
+        loss_sum, images = 0.0, 0
+        for loss, n in epoch_losses(model, opt, train, prep, s.batch_size, gen):  # ofa-edge prune's loop
+            sched.step()
+            loss_sum, images = loss_sum + loss * n, images + n
+        losses.append(loss_sum / images)
     return time.perf_counter() - t0, losses
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -40,25 +40,6 @@ def epoch_losses(
         loss.backward()
         opt.step()
         yield loss.item(), len(idx)
-
-
-def train_epoch(
-    model: nn.Module,
-    opt: torch.optim.Optimizer,
-    data: ImageSet,
-    prep: Preprocess,
-    batch_size: int,
-    gen: torch.Generator,
-    on_step: Callable[[float], None] | None = None,
-) -> float:
-    """One whole epoch (:func:`epoch_losses`); returns the mean training loss."""
-    total, seen = 0.0, 0
-    for loss, images in epoch_losses(model, opt, data, prep, batch_size, gen):
-        total += loss * images
-        seen += images
-        if on_step is not None:
-            on_step(loss)
-    return total / max(seen, 1)
 
 
 def evaluate(model: nn.Module, data: ImageSet, space: SearchSpace, resolution: int) -> float:

@@ -24,6 +24,11 @@ class ConfigError(UserError):
         super().__init__(f"{field}: {message}")
 
 
+class Interrupted(KeyboardInterrupt):
+    """A Ctrl-C whose message says what the interrupted work kept, for a job that does not resume (the CLI
+    prints it instead of its line on resuming long jobs)."""
+
+
 def did_you_mean(word: str, known: Iterable[str], cutoff: float = 0.6) -> str:
     """``" Did you mean 'x'?"`` for the known word closest to ``word``, or ``""`` when none is close."""
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=cutoff)

@@ -95,7 +95,7 @@ def refuse_file(out: str | Path, what: str) -> None:
 def check_output_folder(out: str | Path, owned: Sequence[str], kind: str) -> Path:
     """``out`` as an absolute path, or a :class:`UserError` before any work if it cannot receive
     ``kind``: a file there, a non-empty folder holding none of the ``owned`` file names (somebody
-    else's folder, never overwritten), or a parent that cannot be written."""
+    else's folder, never overwritten), or a parent that cannot be written (or is a file)."""
     out = Path(out).expanduser().absolute()
     refuse_file(out, kind)
     if out.is_dir() and any(out.iterdir()) and not any((out / name).is_file() for name in owned):
@@ -108,9 +108,9 @@ def check_output_folder(out: str | Path, owned: Sequence[str], kind: str) -> Pat
         with tempfile.TemporaryFile(dir=out.parent):
             pass
     except OSError as e:
-        raise UserError(
-            f"cannot write {kind} under '{out.parent}' ({e.strerror or e}); pass a writable --out."
-        ) from None
+        blocker = next((p for p in out.parents if p.is_file()), None)  # mkdir says only "File exists"
+        why = f"'{blocker}' is a file, not a folder" if blocker else e.strerror or e
+        raise UserError(f"cannot write {kind} to '{out}' ({why}); pass a writable --out.") from None
     return out
 
 

@@ -23,7 +23,7 @@ from typer.core import TyperCommand, TyperGroup
 
 import ofa_edge
 from ofa_edge.cli.common import err
-from ofa_edge.errors import UserError
+from ofa_edge.errors import Interrupted, UserError
 from ofa_edge.paths import env_path, work_dir
 from ofa_edge.units import spaced_value
 
@@ -156,13 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv, prog_name="ofa-edge")
     except SystemExit as e:
         if e.code == INTERRUPTED:  # typer turns Ctrl-C into a silent exit 130
-            return _interrupted()
+            return _interrupted(e)
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except UserError as e:
         err.print(f"[bold red]error:[/bold red] {e}", highlight=False, soft_wrap=True)
         return 2
-    except KeyboardInterrupt:
-        return _interrupted()
+    except KeyboardInterrupt as e:
+        return _interrupted(e)
     except Exception as e:
         if os.environ.get("OFA_EDGE_DEBUG"):
             raise
@@ -178,9 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _interrupted() -> int:
+def _interrupted(e: BaseException) -> int:
+    """Say what a Ctrl-C (``e``, or typer's exit raised from it) left: an :class:`Interrupted`'s own message."""
+    while e is not None and not isinstance(e, KeyboardInterrupt):  # typer's exit, from click's, from the Ctrl-C
+        e = e.__cause__ or e.__context__
     err.print(
-        "interrupted; long jobs resume where they stopped: run the same command again (train: with --resume, "
+        str(e)
+        if isinstance(e, Interrupted)
+        else "interrupted; long jobs resume where they stopped: run the same command again (train: with --resume, "
         "from its last checkpoint: the last epoch's end, or every --ckpt-every N steps)."
     )
     return INTERRUPTED

@@ -9,10 +9,18 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
 from ofa_edge.latency.device_timer import drift_warning
+from ofa_edge.search.algorithms import ALGORITHMS
 from ofa_edge.search.ranking import DEFAULT_TIE
 from ofa_edge.search.refine import PER_ROUND
+from ofa_edge.search.runner import ACCURACY_PROXIES, SearchOptions, run_search
 
 Multi = list[str]
+
+
+def _choices(names: tuple[str, ...]) -> str:
+    """An option's metavar listing its choices, as click shows a choice's: ``[a|b|c]`` (the value is checked, with
+    the closest name for a typo, where the search reads it)."""
+    return f"[{'|'.join(names)}]"
 
 
 def search(
@@ -35,7 +43,14 @@ def search(
     ] = [],  # noqa: B006
     flops: Annotated[str | None, typer.Option("--flops", help="MACs budget (OFA's 'FLOPs'), e.g. 300M.")] = None,
     params: Annotated[str | None, typer.Option("--params", help="Parameter budget, e.g. 5M.")] = None,
-    algo: Annotated[str, typer.Option("--algo", help="evolution | tpe | nsga2 | random.")] = "evolution",
+    algo: Annotated[
+        str,
+        typer.Option(
+            "--algo",
+            metavar=_choices(ALGORITHMS),
+            help="Search algorithm: evolution (once-for-all's), tpe or nsga2 (Optuna's samplers), random.",
+        ),
+    ] = "evolution",
     supernet: Annotated[
         str | None, typer.Option("--supernet", help="Trained supernet .safetensors (default: embedded).")
     ] = None,
@@ -43,6 +58,7 @@ def search(
         str | None,
         typer.Option(
             "--accuracy-proxy",
+            metavar=_choices(ACCURACY_PROXIES),
             help="'macs': rank by MACs instead of predicted accuracy (a proxy; measures nothing). With --supernet: in its space, and export takes its weights.",
         ),
     ] = None,
@@ -107,8 +123,6 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Search the most accurate subnet that meets every budget (on every device given)."""
-    from ofa_edge.search.runner import SearchOptions, run_search
-
     opts = SearchOptions(
         latency=latency,
         devices=device,
@@ -201,6 +215,8 @@ def _render(r: dict[str, Any]) -> None:
         )
     for d, info in r["devices"].items():
         line = f"[bold]{d}[/bold]: predicted {info['predicted_ms']:.3f} ms"
+        if v := info["validation"]:
+            line += f" (±{v['mape_pct']:.1f}% MAPE in the table's validation on {v['subnets']} subnets)"
         if "measured" in info:
             m = info["measured"]
             at = ", at the table's reference speed" if m.get("speed_reference") else ""

@@ -6,6 +6,7 @@ measured) next to the table, and a Markdown summary in ``docs/``.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,31 @@ def validation_report(
         ],
     }
     return report
+
+
+def validated_error(table: LatencyTable, table_path: str | Path) -> dict[str, Any] | None:
+    """The end-to-end error of ``table``'s predictions as its validation report (``reports/<table>.validation.json``
+    beside ``table_path``) measured it: ``report``, ``date``, ``subnets``, ``mape_pct`` and ``within_10pct``.
+    ``None`` where there is no readable report, or its predictions are not ``table``'s (the report of a table
+    since re-profiled, rescaled or corrected again measured other predictions than the ones in use)."""
+    path = validation_path(Path(table_path))
+    try:
+        report = json.loads(path.read_text())
+        rows = report["subnets"]
+        configs = [SubnetConfig.from_dict(r["config"]) for r in rows]
+        reported = np.array([float(r["predicted_ms"]) for r in rows])
+        error = report["corrected"] or report["lut"]  # the corrected prediction where the table has a correction
+        if not rows or not np.allclose(table.predict(configs), reported, rtol=1e-9, atol=0):
+            return None
+        return {
+            "report": str(path),
+            "date": report.get("date"),
+            "subnets": len(rows),
+            "mape_pct": float(error["mape_pct"]),
+            "within_10pct": float(error["within_10pct"]),
+        }
+    except (OSError, ValueError, KeyError, TypeError):  # ValueError: JSON, UTF-8, a subnet of another space
+        return None
 
 
 def plot(report: dict[str, Any], path: Path) -> None:

@@ -21,12 +21,13 @@ from threadpoolctl import threadpool_limits
 
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.formats import detect_format
-from ofa_edge.errors import UserError, refuse_options
-from ofa_edge.io import atomic_write_json, refuse_file
+from ofa_edge.errors import UserError, did_you_mean, refuse_options
+from ofa_edge.io import atomic_write_json, check_output_folder
 from ofa_edge.latency.backends import why_not_here
 from ofa_edge.latency.devices import LOCAL_DEVICE, load_device
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.latency.table_check import table_warnings
+from ofa_edge.latency.validate import validated_error
 from ofa_edge.paths import last_search_path, require_embedded_supernet, work_dir
 from ofa_edge.search.algorithms import ALGORITHMS, Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
@@ -48,6 +49,9 @@ from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.units import check_range
 
 Log = Callable[[str], None]
+
+ACCURACY_PROXIES = ("macs",)  # --accuracy-proxy: what ranks subnets instead of predicted accuracy
+OUTPUT_FILES = ("subnet.json", "pareto.csv", "pareto.png", "search.json")  # what a search writes to --out
 
 
 # what each listed option takes: the kind of item, one item, a comma list (for the messages)
@@ -116,6 +120,7 @@ class SearchOptions:
         ):  # fmt: skip
             check_range(flag, value, ge=low)
         check_range("--tie", self.tie, ge=0, hint="(points of predicted accuracy)")
+        cost_bounds(self.flops, self.params)  # read again by prepare; a bad count fails here, before any work
         if self.storage is not None and not self.storage.strip():
             raise UserError(
                 "--storage is empty (an unset shell variable?); give a journal file or database URL, or drop it."
@@ -132,8 +137,11 @@ class SearchOptions:
         """Refuse what ``--accuracy-proxy macs`` would ignore (it measures and predicts no accuracy)."""
         if self.accuracy_proxy is None:
             return
-        if self.accuracy_proxy != "macs":
-            raise UserError(f"--accuracy-proxy '{self.accuracy_proxy}' is unknown; the only proxy is 'macs'.")
+        if self.accuracy_proxy not in ACCURACY_PROXIES:
+            raise UserError(
+                f"--accuracy-proxy '{self.accuracy_proxy}' is unknown; the only proxy is 'macs'."
+                + did_you_mean(self.accuracy_proxy, ACCURACY_PROXIES)
+            )
         if self.refit_predictor:
             raise UserError(
                 "--refit-predictor fits the accuracy predictor, and --accuracy-proxy macs uses none; drop one of them."
@@ -162,19 +170,25 @@ class Prepared:
     accuracy_info: dict[str, Any]
     minima: dict[str, float]
     loose: dict[str, float]  # bounds every subnet meets: metric -> its maximum
+    out: Path  # the output folder, absolute
+    validation: dict[str, dict[str, Any] | None]  # device -> its table's end-to-end error (validated_error)
 
 
 def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     """Resolve defaults (printed through ``note``), load tables and predictor, build the problem."""
     if not opts.latency and not opts.flops and not opts.params:
         raise UserError("give at least one bound: --latency 15ms (per --device), --flops 300M or --params 5M.")
-    if opts.out:
-        refuse_file(opts.out, "subnet.json, pareto.csv and the plot")
+    out = check_output_folder(opts.out or work_dir() / "search", OUTPUT_FILES, "a search's output")
+    if not opts.out:
+        note(f"output folder: {out} (default; pass --out DIR)")
     targets, picked = device_targets(opts.devices, opts.latency, opts.tables)
     for p in picked:
         note(p)
+    validation = {t.name: validated_error(t.table, t.table_path) for t in targets}
     for t in targets:
-        note(f"latency table for {t.name}: {t.table_path} ({t.table.status})")
+        v = validation[t.name]
+        checked = f"; validated: {v['mape_pct']:.1f}% MAPE on {v['subnets']} subnets timed end to end" if v else ""
+        note(f"latency table for {t.name}: {t.table_path} ({t.table.status}{checked})")
         if (message := estimated_warning(t.table.provenance)) is not None:
             warn(message)
         for message in table_warnings(t.name, t.table, t.table_path):
@@ -208,7 +222,7 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     for b in problem.bounds:
         if b.metric in loose:
             warn(loose_message(b, loose[b.metric]))
-    return Prepared(problem, targets, cost, supernet, info, minima, loose)
+    return Prepared(problem, targets, cost, supernet, info, minima, loose, out, validation)
 
 
 MIN_CHECKED = 10  # held-out subnets below which the predictor's RMSE and Kendall tau say little
@@ -272,7 +286,7 @@ def check_algorithm_options(opts: SearchOptions) -> None:
     if opts.algo not in ALGORITHMS:
         raise UserError(
             f"unknown --algo '{opts.algo}'; choose {', '.join(ALGORITHMS[:-1])} or {ALGORITHMS[-1]} "
-            "(tpe and nsga2 are Optuna's samplers)."
+            "(tpe and nsga2 are Optuna's samplers)." + did_you_mean(opts.algo, ALGORITHMS)
         )
     defaults = {f.name: f.default for f in fields(SearchOptions)}
     shaped = [f"--{k}" for k in ("population", "generations") if getattr(opts, k) != defaults[k]]
@@ -424,9 +438,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
 
     top = [row(i, c) for i, c in enumerate(cfgs)]
     chosen = cfgs[0]
-    out = (Path(opts.out) if opts.out else work_dir() / "search").expanduser().absolute()  # as export reports it
-    if not opts.out:
-        note(f"output folder: {out} (default; pass --out DIR)")
+    out = prep.out
     fronts, front_rows = {}, []
     all_g, all_acc = result.genomes, result.accuracy
     all_m = problem.evaluate(all_g, metrics=[t.metric for t in prep.targets]).metrics
@@ -462,6 +474,7 @@ def _report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log
             "fastest_ms": prep.minima.get(t.metric),
             "budget_binds": t.budget_ms is not None and t.metric not in prep.loose,
             "provenance": t.table.provenance,
+            "validation": prep.validation[t.name],
         }
         for t in prep.targets
     }

@@ -19,6 +19,7 @@ import importlib.util
 import inspect
 import json
 import random
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -51,6 +52,15 @@ GRACE_PERIOD_S = 60
 _HEARTBEAT = "ofa_edge_heartbeat"  # trial system attribute of a journal trial: time.time() of its last heartbeat
 
 StaleCallback = Callable[[Any, Any], None]  # (study, the FrozenTrial just marked FAIL)
+
+
+# A URL's ``scheme://user:`` and the password after it, up to the last ``@`` before the path
+_PASSWORD = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^\s/]*@")
+
+
+def redact_password(text: str) -> str:
+    """``text`` (a ``--storage`` URL, or a message that contains one) with every URL's password shown as ``***``."""
+    return _PASSWORD.sub(r"\1***@", text)
 
 
 def _lost_schema_race(e: Exception) -> bool:
@@ -177,10 +187,10 @@ def open_storage(url: str | None, on_stale: StaleCallback | None = None) -> Any:
     scheme = url.split("://", 1)[0].split("+", 1)[0]
     if scheme not in ("sqlite", *_DRIVERS):
         raise UserError(
-            f"--storage '{url}': unsupported scheme '{scheme}'. Use sqlite:///file.db, postgresql://user@host/db, "
+            f"--storage '{redact_password(url)}': unsupported scheme '{scheme}'. Use sqlite:///file.db, postgresql://user@host/db, "
             "mysql://... or a journal file path."
         )
-    dsn = url  # with the installed driver named, for SQLAlchemy; messages show the URL as given
+    dsn = url  # with the installed driver named, for SQLAlchemy; messages show the URL as given, password masked
     if scheme in _DRIVERS and "+" not in url.split("://", 1)[0]:
         found = [d for m, d in _DRIVERS[scheme] if importlib.util.find_spec(m) is not None]
         if not found:
@@ -203,6 +213,5 @@ def open_storage(url: str | None, on_stale: StaleCallback | None = None) -> Any:
                 if scheme == "sqlite"
                 else "Check the URL (user, host, port, database) and that the server accepts connections from here."
             )
-            raise UserError(
-                f"cannot open --storage '{url}': {type(e).__name__}: {str(e).splitlines()[0].rstrip('.')}. {check}"
-            ) from None
+            reason = f"{type(e).__name__}: {str(e).splitlines()[0].rstrip('.')}"
+            raise UserError(redact_password(f"cannot open --storage '{url}': {reason}. {check}")) from None

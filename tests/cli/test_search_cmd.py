@@ -639,3 +639,100 @@ def test_a_study_of_the_other_sampler_is_refused(cli, tables_dir, tmp_path, firs
 
     trials = optuna.load_study(study_name="s", storage=open_storage(journal)).trials
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_ctrl_c_in_an_optuna_search_says_whether_its_trials_were_kept(cli, tables_dir, tmp_path, monkeypatch, shared):
+    """Ctrl-C during --algo tpe without --storage said 'run the same command again' as if it resumed; an
+    in-memory study keeps nothing, so it now says that and how to make such a search resumable."""
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ofa_edge.search.algorithms.optuna_search._suggest", interrupted)  # inside a trial
+    storage = ["--storage", str(tmp_path / "study.journal"), "--study", "s"] if shared else []
+    code, out, err = cli(
+        "search", "--accuracy-proxy", "macs", "--latency", "500ms", "--no-measure", "--algo", "tpe", *storage
+    )
+    message = " ".join(err.split())
+    assert code == 130 and out == ""
+    if shared:
+        assert "run the same command again" in message
+    else:
+        assert "run the same command again" not in message and "nothing was kept" in message
+        assert "--storage ./study.journal --study NAME" in message
+
+
+@pytest.mark.parametrize("blocked", ["a file on the way", "somebody's folder"])
+def test_an_output_folder_that_cannot_be_used_is_refused_before_the_search(
+    cli, tables_dir, tmp_path, monkeypatch, blocked
+):
+    """An unwritable --out was found only when the outputs were written, after the (maybe hours of) search."""
+    if blocked == "a file on the way":
+        (tmp_path / "file").write_text("x")
+        out, needle = tmp_path / "file" / "search", f"'{tmp_path / 'file'}' is a file, not a folder"
+    else:
+        (tmp_path / "mine").mkdir()
+        (tmp_path / "mine" / "notes.txt").write_text("x")
+        out, needle = tmp_path / "mine", "is not empty and is not a search's output"
+
+    def measured(*_args):
+        raise AssertionError("the accuracy source was prepared before --out was checked")
+
+    monkeypatch.setattr("ofa_edge.search.runner._accuracy_source", measured)
+    code, _, err = cli("search", "--accuracy-proxy", "macs", "--latency", "500ms", "--out", str(out))
+    assert code == 2 and needle in " ".join(err.split()), err
+    assert "AssertionError" not in err
+
+
+def test_help_lists_the_choices_of_algo_and_accuracy_proxy_and_a_typo_gets_the_closest(cli, monkeypatch):
+    """--help showed both as plain text (<str>): the choices appear as click shows a choice's, built from the
+    names the search checks, and a typo still gets the closest name."""
+    monkeypatch.setenv("COLUMNS", "200")  # one line per option
+    code, out, _ = cli("search", "--help")
+    assert code == 0
+    flat = "".join(out.split())
+    assert "[evolution|tpe|nsga2|random]" in flat and "[macs]" in flat
+    code, _, err = cli("search", "--accuracy-proxy", "macs", "--latency", "500ms", "--algo", "tpw")
+    assert code == 2 and "unknown --algo 'tpw'" in err and "Did you mean 'tpe'?" in " ".join(err.split())
+    code, _, err = cli("search", "--latency", "500ms", "--accuracy-proxy", "mac")
+    assert code == 2 and "Did you mean 'macs'?" in " ".join(err.split())
+
+
+def test_a_validation_report_of_the_table_in_use_is_quoted_and_another_tables_is_not(cli, tables_dir, capsys):
+    """A measured table's summary gave no error bar although `profile --validate` had measured one; it is
+    quoted only where the report's predictions are this very table's (not a table re-profiled or rescaled)."""
+    import numpy as np
+
+    from ofa_edge.cli.search_cmd import _render
+    from ofa_edge.io import atomic_write_json
+    from ofa_edge.latency.e2e import validation_path
+    from ofa_edge.latency.validate import validation_report
+
+    path = tables_dir / "x86-cpu.json"
+    table = LatencyTable.load(path)
+    table.provenance["kind"] = "measured"
+    table.save(path)
+    rng = np.random.default_rng(0)
+    configs = [table.search_space.sample(rng) for _ in range(20)]
+    measured = table.predict(configs) * np.linspace(0.97, 1.03, 20)
+    atomic_write_json(validation_path(path), validation_report(table, configs, measured, seed=0))
+    args = ["search", "--accuracy-proxy", "macs", "--latency", "500ms", "--no-measure", "--json", *FAST]
+    code, out, err = cli(*args)
+    assert code == 0, err
+    report = json.loads(out)
+    validation = report["devices"]["x86-cpu"]["validation"]
+    assert validation["mape_pct"] == pytest.approx(np.mean(np.abs(1 / np.linspace(0.97, 1.03, 20) - 1)) * 100)
+    assert validation["subnets"] == 20 and validation["report"] == str(validation_path(path))
+    _render(report)
+    shown = " ".join(capsys.readouterr().out.split())
+    predicted = report["devices"]["x86-cpu"]["predicted_ms"]
+    assert (
+        f"x86-cpu: predicted {predicted:.3f} ms (±{validation['mape_pct']:.1f}% MAPE in the table's validation" in shown
+    )
+    for stats in table.entries.values():  # rescaled since the report: other predictions
+        stats["median"] *= 1.1
+    table.save(path)
+    code, out, err = cli(*args)
+    assert code == 0, err
+    assert json.loads(out)["devices"]["x86-cpu"]["validation"] is None

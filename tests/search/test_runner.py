@@ -55,3 +55,13 @@ def test_search_options_of_the_wrong_type_are_user_errors(options, message):
 
 def test_search_options_take_one_table_as_a_path(tables_dir):
     assert SearchOptions(latency="16ms", tables=tables_dir / "x86-cpu.json").tables == [tables_dir / "x86-cpu.json"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"flops": "lots"}, "cannot read --flops 'lots'"), ({"params": "-2M"}, "--params '-2M' must be a positive")],
+)
+def test_cost_bounds_are_checked_when_the_options_are_made(options, message):
+    """A bad --flops or --params was found only in run_search, after the accuracy predictor was loaded or fitted."""
+    with pytest.raises(UserError, match=message):
+        SearchOptions(latency=["16ms"], **options)

@@ -21,7 +21,7 @@ import pytest
 
 from ofa_edge.errors import UserError
 from ofa_edge.search import storage as storage_module
-from ofa_edge.search.storage import open_storage
+from ofa_edge.search.storage import open_storage, redact_password
 
 TRIALS = 8
 
@@ -365,3 +365,25 @@ def test_workers_starting_together_on_a_fresh_database_all_open_it(postgres):
     for p in procs:
         p.join(timeout=120)
     assert [p.exitcode for p in procs] == [0] * len(procs)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql://u:s3cret@host:5432/db", "postgresql://u:***@host:5432/db"),
+        ("mysql+pymysql://u:p@ss:w@host/db", "mysql+pymysql://u:***@host/db"),
+        ("cannot open 'postgresql://u:s3cret@h/db' now", "cannot open 'postgresql://u:***@h/db' now"),
+        ("postgresql://u@host/db", "postgresql://u@host/db"),
+        ("runs/study.log", "runs/study.log"),
+    ],
+)
+def test_a_storage_url_is_shown_without_its_password(text, shown):
+    assert redact_password(text) == shown
+
+
+@pytest.mark.parametrize("url", ["redis://u:s3cret@host/0", "postgresql://u:s3cret@127.0.0.1:notaport/db"])
+def test_a_storage_that_is_refused_is_named_without_its_password(url):
+    """Messages echoed --storage as given, password included (postgresql://user:pw@host/db)."""
+    with pytest.raises(UserError) as e:
+        open_storage(url)
+    assert "s3cret" not in str(e.value) and "u:***@" in str(e.value)

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import Interrupted, UserError
 from ofa_edge.search.algorithms.base import SearchResult
 from ofa_edge.search.problem import SearchProblem
 from ofa_edge.search.progress import progress_bar
-from ofa_edge.search.storage import open_storage
+from ofa_edge.search.storage import open_storage, redact_password
 from ofa_edge.space.genome import DEPTH, EXPAND, GENOME_LEN, KERNEL, RES
 from ofa_edge.space.search_space import NUM_BLOCKS, NUM_STAGES
 
@@ -50,6 +50,11 @@ class OptunaSearch:
     @property
     def name(self) -> str:
         return self.sampler
+
+    @property
+    def shown_storage(self) -> str | None:
+        """The storage as messages and reports show it: its URL's password masked."""
+        return self.storage and redact_password(self.storage)
 
     def search(self, problem: SearchProblem, budget: int, rng: np.random.Generator) -> SearchResult:
         import optuna
@@ -92,8 +97,17 @@ class OptunaSearch:
             acc = float(scores.accuracy[0])
             return acc if self.sampler == "tpe" else (acc, float(scores.metrics[second][0]))
 
-        with progress_bar(f"{self.sampler} trials", budget, self.progress) as advance:
-            study.optimize(objective, n_trials=budget, gc_after_trial=False, callbacks=[lambda *_: advance()])
+        try:
+            with progress_bar(f"{self.sampler} trials", budget, self.progress) as advance:
+                study.optimize(objective, n_trials=budget, gc_after_trial=False, callbacks=[lambda *_: advance()])
+        except KeyboardInterrupt:
+            if self.storage is None:
+                raise Interrupted(
+                    f"interrupted; nothing was kept: without --storage the --algo {self.sampler} study lives in memory, "
+                    "and running the same command again starts it afresh. To make a search resumable, give it a "
+                    "storage, e.g. --storage ./study.journal --study NAME: the same command then adds trials to it."
+                ) from None
+            raise
         genomes = _archive(study, space)
         # Scored again here, not read from the trials: trials of an earlier run or another worker of a
         # shared study were scored with their tables and predictor, which may differ from these.
@@ -110,7 +124,7 @@ class OptunaSearch:
             [float(h) for h in history],
             {
                 "study": self.study_name,  # None: an in-memory study, whose generated name means nothing
-                "storage": self.storage,
+                "storage": self.shown_storage,
                 "trials_in_study": len(accs),
                 "stale_trials_failed": len(stale),
                 "constraint_api": "Trial.set_constraint" if use_set else "constraints_func",
@@ -133,7 +147,7 @@ class OptunaSearch:
         if len(study.directions) != count:
             made_by = "tpe" if len(study.directions) == 1 else "nsga2"
             raise UserError(
-                f"study '{study.study_name}' in {self.storage} was made by --algo {made_by} "
+                f"study '{study.study_name}' in {self.shown_storage} was made by --algo {made_by} "
                 f"({len(study.directions)} objective(s)), and --algo {self.sampler} optimises {count}. Join it with "
                 f"--algo {made_by}, or use another --study name."
             )
@@ -149,7 +163,7 @@ class OptunaSearch:
                 existing = study.user_attrs.get(_ATTR)
         if existing is not None and existing != self.fingerprint:
             raise UserError(
-                f"study '{study.study_name}' in {self.storage} was made for another search: "
+                f"study '{study.study_name}' in {self.shown_storage} was made for another search: "
                 f"{_differences(existing, self.fingerprint)}. Use another --study name."
             )
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
 from ofa_edge import SearchSpace, Supernet, save_supernet
+from ofa_edge.data.sample import sample_classes
 from ofa_edge.errors import UserError
 from ofa_edge.paths import embedded_supernet
 from ofa_edge.prune import load_slim
@@ -33,3 +36,20 @@ def test_a_subnet_of_another_space_names_no_flag_from_python(tmp_path, data_root
     cfg = SearchSpace.get("mbv3-w1.2-cifar").min()
     with pytest.raises(UserError, match=r"or a supernet trained on 'mbv3-w1.2-cifar' \(--supernet\)"):
         prune_subnet(cfg, embedded_supernet(), data_root, tmp_path / "out", PruneSettings("hesso", 0.5, 1))
+
+
+def test_data_of_other_classes_is_pruned_on_and_the_log_says_the_head_retrains(tmp_path, renamed_sample):
+    """Pruning trains, so other classes are a transfer, not a mistake (unlike eval or export); said, not refused."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    net = tmp_path / "supernet.safetensors"
+    save_supernet(Supernet(space, 10), net, metadata={"training": {"classes": sample_classes()}})
+    said: list[str] = []
+    settings = PruneSettings("hesso", 0.4, epochs=1, batch_size=32)
+    data = renamed_sample({"ship": "boat"})
+    result = prune_subnet(
+        space.min(24), net, data, tmp_path / "run", settings, limit_train=32, limit_test=32, log=said.append
+    )
+    assert any("names other classes than the supernet learned" in line for line in said), said
+    assert "boat" in json.loads((tmp_path / "run" / "slim.json").read_text())["classes"]
+    assert result["data"]["train_images"] == 32

@@ -1,9 +1,9 @@
-"""One export, end to end: extract the subnet, recalibrate BN, export, verify, write the bundle."""
+"""One export, end to end: extract the subnet, recalibrate BN, export, verify, write the bundle
+(its description files and manifest: :mod:`ofa_edge.export.manifest`)."""
 
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,50 +11,35 @@ from typing import Any
 
 import numpy as np
 import onnx
-import onnxruntime
 import torch
 
-import ofa_edge
 from ofa_edge.data import ImageSet
-from ofa_edge.data import preprocess as image_preprocess
 from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
-from ofa_edge.data.formats import crop_size
 from ofa_edge.data.transforms import Preprocess, fast_memory_format
 from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
-from ofa_edge.export.bundle import MANIFEST, check_output_dir, list_files
+from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.export.evaluate import ort_latency_ms, top1
 from ofa_edge.export.int8 import quantize_int8, weight_scheme
-from ofa_edge.export.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME, export_onnx
+from ofa_edge.export.manifest import decode_size, primary_file, write_metadata
+from ofa_edge.export.onnx_export import export_onnx
 from ofa_edge.export.ort_format import write_optimized
-from ofa_edge.export.readme import render_readme
 from ofa_edge.export.request import ExportRequest
 from ofa_edge.export.sparsity import two_four_layers
 from ofa_edge.export.verify import verify
-from ofa_edge.host import now_utc
 from ofa_edge.io import file_sha256, staged_dir
 from ofa_edge.onnx_bridge import ort_session, run_session
-from ofa_edge.space import CostModel
 from ofa_edge.supernet.bn_cache import bn_cache_key, load_bn_stats, save_bn_stats
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.supernet.metadata import read_metadata, trained_classes
 
 BATCH = 100  # images preprocessed (and verified) at a time; BN is recalibrated in batches of BN_CALIB_BATCH
-ACCURACY_NOTE = (  # what the search's predicted accuracy is of (its predictor's labels)
-    "predicted top-1 (%) of training-split images, which the supernet trained on, so it reads above top-1 on the "
-    "test split; `ofa-edge eval --subnet subnet.json` measures the test split"
-)
-
-
-def _decode_size(req: ExportRequest) -> int:
-    """The size ImageFolder images are decoded (cropped) to: the space's largest resolution, as in training."""
-    return max(req.subnet.search_space.resolutions)
 
 
 def _images(req: ExportRequest, split: str, limit: int, seed: int) -> ImageSet:
     """A seeded random subset of ``split`` of ``--data`` (any layout :func:`load_dataset` reads)."""
-    return load_dataset(req.data, split, limit=limit, seed=seed, size=_decode_size(req), balanced=False)
+    return load_dataset(req.data, split, limit=limit, seed=seed, size=decode_size(req), balanced=False)
 
 
 def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.nn.Module, list[str], torch.Tensor]:
@@ -219,13 +204,6 @@ def _tensorrt(req: ExportRequest, stage: Path, model: torch.nn.Module, step: Cal
     return report
 
 
-def _primary(req: ExportRequest) -> str:
-    if req.format.name == "engine":
-        return "model.engine"
-    stem = "model_int8" if req.int8 else "model_fp16" if req.half else "model"
-    return stem + req.format.suffix
-
-
 def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run the export and write the bundle folder ``req.out`` atomically; returns its manifest."""
     if req.int8 and req.half:
@@ -247,7 +225,7 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
         if req.format.name == "ort":
             step("writing the ORT-format model")
             src = "model_int8.onnx" if req.int8 else "model.onnx"
-            ort_file = write_optimized(stage / src, stage / _primary(req))
+            ort_file = write_optimized(stage / src, stage / primary_file(req))
             if req.int8:  # quantized: no 1e-4 bound; it must load and agree with the QDQ model it came from
                 same = run_session(ort_session(ort_file), inputs, 1).argmax(1)
                 want = run_session(ort_session(stage / src), inputs, 1).argmax(1)
@@ -258,7 +236,7 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
             np.savez_compressed(stage / "reference.npz", inputs=inputs.numpy(), logits=model(inputs).numpy())
         trt = _tensorrt(req, stage, model, step) if req.format.name == "engine" else None
         step("writing metadata")
-        manifest = _write_metadata(req, stage, model, classes, checks, int8, trt, bn, weights_sha256)
+        manifest = write_metadata(req, stage, model, classes, checks, int8, trt, bn, weights_sha256)
     return manifest
 
 
@@ -267,134 +245,3 @@ def _weights_file(req: ExportRequest) -> Path:
     if req.slim is None:
         return req.supernet
     return req.slim.parent / json.loads(req.slim.read_text())["weights"]
-
-
-def _counted(model: torch.nn.Module, resolution: int) -> dict[str, int]:
-    """MACs and params of a pruned network, counted on the module (no analytic model fits it)."""
-    from ofa_edge.prune.measure import count_macs, count_params
-
-    return {"macs": count_macs(model, torch.zeros(1, 3, resolution, resolution)), "params": count_params(model)}
-
-
-def _preprocessing(req: ExportRequest) -> dict[str, Any]:
-    """preprocessing.json: the input the model was trained, recalibrated and verified on, from an image file
-    (``preprocess.py`` beside it implements it): the loader's crop for ``--data``'s layout, then the transform."""
-    cfg, space = req.subnet, req.subnet.search_space
-    res, crop = cfg.resolution, crop_size(req.data, _decode_size(req))
-    return {
-        "resolution": res,
-        "input_name": INPUT_NAME,
-        "output_name": OUTPUT_NAME,
-        "layout": "NCHW",
-        "dtype": "float32",
-        "batch": "dynamic" if req.dynamic_batch else 1,
-        "crop_size": crop,
-        "scale": "pixel / 255",
-        "mean": list(space.mean),
-        "std": list(space.std),
-        "resize": f"bilinear with antialiasing of the normalised image to {res}x{res} (torch antialias=True)",
-        "formula": "x = (rgb_uint8 / 255 - mean) / std",
-        "steps": [
-            "convert to RGB (uint8)",
-            (
-                f"resize the shorter side to {crop} px (PIL Image.BILINEAR), then cut the centred {crop}x{crop} "
-                "square (crop_size; an ImageFolder tree's images were decoded so)"
-                if crop
-                else "no crop (crop_size null): packed and CIFAR datasets hold images of one size, used as stored "
-                "(CIFAR: 32x32); give the model images made the way the dataset's were"
-            ),
-            "x = (rgb_uint8 / 255 - mean) / std, in float32, per channel",
-            (
-                f"no resize: the crop is {res}x{res}"
-                if crop == res
-                else f"resize x to {res}x{res}, bilinear with antialiasing (torch interpolate(antialias=True), or "
-                f"PIL Image.BILINEAR on each float32 channel); none where x is {res}x{res} already"
-            ),
-            "HWC -> NCHW, a batch of one image",
-        ],
-    }
-
-
-def _predicted(req: ExportRequest) -> dict[str, Any] | None:
-    """The search's predictions for the manifest (``None``: none hold for this export), its accuracy qualified."""
-    if not req.predicted:
-        return None
-    note = {"accuracy_note": ACCURACY_NOTE} if "accuracy" in req.predicted else {}
-    return {"device": req.device, **req.predicted, **note, "latency_table": req.latency_table}
-
-
-def _pruning(req: ExportRequest, params: int) -> dict[str, Any] | None:
-    """What ``ofa-edge prune`` measured for this pruned network (its result.json beside slim.json, when that
-    is the same run's: same subnet and parameter count), for the manifest; None for a subnet export."""
-    try:
-        r = json.loads((req.slim.parent / "result.json").read_text()) if req.slim else None
-        if r is None or r["subnet"] != req.subnet.to_dict() or r["after"]["params"] != params:
-            return None
-        lat = r.get("device_latency") or {}
-        return {
-            "method": r["method"],
-            "target_sparsity": r["target_sparsity"],
-            "group_sparsity": r["group_sparsity"],
-            "top1": r["after"]["top1"],
-            "top1_unpruned": r["before"]["top1"],
-            "test_images": r["data"]["test_images"],
-            "data": r["data"]["root"],
-            "latency": {k: lat[k] for k in ("device", "subnet_ms", "pruned_ms", "pruned_measured_ms") if k in lat},
-        }
-    except (OSError, json.JSONDecodeError, KeyError, TypeError):
-        return None
-
-
-def _write_metadata(
-    req: ExportRequest,
-    stage: Path,
-    model: torch.nn.Module,
-    classes: list[str],
-    checks: list,
-    int8: dict[str, Any] | None,
-    trt: dict[str, Any] | None,
-    bn: dict[str, Any] | None,
-    weights_sha256: str,
-) -> dict[str, Any]:
-    """Write subnet.json, preprocessing.json (with preprocess.py), classes.txt, README.md and bundle.json
-    into ``stage``; ``weights_sha256`` is the weights file's (:func:`_weights_file`). Returns the manifest."""
-    cfg, space = req.subnet, req.subnet.search_space
-    cfg.save(stage / "subnet.json")
-    preprocessing = _preprocessing(req)
-    (stage / "preprocessing.json").write_text(json.dumps(preprocessing, indent=2) + "\n")
-    shutil.copyfile(image_preprocess.__file__, stage / "preprocess.py")
-    (stage / "classes.txt").write_text("\n".join(classes) + "\n")
-    counts = _counted(model, cfg.resolution) if req.slim else CostModel(space, len(classes)).counts(cfg)
-    manifest: dict[str, Any] = {
-        "format": req.format.name,
-        "primary": _primary(req),
-        "created": now_utc(),
-        "subnet": cfg.to_dict(),
-        "subnet_summary": cfg.describe(),
-        "subnet_source": req.subnet_source,
-        "supernet": None if req.slim else str(req.supernet.absolute()),
-        "pruned_from": str(req.slim.absolute()) if req.slim else None,
-        "weights_sha256": weights_sha256,
-        "num_classes": len(classes),
-        **counts,
-        "opset": OPSET,
-        "dynamic_batch": req.dynamic_batch,
-        "bn_recalibration": bn,
-        "verification": [c.to_dict() for c in checks],
-        "predicted": _predicted(req),
-        "pruning": _pruning(req, counts["params"]),
-        "int8": int8,
-        "tensorrt": trt,
-        "versions": {
-            "ofa_edge": ofa_edge.__version__,
-            "torch": torch.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": onnxruntime.__version__,
-            "python": platform.python_version(),
-        },
-    }
-    names = sorted([*(p.name for p in stage.iterdir()), "README.md", MANIFEST])
-    (stage / "README.md").write_text(render_readme(manifest, preprocessing, names))
-    manifest["files"] = list_files(stage)
-    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest

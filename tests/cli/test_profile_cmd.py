@@ -129,7 +129,7 @@ def test_estimate_reports_the_models_end_to_end_error_on_its_reference(cli, tmp_
 def test_profile_calibrate_validate_end_to_end(cli, measured_table, tmp_path, capsys):
     """The whole flow on ONNX Runtime at one resolution, with tiny repeat counts: the table the same
     command measured (``measured_table``), then calibrated and validated."""
-    from ofa_edge.cli.profile_cmd import _render
+    from ofa_edge.cli.profile_render import render_measured
 
     path = _copy_of(measured_table, tmp_path / "x86-cpu.json")
     args = ("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "2", "-o", str(path), "--json")
@@ -144,16 +144,16 @@ def test_profile_calibrate_validate_end_to_end(cli, measured_table, tmp_path, ca
     assert Path(doc["reports"]["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "within ±10%" in (tmp_path / "docs" / "latency-validation-x86-cpu.md").read_text()
     assert doc["search_with"] == f"ofa-edge search --table {path} --latency ..."  # not the device's own table
-    _render(doc)  # the human view (without --json) of this run names the fitted correction
+    render_measured(doc)  # the human view (without --json) of this run names the fitted correction
     out = capsys.readouterr().out
     assert "end-to-end correction:" in out and f"search--table{path}" in "".join(out.split()), out
 
 
 def test_the_human_view_names_the_cpu_that_fitted_the_correction(capsys):
-    from ofa_edge.cli.profile_cmd import _render
+    from ofa_edge.cli.profile_render import render_measured
 
     corr = {"scale": 1.1, "per_block": 0.0, "per_mparam": 0.0, "offset": 0.0, "fit_mape_pct": 3.0, "fitted_on": 100}
-    _render({"table": "t.json", "entries": 9, "correction": corr, "correction_fitted_on": "Other CPU"})
+    render_measured({"table": "t.json", "entries": 9, "correction": corr, "correction_fitted_on": "Other CPU"})
     shown = " ".join(capsys.readouterr().out.split())
     assert "on 100 subnets of Other CPU, not this CPU: refit it here with --calibrate 100)" in shown, shown
 

@@ -73,8 +73,8 @@ def _require_slim_classes(req: ExportRequest, classes: list[str], outputs: int, 
     if data_classes != classes:
         raise UserError(
             f"--data '{req.data}' has {len(data_classes)} classes ({', '.join(data_classes[:4])}, ...) but the pruned "
-            f"network '{req.slim}' was trained on {len(classes)} ({', '.join(classes[:4])}, ...); pass --data with the "
-            "dataset it was pruned on (its result.json names it under data.root)."
+            f"network '{req.slim}' was trained on {len(classes)} ({', '.join(classes[:4])}, ...); pass the dataset it "
+            "was pruned on (--data; its result.json names it under data.root)."
         )
 
 
@@ -90,7 +90,7 @@ def _load_model(
     if meta["space"] != cfg.space:
         raise UserError(
             f"the subnet is from space '{cfg.space}' but supernet '{req.supernet}' is '{meta['space']}'. "
-            f"Pass a subnet of '{meta['space']}' (run `ofa-edge search` with this supernet) or the matching --supernet."
+            f"Pass a subnet of '{meta['space']}' (run `ofa-edge search` with this supernet) or the supernet it came from (--supernet)."
         )
     step("loading supernet and data")
     net = load_supernet(req.supernet)
@@ -206,8 +206,6 @@ def _tensorrt(req: ExportRequest, stage: Path, model: torch.nn.Module, step: Cal
 
 def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run the export and write the bundle folder ``req.out`` atomically; returns its manifest."""
-    if req.int8 and req.half:
-        raise UserError("--int8 and --half exclude each other: pick one precision.")
     out = check_output_dir(req.out)  # before any work
     cfg = req.subnet
     model, classes, inputs, bn = _load_model(req, step)

@@ -65,6 +65,8 @@ class ExportRequest:
                 f"ExportRequest: subnet must be a SubnetConfig, got {type(self.subnet).__name__}; read one with "
                 "SubnetConfig.load(path) or build it with SubnetConfig.from_dict(...)."
             )
+        if self.int8 and self.half:
+            raise UserError("int8 and half (--int8, --half) exclude each other: pick one precision.")
         check_counts(self.max_batch, self.bn_images, self.calib_images, self.eval_images)
         check_range("verify_images", self.verify_images, ge=1)
         check_flags(

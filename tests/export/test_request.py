@@ -30,6 +30,7 @@ def test_a_subnet_that_is_not_a_subnet_config_is_a_user_error(tmp_path, subnet):
         ({"bn_images": 0}, "--bn-images 0: must be >= 1"),
         ({"calib_images": "256"}, "--int8-calib-images '256': must be a number"),
         ({"verify_images": 0}, "verify_images 0: must be >= 1"),
+        ({"int8": True, "half": True}, r"int8 and half \(--int8, --half\) exclude each other"),  # was found in export
     ],
 )
 def test_options_the_command_refuses_are_refused_in_python_too(tmp_path, options, message):

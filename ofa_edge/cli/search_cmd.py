@@ -10,9 +10,10 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.search.algorithms import ALGORITHMS
+from ofa_edge.search.options import ACCURACY_PROXIES, SearchOptions
 from ofa_edge.search.ranking import DEFAULT_TIE
 from ofa_edge.search.refine import PER_ROUND
-from ofa_edge.search.runner import ACCURACY_PROXIES, SearchOptions, run_search
+from ofa_edge.search.runner import run_search
 
 Multi = list[str]
 

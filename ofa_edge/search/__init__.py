@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING
 from ofa_edge.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ofa_edge.search.runner import SearchOptions, run_search
+    from ofa_edge.search.options import SearchOptions
+    from ofa_edge.search.runner import run_search
 
 __all__ = ["SearchOptions", "run_search"]
-__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "ofa_edge.search.runner"))
+__getattr__ = lazy_exports(
+    __name__, {"SearchOptions": "ofa_edge.search.options", "run_search": "ofa_edge.search.runner"}
+)

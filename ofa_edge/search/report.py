@@ -24,7 +24,8 @@ from ofa_edge.search.ranking import rank_candidates
 from ofa_edge.space.genome import decode
 
 if TYPE_CHECKING:
-    from ofa_edge.search.runner import Log, Prepared, SearchOptions
+    from ofa_edge.search.options import SearchOptions
+    from ofa_edge.search.runner import Log, Prepared
 
 
 def _timed_here(target: DeviceTarget) -> bool:

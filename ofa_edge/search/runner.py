@@ -11,9 +11,8 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
-from os import PathLike
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,13 @@ from threadpoolctl import threadpool_limits
 
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.formats import detect_format
-from ofa_edge.errors import UserError, did_you_mean, refuse_options
+from ofa_edge.errors import UserError
 from ofa_edge.io import check_output_folder
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.latency.table_check import table_warnings
 from ofa_edge.latency.validate import validated_error
 from ofa_edge.paths import require_embedded_supernet, work_dir
-from ofa_edge.search.algorithms import ALGORITHMS, Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
+from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
     DeviceTarget,
     check_achievable,
@@ -38,123 +37,17 @@ from ofa_edge.search.constraints import (
     loose_bounds,
     loose_message,
 )
+from ofa_edge.search.options import SearchOptions, check_algorithm_options
 from ofa_edge.search.predictor import TEST_FRACTION
 from ofa_edge.search.problem import SearchProblem
-from ofa_edge.search.ranking import DEFAULT_TIE
 from ofa_edge.search.report import write_report
 from ofa_edge.search.storage import GRACE_PERIOD_S
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.search_space import SearchSpace
-from ofa_edge.units import check_range
 
 Log = Callable[[str], None]
 
-ACCURACY_PROXIES = ("macs",)  # --accuracy-proxy: what ranks subnets instead of predicted accuracy
 OUTPUT_FILES = ("subnet.json", "pareto.csv", "pareto.png", "search.json")  # what a search writes to --out
-
-
-# what each listed option takes: the kind of item, one item, a comma list (for the messages)
-_LISTED = {
-    "--device": ("a device name", "x86-cpu", "x86-cpu,jetson-orin"),
-    "--latency": ("a time with its unit", "15ms", "15ms,4ms"),
-}
-
-
-def _listed(flag: str, values: str | list[str]) -> list[str]:
-    """Repeated options and comma lists alike: ``--device a --device b`` or ``--device a,b`` (one string too)."""
-    what, one, many = _LISTED[flag]
-    parts = []
-    for value in [values] if isinstance(values, str) or not isinstance(values, Iterable) else values:
-        if not isinstance(value, str):
-            raise UserError(f"{flag} takes text ({what}), e.g. '{one}'; got {type(value).__name__} {value!r}.")
-        items = [item.strip() for item in value.split(",")]
-        if "" in items:
-            raise UserError(
-                f"{flag} '{value}' has an empty item (an unset shell variable, or a stray comma); give {flag} a "
-                f"value per item, e.g. {flag} {many}."
-            )
-        parts += items
-    return parts
-
-
-@dataclass
-class SearchOptions:
-    """Everything ``ofa-edge search`` takes, as the CLI passes it (strings with units, ``None`` for defaults)."""
-
-    latency: list[str] = field(default_factory=list)
-    devices: list[str] = field(default_factory=list)
-    tables: list[str | Path] = field(default_factory=list)
-    flops: str | None = None
-    params: str | None = None
-    algo: str = "evolution"
-    supernet: str | None = None
-    accuracy_proxy: str | None = None
-    data: str | None = None
-    samples: int | None = None  # None: DEFAULT_SAMPLES, or with refit_predictor what the saved predictor had
-    refit_predictor: bool = False
-    population: int = 100
-    generations: int = 500
-    trials: int | None = None
-    top_k: int = 5
-    tie: float = DEFAULT_TIE
-    out: str | None = None
-    storage: str | None = None
-    study: str | None = None
-    seed: int = 0
-    refine: int = 0
-    measure: bool = True
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        """Read values as the command line does (comma lists, names in any case) and refuse options no
-        search can run with, naming the command-line option (a :class:`UserError`)."""
-        self.latency, self.devices = _listed("--latency", self.latency), _listed("--device", self.devices)
-        self.tables = [self.tables] if isinstance(self.tables, str | PathLike) else list(self.tables)
-        self.algo = self.algo.lower()
-        self.accuracy_proxy = self.accuracy_proxy.lower() if self.accuracy_proxy else self.accuracy_proxy
-        for flag, value, low in (
-            ("--top-k", self.top_k, 1), ("--trials", self.trials, 1), ("--population", self.population, 4),
-            ("--generations", self.generations, 0), ("--refine", self.refine, 0), ("--samples", self.samples, 5),
-            ("--seed", self.seed, 0),
-        ):  # fmt: skip
-            check_range(flag, value, ge=low)
-        check_range("--tie", self.tie, ge=0, hint="(points of predicted accuracy)")
-        cost_bounds(self.flops, self.params)  # read again by prepare; a bad count fails here, before any work
-        if self.storage is not None and not self.storage.strip():
-            raise UserError(
-                "--storage is empty (an unset shell variable?); give a journal file or database URL, or drop it."
-            )
-        if self.storage and not self.study:
-            raise UserError("--storage needs --study NAME so that every worker joins the same study.")
-        if self.study and not self.storage:
-            raise UserError(
-                f"--study '{self.study}' names a study in a shared --storage; give --storage too, or drop --study."
-            )
-        self._check_proxy()
-
-    def _check_proxy(self) -> None:
-        """Refuse what ``--accuracy-proxy macs`` would ignore (it measures and predicts no accuracy)."""
-        if self.accuracy_proxy is None:
-            return
-        if self.accuracy_proxy not in ACCURACY_PROXIES:
-            raise UserError(
-                f"--accuracy-proxy '{self.accuracy_proxy}' is unknown; the only proxy is 'macs'."
-                + did_you_mean(self.accuracy_proxy, ACCURACY_PROXIES)
-            )
-        if self.refit_predictor:
-            raise UserError(
-                "--refit-predictor fits the accuracy predictor, and --accuracy-proxy macs uses none; drop one of them."
-            )
-        if self.data is not None:
-            raise UserError(
-                f"--data '{self.data}' is where subnet accuracy is measured, and --accuracy-proxy macs measures "
-                "none; drop --data, or drop --accuracy-proxy to search on predicted accuracy."
-            )
-        if self.refine:
-            raise UserError(
-                "--refine measures the best subnets' accuracy to correct the predictor, and --accuracy-proxy macs "
-                "uses none; drop one of them."
-            )
 
 
 @dataclass
@@ -278,34 +171,6 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
     cost = CostModel(space, num_classes)
     note(f"accuracy: MACs proxy (more MACs ranks higher; NOT an accuracy), space {space.name} from {source}")
     return space, num_classes, lambda g: cost.macs(g) / 1e6, "MACs proxy (M)", {"proxy": "macs"}, supernet
-
-
-def check_algorithm_options(opts: SearchOptions) -> None:
-    """Refuse an unknown ``--algo`` and budget options the chosen algorithm would silently ignore."""
-    if opts.algo not in ALGORITHMS:
-        raise UserError(
-            f"unknown --algo '{opts.algo}'; choose {', '.join(ALGORITHMS[:-1])} or {ALGORITHMS[-1]} "
-            "(tpe and nsga2 are Optuna's samplers)." + did_you_mean(opts.algo, ALGORITHMS)
-        )
-    defaults = {f.name: f.default for f in fields(SearchOptions)}
-    shaped = [f"--{k}" for k in ("population", "generations") if getattr(opts, k) != defaults[k]]
-    if opts.algo == "evolution" and opts.trials is not None:
-        raise UserError(
-            "--trials sets the budget of --algo tpe, nsga2 or random; evolution's budget is --population × "
-            "--generations. Drop --trials, or pick one of those algorithms."
-        )
-    if opts.algo in ("tpe", "nsga2"):
-        refuse_options(
-            shaped,
-            f"{{given}} shape{{s}} the evolution; --algo {opts.algo} runs --trials trials (default 300). "
-            "Drop {given}, or use --trials.",
-        )
-    if opts.algo == "random" and opts.trials is not None:
-        refuse_options(
-            shaped,
-            "--algo random runs --trials trials; {given} only set{s} its default budget "
-            "(population × generations), so give one or the other.",
-        )
 
 
 def make_algorithm(opts: SearchOptions, fingerprint: dict) -> tuple[Any, int]:

@@ -217,7 +217,8 @@ def _render(r: dict[str, Any]) -> None:
     for d, info in r["devices"].items():
         line = f"[bold]{d}[/bold]: predicted {info['predicted_ms']:.3f} ms"
         if v := info["validation"]:
-            line += f" (±{v['mape_pct']:.1f}% MAPE in the table's validation on {v['subnets']} subnets)"
+            host = f" on {v['host_cpu']}" if v.get("host_cpu") else ""
+            line += f" (±{v['mape_pct']:.1f}% MAPE in the table's validation on {v['subnets']} subnets{host})"
         if "measured" in info:
             m = info["measured"]
             at = ", at the table's reference speed" if m.get("speed_reference") else ""

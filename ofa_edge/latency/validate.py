@@ -65,7 +65,8 @@ def validation_report(
 
 def validated_error(table: LatencyTable, table_path: str | Path) -> dict[str, Any] | None:
     """The end-to-end error of ``table``'s predictions as its validation report (``reports/<table>.validation.json``
-    beside ``table_path``) measured it: ``report``, ``date``, ``subnets``, ``mape_pct`` and ``within_10pct``.
+    beside ``table_path``) measured it: ``report``, ``date``, ``host_cpu`` (where it was measured: the error
+    holds there), ``subnets``, ``mape_pct`` and ``within_10pct``.
     ``None`` where there is no readable report, or its predictions are not ``table``'s (the report of a table
     since re-profiled, rescaled or corrected again measured other predictions than the ones in use)."""
     path = validation_path(Path(table_path))
@@ -80,6 +81,7 @@ def validated_error(table: LatencyTable, table_path: str | Path) -> dict[str, An
         return {
             "report": str(path),
             "date": report.get("date"),
+            "host_cpu": report.get("host_cpu"),
             "subnets": len(rows),
             "mape_pct": float(error["mape_pct"]),
             "within_10pct": float(error["within_10pct"]),

@@ -79,7 +79,10 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     validation = {t.name: validated_error(t.table, t.table_path) for t in targets}
     for t in targets:
         v = validation[t.name]
-        checked = f"; validated: {v['mape_pct']:.1f}% MAPE on {v['subnets']} subnets timed end to end" if v else ""
+        host = f" on {v['host_cpu']}" if v and v.get("host_cpu") else ""
+        checked = (
+            f"; validated: {v['mape_pct']:.1f}% MAPE on {v['subnets']} subnets timed end to end{host}" if v else ""
+        )
         note(f"latency table for {t.name}: {t.table_path} ({t.table.status}{checked})")
         if (message := estimated_warning(t.table.provenance)) is not None:
             warn(message)

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
-from ofa_edge.errors import UserError, refuse_options
+from ofa_edge.errors import Interrupted, UserError, refuse_options
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, BN_IMAGES
@@ -147,7 +147,14 @@ def eval_(
         task = bar.add_task("", total=len(cfgs))
         for name, cfg in cfgs.items():
             bar.update(task, description=name)
-            results |= evaluate_probes(net, {name: cfg}, calib, val, torch.device(device), batch_size)
+            try:
+                results |= evaluate_probes(net, {name: cfg}, calib, val, torch.device(device), batch_size)
+            except KeyboardInterrupt:
+                done = ", ".join(f"{n} {r['top1']:.2f}%" for n, r in results.items())
+                raise Interrupted(
+                    f"interrupted after {len(results)} of {len(cfgs)} subnets{f' ({done})' if done else ''}; eval "
+                    "keeps nothing: running the same command again measures every subnet afresh."
+                ) from None
             bar.advance(task)
     doc = {
         "supernet": str(supernet),

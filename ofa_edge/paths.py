@@ -107,3 +107,9 @@ def supernet_file_dirs(supernet: str | Path) -> tuple[Path, ...]:
 def last_search_path() -> Path:
     """Where ``ofa-edge search`` leaves its result for ``export`` (``<work_dir>/last_search.json``)."""
     return work_dir() / "last_search.json"
+
+
+def last_profile_path() -> Path:
+    """Where ``ofa-edge profile`` notes the device and table it wrote, for ``search``'s default device
+    (``<work_dir>/last_profile.json``)."""
+    return work_dir() / "last_profile.json"

@@ -30,6 +30,7 @@ from ofa_edge.latency.devices import (
 from ofa_edge.latency.drift import correction_fitted_elsewhere, is_busy
 from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import default_reference, estimate_device_table
+from ofa_edge.latency.last_profile import remember_profile
 from ofa_edge.latency.profiler import Profiling, shipped_differences, start_profile
 from ofa_edge.latency.ssh import PID_NOTE, check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
@@ -234,6 +235,8 @@ def profile(
             f"(for a remote board run it there: ssh user@host ofa-edge profile {mode}).",
         )
         _check(dev, read, threads_flag, path if rescale_table else None, busy_ok=force, as_json=as_json)
+        if rescale_table:  # --check writes nothing
+            remember_profile(dev.name, path)
         return
     if ssh is not None:
         settings = {
@@ -243,9 +246,11 @@ def profile(
         }  # fmt: skip
         args = [a for flag, v in settings.items() if v is not None for a in (flag, str(v))] + ["--force"] * force
         _over_ssh(ssh, ssh_opt or [], remote_cmd, dev, path, args, as_json)
+        remember_profile(dev.name, path)
         return
     if estimate:
         _estimate(dev, sp.name, res, classes, path, reference, output=output, force=force, as_json=as_json)
+        remember_profile(dev.name, path)
         return
 
     backend = require_backend(dev, threads)
@@ -261,6 +266,8 @@ def profile(
             job, shipped, warmup=warmup, repeats=repeats, max_entries=max_entries, calibrate=calibrate,
             validate=validate, seed=seed, docs_dir=docs_dir, hints=device != "-", as_json=as_json,
         )  # fmt: skip
+    if device != "-":  # not in the remote run of --ssh: the machine that started it notes the table it fetches
+        remember_profile(dev.name, path)  # search's default device from now on
 
 
 def _check(

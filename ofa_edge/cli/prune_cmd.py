@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,6 +16,9 @@ from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import work_dir
 from ofa_edge.space import SubnetConfig
 from ofa_edge.units import check_range
+
+if TYPE_CHECKING:
+    from ofa_edge.export.last_search import LastSearch
 
 # Each method's own options, with their defaults: given to the other method, they would be ignored.
 OWN_OPTIONS = {"hspg": {"--lam": 1e-3, "--epsilon": 0.0}, "hesso": {"--periods": 5}}
@@ -63,7 +66,10 @@ def prune(
     ] = None,
     device: Annotated[
         str | None,
-        typer.Option(help="Device whose latency table predicts the pruned net's latency (default x86-cpu)."),
+        typer.Option(
+            help="Device whose latency table predicts the pruned net's latency (default: the first device of the "
+            "search that chose the subnet, else x86-cpu)."
+        ),
     ] = None,
     table_path: Annotated[
         Path | None,
@@ -133,7 +139,7 @@ def prune(
         note(f"output folder: {out_dir}")
     data = _data(data, inputs.classes, limit_train)
     out_dir = check_prune_inputs(cfg, ckpt, out_dir, data)  # before any work (prune_subnet checks again)
-    table = _latency_table(device, table_path, cfg)
+    table = _latency_table(device, table_path, cfg, inputs.last_search)
     note(f"settings: {settings.describe()}")
     with Progress(
         TextColumn("prune"),
@@ -202,9 +208,12 @@ def _shortfall(r: dict[str, Any]) -> str | None:
     )
 
 
-def _latency_table(device: str | None, table_path: Path | None, subnet: SubnetConfig) -> LatencyTable | None:
+def _latency_table(
+    device: str | None, table_path: Path | None, subnet: SubnetConfig, searched: LastSearch | None
+) -> LatencyTable | None:
     """The table that predicts latency: ``--table``, or ``--device``'s (exit 2 if it has none or either does
-    not cover the subnet), else the default device's when it covers the subnet."""
+    not cover the subnet), else the default's when it covers the subnet: the table of the search that chose
+    the subnet (its first device, as export follows it), else this machine's."""
     from ofa_edge.latency.devices import LOCAL_DEVICE
     from ofa_edge.latency.table import table_for_device
     from ofa_edge.latency.table_check import table_warnings
@@ -216,9 +225,16 @@ def _latency_table(device: str | None, table_path: Path | None, subnet: SubnetCo
     elif device is not None:
         table, path = table_for_device(device)
     else:
-        note(f"device: {LOCAL_DEVICE} (default; pass --device NAME for another)")
+        name, why = LOCAL_DEVICE, "default"
+        if searched is not None and searched.device:
+            name, why = searched.device, "the device of the search that chose the subnet"
+        note(f"device: {name} ({why}; pass --device NAME for another)")
+        searched_table = Path((searched.devices.get(name) or {}).get("table") or "") if searched else Path()
         try:
-            table, path = table_for_device(LOCAL_DEVICE)
+            if searched_table.is_file():  # the very table the search predicted with (its --table too)
+                table, path = LatencyTable.load(searched_table), searched_table
+            else:
+                table, path = table_for_device(name)
         except UserError as e:
             warn(f"no latency prediction: {e}")
             return None
@@ -229,7 +245,7 @@ def _latency_table(device: str | None, table_path: Path | None, subnet: SubnetCo
         warn(f"no latency prediction: {gap}.")
         return None
     note(f"latency table: {path} ({table.device}, {table.kind})")
-    for message in table_warnings(device or LOCAL_DEVICE, table, path):  # only for a table that will predict
+    for message in table_warnings(table.device, table, path):  # only for a table that will predict
         warn(message)
     return table
 

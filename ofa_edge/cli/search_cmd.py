@@ -36,7 +36,10 @@ def search(
     device: Annotated[
         Multi,
         typer.Option(
-            "--device", metavar="NAME", help="Target device (default x86-cpu); repeat or comma-list for several."
+            "--device",
+            metavar="NAME",
+            help="Target device (default: the one the last `ofa-edge profile` here wrote a table for, else x86-cpu); "
+            "repeat or comma-list for several.",
         ),
     ] = [],  # noqa: B006
     table: Annotated[

@@ -244,10 +244,10 @@ def test_a_table_another_cpu_measured_is_said_before_pruning(tables_dir, capsys)
     table.provenance["host_cpu_id"] = "family 0 model 0"
     table.save(tables_dir / "x86-cpu.json")
     subnet = SearchSpace.get("mbv3-w1.0-cifar").min(24)
-    assert _latency_table(None, None, subnet) is not None
+    assert _latency_table(None, None, subnet, None) is not None
     err = " ".join(capsys.readouterr().err.split())
     assert "the x86-cpu table was measured on another CPU" in err and "--device x86-cpu --force --calibrate 100" in err
-    assert _latency_table("slow-board", None, subnet) is not None and "another CPU" not in capsys.readouterr().err
+    assert _latency_table("slow-board", None, subnet, None) is not None and "another CPU" not in capsys.readouterr().err
 
 
 def test_default_output_folders_of_two_searches_subnets_and_targets_differ(cli, tiny_setup, tmp_path) -> None:
@@ -288,12 +288,12 @@ def test_table_predicts_instead_of_a_device_and_must_cover_the_subnet(tables_dir
     subnet = SearchSpace.get("mbv3-w1.0-cifar").min(24)
     moved = tmp_path / "elsewhere.json"
     (tables_dir / "slow-board.json").rename(moved)
-    table = _latency_table(None, moved, subnet)
+    table = _latency_table(None, moved, subnet, None)
     assert table is not None and table.device == "slow-board"
     said = "".join(capsys.readouterr().err.split())  # a long path folds anywhere
     assert "".join(f"latency table: {moved} (slow-board, estimated)".split()) in said, said
     with pytest.raises(UserError, match="pass --table with a table for that space"):
-        _latency_table(None, tables_dir / "big-board.json", subnet)
+        _latency_table(None, tables_dir / "big-board.json", subnet, None)
 
 
 @pytest.mark.parametrize(
@@ -456,3 +456,22 @@ def test_a_second_prune_into_the_same_folder_is_refused_while_the_first_runs(cli
     assert code == 2 and "held by the first" not in err
     assert f"another `ofa-edge prune` (process {os.getpid()}) is writing '{out}' now" in " ".join(err.split()), err
     assert not out.exists()
+
+
+def test_the_default_device_is_the_searchs_with_the_table_it_predicted_with(tables_dir, tmp_path, capsys) -> None:
+    """prune predicted for x86-cpu after a search for another device; export follows the search's device."""
+    from ofa_edge.cli.prune_cmd import _latency_table
+    from ofa_edge.export.last_search import LastSearch
+
+    subnet = SearchSpace.get("mbv3-w1.0-cifar").min(24)
+    own = tmp_path / "board-table.json"  # the search's --table: not where table_for_device looks
+    (tables_dir / "slow-board.json").rename(own)
+    searched = LastSearch(
+        tmp_path / "search.json", subnet, device="slow-board", devices={"slow-board": {"table": str(own)}}
+    )
+    table = _latency_table(None, None, subnet, searched)
+    assert table is not None and table.device == "slow-board"
+    said = " ".join(capsys.readouterr().err.split())
+    assert "device: slow-board (the device of the search that chose the subnet; pass --device NAME" in said
+    here = _latency_table(None, None, subnet, None)  # a subnet file no search chose: this machine's
+    assert here is not None and here.device == "x86-cpu"

@@ -739,3 +739,20 @@ def test_a_validation_report_of_the_table_in_use_is_quoted_and_another_tables_is
     code, out, err = cli(*args)
     assert code == 0, err
     assert json.loads(out)["devices"]["x86-cpu"]["validation"] is None
+
+
+def test_a_search_after_profile_targets_the_profiled_device(cli, tables_dir, tmp_path):
+    """The README's journey: `profile --device jetson-orin` then `search --latency 15ms` searched for x86-cpu."""
+    args = ["search", "--accuracy-proxy", "macs", "--latency", "15ms", "--no-measure", "--json", *FAST]
+    code, out, err = cli(*args)
+    assert code == 0 and json.loads(out)["device"] == "x86-cpu", err
+    assert "device: x86-cpu (default: no `ofa-edge profile` here yet" in " ".join(err.split())
+    orin = tmp_path / "orin.json"
+    code, _, err = cli("profile", "--device", "jetson-orin", "--estimate", "-o", str(orin))
+    assert code == 0, err
+    code, out, err = cli(*args)
+    assert code == 0 and json.loads(out)["device"] == "jetson-orin", err
+    assert json.loads(out)["devices"]["jetson-orin"]["table"] == str(orin)
+    assert "device: jetson-orin (the last `ofa-edge profile` here" in " ".join(err.split())
+    code, out, err = cli(*args, "--device", "x86-cpu")  # --device still chooses
+    assert code == 0 and json.loads(out)["device"] == "x86-cpu", err

@@ -1,0 +1,24 @@
+"""The device of the last ``ofa-edge profile`` in a work folder: search's default device."""
+
+from __future__ import annotations
+
+from ofa_edge.latency.last_profile import last_profile, remember_profile
+from ofa_edge.paths import last_profile_path
+
+
+def test_the_last_profiled_device_is_remembered_while_its_table_is_there(tmp_path) -> None:
+    assert last_profile() is None  # no profile here yet
+    table = tmp_path / "orin.json"
+    table.write_text("{}")
+    remember_profile("jetson-orin", table)
+    found = last_profile()
+    assert found is not None and (found.device, found.table) == ("jetson-orin", table) and found.date
+    table.unlink()  # its table gone: no default (search falls back to its own)
+    assert last_profile() is None
+
+
+def test_an_unreadable_note_is_no_default(tmp_path) -> None:
+    last_profile_path().parent.mkdir(parents=True, exist_ok=True)
+    for text in ("{", "[]", '{"device": "x"}', "\xff"):
+        last_profile_path().write_text(text, errors="surrogateescape")
+        assert last_profile() is None

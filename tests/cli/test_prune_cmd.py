@@ -90,6 +90,8 @@ def test_tiny_prune_on_real_data(cli, tiny_setup, data_root, tmp_path) -> None:
     )  # and says what it replaces, as export says of a bundle
     again = json.loads(stdout)
     assert again["train"]["resumed_at_epoch"] == 1
+    code, stdout, err = cli(*args[:-1])  # the summary, not --json: it ends with what to run next
+    assert code == 0 and f"next: ofa-edge eval --slim {out}" in " ".join(stdout.split()), err
     # the minutes before and after training say what they are spent on (the bar stood at 0/? and n/n)
     assert "measuring the unpruned subnet" in err and "slimming, exporting and measuring the pruned network" in err
     # a finished run leaves its deliverables only: the resume checkpoint (33 MB for a 4M-param subnet) goes
@@ -321,6 +323,21 @@ def test_reaching_the_target_exactly_is_no_shortfall() -> None:
     assert _shortfall(r | {"zero_groups": 4000, "method": "hspg"}) == (
         "reached group sparsity 0.384 (4000 of 10424 groups) < target 0.4; raise --lam or --epochs."
     )
+
+
+def test_a_pruned_network_that_lost_much_accuracy_is_warned_of_with_the_fix() -> None:
+    """One epoch on 256 images took a subnet from 82.4 % to 9.4 % top-1, and the command said nothing."""
+    from ofa_edge.cli.prune_cmd import _accuracy_drop
+
+    r = {
+        "before": {"top1": 82.4}, "after": {"top1": 9.4}, "settings": {"epochs": 1}, "data": {"train_images": 256},
+    }  # fmt: skip
+    assert _accuracy_drop(r) == (
+        "the pruned network scores 9.4% against the unpruned subnet's 82.4% (-73.0 pt) after 1 epoch(s) on 256 "
+        "training images: pruning recovers accuracy by training; give it more --epochs (default 10) and images "
+        "(drop --limit-train)."
+    )
+    assert _accuracy_drop(r | {"after": {"top1": 75.0}}) is None  # a few points: what pruning costs
 
 
 def test_the_summary_says_where_the_resume_checkpoint_went(capsys) -> None:

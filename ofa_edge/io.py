@@ -204,18 +204,22 @@ class HeldLock:
     """An exclusive lock on a file (:func:`hold_lock`), held until :meth:`release` or until the process
     ends, even killed; a ``with`` block releases it."""
 
-    def __init__(self, path: Path, handle: IO[str] | None) -> None:
-        self.path, self._handle = path, handle
+    def __init__(self, path: Path, handle: IO[str] | None, made: Sequence[Path] = ()) -> None:
+        self.path, self._handle, self._made = path, handle, made
 
     def release(self) -> None:
         """Let the next holder in and remove the lock file (removed while still held, so a process that
-        opened it meanwhile sees it gone and takes a new one)."""
+        opened it meanwhile sees it gone and takes a new one), and the folders made for it if they stayed empty
+        (a refused run leaves nothing behind)."""
         if self._handle is None:
             return
         with contextlib.suppress(OSError):
             self.path.unlink()
         self._handle.close()
         self._handle = None
+        for folder in self._made:  # innermost first; one holding anything stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def __enter__(self) -> Self:
         return self
@@ -232,9 +236,13 @@ def hold_lock(path: Path, busy: str) -> HeldLock:
         import fcntl
     except ImportError:  # Windows
         return HeldLock(path, None)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
     while True:
-        held = open(path, "a+")  # noqa: SIM115 (open for as long as the lock is held)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            held = open(path, "a+")  # noqa: SIM115 (open for as long as the lock is held)
+        except FileNotFoundError:  # another holder removed the folder it had made between our mkdir and open
+            continue
         try:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -252,4 +260,4 @@ def hold_lock(path: Path, busy: str) -> HeldLock:
     held.truncate()
     held.write(f"{os.getpid()}\n")
     held.flush()
-    return HeldLock(path, held)
+    return HeldLock(path, held, made)

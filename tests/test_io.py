@@ -147,6 +147,17 @@ def test_a_held_lock_refuses_a_second_holder_and_its_file_goes_when_released(tmp
     assert str(refused.value) == f"another run (process {os.getpid()}) is writing 'runs/{{a}}b}}'"
 
 
+def test_a_lock_takes_away_the_folders_it_made_when_they_stay_empty(tmp_path) -> None:
+    """A refused `profile --rescale` left an empty latency_tables folder behind its lock."""
+    lock = tmp_path / "data" / "latency_tables" / ".x.json.lock"
+    with hold_lock(lock, "busy"):
+        pass  # refused before writing anything
+    assert not (tmp_path / "data").exists()
+    with hold_lock(lock, "busy"):
+        (lock.parent / "x.json").write_text("{}")  # what the holder wrote stays, and its folders with it
+    assert sorted(p.name for p in lock.parent.iterdir()) == ["x.json"]
+
+
 def test_the_lock_of_a_killed_holder_is_free(tmp_path) -> None:
     path = tmp_path / ".table.json.lock"
     script = (

@@ -10,7 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
-from ofa_edge.errors import UserError, refuse_options
+from ofa_edge.errors import Interrupted, UserError, refuse_options
 from ofa_edge.export.bundle import MANIFEST, default_bundle_name, replaced_bundle_note
 from ofa_edge.export.formats import FORMATS, check_flags, engine_half, engine_table, get_format
 from ofa_edge.export.request import (
@@ -162,7 +162,13 @@ def export(
             if not err.is_terminal:
                 note(message)
 
-        manifest = export_bundle(req, step)
+        try:
+            manifest = export_bundle(req, step)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted; export writes its bundle whole or not at all, so '{req.out}' is as it was. Running the "
+                "same command again exports afresh (BN statistics already computed come from the cache)."
+            ) from None
     result = {"out": str(req.out.expanduser().absolute()), **manifest}
     emit(result, as_json, lambda: _render(result))
 

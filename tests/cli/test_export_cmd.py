@@ -396,3 +396,16 @@ def test_a_folder_without_subnet_and_a_data_file_exit_2(cli, ckpt, subnet, tmp_p
     )  # fmt: skip
     assert code == 2 and "subnet.json' is a file; pass the dataset folder." in err
     assert not (tmp_path / "b").exists()
+
+
+def test_ctrl_c_in_export_says_the_bundle_is_as_it_was(cli, ckpt, subnet, tmp_path, data_root, monkeypatch):
+    """The CLI's line on long jobs resuming promised what export does not do: it writes the bundle whole or not."""
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ofa_edge.export.pipeline.export_bundle", interrupted)
+    args = ("export", "--subnet", str(subnet), "--supernet", str(ckpt), "--out", str(tmp_path / "b"), "--data")
+    code, out, err = _run(cli, *args, str(data_root), *FAST)
+    assert code == 130 and out == "" and "resume where they stopped" not in err, err
+    assert f"interrupted; export writes its bundle whole or not at all, so '{tmp_path / 'b'}' is as it was" in err

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
-from ofa_edge.errors import UserError, refuse_options
+from ofa_edge.errors import Interrupted, UserError, refuse_options
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import work_dir
@@ -154,20 +154,23 @@ def prune(
         def on_step(step: int, total: int, loss: float) -> None:
             bar.update(task, completed=step, total=total, description=f"loss {loss:.3f}")
 
-        result = prune_subnet(
-            cfg,
-            ckpt,
-            data,
-            out_dir,
-            settings,
-            limit_train,
-            limit_test,
-            table,
-            log=note,
-            on_step=on_step,
-            keep_checkpoint=keep_checkpoint,
-            ckpt_every=ckpt_every,
-        )
+        try:
+            result = prune_subnet(
+                cfg,
+                ckpt,
+                data,
+                out_dir,
+                settings,
+                limit_train,
+                limit_test,
+                table,
+                log=note,
+                on_step=on_step,
+                keep_checkpoint=keep_checkpoint,
+                ckpt_every=ckpt_every,
+            )
+        except KeyboardInterrupt:
+            raise Interrupted(_interrupted(out_dir)) from None
     for message in (_shortfall(result), _accuracy_drop(result)):
         if message is not None:
             warn(message)
@@ -181,6 +184,21 @@ def prune(
             "predicted latency does not include."
         )
     emit(result, as_json, lambda: _render(result))
+
+
+def _interrupted(out_dir: Path) -> str:
+    """What a Ctrl-C of a prune run left: its resume checkpoint in ``out_dir``, or nothing yet."""
+    from ofa_edge.prune.pipeline import CHECKPOINT
+
+    if (out_dir / CHECKPOINT).is_file():
+        return (
+            f"interrupted; running the same command again resumes from the checkpoint in '{out_dir}' (written after "
+            "every epoch, and every --ckpt-every N steps)."
+        )
+    return (
+        "interrupted before the first checkpoint (after epoch 1, or --ckpt-every N steps): nothing was kept, and "
+        "running the same command again starts afresh."
+    )
 
 
 def _data(data: Path | None, classes: list[str] | None, limit_train: int | None) -> Path:

@@ -492,3 +492,24 @@ def test_the_default_device_is_the_searchs_with_the_table_it_predicted_with(tabl
     assert "device: slow-board (the device of the search that chose the subnet; pass --device NAME" in said
     here = _latency_table(None, None, subnet, None)  # a subnet file no search chose: this machine's
     assert here is not None and here.device == "x86-cpu"
+
+
+def test_ctrl_c_in_prune_says_whether_a_checkpoint_was_kept(cli, tiny_setup, data_root, tmp_path, monkeypatch):
+    """Stopped before its first checkpoint a prune starts afresh; the CLI's line said every long job resumes."""
+    from ofa_edge.prune.pipeline import CHECKPOINT
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ofa_edge.prune.pipeline.prune_subnet", interrupted)
+    out = tmp_path / "run"
+    args = (
+        "prune", "--subnet", str(tiny_setup / "subnet.json"), "--supernet", str(tiny_setup / "supernet.safetensors"),
+        "--target-sparsity", "0.5", "--data", str(data_root), "--out", str(out),
+    )  # fmt: skip
+    code, _, err = cli(*args)
+    assert code == 130 and "interrupted before the first checkpoint" in " ".join(err.split()), err
+    out.mkdir()
+    (out / CHECKPOINT).write_bytes(b"")
+    code, _, err = cli(*args)
+    assert code == 130 and f"resumes from the checkpoint in '{out}'" in " ".join(err.split()), err

@@ -11,7 +11,15 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, emit, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import why_not_here
-from ofa_edge.latency.devices import find_device_file, find_table_path, is_device_path, known_devices, load_device
+from ofa_edge.latency.devices import (
+    LOCAL_DEVICE,
+    find_device_file,
+    find_table_path,
+    is_device_path,
+    known_devices,
+    load_device,
+)
+from ofa_edge.latency.last_profile import last_profile
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES, devices_dir, env_path
 
@@ -69,6 +77,11 @@ def devices(
             "Point it at a folder of <name>.yaml device files, or unset it."
         )
     rows = [device_summary(name)] if name else _all_summaries()
+    last = last_profile()
+    default = {
+        "device": last.device if last else LOCAL_DEVICE,
+        "why": f"the last `ofa-edge profile` here, {last.date}" if last else "no `ofa-edge profile` here yet",
+    }
 
     def render() -> None:
         t = Table(title="ofa-edge devices", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
@@ -90,6 +103,8 @@ def devices(
             )
         out.print(t)
         out.print(f"device files: yours in {devices_dir()}, shipped in {SHIPPED_DEVICES}", soft_wrap=True)
+        if not name:
+            out.print(f"search's default device here: {default['device']} ({default['why']}); --device chooses another")
         for r in rows:
             if name:
                 out.print(f"[bold]{r['name']}[/bold]: {r['description']} (space {r['space']}, batch {r['batch']})")
@@ -98,7 +113,7 @@ def devices(
             if r["absent_reason"] and name:
                 out.print(f"not runnable here: {r['absent_reason']}")
 
-    emit(rows[0] if name else {"devices": rows}, as_json, render)
+    emit(rows[0] if name else {"devices": rows, "search_default": default}, as_json, render)
 
 
 def register(app: typer.Typer) -> None:

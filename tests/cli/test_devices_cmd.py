@@ -55,3 +55,15 @@ def test_one_broken_device_file_is_skipped_with_a_warning_not_the_whole_list(cli
     assert "skipped device 'broken'" in _flat(err) and "line 3, column 11" in _flat(err)
     code, _, err = cli("devices", "broken")
     assert code == 2 and "not valid YAML" in _flat(err)
+
+
+def test_the_list_says_which_device_search_defaults_to(cli, tmp_path):
+    """search without --device follows the last profile here: the list says which device that is, and why."""
+    code, out, _ = cli("devices")
+    assert code == 0 and "search's default device here: x86-cpu (no `ofa-edge profile` here yet)" in _flat(out)
+    code, _, err = cli("profile", "--device", "raspberry-pi-5", "--estimate", "-o", str(tmp_path / "rpi.json"))
+    assert code == 0, err
+    code, out, _ = cli("devices", "--json")
+    assert code == 0 and json.loads(out)["search_default"]["device"] == "raspberry-pi-5"
+    code, out, _ = cli("devices")
+    assert "search's default device here: raspberry-pi-5 (the last `ofa-edge profile` here" in _flat(out)

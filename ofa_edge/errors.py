@@ -8,6 +8,9 @@ is an internal error (exit 1).
 from __future__ import annotations
 
 import difflib
+import os
+import sys
+import warnings
 from collections.abc import Iterable, Sequence
 
 
@@ -51,3 +54,13 @@ def refuse_options(given: Sequence[str], message: str) -> None:
             given=names, s="s" if one else "", them="it" if one else "them", **{"is": "is" if one else "are"}
         )
     )
+
+
+def warn_caller(message: str) -> None:
+    """:func:`warnings.warn` a :class:`UserWarning` attributed to the first frame outside ofa-edge: the caller's
+    own line, however deep inside the package the warning arises (a fixed ``stacklevel`` fits one depth only)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.formats import detect_format
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, warn_caller
 from ofa_edge.io import check_output_folder
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.latency.table_check import table_warnings
@@ -193,7 +192,7 @@ def run_search(opts: SearchOptions, note: Log | None = None, warn: Log | None = 
     ``ofa-edge search --json`` prints. ``note`` receives the defaults it picks and its progress (default:
     dropped), ``warn`` its warnings (default: :func:`warnings.warn`)."""
     note = note or (lambda _: None)
-    warn = warn or (lambda message: warnings.warn(message, stacklevel=3))
+    warn = warn or warn_caller
     check_algorithm_options(opts)
     prep = prepare(opts, note, warn)
     problem = prep.problem

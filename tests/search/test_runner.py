@@ -13,8 +13,9 @@ def test_run_search_from_python_writes_what_the_command_writes_and_warns_as_pyth
         devices=["x86-cpu", "slow-board"], latency=["16ms", "80ms"], population=20, generations=10,
         measure=False, out=str(tmp_path / "s"),
     )  # fmt: skip
-    with pytest.warns(UserWarning, match="ESTIMATED"):  # the test tables are estimated
+    with pytest.warns(UserWarning, match="ESTIMATED") as warned:  # the test tables are estimated
         report = run_search(opts)
+    assert {w.filename for w in warned} == {__file__}  # the caller's line, not the package's (runner.py:306)
     cfg = SubnetConfig.from_dict(report["subnet"])
     assert SubnetConfig.load(tmp_path / "s" / "subnet.json") == cfg
     for device, budget in (("x86-cpu", 16.0), ("slow-board", 80.0)):

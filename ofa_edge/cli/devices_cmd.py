@@ -12,14 +12,13 @@ from ofa_edge.cli.common import JsonOpt, emit, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import why_not_here
 from ofa_edge.latency.devices import (
-    LOCAL_DEVICE,
     find_device_file,
     find_table_path,
     is_device_path,
     known_devices,
     load_device,
 )
-from ofa_edge.latency.last_profile import last_profile
+from ofa_edge.latency.last_profile import default_device
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES, devices_dir, env_path
 
@@ -77,11 +76,8 @@ def devices(
             "Point it at a folder of <name>.yaml device files, or unset it."
         )
     rows = [device_summary(name)] if name else _all_summaries()
-    last = last_profile()
-    default = {
-        "device": last.device if last else LOCAL_DEVICE,
-        "why": f"the last `ofa-edge profile` here, {last.date}" if last else "no `ofa-edge profile` here yet",
-    }
+    searched = default_device()
+    default = {"device": searched.name, "why": searched.why}
 
     def render() -> None:
         t = Table(title="ofa-edge devices", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json
+from ofa_edge.latency.devices import LOCAL_DEVICE
+from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import last_profile_path
 
 
@@ -40,3 +43,26 @@ def last_profile() -> LastProfile | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return found if found.table.is_file() else None
+
+
+@dataclass(frozen=True)
+class DefaultDevice:
+    """The device a search without ``--device`` targets, and why: the last profile's, with its table, when that
+    table is complete; else this machine (``table`` None: the device's own table lookup)."""
+
+    name: str
+    why: str
+    table: LatencyTable | None = None
+    table_path: Path | None = None
+
+
+def default_device() -> DefaultDevice:
+    """:class:`DefaultDevice` of this work folder (``search`` and ``devices`` say the same)."""
+    last = last_profile()
+    if last is None:
+        return DefaultDevice(LOCAL_DEVICE, "no `ofa-edge profile` here yet")
+    try:
+        table = LatencyTable.load(last.table)
+    except UserError:  # stopped part-way (--max-entries, Ctrl-C): a search could not use it
+        return DefaultDevice(LOCAL_DEVICE, f"the last `ofa-edge profile` here left {last.device}'s table incomplete")
+    return DefaultDevice(last.device, f"the last `ofa-edge profile` here, {last.date}", table, last.table)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.latency.devices import LOCAL_DEVICE
-from ofa_edge.latency.last_profile import last_profile
+from ofa_edge.latency.last_profile import default_device
 from ofa_edge.latency.table import LatencyTable, table_for_device
 from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
 from ofa_edge.units import parse_count, parse_latency_ms
@@ -53,17 +52,15 @@ def device_targets(devices: list[str], latencies: list[str], tables: list[str]) 
         targets = [DeviceTarget(n, tab, str(p)) for n, (tab, p) in zip(names, loaded, strict=True)]
     else:
         targets = []
-        if not devices and (last := last_profile()) is not None:  # `profile --device X` then `search`: X
-            targets.append(DeviceTarget(last.device, LatencyTable.load(last.table), str(last.table)))
-            picked.append(
-                f"device: {last.device} (the last `ofa-edge profile` here, {last.date}: its table {last.table}); "
-                "pass --device NAME for another"
-            )
-        elif not devices:
-            devices = [LOCAL_DEVICE]
-            picked.append(
-                f"device: {LOCAL_DEVICE} (default: no `ofa-edge profile` here yet; pass --device NAME for another)"
-            )
+        if not devices:  # `profile --device X` then `search`: X, with the table that profile wrote
+            d = default_device()
+            where = f": its table {d.table_path}" if d.table_path else ""
+            prefix = "" if d.table else "default: "
+            picked.append(f"device: {d.name} ({prefix}{d.why}{where}; pass --device NAME for another)")
+            if d.table is not None:
+                targets.append(DeviceTarget(d.name, d.table, str(d.table_path)))
+            else:
+                devices = [d.name]
         for n in devices:
             tab, p = table_for_device(n)
             targets.append(DeviceTarget(n, tab, str(p)))

@@ -22,3 +22,15 @@ def test_an_unreadable_note_is_no_default(tmp_path) -> None:
     for text in ("{", "[]", '{"device": "x"}', "\xff"):
         last_profile_path().write_text(text, errors="surrogateescape")
         assert last_profile() is None
+
+
+def test_a_profile_that_left_its_table_unusable_is_no_default_device(tmp_path) -> None:
+    """`profile --max-entries N` (or Ctrl-C) leaves a partial table: the next plain search failed loading it."""
+    from ofa_edge.latency.last_profile import default_device
+
+    assert default_device().name == "x86-cpu" and default_device().table is None
+    partial = tmp_path / "orin.json"
+    partial.write_text("{}")  # not a table search can use
+    remember_profile("jetson-orin", partial)
+    d = default_device()
+    assert (d.name, d.table) == ("x86-cpu", None) and "left jetson-orin's table incomplete" in d.why

@@ -266,9 +266,9 @@ def _latency_table(
         if searched is not None and searched.device:
             name, why = searched.device, "the device of the search that chose the subnet"
         note(f"device: {name} ({why}; pass --device NAME for another)")
-        searched_table = Path((searched.devices.get(name) or {}).get("table") or "") if searched else Path()
+        searched_table = searched.tables.get(name) if searched else None
         try:
-            if searched_table.is_file():  # the very table the search predicted with (its --table too)
+            if searched_table is not None and searched_table.is_file():  # the table the search used (its --table too)
                 table, path = LatencyTable.load(searched_table), searched_table
             else:
                 table, path = table_for_device(name)

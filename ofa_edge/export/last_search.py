@@ -44,6 +44,7 @@ class LastSearch:
     top_k: dict[str, SubnetConfig] = field(default_factory=dict)  # the search's best subnets by id, #1 first
     # their predictions by id: {"latency_ms": {device: ms}, "accuracy", "macs", "params"}, as recorded
     top_k_predicted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tables: dict[str, Path] = field(default_factory=dict)  # every searched device -> the table file it predicted with
 
 
 def search_beside(subnet_file: str | Path, subnet: SubnetConfig) -> LastSearch | None:
@@ -103,6 +104,7 @@ def read_last_search(path: str | Path | None = None) -> LastSearch | None:
         devices=_device_predictions(devices, doc.get("device"), predicted, table),
         top_k={cfg.short_id(): cfg for cfg in ranked},
         top_k_predicted={cfg.short_id(): _row_predicted(r) for cfg, r in zip(ranked, top_k, strict=True)},
+        tables={name: Path(d["table"]) for name, d in devices.items() if isinstance(d.get("table"), str)},
     )
 
 

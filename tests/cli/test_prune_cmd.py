@@ -483,9 +483,7 @@ def test_the_default_device_is_the_searchs_with_the_table_it_predicted_with(tabl
     subnet = SearchSpace.get("mbv3-w1.0-cifar").min(24)
     own = tmp_path / "board-table.json"  # the search's --table: not where table_for_device looks
     (tables_dir / "slow-board.json").rename(own)
-    searched = LastSearch(
-        tmp_path / "search.json", subnet, device="slow-board", devices={"slow-board": {"table": str(own)}}
-    )
+    searched = LastSearch(tmp_path / "search.json", subnet, device="slow-board", tables={"slow-board": own})
     table = _latency_table(None, None, subnet, searched)
     assert table is not None and table.device == "slow-board"
     said = " ".join(capsys.readouterr().err.split())

@@ -753,6 +753,9 @@ def test_a_search_after_profile_targets_the_profiled_device(cli, tables_dir, tmp
     code, out, err = cli(*args)
     assert code == 0 and json.loads(out)["device"] == "jetson-orin", err
     assert json.loads(out)["devices"]["jetson-orin"]["table"] == str(orin)
+    from ofa_edge.export.last_search import read_last_search
+
+    assert read_last_search().tables == {"jetson-orin": orin}  # what prune's default device predicts with
     assert "device: jetson-orin (the last `ofa-edge profile` here" in " ".join(err.split())
     code, out, err = cli(*args, "--device", "x86-cpu")  # --device still chooses
     assert code == 0 and json.loads(out)["device"] == "x86-cpu", err

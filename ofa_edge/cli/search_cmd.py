@@ -8,7 +8,9 @@ import typer
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
+from ofa_edge.export.formats import engine_table
 from ofa_edge.latency.device_timer import drift_warning
+from ofa_edge.latency.validate import validation_phrase
 from ofa_edge.search.algorithms import ALGORITHMS
 from ofa_edge.search.options import ACCURACY_PROXIES, SearchOptions
 from ofa_edge.search.ranking import DEFAULT_TIE
@@ -220,8 +222,7 @@ def _render(r: dict[str, Any]) -> None:
     for d, info in r["devices"].items():
         line = f"[bold]{d}[/bold]: predicted {info['predicted_ms']:.3f} ms"
         if v := info["validation"]:
-            host = f" on {v['host_cpu']}" if v.get("host_cpu") else ""
-            line += f" (±{v['mape_pct']:.1f}% MAPE in the table's validation on {v['subnets']} subnets{host})"
+            line += f" (±{validation_phrase(v)})"
         if "measured" in info:
             m = info["measured"]
             at = ", at the table's reference speed" if m.get("speed_reference") else ""
@@ -241,7 +242,8 @@ def _render(r: dict[str, Any]) -> None:
     took = r["search"]["seconds"]  # a predictor-only search of a few hundred candidates takes milliseconds
     took_text = f"{took:.2f} s" if took >= 0.1 else f"{took * 1e3:.1f} ms"
     out.print(f"search: {took_text}, {r['search']['candidates_per_s']:,.0f} candidates/s")
-    trt = "tensorrt" in str(r["latency_table"].get("backend", ""))  # the first device's table
+    engine = engine_table([d.get("provenance") or {} for d in r["devices"].values()])  # as export picks it
+    trt = "tensorrt" in str(engine.get("backend", ""))
     out.print(f"next: ofa-edge export{' --format trt' if trt else ''} --subnet {files['subnet']}", soft_wrap=True)
 
 

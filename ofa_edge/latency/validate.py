@@ -90,6 +90,13 @@ def validated_error(table: LatencyTable, table_path: str | Path) -> dict[str, An
         return None
 
 
+def validation_phrase(v: dict[str, Any]) -> str:
+    """How :func:`validated_error`'s record reads in a message: "1.6% MAPE in the table's validation on 200 subnets
+    on <cpu>"."""
+    host = f" on {v['host_cpu']}" if v.get("host_cpu") else ""
+    return f"{v['mape_pct']:.1f}% MAPE in the table's validation on {v['subnets']} subnets{host}"
+
+
 def plot(report: dict[str, Any], path: Path) -> None:
     """Predicted-vs-measured scatter with the ±10% band."""
     import matplotlib

@@ -24,7 +24,7 @@ from ofa_edge.errors import UserError, warn_caller
 from ofa_edge.io import check_output_folder
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.latency.table_check import table_warnings
-from ofa_edge.latency.validate import validated_error
+from ofa_edge.latency.validate import validated_error, validation_phrase
 from ofa_edge.paths import require_embedded_supernet, work_dir
 from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
@@ -78,10 +78,7 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     validation = {t.name: validated_error(t.table, t.table_path) for t in targets}
     for t in targets:
         v = validation[t.name]
-        host = f" on {v['host_cpu']}" if v and v.get("host_cpu") else ""
-        checked = (
-            f"; validated: {v['mape_pct']:.1f}% MAPE on {v['subnets']} subnets timed end to end{host}" if v else ""
-        )
+        checked = f"; {validation_phrase(v)}, timed end to end" if v else ""
         note(f"latency table for {t.name}: {t.table_path} ({t.table.status}{checked})")
         if (message := estimated_warning(t.table.provenance)) is not None:
             warn(message)

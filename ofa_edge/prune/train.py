@@ -46,9 +46,7 @@ def evaluate(model: nn.Module, data: ImageSet, space: SearchSpace, resolution: i
     """Top-1 (%) of ``model`` on ``data`` in eval mode on this CPU, as ``ofa-edge eval`` scores a network
     (:func:`~ofa_edge.supernet.evaluate.module_top1`: ONNX Runtime from 1,000 images on); the model is handed
     back with NCHW weights, as training and slimming take it."""
-    top1 = module_top1(model.eval(), data, torch.device("cpu"), CPU_EVAL_BATCH, space, resolution)
-    model.to(memory_format=torch.contiguous_format)
-    return top1
+    return module_top1(model.eval(), data, torch.device("cpu"), CPU_EVAL_BATCH, space, resolution)
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:

@@ -29,7 +29,7 @@ from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.units import check_range, parse_latency_ms
 
-BN_IMAGES = 500  # quickstart's export recalibrates BN on fewer images than export's default: it is a demo
+DEMO_BN_IMAGES = 500  # quickstart's export recalibrates BN on fewer images than export's default: it is a demo
 
 
 def _local_table() -> tuple[LatencyTable, list[str]]:
@@ -99,7 +99,7 @@ def quickstart(
     bundle = check_output_dir(out_dir / "bundle")  # before the search: a refused run changes nothing
     meta = read_metadata(embedded_supernet())
     trained_on = trained_classes(meta)
-    data, sample_note = data_or_sample(data, trained_on, {"--images": images, "export's --bn-images": BN_IMAGES})
+    data, sample_note = data_or_sample(data, trained_on, {"--images": images, "export's --bn-images": DEMO_BN_IMAGES})
     if sample_note:
         note(sample_note)
     size = max(SearchSpace.get(meta["space"]).resolutions)  # ImageFolder images are decoded at this size
@@ -116,9 +116,9 @@ def quickstart(
     )
     subnet = out_dir / "search" / "subnet.json"  # this run's search, not the work dir's last one
     note(
-        f"step 2/3: ofa-edge export --format onnx --subnet {subnet} --bn-images {BN_IMAGES} --data {data} --out {bundle}"
+        f"step 2/3: ofa-edge export --format onnx --subnet {subnet} --bn-images {DEMO_BN_IMAGES} --data {data} --out {bundle}"
     )
-    exported = _step(export, as_json, format="onnx", subnet=subnet, out_dir=bundle, bn_images=BN_IMAGES, data=data)
+    exported = _step(export, as_json, format="onnx", subnet=subnet, out_dir=bundle, bn_images=DEMO_BN_IMAGES, data=data)
 
     note(f"step 3/3: classifying {images} test images with {bundle / 'model.onnx'} on ONNX Runtime")
     prep = Preprocess.from_dict(json.loads((bundle / "preprocessing.json").read_text()))

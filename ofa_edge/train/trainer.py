@@ -466,13 +466,14 @@ class Trainer:
                 if synced:  # reading the loss waits for the device
                     shown = self._fold_loss(it + 1)
                     now = time.perf_counter()
-                    progress.step_done(plan, it, shown, ep_images / max(now - ep_t0, 1e-9))
+                    rate = ep_images / max(now - ep_t0, 1e-9)
+                    progress.step_done(plan, it, shown, rate)
                 saved = step == spe - 1 or bool(cfg.ckpt_every and (it + 1) % cfg.ckpt_every == 0)
                 if step == spe - 1:  # ``now`` was read just above, after the epoch's last sync
                     rec = self._epoch_end(it, epoch, plan, now - ep_t0, ep_images, progress)
                     if self.ctx.main:  # one line per epoch, also with --no-progress (a log's record)
                         progress.epoch_line(plan, rec)
-                    progress.step_done(plan, it, shown, ep_images / max(now - ep_t0, 1e-9))  # the probes' are over
+                    progress.step_done(plan, it, shown, rate)  # the status again: the probes' are over
                     self._save(it + 1)
                     ep_t0, ep_images = time.perf_counter(), 0
                 elif saved:

@@ -151,6 +151,7 @@ def prune_subnet(
         prep = Preprocess(cfg.resolution, sp.mean, sp.std)
         log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} test images")
         # BN as every command recalibrates it (its default images, in its batch), on images drawn at random: every class
+        log(f"recalibrating BN on {min(BN_IMAGES, len(train)):,} training images")
         recalibrate_bn(model, prep.chunks(train.shuffled(settings.seed).images[:BN_IMAGES], BN_CALIB_BATCH))
         example = prep(test.images[:2])
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -49,21 +49,51 @@ def _row_predictions(row: dict[str, Any], proxy: bool) -> dict[str, Any]:
     return {k: row[k] for k in keys}
 
 
+def _fronts(
+    prep: Prepared, result: SearchResult, metrics: dict[str, np.ndarray], chosen: dict[str, Any]
+) -> tuple[dict, list]:
+    """Each device's accuracy/latency Pareto front over every scored candidate (for ``pareto.png``, with
+    ``chosen``, the #1 row, marked) and the rows of ``pareto.csv``."""
+    from ofa_edge.search.pareto import Front, pareto_front
+
+    fronts, rows = {}, []
+    scored = np.flatnonzero(~np.isnan(result.accuracy))
+    for t in prep.targets:
+        latency = metrics[t.metric]
+        idx = scored[pareto_front(result.accuracy[scored], latency[scored])]
+        acc, lat, feasible = result.accuracy[idx], latency[idx], result.feasible[idx]
+        chosen_pt = (chosen["latency_ms"][t.name], chosen["accuracy"])
+        fronts[t.name] = Front(lat, acc, feasible, t.budget_ms, t.table.estimated, chosen_pt)
+        for cfg, a, ms, ok in zip(decode(prep.problem.space, result.genomes[idx]), acc, lat, feasible, strict=True):
+            rows.append(
+                {
+                    "device": t.name,
+                    "latency_ms": float(ms),
+                    "latency_kind": t.table.kind,
+                    "accuracy": float(a),
+                    "feasible": bool(ok),
+                    "subnet": cfg.to_json(),
+                }
+            )
+    return fronts, rows
+
+
 def write_report(opts: SearchOptions, prep: Prepared, result: SearchResult, note: Log) -> dict[str, Any]:
     """The report ``run_search`` returns, written with the chosen subnet and the fronts to ``prep.out``."""
-    from ofa_edge.search.pareto import Front, pareto_front, plot_fronts, write_csv
+    from ofa_edge.search.pareto import plot_fronts, write_csv
 
     problem = prep.problem
+    # every metric of every scored candidate, once: the top-k reads the feasible ones, the fronts all of them
+    metrics = {name: metric(result.genomes) for name, metric in problem.metrics.items()}
     distinct = result.distinct_feasible(problem.space)
-    genomes, acc = result.genomes[distinct], result.accuracy[distinct]
-    metrics = problem.evaluate(genomes).metrics
+    acc = result.accuracy[distinct]
     cost, cost_name = (
-        (metrics[prep.targets[0].metric], f"on {prep.targets[0].name}")
+        (metrics[prep.targets[0].metric][distinct], f"on {prep.targets[0].name}")
         if prep.targets
-        else (metrics["macs"], "in MACs")
+        else (metrics["macs"][distinct], "in MACs")
     )
     order = rank_candidates(acc, cost, opts.tie)
-    cfgs = decode(problem.space, genomes[order[: opts.top_k]])
+    cfgs = decode(problem.space, result.genomes[distinct[order[: opts.top_k]]])
     if acc[order[0]] < acc.max():
         note(
             f"#1 is {acc.max() - acc[order[0]]:.3f}{'' if 'proxy' in prep.accuracy_info else ' pt'} below the most accurate candidate and "
@@ -72,11 +102,11 @@ def write_report(opts: SearchOptions, prep: Prepared, result: SearchResult, note
         )
 
     def row(i: int, cfg: Any) -> dict[str, Any]:
-        j = order[i]
+        j = distinct[order[i]]
         return {
             "rank": i + 1,
             "id": cfg.short_id(),
-            "accuracy": float(acc[j]),
+            "accuracy": float(result.accuracy[j]),
             "latency_ms": {t.name: float(metrics[t.metric][j]) for t in prep.targets},
             "macs": float(metrics["macs"][j]),
             "params": float(metrics["params"][j]),
@@ -87,29 +117,7 @@ def write_report(opts: SearchOptions, prep: Prepared, result: SearchResult, note
     top = [row(i, c) for i, c in enumerate(cfgs)]
     chosen = cfgs[0]
     out = prep.out
-    fronts, front_rows = {}, []
-    all_g, all_acc = result.genomes, result.accuracy
-    all_m = problem.evaluate(all_g, metrics=[t.metric for t in prep.targets]).metrics
-    for t in prep.targets:
-        ok = ~np.isnan(all_acc)
-        idx = np.flatnonzero(ok)[pareto_front(all_acc[ok], all_m[t.metric][ok])]
-        feasible = problem.violation(all_g[idx]) <= 0
-        chosen_pt = (top[0]["latency_ms"][t.name], top[0]["accuracy"])
-        fronts[t.name] = Front(all_m[t.metric][idx], all_acc[idx], feasible, t.budget_ms, t.table.estimated, chosen_pt)
-        kind = t.table.kind
-        for cfg, a, lat, ok_ in zip(
-            decode(problem.space, all_g[idx]), all_acc[idx], all_m[t.metric][idx], feasible, strict=True
-        ):
-            front_rows.append(
-                {
-                    "device": t.name,
-                    "latency_ms": float(lat),
-                    "latency_kind": kind,
-                    "accuracy": float(a),
-                    "feasible": bool(ok_),
-                    "subnet": cfg.to_json(),
-                }
-            )
+    fronts, front_rows = _fronts(prep, result, metrics, top[0])
     chosen.save(out / "subnet.json")
     write_csv(out / "pareto.csv", front_rows)
     plot_fronts(out / "pareto.png", fronts, problem.accuracy_name)

@@ -23,3 +23,38 @@ def test_run_search_from_python_writes_what_the_command_writes_and_warns_as_pyth
     said: list[str] = []
     run_search(opts, note=said.append, warn=said.append)
     assert any(line.startswith("algorithm: evolution") for line in said)
+
+
+def test_the_report_reuses_the_search_scores_and_its_fronts_flag_feasibility_by_the_tables(
+    tables_dir, tmp_path, monkeypatch
+):
+    """write_report predicts no accuracy again (a measured or refined accuracy would cost minutes), and
+    each pareto.csv row is feasible exactly when every device's table puts it within that device's budget."""
+    import csv
+
+    from ofa_edge.search import report as report_module
+    from ofa_edge.search import runner
+
+    def no_second_prediction(opts, prep, result, note):
+        def refuse(_genomes):
+            raise AssertionError("write_report predicted accuracy again")
+
+        prep.problem.accuracy = refuse
+        return report_module.write_report(opts, prep, result, note)
+
+    monkeypatch.setattr(runner, "write_report", no_second_prediction)
+    budgets = {"x86-cpu": 16.0, "slow-board": 80.0}
+    opts = SearchOptions(
+        devices=list(budgets), latency=[f"{b:g}ms" for b in budgets.values()], population=20, generations=10,
+        measure=False, out=str(tmp_path / "s"),
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="ESTIMATED"):
+        run_search(opts)
+    tables = {d: LatencyTable.load(tables_dir / f"{d}.json") for d in budgets}
+    with open(tmp_path / "s" / "pareto.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and {r["feasible"] for r in rows} <= {"True", "False"}
+    for r in rows:
+        cfg = SubnetConfig.from_json(r["subnet"])
+        fits = all(tables[d].predict([cfg])[0] <= b for d, b in budgets.items())
+        assert (r["feasible"] == "True") == fits, r

@@ -10,15 +10,16 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
-from ofa_edge.errors import Interrupted, UserError, refuse_options
+from ofa_edge.errors import Interrupted, UserError
 from ofa_edge.export.bundle import MANIFEST, default_bundle_name, replaced_bundle_note
-from ofa_edge.export.formats import FORMATS, check_flags, engine_half, engine_table, get_format
+from ofa_edge.export.formats import FORMATS, engine_half, engine_table, get_format
 from ofa_edge.export.request import (
     DEFAULT_MAX_BATCH,
     INT8_CALIB_IMAGES,
     INT8_EVAL_IMAGES,
     ExportRequest,
-    check_counts,
+    check_options,
+    int8_image_counts,
 )
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
@@ -57,7 +58,9 @@ def export(
     dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="Symbolic batch dimension.")] = False,
     max_batch: Annotated[
         int | None,
-        typer.Option(help="Largest batch of a TensorRT dynamic-batch profile (with --dynamic-batch; default 32)."),
+        typer.Option(
+            help=f"Largest batch of a TensorRT dynamic-batch profile (with --dynamic-batch; default {DEFAULT_MAX_BATCH})."
+        ),
     ] = None,
     out_dir: Annotated[
         Path | None,
@@ -76,11 +79,19 @@ def export(
     ] = None,
     bn_images: Annotated[int, typer.Option(help="Training images for BN recalibration.")] = BN_IMAGES,
     calib_images: Annotated[
-        int, typer.Option("--int8-calib-images", help="Training images for INT8 calibration (with --int8).")
-    ] = INT8_CALIB_IMAGES,
+        int | None,
+        typer.Option(
+            "--int8-calib-images",
+            help=f"Training images for INT8 calibration (with --int8; default {INT8_CALIB_IMAGES}).",
+        ),
+    ] = None,
     eval_images: Annotated[
-        int, typer.Option("--int8-eval-images", help="Test images for the INT8 top-1 comparison (with --int8).")
-    ] = INT8_EVAL_IMAGES,
+        int | None,
+        typer.Option(
+            "--int8-eval-images",
+            help=f"Test images for the INT8 top-1 comparison (with --int8; default {INT8_EVAL_IMAGES}).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a subnet with its weights: extract, recalibrate BN, export, verify, write a bundle folder."""
@@ -91,18 +102,11 @@ def export(
     from ofa_edge.supernet.bn_calibration import few_images_warning
 
     fmt = get_format(format)
-    check_counts(max_batch, bn_images, calib_images, eval_images)  # before any work
-    check_flags(fmt, int8=int8, half=bool(half), dynamic_batch=dynamic_batch, max_batch=max_batch is not None)
+    options = {"int8": int8, "dynamic_batch": dynamic_batch, "max_batch": max_batch, "bn_images": bn_images,
+               "calib_images": calib_images, "eval_images": eval_images}  # fmt: skip
+    check_options(fmt, half=bool(half), **options)  # before any work; the request checks them again
     if slim is None and (message := few_images_warning(bn_images)) is not None:
         warn(message)
-    int8_only = [f for f, v, d in (("--int8-calib-images", calib_images, INT8_CALIB_IMAGES),
-                                   ("--int8-eval-images", eval_images, INT8_EVAL_IMAGES)) if v != d]  # fmt: skip
-    if not int8:
-        refuse_options(int8_only, "{given} set{s} the INT8 quantization: add --int8, or drop {them}.")
-    if max_batch is not None and not dynamic_batch:
-        raise UserError(
-            "--max-batch sets the largest batch of a dynamic-batch engine: add --dynamic-batch, or drop it."
-        )
     if format != fmt.name:
         note(f"format '{format}' is '{fmt.name}'")
     if slim is not None:
@@ -114,8 +118,9 @@ def export(
     for line in [*inputs.notes, *inputs.prediction_notes]:
         note(line)
     needs = {} if slim else {"--bn-images": bn_images}  # images each option takes from the data
+    calib_count, eval_count = int8_image_counts(calib_images, eval_images)
     if int8:
-        needs |= {"--int8-calib-images": calib_images, "--int8-eval-images": eval_images}
+        needs |= {"--int8-calib-images": calib_count, "--int8-eval-images": eval_count}
     data, sample_note = data_or_sample(data, inputs.classes, needs)
     if sample_note:
         note(sample_note)
@@ -129,7 +134,7 @@ def export(
     note(
         f"data {data}"
         + ("" if slim else f"; BN recalibration on {bn_images} train images (all, if it holds fewer)")
-        + (f"; INT8 calibration {calib_images} train images, evaluation {eval_images} test images" if int8 else "")
+        + (f"; INT8 calibration {calib_count} train images, evaluation {eval_count} test images" if int8 else "")
     )
     last = inputs.last_search
     tables = [last.latency_table, *(d["latency_table"] for d in last.devices.values())] if last else []
@@ -144,14 +149,9 @@ def export(
         format=fmt,
         out=out_dir,
         data=data,
-        int8=int8,
         half=half,
-        dynamic_batch=dynamic_batch,
-        max_batch=max_batch or DEFAULT_MAX_BATCH,
-        bn_images=bn_images,
-        calib_images=calib_images,
-        eval_images=eval_images,
         bn_cache=work_dir() / "cache" / "bn",
+        **options,
     )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:

@@ -67,14 +67,20 @@ def get_format(name: str) -> ExportFormat:
     raise UserError(f"unknown export format '{name}'.{hint} Known formats: {', '.join(known)}.")
 
 
+_FLAGS = {"calib_images": "--int8-calib-images", "eval_images": "--int8-eval-images"}  # the rest: --field-name
+
+
+def option_name(field: str) -> str:
+    """An export option as errors name it, for Python callers and the command alike: ``max_batch (--max-batch)``."""
+    return f"{field} ({_FLAGS.get(field, '--' + field.replace('_', '-'))})"
+
+
 def check_flags(fmt: ExportFormat, **flags: bool) -> None:
-    """Refuse a flag that ``fmt`` does not take (instead of silently ignoring it)."""
+    """Refuse an option (``max_batch=True``: given) that ``fmt`` does not take, instead of silently ignoring it."""
     for flag, on in flags.items():
         if on and flag not in fmt.flags:
-            allowed = ", ".join(f"--{f.replace('_', '-')}" for f in sorted(fmt.flags)) or "none"
-            raise UserError(
-                f"--{flag.replace('_', '-')} is not supported for format '{fmt.name}'. Flags it takes: {allowed}."
-            )
+            allowed = ", ".join(map(option_name, sorted(fmt.flags))) or "none"
+            raise UserError(f"{option_name(flag)} is not supported for format '{fmt.name}'. It takes: {allowed}.")
 
 
 def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -> tuple[bool, str | None, str | None]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import bundle_supernet
+from ofa_edge.export.formats import option_name
 from ofa_edge.export.last_search import LastSearch, read_last_search, search_beside
 from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded_supernet
 from ofa_edge.space import CostModel, SubnetConfig
@@ -63,8 +64,8 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         notes.append(f"no --subnet: using the last search result {last.path} (id {cfg.short_id()}, {cfg.describe()})")
     else:
         raise UserError(
-            f"no subnet: no --subnet was given and there is no last search result at "
-            f"'{last_search_path()}'. Run `ofa-edge search --latency 15ms` first, or pass --subnet subnet.json."
+            f"no {option_name('subnet')} was given and there is no last search result at '{last_search_path()}'. "
+            "Run `ofa-edge search --latency 15ms` first, or pass a subnet JSON file."
         )
     if supernet is not None:
         net = Path(supernet)
@@ -96,7 +97,7 @@ def _by_id(short_id: str, last: LastSearch | None, said: list[str]) -> tuple[Sub
     if last is None or short_id not in last.top_k:
         ids = ", ".join(last.top_k) if last is not None and last.top_k else "none recorded"
         raise UserError(
-            f"--subnet {short_id}: no such file, and no subnet of the last search's top-k has that id "
+            f"{option_name('subnet')} {short_id}: no such file, and no subnet of the last search's top-k has that id "
             f"(ids: {ids}); pass a subnet JSON file, or an id from the id column of `ofa-edge search`."
         )
     cfg, rank = last.top_k[short_id], list(last.top_k).index(short_id) + 1
@@ -135,15 +136,15 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
     if path.is_dir():
         if not (path / "slim.json").is_file():
             raise UserError(
-                f"--slim '{path}' is a folder without slim.json; pass the slim.json that `ofa-edge prune` wrote "
+                f"{option_name('slim')} '{path}' is a folder without slim.json; pass the slim.json that `ofa-edge prune` wrote "
                 "(in its --out folder)."
             )
         path = path / "slim.json"
         notes.append(f"--slim {slim} is a folder: using the slim.json in it")
     if path.suffix == ".safetensors":
         raise UserError(
-            f"'{path}' holds the pruned network's weights; pass its description, "
-            f"--slim {path.with_name('slim.json')} (`ofa-edge prune` wrote both)."
+            f"'{path}' holds the pruned network's weights; pass its description as {option_name('slim')}: "
+            f"{path.with_name('slim.json')} (`ofa-edge prune` wrote both)."
         )
     try:
         doc = json.loads(path.read_text())

@@ -20,6 +20,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
 from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.export.evaluate import ort_latency_ms, top1
+from ofa_edge.export.formats import option_name
 from ofa_edge.export.int8 import quantize_int8, weight_scheme
 from ofa_edge.export.manifest import decode_size, primary_file, write_metadata
 from ofa_edge.export.onnx_export import export_onnx
@@ -72,9 +73,9 @@ def _require_slim_classes(req: ExportRequest, classes: list[str], outputs: int, 
         )
     if data_classes != classes:
         raise UserError(
-            f"--data '{req.data}' has {len(data_classes)} classes ({', '.join(data_classes[:4])}, ...) but the pruned "
-            f"network '{req.slim}' was trained on {len(classes)} ({', '.join(classes[:4])}, ...); pass the dataset it "
-            "was pruned on (--data; its result.json names it under data.root)."
+            f"{option_name('data')} '{req.data}' has {len(data_classes)} classes ({', '.join(data_classes[:4])}, ...) "
+            f"but the pruned network '{req.slim}' was trained on {len(classes)} ({', '.join(classes[:4])}, ...); pass "
+            "the dataset it was pruned on (its result.json names it under data.root)."
         )
 
 
@@ -95,7 +96,7 @@ def _load_model(
     step("loading supernet and data")
     net = load_supernet(req.supernet)
     train = _images(req, "train", req.bn_images, seed=0).shuffled(seed=0)
-    require_num_classes(train, net.num_classes, req.data, trained=trained_classes(meta))
+    require_num_classes(train, net.num_classes, req.data, option_name("data"), trained=trained_classes(meta))
     prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
     model = net.extract(cfg).eval()
     entry = None
@@ -132,7 +133,8 @@ def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[
     """Quantize model.onnx to model_int8.onnx and measure top-1 and latency against FP32."""
     cfg, space = req.subnet, req.subnet.search_space
     prep = Preprocess(cfg.resolution, space.mean, space.std)
-    calib = _images(req, "train", req.calib_images, seed=1)
+    calib_images, eval_images = req.int8_images
+    calib = _images(req, "train", calib_images, seed=1)
     step(f"INT8: calibrating on {len(calib)} training images")
     quantize_int8(
         stage / "model.onnx",
@@ -140,7 +142,7 @@ def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[
         prep.all(calib.images, BATCH),
         activation=req.format.int8_activation,
     )
-    test = _images(req, "test", req.eval_images, seed=0)
+    test = _images(req, "test", eval_images, seed=0)
     step(f"INT8: evaluating FP32 and INT8 on {len(test)} test images")
     images = prep.all(test.images, BATCH)
     fp32, int8 = ort_session(stage / "model.onnx"), ort_session(stage / "model_int8.onnx")
@@ -166,7 +168,7 @@ def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[
 def _tensorrt(req: ExportRequest, stage: Path, model: torch.nn.Module, step: Callable[[str], None]) -> dict[str, Any]:
     """Build scripts and commands always; the engine itself where TensorRT runs."""
     precision = "int8" if req.int8 else "fp16" if req.half else "fp32"
-    max_batch = req.max_batch if req.dynamic_batch else None
+    max_batch = req.engine_max_batch
     sparse_layers = two_four_layers(model)  # 2:4-sparse weights (SpFDE): let TensorRT use sparse tensor cores
     sparse = bool(sparse_layers)
     shutil.copyfile(tensorrt_build.__file__, stage / "build_engine.py")

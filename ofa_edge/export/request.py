@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ofa_edge.errors import UserError
-from ofa_edge.export.formats import ExportFormat, check_flags, get_format
+from ofa_edge.errors import UserError, refuse_options
+from ofa_edge.export.formats import ExportFormat, check_flags, get_format, option_name
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
 from ofa_edge.units import check_range
@@ -21,11 +21,42 @@ INT8_CALIB_IMAGES = 256  # training images that set the INT8 activation ranges
 INT8_EVAL_IMAGES = 2000  # test images for the FP32 vs INT8 top-1 comparison
 
 
-def check_counts(max_batch: int | None, bn_images: int, calib_images: int, eval_images: int) -> None:
-    """Refuse a count below 1, naming its command-line option (``None``: an option left unset)."""
-    for flag, value in (("--max-batch", max_batch), ("--bn-images", bn_images),
-                        ("--int8-calib-images", calib_images), ("--int8-eval-images", eval_images)):  # fmt: skip
-        check_range(flag, value, ge=1)
+def check_options(
+    format: ExportFormat,
+    *,
+    int8: bool = False,
+    half: bool = False,
+    dynamic_batch: bool = False,
+    max_batch: int | None = None,
+    bn_images: int = BN_IMAGES,
+    calib_images: int | None = None,
+    eval_images: int | None = None,
+) -> None:
+    """The export options' rules, for :class:`ExportRequest` and the command (before any work) alike: refuse a
+    count below 1, an option ``format`` does not take, and options that need another (``None``: not given), with
+    a :class:`UserError` naming the field and its flag."""
+    counts = {"max_batch": max_batch, "bn_images": bn_images, "calib_images": calib_images, "eval_images": eval_images}
+    for name, value in counts.items():
+        check_range(option_name(name), value, ge=1)
+    if int8 and half:
+        raise UserError("int8 and half (--int8, --half) exclude each other: pick one precision.")
+    check_flags(format, int8=int8, half=half, dynamic_batch=dynamic_batch, max_batch=max_batch is not None)
+    if not int8:
+        given = [option_name(name) for name in ("calib_images", "eval_images") if counts[name] is not None]
+        refuse_options(given, f"{{given}} set{{s}} the INT8 quantization: add {option_name('int8')}, or drop {{them}}.")
+    if max_batch is not None and not dynamic_batch:
+        raise UserError(
+            f"{option_name('max_batch')} sets the largest batch of a dynamic-batch engine: add "
+            f"{option_name('dynamic_batch')}, or drop it."
+        )
+
+
+def int8_image_counts(calib_images: int | None, eval_images: int | None) -> tuple[int, int]:
+    """The INT8 calibration (training) and evaluation (test) image counts, the defaults where ``None``."""
+    return (
+        INT8_CALIB_IMAGES if calib_images is None else calib_images,
+        INT8_EVAL_IMAGES if eval_images is None else eval_images,
+    )
 
 
 @dataclass(frozen=True)
@@ -40,10 +71,10 @@ class ExportRequest:
     int8: bool = False
     half: bool = False
     dynamic_batch: bool = False
-    max_batch: int = DEFAULT_MAX_BATCH
+    max_batch: int | None = None  # with dynamic_batch; None: DEFAULT_MAX_BATCH (see engine_max_batch)
     bn_images: int = BN_IMAGES
-    calib_images: int = INT8_CALIB_IMAGES
-    eval_images: int = INT8_EVAL_IMAGES
+    calib_images: int | None = None  # with int8; None: INT8_CALIB_IMAGES (see int8_images)
+    eval_images: int | None = None  # with int8; None: INT8_EVAL_IMAGES
     verify_images: int = 8
     subnet_source: str = ""
     device: str | None = None
@@ -54,7 +85,7 @@ class ExportRequest:
 
     def __post_init__(self) -> None:
         """Take a format's name (``"onnx"``) and paths as strings, as the command line does, and refuse what the
-        command refuses (a :class:`UserError` naming its option), before any work."""
+        command refuses (:func:`check_options`), before any work."""
         if isinstance(self.format, str):
             object.__setattr__(self, "format", get_format(self.format))
         for name in ("supernet", "out", "data", "slim", "bn_cache"):
@@ -65,14 +96,24 @@ class ExportRequest:
                 f"ExportRequest: subnet must be a SubnetConfig, got {type(self.subnet).__name__}; read one with "
                 "SubnetConfig.load(path) or build it with SubnetConfig.from_dict(...)."
             )
-        if self.int8 and self.half:
-            raise UserError("int8 and half (--int8, --half) exclude each other: pick one precision.")
-        check_counts(self.max_batch, self.bn_images, self.calib_images, self.eval_images)
-        check_range("verify_images", self.verify_images, ge=1)
-        check_flags(
-            self.format, int8=self.int8, half=self.half, dynamic_batch=self.dynamic_batch,
-            max_batch=self.max_batch != DEFAULT_MAX_BATCH,
+        check_options(
+            self.format, int8=self.int8, half=self.half, dynamic_batch=self.dynamic_batch, max_batch=self.max_batch,
+            bn_images=self.bn_images, calib_images=self.calib_images, eval_images=self.eval_images,
         )  # fmt: skip
+        check_range("verify_images", self.verify_images, ge=1)
+
+    @property
+    def engine_max_batch(self) -> int | None:
+        """The largest batch of the engine's dynamic-batch profile (``max_batch``, else ``DEFAULT_MAX_BATCH``);
+        ``None`` without ``dynamic_batch``: a static batch of 1."""
+        if not self.dynamic_batch:
+            return None
+        return DEFAULT_MAX_BATCH if self.max_batch is None else self.max_batch
+
+    @property
+    def int8_images(self) -> tuple[int, int]:
+        """The INT8 calibration and evaluation image counts, with the defaults filled in."""
+        return int8_image_counts(self.calib_images, self.eval_images)
 
     @classmethod
     def from_inputs(

@@ -291,16 +291,27 @@ def test_every_searched_device_is_carried_and_estimates_are_labelled(cli, ckpt, 
     ("args", "message"),
     [
         (["--format", "onnxx"], "Did you mean 'onnx'"),
-        (["--format", "ort", "--half"], "--half is not supported for format 'ort'"),
-        (["--int8", "--half"], "exclude each other"),
-        (["--max-batch", "0"], "--max-batch 0: must be >= 1."),
-        (["--bn-images", "0"], "--bn-images 0: must be >= 1."),
-        (["--int8-eval-images", "0"], "--int8-eval-images 0: must be >= 1."),
-        (["--int8-calib-images", "64"], "--int8-calib-images sets the INT8 quantization: add --int8, or drop it."),
+        (["--format", "ort", "--half"], "half (--half) is not supported for format 'ort'"),
+        (["--int8", "--half"], "int8 and half (--int8, --half) exclude each other: pick one precision."),
+        (["--max-batch", "0"], "max_batch (--max-batch) 0: must be >= 1."),
+        (["--bn-images", "0"], "bn_images (--bn-images) 0: must be >= 1."),
+        (["--int8", "--int8-eval-images", "0"], "eval_images (--int8-eval-images) 0: must be >= 1."),
+        (
+            ["--int8-calib-images", "64"],
+            "calib_images (--int8-calib-images) sets the INT8 quantization: add int8 (--int8), or drop it.",
+        ),
+        (["--int8-calib-images", "256"], "calib_images (--int8-calib-images) sets"),  # the default, given
         (["--calib-images", "64"], "No such option: --calib-images"),
-        (["--max-batch", "8"], "--max-batch is not supported for format 'onnx'"),  # an ONNX model's batch is open
-        (["--format", "trt", "--max-batch", "8"], "add --dynamic-batch"),
-        (["--dynamic-batch", "--max-batch", "8"], "--max-batch is not supported for format 'onnx'"),  # was ignored
+        (["--max-batch", "8"], "max_batch (--max-batch) is not supported for format 'onnx'"),  # its batch is open
+        (
+            ["--format", "trt", "--max-batch", "8"],
+            (
+                "max_batch (--max-batch) sets the largest batch of a dynamic-batch engine: add dynamic_batch "
+                "(--dynamic-batch), or drop it."
+            ),
+        ),
+        (["--format", "trt", "--max-batch", "32"], "add dynamic_batch (--dynamic-batch)"),  # the default, given
+        (["--dynamic-batch", "--max-batch", "8"], "max_batch (--max-batch) is not supported for format 'onnx'"),
         (["--supernet", "."], "is a folder"),
     ],
 )
@@ -332,6 +343,7 @@ def test_data_of_other_classes_than_the_supernet_learned_exits_2(cli, subnet, tm
     assert (
         code == 2 and "names other classes than the network was trained on (10 vs 10; only in one: lorry, truck)" in err
     )
+    assert f"data (--data) '{data}' names" in err
     assert not (tmp_path / "b").exists()
 
 

@@ -51,7 +51,9 @@ def test_a_bundles_subnet_names_the_supernet_it_was_exported_from(tmp_path, monk
     monkeypatch.setattr("ofa_edge.export.bundle.embedded_supernet", lambda: moved)
     assert bundle_supernet(bundle / "subnet.json", cfg) == moved
     monkeypatch.setattr("ofa_edge.export.bundle.embedded_supernet", lambda: tmp_path / "none.safetensors")
-    with pytest.raises(UserError, match=r"was exported from supernet '.*mine.safetensors' .* --supernet PATH"):
+    with pytest.raises(
+        UserError, match=r"was exported from supernet '.*mine.safetensors' .* as supernet \(--supernet\)\."
+    ):
         bundle_supernet(bundle / "subnet.json", cfg)
     (bundle / "bundle.json").write_text(json.dumps(manifest | {"pruned_from": str(tmp_path / "slim.json")}))
     assert bundle_supernet(bundle / "subnet.json", cfg) is None  # a pruned network's: no supernet holds it

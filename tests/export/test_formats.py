@@ -39,7 +39,7 @@ def test_every_name_is_unique_and_suffixes_are_dotted():
 
 def test_flag_not_taken_by_a_format_is_refused():
     check_flags(get_format("trt"), half=True, int8=False)
-    with pytest.raises(UserError, match="--half is not supported for format 'ort'"):
+    with pytest.raises(UserError, match=r"half \(--half\) is not supported for format 'ort'"):
         check_flags(get_format("ort"), half=True)
 
 

@@ -13,7 +13,7 @@ from ofa_edge.export.inputs import slim_inputs
 def test_slim_weights_file_points_at_its_description(tmp_path) -> None:
     weights = tmp_path / "slim.safetensors"
     weights.write_bytes(b"\x00" * 64)
-    with pytest.raises(UserError, match=r"--slim .*slim\.json"):
+    with pytest.raises(UserError, match=r"as slim \(--slim\): .*slim\.json"):
         slim_inputs(weights)
     other = tmp_path / "notes.bin"
     other.write_bytes(bytes(range(256)))
@@ -45,7 +45,7 @@ def test_a_slim_description_without_its_classes_is_named(tmp_path) -> None:
     inputs = slim_inputs(tmp_path)  # prune's --out folder, as --subnet takes a search's (it was 'Is a directory')
     assert inputs.slim == path and inputs.notes[0] == f"--slim {tmp_path} is a folder: using the slim.json in it"
     path.unlink()
-    with pytest.raises(UserError, match=r"is a folder without slim\.json; pass the slim\.json"):
+    with pytest.raises(UserError, match=r"^slim \(--slim\) '.*' is a folder without slim\.json; pass the slim\.json"):
         slim_inputs(tmp_path)
 
 
@@ -131,7 +131,10 @@ def test_a_subnet_of_the_last_searchs_top_k_is_exported_by_its_id(tmp_path, monk
     doc["predicted"].pop("accuracy")  # ranked by a proxy: no row's accuracy is one
     (tmp_path / "home" / "last_search.json").write_text(json.dumps(doc))
     assert "accuracy" not in resolve_inputs(second.short_id(), None).predicted
-    with pytest.raises(UserError, match=f"no subnet of the last search's top-k has that id .ids: {first.short_id()}, "):
+    with pytest.raises(
+        UserError,
+        match=f"^subnet \\(--subnet\\) abcdef: no such file, and no subnet of the last search's top-k has that id .ids: {first.short_id()}, ",
+    ):
         resolve_inputs("abcdef", None)
 
 

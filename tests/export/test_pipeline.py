@@ -84,7 +84,9 @@ def test_a_pruned_network_whose_classes_do_not_fit_exits_2_naming_them(tmp_path,
             Image.new("RGB", (32, 32)).save(two / split / name / "0.png")
     slim = _pruned_network(tmp_path / "ok", cifar)
     req = ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "b2", data=two)
-    with pytest.raises(UserError, match=r"--data .* has 2 classes \(ant, bee, \.\.\.\) but the pruned network"):
+    with pytest.raises(
+        UserError, match=r"^data \(--data\) .* has 2 classes \(ant, bee, \.\.\.\) but the pruned network"
+    ):
         export_bundle(req)
     manifest = export_bundle(
         ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "b3", data=data_root)

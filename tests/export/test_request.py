@@ -25,20 +25,43 @@ def test_a_subnet_that_is_not_a_subnet_config_is_a_user_error(tmp_path, subnet):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"format": "ort", "half": True}, "--half is not supported for format 'ort'"),
-        ({"max_batch": 4}, "--max-batch is not supported for format 'onnx'"),
-        ({"bn_images": 0}, "--bn-images 0: must be >= 1"),
-        ({"calib_images": "256"}, "--int8-calib-images '256': must be a number"),
+        ({"format": "ort", "half": True}, r"half \(--half\) is not supported for format 'ort'"),
+        ({"max_batch": 4}, r"max_batch \(--max-batch\) is not supported for format 'onnx'"),
+        ({"max_batch": 32}, r"max_batch \(--max-batch\) is not supported for format 'onnx'"),  # the default, given
+        ({"bn_images": 0}, r"bn_images \(--bn-images\) 0: must be >= 1"),
+        ({"int8": True, "calib_images": "256"}, r"calib_images \(--int8-calib-images\) '256': must be a number"),
         ({"verify_images": 0}, "verify_images 0: must be >= 1"),
         ({"int8": True, "half": True}, r"int8 and half \(--int8, --half\) exclude each other"),  # was found in export
+        (
+            {"format": "trt", "max_batch": 64},
+            r"max_batch \(--max-batch\) sets .* add dynamic_batch \(--dynamic-batch\)",
+        ),
+        ({"format": "trt", "max_batch": 32}, r"max_batch \(--max-batch\) sets .* add dynamic_batch"),
+        (
+            {"calib_images": 64},
+            r"^calib_images \(--int8-calib-images\) sets the INT8 quantization: add int8 \(--int8\)",
+        ),
+        ({"eval_images": 2000}, r"^eval_images \(--int8-eval-images\) sets the INT8 quantization"),
+        (
+            {"calib_images": 8, "eval_images": 8},
+            r"^calib_images \(--int8-calib-images\) and eval_images \(--int8-eval-images\) set .*, or drop them\.$",
+        ),
     ],
 )
 def test_options_the_command_refuses_are_refused_in_python_too(tmp_path, options, message):
     """ort with half=True ran the whole export, then crashed with KeyError 'model_fp16.ort'; counts of 0 gave
-    numpy's 'need at least one array to stack'; max_batch without an engine was silently ignored."""
+    numpy's 'need at least one array to stack'; max_batch without an engine was silently ignored, and without
+    dynamic_batch (or the INT8 image counts without int8) Python took what the command refused."""
     with pytest.raises(UserError, match=message):
         _request(tmp_path, **options)
 
 
 def test_an_engine_takes_its_max_batch(tmp_path):
-    assert _request(tmp_path, format="trt", dynamic_batch=True, max_batch=4).max_batch == 4
+    assert _request(tmp_path, format="trt", dynamic_batch=True, max_batch=4).engine_max_batch == 4
+    assert _request(tmp_path, format="trt", dynamic_batch=True).engine_max_batch == 32  # the default
+    assert _request(tmp_path, format="trt").engine_max_batch is None  # a static batch of 1
+
+
+def test_the_int8_image_counts_default_where_not_given(tmp_path):
+    assert _request(tmp_path, int8=True).int8_images == (256, 2000)
+    assert _request(tmp_path, int8=True, calib_images=16, eval_images=50).int8_images == (16, 50)

@@ -77,7 +77,9 @@ def export(
             show_default=False,
         ),
     ] = None,
-    bn_images: Annotated[int, typer.Option(help="Training images for BN recalibration.")] = BN_IMAGES,
+    bn_images: Annotated[
+        int | None, typer.Option(help=f"Training images for BN recalibration (default {BN_IMAGES}; not with --slim).")
+    ] = None,
     calib_images: Annotated[
         int | None,
         typer.Option(
@@ -104,8 +106,9 @@ def export(
     fmt = get_format(format)
     options = {"int8": int8, "dynamic_batch": dynamic_batch, "max_batch": max_batch, "bn_images": bn_images,
                "calib_images": calib_images, "eval_images": eval_images}  # fmt: skip
-    check_options(fmt, half=bool(half), **options)  # before any work; the request checks them again
-    if slim is None and (message := few_images_warning(bn_images)) is not None:
+    check_options(fmt, half=bool(half), slim=slim is not None, **options)  # before any work; the request again
+    bn_count = BN_IMAGES if bn_images is None else bn_images
+    if slim is None and (message := few_images_warning(bn_count)) is not None:
         warn(message)
     if format != fmt.name:
         note(f"format '{format}' is '{fmt.name}'")
@@ -117,7 +120,7 @@ def export(
         inputs = resolve_inputs(subnet if subnet is None else subnet_arg(subnet), supernet)
     for line in [*inputs.notes, *inputs.prediction_notes]:
         note(line)
-    needs = {} if slim else {"--bn-images": bn_images}  # images each option takes from the data
+    needs = {} if slim else {"--bn-images": bn_count}  # images each option takes from the data
     calib_count, eval_count = int8_image_counts(calib_images, eval_images)
     if int8:
         needs |= {"--int8-calib-images": calib_count, "--int8-eval-images": eval_count}
@@ -133,7 +136,7 @@ def export(
         note(replacing)
     note(
         f"data {data}"
-        + ("" if slim else f"; BN recalibration on {bn_images} train images (all, if it holds fewer)")
+        + ("" if slim else f"; BN recalibration on {bn_count} train images (all, if it holds fewer)")
         + (f"; INT8 calibration {calib_count} train images, evaluation {eval_count} test images" if int8 else "")
     )
     last = inputs.last_search

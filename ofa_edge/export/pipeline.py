@@ -95,7 +95,7 @@ def _load_model(
         )
     step("loading supernet and data")
     net = load_supernet(req.supernet)
-    train = _images(req, "train", req.bn_images, seed=0).shuffled(seed=0)
+    train = _images(req, "train", req.bn_image_count, seed=0).shuffled(seed=0)
     require_num_classes(train, net.num_classes, req.data, option_name("data"), trained=trained_classes(meta))
     prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
     model = net.extract(cfg).eval()

@@ -28,9 +28,10 @@ def check_options(
     half: bool = False,
     dynamic_batch: bool = False,
     max_batch: int | None = None,
-    bn_images: int = BN_IMAGES,
+    bn_images: int | None = None,
     calib_images: int | None = None,
     eval_images: int | None = None,
+    slim: bool = False,
 ) -> None:
     """The export options' rules, for :class:`ExportRequest` and the command (before any work) alike: refuse a
     count below 1, an option ``format`` does not take, and options that need another (``None``: not given), with
@@ -44,6 +45,11 @@ def check_options(
     if not int8:
         given = [option_name(name) for name in ("calib_images", "eval_images") if counts[name] is not None]
         refuse_options(given, f"{{given}} set{{s}} the INT8 quantization: add {option_name('int8')}, or drop {{them}}.")
+    if slim and bn_images is not None:
+        raise UserError(
+            f"{option_name('bn_images')} sets the BN recalibration of a supernet's subnet; a pruned network "
+            f"({option_name('slim')}) is exported with its own BN statistics: drop it."
+        )
     if max_batch is not None and not dynamic_batch:
         raise UserError(
             f"{option_name('max_batch')} sets the largest batch of a dynamic-batch engine: add "
@@ -72,7 +78,7 @@ class ExportRequest:
     half: bool = False
     dynamic_batch: bool = False
     max_batch: int | None = None  # with dynamic_batch; None: DEFAULT_MAX_BATCH (see engine_max_batch)
-    bn_images: int = BN_IMAGES
+    bn_images: int | None = None  # not with slim; None: BN_IMAGES (see bn_image_count)
     calib_images: int | None = None  # with int8; None: INT8_CALIB_IMAGES (see int8_images)
     eval_images: int | None = None  # with int8; None: INT8_EVAL_IMAGES
     verify_images: int = 8
@@ -99,6 +105,7 @@ class ExportRequest:
         check_options(
             self.format, int8=self.int8, half=self.half, dynamic_batch=self.dynamic_batch, max_batch=self.max_batch,
             bn_images=self.bn_images, calib_images=self.calib_images, eval_images=self.eval_images,
+            slim=self.slim is not None,
         )  # fmt: skip
         check_range("verify_images", self.verify_images, ge=1)
 
@@ -109,6 +116,11 @@ class ExportRequest:
         if not self.dynamic_batch:
             return None
         return DEFAULT_MAX_BATCH if self.max_batch is None else self.max_batch
+
+    @property
+    def bn_image_count(self) -> int:
+        """The training images that recalibrate BN (``bn_images``, else :data:`BN_IMAGES`)."""
+        return BN_IMAGES if self.bn_images is None else self.bn_images
 
     @property
     def int8_images(self) -> tuple[int, int]:

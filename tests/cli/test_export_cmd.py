@@ -323,6 +323,15 @@ def test_bad_flags_exit_2(cli, ckpt, subnet, tmp_path, args, message):
     assert not (tmp_path / "b").exists()
 
 
+def test_slim_with_bn_images_exits_2_before_reading_the_network(cli, tmp_path):
+    """A pruned network is exported with its own BN statistics: --bn-images was silently ignored."""
+    slim = tmp_path / "run" / "slim.json"  # not there: the options are refused first
+    code, out, err = _run(cli, "export", "--slim", str(slim), "--bn-images", "500", "--out", str(tmp_path / "b"))
+    assert code == 2 and out == ""
+    assert "bn_images (--bn-images) sets the BN recalibration of a supernet's subnet" in err and "drop it" in err
+    assert not (tmp_path / "b").exists()
+
+
 def test_subnet_of_another_space_exits_2(cli, ckpt, tmp_path):
     other = tmp_path / "imagenet.json"
     SearchSpace.get("mbv3-w1.0-imagenet").min().save(other)

@@ -29,6 +29,7 @@ def test_a_subnet_that_is_not_a_subnet_config_is_a_user_error(tmp_path, subnet):
         ({"max_batch": 4}, r"max_batch \(--max-batch\) is not supported for format 'onnx'"),
         ({"max_batch": 32}, r"max_batch \(--max-batch\) is not supported for format 'onnx'"),  # the default, given
         ({"bn_images": 0}, r"bn_images \(--bn-images\) 0: must be >= 1"),
+        ({"slim": "slim.json", "bn_images": 2000}, r"^bn_images \(--bn-images\) sets .* own BN statistics: drop it"),
         ({"int8": True, "calib_images": "256"}, r"calib_images \(--int8-calib-images\) '256': must be a number"),
         ({"verify_images": 0}, "verify_images 0: must be >= 1"),
         ({"int8": True, "half": True}, r"int8 and half \(--int8, --half\) exclude each other"),  # was found in export
@@ -65,3 +66,8 @@ def test_an_engine_takes_its_max_batch(tmp_path):
 def test_the_int8_image_counts_default_where_not_given(tmp_path):
     assert _request(tmp_path, int8=True).int8_images == (256, 2000)
     assert _request(tmp_path, int8=True, calib_images=16, eval_images=50).int8_images == (16, 50)
+
+
+def test_the_bn_image_count_defaults_where_not_given(tmp_path):
+    assert _request(tmp_path).bn_image_count == 2000
+    assert _request(tmp_path, bn_images=16).bn_image_count == 16

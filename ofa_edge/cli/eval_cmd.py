@@ -196,11 +196,18 @@ def _eval_slim(
         note("--split train: top-1 on images the network was pruned on; it overstates accuracy on new images")
     require_num_classes(val, len(inputs.classes or ()), data, trained=inputs.classes)
     name = inputs.slim.parent.name
-    with _bar() as bar:
-        task = bar.add_task(name, total=1)
+    with _bar() as bar:  # a step per batch of images scored, as the supernet path steps per subnet
+        task = bar.add_task(f"{name}, {split} images", total=len(val))
         model = load_slim(inputs.slim)
-        top1 = module_top1(model, val, torch.device(device), batch_size, cfg.search_space, cfg.resolution)
-        bar.advance(task)
+        top1 = module_top1(
+            model,
+            val,
+            torch.device(device),
+            batch_size,
+            cfg.search_space,
+            cfg.resolution,
+            on_batch=lambda images: bar.update(task, completed=images),
+        )
     doc = {
         "slim": str(inputs.slim),
         "supernet": None,
@@ -216,7 +223,8 @@ def _eval_slim(
 
 
 def _bar() -> Progress:
-    """The bar over the networks evaluated, a step each, with the one being evaluated and the time so far."""
+    """The bar of eval, with what is being evaluated and the time so far: over the subnets evaluated (a step each), or
+    over the images a pruned network has scored (``--slim``: a step per batch)."""
     columns = (TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     return Progress(*columns, console=err)
 

@@ -31,7 +31,7 @@ from ofa_edge.latency.drift import correction_fitted_elsewhere, is_busy
 from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import default_reference, estimate_device_table
 from ofa_edge.latency.last_profile import remember_profile
-from ofa_edge.latency.profiler import Profiling, shipped_differences, start_profile
+from ofa_edge.latency.profiler import Profiling, ShippedTable, shipped_differences, start_profile
 from ofa_edge.latency.ssh import PID_NOTE, check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.table_check import check_table
@@ -80,14 +80,16 @@ def _refuse_foreign_default(device: str, dev: Device, default: Path, output: Pat
     )
 
 
-def _shipped_to_continue(dev: Device, space: str, output: Path | None, force: bool) -> Path | None:
+def _shipped_to_continue(dev: Device, space: str, output: Path | None, force: bool) -> ShippedTable | None:
     """The shipped measured table profile continues when you have no table of ``dev`` yet (``--calibrate``,
-    ``--rescale``, resume checks); what it writes goes to your table, never into the package. ``None``:
-    you have one, gave --out or --force, or the shipped one is estimated (nothing measured to continue)."""
+    ``--rescale``, resume checks), read here once for the whole run; what it writes goes to your table, never
+    into the package. ``None``: you have one, gave --out or --force, or the shipped one is estimated (nothing
+    measured to continue)."""
     found = find_table_path(dev, space)
     if output is not None or force or found == table_path(dev, space):
         return None
-    return None if LatencyTable.load(found, require_complete=False).estimated else found
+    table = LatencyTable.load(found, require_complete=False)
+    return None if table.estimated else ShippedTable(found, table)
 
 
 def _refuse_hiding_a_measured_table(dev: Device, space: str, output: Path | None, force: bool) -> None:
@@ -324,15 +326,17 @@ def _estimate(
     emit(result, as_json, lambda: render_estimate(result))
 
 
-def _note_where(job: Profiling, shipped: Path | None) -> None:
+def _note_where(job: Profiling, shipped: ShippedTable | None) -> None:
     """Say which table ``job`` goes on with (the ``shipped`` one, a cut-off ``--force`` run's) and where it is saved."""
     dev, path = job.device, job.path
     if job.continued is not None:
-        note(f"you have no {dev.name} table yet: continuing the shipped {shipped} into {path} (it stays as it is)")
+        note(
+            f"you have no {dev.name} table yet: continuing the shipped {job.continued} into {path} (it stays as it is)"
+        )
     elif shipped is not None:
         why = "; ".join(shipped_differences(shipped, job.table))
         note(
-            f"the shipped {shipped.name} was measured on another machine or with other settings ({why}): measuring yours"
+            f"the shipped {shipped.path.name} was measured on another machine or with other settings ({why}): measuring yours"
         )
     if job.staging is not None:
         going_on = f"; continuing its {len(job.table.entries)} entries" if job.table.entries else ""
@@ -343,7 +347,7 @@ def _note_where(job: Profiling, shipped: Path | None) -> None:
 
 def _measure(
     job: Profiling,
-    shipped: Path | None,
+    shipped: ShippedTable | None,
     *,
     warmup: int,
     repeats: int,

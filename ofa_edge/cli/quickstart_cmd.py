@@ -24,7 +24,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.io import refuse_file
 from ofa_edge.latency.devices import LOCAL_DEVICE
-from ofa_edge.latency.table import LatencyTable, shipped_stand_in, table_for_device
+from ofa_edge.latency.table import LatencyTable, UnusableTable, table_for_device
 from ofa_edge.paths import embedded_supernet, work_dir
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.units import check_range, parse_latency_ms
@@ -37,12 +37,9 @@ def _local_table() -> tuple[LatencyTable, list[str]]:
     the shipped one where yours does not (an interrupted profile), said."""
     try:
         return table_for_device(LOCAL_DEVICE)[0], []
-    except UserError as e:
-        stand_in = shipped_stand_in(LOCAL_DEVICE)
-        if stand_in is None:
-            raise
+    except UnusableTable as e:  # table_for_device decides when the shipped one stands in
         warn(f"{e} quickstart goes on with the shipped one.")
-        return LatencyTable.load(stand_in), [str(stand_in)]
+        return LatencyTable.load(e.stand_in), [str(e.stand_in)]
 
 
 def _default_budget(table: LatencyTable) -> str:

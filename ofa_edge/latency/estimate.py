@@ -12,7 +12,6 @@ in the estimated table's provenance. Estimated tables say ``kind: estimated``;
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from ofa_edge.latency.e2e import validation_path
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import prediction_metrics
 from ofa_edge.latency.table import LatencyTable, lock_table
-from ofa_edge.space.config import SubnetConfig
+from ofa_edge.latency.validate import read_validation
 from ofa_edge.space.search_space import SearchSpace, conv_out, head_layer_macs, stem_layer_macs
 
 KINDS = ("dense", "depthwise", "elementwise")
@@ -202,19 +201,17 @@ def estimate_table(
 def reference_e2e_error(fit: dict[str, Any], ref_device: Device, ref: LatencyTable, ref_path: Path) -> dict[str, Any]:
     """End-to-end error of the model on the reference device, against its validation subnets
     (``reports/<table>.validation.json``); empty when that device was never validated."""
-    report_path = validation_path(ref_path)
-    if not report_path.is_file():
-        return {"reference_e2e_mape_pct": None}
     try:
-        rows = json.loads(report_path.read_text())["subnets"]
-        configs = [SubnetConfig.from_dict(r["config"]) for r in rows]
-        measured = np.array([float(r["measured_ms"]) for r in rows])
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        rows = read_validation(ref_path)
+    except ValueError as e:
         raise UserError(
-            f"the validation report '{report_path}' beside the reference table is unreadable ({type(e).__name__}: "
-            f"{e}); re-validate the reference (`ofa-edge profile --device {ref_device.name} --validate N`) or move "
+            f"the validation report '{validation_path(ref_path)}' beside the reference table is unreadable ({e}); "
+            f"re-validate the reference (`ofa-edge profile --device {ref_device.name} --validate N`) or move "
             "the report away."
         ) from None
+    if rows is None:
+        return {"reference_e2e_mape_pct": None}
+    configs, measured = rows.configs, rows.measured_ms
     # The model as fitted there: the fitted per-layer overhead, not the device file's figure for estimates.
     fitted = dataclasses.replace(ref_device, layer_overhead_us=None)
     estimated = estimate_table(fitted, fit, ref.space, ref.resolutions, ref.num_classes)

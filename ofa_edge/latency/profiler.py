@@ -77,38 +77,44 @@ def _differences(old: LatencyTable, fresh: LatencyTable) -> tuple[list[str], lis
     return differ, lines
 
 
-def shipped_differences(shipped: Path, fresh: LatencyTable) -> list[str]:
+@dataclass(frozen=True)
+class ShippedTable:
+    """A shipped measured table that profile may continue into yours: its file and its contents, read once."""
+
+    path: Path
+    table: LatencyTable
+
+
+def shipped_differences(shipped: ShippedTable, fresh: LatencyTable) -> list[str]:
     """Why the ``shipped`` table is not continued into yours: a line per setting it was made otherwise than
     ``fresh`` (this machine's, these settings) would be."""
-    return _differences(LatencyTable.load(shipped, require_complete=False), fresh)[1]
+    return _differences(shipped.table, fresh)[1]
 
 
-def _load_resumable(source: Path, fresh: LatencyTable) -> tuple[LatencyTable, list[str], list[str]]:
-    """The table at ``source``, the provenance fields it was made otherwise than ``fresh`` would be and a line per
-    difference (:func:`_differences`); none: it goes on being filled, and its provenance records the resumption.
-    An unreadable table raises :class:`UserError`."""
-    old = LatencyTable.load(source, require_complete=False)
+def _resumption(old: LatencyTable, fresh: LatencyTable) -> tuple[list[str], list[str]]:
+    """The provenance fields ``old`` was made otherwise than ``fresh`` would be and a line per difference
+    (:func:`_differences`); none: it goes on being filled, and its provenance records the resumption."""
     differ, mismatch = _differences(old, fresh)
     if not mismatch:
         old.provenance.setdefault("resumed", []).append(now_utc())
-    return old, differ, mismatch
+    return differ, mismatch
 
 
-def start_or_resume(path: Path, fresh: LatencyTable, force: bool, shipped: Path | None = None) -> LatencyTable:
+def start_or_resume(path: Path, fresh: LatencyTable, force: bool, shipped: ShippedTable | None = None) -> LatencyTable:
     """The table to fill: the partial one at ``path`` if it matches ``fresh``'s settings (another one is
     refused), else ``fresh``. With no table at ``path``, a ``shipped`` one is continued when it matches
     (it was measured here, with these settings) and otherwise left for a fresh table."""
     if force or not (path.exists() or shipped is not None):
         return fresh
-    source = path if path.exists() else shipped
+    if shipped is not None and not path.exists():
+        return shipped.table if not _resumption(shipped.table, fresh)[1] else fresh
     try:
-        old, differ, mismatch = _load_resumable(source, fresh)
+        old = LatencyTable.load(path, require_complete=False)
     except UserError as e:
         raise UserError(f"{e} To replace it, run again with --force (or write elsewhere with --output).") from None
+    differ, mismatch = _resumption(old, fresh)
     if not mismatch:
         return old
-    if source == shipped:
-        return fresh
     # A complete table that differs only in the machine can be made this machine's in 10 s.
     adopt = (
         old.complete
@@ -259,7 +265,7 @@ def start_profile(
     repeats: int,
     threads: int,
     force: bool = False,
-    shipped: Path | None = None,
+    shipped: ShippedTable | None = None,
 ) -> Profiling:
     """Open the table to measure into ``path``: the partial one there if it was made with these settings on
     this machine (another machine's is refused), else the ``shipped`` one if it was, else a new one
@@ -273,7 +279,7 @@ def start_profile(
     lock = lock_table(path)
     try:
         table, staging, restarted = _open_table(path, fresh, force, shipped)
-        continued = shipped if table is not fresh and not path.exists() else None
+        continued = shipped.path if shipped is not None and table is shipped.table else None
         reference = speed_reference(device, backend, table)
     except BaseException:  # refused (or interrupted) before it began: let the next run in now
         lock.release()
@@ -282,7 +288,7 @@ def start_profile(
 
 
 def _open_table(
-    path: Path, fresh: LatencyTable, force: bool, shipped: Path | None
+    path: Path, fresh: LatencyTable, force: bool, shipped: ShippedTable | None
 ) -> tuple[LatencyTable, Path | None, str | None]:
     """(the table to fill, where it is saved until complete: ``None`` for ``path`` itself, why a cut-off
     earlier ``force`` run was not continued). With ``force`` over an existing table, the new one is measured
@@ -296,10 +302,10 @@ def _open_table(
     if not staging.exists():
         return fresh, staging, None
     try:
-        cut_off, _, mismatch = _load_resumable(staging, fresh)
+        cut_off = LatencyTable.load(staging, require_complete=False)
     except UserError:
         return fresh, staging, "it cannot be read"
-    if mismatch:
+    if mismatch := _resumption(cut_off, fresh)[1]:
         return fresh, staging, f"made with other settings: {'; '.join(mismatch)}"
     return cut_off, staging, None
 

@@ -370,15 +370,18 @@ def searchable_devices() -> list[str]:
     return sorted(set(known_devices()) | {p.name.split(".", 1)[0] for d in table_dirs() for p in d.glob("*.json")})
 
 
-def shipped_stand_in(name: str) -> Path | None:
-    """The shipped table that can stand in for yours of device ``name`` (an interrupted profile): ``None`` where
-    none is shipped, or your device file replaces the shipped device (whose table had the shipped file's settings)."""
-    shipped = SHIPPED_TABLES / f"{name}.json"
-    return shipped if shipped.is_file() and not replaces_shipped_device(name) else None
+class UnusableTable(UserError):
+    """Your table of a device cannot be used (an interrupted profile), and the shipped one, ``stand_in``,
+    can stand in for it meanwhile."""
+
+    def __init__(self, message: str, stand_in: Path) -> None:
+        super().__init__(message)
+        self.stand_in = stand_in
 
 
 def table_for_device(name: str, space: str | None = None) -> tuple[LatencyTable, Path]:
     """Device ``name``'s table: yours if you profiled it, else the shipped one; unknown devices name the known ones.
+    Yours unusable while the shipped one can stand in (an interrupted profile) raises :class:`UnusableTable`.
 
     ``space`` asks for its table of another search space, ``<name>.<space>.json`` as
     ``ofa-edge profile --device NAME --space SPACE`` writes it; None (or the device's own space): ``<name>.json``.
@@ -395,7 +398,9 @@ def table_for_device(name: str, space: str | None = None) -> tuple[LatencyTable,
         except UserError as e:
             if path == shipped or replaced or not shipped.is_file():  # no shipped table stands in
                 raise
-            raise UserError(f"{e} Until then, the shipped table is there to use: --table {shipped}.") from None
+            raise UnusableTable(
+                f"{e} Until then, the shipped table is there to use: --table {shipped}.", shipped
+            ) from None
     if (device_file := find_device_file(name)) is not None:
         why = (
             f" Your device file {device_file} replaces the shipped '{name}', so the shipped table, measured with the "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,30 +64,59 @@ def validation_report(
     return report
 
 
+@dataclass(frozen=True)
+class ValidationRows:
+    """A table's validation report: its file, its document as written, and its subnets' configs with their
+    measured and predicted end-to-end latencies (ms), row by row."""
+
+    path: Path
+    document: dict[str, Any]
+    configs: list[SubnetConfig]
+    measured_ms: np.ndarray
+    predicted_ms: np.ndarray
+
+
+def read_validation(table_path: str | Path) -> ValidationRows | None:
+    """The validation report beside ``table_path`` (``reports/<table>.validation.json``) with its subnets' rows;
+    ``None`` where there is none. An unreadable one (no JSON, a row without its fields, a subnet of another
+    space) raises :class:`ValueError` naming the fault."""
+    path = validation_path(Path(table_path))
+    if not path.is_file():
+        return None
+    try:
+        document = json.loads(path.read_text())
+        rows = document["subnets"]
+        configs = [SubnetConfig.from_dict(r["config"]) for r in rows]
+        measured = np.array([float(r["measured_ms"]) for r in rows])
+        predicted = np.array([float(r["predicted_ms"]) for r in rows])
+    except (OSError, ValueError, KeyError, TypeError) as e:  # ValueError: JSON, UTF-8, a subnet of another space
+        raise ValueError(f"{type(e).__name__}: {e}") from e
+    return ValidationRows(path, document, configs, measured, predicted)
+
+
 def validated_error(table: LatencyTable, table_path: str | Path) -> dict[str, Any] | None:
     """The end-to-end error of ``table``'s predictions as its validation report (``reports/<table>.validation.json``
     beside ``table_path``) measured it: ``report``, ``date``, ``host_cpu`` (where it was measured: the error
     holds there), ``subnets``, ``mape_pct`` and ``within_10pct``.
     ``None`` where there is no readable report, or its predictions are not ``table``'s (the report of a table
     since re-profiled, rescaled or corrected again measured other predictions than the ones in use)."""
-    path = validation_path(Path(table_path))
     try:
-        report = json.loads(path.read_text())
-        rows = report["subnets"]
-        configs = [SubnetConfig.from_dict(r["config"]) for r in rows]
-        reported = np.array([float(r["predicted_ms"]) for r in rows])
-        error = report["corrected"] or report["lut"]  # the corrected prediction where the table has a correction
-        if not rows or not np.allclose(table.predict(configs), reported, rtol=1e-9, atol=0):
+        rows = read_validation(table_path)
+        if rows is None or not rows.configs:
             return None
+        if not np.allclose(table.predict(rows.configs), rows.predicted_ms, rtol=1e-9, atol=0):
+            return None  # the report measured another table's predictions
+        report = rows.document
+        error = report["corrected"] or report["lut"]  # the corrected prediction where the table has a correction
         return {
-            "report": str(path),
+            "report": str(rows.path),
             "date": report.get("date"),
             "host_cpu": report.get("host_cpu"),
-            "subnets": len(rows),
+            "subnets": len(rows.configs),
             "mape_pct": float(error["mape_pct"]),
             "within_10pct": float(error["within_10pct"]),
         }
-    except (OSError, ValueError, KeyError, TypeError):  # ValueError: JSON, UTF-8, a subnet of another space
+    except (ValueError, KeyError, TypeError):  # an unreadable report, or its error metrics
         return None
 
 

@@ -6,7 +6,7 @@ Training probes, ``ofa-edge eval`` and the search's accuracy data all measure th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -80,19 +80,25 @@ def module_top1(
     space: SearchSpace,
     resolution: int,
     ort: bool | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> float:
     """Top-1 (%) of ``module`` (in eval mode, its BN statistics as they are) on ``val``, normalised as ``space``
     and resized to ``resolution``; on ONNX Runtime with ``ort``, by default on a CPU from
     :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on. ``module`` is handed back on ``device`` with
-    NCHW weights (it runs in the device's fast memory format meanwhile), as training and slimming take it."""
+    NCHW weights (it runs in the device's fast memory format meanwhile), as training and slimming take it.
+    ``on_batch(images)`` reports progress after each batch: the images scored so far."""
     module = module.to(device, memory_format=fast_memory_format(device))
     if ort is None:
         ort = device.type == "cpu" and len(val) >= MIN_IMAGES
     try:
         forward = ort_forward(module, resolution) if ort else module
         correct = torch.zeros((), dtype=torch.int64, device=device)  # read once: a read per batch waits for a GPU
+        done = 0
         for x, y in _batches(val, eval_batch_size(batch_size, device), device, space, resolution):
             correct += (forward(x).argmax(1) == y).sum()
+            done += len(y)
+            if on_batch is not None:
+                on_batch(done)
     finally:
         module.to(memory_format=torch.contiguous_format)
     return 100.0 * int(correct) / max(1, len(val))

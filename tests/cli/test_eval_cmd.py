@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from rich.progress import Progress, TaskID
 
 from ofa_edge.data.datasets import load_dataset
 from ofa_edge.data.sample import SAMPLE_ROOT, sample_classes
@@ -248,6 +250,32 @@ def test_eval_slim_scores_the_pruned_network_as_it_is(cli, data_root, tmp_path) 
     assert doc["slim"] == str(run / "slim.json") and doc["images"] == 40 and doc["calib_images"] == 0
     code, out, err = cli(*args[:-1], "--slim", str(run / "slim.json"))
     assert code == 0 and "BN NOT recalibrated" in " ".join(out.split()), err
+
+
+def test_eval_slim_steps_its_bar_per_batch_of_images(cli, data_root, tmp_path, monkeypatch) -> None:
+    """The bar of --slim had one step for the whole evaluation; it now counts the images scored, batch by batch."""
+    from ofa_edge.cli import eval_cmd
+
+    steps: list[tuple[float | None, float | None]] = []
+    make = eval_cmd._bar
+
+    def recording() -> Progress:
+        bar = make()
+        update = bar.update
+
+        def logged(task: TaskID, **changes: Any) -> None:
+            update(task, **changes)
+            steps.append((bar.tasks[0].completed, bar.tasks[0].total))
+
+        bar.update = logged
+        return bar
+
+    monkeypatch.setattr(eval_cmd, "_bar", recording)
+    run = _pruned_run(tmp_path / "run")
+    args = ("--data", str(data_root), "--limit", "40", "--batch-size", "16", "--device", "cpu", "--json")
+    code, _, err = cli("eval", "--slim", str(run), *args)
+    assert code == 0, err
+    assert steps == [(16, 40), (32, 40), (40, 40)]
 
 
 def _mean_std() -> tuple[tuple[float, ...], tuple[float, ...]]:

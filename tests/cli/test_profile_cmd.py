@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,19 @@ def measured_table(tmp_path_factory) -> Path:
 def _copy_of(table: Path, path: Path) -> Path:
     shutil.copy(table, path)
     return path
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[Path]:
+    """How many times each latency table is read (:meth:`LatencyTable.load`) from now on in this test."""
+    reads: Counter[Path] = Counter()
+    load = LatencyTable.load
+
+    def counting(path: str | Path, **kwargs: bool) -> LatencyTable:
+        reads[Path(path)] += 1
+        return load(path, **kwargs)
+
+    monkeypatch.setattr(LatencyTable, "load", staticmethod(counting))
+    return reads
 
 
 def test_unknown_device_exits_2_with_suggestion(cli):
@@ -381,9 +395,11 @@ def test_a_shipped_table_of_another_machine_is_not_continued_yours_is_measured(c
     (shipped / "x86-cpu.json").write_text(json.dumps(table))
     before = (shipped / "x86-cpu.json").read_bytes()
     monkeypatch.setattr("ofa_edge.paths.SHIPPED_TABLES", shipped)
+    reads = _count_reads(monkeypatch)
     base = ("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "1", "--max-entries", "2", "--json")
     code, out, err = cli(*base)
     assert code == 0, err
+    assert reads[shipped / "x86-cpu.json"] == 1  # read once for the run, though three steps look at it
     assert "was measured on another machine or with other settings (host_cpu: 'Other CPU' on disk vs" in _flat(err)
     assert "space/resolutions/classes: mbv3-w1.0-cifar [24, 28, 32] 10 on disk vs mbv3-w1.0-cifar [24] 10 now" in (
         _flat(err)
@@ -392,6 +408,25 @@ def test_a_shipped_table_of_another_machine_is_not_continued_yours_is_measured(c
     yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
     assert json.loads(out)["table"] == str(yours) and json.loads(out)["entries"] == 2
     assert (shipped / "x86-cpu.json").read_bytes() == before
+
+
+def test_a_shipped_table_of_this_machine_is_continued_into_yours_and_read_once(
+    cli, measured_table, tmp_path, monkeypatch
+):
+    """The package's table is the module's measured one (this machine's, these settings): profile goes on with it
+    into your table, leaving the package's file as it is."""
+    (tmp_path / "package").mkdir()
+    shipped = _copy_of(measured_table, tmp_path / "package" / "x86-cpu.json")
+    monkeypatch.setattr("ofa_edge.paths.SHIPPED_TABLES", shipped.parent)
+    before = shipped.read_bytes()
+    reads = _count_reads(monkeypatch)
+    code, out, err = cli("profile", "--resolutions", "24", "--warmup", "0", "--repeats", "2", "--json")
+    assert code == 0, err
+    yours = tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json"
+    assert "you have no x86-cpu table yet: continuing the shipped" in _flat(err)
+    assert json.loads(out)["table"] == str(yours) and json.loads(out)["complete"]
+    assert LatencyTable.load(yours).provenance["resumed"] and shipped.read_bytes() == before
+    assert reads[shipped] == 1
 
 
 def test_estimate_does_not_hide_a_shipped_measured_table(cli):

@@ -53,3 +53,24 @@ def test_an_interrupted_profile_of_this_machine_does_not_stop_the_quickstart(
     assert code == 0, err
     assert "quickstart goes on with the shipped one" in " ".join(err.split())
     assert json.loads(out)["search"]["devices"]["x86-cpu"]["table"] == str(SHIPPED_TABLES / "x86-cpu.json")
+
+
+def test_no_shipped_table_stands_in_where_your_device_file_redefines_this_machine(cli, tmp_path, monkeypatch) -> None:
+    """quickstart goes on with the shipped table exactly where table_for_device offers it: not for your own x86-cpu
+    device file (the shipped table was measured with the shipped file's settings)."""
+    from ofa_edge.latency.table import LatencyTable
+    from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES
+
+    devices = tmp_path / "devices"
+    devices.mkdir()
+    (devices / "x86-cpu.yaml").write_text(
+        (SHIPPED_DEVICES / "x86-cpu.yaml").read_text().replace("repeats:", "repeats: 7 #")
+    )
+    monkeypatch.setenv("OFA_EDGE_DEVICES", str(devices))
+    table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    table.complete = False
+    table.save(tmp_path / "tables" / "x86-cpu.json")
+    monkeypatch.setenv("OFA_EDGE_LATENCY_TABLES", str(tmp_path / "tables"))
+    code, _, err = cli("quickstart", "--out", str(tmp_path / "q"))
+    assert code == 2 and "run the same `ofa-edge profile` command again" in " ".join(err.split()), err
+    assert "the shipped table is there to use" not in err and "step 1/3" not in err

@@ -15,7 +15,7 @@ from ofa_edge.latency.devices import (
     parse_device,
     table_path,
 )
-from ofa_edge.latency.table import LatencyTable, table_for_device
+from ofa_edge.latency.table import LatencyTable, UnusableTable, table_for_device
 from ofa_edge.paths import SHIPPED_DEVICES, SHIPPED_TABLES
 
 REQUIRED = {"jetson-orin", "jetson-orin-nano", "raspberry-pi-5", "pixel-8", "x86-cpu", "h100"}
@@ -183,8 +183,26 @@ def test_a_partial_table_of_yours_names_the_shipped_one_to_use_meanwhile(tmp_pat
     table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
     table.complete = False
     table.save(yours)
-    with pytest.raises(UserError, match=r"run the same `ofa-edge profile` command again.*Until then, the shipped"):
+    with pytest.raises(
+        UnusableTable, match=r"run the same `ofa-edge profile` command again.*Until then, the shipped"
+    ) as e:
         table_for_device("x86-cpu")
+    assert e.value.stand_in == SHIPPED_TABLES / "x86-cpu.json"  # what quickstart goes on with
+
+
+def test_no_shipped_table_stands_in_for_your_partial_table_of_a_device_you_redefined(tmp_path, monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    monkeypatch.setenv("OFA_EDGE_DEVICES", str(mine))
+    (mine / "x86-cpu.yaml").write_text(
+        (SHIPPED_DEVICES / "x86-cpu.yaml").read_text().replace("repeats:", "repeats: 7 #")
+    )
+    table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    table.complete = False
+    table.save(tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json")
+    with pytest.raises(UserError, match=r"run the same `ofa-edge profile` command again to finish it\.$") as e:
+        table_for_device("x86-cpu")
+    assert not isinstance(e.value, UnusableTable)  # the shipped table had the shipped file's settings
 
 
 def test_your_device_file_replacing_a_shipped_one_does_not_get_the_shipped_table(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from ofa_edge.data.transforms import normalize, resize
 from ofa_edge.space import SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
-from ofa_edge.supernet.evaluate import evaluate_subnet
+from ofa_edge.supernet.evaluate import evaluate_subnet, module_top1
 
 
 def test_top1_matches_a_hand_computation_and_leaves_the_supernet_alone(real, cifar_test_small) -> None:
@@ -30,3 +30,13 @@ def test_top1_matches_a_hand_computation_and_leaves_the_supernet_alone(real, cif
     assert got["top1"] == 100.0 * int((pred == val.labels).sum()) / 40
     assert got["images"] == 40 and got["calib_images"] == len(real)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_module_top1_reports_the_images_scored_after_each_batch(cifar_test_small) -> None:
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    module = Supernet(space, 10).extract(space.min(24)).eval()
+    val = cifar_test_small.subset(slice(0, 40))
+    scored: list[int] = []
+    top1 = module_top1(module, val, torch.device("cpu"), 16, space, 24, on_batch=scored.append)
+    assert scored == [16, 32, 40] and top1 == module_top1(module, val, torch.device("cpu"), 40, space, 24)

@@ -80,16 +80,18 @@ def module_top1(
     space: SearchSpace,
     resolution: int,
     ort: bool | None = None,
+    onnx: bytes | None = None,
 ) -> float:
     """Top-1 (%) of ``module`` (in eval mode, its BN statistics as they are) on ``val``, normalised as ``space``
     and resized to ``resolution``; on ONNX Runtime with ``ort``, by default on a CPU from
-    :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on. ``module`` is handed back on ``device`` with
-    NCHW weights (it runs in the device's fast memory format meanwhile), as training and slimming take it."""
+    :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on, running ``onnx`` (``module`` already exported)
+    where given. ``module`` is handed back on ``device`` with NCHW weights (it runs in the device's fast memory
+    format meanwhile), as training and slimming take it."""
     module = module.to(device, memory_format=fast_memory_format(device))
     if ort is None:
         ort = device.type == "cpu" and len(val) >= MIN_IMAGES
     try:
-        forward = ort_forward(module, resolution) if ort else module
+        forward = ort_forward(module, resolution, onnx) if ort else module
         correct = torch.zeros((), dtype=torch.int64, device=device)  # read once: a read per batch waits for a GPU
         for x, y in _batches(val, eval_batch_size(batch_size, device), device, space, resolution):
             correct += (forward(x).argmax(1) == y).sum()

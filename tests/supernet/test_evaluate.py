@@ -30,3 +30,16 @@ def test_top1_matches_a_hand_computation_and_leaves_the_supernet_alone(real, cif
     assert got["top1"] == 100.0 * int((pred == val.labels).sum()) / 40
     assert got["images"] == 40 and got["calib_images"] == len(real)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_ort_forward_runs_a_given_batch_1_export_on_any_batch_as_its_own() -> None:
+    """Prune hands its one export (batch 1) to the top-1's ONNX Runtime forward instead of a second export."""
+    from ofa_edge.onnx_bridge import torch_to_onnx
+    from ofa_edge.supernet.ort_forward import ort_forward
+
+    torch.manual_seed(0)
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    sub = Supernet(space, 10).extract(space.min(24)).eval()
+    x = torch.randn(5, 3, 24, 24)
+    given = ort_forward(sub, 24, torch_to_onnx(sub, torch.zeros(1, 3, 24, 24)))(x)
+    assert given.shape == (5, 10) and torch.equal(given, ort_forward(sub, 24)(x))

@@ -37,7 +37,7 @@ from ofa_edge.data import DEFAULT_ROOT, load_packed
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.paths import pretrained_dir
 from ofa_edge.prune import HESSO, partition
-from ofa_edge.prune.measure import count_macs, count_params, ort_latency, write_onnx
+from ofa_edge.prune.measure import count_macs, count_params, onnx_bytes, ort_latency
 from ofa_edge.prune.run import PruneSettings, make_optimizer, slim_and_check
 from ofa_edge.prune.train import epoch_losses, evaluate, steps_per_epoch
 from ofa_edge.space import CostModel, SearchSpace, SubnetConfig
@@ -94,7 +94,7 @@ def _top1(model, test, prep: Preprocess) -> float:
 
 def _costs(model, example, test, prep, tmp: Path, name: str) -> dict:
     """Top-1, MACs, params; the ONNX file is written now and timed later, interleaved."""
-    write_onnx(model, example, tmp / f"{name}.onnx")
+    (tmp / f"{name}.onnx").write_bytes(onnx_bytes(model, example.shape[-1]))
     return {
         "top1": _top1(model, test, prep),
         "macs": count_macs(model, example),

@@ -56,6 +56,22 @@ def torch_to_onnx(
     return buf.getvalue()
 
 
+def with_batch_axis(model: bytes, name: str = "batch") -> bytes:
+    """ONNX bytes of ``model``, exported for one batch size, with a symbolic batch axis ``name`` on its inputs and
+    outputs instead, so a session runs it on any batch; the inner shapes are left for ONNX Runtime to infer.
+
+    The nodes stay as they are: for a network whose nodes hold no batch size (these CNNs flatten with
+    ``Flatten``) ONNX Runtime optimizes both alike, and the outputs are those of an export with a symbolic batch.
+    """
+    import onnx
+
+    proto = onnx.load_from_string(model)
+    for value in (*proto.graph.input, *proto.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = name
+    del proto.graph.value_info[:]
+    return proto.SerializeToString()
+
+
 def ort_session(model: str | Path | bytes, threads: int | None = None) -> ort.InferenceSession:
     """A CPU ONNX Runtime session (``threads`` defaults to torch's thread count)."""
     import onnxruntime as ort  # on first use: the stages that only export need not load it

@@ -20,9 +20,6 @@ from ofa_edge.units import check_range
 if TYPE_CHECKING:
     from ofa_edge.export.last_search import LastSearch
 
-# Each method's own options, with their defaults: given to the other method, they would be ignored.
-OWN_OPTIONS = {"hspg": {"--lam": 1e-3, "--epsilon": 0.0}, "hesso": {"--periods": 5}}
-
 
 def prune(
     target_sparsity: Annotated[float, typer.Option(help="Fraction of zero-invariant groups to remove, in (0, 1).")],
@@ -98,7 +95,7 @@ def prune(
     """Train and prune a subnet (default: the last search's) in one shot; write the slim network (safetensors +
     JSON + ONNX)."""
     from ofa_edge.export.inputs import resolve_inputs
-    from ofa_edge.prune.run import PruneSettings
+    from ofa_edge.prune.run import PruneSettings, ignored_options
 
     method = method.lower()
     settings = PruneSettings(
@@ -115,10 +112,9 @@ def prune(
     check_range("--limit-train", limit_train, ge=1, hint="(omit it to train on all images)")
     check_range("--limit-test", limit_test, ge=1)
     check_range("--ckpt-every", ckpt_every, ge=0)
-    given = {"--lam": lam, "--epsilon": epsilon, "--periods": periods}
-    for other, options in OWN_OPTIONS.items():
+    for other, flags in ignored_options(settings).items():
         refuse_options(
-            [flag for flag, default in options.items() if other != method and given[flag] != default],
+            flags,
             f"{{given}} {{is}} for --method {other}; --method {method} would ignore {{them}}. "
             f"Drop {{given}}, or use --method {other}.",
         )
@@ -132,13 +128,15 @@ def prune(
         note(line)
     cfg, ckpt = inputs.subnet, inputs.supernet
     from ofa_edge.prune.pipeline import check_prune_inputs, default_out_name, prune_subnet
+    from ofa_edge.supernet.metadata import read_metadata
 
     if out_dir is None:
         stem = file.stem if file is not None and file.exists() else "subnet"  # a search's own is its subnet.json
         out_dir = work_dir() / "prune" / default_out_name(stem, cfg, settings)
         note(f"output folder: {out_dir}")
     data = _data(data, inputs.classes, limit_train)
-    out_dir = check_prune_inputs(cfg, ckpt, out_dir, data)  # before any work (prune_subnet checks again)
+    meta = read_metadata(ckpt)  # once: the checks here and the run take it
+    out_dir = check_prune_inputs(cfg, meta, out_dir, data)  # before any work (prune_subnet checks again)
     table = _latency_table(device, table_path, cfg, inputs.last_search)
     note(f"settings: {settings.describe()}")
     with Progress(
@@ -168,6 +166,7 @@ def prune(
                 on_step=on_step,
                 keep_checkpoint=keep_checkpoint,
                 ckpt_every=ckpt_every,
+                metadata=meta,
             )
         except KeyboardInterrupt:
             raise Interrupted(_interrupted(out_dir)) from None

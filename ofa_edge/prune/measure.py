@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import onnx
 import torch
 from torch import nn
 
 from ofa_edge.export.evaluate import ort_latency_stats
 from ofa_edge.export.onnx_export import export_onnx
-from ofa_edge.io import atomic_write
 from ofa_edge.onnx_bridge import ort_session
 
 
@@ -45,18 +43,18 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def write_onnx(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
-    """Export ``model`` (eval mode, batch 1) with the export package's exporter; atomic write."""
-    proto = export_onnx(model.eval(), example.shape[-1])
-    atomic_write(path, lambda p: onnx.save(proto, str(p)))
-    return Path(path)
+def onnx_bytes(model: nn.Module, resolution: int) -> bytes:
+    """``model`` (put in eval mode) exported for batch 1 by the export package's exporter, as ONNX bytes."""
+    return export_onnx(model.eval(), resolution).SerializeToString()
 
 
-def ort_latency(path: str | Path, example: torch.Tensor, runs: int = 100, warmup: int = 10, threads: int = 1) -> dict:
-    """Batch-1 latency of the ONNX file on ONNX Runtime's CPU provider (ms): the export package's
+def ort_latency(
+    model: str | Path | bytes, example: torch.Tensor, runs: int = 100, warmup: int = 10, threads: int = 1
+) -> dict:
+    """Batch-1 latency of the ONNX model (file or bytes) on ONNX Runtime's CPU provider (ms): the export package's
     :func:`~ofa_edge.export.evaluate.ort_latency_stats` on ``threads`` threads. On one thread ONNX Runtime
     computes on the calling thread, so that thread's CPU time is timed: what the network takes on a core of
     its own, whatever else runs (wall-clock medians of one subnet read 4.1-9.8 ms on a shared 2-core VM)."""
     clock = "thread_cpu" if threads == 1 else "wall"
-    stats = ort_latency_stats(ort_session(path, threads), example[:1], runs, warmup, clock)
+    stats = ort_latency_stats(ort_session(model, threads), example[:1], runs, warmup, clock)
     return {**stats, "threads": threads, "provider": "CPUExecutionProvider", "clock": clock}

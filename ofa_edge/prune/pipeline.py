@@ -6,7 +6,6 @@ This is what ``ofa-edge prune`` runs; the CLI only parses options and draws prog
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -14,16 +13,17 @@ from typing import Any
 
 import torch
 
+from ofa_edge.data import ImageSet
 from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
 from ofa_edge.data.formats import detect_format
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.export.verify import verify
-from ofa_edge.io import atomic_write_json, check_output_folder, hold_lock, staged_dir
+from ofa_edge.io import atomic_write, atomic_write_json, check_output_folder, hold_lock, staged_dir
 from ofa_edge.latency.device_timer import DeviceTimer
 from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.table import LatencyTable
-from ofa_edge.prune.measure import count_macs, count_params, ort_latency, write_onnx
+from ofa_edge.prune.measure import count_macs, count_params, onnx_bytes, ort_latency
 from ofa_edge.prune.predict import predict_slim_latency
 from ofa_edge.prune.run import PruneSettings, slim_and_check, train_and_prune
 from ofa_edge.prune.slim import save_slim
@@ -46,11 +46,12 @@ def default_out_name(stem: str, cfg: SubnetConfig, settings: PruneSettings) -> s
     return f"{stem}-{cfg.short_id()}-{settings.method}-s{settings.target_sparsity:g}"
 
 
-def check_prune_inputs(cfg: SubnetConfig, supernet: Path, out_dir: Path, data_root: Path) -> Path:
+def check_prune_inputs(cfg: SubnetConfig, metadata: dict[str, Any], out_dir: Path, data_root: Path) -> Path:
     """The output folder (absolute), or a :class:`UserError` before any work: a subnet of another space than
-    the supernet's, a folder that cannot take a prune's outputs, data that is not a dataset."""
+    the supernet's (its ``metadata``: :func:`~ofa_edge.supernet.metadata.read_metadata`), a folder that cannot
+    take a prune's outputs, data that is not a dataset."""
     out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
-    space = read_metadata(supernet)["space"]
+    space = metadata["space"]
     if cfg.space != space:
         raise UserError(
             f"subnet {cfg.short_id()} is for space '{cfg.space}' but the supernet is '{space}'; pass a subnet of "
@@ -75,18 +76,20 @@ def _replaced_run_note(out_dir: Path) -> str | None:
 
 
 def _measure(
-    model: torch.nn.Module, example: torch.Tensor, onnx_path: Path, timer: DeviceTimer | None
-) -> dict[str, Any]:
-    """MACs, params, ORT CPU latency and, with a ``timer`` for this machine's device, latency
-    on its backend here."""
+    model: torch.nn.Module, test: ImageSet, cfg: SubnetConfig, example: torch.Tensor, timer: DeviceTimer | None
+) -> tuple[dict[str, Any], bytes]:
+    """Top-1 on ``test``, MACs, params, ORT CPU latency and, with a ``timer`` for this machine's device, latency
+    on its backend here; and the ONNX export (batch 1) the top-1 and the ORT CPU latency ran, exported once."""
+    onnx = onnx_bytes(model, cfg.resolution)
     m = {
+        "top1": evaluate(model, test, cfg.search_space, cfg.resolution, onnx),
         "macs": count_macs(model, example),
         "params": count_params(model),
-        "latency_ort_cpu": ort_latency(write_onnx(model, example, onnx_path), example),
+        "latency_ort_cpu": ort_latency(onnx, example),
     }
     if timer is not None:
         m["latency_device"] = timer(model, example.shape[-1])
-    return m
+    return m, onnx
 
 
 def _device_latency(table: LatencyTable, cfg: SubnetConfig, small: torch.nn.Module, before: dict, after: dict) -> dict:
@@ -116,15 +119,18 @@ def prune_subnet(
     on_step: Callable[[int, int, float], None] | None = None,
     keep_checkpoint: bool = False,
     ckpt_every: int = 0,
+    metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Prune the subnet ``cfg`` of ``supernet`` on the data at ``data_root``; write the slim network
     (``slim.json`` + ``slim.safetensors``), its ONNX file and ``result.json`` to ``out_dir``.
     With ``latency_table`` the pruned network's latency on that device is predicted, and
     measured here too when the table is this machine's (:data:`LOCAL_DEVICE`). The resume checkpoint
     (after every epoch and, with ``ckpt_every``, every that many steps) goes when the outputs are in place, unless
-    ``keep_checkpoint``."""
+    ``keep_checkpoint``. ``metadata``: the supernet's (:func:`~ofa_edge.supernet.metadata.read_metadata`) where
+    the caller has read it; it is read once otherwise."""
     supernet, data_root = Path(supernet), Path(data_root)
-    out_dir = check_prune_inputs(cfg, supernet, out_dir, data_root)
+    meta = read_metadata(supernet) if metadata is None else metadata
+    out_dir = check_prune_inputs(cfg, meta, out_dir, data_root)
     busy = (
         f"another `ofa-edge prune` (process {{pid}}) is writing '{out_dir}' now; wait for it to finish (the same "
         "command then resumes or re-measures), or choose another output folder (--out)."
@@ -133,7 +139,7 @@ def prune_subnet(
         if (replacing := _replaced_run_note(out_dir)) is not None:
             log(replacing)
         torch.manual_seed(settings.seed)
-        net = load_supernet(supernet)
+        net = load_supernet(supernet, metadata=meta)
         model = net.extract(cfg)
         del net
         size = max(cfg.search_space.resolutions)  # ImageFolder images are decoded at this size
@@ -142,7 +148,7 @@ def prune_subnet(
         require_same_classes(train, test, data_root, "test")
         classes = model.head.classifier.out_features
         require_num_classes(train, classes, data_root)
-        if (learned := trained_classes(read_metadata(supernet))) and learned != train.classes:
+        if (learned := trained_classes(meta)) and learned != train.classes:
             log(
                 f"'{data_root}' names other classes than the supernet learned ({', '.join(learned[:3])}, ...): pruning "
                 "retrains its classifier on them, and the unpruned subnet's top-1 below scores the old classes' outputs"
@@ -152,16 +158,15 @@ def prune_subnet(
         log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} test images")
         # BN as every command recalibrates it (its default images, in its batch), on images drawn at random: every class
         log(f"recalibrating BN on {min(BN_IMAGES, len(train)):,} training images")
-        recalibrate_bn(model, prep.chunks(train.shuffled(settings.seed).images[:BN_IMAGES], BN_CALIB_BATCH))
+        calib = prep.chunks(train.shuffled(settings.seed).images[:BN_IMAGES], BN_CALIB_BATCH)
+        recalibrate_bn(model, calib, channels_last=True)  # faster on this CPU; handed back NCHW, as training takes it
         example = prep(test.images[:2])
         out_dir.mkdir(parents=True, exist_ok=True)
         is_local = latency_table is not None and latency_table.device == LOCAL_DEVICE
         local = DeviceTimer(latency_table) if is_local else None  # one backend and speed reference for both nets
         on_device = f" and on {LOCAL_DEVICE}'s backend" if local else ""
         log(f"measuring the unpruned subnet: top-1, MACs, params, ONNX Runtime latency{on_device}")
-        with tempfile.TemporaryDirectory() as tmp:
-            top1 = evaluate(model, test, sp, cfg.resolution)
-            before = {"top1": top1, **_measure(model, example, Path(tmp) / "base.onnx", local)}
+        before, _ = _measure(model, test, cfg, example, local)
 
         part = partition(model, example[:1])
         log(f"ZIG partition: {part.num_groups} groups in {len(part.spaces)} channel spaces")
@@ -181,11 +186,10 @@ def prune_subnet(
         # else it goes in the same rename that brings the outputs in
         carried = set(PRUNE_OUTPUTS) | (set() if keep_checkpoint else {CHECKPOINT})
         with staged_dir(out_dir, keep=lambda name: name not in carried) as stage:
-            after = {
-                "top1": evaluate(small, test, sp, cfg.resolution),
-                "top1_group_sparse_model": evaluate(model, test, sp, cfg.resolution),
-                **_measure(small, example, stage / "model.onnx", local),
-            }
+            measured, onnx = _measure(small, test, cfg, example, local)
+            atomic_write(stage / "model.onnx", lambda p: p.write_bytes(onnx))
+            gs_top1 = evaluate(model, test, sp, cfg.resolution)
+            after = {"top1": measured["top1"], "top1_group_sparse_model": gs_top1, **measured}  # this order in JSON
             onnx_diff = verify(stage / "model.onnx", small, example[:1]).max_abs_diff
             base = {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": classes}
             extra = {"preprocessing": prep.to_dict(), "classes": train.classes, "onnx": "model.onnx"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from ofa_edge.train.schedule import cosine_lr
 from ofa_edge.units import check_range
 
 METHODS = ("hesso", "hspg")
-# The settings only one method reads.
+# The settings only one method reads (the one list of them: the CLI refuses another method's options by it).
 OWN_FIELDS = {"hesso": ("start_frac", "prune_frac", "periods"), "hspg": ("prox_frac", "lam", "epsilon")}
 
 
@@ -72,6 +72,17 @@ class PruneSettings:
         return ", ".join(
             f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in asdict(self).items() if k not in ignored
         )
+
+
+def ignored_options(s: PruneSettings) -> dict[str, list[str]]:
+    """For each method but ``s.method``, the command-line options (``--lam`` for ``lam``) of its own settings that
+    ``s`` sets away from their defaults: ``s.method`` would ignore them."""
+    defaults = {f.name: f.default for f in fields(PruneSettings)}
+    return {
+        other: [f"--{name.replace('_', '-')}" for name in names if getattr(s, name) != defaults[name]]
+        for other, names in OWN_FIELDS.items()
+        if other != s.method
+    }
 
 
 def make_optimizer(part: ZIGPartition, s: PruneSettings, total_steps: int) -> GroupSparseOptimizer:

@@ -42,11 +42,11 @@ def epoch_losses(
         yield loss.item(), len(idx)
 
 
-def evaluate(model: nn.Module, data: ImageSet, space: SearchSpace, resolution: int) -> float:
+def evaluate(model: nn.Module, data: ImageSet, space: SearchSpace, resolution: int, onnx: bytes | None = None) -> float:
     """Top-1 (%) of ``model`` on ``data`` in eval mode on this CPU, as ``ofa-edge eval`` scores a network
-    (:func:`~ofa_edge.supernet.evaluate.module_top1`: ONNX Runtime from 1,000 images on); the model is handed
-    back with NCHW weights, as training and slimming take it."""
-    return module_top1(model.eval(), data, torch.device("cpu"), CPU_EVAL_BATCH, space, resolution)
+    (:func:`~ofa_edge.supernet.evaluate.module_top1`: ONNX Runtime from 1,000 images on, on ``onnx``, the
+    model's export, where given); the model is handed back with NCHW weights, as training and slimming take it."""
+    return module_top1(model.eval(), data, torch.device("cpu"), CPU_EVAL_BATCH, space, resolution, onnx=onnx)
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:

@@ -92,15 +92,17 @@ def load_supernet(
     space: SearchSpace | str | None = None,
     num_classes: int | None = None,
     device: str | torch.device = "cpu",
+    metadata: dict[str, Any] | None = None,
 ) -> Supernet:
     """Load a supernet (in train mode, as torch builds modules: call ``.eval()`` and recalibrate BN
-    before measuring a subnet); ``space`` / ``num_classes``, if given, must match the checkpoint."""
+    before measuring a subnet); ``space`` / ``num_classes``, if given, must match the checkpoint.
+    ``metadata``: the checkpoint's, where the caller has read it (:func:`read_metadata`), not read again."""
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, Integral)):
         raise UserError(f"load_supernet: num_classes must be an integer or None, got {num_classes!r}.")
     dev = _check_device(device)
     if isinstance(space, SearchSpace):
         space = space.name
-    meta = read_metadata(path)
+    meta = read_metadata(path) if metadata is None else metadata
     if space is not None and meta["space"] != space:
         raise UserError(f"checkpoint '{path}' is for space '{meta['space']}', not '{space}'.")
     if num_classes is not None and meta["num_classes"] != num_classes:

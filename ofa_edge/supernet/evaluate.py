@@ -80,18 +80,20 @@ def module_top1(
     space: SearchSpace,
     resolution: int,
     ort: bool | None = None,
+    onnx: bytes | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> float:
     """Top-1 (%) of ``module`` (in eval mode, its BN statistics as they are) on ``val``, normalised as ``space``
     and resized to ``resolution``; on ONNX Runtime with ``ort``, by default on a CPU from
-    :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on. ``module`` is handed back on ``device`` with
-    NCHW weights (it runs in the device's fast memory format meanwhile), as training and slimming take it.
-    ``on_batch(images)`` reports progress after each batch: the images scored so far."""
+    :data:`~ofa_edge.supernet.ort_forward.MIN_IMAGES` images on, running ``onnx`` (``module`` already exported)
+    where given. ``module`` is handed back on ``device`` with NCHW weights (it runs in the device's fast memory
+    format meanwhile), as training and slimming take it. ``on_batch(images)`` reports progress after each batch:
+    the images scored so far."""
     module = module.to(device, memory_format=fast_memory_format(device))
     if ort is None:
         ort = device.type == "cpu" and len(val) >= MIN_IMAGES
     try:
-        forward = ort_forward(module, resolution) if ort else module
+        forward = ort_forward(module, resolution, onnx) if ort else module
         correct = torch.zeros((), dtype=torch.int64, device=device)  # read once: a read per batch waits for a GPU
         done = 0
         for x, y in _batches(val, eval_batch_size(batch_size, device), device, space, resolution):

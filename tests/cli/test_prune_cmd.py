@@ -160,6 +160,22 @@ def test_options_the_method_ignores_and_unknown_methods_exit_2(cli, tiny_setup, 
     assert code == 2 and message in " ".join(err.split()) and "Traceback" not in err
 
 
+def test_the_method_options_defaults_are_the_settings_defaults() -> None:
+    """Another method's option counts as given where it differs from the settings' default, so the CLI's
+    defaults must be those (the settings' own-field list and defaults are the one place they live)."""
+    import dataclasses
+    import inspect
+
+    from ofa_edge.cli.prune_cmd import prune
+    from ofa_edge.prune.run import OWN_FIELDS, PruneSettings
+
+    params = inspect.signature(prune).parameters
+    defaults = {f.name: f.default for f in dataclasses.fields(PruneSettings)}
+    options = [name for names in OWN_FIELDS.values() for name in names if name in params]
+    assert options == ["periods", "lam", "epsilon"]
+    assert all(params[name].default == defaults[name] for name in options)
+
+
 @pytest.mark.parametrize(("flag", "value"), [("--lam", "-1"), ("--limit-train", "-5"), ("--limit-test", "-1")])
 def test_negative_amounts_exit_2(cli, tiny_setup, flag: str, value: str) -> None:
     code, _, err = cli(

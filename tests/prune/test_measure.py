@@ -6,7 +6,7 @@ import torch
 
 from ofa_edge.export.verify import verify
 from ofa_edge.latency.stats import robust_stats
-from ofa_edge.prune.measure import count_macs, count_params, ort_latency, write_onnx
+from ofa_edge.prune.measure import count_macs, count_params, onnx_bytes, ort_latency
 from ofa_edge.space import CostModel
 
 
@@ -21,13 +21,16 @@ def test_counts_match_cost_model(ofa_subnet) -> None:
 def test_onnx_export_verifies_and_times(ofa_subnet, tmp_path) -> None:
     model, cfg = ofa_subnet
     x = torch.randn(1, 3, cfg.resolution, cfg.resolution)
-    path = write_onnx(model, x, tmp_path / "m.onnx")
+    onnx = onnx_bytes(model, cfg.resolution)
+    path = tmp_path / "m.onnx"
+    path.write_bytes(onnx)
     assert verify(path, model, x).max_abs_diff < 1e-4
-    lat = ort_latency(path, x, runs=5, warmup=1)
-    assert lat["median_ms"] > 0 and lat["runs"] == 5
+    for timed in (path, onnx):  # the file, or the bytes it holds
+        lat = ort_latency(timed, x, runs=5, warmup=1)
+        assert lat["median_ms"] > 0 and lat["runs"] == 5
 
 
-def test_ort_latency_statistics_are_the_latency_packages(ofa_subnet, tmp_path, monkeypatch) -> None:
+def test_ort_latency_statistics_are_the_latency_packages(ofa_subnet, monkeypatch) -> None:
     """median/mean/std are robust_stats of the very samples timed (spied, not replaced)."""
     from ofa_edge.export import evaluate
     from ofa_edge.prune import measure
@@ -41,7 +44,7 @@ def test_ort_latency_statistics_are_the_latency_packages(ofa_subnet, tmp_path, m
         return seen[-1][1]
 
     monkeypatch.setattr(evaluate, "robust_stats", spy)
-    lat = measure.ort_latency(write_onnx(model, x, tmp_path / "m.onnx"), x, runs=7, warmup=1)
+    lat = measure.ort_latency(onnx_bytes(model, cfg.resolution), x, runs=7, warmup=1)
     ((samples, stats),) = seen
     assert len(samples) == 7
     assert (lat["median_ms"], lat["mean_ms"], lat["std_ms"], lat["kept_runs"]) == (
@@ -53,7 +56,7 @@ def test_ort_latency_statistics_are_the_latency_packages(ofa_subnet, tmp_path, m
     assert lat["min_ms"] == samples.min() <= lat["p10_ms"] <= lat["median_ms"]
 
 
-def test_one_thread_times_the_calling_threads_cpu_time(ofa_subnet, tmp_path, monkeypatch) -> None:
+def test_one_thread_times_the_calling_threads_cpu_time(ofa_subnet, monkeypatch) -> None:
     """On one thread ORT computes on the caller: its CPU time is the network's, whatever else runs (spied)."""
     from ofa_edge.export import evaluate
     from ofa_edge.prune import measure
@@ -68,5 +71,5 @@ def test_one_thread_times_the_calling_threads_cpu_time(ofa_subnet, tmp_path, mon
         return real(call, warmup, runs, clock_name)
 
     monkeypatch.setattr(evaluate, "time_calls", spy)
-    lat = measure.ort_latency(write_onnx(model, x, tmp_path / "m.onnx"), x, runs=3, warmup=1)
+    lat = measure.ort_latency(onnx_bytes(model, cfg.resolution), x, runs=3, warmup=1)
     assert clocks == ["thread_cpu"] and lat["clock"] == "thread_cpu" and lat["median_ms"] > 0

@@ -53,3 +53,30 @@ def test_data_of_other_classes_is_pruned_on_and_the_log_says_the_head_retrains(t
     assert any("names other classes than the supernet learned" in line for line in said), said
     assert "boat" in json.loads((tmp_path / "run" / "slim.json").read_text())["classes"]
     assert result["data"]["train_images"] == 32
+
+
+def test_a_run_exports_each_network_once_and_reads_the_supernet_metadata_once(tmp_path, data_root, monkeypatch):
+    """The unpruned and the pruned network were exported twice each (for the ONNX Runtime top-1, then for the
+    latency and model.onnx), and the checkpoint's metadata read three times; the exports still really run."""
+    from ofa_edge.export import onnx_export
+    from ofa_edge.supernet import evaluate, metadata, ort_forward
+
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    net = tmp_path / "supernet.safetensors"
+    save_supernet(Supernet(space, 10), net)
+    exported: list[torch.nn.Module] = []
+    for module in (onnx_export, ort_forward):
+        real = module.torch_to_onnx
+        monkeypatch.setattr(module, "torch_to_onnx", lambda m, *a, _f=real, **k: exported.append(m) or _f(m, *a, **k))
+    reads: list[object] = []
+    real_open = metadata.safe_open
+    monkeypatch.setattr(metadata, "safe_open", lambda *a, **k: reads.append(a) or real_open(*a, **k))
+    monkeypatch.setattr(evaluate, "MIN_IMAGES", 1)  # top-1 on ONNX Runtime, as from 1,000 test images on
+    settings = PruneSettings("hesso", 0.4, epochs=1, batch_size=32)
+    result = prune_subnet(space.min(24), net, data_root, tmp_path / "run", settings, limit_train=32, limit_test=32)
+    # the unpruned subnet, the pruned network, and the group-sparse one (the unpruned one trained; its top-1 alone)
+    assert len(exported) == 3 and exported[0] is exported[2] is not exported[1]
+    assert len(reads) == 1
+    assert result["after"]["top1"] == result["after"]["top1_group_sparse_model"]  # the same function, two exports
+    assert result["onnx_max_abs_diff"] <= 1e-4

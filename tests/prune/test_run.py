@@ -10,7 +10,7 @@ from torch import nn
 
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.prune import partition
-from ofa_edge.prune.run import PruneSettings, train_and_prune
+from ofa_edge.prune.run import PruneSettings, ignored_options, train_and_prune
 
 PREP = Preprocess(32, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
 
@@ -112,3 +112,12 @@ def test_settings_describe_only_the_methods_own_knobs() -> None:
     )
     hesso = PruneSettings(method="hesso", target_sparsity=0.5, epochs=2).describe()
     assert hesso.endswith("seed 0, start_frac 0.1, prune_frac 0.5, periods 5") and "lam" not in hesso
+
+
+def test_the_options_another_method_would_ignore_come_from_the_settings_own_fields() -> None:
+    """The CLI refuses them by this one list (it kept its own twin of flags and defaults)."""
+    assert ignored_options(PruneSettings("hesso", 0.5, 1)) == {"hspg": []}
+    assert ignored_options(PruneSettings("hesso", 0.5, 1, lam=0.1, periods=3)) == {"hspg": ["--lam"]}
+    assert ignored_options(PruneSettings("hspg", 0.5, 1, periods=3, start_frac=0.2)) == {
+        "hesso": ["--start-frac", "--periods"]
+    }

@@ -165,3 +165,15 @@ def test_something_other_than_a_network_is_refused(model: object, images: torch.
         UserError, match=rf"recalibrate_bn\(model, batches\) takes the network first .* got a {type(model).__name__}\."
     ):
         recalibrate_bn(model, [images[:8]])  # type: ignore[arg-type]
+
+
+def test_channels_last_recalibration_hands_back_nchw_with_the_same_statistics(supernet: Supernet) -> None:
+    """Export recalibrates in the CPU's fast format: the statistics are NCHW's, the weights handed back NCHW."""
+    sub_cfg = CIFAR.min(24)
+    batches = [torch.randn(8, 3, 24, 24, generator=torch.Generator().manual_seed(i)) for i in range(2)]
+    fast, plain = supernet.extract(sub_cfg).eval(), supernet.extract(sub_cfg).eval()
+    assert recalibrate_bn(fast, iter(batches), channels_last=True) == 16
+    recalibrate_bn(plain, batches)
+    assert all(p.is_contiguous() for p in fast.parameters()) and not fast.training  # handed back NCHW
+    want, got = plain.state_dict(), fast.state_dict()
+    assert all(torch.allclose(want[k].float(), got[k].float(), atol=1e-4) for k in want if "running" in k)

@@ -40,3 +40,16 @@ def test_module_top1_reports_the_images_scored_after_each_batch(cifar_test_small
     scored: list[int] = []
     top1 = module_top1(module, val, torch.device("cpu"), 16, space, 24, on_batch=scored.append)
     assert scored == [16, 32, 40] and top1 == module_top1(module, val, torch.device("cpu"), 40, space, 24)
+
+
+def test_ort_forward_runs_a_given_batch_1_export_on_any_batch_as_its_own() -> None:
+    """Prune hands its one export (batch 1) to the top-1's ONNX Runtime forward instead of a second export."""
+    from ofa_edge.onnx_bridge import torch_to_onnx
+    from ofa_edge.supernet.ort_forward import ort_forward
+
+    torch.manual_seed(0)
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    sub = Supernet(space, 10).extract(space.min(24)).eval()
+    x = torch.randn(5, 3, 24, 24)
+    given = ort_forward(sub, 24, torch_to_onnx(sub, torch.zeros(1, 3, 24, 24)))(x)
+    assert given.shape == (5, 10) and torch.equal(given, ort_forward(sub, 24)(x))

@@ -46,6 +46,18 @@ def warn(message: str) -> None:
     err.print(f"[yellow]warning:[/yellow] {message}")
 
 
+def data_arg(data: Path | None, classes: list[str] | None, needs: dict[str, int]) -> Path:
+    """``--data``; else CIFAR-10 at its default folder (``$OFA_EDGE_DATA``), or for a CIFAR-10 model (its
+    ``classes``) without it the sample shipped with the embedded supernet, which must hold what ``needs`` (each
+    option taking images, with its count) asks; the default picked is said."""
+    from ofa_edge.data.sample import data_or_sample
+
+    picked, sample_note = data_or_sample(data, classes, needs)
+    if data is None:
+        note(sample_note or f"data: {picked} (default CIFAR-10; $OFA_EDGE_DATA sets it)")
+    return picked
+
+
 def subnet_arg(path: Path) -> Path:
     """``--subnet`` as a file: a search output folder gives its subnet.json (noted); a folder
     without one is a :class:`~ofa_edge.errors.UserError`."""

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, data_arg, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import Interrupted, UserError, refuse_options
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
@@ -120,9 +120,9 @@ def eval_(
         supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")
     trained_on = trained_classes(read_metadata(supernet))
-    if data is None:  # CIFAR-10 at $OFA_EDGE_DATA, else (a CIFAR-10 supernet) the sample shipped with the package
-        needs = {"--bn-images": calib_images, **({"--limit": limit} if limit is not None else {})}
-        data = _default_data(trained_on, needs)
+    data = data_arg(
+        data, trained_on, {"--bn-images": calib_images, **({"--limit": limit} if limit is not None else {})}
+    )
     net = load_supernet(supernet, device=device)
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
@@ -186,8 +186,7 @@ def _eval_slim(
     inputs = slim_inputs(slim)
     for line in inputs.notes:
         note(line)
-    if data is None:
-        data = _default_data(inputs.classes, {"--limit": limit} if limit is not None else {})
+    data = data_arg(data, inputs.classes, {"--limit": limit} if limit is not None else {})
     cfg = inputs.subnet
     val = load_dataset(data, split, limit=limit, seed=seed, size=max(cfg.search_space.resolutions))
     if unfilled := unfilled_limit("--limit", limit, len(val), split):
@@ -227,15 +226,6 @@ def _bar() -> Progress:
     over the images a pruned network has scored (``--slim``: a step per batch)."""
     columns = (TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     return Progress(*columns, console=err)
-
-
-def _default_data(classes: list[str] | None, needs: dict[str, int]) -> Path:
-    """No --data: CIFAR-10 at $OFA_EDGE_DATA, else (a CIFAR-10 model) the sample shipped with the package; noted."""
-    from ofa_edge.data.sample import data_or_sample
-
-    data, sample_note = data_or_sample(None, classes, needs)
-    note(sample_note or f"data: {data} (default CIFAR-10; $OFA_EDGE_DATA)")
-    return data
 
 
 def _render(title: str, doc: dict, configs: dict[str, str]) -> None:

@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, emit, err, note, out, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, data_arg, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import Interrupted, UserError
 from ofa_edge.export.bundle import MANIFEST, default_bundle_name, replaced_bundle_note
 from ofa_edge.export.formats import FORMATS, engine_half, engine_table, get_format
@@ -98,7 +98,6 @@ def export(
 ) -> None:
     """Export a subnet with its weights: extract, recalibrate BN, export, verify, write a bundle folder."""
     # here, not at the top: `ofa-edge export --help` needs none of torch and ONNX
-    from ofa_edge.data.sample import data_or_sample
     from ofa_edge.export.inputs import resolve_inputs, slim_inputs
     from ofa_edge.export.pipeline import export_bundle
     from ofa_edge.supernet.bn_calibration import few_images_warning
@@ -124,9 +123,7 @@ def export(
     calib_count, eval_count = int8_image_counts(calib_images, eval_images)
     if int8:
         needs |= {"--int8-calib-images": calib_count, "--int8-eval-images": eval_count}
-    data, sample_note = data_or_sample(data, inputs.classes, needs)
-    if sample_note:
-        note(sample_note)
+    data = data_arg(data, inputs.classes, needs)
     cfg = inputs.subnet
     if out_dir is None:
         name = default_bundle_name(cfg.space, cfg.resolution, cfg.canonical().to_json(), inputs.supernet, fmt.name)
@@ -134,11 +131,11 @@ def export(
         note(f"no --out: writing the bundle to {out_dir}")
     if (replacing := replaced_bundle_note(out_dir, cfg.to_dict())) is not None:
         note(replacing)
-    note(
-        f"data {data}"
-        + ("" if slim else f"; BN recalibration on {bn_count} train images (all, if it holds fewer)")
-        + (f"; INT8 calibration {calib_count} train images, evaluation {eval_count} test images" if int8 else "")
-    )
+    images = [] if slim else [f"BN recalibration on {bn_count} train images (all, if the data holds fewer)"]
+    if int8:
+        images.append(f"INT8 calibration on {calib_count} train images, evaluation on {eval_count} test images")
+    if images:
+        note("; ".join(images))
     last = inputs.last_search
     tables = [last.latency_table, *(d["latency_table"] for d in last.devices.values())] if last else []
     for message in dict.fromkeys(filter(None, map(estimated_warning, tables))):  # each searched device's, once

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, data_arg, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import Interrupted, UserError, refuse_options
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.table import LatencyTable
@@ -134,7 +134,7 @@ def prune(
         stem = file.stem if file is not None and file.exists() else "subnet"  # a search's own is its subnet.json
         out_dir = work_dir() / "prune" / default_out_name(stem, cfg, settings)
         note(f"output folder: {out_dir}")
-    data = _data(data, inputs.classes, limit_train)
+    data = data_arg(data, inputs.classes, {"--limit-train": limit_train or 0})
     meta = read_metadata(ckpt)  # once: the checks here and the run take it
     out_dir = check_prune_inputs(cfg, meta, out_dir, data)  # before any work (prune_subnet checks again)
     table = _latency_table(device, table_path, cfg, inputs.last_search)
@@ -198,17 +198,6 @@ def _interrupted(out_dir: Path) -> str:
         "interrupted before the first checkpoint (after epoch 1, or --ckpt-every N steps): nothing was kept, and "
         "running the same command again starts afresh."
     )
-
-
-def _data(data: Path | None, classes: list[str] | None, limit_train: int | None) -> Path:
-    """``--data``; else CIFAR-10 at its default folder, or for a CIFAR-10 supernet (its ``classes``) without it
-    the sample shipped with the embedded one (as eval and export take it); the default picked is said."""
-    from ofa_edge.data.sample import data_or_sample
-
-    picked, sample_note = data_or_sample(data, classes, {"--limit-train": limit_train or 0})
-    if data is None:
-        note(sample_note or f"data: {picked}")
-    return picked
 
 
 # A pruned network this many points below the unpruned subnet has not recovered: said, with the fix.

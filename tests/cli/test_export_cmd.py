@@ -402,7 +402,7 @@ def test_ofa_dict_in_a_search_folder_on_an_imagefolder_tree(cli, ckpt, cifar_ima
     assert json.loads((tmp_path / "b" / "subnet.json").read_text()) == cfg.to_dict()
     assert (tmp_path / "b" / "classes.txt").read_text().split()[:2] == ["airplane", "automobile"]
     bn = json.loads((tmp_path / "b" / "bundle.json").read_text())["bn_recalibration"]
-    assert bn["images"] == 20 and "(all, if it holds fewer)" in err  # the tree's 20, not --bn-images' 2000
+    assert bn["images"] == 20 and "(all, if the data holds fewer)" in err  # the tree's 20, not --bn-images' 2000
 
 
 def test_a_folder_without_subnet_and_a_data_file_exit_2(cli, ckpt, subnet, tmp_path):

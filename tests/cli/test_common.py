@@ -1,0 +1,27 @@
+"""Shared CLI pieces: the data a command takes when --data is not given."""
+
+from __future__ import annotations
+
+from ofa_edge.cli.common import data_arg
+from ofa_edge.data import DEFAULT_ROOT
+from ofa_edge.data.sample import SAMPLE_ROOT, sample_classes
+
+
+def test_given_data_is_taken_as_it_is_and_not_announced(tmp_path, capsys):
+    assert data_arg(tmp_path, sample_classes(), {"--limit": 10**6}) == tmp_path
+    assert capsys.readouterr().err == ""
+
+
+def test_the_default_data_is_said(capsys):
+    """Every command that reads images (eval, export, prune) names the folder it picked, in the same words."""
+    picked = data_arg(None, ["cat", "dog"], {})  # not a CIFAR-10 model: the default folder, never the sample
+    assert picked == DEFAULT_ROOT
+    assert f"data: {DEFAULT_ROOT} (default CIFAR-10; $OFA_EDGE_DATA sets it)" in " ".join(
+        capsys.readouterr().err.split()
+    )
+
+
+def test_a_cifar10_model_without_the_default_folder_takes_the_shipped_sample(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr("ofa_edge.data.sample.DEFAULT_ROOT", tmp_path / "absent")
+    assert data_arg(None, sample_classes(), {}) == SAMPLE_ROOT
+    assert "sample shipped with" in " ".join(capsys.readouterr().err.split())

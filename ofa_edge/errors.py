@@ -33,9 +33,10 @@ class Interrupted(KeyboardInterrupt):
 
 
 def did_you_mean(word: str, known: Iterable[str], cutoff: float = 0.6) -> str:
-    """``" Did you mean 'x'?"`` for the known word closest to ``word``, or ``""`` when none is close."""
-    close = difflib.get_close_matches(word, list(known), n=1, cutoff=cutoff)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    """``" Did you mean 'x'?"`` for the known word closest to ``word`` (case ignored), or ``""`` when none is close."""
+    names = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(word.lower(), list(names), n=1, cutoff=cutoff)
+    return f" Did you mean '{names[close[0]]}'?" if close else ""
 
 
 def refuse_options(given: Sequence[str], message: str) -> None:

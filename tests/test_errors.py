@@ -30,3 +30,9 @@ def test_refuse_options_passes_when_nothing_was_given() -> None:
 def test_did_you_mean_names_the_closest_word_or_nothing() -> None:
     assert did_you_mean("onxx", ["onnx", "trt"]) == " Did you mean 'onnx'?"
     assert did_you_mean("zzzz", ["onnx", "trt"]) == ""
+
+
+def test_did_you_mean_ignores_case():
+    """`--device JETSON-ORIN` (caps lock, or a name copied from a datasheet) got no suggestion at all."""
+    assert did_you_mean("JETSON-ORIN", ["jetson-orin", "x86-cpu"]) == " Did you mean 'jetson-orin'?"
+    assert did_you_mean("X86-CPUU", ["jetson-orin", "x86-cpu"]) == " Did you mean 'x86-cpu'?"

@@ -132,7 +132,7 @@ class Device:
 
 def known_devices() -> list[str]:
     """Names of every device file, yours and the shipped ones."""
-    return sorted({p.stem for d in device_dirs() for p in d.glob("*.yaml")})
+    return sorted({p.stem for d in device_dirs() for p in d.glob("*.yaml") if p.is_file()})
 
 
 def find_device_file(name: str) -> Path | None:

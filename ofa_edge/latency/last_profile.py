@@ -63,6 +63,15 @@ def default_device() -> DefaultDevice:
         return DefaultDevice(LOCAL_DEVICE, "no `ofa-edge profile` here yet")
     try:
         table = LatencyTable.load(last.table)
-    except UserError:  # stopped part-way (--max-entries, Ctrl-C): a search could not use it
-        return DefaultDevice(LOCAL_DEVICE, f"the last `ofa-edge profile` here left {last.device}'s table incomplete")
+    except UserError:  # stopped part-way (--max-entries, Ctrl-C), or damaged since: a search could not use it
+        state = "incomplete" if _partial(last.table) else "unreadable"
+        return DefaultDevice(LOCAL_DEVICE, f"the last `ofa-edge profile` here left {last.device}'s table {state}")
     return DefaultDevice(last.device, f"the last `ofa-edge profile` here, {last.date}", table, last.table)
+
+
+def _partial(path: Path) -> bool:
+    """Whether ``path`` holds a readable table that an interrupted profile left partial."""
+    try:
+        return not LatencyTable.load(path, require_complete=False).complete
+    except UserError:
+        return False

@@ -122,8 +122,14 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool, shipped: Shipp
         and len(mismatch) == len(differ)
         and set(differ) <= set(MACHINE_FIELDS) - {"accelerator"}
     )
+    # A partial table that differs only in options given on the command line goes on with its own.
+    own = (
+        f" To continue it, give its settings: {' '.join(f'--{f} {old.provenance.get(f)}' for f in differ)}."
+        if len(mismatch) == len(differ) and set(differ) <= {"threads", *TIMING_FIELDS}
+        else ""
+    )
     raise UserError(
-        f"'{path}' holds a table made with other settings ({'; '.join(mismatch)}). "
+        f"'{path}' holds a table made with other settings ({'; '.join(mismatch)}).{own} "
         "Pass --force to re-measure it from scratch, or --output to write elsewhere."
         + (
             f" Or put it on this machine's speed first (`ofa-edge profile --device {fresh.provenance.get('device')} "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ofa_edge.errors import UserError
+from ofa_edge.latency.devices import find_device_file
 from ofa_edge.latency.last_profile import default_device
 from ofa_edge.latency.table import LatencyTable, table_for_device
 from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
@@ -33,8 +34,13 @@ class DeviceTarget:
         return f"latency:{self.name}"
 
 
-def device_targets(devices: list[str], latencies: list[str], tables: list[str]) -> tuple[list[DeviceTarget], list[str]]:
-    """Pair ``--device``/``--table`` with ``--latency`` in order. Returns targets and the defaults picked."""
+def device_targets(
+    devices: list[str], latencies: list[str], tables: list[str], space: str | None = None
+) -> tuple[list[DeviceTarget], list[str]]:
+    """Pair ``--device``/``--table`` with ``--latency`` in order. Returns targets and the defaults picked.
+
+    ``space`` (the supernet's) picks each device's table of that space (``<device>.<space>.json``, as
+    ``profile --space`` writes it, where it is not the device's own); None: each device's own table."""
     picked: list[str] = []
     budgets = [parse_latency_ms(t) for t in latencies]
     if tables:
@@ -54,15 +60,16 @@ def device_targets(devices: list[str], latencies: list[str], tables: list[str]) 
         targets = []
         if not devices:  # `profile --device X` then `search`: X, with the table that profile wrote
             d = default_device()
-            where = f": its table {d.table_path}" if d.table_path else ""
+            usable = d.table is not None and space in (None, d.table.space)  # else its table of `space`, below
+            where = f": its table {d.table_path}" if usable else ""
             prefix = "" if d.table else "default: "
             picked.append(f"device: {d.name} ({prefix}{d.why}{where}; pass --device NAME for another)")
-            if d.table is not None:
+            if usable:
                 targets.append(DeviceTarget(d.name, d.table, str(d.table_path)))
             else:
                 devices = [d.name]
         for n in devices:
-            tab, p = table_for_device(n)
+            tab, p = table_for_device(n, space if find_device_file(n) is not None else None)
             targets.append(DeviceTarget(n, tab, str(p)))
     if len({t.name for t in targets}) != len(targets):
         raise UserError(f"a device is given twice ({', '.join(t.name for t in targets)}); give each device once.")

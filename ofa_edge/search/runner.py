@@ -43,6 +43,7 @@ from ofa_edge.search.report import write_report
 from ofa_edge.search.storage import GRACE_PERIOD_S
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.supernet.metadata import read_metadata
 
 Log = Callable[[str], None]
 
@@ -72,7 +73,9 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     out = check_output_folder(opts.out or work_dir() / "search", OUTPUT_FILES, "a search's output")
     if not opts.out:
         note(f"output folder: {out} (default; pass --out DIR)")
-    targets, picked = device_targets(opts.devices, opts.latency, opts.tables)
+    supernet = _supernet(opts, note)
+    searched = None if supernet is None else read_metadata(supernet)["space"]  # None: the first table's
+    targets, picked = device_targets(opts.devices, opts.latency, opts.tables, searched)
     for p in picked:
         note(p)
     validation = {t.name: validated_error(t.table, t.table_path) for t in targets}
@@ -84,12 +87,13 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
             warn(message)
         for message in table_warnings(t.name, t.table, t.table_path):
             warn(message)
-    space, num_classes, accuracy, acc_name, info, supernet = _accuracy_source(opts, targets, note, warn)
+    space, num_classes, accuracy, acc_name, info = _accuracy_source(opts, supernet, targets, note, warn)
     for t in targets:
         if t.table.space != space.name:
             raise UserError(
                 f"the latency table of {t.name} ({t.table_path}) is for space '{t.table.space}' but the supernet is "
-                f"'{space.name}'; profile the device for '{space.name}' or pass a matching --table."
+                f"'{space.name}'; pass --table PATH to a table of '{space.name}', or profile one "
+                f"(`ofa-edge profile --device {t.name} --space {space.name}`)."
             )
         if t.table.num_classes != num_classes:
             warn(f"table of {t.name} times a {t.table.num_classes}-class classifier; the supernet has {num_classes}.")
@@ -119,18 +123,23 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
 MIN_CHECKED = 10  # held-out subnets below which the predictor's RMSE and Kendall tau say little
 
 
-def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log, warn: Log) -> tuple:
-    from ofa_edge.search.accuracy import load_space, predictor_for
-    from ofa_edge.supernet.metadata import read_metadata
+def _supernet(opts: SearchOptions, note: Log) -> str | None:
+    """The supernet searched: ``--supernet``, else the embedded one (said through ``note``); None under
+    ``--accuracy-proxy`` without ``--supernet``."""
+    if opts.supernet is not None or opts.accuracy_proxy is not None:
+        return opts.supernet
+    supernet = str(
+        require_embedded_supernet(", or --accuracy-proxy macs to rank subnets by MACs instead (a proxy, not accuracy)")
+    )
+    note(f"supernet: {supernet} (embedded pretrained default)")
+    return supernet
 
-    supernet = opts.supernet
-    if supernet is None and opts.accuracy_proxy is None:
-        supernet = str(
-            require_embedded_supernet(
-                ", or --accuracy-proxy macs to rank subnets by MACs instead (a proxy, not accuracy)"
-            )
-        )
-        note(f"supernet: {supernet} (embedded pretrained default)")
+
+def _accuracy_source(
+    opts: SearchOptions, supernet: str | None, targets: list[DeviceTarget], note: Log, warn: Log
+) -> tuple:
+    from ofa_edge.search.accuracy import load_space, predictor_for
+
     if supernet is not None and opts.accuracy_proxy is None:
         meta = read_metadata(supernet)
         if opts.data is not None:
@@ -161,7 +170,7 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
             "top-1 on the test split (docs/model-card.md: by how much for the embedded supernet); "
             "`ofa-edge eval --subnet SUBNET.json` measures the test split"
         )
-        return load_space(supernet), int(meta["num_classes"]), pred.predict, "predicted top-1 (%)", info, supernet
+        return load_space(supernet), int(meta["num_classes"]), pred.predict, "predicted top-1 (%)", info
     if supernet is not None:  # its space and classes; export takes its weights
         space, num_classes, source = load_space(supernet), int(read_metadata(supernet)["num_classes"]), supernet
     else:
@@ -169,7 +178,7 @@ def _accuracy_source(opts: SearchOptions, targets: list[DeviceTarget], note: Log
         space, num_classes, source = SearchSpace.get(table.space), table.num_classes, "the first table"
     cost = CostModel(space, num_classes)
     note(f"accuracy: MACs proxy (more MACs ranks higher; NOT an accuracy), space {space.name} from {source}")
-    return space, num_classes, lambda g: cost.macs(g) / 1e6, "MACs proxy (M)", {"proxy": "macs"}, supernet
+    return space, num_classes, lambda g: cost.macs(g) / 1e6, "MACs proxy (M)", {"proxy": "macs"}
 
 
 def make_algorithm(opts: SearchOptions, fingerprint: dict) -> tuple[Any, int]:

@@ -93,6 +93,7 @@ def test_partial_profile_json_then_resume(cli, tmp_path):
         other = [new if a == old and base[i - 1] == flag else a for i, a in enumerate(base)]
         code, _, err = cli(*other, "--max-entries", "1")  # a partial table is not continued with other settings
         assert code == 2 and f"{flag[2:]}: {old} on disk vs {new} now" in _flat(err) and "--force" in _flat(err)
+        assert f"To continue it, give its settings: {flag} {old}" in _flat(err)  # an interrupted run's own options
     assert path.read_bytes() == before
 
 

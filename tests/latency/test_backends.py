@@ -11,6 +11,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import OnnxRuntimeBackend, TensorRTBackend, TorchBackend, require_backend
 from ofa_edge.latency.blocks import build_for_key
 from ofa_edge.latency.devices import load_device
+from ofa_edge.paths import SHIPPED_DEVICES
 
 KEY = "mb-i8x8x40-o40-m120-k5-s1-se1-relu-id1"
 BACKENDS = [
@@ -81,3 +82,22 @@ def test_a_gpu_device_is_timed_only_on_its_gpu():
         else:
             with pytest.raises(UserError, match=f"this machine's is an {here}"):
                 require_backend(dev)
+
+
+def test_a_device_whose_runtime_is_absent_is_sent_to_its_measured_table_not_to_an_estimate(tables_dir, monkeypatch):
+    """`profile --device h100` without a GPU said to use `ofa-edge profile --device h100 --estimate`, which exits 2
+    (an estimate would hide h100's measured table from search); search uses that measured table as it is."""
+    from ofa_edge.latency import backends
+
+    class Absent(OnnxRuntimeBackend):
+        def absent(self) -> str:
+            return "its runtime is not installed here"
+
+    monkeypatch.setattr(backends, "backend_for", lambda device, threads=None: Absent("cpu", 1, "fp32"))
+    with pytest.raises(UserError, match="its runtime is not installed here") as e:
+        require_backend(load_device("h100"))
+    assert "--estimate" not in str(e.value) and "latency_tables/h100.json" in str(e.value)
+    shipped = (SHIPPED_DEVICES / "x86-cpu.yaml").read_text()
+    (tables_dir.parent / "devices" / "new-board.yaml").write_text(shipped.replace("name: x86-cpu", "name: new-board"))
+    with pytest.raises(UserError, match="`ofa-edge profile --device new-board --estimate`"):
+        require_backend(load_device("new-board"))  # no table at all: an estimate is the way

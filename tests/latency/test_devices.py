@@ -276,3 +276,13 @@ def test_table_for_device_takes_a_space_for_its_table_of_another_space(tmp_path)
     with pytest.raises(UserError, match="x86-cpu.mbv3-w1.2-cifar.json") as e:
         table_for_device("x86-cpu", space="mbv3-w1.2-cifar")
     assert "shipped table" not in str(e.value)  # the shipped one is of another space: no stand-in
+
+
+def test_a_folder_named_like_a_device_file_is_no_device(tables_dir):
+    """A folder `dir.yaml` in your devices folder was listed as device 'dir', which then was "unknown device 'dir'.
+    Did you mean 'dir'?" in `ofa-edge devices`."""
+    (tables_dir.parent / "devices" / "dir.yaml").mkdir()
+    assert "dir" not in known_devices()
+    with pytest.raises(UserError) as e:
+        load_device("dir")
+    assert "Did you mean 'dir'" not in str(e.value)

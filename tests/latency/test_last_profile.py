@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ofa_edge.latency.last_profile import last_profile, remember_profile
-from ofa_edge.paths import last_profile_path
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import SHIPPED_TABLES, last_profile_path
 
 
 def test_the_last_profiled_device_is_remembered_while_its_table_is_there(tmp_path) -> None:
@@ -33,4 +34,8 @@ def test_a_profile_that_left_its_table_unusable_is_no_default_device(tmp_path) -
     partial.write_text("{}")  # not a table search can use
     remember_profile("jetson-orin", partial)
     d = default_device()
-    assert (d.name, d.table) == ("x86-cpu", None) and "left jetson-orin's table incomplete" in d.why
+    assert (d.name, d.table) == ("x86-cpu", None) and "left jetson-orin's table unreadable" in d.why  # not a table
+    table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    table.complete = False  # an interrupted profile (--max-entries, Ctrl-C)
+    table.save(partial)
+    assert "left jetson-orin's table incomplete" in default_device().why

@@ -58,3 +58,42 @@ def test_the_report_reuses_the_search_scores_and_its_fronts_flag_feasibility_by_
         cfg = SubnetConfig.from_json(r["subnet"])
         fits = all(tables[d].predict([cfg])[0] <= b for d, b in budgets.items())
         assert (r["feasible"] == "True") == fits, r
+
+
+def test_a_device_is_searched_with_its_table_of_the_supernets_space(tables_dir, tmp_path, make_table):
+    """`profile --device x86-cpu --space mbv3-w1.2-cifar` writes x86-cpu.mbv3-w1.2-cifar.json; a search of a
+    w1.2 supernet on x86-cpu read x86-cpu.json (w1.0) and exited 2 telling the user to profile for w1.2."""
+    from ofa_edge.space import SearchSpace
+    from ofa_edge.supernet import Supernet
+    from ofa_edge.supernet.checkpoint import save_supernet
+
+    wide = "mbv3-w1.2-cifar"
+    make_table("x86-cpu", wide).save(tables_dir / f"x86-cpu.{wide}.json")
+    supernet = tmp_path / "w12.safetensors"
+    save_supernet(Supernet(SearchSpace.get(wide), 10), supernet)
+    opts = SearchOptions(
+        devices=["x86-cpu"], latency=["16ms"], supernet=str(supernet), accuracy_proxy="macs", population=8,
+        generations=1, measure=False, out=str(tmp_path / "s"),
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="ESTIMATED"):
+        report = run_search(opts)
+    assert report["subnet"]["space"] == wide
+    assert report["devices"]["x86-cpu"]["table"] == str(tables_dir / f"x86-cpu.{wide}.json")
+
+
+def test_the_last_profiled_device_is_searched_with_its_table_of_the_supernets_space(tables_dir, tmp_path, make_table):
+    """After `profile --device x86-cpu --space mbv3-w1.2-cifar`, a plain search of the embedded (w1.0) supernet
+    took that w1.2 table as the default device's and exited 2, though x86-cpu.json was there."""
+    from ofa_edge.latency.last_profile import remember_profile
+    from ofa_edge.paths import embedded_supernet
+
+    wide = tables_dir / "x86-cpu.mbv3-w1.2-cifar.json"
+    make_table("x86-cpu", "mbv3-w1.2-cifar").save(wide)
+    remember_profile("x86-cpu", wide)
+    opts = SearchOptions(
+        latency=["16ms"], supernet=str(embedded_supernet()), accuracy_proxy="macs", population=8, generations=1,
+        measure=False, out=str(tmp_path / "s"),
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="ESTIMATED"):
+        report = run_search(opts)
+    assert report["devices"]["x86-cpu"]["table"] == str(tables_dir / "x86-cpu.json")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends.base import Backend
 from ofa_edge.latency.backends.onnxruntime_backend import OnnxRuntimeBackend
-from ofa_edge.latency.devices import Device, host_arch, known_devices, load_device
+from ofa_edge.latency.devices import Device, find_table_path, host_arch, known_devices, load_device
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.lazy import lazy_exports
 
@@ -81,8 +81,7 @@ def _usable_backend(device: Device, threads: int | None) -> Backend:
             absent,
             lambda: (
                 f"device '{device.name}' is measured with {backend.name}, which cannot run on this machine: {absent}. "
-                f"Profile on the device itself (or with --ssh user@host), or use the estimated table "
-                f"(`ofa-edge profile --device {device.name} --estimate`)."
+                f"Profile on the device itself (or with --ssh user@host), {_instead_of_profiling(device)}."
             ),
         )
     found = backend.accelerator()
@@ -92,6 +91,19 @@ def _usable_backend(device: Device, threads: int | None) -> Backend:
             other, lambda: f"{other}: its numbers would be another GPU's. {_profile_this_gpu(device, found)}"
         )
     return backend
+
+
+def _instead_of_profiling(device: Device) -> str:
+    """The table to use where ``device`` cannot be timed: the measured one search reads, if any (an estimate in
+    your folder would hide it, so ``--estimate`` refuses to write one), else an estimate."""
+    path = find_table_path(device)
+    try:
+        measured = path.is_file() and not LatencyTable.load(path).estimated
+    except UserError:  # partial or unreadable: not one to search with
+        measured = False
+    if measured:
+        return f"or search with its measured table as it is ({path})"
+    return f"or use the estimated table (`ofa-edge profile --device {device.name} --estimate`)"
 
 
 def _profile_this_gpu(device: Device, found: str | None) -> str:

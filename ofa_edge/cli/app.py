@@ -87,7 +87,8 @@ class LazyCommands(TyperGroup):
 app = typer.Typer(
     name="ofa-edge",
     cls=LazyCommands,
-    help="Train one once-for-all supernet, profile devices, search subnets under a latency budget, export.",
+    help="Train one once-for-all supernet, profile devices, search subnets under a latency budget, export.\n\n"
+    "Outputs go under the work dir (<work dir> in the commands' help): ./ofa-edge-runs, or $OFA_EDGE_HOME.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -59,7 +59,7 @@ def prune(
     periods: Annotated[int, typer.Option(help="HESSO pruning periods.")] = 5,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Output folder; default ofa-edge-runs/prune/<subnet>-<id>-<method>-s<target>."),
+        typer.Option("--out", help="Output folder (default: <work dir>/prune/<subnet>-<id>-<method>-s<target>)."),
     ] = None,
     device: Annotated[
         str | None,

@@ -81,7 +81,7 @@ def train(
         ),
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Run directory (default: ofa-edge-runs/train-<method>).")
+        Path | None, typer.Option("--out", help="Run directory (default: <work dir>/train-<method>).")
     ] = None,
     resume: Annotated[
         bool,

@@ -9,6 +9,7 @@ convention of once-for-all's "FLOPs" figures.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -46,6 +47,12 @@ def device_targets(
     if tables:
         if devices and len(devices) != len(tables):
             raise UserError(f"{len(devices)} --device but {len(tables)} --table: give one table per device, in order.")
+        for n, t in zip(devices, tables, strict=False):
+            if not Path(t).exists():  # named by --device: the command that writes it names the device too
+                raise UserError(
+                    f"--table '{t}' does not exist; measure it with `ofa-edge profile --device {n} -o {t}`, or "
+                    f"drop --table to search with {n}'s own table."
+                )
         loaded = [(LatencyTable.load(t), t) for t in tables]
         for n, (tab, p) in zip(devices, loaded, strict=False):
             made_for = tab.provenance.get("device")

@@ -43,6 +43,13 @@ def test_bad_targets(tables_dir, devices, latencies, needle):
         device_targets(devices, latencies, [])
 
 
+def test_a_missing_table_paired_with_a_device_names_that_device_in_the_fix(tables_dir, tmp_path):
+    """The hint read `ofa-edge profile --device <device> -o ...` although --device had named it."""
+    missing = tmp_path / "orin.json"
+    with pytest.raises(UserError, match=rf"`ofa-edge profile --device jetson-orin -o {missing}`.*jetson-orin's own"):
+        device_targets(["jetson-orin"], ["15ms"], [str(missing)])
+
+
 def test_too_tight_budget_names_the_fastest(tables_dir):
     sp = SearchSpace.get(SPACE)
     targets, _ = device_targets(["slow-board"], ["1ms"], [])

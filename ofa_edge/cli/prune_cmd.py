@@ -96,6 +96,7 @@ def prune(
     JSON + ONNX)."""
     from ofa_edge.export.inputs import resolve_inputs
     from ofa_edge.prune.run import PruneSettings, ignored_options
+    from ofa_edge.supernet.bn_calibration import few_images_warning
 
     method = method.lower()
     settings = PruneSettings(
@@ -110,6 +111,8 @@ def prune(
         seed=seed,
     )
     check_range("--limit-train", limit_train, ge=1, hint="(omit it to train on all images)")
+    if limit_train is not None and (message := few_images_warning(limit_train, "--limit-train")) is not None:
+        warn(message)  # the unpruned subnet's BN is recalibrated on the training images: its "before" top-1 too
     check_range("--limit-test", limit_test, ge=1)
     check_range("--ckpt-every", ckpt_every, ge=0)
     for other, flags in ignored_options(settings).items():

@@ -162,6 +162,7 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
             "which writes them."
         )
     cfg = SubnetConfig.from_dict(base["subnet"])
+    _check_slim_preprocessing(path, doc["preprocessing"], cfg.resolution)
     return ExportInputs(
         cfg,
         f"pruned network {path}",
@@ -171,3 +172,16 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
         doc["classes"],
         slim=path,
     )
+
+
+def _check_slim_preprocessing(path: Path, record: object, resolution: int) -> None:
+    """A :class:`UserError` where a slim.json's ``preprocessing`` (:meth:`Preprocess.to_dict`) lacks a field, or
+    feeds another resolution than the subnet it was pruned from takes (an edited or damaged file)."""
+    missing = [k for k in ("resolution", "mean", "std") if not isinstance(record, dict) or k not in record]
+    if missing:
+        raise UserError(f"'{path}': its preprocessing lacks {', '.join(missing)}; re-run `ofa-edge prune`.")
+    if record["resolution"] != resolution:
+        raise UserError(
+            f"'{path}': its preprocessing has resolution {record['resolution']} but the subnet it was pruned from "
+            f"takes {resolution}; re-run `ofa-edge prune`."
+        )

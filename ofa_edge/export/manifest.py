@@ -164,6 +164,7 @@ def write_metadata(
         "pruning": _pruning(req, counts["params"]),
         "int8": int8,
         "tensorrt": trt,
+        "export_command": req.command(),
         "versions": {
             "ofa_edge": ofa_edge.__version__,
             "torch": torch.__version__,

@@ -15,7 +15,7 @@ _FILES = {
     "check_latency.py": "times model.engine at batch 1 and compares it with reference.npz",
     "trtexec.sh": "the same build with trtexec, then trtexec's latency run",
     "reference.npz": "a few preprocessed test images and the PyTorch FP32 logits for them",
-    "subnet.json": "the subnet (ofa-edge format; `ofa-edge export --subnet subnet.json` reproduces this bundle)",
+    "subnet.json": "the subnet (ofa-edge format)",
     "preprocessing.json": "how an image becomes the input: crop, mean, std, resize, layout (the steps below)",
     "preprocess.py": "preprocessing.json as code (numpy + Pillow): `preprocess(Image.open(path), pre)`",
     "classes.txt": "class names in output order",
@@ -40,14 +40,9 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
         "## Files",
         "",
     ]
-    files = _FILES | (
-        {
-            "subnet.json": f"the unpruned subnet the network was pruned from (`ofa-edge export --slim {pruned}` reproduces this bundle)"
-        }
-        if pruned
-        else {}
-    )
+    files = _FILES | ({"subnet.json": "the unpruned subnet the network was pruned from"} if pruned else {})
     lines += [f"- `{n}`: {files[n]}" for n in names]
+    lines += ["", f"`{manifest['export_command']}` in this folder makes this bundle again."]
     lines += [
         "",
         "## Preprocessing",

@@ -127,6 +127,25 @@ class ExportRequest:
         """The INT8 calibration and evaluation image counts, with the defaults filled in."""
         return int8_image_counts(self.calib_images, self.eval_images)
 
+    def command(self) -> str:
+        """The ``ofa-edge export`` command that makes this bundle again, run in the bundle's folder: the same
+        subnet (its subnet.json) or pruned network, supernet, data and options (an engine's precision spelled
+        out, which would otherwise follow a search's table)."""
+        source = (
+            f"--slim {self.slim.absolute()}"
+            if self.slim
+            else f"--subnet subnet.json --supernet {self.supernet.absolute()}"
+        )
+        flags = [f"--format {self.format.name}", f"--data {self.data.absolute()}"]
+        engine_precision = self.format.name == "engine" and not self.int8
+        switches = {"--int8": self.int8, "--half": self.half, "--no-half": engine_precision and not self.half,
+                    "--dynamic-batch": self.dynamic_batch}  # fmt: skip
+        flags += [flag for flag, on in switches.items() if on]
+        counts = {"--max-batch": self.max_batch, "--bn-images": self.bn_images,
+                  "--int8-calib-images": self.calib_images, "--int8-eval-images": self.eval_images}  # fmt: skip
+        flags += [f"{flag} {n}" for flag, n in counts.items() if n is not None]
+        return " ".join(["ofa-edge export", source, *flags])
+
     @classmethod
     def from_inputs(
         cls, inputs: ExportInputs, format: ExportFormat | str, out: Path | str, data: Path | str, **options: Any

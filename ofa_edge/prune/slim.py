@@ -170,7 +170,19 @@ def load_slim(path: str | Path) -> nn.Module:
             f"slim description '{path}' lacks {', '.join(missing) or 'a base mapping'}; re-run ofa-edge prune."
         )
     model = build_base(doc["base"])
-    resize_(model, doc["layers"])
+    try:
+        resize_(model, doc["layers"])
+    except (
+        AttributeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        ZeroDivisionError,
+        RuntimeError,
+    ) as e:  # not {name: {"type", counts}}
+        raise UserError(
+            f"slim description '{path}' has malformed layer sizes ({type(e).__name__}: {e}); re-run `ofa-edge prune`."
+        ) from None
     weights = path.parent / doc["weights"]
     try:
         state = load_file(str(weights))

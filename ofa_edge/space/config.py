@@ -264,9 +264,16 @@ class SubnetConfig:
 
 def subnet_file(path: str | Path) -> Path:
     """``path``, or for a folder (an ``ofa-edge search`` output) the ``subnet.json`` in it;
-    a :class:`UserError` for a folder without one."""
+    a :class:`UserError` for a folder without one, or for an ``ofa-edge prune`` output (its slim.json is the
+    pruned network, which ``--slim`` takes)."""
     path = Path(path)
     if path.is_dir():
+        if (path / "slim.json").is_file():
+            raise UserError(
+                f"'{path}' is the output folder of `ofa-edge prune`; its pruned network goes with --slim "
+                f"(`ofa-edge export --slim {path}`, `ofa-edge eval --slim {path}`); for the unpruned subnet it was "
+                f"pruned from, pass {path / 'subnet.json'}."
+            )
         if (path / "subnet.json").is_file():
             return path / "subnet.json"
         raise UserError(

@@ -30,7 +30,7 @@ def test_a_slim_description_without_its_classes_is_named(tmp_path) -> None:
 
     doc = {
         "base": {"kind": "ofa-subnet", "subnet": SearchSpace.get("mbv3-w1.0-cifar").min().to_dict()},
-        "preprocessing": {},
+        "preprocessing": {"resolution": 24, "mean": [0.5] * 3, "std": [0.25] * 3},
     }
     path = tmp_path / "slim.json"
     path.write_text(json.dumps(doc))
@@ -47,6 +47,29 @@ def test_a_slim_description_without_its_classes_is_named(tmp_path) -> None:
     path.unlink()
     with pytest.raises(UserError, match=r"^slim \(--slim\) '.*' is a folder without slim\.json; pass the slim\.json"):
         slim_inputs(tmp_path)
+
+
+def test_a_slim_descriptions_preprocessing_is_checked(tmp_path) -> None:
+    """An empty or edited preprocessing record was a KeyError, or an ONNX Runtime shape error, mid-export."""
+    import json
+
+    from ofa_edge.space import SearchSpace
+
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min()
+    path = tmp_path / "slim.json"
+    good = {"resolution": cfg.resolution, "mean": [0.5] * 3, "std": [0.25] * 3}
+    for preprocessing, message in (
+        ({}, "preprocessing lacks resolution"),
+        (good | {"resolution": 32}, "resolution 32"),
+    ):
+        doc = {
+            "base": {"kind": "ofa-subnet", "subnet": cfg.to_dict()},
+            "classes": ["a"],
+            "preprocessing": preprocessing,
+        }
+        path.write_text(json.dumps(doc))
+        with pytest.raises(UserError, match=rf"{message}.*re-run `ofa-edge prune`"):
+            slim_inputs(path)
 
 
 def test_a_search_predicted_accuracy_goes_only_with_its_own_supernet(tmp_path, monkeypatch) -> None:

@@ -71,3 +71,20 @@ def test_the_int8_image_counts_default_where_not_given(tmp_path):
 def test_the_bn_image_count_defaults_where_not_given(tmp_path):
     assert _request(tmp_path).bn_image_count == 2000
     assert _request(tmp_path, bn_images=16).bn_image_count == 16
+
+
+def test_the_command_that_makes_the_bundle_again_carries_its_options(tmp_path) -> None:
+    """The bundle's README said `ofa-edge export --subnet subnet.json` reproduces it, which exports another bundle
+    for any export with options (an engine of another precision, BN on 2,000 images where it had 200, ...)."""
+    net, data = (tmp_path / "n").absolute(), tmp_path.absolute()
+    engine = _request(tmp_path, format="trt", half=True, dynamic_batch=True, max_batch=16, bn_images=200)
+    assert engine.command() == (
+        f"ofa-edge export --subnet subnet.json --supernet {net} --format engine --data {data} --half --dynamic-batch "
+        "--max-batch 16 --bn-images 200"
+    )
+    assert "--no-half" in _request(tmp_path, format="trt").command()  # not the precision a search's table may pick
+    slim = _request(tmp_path, slim=tmp_path / "slim.json", int8=True, calib_images=64)
+    assert slim.command() == (
+        f"ofa-edge export --slim {tmp_path.absolute() / 'slim.json'} --format onnx --data {data} --int8 "
+        "--int8-calib-images 64"
+    )

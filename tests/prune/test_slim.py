@@ -110,6 +110,19 @@ def test_save_and_load_roundtrip(ofa_subnet, tmp_path) -> None:
             load_slim(bad)
 
 
+def test_malformed_layer_sizes_are_named(ofa_subnet, tmp_path) -> None:
+    """An edited or damaged slim.json whose layer sizes are not mappings of counts was an internal TypeError."""
+    model, cfg = ofa_subnet
+    doc = json.loads(
+        save_slim(model, tmp_path, {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": 10}).read_text()
+    )
+    first = next(iter(doc["layers"]))
+    for layers in ({first: "x"}, {first: {"type": "Conv2d", "in": -3, "out": 8, "groups": 1}}, ["stem.conv"]):
+        (tmp_path / "bad.json").write_text(json.dumps(doc | {"layers": layers}))
+        with pytest.raises(UserError, match=r"malformed layer sizes .*re-run `ofa-edge prune`"):
+            load_slim(tmp_path / "bad.json")
+
+
 def test_weights_of_another_prune_run_are_named_in_one_line(ofa_subnet, tmp_path) -> None:
     """slim.json beside another run's slim.safetensors gave torch's 'size mismatch' list, one line per tensor."""
     model, cfg = ofa_subnet

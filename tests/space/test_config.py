@@ -269,6 +269,17 @@ def test_files_that_are_not_subnets_are_named_for_what_they_are(tmp_path) -> Non
         SubnetConfig.load(slim)
 
 
+def test_a_prune_output_folder_is_not_taken_as_its_unpruned_subnet(tmp_path) -> None:
+    """`export --subnet PRUNE_OUT` (for `--slim PRUNE_OUT`) exported the unpruned subnet.json beside slim.json,
+    saying only that the folder's subnet.json was used."""
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min()
+    cfg.save(tmp_path / "subnet.json")
+    (tmp_path / "slim.json").write_text("{}")
+    with pytest.raises(UserError, match=r"output folder of `ofa-edge prune`.*--slim.*subnet\.json"):
+        SubnetConfig.load(tmp_path)
+    assert SubnetConfig.load(tmp_path / "subnet.json") == cfg  # the unpruned subnet, asked for by its file
+
+
 def test_constructor_and_from_json_name_wrong_types() -> None:
     with pytest.raises(ConfigError, match="depth: expected a list of integers, got NoneType"):
         SubnetConfig(space="mbv3-w1.0-cifar", resolution=32, depth=None, kernel=[3] * 20, expand=[3] * 20)

@@ -187,7 +187,10 @@ def load_slim(path: str | Path) -> nn.Module:
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError) as e:
-        raise UserError(f"cannot read slim weights next to '{path}' ({e}).") from None
+        raise UserError(
+            f"cannot read the pruned network's weights '{weights}' named by '{path}' ({e}); `ofa-edge prune` writes "
+            "both files together: keep them side by side, or re-run it."
+        ) from None
     if (mismatch := _mismatch(model.state_dict(), state)) is not None:
         raise UserError(
             f"'{weights}' does not hold the network '{path}' describes ({mismatch}); they come from different "

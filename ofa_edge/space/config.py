@@ -205,7 +205,7 @@ class SubnetConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise UserError(f"subnet JSON is malformed: {e.msg} at line {e.lineno} column {e.colno}.") from None
+            raise UserError(f"subnet JSON is malformed: {e}.") from None
         return cls.from_dict(data, space)
 
     @classmethod
@@ -241,7 +241,7 @@ class SubnetConfig:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise UserError(
-                f"subnet file '{path}' is malformed JSON: {e.msg} at line {e.lineno} column {e.colno}; pass the "
+                f"subnet file '{path}' is malformed JSON: {e}; pass the "
                 "subnet.json that `ofa-edge search` wrote, or fix the file."
             ) from None
         if isinstance(data, dict) and isinstance(data.get("subnet"), dict) and "resolution" not in data:

@@ -67,7 +67,10 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
             f"completes (a stopped run: `ofa-edge train --resume --out {path.parent}` finishes it)."
         )
     if raw is None:
-        raise UserError(f"'{path}' is a safetensors file but not an ofa-edge supernet (no 'ofa_edge' metadata).")
+        raise UserError(
+            f"'{path}' is a safetensors file but not an ofa-edge supernet (no 'ofa_edge' metadata); pass one that "
+            "`ofa-edge train` wrote (its run folder's supernet.safetensors), or the pretrained one shipped with ofa-edge."
+        )
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError:

@@ -139,3 +139,11 @@ def test_weights_of_another_prune_run_are_named_in_one_line(ofa_subnet, tmp_path
     message = str(e.value)
     assert "does not hold the network" in message and "tensors of another shape, e.g." in message
     assert "\n" not in message.strip() and "size mismatch" not in message
+
+
+def test_missing_weights_name_the_file_and_the_fix(ofa_subnet, tmp_path) -> None:
+    model, cfg = ofa_subnet
+    path = save_slim(model, tmp_path, {"kind": "ofa-subnet", "subnet": cfg.to_dict(), "num_classes": 10})
+    (tmp_path / "slim.safetensors").unlink()
+    with pytest.raises(UserError, match=r"weights '.*slim\.safetensors' named by .*keep them side by side, or re-run"):
+        load_slim(path)

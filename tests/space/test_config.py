@@ -87,8 +87,11 @@ def test_from_file_round_trip(tmp_path) -> None:
     with pytest.raises(UserError, match="does not exist"):
         SubnetConfig.load(tmp_path / "missing.json")
     (tmp_path / "cut.json").write_text(cfg.to_json()[:40])  # a truncated file names itself
-    with pytest.raises(UserError, match=r"subnet file '.*cut\.json' is malformed JSON: .* at line 1"):
+    with pytest.raises(UserError, match=r"subnet file '.*cut\.json' is malformed JSON: .*: line 1 column \d+"):
         SubnetConfig.load(tmp_path / "cut.json")
+    (tmp_path / "open.json").write_text('{"space": "mbv3-w1')  # json's message ends in "at": said once
+    with pytest.raises(UserError, match=r"Unterminated string starting at: line 1 column 11 \(char 10\);"):
+        SubnetConfig.load(tmp_path / "open.json")
 
 
 @FAST

@@ -17,7 +17,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, emit, note, out, warn
+from ofa_edge.cli.common import JsonOpt, data_arg, emit, note, out, warn
 from ofa_edge.cli.export_cmd import export
 from ofa_edge.cli.search_cmd import search
 from ofa_edge.errors import UserError
@@ -80,7 +80,6 @@ def quickstart(
     """Search the embedded supernet under a budget on this CPU, export the subnet, classify test images."""
     # here, not at the top: `ofa-edge quickstart --help` needs none of torch and ONNX Runtime
     from ofa_edge.data.datasets import load_dataset
-    from ofa_edge.data.sample import data_or_sample
     from ofa_edge.data.transforms import Preprocess
     from ofa_edge.onnx_bridge import ort_session, run_session
     from ofa_edge.supernet.metadata import read_metadata, trained_classes
@@ -96,9 +95,7 @@ def quickstart(
     bundle = check_output_dir(out_dir / "bundle")  # before the search: a refused run changes nothing
     meta = read_metadata(embedded_supernet())
     trained_on = trained_classes(meta)
-    data, sample_note = data_or_sample(data, trained_on, {"--images": images, "export's --bn-images": DEMO_BN_IMAGES})
-    if sample_note:
-        note(sample_note)
+    data = data_arg(data, trained_on, {"--images": images, "export's --bn-images": DEMO_BN_IMAGES})
     size = max(SearchSpace.get(meta["space"]).resolutions)  # ImageFolder images are decoded at this size
     test = load_dataset(data, "test", limit=images, seed=1, size=size, balanced=False)
     if trained_on and test.classes != trained_on:

@@ -190,13 +190,18 @@ def test_a_partial_table_of_yours_names_the_shipped_one_to_use_meanwhile(tmp_pat
     assert e.value.stand_in == SHIPPED_TABLES / "x86-cpu.json"  # what quickstart goes on with
 
 
-def test_no_shipped_table_stands_in_for_your_partial_table_of_a_device_you_redefined(tmp_path, monkeypatch):
+def _redefine_x86_cpu(tmp_path, monkeypatch) -> None:
+    """Your own x86-cpu device file (other repeats), replacing the shipped one."""
     mine = tmp_path / "mine"
     mine.mkdir()
     monkeypatch.setenv("OFA_EDGE_DEVICES", str(mine))
     (mine / "x86-cpu.yaml").write_text(
         (SHIPPED_DEVICES / "x86-cpu.yaml").read_text().replace("repeats:", "repeats: 7 #")
     )
+
+
+def test_no_shipped_table_stands_in_for_your_partial_table_of_a_device_you_redefined(tmp_path, monkeypatch):
+    _redefine_x86_cpu(tmp_path, monkeypatch)
     table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
     table.complete = False
     table.save(tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json")
@@ -206,12 +211,7 @@ def test_no_shipped_table_stands_in_for_your_partial_table_of_a_device_you_redef
 
 
 def test_your_device_file_replacing_a_shipped_one_does_not_get_the_shipped_table(tmp_path, monkeypatch):
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    monkeypatch.setenv("OFA_EDGE_DEVICES", str(mine))
-    (mine / "x86-cpu.yaml").write_text(
-        (SHIPPED_DEVICES / "x86-cpu.yaml").read_text().replace("repeats:", "repeats: 7 #")
-    )
+    _redefine_x86_cpu(tmp_path, monkeypatch)
     with pytest.raises(UserError, match=r"replaces the shipped 'x86-cpu', so the shipped table"):
         table_for_device("x86-cpu")
     assert find_table_path(load_device("x86-cpu")) == table_path(load_device("x86-cpu"))  # yours to measure

@@ -111,6 +111,8 @@ def export(
         warn(message)
     if format != fmt.name:
         note(f"format '{format}' is '{fmt.name}'")
+    if dynamic_batch and max_batch is None and "max_batch" in fmt.flags:
+        note(f"dynamic batch: the engine's profile takes batches of 1 to {DEFAULT_MAX_BATCH} (default; --max-batch N)")
     if slim is not None:
         if subnet is not None or supernet is not None:
             raise UserError("--slim exports a pruned network on its own: drop --subnet and --supernet.")

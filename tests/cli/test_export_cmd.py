@@ -323,6 +323,16 @@ def test_bad_flags_exit_2(cli, ckpt, subnet, tmp_path, args, message):
     assert not (tmp_path / "b").exists()
 
 
+def test_a_dynamic_batch_engine_says_its_default_largest_batch(cli, ckpt, subnet, data_root, tmp_path):
+    code, out, err = _run(
+        cli, "export", "--format", "trt", "--dynamic-batch", "--subnet", str(subnet), "--supernet", str(ckpt),
+        "--out", str(tmp_path / "b"), "--data", str(data_root), *FAST, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "batches of 1 to 32 (default; --max-batch N)" in " ".join(err.split())
+    assert _doc(out)["tensorrt"]["max_batch"] == 32
+
+
 def test_slim_with_bn_images_exits_2_before_reading_the_network(cli, tmp_path):
     """A pruned network is exported with its own BN statistics: --bn-images was silently ignored."""
     slim = tmp_path / "run" / "slim.json"  # not there: the options are refused first

@@ -213,6 +213,11 @@ def _render(m: dict[str, Any]) -> None:
             f"pruned ({p['method']}): top-1 {p['top1']:.2f}% on {p['test_images']} test images "
             f"(unpruned {p['top1_unpruned']:.2f}%), as `ofa-edge prune` measured it"
         )
+        if lat := p.get("latency"):  # prune's device table's prediction, before and after
+            measured = f" (measured there: {lat['pruned_measured_ms']:.3f} ms)" if "pruned_measured_ms" in lat else ""
+            out.print(
+                f"pruned, predicted on {lat['device']}: {lat['subnet_ms']:.3f} ms -> {lat['pruned_ms']:.3f} ms{measured}"
+            )
     if m["primary"] == "model.engine" and not m["tensorrt"]["engine_built"]:
         return
     out.print(f"deploy file: {m['out']}/{m['primary']}", soft_wrap=True)

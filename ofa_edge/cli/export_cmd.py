@@ -32,10 +32,16 @@ def export(
     format: Annotated[str, typer.Option("--format", "-f", help=f"Target format. {_FORMAT_HELP}.")] = "onnx",
     subnet: Annotated[
         Path | None,
-        typer.Option(help="Subnet JSON, or the id of one of the last search's top-k (default: its chosen subnet)."),
+        typer.Option(
+            help="Subnet JSON (ofa-edge or once-for-all arch dict), a search output folder, or the id of one of the "
+            "last search's top-k (default: its chosen subnet)."
+        ),
     ] = None,
     slim: Annotated[
-        Path | None, typer.Option(help="A pruned network's slim.json from `ofa-edge prune` (instead of a subnet).")
+        Path | None,
+        typer.Option(
+            help="A pruned network from `ofa-edge prune`: its slim.json or --out folder (instead of a subnet)."
+        ),
     ] = None,
     supernet: Annotated[
         Path | None, typer.Option(help="Supernet checkpoint (default: the search's, else the embedded pretrained one).")

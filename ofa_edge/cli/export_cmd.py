@@ -32,10 +32,16 @@ def export(
     format: Annotated[str, typer.Option("--format", "-f", help=f"Target format. {_FORMAT_HELP}.")] = "onnx",
     subnet: Annotated[
         Path | None,
-        typer.Option(help="Subnet JSON, or the id of one of the last search's top-k (default: its chosen subnet)."),
+        typer.Option(
+            help="Subnet JSON (ofa-edge or once-for-all arch dict), a search output folder, or the id of one of the "
+            "last search's top-k (default: its chosen subnet)."
+        ),
     ] = None,
     slim: Annotated[
-        Path | None, typer.Option(help="A pruned network's slim.json from `ofa-edge prune` (instead of a subnet).")
+        Path | None,
+        typer.Option(
+            help="A pruned network from `ofa-edge prune`: its slim.json or --out folder (instead of a subnet)."
+        ),
     ] = None,
     supernet: Annotated[
         Path | None, typer.Option(help="Supernet checkpoint (default: the search's, else the embedded pretrained one).")
@@ -215,6 +221,11 @@ def _render(m: dict[str, Any]) -> None:
             f"pruned ({p['method']}): top-1 {p['top1']:.2f}% on {p['test_images']} test images "
             f"(unpruned {p['top1_unpruned']:.2f}%), as `ofa-edge prune` measured it"
         )
+        if lat := p.get("latency"):  # prune's device table's prediction, before and after
+            measured = f" (measured there: {lat['pruned_measured_ms']:.3f} ms)" if "pruned_measured_ms" in lat else ""
+            out.print(
+                f"pruned, predicted on {lat['device']}: {lat['subnet_ms']:.3f} ms -> {lat['pruned_ms']:.3f} ms{measured}"
+            )
     if m["primary"] == "model.engine" and not m["tensorrt"]["engine_built"]:
         return
     out.print(f"deploy file: {m['out']}/{m['primary']}", soft_wrap=True)

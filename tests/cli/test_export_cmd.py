@@ -440,3 +440,23 @@ def test_ctrl_c_in_export_says_the_bundle_is_as_it_was(cli, ckpt, subnet, tmp_pa
     code, out, err = _run(cli, *args, str(data_root), *FAST)
     assert code == 130 and out == "" and "resume where they stopped" not in err, err
     assert f"interrupted; export writes its bundle whole or not at all, so '{tmp_path / 'b'}' is as it was" in err
+
+
+def test_a_pruned_bundles_summary_says_what_prune_measured_latency_too(tmp_path, capsys):
+    """docs/export.md: the summary says prune's top-1 and its device table's latency before and after (it said
+    the top-1 alone; the bundle's README had both)."""
+    from ofa_edge.cli.export_cmd import _render
+
+    (tmp_path / "bundle.json").write_text("{}")
+    latency = {"device": "x86-cpu", "subnet_ms": 1.971, "pruned_ms": 1.424, "pruned_measured_ms": 1.506}
+    pruning = {"method": "hesso", "top1": 17.0, "top1_unpruned": 74.0, "test_images": 200, "latency": latency}
+    manifest = {
+        "format": "onnx", "files": {}, "out": str(tmp_path), "primary": "model.onnx", "verification": [],
+        "int8": None, "tensorrt": None, "predicted": None, "pruning": pruning,
+    }  # fmt: skip
+    _render(manifest)
+    said = " ".join(capsys.readouterr().out.split())
+    assert "top-1 17.00% on 200 test images (unpruned 74.00%)" in said
+    assert "predicted on x86-cpu: 1.971 ms -> 1.424 ms (measured there: 1.506 ms)" in said
+    _render({**manifest, "pruning": {**pruning, "latency": None}})  # no device table predicted it
+    assert "predicted on" not in capsys.readouterr().out

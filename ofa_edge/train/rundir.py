@@ -10,6 +10,10 @@ from typing import Any
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json, atomic_write_text
 
+# files only a run directory holds (``.lock``: a run killed before it wrote its config); ``--out`` at a non-empty
+# folder with none of them is somebody else's folder
+RUN_FILES = ("config.json", "checkpoint.safetensors", ".lock")
+
 
 def data_record(images: int, classes: list[str], world: int) -> dict[str, Any]:
     """The run's data and processes as ``config.json`` records them: a saved iteration only means the

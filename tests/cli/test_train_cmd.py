@@ -131,8 +131,21 @@ def test_an_out_that_is_a_file_exits_2_before_any_work(cli, data_root, tmp_path)
     taken = tmp_path / "some_file.json"
     taken.write_text("{}")
     code, _, err = cli("train", "--data", str(data_root), "--out", str(taken), *BASE)
-    assert code == 2 and "some_file.json' is a file; pass a folder for the run" in " ".join(err.split()), err
+    assert code == 2 and "some_file.json' is a file; pass a folder for a training run" in " ".join(err.split()), err
     assert "phase" not in err and taken.read_text() == "{}"
+
+
+@pytest.mark.parametrize("resume", [[], ["--resume"]])
+def test_an_out_folder_of_other_files_is_refused_untouched(cli, data_root, tmp_path, resume) -> None:
+    """`--out` at somebody's folder wrote config.json, metrics.jsonl, the ledger and the supernet into it
+    (replacing files of those names); export, prune and search refuse such a folder."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    (mine / ".draft.tmp").write_text("mine too")
+    code, _, err = cli("train", "--data", str(data_root), "--out", str(mine), *BASE, *resume)
+    assert code == 2 and "is not empty and is not a training run; refusing to overwrite it" in " ".join(err.split())
+    assert sorted(p.name for p in mine.iterdir()) == [".draft.tmp", "notes.txt"] and "phase" not in err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown where CUDA is absent")

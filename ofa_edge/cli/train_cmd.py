@@ -117,7 +117,7 @@ def train(
     sparsity: Annotated[
         float | None,
         typer.Option(
-            help="SpFDE: dynamic sparse training at this sparsity of the conv weights, in [0, 1) (first conv and depthwise dense).",
+            help="SpFDE: dynamic sparse training at this sparsity of the conv weights, in (0, 1) (first conv and depthwise dense).",
             rich_help_panel="SpFDE levers",
         ),
     ] = None,

@@ -387,3 +387,11 @@ def test_deps_over_too_few_epochs_for_a_warmup_says_so(cli, data_root, tmp_path)
     flat = " ".join(err.split())
     assert code == 0 and "--warmup-frac 0.5 of 1 epoch(s) rounds to no full-model warm-up" in flat, err
     assert "(--epochs 2 or more gives it a warm-up epoch)" in flat
+
+
+def test_the_sparsity_help_gives_the_range_train_takes() -> None:
+    """Its help said "in [0, 1)", and --sparsity 0 exits 2 with "must be in (0, 1)"."""
+    from ofa_edge.cli.app import load_command
+
+    helps = {p.name: p.help for p in load_command("train").params}
+    assert "in (0, 1)" in helps["sparsity"] and "[0, 1)" not in helps["sparsity"]

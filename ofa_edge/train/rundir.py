@@ -87,6 +87,16 @@ class RunDir:
         except (OSError, json.JSONDecodeError):
             return None
 
+    def replaced_by_new_run(self) -> str | None:
+        """What a new run here (no checkpoint) would replace that a killed run did not leave: a finished
+        supernet whose checkpoint was deleted, or a config.json that is not a run's; ``None`` if nothing."""
+        if self.supernet.exists():
+            return "a trained supernet.safetensors but no checkpoint to resume"
+        config = self.read_config() if self.config.exists() else {"train": {}}
+        if not (isinstance(config, dict) and isinstance(config.get("train"), dict)):
+            return "a config.json that is not an ofa-edge training run's"
+        return None
+
     def require_config(self) -> dict[str, Any]:
         """``config.json`` of a run to resume; a :class:`UserError` saying what is wrong with it when it
         is missing or not a JSON object (the run's settings cannot be checked without it)."""

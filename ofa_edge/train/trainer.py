@@ -151,6 +151,11 @@ class Trainer:
                     f"'{rd.root}' already holds a training run; pass --resume to continue it or choose another --out."
                 )
             return self._resume()
+        if held := rd.replaced_by_new_run():
+            raise UserError(
+                f"'{rd.root}' holds {held}: a new run there would replace it (and metrics.jsonl, ledger.json). "
+                "Choose another --out, or move it away to train anew in that folder."
+            )
         if resume and self.ctx.main:
             self._note(f"nothing to resume in '{rd.root}' (no checkpoint); starting a new run")
         if self.ctx.main:

@@ -73,6 +73,12 @@ class Trainer:
         self.cfg, notes = cfg.resolved(launched_world()[1])
         given, cfg = cfg, self.cfg
         self.levers, self.options = list(levers), options
+        for lv in self.levers:
+            if lv.epochs not in (None, cfg.epochs):
+                raise UserError(
+                    f"lever '{lv.name}' was planned for {lv.epochs} epochs, but the run trains {cfg.epochs}; make it "
+                    f"with epochs={cfg.epochs} (its freezing and mask schedules follow the run's length)."
+                )
         self.console = console or Console(stderr=True)
         self.ctx = dist_context(cfg.device)
         if cfg != given and self.ctx.main:  # a config resolved by the caller was the caller's to note

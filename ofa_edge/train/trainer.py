@@ -23,6 +23,7 @@ import torch.distributed as dist
 from rich.console import Console
 
 from ofa_edge.data.datasets import load_dataset, require_same_classes
+from ofa_edge.data.subset import unfilled_limit
 from ofa_edge.data.transforms import resize
 from ofa_edge.errors import UserError
 from ofa_edge.host import cpu_model, now_utc
@@ -92,8 +93,10 @@ class Trainer:
         self.val = load_dataset(cfg.data, cfg.val_split, limit=cfg.limit_val, seed=cfg.seed, size=size)
         require_same_classes(self.data, self.val, cfg.data, cfg.val_split)
         unfilled = check_training_data(self.data, cfg.data, cfg.limit_train)
-        if unfilled and self.ctx.main:
-            self._note(unfilled)
+        unfilled_val = unfilled_limit("--limit-val", cfg.limit_val, len(self.val), cfg.val_split)
+        for text in (unfilled, unfilled_val) if self.ctx.main else ():
+            if text:
+                self._note(text)
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
         self.epoch_samples = min((lv.epoch_size(len(self.data)) for lv in self.levers), default=len(self.data))

@@ -379,6 +379,9 @@ def test_more_images_asked_for_than_the_data_holds_are_noted(cli, cifar_imagefol
     flat = " ".join(err.split())
     assert code == 0 and "--limit-train" not in flat, err
     assert "The data holds only 20 training images: use all of them (--bn-images 20), or 200 or more" in flat
+    # --limit-val too (eval notes its --limit so); it said nothing
+    code, _, err = cli(*args, "--out", str(tmp_path / "c"), "--limit-val", "500")
+    assert code == 0 and "--limit-val 500 is more than the 10 test images: all 10 are used" in " ".join(err.split())
 
 
 def test_deps_over_too_few_epochs_for_a_warmup_says_so(cli, data_root, tmp_path) -> None:

@@ -88,6 +88,8 @@ SMALL = ["--batch-size", "2", "--limit-train", "2", *BASE[4:]]  # for runs whose
         (["--time-limit", "2 hours"], "--time-limit '2 hours': not a duration; give one like 540s, 90m or 2h"),
         (["--time-limit", "0s"], "--time-limit '0s': must be positive"),
         (["--val-split", "val"], "unknown split 'val'; the dataset"),
+        # it overflowed a generator's seed: "internal error: ValueError: Overflow when unpacking long long", exit 1
+        (["--seed", "99999999999999999999"], "--seed 99999999999999999999: must be in [0, 4294967295]"),
     ],
 )
 def test_bad_hyperparameters_exit_2(cli, data_root, tmp_path, args, message) -> None:

@@ -12,10 +12,10 @@ from typer.core import TyperOption
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
 from ofa_edge.errors import UserError
-from ofa_edge.io import refuse_file
+from ofa_edge.io import check_output_folder
 from ofa_edge.paths import work_dir
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
-from ofa_edge.train.rundir import RunDir
+from ofa_edge.train.rundir import RUN_FILES, RunDir
 from ofa_edge.train.spfde.options import MASK_GROW, MASK_UPDATE_FRAC, freezing_plan_note, resolve_spfde
 from ofa_edge.units import parse_duration_s
 
@@ -117,7 +117,7 @@ def train(
     sparsity: Annotated[
         float | None,
         typer.Option(
-            help="SpFDE: dynamic sparse training at this sparsity of the conv weights, in [0, 1) (first conv and depthwise dense).",
+            help="SpFDE: dynamic sparse training at this sparsity of the conv weights, in (0, 1) (first conv and depthwise dense).",
             rich_help_panel="SpFDE levers",
         ),
     ] = None,
@@ -189,7 +189,7 @@ def train(
     if out_dir is None:
         out_dir = work_dir() / f"train-{method}"
         defaults.append(f"out: {out_dir}")
-    refuse_file(out_dir, "the run (checkpoints, config.json, the cost ledger)")
+    check_output_folder(out_dir, RUN_FILES, "a training run")
     opts = _options(ctx, out_dir) if resume else dict(ctx.params)
     if opts["data"] is None:
         defaults.append(f"data: {DEFAULT_ROOT} (default CIFAR-10, packed JPEG; $OFA_EDGE_DATA)")

@@ -167,6 +167,7 @@ class TrainConfig:
         check_range("--probe-every", self.probe_every, ge=0, hint="(0: never)")
         check_range("--ckpt-every", self.ckpt_every, ge=0, hint="(0: only at epoch ends)")
         check_range("--time-limit", self.time_limit_s, gt=0)
+        check_range("--seed", self.seed, ge=0, le=2**32 - 1)  # the generators take seed x 1,000,003 + epoch
         check_torch_device(self.device)
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ class Lever:
     """Base class: override the hooks a lever needs."""
 
     name: str = "lever"
+    epochs: int | None = None  # the run length the lever's schedule was planned for (None: any); others are refused
 
     def setup(self, net: Supernet, optimizer: torch.optim.Optimizer, num_samples: int) -> None:
         """Called once before training (after a resume has restored state)."""

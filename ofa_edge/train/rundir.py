@@ -10,6 +10,10 @@ from typing import Any
 from ofa_edge.errors import UserError
 from ofa_edge.io import atomic_write_json, atomic_write_text
 
+# files only a run directory holds (``.lock``: a run killed before it wrote its config); ``--out`` at a non-empty
+# folder with none of them is somebody else's folder
+RUN_FILES = ("config.json", "checkpoint.safetensors", ".lock")
+
 
 def data_record(images: int, classes: list[str], world: int) -> dict[str, Any]:
     """The run's data and processes as ``config.json`` records them: a saved iteration only means the
@@ -82,6 +86,16 @@ class RunDir:
             return json.loads(self.config.read_text())
         except (OSError, json.JSONDecodeError):
             return None
+
+    def replaced_by_new_run(self) -> str | None:
+        """What a new run here (no checkpoint) would replace that a killed run did not leave: a finished
+        supernet whose checkpoint was deleted, or a config.json that is not a run's; ``None`` if nothing."""
+        if self.supernet.exists():
+            return "a trained supernet.safetensors but no checkpoint to resume"
+        config = self.read_config() if self.config.exists() else {"train": {}}
+        if not (isinstance(config, dict) and isinstance(config.get("train"), dict)):
+            return "a config.json that is not an ofa-edge training run's"
+        return None
 
     def require_config(self) -> dict[str, Any]:
         """``config.json`` of a run to resume; a :class:`UserError` saying what is wrong with it when it

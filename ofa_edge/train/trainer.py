@@ -23,6 +23,7 @@ import torch.distributed as dist
 from rich.console import Console
 
 from ofa_edge.data.datasets import load_dataset, require_same_classes
+from ofa_edge.data.subset import unfilled_limit
 from ofa_edge.data.transforms import resize
 from ofa_edge.errors import UserError
 from ofa_edge.host import cpu_model, now_utc
@@ -73,6 +74,12 @@ class Trainer:
         self.cfg, notes = cfg.resolved(launched_world()[1])
         given, cfg = cfg, self.cfg
         self.levers, self.options = list(levers), options
+        for lv in self.levers:
+            if lv.epochs not in (None, cfg.epochs):
+                raise UserError(
+                    f"lever '{lv.name}' was planned for {lv.epochs} epochs, but the run trains {cfg.epochs}; make it "
+                    f"with epochs={cfg.epochs} (its freezing and mask schedules follow the run's length)."
+                )
         self.console = console or Console(stderr=True)
         self.ctx = dist_context(cfg.device)
         if cfg != given and self.ctx.main:  # a config resolved by the caller was the caller's to note
@@ -86,8 +93,10 @@ class Trainer:
         self.val = load_dataset(cfg.data, cfg.val_split, limit=cfg.limit_val, seed=cfg.seed, size=size)
         require_same_classes(self.data, self.val, cfg.data, cfg.val_split)
         unfilled = check_training_data(self.data, cfg.data, cfg.limit_train)
-        if unfilled and self.ctx.main:
-            self._note(unfilled)
+        unfilled_val = unfilled_limit("--limit-val", cfg.limit_val, len(self.val), cfg.val_split)
+        for text in (unfilled, unfilled_val) if self.ctx.main else ():
+            if text:
+                self._note(text)
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
         self.epoch_samples = min((lv.epoch_size(len(self.data)) for lv in self.levers), default=len(self.data))
@@ -151,6 +160,11 @@ class Trainer:
                     f"'{rd.root}' already holds a training run; pass --resume to continue it or choose another --out."
                 )
             return self._resume()
+        if held := rd.replaced_by_new_run():
+            raise UserError(
+                f"'{rd.root}' holds {held}: a new run there would replace it (and metrics.jsonl, ledger.json). "
+                "Choose another --out, or move it away to train anew in that folder."
+            )
         if resume and self.ctx.main:
             self._note(f"nothing to resume in '{rd.root}' (no checkpoint); starting a new run")
         if self.ctx.main:

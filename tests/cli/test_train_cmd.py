@@ -88,6 +88,8 @@ SMALL = ["--batch-size", "2", "--limit-train", "2", *BASE[4:]]  # for runs whose
         (["--time-limit", "2 hours"], "--time-limit '2 hours': not a duration; give one like 540s, 90m or 2h"),
         (["--time-limit", "0s"], "--time-limit '0s': must be positive"),
         (["--val-split", "val"], "unknown split 'val'; the dataset"),
+        # it overflowed a generator's seed: "internal error: ValueError: Overflow when unpacking long long", exit 1
+        (["--seed", "99999999999999999999"], "--seed 99999999999999999999: must be in [0, 4294967295]"),
     ],
 )
 def test_bad_hyperparameters_exit_2(cli, data_root, tmp_path, args, message) -> None:
@@ -131,8 +133,21 @@ def test_an_out_that_is_a_file_exits_2_before_any_work(cli, data_root, tmp_path)
     taken = tmp_path / "some_file.json"
     taken.write_text("{}")
     code, _, err = cli("train", "--data", str(data_root), "--out", str(taken), *BASE)
-    assert code == 2 and "some_file.json' is a file; pass a folder for the run" in " ".join(err.split()), err
+    assert code == 2 and "some_file.json' is a file; pass a folder for a training run" in " ".join(err.split()), err
     assert "phase" not in err and taken.read_text() == "{}"
+
+
+@pytest.mark.parametrize("resume", [[], ["--resume"]])
+def test_an_out_folder_of_other_files_is_refused_untouched(cli, data_root, tmp_path, resume) -> None:
+    """`--out` at somebody's folder wrote config.json, metrics.jsonl, the ledger and the supernet into it
+    (replacing files of those names); export, prune and search refuse such a folder."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    (mine / ".draft.tmp").write_text("mine too")
+    code, _, err = cli("train", "--data", str(data_root), "--out", str(mine), *BASE, *resume)
+    assert code == 2 and "is not empty and is not a training run; refusing to overwrite it" in " ".join(err.split())
+    assert sorted(p.name for p in mine.iterdir()) == [".draft.tmp", "notes.txt"] and "phase" not in err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown where CUDA is absent")
@@ -366,6 +381,9 @@ def test_more_images_asked_for_than_the_data_holds_are_noted(cli, cifar_imagefol
     flat = " ".join(err.split())
     assert code == 0 and "--limit-train" not in flat, err
     assert "The data holds only 20 training images: use all of them (--bn-images 20), or 200 or more" in flat
+    # --limit-val too (eval notes its --limit so); it said nothing
+    code, _, err = cli(*args, "--out", str(tmp_path / "c"), "--limit-val", "500")
+    assert code == 0 and "--limit-val 500 is more than the 10 test images: all 10 are used" in " ".join(err.split())
 
 
 def test_deps_over_too_few_epochs_for_a_warmup_says_so(cli, data_root, tmp_path) -> None:
@@ -374,3 +392,11 @@ def test_deps_over_too_few_epochs_for_a_warmup_says_so(cli, data_root, tmp_path)
     flat = " ".join(err.split())
     assert code == 0 and "--warmup-frac 0.5 of 1 epoch(s) rounds to no full-model warm-up" in flat, err
     assert "(--epochs 2 or more gives it a warm-up epoch)" in flat
+
+
+def test_the_sparsity_help_gives_the_range_train_takes() -> None:
+    """Its help said "in [0, 1)", and --sparsity 0 exits 2 with "must be in (0, 1)"."""
+    from ofa_edge.cli.app import load_command
+
+    helps = {p.name: p.help for p in load_command("train").params}
+    assert "in (0, 1)" in helps["sparsity"] and "[0, 1)" not in helps["sparsity"]

@@ -273,6 +273,29 @@ def test_a_second_trainer_on_the_same_run_is_refused_until_the_first_closes(tmp_
     second.close()
 
 
+@pytest.mark.parametrize("resume", [False, True])
+@pytest.mark.parametrize(
+    ("name", "content", "held"),
+    [
+        ("supernet.safetensors", "trained weights", "a trained supernet.safetensors but no checkpoint to resume"),
+        ("config.json", '{"model_type": "bert"}', "a config.json that is not an ofa-edge training run's"),
+        ("config.json", "[1, 2]", "a config.json that is not an ofa-edge training run's"),
+    ],
+)
+def test_a_new_run_replaces_no_file_of_another_kind(tmp_path, data_root, resume, name, content, held) -> None:
+    """A finished run whose checkpoint was deleted (to save space) started a new run when its command ran
+    again: its metrics were emptied at once, its ledger and supernet replaced by the new run's. Another
+    tool's config.json was replaced by the run's."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / name).write_text(content)
+    (run / "metrics.jsonl").write_text('{"epoch": 0}\n')
+    cfg = TrainConfig(data=str(data_root), out=str(run), epochs=1, batch_size=BATCH, limit_train=BATCH, **TINY)
+    with pytest.raises(UserError, match=f"'{run}' holds {held}: a new run there would replace it"):
+        Trainer(cfg).open(resume)
+    assert (run / name).read_text() == content and (run / "metrics.jsonl").read_text() == '{"epoch": 0}\n'
+
+
 def test_an_unresolved_config_trains_and_its_defaults_are_noted(tmp_path, data_root) -> None:
     """``Trainer(TrainConfig(...))`` as the docs write it: it raised torch's "Expected one of cpu, cuda ...
     device string: auto", and a Path as ``data`` could not be written to config.json."""

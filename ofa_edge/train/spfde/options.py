@@ -125,10 +125,17 @@ def resolve_spfde(
         sp = SearchSpace.get(space)
         plan_freezing(sp, sp.default_num_classes, fr_cfg, epochs)  # refuses a target beyond the network now
     if sieve_frac is not None:
+        option = "--sieve-interval" if sieve_interval is not None else "--mask-interval"
         if sieve_interval is None:
             sieve_interval = mask_interval
             notes.append(f"sieve-interval: {sieve_interval} epoch(s) (= Δτ)")
         sv_cfg = SieveConfig(sieve_frac, sieve_interval)
+        if not any(sv_cfg.sieves_at(e) for e in range(epochs - 1)):  # a sieve after the last epoch is never used
+            notes.append(
+                f"the data is never sieved: {option} {sieve_interval} leaves no sieve before the last of --epochs "
+                f"{epochs}; the share held out at the start (--sieve-frac {sieve_frac:g}) is never trained on "
+                f"(lower {option} or train more --epochs for circular sieving)"
+            )
     if reorder and (sp_cfg is not None or fr_cfg is not None):
         raise UserError(
             "--reorder permutes channels of the shared weights, which would misalign sparsity masks and move "

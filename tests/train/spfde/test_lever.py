@@ -92,3 +92,14 @@ def test_resume_with_other_settings_is_user_error(tmp_path):
         load_checkpoint(path, net, opt, [other])
     with pytest.raises(UserError, match="trained with levers"):
         load_checkpoint(path, net, opt, [])
+
+
+def test_a_lever_planned_for_another_run_length_is_refused(tmp_path, data_root):
+    """`Trainer(TrainConfig(epochs=2), [SpfdeLever(config, 40)])` trained 2 epochs on a 40-epoch plan without a
+    word: no block froze (T_frz 20) and the mask updates decayed over 40 epochs."""
+    from ofa_edge.train import TrainConfig, Trainer
+
+    cfg = TrainConfig(data=str(data_root), out=str(tmp_path / "r"), epochs=2, device="cpu", limit_train=8)
+    lever = SpfdeLever(SpfdeConfig(freezing=FreezeConfig(20, 2, 0.05)), 40)
+    with pytest.raises(UserError, match="planned for 40 epochs, but the run trains 2; make it with epochs=2"):
+        Trainer(cfg, [lever])

@@ -26,3 +26,23 @@ def test_the_freezing_target_a_message_suggests_is_reachable_at_the_defaults(ref
     example = float(re.search(r"e\.g\. (?:--freeze-flops-target )?([0-9.]+)\)", str(e.value)).group(1))
     config, notes = resolve_spfde("mbv3-w1.0-cifar", 40, freeze_flops_target=example)
     assert config.freezing is not None and config.freezing.flops_target == example, notes
+
+
+@pytest.mark.parametrize(
+    ("epochs", "kwargs", "option"),
+    [
+        (2, {"sieve_interval": 7}, "--sieve-interval 7"),
+        (4, {"mask_interval": 4}, "--mask-interval 4"),  # the sieve takes Δτ
+    ],
+)
+def test_a_sieve_that_never_moves_is_noted(epochs, kwargs, option) -> None:
+    """A sieving interval of the run's length or more held the same share out for the whole run, without a word:
+    those examples were never trained on, and nothing circulated (the masks' never-updating interval is noted)."""
+    notes = " ".join(resolve_spfde("mbv3-w1.0-cifar", epochs, sieve_frac=0.2, **kwargs)[1])
+    assert f"the data is never sieved: {option} leaves no sieve before the last of --epochs {epochs}" in notes
+    assert "the share held out at the start (--sieve-frac 0.2) is never trained on" in notes
+
+
+def test_a_sieve_that_moves_once_is_not_noted() -> None:
+    notes = " ".join(resolve_spfde("mbv3-w1.0-cifar", 4, sieve_frac=0.2, sieve_interval=3)[1])
+    assert "never sieved" not in notes

@@ -19,7 +19,7 @@ from ofa_edge.export.request import (
     INT8_EVAL_IMAGES,
     ExportRequest,
     check_options,
-    int8_image_counts,
+    image_counts,
 )
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.paths import work_dir
@@ -112,7 +112,7 @@ def export(
     options = {"int8": int8, "dynamic_batch": dynamic_batch, "max_batch": max_batch, "bn_images": bn_images,
                "calib_images": calib_images, "eval_images": eval_images}  # fmt: skip
     check_options(fmt, half=bool(half), slim=slim is not None, **options)  # before any work; the request again
-    bn_count = BN_IMAGES if bn_images is None else bn_images
+    bn_count, calib_count, eval_count = image_counts(bn_images, calib_images, eval_images)
     if slim is None and (message := few_images_warning(bn_count)) is not None:
         warn(message)
     if format != fmt.name:
@@ -128,7 +128,6 @@ def export(
     for line in [*inputs.notes, *inputs.prediction_notes]:
         note(line)
     needs = {} if slim else {"--bn-images": bn_count}  # images each option takes from the data
-    calib_count, eval_count = int8_image_counts(calib_images, eval_images)
     if int8:
         needs |= {"--int8-calib-images": calib_count, "--int8-eval-images": eval_count}
     data = data_arg(data, inputs.classes, needs)

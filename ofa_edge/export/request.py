@@ -57,9 +57,11 @@ def check_options(
         )
 
 
-def int8_image_counts(calib_images: int | None, eval_images: int | None) -> tuple[int, int]:
-    """The INT8 calibration (training) and evaluation (test) image counts, the defaults where ``None``."""
+def image_counts(bn_images: int | None, calib_images: int | None, eval_images: int | None) -> tuple[int, int, int]:
+    """The BN recalibration, INT8 calibration (training) and INT8 evaluation (test) image counts, each its default
+    where ``None``."""
     return (
+        BN_IMAGES if bn_images is None else bn_images,
         INT8_CALIB_IMAGES if calib_images is None else calib_images,
         INT8_EVAL_IMAGES if eval_images is None else eval_images,
     )
@@ -120,12 +122,12 @@ class ExportRequest:
     @property
     def bn_image_count(self) -> int:
         """The training images that recalibrate BN (``bn_images``, else :data:`BN_IMAGES`)."""
-        return BN_IMAGES if self.bn_images is None else self.bn_images
+        return image_counts(self.bn_images, self.calib_images, self.eval_images)[0]
 
     @property
     def int8_images(self) -> tuple[int, int]:
         """The INT8 calibration and evaluation image counts, with the defaults filled in."""
-        return int8_image_counts(self.calib_images, self.eval_images)
+        return image_counts(self.bn_images, self.calib_images, self.eval_images)[1:]
 
     def command(self) -> str:
         """The ``ofa-edge export`` command that makes this bundle again, run in the bundle's folder: the same

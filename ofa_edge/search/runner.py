@@ -74,8 +74,8 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     if not opts.out:
         note(f"output folder: {out} (default; pass --out DIR)")
     supernet = _supernet(opts, note)
-    searched = None if supernet is None else read_metadata(supernet)["space"]  # None: the first table's
-    targets, picked = device_targets(opts.devices, opts.latency, opts.tables, searched)
+    meta = None if supernet is None else read_metadata(supernet)  # once: the tables and the accuracy source take it
+    targets, picked = device_targets(opts.devices, opts.latency, opts.tables, None if meta is None else meta["space"])
     for p in picked:
         note(p)
     validation = {t.name: validated_error(t.table, t.table_path) for t in targets}
@@ -87,7 +87,7 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
             warn(message)
         for message in table_warnings(t.name, t.table, t.table_path):
             warn(message)
-    space, num_classes, accuracy, acc_name, info = _accuracy_source(opts, supernet, targets, note, warn)
+    space, num_classes, accuracy, acc_name, info = _accuracy_source(opts, supernet, meta, targets, note, warn)
     for t in targets:
         if t.table.space != space.name:
             raise UserError(
@@ -136,12 +136,18 @@ def _supernet(opts: SearchOptions, note: Log) -> str | None:
 
 
 def _accuracy_source(
-    opts: SearchOptions, supernet: str | None, targets: list[DeviceTarget], note: Log, warn: Log
+    opts: SearchOptions,
+    supernet: str | None,
+    meta: dict[str, Any] | None,
+    targets: list[DeviceTarget],
+    note: Log,
+    warn: Log,
 ) -> tuple:
-    from ofa_edge.search.accuracy import load_space, predictor_for
+    """The search space, class count, accuracy function, its name and its record: the predictor of ``supernet``
+    (its ``meta``: :func:`read_metadata`), or the MACs proxy."""
+    from ofa_edge.search.accuracy import predictor_for
 
-    if supernet is not None and opts.accuracy_proxy is None:
-        meta = read_metadata(supernet)
+    if supernet is not None and meta is not None and opts.accuracy_proxy is None:
         if opts.data is not None:
             detect_format(Path(opts.data))  # a missing folder or a file is refused here, as eval and export do
         data = opts.data or str(DEFAULT_ROOT)
@@ -170,9 +176,9 @@ def _accuracy_source(
             "top-1 on the test split (docs/model-card.md: by how much for the embedded supernet); "
             "`ofa-edge eval --subnet SUBNET.json` measures the test split"
         )
-        return load_space(supernet), int(meta["num_classes"]), pred.predict, "predicted top-1 (%)", info
-    if supernet is not None:  # its space and classes; export takes its weights
-        space, num_classes, source = load_space(supernet), int(read_metadata(supernet)["num_classes"]), supernet
+        return SearchSpace.get(meta["space"]), int(meta["num_classes"]), pred.predict, "predicted top-1 (%)", info
+    if supernet is not None and meta is not None:  # its space and classes; export takes its weights
+        space, num_classes, source = SearchSpace.get(meta["space"]), int(meta["num_classes"]), supernet
     else:
         table = targets[0].table
         space, num_classes, source = SearchSpace.get(table.space), table.num_classes, "the first table"

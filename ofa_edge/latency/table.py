@@ -384,9 +384,12 @@ def table_for_device(name: str, space: str | None = None) -> tuple[LatencyTable,
     Yours unusable while the shipped one can stand in (an interrupted profile) raises :class:`UnusableTable`.
 
     ``space`` asks for its table of another search space, ``<name>.<space>.json`` as
-    ``ofa-edge profile --device NAME --space SPACE`` writes it; None (or the device's own space): ``<name>.json``.
+    ``ofa-edge profile --device NAME --space SPACE`` writes it; None (or the device's own space, or a device known
+    only by its table, with no device file to name its space): ``<name>.json``.
     """
-    file = f"{name}.json" if space is None else table_name(load_device(name), SearchSpace.get(space).name)
+    device_file = find_device_file(name)
+    by_space = space is not None and device_file is not None
+    file = table_name(load_device(name), SearchSpace.get(space).name) if by_space else f"{name}.json"
     of_space, space_option = (f" of space '{space}'", f" --space {space}") if file != f"{name}.json" else ("", "")
     dirs = table_dirs_for(name)
     path = find_first(dirs, file)
@@ -401,7 +404,7 @@ def table_for_device(name: str, space: str | None = None) -> tuple[LatencyTable,
             raise UnusableTable(
                 f"{e} Until then, the shipped table is there to use: --table {shipped}.", shipped
             ) from None
-    if (device_file := find_device_file(name)) is not None:
+    if device_file is not None:
         why = (
             f" Your device file {device_file} replaces the shipped '{name}', so the shipped table, measured with the "
             "shipped file's settings, is not used for it."

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.latency.devices import find_device_file
 from ofa_edge.latency.last_profile import default_device
 from ofa_edge.latency.table import LatencyTable, table_for_device
 from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
@@ -76,7 +75,7 @@ def device_targets(
             else:
                 devices = [d.name]
         for n in devices:
-            tab, p = table_for_device(n, space if find_device_file(n) is not None else None)
+            tab, p = table_for_device(n, space)
             targets.append(DeviceTarget(n, tab, str(p)))
     if len({t.name for t in targets}) != len(targets):
         raise UserError(f"a device is given twice ({', '.join(t.name for t in targets)}); give each device once.")

@@ -350,6 +350,16 @@ def test_subnet_of_another_space_exits_2(cli, ckpt, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
+def test_a_refused_option_leaves_no_folders_of_out_behind(cli, ckpt, tmp_path):
+    """The --out check made --out's parents before the subnet's space was refused: a/b stayed, empty."""
+    other = tmp_path / "imagenet.json"
+    SearchSpace.get("mbv3-w1.0-imagenet").min().save(other)
+    out = tmp_path / "a" / "b" / "c"
+    code, _, err = _run(cli, "export", "--subnet", str(other), "--supernet", str(ckpt), "--out", str(out))
+    assert code == 2 and "mbv3-w1.0-imagenet" in err, err
+    assert not (tmp_path / "a").exists()
+
+
 def test_data_of_other_classes_than_the_supernet_learned_exits_2(cli, subnet, tmp_path, renamed_sample):
     """Ten classes of other names would label the bundle's outputs wrongly (classes.txt) and score them against
     the wrong labels: a supernet whose training recorded its classes refuses such data, before any file is written."""

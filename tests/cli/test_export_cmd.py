@@ -291,27 +291,27 @@ def test_every_searched_device_is_carried_and_estimates_are_labelled(cli, ckpt, 
     ("args", "message"),
     [
         (["--format", "onnxx"], "Did you mean 'onnx'"),
-        (["--format", "ort", "--half"], "half (--half) is not supported for format 'ort'"),
-        (["--int8", "--half"], "int8 and half (--int8, --half) exclude each other: pick one precision."),
-        (["--max-batch", "0"], "max_batch (--max-batch) 0: must be >= 1."),
-        (["--bn-images", "0"], "bn_images (--bn-images) 0: must be >= 1."),
-        (["--int8", "--int8-eval-images", "0"], "eval_images (--int8-eval-images) 0: must be >= 1."),
+        (
+            ["--format", "ort", "--half"],
+            "error: --half is not supported for format 'ort'. It takes: --dynamic-batch, --int8.",
+        ),
+        (["--int8", "--half"], "error: --int8 and --half exclude each other: pick one precision."),
+        (["--max-batch", "0"], "error: --max-batch 0: must be >= 1."),  # as other commands say it, not max_batch (...)
+        (["--bn-images", "0"], "error: --bn-images 0: must be >= 1."),
+        (["--int8", "--int8-eval-images", "0"], "error: --int8-eval-images 0: must be >= 1."),
         (
             ["--int8-calib-images", "64"],
-            "calib_images (--int8-calib-images) sets the INT8 quantization: add int8 (--int8), or drop it.",
+            "error: --int8-calib-images sets the INT8 quantization: add --int8, or drop it.",
         ),
-        (["--int8-calib-images", "256"], "calib_images (--int8-calib-images) sets"),  # the default, given
+        (["--int8-calib-images", "256"], "error: --int8-calib-images sets"),  # the default, given
         (["--calib-images", "64"], "No such option: --calib-images"),
-        (["--max-batch", "8"], "max_batch (--max-batch) is not supported for format 'onnx'"),  # its batch is open
+        (["--max-batch", "8"], "error: --max-batch is not supported for format 'onnx'"),  # its batch is open
         (
             ["--format", "trt", "--max-batch", "8"],
-            (
-                "max_batch (--max-batch) sets the largest batch of a dynamic-batch engine: add dynamic_batch "
-                "(--dynamic-batch), or drop it."
-            ),
+            "error: --max-batch sets the largest batch of a dynamic-batch engine: add --dynamic-batch, or drop it.",
         ),
-        (["--format", "trt", "--max-batch", "32"], "add dynamic_batch (--dynamic-batch)"),  # the default, given
-        (["--dynamic-batch", "--max-batch", "8"], "max_batch (--max-batch) is not supported for format 'onnx'"),
+        (["--format", "trt", "--max-batch", "32"], "add --dynamic-batch, or drop it"),  # the default, given
+        (["--dynamic-batch", "--max-batch", "8"], "error: --max-batch is not supported for format 'onnx'"),
         (["--supernet", "."], "is a folder"),
     ],
 )
@@ -338,7 +338,7 @@ def test_slim_with_bn_images_exits_2_before_reading_the_network(cli, tmp_path):
     slim = tmp_path / "run" / "slim.json"  # not there: the options are refused first
     code, out, err = _run(cli, "export", "--slim", str(slim), "--bn-images", "500", "--out", str(tmp_path / "b"))
     assert code == 2 and out == ""
-    assert "bn_images (--bn-images) sets the BN recalibration of a supernet's subnet" in err and "drop it" in err
+    assert "--bn-images sets the BN recalibration of a supernet's subnet; a pruned network (--slim)" in err
     assert not (tmp_path / "b").exists()
 
 
@@ -372,7 +372,7 @@ def test_data_of_other_classes_than_the_supernet_learned_exits_2(cli, subnet, tm
     assert (
         code == 2 and "names other classes than the network was trained on (10 vs 10; only in one: lorry, truck)" in err
     )
-    assert f"data (--data) '{data}' names" in err
+    assert f"error: --data '{data}' names" in err
     assert not (tmp_path / "b").exists()
 
 

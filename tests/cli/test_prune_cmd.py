@@ -462,7 +462,7 @@ def test_without_subnet_or_a_last_search_exits_2_naming_the_fix(cli) -> None:
     code, _, err = cli("prune", "--target-sparsity", "0.5")
     flat = " ".join(err.split())
     assert code == 2 and f"no last search result at '{last_search_path()}'" in flat
-    assert flat.startswith("error: no subnet (--subnet) was given")
+    assert flat.startswith("error: no --subnet was given")
     assert "Run `ofa-edge search --latency 15ms` first, or pass a subnet JSON file." in flat
 
 

@@ -43,13 +43,16 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
     said: list[str] = []  # on the search's predictions: export's to print
     last = read_last_search()
     bundled = None  # the supernet of the bundle that --subnet lies in (its subnet.json)
+    read: tuple[Path, dict] | None = None  # a checkpoint whose metadata was read, with it: read once
     if subnet is not None and not Path(subnet).exists() and _SHORT_ID.fullmatch(str(subnet)):
         cfg, source, last = _by_id(str(subnet), last, said)
     elif subnet is not None:
         subnet = subnet_file(subnet)  # a search output folder: its subnet.json, beside its search.json
         # an OFA arch dict that names no space is read in the space of --supernet, else of the embedded one
         if supernet is not None or embedded_supernet().is_file():
-            cfg = load_subnet(subnet, supernet or embedded_supernet())
+            spaced = Path(supernet or embedded_supernet())
+            read = spaced, read_metadata(spaced)
+            cfg = load_subnet(subnet, spaced, metadata=read[1])
         else:
             cfg = SubnetConfig.load(subnet)
         source = str(Path(subnet).absolute())  # as bundle.json records every path
@@ -93,7 +96,7 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         net = require_embedded_supernet()
         notes.append(worded(lambda n: f"no {n('supernet')}: using the embedded pretrained supernet {net}"))
     net = require_checkpoint_file(net)
-    meta = read_metadata(net)
+    meta = read[1] if read is not None and read[0].resolve() == net.resolve() else read_metadata(net)
     predicted = dict(last.predicted) if last is not None else {}
     if last is not None and last.devices:
         predicted["devices"] = last.devices  # every searched device's latency; latency_ms is the first's

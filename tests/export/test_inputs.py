@@ -185,3 +185,19 @@ def test_a_bundles_subnet_is_exported_from_the_bundles_supernet(tmp_path, monkey
     monkeypatch.chdir(tmp_path)  # a relative --subnet is recorded as the absolute path, as bundle.json's others
     assert resolve_inputs(Path("bundle/subnet.json"), None).subnet_source == str(bundle / "subnet.json")
 
+
+def test_the_supernets_metadata_is_read_once(tmp_path, monkeypatch) -> None:
+    """resolve_inputs read the checkpoint's header twice: for the subnet's space, then for its classes."""
+    from ofa_edge import SearchSpace, Supernet, save_supernet
+    from ofa_edge.export.inputs import resolve_inputs
+    from ofa_edge.supernet import metadata
+
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    net = tmp_path / "net.safetensors"
+    save_supernet(Supernet(space, 10), net)
+    space.min().save(tmp_path / "subnet.json")
+    opened = []
+    real = metadata.safe_open
+    monkeypatch.setattr(metadata, "safe_open", lambda path, **kw: opened.append(path) or real(path, **kw))
+    assert resolve_inputs(tmp_path / "subnet.json", net).supernet == net
+    assert opened == [str(net)]

@@ -333,6 +333,17 @@ def test_a_dynamic_batch_engine_says_its_default_largest_batch(cli, ckpt, subnet
     assert _doc(out)["tensorrt"]["max_batch"] == 32
 
 
+def test_the_readme_of_an_engine_not_built_here_says_so_where_it_names_the_deploy_file(export, tmp_path):
+    """Its first paragraph said "Deploy file: `model.engine`." of a file the folder did not hold."""
+    code, out, err = export("--format", "trt", "--json")
+    assert code == 0, err
+    built = _doc(out)["tensorrt"]["engine_built"]
+    assert (tmp_path / "b" / "model.engine").is_file() is built
+    readme = " ".join((tmp_path / "b" / "README.md").read_text().split())
+    absent = "Deploy file: `model.engine`, which is not built here: build it on the target (TensorRT below)."
+    assert (absent in readme) is not built and ("Deploy file: `model.engine`." in readme) is built
+
+
 def test_slim_with_bn_images_exits_2_before_reading_the_network(cli, tmp_path):
     """A pruned network is exported with its own BN statistics: --bn-images was silently ignored."""
     slim = tmp_path / "run" / "slim.json"  # not there: the options are refused first

@@ -13,6 +13,8 @@ import sys
 import warnings
 from collections.abc import Iterable, Sequence
 
+from typing_extensions import Self
+
 
 class UserError(ValueError):
     """Bad input or environment: the message says what was wrong and what to do."""
@@ -25,6 +27,27 @@ class ConfigError(UserError):
         self.field = field
         self.detail = message
         super().__init__(f"{field}: {message}")
+
+
+class Worded(str):
+    """Text that names options for two readers: itself as a Python caller knows them (``max_batch (--max-batch)``,
+    the field and its flag) and :attr:`cli` as the command line does (``--max-batch``). A :class:`UserError` or a
+    note made of it reads right to both: the CLI shows :func:`for_cli` of what it prints."""
+
+    cli: str
+
+    def __new__(cls, text: str, cli: str) -> Self:
+        worded = super().__new__(cls, text)
+        worded.cli = cli
+        return worded
+
+
+def for_cli(message: object) -> str:
+    """What the command line prints for ``message`` (a note, a :class:`UserError`): the command line's wording of
+    a :class:`Worded` one, else its text."""
+    if isinstance(message, BaseException) and len(message.args) == 1:
+        message = message.args[0]
+    return message.cli if isinstance(message, Worded) else str(message)
 
 
 class Interrupted(KeyboardInterrupt):

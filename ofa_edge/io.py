@@ -95,7 +95,10 @@ def refuse_file(out: str | Path, what: str) -> None:
 def check_output_folder(out: str | Path, owned: Sequence[str], kind: str) -> Path:
     """``out`` as an absolute path, or a :class:`UserError` before any work if it cannot receive
     ``kind``: a file there, a non-empty folder holding none of the ``owned`` file names (somebody
-    else's folder, never overwritten), or a parent that cannot be written (or is a file)."""
+    else's folder, never overwritten), or a parent that cannot be written (or is a file).
+
+    Nothing is created: the folders ``out`` lacks are made when it is written, so a command that
+    refuses another option after this check leaves no empty folders behind."""
     out = Path(out).expanduser().absolute()
     refuse_file(out, kind)
     if out.is_dir() and any(out.iterdir()) and not any((out / name).is_file() for name in owned):
@@ -104,26 +107,29 @@ def check_output_folder(out: str | Path, owned: Sequence[str], kind: str) -> Pat
             "Pass --out with a new or empty folder."
         )
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out.parent):
-            pass
+        base = next(p for p in out.parents if p.exists())  # where the folders out lacks will be made
+        why = None if base.is_dir() else f"'{base}' is a file, not a folder"
+        if why is None:
+            with tempfile.TemporaryFile(dir=base):
+                pass
     except OSError as e:
-        blocker = next((p for p in out.parents if p.is_file()), None)  # mkdir says only "File exists"
-        why = f"'{blocker}' is a file, not a folder" if blocker else e.strerror or e
-        raise UserError(f"cannot write {kind} to '{out}' ({why}); pass a writable --out.") from None
+        why = e.strerror or str(e)
+    if why is not None:
+        raise UserError(f"cannot write {kind} to '{out}' ({why}); pass a writable --out.")
     return out
 
 
 @contextlib.contextmanager
 def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> Iterator[Path]:
-    """Yield a temporary sibling folder of ``out``; on success it replaces ``out``, on any error it is
-    deleted and ``out`` stays as it was.
+    """Yield a temporary sibling folder of ``out`` (its missing parent folders made); on success it replaces
+    ``out``, on any error it is deleted and ``out`` stays as it was.
 
     Files already in ``out`` whose name ``keep`` accepts (a run's resume state) are hard-linked
     into the stage first, so they survive the swap. The swap is two renames (``out`` aside, the stage
     in); an error or Ctrl-C between them puts ``out`` back, and what a kill leaves (the stage, or
     ``out`` set aside) is cleaned up, or put back, by the next call for the same ``out``.
     """
+    out.parent.mkdir(parents=True, exist_ok=True)
     recover_staged(out)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".partial", dir=out.parent))
     os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes 0700; outputs are meant to be shared

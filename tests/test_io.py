@@ -10,7 +10,15 @@ import sys
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import atomic_write, atomic_write_text, hold_lock, recover_staged, staged_dir, umask
+from ofa_edge.io import (
+    atomic_write,
+    atomic_write_text,
+    check_output_folder,
+    hold_lock,
+    recover_staged,
+    staged_dir,
+    umask,
+)
 from ofa_edge.space import SearchSpace
 
 
@@ -53,6 +61,22 @@ def test_staged_dir_renames_into_place_with_shared_permissions(tmp_path) -> None
     assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "m.onnx"]
     assert [p.name for p in tmp_path.iterdir()] == ["b"]
     assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask()  # readable by others, not mkdtemp's 0700
+
+
+def test_checking_an_output_folder_creates_nothing_and_the_staged_write_makes_its_folders(tmp_path) -> None:
+    """The check made --out's parents, which a command refusing a later option left behind, empty."""
+    out = tmp_path / "a" / "b" / "c"
+    assert check_output_folder(out, ("x.json",), "a test output") == out
+    assert not (tmp_path / "a").exists()
+    with staged_dir(out) as stage:
+        (stage / "x.json").write_text("{}")
+    assert (out / "x.json").read_text() == "{}"
+
+
+def test_an_output_folder_under_a_file_is_refused_naming_the_file(tmp_path) -> None:
+    (tmp_path / "f").write_text("")
+    with pytest.raises(UserError, match=r"\('.*/f' is a file, not a folder\); pass a writable --out\.$"):
+        check_output_folder(tmp_path / "f" / "a" / "b", ("x.json",), "a test output")
 
 
 def test_staged_dir_replaces_only_when_complete(tmp_path) -> None:

@@ -23,7 +23,7 @@ from typer.core import TyperCommand, TyperGroup
 
 import ofa_edge
 from ofa_edge.cli.common import err
-from ofa_edge.errors import Interrupted, UserError
+from ofa_edge.errors import Interrupted, UserError, for_cli
 from ofa_edge.paths import env_path, work_dir
 from ofa_edge.units import spaced_value
 
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             return _interrupted(e)
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except UserError as e:
-        err.print(f"[bold red]error:[/bold red] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/bold red] {for_cli(e)}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt as e:
         return _interrupted(e)

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from ofa_edge.errors import for_cli
+
 # Progress, logs and warnings go to stderr; results to stdout.
 err = Console(stderr=True)
 out = Console()
@@ -37,13 +39,13 @@ def emit(result: dict[str, Any], as_json: bool, render: Callable[[], None] | Non
 
 
 def note(message: str) -> None:
-    """An informational line on stderr (e.g. a default that was picked)."""
-    err.print(f"[dim]•[/dim] {message}")
+    """An informational line on stderr (e.g. a default that was picked), in the command line's wording."""
+    err.print(f"[dim]•[/dim] {for_cli(message)}")
 
 
 def warn(message: str) -> None:
-    """A warning line on stderr."""
-    err.print(f"[yellow]warning:[/yellow] {message}")
+    """A warning line on stderr, in the command line's wording."""
+    err.print(f"[yellow]warning:[/yellow] {for_cli(message)}")
 
 
 def data_arg(data: Path | None, classes: list[str] | None, needs: dict[str, int]) -> Path:

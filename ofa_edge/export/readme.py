@@ -28,13 +28,17 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
     """Markdown for the bundle folder described by ``manifest`` holding the files ``names``."""
     primary, res, pruned = manifest["primary"], pre["resolution"], manifest.get("pruned_from")
     what = "Pruned from subnet" if pruned else "Subnet"
+    trt = manifest.get("tensorrt")
+    absent = (
+        ", which is not built here: build it on the target (TensorRT below)" if trt and not trt["engine_built"] else ""
+    )
     lines = [
         f"# ofa-edge bundle: {manifest['subnet']['space']} subnet at {res} px",
         "",
         (
             f"{what} `{manifest['subnet_summary']}`: {manifest['macs'] / 1e6:.1f}M MACs, "
             f"{manifest['params'] / 1e6:.2f}M params, {manifest['num_classes']} classes. Created {manifest['created']} "
-            f"by ofa-edge {manifest['versions']['ofa_edge']}. Deploy file: `{primary}`."
+            f"by ofa-edge {manifest['versions']['ofa_edge']}. Deploy file: `{primary}`{absent}."
         ),
         "",
         "## Files",

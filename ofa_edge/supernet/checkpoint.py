@@ -80,10 +80,12 @@ def save_supernet(
     atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": header}))
 
 
-def load_subnet(subnet: str | Path, supernet: str | Path) -> SubnetConfig:
+def load_subnet(subnet: str | Path, supernet: str | Path, metadata: dict[str, Any] | None = None) -> SubnetConfig:
     """Read a subnet file (or a search output folder) for ``supernet``: a once-for-all arch dict
-    that names no space is read in the supernet's space."""
-    return SubnetConfig.load(subnet, space=read_metadata(supernet)["space"])
+    that names no space is read in the supernet's space. ``metadata``: the checkpoint's, where the caller
+    has read it (:func:`read_metadata`), not read again."""
+    meta = read_metadata(supernet) if metadata is None else metadata
+    return SubnetConfig.load(subnet, space=meta["space"])
 
 
 def load_supernet(

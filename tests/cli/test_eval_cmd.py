@@ -309,7 +309,7 @@ def test_eval_slim_refuses_the_options_of_a_subnet(cli, tmp_path, args, conflict
 def test_eval_slim_resolves_the_path_as_export_does(cli, tmp_path) -> None:
     run = _pruned_run(tmp_path / "run")
     code, _, err = cli("eval", "--slim", str(run / "slim.safetensors"), "--device", "cpu")
-    assert code == 2 and f"as slim (--slim): {run / 'slim.json'}" in " ".join(err.split()), err
+    assert code == 2 and f"as --slim: {run / 'slim.json'}" in " ".join(err.split()), err
     code, _, err = cli("eval", "--slim", str(tmp_path), "--device", "cpu")
     assert code == 2 and "is a folder without slim.json" in " ".join(err.split()), err
 

@@ -291,27 +291,27 @@ def test_every_searched_device_is_carried_and_estimates_are_labelled(cli, ckpt, 
     ("args", "message"),
     [
         (["--format", "onnxx"], "Did you mean 'onnx'"),
-        (["--format", "ort", "--half"], "half (--half) is not supported for format 'ort'"),
-        (["--int8", "--half"], "int8 and half (--int8, --half) exclude each other: pick one precision."),
-        (["--max-batch", "0"], "max_batch (--max-batch) 0: must be >= 1."),
-        (["--bn-images", "0"], "bn_images (--bn-images) 0: must be >= 1."),
-        (["--int8", "--int8-eval-images", "0"], "eval_images (--int8-eval-images) 0: must be >= 1."),
+        (
+            ["--format", "ort", "--half"],
+            "error: --half is not supported for format 'ort'. It takes: --dynamic-batch, --int8.",
+        ),
+        (["--int8", "--half"], "error: --int8 and --half exclude each other: pick one precision."),
+        (["--max-batch", "0"], "error: --max-batch 0: must be >= 1."),  # as other commands say it, not max_batch (...)
+        (["--bn-images", "0"], "error: --bn-images 0: must be >= 1."),
+        (["--int8", "--int8-eval-images", "0"], "error: --int8-eval-images 0: must be >= 1."),
         (
             ["--int8-calib-images", "64"],
-            "calib_images (--int8-calib-images) sets the INT8 quantization: add int8 (--int8), or drop it.",
+            "error: --int8-calib-images sets the INT8 quantization: add --int8, or drop it.",
         ),
-        (["--int8-calib-images", "256"], "calib_images (--int8-calib-images) sets"),  # the default, given
+        (["--int8-calib-images", "256"], "error: --int8-calib-images sets"),  # the default, given
         (["--calib-images", "64"], "No such option: --calib-images"),
-        (["--max-batch", "8"], "max_batch (--max-batch) is not supported for format 'onnx'"),  # its batch is open
+        (["--max-batch", "8"], "error: --max-batch is not supported for format 'onnx'"),  # its batch is open
         (
             ["--format", "trt", "--max-batch", "8"],
-            (
-                "max_batch (--max-batch) sets the largest batch of a dynamic-batch engine: add dynamic_batch "
-                "(--dynamic-batch), or drop it."
-            ),
+            "error: --max-batch sets the largest batch of a dynamic-batch engine: add --dynamic-batch, or drop it.",
         ),
-        (["--format", "trt", "--max-batch", "32"], "add dynamic_batch (--dynamic-batch)"),  # the default, given
-        (["--dynamic-batch", "--max-batch", "8"], "max_batch (--max-batch) is not supported for format 'onnx'"),
+        (["--format", "trt", "--max-batch", "32"], "add --dynamic-batch, or drop it"),  # the default, given
+        (["--dynamic-batch", "--max-batch", "8"], "error: --max-batch is not supported for format 'onnx'"),
         (["--supernet", "."], "is a folder"),
     ],
 )
@@ -333,12 +333,23 @@ def test_a_dynamic_batch_engine_says_its_default_largest_batch(cli, ckpt, subnet
     assert _doc(out)["tensorrt"]["max_batch"] == 32
 
 
+def test_the_readme_of_an_engine_not_built_here_says_so_where_it_names_the_deploy_file(export, tmp_path):
+    """Its first paragraph said "Deploy file: `model.engine`." of a file the folder did not hold."""
+    code, out, err = export("--format", "trt", "--json")
+    assert code == 0, err
+    built = _doc(out)["tensorrt"]["engine_built"]
+    assert (tmp_path / "b" / "model.engine").is_file() is built
+    readme = " ".join((tmp_path / "b" / "README.md").read_text().split())
+    absent = "Deploy file: `model.engine`, which is not built here: build it on the target (TensorRT below)."
+    assert (absent in readme) is not built and ("Deploy file: `model.engine`." in readme) is built
+
+
 def test_slim_with_bn_images_exits_2_before_reading_the_network(cli, tmp_path):
     """A pruned network is exported with its own BN statistics: --bn-images was silently ignored."""
     slim = tmp_path / "run" / "slim.json"  # not there: the options are refused first
     code, out, err = _run(cli, "export", "--slim", str(slim), "--bn-images", "500", "--out", str(tmp_path / "b"))
     assert code == 2 and out == ""
-    assert "bn_images (--bn-images) sets the BN recalibration of a supernet's subnet" in err and "drop it" in err
+    assert "--bn-images sets the BN recalibration of a supernet's subnet; a pruned network (--slim)" in err
     assert not (tmp_path / "b").exists()
 
 
@@ -348,6 +359,16 @@ def test_subnet_of_another_space_exits_2(cli, ckpt, tmp_path):
     code, _, err = _run(cli, "export", "--subnet", str(other), "--supernet", str(ckpt), "--out", str(tmp_path / "b"))
     assert code == 2 and "mbv3-w1.0-imagenet" in err and "--supernet" in err
     assert not (tmp_path / "b").exists()
+
+
+def test_a_refused_option_leaves_no_folders_of_out_behind(cli, ckpt, tmp_path):
+    """The --out check made --out's parents before the subnet's space was refused: a/b stayed, empty."""
+    other = tmp_path / "imagenet.json"
+    SearchSpace.get("mbv3-w1.0-imagenet").min().save(other)
+    out = tmp_path / "a" / "b" / "c"
+    code, _, err = _run(cli, "export", "--subnet", str(other), "--supernet", str(ckpt), "--out", str(out))
+    assert code == 2 and "mbv3-w1.0-imagenet" in err, err
+    assert not (tmp_path / "a").exists()
 
 
 def test_data_of_other_classes_than_the_supernet_learned_exits_2(cli, subnet, tmp_path, renamed_sample):
@@ -362,7 +383,7 @@ def test_data_of_other_classes_than_the_supernet_learned_exits_2(cli, subnet, tm
     assert (
         code == 2 and "names other classes than the network was trained on (10 vs 10; only in one: lorry, truck)" in err
     )
-    assert f"data (--data) '{data}' names" in err
+    assert f"error: --data '{data}' names" in err
     assert not (tmp_path / "b").exists()
 
 

@@ -462,7 +462,7 @@ def test_without_subnet_or_a_last_search_exits_2_naming_the_fix(cli) -> None:
     code, _, err = cli("prune", "--target-sparsity", "0.5")
     flat = " ".join(err.split())
     assert code == 2 and f"no last search result at '{last_search_path()}'" in flat
-    assert flat.startswith("error: no subnet (--subnet) was given")
+    assert flat.startswith("error: no --subnet was given")
     assert "Run `ofa-edge search --latency 15ms` first, or pass a subnet JSON file." in flat
 
 
@@ -537,3 +537,14 @@ def test_few_training_images_are_warned_of_for_the_bn_recalibration(cli, tiny_se
     said = _stopped_before_training(cli, data_root, *args, "--limit-train", "64")
     assert "warning:--limit-train64:batch-normstatisticsfromsofewimagescostaccuracy" in said, said
     assert "--limit-train" not in _stopped_before_training(cli, data_root, *args, "--limit-train", "200")
+
+
+def test_a_refused_option_leaves_no_folders_of_out_behind(cli, tiny_setup, tmp_path) -> None:
+    """The --out check made --out's parents before the subnet's space was refused: a/b stayed, empty."""
+    SearchSpace.get("mbv3-w1.0-imagenet").min().save(tmp_path / "imagenet.json")
+    code, _, err = cli(
+        "prune", "--subnet", str(tmp_path / "imagenet.json"), "--target-sparsity", "0.5",
+        "--supernet", str(tiny_setup / "supernet.safetensors"), "--out", str(tmp_path / "a" / "b" / "c"),
+    )  # fmt: skip
+    assert code == 2 and "pass a subnet of 'mbv3-w1.0-cifar'" in " ".join(err.split()), err
+    assert not (tmp_path / "a").exists()

@@ -760,3 +760,13 @@ def test_a_search_after_profile_targets_the_profiled_device(cli, tables_dir, tmp
     assert "device: jetson-orin (the last `ofa-edge profile` here" in " ".join(err.split())
     code, out, err = cli(*args, "--device", "x86-cpu")  # --device still chooses
     assert code == 0 and json.loads(out)["device"] == "x86-cpu", err
+
+
+def test_a_refused_option_leaves_no_folders_of_out_behind(cli, tables_dir, tmp_path):
+    """The --out check made --out's parents before --device was refused: a/b stayed, empty."""
+    out = tmp_path / "a" / "b" / "c"
+    code, _, err = cli(
+        "search", "--accuracy-proxy", "macs", "--latency", "15ms", "--device", "nosuch", "--out", str(out)
+    )
+    assert code == 2 and "nosuch" in err, err
+    assert not (tmp_path / "a").exists()

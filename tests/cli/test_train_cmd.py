@@ -400,3 +400,12 @@ def test_the_sparsity_help_gives_the_range_train_takes() -> None:
 
     helps = {p.name: p.help for p in load_command("train").params}
     assert "in (0, 1)" in helps["sparsity"] and "[0, 1)" not in helps["sparsity"]
+
+
+def test_a_refused_option_leaves_no_folders_of_out_behind(cli, data_root, tmp_path) -> None:
+    """The --out check made --out's parents before --epochs was refused: a/b stayed, empty."""
+    code, _, err = cli(
+        "train", "--data", str(data_root), "--out", str(tmp_path / "a" / "b" / "c"), *BASE, "--epochs", "0"
+    )
+    assert code == 2 and "--epochs 0: must be >= 1" in err, err
+    assert not (tmp_path / "a").exists()

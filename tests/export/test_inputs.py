@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, for_cli
 from ofa_edge.export.inputs import slim_inputs
 
 
@@ -43,7 +43,8 @@ def test_a_slim_description_without_its_classes_is_named(tmp_path) -> None:
     req = ExportRequest.from_inputs(slim_inputs(path), format="onnx", out=tmp_path / "b", data=tmp_path)
     assert req.slim == path  # exported as the pruned network, not read as a supernet checkpoint
     inputs = slim_inputs(tmp_path)  # prune's --out folder, as --subnet takes a search's (it was 'Is a directory')
-    assert inputs.slim == path and inputs.notes[0] == f"--slim {tmp_path} is a folder: using the slim.json in it"
+    assert inputs.slim == path and inputs.notes[0] == f"slim (--slim) {tmp_path} is a folder: using the slim.json in it"
+    assert for_cli(inputs.notes[0]) == f"--slim {tmp_path} is a folder: using the slim.json in it"
     path.unlink()
     with pytest.raises(UserError, match=r"^slim \(--slim\) '.*' is a folder without slim\.json; pass the slim\.json"):
         slim_inputs(tmp_path)
@@ -176,7 +177,27 @@ def test_a_bundles_subnet_is_exported_from_the_bundles_supernet(tmp_path, monkey
     space.min().save(bundle / "subnet.json")
     (bundle / "bundle.json").write_text(json.dumps({"subnet": space.min().to_dict(), "supernet": str(mine)}))
     found = resolve_inputs(bundle / "subnet.json", None)
-    assert found.supernet == mine and any("the bundle of --subnet was exported from" in n for n in found.notes)
+    assert found.supernet == mine
+    said = f"the supernet the bundle of subnet (--subnet) was exported from, {mine}"
+    assert f"no supernet (--supernet): using {said}" in found.notes  # a Python caller passes fields, not flags
+    assert f"no --supernet: using {said.replace('subnet (--subnet)', '--subnet')}" in map(for_cli, found.notes)
     assert resolve_inputs(bundle / "subnet.json", mine).supernet == mine
     monkeypatch.chdir(tmp_path)  # a relative --subnet is recorded as the absolute path, as bundle.json's others
     assert resolve_inputs(Path("bundle/subnet.json"), None).subnet_source == str(bundle / "subnet.json")
+
+
+def test_the_supernets_metadata_is_read_once(tmp_path, monkeypatch) -> None:
+    """resolve_inputs read the checkpoint's header twice: for the subnet's space, then for its classes."""
+    from ofa_edge import SearchSpace, Supernet, save_supernet
+    from ofa_edge.export.inputs import resolve_inputs
+    from ofa_edge.supernet import metadata
+
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    net = tmp_path / "net.safetensors"
+    save_supernet(Supernet(space, 10), net)
+    space.min().save(tmp_path / "subnet.json")
+    opened = []
+    real = metadata.safe_open
+    monkeypatch.setattr(metadata, "safe_open", lambda path, **kw: opened.append(path) or real(path, **kw))
+    assert resolve_inputs(tmp_path / "subnet.json", net).supernet == net
+    assert opened == [str(net)]

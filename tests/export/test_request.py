@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ofa_edge import SearchSpace
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, for_cli
 from ofa_edge.export import ExportRequest
 
 
@@ -32,7 +32,7 @@ def test_a_subnet_that_is_not_a_subnet_config_is_a_user_error(tmp_path, subnet):
         ({"slim": "slim.json", "bn_images": 2000}, r"^bn_images \(--bn-images\) sets .* own BN statistics: drop it"),
         ({"int8": True, "calib_images": "256"}, r"calib_images \(--int8-calib-images\) '256': must be a number"),
         ({"verify_images": 0}, "verify_images 0: must be >= 1"),
-        ({"int8": True, "half": True}, r"int8 and half \(--int8, --half\) exclude each other"),  # was found in export
+        ({"int8": True, "half": True}, r"int8 \(--int8\) and half \(--half\) exclude each other"),  # found in export
         (
             {"format": "trt", "max_batch": 64},
             r"max_batch \(--max-batch\) sets .* add dynamic_batch \(--dynamic-batch\)",
@@ -55,6 +55,31 @@ def test_options_the_command_refuses_are_refused_in_python_too(tmp_path, options
     dynamic_batch (or the INT8 image counts without int8) Python took what the command refused."""
     with pytest.raises(UserError, match=message):
         _request(tmp_path, **options)
+
+
+@pytest.mark.parametrize(
+    ("options", "python", "cli"),
+    [
+        ({"max_batch": 0, "dynamic_batch": True, "format": "trt"}, "max_batch (--max-batch) 0:", "--max-batch 0:"),
+        (
+            {"calib_images": 64},
+            "calib_images (--int8-calib-images) sets the INT8 quantization: add int8 (--int8), or drop it.",
+            "--int8-calib-images sets the INT8 quantization: add --int8, or drop it.",
+        ),
+        (
+            {"format": "ort", "half": True},
+            "half (--half) is not supported for format 'ort'. It takes: dynamic_batch (--dynamic-batch), int8 (--int8).",
+            "--half is not supported for format 'ort'. It takes: --dynamic-batch, --int8.",
+        ),
+    ],
+)
+def test_a_refusal_names_the_field_for_python_and_the_flag_for_the_command_line(tmp_path, options, python, cli):
+    """One rule set, two readers: the command said 'max_batch (--max-batch) 0' where every other command says
+    '--opt 0'; a Python caller keeps the field name."""
+    with pytest.raises(UserError) as caught:
+        _request(tmp_path, **options)
+    assert str(caught.value).startswith(python)
+    assert for_cli(caught.value).startswith(cli)
 
 
 def test_an_engine_takes_its_max_batch(tmp_path):

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
-
-from typing_extensions import Self
 
 
 class UserError(ValueError):
@@ -29,25 +28,18 @@ class ConfigError(UserError):
         super().__init__(f"{field}: {message}")
 
 
-class Worded(str):
-    """Text that names options for two readers: itself as a Python caller knows them (``max_batch (--max-batch)``,
-    the field and its flag) and :attr:`cli` as the command line does (``--max-batch``). A :class:`UserError` or a
-    note made of it reads right to both: the CLI shows :func:`for_cli` of what it prints."""
-
-    cli: str
-
-    def __new__(cls, text: str, cli: str) -> Self:
-        worded = super().__new__(cls, text)
-        worded.cli = cli
-        return worded
+_FIELD_AND_FLAG = re.compile(r"\b([a-z][a-z0-9_]*) \((--[a-z0-9-]+)\)")
 
 
 def for_cli(message: object) -> str:
-    """What the command line prints for ``message`` (a note, a :class:`UserError`): the command line's wording of
-    a :class:`Worded` one, else its text."""
-    if isinstance(message, BaseException) and len(message.args) == 1:
-        message = message.args[0]
-    return message.cli if isinstance(message, Worded) else str(message)
+    """What the command line prints for ``message`` (an error, a note): an option a message names for a Python
+    caller by its field and flag (``max_batch (--max-batch)``) is named by its flag alone, as every command says it."""
+
+    def flag_only(m: re.Match[str]) -> str:
+        field, flag = m[1], m[2]
+        return flag if flag.endswith("-" + field.replace("_", "-")) else m[0]
+
+    return _FIELD_AND_FLAG.sub(flag_only, str(message))
 
 
 class Interrupted(KeyboardInterrupt):

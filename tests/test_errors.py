@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ofa_edge.errors import UserError, did_you_mean, refuse_options
+from ofa_edge.errors import UserError, did_you_mean, for_cli, refuse_options
 
 TEMPLATE = "{given} set{s} the INT8 quantization: add --int8, or drop {them} ({is} ignored)."
 
@@ -36,3 +36,11 @@ def test_did_you_mean_ignores_case():
     """`--device JETSON-ORIN` (caps lock, or a name copied from a datasheet) got no suggestion at all."""
     assert did_you_mean("JETSON-ORIN", ["jetson-orin", "x86-cpu"]) == " Did you mean 'jetson-orin'?"
     assert did_you_mean("X86-CPUU", ["jetson-orin", "x86-cpu"]) == " Did you mean 'x86-cpu'?"
+
+
+def test_for_cli_names_an_option_by_its_flag_alone():
+    """A message names an option for a Python caller as field and flag; the command line says the flag, as every
+    command does, and leaves other parentheses alone."""
+    said = "max_batch (--max-batch) 0: add int8 (--int8) or calib_images (--int8-calib-images); net (--supernet)"
+    assert for_cli(UserError(said)) == "--max-batch 0: add --int8 or --int8-calib-images; net (--supernet)"
+    assert for_cli("the pruned network (--slim) keeps its BN") == "the pruned network (--slim) keeps its BN"

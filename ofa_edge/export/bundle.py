@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ofa_edge.errors import ConfigError, UserError
-from ofa_edge.export.formats import worded
+from ofa_edge.export.formats import option_name
 from ofa_edge.io import check_output_folder, file_sha256
 from ofa_edge.paths import embedded_supernet
 from ofa_edge.space import SubnetConfig
@@ -77,10 +77,6 @@ def bundle_supernet(subnet_file: str | Path, cfg: SubnetConfig) -> Path | None:
     if embedded_supernet().is_file() and file_sha256(embedded_supernet()) == sha:
         return embedded_supernet()
     raise UserError(
-        worded(
-            lambda n: (
-                f"bundle '{manifest.parent}' was exported from supernet '{path}' (weights SHA-256 {sha}), which "
-                f"is not there any more: pass that checkpoint as {n('supernet')}."
-            )
-        )
+        f"bundle '{manifest.parent}' was exported from supernet '{path}' (weights SHA-256 {sha}), which is not "
+        f"there any more: pass that checkpoint as {option_name('supernet')}."
     )

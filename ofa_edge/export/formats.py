@@ -7,10 +7,9 @@ the nearest known one suggested, and a flag a format does not take is refused, n
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from ofa_edge.errors import UserError, Worded, did_you_mean
+from ofa_edge.errors import UserError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -70,45 +69,18 @@ def get_format(name: str) -> ExportFormat:
 
 _FLAGS = {"calib_images": "--int8-calib-images", "eval_images": "--int8-eval-images"}  # the rest: --field-name
 
-Namer = Callable[[str], str]  # an export option's field name -> how a message names it
-
-
-def flag(field: str) -> str:
-    """An export option as the command line names it: ``max_batch`` -> ``--max-batch``."""
-    return _FLAGS.get(field, "--" + field.replace("_", "-"))
-
 
 def option_name(field: str) -> str:
-    """An export option as a Python caller's messages name it, its flag beside: ``max_batch (--max-batch)``."""
-    return f"{field} ({flag(field)})"
+    """An export option as errors name it, for Python callers and the command alike: ``max_batch (--max-batch)``."""
+    return f"{field} ({_FLAGS.get(field, '--' + field.replace('_', '-'))})"
 
 
-def worded(build: Callable[[Namer], str]) -> Worded:
-    """The text ``build`` makes, naming each option through the function it is given: by :func:`option_name` for
-    a Python caller (the text), by :func:`flag` for the command line (:attr:`~ofa_edge.errors.Worded.cli`)."""
-    return Worded(build(option_name), build(flag))
-
-
-def worded_check(check: Callable[[Namer], None]) -> None:
-    """Run ``check``, rules whose :class:`UserError` names options through the function it is given: its error
-    reads as :func:`worded` text does (the rules run again with flags for the command line's wording)."""
-    try:
-        check(option_name)
-    except UserError as e:
-        try:
-            check(flag)
-        except UserError as cli:
-            raise UserError(Worded(str(e), str(cli))) from None
-        raise
-
-
-def check_flags(fmt: ExportFormat, name: Namer, **flags: bool) -> None:
-    """Refuse an option (``max_batch=True``: given) that ``fmt`` does not take, instead of silently ignoring it;
-    ``name`` names the options (:func:`worded_check`)."""
-    for given, on in flags.items():
-        if on and given not in fmt.flags:
-            allowed = ", ".join(map(name, sorted(fmt.flags))) or "none"
-            raise UserError(f"{name(given)} is not supported for format '{fmt.name}'. It takes: {allowed}.")
+def check_flags(fmt: ExportFormat, **flags: bool) -> None:
+    """Refuse an option (``max_batch=True``: given) that ``fmt`` does not take, instead of silently ignoring it."""
+    for flag, on in flags.items():
+        if on and flag not in fmt.flags:
+            allowed = ", ".join(map(option_name, sorted(fmt.flags))) or "none"
+            raise UserError(f"{option_name(flag)} is not supported for format '{fmt.name}'. It takes: {allowed}.")
 
 
 def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -> tuple[bool, str | None, str | None]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import bundle_supernet
-from ofa_edge.export.formats import worded
+from ofa_edge.export.formats import option_name
 from ofa_edge.export.last_search import LastSearch, read_last_search, search_beside
 from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded_supernet
 from ofa_edge.space import CostModel, SubnetConfig
@@ -64,37 +64,23 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
                 bundled = bundle_supernet(subnet, cfg)
     elif last is not None:
         cfg, source = last.subnet, f"last search result {last.path}"
-        notes.append(
-            worded(
-                lambda n: (
-                    f"no {n('subnet')}: using the last search result {last.path} (id {cfg.short_id()}, {cfg.describe()})"
-                )
-            )
-        )
+        notes.append(f"no {option_name('subnet')}: using the last search result {last.path} (id {cfg.short_id()}, {cfg.describe()})")
     else:
         raise UserError(
-            worded(
-                lambda n: (
-                    f"no {n('subnet')} was given and there is no last search result at '{last_search_path()}'. "
-                    "Run `ofa-edge search --latency 15ms` first, or pass a subnet JSON file."
-                )
-            )
+            f"no {option_name('subnet')} was given and there is no last search result at '{last_search_path()}'. "
+            "Run `ofa-edge search --latency 15ms` first, or pass a subnet JSON file."
         )
     if supernet is not None:
         net = Path(supernet)
     elif last is not None and last.supernet is not None:
         net = last.supernet
-        notes.append(worded(lambda n: f"no {n('supernet')}: using the supernet the search used, {net}"))
+        notes.append(f"no {option_name('supernet')}: using the supernet the search used, {net}")
     elif bundled is not None:
         net = bundled
-        notes.append(
-            worded(
-                lambda n: f"no {n('supernet')}: using the supernet the bundle of {n('subnet')} was exported from, {net}"
-            )
-        )
+        notes.append(f"no {option_name('supernet')}: using the supernet the bundle of {option_name('subnet')} was exported from, {net}")
     else:
         net = require_embedded_supernet()
-        notes.append(worded(lambda n: f"no {n('supernet')}: using the embedded pretrained supernet {net}"))
+        notes.append(f"no {option_name('supernet')}: using the embedded pretrained supernet {net}")
     net = require_checkpoint_file(net)
     meta = read[1] if read is not None and read[0].resolve() == net.resolve() else read_metadata(net)
     predicted = dict(last.predicted) if last is not None else {}
@@ -114,12 +100,8 @@ def _by_id(short_id: str, last: LastSearch | None, said: list[str]) -> tuple[Sub
     if last is None or short_id not in last.top_k:
         ids = ", ".join(last.top_k) if last is not None and last.top_k else "none recorded"
         raise UserError(
-            worded(
-                lambda n: (
-                    f"{n('subnet')} {short_id}: no such file, and no subnet of the last search's top-k has that "
-                    f"id (ids: {ids}); pass a subnet JSON file, or an id from the id column of `ofa-edge search`."
-                )
-            )
+            f"{option_name('subnet')} {short_id}: no such file, and no subnet of the last search's top-k has that id "
+            f"(ids: {ids}); pass a subnet JSON file, or an id from the id column of `ofa-edge search`."
         )
     cfg, rank = last.top_k[short_id], list(last.top_k).index(short_id) + 1
     source = f"subnet {short_id} (#{rank}) of the last search result {last.path}"
@@ -157,23 +139,15 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
     if path.is_dir():
         if not (path / "slim.json").is_file():
             raise UserError(
-                worded(
-                    lambda n: (
-                        f"{n('slim')} '{path}' is a folder without slim.json; pass the slim.json that "
-                        "`ofa-edge prune` wrote (in its --out folder)."
-                    )
-                )
+                f"{option_name('slim')} '{path}' is a folder without slim.json; pass the slim.json that `ofa-edge prune` wrote "
+                "(in its --out folder)."
             )
         path = path / "slim.json"
-        notes.append(worded(lambda n: f"{n('slim')} {slim} is a folder: using the slim.json in it"))
+        notes.append(f"{option_name('slim')} {slim} is a folder: using the slim.json in it")
     if path.suffix == ".safetensors":
         raise UserError(
-            worded(
-                lambda n: (
-                    f"'{path}' holds the pruned network's weights; pass its description as {n('slim')}: "
-                    f"{path.with_name('slim.json')} (`ofa-edge prune` wrote both)."
-                )
-            )
+            f"'{path}' holds the pruned network's weights; pass its description as {option_name('slim')}: "
+            f"{path.with_name('slim.json')} (`ofa-edge prune` wrote both)."
         )
     try:
         doc = json.loads(path.read_text())

@@ -20,7 +20,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.export import tensorrt_build, trt_latency
 from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.export.evaluate import ort_latency_ms, top1
-from ofa_edge.export.formats import worded, worded_check
+from ofa_edge.export.formats import option_name
 from ofa_edge.export.int8 import quantize_int8, weight_scheme
 from ofa_edge.export.manifest import decode_size, primary_file, write_metadata
 from ofa_edge.export.onnx_export import export_onnx
@@ -73,13 +73,9 @@ def _require_slim_classes(req: ExportRequest, classes: list[str], outputs: int, 
         )
     if data_classes != classes:
         raise UserError(
-            worded(
-                lambda n: (
-                    f"{n('data')} '{req.data}' has {len(data_classes)} classes ({', '.join(data_classes[:4])}, "
-                    f"...) but the pruned network '{req.slim}' was trained on {len(classes)} ({', '.join(classes[:4])}, "
-                    "...); pass the dataset it was pruned on (its result.json names it under data.root)."
-                )
-            )
+            f"{option_name('data')} '{req.data}' has {len(data_classes)} classes ({', '.join(data_classes[:4])}, ...) "
+            f"but the pruned network '{req.slim}' was trained on {len(classes)} ({', '.join(classes[:4])}, ...); pass "
+            "the dataset it was pruned on (its result.json names it under data.root)."
         )
 
 
@@ -94,20 +90,14 @@ def _load_model(
     meta = read_metadata(req.supernet)
     if meta["space"] != cfg.space:
         raise UserError(
-            worded(
-                lambda n: (
-                    f"the subnet is from space '{cfg.space}' but supernet '{req.supernet}' is '{meta['space']}'. "
-                    f"Pass a subnet of '{meta['space']}' (run `ofa-edge search` with this supernet) or the supernet it "
-                    f"came from ({n('supernet')})."
-                )
-            )
+            f"the subnet is from space '{cfg.space}' but supernet '{req.supernet}' is '{meta['space']}'. "
+            f"Pass a subnet of '{meta['space']}' (run `ofa-edge search` with this supernet) or the supernet it came "
+            f"from ({option_name('supernet')})."
         )
     step("loading supernet and data")
     net = load_supernet(req.supernet)
     train = _images(req, "train", req.bn_image_count, seed=0).shuffled(seed=0)
-    worded_check(
-        lambda n: require_num_classes(train, net.num_classes, req.data, n("data"), trained=trained_classes(meta))
-    )
+    require_num_classes(train, net.num_classes, req.data, option_name("data"), trained=trained_classes(meta))
     prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
     model = net.extract(cfg).eval()
     entry = None

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ofa_edge.errors import UserError, refuse_options
-from ofa_edge.export.formats import ExportFormat, Namer, check_flags, get_format, worded_check
+from ofa_edge.export.formats import ExportFormat, check_flags, get_format, option_name
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
 from ofa_edge.units import check_range
@@ -35,32 +35,26 @@ def check_options(
 ) -> None:
     """The export options' rules, for :class:`ExportRequest` and the command (before any work) alike: refuse a
     count below 1, an option ``format`` does not take, and options that need another (``None``: not given), with
-    a :class:`UserError` naming the field and its flag (the command line shows the flag: :func:`worded_check`)."""
+    a :class:`UserError` naming the field and its flag."""
     counts = {"max_batch": max_batch, "bn_images": bn_images, "calib_images": calib_images, "eval_images": eval_images}
-
-    def rules(name: Namer) -> None:
-        for field_name, value in counts.items():
-            check_range(name(field_name), value, ge=1)
-        if int8 and half:
-            raise UserError(f"{name('int8')} and {name('half')} exclude each other: pick one precision.")
-        check_flags(format, name, int8=int8, half=half, dynamic_batch=dynamic_batch, max_batch=max_batch is not None)
-        if not int8:
-            given = [
-                name(field_name) for field_name in ("calib_images", "eval_images") if counts[field_name] is not None
-            ]
-            refuse_options(given, f"{{given}} set{{s}} the INT8 quantization: add {name('int8')}, or drop {{them}}.")
-        if slim and bn_images is not None:
-            raise UserError(
-                f"{name('bn_images')} sets the BN recalibration of a supernet's subnet; a pruned network "
-                f"({name('slim')}) is exported with its own BN statistics: drop it."
-            )
-        if max_batch is not None and not dynamic_batch:
-            raise UserError(
-                f"{name('max_batch')} sets the largest batch of a dynamic-batch engine: add {name('dynamic_batch')}, "
-                "or drop it."
-            )
-
-    worded_check(rules)
+    for name, value in counts.items():
+        check_range(option_name(name), value, ge=1)
+    if int8 and half:
+        raise UserError(f"{option_name('int8')} and {option_name('half')} exclude each other: pick one precision.")
+    check_flags(format, int8=int8, half=half, dynamic_batch=dynamic_batch, max_batch=max_batch is not None)
+    if not int8:
+        given = [option_name(name) for name in ("calib_images", "eval_images") if counts[name] is not None]
+        refuse_options(given, f"{{given}} set{{s}} the INT8 quantization: add {option_name('int8')}, or drop {{them}}.")
+    if slim and bn_images is not None:
+        raise UserError(
+            f"{option_name('bn_images')} sets the BN recalibration of a supernet's subnet; a pruned network "
+            f"({option_name('slim')}) is exported with its own BN statistics: drop it."
+        )
+    if max_batch is not None and not dynamic_batch:
+        raise UserError(
+            f"{option_name('max_batch')} sets the largest batch of a dynamic-batch engine: add "
+            f"{option_name('dynamic_batch')}, or drop it."
+        )
 
 
 def image_counts(bn_images: int | None, calib_images: int | None, eval_images: int | None) -> tuple[int, int, int]:

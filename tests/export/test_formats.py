@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ofa_edge.errors import UserError
-from ofa_edge.export.formats import FORMATS, check_flags, engine_half, engine_table, get_format, option_name
+from ofa_edge.export.formats import FORMATS, check_flags, engine_half, engine_table, get_format
 
 
 @pytest.mark.parametrize(
@@ -38,9 +38,9 @@ def test_every_name_is_unique_and_suffixes_are_dotted():
 
 
 def test_flag_not_taken_by_a_format_is_refused():
-    check_flags(get_format("trt"), option_name, half=True, int8=False)
+    check_flags(get_format("trt"), half=True, int8=False)
     with pytest.raises(UserError, match=r"half \(--half\) is not supported for format 'ort'"):
-        check_flags(get_format("ort"), option_name, half=True)
+        check_flags(get_format("ort"), half=True)
 
 
 ORIN = {"device": "jetson-orin", "precision": "fp16", "backend": "tensorrt"}

@@ -13,7 +13,9 @@ import importlib
 import importlib.util
 import os
 import platform
+import signal
 import sys
+import threading
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated
@@ -151,12 +153,32 @@ INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: returns the exit code (0 ok, 1 internal error, 2 bad input).
+    """Entry point: returns the exit code (0 ok, 1 internal error, 2 bad input, 130 Ctrl-C, 143 SIGTERM).
 
     Usage errors are reported by typer itself (exit 2); a :class:`UserError` raised by the
     library, or the system refusing a path (``OSError`` with a file name: a folder where a file
-    goes, no permission; or a full disk), becomes a one-paragraph message and exit 2.
+    goes, no permission; or a full disk), becomes a one-paragraph message and exit 2. SIGTERM (``kill``, a
+    batch scheduler's preemption) stops the command as Ctrl-C does: temporary files and locks are removed,
+    what a long job keeps for resuming is kept, and the same message says so.
     """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may take signals
+        return _main(argv)
+    terminated: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        code = _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    return 128 + signal.SIGTERM if terminated and code == INTERRUPTED else code
+
+
+def _main(argv: list[str] | None) -> int:
+    """:func:`main` without its SIGTERM handler."""
     if message := spaced_value(sys.argv[1:] if argv is None else argv):
         err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
         return 2

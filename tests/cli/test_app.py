@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import os
 import pkgutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -123,6 +127,32 @@ def test_a_full_disk_exits_2_naming_the_file_and_the_old_table_survives(cli, ful
     msg = " ".join(err.split())
     assert code == 2 and f"cannot write '{table}': No space left on device. Free space on its disk" in msg
     assert table.read_text() == "{}" and sorted(p.name for p in full_disk.iterdir()) == ["filler", "t.json"]
+
+
+def test_sigterm_stops_a_command_as_ctrl_c_does_and_exits_143(cli, monkeypatch) -> None:
+    """SIGTERM (``kill``, a scheduler's preemption) killed the process outright: no message, and its locks,
+    temporary files and stages were left behind. It now unwinds as Ctrl-C does."""
+    seen: list[int] = []
+
+    def missed(signum: int, _frame: object) -> None:  # what takes a SIGTERM that main does not
+        seen.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, missed)
+
+    class KilledWhileReading(io.StringIO):
+        def read(self, *_args) -> str:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises at once; this never ends on its own
+            return ""
+
+    monkeypatch.setattr(sys, "stdin", KilledWhileReading())
+    try:
+        code, out, err = cli("profile", "--device", "-")  # blocks reading the device file from stdin
+        assert code == 143 and out == "" and not seen
+        assert " ".join(err.split()).startswith("interrupted; long jobs resume where they stopped")
+        assert signal.getsignal(signal.SIGTERM) is missed  # main put the handler back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_ranges_are_checked_by_check_range_not_by_typer() -> None:

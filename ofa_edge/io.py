@@ -270,10 +270,10 @@ class HeldLock:
         self.release()
 
 
-def hold_lock(path: Path, busy: str) -> HeldLock:
+def hold_lock(path: Path, busy: str, *, wait: bool = False) -> HeldLock:
     """An exclusive lock on the file ``path`` (created, with this process's id in it); ``busy`` (its ``{pid}``
-    replaced by the holder's) is the :class:`UserError` when another process holds it. Where the platform
-    has no ``flock`` (Windows) the lock holds nothing."""
+    replaced by the holder's) is the :class:`UserError` when another process holds it, or with ``wait`` the
+    lock is taken once the other lets it go. Where the platform has no ``flock`` (Windows) the lock holds nothing."""
     try:
         import fcntl
     except ImportError:  # Windows
@@ -286,7 +286,7 @@ def hold_lock(path: Path, busy: str) -> HeldLock:
         except FileNotFoundError:  # another holder removed the folder it had made between our mkdir and open
             continue
         try:
-            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(held, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             held.seek(0)
             pid = held.read().strip() or "?"

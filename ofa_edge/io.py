@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import json
@@ -16,6 +17,7 @@ from typing import IO, Any
 from typing_extensions import Self
 
 from ofa_edge.errors import UserError
+from ofa_edge.paths import env_path, work_dir
 
 
 def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
@@ -35,10 +37,28 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and (named := _naming(e, Path(tmp), path)) is not None:
+            raise named from e
         raise
     fsync_dir(path.parent)
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # a write refused for want of space (or of quota)
+
+
+def _naming(e: OSError, temp: Path, target: Path) -> OSError | None:
+    """``e`` naming ``target`` where it names no file (a ``write`` on a full disk) or the temporary ``temp``
+    (or a file in it), which is gone by the time the user reads the message; None where it names another path."""
+    if e.filename is None:
+        where = target
+    else:
+        try:
+            where = target / Path(e.filename).relative_to(temp)
+        except ValueError:
+            return None
+    return OSError(e.errno, e.strerror, str(where))
 
 
 def fsync_dir(folder: Path) -> None:
@@ -106,17 +126,36 @@ def check_output_folder(out: str | Path, owned: Sequence[str], kind: str) -> Pat
             f"output folder '{out}' is not empty and is not {kind}; refusing to overwrite it. "
             "Pass --out with a new or empty folder."
         )
-    try:
-        base = next(p for p in out.parents if p.exists())  # where the folders out lacks will be made
-        why = None if base.is_dir() else f"'{base}' is a file, not a folder"
-        if why is None:
-            with tempfile.TemporaryFile(dir=base):
-                pass
-    except OSError as e:
-        why = e.strerror or str(e)
-    if why is not None:
+    if (why := unwritable(out.parent)) is not None:
         raise UserError(f"cannot write {kind} to '{out}' ({why}); pass a writable --out.")
     return out
+
+
+def check_work_dir() -> Path:
+    """The work folder, or a :class:`UserError` before any work where the notes a command
+    leaves there for the next (``last_search.json``, ``last_profile.json``) could not be written."""
+    folder = work_dir()
+    if (why := unwritable(folder)) is not None:
+        where = "OFA_EDGE_HOME" if env_path("OFA_EDGE_HOME") else "the default, under the current folder"
+        raise UserError(
+            f"cannot write ofa-edge's work folder '{folder}' (from {where}): {why}. It keeps the last search "
+            "and profile for the next command; set OFA_EDGE_HOME to a writable folder."
+        )
+    return folder
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why files cannot be made in ``folder``, or in the folders a write will make there (nothing is made now): a
+    file on its path, no permission, a read-only disk; None where they can."""
+    base = next(p for p in (folder, *folder.parents) if p.exists())
+    if not base.is_dir():
+        return f"'{base}' is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as e:
+        return str(e.strerror or e)
+    return None
 
 
 @contextlib.contextmanager
@@ -148,10 +187,12 @@ def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> 
             os.replace(out, aside)
         os.replace(stage, out)
         fsync_dir(out.parent)
-    except BaseException:
+    except BaseException as e:
         if aside.exists() and not out.exists():
             os.replace(aside, out)
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(e, OSError) and (named := _naming(e, stage, out)) is not None:
+            raise named from e
         raise
     shutil.rmtree(aside, ignore_errors=True)
 
@@ -234,10 +275,10 @@ class HeldLock:
         self.release()
 
 
-def hold_lock(path: Path, busy: str) -> HeldLock:
+def hold_lock(path: Path, busy: str, *, wait: bool = False) -> HeldLock:
     """An exclusive lock on the file ``path`` (created, with this process's id in it); ``busy`` (its ``{pid}``
-    replaced by the holder's) is the :class:`UserError` when another process holds it. Where the platform
-    has no ``flock`` (Windows) the lock holds nothing."""
+    replaced by the holder's) is the :class:`UserError` when another process holds it, or with ``wait`` the
+    lock is taken once the other lets it go. Where the platform has no ``flock`` (Windows) the lock holds nothing."""
     try:
         import fcntl
     except ImportError:  # Windows
@@ -250,7 +291,7 @@ def hold_lock(path: Path, busy: str) -> HeldLock:
         except FileNotFoundError:  # another holder removed the folder it had made between our mkdir and open
             continue
         try:
-            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(held, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             held.seek(0)
             pid = held.read().strip() or "?"
@@ -262,8 +303,11 @@ def hold_lock(path: Path, busy: str) -> HeldLock:
         except FileNotFoundError:
             pass
         held.close()
-    held.seek(0)
-    held.truncate()
-    held.write(f"{os.getpid()}\n")
-    held.flush()
-    return HeldLock(path, held, made)
+    lock = HeldLock(path, held, made)
+    try:  # unbuffered: a full disk fails here, not again when the lock is released
+        held.truncate(0)
+        os.write(held.fileno(), f"{os.getpid()}\n".encode())
+    except OSError as e:
+        lock.release()
+        raise OSError(e.errno, e.strerror, str(path)) from e
+    return lock

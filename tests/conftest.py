@@ -8,10 +8,12 @@ cost. They are marked ``kind: estimated`` like any other estimated table.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import runpy
 import shutil
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,40 @@ def _work_dirs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.delenv("OFA_EDGE_LATENCY_TABLES", raising=False)
     monkeypatch.delenv("OFA_EDGE_DEVICES", raising=False)
+
+
+@pytest.fixture()
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on its own 1 MiB tmpfs, for writes that meet a full disk (fill it with :func:`fill_disk`);
+    skipped where no tmpfs can be mounted (not root, no mount permission)."""
+    folder = tmp_path / "full"
+    folder.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs (a full disk) needs root and mount")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(folder)], check=False, capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+@pytest.fixture()
+def fill_disk(full_disk: Path) -> Callable[[int], None]:
+    """Fill the :func:`full_disk` up to ``room`` bytes left (the argument)."""
+
+    def fill(room: int = 0) -> None:
+        filler = full_disk / "filler"
+        with open(filler, "wb", buffering=0) as f:
+            with contextlib.suppress(OSError):
+                while f.write(b"\0" * 65536):
+                    pass
+            f.truncate(max(0, filler.stat().st_size - room))
+
+    return fill
 
 
 @pytest.fixture(autouse=True)

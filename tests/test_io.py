@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import subprocess
@@ -14,6 +15,7 @@ from ofa_edge.io import (
     atomic_write,
     atomic_write_text,
     check_output_folder,
+    check_work_dir,
     hold_lock,
     recover_staged,
     staged_dir,
@@ -34,6 +36,53 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path) -> None:
         atomic_write(target, broken)
     assert target.read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == ["table.json"]
+
+
+def _disk_full(_path) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # what a write on a full disk raises: no file named
+
+
+def test_a_write_meeting_a_full_disk_names_the_users_path(tmp_path) -> None:
+    """A full disk raised an OSError naming no file: the CLI called it an internal error (exit 1)."""
+    target = tmp_path / "table.json"
+    atomic_write_text(target, "old")
+    with pytest.raises(OSError) as full:
+        atomic_write(target, _disk_full)
+    assert full.value.errno == errno.ENOSPC and full.value.filename == str(target)
+    out = tmp_path / "bundle"
+    with staged_dir(out) as stage:
+        (stage / "bundle.json").write_text("old")
+    with pytest.raises(OSError) as full, staged_dir(out) as stage:
+        _disk_full(stage / "model.onnx")
+    assert full.value.filename == str(out)
+    with pytest.raises(OSError) as refused, staged_dir(out) as stage:
+        (stage / "sub" / "model.onnx").write_bytes(b"")  # a path in the stage: the same path in the bundle
+    assert isinstance(refused.value, FileNotFoundError) and refused.value.filename == str(out / "sub" / "model.onnx")
+    assert target.read_text() == "old" and (out / "bundle.json").read_text() == "old"
+    assert sorted(os.listdir(tmp_path)) == ["bundle", "table.json"]
+
+
+def test_a_real_full_disk_keeps_the_old_file_and_leaves_no_lock_or_temp(full_disk, fill_disk) -> None:
+    target = full_disk / "table.json"
+    atomic_write_text(target, "old")
+    fill_disk(8192)  # room for a lock, not for the table
+    with pytest.raises(OSError) as full, hold_lock(full_disk / ".table.json.lock", "busy"):
+        atomic_write_text(target, "x" * 65536)
+    assert full.value.errno == errno.ENOSPC and full.value.filename == str(target)
+    fill_disk(0)
+    with pytest.raises(OSError) as full:
+        hold_lock(full_disk / ".table.json.lock", "busy")  # the lock file is made, its process id cannot be written
+    assert full.value.errno == errno.ENOSPC and full.value.filename == str(full_disk / ".table.json.lock")
+    assert target.read_text() == "old" and sorted(os.listdir(full_disk)) == ["filler", "table.json"]
+
+
+def test_the_work_folder_is_checked_before_any_work(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "a b" / "ü"))
+    assert check_work_dir() == tmp_path / "a b" / "ü" and not (tmp_path / "a b").exists()  # made when written
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("OFA_EDGE_HOME", str(tmp_path / "afile" / "home"))
+    with pytest.raises(UserError, match=r"'.*afile' is a file, not a folder.*set OFA_EDGE_HOME to a writable folder"):
+        check_work_dir()
 
 
 def test_written_file_follows_umask(tmp_path) -> None:

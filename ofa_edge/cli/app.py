@@ -13,7 +13,9 @@ import importlib
 import importlib.util
 import os
 import platform
+import signal
 import sys
+import threading
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +26,7 @@ from typer.core import TyperCommand, TyperGroup
 import ofa_edge
 from ofa_edge.cli.common import err
 from ofa_edge.errors import Interrupted, UserError, for_cli
+from ofa_edge.io import DISK_FULL
 from ofa_edge.paths import env_path, work_dir
 from ofa_edge.units import spaced_value
 
@@ -127,16 +130,22 @@ def _root(
 
 def path_error(e: OSError) -> str:
     """A user's path the system refused (a folder where a file goes, a file where a folder goes,
-    no permission, a read-only place), as one line that names the path and what to do."""
+    no permission, a read-only place, a full disk), as one line that names the path and what to do."""
     path = e.filename2 if isinstance(e, IsADirectoryError) and e.filename2 is not None else e.filename
     reason = e.strerror or type(e).__name__
+    full = e.errno in DISK_FULL
+    if path is None:  # only a full disk comes here without a path
+        return f"cannot write: {reason}. Free space on the disk of the output folder, then run the same command again."
     home = work_dir().resolve()
-    if path is not None and home in (p := Path(path).resolve(), *p.parents):
+    if home in (p := Path(path).resolve(), *p.parents):
         where = "OFA_EDGE_HOME" if env_path("OFA_EDGE_HOME") else "the default, under the current folder"
+        fix = "a folder on another disk (or free space there)" if full else "a writable folder"
         return (
             f"cannot use '{path}': {reason}. ofa-edge keeps its work files (last search, caches) in '{work_dir()}' "
-            f"(from {where}); set OFA_EDGE_HOME to a writable folder."
+            f"(from {where}); set OFA_EDGE_HOME to {fix}."
         )
+    if full:
+        return f"cannot write '{path}': {reason}. Free space on its disk, or pass an output folder on another disk."
     return f"cannot use '{path}': {reason}. Pass a path where this command can read or write (a writable folder for --out)."
 
 
@@ -144,12 +153,32 @@ INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: returns the exit code (0 ok, 1 internal error, 2 bad input).
+    """Entry point: returns the exit code (0 ok, 1 internal error, 2 bad input, 130 Ctrl-C, 143 SIGTERM).
 
     Usage errors are reported by typer itself (exit 2); a :class:`UserError` raised by the
     library, or the system refusing a path (``OSError`` with a file name: a folder where a file
-    goes, no permission), becomes a one-paragraph message and exit 2.
+    goes, no permission; or a full disk), becomes a one-paragraph message and exit 2. SIGTERM (``kill``, a
+    batch scheduler's preemption) stops the command as Ctrl-C does: temporary files and locks are removed,
+    what a long job keeps for resuming is kept, and the same message says so.
     """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may take signals
+        return _main(argv)
+    terminated: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        code = _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    return 128 + signal.SIGTERM if terminated and code == INTERRUPTED else code
+
+
+def _main(argv: list[str] | None) -> int:
+    """:func:`main` without its SIGTERM handler."""
     if message := spaced_value(sys.argv[1:] if argv is None else argv):
         err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
         return 2
@@ -167,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         if os.environ.get("OFA_EDGE_DEBUG"):
             raise
-        if isinstance(e, OSError) and e.filename is not None:
+        if isinstance(e, OSError) and (e.filename is not None or e.errno in DISK_FULL):
             err.print(f"[bold red]error:[/bold red] {path_error(e)}", highlight=False, soft_wrap=True)
             return 2
         err.print(

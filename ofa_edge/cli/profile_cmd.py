@@ -14,6 +14,7 @@ from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
 from ofa_edge.cli.profile_render import render_check, render_estimate, render_measured
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.host import load_average
+from ofa_edge.io import check_work_dir
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.calibrate import MIN_SAMPLES, loose_fit_warning, uncorrected_warning
 from ofa_edge.latency.devices import (
@@ -240,6 +241,8 @@ def profile(
         if rescale_table:  # --check writes nothing
             remember_profile(dev.name, path)
         return
+    if device != "-":  # the table is noted in the work folder at the end (for --ssh, by the machine that started it)
+        check_work_dir()  # now, not after an hour of measuring
     if ssh is not None:
         settings = {
             "--space": sp.name, "--resolutions": ",".join(map(str, res)), "--classes": classes, "--warmup": warmup,

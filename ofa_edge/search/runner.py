@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.formats import detect_format
 from ofa_edge.errors import UserError, warn_caller
-from ofa_edge.io import check_output_folder
+from ofa_edge.io import check_output_folder, check_work_dir
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.latency.table_check import table_warnings
 from ofa_edge.latency.validate import validated_error, validation_phrase
@@ -71,6 +71,7 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     if not opts.latency and not opts.flops and not opts.params:
         raise UserError("give at least one bound: --latency 15ms (per --device), --flops 300M or --params 5M.")
     out = check_output_folder(opts.out or work_dir() / "search", OUTPUT_FILES, "a search's output")
+    check_work_dir()  # where last_search.json goes, for export: refused now, not after the search
     if not opts.out:
         note(f"output folder: {out} (default; pass --out DIR)")
     supernet = _supernet(opts, note)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import os
 import pkgutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -93,16 +97,62 @@ def test_a_path_the_system_refuses_is_a_user_error(cli, tmp_path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left behind
 
 
-def test_an_unusable_work_folder_is_named_and_the_search_output_is_whole(cli, tmp_path, monkeypatch) -> None:
-    """A search whose --out is fine but whose work folder ($OFA_EDGE_HOME) cannot be written: the
-    message names OFA_EDGE_HOME, not --out, and --out holds the whole result."""
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["search", "--latency", "3ms", "--no-measure", "--out", "{tmp}/s"],
+        ["profile", "-d", "raspberry-pi-5", "--estimate", "-o", "{tmp}/s/t.json"],
+    ],
+)
+def test_an_unusable_work_folder_is_refused_before_any_work(cli, tmp_path, monkeypatch, command) -> None:
+    """A search or profile whose output is fine but whose work folder ($OFA_EDGE_HOME) cannot be written
+    (where the last search and profile are noted) is refused before it runs: they used to run to the end,
+    an hour of measuring for profile, then exit 2. The message names OFA_EDGE_HOME, not --out."""
     a_file = tmp_path / "afile"
     a_file.write_text("not a folder\n")
     monkeypatch.setenv("OFA_EDGE_HOME", str(a_file / "home"))
-    code, _, err = cli("search", "--latency", "3ms", "--no-measure", "--out", str(tmp_path / "s"))
+    code, _, err = cli(*(arg.format(tmp=tmp_path) for arg in command))
     msg = " ".join(err.split())
     assert code == 2 and "set OFA_EDGE_HOME to a writable folder" in msg and "--out" not in msg
-    assert (tmp_path / "s" / "search.json").is_file() and (tmp_path / "s" / "subnet.json").is_file()
+    assert f"'{a_file}' is a file, not a folder" in msg
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_full_disk_exits_2_naming_the_file_and_the_old_table_survives(cli, full_disk, fill_disk) -> None:
+    """A full disk was an internal error (exit 1) that named no path."""
+    table = full_disk / "t.json"
+    table.write_text("{}")  # stands for the user's previous table: it must survive whole
+    fill_disk(8192)
+    code, _, err = cli("profile", "-d", "raspberry-pi-5", "--estimate", "--force", "-o", str(table))
+    msg = " ".join(err.split())
+    assert code == 2 and f"cannot write '{table}': No space left on device. Free space on its disk" in msg
+    assert table.read_text() == "{}" and sorted(p.name for p in full_disk.iterdir()) == ["filler", "t.json"]
+
+
+def test_sigterm_stops_a_command_as_ctrl_c_does_and_exits_143(cli, monkeypatch) -> None:
+    """SIGTERM (``kill``, a scheduler's preemption) killed the process outright: no message, and its locks,
+    temporary files and stages were left behind. It now unwinds as Ctrl-C does."""
+    seen: list[int] = []
+
+    def missed(signum: int, _frame: object) -> None:  # what takes a SIGTERM that main does not
+        seen.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, missed)
+
+    class KilledWhileReading(io.StringIO):
+        def read(self, *_args) -> str:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises at once; this never ends on its own
+            return ""
+
+    monkeypatch.setattr(sys, "stdin", KilledWhileReading())
+    try:
+        code, out, err = cli("profile", "--device", "-")  # blocks reading the device file from stdin
+        assert code == 143 and out == "" and not seen
+        assert " ".join(err.split()).startswith("interrupted; long jobs resume where they stopped")
+        assert signal.getsignal(signal.SIGTERM) is missed  # main put the handler back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_ranges_are_checked_by_check_range_not_by_typer() -> None:

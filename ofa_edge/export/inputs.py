@@ -64,7 +64,9 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
                 bundled = bundle_supernet(subnet, cfg)
     elif last is not None:
         cfg, source = last.subnet, f"last search result {last.path}"
-        notes.append(f"no {option_name('subnet')}: using the last search result {last.path} (id {cfg.short_id()}, {cfg.describe()})")
+        notes.append(
+            f"no {option_name('subnet')}: using the last search result {last.path} (id {cfg.short_id()}, {cfg.describe()})"
+        )
     else:
         raise UserError(
             f"no {option_name('subnet')} was given and there is no last search result at '{last_search_path()}'. "
@@ -77,7 +79,9 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         notes.append(f"no {option_name('supernet')}: using the supernet the search used, {net}")
     elif bundled is not None:
         net = bundled
-        notes.append(f"no {option_name('supernet')}: using the supernet the bundle of {option_name('subnet')} was exported from, {net}")
+        notes.append(
+            f"no {option_name('supernet')}: using the supernet the bundle of {option_name('subnet')} was exported from, {net}"
+        )
     else:
         net = require_embedded_supernet()
         notes.append(f"no {option_name('supernet')}: using the embedded pretrained supernet {net}")

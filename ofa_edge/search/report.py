@@ -118,74 +118,74 @@ def write_report(opts: SearchOptions, prep: Prepared, result: SearchResult, note
     chosen = cfgs[0]
     out = prep.out
     fronts, front_rows = _fronts(prep, result, metrics, top[0])
+    devices = {
+        t.name: {
+            "budget_ms": t.budget_ms,
+            "predicted_ms": top[0]["latency_ms"][t.name],
+            "table": t.table_path,
+            "estimated": t.table.estimated,
+            "fastest_ms": prep.minima.get(t.metric),
+            "budget_binds": t.budget_ms is not None and t.metric not in prep.loose,
+            "provenance": t.table.provenance,
+            "validation": prep.validation[t.name],
+        }
+        for t in prep.targets
+    }
+    for t in [t for t in prep.targets if _timed_here(t)] if opts.measure else []:
+        from ofa_edge.latency.device_timer import measure_on_device
+
+        note(f"measuring the chosen subnet on this machine with {t.name}'s backend")
+        devices[t.name]["measured"] = measure_on_device(chosen, prep.cost.num_classes, t.table)
+    first = prep.targets[0]
+    predicted = {  # a proxy ranking (--accuracy-proxy macs) is no accuracy: export must not show it as one
+        "latency_ms": top[0]["latency_ms"][first.name],
+        **({} if prep.accuracy_info.get("proxy") else {"accuracy": top[0]["accuracy"]}),
+        "macs": top[0]["macs"],
+        "params": top[0]["params"],
+    }
+    last = {
+        "subnet": chosen.to_dict(),
+        "supernet": str(Path(prep.supernet).absolute()) if prep.supernet else None,  # export runs from anywhere
+        "device": first.name,
+        "devices": devices,
+        "predicted": predicted,
+        "latency_table": first.table.provenance,
+        "top_k": [_row_predictions(row, proxy="accuracy" not in predicted) for row in top],  # export --subnet ID
+    }
+    report = {  # a superset of last_search.json: export reads either one
+        **last,
+        "id": chosen.short_id(),
+        "describe": chosen.describe(),
+        "accuracy_source": prep.accuracy_info,
+        "accuracy_name": problem.accuracy_name,
+        "bounds": [{"metric": b.metric, "limit": b.limit, "label": b.label} for b in problem.bounds],
+        "top_k": top,
+        "search": {
+            "algorithm": result.algorithm,
+            "evaluations": result.evaluations,
+            "seconds": result.seconds,
+            "candidates_per_s": result.evaluations / max(result.seconds, 1e-9),
+            "seed": opts.seed,
+            "feasible_unique": len(acc),
+            "tie": opts.tie,
+            "best_so_far": [
+                None if np.isnan(h) else h for h in map(float, result.history)
+            ],  # per generation/chunk/trial
+            **result.extra,
+        },
+        "files": {
+            "subnet": str(out / "subnet.json"),
+            "pareto_csv": str(out / "pareto.csv"),
+            "pareto_png": str(out / "pareto.png"),
+            "last_search": str(last_search_path().absolute()),
+        },
+    }
     # one search writes --out and last_search.json at a time: two at once left one's subnet.json beside the other's
     # search.json (workers of a shared study default to the same --out); the second waits, then replaces the set
     with hold_lock(out.with_name(f".{out.name}.lock"), "", wait=True):
         chosen.save(out / "subnet.json")
         write_csv(out / "pareto.csv", front_rows)
         plot_fronts(out / "pareto.png", fronts, problem.accuracy_name)
-        devices = {
-            t.name: {
-                "budget_ms": t.budget_ms,
-                "predicted_ms": top[0]["latency_ms"][t.name],
-                "table": t.table_path,
-                "estimated": t.table.estimated,
-                "fastest_ms": prep.minima.get(t.metric),
-                "budget_binds": t.budget_ms is not None and t.metric not in prep.loose,
-                "provenance": t.table.provenance,
-                "validation": prep.validation[t.name],
-            }
-            for t in prep.targets
-        }
-        for t in [t for t in prep.targets if _timed_here(t)] if opts.measure else []:
-            from ofa_edge.latency.device_timer import measure_on_device
-
-            note(f"measuring the chosen subnet on this machine with {t.name}'s backend")
-            devices[t.name]["measured"] = measure_on_device(chosen, prep.cost.num_classes, t.table)
-        first = prep.targets[0]
-        predicted = {  # a proxy ranking (--accuracy-proxy macs) is no accuracy: export must not show it as one
-            "latency_ms": top[0]["latency_ms"][first.name],
-            **({} if prep.accuracy_info.get("proxy") else {"accuracy": top[0]["accuracy"]}),
-            "macs": top[0]["macs"],
-            "params": top[0]["params"],
-        }
-        last = {
-            "subnet": chosen.to_dict(),
-            "supernet": str(Path(prep.supernet).absolute()) if prep.supernet else None,  # export runs from anywhere
-            "device": first.name,
-            "devices": devices,
-            "predicted": predicted,
-            "latency_table": first.table.provenance,
-            "top_k": [_row_predictions(row, proxy="accuracy" not in predicted) for row in top],  # export --subnet ID
-        }
-        report = {  # a superset of last_search.json: export reads either one
-            **last,
-            "id": chosen.short_id(),
-            "describe": chosen.describe(),
-            "accuracy_source": prep.accuracy_info,
-            "accuracy_name": problem.accuracy_name,
-            "bounds": [{"metric": b.metric, "limit": b.limit, "label": b.label} for b in problem.bounds],
-            "top_k": top,
-            "search": {
-                "algorithm": result.algorithm,
-                "evaluations": result.evaluations,
-                "seconds": result.seconds,
-                "candidates_per_s": result.evaluations / max(result.seconds, 1e-9),
-                "seed": opts.seed,
-                "feasible_unique": len(acc),
-                "tie": opts.tie,
-                "best_so_far": [
-                    None if np.isnan(h) else h for h in map(float, result.history)
-                ],  # per generation/chunk/trial
-                **result.extra,
-            },
-            "files": {
-                "subnet": str(out / "subnet.json"),
-                "pareto_csv": str(out / "pareto.csv"),
-                "pareto_png": str(out / "pareto.png"),
-                "last_search": str(last_search_path().absolute()),
-            },
-        }
         atomic_write_json(out / "search.json", report)  # --out is whole before the work folder is touched
         atomic_write_json(last_search_path(), last)
     return report

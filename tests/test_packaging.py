@@ -19,6 +19,7 @@ import pytest
 from ofa_edge.paths import PACKAGE_DIR
 
 CHECKOUT = PACKAGE_DIR.parent
+MAX_WHEEL_BYTES = 20_000_000  # 13.9 MB, 12.9 of them the embedded supernet; more means something large slipped in
 NOT_SOURCE = (".git", "build", "dist", "data", ".whl", "*.egg-info", ".*_cache", "ofa-edge-runs")  # top level
 
 
@@ -46,6 +47,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     for shipped in shipped_files:
         assert f"ofa_edge/{shipped}" in names, f"the wheel lacks ofa_edge/{shipped}"
+    clutter = [n for n in names if not n.startswith(("ofa_edge/", "ofa_edge-")) or "__pycache__" in n or "/tests/" in n]
+    assert not clutter, f"the wheel holds files a user does not need: {clutter}"
+    assert wheel.stat().st_size < MAX_WHEEL_BYTES, f"the wheel is {wheel.stat().st_size:,} bytes"
     subprocess.run([*pip, "install", "--no-deps", "--target", tmp / "site", wheel], check=True)
     return tmp / "site"
 

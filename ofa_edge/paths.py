@@ -9,6 +9,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 SHIPPED_DEVICES = PACKAGE_DIR / "devices"
 SHIPPED_TABLES = PACKAGE_DIR / "latency_tables"
+DOCS_DIR = PACKAGE_DIR / "docs"  # in a checkout a link to its docs/; the wheel ships them there
 
 
 def env_path(name: str) -> Path | None:
@@ -87,6 +88,24 @@ def require_embedded_supernet(alternative: str = "") -> Path:
             f"{alternative}."
         )
     return net
+
+
+def doc_pages() -> dict[str, Path]:
+    """The documentation pages shipped with the package, by topic (``latency`` for ``docs/latency.md``)."""
+    return {p.stem: p for p in sorted(DOCS_DIR.glob("*.md"), key=lambda p: p.stem)}
+
+
+def doc_page(topic: str) -> Path:
+    """The page of ``topic`` (``ofa-edge docs TOPIC``); an unknown one is a :class:`UserError` listing the topics."""
+    pages = doc_pages()
+    if topic.removesuffix(".md") in pages:
+        return pages[topic.removesuffix(".md")]
+    from ofa_edge.errors import UserError, did_you_mean
+
+    raise UserError(
+        f"no documentation page '{topic}'.{did_you_mean(topic, pages)} The pages: {', '.join(pages)}; "
+        "`ofa-edge docs` lists them with their titles."
+    )
 
 
 def work_dir() -> Path:

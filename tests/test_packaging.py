@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import pytest
 from ofa_edge.paths import PACKAGE_DIR
 
 CHECKOUT = PACKAGE_DIR.parent
+MAX_WHEEL_BYTES = 20_000_000  # 13.9 MB, 12.9 of them the embedded supernet; more means something large slipped in
 NOT_SOURCE = (".git", "build", "dist", "data", ".whl", "*.egg-info", ".*_cache", "ofa-edge-runs")  # top level
 
 
@@ -35,9 +39,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", source], check=True)
     (wheel,) = (tmp / "dist").glob("ofa_edge-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped_files = ("devices/x86-cpu.yaml", "latency_tables/x86-cpu.json", "pretrained/cifar10-sample/train.jpg.bin")
+    shipped_files = (
+        "devices/x86-cpu.yaml",
+        "latency_tables/x86-cpu.json",
+        "pretrained/cifar10-sample/train.jpg.bin",
+        "docs/latency.md",
+    )
     for shipped in shipped_files:
         assert f"ofa_edge/{shipped}" in names, f"the wheel lacks ofa_edge/{shipped}"
+    clutter = [n for n in names if not n.startswith(("ofa_edge/", "ofa_edge-")) or "__pycache__" in n or "/tests/" in n]
+    assert not clutter, f"the wheel holds files a user does not need: {clutter}"
+    assert wheel.stat().st_size < MAX_WHEEL_BYTES, f"the wheel is {wheel.stat().st_size:,} bytes"
     subprocess.run([*pip, "install", "--no-deps", "--target", tmp / "site", wheel], check=True)
     return tmp / "site"
 
@@ -84,3 +96,43 @@ def test_search_then_export_run_from_the_installed_wheel_offline_with_no_data(in
     bundle = json.loads(r.stdout)
     assert bundle["bn_recalibration"]["data"] == str(installed / "ofa_edge" / "pretrained" / "cifar10-sample")
     assert (tmp_path / "bundle" / "model.onnx").is_file()
+
+
+# A message's pointer to a page: `ofa-edge docs TOPIC`, or a path such as docs/latency.md
+CITATION = re.compile(r"ofa-edge docs ([a-z0-9][\w.-]*)|(?<![\w/])(docs/[\w.-]+\.md)")
+
+
+def _messages(package: Path) -> Iterator[tuple[str, str]]:
+    """(module, text) of each string literal in ``package`` that is not a docstring (docstrings are read in the
+    source, beside the project's docs; messages are read by users of an installed copy)."""
+    for file in sorted(package.rglob("*.py")):
+        tree = ast.parse(file.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                yield file.relative_to(package).as_posix(), node.value
+
+
+def test_every_page_a_message_cites_is_where_the_message_says(installed, tmp_path):
+    """Messages cited docs/latency.md and others, which a user of the wheel, in a folder of their own, did not have."""
+    cited = {
+        (module, m.group(1) or m.group(2)) for module, text in _messages(installed) for m in CITATION.finditer(text)
+    }
+    assert len(cited) >= 5, cited
+    missing = []
+    for module, page in sorted(cited):
+        if page.startswith("docs/"):
+            found = (tmp_path / page).is_file()  # relative to where the user runs ofa-edge
+        else:
+            r = _run_installed(installed, tmp_path, "docs", page, "--path")
+            path = Path(r.stdout.strip())
+            found = r.returncode == 0 and path.is_file() and path.is_relative_to(installed)
+        if not found:
+            missing.append(f"{module}: {page}")
+    assert not missing, f"messages cite pages an installed user cannot open: {missing}"

@@ -30,8 +30,8 @@ from ofa_edge.io import DISK_FULL
 from ofa_edge.paths import env_path, work_dir
 from ofa_edge.units import spaced_value
 
-# The commands, in pipeline order for --help: space -> train -> profile -> search -> export (+ prune).
-COMMANDS = ["quickstart", "space", "devices", "train", "eval", "profile", "search", "export", "prune"]
+# The commands, in pipeline order for --help: space -> train -> profile -> search -> export (+ prune), then docs.
+COMMANDS = ["quickstart", "space", "devices", "train", "eval", "profile", "search", "export", "prune", "docs"]
 
 
 def _source(name: str) -> Path:

@@ -204,7 +204,7 @@ def _render(m: dict[str, Any]) -> None:
                 f"[yellow]INT8 runs at {1 / q['cpu_speedup']:.2f}x FP32's time on this CPU[/yellow]: for x86 CPUs ship "
                 "model.onnx (beside it"
                 + ("; `--format ort` without --int8 writes model.ort" if m["format"] == "ort" else "")
-                + "); INT8 pays on TensorRT and NPUs (docs/export.md)."
+                + "); INT8 pays on TensorRT and NPUs (`ofa-edge docs export`)."
             )
     if m["tensorrt"]:
         trt = m["tensorrt"]

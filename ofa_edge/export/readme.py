@@ -161,7 +161,7 @@ def _which_file(manifest: dict[str, Any]) -> list[str]:
         return []
     measured = (
         " (model.ort ran 3.6-4.3x slower than model.onnx for a CIFAR subnet on an AMD EPYC VM, ONNX Runtime 1.32, "
-        "1 thread; docs/export.md in ofa-edge)"
+        "1 thread; `ofa-edge docs export`)"
         if manifest["primary"] == "model.ort"
         else ""
     )

@@ -37,7 +37,10 @@ def tensorrt_status() -> tuple[bool, str]:
     try:
         import tensorrt as trt
     except ImportError as e:
-        return False, f"the tensorrt Python package does not import here ({e})"
+        return False, (
+            f"the tensorrt Python package does not import here ({e}; `pip install tensorrt` installs it on an x86 "
+            "machine with an NVIDIA GPU, JetPack's python3-libnvinfer on a Jetson)"
+        )
     try:
         builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
     except (RuntimeError, TypeError) as e:

@@ -125,6 +125,6 @@ def uncorrected_warning(device: str, table: LatencyTable, table_path: str | Path
     return (
         f"the {device} table ({table_path}) has no end-to-end correction: its predictions are sums of blocks timed "
         "alone, which miss the whole network's per-layer overhead and cache effects (on ONNX Runtime CPU they ran "
-        "4-30% under real latency, on an H100 9% over: docs/latency.md), so a subnet picked near a budget can miss "
-        f"it. Fit one on 100 subnets timed end to end: `{command} --calibrate 100{where}minutes; the table is kept)."
+        "4-30% under real latency, on an H100 9% over: `ofa-edge docs latency`), so a subnet picked near a budget "
+        f"can miss it. Fit one on 100 subnets timed end to end: `{command} --calibrate 100{where}minutes; the table is kept)."
     )

@@ -279,7 +279,7 @@ def _refuse_unknown(data: dict[str, Any], known: tuple[str, ...], where: str, so
             hint = did_you_mean(str(key), known)
             raise UserError(
                 f"device file '{source}': unknown {where}field '{key}'.{hint} Known {where}fields: "
-                f"{', '.join(known)} (docs/latency.md describes each); fix or remove it."
+                f"{', '.join(known)} (`ofa-edge docs latency` describes each); fix or remove it."
             )
 
 

@@ -174,7 +174,7 @@ def _accuracy_source(
                 )
         note(
             "predicted top-1 is of images from the training split, which a supernet trains on, so it reads above "
-            "top-1 on the test split (docs/model-card.md: by how much for the embedded supernet); "
+            "top-1 on the test split (`ofa-edge docs model-card`: by how much for the embedded supernet); "
             "`ofa-edge eval --subnet SUBNET.json` measures the test split"
         )
         return SearchSpace.get(meta["space"]), int(meta["num_classes"]), pred.predict, "predicted top-1 (%)", info

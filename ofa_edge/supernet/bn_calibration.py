@@ -44,7 +44,7 @@ def few_images_warning(images: int, flag: str = "--bn-images", available: int | 
         return None
     cost = (
         "batch-norm statistics from so few images cost accuracy (CIFAR-10 subnets, median top-1: 17 % at 1 image, "
-        "60 % at 10, 72 % at 100, 73.4 % at 2,000; docs/benchmarks.md)"
+        "60 % at 10, 72 % at 100, 73.4 % at 2,000; `ofa-edge docs benchmarks`)"
     )
     if available is None or available >= FEW_IMAGES:
         return f"{flag} {images}: {cost}. Use {FEW_IMAGES} or more."

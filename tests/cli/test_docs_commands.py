@@ -47,7 +47,7 @@ def test_documented_commands_exist() -> None:
 # The page that documents each command's options (train and eval: docs/training.md, not held to this yet).
 REFERENCE = {
     "search": "docs/search.md", "export": "docs/export.md", "prune": "docs/prune.md", "profile": "docs/latency.md",
-    "devices": "docs/latency.md", "space": "docs/supernet.md", "quickstart": "README.md",
+    "devices": "docs/latency.md", "space": "docs/supernet.md", "quickstart": "README.md", "docs": "README.md",
 }  # fmt: skip
 
 

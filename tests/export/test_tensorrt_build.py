@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import onnx
 import pytest
@@ -49,6 +50,13 @@ def test_build_engine_options_override_the_bundles_and_can_turn_sparse_weights_o
     }  # fmt: skip
     given = parse_args([*bundle, "--no-sparse-weights", "--precision", "fp16", "--max-batch", "2"])
     assert (given.sparse_weights, given.precision, given.max_batch) == (False, "fp16", 2)
+
+
+def test_without_tensorrt_the_reason_says_how_to_install_it(monkeypatch):
+    """It said only that tensorrt does not import, in export's summary and in the bundle's build_engine.py."""
+    monkeypatch.setitem(sys.modules, "tensorrt", None)  # `import tensorrt` raises ImportError, as where it is absent
+    ok, why = tensorrt_status()
+    assert not ok and "does not import here" in why and "`pip install tensorrt`" in why
 
 
 def test_source_model_follows_the_typing_mode():

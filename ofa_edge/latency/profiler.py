@@ -21,7 +21,7 @@ from ofa_edge.io import HeldLock
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_for_key, random_subnets
 from ofa_edge.latency.calibrate import CALIBRATE_SEED_OFFSET, calibrate_table
-from ofa_edge.latency.devices import Device, find_table_path, table_path
+from ofa_edge.latency.devices import Device, as_device, find_table_path, table_path
 from ofa_edge.latency.drift import SpeedReference, timed_rounds
 from ofa_edge.latency.e2e import e2e_path, measure_subnets
 from ofa_edge.latency.keys import required_keys
@@ -259,10 +259,11 @@ def interleave(a: list, b: list) -> list:
     return [x for *_, x in sorted(tagged, key=lambda t: t[:2])]
 
 
-def shipped_to_continue(device: Device, space: str | None = None) -> ShippedTable | None:
+def shipped_to_continue(device: Device | str | Path, space: str | None = None) -> ShippedTable | None:
     """The shipped measured table of ``device`` (and ``space``, else the device's) that a profile into your own
     table (:func:`~ofa_edge.latency.devices.table_path`) goes on from while you have none; ``None``: you have one,
     or the shipped one is estimated (nothing measured to continue) or absent."""
+    device = as_device(device)
     found = find_table_path(device, space)
     if found == table_path(device, space) or not found.is_file():
         return None
@@ -271,7 +272,7 @@ def shipped_to_continue(device: Device, space: str | None = None) -> ShippedTabl
 
 
 def start_profile(
-    device: Device,
+    device: Device | str | Path,
     backend: Backend,
     path: Path | str,
     *,
@@ -287,7 +288,8 @@ def start_profile(
     """Open the table to measure into ``path``: the partial one there if it was made with these settings on
     this machine (another machine's is refused), else the ``shipped`` one (:func:`shipped_to_continue`) if it
     was, else a new one (``force``: always). ``Profiling.continued`` says whether the shipped one was taken.
-    The settings left out are the device's (``num_classes``: the space's default)."""
+    The settings left out are the device's (``num_classes``: the space's default); ``device`` may be a name."""
+    device = as_device(device)
     space = space or device.space
     fresh = LatencyTable(
         space=space,

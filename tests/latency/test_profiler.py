@@ -175,7 +175,7 @@ def test_start_profile_takes_the_device_settings_it_leaves_out(tmp_path):
 def test_shipped_to_continue_is_the_shipped_measured_table_while_you_have_none():
     """What `ofa-edge profile` goes on from, for Python callers (it was the command's private helper)."""
     dev = load_device("x86-cpu")
-    shipped = shipped_to_continue(dev)
+    shipped = shipped_to_continue("x86-cpu")  # a name, as load_device takes it
     assert shipped is not None and shipped.path == SHIPPED_TABLES / "x86-cpu.json" and shipped.table.complete
     assert shipped_to_continue(load_device("pixel-8")) is None  # estimated: nothing measured to go on from
     table_path(dev).parent.mkdir(parents=True)

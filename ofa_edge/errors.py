@@ -54,6 +54,14 @@ def did_you_mean(word: str, known: Iterable[str], cutoff: float = 0.6) -> str:
     return f" Did you mean '{names[close[0]]}'?" if close else ""
 
 
+def require_instance(value: object, kind: type, what: str, fix: str) -> None:
+    """A :class:`UserError` ``"{what}: expected a {kind}, got {type}; {fix}."`` unless ``value`` is a ``kind``: a
+    Python caller's dict or string where an object is taken gets that, not an AttributeError from deep inside."""
+    if not isinstance(value, kind):
+        article = "an" if kind.__name__[0] in "AEIOU" else "a"
+        raise UserError(f"{what}: expected {article} {kind.__name__}, got {type(value).__name__}; {fix}.")
+
+
 def refuse_options(given: Sequence[str], message: str) -> None:
     """Raise a :class:`UserError` when any option is in ``given`` (those a mode would ignore).
 

@@ -32,7 +32,13 @@ from ofa_edge.latency.drift import correction_fitted_elsewhere, is_busy
 from ofa_edge.latency.e2e import PASSES, e2e_path
 from ofa_edge.latency.estimate import default_reference, estimate_device_table
 from ofa_edge.latency.last_profile import remember_profile
-from ofa_edge.latency.profiler import Profiling, ShippedTable, shipped_differences, start_profile
+from ofa_edge.latency.profiler import (
+    Profiling,
+    ShippedTable,
+    shipped_differences,
+    shipped_to_continue,
+    start_profile,
+)
 from ofa_edge.latency.ssh import PID_NOTE, check_target, profile_over_ssh
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.latency.table_check import check_table
@@ -79,18 +85,6 @@ def _refuse_foreign_default(device: str, dev: Device, default: Path, output: Pat
         f"would go to that device's own {default} and replace or mix with it. Give it another `name:` "
         f"in '{device}', or write its table elsewhere with --out PATH (--force replaces that table)."
     )
-
-
-def _shipped_to_continue(dev: Device, space: str, output: Path | None, force: bool) -> ShippedTable | None:
-    """The shipped measured table profile continues when you have no table of ``dev`` yet (``--calibrate``,
-    ``--rescale``, resume checks), read here once for the whole run; what it writes goes to your table, never
-    into the package. ``None``: you have one, gave --out or --force, or the shipped one is estimated (nothing
-    measured to continue)."""
-    found = find_table_path(dev, space)
-    if output is not None or force or found == table_path(dev, space):
-        return None
-    table = LatencyTable.load(found, require_complete=False)
-    return None if table.estimated else ShippedTable(found, table)
 
 
 def _refuse_hiding_a_measured_table(dev: Device, space: str, output: Path | None, force: bool) -> None:
@@ -260,7 +254,8 @@ def profile(
 
     backend = require_backend(dev, threads)
     note(f"backend {backend.name} {backend.version()}; warmup {warmup}, repeats {repeats}; clock {backend.clock_name}")
-    shipped = _shipped_to_continue(dev, sp.name, output, force)
+    # -o and --force measure a table of their own; else the shipped measured one goes on into yours
+    shipped = None if output is not None or force else shipped_to_continue(dev, sp.name)
     with err.status("opening the table and its speed reference"):
         job = start_profile(
             dev, backend, path, space=sp.name, resolutions=res, num_classes=classes, warmup=warmup,

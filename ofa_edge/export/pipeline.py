@@ -16,7 +16,7 @@ import torch
 from ofa_edge.data import ImageSet
 from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
 from ofa_edge.data.transforms import Preprocess
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, require_instance
 from ofa_edge.export import tensorrt_build, trt_latency
 from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.export.evaluate import ort_latency_ms, top1
@@ -201,6 +201,7 @@ def _tensorrt(req: ExportRequest, stage: Path, model: torch.nn.Module, step: Cal
 
 def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run the export and write the bundle folder ``req.out`` atomically; returns its manifest."""
+    require_instance(req, ExportRequest, "export_bundle", "pass ExportRequest(...) or ExportRequest.from_inputs(...)")
     out = check_output_dir(req.out)  # before any work
     cfg = req.subnet
     model, classes, inputs, bn = _load_model(req, step)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ofa_edge.errors import UserError, refuse_options
+from ofa_edge.errors import UserError, refuse_options, require_instance
 from ofa_edge.export.formats import ExportFormat, check_flags, get_format, option_name
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
@@ -99,11 +99,12 @@ class ExportRequest:
         for name in ("supernet", "out", "data", "slim", "bn_cache"):
             if isinstance(value := getattr(self, name), str):
                 object.__setattr__(self, name, Path(value))
-        if not isinstance(self.subnet, SubnetConfig):
-            raise UserError(
-                f"ExportRequest: subnet must be a SubnetConfig, got {type(self.subnet).__name__}; read one with "
-                "SubnetConfig.load(path) or build it with SubnetConfig.from_dict(...)."
-            )
+        require_instance(
+            self.subnet,
+            SubnetConfig,
+            "ExportRequest: subnet",
+            "read one with SubnetConfig.load(path) or .from_dict(...)",
+        )
         check_options(
             self.format, int8=self.int8, half=self.half, dynamic_batch=self.dynamic_batch, max_batch=self.max_batch,
             bn_images=self.bn_images, calib_images=self.calib_images, eval_images=self.eval_images,

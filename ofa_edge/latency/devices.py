@@ -196,6 +196,11 @@ def load_device(name_or_path: str | Path) -> Device:
     return dev
 
 
+def as_device(device: Device | str | Path) -> Device:
+    """``device`` itself, or the device a name or YAML file names (:func:`load_device`), as ``--device`` takes it."""
+    return device if isinstance(device, Device) else load_device(device)
+
+
 def device_from_text(text: str, source: str = "<stdin>") -> Device:
     """A device from the text of its YAML file (``profile --device -`` reads it from stdin: ``--ssh`` sends the
     device file that way, since a device of yours is unknown on the remote machine); it must say its ``name``."""
@@ -389,8 +394,7 @@ def find_table_path(device: Device | str | Path, space: str | None = None) -> Pa
     """The table search reads for ``device`` (a :class:`Device`, or a name or YAML file as :func:`load_device`
     takes it, as ``--device`` does): yours if you profiled it, else the shipped one; where ``profile`` would
     write it when there is neither."""
-    if not isinstance(device, Device):
-        device = load_device(device)
+    device = as_device(device)
     return find_first(table_dirs_for(device.name), table_name(device, space)) or table_path(device, space)
 
 

@@ -21,7 +21,7 @@ from ofa_edge.io import HeldLock
 from ofa_edge.latency.backends import Backend
 from ofa_edge.latency.blocks import build_for_key, random_subnets
 from ofa_edge.latency.calibrate import CALIBRATE_SEED_OFFSET, calibrate_table
-from ofa_edge.latency.devices import Device
+from ofa_edge.latency.devices import Device, as_device, find_table_path, table_path
 from ofa_edge.latency.drift import SpeedReference, timed_rounds
 from ofa_edge.latency.e2e import e2e_path, measure_subnets
 from ofa_edge.latency.keys import required_keys
@@ -259,29 +259,52 @@ def interleave(a: list, b: list) -> list:
     return [x for *_, x in sorted(tagged, key=lambda t: t[:2])]
 
 
+def shipped_to_continue(device: Device | str | Path, space: str | None = None) -> ShippedTable | None:
+    """The shipped measured table of ``device`` (and ``space``, else the device's) that a profile into your own
+    table (:func:`~ofa_edge.latency.devices.table_path`) goes on from while you have none; ``None``: you have one,
+    or the shipped one is estimated (nothing measured to continue) or absent."""
+    device = as_device(device)
+    found = find_table_path(device, space)
+    if found == table_path(device, space) or not found.is_file():
+        return None
+    table = LatencyTable.load(found, require_complete=False)
+    return None if table.estimated else ShippedTable(found, table)
+
+
 def start_profile(
-    device: Device,
+    device: Device | str | Path,
     backend: Backend,
-    path: Path,
+    path: Path | str,
     *,
-    space: str,
-    resolutions: list[int],
-    num_classes: int,
-    warmup: int,
-    repeats: int,
-    threads: int,
+    space: str | None = None,
+    resolutions: list[int] | None = None,
+    num_classes: int | None = None,
+    warmup: int | None = None,
+    repeats: int | None = None,
+    threads: int | None = None,
     force: bool = False,
     shipped: ShippedTable | None = None,
 ) -> Profiling:
     """Open the table to measure into ``path``: the partial one there if it was made with these settings on
-    this machine (another machine's is refused), else the ``shipped`` one if it was, else a new one
-    (``force``: always). ``Profiling.continued`` says whether the shipped one was taken."""
+    this machine (another machine's is refused), else the ``shipped`` one (:func:`shipped_to_continue`) if it
+    was, else a new one (``force``: always). ``Profiling.continued`` says whether the shipped one was taken.
+    The settings left out are the device's (``num_classes``: the space's default); ``device`` may be a name."""
+    device = as_device(device)
+    space = space or device.space
     fresh = LatencyTable(
         space=space,
-        num_classes=num_classes,
-        resolutions=sorted(resolutions),
-        provenance=provenance(device, backend, threads, warmup=warmup, repeats=repeats, load_avg_start=load_average()),
+        num_classes=num_classes or SearchSpace.get(space).default_num_classes,
+        resolutions=sorted(resolutions or device.resolutions),
+        provenance=provenance(
+            device,
+            backend,
+            device.threads if threads is None else threads,
+            warmup=device.warmup if warmup is None else warmup,
+            repeats=device.repeats if repeats is None else repeats,
+            load_avg_start=load_average(),
+        ),
     )
+    path = Path(path)
     lock = lock_table(path)
     try:
         table, staging, restarted = _open_table(path, fresh, force, shipped)

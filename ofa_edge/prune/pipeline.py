@@ -17,7 +17,7 @@ from ofa_edge.data import ImageSet
 from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
 from ofa_edge.data.formats import detect_format
 from ofa_edge.data.transforms import Preprocess
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, require_instance
 from ofa_edge.export.verify import verify
 from ofa_edge.io import atomic_write, atomic_write_json, check_output_folder, hold_lock, staged_dir
 from ofa_edge.latency.device_timer import DeviceTimer
@@ -128,6 +128,8 @@ def prune_subnet(
     (after every epoch and, with ``ckpt_every``, every that many steps) goes when the outputs are in place, unless
     ``keep_checkpoint``. ``metadata``: the supernet's (:func:`~ofa_edge.supernet.metadata.read_metadata`) where
     the caller has read it; it is read once otherwise."""
+    require_instance(cfg, SubnetConfig, "prune_subnet: cfg", "read one with SubnetConfig.load(path)")
+    require_instance(settings, PruneSettings, "prune_subnet: settings", 'make them with PruneSettings("hesso", ...)')
     supernet, data_root = Path(supernet), Path(data_root)
     meta = read_metadata(supernet) if metadata is None else metadata
     out_dir = check_prune_inputs(cfg, meta, out_dir, data_root)

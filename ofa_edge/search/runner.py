@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.formats import detect_format
-from ofa_edge.errors import UserError, warn_caller
+from ofa_edge.errors import UserError, require_instance, warn_caller
 from ofa_edge.io import check_output_folder, check_work_dir
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.latency.table_check import table_warnings
@@ -204,6 +204,7 @@ def run_search(opts: SearchOptions, note: Log | None = None, warn: Log | None = 
     """Prepare, search, write outputs (to ``opts.out``, default ``<work dir>/search``); returns the report
     ``ofa-edge search --json`` prints. ``note`` receives the defaults it picks and its progress (default:
     dropped), ``warn`` its warnings (default: :func:`warnings.warn`)."""
+    require_instance(opts, SearchOptions, "run_search", "pass SearchOptions(latency=[...], devices=[...], ...)")
     note = note or (lambda _: None)
     warn = warn or warn_caller
     check_algorithm_options(opts)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ofa_edge.errors import UserError, did_you_mean
+from ofa_edge.errors import UserError, did_you_mean, require_instance
 
 if TYPE_CHECKING:
     from ofa_edge.space.config import SubnetConfig
@@ -351,11 +351,9 @@ class SearchSpace:
         another space, ``{space}`` standing for its space (default: use that space or a subnet of this one)."""
         from ofa_edge.space.config import SubnetConfig
 
-        if not isinstance(cfg, SubnetConfig):
-            raise UserError(
-                f"{what}: expected a SubnetConfig, got {type(cfg).__name__}; "
-                "build one with SubnetConfig.from_dict(...) or SubnetConfig.load(path)."
-            )
+        require_instance(
+            cfg, SubnetConfig, what, "build one with SubnetConfig.from_dict(...) or SubnetConfig.load(path)"
+        )
         if cfg.space != self.name:
             fix = other_space or f"use SearchSpace.get('{{space}}') or a subnet of '{self.name}'"
             raise UserError(

@@ -85,6 +85,11 @@ def recalibrate_bn(
             "recalibrate_bn(model, batches) takes the network first (a torch nn.Module, e.g. load_supernet(path) "
             f"or a subnet it extracted), got a {type(model).__name__}."
         )
+    if isinstance(batches, torch.Tensor):  # iterating it would feed single images, which the model refuses
+        raise UserError(
+            f"recalibrate_bn takes batches of images (a list or loader of (N, 3, R, R) tensors), got one tensor of "
+            f"shape {tuple(batches.shape)}; pass [images], or images.split(256) for batches of 256."
+        )
     if not channels_last:
         with torch.no_grad():
             return _recalibrate(model, batches, max_batches)

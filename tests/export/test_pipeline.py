@@ -120,3 +120,9 @@ def test_a_pruned_network_carries_what_prune_measured_for_it(tmp_path, data_root
         ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "c", data=data_root)
     )
     assert manifest["pruning"] is None
+
+
+def test_export_bundle_given_a_dict_says_it_takes_an_export_request(tmp_path):
+    """``export_bundle({...})`` failed with AttributeError: 'dict' object has no attribute 'out'."""
+    with pytest.raises(UserError, match=r"^export_bundle: expected an ExportRequest, got dict; pass ExportRequest\("):
+        export_bundle({"format": "onnx", "out": tmp_path / "b"})  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ def _request(tmp_path, **options) -> ExportRequest:
 @pytest.mark.parametrize("subnet", [{"space": "mbv3-w1.0-cifar"}, "subnet.json"])
 def test_a_subnet_that_is_not_a_subnet_config_is_a_user_error(tmp_path, subnet):
     """A dict or a path reached export_bundle, which failed deep inside with an AttributeError."""
-    with pytest.raises(UserError, match=r"subnet must be a SubnetConfig, got (dict|str); .*SubnetConfig\.load"):
+    with pytest.raises(UserError, match=r"subnet: expected a SubnetConfig, got (dict|str); .*SubnetConfig\.load"):
         _request(tmp_path, subnet=subnet)
 
 

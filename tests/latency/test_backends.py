@@ -101,3 +101,10 @@ def test_a_device_whose_runtime_is_absent_is_sent_to_its_measured_table_not_to_a
     (tables_dir.parent / "devices" / "new-board.yaml").write_text(shipped.replace("name: x86-cpu", "name: new-board"))
     with pytest.raises(UserError, match="`ofa-edge profile --device new-board --estimate`"):
         require_backend(load_device("new-board"))  # no table at all: an estimate is the way
+
+
+def test_require_backend_takes_a_device_name_as_load_device_does():
+    """``require_backend("x86-cpu")`` failed with AttributeError: 'str' object has no attribute 'arch_mismatch'."""
+    assert require_backend("x86-cpu", 1).name == require_backend(load_device("x86-cpu"), 1).name
+    with pytest.raises(UserError, match="unknown device 'x86-cpuu'. Did you mean 'x86-cpu'"):
+        require_backend("x86-cpuu")

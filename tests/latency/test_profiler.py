@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pytest
@@ -10,8 +11,9 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.devices import load_device, table_path
 from ofa_edge.latency.keys import required_keys
-from ofa_edge.latency.profiler import start_profile
+from ofa_edge.latency.profiler import shipped_to_continue, start_profile
 from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import SHIPPED_TABLES
 from ofa_edge.space import SearchSpace
 
 SPACE = "mbv3-w1.0-cifar"
@@ -158,3 +160,24 @@ def test_a_second_profile_of_the_same_table_is_refused_while_the_first_runs(tmp_
         first.fill(1, 3, 1)
     assert not (tmp_path / ".x86-cpu.json.lock").exists()  # let go, and its file removed
     assert len(_run(path, 1).entries) == 2
+
+
+def test_start_profile_takes_the_device_settings_it_leaves_out(tmp_path):
+    """From Python every setting had to be passed again, though the device holds them (docs/latency.md did)."""
+    dev = dataclasses.replace(load_device("x86-cpu"), speed_reference=0)  # nothing timed on opening
+    with start_profile(dev, require_backend(dev), str(tmp_path / "t.json")) as job:  # a str path too
+        table = job.table
+    assert (table.space, table.resolutions, table.num_classes) == (dev.space, sorted(dev.resolutions), 10)
+    got = {k: table.provenance[k] for k in ("warmup", "repeats", "threads")}
+    assert got == {"warmup": dev.warmup, "repeats": dev.repeats, "threads": dev.threads}
+
+
+def test_shipped_to_continue_is_the_shipped_measured_table_while_you_have_none():
+    """What `ofa-edge profile` goes on from, for Python callers (it was the command's private helper)."""
+    dev = load_device("x86-cpu")
+    shipped = shipped_to_continue("x86-cpu")  # a name, as load_device takes it
+    assert shipped is not None and shipped.path == SHIPPED_TABLES / "x86-cpu.json" and shipped.table.complete
+    assert shipped_to_continue(load_device("pixel-8")) is None  # estimated: nothing measured to go on from
+    table_path(dev).parent.mkdir(parents=True)
+    shutil.copy(shipped.path, table_path(dev))
+    assert shipped_to_continue(dev) is None  # yours is there

@@ -80,3 +80,18 @@ def test_a_run_exports_each_network_once_and_reads_the_supernet_metadata_once(tm
     assert len(reads) == 1
     assert result["after"]["top1"] == result["after"]["top1_group_sparse_model"]  # the same function, two exports
     assert result["onnx_max_abs_diff"] <= 1e-4
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"cfg": SearchSpace.get("mbv3-w1.0-cifar").min().to_dict()}, r"cfg: expected a SubnetConfig, got dict"),
+        ({"settings": {"method": "hesso"}}, r"settings: expected a PruneSettings, got dict"),
+    ],
+)
+def test_a_dict_for_the_subnet_or_settings_is_a_user_error(tmp_path, args, message):
+    """A subnet dict (or settings dict) from Python failed with AttributeError: 'dict' object has no attribute."""
+    call = {"cfg": SearchSpace.get("mbv3-w1.0-cifar").min(), "settings": PruneSettings("hesso", 0.5, 1)} | args
+    with pytest.raises(UserError, match=rf"^prune_subnet: {message}"):
+        prune_subnet(call["cfg"], embedded_supernet(), tmp_path, tmp_path / "out", call["settings"])
+    assert not (tmp_path / "out").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ofa_edge import LatencyTable, SubnetConfig
+from ofa_edge.errors import UserError
 from ofa_edge.search import SearchOptions, run_search
 
 
@@ -97,3 +98,9 @@ def test_the_last_profiled_device_is_searched_with_its_table_of_the_supernets_sp
     with pytest.warns(UserWarning, match="ESTIMATED"):
         report = run_search(opts)
     assert report["devices"]["x86-cpu"]["table"] == str(tables_dir / "x86-cpu.json")
+
+
+def test_run_search_given_a_dict_says_it_takes_search_options():
+    """``run_search({"latency": ...})`` failed with AttributeError: 'dict' object has no attribute 'algo'."""
+    with pytest.raises(UserError, match=r"^run_search: expected a SearchOptions, got dict; pass SearchOptions\("):
+        run_search({"latency": ["2ms"], "devices": ["x86-cpu"]})  # type: ignore[arg-type]

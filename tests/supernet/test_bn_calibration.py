@@ -177,3 +177,11 @@ def test_channels_last_recalibration_hands_back_nchw_with_the_same_statistics(su
     assert all(p.is_contiguous() for p in fast.parameters()) and not fast.training  # handed back NCHW
     want, got = plain.state_dict(), fast.state_dict()
     assert all(torch.allclose(want[k].float(), got[k].float(), atol=1e-4) for k in want if "running" in k)
+
+
+def test_one_tensor_of_images_is_refused_with_how_to_batch_it(supernet: Supernet, images: torch.Tensor) -> None:
+    """A tensor passed as ``batches`` was iterated image by image, and the error said to add a batch dimension."""
+    sub = supernet.extract(CFG)
+    with pytest.raises(UserError, match=r"got one tensor of shape \(64, 3, 24, 24\); pass \[images\]"):
+        recalibrate_bn(sub, images)  # type: ignore[arg-type]
+    assert recalibrate_bn(sub, [images]) == len(images)

@@ -6,12 +6,13 @@ The GPU backends (torch, TensorRT) import torch, so they are imported when a dev
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends.base import Backend
 from ofa_edge.latency.backends.onnxruntime_backend import OnnxRuntimeBackend
-from ofa_edge.latency.devices import Device, find_table_path, host_arch, known_devices, load_device
+from ofa_edge.latency.devices import Device, as_device, find_table_path, host_arch, known_devices, load_device
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.lazy import lazy_exports
 
@@ -45,11 +46,12 @@ def why_not_here(device: Device, threads: int | None = None) -> str | None:
     return None
 
 
-def require_backend(device: Device, threads: int | None = None) -> Backend:
-    """:func:`backend_for`, raising a :class:`UserError` (exit 2) when it cannot run here, or when the
-    device names a CPU architecture (``arch:``) or GPU model (``accelerator:``) other than this machine's."""
+def require_backend(device: Device | str | Path, threads: int | None = None) -> Backend:
+    """:func:`backend_for` ``device`` (or the device a name or YAML file names), raising a :class:`UserError` when it
+    cannot run here, or when the device names a CPU architecture (``arch:``) or GPU model (``accelerator:``) other
+    than this machine's."""
     try:
-        return _usable_backend(device, threads)
+        return _usable_backend(as_device(device), threads)
     except _NotHere as e:
         raise UserError(e.fix()) from None
 

@@ -168,10 +168,7 @@ def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> 
     in); an error or Ctrl-C between them puts ``out`` back, and what a kill leaves (the stage, or
     ``out`` set aside) is cleaned up, or put back, by the next call for the same ``out``.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    recover_staged(out)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".partial", dir=out.parent))
-    os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes 0700; outputs are meant to be shared
+    stage = _new_stage(out)
     aside = out.with_name(f".{out.name}.{os.getpid()}.old")
     try:
         if out.is_dir():
@@ -179,10 +176,7 @@ def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> 
                 if f.is_file() and keep(f.name):
                     _link_or_copy(f, stage / f.name)
         yield stage
-        for f in stage.iterdir():  # what the caller wrote, made durable before anything is swapped
-            if f.is_file():
-                with open(f, "rb") as handle:
-                    os.fsync(handle.fileno())
+        _sync_files(stage)  # what the caller wrote, made durable before anything is swapped
         if out.exists():
             os.replace(out, aside)
         os.replace(stage, out)
@@ -195,6 +189,49 @@ def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> 
             raise named from e
         raise
     shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_files(out: Path) -> Iterator[Path]:
+    """Yield a temporary sibling folder of ``out``; on success each file written there replaces its namesake
+    in ``out`` (made if missing), on any error the stage is deleted and ``out`` stays as it was.
+
+    Unlike :func:`staged_dir`, ``out`` stays in place with everything else in it (a user's notes, a journal
+    that other processes append to): the files are all written and synced before the first rename, so a full
+    disk or an error leaves the old set whole; only a kill during the renames themselves can mix the sets.
+    """
+    stage = _new_stage(out)
+    try:
+        yield stage
+        _sync_files(stage)
+        out.mkdir(exist_ok=True)
+        for f in stage.iterdir():
+            os.replace(f, out / f.name)
+        fsync_dir(out)
+    except BaseException as e:
+        if isinstance(e, OSError) and (named := _naming(e, stage, out)) is not None:
+            raise named from e
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _new_stage(out: Path) -> Path:
+    """An empty stage folder beside ``out`` (its missing parent folders made, what killed stages of it left
+    cleaned up first: :func:`recover_staged`), with the permissions of an ordinary new folder."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    recover_staged(out)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".partial", dir=out.parent))
+    os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes 0700; outputs are meant to be shared
+    return stage
+
+
+def _sync_files(folder: Path) -> None:
+    """fsync every file in ``folder``, so that renaming them cannot expose unwritten data after a power loss."""
+    for f in folder.iterdir():
+        if f.is_file():
+            with open(f, "rb") as handle:
+                os.fsync(handle.fileno())
 
 
 def recover_staged(out: Path) -> None:

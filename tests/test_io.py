@@ -19,6 +19,7 @@ from ofa_edge.io import (
     hold_lock,
     recover_staged,
     staged_dir,
+    staged_files,
     umask,
 )
 from ofa_edge.space import SearchSpace
@@ -194,6 +195,26 @@ def test_staged_dir_carries_the_files_it_is_told_to_keep(tmp_path) -> None:
         atomic_write_text(stage / "result.json", "new run")
     assert (out / "checkpoint.safetensors").read_bytes() == b"resume state"
     assert (out / "result.json").read_text() == "new run"
+
+
+def test_staged_files_replace_their_namesakes_only_when_all_are_written(tmp_path) -> None:
+    """Everything else in ``out`` (a user's file, a folder, the folder itself) stays as it is."""
+    out = tmp_path / "s"
+    with staged_files(out) as stage:
+        (stage / "a.json").write_text("old")
+    (out / "notes").mkdir()
+    (out / "notes" / "n.txt").write_text("mine")
+    folder = out.stat().st_ino
+    with pytest.raises(OSError), staged_files(out) as stage:
+        (stage / "a.json").write_text("new")
+        _disk_full(stage / "b.png")
+    assert (out / "a.json").read_text() == "old" and not (out / "b.png").exists()
+    with staged_files(out) as stage:
+        (stage / "a.json").write_text("new")
+        (stage / "b.png").write_bytes(b"png")
+    assert (out / "a.json").read_text() == "new" and (out / "b.png").read_bytes() == b"png"
+    assert (out / "notes" / "n.txt").read_text() == "mine" and out.stat().st_ino == folder
+    assert [p.name for p in tmp_path.iterdir()] == ["s"]
 
 
 def test_a_killed_writes_temp_file_is_deleted_by_the_next_write(tmp_path) -> None:

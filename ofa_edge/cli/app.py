@@ -30,6 +30,17 @@ from ofa_edge.io import DISK_FULL
 from ofa_edge.paths import env_path, work_dir
 from ofa_edge.units import spaced_value
 
+OK, INTERNAL_ERROR, BAD_INPUT = 0, 1, 2
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
+TERMINATED = 128 + signal.SIGTERM  # 143, as the shell reports a process ended by SIGTERM
+EXIT_CODES = {  # what main returns; `ofa-edge --help` and the README list them
+    OK: "success",
+    INTERNAL_ERROR: "internal error: a bug to report (OFA_EDGE_DEBUG=1 shows the traceback)",
+    BAD_INPUT: "bad input or a refused path (full disk, no permission): see the message",
+    INTERRUPTED: "Ctrl-C: locks and temporary files removed, resume state kept",
+    TERMINATED: "SIGTERM (kill, a scheduler's preemption): stopped as Ctrl-C stops it",
+}
+
 # The commands, in pipeline order for --help: space -> train -> profile -> search -> export (+ prune), then docs.
 COMMANDS = ["quickstart", "space", "devices", "train", "eval", "profile", "search", "export", "prune", "docs"]
 
@@ -92,6 +103,7 @@ app = typer.Typer(
     cls=LazyCommands,
     help="Train one once-for-all supernet, profile devices, search subnets under a latency budget, export.\n\n"
     "Outputs go under the work dir (<work dir> in the commands' help): ./ofa-edge-runs, or $OFA_EDGE_HOME.",
+    epilog="Exit codes:\n\n" + "\n\n".join(f"{code:>4}  {meaning}" for code, meaning in EXIT_CODES.items()),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -149,11 +161,8 @@ def path_error(e: OSError) -> str:
     return f"cannot use '{path}': {reason}. Pass a path where this command can read or write (a writable folder for --out)."
 
 
-INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: returns the exit code (0 ok, 1 internal error, 2 bad input, 130 Ctrl-C, 143 SIGTERM).
+    """Entry point: returns the exit code, one of :data:`EXIT_CODES`.
 
     Usage errors are reported by typer itself (exit 2); a :class:`UserError` raised by the
     library, or the system refusing a path (``OSError`` with a file name: a folder where a file
@@ -174,23 +183,23 @@ def main(argv: list[str] | None = None) -> int:
         code = _main(argv)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
-    return 128 + signal.SIGTERM if terminated and code == INTERRUPTED else code
+    return TERMINATED if terminated and code == INTERRUPTED else code
 
 
 def _main(argv: list[str] | None) -> int:
     """:func:`main` without its SIGTERM handler."""
     if message := spaced_value(sys.argv[1:] if argv is None else argv):
         err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
-        return 2
+        return BAD_INPUT
     try:
         app(args=argv, prog_name="ofa-edge")
     except SystemExit as e:
         if e.code == INTERRUPTED:  # typer turns Ctrl-C into a silent exit 130
             return _interrupted(e)
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        return e.code if isinstance(e.code, int) else (OK if e.code is None else INTERNAL_ERROR)
     except UserError as e:
         err.print(f"[bold red]error:[/bold red] {for_cli(e)}", highlight=False, soft_wrap=True)
-        return 2
+        return BAD_INPUT
     except KeyboardInterrupt as e:
         return _interrupted(e)
     except Exception as e:
@@ -198,14 +207,14 @@ def _main(argv: list[str] | None) -> int:
             raise
         if isinstance(e, OSError) and (e.filename is not None or e.errno in DISK_FULL):
             err.print(f"[bold red]error:[/bold red] {path_error(e)}", highlight=False, soft_wrap=True)
-            return 2
+            return BAD_INPUT
         err.print(
             f"[bold red]internal error:[/bold red] {type(e).__name__}: {e}\n"
             "Set OFA_EDGE_DEBUG=1 for the traceback and report it.",
             highlight=False,
         )
-        return 1
-    return 0
+        return INTERNAL_ERROR
+    return OK
 
 
 def _interrupted(e: BaseException) -> int:

@@ -263,7 +263,7 @@ def profile(
         )  # fmt: skip
     with job:  # holds the table's lock to the end (another profile of it is refused meanwhile)
         _measure(
-            job, shipped, warmup=warmup, repeats=repeats, max_entries=max_entries, calibrate=calibrate,
+            job, shipped, max_entries=max_entries, calibrate=calibrate,
             validate=validate, seed=seed, docs_dir=docs_dir, hints=device != "-", as_json=as_json,
         )  # fmt: skip
     if device != "-":  # not in the remote run of --ssh: the machine that started it notes the table it fetches
@@ -347,8 +347,6 @@ def _measure(
     job: Profiling,
     shipped: ShippedTable | None,
     *,
-    warmup: int,
-    repeats: int,
     max_entries: int,
     calibrate: int,
     validate: int,
@@ -371,8 +369,6 @@ def _measure(
     with _progress() as bar:
         task = bar.add_task(f"profiling {dev.name}", total=None)
         table = job.fill(
-            warmup,
-            repeats,
             max_entries or None,
             on_entry=lambda done, total, key: bar.update(
                 task, completed=done, total=total, description=key[:40] or f"profiling {dev.name}"
@@ -399,7 +395,7 @@ def _measure(
         with _progress() as bar:
             task = bar.add_task(f"timing {n} subnets end to end, {PASSES} passes", total=PASSES * n)
             report = job.calibrate_and_validate(
-                calibrate, validate, seed, warmup, repeats, on_done=lambda i: bar.update(task, completed=i)
+                calibrate, validate, seed, on_done=lambda i: bar.update(task, completed=i)
             )
     result["correction"] = table.correction
     if (elsewhere := correction_fitted_elsewhere(table)) is not None:

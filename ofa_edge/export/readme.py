@@ -93,8 +93,14 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
             "",
             "```sh",
             f"{trt['build_script']}      # TensorRT Python API, picks the 10.x or 11.x path itself",
-            "python check_latency.py          # batch-1 latency + agreement with reference.npz (needs pycuda)",
+            "python check_latency.py          # batch-1 latency + agreement with reference.npz",
             "```",
+            "",
+            (
+                "`build_engine.py` needs TensorRT's Python package (JetPack's python3-libnvinfer on a Jetson, "
+                "`pip install tensorrt` elsewhere); `check_latency.py` also needs pycuda (`pip install pycuda`, "
+                "which compiles against the CUDA toolkit: JetPack has it). trtexec needs neither Python package."
+            ),
             "",
             "or with trtexec (`sh trtexec.sh` chooses by version):",
             "",

@@ -4,17 +4,31 @@ Self-contained (standard library, numpy, ``tensorrt``, ``pycuda``): ``ofa-edge e
 --format trt`` copies it into every bundle as ``check_latency.py`` to run on the target::
 
     python check_latency.py                   # in the bundle folder, after build_engine.py
+
+ofa-edge itself never imports pycuda: only this script needs it, on the target (see :data:`NEEDS`).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+NEEDS = {  # what this script imports beyond numpy, and how the target gets it
+    "tensorrt": "JetPack's python3-libnvinfer on a Jetson, `pip install tensorrt` elsewhere",
+    "pycuda": "`pip install pycuda`, which compiles against the CUDA toolkit: JetPack has it; elsewhere install "
+    "the toolkit with nvcc on PATH",
+}
+
+
+def missing_modules() -> list[str]:
+    """The modules of :data:`NEEDS` that this machine lacks, each with how to install it."""
+    return [f"{name} ({how})" for name, how in NEEDS.items() if importlib.util.find_spec(name) is None]
 
 
 def run_engine(engine_path: Path, batch: np.ndarray, runs: int, warmup: int) -> tuple[np.ndarray, list[float]]:
@@ -65,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     bundle = Path(args.bundle)
     engine = Path(args.engine) if args.engine else bundle / "model.engine"
+    if missing := missing_modules():
+        print(
+            f"error: this script needs {'; '.join(missing)}. Or time the engine with trtexec instead: "
+            "README.md's TensorRT section gives the command (bundle.json: tensorrt.trtexec_latency).",
+            file=sys.stderr,
+        )
+        return 2
     if not engine.is_file():
         print(f"error: {engine} is missing; build it first with `python build_engine.py`.", file=sys.stderr)
         return 2

@@ -154,7 +154,8 @@ def speed_reference(device: Device, backend: Backend, table: LatencyTable) -> Sp
 @dataclass
 class Profiling:
     """A table being measured at ``path`` (new, or resumed from disk) and the speed reference its
-    timings are put on; :meth:`fill` measures what is missing. It holds the table's lock until
+    timings are put on; :meth:`fill` measures what is missing, with ``warmup`` untimed and ``repeats`` timed
+    runs of each network (those :func:`start_profile` took). It holds the table's lock until
     :meth:`close` (a ``with`` block closes it)."""
 
     device: Device
@@ -162,6 +163,8 @@ class Profiling:
     path: Path
     table: LatencyTable
     reference: SpeedReference | None
+    warmup: int
+    repeats: int
     continued: Path | None = None  # the shipped table this one continues (you had none of this device)
     staging: Path | None = None  # --force over a table: measured here, moved onto ``path`` once complete
     restarted: str | None = None  # why a cut-off --force run's entries in ``staging`` were not continued
@@ -180,8 +183,6 @@ class Profiling:
 
     def fill(
         self,
-        warmup: int,
-        repeats: int,
         max_entries: int | None = None,
         on_entry: Callable[[int, int, str], None] | None = None,
     ) -> LatencyTable:
@@ -199,7 +200,9 @@ class Profiling:
             group = todo[start : start + GROUP]
             batch = self.device.batch
             timers = [self.backend.prepare(module, (batch, *shape)) for module, shape in map(build_for_key, group)]
-            for key, samples in zip(group, timed_rounds(timers, warmup, repeats, self.reference), strict=True):
+            for key, samples in zip(
+                group, timed_rounds(timers, self.warmup, self.repeats, self.reference), strict=True
+            ):
                 table.entries[key] = robust_stats(samples)
                 done += 1
                 if on_entry:
@@ -221,8 +224,6 @@ class Profiling:
         calibrate: int,
         validate: int,
         seed: int,
-        warmup: int,
-        repeats: int,
         on_done: Callable[[int], None] | None = None,
     ) -> dict[str, Any] | None:
         """Time ``calibrate`` and ``validate`` random subnets end to end in one interleaved pass (both see the
@@ -237,8 +238,8 @@ class Profiling:
             both,
             num_classes=table.num_classes,
             batch=self.device.batch,
-            warmup=warmup,
-            repeats=repeats,
+            warmup=self.warmup,
+            repeats=self.repeats,
             store=e2e_path(self.path),
             reference=self.reference,
             on_done=None if on_done is None else lambda i, _: on_done(i),
@@ -250,7 +251,7 @@ class Profiling:
         if not val:
             return None
         measured = np.array([ms[c.to_json()] for c in val])
-        return validation_report(table, val, measured, seed, warmup=warmup, repeats=repeats)
+        return validation_report(table, val, measured, seed, warmup=self.warmup, repeats=self.repeats)
 
 
 def interleave(a: list, b: list) -> list:
@@ -291,6 +292,8 @@ def start_profile(
     The settings left out are the device's (``num_classes``: the space's default); ``device`` may be a name."""
     device = as_device(device)
     space = space or device.space
+    warmup = device.warmup if warmup is None else warmup
+    repeats = device.repeats if repeats is None else repeats
     fresh = LatencyTable(
         space=space,
         num_classes=num_classes or SearchSpace.get(space).default_num_classes,
@@ -299,8 +302,8 @@ def start_profile(
             device,
             backend,
             device.threads if threads is None else threads,
-            warmup=device.warmup if warmup is None else warmup,
-            repeats=device.repeats if repeats is None else repeats,
+            warmup=warmup,
+            repeats=repeats,
             load_avg_start=load_average(),
         ),
     )
@@ -313,7 +316,7 @@ def start_profile(
     except BaseException:  # refused (or interrupted) before it began: let the next run in now
         lock.release()
         raise
-    return Profiling(device, backend, path, table, reference, continued, staging, restarted, lock)
+    return Profiling(device, backend, path, table, reference, warmup, repeats, continued, staging, restarted, lock)
 
 
 def _open_table(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import atomic_write_json, hold_lock
+from ofa_edge.io import atomic_write_json, hold_lock, staged_files
 from ofa_edge.latency.backends import why_not_here
 from ofa_edge.latency.devices import LOCAL_DEVICE, load_device
 from ofa_edge.paths import last_search_path
@@ -181,11 +181,13 @@ def write_report(opts: SearchOptions, prep: Prepared, result: SearchResult, note
         },
     }
     # one search writes --out and last_search.json at a time: two at once left one's subnet.json beside the other's
-    # search.json (workers of a shared study default to the same --out); the second waits, then replaces the set
+    # search.json (workers of a shared study default to the same --out); the second waits, then replaces the set.
+    # The set is staged: a full disk mid-set leaves the previous one whole, and the rest of --out is not touched.
     with hold_lock(out.with_name(f".{out.name}.lock"), "", wait=True):
-        chosen.save(out / "subnet.json")
-        write_csv(out / "pareto.csv", front_rows)
-        plot_fronts(out / "pareto.png", fronts, problem.accuracy_name)
-        atomic_write_json(out / "search.json", report)  # --out is whole before the work folder is touched
-        atomic_write_json(last_search_path(), last)
+        with staged_files(out) as stage:
+            chosen.save(stage / "subnet.json")
+            write_csv(stage / "pareto.csv", front_rows)
+            plot_fronts(stage / "pareto.png", fronts, problem.accuracy_name)
+            atomic_write_json(stage / "search.json", report)
+        atomic_write_json(last_search_path(), last)  # --out is whole before the work folder is touched
     return report

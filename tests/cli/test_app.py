@@ -5,17 +5,19 @@ from __future__ import annotations
 import io
 import os
 import pkgutil
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
 import ofa_edge
 import ofa_edge.cli as cli_pkg
-from ofa_edge.cli.app import COMMANDS, command_help, load_command
+from ofa_edge.cli.app import BAD_INPUT, COMMANDS, EXIT_CODES, OK, TERMINATED, command_help, load_command
 
 PROBE = (
     "import sys\n"
@@ -202,3 +204,15 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(cli, monkeypatch) -> None:
         == "interrupted; long jobs resume where they stopped: run the same command again (train: with --resume, "
         "from its last checkpoint: the last epoch's end, or every --ckpt-every N steps)."
     )
+
+
+def test_the_exit_codes_are_documented_where_a_user_looks(cli) -> None:
+    """ofa-edge exits 0/1/2/130/143 and said so nowhere: the README and ``ofa-edge --help`` list main's codes."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert [int(c) for c in re.findall(r"^\| (\d+) \|", readme, flags=re.MULTILINE)] == list(EXIT_CODES)
+    code, out, _ = cli("--help")
+    assert code == OK
+    help_text = " ".join(out.split())
+    for number, meaning in EXIT_CODES.items():
+        assert f"{number} {' '.join(meaning.split())}" in help_text
+    assert cli("serch")[0] == BAD_INPUT and TERMINATED == 143  # a shell's 128 + SIGTERM

@@ -10,6 +10,7 @@ import pytest
 from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import require_backend
 from ofa_edge.latency.devices import load_device, table_path
+from ofa_edge.latency.drift import ROUNDS
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.profiler import shipped_to_continue, start_profile
 from ofa_edge.latency.table import LatencyTable
@@ -23,7 +24,7 @@ def _run(path, max_entries, on_entry=None, **kw):
     dev = load_device("x86-cpu")
     args = {"space": SPACE, "resolutions": [24], "num_classes": 10, "warmup": 1, "repeats": 3, "threads": 1} | kw
     job = start_profile(dev, require_backend(dev), path, **args)
-    return job.fill(args["warmup"], args["repeats"], max_entries, on_entry)
+    return job.fill(max_entries, on_entry)
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +158,7 @@ def test_a_second_profile_of_the_same_table_is_refused_while_the_first_runs(tmp_
     with start_profile(dev, require_backend(dev), path, **args) as first:
         with pytest.raises(UserError, match=r"another `ofa-edge profile` \(process \d+\) is writing"):
             _run(path, 1)
-        first.fill(1, 3, 1)
+        first.fill(1)
     assert not (tmp_path / ".x86-cpu.json.lock").exists()  # let go, and its file removed
     assert len(_run(path, 1).entries) == 2
 
@@ -181,3 +182,20 @@ def test_shipped_to_continue_is_the_shipped_measured_table_while_you_have_none()
     table_path(dev).parent.mkdir(parents=True)
     shutil.copy(shipped.path, table_path(dev))
     assert shipped_to_continue(dev) is None  # yours is there
+
+
+def test_fill_and_the_end_to_end_timings_use_the_settings_start_profile_was_given(tmp_path, complete_table):
+    """``fill`` and ``calibrate_and_validate`` asked again for the warmup and repeats that start_profile had
+    put in the table's provenance: a caller passing others got entries timed otherwise than it says."""
+    dev = load_device("x86-cpu")
+    args = {"space": SPACE, "resolutions": [24], "num_classes": 10, "warmup": 0, "repeats": 2, "threads": 1}
+    with start_profile(dev, require_backend(dev), tmp_path / "x86-cpu.json", **args) as job:
+        table = job.fill(max_entries=2)
+        # 2 repeats take one call in each of the ROUNDS rounds (the device's 40 would take 40)
+        assert len(table.entries) == 2 and all(e["count"] <= ROUNDS for e in table.entries.values())
+        assert (table.provenance["warmup"], table.provenance["repeats"]) == (0, 2) != (dev.warmup, dev.repeats)
+    path = tmp_path / "complete.json"
+    shutil.copy(complete_table, path)  # measured with 1 warmup and 3 repeats: reopened to validate with others
+    with start_profile(dev, require_backend(dev), path, **args) as job:
+        report = job.calibrate_and_validate(0, 2, seed=0)
+    assert report is not None and (report["protocol"]["warmup"], report["protocol"]["repeats"]) == (0, 2)

@@ -151,10 +151,7 @@ def eval_(
                 results |= evaluate_probes(net, {name: cfg}, calib, val, torch.device(device), batch_size)
             except KeyboardInterrupt:
                 done = ", ".join(f"{n} {r['top1']:.2f}%" for n, r in results.items())
-                raise Interrupted(
-                    f"interrupted after {len(results)} of {len(cfgs)} subnets{f' ({done})' if done else ''}; eval "
-                    "keeps nothing: running the same command again measures every subnet afresh."
-                ) from None
+                raise _nothing_kept(f"{len(results)} of {len(cfgs)} subnets{f' ({done})' if done else ''}") from None
             bar.advance(task)
     doc = {
         "supernet": str(supernet),
@@ -198,15 +195,18 @@ def _eval_slim(
     with _bar() as bar:  # a step per batch of images scored, as the supernet path steps per subnet
         task = bar.add_task(f"{name}, {split} images", total=len(val))
         model = load_slim(inputs.slim)
-        top1 = module_top1(
-            model,
-            val,
-            torch.device(device),
-            batch_size,
-            cfg.search_space,
-            cfg.resolution,
-            on_batch=lambda images: bar.update(task, completed=images),
-        )
+        try:
+            top1 = module_top1(
+                model,
+                val,
+                torch.device(device),
+                batch_size,
+                cfg.search_space,
+                cfg.resolution,
+                on_batch=lambda images: bar.update(task, completed=images),
+            )
+        except KeyboardInterrupt:
+            raise _nothing_kept(f"{int(bar.tasks[0].completed):,} of {len(val):,} images") from None
     doc = {
         "slim": str(inputs.slim),
         "supernet": None,
@@ -219,6 +219,12 @@ def _eval_slim(
     }
     title = f"top-1 on {split} ({len(val)} images; pruned network, BN NOT recalibrated: its statistics were trained with it)"
     emit(doc, as_json, lambda: _render(title, doc, {name: f"pruned from {cfg.describe()}"}))
+
+
+def _nothing_kept(done: str) -> Interrupted:
+    """The Ctrl-C of an eval that had measured ``done``: it keeps nothing, so nothing resumes (the CLI's line on
+    long jobs says they do)."""
+    return Interrupted(f"interrupted after {done}; eval keeps nothing: running the same command again measures afresh.")
 
 
 def _bar() -> Progress:

@@ -19,6 +19,7 @@ from ofa_edge.units import check_range
 
 if TYPE_CHECKING:
     from ofa_edge.export.last_search import LastSearch
+    from ofa_edge.prune.run import PruneSettings
 
 
 def prune(
@@ -172,7 +173,7 @@ def prune(
                 metadata=meta,
             )
         except KeyboardInterrupt:
-            raise Interrupted(_interrupted(out_dir)) from None
+            raise Interrupted(_interrupted(out_dir, settings, cfg)) from None
     for message in (_shortfall(result), _accuracy_drop(result)):
         if message is not None:
             warn(message)
@@ -188,18 +189,28 @@ def prune(
     emit(result, as_json, lambda: _render(result))
 
 
-def _interrupted(out_dir: Path) -> str:
-    """What a Ctrl-C of a prune run left: its resume checkpoint in ``out_dir``, or nothing yet."""
+def _interrupted(out_dir: Path, settings: PruneSettings, cfg: SubnetConfig) -> str:
+    """What a Ctrl-C of a prune run left in ``out_dir``: a checkpoint the same command resumes from, one of another
+    run (other settings or subnet) that it does not, or none; and the results of an earlier run there, untouched."""
     from ofa_edge.prune.pipeline import CHECKPOINT
+    from ofa_edge.prune.run import resumes
 
-    if (out_dir / CHECKPOINT).is_file():
+    ckpt = out_dir / CHECKPOINT
+    earlier = f" The results already in '{out_dir}' are as they were." if (out_dir / "result.json").is_file() else ""
+    if resumes(ckpt, settings, cfg.to_dict()):
         return (
             f"interrupted; running the same command again resumes from the checkpoint in '{out_dir}' (written after "
-            "every epoch, and every --ckpt-every N steps)."
+            f"every epoch, and every --ckpt-every N steps).{earlier}"
         )
+    other = (
+        f" (the checkpoint in '{out_dir}' is another run's, with other settings or subnet; it is replaced when this "
+        "one checkpoints)"
+        if ckpt.is_file()
+        else ""
+    )
     return (
-        "interrupted before the first checkpoint (after epoch 1, or --ckpt-every N steps): nothing was kept, and "
-        "running the same command again starts afresh."
+        "interrupted before the first checkpoint (after epoch 1, or --ckpt-every N steps): nothing of this run was "
+        f"kept{other}, and running the same command again starts afresh.{earlier}"
     )
 
 

@@ -37,10 +37,13 @@ class DeviceTimer:
         self.reference = SpeedReference.of_table(self.backend, table, self.batch)
         self.same_cpu = same_cpu(table.provenance)
 
-    def __call__(self, model: nn.Module, resolution: int) -> dict:
-        """Robust statistics (ms) of ``model``'s latency at ``resolution``."""
+    def __call__(self, model: nn.Module, resolution: int, onnx: bytes | None = None) -> dict:
+        """Robust statistics (ms) of ``model``'s latency at ``resolution``. ``onnx``: the caller's FP32 export of
+        ``model`` for batch 1, timed instead of the backend's own export where it is the same (batch 1, a backend
+        that :meth:`~ofa_edge.latency.backends.base.Backend.takes_fp32_onnx`)."""
         dev, backend = self.device, self.backend
-        timer = backend.prepare(model, (self.batch, 3, resolution, resolution))
+        ready = onnx is not None and self.batch == 1 and backend.takes_fp32_onnx()
+        timer = backend.prepare(onnx if ready else model, (self.batch, 3, resolution, resolution))
         first = len(self.reference.readings) if self.reference is not None else 0
         samples = timed_rounds([timer], dev.warmup, dev.repeats, self.reference)[0]
         stats = robust_stats(samples)

@@ -79,7 +79,8 @@ def _measure(
     model: torch.nn.Module, test: ImageSet, cfg: SubnetConfig, example: torch.Tensor, timer: DeviceTimer | None
 ) -> tuple[dict[str, Any], bytes]:
     """Top-1 on ``test``, MACs, params, ORT CPU latency and, with a ``timer`` for this machine's device, latency
-    on its backend here; and the ONNX export (batch 1) the top-1 and the ORT CPU latency ran, exported once."""
+    on its backend here; and the ONNX export (batch 1) they all ran (the timer where its backend takes it), exported
+    once."""
     onnx = onnx_bytes(model, cfg.resolution)
     m = {
         "top1": evaluate(model, test, cfg.search_space, cfg.resolution, onnx),
@@ -88,7 +89,7 @@ def _measure(
         "latency_ort_cpu": ort_latency(onnx, example),
     }
     if timer is not None:
-        m["latency_device"] = timer(model, example.shape[-1])
+        m["latency_device"] = timer(model, example.shape[-1], onnx)
     return m, onnx
 
 

@@ -131,18 +131,39 @@ def _save_checkpoint(
     atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": json.dumps(meta)}))
 
 
-def _load_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, settings: dict) -> dict | None:
-    """Restore a checkpoint written with the same settings; None when there is none to use. Its ``meta`` comes
-    back with the saved random-number states under ``rng``."""
+def _checkpoint_meta(path: Path) -> dict | None:
+    """The JSON a resume checkpoint was saved with (its ``settings``: the run's and what it prunes on what); None
+    when there is none or it cannot be read."""
     if not path.is_file():
         return None
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = json.loads((f.metadata() or {})["ofa_edge"])
-            if meta.get("settings") != settings:
-                return None
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def resumes(path: Path, s: PruneSettings, subnet: dict[str, Any]) -> bool:
+    """Whether the checkpoint at ``path`` was written by a run of these settings on this subnet (``to_dict()``), so
+    a run like it resumes from it; its supernet and data, which a caller may not have loaded yet, are not compared."""
+    recorded = (_checkpoint_meta(path) or {}).get("settings")
+    if not isinstance(recorded, dict):
+        return False
+    run = recorded.pop("run", None)
+    return recorded == asdict(s) and isinstance(run, dict) and run.get("subnet") == subnet
+
+
+def _load_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, settings: dict) -> dict | None:
+    """Restore a checkpoint written with the same settings; None when there is none to use. Its ``meta`` comes
+    back with the saved random-number states under ``rng``."""
+    meta = _checkpoint_meta(path)
+    if meta is None or meta.get("settings") != settings:
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+    except (SafetensorError, OSError):
         return None
     try:
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})

@@ -234,8 +234,9 @@ class SubnetConfig:
                 doc = json.loads(text)
                 if isinstance(doc, dict) and isinstance(doc.get("base"), dict) and "preprocessing" in doc:
                     raise UserError(
-                        f"'{path}' is a pruned network (the slim.json of `ofa-edge prune`), not a subnet; "
-                        f"export it with `ofa-edge export --slim {path}`."
+                        f"'{path}' is a pruned network (the slim.json of `ofa-edge prune`), not a subnet; it goes "
+                        f"with --slim (`ofa-edge eval --slim {path}`, `ofa-edge export --slim {path}`); for the "
+                        f"unpruned subnet it was pruned from, pass {path.with_name('subnet.json')}."
                     )
         try:
             data = json.loads(text)

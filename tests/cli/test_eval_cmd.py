@@ -350,3 +350,26 @@ def test_ctrl_c_in_eval_says_nothing_resumes_and_shows_the_subnets_done(cli, dat
     assert code == 130 and out == "", err
     assert "resume where they stopped" not in text
     assert "interrupted after 1 of 5 subnets (min 42.00%); eval keeps nothing" in text
+
+
+def test_ctrl_c_in_eval_slim_says_nothing_resumes(cli, data_root, tmp_path, monkeypatch) -> None:
+    """eval --slim, stopped halfway through the images, said that long jobs resume where they stopped."""
+    from ofa_edge.supernet import evaluate
+
+    real = evaluate.module_top1
+
+    def stopped_after_a_batch(*args: Any, on_batch: Any, **kwargs: Any) -> float:
+        def then_ctrl_c(images: int) -> None:
+            on_batch(images)
+            raise KeyboardInterrupt
+
+        return real(*args, on_batch=then_ctrl_c, **kwargs)
+
+    monkeypatch.setattr(evaluate, "module_top1", stopped_after_a_batch)
+    run = _pruned_run(tmp_path / "run")
+    args = ("--data", str(data_root), "--limit", "40", "--batch-size", "16", "--device", "cpu")
+    code, out, err = cli("eval", "--slim", str(run), *args)
+    text = " ".join(err.split())
+    assert code == 130 and out == "", err
+    assert "resume where they stopped" not in text
+    assert "interrupted after 16 of 40 images; eval keeps nothing: running the same command again measures" in text

@@ -510,24 +510,33 @@ def test_the_default_device_is_the_searchs_with_the_table_it_predicted_with(tabl
 
 
 def test_ctrl_c_in_prune_says_whether_a_checkpoint_was_kept(cli, tiny_setup, data_root, tmp_path, monkeypatch):
-    """Stopped before its first checkpoint a prune starts afresh; the CLI's line said every long job resumes."""
-    from ofa_edge.prune.pipeline import CHECKPOINT
+    """Stopped before its first checkpoint a prune starts afresh; the CLI's line said every long job resumes. A
+    checkpoint kept by a run of another target in the same --out was said to resume this one, which ignores it."""
+    out = tmp_path / "run"
+    args = (
+        "prune", "--subnet", str(tiny_setup / "subnet.json"), "--supernet", str(tiny_setup / "supernet.safetensors"),
+        "--epochs", "1", "--limit-train", "32", "--limit-test", "32", "--data", str(data_root), "--out", str(out),
+        "--target-sparsity",
+    )  # fmt: skip
+    code, _, err = cli(*args, "0.5", "--keep-checkpoint")  # a finished run, its checkpoint kept
+    assert code == 0 and (out / CHECKPOINT).is_file(), err
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("ofa_edge.prune.pipeline.prune_subnet", interrupted)
-    out = tmp_path / "run"
-    args = (
-        "prune", "--subnet", str(tiny_setup / "subnet.json"), "--supernet", str(tiny_setup / "supernet.safetensors"),
-        "--target-sparsity", "0.5", "--data", str(data_root), "--out", str(out),
-    )  # fmt: skip
-    code, _, err = cli(*args)
-    assert code == 130 and "interrupted before the first checkpoint" in " ".join(err.split()), err
-    out.mkdir()
-    (out / CHECKPOINT).write_bytes(b"")
-    code, _, err = cli(*args)
-    assert code == 130 and f"resumes from the checkpoint in '{out}'" in " ".join(err.split()), err
+    code, _, err = cli(*args, "0.5")  # the same run: it would resume from the checkpoint, and re-measure
+    said = " ".join(err.split())
+    assert code == 130 and f"resumes from the checkpoint in '{out}'" in said, err
+    assert f"The results already in '{out}' are as they were." in said
+    code, _, err = cli(*args, "0.3")  # another target into the same folder: the checkpoint is not its own
+    said = " ".join(err.split())
+    assert code == 130 and "interrupted before the first checkpoint" in said and "resumes" not in said, err
+    assert f"the checkpoint in '{out}' is another run's" in said and "starts afresh" in said
+    code, _, err = cli(*args[:-3], "--out", str(tmp_path / "new"), "--target-sparsity", "0.5")  # an empty folder
+    said = " ".join(err.split())
+    assert code == 130 and "nothing of this run was kept, and running the same command again starts afresh." in said
+    assert "results already in" not in said
 
 
 def test_few_training_images_are_warned_of_for_the_bn_recalibration(cli, tiny_setup, data_root) -> None:

@@ -11,6 +11,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.latency.backends import OnnxRuntimeBackend, TensorRTBackend, TorchBackend, require_backend
 from ofa_edge.latency.blocks import build_for_key
 from ofa_edge.latency.devices import load_device
+from ofa_edge.onnx_bridge import torch_to_onnx
 from ofa_edge.paths import SHIPPED_DEVICES
 
 KEY = "mb-i8x8x40-o40-m120-k5-s1-se1-relu-id1"
@@ -36,6 +37,16 @@ def test_backend_contract(backend):
     samples = backend.prepare(module, (1, *shape))(2, 5)
     assert samples.shape == (5,) and np.all(samples > 0) and np.all(samples < 1000)
     assert backend.version()
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: f"{b.name}-{b.clock_name}")
+def test_a_backend_that_takes_fp32_onnx_times_a_ready_export_of_any_input_name(backend):
+    if backend.absent() or not backend.takes_fp32_onnx():
+        pytest.skip(f"{backend.name} is absent here or exports in its own precision")
+    module, shape = build_for_key(KEY)
+    ready = torch_to_onnx(module, torch.randn(1, *shape), input_name="input")  # export's and prune's input name
+    samples = backend.prepare(ready, (1, *shape))(2, 5)
+    assert samples.shape == (5,) and np.all(samples > 0)
 
 
 def test_absent_runtimes_name_the_install_step():

@@ -10,7 +10,9 @@ import torch
 from ofa_edge import SearchSpace, Supernet, save_supernet
 from ofa_edge.data.sample import sample_classes
 from ofa_edge.errors import UserError
-from ofa_edge.paths import embedded_supernet
+from ofa_edge.latency.devices import LOCAL_DEVICE
+from ofa_edge.latency.table import LatencyTable
+from ofa_edge.paths import SHIPPED_TABLES, embedded_supernet
 from ofa_edge.prune import load_slim
 from ofa_edge.prune.pipeline import prune_subnet
 from ofa_edge.prune.run import PruneSettings
@@ -57,8 +59,10 @@ def test_data_of_other_classes_is_pruned_on_and_the_log_says_the_head_retrains(t
 
 def test_a_run_exports_each_network_once_and_reads_the_supernet_metadata_once(tmp_path, data_root, monkeypatch):
     """The unpruned and the pruned network were exported twice each (for the ONNX Runtime top-1, then for the
-    latency and model.onnx), and the checkpoint's metadata read three times; the exports still really run."""
+    latency and model.onnx), then once more each by the local device's timer (its backend's own export), and the
+    checkpoint's metadata read three times; the exports still really run."""
     from ofa_edge.export import onnx_export
+    from ofa_edge.latency.backends import base
     from ofa_edge.supernet import evaluate, metadata, ort_forward
 
     space = SearchSpace.get("mbv3-w1.0-cifar")
@@ -66,7 +70,7 @@ def test_a_run_exports_each_network_once_and_reads_the_supernet_metadata_once(tm
     net = tmp_path / "supernet.safetensors"
     save_supernet(Supernet(space, 10), net)
     exported: list[torch.nn.Module] = []
-    for module in (onnx_export, ort_forward):
+    for module in (onnx_export, ort_forward, base):
         real = module.torch_to_onnx
         monkeypatch.setattr(module, "torch_to_onnx", lambda m, *a, _f=real, **k: exported.append(m) or _f(m, *a, **k))
     reads: list[object] = []
@@ -74,7 +78,12 @@ def test_a_run_exports_each_network_once_and_reads_the_supernet_metadata_once(tm
     monkeypatch.setattr(metadata, "safe_open", lambda *a, **k: reads.append(a) or real_open(*a, **k))
     monkeypatch.setattr(evaluate, "MIN_IMAGES", 1)  # top-1 on ONNX Runtime, as from 1,000 test images on
     settings = PruneSettings("hesso", 0.4, epochs=1, batch_size=32)
-    result = prune_subnet(space.min(24), net, data_root, tmp_path / "run", settings, limit_train=32, limit_test=32)
+    local = LatencyTable.load(SHIPPED_TABLES / f"{LOCAL_DEVICE}.json")  # timed here too, on its backend
+    del local.provenance["speed_reference"]  # whose reference subnets the timer exports too
+    result = prune_subnet(
+        space.min(24), net, data_root, tmp_path / "run", settings, limit_train=32, limit_test=32, latency_table=local
+    )
+    assert result["after"]["latency_device"]["median_ms"] > 0
     # the unpruned subnet, the pruned network, and the group-sparse one (the unpruned one trained; its top-1 alone)
     assert len(exported) == 3 and exported[0] is exported[2] is not exported[1]
     assert len(reads) == 1

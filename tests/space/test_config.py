@@ -268,8 +268,10 @@ def test_files_that_are_not_subnets_are_named_for_what_they_are(tmp_path) -> Non
         SubnetConfig.load(binary)
     slim = tmp_path / "slim.json"
     slim.write_text(json.dumps({"base": {"kind": "ofa-subnet", "subnet": {}}, "preprocessing": {}}))
-    with pytest.raises(UserError, match="is a pruned network.*--slim"):
+    with pytest.raises(UserError, match="is a pruned network.*--slim") as refused:
         SubnetConfig.load(slim)
+    # `eval --subnet slim.json` was told to export it: it names eval's --slim too, and the unpruned subnet's file
+    assert f"ofa-edge eval --slim {slim}" in str(refused.value) and str(tmp_path / "subnet.json") in str(refused.value)
 
 
 def test_a_prune_output_folder_is_not_taken_as_its_unpruned_subnet(tmp_path) -> None:

@@ -43,10 +43,16 @@ class Backend(ABC):
         """Its class and configuration (attributes): two backends with the same settings prepare a network alike."""
         return (type(self).__name__, *sorted(vars(self).items()))
 
+    def takes_fp32_onnx(self) -> bool:
+        """Whether :meth:`prepare` times an FP32 ONNX export of the network (bytes, any input name, exported for its
+        ``input_shape``) as the one it would export itself: a caller that holds one hands it over, saving an export."""
+        return False
+
     @abstractmethod
     def prepare(self, model: nn.Module | bytes, input_shape: tuple[int, ...]) -> Timer:
         """Build whatever runs the network (session, engine, CUDA graph) once; return a timer
-        ``timer(warmup, repeats) -> latencies in ms`` that can be called again later."""
+        ``timer(warmup, repeats) -> latencies in ms`` that can be called again later. ONNX bytes are timed as they
+        are: in this backend's precision, or FP32 where :meth:`takes_fp32_onnx`."""
 
 
 CLOCKS: dict[str, Callable[[], int]] = {"wall": time.perf_counter_ns, "thread_cpu": time.thread_time_ns}

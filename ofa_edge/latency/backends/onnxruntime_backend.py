@@ -83,8 +83,16 @@ class OnnxRuntimeBackend(Backend):
         fallback = [] if self.provider == "cpu" else ["CPUExecutionProvider"]
         return ort.InferenceSession(onnx_bytes, so, providers=[provider, *fallback])
 
+    def _half(self) -> bool:
+        """Whether the graph itself runs in FP16 (CUDA provider); TensorRT's provider takes FP32 graphs and a flag."""
+        return self.precision == "fp16" and self.provider == "cuda"
+
+    def takes_fp32_onnx(self) -> bool:
+        return not self._half()
+
     def prepare(self, model: nn.Module | bytes, input_shape: tuple[int, ...]) -> Timer:
-        half = self.precision == "fp16" and self.provider == "cuda"
+        half = self._half()
         sess = self.session(to_onnx(model, input_shape, half=half))
-        feed = {"x": np.random.default_rng(0).standard_normal(input_shape).astype(np.float16 if half else np.float32)}
+        x = np.random.default_rng(0).standard_normal(input_shape).astype(np.float16 if half else np.float32)
+        feed = {sess.get_inputs()[0].name: x}  # "x" in its own export; any name in one handed over
         return lambda warmup, repeats: time_calls(lambda: sess.run(None, feed), warmup, repeats, self.clock_name)

@@ -72,11 +72,17 @@ class TensorRTBackend(Backend):
             raise RuntimeError("TensorRT failed to build an engine (see its log above)")
         return bytes(engine)
 
+    def _strongly_fp16(self) -> bool:
+        """Whether the ONNX graph itself must be FP16 (TensorRT 11 at fp16); TensorRT 10 takes FP32 and a flag."""
+        return self.precision == "fp16" and self._major() >= 11
+
+    def takes_fp32_onnx(self) -> bool:
+        return not self._strongly_fp16()
+
     def prepare(self, model: nn.Module | bytes, input_shape: tuple[int, ...]) -> Timer:
         import tensorrt as trt
 
-        strongly_fp16 = self.precision == "fp16" and self._major() >= 11
-        onnx_bytes = to_onnx(model, input_shape, half=strongly_fp16)
+        onnx_bytes = to_onnx(model, input_shape, half=self._strongly_fp16())
         engine = trt.Runtime(trt.Logger(trt.Logger.ERROR)).deserialize_cuda_engine(self.build_engine(onnx_bytes))
         context = engine.create_execution_context()
         buffers = []  # kept alive by the timer's closure

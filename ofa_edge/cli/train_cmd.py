@@ -15,6 +15,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.io import check_output_folder
 from ofa_edge.paths import work_dir
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
+from ofa_edge.train.methods import MAX_SUBNETS_PER_STEP
 from ofa_edge.train.rundir import RUN_FILES, RunDir
 from ofa_edge.train.spfde.options import MASK_GROW, MASK_UPDATE_FRAC, freezing_plan_note, resolve_spfde
 from ofa_edge.units import parse_duration_s
@@ -52,7 +53,9 @@ def train(
             help="DεpS: epochs of the β ramp after the shrink start (default: 5% of the run, at least 1; 0: no ramp)."
         ),
     ] = None,
-    subnets_per_step: Annotated[int, typer.Option(help="Sandwich size: max, min and n-2 random subnets.")] = 4,
+    subnets_per_step: Annotated[
+        int, typer.Option(help=f"Sandwich size: max, min and n-2 random subnets (2 to {MAX_SUBNETS_PER_STEP}).")
+    ] = 4,
     beta_mult: Annotated[float, typer.Option(help="Subnets' gradient weight after the ε ramp (deps, bignas).")] = 1.0,
     kd_temp: Annotated[float, typer.Option(help="Distillation temperature.")] = 1.0,
     grad_agg: Annotated[str, typer.Option(help="Gradient aggregation over a step's subnets: sum | avg.")] = "sum",

@@ -43,7 +43,9 @@ SMALL = ["--batch-size", "2", "--limit-train", "2", *BASE[4:]]  # for runs whose
         (["--bn-images", "0"], "--bn-images 0: must be >= 1."),
         (["--probe-every", "-1"], "--probe-every -1: must be >= 0 (0: never)."),
         (["--ckpt-every", "-2"], "--ckpt-every -2: must be >= 0 (0: only at epoch ends)."),
-        (["--subnets-per-step", "1"], "--subnets-per-step 1: must be >= 2 (the sandwich rule's max and min)."),
+        (["--subnets-per-step", "1"], "--subnets-per-step 1: must be in [2, 16] (the sandwich rule's max and min"),
+        # no upper bound: 10000 trained 10,000 subnets a step
+        (["--subnets-per-step", "10000"], "--subnets-per-step 10000: must be in [2, 16] (the sandwich rule's"),
         # NaN passed every `x < 0` check and trained a NaN supernet to exit 0; infinities too
         (["--lr", "nan"], "--lr nan: must be a finite number > 0."),
         (["--lr", "inf"], "--lr inf: must be a finite number > 0."),

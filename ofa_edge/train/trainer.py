@@ -206,15 +206,15 @@ class Trainer:
                     f"{cut} line(s) of '{rd.metrics}' were cut short (a kill mid-write) and are dropped; "
                     "those epochs have no metrics record"
                 )
-            if it >= total:
+            if it >= total:  # its files stay as the run left them
                 self._note(f"run already complete: '{rd.root}' finished all {cfg.epochs} epochs; nothing to train")
             else:
                 self._note(
                     f"resuming '{rd.root}' at iteration {it:,} of {total:,} (epoch {it // per_epoch}, "
                     f"step {it % per_epoch} of {per_epoch})"
                 )
-            if self.options is not None:  # the next --resume starts from these (e.g. a moved --data)
-                rd.write_config({**saved, "options": self.options})
+                if self.options is not None:  # the next --resume starts from these (e.g. a moved --data)
+                    rd.write_config({**saved, "options": self.options})
         return it
 
     def _data_record(self) -> dict[str, Any]:
@@ -512,7 +512,9 @@ class Trainer:
     def _finish(self, start_it: int, stopped: bool) -> dict[str, Any]:
         rd = self.run_dir
         done = not stopped
-        if done and self.ctx.main:
+        # a finished run resumed keeps its supernet (and timestamp), unless a kill came before it was written
+        trained = start_it < self.method.p.total_iters or not rd.supernet.exists()
+        if done and trained and self.ctx.main:
             provenance = {
                 "training": {
                     "config": self.cfg.to_dict(),

@@ -318,10 +318,17 @@ def test_resume_notes_a_cut_metrics_line_and_a_finished_run(cli, stopped_run, da
     flat = " ".join(err.split())
     assert code == 0 and "1 line(s) of" in flat and "cut short" in flat, err
     assert "no probes (--probe-every 0)" in out and "top-1" not in out
-    code, out, err = cli(*args, "--resume")
+    files = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.iterdir() if p.name != ".lock"}
+    code, out, err = cli(*args, "--resume", "--json")
     flat = " ".join(err.split())
     assert code == 0 and f"run already complete: '{run}' finished all 2 epochs; nothing to train" in flat, err
     assert flat.count("nothing to train") == 1  # it said so twice, in two ways
+    # it rewrote supernet.safetensors (a new "finished" time), config.json and metrics.jsonl
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.iterdir() if p.name != ".lock"} == files
+    assert json.loads(out)["supernet"] == str(run / "supernet.safetensors")
+    (run / "supernet.safetensors").unlink()  # a kill after the last checkpoint, before the supernet was written
+    code, _, err = cli(*args, "--resume")
+    assert code == 0 and (run / "supernet.safetensors").is_file(), err
 
 
 def test_notes_name_ignored_and_clamped_options(cli, data_root, tmp_path) -> None:

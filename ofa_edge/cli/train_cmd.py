@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperOption
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
 from ofa_edge.errors import UserError
 from ofa_edge.io import check_output_folder
 from ofa_edge.paths import work_dir
@@ -182,7 +182,6 @@ def train(
     """Train a once-for-all supernet; every epoch checkpoints, validates probe subnets and updates the cost ledger."""
     # here, not at the top: `ofa-edge train --help` needs none of torch
     from ofa_edge.data import DEFAULT_ROOT
-    from ofa_edge.supernet.bn_calibration import few_images_warning
     from ofa_edge.train.config import TrainConfig
     from ofa_edge.train.distributed import launched_world
     from ofa_edge.train.spfde import SpfdeLever
@@ -219,8 +218,6 @@ def train(
     if main_process:
         for n in notes + spfde_notes:
             note(n)
-        if cfg.probe_every and (message := few_images_warning(cfg.calib_images, available=len(trainer.data))):
-            warn(message)
         for ph in trainer.method.phases:
             note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")
     result = trainer.run(resume=resume, show_progress=progress)

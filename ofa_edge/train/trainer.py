@@ -30,6 +30,7 @@ from ofa_edge.host import cpu_model, now_utc
 from ofa_edge.io import HeldLock, atomic_write_json, hold_lock
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet import Supernet
+from ofa_edge.supernet.bn_calibration import few_images_warning
 from ofa_edge.supernet.checkpoint import load_supernet, save_supernet
 from ofa_edge.train.aggregate import GradAverager
 from ofa_edge.train.checkpointing import check_state, load_checkpoint, save_checkpoint, unreadable_checkpoint
@@ -99,6 +100,8 @@ class Trainer:
                 self._note(text)
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
+        if self.ctx.main and cfg.probe_every:
+            self._say_bn_images()
         self.epoch_samples = min((lv.epoch_size(len(self.data)) for lv in self.levers), default=len(self.data))
         held_out = "; ".join(filter(None, (lv.held_out(len(self.data)) for lv in self.levers)))
         self.memory_format = memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -220,6 +223,14 @@ class Trainer:
     def _data_record(self) -> dict[str, Any]:
         """What ``config.json`` records of the run's data and processes (a resume must match it)."""
         return data_record(len(self.data), self.data.classes, self.ctx.world)
+
+    def _say_bn_images(self) -> None:
+        """Warn of BN recalibration on few images; else note a ``--bn-images`` above the training images."""
+        cfg = self.cfg
+        if warning := few_images_warning(cfg.calib_images, available=len(self.data)):
+            self.console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        elif unfilled := unfilled_limit("--bn-images", cfg.calib_images, len(self.data), "training"):
+            self._note(unfilled)
 
     def _note(self, text: str) -> None:
         """A note on stderr, as the CLI prints its own."""

@@ -81,6 +81,11 @@ class Trainer:
                     f"lever '{lv.name}' was planned for {lv.epochs} epochs, but the run trains {cfg.epochs}; make it "
                     f"with epochs={cfg.epochs} (its freezing and mask schedules follow the run's length)."
                 )
+            if lv.seed not in (None, cfg.seed):
+                raise UserError(
+                    f"lever '{lv.name}' was seeded with {lv.seed}, but the run's seed is {cfg.seed}; make it with "
+                    f"seed={cfg.seed}, as `ofa-edge train --seed {cfg.seed}` does (the same seed, the same run)."
+                )
         self.console = console or Console(stderr=True)
         self.ctx = dist_context(cfg.device)
         if cfg != given and self.ctx.main:  # a config resolved by the caller was the caller's to note

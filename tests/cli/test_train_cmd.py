@@ -331,6 +331,19 @@ def test_resume_notes_a_cut_metrics_line_and_a_finished_run(cli, stopped_run, da
     assert code == 0 and (run / "supernet.safetensors").is_file(), err
 
 
+def test_a_refused_resume_says_off_for_a_lever_the_run_trained_without(cli, stopped_run, data_root, tmp_path) -> None:
+    """A run without levers, resumed with them: --mask-interval read "(default)" and --mask-grow "gradient", as if
+    the run had used them; the run's default LR warm-up read "(default: 0.0)" and the option given "1.0"."""
+    args = _tiny_stopped_run(stopped_run, data_root, tmp_path / "r")
+    code, _, err = cli(*args, "--resume", "--sparsity", "0.5", "--mask-interval", "3", "--mask-grow", "random",
+                       "--lr-warmup-epochs", "1")  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 2, err
+    for said in ("--sparsity (off), not --sparsity 0.5", "--mask-interval (off), not --mask-interval 3",
+                 "--mask-grow (off), not --mask-grow random", "--lr-warmup-epochs (default: 0), not --lr-warmup-epochs 1;"):  # fmt: skip
+        assert said in flat, said
+
+
 def test_notes_name_ignored_and_clamped_options(cli, data_root, tmp_path) -> None:
     base = ["train", "--data", str(data_root), *SMALL, "--probe-every", "0", "--time-limit", "1ms"]
     code, _, err = cli(*base, "--out", str(tmp_path / "a"), "--method", "ofa", "--epochs", "6",

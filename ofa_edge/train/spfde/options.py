@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 MASK_UPDATE_FRAC, MASK_GROW = 0.3, "gradient"
 
 
+def default_mask_interval(epochs: int) -> int:
+    """Δτ when ``--mask-interval`` is not given: 5% of the run, at least 1 epoch."""
+    return max(1, round(0.05 * epochs))
+
+
 def freezing_plan_note(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> str:
     """The freezing schedule of the network that trains (its class count moves the FLOPs target a little)."""
     from ofa_edge.train.spfde.freezing import plan_freezing
@@ -85,7 +90,7 @@ def resolve_spfde(
         ("--mask-grow", None if mask_grow == MASK_GROW else mask_grow, sparse, sparsity, "--sparsity 0.5"),
     )  # fmt: skip
     if mask_interval is None:
-        mask_interval = max(1, round(0.05 * epochs))
+        mask_interval = default_mask_interval(epochs)
         if sparsity is not None or freeze_flops_target is not None or sieve_frac is not None:
             notes.append(f"mask-interval (Δτ): {mask_interval} epoch(s) (5% of the run, at least 1)")
     sp_cfg = fr_cfg = sv_cfg = None

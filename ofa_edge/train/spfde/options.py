@@ -105,8 +105,9 @@ def resolve_spfde(
         if not updates and mask_update_frac > 0:
             notes.append(
                 f"the masks never prune-and-grow: --mask-interval {mask_interval} leaves no update before the "
-                f"updates stop at {sp_cfg.update_end:.0%} of --epochs {epochs}; the run keeps its first random mask "
-                "(lower --mask-interval or train more --epochs for dynamic sparsity)"
+                f"updates stop at {sp_cfg.update_end:.0%} of --epochs {epochs}; the run keeps its first mask, "
+                "the largest-magnitude weights of the initialisation (lower --mask-interval or train more --epochs "
+                "for dynamic sparsity)"
             )
     if freeze_flops_target is not None:
         if freeze_start is None:

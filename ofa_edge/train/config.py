@@ -72,7 +72,7 @@ class TrainConfig:
             changes["device"] = resolve_torch_device()
             notes.append(f"device: {changes['device']} (auto)")
         if self.lr is None:
-            changes["lr"] = round(0.1 * self.batch_size * world / 256, 6)
+            changes["lr"] = self.batch_size * world / 2560  # 0.1 x global batch / 256, exactly (shown so)
             notes.append(f"lr: {changes['lr']} (0.1 x global batch {self.batch_size * world} / 256)")
         if self.lr_warmup_epochs is None:
             changes["lr_warmup_epochs"] = float(round(0.05 * self.epochs))

@@ -239,7 +239,7 @@ class Trainer:
 
     def _note(self, text: str) -> None:
         """A note on stderr, as the CLI prints its own."""
-        self.console.print(f"[yellow]note:[/yellow] {text}", highlight=False)
+        self.console.print(f"[dim]•[/dim] {text}", highlight=False)
 
     def _use_order(self, order: torch.Tensor) -> None:
         """Train the epoch in ``order`` (global, saved with checkpoints); this process takes its shard."""

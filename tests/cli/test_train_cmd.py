@@ -398,6 +398,8 @@ def test_more_images_asked_for_than_the_data_holds_are_noted(cli, cifar_imagefol
     flat = " ".join(err.split())
     assert code == 0, err
     assert "--limit-train 50 is more than the 20 training images: all 20 are used" in flat
+    # the trainer's notes read "note: ..." among the command's "• ..."
+    assert "• --limit-train 50 is more than" in flat and "note:" not in flat
     assert "--bn-images 2000: the data holds only 20 training images, and BN recalibration uses them all" in flat
     code, _, err = cli(*args, "--out", str(tmp_path / "b"), "--bn-images", "10")
     flat = " ".join(err.split())

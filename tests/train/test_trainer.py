@@ -355,7 +355,7 @@ def test_a_warmup_that_rounds_to_no_epoch_is_noted_with_the_epochs_it_needs(warm
     ("limit_train", "bn_images", "said"),
     [
         # above the 200 images of the few-images warning it said nothing, and used all 250
-        (250, 300, "note: --bn-images 300 is more than the 250 training images: all 250 are used"),
+        (250, 300, "• --bn-images 300 is more than the 250 training images: all 250 are used"),
         (250, 250, None),
         # below them the warning says it (once: no note beside it)
         (20, 300, "warning: --bn-images 300: the data holds only 20 training images, and BN recalibration uses"),

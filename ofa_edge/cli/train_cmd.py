@@ -60,7 +60,10 @@ def train(
         ),
     ] = None,
     subnets_per_step: Annotated[
-        int, typer.Option(help=f"Sandwich size: max, min and n-2 random subnets (2 to {MAX_SUBNETS_PER_STEP}).")
+        int,
+        typer.Option(
+            help=f"Sandwich size: max, min and n-2 random subnets, 2 to {MAX_SUBNETS_PER_STEP} (deps, bignas)."
+        ),
     ] = 4,
     beta_mult: Annotated[float, typer.Option(help="Subnets' gradient weight after the ε ramp (deps, bignas).")] = 1.0,
     kd_temp: Annotated[float, typer.Option(help="Distillation temperature.")] = 1.0,

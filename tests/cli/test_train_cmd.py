@@ -424,3 +424,11 @@ def test_the_sparsity_help_gives_the_range_train_takes() -> None:
 
     helps = {p.name: p.help for p in load_command("train").params}
     assert "in (0, 1)" in helps["sparsity"] and "[0, 1)" not in helps["sparsity"]
+
+
+def test_the_subnets_per_step_help_names_the_methods_that_take_it() -> None:
+    """--beta-mult's help says "(deps, bignas)"; --subnets-per-step's did not, and ofa / compofa ignore it."""
+    from ofa_edge.cli.app import load_command
+
+    helps = {p.name: p.help for p in load_command("train").params}
+    assert "2 to 16 (deps, bignas)" in helps["subnets_per_step"]

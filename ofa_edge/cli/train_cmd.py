@@ -228,7 +228,9 @@ def train(
         for n in notes + spfde_notes:
             note(n)
         for ph in trainer.method.phases:
-            note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")
+            # numbered as the epoch lines number them (epoch 1/40 ...), not as phases' half-open [start, end)
+            span = f"epoch {ph.end}" if ph.end - ph.start == 1 else f"epochs {ph.start + 1}-{ph.end}"
+            note(f"phase {ph.name}: {span} of {cfg.epochs} ({trainer.loader.steps_per_epoch} steps/epoch)")
     result = trainer.run(resume=resume, show_progress=progress)
     if not main_process:
         return

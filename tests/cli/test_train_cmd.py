@@ -376,6 +376,8 @@ def test_a_log_gets_a_line_per_epoch_instead_of_the_live_bar(cli, data_root, tmp
             rate = line.removesuffix(" img/s").rsplit(" ", 1)[1]
             assert rate == (f"{float(rate):.3g}" if float(rate) < 100 else rate), line
         assert "train bignas" not in err  # the bar's label
+        # the phase note numbered epochs from 0 ("epochs 0-2") beside lines numbered from 1
+        assert "phase shrink: epochs 1-2 of 2 (" in err, err
 
 
 def test_training_images_of_one_class_exit_2(cli, cifar_imagefolder, tmp_path) -> None:
@@ -416,6 +418,7 @@ def test_deps_over_too_few_epochs_for_a_warmup_says_so(cli, data_root, tmp_path)
     flat = " ".join(err.split())
     assert code == 0 and "--warmup-frac 0.5 of 1 epoch(s) rounds to no full-model warm-up" in flat, err
     assert "(--epochs 2 or more gives it a warm-up epoch)" in flat
+    assert "phase shrink: epoch 1 of 1 (" in flat  # it read "epochs 0-1"
 
 
 def test_the_sparsity_help_gives_the_range_train_takes() -> None:

@@ -23,12 +23,12 @@ def default_mask_interval(epochs: int) -> int:
 
 def freezing_plan_note(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> str:
     """The freezing schedule of the network that trains (its class count moves the FLOPs target a little)."""
-    from ofa_edge.train.spfde.freezing import plan_freezing
+    from ofa_edge.train.spfde.freezing import flops_percent, plan_freezing
 
     plan, share = plan_freezing(space, num_classes, config, epochs)
     return (
-        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of {share:.1%} of the "
-        f"training FLOPs (target {config.flops_target:.1%})"
+        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of "
+        f"{flops_percent(share)} of the training FLOPs (target {flops_percent(config.flops_target)})"
     )
 
 

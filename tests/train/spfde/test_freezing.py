@@ -114,8 +114,13 @@ def test_plan_note_is_the_trained_networks_plan_with_its_saving():
     plan, share = plan_freezing(sp, 100, cfg, 30)
     assert 0.1 <= share < 0.13  # the last unit overshoots a little
     assert freezing_plan_note(sp, 100, cfg, 30) == (
-        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of {share:.1%} of the "
-        "training FLOPs (target 10.0%)"
+        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of {share * 100:.3g}% "
+        "of the training FLOPs (target 10%)"
+    )
+    # at one decimal a target of 0.0015 read "0.1%" (and 0.00158 saved "0.2%")
+    plan, share = plan_freezing(sp, 10, FreezeConfig(1, 1, 0.0015), 2)
+    assert freezing_plan_note(sp, 10, FreezeConfig(1, 1, 0.0015), 2).endswith(
+        f"a planned saving of {share * 100:.3g}% of the training FLOPs (target 0.15%)"
     )
 
 

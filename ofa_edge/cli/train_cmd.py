@@ -263,7 +263,7 @@ def train(
                 + (f", {g['eager_variants']} run eagerly (GPU memory short)" if g["eager_variants"] else "")
             )
         if led["saved_flops"]:
-            saved = ", ".join(f"{k} {v / 1e12:.3f}" for k, v in led["saved_flops"].items())
+            saved = ", ".join(f"{k} {v / 1e12:.3g}" for k, v in led["saved_flops"].items())  # a short run's: 0.000288
             out.print(f"SpFDE saved TFLOPs: {saved}; computed {led['computed_flops'] / 1e12:.2f} TFLOPs")
         out.print(f"run dir: {result['run_dir']}" + (f"  supernet: {result['supernet']}" if result["supernet"] else ""))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -353,11 +354,13 @@ def test_notes_name_ignored_and_clamped_options(cli, data_root, tmp_path) -> Non
     assert "DεpS only" not in flat  # neither --warmup-frac nor --eps-epochs was given
     code, _, err = cli(*base, "--out", str(tmp_path / "b"), "--method", "bignas", "--eps-epochs", "3")
     assert code == 0 and "--eps-epochs 3: DεpS only; ignored by --method bignas" in " ".join(err.split()), err
-    code, _, err = cli(*base, "--out", str(tmp_path / "c"), "--epochs", "2", "--eps-epochs", "10",
-                       "--sparsity", "0.5", "--mask-interval", "5")  # fmt: skip
+    code, out, err = cli(*base, "--out", str(tmp_path / "c"), "--epochs", "2", "--eps-epochs", "10",
+                         "--sparsity", "0.5", "--mask-interval", "5")  # fmt: skip
     flat = " ".join(err.split())
     assert code == 0 and "eps-epochs: 10 clamped to 1 (the epochs left after shrinking starts at epoch 1)" in flat
     assert "the masks never prune-and-grow: --mask-interval 5" in flat, err
+    saved = re.search(r"SpFDE saved TFLOPs: sparsity (\S+);", " ".join(out.split())).group(1)
+    assert float(saved) > 0, out  # one step's saving printed as "0.000"
 
 
 def test_a_log_gets_a_line_per_epoch_instead_of_the_live_bar(cli, data_root, tmp_path) -> None:

@@ -10,13 +10,20 @@ import typer
 from rich.table import Table
 from typer.core import TyperOption
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
 from ofa_edge.errors import UserError
 from ofa_edge.io import check_output_folder
 from ofa_edge.paths import work_dir
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
+from ofa_edge.train.methods import MAX_SUBNETS_PER_STEP
 from ofa_edge.train.rundir import RUN_FILES, RunDir
-from ofa_edge.train.spfde.options import MASK_GROW, MASK_UPDATE_FRAC, freezing_plan_note, resolve_spfde
+from ofa_edge.train.spfde.options import (
+    MASK_GROW,
+    MASK_UPDATE_FRAC,
+    default_mask_interval,
+    freezing_plan_note,
+    resolve_spfde,
+)
 from ofa_edge.units import parse_duration_s
 
 if TYPE_CHECKING:
@@ -52,7 +59,12 @@ def train(
             help="DεpS: epochs of the β ramp after the shrink start (default: 5% of the run, at least 1; 0: no ramp)."
         ),
     ] = None,
-    subnets_per_step: Annotated[int, typer.Option(help="Sandwich size: max, min and n-2 random subnets.")] = 4,
+    subnets_per_step: Annotated[
+        int,
+        typer.Option(
+            help=f"Sandwich size: max, min and n-2 random subnets, 2 to {MAX_SUBNETS_PER_STEP} (deps, bignas)."
+        ),
+    ] = 4,
     beta_mult: Annotated[float, typer.Option(help="Subnets' gradient weight after the ε ramp (deps, bignas).")] = 1.0,
     kd_temp: Annotated[float, typer.Option(help="Distillation temperature.")] = 1.0,
     grad_agg: Annotated[str, typer.Option(help="Gradient aggregation over a step's subnets: sum | avg.")] = "sum",
@@ -179,7 +191,6 @@ def train(
     """Train a once-for-all supernet; every epoch checkpoints, validates probe subnets and updates the cost ledger."""
     # here, not at the top: `ofa-edge train --help` needs none of torch
     from ofa_edge.data import DEFAULT_ROOT
-    from ofa_edge.supernet.bn_calibration import few_images_warning
     from ofa_edge.train.config import TrainConfig
     from ofa_edge.train.distributed import launched_world
     from ofa_edge.train.spfde import SpfdeLever
@@ -216,10 +227,10 @@ def train(
     if main_process:
         for n in notes + spfde_notes:
             note(n)
-        if cfg.probe_every and (message := few_images_warning(cfg.calib_images, available=len(trainer.data))):
-            warn(message)
         for ph in trainer.method.phases:
-            note(f"phase {ph.name}: epochs {ph.start}-{ph.end} ({trainer.loader.steps_per_epoch} steps/epoch)")
+            # numbered as the epoch lines number them (epoch 1/40 ...), not as phases' half-open [start, end)
+            span = f"epoch {ph.end}" if ph.end - ph.start == 1 else f"epochs {ph.start + 1}-{ph.end}"
+            note(f"phase {ph.name}: {span} of {cfg.epochs} ({trainer.loader.steps_per_epoch} steps/epoch)")
     result = trainer.run(resume=resume, show_progress=progress)
     if not main_process:
         return
@@ -252,7 +263,7 @@ def train(
                 + (f", {g['eager_variants']} run eagerly (GPU memory short)" if g["eager_variants"] else "")
             )
         if led["saved_flops"]:
-            saved = ", ".join(f"{k} {v / 1e12:.3f}" for k, v in led["saved_flops"].items())
+            saved = ", ".join(f"{k} {v / 1e12:.3g}" for k, v in led["saved_flops"].items())  # a short run's: 0.000288
             out.print(f"SpFDE saved TFLOPs: {saved}; computed {led['computed_flops'] / 1e12:.2f} TFLOPs")
         out.print(f"run dir: {result['run_dir']}" + (f"  supernet: {result['supernet']}" if result["supernet"] else ""))
 
@@ -284,9 +295,7 @@ def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
     ]
     if clash:
         params = {p.name: p for p in ctx.command.params}
-        shown = "; ".join(
-            f"{_flag(params[k], run[k], _run_default(run, trained, k))}, not {_flag(params[k], v)}" for k, v in clash
-        )
+        shown = "; ".join(f"{_run_flag(params[k], run, trained, k)}, not {_flag(params[k], v)}" for k, v in clash)
         drop = ", ".join(params[k].opts[0] for k, _ in clash)
         raise UserError(
             f"--resume: the run in '{out_dir}' has {shown}; drop {drop} to continue it with its options, "
@@ -314,20 +323,32 @@ def _resolve_levers(opts: dict[str, Any]) -> tuple[SpfdeConfig, list[str]]:
     return resolve_spfde(opts["space"], opts["epochs"], reorder=bool(opts.get("reorder")), **kwargs)
 
 
-def _run_default(run: dict[str, Any], trained: dict[str, Any], key: str) -> str:
-    """What an option the run left at its default resolved to, as the refusal shows it: ``default: 0.00625``
-    (--lr), ``default: 20`` (--freeze-start), ``off`` (a lever's option in a run without that lever)."""
-    if trained.get(key) is not None:
-        return f"default: {trained[key]}"
-    if key not in _RESOLVED_FIELD:
-        return "default"
+def _run_flag(param: TyperOption, run: dict[str, Any], trained: dict[str, Any], key: str) -> str:
+    """The run's option ``key`` as the refusal shows it: ``--epochs 120``; ``--lr (default: 0.00625)`` or
+    ``--freeze-start (default: 20)`` for one the run left to its default; ``--mask-grow (off)`` for an option of
+    a lever the run trained without (``--mask-interval``: without any)."""
     try:
         levers = _resolve_levers(run)[0]
-    except (UserError, KeyError):
-        return "default"
-    lever_name, field = _RESOLVED_FIELD[key]
-    lever = getattr(levers, lever_name)
-    return "off" if lever is None else f"default: {getattr(lever, field):g}"
+    except (UserError, KeyError):  # a run that predates the options
+        levers = None
+    if levers is not None and key in _LEVER_OF:
+        lever = _LEVER_OF[key]
+        if not (levers.enabled if lever is None else getattr(levers, lever) is not None):
+            return f"{param.opts[0]} (off)"
+    if run[key] is not None:
+        return _flag(param, run[key])
+    default = trained.get(key)  # what TrainConfig resolved it to
+    if default is None and levers is not None:
+        if key == "mask_interval":
+            default = default_mask_interval(run["epochs"])
+        elif key in _RESOLVED_FIELD:
+            default = getattr(getattr(levers, _LEVER_OF[key]), _RESOLVED_FIELD[key])
+    return _flag(param, None, "default" if default is None else f"default: {_shown(default)}")
+
+
+def _shown(value: Any) -> Any:
+    """A number as a message shows it: ``0`` for 0.0, ``0.00625``."""
+    return f"{value:g}" if isinstance(value, float) else value
 
 
 # ``ofa-edge train``'s SpFDE options and the :func:`resolve_spfde` arguments they are
@@ -338,11 +359,16 @@ _SPFDE_OPTIONS = {
         "freeze_interval", "sieve_frac", "sieve_interval",
     )
 } | {"sparsity_pattern": "pattern"}  # fmt: skip
-# the options a lever resolves a default for: (the SpfdeConfig lever, its field)
+# each SpFDE option's lever (the SpfdeConfig field; None: --mask-interval, Δτ of all three)
+_LEVER_OF = {
+    "sparsity": "sparsity", "sparsity_pattern": "sparsity", "mask_update_frac": "sparsity", "mask_grow": "sparsity",
+    "freeze_flops_target": "freezing", "freeze_start": "freezing", "freeze_interval": "freezing",
+    "sieve_frac": "sieving", "sieve_interval": "sieving", "mask_interval": None,
+}  # fmt: skip
+# the options a lever resolves a default for: their field in the lever's config
 _RESOLVED_FIELD = {
-    "sparsity": ("sparsity", "sparsity"), "freeze_flops_target": ("freezing", "flops_target"),
-    "freeze_start": ("freezing", "start"), "freeze_interval": ("freezing", "interval"),
-    "sieve_frac": ("sieving", "frac"), "sieve_interval": ("sieving", "interval"),
+    "sparsity": "sparsity", "freeze_flops_target": "flops_target", "freeze_start": "start",
+    "freeze_interval": "interval", "sieve_frac": "frac", "sieve_interval": "interval",
 }  # fmt: skip
 
 
@@ -351,7 +377,7 @@ def _flag(param: TyperOption, value: Any, default: str = "default") -> str:
     for one left at its default (``default`` says what that was)."""
     if param.is_flag and param.secondary_opts:
         return param.opts[0] if value else param.secondary_opts[0]
-    return f"{param.opts[0]} {f'({default})' if value is None else value}"
+    return f"{param.opts[0]} {f'({default})' if value is None else _shown(value)}"
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from ofa_edge.data.transforms import fast_memory_format
 from ofa_edge.errors import UserError
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
-from ofa_edge.train.methods import METHODS, deps_shrink_epoch
+from ofa_edge.train.methods import MAX_SUBNETS_PER_STEP, METHODS, deps_shrink_epoch
 from ofa_edge.units import check_range
 
 # Fields that may change between a run and its --resume (they do not change the result; the data
@@ -72,7 +72,7 @@ class TrainConfig:
             changes["device"] = resolve_torch_device()
             notes.append(f"device: {changes['device']} (auto)")
         if self.lr is None:
-            changes["lr"] = round(0.1 * self.batch_size * world / 256, 6)
+            changes["lr"] = self.batch_size * world / 2560  # 0.1 x global batch / 256, exactly (shown so)
             notes.append(f"lr: {changes['lr']} (0.1 x global batch {self.batch_size * world} / 256)")
         if self.lr_warmup_epochs is None:
             changes["lr_warmup_epochs"] = float(round(0.05 * self.epochs))
@@ -155,7 +155,14 @@ class TrainConfig:
         check_range("--weight-decay", self.weight_decay, ge=0)
         check_range("momentum", self.momentum, ge=0, lt=1)
         if self.method in ("deps", "bignas"):
-            check_range("--subnets-per-step", self.subnets_per_step, ge=2, hint="(the sandwich rule's max and min)")
+            check_range(
+                "--subnets-per-step",
+                self.subnets_per_step,
+                ge=2,
+                le=MAX_SUBNETS_PER_STEP,
+                hint="(the sandwich rule's max and min, then random subnets, each one more forward and backward "
+                "per step; BigNAS trains 4)",
+            )
         check_range("--kd-temp", self.kd_temp, gt=0)
         check_range("--beta-mult", self.beta_mult, ge=0)
         if self.grad_agg not in ("sum", "avg"):

@@ -21,6 +21,7 @@ class Lever:
 
     name: str = "lever"
     epochs: int | None = None  # the run length the lever's schedule was planned for (None: any); others are refused
+    seed: int | None = None  # the run seed its randomness comes from (None: it draws none); others are refused
 
     def setup(self, net: Supernet, optimizer: torch.optim.Optimizer, num_samples: int) -> None:
         """Called once before training (after a resume has restored state)."""

@@ -71,6 +71,11 @@ class Phase:
         return any(v is not None for v in (self.kernels, self.depths, self.expands))
 
 
+# The sandwich's cap: each subnet adds a forward and a backward to every step, and BigNAS (max, min and 2
+# random) and OFA's last phase train 4; 16 leaves room to study more without letting a typo (10000) run.
+MAX_SUBNETS_PER_STEP = 16
+
+
 @dataclass(frozen=True)
 class MethodParams:
     """Hyperparameters every method reads (all epoch counts in epochs, LR absolute)."""

@@ -145,9 +145,10 @@ class RunDir:
         return records, cut
 
     def keep_metrics(self, before_epoch: int) -> int:
-        """Drop records of epochs the checkpoint has not completed (rewritten atomically); returns how
-        many lines cut short by a kill were dropped with them."""
+        """Drop records of epochs the checkpoint has not completed (rewritten atomically, only when a line
+        goes); returns how many lines cut short by a kill were dropped with them."""
         records, cut = self._read_metrics()
         kept = [r for r in records if r.get("epoch", 0) < before_epoch]
-        atomic_write_text(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+        if cut or len(kept) < len(records) or not self.metrics.is_file():
+            atomic_write_text(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
         return cut

@@ -30,6 +30,7 @@ from ofa_edge.host import cpu_model, now_utc
 from ofa_edge.io import HeldLock, atomic_write_json, hold_lock
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet import Supernet
+from ofa_edge.supernet.bn_calibration import few_images_warning
 from ofa_edge.supernet.checkpoint import load_supernet, save_supernet
 from ofa_edge.train.aggregate import GradAverager
 from ofa_edge.train.checkpointing import check_state, load_checkpoint, save_checkpoint, unreadable_checkpoint
@@ -80,6 +81,11 @@ class Trainer:
                     f"lever '{lv.name}' was planned for {lv.epochs} epochs, but the run trains {cfg.epochs}; make it "
                     f"with epochs={cfg.epochs} (its freezing and mask schedules follow the run's length)."
                 )
+            if lv.seed not in (None, cfg.seed):
+                raise UserError(
+                    f"lever '{lv.name}' was seeded with {lv.seed}, but the run's seed is {cfg.seed}; make it with "
+                    f"seed={cfg.seed}, as `ofa-edge train --seed {cfg.seed}` does (the same seed, the same run)."
+                )
         self.console = console or Console(stderr=True)
         self.ctx = dist_context(cfg.device)
         if cfg != given and self.ctx.main:  # a config resolved by the caller was the caller's to note
@@ -99,6 +105,8 @@ class Trainer:
                 self._note(text)
         g = torch.Generator().manual_seed(cfg.seed)
         self.calib = self.data.subset(torch.randperm(len(self.data), generator=g)[: cfg.calib_images])
+        if self.ctx.main and cfg.probe_every:
+            self._say_bn_images()
         self.epoch_samples = min((lv.epoch_size(len(self.data)) for lv in self.levers), default=len(self.data))
         held_out = "; ".join(filter(None, (lv.held_out(len(self.data)) for lv in self.levers)))
         self.memory_format = memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -206,24 +214,32 @@ class Trainer:
                     f"{cut} line(s) of '{rd.metrics}' were cut short (a kill mid-write) and are dropped; "
                     "those epochs have no metrics record"
                 )
-            if it >= total:
+            if it >= total:  # its files stay as the run left them
                 self._note(f"run already complete: '{rd.root}' finished all {cfg.epochs} epochs; nothing to train")
             else:
                 self._note(
                     f"resuming '{rd.root}' at iteration {it:,} of {total:,} (epoch {it // per_epoch}, "
                     f"step {it % per_epoch} of {per_epoch})"
                 )
-            if self.options is not None:  # the next --resume starts from these (e.g. a moved --data)
-                rd.write_config({**saved, "options": self.options})
+                if self.options is not None:  # the next --resume starts from these (e.g. a moved --data)
+                    rd.write_config({**saved, "options": self.options})
         return it
 
     def _data_record(self) -> dict[str, Any]:
         """What ``config.json`` records of the run's data and processes (a resume must match it)."""
         return data_record(len(self.data), self.data.classes, self.ctx.world)
 
+    def _say_bn_images(self) -> None:
+        """Warn of BN recalibration on few images; else note a ``--bn-images`` above the training images."""
+        cfg = self.cfg
+        if warning := few_images_warning(cfg.calib_images, available=len(self.data)):
+            self.console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        elif unfilled := unfilled_limit("--bn-images", cfg.calib_images, len(self.data), "training"):
+            self._note(unfilled)
+
     def _note(self, text: str) -> None:
         """A note on stderr, as the CLI prints its own."""
-        self.console.print(f"[yellow]note:[/yellow] {text}", highlight=False)
+        self.console.print(f"[dim]•[/dim] {text}", highlight=False)
 
     def _use_order(self, order: torch.Tensor) -> None:
         """Train the epoch in ``order`` (global, saved with checkpoints); this process takes its shard."""
@@ -512,7 +528,9 @@ class Trainer:
     def _finish(self, start_it: int, stopped: bool) -> dict[str, Any]:
         rd = self.run_dir
         done = not stopped
-        if done and self.ctx.main:
+        # a finished run resumed keeps its supernet (and timestamp), unless a kill came before it was written
+        trained = start_it < self.method.p.total_iters or not rd.supernet.exists()
+        if done and trained and self.ctx.main:
             provenance = {
                 "training": {
                     "config": self.cfg.to_dict(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -43,7 +44,9 @@ SMALL = ["--batch-size", "2", "--limit-train", "2", *BASE[4:]]  # for runs whose
         (["--bn-images", "0"], "--bn-images 0: must be >= 1."),
         (["--probe-every", "-1"], "--probe-every -1: must be >= 0 (0: never)."),
         (["--ckpt-every", "-2"], "--ckpt-every -2: must be >= 0 (0: only at epoch ends)."),
-        (["--subnets-per-step", "1"], "--subnets-per-step 1: must be >= 2 (the sandwich rule's max and min)."),
+        (["--subnets-per-step", "1"], "--subnets-per-step 1: must be in [2, 16] (the sandwich rule's max and min"),
+        # no upper bound: 10000 trained 10,000 subnets a step
+        (["--subnets-per-step", "10000"], "--subnets-per-step 10000: must be in [2, 16] (the sandwich rule's"),
         # NaN passed every `x < 0` check and trained a NaN supernet to exit 0; infinities too
         (["--lr", "nan"], "--lr nan: must be a finite number > 0."),
         (["--lr", "inf"], "--lr inf: must be a finite number > 0."),
@@ -316,10 +319,30 @@ def test_resume_notes_a_cut_metrics_line_and_a_finished_run(cli, stopped_run, da
     flat = " ".join(err.split())
     assert code == 0 and "1 line(s) of" in flat and "cut short" in flat, err
     assert "no probes (--probe-every 0)" in out and "top-1" not in out
-    code, out, err = cli(*args, "--resume")
+    files = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.iterdir() if p.name != ".lock"}
+    code, out, err = cli(*args, "--resume", "--json")
     flat = " ".join(err.split())
     assert code == 0 and f"run already complete: '{run}' finished all 2 epochs; nothing to train" in flat, err
     assert flat.count("nothing to train") == 1  # it said so twice, in two ways
+    # it rewrote supernet.safetensors (a new "finished" time), config.json and metrics.jsonl
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.iterdir() if p.name != ".lock"} == files
+    assert json.loads(out)["supernet"] == str(run / "supernet.safetensors")
+    (run / "supernet.safetensors").unlink()  # a kill after the last checkpoint, before the supernet was written
+    code, _, err = cli(*args, "--resume")
+    assert code == 0 and (run / "supernet.safetensors").is_file(), err
+
+
+def test_a_refused_resume_says_off_for_a_lever_the_run_trained_without(cli, stopped_run, data_root, tmp_path) -> None:
+    """A run without levers, resumed with them: --mask-interval read "(default)" and --mask-grow "gradient", as if
+    the run had used them; the run's default LR warm-up read "(default: 0.0)" and the option given "1.0"."""
+    args = _tiny_stopped_run(stopped_run, data_root, tmp_path / "r")
+    code, _, err = cli(*args, "--resume", "--sparsity", "0.5", "--mask-interval", "3", "--mask-grow", "random",
+                       "--lr-warmup-epochs", "1")  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 2, err
+    for said in ("--sparsity (off), not --sparsity 0.5", "--mask-interval (off), not --mask-interval 3",
+                 "--mask-grow (off), not --mask-grow random", "--lr-warmup-epochs (default: 0), not --lr-warmup-epochs 1;"):  # fmt: skip
+        assert said in flat, said
 
 
 def test_notes_name_ignored_and_clamped_options(cli, data_root, tmp_path) -> None:
@@ -331,11 +354,13 @@ def test_notes_name_ignored_and_clamped_options(cli, data_root, tmp_path) -> Non
     assert "DεpS only" not in flat  # neither --warmup-frac nor --eps-epochs was given
     code, _, err = cli(*base, "--out", str(tmp_path / "b"), "--method", "bignas", "--eps-epochs", "3")
     assert code == 0 and "--eps-epochs 3: DεpS only; ignored by --method bignas" in " ".join(err.split()), err
-    code, _, err = cli(*base, "--out", str(tmp_path / "c"), "--epochs", "2", "--eps-epochs", "10",
-                       "--sparsity", "0.5", "--mask-interval", "5")  # fmt: skip
+    code, out, err = cli(*base, "--out", str(tmp_path / "c"), "--epochs", "2", "--eps-epochs", "10",
+                         "--sparsity", "0.5", "--mask-interval", "5")  # fmt: skip
     flat = " ".join(err.split())
     assert code == 0 and "eps-epochs: 10 clamped to 1 (the epochs left after shrinking starts at epoch 1)" in flat
     assert "the masks never prune-and-grow: --mask-interval 5" in flat, err
+    saved = re.search(r"SpFDE saved TFLOPs: sparsity (\S+);", " ".join(out.split())).group(1)
+    assert float(saved) > 0, out  # one step's saving printed as "0.000"
 
 
 def test_a_log_gets_a_line_per_epoch_instead_of_the_live_bar(cli, data_root, tmp_path) -> None:
@@ -354,6 +379,8 @@ def test_a_log_gets_a_line_per_epoch_instead_of_the_live_bar(cli, data_root, tmp
             rate = line.removesuffix(" img/s").rsplit(" ", 1)[1]
             assert rate == (f"{float(rate):.3g}" if float(rate) < 100 else rate), line
         assert "train bignas" not in err  # the bar's label
+        # the phase note numbered epochs from 0 ("epochs 0-2") beside lines numbered from 1
+        assert "phase shrink: epochs 1-2 of 2 (" in err, err
 
 
 def test_training_images_of_one_class_exit_2(cli, cifar_imagefolder, tmp_path) -> None:
@@ -376,6 +403,8 @@ def test_more_images_asked_for_than_the_data_holds_are_noted(cli, cifar_imagefol
     flat = " ".join(err.split())
     assert code == 0, err
     assert "--limit-train 50 is more than the 20 training images: all 20 are used" in flat
+    # the trainer's notes read "note: ..." among the command's "• ..."
+    assert "• --limit-train 50 is more than" in flat and "note:" not in flat
     assert "--bn-images 2000: the data holds only 20 training images, and BN recalibration uses them all" in flat
     code, _, err = cli(*args, "--out", str(tmp_path / "b"), "--bn-images", "10")
     flat = " ".join(err.split())
@@ -392,6 +421,7 @@ def test_deps_over_too_few_epochs_for_a_warmup_says_so(cli, data_root, tmp_path)
     flat = " ".join(err.split())
     assert code == 0 and "--warmup-frac 0.5 of 1 epoch(s) rounds to no full-model warm-up" in flat, err
     assert "(--epochs 2 or more gives it a warm-up epoch)" in flat
+    assert "phase shrink: epoch 1 of 1 (" in flat  # it read "epochs 0-1"
 
 
 def test_the_sparsity_help_gives_the_range_train_takes() -> None:
@@ -409,3 +439,11 @@ def test_a_refused_option_leaves_no_folders_of_out_behind(cli, data_root, tmp_pa
     )
     assert code == 2 and "--epochs 0: must be >= 1" in err, err
     assert not (tmp_path / "a").exists()
+
+
+def test_the_subnets_per_step_help_names_the_methods_that_take_it() -> None:
+    """--beta-mult's help says "(deps, bignas)"; --subnets-per-step's did not, and ofa / compofa ignore it."""
+    from ofa_edge.cli.app import load_command
+
+    helps = {p.name: p.help for p in load_command("train").params}
+    assert "2 to 16 (deps, bignas)" in helps["subnets_per_step"]

@@ -96,6 +96,9 @@ def test_resume_takes_a_lever_option_given_again_with_the_value_its_default_reso
     code, _, err = cli(*args, "--resume", "--freeze-start", "0")  # another value: refused, naming it
     said = " ".join(err.split())  # with what the run's default was (it read "(default)")
     assert code == 2 and "has --freeze-start (default: 1), not --freeze-start 0; drop --freeze-start" in said, err
+    code, _, err = cli(*args, "--resume", "--mask-interval", "3")  # Δτ's default (it read "(default)")
+    said = " ".join(err.split())
+    assert code == 2 and "has --mask-interval (default: 1), not --mask-interval 3; drop" in said, err
     again = ("--freeze-start", "1", "--sparsity", "0.5", "--mask-interval", "1", "--sieve-interval", "1")
     code, out, err = cli(*args, "--resume", *again)
     assert code == 0, err

@@ -20,6 +20,14 @@ def test_defaults_resolve_with_a_note_each() -> None:
     assert "memory format: channels_last" in said
 
 
+@pytest.mark.parametrize(("batch", "lr"), [(100, "0.0390625"), (3, "0.001171875"), (8, "0.003125")])
+def test_the_default_lr_is_exact_and_shown_so(batch, lr) -> None:
+    """It was rounded to 6 decimals, in the run and in its note: batch 100 trained at 0.039062, not 0.0390625."""
+    cfg, notes = dataclasses.replace(BASE, batch_size=batch).resolved()
+    assert cfg.lr == float(lr) and math.isclose(cfg.lr, 0.1 * batch / 256, rel_tol=1e-15)
+    assert f"lr: {lr} (0.1 x global batch {batch} / 256)" in notes
+
+
 def test_given_values_are_kept_and_not_noted() -> None:
     given = dataclasses.replace(BASE, lr=0.05, lr_warmup_epochs=0.5, eps_epochs=3.0, channels_last=False)
     cfg, notes = given.resolved()

@@ -349,3 +349,26 @@ def test_a_warmup_that_rounds_to_no_epoch_is_noted_with_the_epochs_it_needs(warm
     assert want in notes
     assert not any("rounds to no" in n for n in dataclasses.replace(cfg, epochs=need).resolved()[1])
     assert not any("rounds to no" in n for n in dataclasses.replace(cfg, warmup_frac=0.0).resolved()[1])
+
+
+@pytest.mark.parametrize(
+    ("limit_train", "bn_images", "said"),
+    [
+        # above the 200 images of the few-images warning it said nothing, and used all 250
+        (250, 300, "• --bn-images 300 is more than the 250 training images: all 250 are used"),
+        (250, 250, None),
+        # below them the warning says it (once: no note beside it)
+        (20, 300, "warning: --bn-images 300: the data holds only 20 training images, and BN recalibration uses"),
+    ],
+)
+def test_bn_images_above_the_training_images_are_said(tmp_path, data_root, limit_train, bn_images, said) -> None:
+    cfg = TrainConfig(data=str(data_root), out=str(tmp_path / "run"), method="bignas", epochs=1, batch_size=8,
+                      limit_train=limit_train, subnets_per_step=2, **{**TINY, "calib_images": bn_images,
+                      "probe_every": 1})  # fmt: skip
+    console = Console(record=True, width=300)
+    Trainer(cfg, console=console)
+    lines = [line for line in console.export_text().splitlines() if "--bn-images" in line]
+    assert [line[: len(said or "")] for line in lines] == ([said] if said else []), lines
+    quiet = Console(record=True, width=300)
+    Trainer(dataclasses.replace(cfg, probe_every=0), console=quiet)  # no probes: the images are not used
+    assert "--bn-images" not in quiet.export_text()

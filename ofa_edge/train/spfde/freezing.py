@@ -90,6 +90,11 @@ def _floor3(x: float) -> float:
     return math.floor(x / step) * step
 
 
+def flops_percent(share: float) -> str:
+    """A share of the FLOPs to three significant digits (0.969%: one decimal read "1.0%" beside a target of 1%)."""
+    return f"{share * 100:.3g}%"
+
+
 def plan_freezing(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> tuple[list[int], float]:
     """Epoch at which each unit freezes (front to back), as few units as reach the target, and the share
     of the training FLOPs they save; a target beyond reach is a :class:`UserError` naming what reaches further."""
@@ -102,14 +107,14 @@ def plan_freezing(space: SearchSpace, num_classes: int, config: FreezeConfig, ep
         earliest = 1 if config.start > 1 else 0  # epoch 0 would freeze the stem untrained
         at = _schedule(units, total, earliest, config.interval, epochs)[1]
         untrained = ", the stem untrained" if earliest == 0 else ""
-        fixes.append(f"start earlier (--freeze-start {earliest} can save up to {at:.1%}{untrained})")
+        fixes.append(f"start earlier (--freeze-start {earliest} can save up to {flops_percent(at)}{untrained})")
     if config.interval > 1:
         every = _schedule(units, total, config.start, 1, epochs)[1]
-        fixes.append(f"freeze every epoch (--freeze-interval 1 can save up to {every:.1%})")
+        fixes.append(f"freeze every epoch (--freeze-interval 1 can save up to {flops_percent(every)})")
     raise UserError(
         f"--freeze-flops-target {config.flops_target:g} is beyond the network: freezing "
         f"{len(plan)} of {NUM_UNITS} units (stem and blocks, from epoch {config.start}, one every "
-        f"{config.interval}) by epoch {epochs} saves only {share:.1%} of the training FLOPs"
+        f"{config.interval}) by epoch {epochs} saves only {flops_percent(share)} of the training FLOPs"
         + (f"; {', or '.join(fixes)}." if fixes else "; drop --freeze-flops-target.")
     )
 

@@ -50,7 +50,9 @@ class SpfdeLever(Lever):
 
     name = "spfde"
 
-    def __init__(self, config: SpfdeConfig, epochs: int, seed: int = 0) -> None:
+    def __init__(self, config: SpfdeConfig, epochs: int, seed: int) -> None:
+        """``epochs`` and ``seed``: the run's (its :class:`TrainConfig`'s), which the trainer checks; the
+        freezing and mask schedules follow the run's length, the first sieve and the mask growth its seed."""
         self.config, self.epochs, self.seed = config, epochs, seed
         self.masks: SparseMasks | None = None
         self.freezer: LayerFreezer | None = None

@@ -16,14 +16,19 @@ if TYPE_CHECKING:
 MASK_UPDATE_FRAC, MASK_GROW = 0.3, "gradient"
 
 
+def default_mask_interval(epochs: int) -> int:
+    """Δτ when ``--mask-interval`` is not given: 5% of the run, at least 1 epoch."""
+    return max(1, round(0.05 * epochs))
+
+
 def freezing_plan_note(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> str:
     """The freezing schedule of the network that trains (its class count moves the FLOPs target a little)."""
-    from ofa_edge.train.spfde.freezing import plan_freezing
+    from ofa_edge.train.spfde.freezing import flops_percent, plan_freezing
 
     plan, share = plan_freezing(space, num_classes, config, epochs)
     return (
-        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of {share:.1%} of the "
-        f"training FLOPs (target {config.flops_target:.1%})"
+        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of "
+        f"{flops_percent(share)} of the training FLOPs (target {flops_percent(config.flops_target)})"
     )
 
 
@@ -85,7 +90,7 @@ def resolve_spfde(
         ("--mask-grow", None if mask_grow == MASK_GROW else mask_grow, sparse, sparsity, "--sparsity 0.5"),
     )  # fmt: skip
     if mask_interval is None:
-        mask_interval = max(1, round(0.05 * epochs))
+        mask_interval = default_mask_interval(epochs)
         if sparsity is not None or freeze_flops_target is not None or sieve_frac is not None:
             notes.append(f"mask-interval (Δτ): {mask_interval} epoch(s) (5% of the run, at least 1)")
     sp_cfg = fr_cfg = sv_cfg = None
@@ -100,8 +105,9 @@ def resolve_spfde(
         if not updates and mask_update_frac > 0:
             notes.append(
                 f"the masks never prune-and-grow: --mask-interval {mask_interval} leaves no update before the "
-                f"updates stop at {sp_cfg.update_end:.0%} of --epochs {epochs}; the run keeps its first random mask "
-                "(lower --mask-interval or train more --epochs for dynamic sparsity)"
+                f"updates stop at {sp_cfg.update_end:.0%} of --epochs {epochs}; the run keeps its first mask, "
+                "the largest-magnitude weights of the initialisation (lower --mask-interval or train more --epochs "
+                "for dynamic sparsity)"
             )
     if freeze_flops_target is not None:
         if freeze_start is None:

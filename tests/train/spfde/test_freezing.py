@@ -114,8 +114,13 @@ def test_plan_note_is_the_trained_networks_plan_with_its_saving():
     plan, share = plan_freezing(sp, 100, cfg, 30)
     assert 0.1 <= share < 0.13  # the last unit overshoots a little
     assert freezing_plan_note(sp, 100, cfg, 30) == (
-        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of {share:.1%} of the "
-        "training FLOPs (target 10.0%)"
+        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of {share * 100:.3g}% "
+        "of the training FLOPs (target 10%)"
+    )
+    # at one decimal a target of 0.0015 read "0.1%" (and 0.00158 saved "0.2%")
+    plan, share = plan_freezing(sp, 10, FreezeConfig(1, 1, 0.0015), 2)
+    assert freezing_plan_note(sp, 10, FreezeConfig(1, 1, 0.0015), 2).endswith(
+        f"a planned saving of {share * 100:.3g}% of the training FLOPs (target 0.15%)"
     )
 
 
@@ -167,3 +172,15 @@ def test_freezing_from_epoch_0_notes_the_untrained_stem(epochs, fix):
     assert note.startswith("freezing from epoch 0 freezes the stem before its first step") and fix in note
     _, later = resolve_spfde(SPACE, 10, freeze_flops_target=0.01, freeze_start=1)
     assert not any("random initial weights" in n for n in later)
+
+
+def test_a_refused_target_is_told_a_saving_below_it():
+    """`--method compofa --epochs 4 --freeze-flops-target 0.01` was refused as saving "only 1.0%" (0.969% at one
+    decimal), the target itself."""
+    sp = SearchSpace.get(SPACE)
+    with pytest.raises(UserError) as info:
+        plan_freezing(sp, 10, FreezeConfig(2, 1, 0.01), 4)
+    message = str(info.value)
+    saves = float(re.search(r"saves only ([\d.]+)% of the training FLOPs", message).group(1))
+    lower = float(message.split("lower the target to ")[1].split(" ")[0])
+    assert saves < 1.0 and saves == pytest.approx(lower * 100, rel=1e-2), message

@@ -87,7 +87,7 @@ def test_resume_with_other_settings_is_user_error(tmp_path):
     lever.setup(net, opt, N)
     path = tmp_path / "checkpoint.safetensors"
     save_checkpoint(path, net, opt, {"it": 0}, torch.arange(N), [lever])
-    other = SpfdeLever(SpfdeConfig(sieving=SieveConfig(0.25)), epochs=6)
+    other = SpfdeLever(SpfdeConfig(sieving=SieveConfig(0.25)), epochs=6, seed=7)
     with pytest.raises(UserError, match="SpFDE settings"):
         load_checkpoint(path, net, opt, [other])
     with pytest.raises(UserError, match="trained with levers"):
@@ -100,6 +100,22 @@ def test_a_lever_planned_for_another_run_length_is_refused(tmp_path, data_root):
     from ofa_edge.train import TrainConfig, Trainer
 
     cfg = TrainConfig(data=str(data_root), out=str(tmp_path / "r"), epochs=2, device="cpu", limit_train=8)
-    lever = SpfdeLever(SpfdeConfig(freezing=FreezeConfig(20, 2, 0.05)), 40)
+    lever = SpfdeLever(SpfdeConfig(freezing=FreezeConfig(20, 2, 0.05)), 40, cfg.seed)
     with pytest.raises(UserError, match="planned for 40 epochs, but the run trains 2; make it with epochs=2"):
         Trainer(cfg, [lever])
+
+
+def test_a_lever_seeded_otherwise_than_the_run_is_refused(tmp_path, data_root):
+    """From Python the lever's seed defaulted to 0 whatever the run's was, so its first sieve and mask growth
+    differed from the CLI's run with the same --seed (which passes the run's)."""
+    from ofa_edge.train import TrainConfig, Trainer
+
+    cfg = TrainConfig(
+        data=str(data_root), out=str(tmp_path / "r"), epochs=2, device="cpu", limit_train=8, batch_size=4, seed=5
+    )
+    spfde = SpfdeConfig(sieving=SieveConfig(0.25))
+    with pytest.raises(TypeError, match="seed"):
+        SpfdeLever(spfde, 2)  # no default to fall back on
+    with pytest.raises(UserError, match=r"seeded with 0, but the run's seed is 5; make it with seed=5"):
+        Trainer(cfg, [SpfdeLever(spfde, 2, 0)])
+    assert Trainer(cfg, [SpfdeLever(spfde, 2, 5)]).levers[0].seed == 5

@@ -46,3 +46,11 @@ def test_a_sieve_that_never_moves_is_noted(epochs, kwargs, option) -> None:
 def test_a_sieve_that_moves_once_is_not_noted() -> None:
     notes = " ".join(resolve_spfde("mbv3-w1.0-cifar", 4, sieve_frac=0.2, sieve_interval=3)[1])
     assert "never sieved" not in notes
+
+
+def test_a_mask_that_never_updates_is_said_to_keep_the_largest_initial_weights() -> None:
+    """The note called the mask the run keeps "its first random mask"; it is the largest-magnitude weights of
+    the initialisation (SparseMasks._initial_mask)."""
+    notes = " ".join(resolve_spfde("mbv3-w1.0-cifar", 2, sparsity=0.5, mask_interval=5)[1])
+    assert "the run keeps its first mask, the largest-magnitude weights of the initialisation" in notes
+    assert "random mask" not in notes

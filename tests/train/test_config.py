@@ -70,3 +70,12 @@ def test_a_resume_may_change_only_what_does_not_change_the_result() -> None:
     other = dataclasses.replace(BASE, seed=1, batch_size=64).resolved()[0]
     assert sorted(m.split(":")[0] for m in other.resume_mismatch(saved)) == ["batch_size", "lr", "seed"]
     assert {"data", "out", "device", "time_limit_s"} <= RESUME_FREE
+
+
+def test_a_run_saved_with_the_default_lr_rounded_resumes() -> None:
+    """Runs saved before the default LR was exact recorded 0.039062 for batch 100 (0.0390625): their --resume
+    was refused on that sixth decimal; a real change of LR still is."""
+    cfg = dataclasses.replace(BASE, batch_size=100).resolved()[0]
+    assert cfg.lr == 0.0390625
+    assert cfg.resume_mismatch(cfg.to_dict() | {"lr": 0.039062}) == []
+    assert [m.split(":")[0] for m in cfg.resume_mismatch(cfg.to_dict() | {"lr": 0.039})] == ["lr"]

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from train_cost import timed  # benchmarks/ is the script's folder
+from train_cost import parse_device, timed  # benchmarks/ is the script's folder
 
 from ofa_edge.data.transforms import resize
 from ofa_edge.io import atomic_write_json
@@ -108,6 +108,7 @@ def main() -> None:
     p.add_argument("--setting", help=argparse.SUPPRESS)  # the child process's one setting
     p.add_argument("--json", help="write the result document here")
     args = p.parse_args()
+    parse_device(p, args)
     if args.setting:
         print(json.dumps(run_setting(args)))
         return

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ofa_edge.errors import UserError
-from ofa_edge.host import cpu_model
+from ofa_edge.host import check_torch_device, cpu_model, resolve_torch_device
 from ofa_edge.space import SearchSpace, SubnetConfig
 from ofa_edge.supernet import Supernet
 from ofa_edge.train.cuda_graphs import GraphedSupernet
@@ -318,6 +318,17 @@ def reproduction(args) -> dict:
     return {"rows": rows}
 
 
+def parse_device(p: argparse.ArgumentParser, args: argparse.Namespace) -> torch.device:
+    """``args.device`` checked and ``auto`` resolved (in ``args`` too): a usage error (exit 2) where it cannot run
+    here, such as ``cuda`` on a machine without a GPU, instead of CUDA's traceback at the first tensor."""
+    try:
+        check_torch_device(args.device)
+    except UserError as e:
+        p.error(str(e))
+    args.device = resolve_torch_device(args.device)
+    return torch.device(args.device)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -345,7 +356,7 @@ def main() -> None:
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    device = torch.device(args.device)
+    device = parse_device(p, args)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     result = {

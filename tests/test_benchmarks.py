@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import torch
 
 ROOT = Path(__file__).parents[1]
 
@@ -83,3 +87,16 @@ def test_shape_cost_times_each_setting_in_its_own_process(tmp_path) -> None:
     rows = json.loads(out.read_text())["rows"]
     assert [r["setting"] for r in rows] == ["cudnn", "no-cudnn"]
     assert all(r["sandwich_step_s"] > 0 and r["new_subnet_first_s"]["median"] > 0 for r in rows)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine without CUDA")
+@pytest.mark.parametrize("script", ["train_cost.py", "shape_cost.py"])
+def test_a_gpu_asked_of_a_machine_without_one_is_a_usage_error(
+    script: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # shape_cost imports train_cost, as a script does
+    monkeypatch.setattr(sys, "argv", [script, "--device", "cuda"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(ROOT / "benchmarks" / script), run_name="__main__")
+    assert done.value.code == 2
+    assert "--device cuda was asked for but CUDA is not available here" in capsys.readouterr().err

@@ -101,8 +101,14 @@ def _by_id(short_id: str, last: LastSearch | None, said: list[str]) -> tuple[Sub
     """The subnet of the last search's top-k with this :meth:`~SubnetConfig.short_id`, where it came from, and the
     last search as it holds for that subnet (its device, supernet and that row's predictions, where recorded);
     a :class:`UserError` for no such id."""
-    if last is None or short_id not in last.top_k:
-        ids = ", ".join(last.top_k) if last is not None and last.top_k else "none recorded"
+    if last is None:
+        raise UserError(
+            f"{option_name('subnet')} {short_id}: no such file, and there is no last search result at "
+            f"'{last_search_path()}' to take an id from; run `ofa-edge search --latency 15ms` first, or pass a "
+            "subnet JSON file."
+        )
+    if short_id not in last.top_k:
+        ids = ", ".join(last.top_k) or "none recorded"
         raise UserError(
             f"{option_name('subnet')} {short_id}: no such file, and no subnet of the last search's top-k has that id "
             f"(ids: {ids}); pass a subnet JSON file, or an id from the id column of `ofa-edge search`."

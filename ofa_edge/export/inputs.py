@@ -11,6 +11,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import bundle_supernet
 from ofa_edge.export.formats import option_name
 from ofa_edge.export.last_search import LastSearch, read_last_search, search_beside
+from ofa_edge.io import file_kind
 from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded_supernet
 from ofa_edge.space import CostModel, SubnetConfig
 from ofa_edge.space.config import SHORT_ID_LEN, subnet_file
@@ -161,10 +162,16 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
         )
     try:
         doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise UserError(
             f"cannot read the pruned network '{path}' ({e}); pass the slim.json that `ofa-edge prune` wrote."
         ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        kind = file_kind(path) or ("binary" if isinstance(e, UnicodeDecodeError) else None)
+        what = f"is not a pruned network's slim.json (it is {kind})" if kind else f"is not valid JSON ({e})"
+        beside = path.with_name("slim.json")
+        fix = f"{beside}, beside it" if beside.is_file() and beside != path else "the one `ofa-edge prune` wrote"
+        raise UserError(f"'{path}' {what}; pass the pruned network's slim.json ({fix}).") from None
     base = doc.get("base") if isinstance(doc, dict) else None
     if not isinstance(base, dict) or base.get("kind") != "ofa-subnet" or "subnet" not in base:
         raise UserError(f"'{path}' is not a pruned ofa-edge subnet (slim.json of `ofa-edge prune`).")

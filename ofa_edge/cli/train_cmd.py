@@ -169,7 +169,9 @@ def train(
     freeze_start: Annotated[
         int | None,
         typer.Option(
-            help="SpFDE T_frz: epoch of the first freeze (default: half the run).", rich_help_panel="SpFDE levers"
+            help="SpFDE T_frz: epochs trained before the first freeze (20: after epoch 20; 0: before the first "
+            "step; default: half the run).",
+            rich_help_panel="SpFDE levers",
         ),
     ] = None,
     freeze_interval: Annotated[

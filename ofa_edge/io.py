@@ -89,7 +89,13 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
-_SUFFIX_KINDS = {".yaml": "a YAML file", ".yml": "a YAML file", ".safetensors": "a safetensors file"}
+_SUFFIX_KINDS = {
+    ".yaml": "a YAML file",
+    ".yml": "a YAML file",
+    ".safetensors": "a safetensors file",
+    ".onnx": "an ONNX model",
+    ".engine": "a TensorRT engine",
+}
 
 
 def file_kind(path: Path, doc: Any = None) -> str | None:

@@ -169,7 +169,9 @@ def train(
     freeze_start: Annotated[
         int | None,
         typer.Option(
-            help="SpFDE T_frz: epoch of the first freeze (default: half the run).", rich_help_panel="SpFDE levers"
+            help="SpFDE T_frz: epochs trained before the first freeze (20: after epoch 20; 0: before the first "
+            "step; default: half the run).",
+            rich_help_panel="SpFDE levers",
         ),
     ] = None,
     freeze_interval: Annotated[
@@ -193,6 +195,7 @@ def train(
     from ofa_edge.data import DEFAULT_ROOT
     from ofa_edge.train.config import TrainConfig
     from ofa_edge.train.distributed import launched_world
+    from ofa_edge.train.progress import significant
     from ofa_edge.train.spfde import SpfdeLever
     from ofa_edge.train.trainer import Trainer
 
@@ -214,23 +217,22 @@ def train(
     rank, world = launched_world()
     main_process = rank == 0  # under torchrun only rank 0 reports
     cfg, notes = cfg.resolved(world)
-    for text in defaults if main_process else ():
-        note(text)
     spfde, spfde_notes = _resolve_levers(opts)
+    for text in defaults + notes + spfde_notes if main_process else ():
+        note(text)  # before the trainer's own notes on the data it loads, and its warnings
     recorded = {k: v for k, v in opts.items() if k not in PER_CALL}
     if recorded["data"] is not None:
         recorded["data"] = str(Path(recorded["data"]).absolute())
     levers = [SpfdeLever(spfde, cfg.epochs, cfg.seed)] if spfde.enabled else []
     trainer = Trainer(cfg, levers, options=recorded)
-    if spfde.freezing is not None:
-        spfde_notes.append(freezing_plan_note(trainer.space, trainer.net.num_classes, spfde.freezing, cfg.epochs))
     if main_process:
-        for n in notes + spfde_notes:
-            note(n)
+        if spfde.freezing is not None:  # the plan of the network that trains: its class count is the data's
+            note(freezing_plan_note(trainer.space, trainer.net.num_classes, spfde.freezing, cfg.epochs))
         for ph in trainer.method.phases:
             # numbered as the epoch lines number them (epoch 1/40 ...), not as phases' half-open [start, end)
             span = f"epoch {ph.end}" if ph.end - ph.start == 1 else f"epochs {ph.start + 1}-{ph.end}"
-            note(f"phase {ph.name}: {span} of {cfg.epochs} ({trainer.loader.steps_per_epoch} steps/epoch)")
+            steps = trainer.loader.steps_per_epoch
+            note(f"phase {ph.name}: {span} of {cfg.epochs} ({steps} step{'s' if steps != 1 else ''}/epoch)")
     result = trainer.run(resume=resume, show_progress=progress)
     if not main_process:
         return
@@ -251,8 +253,9 @@ def train(
                 "no probes (--probe-every 0)" if cfg.probe_every == 0 else "no probes yet (stopped before the first)"
             )
         led = result["ledger"]
+        tflops = significant(led["total_flops"] / 1e12)  # a tiny run's 0.00432 read "0.00"
         out.print(
-            f"{led['images']:,} images, {led['subnet_images']:,} subnet-images, {led['total_flops'] / 1e12:.2f} TFLOPs "
+            f"{led['images']:,} images, {led['subnet_images']:,} subnet-images, {tflops} TFLOPs "
             f"(3x fwd MACs{', + 1x the teacher' if led['teacher_flops'] else ''}), {led['wall_seconds']:.1f} s on "
             f"{led['device']}"
         )
@@ -263,8 +266,9 @@ def train(
                 + (f", {g['eager_variants']} run eagerly (GPU memory short)" if g["eager_variants"] else "")
             )
         if led["saved_flops"]:
-            saved = ", ".join(f"{k} {v / 1e12:.3g}" for k, v in led["saved_flops"].items())  # a short run's: 0.000288
-            out.print(f"SpFDE saved TFLOPs: {saved}; computed {led['computed_flops'] / 1e12:.2f} TFLOPs")
+            # three significant digits: a short run's saving of 0.000288 read "0.00"
+            saved = ", ".join(f"{k} {significant(v / 1e12)}" for k, v in led["saved_flops"].items())
+            out.print(f"SpFDE saved TFLOPs: {saved}; computed {significant(led['computed_flops'] / 1e12)} TFLOPs")
         out.print(f"run dir: {result['run_dir']}" + (f"  supernet: {result['supernet']}" if result["supernet"] else ""))
 
     emit(result, as_json, render)

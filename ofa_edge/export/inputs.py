@@ -11,6 +11,7 @@ from ofa_edge.errors import UserError
 from ofa_edge.export.bundle import bundle_supernet
 from ofa_edge.export.formats import option_name
 from ofa_edge.export.last_search import LastSearch, read_last_search, search_beside
+from ofa_edge.io import file_kind
 from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded_supernet
 from ofa_edge.space import CostModel, SubnetConfig
 from ofa_edge.space.config import SHORT_ID_LEN, subnet_file
@@ -101,8 +102,14 @@ def _by_id(short_id: str, last: LastSearch | None, said: list[str]) -> tuple[Sub
     """The subnet of the last search's top-k with this :meth:`~SubnetConfig.short_id`, where it came from, and the
     last search as it holds for that subnet (its device, supernet and that row's predictions, where recorded);
     a :class:`UserError` for no such id."""
-    if last is None or short_id not in last.top_k:
-        ids = ", ".join(last.top_k) if last is not None and last.top_k else "none recorded"
+    if last is None:
+        raise UserError(
+            f"{option_name('subnet')} {short_id}: no such file, and there is no last search result at "
+            f"'{last_search_path()}' to take an id from; run `ofa-edge search --latency 15ms` first, or pass a "
+            "subnet JSON file."
+        )
+    if short_id not in last.top_k:
+        ids = ", ".join(last.top_k) or "none recorded"
         raise UserError(
             f"{option_name('subnet')} {short_id}: no such file, and no subnet of the last search's top-k has that id "
             f"(ids: {ids}); pass a subnet JSON file, or an id from the id column of `ofa-edge search`."
@@ -155,10 +162,16 @@ def slim_inputs(slim: str | Path) -> ExportInputs:
         )
     try:
         doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise UserError(
             f"cannot read the pruned network '{path}' ({e}); pass the slim.json that `ofa-edge prune` wrote."
         ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        kind = file_kind(path) or ("binary" if isinstance(e, UnicodeDecodeError) else None)
+        what = f"is not a pruned network's slim.json (it is {kind})" if kind else f"is not valid JSON ({e})"
+        beside = path.with_name("slim.json")
+        fix = f"{beside}, beside it" if beside.is_file() and beside != path else "the one `ofa-edge prune` wrote"
+        raise UserError(f"'{path}' {what}; pass the pruned network's slim.json ({fix}).") from None
     base = doc.get("base") if isinstance(doc, dict) else None
     if not isinstance(base, dict) or base.get("kind") != "ofa-subnet" or "subnet" not in base:
         raise UserError(f"'{path}' is not a pruned ofa-edge subnet (slim.json of `ofa-edge prune`).")

@@ -66,6 +66,12 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
             f"supernet: pass the supernet.safetensors beside it, which `ofa-edge train` writes when the run "
             f"completes (a stopped run: `ofa-edge train --resume --out {path.parent}` finishes it)."
         )
+    if raw is None and (slim := _slim_beside(path)) is not None:
+        raise UserError(
+            f"'{path}' holds the weights of a network `ofa-edge prune` slimmed, not an ofa-edge supernet: score or "
+            f"export it as `ofa-edge eval --slim {slim}` or `ofa-edge export --slim {slim}` (in Python: "
+            f"load_slim('{slim}')), or pass a supernet that `ofa-edge train` wrote."
+        )
     if raw is None:
         raise UserError(
             f"'{path}' is a safetensors file but not an ofa-edge supernet (no 'ofa_edge' metadata); pass one that "
@@ -92,3 +98,13 @@ def _is_pickle(path: Path) -> bool:
     except OSError:
         return False
     return head == b"PK\x03\x04" or head[:1] == b"\x80"
+
+
+def _slim_beside(path: Path) -> Path | None:
+    """The ``slim.json`` beside ``path`` that names it as its weights (``ofa-edge prune`` writes both), if any."""
+    slim = path.with_name("slim.json")
+    try:
+        doc = json.loads(slim.read_text())
+    except (OSError, ValueError):
+        return None
+    return slim if isinstance(doc, dict) and doc.get("weights") == path.name else None

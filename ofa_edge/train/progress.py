@@ -27,7 +27,7 @@ LOSS_LABELS = {
 
 
 def significant(value: float) -> str:
-    """A rate with three significant digits below 100 (``0.437``, ``12.3``), whole above (``1,234``)."""
+    """A rate or an amount with three significant digits below 100 (``0.437``, ``12.3``), whole above (``1,234``)."""
     return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
 
 

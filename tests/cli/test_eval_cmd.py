@@ -314,6 +314,17 @@ def test_eval_slim_resolves_the_path_as_export_does(cli, tmp_path) -> None:
     assert code == 2 and "is a folder without slim.json" in " ".join(err.split()), err
 
 
+@pytest.mark.parametrize("command", ["eval", "export"])
+def test_a_pruned_networks_weights_as_supernet_name_slim(cli, tmp_path, command) -> None:
+    """prune's slim.safetensors as --supernet was only 'not an ofa-edge supernet'; it now names --slim."""
+    run = _pruned_run(tmp_path / "run")
+    SearchSpace.get("mbv3-w1.0-cifar").min(24).save(tmp_path / "subnet.json")
+    args = ("--supernet", str(run / "slim.safetensors"), "--subnet", str(tmp_path / "subnet.json"))
+    code, _, err = cli(command, *args)
+    flat = " ".join(err.split())
+    assert code == 2 and f"`ofa-edge {command} --slim {run / 'slim.json'}`" in flat, flat
+
+
 @pytest.mark.parametrize("swap", [False, True])
 def test_eval_refuses_data_whose_classes_are_not_the_ones_the_network_learned(
     cli, tmp_path, renamed_sample, swap

@@ -391,9 +391,9 @@ def test_missing_subnet_or_supernet_exits_2(cli, subnet, tmp_path, monkeypatch):
     code, _, err = _run(cli, "export", "--supernet", str(tmp_path / "none.safetensors"))
     assert code == 2 and "ofa-edge search" in err  # no --subnet and no last search
     code, _, err = _run(cli, "export", "--subnet", "3fa9c2")  # an id of the search table, and no search
-    assert code == 2 and "no subnet of the last search's top-k has that id (ids: none recorded)" in " ".join(
-        err.split()
-    )
+    flat = " ".join(err.split())
+    assert code == 2 and "3fa9c2: no such file, and there is no last search result at" in flat, flat
+    assert "run `ofa-edge search --latency 15ms` first" in flat and "top-k" not in flat
     code, _, err = _run(cli, "export", "--subnet", str(subnet), "--supernet", str(tmp_path / "none.safetensors"))
     assert code == 2 and "does not exist" in err
     monkeypatch.setattr("ofa_edge.paths.pretrained_dir", lambda: tmp_path / "not-installed")

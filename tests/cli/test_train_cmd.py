@@ -447,3 +447,18 @@ def test_the_subnets_per_step_help_names_the_methods_that_take_it() -> None:
 
     helps = {p.name: p.help for p in load_command("train").params}
     assert "2 to 16 (deps, bignas)" in helps["subnets_per_step"]
+
+
+def test_the_commands_notes_come_before_the_trainers_and_a_tiny_run_reads_right(cli, cifar_imagefolder, tmp_path):
+    """The trainer's notes on its data (and its warnings) came before the command's own ("• device: ...", "• lr:"),
+    out of the order a run's setup reads in; one step read "(1 steps/epoch)" and a tiny run's TFLOPs "0.00"."""
+    args = ["train", "--data", str(cifar_imagefolder), "--out", str(tmp_path / "r"), *SMALL, "--limit-val", "500",
+            "--epochs", "2", "--probe-every", "0", "--time-limit", "1ms"]  # fmt: skip
+    code, out, err = cli(*args)
+    flat = " ".join(err.split())
+    assert code == 0, err
+    data_note = flat.index("--limit-val 500 is more than the 10 test images")
+    assert flat.index("• lr: ") < flat.index("• memory format: ") < data_note < flat.index("• phase full: "), err
+    assert "phase full: epoch 1 of 2 (1 step/epoch)" in flat and "steps/epoch" not in flat
+    tflops = re.search(r"subnet-images, (\S+) TFLOPs", " ".join(out.split())).group(1)
+    assert float(tflops) > 0 and tflops == f"{float(tflops):.3g}", out

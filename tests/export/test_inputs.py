@@ -15,10 +15,24 @@ def test_slim_weights_file_points_at_its_description(tmp_path) -> None:
     weights.write_bytes(b"\x00" * 64)
     with pytest.raises(UserError, match=r"as slim \(--slim\): .*slim\.json"):
         slim_inputs(weights)
+
+
+def test_a_file_that_is_no_slim_json_is_named_with_what_it_is(tmp_path) -> None:
+    """A binary file as slim put Python's "'utf-8' codec can't decode" in the message; it says what the file is."""
     other = tmp_path / "notes.bin"
     other.write_bytes(bytes(range(256)))
-    with pytest.raises(UserError, match="cannot read the pruned network"):
+    with pytest.raises(UserError, match=r"'.*notes\.bin' is not a pruned network's slim\.json \(it is binary\)") as e:
         slim_inputs(other)
+    assert "codec" not in str(e.value) and "the one `ofa-edge prune` wrote" in str(e.value)
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(b"\x08\x07\x12\x07pytorch")  # ONNX's protobuf, which decodes as text
+    (tmp_path / "slim.json").write_text("{}")
+    with pytest.raises(UserError, match=rf"\(it is an ONNX model\); pass .*slim\.json \({tmp_path}/slim\.json, beside"):
+        slim_inputs(onnx)
+    broken = tmp_path / "edited.json"
+    broken.write_text("{x")
+    with pytest.raises(UserError, match=r"is not valid JSON \(Expecting property name"):
+        slim_inputs(broken)
 
 
 def test_a_slim_description_without_its_classes_is_named(tmp_path) -> None:

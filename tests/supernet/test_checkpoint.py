@@ -118,6 +118,19 @@ def test_foreign_safetensors_file_is_refused(tmp_path) -> None:
             load_supernet(other_meta)
 
 
+def test_a_pruned_networks_weights_name_its_slim_json(tmp_path) -> None:
+    """prune's slim.safetensors given as a supernet was called a foreign file; it points to its slim.json."""
+    weights = tmp_path / "slim.safetensors"
+    save_file({"weight": torch.zeros(3)}, str(weights))
+    (tmp_path / "slim.json").write_text(json.dumps({"base": {}, "weights": weights.name}))
+    with pytest.raises(UserError, match="holds the weights of a network `ofa-edge prune` slimmed") as e:
+        read_metadata(weights)
+    assert f"`ofa-edge eval --slim {tmp_path / 'slim.json'}`" in str(e.value)
+    (tmp_path / "slim.json").write_text(json.dumps({"weights": "other.safetensors"}))  # not its description
+    with pytest.raises(UserError, match="not an ofa-edge supernet .no 'ofa_edge' metadata"):
+        read_metadata(weights)
+
+
 def test_declared_space_with_wrong_tensors_is_refused(tmp_path) -> None:
     meta = {"format": FORMAT, "space": CIFAR.name, "num_classes": 10}
     bad = tmp_path / "lies.safetensors"

@@ -95,6 +95,11 @@ def flops_percent(share: float) -> str:
     return f"{share * 100:.3g}%"
 
 
+def freeze_time(epoch: int) -> str:
+    """When a unit freezing at 0-based ``epoch`` freezes, in the epochs the run's lines count from 1."""
+    return "before epoch 1" if epoch == 0 else f"after epoch {epoch}"
+
+
 def plan_freezing(space: SearchSpace, num_classes: int, config: FreezeConfig, epochs: int) -> tuple[list[int], float]:
     """Epoch at which each unit freezes (front to back), as few units as reach the target, and the share
     of the training FLOPs they save; a target beyond reach is a :class:`UserError` naming what reaches further."""
@@ -113,8 +118,8 @@ def plan_freezing(space: SearchSpace, num_classes: int, config: FreezeConfig, ep
         fixes.append(f"freeze every epoch (--freeze-interval 1 can save up to {flops_percent(every)})")
     raise UserError(
         f"--freeze-flops-target {config.flops_target:g} is beyond the network: freezing "
-        f"{len(plan)} of {NUM_UNITS} units (stem and blocks, from epoch {config.start}, one every "
-        f"{config.interval}) by epoch {epochs} saves only {flops_percent(share)} of the training FLOPs"
+        f"{len(plan)} of {NUM_UNITS} units (stem and blocks, the first {freeze_time(config.start)}, one every "
+        f"{config.interval} epoch(s)) in {epochs} epochs saves only {flops_percent(share)} of the training FLOPs"
         + (f"; {', or '.join(fixes)}." if fixes else "; drop --freeze-flops-target.")
     )
 

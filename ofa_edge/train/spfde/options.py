@@ -26,8 +26,11 @@ def freezing_plan_note(space: SearchSpace, num_classes: int, config: FreezeConfi
     from ofa_edge.train.spfde.freezing import flops_percent, plan_freezing
 
     plan, share = plan_freezing(space, num_classes, config, epochs)
+    after = ", ".join(str(t) for t in plan if t > 0)  # as the epoch lines count; only the first can be 0
+    times = ["one before epoch 1"] if plan[0] == 0 else []
+    times += [f"one after {'each of epochs' if ',' in after else 'epoch'} {after}"] if after else []
     return (
-        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of "
+        f"freezing: {len(plan)} unit(s) (stem, then blocks), {', then '.join(times)}, a planned saving of "
         f"{flops_percent(share)} of the training FLOPs (target {flops_percent(config.flops_target)})"
     )
 
@@ -61,7 +64,7 @@ def resolve_spfde(
     Δτ (``mask_interval``) is SpFDE's one interval: masks update, one more block freezes and the
     data is sieved every Δτ epochs unless ``freeze_interval`` / ``sieve_interval`` say otherwise.
     """
-    from ofa_edge.train.spfde.freezing import FreezeConfig, plan_freezing
+    from ofa_edge.train.spfde.freezing import FreezeConfig, freeze_time, plan_freezing
     from ofa_edge.train.spfde.lever import SpfdeConfig
     from ofa_edge.train.spfde.sieving import SieveConfig
     from ofa_edge.train.spfde.sparsity import SparsityConfig, check_mask_updates, check_pattern, parse_pattern
@@ -112,7 +115,9 @@ def resolve_spfde(
     if freeze_flops_target is not None:
         if freeze_start is None:
             freeze_start = epochs // 2
-            notes.append(f"freeze-start (T_frz): epoch {freeze_start} (half the run)")
+            notes.append(
+                f"freeze-start (T_frz): {freeze_start}, the first freeze {freeze_time(freeze_start)} (half the run)"
+            )
         if freeze_interval is None:
             freeze_interval = mask_interval
             notes.append(f"freeze-interval: {freeze_interval} epoch(s) (= Δτ)")
@@ -120,8 +125,8 @@ def resolve_spfde(
         if freeze_start == 0:
             train_first = "--freeze-start 1 or later" if epochs > 1 else "--epochs 2 or more and --freeze-start 1"
             notes.append(
-                "freezing from epoch 0 freezes the stem before its first step: it keeps its random initial weights "
-                f"for the whole run and the blocks learn on random features; {train_first} trains it first"
+                "freezing before epoch 1 (--freeze-start 0) freezes the stem before its first step: it keeps its "
+                f"random initial weights for the whole run and the blocks learn on random features; {train_first} trains it first"
             )
         if freeze_start >= epochs:
             raise UserError(

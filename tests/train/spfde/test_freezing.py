@@ -113,9 +113,10 @@ def test_plan_note_is_the_trained_networks_plan_with_its_saving():
     cfg = FreezeConfig(2, 1, 0.1)
     plan, share = plan_freezing(sp, 100, cfg, 30)
     assert 0.1 <= share < 0.13  # the last unit overshoots a little
+    assert plan[:2] == [2, 3]
     assert freezing_plan_note(sp, 100, cfg, 30) == (
-        f"freezing: {len(plan)} unit(s) (stem, then blocks) at epochs {plan}, a planned saving of {share * 100:.3g}% "
-        "of the training FLOPs (target 10%)"
+        f"freezing: {len(plan)} unit(s) (stem, then blocks), one after each of epochs {', '.join(map(str, plan))}, "
+        f"a planned saving of {share * 100:.3g}% of the training FLOPs (target 10%)"
     )
     # at one decimal a target of 0.0015 read "0.1%" (and 0.00158 saved "0.2%")
     plan, share = plan_freezing(sp, 10, FreezeConfig(1, 1, 0.0015), 2)
@@ -165,11 +166,29 @@ def test_a_target_beyond_reach_is_told_only_what_can_reach_further(cfg, epochs, 
             plan_freezing(sp, 10, changed, epochs)
 
 
+def test_the_plan_counts_epochs_as_the_epoch_lines_do():
+    """The plan read "at epochs [1]" (0-based) beside "epoch 1/2" lines counted from 1: --freeze-start 1 freezes the
+    stem once epoch 1 is done, and the note says so; 0 freezes it before epoch 1."""
+    sp = SearchSpace.get(SPACE)
+    note = freezing_plan_note(sp, 10, FreezeConfig(1, 1, 0.001), 2)
+    assert note.startswith("freezing: 1 unit(s) (stem, then blocks), one after epoch 1, a planned saving"), note
+    note = freezing_plan_note(sp, 10, FreezeConfig(0, 1, 0.06), 4)
+    assert note.startswith("freezing: 4 unit(s) (stem, then blocks), one before epoch 1, then one after each of "
+                           "epochs 1, 2, 3, a planned"), note  # fmt: skip
+    _, notes = resolve_spfde(SPACE, 40, freeze_flops_target=0.05)
+    assert "freeze-start (T_frz): 20, the first freeze after epoch 20 (half the run)" in notes
+    with pytest.raises(
+        UserError, match=r"units \(stem and blocks, the first after epoch 1, one every 1 epoch\(s\)\) in 2 "
+    ):
+        plan_freezing(sp, 10, FreezeConfig(1, 1, 0.05), 2)
+
+
 @pytest.mark.parametrize(("epochs", "fix"), [(10, "--freeze-start 1 or later trains it first"), (1, "--epochs 2")])
 def test_freezing_from_epoch_0_notes_the_untrained_stem(epochs, fix):
     _, notes = resolve_spfde(SPACE, epochs, freeze_flops_target=0.001, freeze_start=0)
     (note,) = [n for n in notes if "stem" in n and "random" in n]
-    assert note.startswith("freezing from epoch 0 freezes the stem before its first step") and fix in note
+    assert note.startswith("freezing before epoch 1 (--freeze-start 0) freezes the stem before its first step")
+    assert fix in note
     _, later = resolve_spfde(SPACE, 10, freeze_flops_target=0.01, freeze_start=1)
     assert not any("random initial weights" in n for n in later)
 

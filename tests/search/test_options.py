@@ -43,7 +43,10 @@ def test_search_options_take_one_table_as_a_path(tables_dir):
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"flops": "lots"}, r"cannot read flops \(--flops\) 'lots'"), ({"params": "-2M"}, r"^params \(--params\) '-2M' must be a positive")],
+    [
+        ({"flops": "lots"}, r"cannot read flops \(--flops\) 'lots'"),
+        ({"params": "-2M"}, r"^params \(--params\) '-2M' must be a positive"),
+    ],
 )
 def test_cost_bounds_are_checked_when_the_options_are_made(options, message):
     """A bad --flops or --params was found only in run_search, after the accuracy predictor was loaded or fitted."""

@@ -28,16 +28,30 @@ class ConfigError(UserError):
         super().__init__(f"{field}: {message}")
 
 
+def option_name(field: str, flag: str | None = None) -> str:
+    """An option as messages name it for a Python caller and the command line alike: the field (or parameter) the
+    caller passes and the flag the command takes, ``max_batch (--max-batch)``; ``flag`` defaults to the field in
+    kebab case. :func:`for_cli` shortens it to the flag."""
+    return f"{field} ({flag or '--' + field.replace('_', '-')})"
+
+
 _FIELD_AND_FLAG = re.compile(r"\b([a-z][a-z0-9_]*) \((--[a-z0-9-]+)\)")
 
 
 def for_cli(message: object) -> str:
     """What the command line prints for ``message`` (an error, a note): an option a message names for a Python
-    caller by its field and flag (``max_batch (--max-batch)``) is named by its flag alone, as every command says it."""
+    caller by its field and flag (:func:`option_name`) is named by its flag alone, as every command says it.
+
+    A pair is a field and its flag when the flag ends with the field (``calib_images (--int8-calib-images)``), the
+    field is the flag's plural or the flag with a suffix (``devices (--device)``, ``time_limit_s (--time-limit)``),
+    or the field is a snake_case name (``calib_images (--bn-images)``); prose before a flag (``the pruned network
+    (--slim)``) is left alone."""
 
     def flag_only(m: re.Match[str]) -> str:
         field, flag = m[1], m[2]
-        return flag if flag.endswith("-" + field.replace("_", "-")) else m[0]
+        kebab, name = field.replace("_", "-"), flag[2:]
+        named = "_" in field or flag.endswith("-" + kebab) or kebab == name + "s" or kebab.startswith(name + "-")
+        return flag if named else m[0]
 
     return _FIELD_AND_FLAG.sub(flag_only, str(message))
 

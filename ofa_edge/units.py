@@ -88,8 +88,9 @@ def check_range(
     lt: float | None = None,
     hint: str = "",
 ) -> None:
-    """Raise ``'--opt VALUE: must be in [ge, lt)'`` (or ``>= ge``, ...) unless ``value`` is a finite
-    number in the range; ``None`` (an option left unset) passes. NaN and infinities never pass."""
+    """Raise ``'OPTION VALUE: must be in [ge, lt)'`` (or ``>= ge``, ...) unless ``value`` is a finite number in
+    the range; ``None`` (an option left unset) passes. NaN and infinities never pass. ``option`` is a flag, or a
+    library field named with :func:`~ofa_edge.errors.option_name` (``lr (--lr)``)."""
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, Real):

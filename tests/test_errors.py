@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ofa_edge.errors import UserError, did_you_mean, for_cli, refuse_options
+from ofa_edge.errors import UserError, did_you_mean, for_cli, option_name, refuse_options
 
 TEMPLATE = "{given} set{s} the INT8 quantization: add --int8, or drop {them} ({is} ignored)."
 
@@ -44,3 +44,18 @@ def test_for_cli_names_an_option_by_its_flag_alone():
     said = "max_batch (--max-batch) 0: add int8 (--int8) or calib_images (--int8-calib-images); net (--supernet)"
     assert for_cli(UserError(said)) == "--max-batch 0: add --int8 or --int8-calib-images; net (--supernet)"
     assert for_cli("the pruned network (--slim) keeps its BN") == "the pruned network (--slim) keeps its BN"
+
+
+def test_option_name_pairs_a_field_with_its_flag():
+    assert option_name("target_sparsity") == "target_sparsity (--target-sparsity)"
+    assert option_name("calib_images", "--bn-images") == "calib_images (--bn-images)"
+
+
+@pytest.mark.parametrize(
+    ("field", "flag"),
+    [("calib_images", "--bn-images"), ("time_limit_s", "--time-limit"), ("devices", "--device"), ("data", "--data")],
+)
+def test_for_cli_names_a_renamed_field_by_its_flag(field: str, flag: str):
+    """A field named otherwise than its flag (train's calib_images is --bn-images, search's devices is a repeated
+    --device) read 'calib_images (--bn-images) 0' on the command line."""
+    assert for_cli(f"{option_name(field, flag)} 0: must be >= 1.") == f"{flag} 0: must be >= 1."

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ofa_edge.errors import UserError, did_you_mean
+from ofa_edge.errors import option_name as field_and_flag
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,9 @@ _FLAGS = {"calib_images": "--int8-calib-images", "eval_images": "--int8-eval-ima
 
 
 def option_name(field: str) -> str:
-    """An export option as errors name it, for Python callers and the command alike: ``max_batch (--max-batch)``."""
-    return f"{field} ({_FLAGS.get(field, '--' + field.replace('_', '-'))})"
+    """An export option as errors name it (:func:`~ofa_edge.errors.option_name`, with export's own flags for the
+    INT8 image counts): ``max_batch (--max-batch)``."""
+    return field_and_flag(field, _FLAGS.get(field))
 
 
 def check_flags(fmt: ExportFormat, **flags: bool) -> None:

@@ -17,7 +17,7 @@ from ofa_edge.data import ImageSet
 from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
 from ofa_edge.data.formats import detect_format
 from ofa_edge.data.transforms import Preprocess
-from ofa_edge.errors import UserError, require_instance
+from ofa_edge.errors import UserError, option_name, require_instance
 from ofa_edge.export.verify import verify
 from ofa_edge.io import atomic_write, atomic_write_json, check_output_folder, hold_lock, staged_dir
 from ofa_edge.latency.device_timer import DeviceTimer
@@ -136,7 +136,7 @@ def prune_subnet(
     out_dir = check_prune_inputs(cfg, meta, out_dir, data_root)
     busy = (
         f"another `ofa-edge prune` (process {{pid}}) is writing '{out_dir}' now; wait for it to finish (the same "
-        "command then resumes or re-measures), or choose another output folder (--out)."
+        f"command then resumes or re-measures), or choose another output folder ({option_name('out_dir', '--out')})."
     )
     with hold_lock(out_dir.with_name(f".{out_dir.name}.lock"), busy):  # one writer: its checkpoint is the resume state
         if (replacing := _replaced_run_note(out_dir)) is not None:

@@ -16,7 +16,7 @@ from torch import nn
 
 from ofa_edge.data import ImageSet
 from ofa_edge.data.transforms import Preprocess
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, option_name
 from ofa_edge.io import atomic_write
 from ofa_edge.prune.base import GroupSparseOptimizer
 from ofa_edge.prune.hesso import HESSO
@@ -54,17 +54,15 @@ class PruneSettings:
     epsilon: float = 0.0
 
     def __post_init__(self) -> None:
-        """Refuse what no run can do, naming the command-line option (a :class:`UserError`)."""
+        """Refuse what no run can do, naming the field and its command-line option (a :class:`UserError`)."""
         if self.method not in METHODS:
-            raise UserError(f"unknown --method '{self.method}'; choose {' or '.join(METHODS)}.")
-        check_range("--target-sparsity", self.target_sparsity, gt=0, lt=1, hint="(e.g. 0.5)")
-        check_range("--epochs", self.epochs, ge=1)
-        check_range("--batch-size", self.batch_size, ge=1)
-        check_range("--lr", self.lr, gt=0)
-        check_range("--lam", self.lam, ge=0)
-        check_range("--epsilon", self.epsilon, ge=0, lt=1)
-        check_range("--periods", self.periods, ge=1)
-        check_range("--seed", self.seed, ge=0)
+            raise UserError(f"unknown {option_name('method')} '{self.method}'; choose {' or '.join(METHODS)}.")
+        check_range(option_name("target_sparsity"), self.target_sparsity, gt=0, lt=1, hint="(e.g. 0.5)")
+        for name, low in (("epochs", 1), ("batch_size", 1), ("periods", 1), ("seed", 0)):
+            check_range(option_name(name), getattr(self, name), ge=low)
+        check_range(option_name("lr"), self.lr, gt=0)
+        check_range(option_name("lam"), self.lam, ge=0)
+        check_range(option_name("epsilon"), self.epsilon, ge=0, lt=1)
 
     def describe(self) -> str:
         """``name value`` pairs of the settings this run's method reads (the other method's left out)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, option_name
 from ofa_edge.latency.last_profile import default_device
 from ofa_edge.latency.table import LatencyTable, table_for_device
 from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
@@ -93,9 +93,9 @@ def cost_bounds(flops: str | None, params: str | None) -> list[Bound]:
     """The ``--flops`` / ``--params`` bounds (counts with units, e.g. ``150M``)."""
     bounds = []
     if flops:
-        bounds.append(Bound("macs", parse_count(flops, "--flops"), f"--flops {flops}"))
+        bounds.append(Bound("macs", parse_count(flops, option_name("flops")), f"--flops {flops}"))
     if params:
-        bounds.append(Bound("params", parse_count(params, "--params"), f"--params {params}"))
+        bounds.append(Bound("params", parse_count(params, option_name("params")), f"--params {params}"))
     return bounds
 
 

@@ -1,5 +1,5 @@
 """The options of ``ofa-edge search`` as a library takes them (:class:`SearchOptions`), read as the command line
-reads them and checked before any work: every refusal names the command-line option."""
+reads them and checked before any work: every refusal names the field and its command-line option."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from os import PathLike
 from pathlib import Path
 
-from ofa_edge.errors import UserError, did_you_mean, refuse_options
+from ofa_edge.errors import UserError, did_you_mean, option_name, refuse_options
 from ofa_edge.search.algorithms import ALGORITHMS
 from ofa_edge.search.constraints import cost_bounds
 from ofa_edge.search.ranking import DEFAULT_TIE
@@ -16,16 +16,16 @@ from ofa_edge.units import check_range
 
 ACCURACY_PROXIES = ("macs",)  # --accuracy-proxy: what ranks subnets instead of predicted accuracy
 
-# what each listed option takes: the kind of item, one item, a comma list (for the messages)
+# what each listed field takes: its name in messages, the kind of item, one item, a comma list
 _LISTED = {
-    "--device": ("a device name", "x86-cpu", "x86-cpu,jetson-orin"),
-    "--latency": ("a time with its unit", "15ms", "15ms,4ms"),
+    "devices": (option_name("devices", "--device"), "a device name", "x86-cpu", "x86-cpu,jetson-orin"),
+    "latency": (option_name("latency"), "a time with its unit", "15ms", "15ms,4ms"),
 }
 
 
-def _listed(flag: str, values: str | list[str]) -> list[str]:
+def _listed(field: str, values: str | list[str]) -> list[str]:
     """Repeated options and comma lists alike: ``--device a --device b`` or ``--device a,b`` (one string too)."""
-    what, one, many = _LISTED[flag]
+    flag, what, one, many = _LISTED[field]
     parts = []
     for value in [values] if isinstance(values, str) or not isinstance(values, Iterable) else values:
         if not isinstance(value, str):
@@ -70,28 +70,30 @@ class SearchOptions:
 
     def __post_init__(self) -> None:
         """Read values as the command line does (comma lists, names in any case) and refuse options no
-        search can run with, naming the command-line option (a :class:`UserError`)."""
-        self.latency, self.devices = _listed("--latency", self.latency), _listed("--device", self.devices)
+        search can run with, naming the field and its command-line option (a :class:`UserError`)."""
+        self.latency, self.devices = _listed("latency", self.latency), _listed("devices", self.devices)
         self.tables = [self.tables] if isinstance(self.tables, str | PathLike) else list(self.tables)
         self.algo = self.algo.lower()
         self.accuracy_proxy = self.accuracy_proxy.lower() if self.accuracy_proxy else self.accuracy_proxy
-        for flag, value, low in (
-            ("--top-k", self.top_k, 1), ("--trials", self.trials, 1), ("--population", self.population, 4),
-            ("--generations", self.generations, 0), ("--refine", self.refine, 0), ("--samples", self.samples, 5),
-            ("--seed", self.seed, 0),
+        for name, low in (
+            ("top_k", 1), ("trials", 1), ("population", 4), ("generations", 0), ("refine", 0), ("samples", 5), ("seed", 0)
         ):  # fmt: skip
-            check_range(flag, value, ge=low)
-        check_range("--tie", self.tie, ge=0, hint="(points of predicted accuracy)")
+            check_range(option_name(name), getattr(self, name), ge=low)
+        check_range(option_name("tie"), self.tie, ge=0, hint="(points of predicted accuracy)")
         cost_bounds(self.flops, self.params)  # read again by prepare; a bad count fails here, before any work
         if self.storage is not None and not self.storage.strip():
             raise UserError(
-                "--storage is empty (an unset shell variable?); give a journal file or database URL, or drop it."
+                f"{option_name('storage')} is empty (an unset shell variable?); give a journal file or database URL, "
+                "or drop it."
             )
         if self.storage and not self.study:
-            raise UserError("--storage needs --study NAME so that every worker joins the same study.")
+            raise UserError(
+                f"{option_name('storage')} needs {option_name('study')} NAME so that every worker joins the same study."
+            )
         if self.study and not self.storage:
             raise UserError(
-                f"--study '{self.study}' names a study in a shared --storage; give --storage too, or drop --study."
+                f"{option_name('study')} '{self.study}' names a study in a shared {option_name('storage')}; give "
+                f"{option_name('storage')} too, or drop {option_name('study')}."
             )
         self._check_proxy()
 
@@ -101,22 +103,24 @@ class SearchOptions:
             return
         if self.accuracy_proxy not in ACCURACY_PROXIES:
             raise UserError(
-                f"--accuracy-proxy '{self.accuracy_proxy}' is unknown; the only proxy is 'macs'."
+                f"{option_name('accuracy_proxy')} '{self.accuracy_proxy}' is unknown; the only proxy is 'macs'."
                 + did_you_mean(self.accuracy_proxy, ACCURACY_PROXIES)
             )
         if self.refit_predictor:
             raise UserError(
-                "--refit-predictor fits the accuracy predictor, and --accuracy-proxy macs uses none; drop one of them."
+                f"{option_name('refit_predictor')} fits the accuracy predictor, and {option_name('accuracy_proxy')} "
+                "macs uses none; drop one of them."
             )
         if self.data is not None:
             raise UserError(
-                f"--data '{self.data}' is where subnet accuracy is measured, and --accuracy-proxy macs measures "
-                "none; drop --data, or drop --accuracy-proxy to search on predicted accuracy."
+                f"{option_name('data')} '{self.data}' is where subnet accuracy is measured, and "
+                f"{option_name('accuracy_proxy')} macs measures none; drop {option_name('data')}, or drop "
+                f"{option_name('accuracy_proxy')} to search on predicted accuracy."
             )
         if self.refine:
             raise UserError(
-                "--refine measures the best subnets' accuracy to correct the predictor, and --accuracy-proxy macs "
-                "uses none; drop one of them."
+                f"{option_name('refine')} measures the best subnets' accuracy to correct the predictor, and "
+                f"{option_name('accuracy_proxy')} macs uses none; drop one of them."
             )
 
 
@@ -124,25 +128,26 @@ def check_algorithm_options(opts: SearchOptions) -> None:
     """Refuse an unknown ``--algo`` and budget options the chosen algorithm would silently ignore."""
     if opts.algo not in ALGORITHMS:
         raise UserError(
-            f"unknown --algo '{opts.algo}'; choose {', '.join(ALGORITHMS[:-1])} or {ALGORITHMS[-1]} "
+            f"unknown {option_name('algo')} '{opts.algo}'; choose {', '.join(ALGORITHMS[:-1])} or {ALGORITHMS[-1]} "
             "(tpe and nsga2 are Optuna's samplers)." + did_you_mean(opts.algo, ALGORITHMS)
         )
     defaults = {f.name: f.default for f in fields(SearchOptions)}
-    shaped = [f"--{k}" for k in ("population", "generations") if getattr(opts, k) != defaults[k]]
+    shaped = [option_name(k) for k in ("population", "generations") if getattr(opts, k) != defaults[k]]
     if opts.algo == "evolution" and opts.trials is not None:
         raise UserError(
-            "--trials sets the budget of --algo tpe, nsga2 or random; evolution's budget is --population × "
-            "--generations. Drop --trials, or pick one of those algorithms."
+            f"{option_name('trials')} sets the budget of {option_name('algo')} tpe, nsga2 or random; evolution's "
+            f"budget is {option_name('population')} × {option_name('generations')}. Drop {option_name('trials')}, or "
+            "pick one of those algorithms."
         )
     if opts.algo in ("tpe", "nsga2"):
         refuse_options(
             shaped,
-            f"{{given}} shape{{s}} the evolution; --algo {opts.algo} runs --trials trials (default 300). "
-            "Drop {given}, or use --trials.",
+            f"{{given}} shape{{s}} the evolution; {option_name('algo')} {opts.algo} runs {option_name('trials')} "
+            f"trials (default 300). Drop {{given}}, or use {option_name('trials')}.",
         )
     if opts.algo == "random" and opts.trials is not None:
         refuse_options(
             shaped,
-            "--algo random runs --trials trials; {given} only set{s} its default budget "
-            "(population × generations), so give one or the other.",
+            f"{option_name('algo')} random runs {option_name('trials')} trials; {{given}} only set{{s}} its default "
+            "budget (population × generations), so give one or the other.",
         )

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from ofa_edge.data.transforms import fast_memory_format
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, option_name
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
 from ofa_edge.train.methods import MAX_SUBNETS_PER_STEP, METHODS, deps_shrink_epoch
@@ -65,8 +65,8 @@ class TrainConfig:
     seed: int = 0
 
     def resolved(self, world: int = 1) -> tuple[TrainConfig, list[str]]:
-        """Fill every ``None`` / ``auto`` and validate; returns the config and one note per default picked."""
-        self.validate()
+        """Fill every ``None`` / ``auto`` (the filled config is validated as it is made); returns the config and one
+        note per default picked."""
         notes: list[str] = []
         changes: dict[str, Any] = {k: os.fspath(getattr(self, k)) for k in ("data", "out")}  # JSON-ready
         if self.device == "auto":
@@ -94,7 +94,8 @@ class TrainConfig:
             )
         cfg = dataclasses.replace(self, **changes)
         if cfg.cuda_graphs and not cfg.device.startswith("cuda"):
-            raise UserError(f"--cuda-graphs needs a CUDA device, but the run is on '{cfg.device}'; drop --cuda-graphs.")
+            graphs = option_name("cuda_graphs")
+            raise UserError(f"{graphs} needs a CUDA device, but the run is on '{cfg.device}'; drop {graphs}.")
         if cfg.method != "deps" and (given := self._given("warmup_frac", "eps_epochs")):
             notes.append(f"{given}: DεpS only; ignored by --method {cfg.method}")
         if cfg.method in ("ofa", "compofa"):
@@ -125,57 +126,76 @@ class TrainConfig:
             f"--{n.replace('_', '-')} {getattr(self, n):g}" for n in names if getattr(self, n) != defaults[n]
         )
 
+    def __post_init__(self) -> None:
+        """Refuse a run no trainer can make, when the config is made (as :class:`~ofa_edge.export.ExportRequest`
+        does), not when :meth:`~ofa_edge.train.trainer.Trainer.run` starts."""
+        self.validate()
+
     def validate(self) -> None:
-        """Raise a :class:`UserError` naming the first option out of range (NaN and infinities included)."""
+        """Raise a :class:`UserError` naming the first field out of range and its flag (NaN and infinities
+        included)."""
         if self.method not in METHODS:
-            raise UserError(f"unknown --method '{self.method}'; choose one of {', '.join(METHODS)}.")
-        check_range("--epochs", self.epochs, ge=1)
+            raise UserError(f"unknown {option_name('method')} '{self.method}'; choose one of {', '.join(METHODS)}.")
+        check_range(option_name("epochs"), self.epochs, ge=1)
         need = METHODS[self.method].min_epochs()
         if self.epochs < need:
             raise UserError(
-                f"--method {self.method} has {need} phases and needs at least {need} epochs; got --epochs {self.epochs}."
+                f"{option_name('method')} {self.method} has {need} phases and needs at least {need} epochs; got "
+                f"{option_name('epochs')} {self.epochs}."
             )
-        check_range("--batch-size", self.batch_size, ge=1)
+        check_range(option_name("batch_size"), self.batch_size, ge=1)
         check_range(
-            "--warmup-frac", self.warmup_frac, ge=0, lt=1, hint="(the fraction of epochs the full model trains alone)"
+            option_name("warmup_frac"),
+            self.warmup_frac,
+            ge=0,
+            lt=1,
+            hint="(the fraction of epochs the full model trains alone)",
         )
         if self.method == "deps" and deps_shrink_epoch(self.warmup_frac, self.epochs) >= self.epochs:
             raise UserError(
-                f"--warmup-frac {self.warmup_frac} of {self.epochs} epochs leaves DεpS no epoch to shrink in (no subnet "
-                f"would train); use a fraction below {(self.epochs - 0.5) / self.epochs:.3f} or more --epochs."
+                f"{option_name('warmup_frac')} {self.warmup_frac} of {self.epochs} epochs leaves DεpS no epoch to "
+                f"shrink in (no subnet would train); use a fraction below {(self.epochs - 0.5) / self.epochs:.3f} or "
+                f"more {option_name('epochs')}."
             )
-        check_range("--eps-epochs", self.eps_epochs, ge=0)
-        check_range("--lr", self.lr, gt=0)
-        check_range("--lr-warmup-epochs", self.lr_warmup_epochs, ge=0, lt=self.epochs, hint="(below --epochs)")
+        check_range(option_name("eps_epochs"), self.eps_epochs, ge=0)
+        check_range(option_name("lr"), self.lr, gt=0)
+        check_range(
+            option_name("lr_warmup_epochs"),
+            self.lr_warmup_epochs,
+            ge=0,
+            lt=self.epochs,
+            hint=f"(below {option_name('epochs')})",
+        )
         span = METHODS[self.method].warmup_span(self.epochs)
         if self.lr_warmup_epochs is not None and self.lr_warmup_epochs > span:
             raise UserError(
-                f"--lr-warmup-epochs {self.lr_warmup_epochs:g} is longer than --method {self.method}'s full-model phase "
-                f"({span} of {self.epochs} epochs), the only phase that warms up; use at most {span}."
+                f"{option_name('lr_warmup_epochs')} {self.lr_warmup_epochs:g} is longer than {option_name('method')} "
+                f"{self.method}'s full-model phase ({span} of {self.epochs} epochs), the only phase that warms up; "
+                f"use at most {span}."
             )
-        check_range("--weight-decay", self.weight_decay, ge=0)
-        check_range("momentum", self.momentum, ge=0, lt=1)
+        check_range(option_name("weight_decay"), self.weight_decay, ge=0)
+        check_range("momentum", self.momentum, ge=0, lt=1)  # a library field only: the command has no flag
         if self.method in ("deps", "bignas"):
             check_range(
-                "--subnets-per-step",
+                option_name("subnets_per_step"),
                 self.subnets_per_step,
                 ge=2,
                 le=MAX_SUBNETS_PER_STEP,
                 hint="(the sandwich rule's max and min, then random subnets, each one more forward and backward "
                 "per step; BigNAS trains 4)",
             )
-        check_range("--kd-temp", self.kd_temp, gt=0)
-        check_range("--beta-mult", self.beta_mult, ge=0)
+        check_range(option_name("kd_temp"), self.kd_temp, gt=0)
+        check_range(option_name("beta_mult"), self.beta_mult, ge=0)
         if self.grad_agg not in ("sum", "avg"):
-            raise UserError(f"--grad-agg must be 'sum' or 'avg', got '{self.grad_agg}'.")
-        check_range("--label-smoothing", self.label_smoothing, ge=0, lt=1)
-        check_range("--limit-train", self.limit_train, ge=1)
-        check_range("--limit-val", self.limit_val, ge=1)
-        check_range("--bn-images", self.calib_images, ge=1)
-        check_range("--probe-every", self.probe_every, ge=0, hint="(0: never)")
-        check_range("--ckpt-every", self.ckpt_every, ge=0, hint="(0: only at epoch ends)")
-        check_range("--time-limit", self.time_limit_s, gt=0)
-        check_range("--seed", self.seed, ge=0, le=2**32 - 1)  # the generators take seed x 1,000,003 + epoch
+            raise UserError(f"{option_name('grad_agg')} must be 'sum' or 'avg', got '{self.grad_agg}'.")
+        check_range(option_name("label_smoothing"), self.label_smoothing, ge=0, lt=1)
+        check_range(option_name("limit_train"), self.limit_train, ge=1)
+        check_range(option_name("limit_val"), self.limit_val, ge=1)
+        check_range(option_name("calib_images", "--bn-images"), self.calib_images, ge=1)
+        check_range(option_name("probe_every"), self.probe_every, ge=0, hint="(0: never)")
+        check_range(option_name("ckpt_every"), self.ckpt_every, ge=0, hint="(0: only at epoch ends)")
+        check_range(option_name("time_limit_s", "--time-limit"), self.time_limit_s, gt=0)
+        check_range(option_name("seed"), self.seed, ge=0, le=2**32 - 1)  # the generators take seed x 1,000,003 + epoch
         check_torch_device(self.device)
 
     def to_dict(self) -> dict[str, Any]:

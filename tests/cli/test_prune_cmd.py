@@ -488,7 +488,9 @@ def test_a_second_prune_into_the_same_folder_is_refused_while_the_first_runs(cli
     with hold_lock(tmp_path / ".run.lock", "held by the first"):  # the first run's lock, as prune_subnet takes it
         code, _, err = cli(*args)
     assert code == 2 and "held by the first" not in err
-    assert f"another `ofa-edge prune` (process {os.getpid()}) is writing '{out}' now" in " ".join(err.split()), err
+    said = " ".join(err.split())
+    assert f"another `ofa-edge prune` (process {os.getpid()}) is writing '{out}' now" in said, err
+    assert said.endswith("or choose another output folder (--out).")
     assert not out.exists()
 
 

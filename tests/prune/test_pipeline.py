@@ -10,6 +10,7 @@ import torch
 from ofa_edge import SearchSpace, Supernet, save_supernet
 from ofa_edge.data.sample import sample_classes
 from ofa_edge.errors import UserError
+from ofa_edge.io import hold_lock
 from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.paths import SHIPPED_TABLES, embedded_supernet
@@ -104,3 +105,12 @@ def test_a_dict_for_the_subnet_or_settings_is_a_user_error(tmp_path, args, messa
     with pytest.raises(UserError, match=rf"^prune_subnet: {message}"):
         prune_subnet(call["cfg"], embedded_supernet(), tmp_path, tmp_path / "out", call["settings"])
     assert not (tmp_path / "out").exists()
+
+
+def test_a_locked_output_folder_names_the_parameter_and_its_flag(tmp_path, data_root):
+    """A Python caller was told to choose another output folder '(--out)', a flag it never passes."""
+    out = tmp_path / "run"
+    with hold_lock(tmp_path / ".run.lock", "held by the first"), pytest.raises(UserError) as refused:
+        prune_subnet(SearchSpace.get("mbv3-w1.0-cifar").min(), embedded_supernet(), data_root, out,
+                     PruneSettings("hesso", 0.5, 1))  # fmt: skip
+    assert str(refused.value).endswith("or choose another output folder (out_dir (--out)).")

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ofa_edge.data.transforms import Preprocess
+from ofa_edge.errors import UserError
 from ofa_edge.prune import partition
 from ofa_edge.prune.run import PruneSettings, ignored_options, train_and_prune
 
@@ -121,3 +122,18 @@ def test_the_options_another_method_would_ignore_come_from_the_settings_own_fiel
     assert ignored_options(PruneSettings("hspg", 0.5, 1, periods=3, start_frac=0.2)) == {
         "hesso": ["--start-frac", "--periods"]
     }
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"target_sparsity": 2.0}, "target_sparsity (--target-sparsity) 2: must be in (0, 1) (e.g. 0.5)."),
+        ({"method": "oto"}, "unknown method (--method) 'oto'; choose hesso or hspg."),
+        ({"batch_size": 0}, "batch_size (--batch-size) 0: must be >= 1."),
+    ],
+)
+def test_settings_refused_name_the_field_and_its_flag(change: dict, said: str) -> None:
+    """A Python caller read '--target-sparsity 2.0: ...', a flag it cannot pass, not the field it set."""
+    with pytest.raises(UserError) as caught:
+        PruneSettings(**{"method": "hesso", "target_sparsity": 0.5, "epochs": 1, **change})
+    assert str(caught.value).startswith(said)

@@ -6,10 +6,11 @@ import pytest
 
 from ofa_edge.errors import UserError
 from ofa_edge.search import SearchOptions
+from ofa_edge.search.options import check_algorithm_options
 
 
 def test_search_options_are_checked_as_the_command_checks_them():
-    with pytest.raises(UserError, match="--top-k 0"):
+    with pytest.raises(UserError, match=r"^top_k \(--top-k\) 0: must be >= 1\."):
         SearchOptions(latency=["16ms"], top_k=0)
 
 
@@ -17,17 +18,17 @@ def test_search_options_read_values_as_the_command_line_does():
     opts = SearchOptions(latency="16ms, 80ms", devices=["x86-cpu,slow-board"], algo="TPE", accuracy_proxy="MACs")
     assert opts.latency == ["16ms", "80ms"] and opts.devices == ["x86-cpu", "slow-board"]
     assert (opts.algo, opts.accuracy_proxy) == ("tpe", "macs")
-    with pytest.raises(UserError, match="--device 'x86-cpu,' has an empty item"):
+    with pytest.raises(UserError, match=r"devices \(--device\) 'x86-cpu,' has an empty item"):
         SearchOptions(latency=["16ms"], devices=["x86-cpu,"])
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"latency": 2.0}, r"--latency takes text .* e\.g\. '15ms'; got float 2\.0"),
-        ({"latency": [2.0]}, r"--latency takes text .* got float 2\.0"),
-        ({"latency": ["2ms"], "devices": [None]}, r"--device takes text .* got NoneType"),
-        ({"latency": ["2ms"], "population": "20"}, r"--population '20': must be a number"),
+        ({"latency": 2.0}, r"^latency \(--latency\) takes text .* e\.g\. '15ms'; got float 2\.0"),
+        ({"latency": [2.0]}, r"^latency \(--latency\) takes text .* got float 2\.0"),
+        ({"latency": ["2ms"], "devices": [None]}, r"^devices \(--device\) takes text .* got NoneType"),
+        ({"latency": ["2ms"], "population": "20"}, r"^population \(--population\) '20': must be a number"),
     ],
 )
 def test_search_options_of_the_wrong_type_are_user_errors(options, message):
@@ -42,9 +43,33 @@ def test_search_options_take_one_table_as_a_path(tables_dir):
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"flops": "lots"}, "cannot read --flops 'lots'"), ({"params": "-2M"}, "--params '-2M' must be a positive")],
+    [
+        ({"flops": "lots"}, r"cannot read flops \(--flops\) 'lots'"),
+        ({"params": "-2M"}, r"^params \(--params\) '-2M' must be a positive"),
+    ],
 )
 def test_cost_bounds_are_checked_when_the_options_are_made(options, message):
     """A bad --flops or --params was found only in run_search, after the accuracy predictor was loaded or fitted."""
     with pytest.raises(UserError, match=message):
         SearchOptions(latency=["16ms"], **options)
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ({"population": 0}, "population (--population) 0: must be >= 4."),
+        ({"storage": "s.journal"}, "storage (--storage) needs study (--study) NAME so that every worker joins"),
+        ({"accuracy_proxy": "macs", "refine": 2}, "refine (--refine) measures the best subnets' accuracy"),
+    ],
+)
+def test_refusals_name_the_field_a_python_caller_set_and_its_flag(options, said):
+    """A Python caller read '--population 0: ...', a flag it cannot pass, not the field it set."""
+    with pytest.raises(UserError) as caught:
+        SearchOptions(latency=["16ms"], **options)
+    assert str(caught.value).startswith(said)
+
+
+def test_an_algorithm_refusal_names_the_fields_and_their_flags():
+    with pytest.raises(UserError) as caught:
+        check_algorithm_options(SearchOptions(latency=["16ms"], algo="tpe", population=20))
+    assert str(caught.value).startswith("population (--population) shapes the evolution; algo (--algo) tpe runs")

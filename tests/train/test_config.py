@@ -45,22 +45,34 @@ def test_options_of_other_methods_are_noted_as_ignored() -> None:
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
-        ({"epochs": 0}, "--epochs"),
-        ({"warmup_frac": 1.0}, "--warmup-frac"),
-        ({"lr": math.nan}, "--lr"),
-        ({"method": "spos"}, "unknown --method 'spos'"),
-        ({"grad_agg": "mean"}, "--grad-agg must be 'sum' or 'avg'"),
-        ({"subnets_per_step": 1}, "--subnets-per-step"),
-        ({"method": "ofa", "epochs": 5}, "needs at least 6 epochs"),
-        ({"lr_warmup_epochs": 40.0}, "--lr-warmup-epochs"),
-        ({"method": "ofa", "epochs": 12, "lr_warmup_epochs": 5.0}, "longer than --method ofa's full-model phase"),
-        ({"cuda_graphs": True}, "--cuda-graphs needs a CUDA device"),
+        ({"epochs": 0}, "epochs (--epochs) 0: must be >= 1."),
+        ({"warmup_frac": 1.0}, "warmup_frac (--warmup-frac) 1"),
+        ({"lr": math.nan}, "lr (--lr) nan"),
+        ({"method": "spos"}, "unknown method (--method) 'spos'"),
+        ({"grad_agg": "mean"}, "grad_agg (--grad-agg) must be 'sum' or 'avg'"),
+        ({"subnets_per_step": 1}, "subnets_per_step (--subnets-per-step) 1"),
+        ({"method": "ofa", "epochs": 5}, "needs at least 6 epochs; got epochs (--epochs) 5"),
+        ({"lr_warmup_epochs": 40.0}, "lr_warmup_epochs (--lr-warmup-epochs) 40"),
+        ({"calib_images": 0}, "calib_images (--bn-images) 0: must be >= 1."),
+        ({"time_limit_s": -1.0}, "time_limit_s (--time-limit) -1"),
+        (
+            {"method": "ofa", "epochs": 12, "lr_warmup_epochs": 5.0},
+            "longer than method (--method) ofa's full-model phase",
+        ),
     ],
 )
-def test_impossible_settings_raise_a_user_error_naming_the_option(change: dict, needle: str) -> None:
+def test_impossible_settings_are_refused_when_made_naming_the_field_and_its_flag(change: dict, needle: str) -> None:
+    """They passed construction and were refused only when ``Trainer(...).run()`` resolved them, and named only the
+    flag (``--epochs 0``), which a Python caller cannot pass."""
     with pytest.raises(UserError) as e:
-        dataclasses.replace(BASE, **change).resolved()
+        TrainConfig(**{"data": "d", "out": "o", "device": "cpu", **change})
     assert needle in str(e.value)
+
+
+def test_a_cuda_graphs_run_on_the_cpu_is_refused_when_resolved() -> None:
+    """The device is known only once ``auto`` is resolved."""
+    with pytest.raises(UserError, match=r"^cuda_graphs \(--cuda-graphs\) needs a CUDA device"):
+        dataclasses.replace(BASE, cuda_graphs=True).resolved()
 
 
 def test_a_resume_may_change_only_what_does_not_change_the_result() -> None:

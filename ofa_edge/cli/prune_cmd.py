@@ -65,9 +65,7 @@ def prune(
         float,
         typer.Option(help="HESSO pruning window, as a fraction of all steps, in (0, 1]; with --start-frac, <= 1."),
     ] = 0.5,
-    prox_frac: Annotated[
-        float, typer.Option(help="HSPG proximal phase, as a fraction of all steps, in [0, 1).")
-    ] = 0.5,
+    prox_frac: Annotated[float, typer.Option(help="HSPG proximal phase, as a fraction of all steps, in [0, 1).")] = 0.5,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder (default: <work dir>/prune/<subnet>-<id>-<method>-s<target>)."),

@@ -136,8 +136,10 @@ def test_the_options_another_method_would_ignore_come_from_the_settings_own_fiel
         ({"prox_frac": 1.0}, "prox_frac (--prox-frac) 1: must be in [0, 1) (a fraction of all steps)."),
         (
             {"start_frac": 0.6, "prune_frac": 0.5},
-            "start_frac (--start-frac) 0.6 + prune_frac (--prune-frac) 0.5: must be <= 1 "
-            "(the pruning window must end by the last step); lower either.",
+            (
+                "start_frac (--start-frac) 0.6 + prune_frac (--prune-frac) 0.5: must be <= 1 "
+                "(the pruning window must end by the last step); lower either."
+            ),
         ),
     ],
 )

@@ -148,6 +148,11 @@ def test_unknown_device_exits_2_before_training(cli, tiny_setup) -> None:
     [
         (["--lam", "0.1"], "--lam is for --method hspg; --method hesso would ignore it."),
         (["--method", "HSPG", "--periods", "3"], "--periods is for --method hesso; --method hspg would ignore it."),
+        (["--prox-frac", "0.3"], "--prox-frac is for --method hspg; --method hesso would ignore it."),
+        (
+            ["--method", "hspg", "--start-frac", "0.2", "--prune-frac", "0.4"],
+            "--start-frac and --prune-frac are for --method hesso; --method hspg would ignore them.",
+        ),
         (["--method", "obd"], "unknown --method 'obd'; choose hesso or hspg."),
         (["--limit-train", "0"], "--limit-train 0: must be >= 1 (omit it to train on all images)."),
     ],

@@ -58,6 +58,14 @@ def prune(
     lam: Annotated[float, typer.Option(help="HSPG group-lasso weight lambda, >= 0.")] = 1e-3,
     epsilon: Annotated[float, typer.Option(help="HSPG half-space epsilon in [0, 1).")] = 0.0,
     periods: Annotated[int, typer.Option(help="HESSO pruning periods.")] = 5,
+    start_frac: Annotated[
+        float, typer.Option(help="HESSO warm-up before pruning, as a fraction of all steps, in [0, 1).")
+    ] = 0.1,
+    prune_frac: Annotated[
+        float,
+        typer.Option(help="HESSO pruning window, as a fraction of all steps, in (0, 1]; with --start-frac, <= 1."),
+    ] = 0.5,
+    prox_frac: Annotated[float, typer.Option(help="HSPG proximal phase, as a fraction of all steps, in [0, 1).")] = 0.5,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder (default: <work dir>/prune/<subnet>-<id>-<method>-s<target>)."),
@@ -109,6 +117,9 @@ def prune(
         lam=lam,
         epsilon=epsilon,
         periods=periods,
+        start_frac=start_frac,
+        prune_frac=prune_frac,
+        prox_frac=prox_frac,
         seed=seed,
     )
     check_range("--limit-train", limit_train, ge=1, hint="(omit it to train on all images)")

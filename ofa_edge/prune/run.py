@@ -63,6 +63,16 @@ class PruneSettings:
         check_range(option_name("lr"), self.lr, gt=0)
         check_range(option_name("lam"), self.lam, ge=0)
         check_range(option_name("epsilon"), self.epsilon, ge=0, lt=1)
+        # HESSO prunes in a window after the warm-up, which must end by the last step; HSPG's half-space phase
+        # (the one the target caps) follows the proximal one, so that must leave it steps.
+        check_range(option_name("start_frac"), self.start_frac, ge=0, lt=1, hint="(a fraction of all steps)")
+        check_range(option_name("prune_frac"), self.prune_frac, gt=0, le=1, hint="(a fraction of all steps)")
+        check_range(option_name("prox_frac"), self.prox_frac, ge=0, lt=1, hint="(a fraction of all steps)")
+        if self.start_frac + self.prune_frac > 1 + 1e-9:
+            raise UserError(
+                f"{option_name('start_frac')} {self.start_frac:g} + {option_name('prune_frac')} {self.prune_frac:g}: "
+                "must be <= 1 (the pruning window must end by the last step); lower either."
+            )
 
     def describe(self) -> str:
         """``name value`` pairs of the settings this run's method reads (the other method's left out)."""

@@ -139,14 +139,18 @@ def loose_message(b: Bound, largest: float) -> str:
         dev = b.metric.split(":", 1)[1]
         return (
             f"the budget {b.limit:g} ms on {dev} does not bind: the slowest subnet takes {largest:.3f} ms by its "
-            "table, so the search returns the most accurate subnet of the whole space. Lower --latency to trade "
-            "accuracy for speed."
+            f"table, so the search returns the most accurate subnet of the whole space. Lower {option_name('latency')} "
+            "to trade accuracy for speed."
         )
-    what = "--flops" if b.metric == "macs" else "--params"
     return (
-        f"{what} {b.limit:,.0f} does not bind: the largest subnet has {largest:,.0f}, so the search returns "
+        f"{_count_option(b)} {b.limit:,.0f} does not bind: the largest subnet has {largest:,.0f}, so the search returns "
         f"the most accurate subnet of the whole space."
     )
+
+
+def _count_option(b: Bound) -> str:
+    """The option that sets a count bound, as :func:`~ofa_edge.errors.option_name` names it."""
+    return option_name("flops" if b.metric == "macs" else "params")
 
 
 def _too_tight(b: Bound, value: float) -> str:
@@ -154,10 +158,10 @@ def _too_tight(b: Bound, value: float) -> str:
         dev = b.metric.split(":", 1)[1]
         return (
             f"the latency budget {b.limit:g} ms on {dev} is below the fastest achievable subnet "
-            f"({value:.3f} ms predicted by its table). Raise --latency to at least {value:.3f}ms."
+            f"({value:.3f} ms predicted by its table). Raise {option_name('latency')} to at least {value:.3f}ms."
         )
-    what = "--flops (MACs)" if b.metric == "macs" else "--params"
-    option = what.split()[0]
+    option = _count_option(b)
+    what = f"{option} (MACs)" if b.metric == "macs" else option
     # a count without a suffix that fits as millions was most likely meant as millions
     meant = (
         f" For millions, give the suffix: {option} {b.limit:g}M." if b.limit < 1e4 and b.limit * 1e6 >= value else ""

@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.formats import detect_format
-from ofa_edge.errors import UserError, require_instance, warn_caller
+from ofa_edge.errors import UserError, option_name, require_instance, warn_caller
 from ofa_edge.io import check_output_folder, check_work_dir
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.latency.table_check import table_warnings
@@ -69,11 +69,14 @@ class Prepared:
 def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
     """Resolve defaults (printed through ``note``), load tables and predictor, build the problem."""
     if not opts.latency and not opts.flops and not opts.params:
-        raise UserError("give at least one bound: --latency 15ms (per --device), --flops 300M or --params 5M.")
+        raise UserError(
+            f"give at least one bound: {option_name('latency')} 15ms (per {option_name('devices', '--device')}), "
+            f"{option_name('flops')} 300M or {option_name('params')} 5M."
+        )
     out = check_output_folder(opts.out or work_dir() / "search", OUTPUT_FILES, "a search's output")
     check_work_dir()  # where last_search.json goes, for export: refused now, not after the search
     if not opts.out:
-        note(f"output folder: {out} (default; pass --out DIR)")
+        note(f"output folder: {out} (default; pass {option_name('out')} DIR)")
     supernet = _supernet(opts, note)
     meta = None if supernet is None else read_metadata(supernet)  # once: the tables and the accuracy source take it
     targets, picked = device_targets(opts.devices, opts.latency, opts.tables, None if meta is None else meta["space"])
@@ -192,7 +195,10 @@ def make_algorithm(opts: SearchOptions, fingerprint: dict) -> tuple[Any, int]:
     """The algorithm object and its evaluation budget (``opts`` passed :func:`check_algorithm_options`)."""
     evo = Evolution(population=opts.population)
     if opts.storage and opts.algo not in ("tpe", "nsga2"):
-        raise UserError(f"--storage shares an Optuna study; use it with --algo tpe or nsga2, not {opts.algo}.")
+        raise UserError(
+            f"{option_name('storage')} shares an Optuna study; use it with {option_name('algo')} tpe or nsga2, "
+            f"not {opts.algo}."
+        )
     if opts.algo == "evolution":
         return evo, evo.budget_for(opts.generations)
     if opts.algo == "random":

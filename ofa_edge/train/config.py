@@ -79,7 +79,7 @@ class TrainConfig:
             changes["lr_warmup_epochs"] = float(round(0.05 * self.epochs))
             notes.append(
                 f"lr warmup: {changes['lr_warmup_epochs']:g} epochs (5% of the run in whole epochs; "
-                "--lr-warmup-epochs takes fractions)"
+                f"{option_name('lr_warmup_epochs')} takes fractions)"
             )
         if self.eps_epochs is None:
             changes["eps_epochs"] = float(max(1, round(0.05 * self.epochs)))
@@ -90,25 +90,26 @@ class TrainConfig:
             notes.append(
                 "memory format: channels_last (auto on the CPU, 1.5-1.9x faster than NCHW here)"
                 if changes["channels_last"]
-                else "memory format: NCHW (auto on CUDA; --channels-last to switch)"
+                else f"memory format: NCHW (auto on CUDA; {option_name('channels_last')} to switch)"
             )
         cfg = dataclasses.replace(self, **changes)
         if cfg.cuda_graphs and not cfg.device.startswith("cuda"):
             graphs = option_name("cuda_graphs")
             raise UserError(f"{graphs} needs a CUDA device, but the run is on '{cfg.device}'; drop {graphs}.")
         if cfg.method != "deps" and (given := self._given("warmup_frac", "eps_epochs")):
-            notes.append(f"{given}: DεpS only; ignored by --method {cfg.method}")
+            notes.append(f"{given}: DεpS only; ignored by {option_name('method')} {cfg.method}")
         if cfg.method in ("ofa", "compofa"):
             given = self._given("subnets_per_step", "beta_mult")
             notes.append(
-                f"--method {cfg.method} sets its subnets per step and LR per phase (OFA's ratios)"
+                f"{option_name('method')} {cfg.method} sets its subnets per step and LR per phase (OFA's ratios)"
                 + (f"; {given} ignored" if given else "")
             )
         if cfg.method == "deps" and cfg.warmup_frac > 0 and deps_shrink_epoch(cfg.warmup_frac, cfg.epochs) == 0:
             need = next(e for e in itertools.count(cfg.epochs + 1) if deps_shrink_epoch(cfg.warmup_frac, e) >= 1)
             notes.append(
-                f"--warmup-frac {cfg.warmup_frac:g} of {cfg.epochs} epoch(s) rounds to no full-model warm-up: DεpS "
-                f"shrinks from the first step (--epochs {need} or more gives it a warm-up epoch)"
+                f"{option_name('warmup_frac')} {cfg.warmup_frac:g} of {cfg.epochs} epoch(s) rounds to no full-model "
+                f"warm-up: DεpS shrinks from the first step ({option_name('epochs')} {need} or more gives it a warm-up "
+                "epoch)"
             )
         if cfg.method == "deps" and cfg.eps_epochs is not None:
             left = cfg.epochs - deps_shrink_epoch(cfg.warmup_frac, cfg.epochs)
@@ -120,11 +121,10 @@ class TrainConfig:
         return cfg, notes
 
     def _given(self, *names: str) -> str:
-        """Those of the options ``names`` set away from their defaults, as typed: ``--eps-epochs 3 and ...``."""
+        """Those of the options ``names`` set away from their defaults, with their values:
+        ``eps_epochs (--eps-epochs) 3 and ...``."""
         defaults = {f.name: f.default for f in dataclasses.fields(self)}
-        return " and ".join(
-            f"--{n.replace('_', '-')} {getattr(self, n):g}" for n in names if getattr(self, n) != defaults[n]
-        )
+        return " and ".join(f"{option_name(n)} {getattr(self, n):g}" for n in names if getattr(self, n) != defaults[n])
 
     def __post_init__(self) -> None:
         """Refuse a run no trainer can make, when the config is made (as :class:`~ofa_edge.export.ExportRequest`

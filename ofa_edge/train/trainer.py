@@ -25,7 +25,7 @@ from rich.console import Console
 from ofa_edge.data.datasets import load_dataset, require_same_classes
 from ofa_edge.data.subset import unfilled_limit
 from ofa_edge.data.transforms import resize
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, option_name
 from ofa_edge.host import cpu_model, now_utc
 from ofa_edge.io import HeldLock, atomic_write_json, hold_lock
 from ofa_edge.space import CostModel, SearchSpace
@@ -165,13 +165,14 @@ class Trainer:
         if rd.checkpoint.exists():
             if not resume:
                 raise UserError(
-                    f"'{rd.root}' already holds a training run; pass --resume to continue it or choose another --out."
+                    f"'{rd.root}' already holds a training run; pass {option_name('resume')} to continue it or choose "
+                    f"another {option_name('out')}."
                 )
             return self._resume()
         if held := rd.replaced_by_new_run():
             raise UserError(
                 f"'{rd.root}' holds {held}: a new run there would replace it (and metrics.jsonl, ledger.json). "
-                "Choose another --out, or move it away to train anew in that folder."
+                f"Choose another {option_name('out')}, or move it away to train anew in that folder."
             )
         if resume and self.ctx.main:
             self._note(f"nothing to resume in '{rd.root}' (no checkpoint); starting a new run")
@@ -193,8 +194,8 @@ class Trainer:
         diff = cfg.resume_mismatch(saved.get("train", {})) + data_mismatch(saved, self._data_record())
         if diff:
             raise UserError(
-                f"--resume with settings that differ from the run in '{rd.root}': {'; '.join(diff)}. "
-                "Resume with the original settings or start a new run with another --out."
+                f"{option_name('resume')} with settings that differ from the run in '{rd.root}': {'; '.join(diff)}. "
+                f"Resume with the original settings or start a new run with another {option_name('out')}."
             )
         state, order = load_checkpoint(rd.checkpoint, self.net, self.optimizer, self.levers)
         check_state(rd.checkpoint, state, order, self.method.p.total_iters, self.epoch_samples, len(self.data))
@@ -283,7 +284,7 @@ class Trainer:
         )
         raise UserError(
             f"training diverged by iteration {it} (epoch {(it - 1) // self.loader.steps_per_epoch + 1}): {symptom}; "
-            f"{kept}. Lower --lr ({self.cfg.lr:g}) and start a new run."
+            f"{kept}. Lower {option_name('lr')} ({self.cfg.lr:g}) and start a new run."
         )
 
     def _collect_saved_flops(self) -> None:
@@ -433,7 +434,7 @@ class Trainer:
             self._lock = hold_lock(
                 root / ".lock",
                 f"another ofa-edge train (process {{pid}}) is writing '{root}' now; wait for it to finish (then "
-                "--resume), or choose another --out.",
+                f"{option_name('resume')}), or choose another {option_name('out')}.",
             )
         try:
             start_it = self._open_run(resume)

@@ -148,6 +148,11 @@ def test_unknown_device_exits_2_before_training(cli, tiny_setup) -> None:
     [
         (["--lam", "0.1"], "--lam is for --method hspg; --method hesso would ignore it."),
         (["--method", "HSPG", "--periods", "3"], "--periods is for --method hesso; --method hspg would ignore it."),
+        (["--prox-frac", "0.3"], "--prox-frac is for --method hspg; --method hesso would ignore it."),
+        (
+            ["--method", "hspg", "--start-frac", "0.2", "--prune-frac", "0.4"],
+            "--start-frac and --prune-frac are for --method hesso; --method hspg would ignore them.",
+        ),
         (["--method", "obd"], "unknown --method 'obd'; choose hesso or hspg."),
         (["--limit-train", "0"], "--limit-train 0: must be >= 1 (omit it to train on all images)."),
     ],
@@ -172,7 +177,7 @@ def test_the_method_options_defaults_are_the_settings_defaults() -> None:
     params = inspect.signature(prune).parameters
     defaults = {f.name: f.default for f in dataclasses.fields(PruneSettings)}
     options = [name for names in OWN_FIELDS.values() for name in names if name in params]
-    assert options == ["periods", "lam", "epsilon"]
+    assert options == ["start_frac", "prune_frac", "periods", "prox_frac", "lam", "epsilon"]
     assert all(params[name].default == defaults[name] for name in options)
 
 
@@ -197,6 +202,9 @@ def test_negative_amounts_exit_2(cli, tiny_setup, flag: str, value: str) -> None
         ("--batch-size", "0", "--batch-size 0: must be >= 1."),
         ("--periods", "0", "--periods 0: must be >= 1."),
         ("--ckpt-every", "-1", "--ckpt-every -1: must be >= 0."),
+        ("--start-frac", "1.5", "--start-frac 1.5: must be in [0, 1) (a fraction of all steps)."),
+        ("--prune-frac", "0.95", "--start-frac 0.1 + --prune-frac 0.95: must be <= 1"),
+        ("--prox-frac", "-0.1", "--prox-frac -0.1: must be in [0, 1) (a fraction of all steps)."),
     ],
 )
 def test_nan_and_out_of_range_options_exit_2_before_training(cli, tiny_setup, flag, value, message) -> None:

@@ -227,6 +227,7 @@ def test_choices_are_read_in_any_case(cli, tables_dir):
         (["--latency", "15ms", "--generations", "-1"], ["--generations -1: must be >= 0."]),
         (["--latency", "15ms", "--study", "s"], ["--study 's' names a study in a shared --storage"]),
         (["--latency", "15ms", "--storage", "", "--study", "s"], ["--storage is empty"]),
+        (["--device", "x86-cpu"], ["give at least one bound: --latency 15ms (per --device), --flops 300M or --params"]),
         (["--latency", "15ms", "--trials", "5"], ["--trials sets the budget of --algo tpe", "Drop --trials"]),
         (["--latency", "15ms", "--algo", "tpe", "--population", "8"], ["--population shapes the evolution"]),
         (["--latency", "15ms", "--algo", "nsga2", "--generations", "3"], ["Drop --generations, or use --trials"]),

@@ -130,10 +130,22 @@ def test_the_options_another_method_would_ignore_come_from_the_settings_own_fiel
         ({"target_sparsity": 2.0}, "target_sparsity (--target-sparsity) 2: must be in (0, 1) (e.g. 0.5)."),
         ({"method": "oto"}, "unknown method (--method) 'oto'; choose hesso or hspg."),
         ({"batch_size": 0}, "batch_size (--batch-size) 0: must be >= 1."),
+        ({"start_frac": 1.5}, "start_frac (--start-frac) 1.5: must be in [0, 1) (a fraction of all steps)."),
+        ({"start_frac": -0.1}, "start_frac (--start-frac) -0.1: must be in [0, 1) (a fraction of all steps)."),
+        ({"prune_frac": 0.0}, "prune_frac (--prune-frac) 0: must be in (0, 1] (a fraction of all steps)."),
+        ({"prox_frac": 1.0}, "prox_frac (--prox-frac) 1: must be in [0, 1) (a fraction of all steps)."),
+        (
+            {"start_frac": 0.6, "prune_frac": 0.5},
+            (
+                "start_frac (--start-frac) 0.6 + prune_frac (--prune-frac) 0.5: must be <= 1 "
+                "(the pruning window must end by the last step); lower either."
+            ),
+        ),
     ],
 )
 def test_settings_refused_name_the_field_and_its_flag(change: dict, said: str) -> None:
-    """A Python caller read '--target-sparsity 2.0: ...', a flag it cannot pass, not the field it set."""
+    """A Python caller read '--target-sparsity 2.0: ...', a flag it cannot pass, not the field it set; HESSO's and
+    HSPG's schedule fractions were not checked at all (start_frac 1.5 ran with no pruning window)."""
     with pytest.raises(UserError) as caught:
         PruneSettings(**{"method": "hesso", "target_sparsity": 0.5, "epochs": 1, **change})
     assert str(caught.value).startswith(said)

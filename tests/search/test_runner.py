@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ofa_edge import LatencyTable, SubnetConfig
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, for_cli
 from ofa_edge.search import SearchOptions, run_search
 
 
@@ -104,3 +104,15 @@ def test_run_search_given_a_dict_says_it_takes_search_options():
     """``run_search({"latency": ...})`` failed with AttributeError: 'dict' object has no attribute 'algo'."""
     with pytest.raises(UserError, match=r"^run_search: expected a SearchOptions, got dict; pass SearchOptions\("):
         run_search({"latency": ["2ms"], "devices": ["x86-cpu"]})  # type: ignore[arg-type]
+
+
+def test_a_search_with_no_bound_names_the_fields_a_python_caller_sets():
+    """It named only the flags (``--latency 15ms ...``), which a Python caller cannot pass."""
+    with pytest.raises(UserError) as caught:
+        run_search(SearchOptions(devices=["x86-cpu"]))
+    said = str(caught.value)
+    assert said == (
+        "give at least one bound: latency (--latency) 15ms (per devices (--device)), flops (--flops) 300M or "
+        "params (--params) 5M."
+    )
+    assert for_cli(said) == "give at least one bound: --latency 15ms (per --device), --flops 300M or --params 5M."

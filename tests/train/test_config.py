@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, for_cli
 from ofa_edge.train.config import RESUME_FREE, TrainConfig
 
 BASE = TrainConfig(data="d", out="o", device="cpu")
@@ -38,8 +38,9 @@ def test_given_values_are_kept_and_not_noted() -> None:
 def test_options_of_other_methods_are_noted_as_ignored() -> None:
     _, notes = dataclasses.replace(BASE, method="ofa", epochs=6, warmup_frac=0.3, beta_mult=2.0).resolved()
     said = " | ".join(notes)
-    assert "--warmup-frac 0.3: DεpS only; ignored by --method ofa" in said
-    assert "--beta-mult 2 ignored" in said
+    assert "warmup_frac (--warmup-frac) 0.3: DεpS only; ignored by method (--method) ofa" in said
+    assert "beta_mult (--beta-mult) 2 ignored" in said
+    assert "--warmup-frac 0.3: DεpS only; ignored by --method ofa" in for_cli(said)  # as the command line says it
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import torch
 from rich.console import Console
 from safetensors import safe_open
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, for_cli
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet.checkpoint import load_supernet
 from ofa_edge.supernet.metadata import read_metadata
@@ -343,10 +343,14 @@ def test_a_warmup_that_rounds_to_no_epoch_is_noted_with_the_epochs_it_needs(warm
     cfg = TrainConfig(data="d", out="o", method="deps", epochs=epochs, warmup_frac=warmup_frac, device="cpu")
     _, notes = cfg.resolved()
     want = (
+        f"warmup_frac (--warmup-frac) {warmup_frac:g} of {epochs} epoch(s) rounds to no full-model warm-up: DεpS "
+        f"shrinks from the first step (epochs (--epochs) {need} or more gives it a warm-up epoch)"
+    )
+    assert want in notes
+    assert for_cli(want) == (  # the command line's wording, as it was
         f"--warmup-frac {warmup_frac:g} of {epochs} epoch(s) rounds to no full-model warm-up: DεpS shrinks from "
         f"the first step (--epochs {need} or more gives it a warm-up epoch)"
     )
-    assert want in notes
     assert not any("rounds to no" in n for n in dataclasses.replace(cfg, epochs=need).resolved()[1])
     assert not any("rounds to no" in n for n in dataclasses.replace(cfg, warmup_frac=0.0).resolved()[1])
 

@@ -114,6 +114,14 @@ def test_two_devices_and_cost_bounds_are_all_met(cli, tables_dir, tmp_path):
     assert all(set(row["latency_ms"]) == {"x86-cpu", "slow-board"} and "accuracy" not in row for row in last["top_k"])
 
 
+def test_the_table_title_lists_every_bound(cli, tables_dir):
+    """The top-k title states the bounds the subnets meet: MACs and params bounds as well as latency budgets."""
+    args = ["search", "--latency", "16ms", "--flops", "60M", "--params", "2.5M", "--accuracy-proxy", "macs"]
+    code, out, err = cli(*args, "--no-measure", *FAST)
+    assert code == 0, err
+    assert "; x86-cpu ≤ 16 ms; MACs ≤ 60M; params ≤ 2.5M)" in " ".join(out.split())
+
+
 def test_an_estimated_table_is_marked_wherever_its_latencies_are_shown(cli, tables_dir, tmp_path):
     """The table of the top subnets, pareto.csv and (test_pareto) the plot say which device's
     latencies come from an estimated table; a measured one is not marked."""

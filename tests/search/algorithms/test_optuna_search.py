@@ -27,4 +27,6 @@ def test_a_study_of_other_resolutions_is_refused_by_name(make_table, tmp_path):
     with pytest.raises(UserError, match=r"resolutions 24, 28, 32 there, 28, 32 here") as e:
         OptunaSearch("tpe", storage, "s").search(problem((28, 32)), 3, np.random.default_rng(1))
     assert "--study" in str(e.value)
-    assert len(OptunaSearch("tpe", storage, "s").search(problem((24, 28, 32)), 1, np.random.default_rng(2)).genomes) == 4
+    assert (
+        len(OptunaSearch("tpe", storage, "s").search(problem((24, 28, 32)), 1, np.random.default_rng(2)).genomes) == 4
+    )

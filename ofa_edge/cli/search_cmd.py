@@ -115,7 +115,12 @@ def search(
             "--storage", help="Shared Optuna storage: sqlite:///x.db, postgresql://..., or a journal file path."
         ),
     ] = None,
-    study: Annotated[str | None, typer.Option("--study", help="Optuna study name shared by workers.")] = None,
+    study: Annotated[
+        str | None,
+        typer.Option(
+            "--study", "--study-name", help="Optuna study name shared by workers (--study-name, as Optuna's CLI)."
+        ),
+    ] = None,
     refine: Annotated[
         int,
         typer.Option(

@@ -564,6 +564,14 @@ def test_a_shared_study_says_how_many_trials_it_ranked(cli, tables_dir, tmp_path
     assert "3 evaluations; top of 6 trials in study 's'" in " ".join(out.split())
 
 
+def test_optunas_study_name_option_names_the_study(cli, tables_dir, tmp_path):
+    """``--study-name``, as Optuna's own CLI spells it, is ``--study``."""
+    args = ["search", "--latency", "500ms", "--accuracy-proxy", "macs", "--no-measure", "--algo", "tpe", "--json"]
+    code, out, err = cli(*args, "--trials", "2", "--storage", str(tmp_path / "s.log"), "--study-name", "mine")
+    assert code == 0, err
+    assert json.loads(out)["search"]["study"] == "mine"
+
+
 def test_a_shared_study_of_another_search_is_refused_naming_what_differs(cli, tables_dir, tmp_path):
     journal = str(tmp_path / "study.log")
     args = ["search", "--accuracy-proxy", "macs", "--no-measure", "--algo", "tpe", "--trials", "2"]

@@ -115,7 +115,12 @@ def search(
             "--storage", help="Shared Optuna storage: sqlite:///x.db, postgresql://..., or a journal file path."
         ),
     ] = None,
-    study: Annotated[str | None, typer.Option("--study", help="Optuna study name shared by workers.")] = None,
+    study: Annotated[
+        str | None,
+        typer.Option(
+            "--study", "--study-name", help="Optuna study name shared by workers (--study-name, as Optuna's CLI)."
+        ),
+    ] = None,
     refine: Annotated[
         int,
         typer.Option(
@@ -162,6 +167,8 @@ def _render(r: dict[str, Any]) -> None:
     devices, top = list(r["devices"]), r["top_k"]
     inline = len(devices) == 1  # several devices get their own latency table (rows = devices)
     budgets = [f"{d} ≤ {r['devices'][d]['budget_ms']:g} ms" for d in devices if r["devices"][d]["budget_ms"]]
+    counts = {"macs": "MACs", "params": "params"}  # --flops, --params: in the columns' units
+    budgets += [f"{counts[b['metric']]} ≤ {b['limit'] / 1e6:g}M" for b in r["bounds"] if b["metric"] in counts]
     evaluations, redrawn = r["search"]["evaluations"], r["search"].get("regenerated")
     title = f"top {len(top)} subnets ({r['search']['algorithm']}, {evaluations} evaluations"
     title += f" = {evaluations - redrawn} + {redrawn} redrawn" if redrawn else ""

@@ -36,6 +36,9 @@ def write_csv(path: str | Path, rows: Sequence[dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+_SHOWN_BUDGET = 1.25  # a budget beyond this multiple of a front's slowest point is named, not drawn
+
+
 @dataclass(frozen=True)
 class Front:
     """One device's Pareto front as plotted: its points' predicted latency (ms) and accuracy, whether
@@ -65,7 +68,9 @@ def front_figure(fronts: dict[str, Front], accuracy_label: str) -> Figure:
         ax.plot(f.latency[ok], f.accuracy[ok], "o", color="tab:blue", markersize=4, label="meets every bound")
         if not ok.all():
             ax.plot(f.latency[~ok], f.accuracy[~ok], "x", color="tab:gray", label="breaks some bound")
-        if f.budget is not None:
+        if f.budget is not None and f.budget > _SHOWN_BUDGET * f.latency.max():  # a line there would squash the front
+            ax.plot([], [], linestyle="--", color="tab:red", label=f"budget {f.budget:g} ms (off the axis, above all)")
+        elif f.budget is not None:
             ax.axvline(f.budget, color="tab:red", linestyle="--", label=f"budget {f.budget:g} ms")
         ax.plot(*f.chosen, "*", color="tab:orange", markersize=14, label="chosen")
         kind = ", estimated table" if f.estimated else ""

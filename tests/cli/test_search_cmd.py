@@ -114,6 +114,14 @@ def test_two_devices_and_cost_bounds_are_all_met(cli, tables_dir, tmp_path):
     assert all(set(row["latency_ms"]) == {"x86-cpu", "slow-board"} and "accuracy" not in row for row in last["top_k"])
 
 
+def test_the_table_title_lists_every_bound(cli, tables_dir):
+    """The top-k title states the bounds the subnets meet: MACs and params bounds as well as latency budgets."""
+    args = ["search", "--latency", "16ms", "--flops", "60M", "--params", "2.5M", "--accuracy-proxy", "macs"]
+    code, out, err = cli(*args, "--no-measure", *FAST)
+    assert code == 0, err
+    assert "; x86-cpu ≤ 16 ms; MACs ≤ 60M; params ≤ 2.5M)" in " ".join(out.split())
+
+
 def test_an_estimated_table_is_marked_wherever_its_latencies_are_shown(cli, tables_dir, tmp_path):
     """The table of the top subnets, pareto.csv and (test_pareto) the plot say which device's
     latencies come from an estimated table; a measured one is not marked."""
@@ -555,6 +563,14 @@ def test_a_shared_study_says_how_many_trials_it_ranked(cli, tables_dir, tmp_path
     code, out, err = cli(*args)
     assert code == 0, err
     assert "3 evaluations; top of 6 trials in study 's'" in " ".join(out.split())
+
+
+def test_optunas_study_name_option_names_the_study(cli, tables_dir, tmp_path):
+    """``--study-name``, as Optuna's own CLI spells it, is ``--study``."""
+    args = ["search", "--latency", "500ms", "--accuracy-proxy", "macs", "--no-measure", "--algo", "tpe", "--json"]
+    code, out, err = cli(*args, "--trials", "2", "--storage", str(tmp_path / "s.log"), "--study-name", "mine")
+    assert code == 0, err
+    assert json.loads(out)["search"]["study"] == "mine"
 
 
 def test_a_shared_study_of_another_search_is_refused_naming_what_differs(cli, tables_dir, tmp_path):

@@ -39,6 +39,18 @@ def test_points_that_break_a_bound_are_told_apart(figure):
     assert "breaks some bound" not in {line.get_label() for line in figure["pixel-8 (estimated table)"].get_lines()}
 
 
+def test_a_budget_far_above_the_front_is_named_and_leaves_the_axis_to_the_front():
+    """A loose budget (15 ms over a front ending at 2 ms) drawn as a line squashed the front against the y axis."""
+    loose = Front(np.linspace(1, 2, 3), np.linspace(70, 80, 3), np.ones(3, bool), 15.0, False, (2.0, 80.0))
+    fig = front_figure({"d": loose, "e": _front([True, True], estimated=False)}, "acc")
+    (ax, near) = fig.axes
+    assert ax.get_xlim()[1] < 3
+    assert "budget 15 ms (off the axis, above all)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert near.get_xlim()[0] < 1.8 < near.get_xlim()[1]  # a budget within the front is drawn where it is
+    assert "budget 1.8 ms" in [t.get_text() for t in near.get_legend().get_texts()]
+    plt.close(fig)
+
+
 def test_plot_writes_a_png(tmp_path):
     plot_fronts(tmp_path / "p.png", {"d": _front([True], estimated=False)}, "acc")
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

@@ -83,6 +83,7 @@ class OptunaSearch:
         self._check_fingerprint(study)
         space = problem.space
         res_choices = list(problem.resolutions)
+        self._check_resolutions(study, res_choices)
         second = problem.bound_metrics()[0] if problem.bounds else "macs"
 
         def objective(trial: optuna.Trial) -> float | tuple[float, float]:
@@ -165,6 +166,18 @@ class OptunaSearch:
             raise UserError(
                 f"study '{study.study_name}' in {self.shown_storage} was made for another search: "
                 f"{_differences(existing, self.fingerprint)}. Use another --study name."
+            )
+
+    def _check_resolutions(self, study: Any, choices: list[int]) -> None:
+        """Refuse a shared study whose trials chose among other resolutions (tables covering others made it,
+        or join it now): Optuna would fail every trial of this run ('dynamic value space')."""
+        made = next((t.distributions["resolution"] for t in study.get_trials(deepcopy=False) if t.distributions), None)
+        if made is not None and list(made.choices) != choices:
+            there, here = (", ".join(map(str, c)) for c in (made.choices, choices))
+            raise UserError(
+                f"study '{study.study_name}' in {self.shown_storage} was made for another search: resolutions "
+                f"{there} there, {here} here (the resolutions every latency table covers). Search with tables "
+                "covering the study's resolutions, or use another --study name."
             )
 
 

@@ -31,6 +31,7 @@ from ofa_edge.data.formats import (
     detect_format,
     find_cifar_python,
     imagefolder_images,
+    resolve_split,
 )
 from ofa_edge.data.packed_jpeg import ImageSet, load_packed
 from ofa_edge.data.preprocess import fit_square
@@ -41,10 +42,12 @@ from ofa_edge.errors import UserError
 def load_dataset(
     root: str | Path, split: str, *, limit: int | None = None, seed: int = 0, size: int = 32, balanced: bool = True
 ) -> ImageSet:
-    """Load ``split`` of the dataset at ``root`` as uint8 images (``size`` for ImageFolder trees);
-    ``limit`` takes a class-balanced subset, or with ``balanced=False`` a uniform random one."""
+    """Load ``split`` of the dataset at ``root`` as uint8 images (``size`` for ImageFolder trees; ``test`` is
+    their ``val/`` where there is no ``test/``); ``limit`` takes a class-balanced subset, or with ``balanced=False``
+    a uniform random one."""
     root = Path(root)
     fmt = detect_format(root)
+    split = resolve_split(root, fmt, split)
     splits = dataset_splits(root, fmt)
     if split not in splits:
         raise UserError(_unknown_split(root, fmt, split, splits))
@@ -75,7 +78,7 @@ def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
         return f"unknown split '{split}'; the dataset '{root}' has {', '.join(splits)}."
     if root.name in ("train", "val", "test") and (root.parent / "train").is_dir():
         return f"'{root}' is the {root.name}/ split of the ImageFolder tree '{root.parent}': pass {root.parent}."
-    other = "" if split == "train" else f" and {root}/{split}/<class>/<image>"
+    other = "" if split == "train" else f" and {root}/{split}/<class>/<image>" + (" (or val/)" if split == "test" else "")
     layout = f"an ImageFolder tree needs {root}/train/<class>/<image>{other}"
     flat = [s for s in splits if any(p.suffix.lower() in IMAGE_EXT for p in (root / s).iterdir())]
     if flat:

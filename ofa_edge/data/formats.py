@@ -92,6 +92,14 @@ def crop_size(root: str | Path, size: int) -> int | None:
     return size if detect_format(Path(root)) == "imagefolder" else None
 
 
+def resolve_split(root: Path, fmt: str, split: str) -> str:
+    """The split of ``root`` that ``split`` names: an ImageFolder tree without ``test/`` is evaluated on its
+    ``val/`` (the layout of ImageNet and of most custom trees), so ``test`` there means ``val``."""
+    if fmt == "imagefolder" and split == "test" and not (root / "test").is_dir() and (root / "val").is_dir():
+        return "val"
+    return split
+
+
 def dataset_splits(root: Path, fmt: str) -> list[str]:
     """The splits of the dataset at ``root`` (format ``fmt``), ``train`` first."""
     if fmt == "packed":
@@ -140,7 +148,9 @@ def split_identity(root: str | Path, split: str = "train") -> str | None:
         for f in files:
             h.update(f.read_bytes())
         return h.hexdigest()[:16]
-    files = _split_files(root, detect_format(root), split)
+    fmt = detect_format(root)
+    split = resolve_split(root, fmt, split)
+    files = _split_files(root, fmt, split)
     if not files:
         return None
     h.update(split.encode())

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
-from ofa_edge.data.formats import detect_format
+from ofa_edge.data.formats import detect_format, split_identity
 from ofa_edge.errors import UserError
 
 
@@ -44,6 +44,21 @@ def test_imagefolder_tree(tmp_path, real) -> None:
     assert len(got) == 6 and got.images.shape[1:] == (3, 32, 32)
     assert sorted(got.images.sum((1, 2, 3)).tolist()) == sorted(real.images[:6].sum((1, 2, 3)).tolist())
     with pytest.raises(UserError, match=r"has no split 'test' \(it has train\); an ImageFolder tree needs .*/test/"):
+        load_dataset(tmp_path, "test")
+
+
+def test_an_imagefolder_tree_with_val_is_evaluated_on_val(tmp_path, real) -> None:
+    """ROOT/{train,val}/<class> (ImageNet's layout) was refused: "'ROOT' has no split 'test' (it has train, val)",
+    and export and prune, which take no split option, could not use such a tree at all."""
+    for split in ("train", "val"):
+        for i in range(2):
+            (tmp_path / split / f"class{i}").mkdir(parents=True)
+            Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(tmp_path / split / f"class{i}" / f"{split}.png")
+    got = load_dataset(tmp_path, "test")
+    assert len(got) == 2 and got.classes == ["class0", "class1"]
+    assert split_identity(tmp_path, "test") == split_identity(tmp_path, "val") is not None
+    (tmp_path / "test" / "class0").mkdir(parents=True)
+    with pytest.raises(UserError, match="holds no images"):  # a test/ there is the test split, even empty
         load_dataset(tmp_path, "test")
 
 

@@ -30,6 +30,7 @@ from ofa_edge.data.formats import (
     dataset_splits,
     detect_format,
     find_cifar_python,
+    imagefolder_classes,
     imagefolder_images,
     resolve_split,
 )
@@ -150,7 +151,7 @@ def _load_cifar_bin(folder: Path, split: str) -> ImageSet:
 
 def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
     base = root / split
-    classes = sorted(p.name for p in base.iterdir() if p.is_dir())
+    classes = imagefolder_classes(base)
     if not classes:
         raise UserError(f"'{base}' holds no class folders; expected {base}/<class>/<image>.")
     images, labels = [], []
@@ -161,7 +162,14 @@ def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
             raise UserError(f"'{path}' is not a readable image ({e}).") from None
         images.append(np.asarray(fit_square(img, size)))
         labels.append(ci)
-    if not images:
-        raise UserError(f"'{base}' holds no images with extensions {sorted(IMAGE_EXT)}.")
+    present = set(labels)
+    empty = [cls for ci, cls in enumerate(classes) if ci not in present]
+    if empty:
+        many = len(empty) > 1
+        raise UserError(
+            f"class folder{'s' * many} {', '.join(empty[:6])} in '{base}' hold{'s' * (not many)} no images"
+            f" with extensions {sorted(IMAGE_EXT)}: the network would predict a class it never saw. Add "
+            "images, or remove the folder from every split."
+        )
     arr = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
     return ImageSet(arr, torch.tensor(labels, dtype=torch.int64), classes)

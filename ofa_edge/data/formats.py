@@ -175,10 +175,16 @@ def _split_files(root: Path, fmt: str, split: str) -> list[Path]:
     return [path for _, path in imagefolder_images(base)]
 
 
+def imagefolder_classes(base: Path) -> list[str]:
+    """The class folders of an ImageFolder split, sorted by name; hidden ones (``.ipynb_checkpoints``, ...)
+    are no classes."""
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def imagefolder_images(base: Path) -> list[tuple[int, Path]]:
     """(class index, path) of every image an ImageFolder split holds: ``base/<class>/<image>``, classes
     and images sorted by name (what the loader reads and the split's identity hashes)."""
-    classes = sorted(p.name for p in base.iterdir() if p.is_dir())
+    classes = imagefolder_classes(base)
     return [
         (ci, path)
         for ci, cls in enumerate(classes)

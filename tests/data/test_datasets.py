@@ -62,6 +62,21 @@ def test_an_imagefolder_tree_with_val_is_evaluated_on_val(tmp_path, real) -> Non
         load_dataset(tmp_path, "test")
 
 
+def test_an_empty_class_folder_is_refused_and_hidden_folders_are_no_classes(tmp_path, real) -> None:
+    """An empty class folder became a class the network predicted and never saw (its name in classes.txt);
+    a hidden folder (.ipynb_checkpoints) was a class too."""
+    for i in range(2):
+        (tmp_path / "train" / f"class{i}").mkdir(parents=True)
+        Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(tmp_path / "train" / f"class{i}" / "0.png")
+    (tmp_path / "train" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "train" / "class1" / "notes.txt").write_text("not an image")
+    assert load_dataset(tmp_path, "train").classes == ["class0", "class1"]
+    (tmp_path / "train" / "zebra").mkdir()
+    (tmp_path / "train" / "zebra" / ".DS_Store").write_bytes(b"\0")
+    with pytest.raises(UserError, match=r"^class folder zebra in '.*train' holds no images .*remove the folder"):
+        load_dataset(tmp_path, "train")
+
+
 def test_a_flat_imagefolder_is_told_the_layout(tmp_path, real) -> None:
     """Class folders right under the root were 'unknown split 'test'; the dataset has cat, dog'."""
     for i in range(3):

@@ -115,6 +115,7 @@ def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, spl
     if other.classes == train.classes:
         return
     differ = _class_difference(other.classes, train.classes)
+    split = resolve_split(Path(root), detect_format(Path(root)), split)  # the folder the user named them in
     raise UserError(
         f"split '{split}' of '{root}' names other classes than 'train' ({differ}); give both splits the same class "
         "folders."

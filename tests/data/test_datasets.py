@@ -57,6 +57,9 @@ def test_an_imagefolder_tree_with_val_is_evaluated_on_val(tmp_path, real) -> Non
     got = load_dataset(tmp_path, "test")
     assert len(got) == 2 and got.classes == ["class0", "class1"]
     assert split_identity(tmp_path, "test") == split_identity(tmp_path, "val") is not None
+    (tmp_path / "val" / "class1").rename(tmp_path / "val" / "class2")
+    with pytest.raises(UserError, match=r"^split 'val' of .* names other classes than 'train'"):  # not 'test'
+        require_same_classes(load_dataset(tmp_path, "train"), load_dataset(tmp_path, "test"), tmp_path, "test")
     (tmp_path / "test" / "class0").mkdir(parents=True)
     with pytest.raises(UserError, match="holds no images"):  # a test/ there is the test split, even empty
         load_dataset(tmp_path, "test")

@@ -79,7 +79,7 @@ def eval_(
     from ofa_edge.space import SubnetConfig
     from ofa_edge.supernet.bn_calibration import few_images_warning
     from ofa_edge.supernet.checkpoint import load_supernet
-    from ofa_edge.supernet.metadata import read_metadata, trained_classes
+    from ofa_edge.supernet.metadata import read_metadata, trained_classes, trained_data
 
     if slim is not None:
         given = {
@@ -119,7 +119,8 @@ def eval_(
     if supernet is None:
         supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")
-    trained_on = trained_classes(read_metadata(supernet))
+    meta = read_metadata(supernet)
+    trained_on = trained_classes(meta)
     data = data_arg(
         data, trained_on, {"--bn-images": calib_images, **({"--limit": limit} if limit is not None else {})}
     )
@@ -138,7 +139,7 @@ def eval_(
         note(
             "--split train: top-1 on images the supernet trained on (BN is recalibrated on that split too); it overstates accuracy on new images"
         )
-    require_num_classes(val, net.num_classes, data, trained=trained_on)
+    require_num_classes(val, net.num_classes, data, trained=trained_on, trained_root=trained_data(meta))
     cfgs = chosen or probe_configs(net.space)
     if not chosen and not probes:
         note(f"no --subnet: evaluating the probe subnets ({', '.join(cfgs)})")

@@ -79,7 +79,7 @@ def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
         return f"unknown split '{split}'; the dataset '{root}' has {', '.join(splits)}."
     if root.name in ("train", "val", "test") and (root.parent / "train").is_dir():
         return f"'{root}' is the {root.name}/ split of the ImageFolder tree '{root.parent}': pass {root.parent}."
-    other = "" if split == "train" else f" and {root}/{split}/<class>/<image>" + (" (or val/)" if split == "test" else "")
+    other = "" if split == "train" else f" and {root}/{split}/<class>/<image>{' (or val/)' * (split == 'test')}"
     layout = f"an ImageFolder tree needs {root}/train/<class>/<image>{other}"
     flat = [s for s in splits if any(p.suffix.lower() in IMAGE_EXT for p in (root / s).iterdir())]
     if flat:
@@ -92,20 +92,27 @@ def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
 
 
 def require_num_classes(
-    data: ImageSet, num_classes: int, root: str | Path, option: str = "--data", trained: list[str] | None = None
+    data: ImageSet,
+    num_classes: int,
+    root: str | Path,
+    option: str = "--data",
+    trained: list[str] | None = None,
+    trained_root: str | None = None,
 ) -> None:
     """Raise a :class:`UserError` unless ``data`` has the ``num_classes`` classes the network predicts and, where
-    its training recorded their names (``trained``), those names in that order: label i must mean output i."""
+    its training recorded their names (``trained``), those names in that order: label i must mean output i.
+    ``trained_root``: the dataset folder the training recorded, named as the one to pass."""
+    fix = "pass the dataset it was trained on" + (f" ({option} {trained_root})" if trained_root else "")
     if len(data.classes) != num_classes:
+        names = f" ({', '.join(trained[:6])}{', ...' if len(trained) > 6 else ''})" if trained else ""
         raise UserError(
-            f"{option} '{root}' has {len(data.classes)} classes but the network predicts {num_classes}; pass the "
-            "dataset it was trained on."
+            f"{option} '{root}' has {len(data.classes)} classes but the network predicts {num_classes}{names}; {fix}."
         )
     if trained is not None and data.classes != trained:
         differ = _class_difference(data.classes, trained)
         raise UserError(
             f"{option} '{root}' names other classes than the network was trained on ({differ}); its outputs would be "
-            "scored against the wrong labels: pass the dataset it was trained on."
+            f"scored against the wrong labels: {fix}."
         )
 
 

@@ -540,6 +540,7 @@ class Trainer:
                     "probes_top1": self.state.get("probes", {}),
                     "train_images": len(self.data),
                     "classes": self.data.classes,
+                    "data": str(Path(self.cfg.data).absolute()),
                     "torch": torch.__version__,
                     "finished": now_utc(),
                 }

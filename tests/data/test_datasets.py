@@ -53,7 +53,9 @@ def test_an_imagefolder_tree_with_val_is_evaluated_on_val(tmp_path, real) -> Non
     for split in ("train", "val"):
         for i in range(2):
             (tmp_path / split / f"class{i}").mkdir(parents=True)
-            Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(tmp_path / split / f"class{i}" / f"{split}.png")
+            Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(
+                tmp_path / split / f"class{i}" / f"{split}.png"
+            )
     got = load_dataset(tmp_path, "test")
     assert len(got) == 2 and got.classes == ["class0", "class1"]
     assert split_identity(tmp_path, "test") == split_identity(tmp_path, "val") is not None

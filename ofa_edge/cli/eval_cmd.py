@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, data_arg, emit, err, note, out, subnet_arg, warn
+from ofa_edge.data.formats import split_folder
 from ofa_edge.errors import Interrupted, UserError, refuse_options
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
@@ -124,6 +125,7 @@ def eval_(
     data = data_arg(
         data, trained_on, {"--bn-images": calib_images, **({"--limit": limit} if limit is not None else {})}
     )
+    split = split_folder(data, split)
     net = load_supernet(supernet, device=device)
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
@@ -186,6 +188,7 @@ def _eval_slim(
         note(line)
     data = data_arg(data, inputs.classes, {"--limit": limit} if limit is not None else {})
     cfg = inputs.subnet
+    split = split_folder(data, split)
     val = load_dataset(data, split, limit=limit, seed=seed, size=max(cfg.search_space.resolutions))
     if unfilled := unfilled_limit("--limit", limit, len(val), split):
         note(unfilled)

@@ -33,6 +33,7 @@ from ofa_edge.data.formats import (
     imagefolder_classes,
     imagefolder_images,
     resolve_split,
+    split_folder,
 )
 from ofa_edge.data.packed_jpeg import ImageSet, load_packed
 from ofa_edge.data.preprocess import fit_square
@@ -122,7 +123,7 @@ def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, spl
     if other.classes == train.classes:
         return
     differ = _class_difference(other.classes, train.classes)
-    split = resolve_split(Path(root), detect_format(Path(root)), split)  # the folder the user named them in
+    split = split_folder(root, split)  # the folder the user named them in
     raise UserError(
         f"split '{split}' of '{root}' names other classes than 'train' ({differ}); give both splits the same class "
         "folders."

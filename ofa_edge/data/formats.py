@@ -100,6 +100,11 @@ def resolve_split(root: Path, fmt: str, split: str) -> str:
     return split
 
 
+def split_folder(root: str | Path, split: str) -> str:
+    """The split of the dataset at ``root`` that ``split`` reads (:func:`resolve_split`), for what a command says."""
+    return resolve_split(Path(root), detect_format(Path(root)), split)
+
+
 def dataset_splits(root: Path, fmt: str) -> list[str]:
     """The splits of the dataset at ``root`` (format ``fmt``), ``train`` first."""
     if fmt == "packed":

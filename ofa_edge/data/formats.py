@@ -187,11 +187,15 @@ def imagefolder_classes(base: Path) -> list[str]:
 
 
 def imagefolder_images(base: Path) -> list[tuple[int, Path]]:
-    """(class index, path) of every image an ImageFolder split holds: ``base/<class>/<image>``, classes
-    and images sorted by name (what the loader reads and the split's identity hashes)."""
-    classes = imagefolder_classes(base)
+    """(class index, path) of every image an ImageFolder split holds: ``base/<class>/<image>``, in subfolders
+    too (as torchvision's ImageFolder reads them), classes and images sorted by name (what the loader reads and
+    the split's identity hashes). Hidden files and folders (``._photo.jpg`` that macOS leaves on other disks,
+    ``.ipynb_checkpoints``) hold no images."""
     return [
         (ci, path)
-        for ci, cls in enumerate(classes)
-        for path in sorted(p for p in (base / cls).iterdir() if p.suffix.lower() in IMAGE_EXT)
+        for ci, cls in enumerate(imagefolder_classes(base))
+        for path in sorted((base / cls).rglob("*"))
+        if path.suffix.lower() in IMAGE_EXT
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(base / cls).parts)
     ]

@@ -82,6 +82,20 @@ def test_an_empty_class_folder_is_refused_and_hidden_folders_are_no_classes(tmp_
         load_dataset(tmp_path, "train")
 
 
+def test_images_in_subfolders_count_and_hidden_files_are_skipped(tmp_path, real) -> None:
+    """Images in a class's subfolders (torchvision's ImageFolder reads them) were silently left out, and the
+    '._0.png' that macOS writes beside each image on other disks was 'not a readable image': exit 2."""
+    for i in range(2):
+        (tmp_path / "train" / f"class{i}" / "batch1").mkdir(parents=True)
+        Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(tmp_path / "train" / f"class{i}" / "0.png")
+        Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(
+            tmp_path / "train" / f"class{i}" / "batch1" / "1.png"
+        )
+        (tmp_path / "train" / f"class{i}" / "._0.png").write_bytes(b"\0\5\26\7 AppleDouble")
+    got = load_dataset(tmp_path, "train")
+    assert len(got) == 4 and got.labels.tolist() == [0, 0, 1, 1]
+
+
 def test_a_flat_imagefolder_is_told_the_layout(tmp_path, real) -> None:
     """Class folders right under the root were 'unknown split 'test'; the dataset has cat, dog'."""
     for i in range(3):
@@ -177,11 +191,12 @@ def test_split_identity_follows_content_not_place(data_root, cifar_imagefolder, 
     assert split_identity(moved) == split_identity(cifar_imagefolder) != split_identity(moved, "test")
     cls = next(p for p in (moved / "train").iterdir() if p.is_dir())
     image = next(cls.iterdir())
-    (cls / "notes").mkdir()  # what the loader does not read does not count
-    shutil.copy(image, cls / "notes" / "nested.png")
+    (cls / ".ipynb_checkpoints").mkdir()  # what the loader does not read does not count
+    shutil.copy(image, cls / ".ipynb_checkpoints" / "nested.png")
     (cls / "README.txt").write_text("not an image")
     assert split_identity(moved) == split_identity(cifar_imagefolder)
-    shutil.copy(image, cls / "extra.png")
+    (cls / "batch2").mkdir()  # an image in a subfolder is read (as torchvision's ImageFolder reads it)
+    shutil.copy(image, cls / "batch2" / "extra.png")
     assert split_identity(moved) != split_identity(cifar_imagefolder)
     assert split_identity(tmp_path / "nothing") is None
 

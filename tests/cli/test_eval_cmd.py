@@ -400,7 +400,9 @@ def test_a_supernet_of_your_own_classes_without_data_names_them_and_its_data(cli
     code, _, err = cli("train", "--data", "mine", "--out", "run", "--epochs", "1", "--batch-size", "2",
                        "--probe-every", "0", "--calib-images", "2", "--device", "cpu", "--no-progress")  # fmt: skip
     assert code == 0, err
-    code, out, err = cli("eval", "--supernet", "run/supernet.safetensors", "--data", "mine", "--device", "cpu", "--json")
+    code, out, err = cli(
+        "eval", "--supernet", "run/supernet.safetensors", "--data", "mine", "--device", "cpu", "--json"
+    )
     assert code == 0 and json.loads(out)["split"] == "val", err  # the folder it read, not 'test'
     monkeypatch.chdir(tmp_path / "run")
     code, _, err = cli("eval", "--supernet", "supernet.safetensors", "--device", "cpu")

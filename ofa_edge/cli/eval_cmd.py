@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, data_arg, emit, err, note, out, subnet_arg, warn
+from ofa_edge.data.formats import split_folder
 from ofa_edge.errors import Interrupted, UserError, refuse_options
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
@@ -79,7 +80,7 @@ def eval_(
     from ofa_edge.space import SubnetConfig
     from ofa_edge.supernet.bn_calibration import few_images_warning
     from ofa_edge.supernet.checkpoint import load_supernet
-    from ofa_edge.supernet.metadata import read_metadata, trained_classes
+    from ofa_edge.supernet.metadata import read_metadata, trained_classes, trained_data
 
     if slim is not None:
         given = {
@@ -119,10 +120,12 @@ def eval_(
     if supernet is None:
         supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")
-    trained_on = trained_classes(read_metadata(supernet))
+    meta = read_metadata(supernet)
+    trained_on = trained_classes(meta)
     data = data_arg(
         data, trained_on, {"--bn-images": calib_images, **({"--limit": limit} if limit is not None else {})}
     )
+    split = split_folder(data, split)
     net = load_supernet(supernet, device=device)
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
@@ -138,7 +141,7 @@ def eval_(
         note(
             "--split train: top-1 on images the supernet trained on (BN is recalibrated on that split too); it overstates accuracy on new images"
         )
-    require_num_classes(val, net.num_classes, data, trained=trained_on)
+    require_num_classes(val, net.num_classes, data, trained=trained_on, trained_root=trained_data(meta))
     cfgs = chosen or probe_configs(net.space)
     if not chosen and not probes:
         note(f"no --subnet: evaluating the probe subnets ({', '.join(cfgs)})")
@@ -185,6 +188,7 @@ def _eval_slim(
         note(line)
     data = data_arg(data, inputs.classes, {"--limit": limit} if limit is not None else {})
     cfg = inputs.subnet
+    split = split_folder(data, split)
     val = load_dataset(data, split, limit=limit, seed=seed, size=max(cfg.search_space.resolutions))
     if unfilled := unfilled_limit("--limit", limit, len(val), split):
         note(unfilled)

@@ -30,7 +30,10 @@ from ofa_edge.data.formats import (
     dataset_splits,
     detect_format,
     find_cifar_python,
+    imagefolder_classes,
     imagefolder_images,
+    resolve_split,
+    split_folder,
 )
 from ofa_edge.data.packed_jpeg import ImageSet, load_packed
 from ofa_edge.data.preprocess import fit_square
@@ -41,10 +44,12 @@ from ofa_edge.errors import UserError
 def load_dataset(
     root: str | Path, split: str, *, limit: int | None = None, seed: int = 0, size: int = 32, balanced: bool = True
 ) -> ImageSet:
-    """Load ``split`` of the dataset at ``root`` as uint8 images (``size`` for ImageFolder trees);
-    ``limit`` takes a class-balanced subset, or with ``balanced=False`` a uniform random one."""
+    """Load ``split`` of the dataset at ``root`` as uint8 images (``size`` for ImageFolder trees; ``test`` is
+    their ``val/`` where there is no ``test/``); ``limit`` takes a class-balanced subset, or with ``balanced=False``
+    a uniform random one."""
     root = Path(root)
     fmt = detect_format(root)
+    split = resolve_split(root, fmt, split)
     splits = dataset_splits(root, fmt)
     if split not in splits:
         raise UserError(_unknown_split(root, fmt, split, splits))
@@ -75,7 +80,7 @@ def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
         return f"unknown split '{split}'; the dataset '{root}' has {', '.join(splits)}."
     if root.name in ("train", "val", "test") and (root.parent / "train").is_dir():
         return f"'{root}' is the {root.name}/ split of the ImageFolder tree '{root.parent}': pass {root.parent}."
-    other = "" if split == "train" else f" and {root}/{split}/<class>/<image>"
+    other = "" if split == "train" else f" and {root}/{split}/<class>/<image>{' (or val/)' * (split == 'test')}"
     layout = f"an ImageFolder tree needs {root}/train/<class>/<image>{other}"
     flat = [s for s in splits if any(p.suffix.lower() in IMAGE_EXT for p in (root / s).iterdir())]
     if flat:
@@ -88,20 +93,27 @@ def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
 
 
 def require_num_classes(
-    data: ImageSet, num_classes: int, root: str | Path, option: str = "--data", trained: list[str] | None = None
+    data: ImageSet,
+    num_classes: int,
+    root: str | Path,
+    option: str = "--data",
+    trained: list[str] | None = None,
+    trained_root: str | None = None,
 ) -> None:
     """Raise a :class:`UserError` unless ``data`` has the ``num_classes`` classes the network predicts and, where
-    its training recorded their names (``trained``), those names in that order: label i must mean output i."""
+    its training recorded their names (``trained``), those names in that order: label i must mean output i.
+    ``trained_root``: the dataset folder the training recorded, named as the one to pass."""
+    fix = "pass the dataset it was trained on" + (f" ({option} {trained_root})" if trained_root else "")
     if len(data.classes) != num_classes:
+        names = f" ({', '.join(trained[:6])}{', ...' if len(trained) > 6 else ''})" if trained else ""
         raise UserError(
-            f"{option} '{root}' has {len(data.classes)} classes but the network predicts {num_classes}; pass the "
-            "dataset it was trained on."
+            f"{option} '{root}' has {len(data.classes)} classes but the network predicts {num_classes}{names}; {fix}."
         )
     if trained is not None and data.classes != trained:
         differ = _class_difference(data.classes, trained)
         raise UserError(
             f"{option} '{root}' names other classes than the network was trained on ({differ}); its outputs would be "
-            "scored against the wrong labels: pass the dataset it was trained on."
+            f"scored against the wrong labels: {fix}."
         )
 
 
@@ -111,6 +123,7 @@ def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, spl
     if other.classes == train.classes:
         return
     differ = _class_difference(other.classes, train.classes)
+    split = split_folder(root, split)  # the folder the user named them in
     raise UserError(
         f"split '{split}' of '{root}' names other classes than 'train' ({differ}); give both splits the same class "
         "folders."
@@ -147,7 +160,7 @@ def _load_cifar_bin(folder: Path, split: str) -> ImageSet:
 
 def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
     base = root / split
-    classes = sorted(p.name for p in base.iterdir() if p.is_dir())
+    classes = imagefolder_classes(base)
     if not classes:
         raise UserError(f"'{base}' holds no class folders; expected {base}/<class>/<image>.")
     images, labels = [], []
@@ -158,7 +171,14 @@ def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
             raise UserError(f"'{path}' is not a readable image ({e}).") from None
         images.append(np.asarray(fit_square(img, size)))
         labels.append(ci)
-    if not images:
-        raise UserError(f"'{base}' holds no images with extensions {sorted(IMAGE_EXT)}.")
+    present = set(labels)
+    empty = [cls for ci, cls in enumerate(classes) if ci not in present]
+    if empty:
+        many = len(empty) > 1
+        raise UserError(
+            f"class folder{'s' * many} {', '.join(empty[:6])} in '{base}' hold{'s' * (not many)} no images"
+            f" with extensions {sorted(IMAGE_EXT)}: the network would predict a class it never saw. Add "
+            "images, or remove the folder from every split."
+        )
     arr = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
     return ImageSet(arr, torch.tensor(labels, dtype=torch.int64), classes)

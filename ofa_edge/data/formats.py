@@ -92,6 +92,19 @@ def crop_size(root: str | Path, size: int) -> int | None:
     return size if detect_format(Path(root)) == "imagefolder" else None
 
 
+def resolve_split(root: Path, fmt: str, split: str) -> str:
+    """The split of ``root`` that ``split`` names: an ImageFolder tree without ``test/`` is evaluated on its
+    ``val/`` (the layout of ImageNet and of most custom trees), so ``test`` there means ``val``."""
+    if fmt == "imagefolder" and split == "test" and not (root / "test").is_dir() and (root / "val").is_dir():
+        return "val"
+    return split
+
+
+def split_folder(root: str | Path, split: str) -> str:
+    """The split of the dataset at ``root`` that ``split`` reads (:func:`resolve_split`), for what a command says."""
+    return resolve_split(Path(root), detect_format(Path(root)), split)
+
+
 def dataset_splits(root: Path, fmt: str) -> list[str]:
     """The splits of the dataset at ``root`` (format ``fmt``), ``train`` first."""
     if fmt == "packed":
@@ -140,7 +153,9 @@ def split_identity(root: str | Path, split: str = "train") -> str | None:
         for f in files:
             h.update(f.read_bytes())
         return h.hexdigest()[:16]
-    files = _split_files(root, detect_format(root), split)
+    fmt = detect_format(root)
+    split = resolve_split(root, fmt, split)
+    files = _split_files(root, fmt, split)
     if not files:
         return None
     h.update(split.encode())
@@ -165,12 +180,22 @@ def _split_files(root: Path, fmt: str, split: str) -> list[Path]:
     return [path for _, path in imagefolder_images(base)]
 
 
+def imagefolder_classes(base: Path) -> list[str]:
+    """The class folders of an ImageFolder split, sorted by name; hidden ones (``.ipynb_checkpoints``, ...)
+    are no classes."""
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def imagefolder_images(base: Path) -> list[tuple[int, Path]]:
-    """(class index, path) of every image an ImageFolder split holds: ``base/<class>/<image>``, classes
-    and images sorted by name (what the loader reads and the split's identity hashes)."""
-    classes = sorted(p.name for p in base.iterdir() if p.is_dir())
+    """(class index, path) of every image an ImageFolder split holds: ``base/<class>/<image>``, in subfolders
+    too (as torchvision's ImageFolder reads them), classes and images sorted by name (what the loader reads and
+    the split's identity hashes). Hidden files and folders (``._photo.jpg`` that macOS leaves on other disks,
+    ``.ipynb_checkpoints``) hold no images."""
     return [
         (ci, path)
-        for ci, cls in enumerate(classes)
-        for path in sorted(p for p in (base / cls).iterdir() if p.suffix.lower() in IMAGE_EXT)
+        for ci, cls in enumerate(imagefolder_classes(base))
+        for path in sorted((base / cls).rglob("*"))
+        if path.suffix.lower() in IMAGE_EXT
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(base / cls).parts)
     ]

@@ -33,7 +33,7 @@ from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.supernet.bn_cache import bn_cache_key, load_bn_stats, save_bn_stats
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
-from ofa_edge.supernet.metadata import read_metadata, trained_classes
+from ofa_edge.supernet.metadata import read_metadata, trained_classes, trained_data
 
 BATCH = 100  # images preprocessed (and verified) at a time; BN is recalibrated in batches of BN_CALIB_BATCH
 
@@ -97,7 +97,14 @@ def _load_model(
     step("loading supernet and data")
     net = load_supernet(req.supernet)
     train = _images(req, "train", req.bn_image_count, seed=0).shuffled(seed=0)
-    require_num_classes(train, net.num_classes, req.data, option_name("data"), trained=trained_classes(meta))
+    require_num_classes(
+        train,
+        net.num_classes,
+        req.data,
+        option_name("data"),
+        trained=trained_classes(meta),
+        trained_root=trained_data(meta),
+    )
     prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
     model = net.extract(cfg).eval()
     entry = None

@@ -42,6 +42,11 @@ def trained_classes(meta: dict[str, Any]) -> list[str] | None:
     return meta.get("training", {}).get("classes")
 
 
+def trained_data(meta: dict[str, Any]) -> str | None:
+    """The dataset folder (absolute) a checkpoint's training read, if it recorded one."""
+    return meta.get("training", {}).get("data")
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a checkpoint, without loading its weights."""
     path = require_checkpoint_file(path)

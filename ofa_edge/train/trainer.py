@@ -36,7 +36,7 @@ from ofa_edge.train.aggregate import GradAverager
 from ofa_edge.train.checkpointing import check_state, load_checkpoint, save_checkpoint, unreadable_checkpoint
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.cuda_graphs import GraphedSupernet
-from ofa_edge.train.data import DeviceLoader, check_training_data
+from ofa_edge.train.data import DeviceLoader, check_training_data, data_note
 from ofa_edge.train.distill import ce_loss, kd_loss, soft_targets
 from ofa_edge.train.distributed import (
     allreduce_grads,
@@ -100,7 +100,8 @@ class Trainer:
         require_same_classes(self.data, self.val, cfg.data, cfg.val_split)
         unfilled = check_training_data(self.data, cfg.data, cfg.limit_train)
         unfilled_val = unfilled_limit("--limit-val", cfg.limit_val, len(self.val), cfg.val_split)
-        for text in (unfilled, unfilled_val) if self.ctx.main else ():
+        said = data_note(self.data, self.val, cfg.data, cfg.val_split, cfg.space, size)
+        for text in (said, unfilled, unfilled_val) if self.ctx.main else ():
             if text:
                 self._note(text)
         g = torch.Generator().manual_seed(cfg.seed)
@@ -540,6 +541,7 @@ class Trainer:
                     "probes_top1": self.state.get("probes", {}),
                     "train_images": len(self.data),
                     "classes": self.data.classes,
+                    "data": str(Path(self.cfg.data).absolute()),
                     "torch": torch.__version__,
                     "finished": now_utc(),
                 }

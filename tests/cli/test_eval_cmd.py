@@ -132,7 +132,7 @@ def test_eval_reads_a_search_folder_and_says_what_a_flat_imagefolder_lacks(cli, 
     assert code == 2, err
     said = " ".join(err.split())
     assert "holds images directly in airplane, automobile, bird, ...: it looks like class folders" in said
-    assert "train/<class>/<image> and" in said and "test/<class>/<image>. Move the class folders" in said
+    assert "train/<class>/<image> and" in said and "test/<class>/<image> (or val/). Move the class folders" in said
 
 
 def test_without_data_or_cifar10_a_cifar10_supernet_is_evaluated_on_the_shipped_sample(
@@ -384,3 +384,31 @@ def test_ctrl_c_in_eval_slim_says_nothing_resumes(cli, data_root, tmp_path, monk
     assert code == 130 and out == "", err
     assert "resume where they stopped" not in text
     assert "interrupted after 16 of 40 images; eval keeps nothing: running the same command again measures" in text
+
+
+def test_a_supernet_of_your_own_classes_without_data_names_them_and_its_data(cli, real, tmp_path, monkeypatch) -> None:
+    """eval (and search, export) of a supernet trained on an own tree, without --data, said only "has 10 classes
+    but the network predicts 3; pass the dataset it was trained on": not which, though the supernet knew. With
+    --data, its JSON said "split": "test" of a tree that has val/ only."""
+    from PIL import Image
+
+    for split in ("train", "val"):
+        for i, name in enumerate(("boat", "kitty", "toad") * 2):
+            (tmp_path / "mine" / split / name).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(tmp_path / "mine" / split / name / f"{i}.png")
+    monkeypatch.chdir(tmp_path)  # --data as a user types it: relative
+    code, _, err = cli("train", "--data", "mine", "--out", "run", "--epochs", "1", "--batch-size", "2",
+                       "--probe-every", "0", "--calib-images", "2", "--device", "cpu", "--no-progress")  # fmt: skip
+    assert code == 0, err
+    code, out, err = cli(
+        "eval", "--supernet", "run/supernet.safetensors", "--data", "mine", "--device", "cpu", "--json"
+    )
+    assert code == 0 and json.loads(out)["split"] == "val", err  # the folder it read, not 'test'
+    monkeypatch.chdir(tmp_path / "run")
+    code, _, err = cli("eval", "--supernet", "supernet.safetensors", "--device", "cpu")
+    flat = " ".join(err.split())
+    assert code == 2, err
+    assert (
+        f"the network predicts 3 (boat, kitty, toad); pass the dataset it was trained on (--data {tmp_path / 'mine'})"
+        in flat
+    )

@@ -462,3 +462,14 @@ def test_the_commands_notes_come_before_the_trainers_and_a_tiny_run_reads_right(
     assert "phase full: epoch 1 of 2 (1 step/epoch)" in flat and "steps/epoch" not in flat
     tflops = re.search(r"subnet-images, (\S+) TFLOPs", " ".join(out.split())).group(1)
     assert float(tflops) > 0 and tflops == f"{float(tflops):.3g}", out
+
+
+def test_train_says_the_classes_and_the_size_it_learns_from(cli, cifar_imagefolder, tmp_path) -> None:
+    """Nothing said how many classes the network would predict, in which order, or that a tree's images of any size
+    are cut to the space's 32 px: a user learned it from the supernet's metadata."""
+    code, _, err = cli("train", "--data", str(cifar_imagefolder), "--out", str(tmp_path / "r"), *SMALL,
+                       "--epochs", "1", "--probe-every", "0", "--time-limit", "1ms")  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 0, err
+    assert "• data: 2 training and 8 test images of 10 classes (output order: airplane, automobile, bird," in flat
+    assert "centre-cropped to 32 px, the largest resolution of mbv3-w1.0-cifar" in flat

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
-from ofa_edge.data.formats import detect_format
+from ofa_edge.data.formats import detect_format, split_identity
 from ofa_edge.errors import UserError
 
 
@@ -45,6 +45,55 @@ def test_imagefolder_tree(tmp_path, real) -> None:
     assert sorted(got.images.sum((1, 2, 3)).tolist()) == sorted(real.images[:6].sum((1, 2, 3)).tolist())
     with pytest.raises(UserError, match=r"has no split 'test' \(it has train\); an ImageFolder tree needs .*/test/"):
         load_dataset(tmp_path, "test")
+
+
+def test_an_imagefolder_tree_with_val_is_evaluated_on_val(tmp_path, real) -> None:
+    """ROOT/{train,val}/<class> (ImageNet's layout) was refused: "'ROOT' has no split 'test' (it has train, val)",
+    and export and prune, which take no split option, could not use such a tree at all."""
+    for split in ("train", "val"):
+        for i in range(2):
+            (tmp_path / split / f"class{i}").mkdir(parents=True)
+            Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(
+                tmp_path / split / f"class{i}" / f"{split}.png"
+            )
+    got = load_dataset(tmp_path, "test")
+    assert len(got) == 2 and got.classes == ["class0", "class1"]
+    assert split_identity(tmp_path, "test") == split_identity(tmp_path, "val") is not None
+    (tmp_path / "val" / "class1").rename(tmp_path / "val" / "class2")
+    with pytest.raises(UserError, match=r"^split 'val' of .* names other classes than 'train'"):  # not 'test'
+        require_same_classes(load_dataset(tmp_path, "train"), load_dataset(tmp_path, "test"), tmp_path, "test")
+    (tmp_path / "test" / "class0").mkdir(parents=True)
+    with pytest.raises(UserError, match="holds no images"):  # a test/ there is the test split, even empty
+        load_dataset(tmp_path, "test")
+
+
+def test_an_empty_class_folder_is_refused_and_hidden_folders_are_no_classes(tmp_path, real) -> None:
+    """An empty class folder became a class the network predicted and never saw (its name in classes.txt);
+    a hidden folder (.ipynb_checkpoints) was a class too."""
+    for i in range(2):
+        (tmp_path / "train" / f"class{i}").mkdir(parents=True)
+        Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(tmp_path / "train" / f"class{i}" / "0.png")
+    (tmp_path / "train" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "train" / "class1" / "notes.txt").write_text("not an image")
+    assert load_dataset(tmp_path, "train").classes == ["class0", "class1"]
+    (tmp_path / "train" / "zebra").mkdir()
+    (tmp_path / "train" / "zebra" / ".DS_Store").write_bytes(b"\0")
+    with pytest.raises(UserError, match=r"^class folder zebra in '.*train' holds no images .*remove the folder"):
+        load_dataset(tmp_path, "train")
+
+
+def test_images_in_subfolders_count_and_hidden_files_are_skipped(tmp_path, real) -> None:
+    """Images in a class's subfolders (torchvision's ImageFolder reads them) were silently left out, and the
+    '._0.png' that macOS writes beside each image on other disks was 'not a readable image': exit 2."""
+    for i in range(2):
+        (tmp_path / "train" / f"class{i}" / "batch1").mkdir(parents=True)
+        Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(tmp_path / "train" / f"class{i}" / "0.png")
+        Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(
+            tmp_path / "train" / f"class{i}" / "batch1" / "1.png"
+        )
+        (tmp_path / "train" / f"class{i}" / "._0.png").write_bytes(b"\0\5\26\7 AppleDouble")
+    got = load_dataset(tmp_path, "train")
+    assert len(got) == 4 and got.labels.tolist() == [0, 0, 1, 1]
 
 
 def test_a_flat_imagefolder_is_told_the_layout(tmp_path, real) -> None:
@@ -142,11 +191,12 @@ def test_split_identity_follows_content_not_place(data_root, cifar_imagefolder, 
     assert split_identity(moved) == split_identity(cifar_imagefolder) != split_identity(moved, "test")
     cls = next(p for p in (moved / "train").iterdir() if p.is_dir())
     image = next(cls.iterdir())
-    (cls / "notes").mkdir()  # what the loader does not read does not count
-    shutil.copy(image, cls / "notes" / "nested.png")
+    (cls / ".ipynb_checkpoints").mkdir()  # what the loader does not read does not count
+    shutil.copy(image, cls / ".ipynb_checkpoints" / "nested.png")
     (cls / "README.txt").write_text("not an image")
     assert split_identity(moved) == split_identity(cifar_imagefolder)
-    shutil.copy(image, cls / "extra.png")
+    (cls / "batch2").mkdir()  # an image in a subfolder is read (as torchvision's ImageFolder reads it)
+    shutil.copy(image, cls / "batch2" / "extra.png")
     assert split_identity(moved) != split_identity(cifar_imagefolder)
     assert split_identity(tmp_path / "nothing") is None
 

@@ -124,7 +124,8 @@ def search(
     refine: Annotated[
         int,
         typer.Option(
-            "--refine", help=f"DyNAS-T-style rounds: measure the {PER_ROUND} best for real, refit, search again."
+            "--refine",
+            help=f"DyNAS-T-style rounds: measure the {PER_ROUND} best for real, refit, search again (not with --storage).",
         ),
     ] = 0,
     measure: Annotated[

@@ -95,6 +95,14 @@ class SearchOptions:
                 f"{option_name('study')} '{self.study}' names a study in a shared {option_name('storage')}; give "
                 f"{option_name('storage')} too, or drop {option_name('study')}."
             )
+        if self.refine and self.storage:
+            raise UserError(
+                f"{option_name('refine')} refits the accuracy predictor for this run only, and "
+                f"{option_name('storage')} shares an Optuna study: each round would store trials scored with its "
+                "refit in the study, beside trials scored with other predictors. Refine without a shared study "
+                f"(drop {option_name('storage')} and {option_name('study')}), or run the shared study first and then "
+                f"a local search with {option_name('refine')}."
+            )
         self._check_proxy()
 
     def _check_proxy(self) -> None:

@@ -262,6 +262,17 @@ def test_a_table_is_not_relabelled_as_another_device(cli, tables_dir, tmp_path):
     assert cli(*args, "--device", "slow-board", "--table", slow)[0] == 0
 
 
+def test_refine_with_a_shared_study_exits_2_before_the_study_is_made(cli, tables_dir, tmp_path):
+    """A refine round's trials, scored with that run's refit, went into the study other workers share."""
+    db = tmp_path / "s.db"
+    args = ["--algo", "tpe", "--trials", "2", "--storage", f"sqlite:///{db}", "--study", "s", "--refine", "1"]
+    code, _, err = cli("search", "--latency", "15ms", *args, "--no-measure", "--out", str(tmp_path / "o"))
+    assert code == 2 and not db.exists() and "Traceback" not in err
+    flat = " ".join(err.split())
+    assert "error: --refine refits the accuracy predictor for this run only, and --storage shares" in flat
+    assert "(drop --storage and --study), or run the shared study first and then a local search with --refine." in flat
+
+
 def test_a_file_that_is_no_journal_is_not_written_to(cli, tables_dir, tmp_path):
     garbage = tmp_path / "garbage.json"
     garbage.write_text('{"results": [1, 2]}\n')

@@ -69,6 +69,16 @@ def test_refusals_name_the_field_a_python_caller_set_and_its_flag(options, said)
     assert str(caught.value).startswith(said)
 
 
+def test_refine_is_refused_with_a_shared_study():
+    """Each --refine round added trials scored with that run's refitted predictor to the shared study."""
+    with pytest.raises(UserError) as caught:
+        SearchOptions(latency=["16ms"], algo="tpe", storage="sqlite:///s.db", study="s", refine=2)
+    said = str(caught.value)
+    assert said.startswith("refine (--refine) refits the accuracy predictor for this run only, and storage (--storage)")
+    assert "Refine without a shared study (drop storage (--storage) and study (--study))" in said
+    assert SearchOptions(latency=["16ms"], algo="tpe", refine=2).refine == 2
+
+
 def test_an_algorithm_refusal_names_the_fields_and_their_flags():
     with pytest.raises(UserError) as caught:
         check_algorithm_options(SearchOptions(latency=["16ms"], algo="tpe", population=20))

@@ -12,7 +12,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, data_arg, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import Interrupted, UserError
 from ofa_edge.export.bundle import MANIFEST, default_bundle_name, replaced_bundle_note
-from ofa_edge.export.formats import FORMATS, engine_half, engine_table, get_format
+from ofa_edge.export.formats import FORMATS, get_format
 from ofa_edge.export.request import (
     DEFAULT_MAX_BATCH,
     INT8_CALIB_IMAGES,
@@ -144,13 +144,9 @@ def export(
     if images:
         note("; ".join(images))
     last = inputs.last_search
-    tables = [last.latency_table, *(d["latency_table"] for d in last.devices.values())] if last else []
+    tables = last.searched_tables() if last else []
     for message in dict.fromkeys(filter(None, map(estimated_warning, tables))):  # each searched device's, once
         warn(message)
-    half, why, mismatch = engine_half(fmt, half, int8, engine_table(tables))
-    for say, line in ((note, why), (warn, mismatch)):
-        if line:
-            say(line)
     req = ExportRequest.from_inputs(
         inputs,
         format=fmt,
@@ -160,6 +156,9 @@ def export(
         bn_cache=work_dir() / "cache" / "bn",
         **options,
     )
+    for say, line in ((note, req.precision.note), (warn, req.precision.warning)):
+        if line:
+            say(line)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("export", total=None)

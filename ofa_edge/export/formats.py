@@ -8,6 +8,7 @@ the nearest known one suggested, and a flag a format does not take is refused, n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ofa_edge.errors import UserError, did_you_mean
 from ofa_edge.errors import option_name as field_and_flag
@@ -85,8 +86,20 @@ def check_flags(fmt: ExportFormat, **flags: bool) -> None:
             raise UserError(f"{option_name(flag)} is not supported for format '{fmt.name}'. It takes: {allowed}.")
 
 
-def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -> tuple[bool, str | None, str | None]:
-    """Whether a bundle is FP16, with a note and a warning (either may be ``None``).
+@dataclass(frozen=True)
+class EnginePrecision:
+    """An export's FP16 choice (``half``), and for an engine what its precision followed (``source``: the
+    bundle's ``tensorrt.precision_from``; ``None`` for other formats), with a note and a warning to print."""
+
+    half: bool
+    source: dict[str, Any] | None = None
+    note: str | None = None
+    warning: str | None = None
+
+
+def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -> EnginePrecision:
+    """Whether a bundle is FP16, with what an engine's precision followed, a note and a warning (either may be
+    ``None``).
 
     A TensorRT engine's latency depends on its precision, and the search predicted it for the
     precision of the latency table it used (``table``: its provenance). Without ``--half`` or
@@ -96,7 +109,9 @@ def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -
     latencies are not a TensorRT engine's.
     """
     if fmt.name != "engine":
-        return bool(half), None, None
+        return EnginePrecision(bool(half))
+    chosen_by = _chosen_by(half, int8, table)
+    source = {"device": table.get("device"), "precision": table.get("precision"), "chosen_by": chosen_by}
     half, note, warning = _engine_precision(half, int8, table)
     backend = str(table.get("backend", ""))
     if backend and "tensorrt" not in backend:
@@ -106,13 +121,23 @@ def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -
             "device's table (e.g. --device jetson-orin) for one that does."
         )
         warning = f"{warning} Also, {other}" if warning else other
-    return half, note, warning
+    return EnginePrecision(half, source, note, warning)
 
 
 def engine_table(tables: list[dict]) -> dict:
     """The searched table (provenance) an engine follows: the first TensorRT device's, else the first's. A search
     for ``--device x86-cpu --device jetson-orin`` lists the CPU first, but its engine is the Orin's."""
     return next((t for t in tables if "tensorrt" in str(t.get("backend", ""))), tables[0] if tables else {})
+
+
+def _chosen_by(half: bool | None, int8: bool, table: dict) -> str:
+    """What set an engine's precision: an option (a Python caller's ``half=`` counts as its flag), the searched
+    table, or ``default`` (fp32: no table to follow)."""
+    if int8:
+        return "--int8"
+    if half is not None:
+        return "--half" if half else "--no-half"
+    return "table" if table.get("precision") else "default"
 
 
 def _engine_precision(half: bool | None, int8: bool, table: dict) -> tuple[bool, str | None, str | None]:

@@ -46,6 +46,10 @@ class LastSearch:
     top_k_predicted: dict[str, dict[str, Any]] = field(default_factory=dict)
     tables: dict[str, Path] = field(default_factory=dict)  # every searched device -> the table file it predicted with
 
+    def searched_tables(self) -> list[dict[str, Any]]:
+        """The provenance of the first device's table, then of every searched device's (the first's again)."""
+        return [self.latency_table, *(d["latency_table"] for d in self.devices.values())]
+
 
 def search_beside(subnet_file: str | Path, subnet: SubnetConfig) -> LastSearch | None:
     """The search that wrote ``subnet_file``: the ``search.json`` in its folder (a superset of

@@ -187,6 +187,7 @@ def _tensorrt(req: ExportRequest, stage: Path, model: torch.nn.Module, step: Cal
     ok, why = tensorrt_build.tensorrt_status()
     report: dict[str, Any] = {
         "precision": precision,
+        "precision_from": req.precision.source,  # the searched table it followed, or the option that chose
         "max_batch": max_batch,
         "trtexec": commands,
         "trtexec_latency": latency_cmd,

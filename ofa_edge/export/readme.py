@@ -89,6 +89,8 @@ def render_readme(manifest: dict[str, Any], pre: dict[str, Any], names: list[str
             "",
             f"## TensorRT ({trt['precision']}; engine {state})",
             "",
+            _precision_from(trt["precision"], trt["precision_from"]),
+            "",
             "On the target (Jetson, GPU server), in this folder:",
             "",
             "```sh",
@@ -224,3 +226,15 @@ def _predicted(p: dict[str, Any]) -> list[str]:
         lines += [f"Accuracy {p['accuracy']:.2f}: the {p['accuracy_note']}.", ""]
     lines.append("The tables' provenance and every predicted value: `bundle.json` → `predicted`.")
     return lines
+
+
+def _precision_from(precision: str, source: dict[str, Any]) -> str:
+    """Which searched device's table the engine's precision followed, or the option that chose it instead."""
+    device, table = source["device"], source["precision"]
+    searched = f"{device}'s latency table, which the search predicted with, is for {table}" if table else ""
+    if source["chosen_by"] == "table":
+        return f"Precision {precision}: it follows the search: {searched}."
+    if source["chosen_by"] == "default":
+        return f"Precision {precision}: the default, with no searched latency table to follow."
+    chose = f"Precision {precision}: chosen with `{source['chosen_by']}`"
+    return f"{chose}; {searched}." if table else f"{chose}."

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ofa_edge.errors import UserError, refuse_options, require_instance
-from ofa_edge.export.formats import ExportFormat, check_flags, get_format, option_name
+from ofa_edge.export.formats import (
+    EnginePrecision,
+    ExportFormat,
+    check_flags,
+    engine_half,
+    engine_table,
+    get_format,
+    option_name,
+)
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
 from ofa_edge.units import check_range
@@ -77,7 +85,7 @@ class ExportRequest:
     out: Path
     data: Path
     int8: bool = False
-    half: bool = False
+    half: bool | None = None  # None: fp32, but an engine follows engine_table's precision (formats.engine_half)
     dynamic_batch: bool = False
     max_batch: int | None = None  # with dynamic_batch; None: DEFAULT_MAX_BATCH (see engine_max_batch)
     bn_images: int | None = None  # not with slim; None: BN_IMAGES (see bn_image_count)
@@ -88,12 +96,14 @@ class ExportRequest:
     device: str | None = None
     predicted: dict[str, Any] = field(default_factory=dict)
     latency_table: dict[str, Any] = field(default_factory=dict)
+    engine_table: dict[str, Any] = field(default_factory=dict)  # the searched table an engine follows
     slim: Path | None = None  # a pruned network's slim.json (from `ofa-edge prune`) instead of a supernet subnet
     bn_cache: Path | None = None  # folder of recalibrated BN statistics (the CLI: <work dir>/cache/bn); None: none
+    precision: EnginePrecision = field(init=False)  # half resolved, and what an engine's precision followed
 
     def __post_init__(self) -> None:
-        """Take a format's name (``"onnx"``) and paths as strings, as the command line does, and refuse what the
-        command refuses (:func:`check_options`), before any work."""
+        """Take a format's name (``"onnx"``) and paths as strings, as the command line does, refuse what the
+        command refuses (:func:`check_options`), before any work, and settle ``half`` (:attr:`precision`)."""
         if isinstance(self.format, str):
             object.__setattr__(self, "format", get_format(self.format))
         for name in ("supernet", "out", "data", "slim", "bn_cache"):
@@ -106,11 +116,13 @@ class ExportRequest:
             "read one with SubnetConfig.load(path) or .from_dict(...)",
         )
         check_options(
-            self.format, int8=self.int8, half=self.half, dynamic_batch=self.dynamic_batch, max_batch=self.max_batch,
+            self.format, int8=self.int8, half=bool(self.half), dynamic_batch=self.dynamic_batch, max_batch=self.max_batch,
             bn_images=self.bn_images, calib_images=self.calib_images, eval_images=self.eval_images,
             slim=self.slim is not None,
         )  # fmt: skip
         check_range("verify_images", self.verify_images, ge=1)
+        object.__setattr__(self, "precision", engine_half(self.format, self.half, self.int8, self.engine_table))
+        object.__setattr__(self, "half", self.precision.half)
 
     @property
     def engine_max_batch(self) -> int | None:
@@ -167,6 +179,7 @@ class ExportRequest:
             device=last.device if last else None,
             predicted=inputs.predicted,
             latency_table=last.latency_table if last else {},
+            engine_table=engine_table(last.searched_tables() if last else []),
             slim=inputs.slim,
             **options,
         )

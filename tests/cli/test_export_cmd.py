@@ -212,6 +212,37 @@ def test_trt_bundle_with_int8(export, tmp_path):
         assert run.returncode == 0, run.stderr
 
 
+def test_an_engine_after_a_two_device_search_records_whose_table_set_its_precision(
+    cli, ckpt, tables_dir, data_root, tmp_path
+):
+    """After `search --device x86-cpu --device jetson-orin`, the engine followed the Orin's fp16 table and said so,
+    but bundle.json's predicted.device (x86-cpu) left a later reader to guess which table set the precision."""
+    orin = tables_dir / "jetson-orin.json"
+    code, _, err = cli("profile", "--device", "jetson-orin", "--estimate", "--space", CIFAR, "-o", str(orin))
+    assert code == 0, err
+    code, _, err = cli(
+        "search", "--supernet", str(ckpt), "--accuracy-proxy", "macs", "--device", "x86-cpu", "--device",
+        "jetson-orin", "--latency", "50ms", "--latency", "15ms", "--no-measure", "--population", "20",
+        "--generations", "10",
+    )  # fmt: skip
+    assert code == 0, err
+    common = ["--format", "trt", "--data", str(data_root), *FAST, "--json"]
+    code, out, err = _run(cli, "export", "--out", str(tmp_path / "b"), *common)
+    assert code == 0, err
+    assert "precision fp16: jetson-orin's latency table is for fp16" in err
+    doc = json.loads((tmp_path / "b" / "bundle.json").read_text())
+    assert doc["predicted"]["device"] == "x86-cpu" and doc["tensorrt"]["precision"] == "fp16"
+    assert doc["tensorrt"]["precision_from"] == {"device": "jetson-orin", "precision": "fp16", "chosen_by": "table"}
+    readme = " ".join((tmp_path / "b" / "README.md").read_text().split())
+    assert "Precision fp16: it follows the search: jetson-orin's latency table, which the search predicted" in readme
+    code, out, err = _run(cli, "export", "--out", str(tmp_path / "c"), "--no-half", *common)
+    assert code == 0, err
+    trt = _doc(out)["tensorrt"]
+    assert trt["precision"] == "fp32"
+    assert trt["precision_from"] == {"device": "jetson-orin", "precision": "fp16", "chosen_by": "--no-half"}
+    assert "Precision fp32: chosen with `--no-half`; jetson-orin's" in (tmp_path / "c" / "README.md").read_text()
+
+
 def test_last_search_is_the_default_subnet(cli, ckpt, tmp_path, data_root, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()

@@ -64,7 +64,8 @@ H100 = {"device": "h100", "precision": "fp16", "backend": "torch-cuda-graphs"}
     ],
 )
 def test_engine_precision_follows_the_searched_table(fmt, half, int8, table, want_half, says, warns):
-    got, note, warning = engine_half(get_format(fmt), half, int8, table)
+    chosen = engine_half(get_format(fmt), half, int8, table)
+    got, note, warning = chosen.half, chosen.note, chosen.warning
     assert got is want_half
     assert (note is None) == (says is None) and (says is None or says in note)
     assert (warning is None) == (warns is None) and (warns is None or re.search(warns, warning))
@@ -81,6 +82,6 @@ def test_engine_precision_follows_the_searched_table(fmt, half, int8, table, wan
 )
 def test_an_engine_follows_the_tensorrt_device_of_a_multi_device_search(tables, want):
     assert engine_table(tables) == want
-    half, _, warning = engine_half(get_format("trt"), None, False, engine_table(tables))
-    assert half is (want.get("precision") == "fp16")
-    assert (warning is not None) == (want is X86)  # the Orin's predicted latency is an engine's
+    chosen = engine_half(get_format("trt"), None, False, engine_table(tables))
+    assert chosen.half is (want.get("precision") == "fp16")
+    assert (chosen.warning is not None) == (want is X86)  # the Orin's predicted latency is an engine's

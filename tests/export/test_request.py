@@ -113,3 +113,27 @@ def test_the_command_that_makes_the_bundle_again_carries_its_options(tmp_path) -
         f"ofa-edge export --slim {tmp_path.absolute() / 'slim.json'} --format onnx --data {data} --int8 "
         "--int8-calib-images 64"
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "half", "chosen_by"),
+    [
+        ({}, True, "table"),  # follows the Orin's fp16 table, as the command does
+        ({"half": False}, False, "--no-half"),  # a Python caller's explicit half= is recorded as its flag
+        ({"half": True}, True, "--half"),
+        ({"int8": True}, False, "--int8"),
+    ],
+)
+def test_a_python_engine_request_records_what_set_its_precision(tmp_path, options, half, chosen_by) -> None:
+    """Only the command decided an engine's precision from the searched table; a Python request took fp32 and
+    recorded nothing of what chose it."""
+    orin = {"device": "jetson-orin", "precision": "fp16", "backend": "tensorrt"}
+    req = _request(tmp_path, format="trt", engine_table=orin, **options)
+    assert req.half is half
+    assert req.precision.source == {"device": "jetson-orin", "precision": "fp16", "chosen_by": chosen_by}
+    assert _request(tmp_path, format="trt").precision.source == {
+        "device": None,
+        "precision": None,
+        "chosen_by": "default",
+    }
+    assert _request(tmp_path, engine_table=orin).precision.source is None  # an ONNX model has no engine precision

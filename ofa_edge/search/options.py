@@ -133,11 +133,17 @@ class SearchOptions:
 
 
 def check_algorithm_options(opts: SearchOptions) -> None:
-    """Refuse an unknown ``--algo`` and budget options the chosen algorithm would silently ignore."""
+    """Refuse an unknown ``--algo``, a shared study (``--storage``) for an algorithm that is no Optuna sampler, and
+    budget options the chosen algorithm would silently ignore: before anything is loaded."""
     if opts.algo not in ALGORITHMS:
         raise UserError(
             f"unknown {option_name('algo')} '{opts.algo}'; choose {', '.join(ALGORITHMS[:-1])} or {ALGORITHMS[-1]} "
             "(tpe and nsga2 are Optuna's samplers)." + did_you_mean(opts.algo, ALGORITHMS)
+        )
+    if opts.storage and opts.algo not in ("tpe", "nsga2"):
+        raise UserError(
+            f"{option_name('storage')} shares an Optuna study; use it with {option_name('algo')} tpe or nsga2, "
+            f"not {opts.algo}."
         )
     defaults = {f.name: f.default for f in fields(SearchOptions)}
     shaped = [option_name(k) for k in ("population", "generations") if getattr(opts, k) != defaults[k]]

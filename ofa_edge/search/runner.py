@@ -194,11 +194,6 @@ def _accuracy_source(
 def make_algorithm(opts: SearchOptions, fingerprint: dict) -> tuple[Any, int]:
     """The algorithm object and its evaluation budget (``opts`` passed :func:`check_algorithm_options`)."""
     evo = Evolution(population=opts.population)
-    if opts.storage and opts.algo not in ("tpe", "nsga2"):
-        raise UserError(
-            f"{option_name('storage')} shares an Optuna study; use it with {option_name('algo')} tpe or nsga2, "
-            f"not {opts.algo}."
-        )
     if opts.algo == "evolution":
         return evo, evo.budget_for(opts.generations)
     if opts.algo == "random":

@@ -83,3 +83,10 @@ def test_an_algorithm_refusal_names_the_fields_and_their_flags():
     with pytest.raises(UserError) as caught:
         check_algorithm_options(SearchOptions(latency=["16ms"], algo="tpe", population=20))
     assert str(caught.value).startswith("population (--population) shapes the evolution; algo (--algo) tpe runs")
+
+
+@pytest.mark.parametrize("algo", ["evolution", "random"])
+def test_a_shared_study_for_an_algorithm_optuna_does_not_run_is_refused_with_the_other_pairings(algo):
+    """It was refused in make_algorithm, after the tables and the accuracy predictor had loaded."""
+    with pytest.raises(UserError, match=rf"^storage \(--storage\) shares an Optuna study; .* not {algo}\.$"):
+        check_algorithm_options(SearchOptions(latency=["16ms"], algo=algo, storage="sqlite:///s.db", study="s"))

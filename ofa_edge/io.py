@@ -31,34 +31,37 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
         stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    try:
-        writer(Path(tmp))
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError) and (named := _naming(e, Path(tmp), path)) is not None:
-            raise named from e
-        raise
+    with _errors_naming(path, Path(tmp)):
+        try:
+            writer(Path(tmp))
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; give the file the usual permissions
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     fsync_dir(path.parent)
 
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # a write refused for want of space (or of quota)
 
 
-def _naming(e: OSError, temp: Path, target: Path) -> OSError | None:
-    """``e`` naming ``target`` where it names no file (a ``write`` on a full disk) or the temporary ``temp``
-    (or a file in it), which is gone by the time the user reads the message; None where it names another path."""
-    if e.filename is None:
-        where = target
-    else:
-        try:
-            where = target / Path(e.filename).relative_to(temp)
-        except ValueError:
-            return None
-    return OSError(e.errno, e.strerror, str(where))
+@contextlib.contextmanager
+def _errors_naming(target: Path, temp: Path) -> Iterator[None]:
+    """Re-raise an ``OSError`` that names no file (a ``write`` on a full disk) or the temporary ``temp`` (or a
+    file in it), gone by the time the user reads the message, as naming ``target`` (or its file); others pass."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None:
+            where = target
+        else:
+            try:
+                where = target / Path(e.filename).relative_to(temp)
+            except ValueError:
+                raise e from None
+        raise OSError(e.errno, e.strerror, str(where)) from e
 
 
 def fsync_dir(folder: Path) -> None:
@@ -176,24 +179,23 @@ def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> 
     """
     stage = _new_stage(out)
     aside = out.with_name(f".{out.name}.{os.getpid()}.old")
-    try:
-        if out.is_dir():
-            for f in out.iterdir():
-                if f.is_file() and keep(f.name):
-                    _link_or_copy(f, stage / f.name)
-        yield stage
-        _sync_files(stage)  # what the caller wrote, made durable before anything is swapped
-        if out.exists():
-            os.replace(out, aside)
-        os.replace(stage, out)
-        fsync_dir(out.parent)
-    except BaseException as e:
-        if aside.exists() and not out.exists():
-            os.replace(aside, out)
-        shutil.rmtree(stage, ignore_errors=True)
-        if isinstance(e, OSError) and (named := _naming(e, stage, out)) is not None:
-            raise named from e
-        raise
+    with _errors_naming(out, stage):
+        try:
+            if out.is_dir():
+                for f in out.iterdir():
+                    if f.is_file() and keep(f.name):
+                        _link_or_copy(f, stage / f.name)
+            yield stage
+            _sync_files(stage)  # what the caller wrote, made durable before anything is swapped
+            if out.exists():
+                os.replace(out, aside)
+            os.replace(stage, out)
+            fsync_dir(out.parent)
+        except BaseException:
+            if aside.exists() and not out.exists():
+                os.replace(aside, out)
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
     shutil.rmtree(aside, ignore_errors=True)
 
 
@@ -208,16 +210,13 @@ def staged_files(out: Path) -> Iterator[Path]:
     """
     stage = _new_stage(out)
     try:
-        yield stage
-        _sync_files(stage)
-        out.mkdir(exist_ok=True)
-        for f in stage.iterdir():
-            os.replace(f, out / f.name)
-        fsync_dir(out)
-    except BaseException as e:
-        if isinstance(e, OSError) and (named := _naming(e, stage, out)) is not None:
-            raise named from e
-        raise
+        with _errors_naming(out, stage):
+            yield stage
+            _sync_files(stage)
+            out.mkdir(exist_ok=True)
+            for f in stage.iterdir():
+                os.replace(f, out / f.name)
+            fsync_dir(out)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

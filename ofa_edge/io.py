@@ -17,7 +17,7 @@ from typing import IO, Any
 from typing_extensions import Self
 
 from ofa_edge.errors import UserError
-from ofa_edge.paths import env_path, work_dir
+from ofa_edge.paths import work_dir, work_dir_origin
 
 
 def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
@@ -145,9 +145,8 @@ def check_work_dir() -> Path:
     leaves there for the next (``last_search.json``, ``last_profile.json``) could not be written."""
     folder = work_dir()
     if (why := unwritable(folder)) is not None:
-        where = "OFA_EDGE_HOME" if env_path("OFA_EDGE_HOME") else "the default, under the current folder"
         raise UserError(
-            f"cannot write ofa-edge's work folder '{folder}' (from {where}): {why}. It keeps the last search "
+            f"cannot write ofa-edge's work folder '{folder}' (from {work_dir_origin()}): {why}. It keeps the last search "
             "and profile for the next command; set OFA_EDGE_HOME to a writable folder."
         )
     return folder

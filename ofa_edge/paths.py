@@ -113,6 +113,11 @@ def work_dir() -> Path:
     return env_path("OFA_EDGE_HOME") or Path("ofa-edge-runs")
 
 
+def work_dir_origin() -> str:
+    """Where :func:`work_dir` came from, as messages about it say: ``OFA_EDGE_HOME`` or the default."""
+    return "OFA_EDGE_HOME" if env_path("OFA_EDGE_HOME") else "the default, under the current folder"
+
+
 def supernet_file_dirs(supernet: str | Path) -> tuple[Path, ...]:
     """Where the files derived from a supernet checkpoint (its accuracy cache, its predictors) are looked
     up, in order; new ones are written to the first. Beside the checkpoint; for the embedded supernet,

@@ -27,7 +27,7 @@ import ofa_edge
 from ofa_edge.cli.common import err
 from ofa_edge.errors import Interrupted, UserError, for_cli
 from ofa_edge.io import DISK_FULL
-from ofa_edge.paths import env_path, work_dir
+from ofa_edge.paths import work_dir, work_dir_origin
 from ofa_edge.units import spaced_value
 
 OK, INTERNAL_ERROR, BAD_INPUT = 0, 1, 2
@@ -150,11 +150,10 @@ def path_error(e: OSError) -> str:
         return f"cannot write: {reason}. Free space on the disk of the output folder, then run the same command again."
     home = work_dir().resolve()
     if home in (p := Path(path).resolve(), *p.parents):
-        where = "OFA_EDGE_HOME" if env_path("OFA_EDGE_HOME") else "the default, under the current folder"
         fix = "a folder on another disk (or free space there)" if full else "a writable folder"
         return (
             f"cannot use '{path}': {reason}. ofa-edge keeps its work files (last search, caches) in '{work_dir()}' "
-            f"(from {where}); set OFA_EDGE_HOME to {fix}."
+            f"(from {work_dir_origin()}); set OFA_EDGE_HOME to {fix}."
         )
     if full:
         return f"cannot write '{path}': {reason}. Free space on its disk, or pass an output folder on another disk."

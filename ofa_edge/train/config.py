@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -202,18 +201,10 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def resume_mismatch(self, saved: dict[str, Any]) -> list[str]:
-        """Fields that differ from a saved run's config (excluding those free to change). Floats agree within a
-        relative 1e-4: runs saved before the default LR was exact recorded it to 6 decimals (0.039062 for batch
-        100), which changes no result but refused their --resume."""
+        """Fields that differ from a saved run's config (excluding those free to change). Runs saved before the
+        default LR was exact recorded it to 6 decimals (0.039062 for batch 100): that LR matches its rounding."""
         return [
             f"{k}: run has {saved.get(k)!r}, now {v!r}"
             for k, v in self.to_dict().items()
-            if k not in RESUME_FREE and not _same(saved.get(k), v)
+            if k not in RESUME_FREE and saved.get(k) != v and not (k == "lr" and saved.get(k) == round(v, 6))
         ]
-
-
-def _same(saved: Any, now: Any) -> bool:
-    """A saved config value and the current one agree (floats to a relative 1e-4, the rest exactly)."""
-    if isinstance(saved, float) and isinstance(now, float):
-        return math.isclose(saved, now, rel_tol=1e-4)
-    return saved == now

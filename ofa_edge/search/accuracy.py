@@ -128,9 +128,10 @@ def measure(
     """Measured top-1 of ``cfgs`` (cache-aware, resumable). Returns (top1, cache info)."""
     settings = settings or MeasureSettings()
     path = cache_path(supernet_path)
+    meta = read_metadata(supernet_path)  # once: the cache's space here, the class checks below
     digest, space, key = (
         file_sha256(supernet_path),
-        load_space(supernet_path).name,
+        SearchSpace.get(meta["space"]).name,
         settings.key(data_identity(data_root)),
     )
     files = [d / path.name for d in reversed(supernet_file_dirs(supernet_path))]  # yours last: its records win
@@ -145,9 +146,8 @@ def measure(
         from ofa_edge.supernet.evaluate import evaluate_subnet
 
         device = resolve_torch_device()
-        net = load_supernet(supernet_path, device=device).eval()
+        net = load_supernet(supernet_path, device=device, metadata=meta).eval()
         calib, val = holdout_split(data_root, settings, size=max(net.space.resolutions))
-        meta = read_metadata(supernet_path)
         require_num_classes(
             val, net.num_classes, data_root, trained=trained_classes(meta), trained_root=trained_data(meta)
         )

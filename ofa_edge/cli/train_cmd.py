@@ -288,6 +288,7 @@ def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
     # by name: newer typer bundles its own click, whose ParameterSource enum is not click's
     given = {k for k in ctx.params if getattr(ctx.get_parameter_source(k), "name", None) == "COMMANDLINE"}
     opts = {k: v if k in given or k not in run else run[k] for k, v in ctx.params.items()}
+    levers = _recorded_levers(run) if given & _SPFDE_OPTIONS.keys() else None  # once, and only where asked
     clash = [
         (k, v)
         for k, v in opts.items()
@@ -295,11 +296,13 @@ def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
         and k in run
         and k not in PER_CALL | RESUME_FREE
         and v not in (run[k], trained.get(k))
-        and not _same_levers(run, k, v)
+        and not _same_levers(levers, run, k, v)
     ]
     if clash:
         params = {p.name: p for p in ctx.command.params}
-        shown = "; ".join(f"{_run_flag(params[k], run, trained, k)}, not {_flag(params[k], v)}" for k, v in clash)
+        shown = "; ".join(
+            f"{_run_flag(params[k], run, trained, levers, k)}, not {_flag(params[k], v)}" for k, v in clash
+        )
         drop = ", ".join(params[k].opts[0] for k, _ in clash)
         raise UserError(
             f"--resume: the run in '{out_dir}' has {shown}; drop {drop} to continue it with its options, "
@@ -308,16 +311,24 @@ def _options(ctx: typer.Context, out_dir: Path) -> dict[str, Any]:
     return opts
 
 
-def _same_levers(run: dict[str, Any], key: str, value: Any) -> bool:
+def _same_levers(levers: SpfdeConfig | None, run: dict[str, Any], key: str, value: Any) -> bool:
     """Whether the run's SpFDE levers resolve the same with option ``key`` set to ``value``: ``--freeze-start 20``
     given again to a 40-epoch run that took its default T_frz, 20, or ``--sparsity 0.5`` to a 2:4 run, is the
     run's value."""
-    if key not in _SPFDE_OPTIONS:
+    if key not in _SPFDE_OPTIONS or levers is None:
         return False
     try:
-        return _resolve_levers(run)[0] == _resolve_levers(run | {key: value})[0]
-    except (UserError, KeyError):  # another value that does not resolve, or a run that predates the options
+        return levers == _resolve_levers(run | {key: value})[0]
+    except (UserError, KeyError):  # another value that does not resolve
         return False
+
+
+def _recorded_levers(run: dict[str, Any]) -> SpfdeConfig | None:
+    """The SpFDE levers a run's recorded options resolve to; None for a run that predates the options."""
+    try:
+        return _resolve_levers(run)[0]
+    except (UserError, KeyError):
+        return None
 
 
 def _resolve_levers(opts: dict[str, Any]) -> tuple[SpfdeConfig, list[str]]:
@@ -327,14 +338,12 @@ def _resolve_levers(opts: dict[str, Any]) -> tuple[SpfdeConfig, list[str]]:
     return resolve_spfde(opts["space"], opts["epochs"], reorder=bool(opts.get("reorder")), **kwargs)
 
 
-def _run_flag(param: TyperOption, run: dict[str, Any], trained: dict[str, Any], key: str) -> str:
+def _run_flag(
+    param: TyperOption, run: dict[str, Any], trained: dict[str, Any], levers: SpfdeConfig | None, key: str
+) -> str:
     """The run's option ``key`` as the refusal shows it: ``--epochs 120``; ``--lr (default: 0.00625)`` or
     ``--freeze-start (default: 20)`` for one the run left to its default; ``--mask-grow (off)`` for an option of
     a lever the run trained without (``--mask-interval``: without any)."""
-    try:
-        levers = _resolve_levers(run)[0]
-    except (UserError, KeyError):  # a run that predates the options
-        levers = None
     if levers is not None and key in _LEVER_OF:
         lever = _LEVER_OF[key]
         if not (levers.enabled if lever is None else getattr(levers, lever) is not None):
@@ -355,20 +364,14 @@ def _shown(value: Any) -> Any:
     return f"{value:g}" if isinstance(value, float) else value
 
 
-# ``ofa-edge train``'s SpFDE options and the :func:`resolve_spfde` arguments they are
-_SPFDE_OPTIONS = {
-    k: k
-    for k in (
-        "sparsity", "mask_interval", "mask_update_frac", "mask_grow", "freeze_flops_target", "freeze_start",
-        "freeze_interval", "sieve_frac", "sieve_interval",
-    )
-} | {"sparsity_pattern": "pattern"}  # fmt: skip
 # each SpFDE option's lever (the SpfdeConfig field; None: --mask-interval, Δτ of all three)
 _LEVER_OF = {
     "sparsity": "sparsity", "sparsity_pattern": "sparsity", "mask_update_frac": "sparsity", "mask_grow": "sparsity",
     "freeze_flops_target": "freezing", "freeze_start": "freezing", "freeze_interval": "freezing",
     "sieve_frac": "sieving", "sieve_interval": "sieving", "mask_interval": None,
 }  # fmt: skip
+# ``ofa-edge train``'s SpFDE options (those of _LEVER_OF) and the :func:`resolve_spfde` arguments they are
+_SPFDE_OPTIONS = {k: k for k in _LEVER_OF} | {"sparsity_pattern": "pattern"}
 # the options a lever resolves a default for: their field in the lever's config
 _RESOLVED_FIELD = {
     "sparsity": "sparsity", "freeze_flops_target": "flops_target", "freeze_start": "start",

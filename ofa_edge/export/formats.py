@@ -110,9 +110,8 @@ def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -
     """
     if fmt.name != "engine":
         return EnginePrecision(bool(half))
-    chosen_by = _chosen_by(half, int8, table)
+    half, chosen_by, note, warning = _engine_precision(half, int8, table)
     source = {"device": table.get("device"), "precision": table.get("precision"), "chosen_by": chosen_by}
-    half, note, warning = _engine_precision(half, int8, table)
     backend = str(table.get("backend", ""))
     if backend and "tensorrt" not in backend:
         other = (
@@ -130,33 +129,27 @@ def engine_table(tables: list[dict]) -> dict:
     return next((t for t in tables if "tensorrt" in str(t.get("backend", ""))), tables[0] if tables else {})
 
 
-def _chosen_by(half: bool | None, int8: bool, table: dict) -> str:
-    """What set an engine's precision: an option (a Python caller's ``half=`` counts as its flag), the searched
-    table, or ``default`` (fp32: no table to follow)."""
-    if int8:
-        return "--int8"
-    if half is not None:
-        return "--half" if half else "--no-half"
-    return "table" if table.get("precision") else "default"
-
-
-def _engine_precision(half: bool | None, int8: bool, table: dict) -> tuple[bool, str | None, str | None]:
-    """An engine's FP16 choice: the searched table's precision unless --half/--no-half/--int8 chose."""
+def _engine_precision(half: bool | None, int8: bool, table: dict) -> tuple[bool, str, str | None, str | None]:
+    """An engine's FP16 choice, what chose it (``table``, ``default``: fp32 without a table to follow, or the
+    option: a Python caller's ``half=`` counts as its flag), a note and a warning: the searched table's precision
+    unless --half/--no-half/--int8 chose."""
     measured, device = table.get("precision"), table.get("device", "the target")
     if half is None and not int8:
         half = measured == "fp16"
         why = f"{device}'s latency table is for {measured}" if measured else "no searched table to follow"
         return (
             half,
+            "table" if measured else "default",
             f"precision {'fp16' if half else 'fp32'}: {why} ({'--no-half' if half else '--half'} for the other)",
             None,
         )
     chosen = "int8" if int8 else "fp16" if half else "fp32"
+    flag = "--int8" if int8 else "--half" if half else "--no-half"
     if measured and chosen != measured:
         hint = "; without --half/--no-half/--int8 the engine follows the table" if measured in ("fp16", "fp32") else ""
         warning = (
             f"this engine is {chosen} but the search predicted {device}'s latency for {measured} engines: "
             f"expect another latency on the device{hint}."
         )
-        return bool(half), None, warning
-    return bool(half), None, None
+        return bool(half), flag, None, warning
+    return bool(half), flag, None, None

@@ -67,7 +67,29 @@ def load_command(name: str) -> typer.core.TyperCommand:
     """Import ``<name>_cmd`` and build its click command."""
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     importlib.import_module(f"ofa_edge.cli.{name}_cmd").register(single)
-    return typer.main.get_command(single)
+    command = typer.main.get_command(single)
+    show_conventional_metavars(command)
+    return command
+
+
+# typer >= 0.29 names an annotation's type (``<int>``); click, and typer before it, name the value (INTEGER)
+_METAVARS = {"int": "INTEGER", "float": "FLOAT", "str": "TEXT", "path": "PATH", "list[str]": "TEXT"}
+
+
+def show_conventional_metavars(command: typer.core.TyperCommand | TyperGroup) -> None:
+    """Write the options' values in ``--help`` as click-based CLIs do: ``INTEGER``, ``TEXT``, ``PATH``, and
+    nothing for a flag (newer typer shows ``<int>``, ``<str>``, ``<bool>``). A metavar a command chose stays;
+    arguments keep typer's (their metavar is their name)."""
+    options = [p for p in command.params if isinstance(p, typer.core.TyperOption)]
+    options.append(command.get_help_option(typer.Context(command)))  # made once, then reused by every context
+    for option in options:
+        if option is not None and option.metavar is None:
+            option.metavar = "" if option.is_flag else _METAVARS.get(_value_type(option), _value_type(option).upper())
+
+
+def _value_type(option: typer.core.TyperOption) -> str:
+    """The option's value type as typer names it (``int``, ``Path``), or click's type name before typer 0.29."""
+    return (option.bare_type() if hasattr(option, "bare_type") else option.type.name).lower()
 
 
 class LazyCommands(TyperGroup):
@@ -91,6 +113,7 @@ class LazyCommands(TyperGroup):
         return super().resolve_command(ctx, args)
 
     def format_help(self, ctx: typer.Context, formatter) -> None:
+        show_conventional_metavars(self)
         self.listing = True
         try:
             super().format_help(ctx, formatter)

@@ -63,7 +63,10 @@ def _step(command: Callable[..., None], as_json: bool, **options: Any) -> dict[s
 
 def quickstart(
     latency: Annotated[
-        str | None, typer.Option(help="Latency budget (default: halfway between the min and max subnet).")
+        str | None,
+        typer.Option(
+            metavar="TIME", help="Latency budget, e.g. 15ms (default: halfway between the min and max subnet)."
+        ),
     ] = None,
     images: Annotated[int, typer.Option(help="Test images to classify with the exported model (1-10000).")] = 8,
     data: Annotated[

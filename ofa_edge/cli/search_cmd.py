@@ -58,7 +58,8 @@ def search(
         ),
     ] = "evolution",
     supernet: Annotated[
-        str | None, typer.Option("--supernet", help="Trained supernet .safetensors (default: embedded).")
+        str | None,
+        typer.Option("--supernet", metavar="PATH", help="Trained supernet .safetensors (default: embedded)."),
     ] = None,
     accuracy_proxy: Annotated[
         str | None,
@@ -72,6 +73,7 @@ def search(
         str | None,
         typer.Option(
             "--data",
+            metavar="PATH",
             help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree) on which subnet accuracy is measured "
             "(default: CIFAR-10 at $OFA_EDGE_DATA).",
         ),
@@ -108,7 +110,9 @@ def search(
             "ranks first (0: by accuracy alone).",
         ),
     ] = DEFAULT_TIE,
-    out_dir: Annotated[str | None, typer.Option("--out", help="Output folder (default <work dir>/search).")] = None,
+    out_dir: Annotated[
+        str | None, typer.Option("--out", metavar="PATH", help="Output folder (default <work dir>/search).")
+    ] = None,
     storage: Annotated[
         str | None,
         typer.Option(

@@ -88,8 +88,9 @@ def train(
     time_limit: Annotated[
         str | None,
         typer.Option(
+            metavar="TIME",
             help="Checkpoint and stop after this much time, e.g. 540s, 90m, 2h or 1h30m (a bare number is seconds); "
-            "resume later."
+            "resume later.",
         ),
     ] = None,
     out_dir: Annotated[

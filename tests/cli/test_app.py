@@ -44,6 +44,17 @@ def test_every_command_module_is_listed_with_its_help() -> None:
         assert command_help(name) and command_help(name) == load_command(name).help
 
 
+@pytest.mark.parametrize("command", [[], *([name] for name in COMMANDS)])
+def test_help_writes_values_as_click_does_and_flags_bare(cli, command) -> None:
+    """typer 0.29 wrote ``<int>``, ``<str>`` and ``<bool>`` (even after --help); ``--help`` shows INTEGER, TEXT,
+    PATH or a command's own metavar, and nothing after a flag."""
+    code, out, _ = cli(*command, "--help")
+    assert code == OK
+    options = [line for line in out.splitlines() if re.match(r"│ [ *]*(--|-[a-z] )", line)]
+    assert options and not re.search(r"<(bool|int|float|str|path)>", "\n".join(options))
+    assert re.search(r"│ +--help +Show this message", out)  # a flag: no placeholder between it and its help
+
+
 def test_top_level_help_lists_commands_without_importing_torch() -> None:
     proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
-from ofa_edge.export.formats import engine_table
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.validate import validation_phrase
 from ofa_edge.search.algorithms import ALGORITHMS
@@ -254,9 +253,23 @@ def _render(r: dict[str, Any]) -> None:
     took = r["search"]["seconds"]  # a predictor-only search of a few hundred candidates takes milliseconds
     took_text = f"{took:.2f} s" if took >= 0.1 else f"{took * 1e3:.1f} ms"
     out.print(f"search: {took_text}, {r['search']['candidates_per_s']:,.0f} candidates/s")
-    engine = engine_table([d.get("provenance") or {} for d in r["devices"].values()])  # as export picks it
-    trt = "tensorrt" in str(engine.get("backend", ""))
-    out.print(f"next: ofa-edge export{' --format trt' if trt else ''} --subnet {files['subnet']}", soft_wrap=True)
+    for line in next_exports(r["devices"], files["subnet"]):
+        out.print(line, soft_wrap=True)
+
+
+def next_exports(devices: dict[str, dict], subnet: str) -> list[str]:
+    """What to run next, as ultralytics says it: the export of the chosen subnet, as a TensorRT engine for the
+    devices whose tables were timed on TensorRT and as ONNX for the others (one command per format, naming
+    its devices where the search had both kinds)."""
+    by_format: dict[str, list[str]] = {}
+    for name, info in devices.items():
+        trt = "tensorrt" in str((info.get("provenance") or {}).get("backend", ""))
+        by_format.setdefault(" --format trt" if trt else "", []).append(name)
+    if len(by_format) == 1:
+        return [f"next: ofa-edge export{next(iter(by_format))} --subnet {subnet}"]
+    return ["next, one bundle per runtime:"] + [
+        f"  ofa-edge export{flag} --subnet {subnet}  # {', '.join(names)}" for flag, names in by_format.items()
+    ]
 
 
 def register(app: typer.Typer) -> None:

@@ -626,7 +626,7 @@ def test_a_long_device_name_leaves_the_accuracy_readable_in_80_columns(cli, tabl
 
 def test_the_next_step_export_is_suggested(cli, tables_dir, make_table, tmp_path):
     """As ultralytics prints what to run next: the export of the chosen subnet, as a TensorRT engine where
-    the (first) device's table was timed on TensorRT."""
+    the device's table was timed on TensorRT, and one export per runtime for devices of both kinds."""
     args = ["search", "--accuracy-proxy", "macs", "--no-measure", *FAST, "--out", str(tmp_path / "o")]
     code, out, err = cli(*args, "--latency", "30ms")
     assert code == 0, err
@@ -637,6 +637,11 @@ def test_the_next_step_export_is_suggested(cli, tables_dir, make_table, tmp_path
     code, out, err = cli(*args, "--device", "trt-board", "--latency", "30ms")
     assert code == 0, err
     assert f"next: ofa-edge export --format trt --subnet {tmp_path / 'o' / 'subnet.json'}" in out
+    code, out, err = cli(*args, "--device", "x86-cpu,trt-board", "--latency", "30ms,30ms")
+    assert code == 0, err
+    subnet = tmp_path / "o" / "subnet.json"  # one command per runtime: the engine is not the CPU's deployable
+    assert f"ofa-edge export --format trt --subnet {subnet}  # trt-board\n" in out
+    assert f"ofa-edge export --subnet {subnet}  # x86-cpu\n" in out
 
 
 def test_a_search_without_storage_names_no_study(cli, tables_dir):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ofa_edge.cli.docs_links import EXTERNAL, LINK
 from ofa_edge.paths import PACKAGE_DIR
 
 CHECKOUT = PACKAGE_DIR.parent
@@ -136,3 +137,20 @@ def test_every_page_a_message_cites_is_where_the_message_says(installed, tmp_pat
         if not found:
             missing.append(f"{module}: {page}")
     assert not missing, f"messages cite pages an installed user cannot open: {missing}"
+
+
+def test_printed_pages_link_to_what_the_installed_copy_holds(installed, tmp_path):
+    """`ofa-edge docs TOPIC` printed the checkout's relative links, which lead nowhere from an installed copy
+    (and the validation pages' plots were not in the wheel)."""
+    code = (
+        "import json; from ofa_edge.cli.docs_links import for_terminal; from ofa_edge.paths import doc_pages; "
+        "print(json.dumps({t: for_terminal(p.read_text()) for t, p in doc_pages().items()}))"
+    )
+    r = _python(installed, tmp_path, "-c", code)
+    assert r.returncode == 0, r.stderr
+    printed = "\n".join(json.loads(r.stdout).values())
+    targets = {m.group(3) for m in LINK.finditer(printed) if not EXTERNAL.match(m.group(3))}
+    assert any(t.endswith("h100.validation.png") for t in targets), targets
+    assert [t for t in targets if not (Path(t).is_file() and Path(t).is_relative_to(installed))] == []
+    unshipped = re.findall(r"`((?:docs|ofa_edge)/[^`]+)` in the source repository", printed)
+    assert unshipped == [], f"the pages link to package files the wheel lacks: {unshipped}"

@@ -99,6 +99,15 @@ def test_search_then_export_run_from_the_installed_wheel_offline_with_no_data(in
     assert (tmp_path / "bundle" / "model.onnx").is_file()
 
 
+def test_the_readmes_install_names_the_wheel_a_build_writes_and_real_extras():
+    """The README installs the wheel by its file name (which holds the version) with extras of pyproject.toml."""
+    readme, pyproject = (CHECKOUT / "README.md").read_text(), (CHECKOUT / "pyproject.toml").read_text()
+    version = re.search(r'^version = "(.+)"$', pyproject, re.MULTILINE).group(1)
+    assert f"pip install 'dist/ofa_edge-{version}-py3-none-any.whl[" in readme
+    extras = set(re.findall(r"(?:\.whl|ofa-edge|\.)\[(\w+)\]", readme))
+    assert "tensorrt" in extras and {e for e in extras if f"\n{e} = [" not in pyproject} == set()
+
+
 # A message's pointer to a page: `ofa-edge docs TOPIC`, or a path such as docs/latency.md
 CITATION = re.compile(r"ofa-edge docs ([a-z0-9][\w.-]*)|(?<![\w/])(docs/[\w.-]+\.md)")
 

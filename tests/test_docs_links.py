@@ -1,14 +1,17 @@
 """Every relative link of the README and the docs leads to a file of the repository, and an anchor to a
 heading of the page it names (GitHub's anchors: docs/supernet.md linked benchmark sections whose
-headings had since gained their dates)."""
+headings had since gained their dates); every repository path they name in code exists."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ofa_edge.cli.docs_links import EXTERNAL, FENCED, LINK, sections
 
 ROOT = Path(__file__).parents[1]
+# `benchmarks/x.py`, `tests/cli/test_x.py::test_y`: a path of the repository in a code span (no {a,b} or * patterns)
+REPO_PATH = re.compile(r"`((?:ofa_edge|scripts|benchmarks|tests|docs)/[\w./-]+?)(?:::\w+)?`")
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(ROOT.glob("scripts/**/*.md"))]
 
 
@@ -42,6 +45,13 @@ def test_the_docs_have_relative_links() -> None:
 def test_every_relative_link_resolves() -> None:
     broken = [f"{p.relative_to(ROOT)}: {t}: {why}" for p, t in _links() if (why := _broken(p, t))]
     assert not broken, "links that lead nowhere:\n" + "\n".join(broken)
+
+
+def test_every_repository_path_named_exists() -> None:
+    named = {(page.relative_to(ROOT).as_posix(), p) for page in PAGES for p in REPO_PATH.findall(page.read_text())}
+    assert len(named) > 50
+    missing = sorted(f"{page}: {p}" for page, p in named if not (ROOT / p).exists())
+    assert not missing, "the docs name paths the repository does not hold:\n" + "\n".join(missing)
 
 
 def test_an_anchor_is_checked_against_the_headings(tmp_path: Path) -> None:

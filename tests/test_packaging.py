@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ofa_edge.cli.docs_links import EXTERNAL, LINK
 from ofa_edge.paths import PACKAGE_DIR
 
 CHECKOUT = PACKAGE_DIR.parent
@@ -98,6 +99,15 @@ def test_search_then_export_run_from_the_installed_wheel_offline_with_no_data(in
     assert (tmp_path / "bundle" / "model.onnx").is_file()
 
 
+def test_the_readmes_install_names_the_wheel_a_build_writes_and_real_extras():
+    """The README installs the wheel by its file name (which holds the version) with extras of pyproject.toml."""
+    readme, pyproject = (CHECKOUT / "README.md").read_text(), (CHECKOUT / "pyproject.toml").read_text()
+    version = re.search(r'^version = "(.+)"$', pyproject, re.MULTILINE).group(1)
+    assert f"pip install 'dist/ofa_edge-{version}-py3-none-any.whl[" in readme
+    extras = set(re.findall(r"(?:\.whl|ofa-edge|\.)\[(\w+)\]", readme))
+    assert "tensorrt" in extras and {e for e in extras if f"\n{e} = [" not in pyproject} == set()
+
+
 # A message's pointer to a page: `ofa-edge docs TOPIC`, or a path such as docs/latency.md
 CITATION = re.compile(r"ofa-edge docs ([a-z0-9][\w.-]*)|(?<![\w/])(docs/[\w.-]+\.md)")
 
@@ -136,3 +146,20 @@ def test_every_page_a_message_cites_is_where_the_message_says(installed, tmp_pat
         if not found:
             missing.append(f"{module}: {page}")
     assert not missing, f"messages cite pages an installed user cannot open: {missing}"
+
+
+def test_printed_pages_link_to_what_the_installed_copy_holds(installed, tmp_path):
+    """`ofa-edge docs TOPIC` printed the checkout's relative links, which lead nowhere from an installed copy
+    (and the validation pages' plots were not in the wheel)."""
+    code = (
+        "import json; from ofa_edge.cli.docs_links import for_terminal; from ofa_edge.paths import doc_pages; "
+        "print(json.dumps({t: for_terminal(p.read_text()) for t, p in doc_pages().items()}))"
+    )
+    r = _python(installed, tmp_path, "-c", code)
+    assert r.returncode == 0, r.stderr
+    printed = "\n".join(json.loads(r.stdout).values())
+    targets = {m.group(3) for m in LINK.finditer(printed) if not EXTERNAL.match(m.group(3))}
+    assert any(t.endswith("h100.validation.png") for t in targets), targets
+    assert [t for t in targets if not (Path(t).is_file() and Path(t).is_relative_to(installed))] == []
+    unshipped = re.findall(r"`((?:docs|ofa_edge)/[^`]+)` in the source repository", printed)
+    assert unshipped == [], f"the pages link to package files the wheel lacks: {unshipped}"

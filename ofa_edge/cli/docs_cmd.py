@@ -11,6 +11,7 @@ from rich import box
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, out
+from ofa_edge.cli.docs_links import for_terminal
 from ofa_edge.paths import DOCS_DIR, doc_page, doc_pages
 
 
@@ -27,7 +28,9 @@ def docs(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Read the documentation: list the pages, print one as Markdown (pipe it to a pager), or give its path."""
+    """Read the documentation: list the pages, print one as Markdown (pipe it to a pager), or give its path.
+
+    A printed page's links to other pages read `ofa-edge docs TOPIC`, and its images their absolute paths."""
     if not topic:
         pages = [{"topic": t, "title": _title(p), "path": str(p)} for t, p in doc_pages().items()]
 
@@ -46,7 +49,7 @@ def docs(
     if as_json:
         emit({"topic": page.stem, "title": _title(page), "path": str(page.resolve())}, as_json)
     else:
-        sys.stdout.write(f"{page.resolve()}\n" if path else page.read_text())
+        sys.stdout.write(f"{page.resolve()}\n" if path else for_terminal(page.read_text()))
 
 
 def register(app: typer.Typer) -> None:

@@ -159,7 +159,7 @@ def test_printed_pages_link_to_what_the_installed_copy_holds(installed, tmp_path
     assert r.returncode == 0, r.stderr
     printed = "\n".join(json.loads(r.stdout).values())
     targets = {m.group(3) for m in LINK.finditer(printed) if not EXTERNAL.match(m.group(3))}
-    assert any(t.endswith("h100.validation.png") for t in targets), targets
+    assert any(t.endswith("latency-validation-h100.png") for t in targets), targets
     assert [t for t in targets if not (Path(t).is_file() and Path(t).is_relative_to(installed))] == []
     unshipped = re.findall(r"`((?:docs|ofa_edge)/[^`]+)` in the source repository", printed)
     assert unshipped == [], f"the pages link to package files the wheel lacks: {unshipped}"

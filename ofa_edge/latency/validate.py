@@ -1,13 +1,13 @@
 """``--validate N``: LUT-sum and corrected predictions against N subnets timed end to end.
 
 Writes ``reports/<table>.validation.json`` (beside the table) and ``.png`` (predicted vs
-measured) next to the table, and a Markdown summary in ``docs/``.
+measured) next to the table, and with ``--docs-dir`` a Markdown summary there, the plot copied beside it.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,14 +206,17 @@ def summary_markdown(report: dict[str, Any], png_rel: str, command: str) -> str:
 
 
 def write_reports(report: dict[str, Any], table_path: Path, docs_dir: Path | None, command: str) -> dict[str, str]:
-    """Save the JSON and PNG next to the table and the summary in ``docs_dir``; returns the paths."""
+    """Save the JSON and PNG next to the table and the summary in ``docs_dir``, with its own copy of the plot
+    beside it (a link out of the folder breaks once the folder is copied, installed or published); returns the
+    paths."""
     json_path, png_path = validation_path(table_path), validation_path(table_path, ".png")
     atomic_write_json(json_path, report)
     plot(report, png_path)
     paths = {"report": str(json_path), "plot": str(png_path)}
     if docs_dir is not None:
         md = docs_dir / f"latency-validation-{table_path.stem}.md"
-        rel = os.path.relpath(png_path.resolve(), md.parent.resolve())
-        atomic_write_text(md, summary_markdown(report, rel, command))
-        paths["summary"] = str(md)
+        page_plot = md.with_suffix(".png")
+        atomic_write(page_plot, lambda tmp: shutil.copyfile(png_path, tmp))
+        atomic_write_text(md, summary_markdown(report, page_plot.name, command))
+        paths |= {"summary": str(md), "summary_plot": str(page_plot)}
     return paths

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ofa_edge.cli.docs_links import EXTERNAL, LINK, for_terminal
-from ofa_edge.paths import DOCS_DIR, PACKAGE_DIR, doc_pages
+from ofa_edge.paths import DOCS_DIR, doc_pages
 
 ROOT = Path(__file__).parents[2]
 
@@ -51,7 +51,7 @@ def test_printed_pages_link_to_commands_and_absolute_files(cli) -> None:
     _, out, _ = cli("docs", "model-card")
     assert f"![front]({(DOCS_DIR / 'model-card-front.png').resolve()})" in out
     _, out, _ = cli("docs", "latency-validation-h100")
-    assert f"]({(PACKAGE_DIR / 'latency_tables' / 'reports' / 'h100.validation.png').resolve()})" in out
+    assert f"]({(DOCS_DIR / 'latency-validation-h100.png').resolve()})" in out
 
 
 def test_links_to_sections_repository_files_and_code_blocks() -> None:

@@ -157,7 +157,11 @@ def test_profile_calibrate_validate_end_to_end(cli, measured_table, tmp_path, ca
     report = json.loads(Path(doc["reports"]["report"]).read_text())
     assert len(report["subnets"]) == 3 and all(r["measured_ms"] > 0 for r in report["subnets"])
     assert Path(doc["reports"]["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "within ±10%" in (tmp_path / "docs" / "latency-validation-x86-cpu.md").read_text()
+    summary = (tmp_path / "docs" / "latency-validation-x86-cpu.md").read_text()
+    assert "within ±10%" in summary and "](latency-validation-x86-cpu.png)" in summary  # its plot beside it
+    assert (tmp_path / "docs" / "latency-validation-x86-cpu.png").read_bytes() == Path(
+        doc["reports"]["plot"]
+    ).read_bytes()
     assert doc["search_with"] == f"ofa-edge search --table {path} --latency ..."  # not the device's own table
     render_measured(doc)  # the human view (without --json) of this run names the fitted correction
     out = capsys.readouterr().out

@@ -9,15 +9,19 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from typing_extensions import Self
 
 from ofa_edge.errors import UserError
 from ofa_edge.paths import work_dir, work_dir_origin
+
+T = TypeVar("T")
 
 
 def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> None:
@@ -87,6 +91,12 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda p: p.write_text(text))
 
 
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically. Safetensors files go through it (``safetensors.torch.save``, not
+    ``save_file``): the writer of ``save_file`` reports a full disk as a ``SafetensorError``, not an ``OSError``."""
+    atomic_write(path, lambda p: p.write_bytes(data))
+
+
 def atomic_write_json(path: str | Path, data: Any) -> None:
     """Write ``data`` as indented JSON to ``path`` atomically."""
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
@@ -121,16 +131,22 @@ def refuse_file(out: str | Path, what: str) -> None:
         raise UserError(f"--out '{out}' is a file; pass a folder for {what}.")
 
 
-def check_output_folder(out: str | Path, owned: Sequence[str], kind: str) -> Path:
+def check_output_folder(out: str | Path, owned: Sequence[str], kind: str, *, replaced: bool = False) -> Path:
     """``out`` as an absolute path, or a :class:`UserError` before any work if it cannot receive
     ``kind``: a file there, a non-empty folder holding none of the ``owned`` file names (somebody
-    else's folder, never overwritten), or a parent that cannot be written (or is a file).
+    else's folder, never overwritten), a parent that cannot be written (or is a file), or, where ``kind``
+    ``replaced`` the folder whole (:func:`staged_dir`), a mount point (a folder no rename can replace).
 
     Nothing is created: the folders ``out`` lacks are made when it is written, so a command that
     refuses another option after this check leaves no empty folders behind."""
     out = Path(out).expanduser().absolute()
     refuse_file(out, kind)
-    if out.is_dir() and any(out.iterdir()) and not any((out / name).is_file() for name in owned):
+    if replaced and os.path.ismount(out):
+        raise UserError(
+            f"--out '{out}' is a mount point, and {kind} is written by replacing its folder whole (a rename), which "
+            f"a mount point refuses. Pass a new folder inside it (--out {out / 'NAME'})."
+        )
+    if out.is_dir() and any(not is_stage(p) for p in out.iterdir()) and not any((out / n).is_file() for n in owned):
         raise UserError(
             f"output folder '{out}' is not empty and is not {kind}; refusing to overwrite it. "
             "Pass --out with a new or empty folder."
@@ -186,9 +202,10 @@ def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> 
                         _link_or_copy(f, stage / f.name)
             yield stage
             _sync_files(stage)  # what the caller wrote, made durable before anything is swapped
-            if out.exists():
-                os.replace(out, aside)
-            os.replace(stage, out)
+            with signals_deferred():
+                if out.exists():
+                    os.replace(out, aside)
+                os.replace(stage, out)
             fsync_dir(out.parent)
         except BaseException:
             if aside.exists() and not out.exists():
@@ -200,24 +217,91 @@ def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> 
 
 @contextlib.contextmanager
 def staged_files(out: Path) -> Iterator[Path]:
-    """Yield a temporary sibling folder of ``out``; on success each file written there replaces its namesake
-    in ``out`` (made if missing), on any error the stage is deleted and ``out`` stays as it was.
+    """Yield a temporary folder inside ``out`` (``out`` made if missing); on success each file written there replaces
+    its namesake in ``out``, on any error the stage is deleted and ``out`` stays as it was (or is not made).
 
     Unlike :func:`staged_dir`, ``out`` stays in place with everything else in it (a user's notes, a journal
     that other processes append to): the files are all written and synced before the first rename, so a full
-    disk or an error leaves the old set whole; only a kill during the renames themselves can mix the sets.
+    disk or an error leaves the old set whole. The stage lies inside ``out``, so its renames stay on one disk where
+    ``out`` is a mount point of another. Ctrl-C and SIGTERM wait for the renames (:func:`signals_deferred`); only a
+    kill that cannot be caught (SIGKILL, a power loss) during them can mix the sets: readers check that the files
+    agree where it matters (``export`` uses a ``search.json`` only beside the ``subnet.json`` it chose).
     """
-    stage = _new_stage(out)
+    made = [p for p in (out, *out.parents) if not p.exists()]
+    out.mkdir(parents=True, exist_ok=True)
+    stage = _new_stage(out / STAGE_NAME)
     try:
         with _errors_naming(out, stage):
             yield stage
             _sync_files(stage)
-            out.mkdir(exist_ok=True)
-            for f in stage.iterdir():
-                os.replace(f, out / f.name)
+            with signals_deferred():
+                for f in stage.iterdir():
+                    os.replace(f, out / f.name)
             fsync_dir(out)
-    finally:
+    except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
+        for folder in made:  # innermost first: a failed first write leaves no empty --out behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+STAGE_NAME = "staged"  # staged_files' stages in ``out``: ``.staged.<pid>.<random>.partial``
+
+
+def is_stage(path: Path) -> bool:
+    """Whether ``path``, an entry of an output folder, is a :func:`staged_files` stage (a write in progress,
+    or one a kill left: not the user's)."""
+    return path.name.startswith(f".{STAGE_NAME}.") and path.name.endswith(".partial")
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then deliver them: for renames that must all happen (from
+    the main thread only, where Python runs its signal handlers; elsewhere the block runs as it is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = [s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not None]  # None: not Python's
+    previous = {s: signal.signal(s, lambda signum, _frame: caught.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in caught:
+            signal.raise_signal(s)
+
+
+def read_consistent(folder: Path, read: Callable[[], T], tries: int = 3) -> T:
+    """``read()``, which reads files of ``folder``, a folder its writer replaces whole (:func:`staged_dir`), with no
+    lock: the writer's is held for its whole run. Where ``folder`` was replaced meanwhile (another folder under its
+    name: what was read may mix two writes, or failed halfway), it is read again."""
+    for _ in range(tries):
+        before = _identity(folder)
+        try:
+            value = read()
+        except Exception:
+            if _identity(folder) == before:
+                raise
+            continue
+        if _identity(folder) == before:
+            return value
+    raise UserError(
+        f"'{folder}' was replaced {tries} times while it was read: another ofa-edge command is writing it. Wait for "
+        "it to finish, then run this command again."
+    )
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """The device and inode of ``folder`` (None where it is missing: set aside while it is being replaced)."""
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _new_stage(out: Path) -> Path:

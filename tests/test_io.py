@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from ofa_edge.io import (
     check_output_folder,
     check_work_dir,
     hold_lock,
+    is_stage,
+    read_consistent,
     recover_staged,
     staged_dir,
     staged_files,
@@ -273,3 +276,78 @@ def test_the_lock_of_a_killed_holder_is_free(tmp_path) -> None:
     with hold_lock(path, busy), pytest.raises(UserError) as refused:
         hold_lock(path, busy)
     assert str(refused.value) == f"another run (process {os.getpid()}) is writing 'runs/{{a}}b}}'"
+
+
+def test_staged_files_stage_inside_out_so_a_mount_point_out_takes_them(full_disk) -> None:
+    """The stage lay beside ``out``: with ``out`` a mount point (a docker volume) it was on another disk, and the
+    renames failed with EXDEV (Invalid cross-device link, exit 2) after the whole search."""
+    with staged_files(full_disk) as stage:
+        assert stage.parent == full_disk and is_stage(stage)
+        (stage / "a.json").write_text("new")
+    assert sorted(p.name for p in full_disk.iterdir()) == ["a.json"]
+
+
+def test_a_failed_staged_files_leaves_no_out_it_made_and_a_killed_stage_is_no_users_file(tmp_path) -> None:
+    out = tmp_path / "a" / "s"
+    with pytest.raises(OSError), staged_files(out) as stage:
+        _disk_full(stage / "b.png")
+    assert list(tmp_path.iterdir()) == []
+    out.mkdir(parents=True)
+    (out / f".staged.{_dead_pid()}.k2.partial").mkdir()  # what a SIGKILL before the renames leaves
+    assert check_output_folder(out, ("subnet.json",), "a search's output") == out  # not "somebody else's folder"
+    with staged_files(out) as stage:
+        (stage / "subnet.json").write_text("{}")
+    assert [p.name for p in out.iterdir()] == ["subnet.json"]
+
+
+def test_a_folder_replaced_whole_cannot_be_a_mount_point(full_disk) -> None:
+    with pytest.raises(UserError, match=r"is a mount point, .* Pass a new folder inside it \(--out .*/NAME\)"):
+        check_output_folder(full_disk, ("bundle.json",), "an ofa-edge bundle", replaced=True)
+    assert check_output_folder(full_disk, ("bundle.json",), "a search's output") == full_disk  # its files: renamed in
+
+
+def test_ctrl_c_during_the_renames_of_staged_files_waits_for_the_whole_set(tmp_path, monkeypatch) -> None:
+    """A Ctrl-C (or SIGTERM) between two renames left the new subnet.json beside the old search.json."""
+    out = tmp_path / "s"
+    with staged_files(out) as stage:
+        for name in ("subnet.json", "search.json"):
+            (stage / name).write_text("old")
+    real_replace = os.replace
+
+    def interrupted(src, dst):
+        real_replace(src, dst)
+        os.kill(os.getpid(), signal.SIGINT)  # arrives after the first rename
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt), staged_files(out) as stage:
+        for name in ("subnet.json", "search.json"):
+            (stage / name).write_text("new")
+    assert [(out / n).read_text() for n in ("subnet.json", "search.json")] == ["new", "new"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_folder_replaced_while_it_is_read_is_read_again(tmp_path) -> None:
+    out = tmp_path / "p"
+    for text in ("old", "new"):
+        with staged_dir(out) as stage:
+            (stage / "a.json").write_text(text)
+            (stage / "b.bin").write_text(text)
+    reads = []
+
+    def read() -> tuple[str, str]:
+        a = (out / "a.json").read_text()
+        if not reads:  # a prune replaces the folder between the two reads
+            with staged_dir(out) as stage:
+                (stage / "a.json").write_text("newer")
+                (stage / "b.bin").write_text("newer")
+        reads.append(a)
+        return a, (out / "b.bin").read_text()
+
+    assert read_consistent(out, read) == ("newer", "newer") and reads == ["new", "newer"]
+
+    def replaced_each_time() -> None:
+        with staged_dir(out) as stage:
+            (stage / "a.json").write_text("again")
+
+    with pytest.raises(UserError, match="was replaced 3 times while it was read: another ofa-edge command"):
+        read_consistent(out, replaced_each_time)

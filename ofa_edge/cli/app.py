@@ -179,7 +179,10 @@ def path_error(e: OSError) -> str:
             f"(from {work_dir_origin()}); set OFA_EDGE_HOME to {fix}."
         )
     if full:
-        return f"cannot write '{path}': {reason}. Free space on its disk, or pass an output folder on another disk."
+        return (
+            f"cannot write '{path}': {reason}. Free space on its disk and run the same command again (train and prune "
+            "resume from their last checkpoint; train: with --resume), or pass an output folder on another disk."
+        )
     return f"cannot use '{path}': {reason}. Pass a path where this command can read or write (a writable folder for --out)."
 
 

@@ -179,11 +179,16 @@ def _eval_slim(
 
     from ofa_edge.data.datasets import load_dataset, require_num_classes
     from ofa_edge.data.subset import unfilled_limit
-    from ofa_edge.export.inputs import slim_inputs
+    from ofa_edge.export.inputs import ExportInputs, slim_inputs
+    from ofa_edge.io import read_consistent
     from ofa_edge.prune.slim import load_slim
     from ofa_edge.supernet.evaluate import module_top1
 
-    inputs = slim_inputs(slim)
+    def read() -> tuple[ExportInputs, torch.nn.Module]:  # the description and the network of one prune run
+        inputs = slim_inputs(slim)
+        return inputs, load_slim(inputs.slim)
+
+    inputs, model = read_consistent(slim if slim.is_dir() else slim.parent, read)  # a prune may replace it meanwhile
     for line in inputs.notes:
         note(line)
     data = data_arg(data, inputs.classes, {"--limit": limit} if limit is not None else {})
@@ -198,7 +203,6 @@ def _eval_slim(
     name = inputs.slim.parent.name
     with _bar() as bar:  # a step per batch of images scored, as the supernet path steps per subnet
         task = bar.add_task(f"{name}, {split} images", total=len(val))
-        model = load_slim(inputs.slim)
         try:
             top1 = module_top1(
                 model,

@@ -31,7 +31,7 @@ def default_bundle_name(space: str, resolution: int, subnet_json: str, weights: 
 
 def check_output_dir(out: str | Path) -> Path:
     """Fail early (before any work) if ``out`` cannot receive a bundle."""
-    return check_output_folder(out, (MANIFEST,), "an ofa-edge bundle")
+    return check_output_folder(out, (MANIFEST,), "an ofa-edge bundle", replaced=True)
 
 
 def replaced_bundle_note(out: str | Path, subnet: dict[str, Any] | None) -> str | None:

@@ -19,7 +19,7 @@ from ofa_edge.data.formats import detect_format
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError, option_name, require_instance
 from ofa_edge.export.verify import verify
-from ofa_edge.io import atomic_write, atomic_write_json, check_output_folder, hold_lock, staged_dir
+from ofa_edge.io import atomic_write_bytes, atomic_write_json, check_output_folder, hold_lock, staged_dir
 from ofa_edge.latency.device_timer import DeviceTimer
 from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.table import LatencyTable
@@ -50,7 +50,7 @@ def check_prune_inputs(cfg: SubnetConfig, metadata: dict[str, Any], out_dir: Pat
     """The output folder (absolute), or a :class:`UserError` before any work: a subnet of another space than
     the supernet's (its ``metadata``: :func:`~ofa_edge.supernet.metadata.read_metadata`), a folder that cannot
     take a prune's outputs, data that is not a dataset."""
-    out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder")
+    out_dir = check_output_folder(out_dir, PRUNE_FILES, "a prune output folder", replaced=True)
     space = metadata["space"]
     if cfg.space != space:
         raise UserError(
@@ -190,7 +190,7 @@ def prune_subnet(
         carried = set(PRUNE_OUTPUTS) | (set() if keep_checkpoint else {CHECKPOINT})
         with staged_dir(out_dir, keep=lambda name: name not in carried) as stage:
             measured, onnx = _measure(small, test, cfg, example, local)
-            atomic_write(stage / "model.onnx", lambda p: p.write_bytes(onnx))
+            atomic_write_bytes(stage / "model.onnx", onnx)
             gs_top1 = evaluate(model, test, sp, cfg.resolution)
             after = {"top1": measured["top1"], "top1_group_sparse_model": gs_top1, **measured}  # this order in JSON
             onnx_diff = verify(stage / "model.onnx", small, example[:1]).max_abs_diff

@@ -11,13 +11,13 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import nn
 
 from ofa_edge.data import ImageSet
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError, option_name
-from ofa_edge.io import atomic_write
+from ofa_edge.io import atomic_write_bytes
 from ofa_edge.prune.base import GroupSparseOptimizer
 from ofa_edge.prune.hesso import HESSO
 from ofa_edge.prune.hspg import HSPG
@@ -136,7 +136,7 @@ def _save_checkpoint(
             tensors[f"momentum.{opt.names[id(p)]}"] = st["momentum_buffer"].contiguous()
     tensors.update({f"extra.{k}": v.contiguous() for k, v in opt.extra_state().items()})
     tensors.update({f"rng.{k}": v for k, v in (rng or {}).items()})
-    atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": json.dumps(meta)}))
+    atomic_write_bytes(path, save(tensors, metadata={"ofa_edge": json.dumps(meta)}))
 
 
 def _checkpoint_meta(path: Path) -> dict | None:

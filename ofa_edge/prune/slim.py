@@ -14,11 +14,11 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import atomic_write, atomic_write_json
+from ofa_edge.io import atomic_write_bytes, atomic_write_json, read_consistent
 from ofa_edge.prune.zig import ZIGPartition
 
 FORMAT = "ofa-edge-slim/1"
@@ -119,7 +119,7 @@ def save_slim(model: nn.Module, out_dir: str | Path, base: dict[str, Any], extra
     """Write ``slim.safetensors`` and ``slim.json`` (base + layer sizes) to ``out_dir``."""
     out_dir = Path(out_dir)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(out_dir / "slim.safetensors", lambda p: save_file(tensors, str(p)))
+    atomic_write_bytes(out_dir / "slim.safetensors", save(tensors))
     doc = {
         "format": FORMAT,
         "base": base,
@@ -155,8 +155,14 @@ def build_base(base: dict[str, Any]) -> nn.Module:
 
 
 def load_slim(path: str | Path) -> nn.Module:
-    """Rebuild a slim network from its ``slim.json`` and weights (no pickle involved)."""
+    """Rebuild a slim network from its ``slim.json`` and weights (no pickle involved), both of one write of their
+    folder where a prune replaces it meanwhile (:func:`~ofa_edge.io.read_consistent`)."""
     path = Path(path)
+    return read_consistent(path.parent, lambda: _read_slim(path))
+
+
+def _read_slim(path: Path) -> nn.Module:
+    """:func:`load_slim` from the files as they are now."""
     try:
         doc = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:

@@ -21,7 +21,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import atomic_write
+from ofa_edge.io import atomic_write_bytes
 from ofa_edge.space.genome import one_hot
 from ofa_edge.space.search_space import SearchSpace
 
@@ -134,7 +134,7 @@ class AccuracyPredictor:
     # ------------------------------------------------------------------- I/O
     def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> None:
         """Write weights (safetensors) with space, base accuracy, fit report and ``meta``."""
-        from safetensors.numpy import save_file
+        from safetensors.numpy import save
 
         self.meta.update(meta or {})
         header = {
@@ -148,7 +148,7 @@ class AccuracyPredictor:
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             tensors[f"layers.{i}.weight"] = np.ascontiguousarray(w)
             tensors[f"layers.{i}.bias"] = np.ascontiguousarray(b)
-        atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": json.dumps(header)}))
+        atomic_write_bytes(path, save(tensors, metadata={"ofa_edge": json.dumps(header)}))
 
     @classmethod
     def load(cls, path: str | Path) -> AccuracyPredictor:

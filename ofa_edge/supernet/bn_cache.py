@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
-from ofa_edge.io import atomic_write
+from ofa_edge.io import atomic_write_bytes
 from ofa_edge.space import SubnetConfig
 
 PROCEDURE = "cumulative average, CPU channels_last, v1"  # change it when export computes them otherwise
@@ -66,6 +66,6 @@ def save_bn_stats(model: nn.Module, entry: Path) -> None:
     buffers = {k: v.contiguous() for k, v in _bn_buffers(model).items()}
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(entry, lambda tmp: save_file(buffers, str(tmp), metadata={"procedure": PROCEDURE}))
+        atomic_write_bytes(entry, save(buffers, metadata={"procedure": PROCEDURE}))
     except OSError:
         pass

@@ -14,10 +14,10 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import atomic_write
+from ofa_edge.io import atomic_write_bytes
 from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.supernet.metadata import FORMAT, read_metadata
@@ -77,7 +77,7 @@ def save_supernet(
         if dtype is not None and v.is_floating_point():
             v = v.to(dtype)
         tensors[k] = v.contiguous()
-    atomic_write(path, lambda p: save_file(tensors, str(p), metadata={"ofa_edge": header}))
+    atomic_write_bytes(path, save(tensors, metadata={"ofa_edge": header}))
 
 
 def load_subnet(subnet: str | Path, supernet: str | Path, metadata: dict[str, Any] | None = None) -> SubnetConfig:

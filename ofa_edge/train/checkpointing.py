@@ -19,10 +19,10 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from ofa_edge.errors import UserError
-from ofa_edge.io import atomic_write
+from ofa_edge.io import atomic_write_bytes
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.metadata import TRAIN_STATE_KEY
 from ofa_edge.train.levers import Lever
@@ -60,7 +60,7 @@ def save_checkpoint(
         "optim": {"param_groups": opt["param_groups"], "scalars": scalars},
         "levers": lever_meta,
     }
-    atomic_write(path, lambda p: save_file(tensors, str(p), metadata={TRAIN_STATE_KEY: json.dumps(header)}))
+    atomic_write_bytes(path, save(tensors, metadata={TRAIN_STATE_KEY: json.dumps(header)}))
 
 
 def unreadable_checkpoint(path: Path, why: str) -> UserError:

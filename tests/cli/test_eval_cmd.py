@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -219,17 +220,17 @@ def test_eval_top1_does_not_depend_on_the_batch_size(cli, data_root, tmp_path) -
     assert top1["8"] == top1["256"]
 
 
-def _pruned_run(folder: Path) -> Path:
+def _pruned_run(folder: Path, resolution: int = 24) -> Path:
     """A prune run folder as `ofa-edge prune` writes it (slim.json + slim.safetensors; nothing pruned), with BN
     statistics of its own: eval must keep them."""
     space = SearchSpace.get("mbv3-w1.0-cifar")
     torch.manual_seed(0)
-    model = Supernet(space, 10).extract(space.min(24)).eval()
+    model = Supernet(space, 10).extract(space.min(resolution)).eval()
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)
-    base = {"kind": "ofa-subnet", "subnet": space.min(24).to_dict(), "num_classes": 10}
-    extra = {"preprocessing": Preprocess(24, space.mean, space.std).to_dict(), "classes": sample_classes()}
+    base = {"kind": "ofa-subnet", "subnet": space.min(resolution).to_dict(), "num_classes": 10}
+    extra = {"preprocessing": Preprocess(resolution, space.mean, space.std).to_dict(), "classes": sample_classes()}
     save_slim(model, folder, base, extra)
     return folder
 
@@ -361,6 +362,30 @@ def test_ctrl_c_in_eval_says_nothing_resumes_and_shows_the_subnets_done(cli, dat
     assert code == 130 and out == "", err
     assert "resume where they stopped" not in text
     assert "interrupted after 1 of 5 subnets (min 42.00%); eval keeps nothing" in text
+
+
+def test_eval_slim_reads_one_prune_run_when_a_prune_replaces_the_folder_meanwhile(cli, tmp_path, monkeypatch) -> None:
+    """eval --slim took no lock and read slim.json, then slim.safetensors: a prune finishing into the same --out in
+    between (its folder replaced whole) got the old run's description (resolution 24) scored with the new run's
+    weights, silently. The folder's identity is checked, and the files read again where it changed."""
+    from ofa_edge.io import staged_dir
+
+    slim = sys.modules["ofa_edge.prune.slim"]  # the module: ofa_edge.prune.slim is also the function's name
+    run, new = _pruned_run(tmp_path / "run"), _pruned_run(tmp_path / "new", resolution=32)
+    real_load_file, loads = slim.load_file, []
+
+    def prune_finishes_first(path: str) -> dict[str, torch.Tensor]:
+        if not loads:
+            with staged_dir(run) as stage:
+                for f in new.iterdir():
+                    shutil.copy(f, stage / f.name)
+        loads.append(path)
+        return real_load_file(path)
+
+    monkeypatch.setattr(slim, "load_file", prune_finishes_first)
+    code, out, err = cli("eval", "--slim", str(run), "--limit", "8", "--device", "cpu", "--json")
+    assert code == 0, err
+    assert json.loads(out)["subnets"]["run"]["config"]["resolution"] == 32 and len(loads) > 1
 
 
 def test_ctrl_c_in_eval_slim_says_nothing_resumes(cli, data_root, tmp_path, monkeypatch) -> None:

@@ -140,6 +140,19 @@ def test_an_out_that_is_a_file_exits_2_before_any_work(cli, data_root, tmp_path)
     assert "phase" not in err and taken.read_text() == "{}"
 
 
+def test_a_full_disk_exits_2_naming_the_checkpoint_and_how_to_resume(cli, data_root, full_disk) -> None:
+    """It was "internal error: SafetensorError: ... No space left on device (os error 28)", exit 1."""
+    run = full_disk / "run"
+    code, _, err = cli("train", "--method", "bignas", "--data", str(data_root), "--out", str(run), "--epochs", "1",
+                       "--subnets-per-step", "2", "--probe-every", "0", *BASE)  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 2 and f"cannot write '{run / 'checkpoint.safetensors'}': No space left on device" in flat, err
+    assert (
+        "run the same command again (train and prune resume from their last checkpoint; train: with --resume)" in flat
+    )
+    assert sorted(p.name for p in run.iterdir()) == ["config.json", "metrics.jsonl"]  # no temp file, no lock
+
+
 @pytest.mark.parametrize("resume", [[], ["--resume"]])
 def test_an_out_folder_of_other_files_is_refused_untouched(cli, data_root, tmp_path, resume) -> None:
     """`--out` at somebody's folder wrote config.json, metrics.jsonl, the ledger and the supernet into it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 
 import pytest
@@ -65,3 +66,14 @@ def test_a_training_checkpoint_given_as_a_supernet_names_the_file_to_pass(tmp_pa
     said = r"training checkpoint .* pass the supernet\.safetensors beside it, .* `ofa-edge train --resume --out "
     with pytest.raises(UserError, match=said + re.escape(str(path.parent))):
         load_supernet(path)
+
+
+def test_a_full_disk_is_an_os_error_naming_the_checkpoint_and_leaves_no_temp(full_disk) -> None:
+    """safetensors' own writer raised a SafetensorError on a full disk: train and prune exited 1, an internal
+    error, instead of 2 naming the file (every safetensors file is now written through io.atomic_write_bytes)."""
+    net, opt = _trained()
+    path = full_disk / "checkpoint.safetensors"
+    with pytest.raises(OSError) as full:
+        save_checkpoint(path, net, opt, {"it": 1}, torch.arange(4))
+    assert full.value.errno == errno.ENOSPC and full.value.filename == str(path)
+    assert list(full_disk.iterdir()) == []

@@ -20,7 +20,7 @@ from rich.table import Table
 from ofa_edge.cli.common import JsonOpt, data_arg, emit, note, out, warn
 from ofa_edge.cli.export_cmd import export
 from ofa_edge.cli.search_cmd import search
-from ofa_edge.errors import UserError
+from ofa_edge.errors import Interrupted, UserError
 from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.io import refuse_file
 from ofa_edge.latency.devices import LOCAL_DEVICE
@@ -108,9 +108,17 @@ def quickstart(
         )
     given = "".join(f" --table {t}" for t in tables)
     note(f"step 1/3: ofa-edge search --latency {latency} --device {LOCAL_DEVICE}{given} --out {out_dir / 'search'}")
-    found = _step(
-        search, as_json, latency=[latency], device=[LOCAL_DEVICE], table=tables, out_dir=str(out_dir / "search")
-    )
+    try:
+        found = _step(
+            search, as_json, latency=[latency], device=[LOCAL_DEVICE], table=tables, out_dir=str(out_dir / "search")
+        )
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:  # the CLI's own line is about resuming long jobs, which quickstart is not
+        raise Interrupted(
+            f"interrupted during the search; it writes its files together, so '{out_dir / 'search'}' is as it was. "
+            "Running the same command again starts the quickstart afresh."
+        ) from None
     subnet = out_dir / "search" / "subnet.json"  # this run's search, not the work dir's last one
     note(
         f"step 2/3: ofa-edge export --format onnx --subnet {subnet} --bn-images {DEMO_BN_IMAGES} --data {data} --out {bundle}"

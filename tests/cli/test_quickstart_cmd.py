@@ -74,3 +74,17 @@ def test_no_shipped_table_stands_in_where_your_device_file_redefines_this_machin
     code, _, err = cli("quickstart", "--out", str(tmp_path / "q"))
     assert code == 2 and "run the same `ofa-edge profile` command again" in " ".join(err.split()), err
     assert "the shipped table is there to use" not in err and "step 1/3" not in err
+
+
+def test_ctrl_c_during_the_search_says_what_quickstart_kept(cli, cifar_imagefolder, tmp_path, monkeypatch) -> None:
+    """The CLI's line for a Ctrl-C spoke of `train --resume` and of long jobs resuming; quickstart is neither."""
+    from ofa_edge.cli import quickstart_cmd
+
+    def interrupted_search(**_options) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(quickstart_cmd, "search", interrupted_search)
+    code, _, err = cli("quickstart", "--data", str(cifar_imagefolder), "--images", "2", "--out", str(tmp_path / "q"))
+    said = " ".join(err.split())
+    assert code == 130 and "interrupted during the search" in said and "starts the quickstart afresh" in said, err
+    assert "--resume" not in said

@@ -97,6 +97,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     atomic_write(path, lambda p: p.write_bytes(data))
 
 
+def require_free_space(folder: Path, need: int, what: str, fix: str) -> None:
+    """A :class:`UserError` before any work where the disk of ``folder`` (or of its nearest existing parent) has
+    fewer than ``need`` bytes free for ``what``; ``fix`` names the other way out than freeing space."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if free < need:
+        raise UserError(
+            f"the disk of '{folder}' has {free / 1e6:,.0f} MB free, and {what} takes about {need / 1e6:,.0f} MB. Free "
+            f"space on it, or {fix}."
+        )
+
+
 def atomic_write_json(path: str | Path, data: Any) -> None:
     """Write ``data`` as indented JSON to ``path`` atomically."""
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")

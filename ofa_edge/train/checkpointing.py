@@ -63,6 +63,18 @@ def save_checkpoint(
     atomic_write_bytes(path, save(tensors, metadata={TRAIN_STATE_KEY: json.dumps(header)}))
 
 
+def state_bytes(net: Supernet) -> int:
+    """The size of ``net``'s weights and buffers: about a supernet file's."""
+    return sum(t.numel() * t.element_size() for t in net.state_dict().values())
+
+
+def checkpoint_bytes(net: Supernet, images: int) -> int:
+    """About how large a checkpoint of ``net`` is: its state, SGD's momentum buffer of each parameter, the sampler's
+    order of ``images`` (the levers' few tensors not counted)."""
+    momentum = sum(p.numel() * p.element_size() for p in net.parameters() if p.requires_grad)
+    return state_bytes(net) + momentum + 8 * images
+
+
 def unreadable_checkpoint(path: Path, why: str) -> UserError:
     """The one message for a checkpoint file or state that cannot be trusted."""
     return UserError(

@@ -27,13 +27,20 @@ from ofa_edge.data.subset import unfilled_limit
 from ofa_edge.data.transforms import resize
 from ofa_edge.errors import UserError, option_name
 from ofa_edge.host import cpu_model, now_utc
-from ofa_edge.io import HeldLock, atomic_write_json, hold_lock
+from ofa_edge.io import HeldLock, atomic_write_json, hold_lock, require_free_space
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.bn_calibration import few_images_warning
 from ofa_edge.supernet.checkpoint import load_supernet, save_supernet
 from ofa_edge.train.aggregate import GradAverager
-from ofa_edge.train.checkpointing import check_state, load_checkpoint, save_checkpoint, unreadable_checkpoint
+from ofa_edge.train.checkpointing import (
+    check_state,
+    checkpoint_bytes,
+    load_checkpoint,
+    save_checkpoint,
+    state_bytes,
+    unreadable_checkpoint,
+)
 from ofa_edge.train.config import TrainConfig
 from ofa_edge.train.cuda_graphs import GraphedSupernet
 from ofa_edge.train.data import DeviceLoader, check_training_data, data_note
@@ -169,6 +176,7 @@ class Trainer:
                     f"'{rd.root}' already holds a training run; pass {option_name('resume')} to continue it or choose "
                     f"another {option_name('out')}."
                 )
+            self._require_room(checkpoints=1)  # the new one is written beside the old, then replaces it
             return self._resume()
         if held := rd.replaced_by_new_run():
             raise UserError(
@@ -177,6 +185,7 @@ class Trainer:
             )
         if resume and self.ctx.main:
             self._note(f"nothing to resume in '{rd.root}' (no checkpoint); starting a new run")
+        self._require_room(checkpoints=2)  # the first, then each next one beside the last until it replaces it
         if self.ctx.main:
             rd.root.mkdir(parents=True, exist_ok=True)
             options = {"options": self.options} if self.options is not None else {}
@@ -186,6 +195,14 @@ class Trainer:
             for t in self.net.state_dict().values():
                 dist.broadcast(t, 0)
         return 0
+
+    def _require_room(self, checkpoints: int) -> None:
+        """Refuse, before any training, a run folder whose disk cannot hold ``checkpoints`` checkpoints and the
+        finished supernet (an epoch was trained before the first checkpoint met a full disk)."""
+        if self.ctx.main:
+            need = checkpoints * checkpoint_bytes(self.net, len(self.data)) + state_bytes(self.net)
+            fix = f"pass {option_name('out')} on another disk"
+            require_free_space(self.run_dir.root, need, f"training ({checkpoints} checkpoint(s) and the supernet)", fix)
 
     def _resume(self) -> int:
         """Load the run's checkpoint (weights, optimizer, levers, state, ledger, sample order, teacher)

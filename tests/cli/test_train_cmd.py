@@ -140,8 +140,20 @@ def test_an_out_that_is_a_file_exits_2_before_any_work(cli, data_root, tmp_path)
     assert "phase" not in err and taken.read_text() == "{}"
 
 
-def test_a_full_disk_exits_2_naming_the_checkpoint_and_how_to_resume(cli, data_root, full_disk) -> None:
-    """It was "internal error: SafetensorError: ... No space left on device (os error 28)", exit 1."""
+def test_a_disk_too_small_for_the_checkpoints_is_refused_before_training(cli, data_root, full_disk) -> None:
+    """A whole epoch was trained before its checkpoint met the full disk."""
+    run = full_disk / "run"
+    code, _, err = cli("train", "--method", "bignas", "--data", str(data_root), "--out", str(run), *BASE)
+    flat = " ".join(err.split())
+    assert code == 2 and f"the disk of '{run}' has 1 MB free, and training (2 checkpoint(s) and the supernet)" in flat
+    assert "or pass --out on another disk" in flat, err
+    assert not run.exists()  # nothing written, no lock left
+
+
+def test_a_full_disk_exits_2_naming_the_checkpoint_and_how_to_resume(cli, data_root, full_disk, monkeypatch) -> None:
+    """It was "internal error: SafetensorError: ... No space left on device (os error 28)", exit 1. The disk
+    fills after the check of its room (another process writes to it)."""
+    monkeypatch.setattr("ofa_edge.train.trainer.require_free_space", lambda *_args: None)
     run = full_disk / "run"
     code, _, err = cli("train", "--method", "bignas", "--data", str(data_root), "--out", str(run), "--epochs", "1",
                        "--subnets-per-step", "2", "--probe-every", "0", *BASE)  # fmt: skip

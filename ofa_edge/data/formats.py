@@ -8,6 +8,7 @@ The loaders are :func:`ofa_edge.data.datasets.load_dataset` and the modules besi
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from ofa_edge.errors import UserError
@@ -191,11 +192,25 @@ def imagefolder_images(base: Path) -> list[tuple[int, Path]]:
     too (as torchvision's ImageFolder reads them), classes and images sorted by name (what the loader reads and
     the split's identity hashes). Hidden files and folders (``._photo.jpg`` that macOS leaves on other disks,
     ``.ipynb_checkpoints``) hold no images."""
-    return [
-        (ci, path)
-        for ci, cls in enumerate(imagefolder_classes(base))
-        for path in sorted((base / cls).rglob("*"))
-        if path.suffix.lower() in IMAGE_EXT
-        and path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(base / cls).parts)
-    ]
+    return [(ci, path) for ci, cls in enumerate(imagefolder_classes(base)) for path in _images_in(base / cls)]
+
+
+def _images_in(folder: Path) -> list[Path]:
+    """The images in ``folder`` and its subfolders, hidden ones left out, in one walk (a :func:`os.scandir` per
+    folder; a file is looked at again only to follow a link), sorted as paths sort: name by name down the folders,
+    so ``a/z.jpg`` comes before ``a-b.jpg``. A link to an image counts; a broken link and a linked folder do not."""
+    found: list[tuple[tuple[str, ...], Path, str]] = []  # (sort key, folder, name)
+    folders: list[tuple[Path, tuple[str, ...]]] = [(folder, ())]
+    while folders:
+        where, key = folders.pop()
+        with os.scandir(where) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                at = (*key, os.path.normcase(entry.name))  # as Path sorts: case-blind on Windows
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((where / entry.name, at))
+                elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXT and entry.is_file():
+                    found.append((at, where, entry.name))
+    found.sort(key=lambda image: image[0])
+    return [where / name for _, where, name in found]

@@ -95,15 +95,11 @@ def crop_size(root: str | Path, size: int) -> int | None:
 
 def resolve_split(root: Path, fmt: str, split: str) -> str:
     """The split of ``root`` that ``split`` names: an ImageFolder tree without ``test/`` is evaluated on its
-    ``val/`` (the layout of ImageNet and of most custom trees), so ``test`` there means ``val``."""
+    ``val/`` (the layout of ImageNet and of most custom trees), so ``test`` there means ``val``. A loaded set
+    records the split it was read from (:attr:`~ofa_edge.data.packed_jpeg.ImageSet.split`)."""
     if fmt == "imagefolder" and split == "test" and not (root / "test").is_dir() and (root / "val").is_dir():
         return "val"
     return split
-
-
-def split_folder(root: str | Path, split: str) -> str:
-    """The split of the dataset at ``root`` that ``split`` reads (:func:`resolve_split`), for what a command says."""
-    return resolve_split(Path(root), detect_format(Path(root)), split)
 
 
 def dataset_splits(root: Path, fmt: str) -> list[str]:

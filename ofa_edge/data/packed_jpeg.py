@@ -21,18 +21,20 @@ from ofa_edge.errors import UserError
 
 @dataclass
 class ImageSet:
-    """Decoded images (uint8, N x 3 x H x W), labels (int64) and class names."""
+    """Decoded images (uint8, N x 3 x H x W), labels (int64), class names, and the split of the dataset they were
+    read from (``val`` where ``test`` was asked of an ImageFolder tree without ``test/``): what a message names."""
 
     images: torch.Tensor
     labels: torch.Tensor
     classes: list[str]
+    split: str
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def subset(self, index: np.ndarray | torch.Tensor | slice) -> ImageSet:
-        """The images at ``index``, with the same class names."""
-        return ImageSet(self.images[index], self.labels[index], self.classes)
+        """The images at ``index``, with the same class names and split."""
+        return ImageSet(self.images[index], self.labels[index], self.classes, self.split)
 
     def shuffled(self, seed: int) -> ImageSet:
         """The same images in a seeded random order: what batch-norm recalibration needs, whose every batch
@@ -84,4 +86,4 @@ def load_packed(
             raise UserError(f"image {i} of '{files['jpg.bin']}' is not a decodable JPEG ({e}).") from None
         images.append(np.asarray(img))
     arr = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-    return ImageSet(arr, torch.from_numpy(labels[index].astype(np.int64)), classes)
+    return ImageSet(arr, torch.from_numpy(labels[index].astype(np.int64)), classes, split)

@@ -11,7 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, option_name
 from ofa_edge.paths import PACKAGE_DIR, env_path, user_data_dir
 
 
@@ -46,21 +46,23 @@ FOLDERS = {
 
 
 def detect_format(root: Path) -> str:
-    """``packed`` | ``cifar-bin`` | ``cifar-py`` | ``imagefolder``; a clear :class:`UserError` otherwise."""
+    """``packed`` | ``cifar-bin`` | ``cifar-py`` | ``imagefolder``; a clear :class:`UserError` otherwise, naming
+    the option by its Python field and its flag (:func:`~ofa_edge.errors.option_name`)."""
+    data = option_name("data")
     if not root.exists() and root == DEFAULT_ROOT:
         raise UserError(
-            f"no --data, and no CIFAR-10 at the default folder '{root}' ($OFA_EDGE_DATA sets it). Pass --data PATH "
+            f"no {data}, and no CIFAR-10 at the default folder '{root}' ($OFA_EDGE_DATA sets it). Pass {data} PATH "
             "to a dataset: a packed JPEG folder (train.jpg.bin ...), torchvision's CIFAR-10/100 folder "
             "(`python -c \"import torchvision; torchvision.datasets.CIFAR10('data', download=True)\"` writes "
             "data/cifar-10-batches-py), or an ImageFolder tree (ROOT/train/<class>/*.jpg)."
         )
     if not root.exists():
         raise UserError(
-            f"dataset folder '{root}' does not exist; check the path given to --data (or $OFA_EDGE_DATA), or "
-            "pass --data PATH to your dataset."
+            f"dataset folder '{root}' does not exist; check the path given to {data} (or $OFA_EDGE_DATA), or "
+            f"pass {data} PATH to your dataset."
         )
     if not root.is_dir():
-        raise UserError(f"--data '{root}' is a file; pass the dataset folder.")
+        raise UserError(f"{data} '{root}' is a file; pass the dataset folder.")
     if (root / "train.jpg.bin").exists() or (root / "test.jpg.bin").exists():
         return "packed"
     if cifar_bin_dir(root) is not None:

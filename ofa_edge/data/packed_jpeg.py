@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from ofa_edge.data.subset import subset_index
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, option_name
 
 
 @dataclass
@@ -46,7 +46,7 @@ class ImageSet:
 def _require(path: Path, what: str) -> None:
     if not path.is_file():
         raise UserError(
-            f"dataset file '{path}' is missing ({what}). Point --data at a packed JPEG folder "
+            f"dataset file '{path}' is missing ({what}). Point {option_name('data')} at a packed JPEG folder "
             "(train.jpg.bin, train.offsets.npy, train.labels.npy, classes.txt), a torchvision CIFAR folder "
             "or an ImageFolder tree."
         )
@@ -60,7 +60,8 @@ def load_packed(
     root = Path(root)
     if not root.is_dir():
         raise UserError(
-            f"dataset folder '{root}' does not exist; check the path, or pass --data PATH to a packed JPEG dataset."
+            f"dataset folder '{root}' does not exist; check the path, or pass {option_name('data')} PATH to a packed "
+            "JPEG dataset."
         )
     files = {k: root / f"{split}.{k}" for k in ("jpg.bin", "offsets.npy", "labels.npy")}
     for k, p in files.items():

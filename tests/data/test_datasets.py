@@ -11,7 +11,7 @@ from PIL import Image
 from ofa_edge.data.classes import require_same_classes
 from ofa_edge.data.datasets import load_dataset
 from ofa_edge.data.formats import detect_format, split_identity
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, for_cli
 
 
 def test_packed_subset_is_balanced_and_decoded(data_root, real) -> None:
@@ -128,8 +128,13 @@ def test_unknown_split_names_the_splits_there(tmp_path, data_root) -> None:
 
 
 def test_bad_datasets_are_user_errors(tmp_path) -> None:
-    with pytest.raises(UserError, match="does not exist"):
+    """A Python caller is told the argument and the flag (it was told "--data" alone); the CLI says the flag."""
+    with pytest.raises(UserError, match=r"does not exist; check the path given to data \(--data\)") as e:
         load_dataset(tmp_path / "nope", "train")
+    assert for_cli(e.value).endswith("given to --data (or $OFA_EDGE_DATA), or pass --data PATH to your dataset.")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UserError, match=r"^data \(--data\) '.*file' is a file; pass the dataset folder\.$"):
+        load_dataset(tmp_path / "file", "train")
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "x.txt").write_text("hi")

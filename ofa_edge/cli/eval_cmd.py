@@ -10,7 +10,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, data_arg, emit, err, note, out, subnet_arg, warn
-from ofa_edge.data.formats import split_folder
 from ofa_edge.errors import Interrupted, UserError, refuse_options
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
@@ -74,13 +73,14 @@ def eval_(
     """Top-1 of a subnet (or the probe subnets) after BN recalibration on training images."""
     import torch  # here, not at the top: `ofa-edge eval --help` needs none of these
 
-    from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+    from ofa_edge.data.classes import require_num_classes, require_same_classes
+    from ofa_edge.data.datasets import load_dataset
     from ofa_edge.data.subset import unfilled_limit
     from ofa_edge.export.inputs import resolve_inputs
     from ofa_edge.space import SubnetConfig
     from ofa_edge.supernet.bn_calibration import few_images_warning
     from ofa_edge.supernet.checkpoint import load_supernet
-    from ofa_edge.supernet.metadata import read_metadata, trained_classes, trained_data
+    from ofa_edge.supernet.metadata import read_metadata, trained_on
 
     if slim is not None:
         given = {
@@ -120,17 +120,16 @@ def eval_(
     if supernet is None:
         supernet = require_embedded_supernet()
         note(f"supernet: {supernet} (embedded default)")
-    meta = read_metadata(supernet)
-    trained_on = trained_classes(meta)
+    trained = trained_on(read_metadata(supernet))
     data = data_arg(
-        data, trained_on, {"--bn-images": calib_images, **({"--limit": limit} if limit is not None else {})}
+        data, trained.classes, {"--bn-images": calib_images, **({"--limit": limit} if limit is not None else {})}
     )
-    split = split_folder(data, split)
     net = load_supernet(supernet, device=device)
     size = max(net.space.resolutions)
     val = load_dataset(data, split, limit=limit, seed=seed, size=size)
+    split = val.split  # a tree's val/ where it has no test/
     calib = load_dataset(data, "train", limit=calib_images, seed=seed, size=size).shuffled(seed)
-    require_same_classes(calib, val, data, split)
+    require_same_classes(calib, val, data)
     for unfilled in (
         unfilled_limit("--limit", limit, len(val), split),
         unfilled_limit("--bn-images", calib_images, len(calib), "training"),
@@ -141,7 +140,7 @@ def eval_(
         note(
             "--split train: top-1 on images the supernet trained on (BN is recalibrated on that split too); it overstates accuracy on new images"
         )
-    require_num_classes(val, net.num_classes, data, trained=trained_on, trained_root=trained_data(meta))
+    require_num_classes(val, net.num_classes, data, trained)
     cfgs = chosen or probe_configs(net.space)
     if not chosen and not probes:
         note(f"no --subnet: evaluating the probe subnets ({', '.join(cfgs)})")
@@ -177,7 +176,8 @@ def _eval_slim(
     as they were trained with it."""
     import torch
 
-    from ofa_edge.data.datasets import load_dataset, require_num_classes
+    from ofa_edge.data.classes import TrainedOn, require_num_classes
+    from ofa_edge.data.datasets import load_dataset
     from ofa_edge.data.subset import unfilled_limit
     from ofa_edge.export.inputs import ExportInputs, slim_inputs
     from ofa_edge.io import read_consistent
@@ -193,13 +193,13 @@ def _eval_slim(
         note(line)
     data = data_arg(data, inputs.classes, {"--limit": limit} if limit is not None else {})
     cfg = inputs.subnet
-    split = split_folder(data, split)
     val = load_dataset(data, split, limit=limit, seed=seed, size=max(cfg.search_space.resolutions))
+    split = val.split  # a tree's val/ where it has no test/
     if unfilled := unfilled_limit("--limit", limit, len(val), split):
         note(unfilled)
     if split == "train":
         note("--split train: top-1 on images the network was pruned on; it overstates accuracy on new images")
-    require_num_classes(val, len(inputs.classes or ()), data, trained=inputs.classes)
+    require_num_classes(val, len(inputs.classes or ()), data, TrainedOn(inputs.classes))
     name = inputs.slim.parent.name
     with _bar() as bar:  # a step per batch of images scored, as the supernet path steps per subnet
         task = bar.add_task(f"{name}, {split} images", total=len(val))

@@ -216,7 +216,7 @@ def _render(m: dict[str, Any]) -> None:
         _render_predicted(m["predicted"])
     if p := m["pruning"]:
         out.print(
-            f"pruned ({p['method']}): top-1 {p['top1']:.2f}% on {p['test_images']} test images "
+            f"pruned ({p['method']}): top-1 {p['top1']:.2f}% on {p['test_images']} {p.get('test_split', 'test')} images "
             f"(unpruned {p['top1_unpruned']:.2f}%), as `ofa-edge prune` measured it"
         )
         if lat := p.get("latency"):  # prune's device table's prediction, before and after

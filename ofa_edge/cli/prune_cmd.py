@@ -302,7 +302,8 @@ def _latency_table(
 
 def _render(r: dict[str, Any]) -> None:
     t = Table(title=f"ofa-edge prune ({r['method']}, {r['zero_groups']}/{r['groups']} groups removed)")
-    for col in ("", f"top-1 ({r['data']['test_images']} test)", "MACs", "params", "ORT CPU time (b1, 1 thread)"):
+    scored = f"top-1 ({r['data']['test_images']} {r['data']['test_split']})"
+    for col in ("", scored, "MACs", "params", "ORT CPU time (b1, 1 thread)"):
         t.add_column(col)
     for name in ("before", "after"):
         m = r[name]
@@ -328,7 +329,7 @@ def _render(r: dict[str, Any]) -> None:
             out.print(f"[yellow]{drift}[/yellow] (for the pruned network)")
     out.print(_files_line(r))
     out.print(
-        f"next: ofa-edge eval --slim {r['out_dir']}  (top-1 on the whole test split); "
+        f"next: ofa-edge eval --slim {r['out_dir']}  (top-1 on the whole {r['data']['test_split']} split); "
         f"ofa-edge export --slim {r['out_dir']} --format onnx",
         soft_wrap=True,
     )

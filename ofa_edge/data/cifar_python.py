@@ -181,4 +181,4 @@ def load_cifar_python(folder: Path, kind: str, split: str) -> ImageSet:
         labels.extend(doc[label_key])
     classes = [_text(c) for c in _fields(folder / meta_file).get(names_key, [])]
     images = torch.from_numpy(np.concatenate(rows).reshape(-1, 3, 32, 32).copy())
-    return ImageSet(images, torch.tensor(labels, dtype=torch.int64), classes)  # load_dataset checks the labels
+    return ImageSet(images, torch.tensor(labels, dtype=torch.int64), classes, split)  # load_dataset checks the labels

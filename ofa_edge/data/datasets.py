@@ -33,7 +33,6 @@ from ofa_edge.data.formats import (
     imagefolder_classes,
     imagefolder_images,
     resolve_split,
-    split_folder,
 )
 from ofa_edge.data.packed_jpeg import ImageSet, load_packed
 from ofa_edge.data.preprocess import fit_square
@@ -45,8 +44,8 @@ def load_dataset(
     root: str | Path, split: str, *, limit: int | None = None, seed: int = 0, size: int = 32, balanced: bool = True
 ) -> ImageSet:
     """Load ``split`` of the dataset at ``root`` as uint8 images (``size`` for ImageFolder trees; ``test`` is
-    their ``val/`` where there is no ``test/``); ``limit`` takes a class-balanced subset, or with ``balanced=False``
-    a uniform random one."""
+    their ``val/`` where there is no ``test/``, and the set's ``split`` says so); ``limit`` takes a class-balanced
+    subset, or with ``balanced=False`` a uniform random one."""
     root = Path(root)
     fmt = detect_format(root)
     split = resolve_split(root, fmt, split)
@@ -92,51 +91,6 @@ def _unknown_split(root: Path, fmt: str, split: str, splits: list[str]) -> str:
     return f"'{root}' has no split '{split}' (it has {', '.join(splits)}); {layout}."
 
 
-def require_num_classes(
-    data: ImageSet,
-    num_classes: int,
-    root: str | Path,
-    option: str = "--data",
-    trained: list[str] | None = None,
-    trained_root: str | None = None,
-) -> None:
-    """Raise a :class:`UserError` unless ``data`` has the ``num_classes`` classes the network predicts and, where
-    its training recorded their names (``trained``), those names in that order: label i must mean output i.
-    ``trained_root``: the dataset folder the training recorded, named as the one to pass."""
-    fix = "pass the dataset it was trained on" + (f" ({option} {trained_root})" if trained_root else "")
-    if len(data.classes) != num_classes:
-        names = f" ({', '.join(trained[:6])}{', ...' if len(trained) > 6 else ''})" if trained else ""
-        raise UserError(
-            f"{option} '{root}' has {len(data.classes)} classes but the network predicts {num_classes}{names}; {fix}."
-        )
-    if trained is not None and data.classes != trained:
-        differ = _class_difference(data.classes, trained)
-        raise UserError(
-            f"{option} '{root}' names other classes than the network was trained on ({differ}); its outputs would be "
-            f"scored against the wrong labels: {fix}."
-        )
-
-
-def require_same_classes(train: ImageSet, other: ImageSet, root: str | Path, split: str) -> None:
-    """Raise a :class:`UserError` unless ``other`` (split ``split``) names the classes ``train`` does,
-    in the same order: its label i must mean the class the network learned as i."""
-    if other.classes == train.classes:
-        return
-    differ = _class_difference(other.classes, train.classes)
-    split = split_folder(root, split)  # the folder the user named them in
-    raise UserError(
-        f"split '{split}' of '{root}' names other classes than 'train' ({differ}); give both splits the same class "
-        "folders."
-    )
-
-
-def _class_difference(found: list[str], expected: list[str]) -> str:
-    """How two class lists differ, for a message: their counts and the names only one holds, or their order."""
-    differ = sorted(set(found) ^ set(expected))
-    detail = f"only in one: {', '.join(differ[:6])}" if differ else "same names in another order"
-    return f"{len(found)} vs {len(expected)}; {detail}"
-
-
 def _load_cifar_bin(folder: Path, split: str) -> ImageSet:
     train_files, test_files, label_bytes, names_file = CIFAR_BIN[folder.name]
     files = cifar_split_files(train_files, test_files, split)
@@ -155,7 +109,7 @@ def _load_cifar_bin(folder: Path, split: str) -> ImageSet:
     labels = torch.from_numpy(rows[:, label_bytes - 1].astype(np.int64))  # fine label is the last label byte
     names_path = folder / names_file
     classes = names_path.read_text().split() if names_path.is_file() else [str(i) for i in range(int(labels.max()) + 1)]
-    return ImageSet(images, labels, classes)
+    return ImageSet(images, labels, classes, split)
 
 
 def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
@@ -181,4 +135,4 @@ def _load_imagefolder(root: Path, split: str, size: int) -> ImageSet:
             "images, or remove the folder from every split."
         )
     arr = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-    return ImageSet(arr, torch.tensor(labels, dtype=torch.int64), classes)
+    return ImageSet(arr, torch.tensor(labels, dtype=torch.int64), classes, split)

@@ -8,9 +8,10 @@ The loaders are :func:`ofa_edge.data.datasets.load_dataset` and the modules besi
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, option_name
 from ofa_edge.paths import PACKAGE_DIR, env_path, user_data_dir
 
 
@@ -45,21 +46,23 @@ FOLDERS = {
 
 
 def detect_format(root: Path) -> str:
-    """``packed`` | ``cifar-bin`` | ``cifar-py`` | ``imagefolder``; a clear :class:`UserError` otherwise."""
+    """``packed`` | ``cifar-bin`` | ``cifar-py`` | ``imagefolder``; a clear :class:`UserError` otherwise, naming
+    the option by its Python field and its flag (:func:`~ofa_edge.errors.option_name`)."""
+    data = option_name("data")
     if not root.exists() and root == DEFAULT_ROOT:
         raise UserError(
-            f"no --data, and no CIFAR-10 at the default folder '{root}' ($OFA_EDGE_DATA sets it). Pass --data PATH "
+            f"no {data}, and no CIFAR-10 at the default folder '{root}' ($OFA_EDGE_DATA sets it). Pass {data} PATH "
             "to a dataset: a packed JPEG folder (train.jpg.bin ...), torchvision's CIFAR-10/100 folder "
             "(`python -c \"import torchvision; torchvision.datasets.CIFAR10('data', download=True)\"` writes "
             "data/cifar-10-batches-py), or an ImageFolder tree (ROOT/train/<class>/*.jpg)."
         )
     if not root.exists():
         raise UserError(
-            f"dataset folder '{root}' does not exist; check the path given to --data (or $OFA_EDGE_DATA), or "
-            "pass --data PATH to your dataset."
+            f"dataset folder '{root}' does not exist; check the path given to {data} (or $OFA_EDGE_DATA), or "
+            f"pass {data} PATH to your dataset."
         )
     if not root.is_dir():
-        raise UserError(f"--data '{root}' is a file; pass the dataset folder.")
+        raise UserError(f"{data} '{root}' is a file; pass the dataset folder.")
     if (root / "train.jpg.bin").exists() or (root / "test.jpg.bin").exists():
         return "packed"
     if cifar_bin_dir(root) is not None:
@@ -94,15 +97,11 @@ def crop_size(root: str | Path, size: int) -> int | None:
 
 def resolve_split(root: Path, fmt: str, split: str) -> str:
     """The split of ``root`` that ``split`` names: an ImageFolder tree without ``test/`` is evaluated on its
-    ``val/`` (the layout of ImageNet and of most custom trees), so ``test`` there means ``val``."""
+    ``val/`` (the layout of ImageNet and of most custom trees), so ``test`` there means ``val``. A loaded set
+    records the split it was read from (:attr:`~ofa_edge.data.packed_jpeg.ImageSet.split`)."""
     if fmt == "imagefolder" and split == "test" and not (root / "test").is_dir() and (root / "val").is_dir():
         return "val"
     return split
-
-
-def split_folder(root: str | Path, split: str) -> str:
-    """The split of the dataset at ``root`` that ``split`` reads (:func:`resolve_split`), for what a command says."""
-    return resolve_split(Path(root), detect_format(Path(root)), split)
 
 
 def dataset_splits(root: Path, fmt: str) -> list[str]:
@@ -191,11 +190,25 @@ def imagefolder_images(base: Path) -> list[tuple[int, Path]]:
     too (as torchvision's ImageFolder reads them), classes and images sorted by name (what the loader reads and
     the split's identity hashes). Hidden files and folders (``._photo.jpg`` that macOS leaves on other disks,
     ``.ipynb_checkpoints``) hold no images."""
-    return [
-        (ci, path)
-        for ci, cls in enumerate(imagefolder_classes(base))
-        for path in sorted((base / cls).rglob("*"))
-        if path.suffix.lower() in IMAGE_EXT
-        and path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(base / cls).parts)
-    ]
+    return [(ci, path) for ci, cls in enumerate(imagefolder_classes(base)) for path in _images_in(base / cls)]
+
+
+def _images_in(folder: Path) -> list[Path]:
+    """The images in ``folder`` and its subfolders, hidden ones left out, in one walk (a :func:`os.scandir` per
+    folder; a file is looked at again only to follow a link), sorted as paths sort: name by name down the folders,
+    so ``a/z.jpg`` comes before ``a-b.jpg``. A link to an image counts; a broken link and a linked folder do not."""
+    found: list[tuple[tuple[str, ...], Path, str]] = []  # (sort key, folder, name)
+    folders: list[tuple[Path, tuple[str, ...]]] = [(folder, ())]
+    while folders:
+        where, key = folders.pop()
+        with os.scandir(where) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                at = (*key, os.path.normcase(entry.name))  # as Path sorts: case-blind on Windows
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((where / entry.name, at))
+                elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXT and entry.is_file():
+                    found.append((at, where, entry.name))
+    found.sort(key=lambda image: image[0])
+    return [where / name for _, where, name in found]

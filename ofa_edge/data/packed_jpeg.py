@@ -16,23 +16,25 @@ import torch
 from PIL import Image
 
 from ofa_edge.data.subset import subset_index
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, option_name
 
 
 @dataclass
 class ImageSet:
-    """Decoded images (uint8, N x 3 x H x W), labels (int64) and class names."""
+    """Decoded images (uint8, N x 3 x H x W), labels (int64), class names, and the split of the dataset they were
+    read from (``val`` where ``test`` was asked of an ImageFolder tree without ``test/``): what a message names."""
 
     images: torch.Tensor
     labels: torch.Tensor
     classes: list[str]
+    split: str
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def subset(self, index: np.ndarray | torch.Tensor | slice) -> ImageSet:
-        """The images at ``index``, with the same class names."""
-        return ImageSet(self.images[index], self.labels[index], self.classes)
+        """The images at ``index``, with the same class names and split."""
+        return ImageSet(self.images[index], self.labels[index], self.classes, self.split)
 
     def shuffled(self, seed: int) -> ImageSet:
         """The same images in a seeded random order: what batch-norm recalibration needs, whose every batch
@@ -44,7 +46,7 @@ class ImageSet:
 def _require(path: Path, what: str) -> None:
     if not path.is_file():
         raise UserError(
-            f"dataset file '{path}' is missing ({what}). Point --data at a packed JPEG folder "
+            f"dataset file '{path}' is missing ({what}). Point {option_name('data')} at a packed JPEG folder "
             "(train.jpg.bin, train.offsets.npy, train.labels.npy, classes.txt), a torchvision CIFAR folder "
             "or an ImageFolder tree."
         )
@@ -58,7 +60,8 @@ def load_packed(
     root = Path(root)
     if not root.is_dir():
         raise UserError(
-            f"dataset folder '{root}' does not exist; check the path, or pass --data PATH to a packed JPEG dataset."
+            f"dataset folder '{root}' does not exist; check the path, or pass {option_name('data')} PATH to a packed "
+            "JPEG dataset."
         )
     files = {k: root / f"{split}.{k}" for k in ("jpg.bin", "offsets.npy", "labels.npy")}
     for k, p in files.items():
@@ -84,4 +87,4 @@ def load_packed(
             raise UserError(f"image {i} of '{files['jpg.bin']}' is not a decodable JPEG ({e}).") from None
         images.append(np.asarray(img))
     arr = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-    return ImageSet(arr, torch.from_numpy(labels[index].astype(np.int64)), classes)
+    return ImageSet(arr, torch.from_numpy(labels[index].astype(np.int64)), classes, split)

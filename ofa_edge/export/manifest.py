@@ -117,6 +117,7 @@ def _pruning(req: ExportRequest, params: int) -> dict[str, Any] | None:
             "top1": r["after"]["top1"],
             "top1_unpruned": r["before"]["top1"],
             "test_images": r["data"]["test_images"],
+            "test_split": r["data"].get("test_split", "test"),  # a tree's val/ where it has no test/
             "data": r["data"]["root"],
             "latency": {k: lat[k] for k in ("device", "subnet_ms", "pruned_ms", "pruned_measured_ms") if k in lat},
         }

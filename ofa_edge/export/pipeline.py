@@ -14,7 +14,8 @@ import onnx
 import torch
 
 from ofa_edge.data import ImageSet
-from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.classes import require_num_classes, require_same_classes
+from ofa_edge.data.datasets import load_dataset
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError, require_instance
 from ofa_edge.export import tensorrt_build, trt_latency
@@ -33,7 +34,7 @@ from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.supernet.bn_cache import bn_cache_key, load_bn_stats, save_bn_stats
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
-from ofa_edge.supernet.metadata import read_metadata, trained_classes, trained_data
+from ofa_edge.supernet.metadata import read_metadata, trained_on
 
 BATCH = 100  # images preprocessed (and verified) at a time; BN is recalibrated in batches of BN_CALIB_BATCH
 
@@ -97,14 +98,7 @@ def _load_model(
     step("loading supernet and data")
     net = load_supernet(req.supernet)
     train = _images(req, "train", req.bn_image_count, seed=0).shuffled(seed=0)
-    require_num_classes(
-        train,
-        net.num_classes,
-        req.data,
-        option_name("data"),
-        trained=trained_classes(meta),
-        trained_root=trained_data(meta),
-    )
+    require_num_classes(train, net.num_classes, req.data, trained_on(meta))
     prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
     model = net.extract(cfg).eval()
     entry = None
@@ -121,7 +115,7 @@ def _load_model(
         if entry is not None:
             save_bn_stats(model, entry)
     test = _images(req, "test", req.verify_images, seed=0)
-    require_same_classes(train, test, req.data, "test")
+    require_same_classes(train, test, req.data)
     bn = {
         "images": len(train), "batch": BN_CALIB_BATCH, "split": "train", "data": str(req.data.absolute()),
         "from_cache": cached,
@@ -143,7 +137,7 @@ def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[
         activation=req.format.int8_activation,
     )
     test = _images(req, "test", eval_images, seed=0)
-    step(f"INT8: evaluating FP32 and INT8 on {len(test)} test images")
+    step(f"INT8: evaluating FP32 and INT8 on {len(test)} {test.split} images")
     images = prep.all(test.images, BATCH)
     fp32, int8 = ort_session(stage / "model.onnx"), ort_session(stage / "model_int8.onnx")
     acc32, acc8 = top1(fp32, images, test.labels), top1(int8, images, test.labels)

@@ -156,7 +156,7 @@ def _pruning(p: dict[str, Any]) -> list[str]:
         "",
         (
             f"`ofa-edge prune --method {p['method']}` removed {p['group_sparsity']:.1%} of the zero-invariant groups "
-            f"(target {p['target_sparsity']:g}). Top-1 on {p['test_images']} test images of `{p['data']}`: "
+            f"(target {p['target_sparsity']:g}). Top-1 on {p['test_images']} {p['test_split']} images of `{p['data']}`: "
             f"{p['top1_unpruned']:.2f}% before pruning, {p['top1']:.2f}% after (this model).{latency} "
             "`bundle.json` → `pruning`."
         ),

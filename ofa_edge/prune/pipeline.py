@@ -14,7 +14,8 @@ from typing import Any
 import torch
 
 from ofa_edge.data import ImageSet
-from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.classes import require_num_classes, require_same_classes
+from ofa_edge.data.datasets import load_dataset
 from ofa_edge.data.formats import detect_format
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError, option_name, require_instance
@@ -148,7 +149,7 @@ def prune_subnet(
         size = max(cfg.search_space.resolutions)  # ImageFolder images are decoded at this size
         train = load_dataset(data_root, "train", limit=limit_train, seed=settings.seed, size=size, balanced=False)
         test = load_dataset(data_root, "test", limit=limit_test, seed=0, size=size, balanced=False)
-        require_same_classes(train, test, data_root, "test")
+        require_same_classes(train, test, data_root)
         classes = model.head.classifier.out_features
         require_num_classes(train, classes, data_root)
         if (learned := trained_classes(meta)) and learned != train.classes:
@@ -158,7 +159,7 @@ def prune_subnet(
             )
         sp = cfg.search_space
         prep = Preprocess(cfg.resolution, sp.mean, sp.std)
-        log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} test images")
+        log(f"subnet {cfg.describe()}; {len(train)} train / {len(test)} {test.split} images")
         # BN as every command recalibrates it (its default images, in its batch), on images drawn at random: every class
         log(f"recalibrating BN on {min(BN_IMAGES, len(train)):,} training images")
         calib = prep.chunks(train.shuffled(settings.seed).images[:BN_IMAGES], BN_CALIB_BATCH)
@@ -203,7 +204,12 @@ def prune_subnet(
                 "subnet": cfg.to_dict(),
                 "supernet": str(supernet),
                 "settings": asdict(settings),
-                "data": {"root": str(data_root), "train_images": len(train), "test_images": len(test)},
+                "data": {
+                    "root": str(data_root),
+                    "train_images": len(train),
+                    "test_images": len(test),
+                    "test_split": test.split,
+                },
                 "groups": part.num_groups,
                 "zero_groups": int(zero.sum()),
                 "group_sparsity": int(zero.sum()) / part.num_groups,

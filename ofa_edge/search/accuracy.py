@@ -29,7 +29,7 @@ from ofa_edge.space.config import SubnetConfig
 from ofa_edge.space.genome import decode, encode, sample
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH
-from ofa_edge.supernet.metadata import read_metadata, trained_classes, trained_data
+from ofa_edge.supernet.metadata import read_metadata, trained_on
 
 if TYPE_CHECKING:
     from ofa_edge.data import ImageSet
@@ -141,16 +141,14 @@ def measure(
     if todo:  # torch is imported only here: a search whose accuracies are all known does without it
         import torch
 
-        from ofa_edge.data.datasets import require_num_classes
+        from ofa_edge.data.classes import require_num_classes
         from ofa_edge.supernet.checkpoint import load_supernet
         from ofa_edge.supernet.evaluate import evaluate_subnet
 
         device = resolve_torch_device()
         net = load_supernet(supernet_path, device=device, metadata=meta).eval()
         calib, val = holdout_split(data_root, settings, size=max(net.space.resolutions))
-        require_num_classes(
-            val, net.num_classes, data_root, trained=trained_classes(meta), trained_root=trained_data(meta)
-        )
+        require_num_classes(val, net.num_classes, data_root, trained_on(meta))
         cached = f" ({len(keys) - len(todo)} of the {len(keys)} are cached)" if len(todo) < len(keys) else ""
         about = (
             f"measuring the top-1 of {len(todo)} new subnet(s){cached}: each has BN recalibrated on "

@@ -13,6 +13,7 @@ from typing import Any
 
 from safetensors import SafetensorError, safe_open
 
+from ofa_edge.data.classes import TrainedOn
 from ofa_edge.errors import UserError
 
 FORMAT = "ofa-edge-supernet/1"
@@ -37,14 +38,16 @@ def require_checkpoint_file(path: str | Path) -> Path:
     return path
 
 
+def trained_on(meta: dict[str, Any]) -> TrainedOn:
+    """What a checkpoint's training recorded of its dataset (:func:`read_metadata`): its class names and folder,
+    where it recorded them; what :func:`~ofa_edge.data.classes.require_num_classes` checks data against."""
+    training = meta.get("training", {})
+    return TrainedOn(training.get("classes"), training.get("data"))
+
+
 def trained_classes(meta: dict[str, Any]) -> list[str] | None:
     """The class names a checkpoint's training recorded (:func:`read_metadata`), if it did."""
-    return meta.get("training", {}).get("classes")
-
-
-def trained_data(meta: dict[str, Any]) -> str | None:
-    """The dataset folder (absolute) a checkpoint's training read, if it recorded one."""
-    return meta.get("training", {}).get("data")
+    return trained_on(meta).classes
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ofa_edge.data import ImageSet
-from ofa_edge.data.formats import detect_format, split_folder
+from ofa_edge.data.formats import detect_format
 from ofa_edge.data.subset import unfilled_limit
 from ofa_edge.data.transforms import augment, normalize
 from ofa_edge.errors import UserError
@@ -36,9 +36,9 @@ def check_training_data(data: ImageSet, name: str, limit_train: int | None) -> s
     return unfilled_limit("--limit-train", limit_train, len(data), "training")
 
 
-def data_note(train: ImageSet, val: ImageSet, root: str, val_split: str, space: str, size: int) -> str:
-    """What the run learns from: the images of each split, the classes in output order (the network's
-    class count is theirs), and the size an ImageFolder tree's images are cut to for ``space``."""
+def data_note(train: ImageSet, val: ImageSet, root: str, space: str, size: int) -> str:
+    """What the run learns from: the images of each split (``val``'s named as it was read), the classes in output
+    order (the network's class count is theirs), and the size an ImageFolder tree's images are cut to for ``space``."""
     names = ", ".join(train.classes[:10]) + (", ..." if len(train.classes) > 10 else "")
     shape = (
         f"images resized (shorter side) and centre-cropped to {size} px, the largest resolution of {space}"
@@ -46,7 +46,7 @@ def data_note(train: ImageSet, val: ImageSet, root: str, val_split: str, space: 
         else f"images as stored, {train.images.shape[-1]} px"
     )
     return (
-        f"data: {len(train)} training and {len(val)} {split_folder(root, val_split)} images of {len(train.classes)} classes "
+        f"data: {len(train)} training and {len(val)} {val.split} images of {len(train.classes)} classes "
         f"(output order: {names}); {shape}"
     )
 

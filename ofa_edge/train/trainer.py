@@ -22,7 +22,8 @@ import torch
 import torch.distributed as dist
 from rich.console import Console
 
-from ofa_edge.data.datasets import load_dataset, require_same_classes
+from ofa_edge.data.classes import require_same_classes
+from ofa_edge.data.datasets import load_dataset
 from ofa_edge.data.subset import unfilled_limit
 from ofa_edge.data.transforms import resize
 from ofa_edge.errors import UserError, option_name
@@ -104,10 +105,10 @@ class Trainer:
         size = max(self.space.resolutions)
         self.data = load_dataset(cfg.data, "train", limit=cfg.limit_train, seed=cfg.seed, size=size)
         self.val = load_dataset(cfg.data, cfg.val_split, limit=cfg.limit_val, seed=cfg.seed, size=size)
-        require_same_classes(self.data, self.val, cfg.data, cfg.val_split)
+        require_same_classes(self.data, self.val, cfg.data)
         unfilled = check_training_data(self.data, cfg.data, cfg.limit_train)
-        unfilled_val = unfilled_limit("--limit-val", cfg.limit_val, len(self.val), cfg.val_split)
-        said = data_note(self.data, self.val, cfg.data, cfg.val_split, cfg.space, size)
+        unfilled_val = unfilled_limit("--limit-val", cfg.limit_val, len(self.val), self.val.split)
+        said = data_note(self.data, self.val, cfg.data, cfg.space, size)
         for text in (said, unfilled, unfilled_val) if self.ctx.main else ():
             if text:
                 self._note(text)

@@ -8,9 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from ofa_edge.data.datasets import load_dataset, require_num_classes, require_same_classes
+from ofa_edge.data.classes import require_same_classes
+from ofa_edge.data.datasets import load_dataset
 from ofa_edge.data.formats import detect_format, split_identity
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, for_cli
 
 
 def test_packed_subset_is_balanced_and_decoded(data_root, real) -> None:
@@ -30,6 +31,7 @@ def test_cifar_binary_matches_the_images(tmp_path, real) -> None:
     got = load_dataset(tmp_path, "train")
     assert torch.equal(got.images, real.images) and torch.equal(got.labels, real.labels)
     assert got.classes == real.classes and len(load_dataset(tmp_path, "test")) == 3
+    assert (got.split, got.subset(slice(2)).split, got.shuffled(0).split) == ("train",) * 3
     (folder / "test_batch.bin").write_bytes(b"\x00" * 100)
     with pytest.raises(UserError, match="malformed"):
         load_dataset(tmp_path, "test")
@@ -58,10 +60,11 @@ def test_an_imagefolder_tree_with_val_is_evaluated_on_val(tmp_path, real) -> Non
             )
     got = load_dataset(tmp_path, "test")
     assert len(got) == 2 and got.classes == ["class0", "class1"]
+    assert got.split == got.subset(slice(1)).split == "val"  # what eval, train and prune name it by
     assert split_identity(tmp_path, "test") == split_identity(tmp_path, "val") is not None
     (tmp_path / "val" / "class1").rename(tmp_path / "val" / "class2")
     with pytest.raises(UserError, match=r"^split 'val' of .* names other classes than 'train'"):  # not 'test'
-        require_same_classes(load_dataset(tmp_path, "train"), load_dataset(tmp_path, "test"), tmp_path, "test")
+        require_same_classes(load_dataset(tmp_path, "train"), load_dataset(tmp_path, "test"), tmp_path)
     (tmp_path / "test" / "class0").mkdir(parents=True)
     with pytest.raises(UserError, match="holds no images"):  # a test/ there is the test split, even empty
         load_dataset(tmp_path, "test")
@@ -125,8 +128,13 @@ def test_unknown_split_names_the_splits_there(tmp_path, data_root) -> None:
 
 
 def test_bad_datasets_are_user_errors(tmp_path) -> None:
-    with pytest.raises(UserError, match="does not exist"):
+    """A Python caller is told the argument and the flag (it was told "--data" alone); the CLI says the flag."""
+    with pytest.raises(UserError, match=r"does not exist; check the path given to data \(--data\)") as e:
         load_dataset(tmp_path / "nope", "train")
+    assert for_cli(e.value).endswith("given to --data (or $OFA_EDGE_DATA), or pass --data PATH to your dataset.")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UserError, match=r"^data \(--data\) '.*file' is a file; pass the dataset folder\.$"):
+        load_dataset(tmp_path / "file", "train")
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "x.txt").write_text("hi")
@@ -151,9 +159,9 @@ def test_labels_beyond_the_class_list_and_splits_with_other_classes_are_user_err
             d.mkdir(parents=True, exist_ok=True)
             Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(d / f"{i}.png")
     train, test = load_dataset(tmp_path / "tree", "train"), load_dataset(tmp_path / "tree", "test")
-    with pytest.raises(UserError, match="names other classes than 'train'"):
-        require_same_classes(train, test, tmp_path / "tree", "test")
-    require_same_classes(train, train, tmp_path / "tree", "train")
+    with pytest.raises(UserError, match="^split 'test' of .* names other classes than 'train'"):
+        require_same_classes(train, test, tmp_path / "tree")
+    require_same_classes(train, train, tmp_path / "tree")
     packed = tmp_path / "packed"
     packed.mkdir()
     for f in data_root.iterdir():
@@ -199,18 +207,3 @@ def test_split_identity_follows_content_not_place(data_root, cifar_imagefolder, 
     shutil.copy(image, cls / "batch2" / "extra.png")
     assert split_identity(moved) != split_identity(cifar_imagefolder)
     assert split_identity(tmp_path / "nothing") is None
-
-
-def test_a_dataset_with_another_number_of_classes_is_named(cifar_test_small) -> None:
-    """eval, export, prune and the accuracy measurement refuse it the same way."""
-    require_num_classes(cifar_test_small, 10, "cifar")
-    with pytest.raises(UserError, match=r"--data 'cifar' has 10 classes but the network predicts 100; pass"):
-        require_num_classes(cifar_test_small, 100, "cifar")
-    names = list(cifar_test_small.classes)
-    require_num_classes(cifar_test_small, 10, "cifar", trained=names)
-    with pytest.raises(
-        UserError, match=r"names other classes than the network was trained on \(10 vs 10; only in one: cat, puma\)"
-    ):
-        require_num_classes(cifar_test_small, 10, "cifar", trained=[n.replace("cat", "puma") for n in names])
-    with pytest.raises(UserError, match="same names in another order"):
-        require_num_classes(cifar_test_small, 10, "cifar", trained=names[::-1])

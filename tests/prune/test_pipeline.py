@@ -58,6 +58,25 @@ def test_data_of_other_classes_is_pruned_on_and_the_log_says_the_head_retrains(t
     assert result["data"]["train_images"] == 32
 
 
+def test_a_tree_without_test_is_scored_on_val_and_says_so(tmp_path, cifar_imagefolder):
+    """A tree with train/ and val/ is scored on val/, as eval scores it; the log and result.json called those
+    images "test"."""
+    import shutil
+
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    save_supernet(Supernet(space, 10), tmp_path / "supernet.safetensors")
+    shutil.copytree(cifar_imagefolder / "train", tmp_path / "tree" / "train")
+    shutil.copytree(cifar_imagefolder / "test", tmp_path / "tree" / "val")
+    said: list[str] = []
+    settings = PruneSettings("hesso", 0.4, epochs=1, batch_size=10)
+    result = prune_subnet(
+        space.min(24), tmp_path / "supernet.safetensors", tmp_path / "tree", tmp_path / "run", settings, log=said.append
+    )
+    assert (result["data"]["test_images"], result["data"]["test_split"]) == (10, "val")
+    assert any(line.endswith("; 20 train / 10 val images") for line in said), said
+
+
 def test_a_run_exports_each_network_once_and_reads_the_supernet_metadata_once(tmp_path, data_root, monkeypatch):
     """The unpruned and the pruned network were exported twice each (for the ONNX Runtime top-1, then for the
     latency and model.onnx), then once more each by the local device's timer (its backend's own export), and the

@@ -33,3 +33,13 @@ def test_a_training_batch_never_waits_for_the_gpu(real) -> None:
     finally:
         torch.cuda.set_sync_debug_mode(0)
     assert x.is_cuda and x.dtype == torch.float32 and y.is_cuda
+
+
+def test_the_data_note_names_the_split_that_was_read(real, data_root) -> None:
+    """A tree's val/, read for --val-split test, is called val (the set records the split it was read from)."""
+    from dataclasses import replace
+
+    from ofa_edge.train.data import data_note
+
+    said = data_note(real, replace(real.subset(slice(5)), split="val"), str(data_root), "mbv3-w1.0-cifar", 32)
+    assert said.startswith("data: 20 training and 5 val images of 10 classes (output order: airplane, "), said

@@ -11,6 +11,8 @@ import hashlib
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ofa_edge.errors import UserError, option_name
 from ofa_edge.paths import PACKAGE_DIR, env_path, user_data_dir
 
@@ -161,6 +163,25 @@ def split_identity(root: str | Path, split: str = "train") -> str | None:
     for f in files:
         h.update(f"{f.relative_to(root).as_posix()}\0{f.stat().st_size}\0".encode())
     return h.hexdigest()[:16]
+
+
+def split_size(root: str | Path, split: str = "train") -> int | None:
+    """How many images ``split`` of a dataset holds, counted without decoding any; ``None`` where the dataset is
+    not there, or is CIFAR's Python pickles (which hold 50,000 training images and are not counted)."""
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    if (root / f"{split}.jpg.bin").exists():
+        offsets = root / f"{split}.offsets.npy"
+        return len(np.load(offsets, mmap_mode="r")) - 1 if offsets.is_file() else None
+    fmt = detect_format(root)
+    if fmt == "cifar-py":
+        return None
+    files = _split_files(root, fmt, resolve_split(root, fmt, split))
+    if fmt == "cifar-bin":
+        label_bytes = CIFAR_BIN[files[0].parent.name][2] if files else 1
+        return sum(f.stat().st_size for f in files if f.is_file()) // (32 * 32 * 3 + label_bytes)
+    return len(files)
 
 
 def _split_files(root: Path, fmt: str, split: str) -> list[Path]:

@@ -12,13 +12,13 @@ resumes) and reused.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ofa_edge.data.formats import split_identity
+from ofa_edge.data.formats import split_identity, split_size
 from ofa_edge.errors import UserError
 from ofa_edge.host import resolve_torch_device
 from ofa_edge.io import atomic_write_json, file_sha256
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 FORMAT = "ofa-edge-accuracy-data/1"
 DEFAULT_SAMPLES = 1000  # subnets measured to fit a supernet's first predictor
+MIN_HOLDOUT = 1000  # the fewest training images a predictor's accuracies are measured on (900 validating)
 CPU_PACE_S, CPU_PACE_IMAGES = 10, 5500  # a subnet at 5,000 + 500 images took 10 s on a 2-vCPU Xeon (docs/search.md)
 
 
@@ -60,6 +61,15 @@ class MeasureSettings:
         """Settings as :func:`dataclasses.asdict` recorded them. A record without ``calib_batch`` (written
         before it was a setting of its own) recalibrated BN in batches of its ``batch_size``."""
         return cls(**{"calib_batch": doc["batch_size"]} | doc)
+
+    def fitted_to(self, images: int | None) -> MeasureSettings:
+        """These settings for a training split of ``images`` (``None``: not counted): unchanged where it holds
+        ``n_val + n_calib``; a smaller one is held out whole, a tenth (at most ``n_calib``) recalibrating BN and the
+        rest validating, down to :data:`MIN_HOLDOUT` images (fewer read too little to rank subnets by)."""
+        if images is None or images >= self.n_val + self.n_calib or images < MIN_HOLDOUT:
+            return self
+        n_calib = min(self.n_calib, images // 10)
+        return replace(self, n_val=images - n_calib, n_calib=n_calib)
 
     def key(self, data: str | None) -> str:
         """Cache key of these settings on the dataset whose :func:`data_identity` is ``data``."""
@@ -89,9 +99,9 @@ def holdout_split(data_root: str | Path, s: MeasureSettings, size: int = 32) -> 
     if len(data) < s.n_val + s.n_calib:
         raise UserError(
             f"'{data_root}' has {len(data)} training images, and the accuracy predictor holds out "
-            f"{s.n_val + s.n_calib} of them ({s.n_val} to validate subnets, {s.n_calib} to recalibrate BN). Give a "
-            "larger training split, or rank subnets by MACs instead: `ofa-edge search --supernet YOURS "
-            "--accuracy-proxy macs` (without --data)."
+            f"{s.n_val + s.n_calib} of them ({s.n_val} to validate subnets, {s.n_calib} to recalibrate BN; a smaller "
+            f"split down to {MIN_HOLDOUT:,} images is held out whole). Give a larger training split, or rank subnets by "
+            "MACs instead: `ofa-edge search --supernet YOURS --accuracy-proxy macs` (without --data)."
         )
     order = torch.from_numpy(np.random.default_rng(s.split_seed).permutation(len(data)))
     return data.subset(order[s.n_val :]), data.subset(order[: s.n_val])
@@ -126,7 +136,7 @@ def measure(
     progress: bool = True,
 ) -> tuple[np.ndarray, dict]:
     """Measured top-1 of ``cfgs`` (cache-aware, resumable). Returns (top1, cache info)."""
-    settings = settings or MeasureSettings()
+    settings = settings or MeasureSettings().fitted_to(split_size(data_root, "train"))
     path = cache_path(supernet_path)
     meta = read_metadata(supernet_path)  # once: the cache's space here, the class checks below
     digest, space, key = (
@@ -150,9 +160,17 @@ def measure(
         calib, val = holdout_split(data_root, settings, size=max(net.space.resolutions))
         require_num_classes(val, net.num_classes, data_root, trained_on(meta))
         cached = f" ({len(keys) - len(todo)} of the {len(keys)} are cached)" if len(todo) < len(keys) else ""
+        default = MeasureSettings()
+        whole = (
+            f"; the training split is held out whole, as it holds fewer than the {default.n_val + default.n_calib:,} "
+            "images measured by default: accuracies read on fewer images are noisier"
+            if settings.n_val + settings.n_calib < default.n_val + default.n_calib
+            else ""
+        )
         about = (
             f"measuring the top-1 of {len(todo)} new subnet(s){cached}: each has BN recalibrated on "
-            f"{settings.n_calib} and is evaluated on {settings.n_val} training images ({_pace(len(todo), settings, device)}; "
+            f"{settings.n_calib} and is evaluated on {settings.n_val} training images{whole} "
+            f"({_pace(len(todo), settings, device)}; "
             "fewer: --samples N, none: --accuracy-proxy macs). Each is saved as it is measured: stopped, it goes on "
             "where it stopped"
         )

@@ -10,12 +10,14 @@ from PIL import Image
 
 from ofa_edge.data.classes import require_same_classes
 from ofa_edge.data.datasets import load_dataset
-from ofa_edge.data.formats import detect_format, split_identity
+from ofa_edge.data.formats import detect_format, split_identity, split_size
 from ofa_edge.errors import UserError, for_cli
 
 
 def test_packed_subset_is_balanced_and_decoded(data_root, real) -> None:
     assert detect_format(data_root) == "packed"
+    assert (split_size(data_root, "train"), split_size(data_root, "test")) == (50000, 10000)
+    assert split_size(data_root / "absent") is None
     assert real.images.dtype == torch.uint8 and real.images.shape == (20, 3, 32, 32)
     assert np.bincount(real.labels.numpy(), minlength=10).max() <= 4
 
@@ -31,6 +33,7 @@ def test_cifar_binary_matches_the_images(tmp_path, real) -> None:
     got = load_dataset(tmp_path, "train")
     assert torch.equal(got.images, real.images) and torch.equal(got.labels, real.labels)
     assert got.classes == real.classes and len(load_dataset(tmp_path, "test")) == 3
+    assert (split_size(tmp_path, "train"), split_size(tmp_path, "test")) == (20, 3)  # counted from the files' sizes
     assert (got.split, got.subset(slice(2)).split, got.shuffled(0).split) == ("train",) * 3
     (folder / "test_batch.bin").write_bytes(b"\x00" * 100)
     with pytest.raises(UserError, match="malformed"):
@@ -43,7 +46,7 @@ def test_imagefolder_tree(tmp_path, real) -> None:
         d.mkdir(parents=True, exist_ok=True)
         Image.fromarray(real.images[i].permute(1, 2, 0).numpy()).save(d / f"{i}.png")
     got = load_dataset(tmp_path, "train", size=32)
-    assert len(got) == 6 and got.images.shape[1:] == (3, 32, 32)
+    assert len(got) == 6 and got.images.shape[1:] == (3, 32, 32) and split_size(tmp_path, "train") == 6
     assert sorted(got.images.sum((1, 2, 3)).tolist()) == sorted(real.images[:6].sum((1, 2, 3)).tolist())
     with pytest.raises(UserError, match=r"has no split 'test' \(it has train\); an ImageFolder tree needs .*/test/"):
         load_dataset(tmp_path, "test")

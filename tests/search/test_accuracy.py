@@ -258,3 +258,48 @@ def test_a_cache_key_of_settings_this_version_cannot_read_is_kept_apart_not_a_cr
     read = _read_caches([path])["supernets"]["sha"]["by_settings"]
     assert read[today] == {"a": 1.0}
     assert all(read[k] == {"b": 2.0} for k in odd)
+
+
+def test_the_held_out_split_fits_a_small_training_split():
+    """A dataset of fewer than 5,500 training images could get no predictor; it is held out whole, a tenth
+    recalibrating BN, down to 1,000 images."""
+    from ofa_edge.search.accuracy import MIN_HOLDOUT, MeasureSettings
+
+    default = MeasureSettings()
+    assert default.fitted_to(None) == default.fitted_to(50000) == default.fitted_to(5500) == default
+    small = default.fitted_to(2000)
+    assert (small.n_val, small.n_calib) == (1800, 200) and small.split_seed == default.split_seed
+    assert default.fitted_to(5000).n_calib == 500 and default.fitted_to(MIN_HOLDOUT - 1) == default
+
+
+def test_a_small_training_split_is_measured_whole(tiny_supernet, data_root, tmp_path):
+    """1,200 real CIFAR-10 training images (packed): the default settings hold them out whole, and say so."""
+    import shutil
+
+    import pytest
+
+    from ofa_edge.errors import UserError
+
+    path = tmp_path / "tiny.safetensors"
+    shutil.copy(tiny_supernet["path"], path)
+    small = tmp_path / "small"
+    small.mkdir()
+    offsets = np.load(data_root / "train.offsets.npy")[:1201]
+    (small / "train.jpg.bin").write_bytes((data_root / "train.jpg.bin").read_bytes()[: offsets[-1]])
+    np.save(small / "train.offsets.npy", offsets)
+    np.save(small / "train.labels.npy", np.load(data_root / "train.labels.npy")[:1200])
+    shutil.copy(data_root / "classes.txt", small / "classes.txt")
+    top1, info = measure_one(path, small)
+    assert (info["settings"]["n_val"], info["settings"]["n_calib"]) == (1080, 120)
+    assert (np.round(top1 * 1080 / 100, 6) % 1 == 0).all()  # whole numbers of correct images out of 1,080
+    np.save(small / "train.offsets.npy", offsets[:901])  # 900 images: too few to rank subnets by
+    np.save(small / "train.labels.npy", np.load(data_root / "train.labels.npy")[:900])
+    with pytest.raises(UserError, match="has 900 training images.*down to 1,000 images is held out whole"):
+        measure_one(path, small)
+
+
+def measure_one(supernet, data):
+    """The smallest subnet's top-1 on ``data``, in the default measuring settings."""
+    from ofa_edge.search.accuracy import load_space, measure
+
+    return measure(supernet, data, [load_space(supernet).min()], progress=False)

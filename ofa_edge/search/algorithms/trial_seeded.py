@@ -49,9 +49,7 @@ class TrialSeededSampler(BaseSampler):
     ) -> Any:
         return self._sampler.sample_independent(study, trial, param_name, param_distribution)
 
-    def after_trial(
-        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
-    ) -> None:
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
         self._sampler.after_trial(study, trial, state, values)
 
     def reseed_rng(self) -> None:

@@ -133,8 +133,8 @@ class OptunaSearch:
         )
 
     def _sampler(self, seed: int, constraints_func: Any) -> Any:
-        """The sampler, seeded per trial from ``seed`` and the trial's number (:mod:`.trial_seeded`): workers of a
-        shared study sample apart even when given one ``--seed``."""
+        """The sampler, seeded from ``seed`` and the number of this worker's first trial (:mod:`.trial_seeded`):
+        workers of a shared study sample apart even when given one ``--seed``."""
         import optuna
 
         from ofa_edge.search.algorithms.trial_seeded import TrialSeededSampler

@@ -249,7 +249,7 @@ def _render(r: dict[str, Any]) -> None:
         out.print(line)
     files = r["files"]
     out.print(f"chosen subnet: {files['subnet']}", soft_wrap=True)
-    out.print(f"front: {files['pareto_csv']}, {files['pareto_png']}", soft_wrap=True)
+    out.print(f"front of the subnets meeting every bound: {files['pareto_csv']}, {files['pareto_png']}", soft_wrap=True)
     took = r["search"]["seconds"]  # a predictor-only search of a few hundred candidates takes milliseconds
     took_text = f"{took:.2f} s" if took >= 0.1 else f"{took * 1e3:.1f} ms"
     out.print(f"search: {took_text}, {r['search']['candidates_per_s']:,.0f} candidates/s")

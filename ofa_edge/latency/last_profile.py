@@ -61,17 +61,11 @@ def default_device() -> DefaultDevice:
     last = last_profile()
     if last is None:
         return DefaultDevice(LOCAL_DEVICE, "no `ofa-edge profile` here yet")
-    try:
-        table = LatencyTable.load(last.table)
+    table = None
+    try:  # read once: a table that is unusable still says whether it is partial
+        table = LatencyTable.load(last.table, require_complete=False)
+        table.check_complete(last.table)
     except UserError:  # stopped part-way (--max-entries, Ctrl-C), or damaged since: a search could not use it
-        state = "incomplete" if _partial(last.table) else "unreadable"
+        state = "incomplete" if table is not None and not table.complete else "unreadable"
         return DefaultDevice(LOCAL_DEVICE, f"the last `ofa-edge profile` here left {last.device}'s table {state}")
     return DefaultDevice(last.device, f"the last `ofa-edge profile` here, {last.date}", table, last.table)
-
-
-def _partial(path: Path) -> bool:
-    """Whether ``path`` holds a readable table that an interrupted profile left partial."""
-    try:
-        return not LatencyTable.load(path, require_complete=False).complete
-    except UserError:
-        return False

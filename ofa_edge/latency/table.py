@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, option_name
 from ofa_edge.io import HeldLock, atomic_write_json, file_kind, hold_lock
 from ofa_edge.latency.calibrate import fold_correction
 from ofa_edge.latency.devices import (
@@ -38,18 +38,24 @@ FORMAT = "ofa-edge-latency/1"
 STAT_FIELDS = ("count", "mean", "std", "median")
 POSITIVE_FIELDS = ("mean", "median")  # latencies; count and std may be 0 (estimated tables)
 CORRECTION_TERMS = ("scale", "per_block", "per_mparam", "offset")
+# what passes a table in place of a device's: search's field (SearchOptions.tables) and every command's flag
+TABLE_OPTION = option_name("tables", "--table")
 
 
-def _profile_command(path: Path) -> str:
+def _profile_command(path: Path, device: str | None = None) -> str:
     """The ``ofa-edge profile`` command that writes ``path`` (:func:`~ofa_edge.latency.devices.profile_command`)
-    where its name, ``<device>[.<space>].json``, names a known device (and space); otherwise one with
-    ``--device <device>``."""
-    device, _, space = path.stem.partition(".")
+    for ``device``, else for the device (and space) its name ``<device>[.<space>].json`` names; with
+    ``--device <device>`` where neither names a known device."""
+    named, _, space = path.stem.partition(".")
+    if device not in (None, named):
+        space = ""  # a name of your own, not <device>.<space>: the device's own space
+    shown = device or "<device>"
+    device = device or named
     if path.suffix == ".json" and find_device_file(device) is not None and space in ("", *SearchSpace.names()):
         with contextlib.suppress(UserError):  # a broken device file: the general form below
             dev = load_device(device)
             return f"`{profile_command(dev, path, space or dev.space)}`"
-    return f"`ofa-edge profile --device <device> -o {path}`"
+    return f"`ofa-edge profile --device {shown} -o {path}`"
 
 
 @dataclass
@@ -169,15 +175,19 @@ class LatencyTable:
         return table
 
     @classmethod
-    def load(cls, path: str | Path, *, require_complete: bool = True) -> LatencyTable:
-        """Read a table; a partial (interrupted) or incomplete one is refused unless asked for."""
+    def load(cls, path: str | Path, *, device: str | None = None, require_complete: bool = True) -> LatencyTable:
+        """Read a table; a partial (interrupted) or incomplete one is refused unless asked for. ``device``: the
+        device the caller means the table for, which the command that writes a missing table profiles (by
+        default, the device its file name names)."""
         if not isinstance(path, str | PathLike):
             raise UserError(f"a latency table path must be a str or Path, got {type(path).__name__} {path!r}.")
         path = Path(path)
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
-            raise UserError(f"latency table '{path}' does not exist; run {_profile_command(path)} first.") from None
+            raise UserError(
+                f"latency table '{path}' does not exist; run {_profile_command(path, device)} first."
+            ) from None
         except IsADirectoryError:
             raise UserError(
                 f"latency table '{path}' is a folder; pass the table's .json file, e.g. x86-cpu.json."
@@ -190,10 +200,15 @@ class LatencyTable:
             raise UserError(f"latency table '{path}' is not valid JSON ({e}); re-run `ofa-edge profile`.") from None
         table = cls.from_dict(data, str(path))
         if require_complete:
-            missing = table.missing_keys()
-            if missing or not table.complete:
-                raise UserError(_incomplete_message(table, path, missing))
+            table.check_complete(path)
         return table
+
+    def check_complete(self, path: Path) -> None:
+        """Refuse the table read from ``path`` if an interrupted profile left it partial, or it lacks entries
+        its space, resolutions and classes need (a :class:`UserError` naming the fix)."""
+        missing = self.missing_keys()
+        if missing or not self.complete:
+            raise UserError(_incomplete_message(self, path, missing))
 
     # ------------------------------------------------------------ prediction
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -402,7 +417,7 @@ def table_for_device(name: str, space: str | None = None) -> tuple[LatencyTable,
             if path == shipped or replaced or not shipped.is_file():  # no shipped table stands in
                 raise
             raise UnusableTable(
-                f"{e} Until then, the shipped table is there to use: --table {shipped}.", shipped
+                f"{e} Until then, the shipped table is there to use: {TABLE_OPTION} {shipped}.", shipped
             ) from None
     if device_file is not None:
         why = (
@@ -414,12 +429,12 @@ def table_for_device(name: str, space: str | None = None) -> tuple[LatencyTable,
         raise UserError(
             f"device '{name}' has no latency table{of_space} (looked in {' and '.join(map(str, dirs))}): run "
             f"`ofa-edge profile --device {name}{space_option}` on (or for) it, "
-            f"or pass --table PATH.{why}"
+            f"or pass {TABLE_OPTION} PATH.{why}"
         )
     known = searchable_devices()
     hint = unknown_device_hint(name, known)
     raise UserError(
         f"unknown device '{name}'.{hint} Known devices: {', '.join(known) or '(none)'}; "
-        f"`ofa-edge devices` lists them. Pass --table PATH to a latency table, or describe a new device in "
+        f"`ofa-edge devices` lists them. Pass {TABLE_OPTION} PATH to a latency table, or describe a new device in "
         f"{devices_dir()}/<name>.yaml and measure it with `ofa-edge profile --device <name>`."
     )

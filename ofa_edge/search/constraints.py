@@ -15,7 +15,7 @@ import numpy as np
 
 from ofa_edge.errors import UserError, option_name
 from ofa_edge.latency.last_profile import default_device
-from ofa_edge.latency.table import LatencyTable, table_for_device
+from ofa_edge.latency.table import TABLE_OPTION, LatencyTable, table_for_device
 from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
 from ofa_edge.units import parse_count, parse_latency_ms
 
@@ -46,13 +46,7 @@ def device_targets(
     if tables:
         if devices and len(devices) != len(tables):
             raise UserError(f"{len(devices)} --device but {len(tables)} --table: give one table per device, in order.")
-        for n, t in zip(devices, tables, strict=False):
-            if not Path(t).exists():  # named by --device: the command that writes it names the device too
-                raise UserError(
-                    f"--table '{t}' does not exist; measure it with `ofa-edge profile --device {n} -o {t}`, or "
-                    f"drop --table to search with {n}'s own table."
-                )
-        loaded = [(LatencyTable.load(t), t) for t in tables]
+        loaded = [(_load_table(t, n), t) for t, n in zip(tables, devices or [None] * len(tables), strict=True)]
         for n, (tab, p) in zip(devices, loaded, strict=False):
             made_for = tab.provenance.get("device")
             if made_for is not None and made_for != n:
@@ -87,6 +81,17 @@ def device_targets(
     for t, b in zip(targets, budgets, strict=False):
         t.budget_ms = b
     return targets, picked
+
+
+def _load_table(path: str | Path, device: str | None) -> LatencyTable:
+    """A ``--table``, paired with ``--device`` ``device`` (None: unpaired). A paired table that is missing or
+    unusable names the command that profiles that device, and the device's own table as the other way."""
+    try:
+        return LatencyTable.load(path, device=device)
+    except UserError as e:
+        if device is None:
+            raise
+        raise UserError(f"{e} Or drop {TABLE_OPTION} to search with {device}'s own table.") from None
 
 
 def cost_bounds(flops: str | None, params: str | None) -> list[Bound]:

@@ -26,6 +26,16 @@ def pareto_front(accuracy: np.ndarray, cost: np.ndarray) -> np.ndarray:
     return order[keep]
 
 
+def selectable_front(accuracy: np.ndarray, cost: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+    """Indices, by increasing cost, of the Pareto front of the points that meet every bound (``feasible``: what a
+    search can choose), and of the points that break some bound yet no point dominates (what a looser bound
+    would buy). A front over every point hid the feasible points that an infeasible one dominates."""
+    ok = np.flatnonzero(feasible)
+    overall = pareto_front(accuracy, cost)
+    idx = np.concatenate([ok[pareto_front(accuracy[ok], cost[ok])], overall[~feasible[overall]]])
+    return idx[np.argsort(cost[idx], kind="stable")]
+
+
 def write_csv(path: str | Path, rows: Sequence[dict]) -> None:
     """Rows of equal keys -> CSV (atomic)."""
     buf = io.StringIO()
@@ -41,8 +51,8 @@ _SHOWN_BUDGET = 1.25  # a budget beyond this multiple of a front's slowest point
 
 @dataclass(frozen=True)
 class Front:
-    """One device's Pareto front as plotted: its points' predicted latency (ms) and accuracy, whether
-    each meets every bound of the search (all devices' budgets, MACs, params), and the device's
+    """One device's front as plotted (:func:`selectable_front`): its points' predicted latency (ms) and accuracy,
+    whether each meets every bound of the search (all devices' budgets, MACs, params), and the device's
     budget, table kind and chosen subnet (latency, accuracy)."""
 
     latency: np.ndarray
@@ -54,8 +64,8 @@ class Front:
 
 
 def front_figure(fronts: dict[str, Front], accuracy_label: str) -> Figure:
-    """One panel per device: the front, its points marked by whether they meet every bound (only those
-    can be chosen), the budget line and the chosen subnet; an estimated table's panel says so."""
+    """One panel per device: the front of the points that meet every bound (only those can be chosen), the points
+    beyond it that break some bound, the budget line and the chosen subnet; an estimated table's panel says so."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -63,8 +73,8 @@ def front_figure(fronts: dict[str, Front], accuracy_label: str) -> Figure:
 
     fig, axes = plt.subplots(1, len(fronts), figsize=(5 * len(fronts), 4), squeeze=False)
     for ax, (dev, f) in zip(axes[0], fronts.items(), strict=True):
-        ax.step(f.latency, f.accuracy, where="post", color="tab:blue", alpha=0.5, label="Pareto front")
         ok = f.feasible
+        ax.step(f.latency[ok], f.accuracy[ok], where="post", color="tab:blue", alpha=0.5, label="Pareto front")
         ax.plot(f.latency[ok], f.accuracy[ok], "o", color="tab:blue", markersize=4, label="meets every bound")
         if not ok.all():
             ax.plot(f.latency[~ok], f.accuracy[~ok], "x", color="tab:gray", label="breaks some bound")

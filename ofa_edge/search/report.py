@@ -52,15 +52,16 @@ def _row_predictions(row: dict[str, Any], proxy: bool) -> dict[str, Any]:
 def _fronts(
     prep: Prepared, result: SearchResult, metrics: dict[str, np.ndarray], chosen: dict[str, Any]
 ) -> tuple[dict, list]:
-    """Each device's accuracy/latency Pareto front over every scored candidate (for ``pareto.png``, with
-    ``chosen``, the #1 row, marked) and the rows of ``pareto.csv``."""
-    from ofa_edge.search.pareto import Front, pareto_front
+    """Each device's accuracy/latency front of the scored candidates that meet every bound, with those beyond it
+    that break one (:func:`~ofa_edge.search.pareto.selectable_front`), for ``pareto.png`` (with ``chosen``, the
+    #1 row, marked) and as the rows of ``pareto.csv``."""
+    from ofa_edge.search.pareto import Front, selectable_front
 
     fronts, rows = {}, []
     scored = np.flatnonzero(~np.isnan(result.accuracy))
     for t in prep.targets:
         latency = metrics[t.metric]
-        idx = scored[pareto_front(result.accuracy[scored], latency[scored])]
+        idx = scored[selectable_front(result.accuracy[scored], latency[scored], result.feasible[scored])]
         acc, lat, feasible = result.accuracy[idx], latency[idx], result.feasible[idx]
         chosen_pt = (chosen["latency_ms"][t.name], chosen["accuracy"])
         fronts[t.name] = Front(lat, acc, feasible, t.budget_ms, t.table.estimated, chosen_pt)

@@ -22,7 +22,7 @@ from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.formats import detect_format
 from ofa_edge.errors import UserError, option_name, require_instance, warn_caller
 from ofa_edge.io import check_output_folder, check_work_dir
-from ofa_edge.latency.table import estimated_warning
+from ofa_edge.latency.table import TABLE_OPTION, estimated_warning
 from ofa_edge.latency.table_check import table_warnings
 from ofa_edge.latency.validate import validated_error, validation_phrase
 from ofa_edge.paths import require_embedded_supernet, work_dir
@@ -96,7 +96,7 @@ def prepare(opts: SearchOptions, note: Log, warn: Log) -> Prepared:
         if t.table.space != space.name:
             raise UserError(
                 f"the latency table of {t.name} ({t.table_path}) is for space '{t.table.space}' but the supernet is "
-                f"'{space.name}'; pass --table PATH to a table of '{space.name}', or profile one "
+                f"'{space.name}'; pass {TABLE_OPTION} PATH to a table of '{space.name}', or profile one "
                 f"(`ofa-edge profile --device {t.name} --space {space.name}`)."
             )
         if t.table.num_classes != num_classes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import os
@@ -64,10 +65,12 @@ class TrainConfig:
     seed: int = 0
 
     def resolved(self, world: int = 1) -> tuple[TrainConfig, list[str]]:
-        """Fill every ``None`` / ``auto`` (the filled config is validated as it is made); returns the config and one
-        note per default picked."""
+        """Fill every ``None`` / ``auto`` (the values filled in are checked as :meth:`validate` checks them); returns
+        the config (this one where nothing was left open) and one note per default picked."""
         notes: list[str] = []
-        changes: dict[str, Any] = {k: os.fspath(getattr(self, k)) for k in ("data", "out")}  # JSON-ready
+        changes: dict[str, Any] = {
+            k: os.fspath(getattr(self, k)) for k in ("data", "out") if not isinstance(getattr(self, k), str)
+        }  # JSON-ready
         if self.device == "auto":
             changes["device"] = resolve_torch_device()
             notes.append(f"device: {changes['device']} (auto)")
@@ -91,7 +94,7 @@ class TrainConfig:
                 if changes["channels_last"]
                 else f"memory format: NCHW (auto on CUDA; {option_name('channels_last')} to switch)"
             )
-        cfg = dataclasses.replace(self, **changes)
+        cfg = self._filled(changes) if changes else self
         if cfg.cuda_graphs and not cfg.device.startswith("cuda"):
             graphs = option_name("cuda_graphs")
             raise UserError(f"{graphs} needs a CUDA device, but the run is on '{cfg.device}'; drop {graphs}.")
@@ -118,6 +121,15 @@ class TrainConfig:
                     f"epoch {cfg.epochs - left})"
                 )
         return cfg, notes
+
+    def _filled(self, changes: dict[str, Any]) -> TrainConfig:
+        """A copy with the defaults ``changes`` filled in, checked by :meth:`_check_open` alone: the other fields
+        were checked when this config was made, and ``dataclasses.replace`` would check every one again."""
+        cfg = copy.copy(self)
+        for name, value in changes.items():
+            object.__setattr__(cfg, name, value)  # frozen: set as dataclasses' own __init__ sets fields
+        cfg._check_open()
+        return cfg
 
     def _given(self, *names: str) -> str:
         """Those of the options ``names`` set away from their defaults, with their values:
@@ -156,22 +168,6 @@ class TrainConfig:
                 f"shrink in (no subnet would train); use a fraction below {(self.epochs - 0.5) / self.epochs:.3f} or "
                 f"more {option_name('epochs')}."
             )
-        check_range(option_name("eps_epochs"), self.eps_epochs, ge=0)
-        check_range(option_name("lr"), self.lr, gt=0)
-        check_range(
-            option_name("lr_warmup_epochs"),
-            self.lr_warmup_epochs,
-            ge=0,
-            lt=self.epochs,
-            hint=f"(below {option_name('epochs')})",
-        )
-        span = METHODS[self.method].warmup_span(self.epochs)
-        if self.lr_warmup_epochs is not None and self.lr_warmup_epochs > span:
-            raise UserError(
-                f"{option_name('lr_warmup_epochs')} {self.lr_warmup_epochs:g} is longer than {option_name('method')} "
-                f"{self.method}'s full-model phase ({span} of {self.epochs} epochs), the only phase that warms up; "
-                f"use at most {span}."
-            )
         check_range(option_name("weight_decay"), self.weight_decay, ge=0)
         check_range("momentum", self.momentum, ge=0, lt=1)  # a library field only: the command has no flag
         if self.method in ("deps", "bignas"):
@@ -195,6 +191,26 @@ class TrainConfig:
         check_range(option_name("ckpt_every"), self.ckpt_every, ge=0, hint="(0: only at epoch ends)")
         check_range(option_name("time_limit_s", "--time-limit"), self.time_limit_s, gt=0)
         check_range(option_name("seed"), self.seed, ge=0, le=2**32 - 1)  # the generators take seed x 1,000,003 + epoch
+        self._check_open()
+
+    def _check_open(self) -> None:
+        """The checks of the fields :meth:`resolved` fills where they are left open (``None`` / ``auto``)."""
+        check_range(option_name("eps_epochs"), self.eps_epochs, ge=0)
+        check_range(option_name("lr"), self.lr, gt=0)
+        check_range(
+            option_name("lr_warmup_epochs"),
+            self.lr_warmup_epochs,
+            ge=0,
+            lt=self.epochs,
+            hint=f"(below {option_name('epochs')})",
+        )
+        span = METHODS[self.method].warmup_span(self.epochs)
+        if self.lr_warmup_epochs is not None and self.lr_warmup_epochs > span:
+            raise UserError(
+                f"{option_name('lr_warmup_epochs')} {self.lr_warmup_epochs:g} is longer than {option_name('method')} "
+                f"{self.method}'s full-model phase ({span} of {self.epochs} epochs), the only phase that warms up; "
+                f"use at most {span}."
+            )
         check_torch_device(self.device)
 
     def to_dict(self) -> dict[str, Any]:

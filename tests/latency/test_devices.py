@@ -286,3 +286,13 @@ def test_a_folder_named_like_a_device_file_is_no_device(tables_dir):
     with pytest.raises(UserError) as e:
         load_device("dir")
     assert "Did you mean 'dir'" not in str(e.value)
+
+
+def test_table_for_device_names_the_table_option_by_field_and_flag():
+    """Its hints named only the flag (--table PATH); a Python caller passes SearchOptions(tables=...)."""
+    from ofa_edge.errors import for_cli
+
+    with pytest.raises(UserError) as e:
+        table_for_device("x86-cpux")
+    assert "Pass tables (--table) PATH to a latency table" in str(e.value)
+    assert "Pass --table PATH to a latency table" in for_cli(e.value)  # the command's wording

@@ -39,3 +39,18 @@ def test_a_profile_that_left_its_table_unusable_is_no_default_device(tmp_path) -
     table.complete = False  # an interrupted profile (--max-entries, Ctrl-C)
     table.save(partial)
     assert "left jetson-orin's table incomplete" in default_device().why
+
+
+def test_an_unusable_last_table_is_read_once(tmp_path, monkeypatch) -> None:
+    """Telling a partial table from a damaged one read it a second time (and a full table's JSON can be MBs)."""
+    from ofa_edge.latency.last_profile import default_device
+
+    table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
+    table.complete = False
+    partial = tmp_path / "orin.json"
+    table.save(partial)
+    remember_profile("jetson-orin", partial)
+    reads = []
+    monkeypatch.setattr(LatencyTable, "from_dict", lambda data, source: reads.append(source) or table)
+    assert "left jetson-orin's table incomplete" in default_device().why
+    assert reads == [str(partial)]

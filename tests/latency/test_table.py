@@ -243,6 +243,17 @@ def test_a_missing_table_names_the_profile_command_that_writes_it(tmp_path):
         LatencyTable.load(tmp_path / "board.json")
 
 
+def test_a_missing_table_meant_for_a_device_names_the_command_that_profiles_that_device(tmp_path):
+    """The device the caller means the table for (search's --device beside --table) names the command, whatever
+    the file is called; a device with no device file is named as given."""
+    with pytest.raises(UserError, match=rf"run `ofa-edge profile --device jetson-orin -o {tmp_path}/orin\.json` first"):
+        LatencyTable.load(tmp_path / "orin.json", device="jetson-orin")
+    with pytest.raises(UserError, match=rf"run `ofa-edge profile --device board -o {tmp_path}/t\.json` first"):
+        LatencyTable.load(tmp_path / "t.json", device="board")
+    with pytest.raises(UserError, match=r"--device x86-cpu --space mbv3-w1\.0-imagenet -o"):
+        LatencyTable.load(tmp_path / "x86-cpu.mbv3-w1.0-imagenet.json", device="x86-cpu")
+
+
 def test_status_says_measured_or_estimated_corrected_and_rescaled():
     from ofa_edge.latency.drift import rescale
     from ofa_edge.paths import SHIPPED_TABLES

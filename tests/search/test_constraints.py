@@ -50,6 +50,18 @@ def test_a_missing_table_paired_with_a_device_names_that_device_in_the_fix(table
         device_targets(["jetson-orin"], ["15ms"], [str(missing)])
 
 
+def test_a_paired_table_that_is_unusable_offers_the_devices_own_table_and_an_unpaired_one_does_not(tmp_path):
+    """search checked only that a --table existed: a broken one paired with --device did not say that the device's
+    own table is the other way, and the fix for a missing one was worded apart from LatencyTable.load's."""
+    broken = tmp_path / "orin.json"
+    broken.write_text("{not json")
+    with pytest.raises(UserError, match=r"not valid JSON.*Or drop tables \(--table\) to search with jetson-orin's own"):
+        device_targets(["jetson-orin"], ["15ms"], [str(broken)])
+    with pytest.raises(UserError) as e:
+        device_targets([], ["15ms"], [str(tmp_path / "orin2.json")])  # no device named: none to fall back on
+    assert "does not exist; run `ofa-edge profile --device <device> -o" in str(e.value) and "drop" not in str(e.value)
+
+
 def test_too_tight_budget_names_the_fastest(tables_dir):
     sp = SearchSpace.get(SPACE)
     targets, _ = device_targets(["slow-board"], ["1ms"], [])

@@ -50,11 +50,13 @@ def test_the_report_reuses_the_search_scores_and_its_fronts_flag_feasibility_by_
         measure=False, out=str(tmp_path / "s"),
     )  # fmt: skip
     with pytest.warns(UserWarning, match="ESTIMATED"):
-        run_search(opts)
+        report = run_search(opts)
     tables = {d: LatencyTable.load(tables_dir / f"{d}.json") for d in budgets}
     with open(tmp_path / "s" / "pareto.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows and {r["feasible"] for r in rows} <= {"True", "False"}
+    chosen = [r for r in rows if SubnetConfig.from_json(r["subnet"]).short_id() == report["id"]]
+    assert ("x86-cpu", "True") in {(r["device"], r["feasible"]) for r in chosen}  # on the front it was chosen from
     for r in rows:
         cfg = SubnetConfig.from_json(r["subnet"])
         fits = all(tables[d].predict([cfg])[0] <= b for d, b in budgets.items())

@@ -92,3 +92,18 @@ def test_a_run_saved_with_the_default_lr_rounded_resumes() -> None:
     assert cfg.lr == 0.0390625
     assert cfg.resume_mismatch(cfg.to_dict() | {"lr": 0.039062}) == []
     assert [m.split(":")[0] for m in cfg.resume_mismatch(cfg.to_dict() | {"lr": 0.039})] == ["lr"]
+
+
+def test_a_cli_run_validates_its_config_once_and_still_checks_the_defaults_filled_in(monkeypatch) -> None:
+    """`ofa-edge train` made the config (validated), resolved it (validated again) and the trainer resolved it once
+    more (a third time). The values resolving fills in are still checked: a Python caller's world 0 makes lr 0."""
+    calls = []
+    validate = TrainConfig.validate
+    monkeypatch.setattr(TrainConfig, "validate", lambda self: calls.append(self) or validate(self))
+    made = TrainConfig(data="d", out="o", device="cpu")  # as the command makes it, then resolves it
+    cfg, notes = made.resolved()
+    assert notes and cfg != made and len(calls) == 1
+    again, more = cfg.resolved()  # the trainer's: nothing is left open
+    assert again is cfg and more == [] and len(calls) == 1
+    with pytest.raises(UserError, match=r"^lr \(--lr\) 0: must be > 0"):
+        made.resolved(world=0)

@@ -133,13 +133,17 @@ class OptunaSearch:
         )
 
     def _sampler(self, seed: int, constraints_func: Any) -> Any:
+        """The sampler, seeded from ``seed`` and the number of this worker's first trial (:mod:`.trial_seeded`):
+        workers of a shared study sample apart even when given one ``--seed``."""
         import optuna
 
-        kw = {"seed": seed} | ({"constraints_func": constraints_func} if constraints_func else {})
+        from ofa_edge.search.algorithms.trial_seeded import TrialSeededSampler
+
+        kw = {"constraints_func": constraints_func} if constraints_func else {}
         if self.sampler == "tpe":
-            return optuna.samplers.TPESampler(multivariate=True, **kw)
+            return TrialSeededSampler(lambda s: optuna.samplers.TPESampler(multivariate=True, seed=s, **kw), seed)
         if self.sampler == "nsga2":
-            return optuna.samplers.NSGAIISampler(population_size=50, **kw)
+            return TrialSeededSampler(lambda s: optuna.samplers.NSGAIISampler(population_size=50, seed=s, **kw), seed)
         raise UserError(f"unknown Optuna sampler '{self.sampler}'; use tpe or nsga2.")
 
     def _check_objectives(self, study: Any, count: int) -> None:

@@ -30,3 +30,26 @@ def test_a_study_of_other_resolutions_is_refused_by_name(make_table, tmp_path):
     assert (
         len(OptunaSearch("tpe", storage, "s").search(problem((24, 28, 32)), 1, np.random.default_rng(2)).genomes) == 4
     )
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2"])
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
+def test_workers_of_a_study_given_one_seed_sample_apart(make_table, tmp_path, sampler, kind):
+    """Each worker seeded its sampler with --seed (0 unless given), so a second worker joining the study drew the
+    first one's trials again; a worker alone still draws the same trials from the same seed."""
+    sp = SearchSpace.get("mbv3-w1.0-cifar")
+    table = make_table("dev")
+    limit = float(table.predict([sp.max()])[0])
+    problem = SearchProblem(
+        sp, CostModel(sp, 10).macs, {"latency:dev": table.predict}, [Bound("latency:dev", limit, "dev")], (24, 28, 32)
+    )
+
+    def storage(name: str) -> str:
+        return str(tmp_path / f"{name}.journal") if kind == "journal" else f"sqlite:///{tmp_path / name}.db"
+
+    shared = storage("shared")
+    for _ in range(2):  # two workers, one after the other, both with the default seed
+        genomes = OptunaSearch(sampler, shared, "s").search(problem, 4, np.random.default_rng(0)).genomes
+    assert len(genomes) == 8 and len(np.unique(genomes, axis=0)) == 8
+    alone = OptunaSearch(sampler, storage("alone"), "s").search(problem, 4, np.random.default_rng(0)).genomes
+    assert (alone == genomes[:4]).all()

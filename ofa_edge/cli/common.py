@@ -27,7 +27,14 @@ def _seed(value: int) -> int:
     return value
 
 
-SeedOpt = Annotated[int, typer.Option("--seed", callback=_seed, help="Random seed (same seed, same result).")]
+def seed_option(draws: str) -> Any:
+    """``--seed`` (>= 0) whose help says what it ``draws`` and what a run again repeats."""
+    return Annotated[int, typer.Option("--seed", callback=_seed, help=f"{draws} (`ofa-edge docs reproducibility`).")]
+
+
+SeedOpt = seed_option(
+    "Random seed: the same seed, the same result, bit for bit but for timings, on one machine at one thread count"
+)
 
 
 def emit(result: dict[str, Any], as_json: bool, render: Callable[[], None] | None = None) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, err, note, out, warn
+from ofa_edge.cli.common import JsonOpt, emit, err, note, out, seed_option, warn
 from ofa_edge.cli.profile_render import render_check, render_estimate, render_measured
 from ofa_edge.errors import UserError, refuse_options
 from ofa_edge.host import load_average
@@ -46,6 +46,8 @@ from ofa_edge.latency.validate import write_reports
 from ofa_edge.paths import is_shipped_table
 from ofa_edge.space import SearchSpace
 from ofa_edge.units import check_range
+
+SeedOpt = seed_option("Random seed of the --calibrate and --validate subnets: the same seed, the same subnets")
 
 
 def _progress() -> Progress:

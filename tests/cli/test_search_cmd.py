@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -146,26 +147,30 @@ def test_an_estimated_table_is_marked_wherever_its_latencies_are_shown(cli, tabl
         assert header.strip() == f"{device} ms" + (" (estimated)" if marked else "")
 
 
-def test_same_seed_same_subnet(cli, tables_dir):
-    args = ["search", "--latency", "15ms", "--accuracy-proxy", "macs", "--json", "--no-measure", *FAST]
-    runs = [json.loads(cli(*args, "--seed", "3")[1])["subnet"] for _ in range(2)]
-    assert runs[0] == runs[1]
-    tpe = [
-        "search",
-        "--latency",
-        "30ms",
-        "--accuracy-proxy",
-        "macs",
-        "--json",
-        "--no-measure",
-        "--algo",
-        "tpe",
-        "--trials",
-        "15",
-        "--seed",
-        "3",
-    ]
-    assert json.loads(cli(*tpe)[1])["subnet"] == json.loads(cli(*tpe)[1])["subnet"]
+TIMING = ("seconds", "candidates_per_s")  # search.json's only fields that may differ between two runs
+
+
+def _search_files(cli, out: Path, algo: list[str], seed: int) -> dict[str, object]:
+    """What one search wrote: subnet.json and pareto.csv as bytes, search.json without the fields in :data:`TIMING`
+    and the output paths."""
+    args = ["search", "--latency", "30ms", "--accuracy-proxy", "macs", "--no-measure", "--out", str(out), *algo]
+    code, _, err = cli(*args, "--seed", str(seed))
+    assert code == 0, err
+    doc = json.loads((out / "search.json").read_text())
+    for field in TIMING:
+        doc["search"].pop(field)
+    doc.pop("files")
+    return {"search.json": doc} | {name: (out / name).read_bytes() for name in ("subnet.json", "pareto.csv")}
+
+
+@pytest.mark.parametrize("algo", [FAST, ["--algo", "tpe", "--trials", "15"]], ids=["evolution", "tpe"])
+def test_same_seed_same_files_another_seed_another_search(cli, tables_dir, tmp_path, algo):
+    """--seed's promise: two runs write the same files but for the search's timing; another seed searches apart."""
+    first, again, other = (
+        _search_files(cli, tmp_path / name, algo, seed) for name, seed in (("a", 3), ("b", 3), ("c", 4))
+    )
+    assert first == again
+    assert first["search.json"]["search"]["best_so_far"] != other["search.json"]["search"]["best_so_far"]
 
 
 def test_a_table_another_cpu_measured_is_said_for_this_machine_only(cli, tables_dir, make_table):

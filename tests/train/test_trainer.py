@@ -132,14 +132,11 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, data_root, cli
     assert json.loads(stdout)["resumed_at_iteration"] == at
     assert not list(killed.glob(".*.tmp"))
 
+    # bit for bit, as --seed promises at one thread count: only the throughput may differ
     (w_ref, m_ref), (w_got, m_got) = _final(ref), _final(killed)
-    for k in w_ref:
-        torch.testing.assert_close(w_got[k], w_ref[k], rtol=1e-5, atol=1e-6, msg=k)
+    assert w_got.keys() == w_ref.keys() and all(torch.equal(w_got[k], w_ref[k]) for k in w_ref)
     assert [r["epoch"] for r in m_got] == [0, 1]
-    for a, b in zip(m_ref, m_got):
-        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-5)
-        assert b["probes"] == pytest.approx(a["probes"], abs=1e-6)
-        assert (b["phase"], b["beta"], b["lr"]) == (a["phase"], a["beta"], a["lr"])
+    assert [r | {"images_per_s": 0} for r in m_got] == [r | {"images_per_s": 0} for r in m_ref]
 
 
 def test_options_paths_run(tmp_path, data_root) -> None:

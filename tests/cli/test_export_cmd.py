@@ -70,6 +70,25 @@ def test_an_int8_cpu_bundle_says_when_int8_does_not_pay_here(export, tmp_path):
     assert ("for x86 CPUs ship model.onnx" in flat) == (q["cpu_speedup"] < 1.1)
 
 
+def test_an_int8_bundle_in_an_older_opset_on_few_calibration_images(export, tmp_path):
+    """The opset was fixed at 17; one calibration image ran without a word; the verification line gave neither the
+    images nor the batches it checked."""
+    code, out, err = export("--int8", "--int8-calib-images", "4", "--int8-eval-images", "20", "--opset", "13")
+    assert code == 0, err
+    assert "warning: --int8-calib-images 4: min-max calibration" in err and "Use 8 or more (default 256)" in err
+    b = tmp_path / "b"
+    doc = json.loads((b / "bundle.json").read_text())
+    assert doc["opset"] == 13 and doc["export_command"].endswith(
+        "--int8-calib-images 4 --int8-eval-images 20 --opset 13"
+    )
+    for name in ("model.onnx", "model_int8.onnx"):
+        assert [o.version for o in onnx.load(b / name).opset_import if o.domain in ("", "ai.onnx")] == [13]
+    flat = " ".join(out.split())
+    assert f"bundle: {b} (ONNX opset 13, exported in " in flat
+    assert "verified model.onnx against PyTorch on ONNX Runtime: max |diff| " in flat
+    assert "(FP32 bound), 8 test images at batch 1" in flat
+
+
 def test_onnx_bundle(export, subnet, tmp_path):
     code, out, err = export("--json")
     assert code == 0, err
@@ -344,6 +363,7 @@ def test_every_searched_device_is_carried_and_estimates_are_labelled(cli, ckpt, 
         (["--format", "trt", "--max-batch", "32"], "add --dynamic-batch, or drop it"),  # the default, given
         (["--dynamic-batch", "--max-batch", "8"], "error: --max-batch is not supported for format 'onnx'"),
         (["--supernet", "."], "is a folder"),
+        (["--opset", "12"], "error: --opset 12: must be in [13, 20] (13: the first with the per-channel quantization"),
     ],
 )
 def test_bad_flags_exit_2(cli, ckpt, subnet, tmp_path, args, message):

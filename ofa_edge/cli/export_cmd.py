@@ -196,11 +196,11 @@ def export(
                 f"interrupted; export writes its bundle whole or not at all, so '{req.out}' is as it was. Running the "
                 "same command again exports afresh (BN statistics already computed come from the cache)."
             ) from None
-    result = {"out": str(req.out.expanduser().absolute()), **manifest}
-    emit(result, as_json, lambda: _render(result, time.perf_counter() - start))
+    result = {"out": str(req.out.expanduser().absolute()), "export_seconds": time.perf_counter() - start, **manifest}
+    emit(result, as_json, lambda: _render(result))
 
 
-def _render(m: dict[str, Any], seconds: float) -> None:
+def _render(m: dict[str, Any]) -> None:
     t = Table(title=f"ofa-edge export: {m['format']} bundle")  # its path below, unwrapped (copy-pasteable)
     t.add_column("file")
     t.add_column("bytes", justify="right")
@@ -209,7 +209,7 @@ def _render(m: dict[str, Any], seconds: float) -> None:
     for name, size in sorted(sizes.items()):
         t.add_row(name + ("  [bold](deploy)[/bold]" if name == m["primary"] else ""), f"{size:,}")
     out.print(t)
-    out.print(f"bundle: {m['out']} (ONNX opset {m['opset']}, exported in {seconds:.1f} s)", soft_wrap=True)
+    out.print(f"bundle: {m['out']} (ONNX opset {m['opset']}, exported in {m['export_seconds']:.1f} s)", soft_wrap=True)
     for v in m["verification"]:
         out.print(_verified(v))
     if m["int8"]:

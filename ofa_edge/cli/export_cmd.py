@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,11 +18,15 @@ from ofa_edge.export.request import (
     DEFAULT_MAX_BATCH,
     INT8_CALIB_IMAGES,
     INT8_EVAL_IMAGES,
+    MAX_OPSET,
+    MIN_OPSET,
     ExportRequest,
     check_options,
+    few_calib_images_warning,
     image_counts,
 )
 from ofa_edge.latency.table import estimated_warning
+from ofa_edge.onnx_bridge import OPSET
 from ofa_edge.paths import work_dir
 from ofa_edge.supernet.bn_calibration import BN_IMAGES
 
@@ -61,7 +66,13 @@ def export(
             "Jetson Orin).",
         ),
     ] = None,
-    dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="Symbolic batch dimension.")] = False,
+    dynamic_batch: Annotated[
+        bool,
+        typer.Option(
+            "--dynamic-batch",
+            help="Symbolic batch dimension (default: a fixed batch of 1); an engine's profile takes 1 to --max-batch.",
+        ),
+    ] = False,
     max_batch: Annotated[
         int | None,
         typer.Option(
@@ -100,6 +111,13 @@ def export(
             help=f"Test images for the INT8 top-1 comparison (with --int8; default {INT8_EVAL_IMAGES}).",
         ),
     ] = None,
+    opset: Annotated[
+        int | None,
+        typer.Option(
+            help=f"ONNX opset of the models ({MIN_OPSET}-{MAX_OPSET}; default {OPSET}): a lower one for an older "
+            "runtime or converter."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export a subnet with its weights: extract, recalibrate BN, export, verify, write a bundle folder."""
@@ -110,10 +128,12 @@ def export(
 
     fmt = get_format(format)
     options = {"int8": int8, "dynamic_batch": dynamic_batch, "max_batch": max_batch, "bn_images": bn_images,
-               "calib_images": calib_images, "eval_images": eval_images}  # fmt: skip
+               "calib_images": calib_images, "eval_images": eval_images, "opset": opset}  # fmt: skip
     check_options(fmt, half=bool(half), slim=slim is not None, **options)  # before any work; the request again
     bn_count, calib_count, eval_count = image_counts(bn_images, calib_images, eval_images)
     if slim is None and (message := few_images_warning(bn_count)) is not None:
+        warn(message)
+    if int8 and (message := few_calib_images_warning(calib_count)) is not None:
         warn(message)
     if format != fmt.name:
         note(f"format '{format}' is '{fmt.name}'")
@@ -159,6 +179,7 @@ def export(
     for say, line in ((note, req.precision.note), (warn, req.precision.warning)):
         if line:
             say(line)
+    start = time.perf_counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("export", total=None)
@@ -175,7 +196,7 @@ def export(
                 f"interrupted; export writes its bundle whole or not at all, so '{req.out}' is as it was. Running the "
                 "same command again exports afresh (BN statistics already computed come from the cache)."
             ) from None
-    result = {"out": str(req.out.expanduser().absolute()), **manifest}
+    result = {"out": str(req.out.expanduser().absolute()), "export_seconds": time.perf_counter() - start, **manifest}
     emit(result, as_json, lambda: _render(result))
 
 
@@ -188,9 +209,9 @@ def _render(m: dict[str, Any]) -> None:
     for name, size in sorted(sizes.items()):
         t.add_row(name + ("  [bold](deploy)[/bold]" if name == m["primary"] else ""), f"{size:,}")
     out.print(t)
-    out.print(f"bundle: {m['out']}", soft_wrap=True)
+    out.print(f"bundle: {m['out']} (ONNX opset {m['opset']}, exported in {m['export_seconds']:.1f} s)", soft_wrap=True)
     for v in m["verification"]:
-        out.print(f"verified {v['model']} on ONNX Runtime: max |diff| {v['max_abs_diff']:.2e} <= {v['tolerance']:.0e}")
+        out.print(_verified(v))
     if m["int8"]:
         q = m["int8"]
         out.print(
@@ -227,6 +248,16 @@ def _render(m: dict[str, Any]) -> None:
     if m["primary"] == "model.engine" and not m["tensorrt"]["engine_built"]:
         return
     out.print(f"deploy file: {m['out']}/{m['primary']}", soft_wrap=True)
+
+
+def _verified(v: dict[str, Any]) -> str:
+    """A verification's line: the largest difference from PyTorch, its bound and what set it, the images and
+    batches."""
+    batches = " and ".join(map(str, v["batch_sizes"]))
+    return (
+        f"verified {v['model']} against PyTorch on ONNX Runtime: max |diff| {v['max_abs_diff']:.2e} <= "
+        f"{v['tolerance']:.2e} ({v['tolerance_rule']}), {v['inputs']} test images at batch {batches}"
+    )
 
 
 def _render_predicted(p: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ import ofa_edge
 from ofa_edge.data import preprocess as image_preprocess
 from ofa_edge.data.formats import crop_size
 from ofa_edge.export.bundle import MANIFEST, list_files
-from ofa_edge.export.onnx_export import INPUT_NAME, OPSET, OUTPUT_NAME
+from ofa_edge.export.onnx_export import INPUT_NAME, OUTPUT_NAME
 from ofa_edge.export.readme import render_readme
 from ofa_edge.export.request import ExportRequest
 from ofa_edge.host import now_utc
@@ -157,7 +157,7 @@ def write_metadata(
         "weights_sha256": weights_sha256,
         "num_classes": len(classes),
         **counts,
-        "opset": OPSET,
+        "opset": req.onnx_opset,
         "dynamic_batch": req.dynamic_batch,
         "bn_recalibration": bn,
         "verification": [c.to_dict() for c in checks],

@@ -210,11 +210,12 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
     weights_sha256 = file_sha256(_weights_file(req))
     with staged_dir(out) as stage:
         step("exporting ONNX (FP32) and verifying on ONNX Runtime")
-        onnx.save(export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch), stage / "model.onnx")
+        onnx.save(export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch, opset=req.onnx_opset),
+                  stage / "model.onnx")  # fmt: skip
         checks = [verify(stage / "model.onnx", model, inputs, dynamic_batch=req.dynamic_batch)]
         if req.half:
             step("exporting ONNX (FP16) and verifying")
-            half = export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch, half=True)
+            half = export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch, half=True, opset=req.onnx_opset)
             onnx.save(half, stage / "model_fp16.onnx")
             checks.append(verify(stage / "model_fp16.onnx", model, inputs, dynamic_batch=req.dynamic_batch, half=True))
         int8 = _int8(req, stage, step) if req.int8 else None

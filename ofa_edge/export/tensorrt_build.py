@@ -30,6 +30,7 @@ from typing import Any
 PRECISIONS = ("fp32", "fp16", "int8")
 MODEL_FILES = {"fp32": "model.onnx", "fp16": "model_fp16.onnx", "int8": "model_int8.onnx"}
 INPUT_NAME = "input"
+WORKSPACE_MIB = 1024  # builder workspace (MemoryPoolType.WORKSPACE; trtexec's --memPoolSize=workspace:...M)
 
 
 def tensorrt_status() -> tuple[bool, str]:
@@ -83,9 +84,10 @@ def trtexec_commands(
     # fp32 means fp32: TensorRT 10 allows TF32 tensor-core math by default on Ampere and newer
     flags10 = {"fp32": " --noTF32", "fp16": " --fp16", "int8": " --int8 --fp16"}[precision]
     sparse = " --sparsity=enable" if sparse_weights else ""
+    pool = f" --memPoolSize=workspace:{WORKSPACE_MIB}M"  # build_engine.py's limit: the same tactics to pick from
     return {
-        "tensorrt10": f"trtexec --onnx={source_model(precision, True)} --saveEngine=model.engine{shapes}{flags10}{sparse}",
-        "tensorrt11": f"trtexec --onnx={source_model(precision, False)} --saveEngine=model.engine{shapes}{sparse}",
+        "tensorrt10": f"trtexec --onnx={source_model(precision, True)} --saveEngine=model.engine{shapes}{pool}{flags10}{sparse}",
+        "tensorrt11": f"trtexec --onnx={source_model(precision, False)} --saveEngine=model.engine{shapes}{pool}{sparse}",
     }
 
 
@@ -101,7 +103,7 @@ def build_engine(
     *,
     out: str | Path | None = None,
     max_batch: int | None = None,
-    workspace_mib: int = 1024,
+    workspace_mib: int = WORKSPACE_MIB,
     sparse_weights: bool = False,
 ) -> Path:
     """Build ``model.engine`` (or ``out``) from the bundle's ONNX for ``precision``; returns its path.
@@ -182,6 +184,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--precision", choices=PRECISIONS, help="default: the bundle's (bundle.json), else fp16")
     p.add_argument("--out", default=None, help="engine path (default: BUNDLE/model.engine)")
     p.add_argument("--max-batch", type=int, help="largest batch of a dynamic-batch model (default: the bundle's)")
+    p.add_argument(
+        "--workspace", type=int, default=WORKSPACE_MIB, help=f"builder workspace in MiB (default {WORKSPACE_MIB})"
+    )
     sparse_help = "use sparse tensor cores for 2:4-sparse layers (default: where the bundle has such layers)"
     p.add_argument("--sparse-weights", action=argparse.BooleanOptionalAction, default=None, help=sparse_help)
     args = p.parse_args(argv)
@@ -197,9 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     if not ok:
         print(f"error: {why}. Run this on the target with TensorRT installed.", file=sys.stderr)
         return 2
-    path = build_engine(
-        args.bundle, args.precision, out=args.out, max_batch=args.max_batch, sparse_weights=args.sparse_weights
-    )
+    try:
+        path = build_engine(
+            args.bundle, args.precision, out=args.out, max_batch=args.max_batch, workspace_mib=args.workspace,
+            sparse_weights=args.sparse_weights,
+        )  # fmt: skip
+    except FileNotFoundError as e:  # the ONNX model of this precision: not in the bundle
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(f"wrote {path} (TensorRT {why}, {args.precision})")
     return 0
 

@@ -27,6 +27,7 @@ class Verification:
     model: str
     max_abs_diff: float
     tolerance: float
+    tolerance_rule: str  # how ``tolerance`` was set: a fixed FP32 bound, or FP16's share of the largest logit
     inputs: int
     batch_sizes: tuple[int, ...]
 
@@ -54,7 +55,8 @@ def verify(
     diff = max(float(np.abs(run_session(session, images, b) - want).max()) for b in batches)
     scale = float(np.abs(want).max())
     tolerance = FP16_RELATIVE_TOLERANCE * max(scale, 1.0) if half else FP32_TOLERANCE
-    result = Verification(Path(model_file).name, diff, tolerance, len(images), batches)
+    rule = f"{FP16_RELATIVE_TOLERANCE:.0%} of max(1, largest |logit| {scale:.3g})" if half else "FP32 bound"
+    result = Verification(Path(model_file).name, diff, tolerance, rule, len(images), batches)
     if not diff <= tolerance:  # also catches NaN
         raise VerificationError(
             f"{result.model} disagrees with PyTorch: max abs diff {diff:.3g} > {tolerance:.3g} "

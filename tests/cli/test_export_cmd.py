@@ -70,6 +70,27 @@ def test_an_int8_cpu_bundle_says_when_int8_does_not_pay_here(export, tmp_path):
     assert ("for x86 CPUs ship model.onnx" in flat) == (q["cpu_speedup"] < 1.1)
 
 
+def test_an_int8_bundle_in_an_older_opset_on_few_calibration_images(export, tmp_path):
+    """The opset was fixed at 17; one calibration image ran without a word; the verification line gave neither the
+    images nor the batches it checked."""
+    code, out, err = export("--int8", "--int8-calib-images", "4", "--int8-eval-images", "20", "--opset", "13")
+    assert code == 0, err
+    assert "warning: --int8-calib-images 4: min-max calibration" in err and "Use 8 or more (default 256)" in err
+    b = tmp_path / "b"
+    doc = json.loads((b / "bundle.json").read_text())
+    assert doc["opset"] == 13 and doc["export_command"].endswith(
+        "--int8-calib-images 4 --int8-eval-images 20 --opset 13"
+    )
+    for name in ("model.onnx", "model_int8.onnx"):
+        assert [o.version for o in onnx.load(b / name).opset_import if o.domain in ("", "ai.onnx")] == [13]
+    flat = " ".join(out.split())
+    assert (
+        f"bundle: {b} (ONNX opset 13, exported in " in flat and "export_seconds" not in doc
+    )  # --json's, not the file's
+    assert "verified model.onnx against PyTorch on ONNX Runtime: max |diff| " in flat
+    assert "(FP32 bound), 8 test images at batch 1" in flat
+
+
 def test_onnx_bundle(export, subnet, tmp_path):
     code, out, err = export("--json")
     assert code == 0, err
@@ -184,8 +205,9 @@ def test_trt_bundle_with_int8(export, tmp_path):
     doc, b = _doc(out), tmp_path / "b"
     trt = doc["tensorrt"]
     assert trt["precision"] == "int8"
-    assert trt["trtexec"]["tensorrt10"] == "trtexec --onnx=model_int8.onnx --saveEngine=model.engine --int8 --fp16"
-    assert trt["trtexec"]["tensorrt11"] == "trtexec --onnx=model_int8.onnx --saveEngine=model.engine"
+    build = "trtexec --onnx=model_int8.onnx --saveEngine=model.engine --memPoolSize=workspace:1024M"
+    assert trt["trtexec"]["tensorrt10"] == f"{build} --int8 --fp16"
+    assert trt["trtexec"]["tensorrt11"] == build
     assert trt["sparse_weights"] is None  # a dense network
     assert bundle_defaults(tmp_path / "b") == {"precision": "int8", "max_batch": None, "sparse_weights": False}
     for name in ("build_engine.py", "check_latency.py", "trtexec.sh", "model_int8.onnx"):
@@ -344,6 +366,7 @@ def test_every_searched_device_is_carried_and_estimates_are_labelled(cli, ckpt, 
         (["--format", "trt", "--max-batch", "32"], "add --dynamic-batch, or drop it"),  # the default, given
         (["--dynamic-batch", "--max-batch", "8"], "error: --max-batch is not supported for format 'onnx'"),
         (["--supernet", "."], "is a folder"),
+        (["--opset", "12"], "error: --opset 12: must be in [13, 20] (13: the first with the per-channel quantization"),
     ],
 )
 def test_bad_flags_exit_2(cli, ckpt, subnet, tmp_path, args, message):
@@ -504,7 +527,7 @@ def test_a_pruned_bundles_summary_says_what_prune_measured_latency_too(tmp_path,
     pruning = {"method": "hesso", "top1": 17.0, "top1_unpruned": 74.0, "test_images": 200, "latency": latency}
     manifest = {
         "format": "onnx", "files": {}, "out": str(tmp_path), "primary": "model.onnx", "verification": [],
-        "int8": None, "tensorrt": None, "predicted": None, "pruning": pruning,
+        "int8": None, "tensorrt": None, "predicted": None, "pruning": pruning, "opset": 17, "export_seconds": 9.8,
     }  # fmt: skip
     _render(manifest)
     said = " ".join(capsys.readouterr().out.split())

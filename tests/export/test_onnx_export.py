@@ -51,7 +51,7 @@ def test_dynamic_batch_runs_any_batch(supernets, tmp_path, calibrated):
     model = calibrated(net, net.space.min(), torch.randn(8, 3, 32, 32))
     onnx.save(export_onnx(model, 32, dynamic_batch=True), tmp_path / "d.onnx")
     result = verify(tmp_path / "d.onnx", model, torch.randn(5, 3, 32, 32), dynamic_batch=True)
-    assert result.batch_sizes == (1, 5)
+    assert result.batch_sizes == (1, 5) and result.tolerance_rule == "FP32 bound"
 
 
 def test_half_model_within_fp16_bound(supernets, tmp_path, calibrated):
@@ -61,7 +61,21 @@ def test_half_model_within_fp16_bound(supernets, tmp_path, calibrated):
     assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # FP32 in/out, FP16 inside
     assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in proto.graph.initializer)
     onnx.save(proto, tmp_path / "h.onnx")
-    assert verify(tmp_path / "h.onnx", model, torch.randn(2, 3, 32, 32), half=True).max_abs_diff > 0
+    x = torch.randn(2, 3, 32, 32)
+    result = verify(tmp_path / "h.onnx", model, x, half=True)
+    largest = float(model(x).detach().abs().max())
+    assert result.max_abs_diff > 0 and result.tolerance == pytest.approx(0.02 * max(1.0, largest))
+    assert result.tolerance_rule == f"2% of max(1, largest |logit| {largest:.3g})"  # the bound says what set it
+
+
+@pytest.mark.parametrize("opset", [13, 20])
+def test_the_opset_asked_for_is_written_and_verifies(supernets, tmp_path, calibrated, opset):
+    net = supernets["mbv3-w1.0-cifar"]
+    model = calibrated(net, net.space.min(), torch.randn(8, 3, 32, 32))
+    proto = export_onnx(model, 32, opset=opset)
+    assert [o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")] == [opset]
+    onnx.save(proto, tmp_path / "m.onnx")
+    assert verify(tmp_path / "m.onnx", model, torch.randn(2, 3, 32, 32)).max_abs_diff <= FP32_TOLERANCE
 
 
 def test_verification_fails_loudly_on_a_wrong_graph(supernets, tmp_path, calibrated):

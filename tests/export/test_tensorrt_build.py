@@ -9,9 +9,11 @@ import onnx
 import pytest
 import torch
 
+from ofa_edge.export import tensorrt_build
 from ofa_edge.export.int8 import quantize_int8
 from ofa_edge.export.onnx_export import export_onnx
 from ofa_edge.export.tensorrt_build import (
+    WORKSPACE_MIB,
     build_engine,
     bundle_defaults,
     parse_args,
@@ -23,8 +25,9 @@ from ofa_edge.export.tensorrt_build import (
 
 def test_trtexec_commands_for_tensorrt_10_and_11():
     fp16 = trtexec_commands("fp16", 32)
-    assert fp16["tensorrt10"] == "trtexec --onnx=model.onnx --saveEngine=model.engine --fp16"
-    assert fp16["tensorrt11"] == "trtexec --onnx=model_fp16.onnx --saveEngine=model.engine"  # no precision flags in 11
+    pool = "--memPoolSize=workspace:1024M"  # build_engine.py's workspace: the same tactics to choose from
+    assert fp16["tensorrt10"] == f"trtexec --onnx=model.onnx --saveEngine=model.engine {pool} --fp16"
+    assert fp16["tensorrt11"] == f"trtexec --onnx=model_fp16.onnx --saveEngine=model.engine {pool}"  # no flags in 11
     dyn = trtexec_commands("fp32", 128, max_batch=16)["tensorrt11"]
     assert "--minShapes=input:1x3x128x128" in dyn and "--maxShapes=input:16x3x128x128" in dyn
     assert trtexec_commands("fp32", 32)["tensorrt10"].endswith(" --noTF32")  # fp32 without TF32 tensor-core math
@@ -47,9 +50,23 @@ def test_build_engine_options_override_the_bundles_and_can_turn_sparse_weights_o
     bundle = ["--bundle", str(tmp_path)]
     assert vars(parse_args(bundle)) | {"out": None} == {
         "bundle": str(tmp_path), "precision": "int8", "out": None, "max_batch": 8, "sparse_weights": True,
+        "workspace": WORKSPACE_MIB,
     }  # fmt: skip
-    given = parse_args([*bundle, "--no-sparse-weights", "--precision", "fp16", "--max-batch", "2"])
-    assert (given.sparse_weights, given.precision, given.max_batch) == (False, "fp16", 2)
+    given = parse_args([*bundle, "--no-sparse-weights", "--precision", "fp16", "--max-batch", "2", "--workspace", "64"])
+    assert (given.sparse_weights, given.precision, given.max_batch, given.workspace) == (False, "fp16", 2, 64)
+
+
+def test_a_precision_whose_onnx_the_bundle_lacks_exits_2_without_a_traceback(tmp_path, monkeypatch, capsys):
+    """build_engine.py --precision int8 in a bundle without model_int8.onnx died with a FileNotFoundError
+    traceback. TensorRT is not needed to reach that: its status and the build stand in for the target's."""
+
+    def missing(bundle, precision, **_):
+        raise FileNotFoundError(f"{bundle}/model_int8.onnx is missing; export the bundle with --int8.")
+
+    monkeypatch.setattr(tensorrt_build, "tensorrt_status", lambda: (True, "10.16"))
+    monkeypatch.setattr(tensorrt_build, "build_engine", missing)
+    assert tensorrt_build.main(["--bundle", str(tmp_path), "--precision", "int8"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path}/model_int8.onnx is missing")
 
 
 def test_without_tensorrt_the_reason_says_how_to_install_it(monkeypatch):

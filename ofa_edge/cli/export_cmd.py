@@ -24,6 +24,7 @@ from ofa_edge.export.request import (
     check_options,
     few_calib_images_warning,
     image_counts,
+    many_calib_images_note,
 )
 from ofa_edge.latency.table import estimated_warning
 from ofa_edge.onnx_bridge import OPSET
@@ -122,6 +123,7 @@ def export(
 ) -> None:
     """Export a subnet with its weights: extract, recalibrate BN, export, verify, write a bundle folder."""
     # here, not at the top: `ofa-edge export --help` needs none of torch and ONNX
+    from ofa_edge.data.formats import split_size
     from ofa_edge.export.inputs import resolve_inputs, slim_inputs
     from ofa_edge.export.pipeline import export_bundle
     from ofa_edge.supernet.bn_calibration import few_images_warning
@@ -130,10 +132,10 @@ def export(
     options = {"int8": int8, "dynamic_batch": dynamic_batch, "max_batch": max_batch, "bn_images": bn_images,
                "calib_images": calib_images, "eval_images": eval_images, "opset": opset}  # fmt: skip
     check_options(fmt, half=bool(half), slim=slim is not None, **options)  # before any work; the request again
-    bn_count, calib_count, eval_count = image_counts(bn_images, calib_images, eval_images)
-    if slim is None and (message := few_images_warning(bn_count)) is not None:
+    counts = image_counts(bn_images, calib_images, eval_images)
+    if slim is None and (message := few_images_warning(counts.bn)) is not None:
         warn(message)
-    if int8 and (message := few_calib_images_warning(calib_count)) is not None:
+    if int8 and (message := few_calib_images_warning(counts.int8_calib)) is not None:
         warn(message)
     if format != fmt.name:
         note(f"format '{format}' is '{fmt.name}'")
@@ -147,9 +149,9 @@ def export(
         inputs = resolve_inputs(subnet if subnet is None else subnet_arg(subnet), supernet)
     for line in [*inputs.notes, *inputs.prediction_notes]:
         note(line)
-    needs = {} if slim else {"--bn-images": bn_count}  # images each option takes from the data
+    needs = {} if slim else {"--bn-images": counts.bn}  # images each option takes from the data
     if int8:
-        needs |= {"--int8-calib-images": calib_count, "--int8-eval-images": eval_count}
+        needs |= {"--int8-calib-images": counts.int8_calib, "--int8-eval-images": counts.int8_eval}
     data = data_arg(data, inputs.classes, needs)
     cfg = inputs.subnet
     if out_dir is None:
@@ -158,11 +160,15 @@ def export(
         note(f"no --out: writing the bundle to {out_dir}")
     if (replacing := replaced_bundle_note(out_dir, cfg.to_dict())) is not None:
         note(replacing)
-    images = [] if slim else [f"BN recalibration on {bn_count} train images (all, if the data holds fewer)"]
+    images = [] if slim else [f"BN recalibration on {counts.bn} train images"]
     if int8:
-        images.append(f"INT8 calibration on {calib_count} train images, evaluation on {eval_count} test images")
+        images.append(
+            f"INT8 calibration on {counts.int8_calib} train images, evaluation on {counts.int8_eval} test images"
+        )
     if images:
-        note("; ".join(images))
+        note("; ".join(images) + f" ({'each: all' if int8 else 'all'}, if the data holds fewer)")
+    if int8 and (message := many_calib_images_note(counts.int8_calib, split_size(data, "train"))) is not None:
+        note(message)
     last = inputs.last_search
     tables = last.searched_tables() if last else []
     for message in dict.fromkeys(filter(None, map(estimated_warning, tables))):  # each searched device's, once

@@ -282,7 +282,7 @@ def _latency_table(
         searched_table = searched.tables.get(name) if searched else None
         try:
             if searched_table is not None and searched_table.is_file():  # the table the search used (its --table too)
-                table, path = LatencyTable.load(searched_table), searched_table
+                table, path = LatencyTable.load(searched_table, device=name), searched_table
             else:
                 table, path = table_for_device(name)
         except UserError as e:

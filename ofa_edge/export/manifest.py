@@ -102,11 +102,10 @@ def _predicted(req: ExportRequest) -> dict[str, Any] | None:
     return {"device": req.device, **req.predicted, **note, "latency_table": req.latency_table}
 
 
-def _pruning(req: ExportRequest, params: int) -> dict[str, Any] | None:
-    """What ``ofa-edge prune`` measured for this pruned network (its result.json beside slim.json, when that
-    is the same run's: same subnet and parameter count), for the manifest; None for a subnet export."""
+def _pruning(req: ExportRequest, r: dict[str, Any] | None, params: int) -> dict[str, Any] | None:
+    """What ``ofa-edge prune`` measured for this pruned network (``r``: its result.json beside slim.json, when
+    that is the same run's: same subnet and parameter count), for the manifest; None for a subnet export."""
     try:
-        r = json.loads((req.slim.parent / "result.json").read_text()) if req.slim else None
         if r is None or r["subnet"] != req.subnet.to_dict() or r["after"]["params"] != params:
             return None
         lat = r.get("device_latency") or {}
@@ -121,7 +120,7 @@ def _pruning(req: ExportRequest, params: int) -> dict[str, Any] | None:
             "data": r["data"]["root"],
             "latency": {k: lat[k] for k in ("device", "subnet_ms", "pruned_ms", "pruned_measured_ms") if k in lat},
         }
-    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
 
 
@@ -135,9 +134,11 @@ def write_metadata(
     trt: dict[str, Any] | None,
     bn: dict[str, Any] | None,
     weights_sha256: str,
+    prune_result: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write subnet.json, preprocessing.json (with preprocess.py), classes.txt, README.md and bundle.json
-    into ``stage``; ``weights_sha256`` is the weights file's (``pipeline._weights_file``). Returns the manifest."""
+    into ``stage``; ``weights_sha256`` is the weights file's, ``prune_result`` a pruned network's result.json
+    (read with its other files). Returns the manifest."""
     cfg, space = req.subnet, req.subnet.search_space
     cfg.save(stage / "subnet.json")
     preprocessing = _preprocessing(req)
@@ -162,7 +163,7 @@ def write_metadata(
         "bn_recalibration": bn,
         "verification": [c.to_dict() for c in checks],
         "predicted": _predicted(req),
-        "pruning": _pruning(req, counts["params"]),
+        "pruning": _pruning(req, prune_result, counts["params"]),
         "int8": int8,
         "tensorrt": trt,
         "export_command": req.command(),

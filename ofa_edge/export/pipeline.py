@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ofa_edge.export import tensorrt_build, trt_latency
 from ofa_edge.export.bundle import check_output_dir
 from ofa_edge.export.evaluate import ort_latency_ms, top1
 from ofa_edge.export.formats import option_name
+from ofa_edge.export.inputs import ExportInputs, slim_inputs
 from ofa_edge.export.int8 import quantize_int8, weight_scheme
 from ofa_edge.export.manifest import decode_size, primary_file, write_metadata
 from ofa_edge.export.onnx_export import export_onnx
@@ -29,7 +31,7 @@ from ofa_edge.export.ort_format import write_optimized
 from ofa_edge.export.request import ExportRequest
 from ofa_edge.export.sparsity import two_four_layers
 from ofa_edge.export.verify import verify
-from ofa_edge.io import file_sha256, staged_dir
+from ofa_edge.io import file_sha256, read_consistent, staged_dir
 from ofa_edge.onnx_bridge import ort_session, run_session
 from ofa_edge.supernet.bn_cache import bn_cache_key, load_bn_stats, save_bn_stats
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, recalibrate_bn
@@ -44,18 +46,68 @@ def _images(req: ExportRequest, split: str, limit: int, seed: int) -> ImageSet:
     return load_dataset(req.data, split, limit=limit, seed=seed, size=decode_size(req), balanced=False)
 
 
-def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> tuple[torch.nn.Module, list[str], torch.Tensor]:
-    """A pruned network as `ofa-edge prune` saved it (already trained and calibrated: no BN reset)."""
+@dataclass(frozen=True)
+class _Loaded:
+    """What an export builds from: the model, its class names, the verification inputs, the BN recalibration's
+    record (None: a pruned network keeps its own statistics), the weights file's SHA-256, and for a pruned network
+    its prune's result.json (None where missing or unreadable)."""
+
+    model: torch.nn.Module
+    classes: list[str]
+    inputs: torch.Tensor
+    bn: dict[str, Any] | None
+    weights_sha256: str
+    prune_result: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class _SlimFiles:
+    """A pruned network's files, as one run of `ofa-edge prune` wrote them."""
+
+    inputs: ExportInputs  # its description (slim.json), checked
+    model: torch.nn.Module
+    preprocessing: Preprocess
+    weights_sha256: str
+    result: dict[str, Any] | None
+
+
+def _read_slim(path: Path) -> _SlimFiles:
+    """:func:`_load_slim`'s files as they are now."""
     from ofa_edge.prune.slim import load_slim
 
+    inputs = slim_inputs(path)
+    doc = json.loads(path.read_text())
+    model = load_slim(path)
+    return _SlimFiles(
+        inputs, model, Preprocess.from_dict(doc["preprocessing"]), file_sha256(path.parent / doc["weights"]),
+        _json_or_none(path.parent / "result.json"),
+    )  # fmt: skip
+
+
+def _json_or_none(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None where it is missing or no JSON object."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _load_slim(req: ExportRequest, step: Callable[[str], None]) -> _Loaded:
+    """A pruned network as `ofa-edge prune` saved it (already trained and calibrated: no BN reset): its
+    description, weights and result read in one consistent read (a prune may replace its folder meanwhile)."""
     step(f"loading the pruned network {req.slim}")
-    model = load_slim(req.slim)
-    doc = json.loads(Path(req.slim).read_text())
-    prep = Preprocess.from_dict(doc["preprocessing"])
+    files = read_consistent(req.slim.parent, lambda: _read_slim(req.slim))
+    if files.inputs.subnet != req.subnet:
+        raise UserError(
+            f"'{req.slim}' was replaced by another `ofa-edge prune` run (of another subnet) after this export read "
+            "it: run the export again."
+        )
     test = _images(req, "test", req.verify_images, seed=0)
-    inputs = prep.all(test.images, BATCH)
-    _require_slim_classes(req, doc["classes"], _num_outputs(model, inputs[:1]), test.classes)
-    return model, doc["classes"], inputs
+    inputs = files.preprocessing.all(test.images, BATCH)
+    classes = files.inputs.classes or []
+    _require_slim_classes(req, classes, _num_outputs(files.model, inputs[:1]), test.classes)
+    return _Loaded(files.model, classes, inputs, None, files.weights_sha256, files.result)
 
 
 @torch.no_grad()
@@ -70,7 +122,7 @@ def _require_slim_classes(req: ExportRequest, classes: list[str], outputs: int, 
     if len(classes) != outputs:
         raise UserError(
             f"'{req.slim}' names {len(classes)} classes but its network gives {outputs} class scores; slim.json and "
-            f"{_weights_file(req).name} come from different runs or were edited: re-run `ofa-edge prune`."
+            "its weights come from different runs or were edited: re-run `ofa-edge prune`."
         )
     if data_classes != classes:
         raise UserError(
@@ -80,13 +132,11 @@ def _require_slim_classes(req: ExportRequest, classes: list[str], outputs: int, 
         )
 
 
-def _load_model(
-    req: ExportRequest, step: Callable[[str], None]
-) -> tuple[torch.nn.Module, list[str], torch.Tensor, dict[str, Any] | None]:
-    """The extracted, BN-recalibrated subnet (or the pruned network), the class names, the verification
-    inputs, and the BN recalibration's record (None: a pruned network keeps its own statistics)."""
+def _load_model(req: ExportRequest, step: Callable[[str], None]) -> _Loaded:
+    """The extracted, BN-recalibrated subnet (or the pruned network), with what the export needs beside it. The
+    data is read and checked against the checkpoint's header before the supernet loads."""
     if req.slim is not None:
-        return (*_load_slim(req, step), None)
+        return _load_slim(req, step)
     cfg = req.subnet
     meta = read_metadata(req.supernet)
     if meta["space"] != cfg.space:
@@ -95,10 +145,13 @@ def _load_model(
             f"Pass a subnet of '{meta['space']}' (run `ofa-edge search` with this supernet) or the supernet it came "
             f"from ({option_name('supernet')})."
         )
-    step("loading supernet and data")
+    step("loading data")
+    train = _images(req, "train", req.images.bn, seed=0).shuffled(seed=0)
+    require_num_classes(train, meta["num_classes"], req.data, trained_on(meta))
+    test = _images(req, "test", req.verify_images, seed=0)
+    require_same_classes(train, test, req.data)
+    step("loading the supernet")
     net = load_supernet(req.supernet)
-    train = _images(req, "train", req.bn_image_count, seed=0).shuffled(seed=0)
-    require_num_classes(train, net.num_classes, req.data, trained_on(meta))
     prep = Preprocess(cfg.resolution, net.space.mean, net.space.std)
     model = net.extract(cfg).eval()
     entry = None
@@ -114,29 +167,26 @@ def _load_model(
         recalibrate_bn(model, prep.chunks(train.images, BN_CALIB_BATCH), channels_last=True)  # CPU: the fast format
         if entry is not None:
             save_bn_stats(model, entry)
-    test = _images(req, "test", req.verify_images, seed=0)
-    require_same_classes(train, test, req.data)
     bn = {
         "images": len(train), "batch": BN_CALIB_BATCH, "split": "train", "data": str(req.data.absolute()),
         "from_cache": cached,
     }  # fmt: skip
-    return model, train.classes, prep.all(test.images, BATCH), bn
+    return _Loaded(model, train.classes, prep.all(test.images, BATCH), bn, file_sha256(req.supernet))
 
 
 def _int8(req: ExportRequest, stage: Path, step: Callable[[str], None]) -> dict[str, Any]:
     """Quantize model.onnx to model_int8.onnx and measure top-1 and latency against FP32."""
     cfg, space = req.subnet, req.subnet.search_space
     prep = Preprocess(cfg.resolution, space.mean, space.std)
-    calib_images, eval_images = req.int8_images
-    calib = _images(req, "train", calib_images, seed=1)
+    calib = _images(req, "train", req.images.int8_calib, seed=1)
     step(f"INT8: calibrating on {len(calib)} training images")
     quantize_int8(
         stage / "model.onnx",
         stage / "model_int8.onnx",
-        prep.all(calib.images, BATCH),
+        prep.chunks(calib.images, BATCH),  # preprocessed as calibration reads them: bounded memory
         activation=req.format.int8_activation,
     )
-    test = _images(req, "test", eval_images, seed=0)
+    test = _images(req, "test", req.images.int8_eval, seed=0)
     step(f"INT8: evaluating FP32 and INT8 on {len(test)} {test.split} images")
     images = prep.all(test.images, BATCH)
     fp32, int8 = ort_session(stage / "model.onnx"), ort_session(stage / "model_int8.onnx")
@@ -206,8 +256,8 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
     require_instance(req, ExportRequest, "export_bundle", "pass ExportRequest(...) or ExportRequest.from_inputs(...)")
     out = check_output_dir(req.out)  # before any work
     cfg = req.subnet
-    model, classes, inputs, bn = _load_model(req, step)
-    weights_sha256 = file_sha256(_weights_file(req))
+    loaded = _load_model(req, step)
+    model, inputs = loaded.model, loaded.inputs
     with staged_dir(out) as stage:
         step("exporting ONNX (FP32) and verifying on ONNX Runtime")
         onnx.save(export_onnx(model, cfg.resolution, dynamic_batch=req.dynamic_batch, opset=req.onnx_opset),
@@ -233,12 +283,8 @@ def export_bundle(req: ExportRequest, step: Callable[[str], None] = lambda _: No
             np.savez_compressed(stage / "reference.npz", inputs=inputs.numpy(), logits=model(inputs).numpy())
         trt = _tensorrt(req, stage, model, step) if req.format.name == "engine" else None
         step("writing metadata")
-        manifest = write_metadata(req, stage, model, classes, checks, int8, trt, bn, weights_sha256)
+        manifest = write_metadata(
+            req, stage, model, loaded.classes, checks, int8, trt, loaded.bn, loaded.weights_sha256,
+            prune_result=loaded.prune_result,
+        )  # fmt: skip
     return manifest
-
-
-def _weights_file(req: ExportRequest) -> Path:
-    """The file the model's weights come from: the supernet checkpoint, or a pruned network's weights."""
-    if req.slim is None:
-        return req.supernet
-    return req.slim.parent / json.loads(req.slim.read_text())["weights"]

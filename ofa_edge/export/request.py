@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ofa_edge.errors import UserError, refuse_options, require_instance
 from ofa_edge.export.formats import (
@@ -29,6 +29,7 @@ DEFAULT_MAX_BATCH = 32  # largest batch of a dynamic-batch TensorRT profile
 INT8_CALIB_IMAGES = 256  # training images that set the INT8 activation ranges
 INT8_EVAL_IMAGES = 2000  # test images for the FP32 vs INT8 top-1 comparison
 FEW_CALIB_IMAGES = 8  # fewer INT8 calibration images than this: a warning (few_calib_images_warning)
+MANY_CALIB_IMAGES = 5_000  # more INT8 calibration images than this: a note on the time (many_calib_images_note)
 MIN_OPSET = 13  # per-channel QuantizeLinear/DequantizeLinear (--int8's weights) arrived in opset 13
 MAX_OPSET = 20  # the newest opset torch's TorchScript exporter (dynamo=False) supports
 
@@ -90,13 +91,35 @@ def few_calib_images_warning(images: int) -> str | None:
     )
 
 
-def image_counts(bn_images: int | None, calib_images: int | None, eval_images: int | None) -> tuple[int, int, int]:
+def many_calib_images_note(images: int, available: int | None = None) -> str | None:
+    """The note for INT8 calibration on more than :data:`MANY_CALIB_IMAGES` images (``images`` asked for;
+    ``available``: the training images the data holds, all used where fewer), else ``None``."""
+    used = images if available is None else min(images, available)
+    if used <= MANY_CALIB_IMAGES:
+        return None
+    return (
+        f"INT8 calibration on {used:,} images: it runs the FP32 model on each image, one at a time, on the CPU, so "
+        "its time grows with the count (a CIFAR-10 subnet on 2 CPU cores: about a minute for 2,000 images, over 5 "
+        "for 50,000). TensorRT and Ultralytics calibrate on 500 to 1,000 images; "
+        f"{option_name('calib_images')} 1000 is as many."
+    )
+
+
+class ImageCounts(NamedTuple):
+    """The images an export takes from its data, each count its default where not given."""
+
+    bn: int  # training images that recalibrate BN
+    int8_calib: int  # training images that set the INT8 activation ranges
+    int8_eval: int  # test images of the FP32 vs INT8 top-1 comparison
+
+
+def image_counts(bn_images: int | None, calib_images: int | None, eval_images: int | None) -> ImageCounts:
     """The BN recalibration, INT8 calibration (training) and INT8 evaluation (test) image counts, each its default
     where ``None``."""
-    return (
-        BN_IMAGES if bn_images is None else bn_images,
-        INT8_CALIB_IMAGES if calib_images is None else calib_images,
-        INT8_EVAL_IMAGES if eval_images is None else eval_images,
+    return ImageCounts(
+        bn=BN_IMAGES if bn_images is None else bn_images,
+        int8_calib=INT8_CALIB_IMAGES if calib_images is None else calib_images,
+        int8_eval=INT8_EVAL_IMAGES if eval_images is None else eval_images,
     )
 
 
@@ -113,8 +136,8 @@ class ExportRequest:
     half: bool | None = None  # None: fp32, but an engine follows engine_table's precision (formats.engine_half)
     dynamic_batch: bool = False
     max_batch: int | None = None  # with dynamic_batch; None: DEFAULT_MAX_BATCH (see engine_max_batch)
-    bn_images: int | None = None  # not with slim; None: BN_IMAGES (see bn_image_count)
-    calib_images: int | None = None  # with int8; None: INT8_CALIB_IMAGES (see int8_images)
+    bn_images: int | None = None  # not with slim; None: BN_IMAGES (see images)
+    calib_images: int | None = None  # with int8; None: INT8_CALIB_IMAGES (see images)
     eval_images: int | None = None  # with int8; None: INT8_EVAL_IMAGES
     opset: int | None = None  # None: OPSET (see onnx_opset)
     verify_images: int = 8
@@ -164,14 +187,10 @@ class ExportRequest:
         return OPSET if self.opset is None else self.opset
 
     @property
-    def bn_image_count(self) -> int:
-        """The training images that recalibrate BN (``bn_images``, else :data:`BN_IMAGES`)."""
-        return image_counts(self.bn_images, self.calib_images, self.eval_images)[0]
-
-    @property
-    def int8_images(self) -> tuple[int, int]:
-        """The INT8 calibration and evaluation image counts, with the defaults filled in."""
-        return image_counts(self.bn_images, self.calib_images, self.eval_images)[1:]
+    def images(self) -> ImageCounts:
+        """The images this export takes from its data (``bn_images``, ``calib_images``, ``eval_images``), each its
+        default where not given."""
+        return image_counts(self.bn_images, self.calib_images, self.eval_images)
 
     def command(self) -> str:
         """The ``ofa-edge export`` command that makes this bundle again, run in the bundle's folder: the same

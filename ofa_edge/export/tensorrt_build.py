@@ -163,12 +163,20 @@ def build_engine(
     return out
 
 
+def _manifest(bundle: str | Path) -> dict[str, Any]:
+    """The bundle's bundle.json; empty where it is missing or unreadable."""
+    try:
+        manifest = json.loads((Path(bundle) / "bundle.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
 def bundle_defaults(bundle: str | Path) -> dict[str, Any]:
     """The precision, largest batch and sparse weights the bundle was exported for (``tensorrt`` in its
     bundle.json); fp16, none and no where it has no such report."""
-    try:
-        report = json.loads((Path(bundle) / "bundle.json").read_text()).get("tensorrt") or {}
-    except (OSError, ValueError, AttributeError):
+    report = _manifest(bundle).get("tensorrt") or {}
+    if not isinstance(report, dict):
         report = {}
     return {
         "precision": report.get("precision", "fp16"),
@@ -178,7 +186,8 @@ def bundle_defaults(bundle: str | Path) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """``build_engine.py``'s options, the ones not given taken from the bundle (:func:`bundle_defaults`)."""
+    """``build_engine.py``'s options, the ones not given taken from the bundle (:func:`bundle_defaults`); a
+    ``--max-batch`` for a model of a fixed batch exits 2."""
     p = argparse.ArgumentParser(description="Build a TensorRT engine from this ofa-edge bundle.")
     p.add_argument("--bundle", default=str(Path(__file__).resolve().parent), help="bundle folder (default: here)")
     p.add_argument("--precision", choices=PRECISIONS, help="default: the bundle's (bundle.json), else fp16")
@@ -190,6 +199,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sparse_help = "use sparse tensor cores for 2:4-sparse layers (default: where the bundle has such layers)"
     p.add_argument("--sparse-weights", action=argparse.BooleanOptionalAction, default=None, help=sparse_help)
     args = p.parse_args(argv)
+    if args.max_batch is not None and _manifest(args.bundle).get("dynamic_batch") is False:
+        p.error(
+            f"--max-batch {args.max_batch}: this bundle's model takes a fixed batch of 1 (it was exported without "
+            "--dynamic-batch); drop --max-batch, or export again with --dynamic-batch --max-batch N."
+        )
     for key, value in bundle_defaults(args.bundle).items():
         if getattr(args, key) is None:
             setattr(args, key, value)

@@ -126,3 +126,64 @@ def test_export_bundle_given_a_dict_says_it_takes_an_export_request(tmp_path):
     """``export_bundle({...})`` failed with AttributeError: 'dict' object has no attribute 'out'."""
     with pytest.raises(UserError, match=r"^export_bundle: expected an ExportRequest, got dict; pass ExportRequest\("):
         export_bundle({"format": "onnx", "out": tmp_path / "b"})  # type: ignore[arg-type]
+
+
+def test_the_data_is_checked_before_the_supernet_loads(tmp_path, cifar_ckpt, monkeypatch):
+    """A missing --data, or one of other classes, was found only after the supernet had loaded."""
+    from PIL import Image
+
+    from ofa_edge.export import pipeline
+
+    def not_yet(*_args, **_kwargs):
+        raise AssertionError("the supernet loaded before the data was checked")
+
+    monkeypatch.setattr(pipeline, "load_supernet", not_yet)
+    cfg = SearchSpace.get("mbv3-w1.0-cifar").min(24)
+    two = tmp_path / "two-classes"
+    for split in ("train", "test"):
+        for name in ("ant", "bee"):
+            (two / split / name).mkdir(parents=True)
+            Image.new("RGB", (32, 32)).save(two / split / name / "0.png")
+    for data, message in ((tmp_path / "missing", "does not exist"), (two, "has 2 classes but the network predicts 10")):
+        req = ExportRequest(format="onnx", subnet=cfg, supernet=cifar_ckpt, out=tmp_path / "b", data=data)
+        with pytest.raises(UserError, match=message):
+            export_bundle(req)
+
+
+def test_a_pruned_network_is_read_whole_from_one_prune_run(tmp_path, data_root, monkeypatch):
+    """Export read slim.json, the network and result.json at different times: a prune replacing the folder in
+    between gave a bundle of one run's network with another's weights hash and measurements."""
+    import importlib
+
+    import numpy as np
+
+    from ofa_edge.export.inputs import slim_inputs
+    from ofa_edge.io import file_sha256
+
+    slim_module = importlib.import_module("ofa_edge.prune.slim")  # ofa_edge.prune.slim is also a function's name
+    cifar = (data_root / "classes.txt").read_text().split()
+    run = tmp_path / "run"
+    slim = _pruned_network(run, cifar)
+    newer = _pruned_network(tmp_path / "newer", cifar)  # another run of the same subnet, with other weights
+    model, doc = slim_module.load_slim(newer), json.loads(newer.read_text())
+    with torch.no_grad():
+        list(model.parameters())[-1].add_(1.0)  # the classifier's bias
+    slim_module.save_slim(model, newer.parent, doc["base"], {k: doc[k] for k in ("preprocessing", "classes")})
+    req = ExportRequest.from_inputs(slim_inputs(slim), format="onnx", out=tmp_path / "b", data=data_root)
+    real_load, calls = slim_module.load_slim, []
+
+    def load_then_replaced(path):  # a prune replaces the folder whole right after the network was read
+        model = real_load(path)
+        if not calls:
+            run.rename(tmp_path / "older")
+            newer.parent.rename(run)
+        calls.append(path)
+        return model
+
+    monkeypatch.setattr(slim_module, "load_slim", load_then_replaced)
+    manifest = export_bundle(req)
+    assert manifest["weights_sha256"] == file_sha256(run / "slim.safetensors") and len(calls) == 2
+    ref = np.load(tmp_path / "b" / "reference.npz")
+    with torch.no_grad():
+        want = real_load(run / "slim.json")(torch.from_numpy(ref["inputs"])).numpy()
+    np.testing.assert_allclose(ref["logits"], want, atol=1e-5)

@@ -7,7 +7,14 @@ import pytest
 from ofa_edge import SearchSpace
 from ofa_edge.errors import UserError, for_cli
 from ofa_edge.export import ExportRequest
-from ofa_edge.export.request import FEW_CALIB_IMAGES, MAX_OPSET, few_calib_images_warning
+from ofa_edge.export.request import (
+    FEW_CALIB_IMAGES,
+    MANY_CALIB_IMAGES,
+    MAX_OPSET,
+    ImageCounts,
+    few_calib_images_warning,
+    many_calib_images_note,
+)
 
 
 def _request(tmp_path, **options) -> ExportRequest:
@@ -92,8 +99,9 @@ def test_an_engine_takes_its_max_batch(tmp_path):
 
 
 def test_the_int8_image_counts_default_where_not_given(tmp_path):
-    assert _request(tmp_path, int8=True).int8_images == (256, 2000)
-    assert _request(tmp_path, int8=True, calib_images=16, eval_images=50).int8_images == (16, 50)
+    assert _request(tmp_path, int8=True).images == ImageCounts(bn=2000, int8_calib=256, int8_eval=2000)
+    given = _request(tmp_path, int8=True, calib_images=16, eval_images=50).images
+    assert (given.int8_calib, given.int8_eval) == (16, 50)
 
 
 def test_the_opset_defaults_where_not_given_and_the_command_carries_it(tmp_path):
@@ -120,8 +128,8 @@ def test_a_few_int8_calibration_images_warn():
 
 
 def test_the_bn_image_count_defaults_where_not_given(tmp_path):
-    assert _request(tmp_path).bn_image_count == 2000
-    assert _request(tmp_path, bn_images=16).bn_image_count == 16
+    assert _request(tmp_path).images.bn == 2000
+    assert _request(tmp_path, bn_images=16).images.bn == 16
 
 
 def test_the_command_that_makes_the_bundle_again_carries_its_options(tmp_path) -> None:
@@ -163,3 +171,12 @@ def test_a_python_engine_request_records_what_set_its_precision(tmp_path, option
         "chosen_by": "default",
     }
     assert _request(tmp_path, engine_table=orin).precision.source is None  # an ONNX model has no engine precision
+
+
+def test_a_calibration_count_that_takes_minutes_is_noted_with_what_others_use() -> None:
+    """--int8-calib-images 50000 calibrated on all of CIFAR-10's training images for over 5 minutes, unsaid."""
+    assert many_calib_images_note(MANY_CALIB_IMAGES) is None
+    assert many_calib_images_note(100_000, available=2_000) is None  # the data holds few: all of them, quickly
+    message = " ".join(for_cli(many_calib_images_note(100_000, available=50_000)).split())
+    assert message.startswith("INT8 calibration on 50,000 images: it runs the FP32 model on each image")
+    assert "TensorRT and Ultralytics calibrate on 500 to 1,000 images; --int8-calib-images 1000" in message

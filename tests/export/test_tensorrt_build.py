@@ -56,6 +56,21 @@ def test_build_engine_options_override_the_bundles_and_can_turn_sparse_weights_o
     assert (given.sparse_weights, given.precision, given.max_batch, given.workspace) == (False, "fp16", 2, 64)
 
 
+def test_max_batch_for_a_fixed_batch_model_exits_2_naming_why(tmp_path, capsys):
+    """build_engine.py --max-batch 8 on a bundle exported without --dynamic-batch was silently ignored."""
+    (tmp_path / "bundle.json").write_text(json.dumps({"format": "engine", "dynamic_batch": False, "tensorrt": {}}))
+    with pytest.raises(SystemExit) as e:
+        parse_args(["--bundle", str(tmp_path), "--max-batch", "8"])
+    said = " ".join(capsys.readouterr().err.split())
+    assert e.value.code == 2 and "Traceback" not in said
+    assert (
+        "--max-batch 8: this bundle's model takes a fixed batch of 1 (it was exported without --dynamic-batch)" in said
+    )
+    assert parse_args(["--bundle", str(tmp_path)]).max_batch is None  # not given: no complaint
+    (tmp_path / "bundle.json").write_text(json.dumps({"format": "engine", "dynamic_batch": True, "tensorrt": {}}))
+    assert parse_args(["--bundle", str(tmp_path), "--max-batch", "8"]).max_batch == 8
+
+
 def test_a_precision_whose_onnx_the_bundle_lacks_exits_2_without_a_traceback(tmp_path, monkeypatch, capsys):
     """build_engine.py --precision int8 in a bundle without model_int8.onnx died with a FileNotFoundError
     traceback. TensorRT is not needed to reach that: its status and the build stand in for the target's."""

@@ -293,7 +293,9 @@ def test_every_unusable_table_names_the_command_that_makes_that_table_again(smal
     small_table.entries[min(small_table.entries)]["median"] = 1.0
     small_table.correction = {"scale": float("nan"), "offset": 0.0}
     small_table.save(mine)
-    with pytest.raises(UserError, match=rf"null and fit it again with `ofa-edge profile --device x86-cpu -o {mine} --c"):
+    with pytest.raises(
+        UserError, match=rf"null and fit it again with `ofa-edge profile --device x86-cpu -o {mine} --c"
+    ):
         LatencyTable.load(mine)
     small_table.correction, small_table.complete = None, False
     small_table.save(mine)

@@ -239,24 +239,43 @@ def staged_files(out: Path) -> Iterator[Path]:
     kill that cannot be caught (SIGKILL, a power loss) during them can mix the sets: readers check that the files
     agree where it matters (``export`` uses a ``search.json`` only beside the ``subnet.json`` it chose).
     """
-    made = [p for p in (out, *out.parents) if not p.exists()]
+    with made_folder(out):
+        stage = _new_stage(out / STAGE_NAME)
+        try:
+            with _errors_naming(out, stage):
+                yield stage
+                _sync_files(stage)
+                with signals_deferred():
+                    for f in stage.iterdir():
+                        os.replace(f, out / f.name)
+                fsync_dir(out)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def made_folder(out: Path) -> Iterator[Path]:
+    """``out``, made with its missing parents for the block; on any error those of them it made that are still
+    empty go again: a failed first write (a full disk, Ctrl-C) leaves no empty ``--out`` behind."""
+    made = missing_folders(out)
     out.mkdir(parents=True, exist_ok=True)
-    stage = _new_stage(out / STAGE_NAME)
     try:
-        with _errors_naming(out, stage):
-            yield stage
-            _sync_files(stage)
-            with signals_deferred():
-                for f in stage.iterdir():
-                    os.replace(f, out / f.name)
-            fsync_dir(out)
+        yield out
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        for folder in made:  # innermost first: a failed first write leaves no empty --out behind
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        remove_empty(made)
         raise
-    shutil.rmtree(stage, ignore_errors=True)
+
+
+def missing_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist, innermost first: what ``mkdir(parents=True)`` makes."""
+    return [p for p in (path, *path.parents) if not p.exists()]
+
+
+def remove_empty(folders: Sequence[Path]) -> None:
+    """Remove those of ``folders`` (innermost first) that are empty; one holding anything stays, as its parents do."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 STAGE_NAME = "staged"  # staged_files' stages in ``out``: ``.staged.<pid>.<random>.partial``
@@ -401,9 +420,7 @@ class HeldLock:
             self.path.unlink()
         self._handle.close()
         self._handle = None
-        for folder in self._made:  # innermost first; one holding anything stays
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        remove_empty(self._made)
 
     def __enter__(self) -> Self:
         return self
@@ -420,7 +437,7 @@ def hold_lock(path: Path, busy: str, *, wait: bool = False) -> HeldLock:
         import fcntl
     except ImportError:  # Windows
         return HeldLock(path, None)
-    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    made = missing_folders(path.parent)
     while True:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from ofa_edge.errors import for_cli
+from ofa_edge.errors import UserError, for_cli
 
 # Progress, logs and warnings go to stderr; results to stdout.
 err = Console(stderr=True)
@@ -56,15 +56,39 @@ def warn(message: str) -> None:
 
 
 def data_arg(data: Path | None, classes: list[str] | None, needs: dict[str, int]) -> Path:
-    """``--data``; else CIFAR-10 at its default folder (``$OFA_EDGE_DATA``), or for a CIFAR-10 model (its
-    ``classes``) without it the sample shipped with the embedded supernet, which must hold what ``needs`` (each
-    option taking images, with its count) asks; the default picked is said."""
-    from ofa_edge.data.sample import data_or_sample
+    """``--data``; else CIFAR-10 at its default folder (``$OFA_EDGE_DATA``) when it is there or the model is not a
+    CIFAR-10 one (its ``classes``), which then names what is missing; else the sample shipped with the embedded
+    supernet (:func:`_shipped_sample`). The default picked is said."""
+    if data is not None:
+        return data
+    from ofa_edge.data import DEFAULT_ROOT
+    from ofa_edge.data.sample import sample_classes
 
-    picked, sample_note = data_or_sample(data, classes, needs)
-    if data is None:
-        note(sample_note or f"data: {picked} (default CIFAR-10; $OFA_EDGE_DATA sets it)")
-    return picked
+    if DEFAULT_ROOT.is_dir() or classes != sample_classes():
+        note(f"data: {DEFAULT_ROOT} (default CIFAR-10; $OFA_EDGE_DATA sets it)")
+        return DEFAULT_ROOT
+    return _shipped_sample(DEFAULT_ROOT, needs)
+
+
+def _shipped_sample(default: Path, needs: dict[str, int]) -> Path:
+    """The CIFAR-10 sample shipped with the embedded supernet, in place of CIFAR-10 missing at ``default``, noted;
+    ``needs`` maps each option that takes images from the data to its count: more than the sample holds is refused
+    (a :class:`UserError`)."""
+    from ofa_edge.data.sample import SAMPLE_IMAGES, SAMPLE_ROOT
+
+    over = [f"{flag} {n}" for flag, n in needs.items() if n > SAMPLE_IMAGES]
+    if over:
+        raise UserError(
+            f"no --data, and no CIFAR-10 at {default}: the sample shipped with the embedded supernet holds "
+            f"{SAMPLE_IMAGES} training and {SAMPLE_IMAGES} test images, fewer than {', '.join(over)}. Pass --data "
+            "PATH to CIFAR-10 (packed JPEG, or torchvision's cifar-10-batches-py), or ask for fewer images."
+        )
+    note(
+        f"no --data, and no CIFAR-10 at {default} ($OFA_EDGE_DATA): using the CIFAR-10 sample shipped with "
+        f"the embedded supernet ({SAMPLE_IMAGES} training + {SAMPLE_IMAGES} test images, the ones export draws "
+        "from the full set by default)"
+    )
+    return SAMPLE_ROOT
 
 
 def subnet_arg(path: Path) -> Path:

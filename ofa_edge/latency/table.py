@@ -42,20 +42,34 @@ CORRECTION_TERMS = ("scale", "per_block", "per_mparam", "offset")
 TABLE_OPTION = option_name("tables", "--table")
 
 
-def _profile_command(path: Path, device: str | None = None) -> str:
+def _profile_command(
+    path: Path,
+    device: str | None = None,
+    *,
+    space: str | None = None,
+    resolutions: list[int] | None = None,
+    options: str = "",
+) -> str:
     """The ``ofa-edge profile`` command that writes ``path`` (:func:`~ofa_edge.latency.devices.profile_command`)
-    for ``device``, else for the device (and space) its name ``<device>[.<space>].json`` names; with
+    for ``device``, else for the device (and space) its name ``<device>[.<space>].json`` names; of ``space`` and at
+    ``resolutions`` where given (what a table read from ``path`` says), ``options`` appended. With
     ``--device <device>`` where neither names a known device."""
-    named, _, space = path.stem.partition(".")
-    if device not in (None, named):
-        space = ""  # a name of your own, not <device>.<space>: the device's own space
+    named, _, in_name = path.stem.partition(".")
+    if space is None:
+        space = in_name if device in (None, named) else ""  # a name of your own, not <device>.<space>: its own
     shown = device or "<device>"
     device = device or named
     if path.suffix == ".json" and find_device_file(device) is not None and space in ("", *SearchSpace.names()):
         with contextlib.suppress(UserError):  # a broken device file: the general form below
             dev = load_device(device)
-            return f"`{profile_command(dev, path, space or dev.space)}`"
-    return f"`ofa-edge profile --device {shown} -o {path}`"
+            return f"`{profile_command(dev, path, space or dev.space, resolutions)}{options}`"
+    return f"`ofa-edge profile --device {shown} -o {path}{options}`"
+
+
+def _made_for(provenance: Any) -> str | None:
+    """The device a table's provenance names, if it names one (a hand-edited table's may not)."""
+    device = provenance.get("device") if isinstance(provenance, dict) else None
+    return device if isinstance(device, str) else None
 
 
 @dataclass
@@ -131,8 +145,9 @@ class LatencyTable:
         atomic_write_json(path, self.to_dict())
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<table>") -> LatencyTable:
-        """A table from its JSON document; a :class:`UserError` names what is wrong, ``source`` where it came from."""
+    def from_dict(cls, data: dict[str, Any], source: str = "<table>", *, device: str | None = None) -> LatencyTable:
+        """A table from its JSON document; a :class:`UserError` names what is wrong, ``source`` where it came from,
+        and the command that makes it again (for ``device``, as in :meth:`load`)."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise _not_a_table(source, data)
         try:
@@ -156,22 +171,24 @@ class LatencyTable:
                 if lacking:
                     raise KeyError(f"correction lacks {', '.join(lacking)}")
         except (KeyError, TypeError, ValueError, AttributeError) as e:
+            remake = _profile_command(Path(source), device or _made_for(data.get("provenance")), options=" --force")
             raise UserError(
-                f"latency table '{source}' is corrupt ({type(e).__name__}: {e}); re-run `ofa-edge profile`."
+                f"latency table '{source}' is corrupt ({type(e).__name__}: {e}); make it again with {remake}."
             ) from None
         if not table.resolutions:
             raise UserError(
                 f"latency table '{source}' lists no resolutions, so it predicts nothing; set its 'resolutions' to "
-                f"those its entries were timed at, or re-run `ofa-edge profile --resolutions "
-                f"{','.join(map(str, table.search_space.resolutions))}`."
+                f"those its entries were timed at, or make it again with "
+                f"{_remake_command(table, source, device, ' --force')}."
             )
         outside = sorted(set(table.resolutions) - set(table.search_space.resolutions))
         if outside:
             raise UserError(
                 f"latency table '{source}' lists resolutions {outside}, which space '{table.space}' does not have "
-                f"({list(table.search_space.resolutions)}); fix its 'resolutions' or re-run `ofa-edge profile`."
+                f"({list(table.search_space.resolutions)}); fix its 'resolutions' or make it again with "
+                f"{_remake_command(table, source, device, ' --force')}."
             )
-        _check_numbers(table, source)
+        _check_numbers(table, source, device)
         return table
 
     @classmethod
@@ -197,18 +214,20 @@ class LatencyTable:
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             if file_kind(path) is not None:
                 raise _not_a_table(str(path), None) from None
-            raise UserError(f"latency table '{path}' is not valid JSON ({e}); re-run `ofa-edge profile`.") from None
-        table = cls.from_dict(data, str(path))
+            remake = _profile_command(path, device, options=" --force")
+            raise UserError(f"latency table '{path}' is not valid JSON ({e}); make it again with {remake}.") from None
+        table = cls.from_dict(data, str(path), device=device)
         if require_complete:
-            table.check_complete(path)
+            table.check_complete(path, device)
         return table
 
-    def check_complete(self, path: Path) -> None:
+    def check_complete(self, path: Path, device: str | None = None) -> None:
         """Refuse the table read from ``path`` if an interrupted profile left it partial, or it lacks entries
-        its space, resolutions and classes need (a :class:`UserError` naming the fix)."""
+        its space, resolutions and classes need (a :class:`UserError` naming the fix: the command that profiles
+        ``device``, else the device the table was made for)."""
         missing = self.missing_keys()
         if missing or not self.complete:
-            raise UserError(_incomplete_message(self, path, missing))
+            raise UserError(_incomplete_message(self, path, missing, device))
 
     # ------------------------------------------------------------ prediction
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -298,8 +317,24 @@ def _not_a_table(source: str, data: Any) -> UserError:
     )
 
 
-def _incomplete_message(table: LatencyTable, path: Path, missing: list[str]) -> str:
-    """Why a table that lacks ``missing`` (or is marked partial) cannot be used, and the fix."""
+def _remake_command(
+    table: LatencyTable, source: str | Path, device: str | None, options: str = "", *, finish: bool = False
+) -> str:
+    """The ``ofa-edge profile`` command (quoted) that makes ``table``, read from ``source``, again: for ``device``,
+    else the device it was made for, ``options`` appended; ``finish``: at its resolutions, as the command that
+    finishes a partial table takes them (else the device's own)."""
+    return _profile_command(
+        Path(source),
+        device or _made_for(table.provenance),
+        space=table.space,
+        resolutions=table.resolutions if finish else None,
+        options=options,
+    )
+
+
+def _incomplete_message(table: LatencyTable, path: Path, missing: list[str], device: str | None) -> str:
+    """Why a table that lacks ``missing`` (or is marked partial) cannot be used, and the fix: the command that
+    profiles it (for ``device``, as in :meth:`LatencyTable.load`)."""
     n = len(missing)
     shown = ", ".join(missing[:5]) + (f" (+{n - 5} more)" if n > 5 else "")
     lacks = f"is missing {n} {'entry' if n == 1 else 'entries'}: {shown}"
@@ -307,19 +342,21 @@ def _incomplete_message(table: LatencyTable, path: Path, missing: list[str]) -> 
 
     timed = sorted({str(parse_fixed_key(k)[1][1]) for k in table.entries if k.startswith("classifier-")}, key=int)
     if missing and all(k.startswith("classifier-") for k in missing) and timed:
+        classes = f" --classes {table.num_classes}"
         return (
             f"latency table '{path}' says num_classes {table.num_classes}, but its classifier entries time "
-            f"{' and '.join(timed)} classes, so it {lacks}. Set its num_classes to {timed[0]}, or profile a table "
-            f"for {table.num_classes} classes (`ofa-edge profile --classes {table.num_classes}`)."
+            f"{' and '.join(timed)} classes, so it {lacks}. Set its num_classes to {timed[0]}, or profile it for "
+            f"{table.num_classes} classes ({_remake_command(table, path, device, classes, finish=True)})."
         )
     if missing and table.complete:
         return (
             f"latency table '{path}' is marked complete but {lacks} (its space, resolutions or classes were changed "
-            "after it was profiled, or entries were deleted). Restore them, or re-profile it (`ofa-edge profile --force`)."
+            f"after it was profiled, or entries were deleted). Restore them, or re-profile it "
+            f"({_remake_command(table, path, device, ' --force')})."
         )
     return (
         f"latency table '{path}' {lacks if missing else 'is marked partial'}. It comes from an interrupted profile: "
-        "run the same `ofa-edge profile` command again to finish it."
+        f"run {_remake_command(table, path, device, finish=True)} again (with the options it had) to finish it."
     )
 
 
@@ -331,16 +368,18 @@ def _typed(value: Any, kind: type | UnionType, field: str, what: str) -> Any:
     return value
 
 
-def _check_numbers(table: LatencyTable, source: str) -> None:
+def _check_numbers(table: LatencyTable, source: str, device: str | None) -> None:
     """Refuse entries that are no latency (NaN, infinite, negative; zero mean or median) and a
-    correction term that is not a finite number, naming the key and the file: a hand-edited
-    table would otherwise predict negative or undefined latencies."""
+    correction term that is not a finite number, naming the key, the file and the command that makes the table
+    or its correction again (for ``device``, as in :meth:`LatencyTable.load`): a hand-edited table would otherwise
+    predict negative or undefined latencies."""
     for key, stats in table.entries.items():
         for f, value in stats.items():
             if not math.isfinite(value) or value < 0 or (value == 0 and f in POSITIVE_FIELDS):
                 raise UserError(
                     f"latency table '{source}': entry '{key}' has {f} {value!r}, not a finite number "
-                    f"{'> 0' if f in POSITIVE_FIELDS else '>= 0'}; fix it or re-run `ofa-edge profile`."
+                    f"{'> 0' if f in POSITIVE_FIELDS else '>= 0'}; fix it or make the table again with "
+                    f"{_remake_command(table, source, device, ' --force')}."
                 )
     terms = {k: v for k, v in (table.correction or {}).items() if k in CORRECTION_TERMS}
     bad = {
@@ -349,7 +388,8 @@ def _check_numbers(table: LatencyTable, source: str) -> None:
     if bad:
         raise UserError(
             f"latency table '{source}': correction {', '.join(f'{k} {v!r}' for k, v in bad.items())} is not a "
-            "finite number; fix it, or fit it again with `ofa-edge profile --calibrate N`."
+            f"finite number; fix it, or set 'correction' to null and fit it again with "
+            f"{_remake_command(table, source, device, ' --calibrate N')}."
         )
 
 

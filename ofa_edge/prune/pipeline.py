@@ -20,13 +20,13 @@ from ofa_edge.data.formats import detect_format
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError, option_name, require_instance
 from ofa_edge.export.verify import verify
-from ofa_edge.io import atomic_write_bytes, atomic_write_json, check_output_folder, hold_lock, staged_dir
+from ofa_edge.io import atomic_write_bytes, atomic_write_json, check_output_folder, hold_lock, made_folder, staged_dir
 from ofa_edge.latency.device_timer import DeviceTimer
 from ofa_edge.latency.devices import LOCAL_DEVICE
 from ofa_edge.latency.table import LatencyTable
 from ofa_edge.prune.measure import count_macs, count_params, onnx_bytes, ort_latency
 from ofa_edge.prune.predict import predict_slim_latency
-from ofa_edge.prune.run import PruneSettings, slim_and_check, train_and_prune
+from ofa_edge.prune.run import PruneSettings, run_identity, slim_and_check, train_and_prune
 from ofa_edge.prune.slim import save_slim
 from ofa_edge.prune.train import evaluate
 from ofa_edge.prune.zig import partition
@@ -139,7 +139,8 @@ def prune_subnet(
         f"another `ofa-edge prune` (process {{pid}}) is writing '{out_dir}' now; wait for it to finish (the same "
         f"command then resumes or re-measures), or choose another output folder ({option_name('out_dir', '--out')})."
     )
-    with hold_lock(out_dir.with_name(f".{out_dir.name}.lock"), busy):  # one writer: its checkpoint is the resume state
+    # one writer: its checkpoint is the resume state; a run that fails before its first write leaves no --out it made
+    with hold_lock(out_dir.with_name(f".{out_dir.name}.lock"), busy), made_folder(out_dir):
         if (replacing := _replaced_run_note(out_dir)) is not None:
             log(replacing)
         torch.manual_seed(settings.seed)
@@ -165,7 +166,6 @@ def prune_subnet(
         calib = prep.chunks(train.shuffled(settings.seed).images[:BN_IMAGES], BN_CALIB_BATCH)
         recalibrate_bn(model, calib, channels_last=True)  # faster on this CPU; handed back NCHW, as training takes it
         example = prep(test.images[:2])
-        out_dir.mkdir(parents=True, exist_ok=True)
         is_local = latency_table is not None and latency_table.device == LOCAL_DEVICE
         local = DeviceTimer(latency_table) if is_local else None  # one backend and speed reference for both nets
         on_device = f" and on {LOCAL_DEVICE}'s backend" if local else ""
@@ -174,12 +174,7 @@ def prune_subnet(
 
         part = partition(model, example[:1])
         log(f"ZIG partition: {part.num_groups} groups in {len(part.spaces)} channel spaces")
-        run_id = {
-            "subnet": cfg.to_dict(),
-            "supernet": [str(supernet.resolve()), supernet.stat().st_size, supernet.stat().st_mtime_ns],
-            "data": str(Path(data_root).resolve()),
-            "train_images": len(train),
-        }
+        run_id = run_identity(cfg.to_dict(), supernet, data_root, len(train))
         ckpt = out_dir / CHECKPOINT
         trained = train_and_prune(model, part, train, prep, settings, ckpt, on_step, run_id, log, ckpt_every)
         zero = part.zero_mask()

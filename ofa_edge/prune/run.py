@@ -152,14 +152,31 @@ def _checkpoint_meta(path: Path) -> dict | None:
     return meta if isinstance(meta, dict) else None
 
 
+def run_identity(subnet: dict[str, Any], supernet: Path, data: Path, train_images: int) -> dict[str, Any]:
+    """What a prune run prunes on what: the ``subnet`` (``to_dict()``), the ``supernet`` file as it is now, the
+    ``data`` folder and how many training images the run draws from it."""
+    stat = supernet.stat()
+    return {
+        "subnet": subnet,
+        "supernet": [str(supernet.resolve()), stat.st_size, stat.st_mtime_ns],
+        "data": str(data.resolve()),
+        "train_images": train_images,
+    }
+
+
+def checkpoint_identity(s: PruneSettings, run_id: dict[str, Any] | None) -> dict[str, Any]:
+    """What a checkpoint records of the run that wrote it (its ``settings``), and a run resumes from it only where
+    its own is equal: the settings ``s`` and ``run_id`` (:func:`run_identity`)."""
+    return asdict(s) | {"run": run_id}
+
+
 def resumes(path: Path, s: PruneSettings, subnet: dict[str, Any]) -> bool:
     """Whether the checkpoint at ``path`` was written by a run of these settings on this subnet (``to_dict()``), so
-    a run like it resumes from it; its supernet and data, which a caller may not have loaded yet, are not compared."""
+    a run like it resumes from it; its supernet and data, which a caller may not have loaded yet, are taken as
+    recorded."""
     recorded = (_checkpoint_meta(path) or {}).get("settings")
-    if not isinstance(recorded, dict):
-        return False
-    run = recorded.pop("run", None)
-    return recorded == asdict(s) and isinstance(run, dict) and run.get("subnet") == subnet
+    run = recorded.get("run") if isinstance(recorded, dict) else None
+    return isinstance(run, dict) and recorded == checkpoint_identity(s, run | {"subnet": subnet})
 
 
 def _load_checkpoint(path: Path, model: nn.Module, opt: GroupSparseOptimizer, settings: dict) -> dict | None:
@@ -211,7 +228,7 @@ def train_and_prune(
     total = s.epochs * per_epoch
     opt = make_optimizer(part, s, total)
     gen = torch.Generator()
-    settings = asdict(s) | {"run": run_id}
+    settings = checkpoint_identity(s, run_id)
     meta = _load_checkpoint(checkpoint, model, opt, settings) if checkpoint else None
     start_epoch, first_step = (meta["epoch"], meta.get("step", 0)) if meta else (0, 0)
     history = meta["history"] if meta else []

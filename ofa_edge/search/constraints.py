@@ -19,6 +19,10 @@ from ofa_edge.latency.table import TABLE_OPTION, LatencyTable, table_for_device
 from ofa_edge.search.problem import Bound, SearchProblem, exact_maximum, exact_minimum
 from ofa_edge.units import parse_count, parse_latency_ms
 
+# the options a bound on latency pairs, in order: SearchOptions' fields and search's flags
+DEVICE_OPTION = option_name("devices", "--device")
+LATENCY_OPTION = option_name("latency")
+
 
 @dataclass
 class DeviceTarget:
@@ -45,14 +49,17 @@ def device_targets(
     budgets = [parse_latency_ms(t) for t in latencies]
     if tables:
         if devices and len(devices) != len(tables):
-            raise UserError(f"{len(devices)} --device but {len(tables)} --table: give one table per device, in order.")
+            raise UserError(
+                f"{DEVICE_OPTION} gives {_count(devices, 'device')} but {TABLE_OPTION} gives "
+                f"{_count(tables, 'table')}: give one table per device, in order."
+            )
         loaded = [(_load_table(t, n), t) for t, n in zip(tables, devices or [None] * len(tables), strict=True)]
         for n, (tab, p) in zip(devices, loaded, strict=False):
             made_for = tab.provenance.get("device")
             if made_for is not None and made_for != n:
                 raise UserError(
-                    f"--table '{p}' was made for device '{made_for}', not --device '{n}': pair it with "
-                    f"--device {made_for}, or drop --device (a table names its device)."
+                    f"{TABLE_OPTION} '{p}' was made for device '{made_for}', not {DEVICE_OPTION} '{n}': pair it "
+                    f"with {DEVICE_OPTION} {made_for}, or drop {DEVICE_OPTION} (a table names its device)."
                 )
         names = devices or [tab.device for tab, _ in loaded]
         targets = [DeviceTarget(n, tab, str(p)) for n, (tab, p) in zip(names, loaded, strict=True)]
@@ -63,7 +70,7 @@ def device_targets(
             usable = d.table is not None and space in (None, d.table.space)  # else its table of `space`, below
             where = f": its table {d.table_path}" if usable else ""
             prefix = "" if d.table else "default: "
-            picked.append(f"device: {d.name} ({prefix}{d.why}{where}; pass --device NAME for another)")
+            picked.append(f"device: {d.name} ({prefix}{d.why}{where}; pass {DEVICE_OPTION} NAME for another)")
             if usable:
                 targets.append(DeviceTarget(d.name, d.table, str(d.table_path)))
             else:
@@ -75,12 +82,17 @@ def device_targets(
         raise UserError(f"a device is given twice ({', '.join(t.name for t in targets)}); give each device once.")
     if len(budgets) > len(targets):
         raise UserError(
-            f"{len(budgets)} --latency budgets but {len(targets)} device(s): pair each --latency with a --device "
-            "(e.g. --device a --latency 15ms --device b --latency 40ms)."
+            f"{LATENCY_OPTION} gives {_count(budgets, 'budget')} for {_count(targets, 'device')}: pair each budget "
+            f"with a device of {DEVICE_OPTION}, in order (e.g. --device a --latency 15ms --device b --latency 40ms)."
         )
     for t, b in zip(targets, budgets, strict=False):
         t.budget_ms = b
     return targets, picked
+
+
+def _count(items: list, noun: str) -> str:
+    """``1 device``, ``2 devices``: how many ``items`` there are."""
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 def _load_table(path: str | Path, device: str | None) -> LatencyTable:
@@ -144,7 +156,7 @@ def loose_message(b: Bound, largest: float) -> str:
         dev = b.metric.split(":", 1)[1]
         return (
             f"the budget {b.limit:g} ms on {dev} does not bind: the slowest subnet takes {largest:.3f} ms by its "
-            f"table, so the search returns the most accurate subnet of the whole space. Lower {option_name('latency')} "
+            f"table, so the search returns the most accurate subnet of the whole space. Lower {LATENCY_OPTION} "
             "to trade accuracy for speed."
         )
     return (
@@ -163,7 +175,7 @@ def _too_tight(b: Bound, value: float) -> str:
         dev = b.metric.split(":", 1)[1]
         return (
             f"the latency budget {b.limit:g} ms on {dev} is below the fastest achievable subnet "
-            f"({value:.3f} ms predicted by its table). Raise {option_name('latency')} to at least {value:.3f}ms."
+            f"({value:.3f} ms predicted by its table). Raise {LATENCY_OPTION} to at least {value:.3f}ms."
         )
     option = _count_option(b)
     what = f"{option} (MACs)" if b.metric == "macs" else option

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ofa_edge.errors import UserError, did_you_mean, option_name, refuse_options
 from ofa_edge.search.algorithms import ALGORITHMS
-from ofa_edge.search.constraints import cost_bounds
+from ofa_edge.search.constraints import DEVICE_OPTION, LATENCY_OPTION, cost_bounds
 from ofa_edge.search.ranking import DEFAULT_TIE
 from ofa_edge.units import check_range
 
@@ -18,8 +18,8 @@ ACCURACY_PROXIES = ("macs",)  # --accuracy-proxy: what ranks subnets instead of 
 
 # what each listed field takes: its name in messages, the kind of item, one item, a comma list
 _LISTED = {
-    "devices": (option_name("devices", "--device"), "a device name", "x86-cpu", "x86-cpu,jetson-orin"),
-    "latency": (option_name("latency"), "a time with its unit", "15ms", "15ms,4ms"),
+    "devices": (DEVICE_OPTION, "a device name", "x86-cpu", "x86-cpu,jetson-orin"),
+    "latency": (LATENCY_OPTION, "a time with its unit", "15ms", "15ms,4ms"),
 }
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ofa_edge.cli.common import data_arg
 from ofa_edge.data import DEFAULT_ROOT
-from ofa_edge.data.sample import SAMPLE_ROOT, sample_classes
+from ofa_edge.data.sample import SAMPLE_IMAGES, SAMPLE_ROOT, sample_classes
+from ofa_edge.errors import UserError
 
 
 def test_given_data_is_taken_as_it_is_and_not_announced(tmp_path, capsys):
@@ -22,6 +25,12 @@ def test_the_default_data_is_said(capsys):
 
 
 def test_a_cifar10_model_without_the_default_folder_takes_the_shipped_sample(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr("ofa_edge.data.sample.DEFAULT_ROOT", tmp_path / "absent")
-    assert data_arg(None, sample_classes(), {}) == SAMPLE_ROOT
-    assert "sample shipped with" in " ".join(capsys.readouterr().err.split())
+    monkeypatch.setattr("ofa_edge.data.DEFAULT_ROOT", tmp_path / "absent")
+    assert data_arg(None, sample_classes(), {"--bn-images": SAMPLE_IMAGES}) == SAMPLE_ROOT
+    assert (
+        f"no --data, and no CIFAR-10 at {tmp_path / 'absent'} ($OFA_EDGE_DATA): using the CIFAR-10 sample"
+        in " ".join(capsys.readouterr().err.split())
+    )
+    assert data_arg(None, ["cat", "dog"], {}) == tmp_path / "absent"  # another task: the default, named missing
+    with pytest.raises(UserError, match=r"fewer than --bn-images 2001\. Pass --data"):
+        data_arg(None, sample_classes(), {"--bn-images": SAMPLE_IMAGES + 1})

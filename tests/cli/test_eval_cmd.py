@@ -140,7 +140,7 @@ def test_without_data_or_cifar10_a_cifar10_supernet_is_evaluated_on_the_shipped_
     cli, tmp_path, monkeypatch
 ) -> None:
     """As `--help` says (and export and quickstart do): it stopped with "no --data, and no CIFAR-10"."""
-    for module in ("ofa_edge.data", "ofa_edge.data.formats", "ofa_edge.data.sample"):  # a wheel install
+    for module in ("ofa_edge.data", "ofa_edge.data.formats"):  # a wheel install
         monkeypatch.setattr(f"{module}.DEFAULT_ROOT", tmp_path / "no-cifar")
     SearchSpace.get("mbv3-w1.0-cifar").min().save(tmp_path / "min.json")
     args = ("eval", "--subnet", str(tmp_path / "min.json"), "--limit", "20", "--device", "cpu", "--json")
@@ -285,7 +285,7 @@ def _mean_std() -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 
 def test_eval_slim_of_a_cifar10_net_falls_back_to_the_shipped_sample(cli, tmp_path, monkeypatch) -> None:
-    for module in ("ofa_edge.data", "ofa_edge.data.formats", "ofa_edge.data.sample"):  # a wheel install
+    for module in ("ofa_edge.data", "ofa_edge.data.formats"):  # a wheel install
         monkeypatch.setattr(f"{module}.DEFAULT_ROOT", tmp_path / "no-cifar")
     run = _pruned_run(tmp_path / "run")
     code, out, err = cli("eval", "--slim", str(run), "--limit", "10", "--device", "cpu", "--json")

@@ -389,7 +389,7 @@ def test_missing_data_exits_2_before_the_run_is_set_up(cli, tiny_setup, tmp_path
 
 def test_without_data_or_cifar10_the_embedded_supernet_prunes_on_the_shipped_sample(cli, tmp_path, monkeypatch) -> None:
     """As eval, export and quickstart do from a wheel: it stopped with "no --data, and no CIFAR-10"."""
-    for module in ("ofa_edge.data", "ofa_edge.data.formats", "ofa_edge.data.sample"):  # a wheel install
+    for module in ("ofa_edge.data", "ofa_edge.data.formats"):  # a wheel install
         monkeypatch.setattr(f"{module}.DEFAULT_ROOT", tmp_path / "no-cifar")
     SearchSpace.get("mbv3-w1.0-cifar").min(24).save(tmp_path / "min.json")
     args = ("prune", "--subnet", str(tmp_path / "min.json"), "--target-sparsity", "0.5", "--out", str(tmp_path / "r"))

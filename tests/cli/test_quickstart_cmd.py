@@ -72,7 +72,7 @@ def test_no_shipped_table_stands_in_where_your_device_file_redefines_this_machin
     table.save(tmp_path / "tables" / "x86-cpu.json")
     monkeypatch.setenv("OFA_EDGE_LATENCY_TABLES", str(tmp_path / "tables"))
     code, _, err = cli("quickstart", "--out", str(tmp_path / "q"))
-    assert code == 2 and "run the same `ofa-edge profile` command again" in " ".join(err.split()), err
+    assert code == 2 and "run `ofa-edge profile --device x86-cpu` again" in " ".join(err.split()), err
     assert "the shipped table is there to use" not in err and "step 1/3" not in err
 
 

@@ -184,7 +184,7 @@ def test_a_partial_table_of_yours_names_the_shipped_one_to_use_meanwhile(tmp_pat
     table.complete = False
     table.save(yours)
     with pytest.raises(
-        UnusableTable, match=r"run the same `ofa-edge profile` command again.*Until then, the shipped"
+        UnusableTable, match=r"run `ofa-edge profile --device x86-cpu` again.*Until then, the shipped"
     ) as e:
         table_for_device("x86-cpu")
     assert e.value.stand_in == SHIPPED_TABLES / "x86-cpu.json"  # what quickstart goes on with
@@ -205,7 +205,9 @@ def test_no_shipped_table_stands_in_for_your_partial_table_of_a_device_you_redef
     table = LatencyTable.load(SHIPPED_TABLES / "x86-cpu.json")
     table.complete = False
     table.save(tmp_path / "xdg-data" / "ofa-edge" / "latency_tables" / "x86-cpu.json")
-    with pytest.raises(UserError, match=r"run the same `ofa-edge profile` command again to finish it\.$") as e:
+    with pytest.raises(
+        UserError, match=r"run `ofa-edge profile --device x86-cpu` again \(with the options it had\) to finish it\.$"
+    ) as e:
         table_for_device("x86-cpu")
     assert not isinstance(e.value, UnusableTable)  # the shipped table had the shipped file's settings
 

@@ -51,6 +51,6 @@ def test_an_unusable_last_table_is_read_once(tmp_path, monkeypatch) -> None:
     table.save(partial)
     remember_profile("jetson-orin", partial)
     reads = []
-    monkeypatch.setattr(LatencyTable, "from_dict", lambda data, source: reads.append(source) or table)
+    monkeypatch.setattr(LatencyTable, "from_dict", lambda data, source, device: reads.append(source) or table)
     assert "left jetson-orin's table incomplete" in default_device().why
     assert reads == [str(partial)]

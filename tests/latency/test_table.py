@@ -200,7 +200,7 @@ def test_predict_refuses_a_resolution_the_table_does_not_cover(small_table):
         ({"entries": []}, "corrupt"),
         ({"correction": {"scale": 1.0}}, "correction lacks offset"),
         ({"resolutions": [24, 40]}, r"lists resolutions \[40\], which space"),
-        ({"resolutions": []}, r"lists no resolutions, so it predicts nothing.*--resolutions 24,28,32"),
+        ({"resolutions": []}, r"lists no resolutions, so it predicts nothing.*`ofa-edge profile --device x86-cpu -o "),
         ({"num_classes": 10.9}, "num_classes must be an integer, got 10.9"),  # never truncated to 10
         ({"num_classes": "10"}, "num_classes must be an integer, got '10'"),
         ({"resolutions": [32.0]}, r"resolutions must be integers, got 32.0"),
@@ -272,3 +272,40 @@ def test_searchable_devices_are_named_before_the_first_dot_of_a_table_file(tmp_p
         (tmp_path / name).write_text("{}")
     names = searchable_devices()
     assert "board" in names and not any(n.startswith("board.") for n in names)
+
+
+def test_every_unusable_table_names_the_command_that_makes_that_table_again(small_table, tmp_path):
+    """A corrupt, damaged or partial table said a bare `ofa-edge profile`, which profiles another device (the last
+    one profiled) into another file: the command names the table's device, its -o and what remakes it."""
+    from ofa_edge.paths import latency_tables_dir
+
+    mine = tmp_path / "t.json"
+    mine.write_text("{not json")
+    with pytest.raises(UserError, match=rf"make it again with `ofa-edge profile --device orin -o {mine} --force`"):
+        LatencyTable.load(mine, device="orin")
+    mine.write_text(json.dumps(small_table.to_dict() | {"entries": []}))
+    with pytest.raises(UserError, match=rf"corrupt .*`ofa-edge profile --device x86-cpu -o {mine} --force`"):
+        LatencyTable.load(mine)
+    small_table.entries[min(small_table.entries)]["median"] = -1.0
+    small_table.save(mine)
+    with pytest.raises(UserError, match=rf"make the table again with `ofa-edge profile --device x86-cpu -o {mine} --f"):
+        LatencyTable.load(mine)
+    small_table.entries[min(small_table.entries)]["median"] = 1.0
+    small_table.correction = {"scale": float("nan"), "offset": 0.0}
+    small_table.save(mine)
+    with pytest.raises(
+        UserError, match=rf"null and fit it again with `ofa-edge profile --device x86-cpu -o {mine} --c"
+    ):
+        LatencyTable.load(mine)
+    small_table.correction, small_table.complete = None, False
+    small_table.save(mine)
+    with pytest.raises(UserError, match=rf"run `ofa-edge profile --device x86-cpu --resolutions 24 -o {mine}` again"):
+        LatencyTable.load(mine)
+    small_table.save(latency_tables_dir() / "x86-cpu.json")
+    with pytest.raises(UserError, match=r"run `ofa-edge profile --device x86-cpu --resolutions 24` again"):
+        LatencyTable.load(latency_tables_dir() / "x86-cpu.json")
+    del small_table.entries[min(small_table.entries)]
+    small_table.complete = True
+    small_table.save(mine)
+    with pytest.raises(UserError, match=rf"re-profile it \(`ofa-edge profile --device x86-cpu -o {mine} --force`\)"):
+        LatencyTable.load(mine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 
 import pytest
@@ -133,3 +134,21 @@ def test_a_locked_output_folder_names_the_parameter_and_its_flag(tmp_path, data_
         prune_subnet(SearchSpace.get("mbv3-w1.0-cifar").min(), embedded_supernet(), data_root, out,
                      PruneSettings("hesso", 0.5, 1))  # fmt: skip
     assert str(refused.value).endswith("or choose another output folder (out_dir (--out)).")
+
+
+def test_a_run_that_fails_at_its_first_checkpoint_leaves_no_out_folder_it_made(
+    tmp_path, data_root, fill_disk, full_disk
+):
+    """A full disk at the first checkpoint left an empty --out (and the folder made above it) behind."""
+    space = SearchSpace.get("mbv3-w1.0-cifar")
+    torch.manual_seed(0)
+    save_supernet(Supernet(space, 10), tmp_path / "supernet.safetensors")
+    fill_disk(64 * 1024)  # room for the lock, not for a checkpoint
+    settings = PruneSettings("hesso", 0.4, epochs=1, batch_size=32)
+    with pytest.raises(OSError) as e:
+        prune_subnet(
+            space.min(24), tmp_path / "supernet.safetensors", data_root, full_disk / "runs" / "run", settings,
+            limit_train=32, limit_test=32,
+        )  # fmt: skip
+    assert e.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from torch import nn
 from ofa_edge.data.transforms import Preprocess
 from ofa_edge.errors import UserError
 from ofa_edge.prune import partition
-from ofa_edge.prune.run import PruneSettings, ignored_options, train_and_prune
+from ofa_edge.prune.run import PruneSettings, ignored_options, resumes, train_and_prune
 
 PREP = Preprocess(32, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
 
@@ -98,6 +99,8 @@ def test_a_checkpoint_of_another_network_or_data_is_not_resumed(tiny_resnet, cif
 
     with pytest.raises(_Stop):
         run(copy.deepcopy(tiny_resnet), {"subnet": "a"}, stop_at=3)  # after epoch 1's checkpoint
+    assert resumes(ckpt, s, "a") and not resumes(ckpt, s, "b")  # the CLI's Ctrl-C line: the same identity
+    assert not resumes(ckpt, dataclasses.replace(s, epochs=3), "a")
     assert run(copy.deepcopy(tiny_resnet), {"subnet": "b"})["resumed_at_epoch"] == 0
     assert said == [f"not resuming from {ckpt}: another run wrote it (other settings, subnet or data); starting afresh"]
     ckpt.write_bytes(b"")  # and an unreadable one starts afresh too

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, for_cli
 from ofa_edge.search.constraints import (
     check_achievable,
     cost_bounds,
@@ -33,7 +33,7 @@ def test_default_device_and_pairing(tables_dir):
     [
         (["x86-cpux"], ["15ms"], "Did you mean 'x86-cpu'"),
         (["no-table-board"], ["15ms"], "ofa-edge profile --device no-table-board"),
-        (["x86-cpu"], ["15ms", "20ms"], "pair each --latency"),
+        (["x86-cpu"], ["15ms", "20ms"], "pair each budget"),
         (["x86-cpu", "x86-cpu"], ["15ms"], "twice"),
         (["x86-cpu"], ["15 parsecs"], "cannot read latency"),
     ],
@@ -111,3 +111,22 @@ def test_loose_bounds_name_the_slowest_subnet(tables_dir):
     # the analytic table is monotone: the max config is the slowest subnet
     assert slowest == pytest.approx(t.table.predict([sp.max()])[0])
     assert "does not bind" in loose_message(latency_bounds(targets)[0], slowest)
+
+
+def test_pairing_mistakes_name_the_search_options_fields_and_the_cli_its_flags(tables_dir):
+    """device_targets named --device/--table/--latency alone: a Python caller passes SearchOptions' fields."""
+    slow = str(tables_dir / "slow-board.json")
+    with pytest.raises(
+        UserError, match=r"^devices \(--device\) gives 2 devices but tables \(--table\) gives 1 table"
+    ) as e:
+        device_targets(["x86-cpu", "slow-board"], [], [slow])
+    assert for_cli(e.value).startswith("--device gives 2 devices but --table gives 1 table:")
+    with pytest.raises(
+        UserError, match=r"^tables \(--table\) '.*' was made for device 'slow-board', not devices \(--d"
+    ):
+        device_targets(["x86-cpu"], [], [slow])
+    with pytest.raises(
+        UserError, match=r"^latency \(--latency\) gives 2 budgets for 1 device: .* of devices \(--d"
+    ) as e:
+        device_targets(["x86-cpu"], ["15ms", "20ms"], [])
+    assert for_cli(e.value).startswith("--latency gives 2 budgets for 1 device: pair each budget with a device of --d")

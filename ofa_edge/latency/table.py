@@ -168,8 +168,8 @@ class LatencyTable:
         outside = sorted(set(table.resolutions) - set(table.search_space.resolutions))
         if outside:
             raise UserError(
-                f"latency table '{source}' lists resolutions {outside}, which space '{table.space}' does not have "
-                f"({list(table.search_space.resolutions)}); fix its 'resolutions' or re-run `ofa-edge profile`."
+                f"latency table '{source}': resolutions {table.search_space.not_in_space('resolution', outside)}; "
+                "fix its 'resolutions' or re-run `ofa-edge profile`."
             )
         _check_numbers(table, source)
         return table

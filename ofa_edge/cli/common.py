@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from ofa_edge.errors import UserError, for_cli
+from ofa_edge.say import say_note, say_warning
 
 # Progress, logs and warnings go to stderr; results to stdout.
 err = Console(stderr=True)
@@ -47,12 +48,12 @@ def emit(result: dict[str, Any], as_json: bool, render: Callable[[], None] | Non
 
 def note(message: str) -> None:
     """An informational line on stderr (e.g. a default that was picked), in the command line's wording."""
-    err.print(f"[dim]•[/dim] {for_cli(message)}")
+    say_note(err, for_cli(message))
 
 
 def warn(message: str) -> None:
     """A warning line on stderr, in the command line's wording."""
-    err.print(f"[yellow]warning:[/yellow] {for_cli(message)}")
+    say_warning(err, for_cli(message))
 
 
 def data_arg(data: Path | None, classes: list[str] | None, needs: dict[str, int]) -> Path:

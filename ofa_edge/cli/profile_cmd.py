@@ -65,7 +65,7 @@ def _resolutions(text: str, space: SearchSpace, device: Device) -> list[int]:
         raise UserError(f"--resolutions '{text}' must be comma-separated integers, e.g. 24,28,32.") from None
     bad = [r for r in res if r not in space.resolutions]
     if bad:
-        raise UserError(f"--resolutions {bad} are not in space {space.name} ({list(space.resolutions)}).")
+        raise UserError(f"--resolutions: {space.not_in_space('resolution', bad)}; pick from those, or leave it out.")
     return res
 
 

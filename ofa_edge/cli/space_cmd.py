@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, emit, note, out
 from ofa_edge.space import SearchSpace, SubnetConfig
+from ofa_edge.space.search_space import value_set
 from ofa_edge.units import check_range
 
 
@@ -32,18 +33,17 @@ def space(
         note("--classes not given: costs assume 10 classes for cifar spaces, 1000 for imagenet spaces")
 
     def render() -> None:
-        t = Table(title="ofa-edge search spaces", box=box.SIMPLE_HEAD)
+        t = Table(title="ofa-edge search spaces", box=box.SIMPLE_HEAD, collapse_padding=True)
         t.add_column("space", no_wrap=True)
-        t.add_column("px", no_wrap=True)
+        t.add_column("px", min_width=10)  # "24, 28, 32"; a longer set wraps in a narrow terminal
         t.add_column("subnets", justify="right", no_wrap=True)
         t.add_column("MACs", justify="right", no_wrap=True)
         t.add_column("params", justify="right", no_wrap=True)
         t.add_column("classes", justify="right", no_wrap=True, min_width=7)
         for d in docs:
-            res = d["resolutions"]
             t.add_row(
                 d["name"],
-                f"{res[0]}-{res[-1]}" if len(res) > 1 else str(res[0]),
+                value_set(d["resolutions"]),
                 f"{d['num_subnets']:.2e}",
                 _range(*d["macs_range"], 1e6, ".1f"),
                 _range(*d["params_range"], 1e6, ".2f"),

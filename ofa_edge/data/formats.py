@@ -217,19 +217,27 @@ def imagefolder_images(base: Path) -> list[tuple[int, Path]]:
 def _images_in(folder: Path) -> list[Path]:
     """The images in ``folder`` and its subfolders, hidden ones left out, in one walk (a :func:`os.scandir` per
     folder; a file is looked at again only to follow a link), sorted as paths sort: name by name down the folders,
-    so ``a/z.jpg`` comes before ``a-b.jpg``. A link to an image counts; a broken link and a linked folder do not."""
+    so ``a/z.jpg`` comes before ``a-b.jpg``. Links are followed, to images and to folders (as torchvision's
+    ImageFolder follows them), but for a broken link and a link to a folder that holds one being walked (a cycle)."""
     found: list[tuple[tuple[str, ...], Path, str]] = []  # (sort key, folder, name)
-    folders: list[tuple[Path, tuple[str, ...]]] = [(folder, ())]
+    folders: list[tuple[Path, tuple[str, ...], tuple[str, ...]]] = [(folder, (), (os.path.realpath(folder),))]
     while folders:
-        where, key = folders.pop()
+        where, key, walked = folders.pop()  # walked: the real paths of the folders down to ``where``
         with os.scandir(where) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 at = (*key, os.path.normcase(entry.name))  # as Path sorts: case-blind on Windows
-                if entry.is_dir(follow_symlinks=False):
-                    folders.append((where / entry.name, at))
+                if entry.is_dir():
+                    real = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(walked[-1], entry.name)
+                    if not any(_holds(real, w) for w in walked):
+                        folders.append((where / entry.name, at, (*walked, real)))
                 elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXT and entry.is_file():
                     found.append((at, where, entry.name))
     found.sort(key=lambda image: image[0])
     return [where / name for _, where, name in found]
+
+
+def _holds(folder: str, path: str) -> bool:
+    """Whether real path ``path`` is ``folder`` or inside it."""
+    return os.path.commonpath((folder, path)) == folder

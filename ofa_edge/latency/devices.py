@@ -27,7 +27,7 @@ from ofa_edge.paths import (
     latency_tables_dir,
     table_dirs,
 )
-from ofa_edge.space.search_space import SearchSpace
+from ofa_edge.space.search_space import SearchSpace, listed
 
 RUNTIMES = ("onnxruntime", "torch", "tensorrt")
 PROVIDERS = ("cpu", "xnnpack", "cuda", "tensorrt")
@@ -320,10 +320,12 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
     except UserError as e:
         raise UserError(f"device file '{source}': {e}") from None
     resolutions = tuple(_get(data, "resolutions", list, source, list(sp.resolutions)))
-    bad = [r for r in resolutions if r not in sp.resolutions]
-    if bad or not resolutions:
+    if bad := [r for r in resolutions if r not in sp.resolutions]:
+        raise UserError(f"device file '{source}': resolutions {sp.not_in_space('resolution', bad)}.")
+    if not resolutions:
         raise UserError(
-            f"device file '{source}': resolutions {bad or '[]'} not in space {space} ({list(sp.resolutions)})."
+            f"device file '{source}': resolutions is empty; list some of space {space}'s "
+            f"({listed(sp.resolutions)}), or leave it out for all of them."
         )
     ds = _get(data, "datasheet", dict, source)
     _refuse_unknown(ds, DATASHEET_FIELDS, "datasheet ", source)

@@ -184,9 +184,8 @@ class LatencyTable:
         outside = sorted(set(table.resolutions) - set(table.search_space.resolutions))
         if outside:
             raise UserError(
-                f"latency table '{source}' lists resolutions {outside}, which space '{table.space}' does not have "
-                f"({list(table.search_space.resolutions)}); fix its 'resolutions' or make it again with "
-                f"{_remake_command(table, source, device, ' --force')}."
+                f"latency table '{source}': resolutions {table.search_space.not_in_space('resolution', outside)}; "
+                f"fix its 'resolutions' or make it again with {_remake_command(table, source, device, ' --force')}."
             )
         _check_numbers(table, source, device)
         return table

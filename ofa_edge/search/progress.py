@@ -15,6 +15,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ofa_edge.say import say_note
+
 WHOLE_RUN_S = 7 * 24 * 3600.0  # the rate behind the time left: averaged over the whole run, not the last 30 s
 
 
@@ -35,7 +37,7 @@ def progress_bar(
     )
     console = Console(stderr=True)
     if enabled and note:
-        console.print(f"[dim]•[/dim] {note}", highlight=False)
+        say_note(console, note)
     with Progress(
         *cols, console=console, disable=not enabled, transient=True, speed_estimate_period=WHOLE_RUN_S
     ) as bar:

@@ -66,17 +66,13 @@ class SubnetConfig:
             space = SearchSpace.get(self.space)
         except UserError as e:
             raise ConfigError("space", str(e)) from None
-        _check_value("resolution", self.resolution, space.resolutions)
-        for name, length, allowed in (
-            ("depth", NUM_STAGES, space.depths),
-            ("kernel", NUM_BLOCKS, space.kernels),
-            ("expand", NUM_BLOCKS, space.expands),
-        ):
+        _check_value(space, "resolution", "resolution", self.resolution)
+        for name, length in (("depth", NUM_STAGES), ("kernel", NUM_BLOCKS), ("expand", NUM_BLOCKS)):
             values = getattr(self, name)
             if len(values) != length:
                 raise ConfigError(name, f"expected {length} values, got {len(values)}")
             for i, v in enumerate(values):
-                _check_value(f"{name}[{i}]", v, allowed)
+                _check_value(space, name, f"{name}[{i}]", v)
 
     # ---------------------------------------------------------- active view
     def stage_blocks(self, stage: int) -> range:
@@ -283,9 +279,10 @@ def subnet_file(path: str | Path) -> Path:
     return path
 
 
-def _check_value(name: str, value: int, allowed: Sequence[int]) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
-        raise ConfigError(name, f"{value!r} is not one of {list(allowed)}")
+def _check_value(space: SearchSpace, gene: str, field: str, value: int) -> None:
+    """A :class:`ConfigError` for ``field`` unless ``value`` (a whole number) is one of ``space``'s for ``gene``."""
+    if value not in space.choices(gene):
+        raise ConfigError(field, space.not_in_space(gene, [value]))
 
 
 def _as_int(name: str, value: Any) -> int:

@@ -9,6 +9,7 @@ latency-table key, the log line and the CLI's display of that block.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from numbers import Real
@@ -42,6 +43,20 @@ def make_divisible(value: float, divisor: int = CHANNEL_DIVISOR) -> int:
 def se_channels(mid: int) -> int:
     """Width of a squeeze-excite's squeezed layer for a block of ``mid`` channels (OFA's rule)."""
     return make_divisible(mid // SE_REDUCTION)
+
+
+def listed(values: Iterable[int]) -> str:
+    """Values as a set, never as a range a reader would fill in: ``24, 28, 32``."""
+    return ", ".join(map(str, values))
+
+
+def value_set(values: Sequence[int]) -> str:
+    """A space's choices, short: ``128-224 (step 16)`` for more than three evenly spaced values, else
+    :func:`listed` (``24, 28, 32``: ``24-32`` would read as every size between)."""
+    steps = {b - a for a, b in itertools.pairwise(values)}
+    if len(values) > 3 and len(steps) == 1:
+        return f"{values[0]}-{values[-1]} (step {steps.pop()})"
+    return listed(values)
 
 
 def stem_key(resolution: int, width: int, stride: int) -> str:
@@ -360,6 +375,16 @@ class SearchSpace:
                 f"{what}: the subnet is of space '{cfg.space}', not '{self.name}'; {fix.format(space=cfg.space)}."
             )
 
+    def choices(self, gene: str) -> tuple[int, ...]:
+        """The values a subnet's ``gene`` (``resolution``, ``depth``, ``kernel``, ``expand``) may take here."""
+        return getattr(self, f"{gene}s")
+
+    def not_in_space(self, gene: str, values: Sequence[int]) -> str:
+        """What errors say of ``values`` of ``gene`` that this space does not have, with those it has:
+        ``30 is not in space mbv3-w1.0-cifar (24, 28, 32)``."""
+        verb = "is" if len(values) == 1 else "are"
+        return f"{listed(values)} {verb} not in space {self.name} ({listed(self.choices(gene))})"
+
     @property
     def default_num_classes(self) -> int:
         """The classes a network of this space has unless told: 10 for CIFAR spaces, 1000 for ImageNet ones."""
@@ -418,7 +443,7 @@ def _build_registry() -> dict[str, SearchSpace]:
             resolutions=(128, 144, 160, 176, 192, 208, 224),
             stem_stride=2,
             stages=_mbv3_stages(w, (2, 2, 2, 1, 2)),
-            description="OFA MobileNetV3 (ofa_mbv3_d234_e346_k357) for 128-224 px ImageNet-like data",
+            description="OFA MobileNetV3 (ofa_mbv3_d234_e346_k357) for ImageNet-like data at 128-224 px (step 16)",
         )
         spaces[f"mbv3-w{w}-cifar"] = SearchSpace(
             name=f"mbv3-w{w}-cifar",

@@ -29,6 +29,7 @@ from ofa_edge.data.transforms import resize
 from ofa_edge.errors import UserError, option_name
 from ofa_edge.host import cpu_model, now_utc
 from ofa_edge.io import HeldLock, atomic_write_json, hold_lock, require_free_space
+from ofa_edge.say import say_note, say_warning
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.bn_calibration import few_images_warning
@@ -253,13 +254,13 @@ class Trainer:
         """Warn of BN recalibration on few images; else note a ``--bn-images`` above the training images."""
         cfg = self.cfg
         if warning := few_images_warning(cfg.calib_images, available=len(self.data)):
-            self.console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+            say_warning(self.console, warning)
         elif unfilled := unfilled_limit("--bn-images", cfg.calib_images, len(self.data), "training"):
             self._note(unfilled)
 
     def _note(self, text: str) -> None:
         """A note on stderr, as the CLI prints its own."""
-        self.console.print(f"[dim]•[/dim] {text}", highlight=False)
+        say_note(self.console, text)
 
     def _use_order(self, order: torch.Tensor) -> None:
         """Train the epoch in ``order`` (global, saved with checkpoints); this process takes its shard."""

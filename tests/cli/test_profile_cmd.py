@@ -243,6 +243,7 @@ def test_bad_profile_options_exit_2_before_any_timing(cli, tmp_path):
         (("--classes", "-3"), "--classes -3: must be >= 1."),
         (("--calibrate", "3"), "--calibrate needs at least 8 subnets"),
         (("--threads", "2"), "times one thread's CPU time"),
+        (("--resolutions", "30,36"), "--resolutions: 30, 36 are not in space mbv3-w1.0-cifar (24, 28, 32)"),
     ]:
         code, _, err = cli("profile", *out, *args)
         assert code == 2 and message in _flat(err), (args, err)

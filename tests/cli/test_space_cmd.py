@@ -13,6 +13,7 @@ def test_lists_every_space(cli) -> None:
     for name in SearchSpace.names():
         assert name in out  # full names, not ellipsized in an 80-column terminal
     assert "20.5-179.7M" in out  # MACs range of mbv3-w1.0-cifar
+    assert "24, 28, 32" in out and "24-32" not in out  # a set of sizes, not a range of them
     assert "assume 10 classes" in err  # the default it picked
 
 

@@ -52,7 +52,8 @@ def test_a_torch_device_given_for_a_latency_device_says_which_is_which(name):
     [
         ({"runtime": "tflite"}, "runtime"),
         ({"provider": "metal"}, "provider"),
-        ({"resolutions": [64]}, "resolutions"),
+        ({"resolutions": [64]}, r"resolutions 64 is not in space mbv3-w1.0-cifar \(24, 28, 32\)\."),
+        ({"resolutions": []}, r"resolutions is empty; list some of space mbv3-w1.0-cifar's \(24, 28, 32\)"),
         ({"threads": 0}, "threads"),
         ({"space": "nope"}, "unknown search space"),
         ({"datasheet": {"peak_flops": "fast", "memory_bandwidth": 1e9, "source": "x"}}, "peak_flops"),

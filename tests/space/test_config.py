@@ -66,7 +66,9 @@ def test_a_cifar_ofa_dict_read_as_imagenet_says_to_pass_the_space() -> None:
     """to_ofa_dict drops the space (OFA's format has none): reading it back alone guesses ImageNet."""
     cifar = SearchSpace.get("mbv3-w1.0-cifar")
     ofa = cifar.max().to_ofa_dict()
-    with pytest.raises(ConfigError, match=r"r: 32 is not one of .*read in mbv3-w1.0-imagenet: pass the space"):
+    with pytest.raises(
+        ConfigError, match=r"r: 32 is not in space mbv3-w1.0-imagenet .*read in mbv3-w1.0-imagenet: pass"
+    ):
         SubnetConfig.from_dict(ofa)
     assert SubnetConfig.from_dict(ofa, space=cifar) == cifar.max()  # a SearchSpace works as its name
 
@@ -109,7 +111,7 @@ def test_wrong_length_names_field(cfg: SubnetConfig, name: str, length: int) -> 
 def test_out_of_range_value_names_field_and_index(cfg: SubnetConfig, name: str, data: st.DataObject) -> None:
     d = cfg.to_dict()
     i = data.draw(st.integers(0, len(d[name]) - 1))
-    allowed = set(getattr(cfg.search_space, {"depth": "depths", "kernel": "kernels", "expand": "expands"}[name]))
+    allowed = set(cfg.search_space.choices(name))
     d[name][i] = data.draw(INTS.filter(lambda v: v not in allowed))
     assert _field(d) == f"{name}[{i}]"
 
@@ -123,6 +125,27 @@ def test_bad_resolution_names_field(cfg: SubnetConfig, res: int) -> None:
         assert SubnetConfig.from_dict(d).resolution == res
     else:
         assert _field(d) == "resolution"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("resolution", 30, "resolution: 30 is not in space mbv3-w1.0-cifar (24, 28, 32)"),
+        ("depth", 5, "depth[1]: 5 is not in space mbv3-w1.0-cifar (2, 3, 4)"),
+        ("kernel", 9, "kernel[1]: 9 is not in space mbv3-w1.0-cifar (3, 5, 7)"),
+        ("expand", 8, "expand[1]: 8 is not in space mbv3-w1.0-cifar (3, 4, 6)"),
+    ],
+)
+def test_a_value_the_space_lacks_names_the_space_and_its_values(field: str, value: int, said: str) -> None:
+    """It said 'resolution: 30 is not one of [24, 28, 32]', naming no space."""
+    d = SearchSpace.get("mbv3-w1.0-cifar").min().to_dict()
+    if field == "resolution":
+        d[field] = value
+    else:
+        d[field][1] = value
+    with pytest.raises(ConfigError) as e:
+        SubnetConfig.from_dict(d)
+    assert str(e.value) == said
 
 
 @FAST

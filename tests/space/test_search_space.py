@@ -7,7 +7,7 @@ import pytest
 
 from ofa_edge.errors import UserError
 from ofa_edge.space import CostModel, SearchSpace
-from ofa_edge.space.search_space import make_divisible
+from ofa_edge.space.search_space import make_divisible, value_set
 
 
 def test_registry_has_cifar_and_imagenet_variants() -> None:
@@ -22,6 +22,21 @@ def test_unknown_space_names_it_and_suggests() -> None:
         SearchSpace.get("mbv3-w1.0-cifr")
     with pytest.raises(UserError, match="Known spaces: mbv3-w1.0-cifar"):
         SearchSpace.get("resnet50")
+
+
+def test_a_space_shows_its_choices_as_a_set_not_a_range() -> None:
+    """`ofa-edge space` showed CIFAR's 24, 28 and 32 px as '24-32', read as every size between."""
+    assert value_set((24, 28, 32)) == "24, 28, 32"
+    assert value_set((3, 4, 6)) == "3, 4, 6"
+    assert value_set((128, 144, 160, 176, 192, 208, 224)) == "128-224 (step 16)"
+    assert value_set((1, 2, 4, 8)) == "1, 2, 4, 8"  # not evenly spaced: every value
+    assert value_set((32,)) == "32"
+
+
+def test_values_outside_a_space_are_said_with_the_space_and_its_values() -> None:
+    cifar = SearchSpace.get("mbv3-w1.0-cifar")
+    assert cifar.not_in_space("resolution", [30]) == "30 is not in space mbv3-w1.0-cifar (24, 28, 32)"
+    assert cifar.not_in_space("kernel", [1, 9]) == "1, 9 are not in space mbv3-w1.0-cifar (3, 5, 7)"
 
 
 def test_ofa_mobilenetv3_layout() -> None:

@@ -234,5 +234,5 @@ def test_load_subnet_reads_an_ofa_dict_in_the_supernets_space(tmp_path: Path) ->
     cfg = space.min(32)
     (tmp_path / "ofa.json").write_text(json.dumps(cfg.to_ofa_dict()))
     assert load_subnet(tmp_path / "ofa.json", tmp_path / "sn.safetensors") == cfg
-    with pytest.raises(UserError, match=r"r: 32 is not one of \[128"):
+    with pytest.raises(UserError, match=r"r: 32 is not in space mbv3-w1.0-imagenet \(128, 144"):
         SubnetConfig.load(tmp_path / "ofa.json")

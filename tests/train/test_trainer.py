@@ -18,6 +18,7 @@ import torch
 from rich.console import Console
 from safetensors import safe_open
 
+from ofa_edge.cli import common
 from ofa_edge.errors import UserError, for_cli
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet.checkpoint import load_supernet
@@ -373,3 +374,19 @@ def test_bn_images_above_the_training_images_are_said(tmp_path, data_root, limit
     quiet = Console(record=True, width=300)
     Trainer(dataclasses.replace(cfg, probe_every=0), console=quiet)  # no probes: the images are not used
     assert "--bn-images" not in quiet.export_text()
+
+
+def test_the_bn_images_warning_looks_as_the_command_lines_warnings(tmp_path, data_root, monkeypatch) -> None:
+    """The trainer drew its own 'warning:' markup, numbers unhighlighted unlike every other warning of the CLI."""
+    cfg = TrainConfig(data=str(data_root), out=str(tmp_path / "run"), method="bignas", epochs=1, batch_size=8,
+                      limit_train=20, subnets_per_step=2, **{**TINY, "calib_images": 300, "probe_every": 1})  # fmt: skip
+
+    def screen() -> Console:
+        return Console(record=True, width=300, force_terminal=True, color_system="standard")
+
+    trainer_screen, cli_screen = screen(), screen()
+    Trainer(cfg, console=trainer_screen)
+    said = [line for line in trainer_screen.export_text(styles=True, clear=False).splitlines() if "--bn-images" in line]
+    monkeypatch.setattr(common, "err", cli_screen)
+    common.warn(trainer_screen.export_text().split("warning: ", 1)[1].splitlines()[0])
+    assert said == cli_screen.export_text(styles=True).splitlines()

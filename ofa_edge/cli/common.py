@@ -56,6 +56,14 @@ def warn(message: str) -> None:
     say_warning(err, for_cli(message))
 
 
+def data_help(use: str, shipped_sample: bool = False) -> str:
+    """``--data``'s help, worded alike by every command: the layouts read, what the command reads them for
+    (``use``), and the default (with, where :func:`data_arg` falls back to it, the sample shipped with the embedded
+    supernet). The folder itself is said when a command picks it: a path in the help's narrow column is cut."""
+    fallback = ", else the CIFAR-10 sample shipped with the embedded supernet" if shipped_sample else ""
+    return f"Dataset folder (packed JPEG, CIFAR or ImageFolder tree) {use} (default: CIFAR-10 at $OFA_EDGE_DATA{fallback})."
+
+
 def data_arg(data: Path | None, classes: list[str] | None, needs: dict[str, int]) -> Path:
     """``--data``; else CIFAR-10 at its default folder (``$OFA_EDGE_DATA``) when it is there or the model is not a
     CIFAR-10 one (its ``classes``), which then names what is missing; else the sample shipped with the embedded

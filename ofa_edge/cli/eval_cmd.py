@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, data_arg, emit, err, note, out, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, data_arg, data_help, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import Interrupted, UserError, refuse_options
 from ofa_edge.host import check_torch_device, resolve_torch_device
 from ofa_edge.paths import require_embedded_supernet
@@ -48,9 +48,7 @@ def eval_(
             "recalibrated (instead of --subnet or --probes)."
         ),
     ] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Dataset folder (default: CIFAR-10 at $OFA_EDGE_DATA, else the shipped sample).")
-    ] = None,
+    data: Annotated[Path | None, typer.Option(help=data_help("to evaluate on", shipped_sample=True))] = None,
     split: Annotated[str, typer.Option(help="Split to evaluate on.")] = "test",
     limit: Annotated[int | None, typer.Option(help="Evaluate on a class-balanced random subset of N images.")] = None,
     calib_images: Annotated[

@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, data_arg, emit, err, note, out, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, data_arg, data_help, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import Interrupted, UserError
 from ofa_edge.export.bundle import MANIFEST, default_bundle_name, replaced_bundle_note
 from ofa_edge.export.formats import FORMATS, get_format
@@ -90,8 +90,7 @@ def export(
     data: Annotated[
         Path | None,
         typer.Option(
-            help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree) for BN recalibration, INT8 calibration "
-            "and evaluation (default: $OFA_EDGE_DATA; for a CIFAR-10 model without it, the shipped sample).",
+            help=data_help("for BN recalibration, INT8 calibration and evaluation", shipped_sample=True),
             show_default=False,
         ),
     ] = None,

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, data_arg, emit, err, note, out, subnet_arg, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, data_arg, data_help, emit, err, note, out, subnet_arg, warn
 from ofa_edge.errors import Interrupted, UserError, refuse_options
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.table import LatencyTable
@@ -42,9 +42,7 @@ def prune(
     ] = None,
     data: Annotated[
         Path | None,
-        typer.Option(
-            help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree); default: CIFAR-10 at $OFA_EDGE_DATA, else the shipped sample."
-        ),
+        typer.Option(help=data_help("to train, prune and evaluate on", shipped_sample=True)),
     ] = None,
     limit_train: Annotated[
         int | None, typer.Option(help="Train on a seeded random subset of N training images (default: all).")

@@ -17,7 +17,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, data_arg, emit, note, out, warn
+from ofa_edge.cli.common import JsonOpt, data_arg, data_help, emit, note, out, warn
 from ofa_edge.cli.export_cmd import export
 from ofa_edge.cli.search_cmd import search
 from ofa_edge.errors import Interrupted, UserError
@@ -72,8 +72,7 @@ def quickstart(
     data: Annotated[
         Path | None,
         typer.Option(
-            help="Dataset folder (packed JPEG, CIFAR, ImageFolder) to classify (default: $OFA_EDGE_DATA, else the "
-            "CIFAR-10 sample shipped with the embedded supernet).",
+            help=data_help("to classify, and to recalibrate BN on", shipped_sample=True),
             show_default=False,
         ),
     ] = None,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out, warn
+from ofa_edge.cli.common import JsonOpt, SeedOpt, data_help, emit, note, out, warn
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.validate import validation_phrase
 from ofa_edge.search.algorithms import ALGORITHMS
@@ -73,8 +73,7 @@ def search(
         typer.Option(
             "--data",
             metavar="PATH",
-            help="Dataset folder (packed JPEG, CIFAR or ImageFolder tree) on which subnet accuracy is measured "
-            "(default: CIFAR-10 at $OFA_EDGE_DATA).",
+            help=data_help("on which subnets' accuracy is measured"),
         ),
     ] = None,
     samples: Annotated[

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperOption
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, emit, note, out
+from ofa_edge.cli.common import JsonOpt, SeedOpt, data_help, emit, note, out
 from ofa_edge.errors import UserError
 from ofa_edge.io import check_output_folder
 from ofa_edge.paths import work_dir
@@ -38,9 +38,7 @@ def train(
     method: Annotated[str, typer.Option(help="deps | ofa | bignas | compofa.")] = "deps",
     data: Annotated[
         Path | None,
-        typer.Option(
-            help="Dataset folder: packed JPEG, CIFAR binary or ImageFolder tree (default: CIFAR-10 at $OFA_EDGE_DATA)."
-        ),
+        typer.Option(help=data_help("to train on")),
     ] = None,
     space: Annotated[str, typer.Option(help="Search space name (see `ofa-edge space`).")] = "mbv3-w1.0-cifar",
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 40,

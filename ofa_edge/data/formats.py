@@ -11,8 +11,6 @@ import hashlib
 import os
 from pathlib import Path
 
-import numpy as np
-
 from ofa_edge.errors import UserError, option_name
 from ofa_edge.paths import PACKAGE_DIR, env_path, user_data_dir
 
@@ -172,6 +170,8 @@ def split_size(root: str | Path, split: str = "train") -> int | None:
     if not root.is_dir():
         return None
     if (root / f"{split}.jpg.bin").exists():
+        import numpy as np  # here: locating data (every command's --help, search's start) does without numpy
+
         offsets = root / f"{split}.offsets.npy"
         return len(np.load(offsets, mmap_mode="r")) - 1 if offsets.is_file() else None
     fmt = detect_format(root)

@@ -34,3 +34,24 @@ def test_a_cifar10_model_without_the_default_folder_takes_the_shipped_sample(mon
     assert data_arg(None, ["cat", "dog"], {}) == tmp_path / "absent"  # another task: the default, named missing
     with pytest.raises(UserError, match=r"fewer than --bn-images 2001\. Pass --data"):
         data_arg(None, sample_classes(), {"--bn-images": SAMPLE_IMAGES + 1})
+
+
+def test_every_data_option_names_the_layouts_and_the_default_alike() -> None:
+    """Six commands worded --data six ways ('CIFAR binary', 'CIFAR', none; '$OFA_EDGE_DATA' with or without
+    'CIFAR-10 at'); those that fall back to the shipped sample say so."""
+    from ofa_edge.cli.app import COMMANDS, load_command
+
+    helps = {
+        name: p.help
+        for name in COMMANDS
+        for p in load_command(name).params
+        if getattr(p, "opts", None) and "--data" in p.opts
+    }
+    assert set(helps) == {"quickstart", "train", "eval", "search", "export", "prune"}
+    for name, text in helps.items():
+        assert text.startswith("Dataset folder (packed JPEG, CIFAR or ImageFolder tree) "), name
+        sample = name not in ("train", "search")  # data_arg's fallback: the commands that take it
+        assert text.endswith(
+            "(default: CIFAR-10 at $OFA_EDGE_DATA"
+            + (", else the CIFAR-10 sample shipped with the embedded supernet)." if sample else ").")
+        ), name

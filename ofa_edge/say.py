@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console
+
+Log = Callable[[str], None]  # where a library run's notes (or warnings) go: the CLI's note/warn, or a caller's own
 
 
 def say_note(console: Console, text: str) -> None:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperOption
 
-from ofa_edge.cli.common import JsonOpt, SeedOpt, data_help, emit, note, out
+from ofa_edge.cli.common import JsonOpt, SeedOpt, data_help, emit, note, out, warn
 from ofa_edge.errors import UserError
 from ofa_edge.io import check_output_folder
 from ofa_edge.paths import work_dir
@@ -223,7 +223,7 @@ def train(
     if recorded["data"] is not None:
         recorded["data"] = str(Path(recorded["data"]).absolute())
     levers = [SpfdeLever(spfde, cfg.epochs, cfg.seed)] if spfde.enabled else []
-    trainer = Trainer(cfg, levers, options=recorded)
+    trainer = Trainer(cfg, levers, options=recorded, note=note, warn=warn)
     if main_process:
         if spfde.freezing is not None:  # the plan of the network that trains: its class count is the data's
             note(freezing_plan_note(trainer.space, trainer.net.num_classes, spfde.freezing, cfg.epochs))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ofa_edge.errors import UserError
 from ofa_edge.space.genome import DEPTH, EXPAND, GENOME_LEN, KERNEL, active_mask, choices
 from ofa_edge.space.search_space import MAX_DEPTH, NUM_BLOCKS, NUM_STAGES, SearchSpace
 
@@ -59,6 +60,12 @@ class SearchProblem:
     _res_idx: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        outside = [r for r in self.resolutions if r not in self.space.resolutions]
+        if outside:
+            raise UserError(
+                f"SearchProblem resolutions: {self.space.not_in_space('resolution', outside)}; "
+                "pass some of those, or none for all."
+            )
         allowed = self.resolutions or self.space.resolutions
         self.resolutions = tuple(r for r in self.space.resolutions if r in allowed)
         self._res_idx = np.array([self.space.resolutions.index(r) for r in self.resolutions], dtype=np.uint8)

@@ -24,8 +24,9 @@ from ofa_edge.search.ranking import rank_candidates
 from ofa_edge.space.genome import decode
 
 if TYPE_CHECKING:
+    from ofa_edge.say import Log
     from ofa_edge.search.options import SearchOptions
-    from ofa_edge.search.runner import Log, Prepared
+    from ofa_edge.search.runner import Prepared
 
 
 def _timed_here(target: DeviceTarget) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from ofa_edge.latency.table import TABLE_OPTION, estimated_warning
 from ofa_edge.latency.table_check import table_warnings
 from ofa_edge.latency.validate import validated_error, validation_phrase
 from ofa_edge.paths import require_embedded_supernet, work_dir
+from ofa_edge.say import Log
 from ofa_edge.search.algorithms import Evolution, OptunaSearch, RandomSearch, SearchAlgorithm, SearchResult
 from ofa_edge.search.constraints import (
     DeviceTarget,
@@ -44,8 +44,6 @@ from ofa_edge.search.storage import GRACE_PERIOD_S
 from ofa_edge.space.cost import CostModel
 from ofa_edge.space.search_space import SearchSpace
 from ofa_edge.supernet.metadata import read_metadata
-
-Log = Callable[[str], None]
 
 OUTPUT_FILES = ("subnet.json", "pareto.csv", "pareto.png", "search.json")  # what a search writes to --out
 

@@ -29,7 +29,7 @@ from ofa_edge.data.transforms import resize
 from ofa_edge.errors import UserError, option_name
 from ofa_edge.host import cpu_model, now_utc
 from ofa_edge.io import HeldLock, atomic_write_json, hold_lock, require_free_space
-from ofa_edge.say import say_note, say_warning
+from ofa_edge.say import Log, say_note, say_warning
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.supernet import Supernet
 from ofa_edge.supernet.bn_calibration import few_images_warning
@@ -77,10 +77,13 @@ class Trainer:
         levers: Sequence[Lever] = (),
         console: Console | None = None,
         options: dict[str, Any] | None = None,
+        note: Log | None = None,
+        warn: Log | None = None,
     ) -> None:
         """``cfg`` may leave defaults open (``None``, ``device="auto"``): they are resolved here, and the notes
         on what was picked printed. ``options``: the command-line options that made the run, kept in
-        ``config.json`` for ``--resume``."""
+        ``config.json`` for ``--resume``. ``note`` and ``warn`` receive its notes and warnings (default: drawn on
+        ``console``); the CLI passes its own, which name an option by its flag alone."""
         self.cfg, notes = cfg.resolved(launched_world()[1])
         given, cfg = cfg, self.cfg
         self.levers, self.options = list(levers), options
@@ -96,6 +99,8 @@ class Trainer:
                     f"seed={cfg.seed}, as `ofa-edge train --seed {cfg.seed}` does (the same seed, the same run)."
                 )
         self.console = console or Console(stderr=True)
+        self._note: Log = note or (lambda text: say_note(self.console, text))
+        self._warn: Log = warn or (lambda text: say_warning(self.console, text))
         self.ctx = dist_context(cfg.device)
         if cfg != given and self.ctx.main:  # a config resolved by the caller was the caller's to note
             for text in notes:
@@ -254,13 +259,9 @@ class Trainer:
         """Warn of BN recalibration on few images; else note a ``--bn-images`` above the training images."""
         cfg = self.cfg
         if warning := few_images_warning(cfg.calib_images, available=len(self.data)):
-            say_warning(self.console, warning)
+            self._warn(warning)
         elif unfilled := unfilled_limit("--bn-images", cfg.calib_images, len(self.data), "training"):
             self._note(unfilled)
-
-    def _note(self, text: str) -> None:
-        """A note on stderr, as the CLI prints its own."""
-        say_note(self.console, text)
 
     def _use_order(self, order: torch.Tensor) -> None:
         """Train the epoch in ``order`` (global, saved with checkpoints); this process takes its shard."""

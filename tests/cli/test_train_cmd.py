@@ -498,3 +498,18 @@ def test_train_says_the_classes_and_the_size_it_learns_from(cli, cifar_imagefold
     assert code == 0, err
     assert "• data: 2 training and 8 test images of 10 classes (output order: airplane, automobile, bird," in flat
     assert "centre-cropped to 32 px, the largest resolution of mbv3-w1.0-cifar" in flat
+
+
+def test_the_trainers_notes_and_warnings_name_an_option_by_its_flag_alone(cli, data_root, tmp_path, monkeypatch):
+    """The trainer drew its lines itself, so a note naming an option for a Python caller ("limit_train
+    (--limit-train)") reached the command line so, where every other line names the flag alone."""
+    from ofa_edge.errors import option_name
+
+    monkeypatch.setattr("ofa_edge.train.trainer.data_note", lambda *_: f"note on {option_name('limit_train')} 8")
+    monkeypatch.setattr("ofa_edge.train.trainer.few_images_warning", lambda *_, **__: f"{option_name('bn_images')} 8")
+    code, _, err = cli("train", "--data", str(data_root), "--out", str(tmp_path / "r"), *BASE, "--epochs", "1",
+                       "--time-limit", "1ms")  # fmt: skip
+    flat = " ".join(err.split())
+    assert code == 0, err
+    assert "• note on --limit-train 8" in flat and "warning: --bn-images 8" in flat, err
+    assert "limit_train" not in flat and "bn_images" not in flat, err

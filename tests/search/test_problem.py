@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from ofa_edge.errors import UserError
 from ofa_edge.search.problem import Bound, SearchProblem, exact_minimum, network_keys
 from ofa_edge.space import CostModel, SearchSpace
 from ofa_edge.space.genome import encode, sample
@@ -40,6 +41,15 @@ def test_violation_and_resolution_restriction():
     v = prob.violation(g)
     np.testing.assert_allclose(v, np.maximum(cost.macs(g) / 50e6 - 1, 0))
     assert prob.feasible(g).tolist() == (cost.macs(g) <= 50e6).tolist()
+
+
+@pytest.mark.parametrize("resolutions", [(30,), (28, 30)])
+def test_resolutions_outside_the_space_name_the_space_and_its_resolutions(resolutions):
+    """None in the space (once an IndexError) or some outside (once dropped silently): a UserError either way."""
+    sp = SearchSpace.get(SPACE)
+    cost = CostModel(sp, 10)
+    with pytest.raises(UserError, match=r"30 is not in space mbv3-w1\.0-cifar \(24, 28, 32\)"):
+        SearchProblem(sp, cost.macs, {"macs": cost.macs}, [], resolutions=resolutions)
 
 
 def test_genes_map_uniforms_to_allowed_choices():

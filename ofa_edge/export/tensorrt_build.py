@@ -203,9 +203,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bundle", default=str(Path(__file__).resolve().parent), help="bundle folder (default: here)")
     p.add_argument("--precision", choices=PRECISIONS, help="default: the bundle's (bundle.json), else fp16")
     p.add_argument("--out", default=None, help="engine path (default: BUNDLE/model.engine)")
-    p.add_argument("--max-batch", type=_positive_int, help="largest batch of a dynamic-batch model (default: the bundle's)")
     p.add_argument(
-        "--workspace", type=_positive_int, default=WORKSPACE_MIB, help=f"builder workspace in MiB (default {WORKSPACE_MIB})"
+        "--max-batch", type=_positive_int, help="largest batch of a dynamic-batch model (default: the bundle's)"
+    )
+    p.add_argument(
+        "--workspace",
+        type=_positive_int,
+        default=WORKSPACE_MIB,
+        help=f"builder workspace in MiB (default {WORKSPACE_MIB})",
     )
     sparse_help = "use sparse tensor cores for 2:4-sparse layers (default: where the bundle has such layers)"
     p.add_argument("--sparse-weights", action=argparse.BooleanOptionalAction, default=None, help=sparse_help)

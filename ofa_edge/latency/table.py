@@ -219,7 +219,9 @@ class LatencyTable:
             if file_kind(path) is not None:
                 raise _not_a_table(str(path), None) from None
             remake = _profile_command(path, device, options=" --force")
-            raise DamagedTable(f"latency table '{path}' is not valid JSON ({e}); make it again with {remake}.") from None
+            raise DamagedTable(
+                f"latency table '{path}' is not valid JSON ({e}); make it again with {remake}."
+            ) from None
         table = cls.from_dict(data, str(path), device=device)
         if require_complete:
             table.check_complete(path, device)

@@ -20,12 +20,13 @@ class UserError(ValueError):
 
 
 class ConfigError(UserError):
-    """A subnet configuration is invalid; ``field`` names the offending field."""
+    """A subnet configuration is invalid; ``field`` names the offending field, ``source`` (if any) what it was read
+    from, ahead of the rest: ``subnet file 'a.json': resolution: 30 is not in space …``."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, source: str = "") -> None:
         self.field = field
         self.detail = message
-        super().__init__(f"{field}: {message}")
+        super().__init__(f"{source}: {field}: {message}" if source else f"{field}: {message}")
 
 
 def option_name(field: str, flag: str | None = None) -> str:

@@ -197,34 +197,36 @@ def unwritable(folder: Path) -> str | None:
 @contextlib.contextmanager
 def staged_dir(out: Path, keep: Callable[[str], bool] = lambda _name: False) -> Iterator[Path]:
     """Yield a temporary sibling folder of ``out`` (its missing parent folders made); on success it replaces
-    ``out``, on any error it is deleted and ``out`` stays as it was.
+    ``out``, on any error it is deleted and ``out`` stays as it was (the parent folders it made go again, empty:
+    :func:`made_folder`).
 
     Files already in ``out`` whose name ``keep`` accepts (a run's resume state) are hard-linked
     into the stage first, so they survive the swap. The swap is two renames (``out`` aside, the stage
     in); an error or Ctrl-C between them puts ``out`` back, and what a kill leaves (the stage, or
     ``out`` set aside) is cleaned up, or put back, by the next call for the same ``out``.
     """
-    stage = _new_stage(out)
-    aside = out.with_name(f".{out.name}.{os.getpid()}.old")
-    with _errors_naming(out, stage):
-        try:
-            if out.is_dir():
-                for f in out.iterdir():
-                    if f.is_file() and keep(f.name):
-                        _link_or_copy(f, stage / f.name)
-            yield stage
-            _sync_files(stage)  # what the caller wrote, made durable before anything is swapped
-            with signals_deferred():
-                if out.exists():
-                    os.replace(out, aside)
-                os.replace(stage, out)
-            fsync_dir(out.parent)
-        except BaseException:
-            if aside.exists() and not out.exists():
-                os.replace(aside, out)
-            shutil.rmtree(stage, ignore_errors=True)
-            raise
-    shutil.rmtree(aside, ignore_errors=True)
+    with made_folder(out.parent):
+        stage = _new_stage(out)
+        aside = out.with_name(f".{out.name}.{os.getpid()}.old")
+        with _errors_naming(out, stage):
+            try:
+                if out.is_dir():
+                    for f in out.iterdir():
+                        if f.is_file() and keep(f.name):
+                            _link_or_copy(f, stage / f.name)
+                yield stage
+                _sync_files(stage)  # what the caller wrote, made durable before anything is swapped
+                with signals_deferred():
+                    if out.exists():
+                        os.replace(out, aside)
+                    os.replace(stage, out)
+                fsync_dir(out.parent)
+            except BaseException:
+                if aside.exists() and not out.exists():
+                    os.replace(aside, out)
+                shutil.rmtree(stage, ignore_errors=True)
+                raise
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -336,9 +338,8 @@ def _identity(folder: Path) -> tuple[int, int] | None:
 
 
 def _new_stage(out: Path) -> Path:
-    """An empty stage folder beside ``out`` (its missing parent folders made, what killed stages of it left
-    cleaned up first: :func:`recover_staged`), with the permissions of an ordinary new folder."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """An empty stage folder beside ``out`` (in its parent, which the caller made: :func:`made_folder`; what killed
+    stages of it left cleaned up first: :func:`recover_staged`), with the permissions of an ordinary new folder."""
     recover_staged(out)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".partial", dir=out.parent))
     os.chmod(stage, 0o777 & ~umask())  # mkdtemp makes 0700; outputs are meant to be shared

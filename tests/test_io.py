@@ -300,6 +300,16 @@ def test_a_failed_staged_files_leaves_no_out_it_made_and_a_killed_stage_is_no_us
     assert [p.name for p in out.iterdir()] == ["subnet.json"]
 
 
+def test_a_failed_first_staged_dir_leaves_no_parent_folders_it_made(tmp_path) -> None:
+    """It made the missing parents of ``out`` and left them behind, empty, when the first write failed (those it
+    did not make stay)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "notes.txt").write_text("mine")
+    with pytest.raises(OSError), staged_dir(tmp_path / "a" / "b" / "c" / "bundle") as stage:
+        _disk_full(stage / "model.onnx")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["a", "a/notes.txt"]
+
+
 def test_a_folder_replaced_whole_cannot_be_a_mount_point(full_disk) -> None:
     with pytest.raises(UserError, match=r"is a mount point, .* Pass a new folder inside it \(--out .*/NAME\)"):
         check_output_folder(full_disk, ("bundle.json",), "an ofa-edge bundle", replaced=True)

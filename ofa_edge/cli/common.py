@@ -65,10 +65,14 @@ def data_help(use: str, shipped_sample: bool = False) -> str:
 
 
 def data_arg(data: Path | None, classes: list[str] | None, needs: dict[str, int]) -> Path:
-    """``--data``; else CIFAR-10 at its default folder (``$OFA_EDGE_DATA``) when it is there or the model is not a
-    CIFAR-10 one (its ``classes``), which then names what is missing; else the sample shipped with the embedded
-    supernet (:func:`_shipped_sample`). The default picked is said."""
+    """``--data``, refused before any work unless it is a folder; else CIFAR-10 at its default folder
+    (``$OFA_EDGE_DATA``) when it is there or the model is not a CIFAR-10 one (its ``classes``), which then names
+    what is missing; else the sample shipped with the embedded supernet (:func:`_shipped_sample`). The default
+    picked is said."""
+    from ofa_edge.data.formats import require_folder
+
     if data is not None:
+        require_folder(data)
         return data
     from ofa_edge.data import DEFAULT_ROOT
     from ofa_edge.data.sample import sample_classes

@@ -77,7 +77,7 @@ def read_last_search(path: str | Path | None = None) -> LastSearch | None:
     try:
         subnet = SubnetConfig.from_dict(doc["subnet"])
     except ConfigError as e:
-        raise ConfigError(e.field, f"{e.detail} (in {path}; {fix})") from None
+        raise ConfigError(e.field, f"{e.detail}; {fix}", f"last search result '{path}'") from None
     supernet = doc.get("supernet")
     predicted, table = doc.get("predicted") or {}, doc.get("latency_table") or {}
     if not isinstance(predicted, dict) or not isinstance(table, dict):
@@ -97,7 +97,7 @@ def read_last_search(path: str | Path | None = None) -> LastSearch | None:
     try:
         ranked = [SubnetConfig.from_dict(r["subnet"]) for r in top_k]
     except ConfigError as e:
-        raise ConfigError(f"top_k.{e.field}", f"{e.detail} (in {path}; {fix})") from None
+        raise ConfigError(f"top_k.{e.field}", f"{e.detail}; {fix}", f"last search result '{path}'") from None
     return LastSearch(
         path=path,
         subnet=subnet,

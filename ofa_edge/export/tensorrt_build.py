@@ -185,6 +185,17 @@ def bundle_defaults(bundle: str | Path) -> dict[str, Any]:
     }
 
 
+def _positive_int(text: str) -> int:
+    """An option's whole number of at least 1 (argparse ``type``: anything else exits 2 naming the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """``build_engine.py``'s options, the ones not given taken from the bundle (:func:`bundle_defaults`); a
     ``--max-batch`` for a model of a fixed batch exits 2."""
@@ -192,9 +203,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bundle", default=str(Path(__file__).resolve().parent), help="bundle folder (default: here)")
     p.add_argument("--precision", choices=PRECISIONS, help="default: the bundle's (bundle.json), else fp16")
     p.add_argument("--out", default=None, help="engine path (default: BUNDLE/model.engine)")
-    p.add_argument("--max-batch", type=int, help="largest batch of a dynamic-batch model (default: the bundle's)")
     p.add_argument(
-        "--workspace", type=int, default=WORKSPACE_MIB, help=f"builder workspace in MiB (default {WORKSPACE_MIB})"
+        "--max-batch", type=_positive_int, help="largest batch of a dynamic-batch model (default: the bundle's)"
+    )
+    p.add_argument(
+        "--workspace",
+        type=_positive_int,
+        default=WORKSPACE_MIB,
+        help=f"builder workspace in MiB (default {WORKSPACE_MIB})",
     )
     sparse_help = "use sparse tensor cores for 2:4-sparse layers (default: where the bundle has such layers)"
     p.add_argument("--sparse-weights", action=argparse.BooleanOptionalAction, default=None, help=sparse_help)

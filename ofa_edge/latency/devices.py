@@ -303,6 +303,24 @@ def _choice(value: Any, allowed: tuple[str, ...], key: str, source: str) -> str:
     return value
 
 
+def _resolutions(data: dict[str, Any], sp: SearchSpace, source: str) -> tuple[int, ...]:
+    """The device's ``resolutions``: integers of space ``sp`` (default: all of them), at least one."""
+    resolutions = tuple(_get(data, "resolutions", list, source, list(sp.resolutions)))
+    if typed := [r for r in resolutions if not isinstance(r, int) or isinstance(r, bool)]:
+        raise UserError(
+            f"device file '{source}': resolutions must be integers, unquoted (e.g. [{listed(sp.resolutions)}]); got "
+            f"{', '.join(f'{r!r} ({type(r).__name__})' for r in typed)}."
+        )
+    if bad := [r for r in resolutions if r not in sp.resolutions]:
+        raise UserError(f"device file '{source}': resolutions {sp.not_in_space('resolution', bad)}.")
+    if not resolutions:
+        raise UserError(
+            f"device file '{source}': resolutions is empty; list some of space {sp.name}'s "
+            f"({listed(sp.resolutions)}), or leave it out for all of them."
+        )
+    return resolutions
+
+
 def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
     """Validate a device mapping; every problem names the field."""
     if not isinstance(data, dict):
@@ -319,14 +337,7 @@ def parse_device(data: Any, name: str, source: str = "<device>") -> Device:
         sp = SearchSpace.get(space)
     except UserError as e:
         raise UserError(f"device file '{source}': {e}") from None
-    resolutions = tuple(_get(data, "resolutions", list, source, list(sp.resolutions)))
-    if bad := [r for r in resolutions if r not in sp.resolutions]:
-        raise UserError(f"device file '{source}': resolutions {sp.not_in_space('resolution', bad)}.")
-    if not resolutions:
-        raise UserError(
-            f"device file '{source}': resolutions is empty; list some of space {space}'s "
-            f"({listed(sp.resolutions)}), or leave it out for all of them."
-        )
+    resolutions = _resolutions(data, sp, source)
     ds = _get(data, "datasheet", dict, source)
     _refuse_unknown(ds, DATASHEET_FIELDS, "datasheet ", source)
     figures = {k: _datasheet_figure(ds, k, source) for k in ("peak_flops", "memory_bandwidth")}

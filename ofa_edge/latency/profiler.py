@@ -26,7 +26,7 @@ from ofa_edge.latency.drift import SpeedReference, timed_rounds
 from ofa_edge.latency.e2e import e2e_path, measure_subnets
 from ofa_edge.latency.keys import required_keys
 from ofa_edge.latency.stats import robust_stats
-from ofa_edge.latency.table import LatencyTable, lock_table
+from ofa_edge.latency.table import DamagedTable, LatencyTable, lock_table
 from ofa_edge.latency.validate import validation_report
 from ofa_edge.space.search_space import SearchSpace
 
@@ -110,6 +110,8 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool, shipped: Shipp
         return shipped.table if not _resumption(shipped.table, fresh)[1] else fresh
     try:
         old = LatencyTable.load(path, require_complete=False)
+    except DamagedTable:
+        raise  # it names its --force command already
     except UserError as e:
         raise UserError(f"{e} To replace it, run again with --force (or write elsewhere with --output).") from None
     differ, mismatch = _resumption(old, fresh)

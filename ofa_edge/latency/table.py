@@ -42,6 +42,11 @@ CORRECTION_TERMS = ("scale", "per_block", "per_mparam", "offset")
 TABLE_OPTION = option_name("tables", "--table")
 
 
+class DamagedTable(UserError):
+    """A table file that cannot be read as it is; the message already names the ``profile --force`` command that
+    makes it again."""
+
+
 def _profile_command(
     path: Path,
     device: str | None = None,
@@ -172,18 +177,18 @@ class LatencyTable:
                     raise KeyError(f"correction lacks {', '.join(lacking)}")
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             remake = _profile_command(Path(source), device or _made_for(data.get("provenance")), options=" --force")
-            raise UserError(
+            raise DamagedTable(
                 f"latency table '{source}' is corrupt ({type(e).__name__}: {e}); make it again with {remake}."
             ) from None
         if not table.resolutions:
-            raise UserError(
+            raise DamagedTable(
                 f"latency table '{source}' lists no resolutions, so it predicts nothing; set its 'resolutions' to "
                 f"those its entries were timed at, or make it again with "
                 f"{_remake_command(table, source, device, ' --force')}."
             )
         outside = sorted(set(table.resolutions) - set(table.search_space.resolutions))
         if outside:
-            raise UserError(
+            raise DamagedTable(
                 f"latency table '{source}': resolutions {table.search_space.not_in_space('resolution', outside)}; "
                 f"fix its 'resolutions' or make it again with {_remake_command(table, source, device, ' --force')}."
             )
@@ -214,7 +219,9 @@ class LatencyTable:
             if file_kind(path) is not None:
                 raise _not_a_table(str(path), None) from None
             remake = _profile_command(path, device, options=" --force")
-            raise UserError(f"latency table '{path}' is not valid JSON ({e}); make it again with {remake}.") from None
+            raise DamagedTable(
+                f"latency table '{path}' is not valid JSON ({e}); make it again with {remake}."
+            ) from None
         table = cls.from_dict(data, str(path), device=device)
         if require_complete:
             table.check_complete(path, device)
@@ -375,7 +382,7 @@ def _check_numbers(table: LatencyTable, source: str, device: str | None) -> None
     for key, stats in table.entries.items():
         for f, value in stats.items():
             if not math.isfinite(value) or value < 0 or (value == 0 and f in POSITIVE_FIELDS):
-                raise UserError(
+                raise DamagedTable(
                     f"latency table '{source}': entry '{key}' has {f} {value!r}, not a finite number "
                     f"{'> 0' if f in POSITIVE_FIELDS else '>= 0'}; fix it or make the table again with "
                     f"{_remake_command(table, source, device, ' --force')}."

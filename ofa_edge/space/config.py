@@ -250,7 +250,7 @@ class SubnetConfig:
         try:
             return cls.from_dict(data, space)
         except ConfigError as e:
-            raise ConfigError(e.field, f"{e.detail} (in {path})") from None
+            raise ConfigError(e.field, e.detail, f"subnet file '{path}'") from None
 
     def save(self, path: str | Path) -> None:
         """Write the subnet JSON file (atomically), as ``ofa-edge search`` writes subnet.json."""

@@ -7,12 +7,27 @@ import pytest
 from ofa_edge.cli.common import data_arg
 from ofa_edge.data import DEFAULT_ROOT
 from ofa_edge.data.sample import SAMPLE_IMAGES, SAMPLE_ROOT, sample_classes
-from ofa_edge.errors import UserError
+from ofa_edge.errors import UserError, for_cli
 
 
 def test_given_data_is_taken_as_it_is_and_not_announced(tmp_path, capsys):
     assert data_arg(tmp_path, sample_classes(), {"--limit": 10**6}) == tmp_path
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("nope", "dataset folder '{}' does not exist; check the path given to --data"),
+        ("a.txt", "--data '{}' is a file; pass the dataset folder."),
+    ],
+)
+def test_given_data_that_is_no_folder_is_refused_as_export_refuses_it(tmp_path, name, said):
+    """eval, prune and quickstart took a missing --data (or a file) and failed only where they read it."""
+    (tmp_path / "a.txt").write_text("")
+    with pytest.raises(UserError) as e:
+        data_arg(tmp_path / name, sample_classes(), {})
+    assert said.format(tmp_path / name) in for_cli(e.value)
 
 
 def test_the_default_data_is_said(capsys):

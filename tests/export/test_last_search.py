@@ -108,6 +108,18 @@ def test_malformed_is_a_user_error(tmp_path, text, match):
         read_last_search(tmp_path / "l.json")
 
 
+def test_a_bad_subnet_names_the_file_ahead_of_the_field(tmp_path):
+    """It said 'top_k.resolution: 30 is not in space … (24, 28, 32) (in l.json; run …)': two sets of brackets."""
+    bad = SearchSpace.get("mbv3-w1.0-cifar").min().to_dict() | {"resolution": 30}
+    (tmp_path / "l.json").write_text(json.dumps({"subnet": bad, "top_k": [{"subnet": bad}]}))
+    with pytest.raises(UserError) as e:
+        read_last_search(tmp_path / "l.json")
+    assert str(e.value) == (
+        f"last search result '{tmp_path / 'l.json'}': resolution: 30 is not in space mbv3-w1.0-cifar (24, 28, 32); "
+        "run `ofa-edge search` again or pass --subnet FILE"
+    )
+
+
 def test_the_search_beside_a_subnet_file_is_found(cli, tmp_path, monkeypatch):
     """`export --subnet DIR/subnet.json` knows the search that wrote it (device, table, predictions)
     from DIR/search.json, even after another search became the last one."""

@@ -71,6 +71,16 @@ def test_max_batch_for_a_fixed_batch_model_exits_2_naming_why(tmp_path, capsys):
     assert parse_args(["--bundle", str(tmp_path), "--max-batch", "8"]).max_batch == 8
 
 
+@pytest.mark.parametrize(("flag", "value"), [("--max-batch", "0"), ("--max-batch", "-4"), ("--workspace", "0")])
+def test_a_size_below_one_exits_2_naming_the_option(tmp_path, capsys, flag, value):
+    """build_engine.py --max-batch 0 (or negative) was accepted."""
+    (tmp_path / "bundle.json").write_text(json.dumps({"format": "engine", "dynamic_batch": True, "tensorrt": {}}))
+    with pytest.raises(SystemExit) as e:
+        parse_args(["--bundle", str(tmp_path), flag, value])
+    said = " ".join(capsys.readouterr().err.split())
+    assert e.value.code == 2 and f"argument {flag}: must be a whole number of at least 1, got '{value}'" in said
+
+
 def test_a_precision_whose_onnx_the_bundle_lacks_exits_2_without_a_traceback(tmp_path, monkeypatch, capsys):
     """build_engine.py --precision int8 in a bundle without model_int8.onnx died with a FileNotFoundError
     traceback. TensorRT is not needed to reach that: its status and the build stand in for the target's."""

@@ -54,6 +54,9 @@ def test_a_torch_device_given_for_a_latency_device_says_which_is_which(name):
         ({"provider": "metal"}, "provider"),
         ({"resolutions": [64]}, r"resolutions 64 is not in space mbv3-w1.0-cifar \(24, 28, 32\)\."),
         ({"resolutions": []}, r"resolutions is empty; list some of space mbv3-w1.0-cifar's \(24, 28, 32\)"),
+        # a string said '32 is not in space …', hiding that it is a string
+        ({"resolutions": ["32", 28]}, r"must be integers, unquoted \(e.g. \[24, 28, 32\]\); got '32' \(str\)\."),
+        ({"resolutions": [32.0, True]}, r"got 32.0 \(float\), True \(bool\)\."),
         ({"threads": 0}, "threads"),
         ({"space": "nope"}, "unknown search space"),
         ({"datasheet": {"peak_flops": "fast", "memory_bandwidth": 1e9, "source": "x"}}, "peak_flops"),

@@ -127,6 +127,16 @@ def test_bad_resolution_names_field(cfg: SubnetConfig, res: int) -> None:
         assert _field(d) == "resolution"
 
 
+def test_a_subnet_file_error_names_the_file_once_ahead_of_the_field(tmp_path) -> None:
+    """It ended 'resolution: 30 is not in space mbv3-w1.0-cifar (24, 28, 32) (in a.json)': two sets of brackets."""
+    d = SearchSpace.get("mbv3-w1.0-cifar").min().to_dict() | {"resolution": 30}
+    (tmp_path / "a.json").write_text(json.dumps(d))
+    with pytest.raises(ConfigError) as e:
+        SubnetConfig.load(tmp_path / "a.json")
+    said = f"subnet file '{tmp_path / 'a.json'}': resolution: 30 is not in space mbv3-w1.0-cifar (24, 28, 32)"
+    assert str(e.value) == said and e.value.field == "resolution"
+
+
 @pytest.mark.parametrize(
     ("field", "value", "said"),
     [

@@ -20,12 +20,13 @@ SPACE = SearchSpace.get("mbv3-w1.0-cifar")
 CFG = TrainConfig(data="x", out="y", lr=0.1)
 
 
-def _trained() -> tuple[Supernet, torch.optim.Optimizer]:
+def _trained(largest: bool = False) -> tuple[Supernet, torch.optim.Optimizer]:
+    """A supernet after one step of its smallest subnet (or, ``largest``, of every weight: all have momentum)."""
     torch.manual_seed(0)
     net = Supernet(SPACE, 10)
     opt = make_optimizer(net, CFG)
-    net.set_min()
-    net(torch.randn(2, 3, 24, 24)).sum().backward()
+    net.set_max() if largest else net.set_min()
+    net(torch.randn(2, 3, 32 if largest else 24, 32 if largest else 24)).sum().backward()
     opt.step()
     return net, opt
 
@@ -82,12 +83,7 @@ def test_a_full_disk_is_an_os_error_naming_the_checkpoint_and_leaves_no_temp(ful
 def test_the_size_estimate_is_a_trained_checkpoint_s_and_the_supernet_s(tmp_path) -> None:
     """Train refuses a disk too small for its checkpoints by this estimate: once every weight has a momentum buffer
     (the largest subnet trained), a checkpoint and a supernet file are within 2 % of it."""
-    torch.manual_seed(0)
-    net = Supernet(SPACE, 10)
-    opt = make_optimizer(net, CFG)
-    net.set_max()
-    net(torch.randn(2, 3, 32, 32)).sum().backward()
-    opt.step()
+    net, opt = _trained(largest=True)
     save_checkpoint(tmp_path / "c.safetensors", net, opt, {"it": 1}, torch.arange(500))
     assert (tmp_path / "c.safetensors").stat().st_size == pytest.approx(checkpoint_bytes(net, 500), rel=0.02)
     from ofa_edge.supernet.checkpoint import save_supernet

@@ -109,7 +109,7 @@ def start_or_resume(path: Path, fresh: LatencyTable, force: bool, shipped: Shipp
     if shipped is not None and not path.exists():
         return shipped.table if not _resumption(shipped.table, fresh)[1] else fresh
     try:
-        old = LatencyTable.load(path, require_complete=False)
+        old = LatencyTable.load(path, device=fresh.provenance.get("device"), require_complete=False)
     except DamagedTable:
         raise  # it names its --force command already
     except UserError as e:

@@ -71,6 +71,7 @@ def test_corrupt_or_foreign_table_exits_2(cli, tmp_path):
     bad.write_text('{"format": "ofa-edge-latency/1", "space": "mbv3-w1.0-cifar", "entr')
     code, _, err = cli("profile", "--device", "x86-cpu", "-o", str(bad))
     assert code == 2 and "not valid JSON" in _flat(err) and _flat(err).count("--force") == 1  # its remake command
+    assert f"`ofa-edge profile --device x86-cpu -o {bad} --force`" in _flat(err)  # the device profile was given
     bad.write_text(json.dumps({"model": "resnet"}))
     code, _, err = cli("profile", "--device", "x86-cpu", "-o", str(bad))
     assert code == 2 and "not an ofa-edge latency table" in _flat(err) and "run again with --force" in _flat(err)

@@ -132,10 +132,6 @@ def export(
                "calib_images": calib_images, "eval_images": eval_images, "opset": opset}  # fmt: skip
     check_options(fmt, half=bool(half), slim=slim is not None, **options)  # before any work; the request again
     counts = image_counts(bn_images, calib_images, eval_images)
-    if slim is None and (message := few_images_warning(counts.bn)) is not None:
-        warn(message)
-    if int8 and (message := few_calib_images_warning(counts.int8_calib)) is not None:
-        warn(message)
     if format != fmt.name:
         note(f"format '{format}' is '{fmt.name}'")
     if dynamic_batch and max_batch is None and "max_batch" in fmt.flags:
@@ -166,7 +162,12 @@ def export(
         )
     if images:
         note("; ".join(images) + f" ({'each: all' if int8 else 'all'}, if the data holds fewer)")
-    if int8 and (message := many_calib_images_note(counts.int8_calib, split_size(data, "train"))) is not None:
+    available = split_size(data, "train")  # counted, not decoded: the warnings say what the data can give
+    if slim is None and (message := few_images_warning(counts.bn, available=available)) is not None:
+        warn(message)
+    if int8 and (message := few_calib_images_warning(counts.int8_calib, available)) is not None:
+        warn(message)
+    if int8 and (message := many_calib_images_note(counts.int8_calib, available)) is not None:
         note(message)
     last = inputs.last_search
     tables = last.searched_tables() if last else []

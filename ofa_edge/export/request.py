@@ -78,12 +78,15 @@ _OPSET_RANGE = (
 )
 
 
-def few_calib_images_warning(images: int) -> str | None:
-    """The warning for INT8 calibration on fewer than :data:`FEW_CALIB_IMAGES` images, else ``None``."""
-    if images >= FEW_CALIB_IMAGES:
+def few_calib_images_warning(images: int, available: int | None = None) -> str | None:
+    """The warning for INT8 calibration on fewer than :data:`FEW_CALIB_IMAGES` images (``images`` asked for;
+    ``available``: the training images the data holds, all used where fewer), else ``None``."""
+    used = images if available is None else min(images, available)
+    if used >= FEW_CALIB_IMAGES:
         return None
+    held = f" (the data holds {used} training image(s), all used)" if used < images else ""
     return (
-        f"{option_name('calib_images')} {images}: min-max calibration takes each activation's int8 range from "
+        f"{option_name('calib_images')} {images}{held}: min-max calibration takes each activation's int8 range from "
         f"these images alone, and other images' activations beyond it are clipped (a 72M-MAC CIFAR-10 subnet, "
         f"top-1 on 1,000 test images, two draws each: 1 image lost up to 3.2 points against FP32, "
         f"{FEW_CALIB_IMAGES} to 256 images at most 0.3). Use {FEW_CALIB_IMAGES} or more (default "

@@ -125,6 +125,9 @@ def test_a_few_int8_calibration_images_warn():
     assert few_calib_images_warning(FEW_CALIB_IMAGES) is None and few_calib_images_warning(256) is None
     message = for_cli(few_calib_images_warning(1))
     assert message.startswith("--int8-calib-images 1: min-max calibration") and "Use 8 or more" in message
+    assert few_calib_images_warning(500, available=1000) is None
+    held = for_cli(few_calib_images_warning(500, available=3))  # the default count, from a dataset of 3 images
+    assert held.startswith("--int8-calib-images 500 (the data holds 3 training image(s), all used): min-max")
 
 
 def test_the_bn_image_count_defaults_where_not_given(tmp_path):

@@ -84,7 +84,7 @@ def quickstart(
     from ofa_edge.data.datasets import load_dataset
     from ofa_edge.data.transforms import Preprocess
     from ofa_edge.onnx_bridge import ort_session, run_session
-    from ofa_edge.supernet.metadata import read_metadata, trained_classes
+    from ofa_edge.supernet.metadata import read_metadata, trained_on
 
     check_range("--images", images, ge=1, le=10000)
     out_dir = out_dir or work_dir() / "quickstart"
@@ -96,13 +96,13 @@ def quickstart(
     parse_latency_ms(latency)
     bundle = check_output_dir(out_dir / "bundle")  # before the search: a refused run changes nothing
     meta = read_metadata(embedded_supernet())
-    trained_on = trained_classes(meta)
-    data = data_arg(data, trained_on, {"--images": images, "export's --bn-images": DEMO_BN_IMAGES})
+    learned = trained_on(meta).classes
+    data = data_arg(data, learned, {"--images": images, "export's --bn-images": DEMO_BN_IMAGES})
     size = max(SearchSpace.get(meta["space"]).resolutions)  # ImageFolder images are decoded at this size
     test = load_dataset(data, "test", limit=images, seed=1, size=size, balanced=False)
-    if trained_on and test.classes != trained_on:
+    if learned and test.classes != learned:
         raise UserError(
-            f"'{data}' names other classes than the embedded supernet was trained on ({', '.join(trained_on[:3])}, "
+            f"'{data}' names other classes than the embedded supernet was trained on ({', '.join(learned[:3])}, "
             "...); quickstart classifies images of that task (CIFAR-10): drop --data, or pass a copy of CIFAR-10."
         )
     given = "".join(f" --table {t}" for t in tables)

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from ofa_edge.cli.common import JsonOpt, SeedOpt, data_help, emit, note, out, warn
+from ofa_edge.export.formats import timed_on_tensorrt
 from ofa_edge.latency.device_timer import drift_warning
 from ofa_edge.latency.validate import validation_phrase
 from ofa_edge.search.algorithms import ALGORITHMS
@@ -262,7 +263,7 @@ def next_exports(devices: dict[str, dict], subnet: str) -> list[str]:
     its devices where the search had both kinds)."""
     by_format: dict[str, list[str]] = {}
     for name, info in devices.items():
-        trt = "tensorrt" in str((info.get("provenance") or {}).get("backend", ""))
+        trt = timed_on_tensorrt(info.get("provenance") or {})
         by_format.setdefault(" --format trt" if trt else "", []).append(name)
     if len(by_format) == 1:
         return [f"next: ofa-edge export{next(iter(by_format))} --subnet {subnet}"]

@@ -123,10 +123,15 @@ def engine_half(fmt: ExportFormat, half: bool | None, int8: bool, table: dict) -
     return EnginePrecision(half, source, note, warning)
 
 
+def timed_on_tensorrt(table: dict) -> bool:
+    """Whether a searched table (its provenance) was timed on TensorRT: its subnet ships as an engine."""
+    return "tensorrt" in str(table.get("backend", ""))
+
+
 def engine_table(tables: list[dict]) -> dict:
     """The searched table (provenance) an engine follows: the first TensorRT device's, else the first's. A search
     for ``--device x86-cpu --device jetson-orin`` lists the CPU first, but its engine is the Orin's."""
-    return next((t for t in tables if "tensorrt" in str(t.get("backend", ""))), tables[0] if tables else {})
+    return next((t for t in tables if timed_on_tensorrt(t)), tables[0] if tables else {})
 
 
 def _engine_precision(half: bool | None, int8: bool, table: dict) -> tuple[bool, str, str | None, str | None]:

@@ -16,7 +16,7 @@ from ofa_edge.paths import embedded_supernet, last_search_path, require_embedded
 from ofa_edge.space import CostModel, SubnetConfig
 from ofa_edge.space.config import SHORT_ID_LEN, subnet_file
 from ofa_edge.supernet.checkpoint import load_subnet
-from ofa_edge.supernet.metadata import read_metadata, require_checkpoint_file, trained_classes
+from ofa_edge.supernet.metadata import read_metadata, require_checkpoint_file, trained_on
 
 _SHORT_ID = re.compile(rf"[0-9a-f]{{{SHORT_ID_LEN}}}")  # SubnetConfig.short_id, as the search's table shows it
 
@@ -95,7 +95,7 @@ def resolve_inputs(subnet: str | Path | None, supernet: str | Path | None) -> Ex
         del predicted["accuracy"]  # the search predicted it for its own supernet's weights
         said.append(f"the search's predicted accuracy is for its supernet {last.supernet}, not {net}: left out")
     predicted |= _recounted(predicted, cfg, meta["num_classes"], said)
-    return ExportInputs(cfg, source, net, last, notes, trained_classes(meta), predicted, prediction_notes=said)
+    return ExportInputs(cfg, source, net, last, notes, trained_on(meta).classes, predicted, prediction_notes=said)
 
 
 def _by_id(short_id: str, last: LastSearch | None, said: list[str]) -> tuple[SubnetConfig, str, LastSearch]:

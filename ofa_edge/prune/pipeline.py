@@ -33,7 +33,7 @@ from ofa_edge.prune.zig import partition
 from ofa_edge.space import SubnetConfig
 from ofa_edge.supernet.bn_calibration import BN_CALIB_BATCH, BN_IMAGES, recalibrate_bn
 from ofa_edge.supernet.checkpoint import load_supernet
-from ofa_edge.supernet.metadata import read_metadata, trained_classes
+from ofa_edge.supernet.metadata import read_metadata, trained_on
 
 CHECKPOINT = "checkpoint.safetensors"  # the resume state: removed when the run completes, unless kept
 PRUNE_FILES = ("result.json", CHECKPOINT, "slim.json")  # a folder with one of them is prune's own
@@ -153,7 +153,7 @@ def prune_subnet(
         require_same_classes(train, test, data_root)
         classes = model.head.classifier.out_features
         require_num_classes(train, classes, data_root)
-        if (learned := trained_classes(meta)) and learned != train.classes:
+        if (learned := trained_on(meta).classes) and learned != train.classes:
             log(
                 f"'{data_root}' names other classes than the supernet learned ({', '.join(learned[:3])}, ...): pruning "
                 "retrains its classifier on them, and the unpruned subnet's top-1 below scores the old classes' outputs"

@@ -281,7 +281,7 @@ def subnet_file(path: str | Path) -> Path:
 
 def _check_value(space: SearchSpace, gene: str, field: str, value: int) -> None:
     """A :class:`ConfigError` for ``field`` unless ``value`` (a whole number) is one of ``space``'s for ``gene``."""
-    if value not in space.choices(gene):
+    if isinstance(value, bool) or not isinstance(value, int) or value not in space.choices(gene):
         raise ConfigError(field, space.not_in_space(gene, [value]))
 
 

@@ -45,11 +45,6 @@ def trained_on(meta: dict[str, Any]) -> TrainedOn:
     return TrainedOn(training.get("classes"), training.get("data"))
 
 
-def trained_classes(meta: dict[str, Any]) -> list[str] | None:
-    """The class names a checkpoint's training recorded (:func:`read_metadata`), if it did."""
-    return trained_on(meta).classes
-
-
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a checkpoint, without loading its weights."""
     path = require_checkpoint_file(path)

@@ -7,12 +7,10 @@ The datasets themselves are read by :func:`ofa_edge.data.datasets.load_dataset`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from ofa_edge.data import ImageSet
-from ofa_edge.data.formats import detect_format
+from ofa_edge.data.formats import crop_size
 from ofa_edge.data.subset import unfilled_limit
 from ofa_edge.data.transforms import augment, normalize
 from ofa_edge.errors import UserError
@@ -40,9 +38,10 @@ def data_note(train: ImageSet, val: ImageSet, root: str, space: str, size: int) 
     """What the run learns from: the images of each split (``val``'s named as it was read), the classes in output
     order (the network's class count is theirs), and the size an ImageFolder tree's images are cut to for ``space``."""
     names = ", ".join(train.classes[:10]) + (", ..." if len(train.classes) > 10 else "")
+    crop = crop_size(root, size)
     shape = (
-        f"images resized (shorter side) and centre-cropped to {size} px, the largest resolution of {space}"
-        if detect_format(Path(root)) == "imagefolder"
+        f"images resized (shorter side) and centre-cropped to {crop} px, the largest resolution of {space}"
+        if crop
         else f"images as stored, {train.images.shape[-1]} px"
     )
     return (

@@ -30,12 +30,11 @@ class TrialSeededSampler(BaseSampler):
 
     def __init__(self, make: Callable[[int], BaseSampler], seed: int) -> None:
         self._make, self._seed = make, seed
-        self._sampler = make(seed)  # replaced once, by the one seeded from the first trial's number
-        self._seeded = False
+        self._sampler: BaseSampler | None = None  # made as the first trial begins, from its number
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        if not self._seeded:
-            self._sampler, self._seeded = self._make(trial_seed(self._seed, trial.number)), True
+        if self._sampler is None:
+            self._sampler = self._make(trial_seed(self._seed, trial.number))
         self._sampler.before_trial(study, trial)
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
@@ -55,4 +54,5 @@ class TrialSeededSampler(BaseSampler):
         self._sampler.after_trial(study, trial, state, values)
 
     def reseed_rng(self) -> None:
-        self._sampler.reseed_rng()
+        if self._sampler is not None:  # none yet: the first trial seeds the one it makes
+            self._sampler.reseed_rng()
